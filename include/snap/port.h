@@ -1,0 +1,70 @@
+/* Ports: DPDK ethdevs (virtual or PCI) with their addressing, mempool and neighbour table.
+ * Each rx/tx queue pair is owned by exactly one engine (claimed when the port_rx/port_tx
+ * element is built). Ports are created by the daemon at start and live until shutdown. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_mempool.h>
+
+#define SNAP_PORT_QUEUES_MAX 16
+
+struct snap_engine;
+
+enum snap_port_kind {
+	SNAP_PORT_MEMIF,
+	SNAP_PORT_VHOST,
+	SNAP_PORT_VIRTIO_USER,
+	SNAP_PORT_AF_PACKET,
+	SNAP_PORT_AF_XDP,
+	SNAP_PORT_TAP,
+	SNAP_PORT_RING,
+	SNAP_PORT_NULL,
+	SNAP_PORT_PCI,
+};
+
+struct snap_port {
+	char name[32];
+	enum snap_port_kind kind;
+	uint16_t port_id;              /* DPDK ethdev id */
+	int socket_id;                 /* NUMA node (from the device; 0 if unknown) */
+	struct rte_ether_addr mac;
+	uint32_t ip;                   /* network byte order; 0 if none */
+	uint8_t prefix_len;
+	uint16_t mtu;
+	uint16_t n_rxq, n_txq;
+	bool rx_intr;                  /* rx interrupts enabled at configure time */
+	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
+	/* Neighbour cache: IPv4 (network order) -> MAC packed in the low 48 bits of the data
+	 * pointer. Written only by the ARP element of the engine owning queue 0, read lock-free
+	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
+	struct rte_hash *neigh;
+	struct snap_engine *rxq_owner[SNAP_PORT_QUEUES_MAX];
+	struct snap_engine *txq_owner[SNAP_PORT_QUEUES_MAX];
+	uint64_t neigh_updates;
+	uint64_t neigh_full;
+};
+
+/* Lookup by config name; NULL if none. */
+struct snap_port *snap_port_find(const char *name);
+struct snap_port *snap_port_at(unsigned i);
+unsigned snap_port_count(void);
+const char *snap_port_kind_name(enum snap_port_kind k);
+
+/* Claim rx (tx) queue q of port for engine e. 0, -EBUSY (owned by another engine), -EINVAL. */
+int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e);
+int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e);
+
+/* Neighbour cache. learn: 0, -ENOSPC (table full, counted). lookup: 0 and *mac, or -ENOENT. */
+int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);
+int snap_port_neigh_lookup(const struct snap_port *p, uint32_t ip, struct rte_ether_addr *mac);
+
+/* Is ip (network order) on this port's subnet? */
+bool snap_port_on_link(const struct snap_port *p, uint32_t ip);
+
+/* Named rings between engines (multi-producer, single-consumer), created on first use on the
+ * given NUMA node. NULL with errno on failure. Freed at shutdown. */
+struct rte_ring *snap_ring_get(const char *name, int socket_id);

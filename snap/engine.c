@@ -1,0 +1,395 @@
+/* Engine runtime: building an engine's element graph, the poll loop body, the registry, and
+ * save/restore of element state. Scheduling (which thread polls) lives in sched/. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+
+#include "snap/engine.h"
+#include "snap/log.h"
+
+#define ENGINES_MAX 256
+#define SAVE_MAGIC 0x534e4150454e4731ull /* "SNAPENG1" */
+#define SAVE_VERSION 1 /* bump when the container layout below changes */
+
+void snap_elem_args_bind(struct snap_elem_args *a, struct snap_engine *e);
+
+static struct snap_engine *engines[ENGINES_MAX];
+static uint32_t next_engine_id = 1;
+
+struct snap_engine *snap_engine_find(const char *name)
+{
+	for (unsigned i = 0; i < ENGINES_MAX; i++)
+		if (engines[i] && strcmp(engines[i]->name, name) == 0)
+			return engines[i];
+	return NULL;
+}
+
+struct snap_engine *snap_engine_at(unsigned i)
+{
+	/* Dense view over the sparse table, in creation order. */
+	for (unsigned j = 0; j < ENGINES_MAX; j++)
+		if (engines[j] && i-- == 0)
+			return engines[j];
+	return NULL;
+}
+
+unsigned snap_engine_count(void)
+{
+	unsigned n = 0;
+	for (unsigned j = 0; j < ENGINES_MAX; j++)
+		n += engines[j] != NULL;
+	return n;
+}
+
+struct snap_engine *snap_engine_create(const char *name, int socket_id)
+{
+	if (name == NULL || name[0] == '\0' || strlen(name) >= SNAP_NAME_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (snap_engine_find(name)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	unsigned slot = 0;
+	while (slot < ENGINES_MAX && engines[slot])
+		slot++;
+	if (slot == ENGINES_MAX) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	struct snap_engine *e = rte_zmalloc_socket("snap_engine", sizeof(*e), RTE_CACHE_LINE_SIZE,
+						   socket_id);
+	if (e == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->id = next_engine_id++;
+	e->socket_id = socket_id;
+	ctl_mbox_init(&e->mbox);
+	atomic_store(&e->state, SNAP_ENGINE_PARKED);
+	engines[slot] = e;
+	return e;
+}
+
+void snap_engine_destroy(struct snap_engine *e)
+{
+	if (e == NULL)
+		return;
+	for (int i = e->n_elems - 1; i >= 0; i--) {
+		struct snap_elem *el = e->elems[i];
+		if (el->desc->destroy)
+			el->desc->destroy(el);
+		rte_free(el->priv);
+		rte_free(el);
+	}
+	for (unsigned j = 0; j < ENGINES_MAX; j++)
+		if (engines[j] == e)
+			engines[j] = NULL;
+	rte_free(e);
+}
+
+void *snap_engine_zmalloc(const struct snap_engine *e, size_t size)
+{
+	return rte_zmalloc_socket("snap_engine_mem", size, RTE_CACHE_LINE_SIZE, e->socket_id);
+}
+
+struct snap_elem *snap_engine_elem(const struct snap_engine *e, const char *name)
+{
+	for (uint16_t i = 0; i < e->n_elems; i++)
+		if (strcmp(e->elems[i]->name, name) == 0)
+			return e->elems[i];
+	return NULL;
+}
+
+struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const char *type)
+{
+	for (uint16_t i = 0; i < e->n_elems; i++)
+		if (strcmp(e->elems[i]->desc->name, type) == 0)
+			return e->elems[i];
+	return NULL;
+}
+
+int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *name,
+			 const struct snap_elem_args *args, char *errmsg, size_t errlen)
+{
+	char dummy[8];
+	if (errmsg == NULL) {
+		errmsg = dummy;
+		errlen = sizeof(dummy);
+	}
+	errmsg[0] = '\0';
+	const struct snap_elem_desc *d = snap_elem_find(type);
+	if (d == NULL) {
+		snprintf(errmsg, errlen, "unknown element type '%s'", type);
+		return -ENOENT;
+	}
+	if (name == NULL || !name[0] || strlen(name) >= SNAP_NAME_MAX) {
+		snprintf(errmsg, errlen, "element name must be 1..%d characters", SNAP_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (snap_engine_elem(e, name)) {
+		snprintf(errmsg, errlen, "duplicate element name '%s'", name);
+		return -EEXIST;
+	}
+	if (e->n_elems >= SNAP_ENGINE_ELEMS_MAX) {
+		snprintf(errmsg, errlen, "too many elements (max %d)", SNAP_ENGINE_ELEMS_MAX);
+		return -ENOSPC;
+	}
+	struct snap_elem *el = snap_engine_zmalloc(e, sizeof(*el));
+	if (el == NULL) {
+		snprintf(errmsg, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	el->desc = d;
+	el->engine = e;
+	el->index = e->n_elems;
+	snprintf(el->name, sizeof(el->name), "%s", name);
+	if (d->priv_size) {
+		el->priv = snap_engine_zmalloc(e, d->priv_size);
+		if (el->priv == NULL) {
+			rte_free(el);
+			snprintf(errmsg, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	struct snap_elem_args *empty = NULL;
+	if (args == NULL) {
+		empty = snap_elem_args_new();
+		if (empty == NULL) {
+			rte_free(el->priv);
+			rte_free(el);
+			return -ENOMEM;
+		}
+		args = empty;
+	}
+	snap_elem_args_bind((struct snap_elem_args *)(uintptr_t)args, e);
+	int r = d->init ? d->init(el, args) : 0;
+	if (r < 0) {
+		const char *m = snap_elem_args_errmsg(args);
+		snprintf(errmsg, errlen, "%s", m[0] ? m : strerror(-r));
+		if (d->destroy)
+			d->destroy(el);
+		rte_free(el->priv);
+		rte_free(el);
+		snap_elem_args_free(empty);
+		return r;
+	}
+	snap_elem_args_free(empty);
+	e->elems[e->n_elems++] = el;
+	if (d->poll)
+		e->sources[e->n_sources++] = el;
+	return 0;
+}
+
+static bool reaches(const struct snap_elem *from, const struct snap_elem *target, unsigned depth)
+{
+	if (from == target)
+		return true;
+	if (depth > SNAP_ENGINE_ELEMS_MAX)
+		return true; /* cannot happen in an acyclic graph; treat as a cycle */
+	for (uint16_t o = 0; o < from->desc->n_outputs; o++)
+		if (from->out[o].next && reaches(from->out[o].next, target, depth + 1))
+			return true;
+	return false;
+}
+
+int snap_engine_link(struct snap_engine *e, const char *from, const char *out_name,
+		     const char *to, char *errmsg, size_t errlen)
+{
+	char dummy[8];
+	if (errmsg == NULL) {
+		errmsg = dummy;
+		errlen = sizeof(dummy);
+	}
+	struct snap_elem *a = snap_engine_elem(e, from), *b = snap_engine_elem(e, to);
+	if (a == NULL || b == NULL) {
+		snprintf(errmsg, errlen, "no element named '%s'", a == NULL ? from : to);
+		return -ENOENT;
+	}
+	uint16_t out = 0;
+	if (out_name && out_name[0]) {
+		for (out = 0; out < a->desc->n_outputs; out++)
+			if (strcmp(a->desc->outputs[out], out_name) == 0)
+				break;
+		if (out == a->desc->n_outputs) {
+			int n = snprintf(errmsg, errlen, "element '%s' (%s) has no output '%s'; it has:",
+					 from, a->desc->name, out_name);
+			for (uint16_t i = 0; i < a->desc->n_outputs && n > 0 && (size_t)n < errlen; i++)
+				n += snprintf(errmsg + n, errlen - n, " %s", a->desc->outputs[i]);
+			return -EINVAL;
+		}
+	} else if (a->desc->n_outputs == 0) {
+		snprintf(errmsg, errlen, "element '%s' (%s) has no outputs", from, a->desc->name);
+		return -EINVAL;
+	}
+	if (a->out[out].next) {
+		snprintf(errmsg, errlen, "output %s.%s is already linked to '%s'", from,
+			 a->desc->outputs[out], a->out[out].next->name);
+		return -EEXIST;
+	}
+	if (reaches(b, a, 0)) {
+		snprintf(errmsg, errlen, "link %s -> %s would make a cycle", from, to);
+		return -ELOOP;
+	}
+	a->out[out].next = b;
+	return 0;
+}
+
+static unsigned qdelay_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+	while (b < SNAP_QDELAY_BUCKETS - 1 && us >= (1ull << b))
+		b++;
+	return b;
+}
+
+unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc)
+{
+	unsigned work = 0;
+	e->st.polls++;
+	if (unlikely(ctl_mbox_run(&e->mbox, e))) {
+		e->st.mbox_runs++;
+		work++;
+	}
+	for (uint16_t i = 0; i < e->n_sources; i++) {
+		struct snap_elem *el = e->sources[i];
+		work += el->desc->poll(el, now_tsc);
+	}
+	uint64_t end = rte_rdtsc();
+	if (work) {
+		uint64_t hz = rte_get_tsc_hz();
+		e->st.busy_polls++;
+		e->st.work += work;
+		e->st.cpu_ns += (end - now_tsc) * 1000000000ull / hz;
+		if (e->last_poll_tsc && now_tsc > e->last_poll_tsc) {
+			uint64_t ns = (now_tsc - e->last_poll_tsc) * 1000000000ull / hz;
+			e->st.qdelay_last_ns = ns;
+			e->st.qdelay_hist[qdelay_bucket(ns)]++;
+		}
+	}
+	e->last_poll_tsc = end;
+	return work;
+}
+
+uint64_t snap_engine_next_deadline(const struct snap_engine *e)
+{
+	uint64_t d = UINT64_MAX;
+	for (uint16_t i = 0; i < e->n_sources; i++) {
+		const struct snap_elem *el = e->sources[i];
+		if (el->desc->next_deadline) {
+			uint64_t t = el->desc->next_deadline(el);
+			if (t < d)
+				d = t;
+		}
+	}
+	return d;
+}
+
+int snap_engine_arm_wakeup(struct snap_engine *e, bool arm)
+{
+	int r = 0;
+	for (uint16_t i = 0; i < e->n_sources; i++) {
+		struct snap_elem *el = e->sources[i];
+		if (el->desc->arm && el->desc->arm(el, arm) < 0)
+			r = -ENOTSUP;
+	}
+	/* Forget the pre-sleep poll so the sleep is not counted as queueing delay. */
+	if (!arm)
+		e->last_poll_tsc = 0;
+	return r;
+}
+
+int snap_engine_add_wake_fd(struct snap_engine *e, int fd)
+{
+	if (e->n_wake_fds >= SNAP_ENGINE_WAKE_FDS_MAX)
+		return -ENOSPC;
+	e->wake_fds[e->n_wake_fds++] = fd;
+	atomic_fetch_add_explicit(&e->wake_gen, 1, memory_order_release);
+	return 0;
+}
+
+int snap_engine_del_wake_fd(struct snap_engine *e, int fd)
+{
+	for (uint16_t i = 0; i < e->n_wake_fds; i++) {
+		if (e->wake_fds[i] == fd) {
+			e->wake_fds[i] = e->wake_fds[--e->n_wake_fds];
+			atomic_fetch_add_explicit(&e->wake_gen, 1, memory_order_release);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms)
+{
+	if (atomic_load_explicit(&e->state, memory_order_acquire) == SNAP_ENGINE_PARKED) {
+		/* No engine thread owns it: the control thread does. Count it as a mailbox run
+		 * so counters do not depend on where the engine happened to be. */
+		int r = fn(e, arg);
+		e->st.mbox_runs++;
+		return r;
+	}
+	return ctl_mbox_call(&e->mbox, fn, arg, timeout_ms);
+}
+
+/* Adapts an element's (name, value) callback to the engine's (elem, name, value) one. */
+struct stat_adapter {
+	snap_engine_stat_fn fn;
+	void *ctx;
+	const char *elem;
+};
+
+static void stat_adapter_fn(void *ctx, const char *name, uint64_t value)
+{
+	struct stat_adapter *ad = ctx;
+	ad->fn(ad->ctx, ad->elem, name, value);
+}
+
+void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, void *ctx)
+{
+	struct {
+		const char *n;
+		uint64_t v;
+	} es[] = {
+		{"polls", e->st.polls},       {"busy_polls", e->st.busy_polls},
+		{"work", e->st.work},         {"mbox_runs", e->st.mbox_runs},
+		{"cpu_ns", e->st.cpu_ns},     {"wakeups", e->st.wakeups},
+		{"moves", e->st.moves},       {"qdelay_last_ns", e->st.qdelay_last_ns},
+	};
+	for (unsigned i = 0; i < RTE_DIM(es); i++)
+		fn(ctx, "", es[i].n, es[i].v);
+	char name[32];
+	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++) {
+		if (!e->st.qdelay_hist[b])
+			continue;
+		snprintf(name, sizeof(name), "qdelay_lt_%uus", 1u << b);
+		fn(ctx, "", name, e->st.qdelay_hist[b]);
+	}
+	for (uint16_t i = 0; i < e->n_elems; i++) {
+		const struct snap_elem *el = e->elems[i];
+		fn(ctx, el->name, "in_pkts", el->cnt.in_pkts);
+		fn(ctx, el->name, "in_bytes", el->cnt.in_bytes);
+		for (uint16_t o = 0; o < el->desc->n_outputs; o++) {
+			if (!el->cnt.out_pkts[o])
+				continue;
+			snprintf(name, sizeof(name), "out_%s", el->desc->outputs[o]);
+			fn(ctx, el->name, name, el->cnt.out_pkts[o]);
+		}
+		for (unsigned r = 0; r < SNAP_DROP_MAX; r++) {
+			if (!el->cnt.drops[r])
+				continue;
+			snprintf(name, sizeof(name), "drop_%s", snap_drop_name(r));
+			fn(ctx, el->name, name, el->cnt.drops[r]);
+		}
+		if (el->desc->stats) {
+			struct stat_adapter ad = {fn, ctx, el->name};
+			el->desc->stats(el, stat_adapter_fn, &ad);
+		}
+	}
+}

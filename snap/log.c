@@ -1,0 +1,49 @@
+/* Daemon log type, level names, and drop-reason names (the counters X-macro's strings). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "snap/counters.h"
+#include "snap/log.h"
+
+RTE_LOG_REGISTER_DEFAULT(snap_logtype, INFO);
+
+static const char *const level_names[] = {
+	[RTE_LOG_EMERG] = "emergency", [RTE_LOG_ALERT] = "alert",
+	[RTE_LOG_CRIT] = "critical",   [RTE_LOG_ERR] = "error",
+	[RTE_LOG_WARNING] = "warning", [RTE_LOG_NOTICE] = "notice",
+	[RTE_LOG_INFO] = "info",       [RTE_LOG_DEBUG] = "debug",
+};
+
+int snap_log_level_parse(const char *s)
+{
+	for (int i = (int)RTE_LOG_EMERG; i <= (int)RTE_LOG_DEBUG; i++)
+		if (level_names[i] && strcasecmp(s, level_names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "warn") == 0)
+		return RTE_LOG_WARNING;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s && !*end && v >= (long)RTE_LOG_EMERG && v <= (long)RTE_LOG_DEBUG)
+		return (int)v;
+	return -EINVAL;
+}
+
+const char *snap_log_level_name(int level)
+{
+	if (level < (int)RTE_LOG_EMERG || level > (int)RTE_LOG_DEBUG)
+		return "?";
+	return level_names[level];
+}
+
+static const char *const drop_names[] = {
+#define SNAP_X_NAME(e, s) s,
+	SNAP_DROP_REASONS(SNAP_X_NAME)
+#undef SNAP_X_NAME
+};
+
+const char *snap_drop_name(unsigned reason)
+{
+	return reason < SNAP_DROP_MAX ? drop_names[reason] : "?";
+}
