@@ -187,7 +187,7 @@ static int simple_args(int argc, char **argv, int maxpos, const char *name, cons
 	static const struct option lo[] = {HELP_OPT, {0}};
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+h", lo, NULL)) != -1)
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1)
 		return usage_of(name, sub, o == 'h' ? stdout : stderr,
 				o == 'h' ? EXIT_OK : EXIT_USAGE);
 	if (argc - optind > maxpos) {
@@ -390,7 +390,7 @@ static int cmd_flows(struct ctx *x, int argc, char **argv)
 	Ctl__FlowsRequest q = CTL__FLOWS_REQUEST__INIT;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+he:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "he:", lo, NULL)) != -1) {
 		if (o == 'e')
 			q.engine = optarg;
 		else
@@ -564,18 +564,36 @@ static int cmd_stats(struct ctx *x, int argc, char **argv)
 					   {0}};
 	double interval = 0;
 	uint64_t count = 0;
+	/* Accept "--watch 2" as well as "--watch=2" (getopt only takes the latter for an
+	 * optional argument): join them before parsing. */
+	char *joined[65];
+	char wbuf[64];
+	if (argc > 64)
+		return usage_of("stats", NULL, stderr, EXIT_USAGE);
+	int jn = 0;
+	for (int i = 0; i < argc; i++) {
+		double d;
+		if ((!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w")) && i + 1 < argc &&
+		    parse_double(argv[i + 1], &d)) {
+			snprintf(wbuf, sizeof(wbuf), "--watch=%s", argv[i + 1]);
+			joined[jn++] = wbuf;
+			i++;
+		} else {
+			joined[jn++] = argv[i];
+		}
+	}
+	joined[jn] = NULL;
+	argc = jn;
+	argv = joined;
 	bool watch = false, nonzero = false;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+hw::c:z", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hw::c:z", lo, NULL)) != -1) {
 		switch (o) {
 		case 'w':
 			watch = true;
 			interval = 1;
-			/* Accept both --watch=2 and --watch 2. */
-			if (!optarg && optind < argc && parse_double(argv[optind], &interval))
-				optind++;
-			else if (optarg && !parse_double(optarg, &interval))
+			if (optarg && !parse_double(optarg, &interval))
 				return usage_of("stats", NULL, stderr, EXIT_USAGE);
 			if (interval < 0.05)
 				interval = 0.05;
@@ -698,7 +716,7 @@ static int cmd_engine_create(struct ctx *x, int argc, char **argv)
 	char *file = NULL;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+hg:c:f:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hg:c:f:", lo, NULL)) != -1) {
 		if (o == 'g')
 			q.group = optarg;
 		else if (o == 'c')
@@ -754,7 +772,7 @@ static int cmd_engine_move(struct ctx *x, int argc, char **argv)
 	optind = 0;
 	int o;
 	uint64_t th;
-	while ((o = getopt_long(argc, argv, "+hg:t:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hg:t:", lo, NULL)) != -1) {
 		if (o == 'g')
 			q.group = optarg;
 		else if (o == 't' && parse_u64(optarg, &th) && th < INT32_MAX)
@@ -792,7 +810,7 @@ static int cmd_group_create(struct ctx *x, int argc, char **argv)
 	optind = 0;
 	int o;
 	uint64_t v;
-	while ((o = getopt_long(argc, argv, "+hm:c:t:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hm:c:t:", lo, NULL)) != -1) {
 		if (o == 'm' && valid_mode(optarg)) {
 			q.mode = optarg;
 		} else if (o == 'c') {
@@ -860,7 +878,7 @@ static int cmd_log_level(struct ctx *x, int argc, char **argv)
 	Ctl__LogLevelRequest q = CTL__LOG_LEVEL_REQUEST__INIT;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+ht:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "ht:", lo, NULL)) != -1) {
 		if (o == 't' && (!strcmp(optarg, "snap") || !strcmp(optarg, "dpdk") ||
 				 !strcmp(optarg, "all")))
 			q.type = optarg;
@@ -902,7 +920,7 @@ static int cmd_capture(struct ctx *x, int argc, char **argv)
 	uint64_t v;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+ho:c:d:s:D:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "ho:c:d:s:D:", lo, NULL)) != -1) {
 		if (o == 'o') {
 			out = optarg;
 		} else if (o == 'c' && parse_u64(optarg, &v) && v > 0) {
@@ -989,7 +1007,7 @@ static int cmd_upgrade(struct ctx *x, int argc, char **argv)
 	double t;
 	optind = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "+hb:t:", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hb:t:", lo, NULL)) != -1) {
 		if (o == 'b') {
 			q.binary = optarg;
 		} else if (o == 't' && parse_double(optarg, &t) && t > 0 && t < 3600) {
