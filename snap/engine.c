@@ -378,7 +378,7 @@ void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, voi
 		for (uint16_t o = 0; o < el->desc->n_outputs; o++) {
 			if (!el->cnt.out_pkts[o])
 				continue;
-			snprintf(name, sizeof(name), "out_%s", el->desc->outputs[o]);
+			snprintf(name, sizeof(name), "to_%s", el->desc->outputs[o]);
 			fn(ctx, el->name, name, el->cnt.out_pkts[o]);
 		}
 		for (unsigned r = 0; r < SNAP_DROP_MAX; r++) {
