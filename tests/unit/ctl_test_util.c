@@ -1,45 +1,6 @@
 /* Shared control-test helpers (see ctl_test_util.h). */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <rte_eal.h>
-#include <rte_errno.h>
-
 #include "snap/element.h"
 #include "tests/unit/ctl_test_util.h"
-
-static char prefix[64];
-
-int ctl_test_eal_init(const char *name)
-{
-	snprintf(prefix, sizeof(prefix), "ctl-%s-%d", name, (int)getpid());
-	char pfx_arg[96];
-	snprintf(pfx_arg, sizeof(pfx_arg), "--file-prefix=%s", prefix);
-	char *args[] = {(char *)(uintptr_t)name, "--no-huge", "--no-pci", "-m", "128",
-			pfx_arg, "--log-level=lib.*:error", "--no-telemetry", NULL};
-	int argc = (int)(sizeof(args) / sizeof(args[0])) - 1;
-	if (rte_eal_init(argc, args) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n", strerror(rte_errno));
-		return -1;
-	}
-	return 0;
-}
-
-void ctl_test_eal_fini(void)
-{
-	rte_eal_cleanup();
-	/* Runtime dir: /var/run/dpdk/<prefix> as root, $XDG_RUNTIME_DIR/dpdk/<prefix> else. */
-	char cmd[256];
-	const char *base = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
-	if (base == NULL)
-		base = "/tmp";
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/dpdk/%s'", base, prefix);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", prefix);
-}
 
 volatile unsigned ctl_test_src_work_iters = 16;
 

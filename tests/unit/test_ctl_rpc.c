@@ -25,6 +25,7 @@
 #include "control/rpc.h"
 #include "snap/log.h"
 #include "tests/unit/ctl_test_util.h"
+#include "tests/unit/testlib.h"
 #include "tools/snapctl_client.h"
 
 #define NOBODY 65534
@@ -135,7 +136,7 @@ static void stop_server(void)
 
 static int group_setup(void **state)
 {
-	if (ctl_test_eal_init("ctlrpc") < 0)
+	if (snap_test_eal_init("ctlrpc", 128) < 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/ctlrpc.XXXXXX");
 	if (mkdtemp(dir) == NULL || chmod(dir, 0755) < 0)
@@ -167,7 +168,7 @@ static int group_teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-	ctl_test_eal_fini();
+	snap_test_eal_fini();
 	return 0;
 }
 
