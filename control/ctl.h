@@ -20,7 +20,8 @@ uint64_t ctl_uptime_ms(void);
  * every lib.* / pmd.* type), "all" (both). level: a name or number (snap_log_level_parse).
  * 0, -EINVAL (bad level or type). */
 int ctl_log_level_set(const char *type, const char *level);
-/* Current levels (RTE_LOG_*): the snap type's and DPDK's global one. */
+/* Current levels (RTE_LOG_*): the snap type's and DPDK's (the EAL type's, which "dpdk"
+ * sets along with every lib.* / pmd.* type and the global level). */
 void ctl_log_level_get(int *snap_level, int *dpdk_level);
 
 /* ---- engines ----------------------------------------------------------------------------- */

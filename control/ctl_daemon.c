@@ -11,9 +11,6 @@
 #include "snap/log.h"
 #include "snap/port.h"
 
-/* snap/port.c is not on this branch yet: weak until it is merged (then always present). */
-extern unsigned snap_port_count(void) __attribute__((weak));
-
 static uint64_t start_ns;
 
 static uint64_t mono_ns(void)
@@ -71,7 +68,9 @@ int ctl_log_level_set(const char *type, const char *level)
 void ctl_log_level_get(int *snap_level, int *dpdk_level)
 {
 	*snap_level = rte_log_get_level((uint32_t)snap_logtype);
-	*dpdk_level = (int)rte_log_get_global_level();
+	/* "dpdk" sets the global level and every lib.* / pmd.* type; EAL's type stands for
+	 * them when reading back (the global level alone does not filter per-type logs). */
+	*dpdk_level = rte_log_get_level(RTE_LOGTYPE_EAL);
 }
 
 /* ---- handlers ---------------------------------------------------------------------------- */
@@ -84,7 +83,7 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	r.uptime_ms = ctl_uptime_ms();
 	r.pid = (int32_t)getpid();
 	r.n_engines = snap_engine_count();
-	r.n_ports = snap_port_count ? snap_port_count() : 0;
+	r.n_ports = snap_port_count();
 	if (hooks->n_groups) {
 		r.has_n_groups = true;
 		r.n_groups = hooks->n_groups();

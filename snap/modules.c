@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include "control/server.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
 #include "snap/engine.h"
@@ -57,11 +58,12 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 		}
 		n_runners++;
 	}
-	return 0;
+	return ctl_server_start(d->cfg, err, errlen);
 }
 
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
+	ctl_server_stop(); /* first: captures end while engines still run */
 	for (unsigned i = 0; i < n_runners; i++)
 		atomic_store(&runners[i].stop, true);
 	for (unsigned i = 0; i < n_runners; i++) {
