@@ -1,6 +1,6 @@
 /* Control RPC server: Unix socket, length-prefixed protobuf envelopes, per-connection buffers,
- * SO_PEERCRED authorization and the one method table. Runs non-blocking on the control
- * thread; nothing here touches engine state (handlers go through snap_engine_call). */
+ * SO_PEERCRED authorization and dispatch into the method table (rpc_call.c). Runs
+ * non-blocking on the control thread; nothing here touches engine state. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,120 +17,10 @@
 
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
+#include "control/rpc_internal.h"
 #include "snap/log.h"
 
-#define METHODS_MAX 64
-#define METHOD_NAME_MAX 48
-#define ERRMSG_MAX 256
 #define EVENTS_BATCH 32
-
-/* ---- method table ------------------------------------------------------------------------ */
-
-struct method {
-	char name[METHOD_NAME_MAX];
-	ctl_rpc_handler_fn fn;
-	unsigned flags;
-};
-
-/* Filled by constructors before main and by tests; read by the control thread only. */
-static struct method methods[METHODS_MAX];
-static unsigned n_methods;
-
-static struct method *method_find(const char *name)
-{
-	for (unsigned i = 0; i < n_methods; i++)
-		if (strcmp(methods[i].name, name) == 0)
-			return &methods[i];
-	return NULL;
-}
-
-int ctl_rpc_register(const char *method, ctl_rpc_handler_fn fn, unsigned flags)
-{
-	if (method == NULL || !method[0] || strlen(method) >= METHOD_NAME_MAX || fn == NULL ||
-	    (flags != CTL_RPC_READONLY && flags != CTL_RPC_MUTATING))
-		return -EINVAL;
-	if (method_find(method))
-		return -EEXIST;
-	if (n_methods == METHODS_MAX)
-		return -ENOSPC;
-	struct method *m = &methods[n_methods++];
-	snprintf(m->name, sizeof(m->name), "%s", method);
-	m->fn = fn;
-	m->flags = flags;
-	return 0;
-}
-
-int ctl_rpc_unregister(const char *method)
-{
-	struct method *m = method_find(method);
-	if (m == NULL)
-		return -ENOENT;
-	*m = methods[--n_methods];
-	return 0;
-}
-
-/* ---- server state ------------------------------------------------------------------------ */
-
-enum item_kind { ITEM_LISTEN, ITEM_CONN, ITEM_WATCH };
-
-/* Everything registered in the epoll set starts with this, so events can be dispatched and
- * items closed during a batch are freed only after it (later events may still name them). */
-struct item {
-	enum item_kind kind;
-	bool dead;
-	struct item *next;     /* live list or graveyard */
-};
-
-struct conn {
-	struct item it;        /* first */
-	struct ctl_rpc_server *s;
-	int fd;
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	bool operator;         /* may call MUTATING methods */
-	bool closing;          /* flush out, then close; read nothing more */
-	uint32_t ev;           /* current epoll interest */
-	uint8_t *in;
-	size_t in_len, in_cap;
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
-	struct ctl_rpc_call *pending; /* deferred call in progress */
-};
-
-struct watch {
-	struct item it;        /* first */
-	int fd;
-	void (*cb)(void *arg);
-	void *arg;
-};
-
-struct ctl_rpc_server {
-	struct item listen_it;
-	int lfd, epfd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool have_group;
-	gid_t op_gid;
-	bool readonly_open;
-	uint32_t max_msg;
-	unsigned max_clients, n_clients;
-	uint64_t n_requests, n_errors;
-	struct item *items;     /* live conns and watches */
-	struct item *graveyard; /* closed, freed at the end of ctl_rpc_process */
-	unsigned depth;         /* ctl_rpc_process nesting (graveyard safety) */
-};
-
-struct ctl_rpc_call {
-	struct ctl_rpc_server *s;
-	struct conn *c;        /* NULL once the client went away */
-	uint64_t id;
-	char method[METHOD_NAME_MAX];
-	bool deferred;
-	int err;
-	char errmsg[ERRMSG_MAX];
-	void (*cancel)(void *arg);
-	void *cancel_arg;
-};
 
 void ctl_rpc_config_default(struct ctl_rpc_config *c)
 {
@@ -161,9 +51,9 @@ uint64_t ctl_rpc_n_errors(const struct ctl_rpc_server *s)
 	return s->n_errors;
 }
 
-static void bury(struct ctl_rpc_server *s, struct item *it)
+static void bury(struct ctl_rpc_server *s, struct ctl_rpc_item *it)
 {
-	struct item **pp = &s->items;
+	struct ctl_rpc_item **pp = &s->items;
 	while (*pp && *pp != it)
 		pp = &(*pp)->next;
 	if (*pp)
@@ -176,10 +66,10 @@ static void bury(struct ctl_rpc_server *s, struct item *it)
 static void free_graveyard(struct ctl_rpc_server *s)
 {
 	while (s->graveyard) {
-		struct item *it = s->graveyard;
+		struct ctl_rpc_item *it = s->graveyard;
 		s->graveyard = it->next;
 		if (it->kind == ITEM_CONN) {
-			struct conn *c = (struct conn *)it;
+			struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
 			free(c->in);
 			free(c->out);
 		}
@@ -189,7 +79,7 @@ static void free_graveyard(struct ctl_rpc_server *s)
 
 /* ---- connections ------------------------------------------------------------------------- */
 
-static void conn_close(struct conn *c)
+static void conn_close(struct ctl_rpc_conn *c)
 {
 	if (c->it.dead)
 		return;
@@ -211,7 +101,7 @@ static void conn_close(struct conn *c)
 		free_graveyard(s);
 }
 
-static void conn_update_events(struct conn *c)
+static void conn_update_events(struct ctl_rpc_conn *c)
 {
 	size_t unsent = c->out_len - c->out_off;
 	uint32_t ev = 0;
@@ -231,7 +121,7 @@ static void conn_update_events(struct conn *c)
 }
 
 /* Write what we can; close when done if closing. */
-static void conn_flush(struct conn *c)
+static void conn_flush(struct ctl_rpc_conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -271,7 +161,7 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t need)
 }
 
 /* Queue one Response frame. */
-static int conn_send(struct conn *c, const Ctl__Response *rsp)
+int ctl_rpc_conn_send(struct ctl_rpc_conn *c, const Ctl__Response *rsp)
 {
 	size_t n = protobuf_c_message_get_packed_size(&rsp->base);
 	if (n > CTL_CLIENT_MAX_MSG)
@@ -293,7 +183,7 @@ static int conn_send(struct conn *c, const Ctl__Response *rsp)
 	return 0;
 }
 
-static void send_error(struct conn *c, uint64_t id, const char *method, int err, const char *msg)
+void ctl_rpc_send_error(struct ctl_rpc_conn *c, uint64_t id, const char *method, int err, const char *msg)
 {
 	Ctl__Response rsp = CTL__RESPONSE__INIT;
 	rsp.version = CTL_PROTO_VERSION;
@@ -303,7 +193,7 @@ static void send_error(struct conn *c, uint64_t id, const char *method, int err,
 	rsp.error = err < 0 ? -err : err;
 	rsp.message = (char *)(uintptr_t)(msg && msg[0] ? msg : strerror(rsp.error));
 	c->s->n_errors++;
-	if (conn_send(c, &rsp) < 0)
+	if (ctl_rpc_conn_send(c, &rsp) < 0)
 		c->closing = true; /* cannot even say why: drop the client */
 }
 
@@ -311,18 +201,18 @@ static void send_error(struct conn *c, uint64_t id, const char *method, int err,
 
 static void call_release(struct ctl_rpc_call *call)
 {
-	struct conn *c = call->c;
+	struct ctl_rpc_conn *c = call->c;
 	if (c && c->pending == call)
 		c->pending = NULL;
 	free(call);
 }
 
-static void conn_parse(struct conn *c);
+static void conn_parse(struct ctl_rpc_conn *c);
 
 /* A deferred call has been answered: flush and resume reading that client's requests. */
-static void call_finish_deferred(struct ctl_rpc_call *call)
+void ctl_rpc_call_finish_deferred(struct ctl_rpc_call *call)
 {
-	struct conn *c = call->c;
+	struct ctl_rpc_conn *c = call->c;
 	call_release(call);
 	if (c == NULL)
 		return;
@@ -334,108 +224,28 @@ static void call_finish_deferred(struct ctl_rpc_call *call)
 		free_graveyard(c->s);
 }
 
-int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
-{
-	int r = 0;
-	if (call->c) {
-		size_t n = protobuf_c_message_get_packed_size(msg);
-		uint8_t *buf = n ? malloc(n) : NULL;
-		if (n && buf == NULL) {
-			r = -ENOMEM;
-			send_error(call->c, call->id, call->method, ENOMEM, "out of memory");
-		} else {
-			protobuf_c_message_pack(msg, buf);
-			Ctl__Response rsp = CTL__RESPONSE__INIT;
-			rsp.version = CTL_PROTO_VERSION;
-			rsp.id = call->id;
-			rsp.method = call->method;
-			rsp.has_payload = true;
-			rsp.payload.data = buf;
-			rsp.payload.len = n;
-			r = conn_send(call->c, &rsp);
-			if (r < 0)
-				send_error(call->c, call->id, call->method, -r,
-					   r == -EMSGSIZE ? "reply too large" : "out of memory");
-			free(buf);
-		}
-	}
-	call->err = 0;
-	if (call->deferred)
-		call_finish_deferred(call);
-	else
-		call->err = r < 0 ? 1 : 0; /* reply (or its error) is queued: nothing more to send */
-	return r;
-}
-
-int ctl_rpc_error(struct ctl_rpc_call *call, int err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(call->errmsg, sizeof(call->errmsg), fmt, ap);
-	va_end(ap);
-	if (call->deferred) {
-		if (call->c)
-			send_error(call->c, call->id, call->method, err, call->errmsg);
-		call_finish_deferred(call);
-	}
-	return err;
-}
-
-ProtobufCMessage *ctl_rpc_unpack(struct ctl_rpc_call *call,
-				 const ProtobufCMessageDescriptor *desc, const uint8_t *req,
-				 size_t len)
-{
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, req);
-	if (m == NULL)
-		ctl_rpc_error(call, -EBADMSG, "malformed %s payload for method '%s'", desc->name,
-			      call->method);
-	return m;
-}
-
-void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *arg)
-{
-	call->cancel = fn;
-	call->cancel_arg = arg;
-}
-
-void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-	const struct conn *c = call->c;
-	if (pid)
-		*pid = c ? c->pid : 0;
-	if (uid)
-		*uid = c ? c->uid : (uid_t)-1;
-	if (gid)
-		*gid = c ? c->gid : (gid_t)-1;
-}
-
-struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call)
-{
-	return call->s;
-}
-
 /* One complete frame: decode the envelope, authorize, dispatch. */
-static void dispatch(struct conn *c, const uint8_t *frame, size_t len)
+static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 {
 	struct ctl_rpc_server *s = c->s;
 	s->n_requests++;
 	Ctl__Request *req = ctl__request__unpack(NULL, len, frame);
 	if (req == NULL) {
-		send_error(c, 0, NULL, EBADMSG, "malformed request envelope");
+		ctl_rpc_send_error(c, 0, NULL, EBADMSG, "malformed request envelope");
 		return;
 	}
 	if (req->version != CTL_PROTO_VERSION) {
 		char msg[ERRMSG_MAX];
 		snprintf(msg, sizeof(msg), "protocol version %u not supported (daemon speaks %u)",
 			 req->version, CTL_PROTO_VERSION);
-		send_error(c, req->id, req->method, EPROTONOSUPPORT, msg);
+		ctl_rpc_send_error(c, req->id, req->method, EPROTONOSUPPORT, msg);
 		goto out;
 	}
-	const struct method *m = method_find(req->method);
+	const struct ctl_rpc_method *m = ctl_rpc_method_find(req->method);
 	if (m == NULL) {
 		char msg[ERRMSG_MAX];
 		snprintf(msg, sizeof(msg), "unknown or unimplemented method '%.64s'", req->method);
-		send_error(c, req->id, req->method, ENOSYS, msg);
+		ctl_rpc_send_error(c, req->id, req->method, ENOSYS, msg);
 		goto out;
 	}
 	bool allowed = c->operator || (m->flags == CTL_RPC_READONLY && s->readonly_open);
@@ -446,12 +256,12 @@ static void dispatch(struct conn *c, const uint8_t *frame, size_t len)
 			 "group (uid %u)", m->name, (unsigned)c->uid);
 		SNAP_LOG(NOTICE, "control: refused %s for uid %u pid %d", m->name,
 			 (unsigned)c->uid, (int)c->pid);
-		send_error(c, req->id, req->method, EPERM, msg);
+		ctl_rpc_send_error(c, req->id, req->method, EPERM, msg);
 		goto out;
 	}
 	struct ctl_rpc_call *call = calloc(1, sizeof(*call));
 	if (call == NULL) {
-		send_error(c, req->id, req->method, ENOMEM, "out of memory");
+		ctl_rpc_send_error(c, req->id, req->method, ENOMEM, "out of memory");
 		goto out;
 	}
 	call->s = s;
@@ -467,16 +277,16 @@ static void dispatch(struct conn *c, const uint8_t *frame, size_t len)
 		goto out;
 	}
 	if (r < 0)
-		send_error(c, call->id, call->method, r, call->errmsg);
+		ctl_rpc_send_error(c, call->id, call->method, r, call->errmsg);
 	else if (call->err < 0) /* handler returned 0 without replying: a bug, say so */
-		send_error(c, call->id, call->method, EIO, "handler sent no reply");
+		ctl_rpc_send_error(c, call->id, call->method, EIO, "handler sent no reply");
 	free(call);
 out:
 	ctl__request__free_unpacked(req, NULL);
 }
 
 /* Dispatch every complete frame in the input buffer. */
-static void conn_parse(struct conn *c)
+static void conn_parse(struct ctl_rpc_conn *c)
 {
 	size_t off = 0;
 	while (!c->closing && c->pending == NULL && c->in_len - off >= CTL_FRAME_HDR) {
@@ -487,7 +297,7 @@ static void conn_parse(struct conn *c)
 			char msg[ERRMSG_MAX];
 			snprintf(msg, sizeof(msg), "request of %u bytes exceeds the %u-byte limit", n,
 				 c->s->max_msg);
-			send_error(c, 0, NULL, EMSGSIZE, msg);
+			ctl_rpc_send_error(c, 0, NULL, EMSGSIZE, msg);
 			c->closing = true;
 			off = c->in_len;
 			break;
@@ -503,7 +313,7 @@ static void conn_parse(struct conn *c)
 	}
 }
 
-static void conn_readable(struct conn *c)
+static void conn_readable(struct ctl_rpc_conn *c)
 {
 	for (;;) {
 		if (c->closing || c->pending)
@@ -589,7 +399,7 @@ static void accept_all(struct ctl_rpc_server *s)
 			close(fd);
 			continue;
 		}
-		struct conn *c = calloc(1, sizeof(*c));
+		struct ctl_rpc_conn *c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			close(fd);
 			continue;
@@ -618,7 +428,7 @@ static void accept_all(struct ctl_rpc_server *s)
 
 int ctl_rpc_watch_fd(struct ctl_rpc_server *s, int fd, void (*cb)(void *arg), void *arg)
 {
-	struct watch *w = calloc(1, sizeof(*w));
+	struct ctl_rpc_watch *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
 	w->it.kind = ITEM_WATCH;
@@ -638,8 +448,8 @@ int ctl_rpc_watch_fd(struct ctl_rpc_server *s, int fd, void (*cb)(void *arg), vo
 
 int ctl_rpc_unwatch_fd(struct ctl_rpc_server *s, int fd)
 {
-	for (struct item *it = s->items; it; it = it->next) {
-		if (it->kind != ITEM_WATCH || ((struct watch *)it)->fd != fd)
+	for (struct ctl_rpc_item *it = s->items; it; it = it->next) {
+		if (it->kind != ITEM_WATCH || ((struct ctl_rpc_watch *)it)->fd != fd)
 			continue;
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
 		bury(s, it);
@@ -660,7 +470,7 @@ int ctl_rpc_process(struct ctl_rpc_server *s)
 		return errno == EINTR ? 0 : -errno;
 	s->depth++;
 	for (int i = 0; i < n; i++) {
-		struct item *it = evs[i].data.ptr;
+		struct ctl_rpc_item *it = evs[i].data.ptr;
 		if (it->dead)
 			continue;
 		switch (it->kind) {
@@ -668,12 +478,12 @@ int ctl_rpc_process(struct ctl_rpc_server *s)
 			accept_all(s);
 			break;
 		case ITEM_WATCH: {
-			struct watch *w = (struct watch *)it;
+			struct ctl_rpc_watch *w = (struct ctl_rpc_watch *)it;
 			w->cb(w->arg);
 			break;
 		}
 		case ITEM_CONN: {
-			struct conn *c = (struct conn *)it;
+			struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
 				if (c->pending || (evs[i].events & EPOLLERR)) {
 					conn_close(c);
@@ -807,11 +617,11 @@ void ctl_rpc_destroy(struct ctl_rpc_server *s)
 		return;
 	s->depth++;
 	while (s->items) {
-		struct item *it = s->items;
+		struct ctl_rpc_item *it = s->items;
 		if (it->kind == ITEM_CONN) {
-			conn_close((struct conn *)it);
+			conn_close((struct ctl_rpc_conn *)it);
 		} else {
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ((struct watch *)it)->fd, NULL);
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ((struct ctl_rpc_watch *)it)->fd, NULL);
 			bury(s, it);
 		}
 	}
