@@ -265,11 +265,16 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 	}
 	uint16_t mtu = 0;
 	p->mtu = rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
+	bool soft_mac = false;
 	if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
 	    p->kind != SNAP_PORT_VIRTIO_USER) {
 		r = rte_eth_dev_default_mac_addr_set(p->port_id,
 						     (struct rte_ether_addr *)(uintptr_t)&pc->mac);
-		if (r < 0)
+		/* The vhost PMD reports a fixed MAC it cannot change but filters nothing on
+		 * receive, so the configured MAC can simply be ours in software. */
+		if (r == -ENOTSUP && p->kind == SNAP_PORT_VHOST)
+			soft_mac = true;
+		else if (r < 0)
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
@@ -279,6 +284,8 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 		return r;
 	}
 	rte_eth_macaddr_get(p->port_id, &p->mac);
+	if (soft_mac)
+		p->mac = pc->mac;
 	return 0;
 }
 
