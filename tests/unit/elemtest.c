@@ -15,6 +15,8 @@
 #include <rte_arp.h>
 #include <rte_udp.h>
 
+#include "snap/config.h"
+#include "snap/portsetup.h"
 #include "tests/unit/elemtest.h"
 
 struct rte_mempool *et_pool;
@@ -32,19 +34,49 @@ const struct rte_ether_addr et_mac_peer = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}}
 		}                                                                         \
 	} while (0)
 
+static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
+			const struct rte_ether_addr *mac, const char *ip)
+{
+	snprintf(pc->name, sizeof(pc->name), "%s", name);
+	pc->kind = SNAP_PORT_NULL;
+	pc->mac_set = true;
+	pc->mac = *mac;
+	pc->ip = et_ip(ip);
+	pc->prefix_len = 24;
+	pc->mtu = 1500;
+	pc->queues = 1;
+	pc->ring_size = 256;
+	pc->mbufs = 511;
+}
+
 int et_eal_init(const char *progname)
 {
-	char prefix[64];
+	static struct snap_config cfg; /* large: keep it off the stack */
+	char prefix[64], vdev[2][256], err[256];
+	snprintf(cfg.file, sizeof(cfg.file), "elemtest");
+	cfg.n_ports = 2;
+	et_port_cfg(&cfg.ports[0], "p0", &et_mac_us, "10.0.0.1");
+	et_port_cfg(&cfg.ports[1], "peer", &et_mac_peer, "10.0.0.2");
+	for (unsigned i = 0; i < cfg.n_ports; i++)
+		if (snap_port_eal_arg(&cfg.ports[i], vdev[i], sizeof(vdev[i])) != 0)
+			return -ENAMETOOLONG;
 	snprintf(prefix, sizeof(prefix), "elemtest-%d", (int)getpid());
 	char *argv[] = {(char *)progname, "--no-huge", "--no-pci", "-m", "128",
-			"--file-prefix", prefix, "--log-level=lib.*:error", "--no-telemetry"};
-	int r = rte_eal_init(RTE_DIM(argv), argv);
-	if (r < 0)
+			"--file-prefix", prefix, "--log-level=lib.*:error", "--no-telemetry",
+			"--vdev", vdev[0], "--vdev", vdev[1]};
+	if (rte_eal_init(RTE_DIM(argv), argv) < 0) {
+		fprintf(stderr, "EAL init: %s\n", rte_strerror(rte_errno));
 		return -rte_errno;
+	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	et_pool = rte_pktmbuf_pool_create("elemtest", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  SOCKET_ID_ANY);
-	return et_pool ? 0 : -rte_errno;
+	if (et_pool == NULL)
+		return -rte_errno;
+	int r = snap_ports_create(&cfg, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "ports: %s\n", err);
+	return r;
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -54,6 +86,7 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 void et_eal_fini(void)
 {
+	snap_ports_destroy();
 	rte_mempool_free(et_pool);
 	et_pool = NULL;
 	rte_eal_cleanup();

@@ -24,16 +24,12 @@ struct et_sink {
 
 extern struct rte_mempool *et_pool;
 
-/* Start EAL (no hugepages, unique file prefix) and create et_pool. 0 or -errno. */
+/* Start EAL (no hugepages, unique file prefix), create et_pool and two net_null ports
+ * through the daemon's port code: "p0" (et_mac_us, 10.0.0.1/24) and "peer" (et_mac_peer,
+ * 10.0.0.2/24). 0 or -errno (message on stderr). */
 int et_eal_init(const char *progname);
-/* Free the pool, clean up EAL and remove the prefix's runtime directory. */
+/* Destroy ports and pool, clean up EAL and remove the prefix's runtime directory. */
 void et_eal_fini(void);
-
-/* A port for tests named name with the given MAC / IPv4 "a.b.c.d" / prefix, registered so
- * that snap_port_find(name) returns it. NULL on failure. */
-struct snap_port *et_port_create(const char *name, const struct rte_ether_addr *mac,
-				 const char *ip, uint8_t prefix_len);
-void et_port_destroy(struct snap_port *p);
 
 /* Element "test_sink": holds every packet it gets until et_sink_clear. */
 struct et_sink *et_sink_of(struct snap_engine *e, const char *name);

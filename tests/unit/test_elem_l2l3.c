@@ -266,13 +266,12 @@ static void test_arp_build_request(void **state)
 
 	/* Our own request, looped back to another host's arp element, gets answered: build a
 	 * request from the peer's point of view by swapping roles. */
-	struct snap_port *peer = et_port_create("peer", &et_mac_peer, "10.0.0.2", 24);
+	struct snap_port *peer = snap_port_find("peer");
 	assert_non_null(peer);
 	m = rte_pktmbuf_alloc(et_pool);
 	assert_int_equal(snap_arp_build_request(peer, ip_us, m), 0);
 	et_feed(eng, "eth", &m, 1);
 	assert_int_equal(et_sink_of(eng, "arp_sink")->n, 1);
-	et_port_destroy(peer);
 }
 
 /* ---- ipv4_in ---- */
@@ -492,9 +491,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
-	port = et_port_create("p0", &et_mac_us, "10.0.0.1", 24);
-	if (port == NULL)
+	port = snap_port_find("p0");
+	if (port == NULL || !rte_is_same_ether_addr(&port->mac, &et_mac_us)) {
+		fprintf(stderr, "port p0 missing or without the configured MAC\n");
 		return 1;
+	}
 	ip_us = et_ip("10.0.0.1");
 	ip_peer = et_ip("10.0.0.2");
 	const struct CMUnitTest tests[] = {
@@ -509,7 +510,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_icmp_malformed, setup, teardown),
 	};
 	int r = cmocka_run_group_tests_name("elem_l2l3", tests, NULL, NULL);
-	et_port_destroy(port);
 	et_eal_fini();
 	return r;
 }
