@@ -269,7 +269,9 @@ static unsigned injector_poll(struct snap_elem *el, uint64_t now)
 	unsigned done = 0;
 	/* Held packets whose followers never came (traffic stopped) go after a timeout. */
 	for (uint16_t i = 0; i < s->n_held;) {
-		if (now - s->held[i].since >= s->reorder_timeout) {
+		/* since may be later than now (held by a process() run after the engine
+		 * read its clock): compare, do not subtract. */
+		if (now >= s->held[i].since + s->reorder_timeout) {
 			struct rte_mbuf *h = s->held[i].m;
 			inj_release_hold(s, i);
 			s->reorder_timeouts++;
