@@ -9,8 +9,28 @@ static const char *const outputs[N_OUT] = {"out"};
 
 #define ICMP_REPLY_TTL 64
 
+struct icmp_echo {
+	const struct snap_port *port; /* optional: answer only for its own address */
+};
+
+/* Args: port = NAME (optional). With it, only requests to the port's own address are
+ * answered (a subnet-directed broadcast sent to our MAC is then refused too); without it,
+ * broadcast is recognised from the L2 group address, 255.255.255.255 and multicast. */
+static int icmp_echo_init(struct snap_elem *el, const struct snap_elem_args *a)
+{
+	struct icmp_echo *s = snap_elem_priv(el);
+	struct snap_port *p = NULL;
+	if (snap_elem_arg_str(a, "port", NULL) != NULL) {
+		int r = snap_net_port_arg(a, &p);
+		if (r)
+			return r;
+	}
+	s->port = p;
+	return 0;
+}
+
 /* Returns true if m became a reply to emit; false if it was dropped. */
-static bool icmp_echo_one(struct snap_elem *el, struct rte_mbuf *m)
+static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struct rte_mbuf *m)
 {
 	uint16_t ihl;
 	enum snap_drop why;
@@ -38,7 +58,8 @@ static bool icmp_echo_one(struct snap_elem *el, struct rte_mbuf *m)
 	 * L2 group address or name the limited broadcast / a multicast group. */
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (rte_is_multicast_ether_addr(&eh->dst_addr) || ip->dst_addr == RTE_BE32(0xffffffff) ||
-	    (rte_be_to_cpu_32(ip->dst_addr) >> 28) == 0xe) {
+	    (rte_be_to_cpu_32(ip->dst_addr) >> 28) == 0xe ||
+	    (s->port != NULL && ip->dst_addr != s->port->ip)) {
 		why = SNAP_DROP_ICMP_BROADCAST;
 		goto drop;
 	}
@@ -67,18 +88,22 @@ drop:
 
 static void icmp_echo_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
+	const struct icmp_echo *s = snap_elem_priv(el);
 	struct rte_mbuf *out[SNAP_BURST_MAX];
 	uint16_t n_out = 0;
 	for (uint16_t i = 0; i < n; i++)
-		if (icmp_echo_one(el, pkts[i]))
+		if (icmp_echo_one(el, s, pkts[i]))
 			out[n_out++] = pkts[i];
 	snap_elem_emit(el, OUT_OUT, out, n_out);
 }
 
 static const struct snap_elem_desc icmp_echo_desc = {
 	.name = "icmp_echo",
-	.help = "turn ICMP echo requests into replies in place; count other ICMP",
+	.help = "turn ICMP echo requests into replies in place; count other ICMP (args: port, "
+		"optional)",
+	.priv_size = sizeof(struct icmp_echo),
 	.n_outputs = N_OUT,
+	.init = icmp_echo_init,
 	.outputs = outputs,
 	.process = icmp_echo_process,
 };

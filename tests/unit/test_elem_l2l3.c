@@ -475,11 +475,26 @@ static void test_icmp_malformed(void **state)
 	len = et_build_icmp(buf, &bcast, ip_peer, ip_us, RTE_IP_ICMP_ECHO_REQUEST, 16);
 	expect_drop("icmp", SNAP_DROP_ICMP_BROADCAST, buf, len);
 
+	/* a subnet-directed broadcast to our MAC: answered only by a port-bound icmp_echo */
+	et_add(eng, "icmp_echo", "icmp_p", "port=p0", NULL);
+	et_add(eng, "test_sink", "icmp_p_sink", NULL);
+	et_link(eng, "icmp_p", "out", "icmp_p_sink");
+	len = et_build_icmp(buf, &et_mac_us, ip_peer, et_ip("10.0.0.255"),
+			    RTE_IP_ICMP_ECHO_REQUEST, 16);
+	struct rte_mbuf *m = et_mbuf(buf, len);
+	et_feed(eng, "icmp_p", &m, 1);
+	assert_int_equal(et_drops(eng, "icmp_p", SNAP_DROP_ICMP_BROADCAST), 1);
+	len = et_build_icmp(buf, &et_mac_us, ip_peer, ip_us, RTE_IP_ICMP_ECHO_REQUEST, 16);
+	m = et_mbuf(buf, len);
+	et_feed(eng, "icmp_p", &m, 1);
+	assert_int_equal(et_sink_of(eng, "icmp_p_sink")->n, 1);
+	et_sink_clear(et_sink_of(eng, "icmp_p_sink"));
+
 	/* icmp_echo wired without ipv4_in in front must survive garbage */
 	uint8_t junk[40];
 	memset(junk, 0x45, sizeof(junk));
 	for (size_t l = 0; l <= sizeof(junk); l++) {
-		struct rte_mbuf *m = et_mbuf(junk, l);
+		m = et_mbuf(junk, l);
 		et_feed(eng, "icmp", &m, 1);
 	}
 	assert_int_equal(et_sink_of(eng, "icmp_sink")->n, 0);
