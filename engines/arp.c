@@ -72,9 +72,11 @@ static void arp_learn(struct arp *s, uint32_t sip, const struct rte_ether_addr *
 		s->learn_failed++;
 }
 
-/* Returns true if m was turned into a reply to emit; false if it was consumed or dropped. */
-static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf *m)
+/* Returns true if *mp was turned into a reply to emit (possibly a private copy that replaced
+ * it); false if it was consumed or dropped. */
+static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf **mp)
 {
+	struct rte_mbuf *m = *mp;
 	struct rte_ether_hdr *eh = snap_net_hdr(m, 0, sizeof(*eh));
 	struct rte_arp_hdr *ah = snap_net_hdr(m, sizeof(*eh), sizeof(*ah));
 	if (unlikely(eh == NULL || ah == NULL)) {
@@ -117,6 +119,16 @@ static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf *m)
 		return false;
 	}
 	s->requests++;
+	if (unlikely(snap_net_make_writable(mp) != 0)) {
+		snap_elem_drop(el, m, SNAP_DROP_NO_MBUF);
+		return false;
+	}
+	if (*mp != m) { /* headers moved with the copy */
+		m = *mp;
+		eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		ah = (struct rte_arp_hdr *)(eh + 1);
+		ad = &ah->arp_data;
+	}
 	/* Rewrite the request into the reply: to the requester, from us. Sender IP 0 (RFC 5227
 	 * probe) is answered too, at the requester's MAC, which is what the probe looks for. */
 	struct rte_ether_addr req_mac;
@@ -133,7 +145,7 @@ static void arp_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n
 	struct rte_mbuf *out[SNAP_BURST_MAX];
 	uint16_t n_out = 0;
 	for (uint16_t i = 0; i < n; i++)
-		if (arp_one(el, s, pkts[i]))
+		if (arp_one(el, s, &pkts[i]))
 			out[n_out++] = pkts[i];
 	snap_elem_emit(el, OUT_OUT, out, n_out);
 }

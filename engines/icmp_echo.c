@@ -29,9 +29,11 @@ static int icmp_echo_init(struct snap_elem *el, const struct snap_elem_args *a)
 	return 0;
 }
 
-/* Returns true if m became a reply to emit; false if it was dropped. */
-static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struct rte_mbuf *m)
+/* Returns true if *mp became a reply to emit (possibly a private copy that replaced it);
+ * false if it was dropped. */
+static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struct rte_mbuf **mp)
 {
+	struct rte_mbuf *m = *mp;
 	uint16_t ihl;
 	enum snap_drop why;
 	struct rte_ipv4_hdr *ip = snap_net_ipv4(m, &ihl);
@@ -64,6 +66,17 @@ static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struc
 		goto drop;
 	}
 
+	if (unlikely(snap_net_make_writable(mp) != 0)) {
+		why = SNAP_DROP_NO_MBUF;
+		goto drop;
+	}
+	if (*mp != m) { /* headers moved with the copy */
+		m = *mp;
+		eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		ip = (struct rte_ipv4_hdr *)(eh + 1);
+		ic = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, l4_off);
+	}
+
 	/* Type 8 -> 0 changes only the first 16-bit word: incremental update (RFC 1624), so the
 	 * payload, possibly long and multi-segment, is summed once (the check above). */
 	uint16_t old_word = *(uint16_t *)ic;
@@ -92,7 +105,7 @@ static void icmp_echo_process(struct snap_elem *el, struct rte_mbuf **pkts, uint
 	struct rte_mbuf *out[SNAP_BURST_MAX];
 	uint16_t n_out = 0;
 	for (uint16_t i = 0; i < n; i++)
-		if (icmp_echo_one(el, s, pkts[i]))
+		if (icmp_echo_one(el, s, &pkts[i]))
 			out[n_out++] = pkts[i];
 	snap_elem_emit(el, OUT_OUT, out, n_out);
 }

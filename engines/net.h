@@ -2,6 +2,7 @@
  * udp_demux): where headers sit in a frame, the port argument, RFC 1624 checksum updates. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,4 +64,23 @@ static inline uint16_t snap_net_cksum_update16(uint16_t ck, uint16_t old, uint16
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
+}
+
+/* Make the first segment of *m safe to rewrite in place (replies built from requests): a
+ * segment shared with a clone or attached to another mbuf's buffer would change that packet
+ * too, so such a packet is replaced by a private copy (rare: rx frames are never shared).
+ * 0, or -ENOMEM with *m untouched (the caller drops it as no_mbuf). */
+static inline int snap_net_make_writable(struct rte_mbuf **m)
+{
+	if (likely(RTE_MBUF_DIRECT(*m) && rte_mbuf_refcnt_read(*m) == 1))
+		return 0;
+	struct rte_mbuf *c = rte_pktmbuf_copy(*m, (*m)->pool, 0, UINT32_MAX);
+	if (c == NULL)
+		return -ENOMEM;
+	c->ol_flags = (*m)->ol_flags;
+	c->l2_len = (*m)->l2_len;
+	c->l3_len = (*m)->l3_len;
+	rte_pktmbuf_free(*m);
+	*m = c;
+	return 0;
 }

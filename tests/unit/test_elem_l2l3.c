@@ -500,6 +500,36 @@ static void test_icmp_malformed(void **state)
 	assert_int_equal(et_sink_of(eng, "icmp_sink")->n, 0);
 }
 
+/* Replies are built in place; a request whose buffer is shared (a clone) must be copied
+ * first so the other holder's packet stays intact. */
+static void test_reply_to_clone(void **state)
+{
+	struct rte_ether_addr bcast;
+	memset(&bcast, 0xff, sizeof(bcast));
+	size_t lens[2] = {
+		et_build_icmp(buf, &et_mac_us, ip_peer, ip_us, RTE_IP_ICMP_ECHO_REQUEST, 40),
+		0,
+	};
+	static uint8_t buf2[128];
+	lens[1] = et_build_arp(buf2, &bcast, RTE_ARP_OP_REQUEST, &et_mac_peer, ip_peer, ip_us);
+	const uint8_t *frames[2] = {buf, buf2};
+	const char *sinks[2] = {"icmp_sink", "arp_sink"};
+	for (unsigned k = 0; k < 2; k++) {
+		struct rte_mbuf *orig = et_mbuf(frames[k], lens[k]);
+		struct rte_mbuf *cl = rte_pktmbuf_clone(orig, et_pool);
+		assert_non_null(cl);
+		et_feed(eng, "eth", &cl, 1);
+		struct et_sink *s = et_sink_of(eng, sinks[k]);
+		assert_int_equal(s->n, 1);
+		assert_memory_equal(rte_pktmbuf_mtod(orig, void *), frames[k], lens[k]);
+		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(s->pkts[0], struct rte_ether_hdr *);
+		assert_true(rte_is_same_ether_addr(&eh->dst_addr, &et_mac_peer));
+		assert_true(rte_is_same_ether_addr(&eh->src_addr, &et_mac_us));
+		rte_pktmbuf_free(orig);
+		et_sink_clear(s);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (et_eal_init(argv[0]) < 0) {
@@ -523,6 +553,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ipv4_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_to_clone, setup, teardown),
 	};
 	int r = cmocka_run_group_tests_name("elem_l2l3", tests, NULL, NULL);
 	et_eal_fini();
