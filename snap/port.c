@@ -321,7 +321,9 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
 		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
-		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u - 128u);
+		/* At least DPDK's default 2 KiB data room: af_packet's rx needs its 2048-byte
+		 * ring frame minus the 32-byte tpacket header to fit after the headroom. */
+		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
 		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
 		if (p->pool == NULL) {
 			snprintf(err, errlen, "port %s: cannot create a pool of %u mbufs on NUMA node "

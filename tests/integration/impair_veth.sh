@@ -9,6 +9,7 @@ need_root
 [ -n "${IMPAIR_OBJ:-}" ] && [ -f "$IMPAIR_OBJ" ] || skip "impair.bpf.o not built (no clang/libbpf headers)"
 command -v bpftool >/dev/null || skip "bpftool missing"
 command -v python3 >/dev/null || skip "python3 missing"
+command -v ethtool >/dev/null || skip "ethtool missing"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 IMP=$top/tools/impair/impair.sh
 UDP=$top/tools/impair/udpcheck.py
