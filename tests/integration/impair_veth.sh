@@ -29,6 +29,7 @@ PORT=9100
 # run_probe NAME COUNT OTHER: receiver in r, sender in s; figures land in $T/NAME.txt.
 run_probe() {
   rm -f "$T/ready"
+  local overflows; overflows=$(udp_stat RcvbufErrors)
   topo_exec r python3 "$UDP" recv $PORT --expect "$2" --timeout 60 --ready "$T/ready" \
     >"$T/$1.txt" 2>"$T/$1.log" &
   local pid=$!
@@ -36,10 +37,14 @@ run_probe() {
   [ -f "$T/ready" ] || fail "receiver did not start"
   topo_exec s python3 "$UDP" send 10.66.0.2 $PORT "$2" --other "$3" || fail "sender failed"
   wait $pid || fail "receiver did not see the END datagram: $(cat "$T/$1.log")"
+  # Exact comparisons below assume the receiver lost nothing itself.
+  [ "$(udp_stat RcvbufErrors)" -eq "$overflows" ] ||
+    fail "receiver socket overflowed (machine overloaded?); counts would not compare"
 }
 fig() { awk -v k="$2" '$1==k {print $2}' "$T/$1.txt"; }
 istat() { "$IMP" -n "$R" stats ve0 | awk -v k="$1" '$1==k {print $2}'; }
-csum_errors() { topo_exec r awk '/^Udp:/ {n++; if (n==1) for (i=1;i<=NF;i++) if ($i=="InCsumErrors") c=i; if (n==2) print $c}' /proc/net/snmp; }
+# udp_stat FIELD: a Udp counter of namespace r (InCsumErrors, RcvbufErrors, ...).
+udp_stat() { topo_exec r awk -v f="$1" '/^Udp:/ {n++; if (n==1) for (i=1;i<=NF;i++) if ($i==f) c=i; if (n==2) print $c}' /proc/net/snmp; }
 # within X EXPECTED TOL: |X - EXPECTED| <= TOL
 within() { awk -v x="$1" -v e="$2" -v t="$3" 'BEGIN { d = x - e; exit !(d <= t && -d <= t) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b ? a / b : 0 }'; }
@@ -76,10 +81,10 @@ within "$bad_r" 0.05 0.008 || fail "corruption rate $bad_r not near 0.05"
 N2=5000
 "$IMP" -n "$R" attach ve0 --udp-port $PORT --corrupt 0.2
 [ "$(istat seen)" -eq 0 ] || fail "re-attach did not reset the counters"
-before=$(csum_errors)
+before=$(udp_stat InCsumErrors)
 run_probe p2 $N2 0
 cat "$T/p2.txt"
-after=$(csum_errors)
+after=$(udp_stat InCsumErrors)
 bad=$(istat corrupted)
 echo "corrupted $bad, UDP InCsumErrors +$((after - before)), receiver missing $(fig p2 missing)"
 [ "$(fig p2 corrupt)" -eq 0 ] || fail "a corrupted datagram with a stale checksum was delivered"

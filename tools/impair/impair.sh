@@ -11,6 +11,10 @@
 # checksum, so a receiver that verifies checksums drops it; with --fix-csum the checksum is
 # repaired and only an end-to-end payload check (e.g. Pony's own) can catch the damage.
 # Attaching again replaces the previous configuration and zeroes the counters.
+# Where to attach: the hook is tc ingress of DEV, i.e. traffic arriving on DEV. A daemon's own
+# af_packet socket (a packet tap) and AF_XDP socket (XDP) take frames before tc ingress runs,
+# so to impair daemon traffic put a bridge namespace in the middle (topo_bridge in
+# tools/topo/netns.sh) and attach on the bridge ports (see tests/integration/impair_daemon.sh).
 # The object is found via $IMPAIR_OBJ, next to this script, or in build/tools/impair/.
 set -euo pipefail
 

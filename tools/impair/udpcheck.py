@@ -56,7 +56,7 @@ def recv(args):
     for port in (args.port, args.port + 1, args.port + 2):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:  # root may exceed rmem_max; a big buffer rules out receiver-side loss
-            s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
+            s.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE
         except OSError:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         s.bind(("0.0.0.0", port))

@@ -6,7 +6,7 @@
 #
 # CLI:
 #   netns.sh up TAG [--ns NAME]... [--link NS:IF[:ADDR/LEN]=NS:IF[:ADDR/LEN][@MTU]]...
-#                   [--rate NS:IF:RATE[:tbf|htb]]...
+#                   [--rate NS:IF:RATE[:tbf|htb]]... [--bridge NS:BR:IF[,IF]...]...
 #       Creates namespaces TAG-NAME (lo up) and the links between them; prints "ns NAME
 #       TAG-NAME" and "mac NS IF MAC" lines. On any error everything made so far is removed.
 #   netns.sh down TAG                       remove every namespace of TAG (idempotent)
@@ -17,12 +17,15 @@
 # Example: netns.sh up t1 --ns a --ns b --link a:ve0:10.9.0.1/24=b:ve0:10.9.0.2/24 \
 #              --rate a:ve0:100mbit:htb
 #
-# Sourced API (names are the real namespace names; every function returns non-zero on error):
+# Sourced API (NS arguments are the short names given to topo_ns; non-zero return on error):
 #   topo_init TAG          start a topology; registers topo_teardown to run at exit (appended
 #                          to lib.sh's CLEANUPS if present, else chained onto the EXIT trap)
-#   topo_ns NAME           create namespace TAG-NAME; echo nothing; $(topo_nsname NAME) gives it
+#   topo_ns NAME           create namespace TAG-NAME; $(topo_nsname NAME) gives the full name
 #   topo_link NSA IFA ADDRA NSB IFB ADDRB [MTU]   veth pair; ADDR "" or "-" for none
 #   topo_rate NS IF RATE [tbf|htb] [BURST]        egress limit; RATE "none" removes it
+#   topo_bridge NS BR IF...  L2 bridge BR in NS over its interfaces IF... (a transparent middle
+#                          hop: tc hooks there see frames that a daemon's af_packet/af_xdp
+#                          socket at an end would otherwise take before tc ingress runs)
 #   topo_link_down NS IF / topo_link_up NS IF
 #   topo_mac NS IF         echo the MAC of NS:IF
 #   topo_exec NS CMD...    run CMD inside the namespace
@@ -116,6 +119,15 @@ topo_rate() {
   esac
 }
 
+topo_bridge() {
+  local n; n=$(topo_nsname "$1")
+  _topo_own "$n" || return 1
+  local br=$2 ifc; shift 2
+  ip -n "$n" link add name "$br" type bridge || return 1
+  for ifc in "$@"; do ip -n "$n" link set "$ifc" master "$br" || return 1; done
+  ip -n "$n" link set "$br" up
+}
+
 topo_link_down() {
   local n; n=$(topo_nsname "$1")
   _topo_own "$n" && ip -n "$n" link set "$2" down
@@ -154,12 +166,13 @@ _topo_cli() {
       fi
       topo_init "$tag" || exit 1
       set -e
-      local links=() rates=() spec
+      local links=() rates=() bridges=() spec
       while [ $# -gt 0 ]; do
         case $1 in
           --ns) topo_ns "${2:?}"; echo "ns $2 $(topo_nsname "$2")"; shift 2 ;;
           --link) links+=("${2:?}"); shift 2 ;;
           --rate) rates+=("${2:?}"); shift 2 ;;
+          --bridge) bridges+=("${2:?}"); shift 2 ;;
           *) _topo_err "unknown argument $1" ;;
         esac
       done
@@ -173,6 +186,12 @@ _topo_cli() {
         topo_link "$na" "$ia" "${aa:--}" "$nb" "$ib" "${ab:--}" "$mtu"
         echo "mac $na $ia $(topo_mac "$na" "$ia")"
         echo "mac $nb $ib $(topo_mac "$nb" "$ib")"
+      done
+      for spec in "${bridges[@]}"; do
+        local bn bb bifs
+        IFS=: read -r bn bb bifs <<<"$spec"
+        # shellcheck disable=SC2086
+        topo_bridge "$bn" "$bb" ${bifs//,/ }
       done
       for spec in "${rates[@]}"; do
         local rn ri rr rk
@@ -188,7 +207,7 @@ _topo_cli() {
     rate) _topo_load "${1:?tag}"; topo_rate "${2:?ns}" "${3:?if}" "${4:?rate}" "${5:-tbf}" ;;
     exec) _topo_load "${1:?tag}"; local ns=${2:?ns}; shift 2; topo_exec "$ns" "$@" ;;
     list) ls "$TOPO_STATE_DIR" 2>/dev/null || true ;;
-    *) sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '/^# CLI:/,/^# Sourced API/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 
