@@ -105,7 +105,8 @@ int impair(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	struct iphdr *ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP || ip->ihl < 5 ||
-	    (ip->frag_off & bpf_htons(0x3fff))) /* fragments: only the first has a header */
+	    (ip->frag_off & bpf_htons(0x3fff))) /* fragments pass: impairing only the piece
+						  * with the UDP header would be half a job */
 		return TC_ACT_OK;
 	__u32 udp_off = sizeof(*eth) + ip->ihl * 4;
 	struct udphdr *udp = data + udp_off;
