@@ -310,7 +310,7 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 	}
 
 	uint64_t t0 = bench_now_ns();
-	double cpu0 = bench_proc_cpu_s(0);
+	double cpu0 = bench_proc_cpu_s(0, true), cpu0_stat = bench_proc_cpu_s(0, false);
 	cl.deadline = t0 + (uint64_t)(o->duration * 1e9);
 	uint64_t hard = cl.deadline + BENCH_DRAIN_NS;
 	cl.t_last = t0;
@@ -339,8 +339,9 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 		}
 	}
 	res->secs = (double)(cl.t_last - t0) / 1e9;
-	double cpu1 = bench_proc_cpu_s(0);
+	double cpu1 = bench_proc_cpu_s(0, true), cpu1_stat = bench_proc_cpu_s(0, false);
 	res->cpu_s = (cpu0 >= 0 && cpu1 >= 0) ? cpu1 - cpu0 : -1;
+	res->cpu_stat_s = (cpu0_stat >= 0 && cpu1_stat >= 0) ? cpu1_stat - cpu0_stat : -1;
 out:
 	o->tp->destroy(cl.tp);
 	free(cl.buf);

@@ -95,6 +95,6 @@ int bench_server_run(const struct bench_opts *o)
 	       o->tp->name, port, (unsigned long long)s.accepted, (unsigned long long)s.closed,
 	       (unsigned long long)s.echoed, (unsigned long long)s.sunk,
 	       (unsigned long long)s.bytes_in, (unsigned long long)s.errors,
-	       bench_proc_cpu_s(0));
+	       bench_proc_cpu_s(0, true));
 	return r;
 }

@@ -21,14 +21,31 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-double bench_proc_cpu_s(int pid)
+static void proc_path(char *buf, size_t n, int pid, const char *file)
+{
+	if (pid)
+		snprintf(buf, n, "/proc/%d/%s", pid, file);
+	else
+		snprintf(buf, n, "/proc/self/%s", file);
+}
+
+double bench_proc_cpu_s(int pid, bool precise)
 {
 	char path[64], buf[1024];
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/stat");
-	FILE *f = fopen(path, "r");
+	FILE *f;
+	if (precise) {
+		proc_path(path, sizeof(path), pid, "schedstat");
+		unsigned long long ns;
+		f = fopen(path, "r");
+		if (f) {
+			int k = fscanf(f, "%llu", &ns);
+			fclose(f);
+			if (k == 1)
+				return (double)ns / 1e9;
+		}
+	}
+	proc_path(path, sizeof(path), pid, "stat");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -110,12 +127,12 @@ static void print_result(const struct bench_opts *o, const struct bench_result *
 	       "\"workload\":\"%s\",\"label\":\"%s\",\"msg_size\":%u,\"conns\":%u,"
 	       "\"inflight\":%u,\"bound_ops\":%llu,\"bound_duration_s\":%.3f,"
 	       "\"ops\":%llu,\"bytes\":%llu,\"errors\":%llu,\"duration_s\":%.6f,"
-	       "\"ops_per_s\":%.1f,\"gbit_per_s\":%.4f,\"cpu_s\":%.3f,",
+	       "\"ops_per_s\":%.1f,\"gbit_per_s\":%.4f,\"cpu_s\":%.6f,\"cpu_stat_s\":%.3f,",
 	       o->tp->name, bench_workload_name(o->wl), o->label ? o->label : "", o->size,
 	       o->conns, o->inflight, (unsigned long long)o->ops, o->duration,
 	       (unsigned long long)r->ops, (unsigned long long)r->bytes,
 	       (unsigned long long)r->errors, r->secs, (double)r->ops / secs,
-	       (double)r->bytes * 8 / secs / 1e9, r->cpu_s);
+	       (double)r->bytes * 8 / secs / 1e9, r->cpu_s, r->cpu_stat_s);
 	if (h->count)
 		printf("\"lat_ns\":{\"count\":%llu,\"min\":%llu,\"mean\":%.0f,\"p50\":%llu,"
 		       "\"p99\":%llu,\"p999\":%llu,\"max\":%llu}}\n",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bench.h"
@@ -37,7 +38,8 @@ struct bench_result {
 	uint64_t bytes;     /* payload bytes those ops moved, counted in both directions for RPCs */
 	uint64_t errors;    /* bad echoes, refused sends, closed conns */
 	double secs;        /* from the first op to the last completion */
-	double cpu_s;       /* this process's utime+stime over the same interval */
+	double cpu_s;       /* this process's CPU time over the same interval (schedstat) */
+	double cpu_stat_s;  /* the same from utime+stime in /proc/self/stat (tick-sampled) */
 	struct bench_hist lat;
 };
 
@@ -46,9 +48,12 @@ extern volatile sig_atomic_t bench_stop;
 /* Monotonic time in ns. */
 uint64_t bench_now_ns(void);
 
-/* utime+stime of process pid (0: this process) in seconds, from /proc/<pid>/stat; <0 when
- * it cannot be read. */
-double bench_proc_cpu_s(int pid);
+/* CPU time of process pid (0: this process) in seconds; <0 when it cannot be read.
+ * precise: the scheduler's runtime from /proc/<pid>/schedstat (ns; like utime+stime it
+ * includes softirq work run in the task's context when the kernel has no IRQ time
+ * accounting), falling back to stat; otherwise utime+stime from /proc/<pid>/stat, which the
+ * kernel samples at the tick (1/CLK_TCK s resolution). */
+double bench_proc_cpu_s(int pid, bool precise);
 
 /* Runs the client workload o->wl against o->addr:o->port and fills *res.
  * 0, or -errno (connect failure, unsupported workload for the transport). */
