@@ -51,6 +51,9 @@ for r in runs:
     if r["workload"] == "conns":
         check(r["conns"] == 1000, name + ": 1000 conns")
 check(res["meta"]["stacks"].get("kernel-tcp") == "measured", "kernel-tcp measured")
+sv = res["meta"]["servers"].get("kernel-tcp")
+check(sv and sv["errors"] == 0 and sv["accepted"] >= 1006 and sv["echoed"] > 0,
+      "kernel-tcp server summary: no errors, every conn accepted, echoes sent")
 for st in ("pony-afpacket", "pony-memif"):
     check(res["meta"]["stacks"].get(st, "").startswith("not yet measured"),
           st + " labelled not yet measured")

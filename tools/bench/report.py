@@ -157,11 +157,19 @@ def report(out, kernel, ccpus, scpus, quick):
                                                                else "no reason given")
             elif l.strip():
                 status.setdefault("failures", []).append(l.strip())
+    # The servers' own exit summaries (echoed/sunk counts, errors) from raw/server-*.json.
+    servers = {}
+    raw = os.path.join(out, "raw")
+    for fn in sorted(os.listdir(raw)):
+        if fn.startswith("server-") and fn.endswith(".json"):
+            with open(os.path.join(raw, fn)) as f:
+                lines = [l for l in f if l.strip()]
+            servers[fn[len("server-"):-len(".json")]] = json.loads(lines[-1]) if lines else None
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kernel": kernel,
             "mode": "quick" if quick == "1" else "full", "client_cpus": ccpus,
             "server_cpus": scpus, "cpus_online": os.cpu_count(),
             "topology": "two network namespaces joined by a veth pair, 10.200.0.2 -> 10.200.0.1",
-            "loadavg_end": open("/proc/loadavg").read().split()[:3], "stacks": status}
+            "loadavg_end": open("/proc/loadavg").read().split()[:3], "stacks": status, "servers": servers}
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"meta": meta, "runs": runs}, f, indent=1)
 
@@ -269,6 +277,7 @@ def report(out, kernel, ccpus, scpus, quick):
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md))
     bad = [r for r in runs if r["errors"] or r["ops"] <= 0]
+    bad += [n for n, sv in servers.items() if sv is None or sv.get("errors")]
     return 1 if bad or status.get("failures") else 0
 
 
