@@ -321,8 +321,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
 		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
-		/* At least DPDK's default 2 KiB data room: af_packet's rx needs its 2048-byte
-		 * ring frame minus the 32-byte tpacket header to fit after the headroom. */
+		/* af_packet needs a full 2 KiB frame slot of data room whatever the MTU. */
 		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
 		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
 		if (p->pool == NULL) {
