@@ -27,7 +27,7 @@ usage() { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 if [ "${1:-}" = "-n" ]; then
   [ $# -ge 2 ] || usage
   ns=$2; shift 2
-  exec ip netns exec "$ns" "$0" "$@"
+  exec ip netns exec "$ns" bash "$0" "$@"
 fi
 
 find_obj() {
