@@ -109,6 +109,10 @@ int snap_engine_del_wake_fd(struct snap_engine *e, int fd);
  * parked (the caller, the control thread, owns it then). Returns fn's result or the
  * ctl_mbox_call error. Only the control thread may call it for a parked engine. */
 int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms);
+/* Set by sched/ (sched_init): called on the caller's thread with begin=true before
+ * snap_engine_call posts to a running engine's mailbox and begin=false after the call
+ * returns, so the group can wake the engine's thread if it sleeps. NULL: none. */
+extern void (*snap_engine_call_hook)(struct snap_engine *e, bool begin);
 
 /* Registry (control thread). */
 struct snap_engine *snap_engine_find(const char *name);
