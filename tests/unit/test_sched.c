@@ -1,0 +1,306 @@
+/* sched/ functional tests: engines run in every mode, moves and live mode changes lose,
+ * duplicate or reorder nothing, mailbox calls wake sleeping threads, poll-only sources back
+ * off, parameters are checked. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sched_synth.h"
+
+static void dump(struct sched_group *g)
+{
+	char buf[8192];
+	if (sched_group_format(g, buf, sizeof(buf)) > 0)
+		printf("%s", buf);
+}
+
+static struct sched_group *mkgroup(const char *name, enum sched_mode m)
+{
+	struct sched_params p;
+	sched_params_default(&p);
+	if (m == SCHED_MODE_DEDICATED) {
+		p.n_cpus = 1;
+		p.cpus[0] = 0;
+	}
+	struct sched_group *g = sched_group_create(name, m, &p);
+	assert_non_null(g);
+	return g;
+}
+
+static void test_each_mode(void **state)
+{
+	for (int m = SCHED_MODE_DEDICATED; m <= SCHED_MODE_COMPACTING; m++) {
+		struct synth_ctl c[2] = {0};
+		char n[32];
+		struct sched_group *g = mkgroup(sched_mode_name(m), (enum sched_mode)m);
+		for (int i = 0; i < 2; i++) {
+			snprintf(n, sizeof(n), "mode%d-%d", m, i);
+			struct snap_engine *e = synth_engine(n, &c[i], 1024);
+			assert_int_equal(sched_engine_add(g, e), 0);
+			assert_int_equal(atomic_load(&e->state), SNAP_ENGINE_RUNNING);
+			assert_ptr_equal(e->group, g);
+			assert_non_null(e->thread);
+			/* Adding twice is refused. */
+			assert_int_equal(sched_engine_add(g, e), -EBUSY);
+		}
+		for (int k = 0; k < 20; k++)
+			for (int i = 0; i < 2; i++) {
+				synth_send(&c[i], 500);
+				synth_sleep_ns(200000);
+			}
+		for (int i = 0; i < 2; i++) {
+			assert_true(synth_wait_drained(&c[i], 3000));
+			assert_int_equal(c[i].sent, 10000);
+			assert_int_equal(atomic_load(&c[i].errors), 0);
+		}
+		struct sched_group_info gi;
+		assert_int_equal(sched_group_info(g, &gi), 0);
+		assert_int_equal(gi.n_engines, 2);
+		/* Spreading: a thread per engine; the others pack both on one thread. */
+		assert_int_equal(gi.n_threads, m == SCHED_MODE_SPREADING ? 2 : 1);
+		dump(g);
+		struct sched_thread_info ti;
+		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+		assert_true(ti.busy_loops > 0);
+		assert_true(ti.placement[0] != '\0');
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(sched_engine_remove(c[i].e), 0);
+			assert_int_equal(atomic_load(&c[i].e->state), SNAP_ENGINE_PARKED);
+			assert_null(c[i].e->thread);
+			assert_null(c[i].e->group);
+			assert_int_equal(sched_engine_remove(c[i].e), -ENOENT);
+			synth_engine_free(&c[i]);
+		}
+		assert_int_equal(sched_group_info(g, &gi), 0);
+		assert_int_equal(gi.n_threads, 0); /* empty groups keep no thread */
+		sched_group_destroy(g);
+	}
+}
+
+struct feeder {
+	struct synth_ctl *c;
+	unsigned n;
+	_Atomic bool stop;
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	uint64_t end = synth_now_ns() + 20ull * 1000000000ull; /* hard bound */
+	while (!atomic_load(&f->stop) && synth_now_ns() < end) {
+		for (unsigned i = 0; i < f->n; i++)
+			synth_send(&f->c[i], 16);
+		synth_sleep_ns(50000);
+	}
+	return NULL;
+}
+
+static void test_moves_and_mode_changes(void **state)
+{
+	struct synth_ctl c[3] = {0};
+	struct sched_group *a = mkgroup("mv-a", SCHED_MODE_SPREADING);
+	struct sched_group *b = mkgroup("mv-b", SCHED_MODE_COMPACTING);
+	char n[32];
+	for (int i = 0; i < 3; i++) {
+		snprintf(n, sizeof(n), "mv%d", i);
+		assert_int_equal(sched_engine_add(i ? b : a, synth_engine(n, &c[i], 16384)), 0);
+	}
+	struct feeder f = {.c = c, .n = 3};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, feed, &f), 0);
+	static const enum sched_mode modes[] = {SCHED_MODE_COMPACTING, SCHED_MODE_DEDICATED,
+						SCHED_MODE_SPREADING};
+	uint64_t moves = 0;
+	for (int round = 0; round < 12; round++) {
+		synth_sleep_ns(20000000);
+		struct snap_engine *e = c[round % 3].e;
+		struct sched_group *to = e->group == a ? b : a;
+		assert_int_equal(sched_engine_move(e, to), 0);
+		assert_ptr_equal(e->group, to);
+		moves++;
+		synth_sleep_ns(20000000);
+		struct sched_group *g = round & 1 ? a : b;
+		struct sched_group_info gi;
+		sched_group_info(g, &gi);
+		moves += gi.n_engines;
+		assert_int_equal(sched_group_set_mode(g, modes[round % 3]), 0);
+		sched_group_info(g, &gi);
+		assert_int_equal(gi.mode, modes[round % 3]);
+	}
+	/* Return both groups to sleeping modes before draining. */
+	sched_group_set_mode(a, SCHED_MODE_SPREADING);
+	sched_group_set_mode(b, SCHED_MODE_COMPACTING);
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	uint64_t total = 0, emoves = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_true(synth_wait_drained(&c[i], 5000));
+		printf("engine %d: sent %lu received %lu order errors %lu moves %lu\n", i,
+		       (unsigned long)c[i].sent, (unsigned long)atomic_load(&c[i].received),
+		       (unsigned long)atomic_load(&c[i].errors), (unsigned long)c[i].e->st.moves);
+		assert_int_equal(atomic_load(&c[i].received), c[i].sent);
+		assert_int_equal(atomic_load(&c[i].errors), 0);
+		assert_int_equal(atomic_load(&c[i].next_seq), c[i].sent);
+		total += c[i].sent;
+		emoves += c[i].e->st.moves;
+	}
+	assert_true(total > 1000);
+	assert_true(emoves >= 12);
+	dump(a);
+	dump(b);
+	sched_group_destroy(a);
+	sched_group_destroy(b);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(atomic_load(&c[i].e->state), SNAP_ENGINE_PARKED);
+		synth_engine_free(&c[i]);
+	}
+}
+
+static int count_closure(struct snap_engine *e, void *arg)
+{
+	(*(int *)arg)++;
+	return 7;
+}
+
+static void test_mbox_wakes_sleeper(void **state)
+{
+	struct synth_ctl c = {0};
+	struct sched_group *g = mkgroup("mbox", SCHED_MODE_SPREADING);
+	assert_int_equal(sched_engine_add(g, synth_engine("mbox0", &c, 64)), 0);
+	int runs = 0;
+	for (int i = 0; i < 50; i++) {
+		synth_sleep_ns(2000000); /* long enough for the thread to go to sleep */
+		uint64_t t0 = synth_now_ns();
+		assert_int_equal(snap_engine_call(c.e, count_closure, &runs, 1000), 7);
+		assert_true(synth_now_ns() - t0 < 500000000ull);
+	}
+	assert_int_equal(runs, 50);
+	struct sched_thread_info ti;
+	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+	printf("sleeps %lu ctl wake-ups %lu\n", (unsigned long)ti.sleeps,
+	       (unsigned long)ti.ctl_wakeups);
+	assert_true(ti.sleeps >= 10);
+	assert_true(ti.ctl_wakeups >= 10);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
+static void test_poll_only_backoff(void **state)
+{
+	struct synth_ctl c = {.poll_only = true};
+	struct sched_params p;
+	sched_params_default(&p);
+	p.backoff_min_ns = 2000;
+	p.backoff_max_ns = 500000;
+	struct sched_group *g = sched_group_create("po", SCHED_MODE_SPREADING, &p);
+	assert_non_null(g);
+	assert_int_equal(sched_engine_add(g, synth_engine("po0", &c, 64)), 0);
+	synth_sleep_ns(100000000);
+	struct sched_thread_info ti;
+	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+	printf("idle poll-only: backoffs %lu, current step %lu ns (cap %lu ns), sleeps %lu\n",
+	       (unsigned long)ti.backoffs, (unsigned long)ti.backoff_cur_ns,
+	       (unsigned long)ti.backoff_max_ns, (unsigned long)ti.sleeps);
+	assert_int_equal(ti.backoff_cur_ns, 500000);
+	assert_true(ti.sleeps <= 1); /* only before its engine arrived: never with it */
+	assert_true(ti.backoffs > 20 && ti.backoffs < 2000);
+	for (int i = 0; i < 20; i++) {
+		synth_send(&c, 1);
+		synth_sleep_ns(3000000);
+	}
+	assert_true(synth_wait_drained(&c, 2000));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	unsigned nl = atomic_load(&c.n_lat);
+	(void)nl;
+	dump(g);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
+static void test_params(void **state)
+{
+	struct sched_params p;
+	sched_params_default(&p);
+	p.backoff_min_ns = 10;
+	p.backoff_max_ns = 5;
+	assert_null(sched_group_create("bad", SCHED_MODE_SPREADING, &p));
+	assert_int_equal(errno, EINVAL);
+	sched_params_default(&p);
+	p.n_cpus = 1;
+	p.cpus[0] = 100000;
+	assert_null(sched_group_create("bad", SCHED_MODE_DEDICATED, &p));
+	assert_null(sched_group_create("bad", (enum sched_mode)9, NULL));
+	assert_null(sched_group_create("", SCHED_MODE_SPREADING, NULL));
+	sched_params_default(&p);
+	p.dl_runtime_ns = 2000000;
+	p.dl_period_ns = 1000000;
+	assert_null(sched_group_create("bad", SCHED_MODE_SPREADING, &p));
+	struct sched_group *g = sched_group_create("ok", SCHED_MODE_SPREADING, NULL);
+	assert_non_null(g);
+	assert_null(sched_group_create("ok", SCHED_MODE_SPREADING, NULL));
+	assert_int_equal(errno, EEXIST);
+	assert_ptr_equal(sched_group_find("ok"), g);
+	assert_int_equal(sched_mode_parse("compacting"), SCHED_MODE_COMPACTING);
+	assert_int_equal(sched_mode_parse("nope"), -EINVAL);
+	assert_int_equal(sched_group_set_mode(g, (enum sched_mode)7), -EINVAL);
+	sched_group_destroy(g);
+	sched_group_destroy(NULL);
+	assert_int_equal(sched_engine_remove(NULL), -ENOENT);
+}
+
+static void test_deadline_report(void **state)
+{
+	struct synth_ctl c = {0};
+	struct sched_params p;
+	sched_params_default(&p);
+	p.dl_runtime_ns = 200000;
+	p.dl_period_ns = 1000000;
+	struct sched_group *g = sched_group_create("dl", SCHED_MODE_SPREADING, &p);
+	assert_non_null(g);
+	assert_int_equal(sched_engine_add(g, synth_engine("dl0", &c, 1024)), 0);
+	struct sched_group_info gi;
+	assert_int_equal(sched_group_info(g, &gi), 0);
+	printf("deadline: %s\n", gi.deadline);
+	assert_true(strncmp(gi.deadline, "on (", 4) == 0 ||
+		    strncmp(gi.deadline, "unavailable (", 13) == 0);
+	for (int i = 0; i < 10; i++) {
+		synth_send(&c, 100);
+		synth_sleep_ns(1000000);
+	}
+	assert_true(synth_wait_drained(&c, 3000));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
+static int setup(void **state)
+{
+	if (synth_eal_init("sched-ut") < 0)
+		return -1;
+	return sched_init();
+}
+
+static int teardown(void **state)
+{
+	sched_fini();
+	synth_eal_fini();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_each_mode),
+		cmocka_unit_test(test_mbox_wakes_sleeper),
+		cmocka_unit_test(test_poll_only_backoff),
+		cmocka_unit_test(test_moves_and_mode_changes),
+		cmocka_unit_test(test_deadline_report),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
