@@ -108,7 +108,7 @@ struct sched_group_info {
 	uint64_t windows;        /* compacting: windows evaluated */
 	uint64_t grows;          /* compacting: threads added */
 	uint64_t shrinks;        /* compacting: threads removed */
-	uint64_t rebalances;     /* compacting: engines moved to relieve a hot thread */
+	uint64_t rebalances;     /* compacting: engines moved while packing back (shrink) */
 	uint64_t held_at_max;    /* compacting: wanted to grow but at max_threads */
 	uint64_t p99_max_ns;     /* last window: worst engine's p99 queueing delay */
 	uint32_t little_milli;   /* last window: sum of engine concurrency (Little), x1000 */

@@ -200,7 +200,7 @@ static void detach(struct sched_thread *t, struct slot_local *l)
 }
 
 /* One round over the thread's engines; parks those whose park closure ran. */
-static unsigned poll_all(struct sched_thread *t, struct slot_local *loc, uint64_t now)
+static unsigned poll_all(struct sched_thread *t, struct slot_local *loc)
 {
 	unsigned work = 0;
 	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++) {
@@ -214,7 +214,9 @@ static unsigned poll_all(struct sched_thread *t, struct slot_local *loc, uint64_
 		}
 		if (e == NULL)
 			continue;
-		work += snap_engine_poll(e, now);
+		/* Each engine gets its own start time: its cpu_ns and queueing delay must not
+		 * include the engines polled before it. */
+		work += snap_engine_poll(e, rte_rdtsc());
 		struct sched_eng *se = e->sched_priv;
 		if (unlikely(se->park_req)) {
 			/* Safe point: the poll is over and we will not touch e again. */
@@ -286,7 +288,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	/* Armed: input from now on makes a wake fd readable. Look once more so input that
 	 * arrived before arming is not slept on; same for a mailbox call or stop request
 	 * (their posters bump the counter, then write ctl_fd). */
-	unsigned work = poll_all(t, loc, rte_rdtsc());
+	unsigned work = poll_all(t, loc);
 	uint64_t now = rte_rdtsc();
 	/* That poll may have parked engines (disarmed, no longer ours): forget them. */
 	n = 0;
@@ -354,7 +356,7 @@ static void *thread_main(void *arg)
 	cnt_set(&t->st.spin_ns, spin_ns);
 	while (!atomic_load_explicit(&t->stop, memory_order_acquire)) {
 		uint64_t now = rte_rdtsc();
-		unsigned work = poll_all(t, loc, now);
+		unsigned work = poll_all(t, loc);
 		cnt_add(&t->st.loops, 1);
 		if (work) {
 			cnt_add(&t->st.busy_loops, 1);

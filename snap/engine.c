@@ -299,9 +299,11 @@ int snap_engine_arm_wakeup(struct snap_engine *e, bool arm)
 		if (el->desc->arm && el->desc->arm(el, arm) < 0)
 			r = -ENOTSUP;
 	}
-	/* Forget the pre-sleep poll so the sleep is not counted as queueing delay. */
+	/* Restart the queueing-delay clock at the wake-up: the sleep itself is not queueing
+	 * delay, but the time this engine then waits while its thread polls other engines
+	 * is (the signal the compacting controller needs). */
 	if (!arm)
-		e->last_poll_tsc = 0;
+		e->last_poll_tsc = rte_rdtsc();
 	return r;
 }
 

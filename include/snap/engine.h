@@ -90,7 +90,8 @@ struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const ch
  * One bounded round of work: run a pending mailbox closure, then poll every source element
  * once. Returns the units of work done (0: idle). now_tsc is rte_rdtsc() at the call.
  * Queueing delay: when a poll finds work, now - (end of previous poll) bounds how long that
- * work waited; it is recorded in st.qdelay_hist (bucket b counts samples < 2^b us).
+ * work waited; it is recorded in st.qdelay_hist (bucket b counts samples < 2^b us). After a
+ * sleep, snap_engine_arm_wakeup(e, false) restarts that clock at the wake-up.
  */
 unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc);
 /* Earliest TSC at which some element has timed work; UINT64_MAX if none. */
