@@ -77,9 +77,16 @@ static unsigned synth_poll(struct snap_elem *el, uint64_t now_tsc)
 {
 	struct synth_ctl *c = ((struct synth_priv *)snap_elem_priv(el))->c;
 	void *objs[32];
+	unsigned timer = 0;
+	uint64_t tt = atomic_load(&c->timer_tsc);
+	if (tt && now_tsc >= tt) {
+		atomic_store(&c->timer_tsc, 0);
+		atomic_store(&c->timer_fired_ns, synth_now_ns());
+		timer = 1;
+	}
 	unsigned n = rte_ring_dequeue_burst(c->ring, objs, 32, NULL);
 	if (n == 0)
-		return 0;
+		return timer;
 	uint64_t sent = atomic_load(&c->t_sent_ns);
 	if (sent) {
 		unsigned k = atomic_load(&c->n_lat);
@@ -102,7 +109,14 @@ static unsigned synth_poll(struct snap_elem *el, uint64_t now_tsc)
 	}
 	atomic_store_explicit(&c->next_seq, next, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->received, n, memory_order_release);
-	return n;
+	return n + timer;
+}
+
+static uint64_t synth_deadline(const struct snap_elem *el)
+{
+	struct synth_ctl *c = ((struct synth_priv *)snap_elem_priv(el))->c;
+	uint64_t tt = atomic_load(&c->timer_tsc);
+	return tt ? tt : UINT64_MAX;
 }
 
 static int synth_arm(struct snap_elem *el, bool arm)
@@ -126,6 +140,7 @@ static const struct snap_elem_desc synth_desc = {
 	.process = synth_process,
 	.poll = synth_poll,
 	.arm = synth_arm,
+	.next_deadline = synth_deadline,
 };
 SNAP_ELEM_REGISTER(synth_desc)
 

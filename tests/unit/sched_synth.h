@@ -23,6 +23,8 @@ struct synth_ctl {
 	_Atomic uint64_t next_seq, received, errors;
 	_Atomic uint64_t t_sent_ns;          /* latency probe: when the last item was sent */
 	_Atomic unsigned n_lat;
+	_Atomic uint64_t timer_tsc;          /* a timer of the element (0: none) */
+	_Atomic uint64_t timer_fired_ns;
 	uint64_t lat[SYNTH_LAT_MAX];
 	struct snap_engine *e;
 };

@@ -9,6 +9,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <linux/capability.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
 
 #include "sched_synth.h"
 
@@ -278,6 +284,105 @@ static void test_deadline_report(void **state)
 	synth_engine_free(&c);
 }
 
+static int set_timer_closure(struct snap_engine *e, void *arg)
+{
+	struct synth_ctl *c = arg;
+	atomic_store(&c->timer_tsc, rte_rdtsc() + rte_get_tsc_hz() / 100); /* +10 ms */
+	return 0;
+}
+
+/* A sleeping engine wakes for its element's timer (timerfd at snap_engine_next_deadline). */
+static void test_timer_wakes_sleeper(void **state)
+{
+	struct synth_ctl c = {0};
+	struct sched_group *g = mkgroup("timer", SCHED_MODE_SPREADING);
+	assert_int_equal(sched_engine_add(g, synth_engine("timer0", &c, 64)), 0);
+	for (int i = 0; i < 5; i++) {
+		synth_sleep_ns(5000000);
+		atomic_store(&c.timer_fired_ns, 0);
+		uint64_t t0 = synth_now_ns();
+		assert_int_equal(snap_engine_call(c.e, set_timer_closure, &c, 1000), 0);
+		uint64_t end = t0 + 1000000000ull, fired;
+		while ((fired = atomic_load(&c.timer_fired_ns)) == 0 && synth_now_ns() < end)
+			synth_sleep_ns(1000000);
+		assert_true(fired != 0);
+		printf("timer due in 10 ms fired after %.3f ms\n", (double)(fired - t0) / 1e6);
+		assert_true(fired - t0 >= 9000000 && fired - t0 < 500000000);
+	}
+	struct sched_thread_info ti;
+	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+	assert_true(ti.timer_wakeups >= 5);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
+static int add_fd_closure(struct snap_engine *e, void *arg)
+{
+	return snap_engine_add_wake_fd(e, *(int *)arg);
+}
+
+/* Wake fds added while the engine runs are picked up (wake_gen) before the next sleep. */
+static void test_wake_fd_added_live(void **state)
+{
+	struct synth_ctl c = {0};
+	struct sched_group *g = mkgroup("wfd", SCHED_MODE_COMPACTING);
+	assert_int_equal(sched_engine_add(g, synth_engine("wfd0", &c, 64)), 0);
+	int fd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(fd2 >= 0);
+	synth_sleep_ns(5000000); /* let the thread sleep once on the original fd set */
+	assert_int_equal(snap_engine_call(c.e, add_fd_closure, &fd2, 1000), 0);
+	for (int i = 0; i < 10; i++) {
+		synth_sleep_ns(3000000);
+		/* Enqueue without the usual doorbell; ring only the new fd. */
+		assert_int_equal(rte_ring_enqueue(c.ring, (void *)(uintptr_t)c.sent), 0);
+		c.sent++;
+		uint64_t one = 1;
+		assert_int_equal(write(fd2, &one, sizeof(one)), sizeof(one));
+		assert_true(synth_wait_drained(&c, 1000));
+	}
+	assert_int_equal(atomic_load(&c.errors), 0);
+	dump(g);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+	close(fd2);
+}
+
+/* Drop (or restore) CAP_SYS_NICE in this thread's effective set; new threads inherit it. */
+static void cap_sys_nice(bool on)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	if (on)
+		d[0].effective |= 1u << CAP_SYS_NICE;
+	else
+		d[0].effective &= ~(1u << CAP_SYS_NICE);
+	assert_int_equal(syscall(SYS_capset, &h, d), 0);
+}
+
+static void test_deadline_without_cap(void **state)
+{
+	struct synth_ctl c = {0};
+	struct sched_params p;
+	sched_params_default(&p);
+	p.dl_runtime_ns = 200000;
+	p.dl_period_ns = 1000000;
+	cap_sys_nice(false);
+	struct sched_group *g = sched_group_create("nocap", SCHED_MODE_SPREADING, &p);
+	assert_non_null(g);
+	int r = sched_engine_add(g, synth_engine("nocap0", &c, 1024));
+	cap_sys_nice(true);
+	assert_int_equal(r, 0);
+	struct sched_group_info gi;
+	assert_int_equal(sched_group_info(g, &gi), 0);
+	printf("deadline without CAP_SYS_NICE: %s\n", gi.deadline);
+	assert_string_equal(gi.deadline, "unavailable (no CAP_SYS_NICE)");
+	synth_send(&c, 100);
+	assert_true(synth_wait_drained(&c, 2000)); /* still runs, as SCHED_OTHER */
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
 static int setup(void **state)
 {
 	if (synth_eal_init("sched-ut") < 0)
@@ -301,6 +406,9 @@ int main(void)
 		cmocka_unit_test(test_poll_only_backoff),
 		cmocka_unit_test(test_moves_and_mode_changes),
 		cmocka_unit_test(test_deadline_report),
+		cmocka_unit_test(test_deadline_without_cap),
+		cmocka_unit_test(test_timer_wakes_sleeper),
+		cmocka_unit_test(test_wake_fd_added_live),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
