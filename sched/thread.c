@@ -1,6 +1,6 @@
 /* Group threads: placement (NUMA, pinning, SCHED_DEADLINE), the poll loop, and how an idle
- * thread gives its core back (adaptive spin, then epoll on wake fds + timerfd, or an
- * exponential nanosleep backoff when some source can only be polled). */
+ * thread gives its core back (adaptive spin, then epoll on wake fds + timerfd, the timer
+ * backing off exponentially when some source can only be polled). */
 #include <errno.h>
 #include <numa.h>
 #include <sched.h>
@@ -267,20 +267,6 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 			drain(evs[i].data.u64 == TAG_CTL ? t->ctl_fd : t->timer_fd);
 
 	arm_all(es, n, true, &notsup);
-	if (notsup) {
-		/* Some source cannot wake us: poll it at an exponentially slower rate. */
-		arm_all(es, n, false, NULL);
-		uint64_t b = atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed);
-		b = b ? b * 2 : p->backoff_min_ns;
-		if (b > p->backoff_max_ns)
-			b = p->backoff_max_ns;
-		cnt_set(&t->st.backoff_cur_ns, b);
-		struct timespec ts = {(time_t)(b / 1000000000ull), (long)(b % 1000000000ull)};
-		nanosleep(&ts, NULL);
-		cnt_add(&t->st.backoffs, 1);
-		cnt_add(&t->st.backoff_ns, b);
-		return false;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t d = snap_engine_next_deadline(es[i]);
 		dl = d < dl ? d : dl;
@@ -299,28 +285,54 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		arm_all(es, n, false, NULL);
 		return false;
 	}
-	bool timer = dl != UINT64_MAX;
+	/* The timer: the engines' earliest deadline, or sooner the next look at a source that
+	 * cannot wake us, at an exponentially growing interval (the wake-up latency it costs
+	 * is that interval, capped by backoff_max_ns). Wake fds still wake us at once. */
+	uint64_t ns = dl == UINT64_MAX ? UINT64_MAX : tsc_to_ns(dl - now);
+	uint64_t b = 0;
+	if (notsup) {
+		b = atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed);
+		b = b ? b * 2 : p->backoff_min_ns;
+		if (b > p->backoff_max_ns)
+			b = p->backoff_max_ns;
+		cnt_set(&t->st.backoff_cur_ns, b);
+		if (b < ns)
+			ns = b;
+		else
+			b = 0; /* the engines' timer comes first: an ordinary timed sleep */
+	}
+	bool timer = ns != UINT64_MAX;
 	if (timer) {
-		uint64_t ns = tsc_to_ns(dl - now);
 		struct itimerspec its = {.it_value = {(time_t)(ns / 1000000000ull),
 						      (long)(ns % 1000000000ull)}};
 		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 			its.it_value.tv_nsec = 1;
 		timerfd_settime(t->timer_fd, 0, &its, NULL);
 	}
-	cnt_add(&t->st.sleeps, 1);
+	if (b)
+		cnt_add(&t->st.backoffs, 1);
+	else
+		cnt_add(&t->st.sleeps, 1);
+	uint64_t t0 = b ? rte_rdtsc() : 0;
 	k = epoll_wait(t->ep_fd, evs, EVS_MAX, -1);
 	bool woke = false;
 	for (int i = 0; i < k; i++) {
 		if (evs[i].data.u64 == TAG_CTL) {
 			drain(t->ctl_fd);
 			cnt_add(&t->st.ctl_wakeups, 1);
+			woke = true;
 		} else if (evs[i].data.u64 == TAG_TIMER) {
 			drain(t->timer_fd);
-			cnt_add(&t->st.timer_wakeups, 1);
+			if (!b) {
+				cnt_add(&t->st.timer_wakeups, 1);
+				woke = true;
+			}
+		} else {
+			woke = true;
 		}
-		woke = true;
 	}
+	if (b)
+		cnt_add(&t->st.backoff_ns, tsc_to_ns(rte_rdtsc() - t0));
 	if (woke)
 		cnt_add(&t->st.wakeups, 1);
 	if (timer) {
@@ -329,10 +341,10 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	}
 	/* Engines that were parked meanwhile are not in loc any more; es[] entries are still
 	 * ours: only this thread unlinks engines from itself. */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; woke && i < n; i++)
 		es[i]->st.wakeups++;
 	arm_all(es, n, false, NULL);
-	return true;
+	return b == 0;
 }
 
 static void *thread_main(void *arg)

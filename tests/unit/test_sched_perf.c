@@ -58,11 +58,13 @@ static void test_idle_cpu(void **state)
 	}
 	uint64_t wall = synth_now_ns() - t0;
 	for (int m = 0; m < 2; m++) {
-		double pct = 100.0 * (double)(group_cpu_ns(g[m]) - cpu0[m]) / (double)wall;
+		uint64_t used = group_cpu_ns(g[m]) - cpu0[m];
+		double pct = 100.0 * (double)used / (double)wall;
 		struct sched_group_info gi;
 		sched_group_info(g[m], &gi);
-		printf("idle %s group, 4 engines on %u thread(s): %.4f%% of a core over %.1f s\n",
-		       sched_mode_name(modes[m]), gi.n_threads, pct, (double)wall / 1e9);
+		printf("idle %s group, 4 engines on %u thread(s): %lu ns CPU = %.4f%% of a core "
+		       "over %.1f s\n", sched_mode_name(modes[m]), gi.n_threads,
+		       (unsigned long)used, pct, (double)wall / 1e9);
 		assert_true(pct < 2.0);
 		dump(g[m]);
 	}
