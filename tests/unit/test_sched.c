@@ -41,7 +41,7 @@ static struct sched_group *mkgroup(const char *name, enum sched_mode m)
 static void test_each_mode(void **state)
 {
 	for (int m = SCHED_MODE_DEDICATED; m <= SCHED_MODE_COMPACTING; m++) {
-		struct synth_ctl c[2] = {0};
+		struct sched_synth c[2] = {0};
 		char n[32];
 		struct sched_group *g = mkgroup(sched_mode_name(m), (enum sched_mode)m);
 		for (int i = 0; i < 2; i++) {
@@ -89,7 +89,7 @@ static void test_each_mode(void **state)
 }
 
 struct feeder {
-	struct synth_ctl *c;
+	struct sched_synth *c;
 	unsigned n;
 	_Atomic bool stop;
 };
@@ -108,7 +108,7 @@ static void *feed(void *arg)
 
 static void test_moves_and_mode_changes(void **state)
 {
-	struct synth_ctl c[3] = {0};
+	struct sched_synth c[3] = {0};
 	struct sched_group *a = mkgroup("mv-a", SCHED_MODE_SPREADING);
 	struct sched_group *b = mkgroup("mv-b", SCHED_MODE_COMPACTING);
 	char n[32];
@@ -175,7 +175,7 @@ static int count_closure(struct snap_engine *e, void *arg)
 
 static void test_mbox_wakes_sleeper(void **state)
 {
-	struct synth_ctl c = {0};
+	struct sched_synth c = {0};
 	struct sched_group *g = mkgroup("mbox", SCHED_MODE_SPREADING);
 	assert_int_equal(sched_engine_add(g, synth_engine("mbox0", &c, 64)), 0);
 	int runs = 0;
@@ -198,7 +198,7 @@ static void test_mbox_wakes_sleeper(void **state)
 
 static void test_poll_only_backoff(void **state)
 {
-	struct synth_ctl c = {.poll_only = true};
+	struct sched_synth c = {.poll_only = true};
 	struct sched_params p;
 	sched_params_default(&p);
 	p.backoff_min_ns = 2000;
@@ -256,12 +256,23 @@ static void test_params(void **state)
 	assert_int_equal(sched_group_set_mode(g, (enum sched_mode)7), -EINVAL);
 	sched_group_destroy(g);
 	sched_group_destroy(NULL);
+	/* The synthetic source refuses a harness pointer it did not create (config input). */
+	struct snap_engine *e = snap_engine_create("bogus", SOCKET_ID_ANY);
+	assert_non_null(e);
+	struct snap_elem_args *a = snap_elem_args_new();
+	assert_int_equal(snap_elem_args_set(a, "harness", "12345"), 0);
+	char err[160];
+	assert_int_equal(snap_engine_add_elem(e, "sched_synth", "s", a, err, sizeof(err)),
+			 -EINVAL);
+	printf("%s\n", err);
+	snap_elem_args_free(a);
+	snap_engine_destroy(e);
 	assert_int_equal(sched_engine_remove(NULL), -ENOENT);
 }
 
 static void test_deadline_report(void **state)
 {
-	struct synth_ctl c = {0};
+	struct sched_synth c = {0};
 	struct sched_params p;
 	sched_params_default(&p);
 	p.dl_runtime_ns = 200000;
@@ -286,7 +297,7 @@ static void test_deadline_report(void **state)
 
 static int set_timer_closure(struct snap_engine *e, void *arg)
 {
-	struct synth_ctl *c = arg;
+	struct sched_synth *c = arg;
 	atomic_store(&c->timer_tsc, rte_rdtsc() + rte_get_tsc_hz() / 100); /* +10 ms */
 	return 0;
 }
@@ -294,7 +305,7 @@ static int set_timer_closure(struct snap_engine *e, void *arg)
 /* A sleeping engine wakes for its element's timer (timerfd at snap_engine_next_deadline). */
 static void test_timer_wakes_sleeper(void **state)
 {
-	struct synth_ctl c = {0};
+	struct sched_synth c = {0};
 	struct sched_group *g = mkgroup("timer", SCHED_MODE_SPREADING);
 	assert_int_equal(sched_engine_add(g, synth_engine("timer0", &c, 64)), 0);
 	for (int i = 0; i < 5; i++) {
@@ -324,7 +335,7 @@ static int add_fd_closure(struct snap_engine *e, void *arg)
 /* Wake fds added while the engine runs are picked up (wake_gen) before the next sleep. */
 static void test_wake_fd_added_live(void **state)
 {
-	struct synth_ctl c = {0};
+	struct sched_synth c = {0};
 	struct sched_group *g = mkgroup("wfd", SCHED_MODE_COMPACTING);
 	assert_int_equal(sched_engine_add(g, synth_engine("wfd0", &c, 64)), 0);
 	int fd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -362,7 +373,7 @@ static void cap_sys_nice(bool on)
 
 static void test_deadline_without_cap(void **state)
 {
-	struct synth_ctl c = {0};
+	struct sched_synth c = {0};
 	struct sched_params p;
 	sched_params_default(&p);
 	p.dl_runtime_ns = 200000;

@@ -31,7 +31,7 @@ static uint64_t group_cpu_ns(struct sched_group *g)
 static void test_idle_cpu(void **state)
 {
 	static const enum sched_mode modes[] = {SCHED_MODE_SPREADING, SCHED_MODE_COMPACTING};
-	struct synth_ctl c[2][4];
+	struct sched_synth c[2][4];
 	struct sched_group *g[2];
 	memset(c, 0, sizeof(c));
 	char n[32];
@@ -76,7 +76,7 @@ static void test_idle_cpu(void **state)
 }
 
 struct loader {
-	struct synth_ctl *c;
+	struct sched_synth *c;
 	unsigned n_engines, per_ms;
 	_Atomic bool stop;
 };
@@ -108,7 +108,7 @@ static void tick_for(struct sched_group *g, uint64_t ns, unsigned want_threads, 
 
 static void test_compacting_grows_and_shrinks(void **state)
 {
-	struct synth_ctl c[4];
+	struct sched_synth c[4];
 	memset(c, 0, sizeof(c));
 	struct sched_params p;
 	sched_params_default(&p);
@@ -172,7 +172,7 @@ static int cmp_u64(const void *a, const void *b)
 /* Send single items to an idle engine and report how long until its poll saw them. */
 static void latency_run(const char *label, bool poll_only, uint64_t *p50, uint64_t *p99)
 {
-	struct synth_ctl c = {.poll_only = poll_only};
+	struct sched_synth c = {.poll_only = poll_only};
 	struct sched_params p;
 	sched_params_default(&p);
 	struct sched_group *g = sched_group_create(label, SCHED_MODE_SPREADING, &p);
