@@ -128,6 +128,7 @@ static void grow(struct sched_group *g, unsigned n_threads)
 		return;
 	}
 	g->grows++;
+	g->grow_load[n_threads + 1] = g->little_milli ? g->little_milli : 1;
 	SNAP_LOG(INFO, "sched: group %s grows to %u threads: %s moved off thread %u "
 		 "(p99 %lu ns > target %lu ns, load %u.%03u)", g->name, n_threads + 1, victim->name,
 		 hot->index, (unsigned long)g->p99_max_ns, (unsigned long)g->p.qdelay_target_ns,
@@ -161,6 +162,7 @@ static void shrink(struct sched_group *g)
 			return; /* keep the thread; try again next window */
 		g->rebalances++;
 	}
+	g->grow_load[sched_group_n_threads(g)] = 0;
 	sched_group_drop_thread(g, cold);
 	g->shrinks++;
 	SNAP_LOG(INFO, "sched: group %s shrinks to %u threads (p99 %lu ns, Little %u.%03u)",
@@ -200,7 +202,12 @@ void sched_compact_tick(struct sched_group *g, uint64_t now_ns)
 		return;
 	bool hot = p99max > g->p.qdelay_target_ns || want > n;
 	bool fits = little * 100 <= (uint64_t)(n - 1) * g->p.util_low_pct * 1000;
-	bool cold = n > 1 && p99max < g->p.qdelay_low_ns && fits;
+	/* Below the load that made us grow to n, by the same margin as low vs target
+	 * utilisation. */
+	bool below_grow = (uint64_t)little * g->p.util_target_pct <
+			  (uint64_t)g->grow_load[n] * g->p.util_low_pct;
+	bool cold = n > 1 && p99max < g->p.qdelay_low_ns && fits &&
+		    (g->grow_load[n] == 0 || below_grow);
 	g->grow_streak = hot ? g->grow_streak + 1 : 0;
 	g->shrink_streak = cold ? g->shrink_streak + 1 : 0;
 	if (g->grow_streak >= g->p.hysteresis) {

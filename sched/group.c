@@ -197,6 +197,7 @@ struct sched_thread *sched_group_new_thread(struct sched_group *g, int node, int
 void sched_group_drop_thread(struct sched_group *g, struct sched_thread *t)
 {
 	g->threads[t->index] = NULL;
+	g->retired_cpu_ns += sched_thread_cpu_ns(t); /* its clock goes away with it */
 	sched_thread_stop(t);
 }
 
@@ -420,6 +421,7 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 	g->rr = 0;
 	g->win_start_ns = 0;
 	g->grow_streak = g->shrink_streak = 0;
+	memset(g->grow_load, 0, sizeof(g->grow_load));
 	for (unsigned i = 0; i < n; i++) {
 		int r = place_engine(g, es[i]);
 		if (r < 0) {

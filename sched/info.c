@@ -26,6 +26,10 @@ int sched_group_info(const struct sched_group *g, struct sched_group_info *out)
 	out->p99_max_ns = g->p99_max_ns;
 	out->little_milli = g->little_milli;
 	out->threads_wanted = g->threads_wanted;
+	out->cpu_ns = g->retired_cpu_ns;
+	for (unsigned i = 0; i < SCHED_THREADS_MAX; i++)
+		if (g->threads[i])
+			out->cpu_ns += sched_thread_cpu_ns(g->threads[i]);
 	const struct sched_thread *first = NULL;
 	for (unsigned i = 0; i < SCHED_THREADS_MAX && first == NULL; i++)
 		first = g->threads[i];
@@ -120,9 +124,10 @@ int sched_group_format(const struct sched_group *g, char *buf, size_t len)
 	if (sched_group_info(g, &gi) < 0 || (buf == NULL && len))
 		return -EINVAL;
 	size_t n = 0;
-	put(buf, len, &n, "group %s mode %s threads %u engines %u moves %lu deadline: %s\n",
+	put(buf, len, &n,
+	    "group %s mode %s threads %u engines %u moves %lu cpu %lu ns deadline: %s\n",
 	    gi.name, sched_mode_name(gi.mode), gi.n_threads, gi.n_engines,
-	    (unsigned long)gi.moves, gi.deadline);
+	    (unsigned long)gi.moves, (unsigned long)gi.cpu_ns, gi.deadline);
 	if (gi.mode == SCHED_MODE_COMPACTING)
 		put(buf, len, &n,
 		    "  controller: windows %lu grows %lu shrinks %lu rebalances %lu "

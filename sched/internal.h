@@ -62,6 +62,7 @@ struct sched_group {
 	struct snap_engine *engines[SCHED_GROUP_ENGINES_MAX];
 	unsigned rr;              /* dedicated: next thread to deal an engine to */
 	uint64_t moves;
+	uint64_t retired_cpu_ns;  /* CPU time of threads already stopped */
 	/* Compacting controller. */
 	uint64_t win_start_ns;
 	unsigned grow_streak, shrink_streak;
@@ -69,6 +70,10 @@ struct sched_group {
 	uint64_t p99_max_ns;
 	uint32_t little_milli;
 	uint16_t threads_wanted;
+	/* Load (Little, x1000) at which the group last grew to n threads: it shrinks back
+	 * from n only once load is well below that (hysteresis: after a grow for delay,
+	 * delay is low *because* of the grow, so low delay alone must not undo it). */
+	uint32_t grow_load[SCHED_THREADS_MAX + 1];
 };
 
 /* thread.c */

@@ -105,6 +105,7 @@ struct sched_group_info {
 	unsigned n_threads;
 	unsigned n_engines;
 	uint64_t moves;          /* engine moves into, out of and within this group */
+	uint64_t cpu_ns;         /* CPU time of all its threads, past and present */
 	uint64_t windows;        /* compacting: windows evaluated */
 	uint64_t grows;          /* compacting: threads added */
 	uint64_t shrinks;        /* compacting: threads removed */
