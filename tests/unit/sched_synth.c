@@ -62,3 +62,14 @@ bool synth_wait_drained(struct sched_synth *c, unsigned timeout_ms)
 	}
 	return true;
 }
+
+bool synth_send_all(struct sched_synth *c, unsigned n, unsigned timeout_ms)
+{
+	uint64_t end = synth_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	while ((n -= synth_send(c, n)) > 0) {
+		if (synth_now_ns() > end)
+			return false;
+		synth_sleep_ns(100000);
+	}
+	return true;
+}

@@ -41,7 +41,8 @@ static struct sched_group *mkgroup(const char *name, enum sched_mode m)
 static void test_each_mode(void **state)
 {
 	for (int m = SCHED_MODE_DEDICATED; m <= SCHED_MODE_COMPACTING; m++) {
-		struct sched_synth c[2] = {0};
+		static struct sched_synth c[2]; /* static: outlives a failed test */
+		memset(&c, 0, sizeof(c));
 		char n[32];
 		struct sched_group *g = mkgroup(sched_mode_name(m), (enum sched_mode)m);
 		for (int i = 0; i < 2; i++) {
@@ -56,7 +57,7 @@ static void test_each_mode(void **state)
 		}
 		for (int k = 0; k < 20; k++)
 			for (int i = 0; i < 2; i++) {
-				synth_send(&c[i], 500);
+				assert_true(synth_send_all(&c[i], 500, 2000));
 				synth_sleep_ns(200000);
 			}
 		for (int i = 0; i < 2; i++) {
@@ -108,7 +109,8 @@ static void *feed(void *arg)
 
 static void test_moves_and_mode_changes(void **state)
 {
-	struct sched_synth c[3] = {0};
+	static struct sched_synth c[3]; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_group *a = mkgroup("mv-a", SCHED_MODE_SPREADING);
 	struct sched_group *b = mkgroup("mv-b", SCHED_MODE_COMPACTING);
 	char n[32];
@@ -116,7 +118,8 @@ static void test_moves_and_mode_changes(void **state)
 		snprintf(n, sizeof(n), "mv%d", i);
 		assert_int_equal(sched_engine_add(i ? b : a, synth_engine(n, &c[i], 16384)), 0);
 	}
-	struct feeder f = {.c = c, .n = 3};
+	static struct feeder f; /* static: the feeder outlives a failed test */
+	f = (struct feeder){.c = c, .n = 3};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, feed, &f), 0);
 	static const enum sched_mode modes[] = {SCHED_MODE_COMPACTING, SCHED_MODE_DEDICATED,
@@ -175,7 +178,8 @@ static int count_closure(struct snap_engine *e, void *arg)
 
 static void test_mbox_wakes_sleeper(void **state)
 {
-	struct sched_synth c = {0};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_group *g = mkgroup("mbox", SCHED_MODE_SPREADING);
 	assert_int_equal(sched_engine_add(g, synth_engine("mbox0", &c, 64)), 0);
 	int runs = 0;
@@ -198,7 +202,9 @@ static void test_mbox_wakes_sleeper(void **state)
 
 static void test_poll_only_backoff(void **state)
 {
-	struct sched_synth c = {.poll_only = true};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
+	c.poll_only = true;
 	struct sched_params p;
 	sched_params_default(&p);
 	p.backoff_min_ns = 2000;
@@ -272,7 +278,8 @@ static void test_params(void **state)
 
 static void test_deadline_report(void **state)
 {
-	struct sched_synth c = {0};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_params p;
 	sched_params_default(&p);
 	p.dl_runtime_ns = 200000;
@@ -305,7 +312,8 @@ static int set_timer_closure(struct snap_engine *e, void *arg)
 /* A sleeping engine wakes for its element's timer (timerfd at snap_engine_next_deadline). */
 static void test_timer_wakes_sleeper(void **state)
 {
-	struct sched_synth c = {0};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_group *g = mkgroup("timer", SCHED_MODE_SPREADING);
 	assert_int_equal(sched_engine_add(g, synth_engine("timer0", &c, 64)), 0);
 	for (int i = 0; i < 5; i++) {
@@ -335,7 +343,8 @@ static int add_fd_closure(struct snap_engine *e, void *arg)
 /* Wake fds added while the engine runs are picked up (wake_gen) before the next sleep. */
 static void test_wake_fd_added_live(void **state)
 {
-	struct sched_synth c = {0};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_group *g = mkgroup("wfd", SCHED_MODE_COMPACTING);
 	assert_int_equal(sched_engine_add(g, synth_engine("wfd0", &c, 64)), 0);
 	int fd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -373,7 +382,8 @@ static void cap_sys_nice(bool on)
 
 static void test_deadline_without_cap(void **state)
 {
-	struct sched_synth c = {0};
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
 	struct sched_params p;
 	sched_params_default(&p);
 	p.dl_runtime_ns = 200000;

@@ -31,7 +31,7 @@ static uint64_t group_cpu_ns(struct sched_group *g)
 static void test_idle_cpu(void **state)
 {
 	static const enum sched_mode modes[] = {SCHED_MODE_SPREADING, SCHED_MODE_COMPACTING};
-	struct sched_synth c[2][4];
+	static struct sched_synth c[2][4]; /* static: outlives a failed test */
 	struct sched_group *g[2];
 	memset(c, 0, sizeof(c));
 	char n[32];
@@ -108,7 +108,7 @@ static void tick_for(struct sched_group *g, uint64_t ns, unsigned want_threads, 
 
 static void test_compacting_grows_and_shrinks(void **state)
 {
-	struct sched_synth c[4];
+	static struct sched_synth c[4]; /* static: outlives a failed test */
 	memset(c, 0, sizeof(c));
 	struct sched_params p;
 	sched_params_default(&p);
@@ -129,7 +129,8 @@ static void test_compacting_grows_and_shrinks(void **state)
 	assert_int_equal(gi.n_threads, 1); /* packed */
 	/* Each engine gets 10 items (100 us) a millisecond: 10% of a core each, and a burst of
 	 * one engine delays the others by ~100 us, over the 50 us target. */
-	struct loader l = {.c = c, .n_engines = 4, .per_ms = 10};
+	static struct loader l; /* static: the loader outlives a failed test */
+	l = (struct loader){.c = c, .n_engines = 4, .per_ms = 10};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, load, &l), 0);
 	tick_for(g, 4000000000ull, 3, true);
@@ -172,24 +173,27 @@ static int cmp_u64(const void *a, const void *b)
 /* Send single items to an idle engine and report how long until its poll saw them. */
 static void latency_run(const char *label, bool poll_only, uint64_t *p50, uint64_t *p99)
 {
-	struct sched_synth c = {.poll_only = poll_only};
+	static struct sched_synth cs[2]; /* static: outlives a failed test */
+	struct sched_synth *c = &cs[poll_only];
+	memset(c, 0, sizeof(*c));
+	c->poll_only = poll_only;
 	struct sched_params p;
 	sched_params_default(&p);
 	struct sched_group *g = sched_group_create(label, SCHED_MODE_SPREADING, &p);
 	assert_non_null(g);
-	assert_int_equal(sched_engine_add(g, synth_engine(label, &c, 64)), 0);
+	assert_int_equal(sched_engine_add(g, synth_engine(label, c, 64)), 0);
 	const unsigned rounds = 200;
 	for (unsigned i = 0; i < rounds; i++) {
 		synth_sleep_ns(3000000); /* long past the spin: the thread sleeps/backs off */
-		atomic_store(&c.t_sent_ns, synth_now_ns());
-		synth_send(&c, 1);
-		assert_true(synth_wait_drained(&c, 1000));
+		atomic_store(&c->t_sent_ns, synth_now_ns());
+		synth_send(c, 1);
+		assert_true(synth_wait_drained(c, 1000));
 	}
-	unsigned k = atomic_load(&c.n_lat);
+	unsigned k = atomic_load(&c->n_lat);
 	assert_int_equal(k, rounds);
-	qsort(c.lat, k, sizeof(c.lat[0]), cmp_u64);
-	*p50 = c.lat[k / 2];
-	*p99 = c.lat[k * 99 / 100];
+	qsort(c->lat, k, sizeof(c->lat[0]), cmp_u64);
+	*p50 = c->lat[k / 2];
+	*p99 = c->lat[k * 99 / 100];
 	struct sched_thread_info ti;
 	sched_thread_info(g, 0, &ti);
 	printf("%s: wake-up latency p50 %lu ns p99 %lu ns (sleeps %lu backoffs %lu, cap %lu ns)\n",
@@ -198,7 +202,7 @@ static void latency_run(const char *label, bool poll_only, uint64_t *p50, uint64
 	if (!poll_only)
 		assert_true(ti.sleeps >= rounds / 2);
 	sched_group_destroy(g);
-	synth_engine_free(&c);
+	synth_engine_free(c);
 }
 
 static void test_wake_latency(void **state)
