@@ -84,7 +84,7 @@ struct sched_thread *sched_thread_start(struct sched_group *g, unsigned index, i
 void sched_thread_stop(struct sched_thread *t);
 /* Link a parked engine onto t (sets state/thread/group). 0 or -ENOSPC. */
 int sched_thread_link(struct sched_thread *t, struct snap_engine *e);
-/* Park e at a safe point of its thread and unlink it. 0 or -ETIMEDOUT. */
+/* Park e at a safe point of its thread and unlink it. 0 or the park call's error. */
 int sched_thread_unlink(struct snap_engine *e);
 void sched_thread_wake(struct sched_thread *t);
 uint64_t sched_thread_cpu_ns(const struct sched_thread *t);

@@ -82,7 +82,8 @@ struct sched_group *sched_group_at(unsigned i); /* i-th group or NULL */
  * The engine's state, thread and group fields are set as documented in engine.h. */
 int sched_engine_add(struct sched_group *g, struct snap_engine *e);
 /* Stop running e and park it (its queues keep their input). 0, -ENOENT (not in a group),
- * -ETIMEDOUT (its thread did not reach a safe point within a second; it keeps running). */
+ * or the error of the park closure's snap_engine_call (-ETIMEDOUT/-EBUSY: the engine's
+ * thread did not pick it up within a second; the engine keeps running where it was). */
 int sched_engine_remove(struct snap_engine *e);
 /* Move e to group g (or to another thread of the same group chosen by g's policy).
  * 0 or the errors of remove/add; if adding fails e is put back where it was. */
