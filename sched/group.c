@@ -13,75 +13,6 @@
 static struct sched_group *groups[SCHED_GROUPS_MAX];
 static bool inited;
 
-static const char *const mode_names[] = {
-	[SCHED_MODE_DEDICATED] = "dedicated",
-	[SCHED_MODE_SPREADING] = "spreading",
-	[SCHED_MODE_COMPACTING] = "compacting",
-};
-
-const char *sched_mode_name(enum sched_mode m)
-{
-	return (unsigned)m < RTE_DIM(mode_names) ? mode_names[m] : "?";
-}
-
-int sched_mode_parse(const char *s)
-{
-	for (unsigned i = 0; s && i < RTE_DIM(mode_names); i++)
-		if (strcmp(s, mode_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
-}
-
-void sched_params_default(struct sched_params *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->spin_min_ns = 2000;
-	p->spin_max_ns = 50000;
-	p->backoff_min_ns = 1000;
-	p->backoff_max_ns = 1000000;
-	p->max_threads = 4;
-	p->qdelay_target_ns = 50000;
-	p->qdelay_low_ns = p->qdelay_target_ns / 4;
-	p->window_ns = 50000000;
-	p->hysteresis = 2;
-	p->util_target_pct = 70;
-	p->util_low_pct = 50;
-}
-
-/* Fill zero fields of p from the defaults and check consistency. */
-static int params_fix(struct sched_params *p)
-{
-	struct sched_params d;
-	sched_params_default(&d);
-#define DFLT(f)            \
-	if (p->f == 0)     \
-		p->f = d.f
-	DFLT(spin_min_ns);
-	DFLT(spin_max_ns);
-	DFLT(backoff_min_ns);
-	DFLT(backoff_max_ns);
-	DFLT(max_threads);
-	DFLT(qdelay_target_ns);
-	DFLT(window_ns);
-	DFLT(hysteresis);
-	DFLT(util_target_pct);
-	DFLT(util_low_pct);
-#undef DFLT
-	if (p->qdelay_low_ns == 0)
-		p->qdelay_low_ns = p->qdelay_target_ns / 4;
-	if (p->spin_min_ns > p->spin_max_ns || p->backoff_min_ns > p->backoff_max_ns ||
-	    p->qdelay_low_ns >= p->qdelay_target_ns || p->max_threads > SCHED_THREADS_MAX ||
-	    p->n_cpus > SCHED_CPUS_MAX || p->util_target_pct > 100 ||
-	    p->util_low_pct >= p->util_target_pct || p->dl_runtime_ns > p->dl_period_ns ||
-	    (p->dl_runtime_ns && p->dl_runtime_ns < 1024))
-		return -EINVAL;
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-	for (unsigned i = 0; i < p->n_cpus; i++)
-		if (p->cpus[i] < 0 || p->cpus[i] >= ncpu || p->cpus[i] >= CPU_SETSIZE)
-			return -EINVAL;
-	return 0;
-}
-
 /* Wake the engine's thread around a mailbox call so a sleeping thread runs the closure. */
 static void call_hook(struct snap_engine *e, bool begin)
 {
@@ -135,7 +66,7 @@ struct sched_group *sched_group_create(const char *name, enum sched_mode mode,
 				       const struct sched_params *params)
 {
 	if (name == NULL || !name[0] || strlen(name) >= SCHED_NAME_MAX ||
-	    (unsigned)mode >= RTE_DIM(mode_names)) {
+	    (unsigned)mode > SCHED_MODE_COMPACTING) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -155,7 +86,7 @@ struct sched_group *sched_group_create(const char *name, enum sched_mode mode,
 		p = *params;
 	else
 		sched_params_default(&p);
-	if (params_fix(&p) < 0) {
+	if (sched_params_check(&p) < 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -390,7 +321,7 @@ int sched_engine_move(struct snap_engine *e, struct sched_group *g)
 
 int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 {
-	if (g == NULL || (unsigned)mode >= RTE_DIM(mode_names))
+	if (g == NULL || (unsigned)mode > SCHED_MODE_COMPACTING)
 		return -EINVAL;
 	if (mode == g->mode)
 		return 0;

@@ -76,6 +76,9 @@ struct sched_group {
 	uint32_t grow_load[SCHED_THREADS_MAX + 1];
 };
 
+/* params.c: fill zero fields from the defaults, then check consistency. 0 or -EINVAL. */
+int sched_params_check(struct sched_params *p);
+
 /* thread.c */
 /* Start a thread of g at threads[index] on NUMA node (-1: any) or pinned to cpu (>= 0).
  * Returns it with placement done, or NULL + errno. */

@@ -58,6 +58,10 @@ struct sched_thread;
 
 /* Fill p with the defaults (all modes). */
 void sched_params_default(struct sched_params *p);
+/* Set one parameter by its field name (e.g. "qdelay_target_ns" = "50000") or "cpus" =
+ * "0,2-3" (config files, control RPCs). Checked against the field's range here and for
+ * consistency at sched_group_create. 0, -ENOENT (unknown key), -EINVAL (bad value). */
+int sched_params_set(struct sched_params *p, const char *key, const char *val);
 
 /* Module setup/teardown (control thread, after rte_eal_init). init installs the hook that
  * wakes an engine's sleeping thread when snap_engine_call posts to its mailbox.

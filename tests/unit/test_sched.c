@@ -252,6 +252,20 @@ static void test_params(void **state)
 	p.dl_runtime_ns = 2000000;
 	p.dl_period_ns = 1000000;
 	assert_null(sched_group_create("bad", SCHED_MODE_SPREADING, &p));
+	/* By name (config and RPC path). */
+	sched_params_default(&p);
+	assert_int_equal(sched_params_set(&p, "cpus", "0,2-3"), 0);
+	assert_int_equal(p.n_cpus, 3);
+	assert_int_equal(p.cpus[2], 3);
+	assert_int_equal(sched_params_set(&p, "max_threads", "8"), 0);
+	assert_int_equal(p.max_threads, 8);
+	assert_int_equal(sched_params_set(&p, "qdelay_target_ns", "20000"), 0);
+	assert_int_equal(p.qdelay_target_ns, 20000);
+	assert_int_equal(sched_params_set(&p, "max_threads", "65"), -EINVAL);
+	assert_int_equal(sched_params_set(&p, "max_threads", "-1"), -EINVAL);
+	assert_int_equal(sched_params_set(&p, "cpus", "3-1"), -EINVAL);
+	assert_int_equal(sched_params_set(&p, "cpus", "0,x"), -EINVAL);
+	assert_int_equal(sched_params_set(&p, "nope", "1"), -ENOENT);
 	struct sched_group *g = sched_group_create("ok", SCHED_MODE_SPREADING, NULL);
 	assert_non_null(g);
 	assert_null(sched_group_create("ok", SCHED_MODE_SPREADING, NULL));
