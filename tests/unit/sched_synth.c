@@ -1,4 +1,4 @@
-/* EAL and harness helpers for the sched/ unit tests (see sched_synth.h). */
+/* Harness helpers for the sched/ unit tests (see sched_synth.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,38 +9,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <rte_eal.h>
 
 #include "sched_synth.h"
-
-static char prefix[64];
 
 void synth_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
 	nanosleep(&ts, NULL);
-}
-
-int synth_eal_init(const char *tag)
-{
-	snprintf(prefix, sizeof(prefix), "%s-%d", tag, (int)getpid());
-	char *argv[] = {"test", "--no-huge", "--no-pci", "-m", "128", "-l", "0",
-			"--no-telemetry", "--file-prefix", prefix, "--log-level=lib.*:error", NULL};
-	int r = rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
-	return r < 0 ? -1 : 0;
-}
-
-void synth_eal_fini(void)
-{
-	rte_eal_cleanup();
-	char cmd[256];
-	const char *rt = getuid() == 0 ? "/var/run/dpdk" : getenv("XDG_RUNTIME_DIR");
-	if (rt && prefix[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s%s/%s'", rt, getuid() == 0 ? "" : "/dpdk",
-			 prefix);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove the EAL runtime dir\n");
-	}
 }
 
 struct snap_engine *synth_engine(const char *name, struct sched_synth *c, unsigned ring_size)

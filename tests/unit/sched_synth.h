@@ -1,5 +1,5 @@
-/* Test helpers for sched/: EAL setup/teardown for unit tests and cmocka-asserting wrappers
- * around the synthetic load harness (sched/synth.h). */
+/* Test helpers for sched/: cmocka-asserting wrappers around the synthetic load harness
+ * (sched/synth.h). EAL setup is testlib.h's. */
 #pragma once
 
 #include <stdbool.h>
@@ -7,10 +7,6 @@
 
 #include "sched/sched.h"
 #include "sched/synth.h"
-
-/* EAL with a unique file prefix; fini removes its runtime dir. */
-int synth_eal_init(const char *tag);
-void synth_eal_fini(void);
 
 void synth_sleep_ns(uint64_t ns);
 #define synth_now_ns sched_synth_now_ns

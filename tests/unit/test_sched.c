@@ -16,7 +16,9 @@
 
 #include <rte_cycles.h>
 
+#include "sched/cfg.h"
 #include "sched_synth.h"
+#include "testlib.h"
 
 static void dump(struct sched_group *g)
 {
@@ -418,9 +420,68 @@ static void test_deadline_without_cap(void **state)
 	synth_engine_free(&c);
 }
 
+/* Groups from a (hand-built) parsed config: parameters by name, errors with the group's name
+ * and line, engines started in their groups (or the default group). */
+static void test_cfg_apply(void **state)
+{
+	static struct snap_config cfg;
+	static struct sched_synth c[2];
+	memset(&cfg, 0, sizeof(cfg));
+	memset(c, 0, sizeof(c));
+	char err[256] = "";
+	struct sched_params p;
+	struct snap_group_cfg *g = &cfg.groups[cfg.n_groups++];
+	snprintf(g->name, sizeof(g->name), "cg");
+	snprintf(g->mode, sizeof(g->mode), "compacting");
+	g->line = 12;
+	snprintf(g->kv[0].key, sizeof(g->kv[0].key), "qdelay_target_ns");
+	snprintf(g->kv[0].val, sizeof(g->kv[0].val), "20000");
+	snprintf(g->kv[1].key, sizeof(g->kv[1].key), "bogus");
+	snprintf(g->kv[1].val, sizeof(g->kv[1].val), "1");
+	g->n_kv = 2;
+	assert_int_equal(sched_cfg_params(g, &p, err, sizeof(err)), -EINVAL);
+	printf("%s\n", err);
+	assert_non_null(strstr(err, "'cg' (line 12): unknown parameter 'bogus'"));
+	g->n_kv = 1;
+	assert_int_equal(sched_cfg_params(g, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.qdelay_target_ns, 20000);
+	snprintf(g->kv[1].key, sizeof(g->kv[1].key), "qdelay_low_ns");
+	snprintf(g->kv[1].val, sizeof(g->kv[1].val), "30000"); /* above the target */
+	g->n_kv = 2;
+	assert_int_equal(sched_cfg_params(g, &p, err, sizeof(err)), -EINVAL);
+	printf("%s\n", err);
+	g->n_kv = 1;
+
+	snprintf(cfg.engines[0].name, sizeof(cfg.engines[0].name), "cfg0");
+	snprintf(cfg.engines[0].group, sizeof(cfg.engines[0].group), "cg");
+	snprintf(cfg.engines[1].name, sizeof(cfg.engines[1].name), "cfg1"); /* no group */
+	cfg.n_engines = 2;
+	synth_engine("cfg0", &c[0], 256);
+	synth_engine("cfg1", &c[1], 256);
+	assert_int_equal(sched_cfg_apply(&cfg, err, sizeof(err)), 0);
+	struct sched_group *cg = sched_group_find("cg");
+	struct sched_group *dg = sched_group_find(SCHED_CFG_DEFAULT_GROUP);
+	assert_non_null(cg);
+	assert_non_null(dg);
+	assert_ptr_equal(c[0].e->group, cg);
+	assert_ptr_equal(c[1].e->group, dg);
+	struct sched_group_info gi;
+	assert_int_equal(sched_group_info(cg, &gi), 0);
+	assert_int_equal(gi.mode, SCHED_MODE_COMPACTING);
+	assert_int_equal(gi.params.qdelay_target_ns, 20000);
+	for (int i = 0; i < 2; i++) {
+		synth_send(&c[i], 100);
+		assert_true(synth_wait_drained(&c[i], 2000));
+	}
+	sched_group_destroy(cg);
+	sched_group_destroy(dg);
+	for (int i = 0; i < 2; i++)
+		synth_engine_free(&c[i]);
+}
+
 static int setup(void **state)
 {
-	if (synth_eal_init("sched-ut") < 0)
+	if (snap_test_eal_init("sched", 128) < 0)
 		return -1;
 	return sched_init();
 }
@@ -428,7 +489,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	sched_fini();
-	synth_eal_fini();
+	snap_test_eal_fini();
 	return 0;
 }
 
@@ -444,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_without_cap),
 		cmocka_unit_test(test_timer_wakes_sleeper),
 		cmocka_unit_test(test_wake_fd_added_live),
+		cmocka_unit_test(test_cfg_apply),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

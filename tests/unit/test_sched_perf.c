@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "sched_synth.h"
+#include "testlib.h"
 
 static void dump(struct sched_group *g)
 {
@@ -219,7 +220,7 @@ static void test_wake_latency(void **state)
 
 static int setup(void **state)
 {
-	if (synth_eal_init("sched-perf") < 0)
+	if (snap_test_eal_init("schedperf", 128) < 0)
 		return -1;
 	return sched_init();
 }
@@ -227,7 +228,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	sched_fini();
-	synth_eal_fini();
+	snap_test_eal_fini();
 	return 0;
 }
 
