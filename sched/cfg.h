@@ -18,7 +18,7 @@ int sched_cfg_params(const struct snap_group_cfg *g, struct sched_params *p, cha
 		     size_t errlen);
 
 /* Create every configured group and add every configured engine (already built, looked up
- * by name, parked) to its group, starting it. Engines without a group go to
- * SCHED_CFG_DEFAULT_GROUP. 0, or -errno with a one-line reason in err (what was started
+ * by name, parked) to its group, starting it. Engines without a group, and engines that exist
+ * but are not in the config, go to SCHED_CFG_DEFAULT_GROUP. 0, or -errno with a one-line reason in err (what was started
  * stays started; sched_fini stops it). Call after sched_init. */
 int sched_cfg_apply(const struct snap_config *cfg, char *err, size_t errlen);
