@@ -24,7 +24,9 @@ enum sched_mode {
  * All times in nanoseconds. */
 struct sched_params {
 	/* Dedicated: one pinned polling thread per listed CPU; engines are dealt round-robin
-	 * over them (several engines may share a thread). n_cpus == 0: one unpinned thread. */
+	 * over them (several engines may share a thread). n_cpus == 0: one thread on the
+	 * engine's NUMA node. Spreading/compacting: if set, threads stay on these CPUs (those
+	 * of the engine's node when the list has some there). */
 	uint16_t n_cpus;
 	int cpus[SCHED_CPUS_MAX];
 

@@ -17,6 +17,7 @@
 #include <linux/capability.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
@@ -105,6 +106,17 @@ static void place(struct sched_thread *t)
 					CPU_SET(c, &set);
 		}
 		numa_free_cpumask(bm);
+	}
+	/* A spreading/compacting group with a cpus list keeps its threads on those CPUs (of
+	 * the engine's node, if the list has any there). */
+	const struct sched_params *p = &t->g->p;
+	if (t->cpu < 0 && p->n_cpus) {
+		cpu_set_t own, both;
+		CPU_ZERO(&own);
+		for (unsigned i = 0; i < p->n_cpus; i++)
+			CPU_SET(p->cpus[i], &own);
+		CPU_AND(&both, &own, &set);
+		set = CPU_COUNT(&both) ? both : own;
 	}
 	if (CPU_COUNT(&set) == 0) {
 		snprintf(t->placement, sizeof(t->placement), "unpinned (no NUMA information)");
@@ -359,9 +371,12 @@ static void *thread_main(void *arg)
 	bool registered = rte_thread_register() == 0;
 	place(t);
 	set_deadline(t);
-	if (!registered)
-		snprintf(t->deadline + strlen(t->deadline), sizeof(t->deadline) - strlen(t->deadline),
-			 ", not an EAL thread");
+	if (!registered) {
+		/* Engines still run; per-lcore DPDK facilities (mempool caches) are slower. */
+		size_t n = strlen(t->placement);
+		snprintf(t->placement + n, sizeof(t->placement) - n, ", not an EAL thread (%s)",
+			 rte_strerror(rte_errno));
+	}
 	atomic_store_explicit(&t->ready, true, memory_order_release);
 
 	uint64_t spin_ns = p->spin_min_ns, idle_start = 0;

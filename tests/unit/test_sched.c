@@ -77,6 +77,8 @@ static void test_each_mode(void **state)
 		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
 		assert_true(ti.busy_loops > 0);
 		assert_true(ti.placement[0] != '\0');
+		assert_true(ti.node >= 0); /* libnuma is there on every machine we build on */
+		assert_null(strstr(ti.placement, "not applied"));
 		for (int i = 0; i < 2; i++) {
 			assert_int_equal(sched_engine_remove(c[i].e), 0);
 			assert_int_equal(atomic_load(&c[i].e->state), SNAP_ENGINE_PARKED);
@@ -330,8 +332,17 @@ static void test_timer_wakes_sleeper(void **state)
 {
 	static struct sched_synth c; /* static: outlives a failed test */
 	memset(&c, 0, sizeof(c));
-	struct sched_group *g = mkgroup("timer", SCHED_MODE_SPREADING);
+	struct sched_params p;
+	sched_params_default(&p);
+	p.n_cpus = 1;
+	p.cpus[0] = 1; /* spreading threads confined to a CPU list */
+	struct sched_group *g = sched_group_create("timer", SCHED_MODE_SPREADING, &p);
+	assert_non_null(g);
 	assert_int_equal(sched_engine_add(g, synth_engine("timer0", &c, 64)), 0);
+	struct sched_thread_info ti;
+	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+	printf("placement: %s\n", ti.placement);
+	assert_non_null(strstr(ti.placement, " cpus 1"));
 	for (int i = 0; i < 5; i++) {
 		synth_sleep_ns(5000000);
 		atomic_store(&c.timer_fired_ns, 0);
@@ -344,7 +355,6 @@ static void test_timer_wakes_sleeper(void **state)
 		printf("timer due in 10 ms fired after %.3f ms\n", (double)(fired - t0) / 1e6);
 		assert_true(fired - t0 >= 9000000 && fired - t0 < 500000000);
 	}
-	struct sched_thread_info ti;
 	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
 	assert_true(ti.timer_wakeups >= 5);
 	sched_group_destroy(g);
