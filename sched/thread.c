@@ -327,7 +327,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		cnt_add(&t->st.sleeps, 1);
 	uint64_t t0 = b ? rte_rdtsc() : 0;
 	k = epoll_wait(t->ep_fd, evs, EVS_MAX, -1);
-	bool woke = false;
+	bool woke = false, fired = false;
 	for (int i = 0; i < k; i++) {
 		if (evs[i].data.u64 == TAG_CTL) {
 			drain(t->ctl_fd);
@@ -335,6 +335,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 			woke = true;
 		} else if (evs[i].data.u64 == TAG_TIMER) {
 			drain(t->timer_fd);
+			fired = true;
 			if (!b) {
 				cnt_add(&t->st.timer_wakeups, 1);
 				woke = true;
@@ -347,7 +348,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		cnt_add(&t->st.backoff_ns, tsc_to_ns(rte_rdtsc() - t0));
 	if (woke)
 		cnt_add(&t->st.wakeups, 1);
-	if (timer) {
+	if (timer && !fired) { /* a one-shot timer that fired is already off */
 		struct itimerspec off = {0};
 		timerfd_settime(t->timer_fd, 0, &off, NULL);
 	}
