@@ -44,7 +44,10 @@ static void engine_window(struct snap_engine *e, uint64_t win_ns, bool record)
 		uint64_t p99 = hist_p99_ns(d, &samples);
 		se->p99_ns = samples >= P99_MIN_SAMPLES ? p99 : 0;
 		uint64_t dc = cpu - se->w_cpu_ns;
-		se->load_milli = win_ns ? (uint32_t)(dc * 1000 / win_ns) : 0;
+		/* cpu_ns is wall time inside busy polls: on an oversubscribed machine it also
+		 * counts preemption, but one engine never needs more than one core. */
+		uint64_t l = win_ns ? dc * 1000 / win_ns : 0;
+		se->load_milli = (uint32_t)(l > 1000 ? 1000 : l);
 	}
 	memcpy(se->w_hist, h, sizeof(h));
 	se->w_work = work;
