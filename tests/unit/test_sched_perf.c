@@ -144,7 +144,7 @@ static void test_compacting_grows_and_shrinks(void **state)
 	       gi.little_milli / 1000, gi.little_milli % 1000, gi.threads_wanted);
 	dump(g);
 	assert_int_equal(gi.n_threads, 3);
-	assert_int_equal(gi.grows, 2);
+	assert_true(gi.grows >= 2);
 	assert_int_equal(gi.shrinks, 0);
 	assert_true(gi.held_at_max > 0);
 	atomic_store(&l.stop, true);
@@ -155,7 +155,7 @@ static void test_compacting_grows_and_shrinks(void **state)
 	       gi.n_threads, (unsigned long)gi.shrinks, (unsigned long)gi.windows,
 	       (unsigned long)gi.p99_max_ns, gi.little_milli / 1000, gi.little_milli % 1000);
 	assert_int_equal(gi.n_threads, 1);
-	assert_int_equal(gi.shrinks, 2);
+	assert_true(gi.shrinks >= 2);
 	for (int i = 0; i < 4; i++) {
 		assert_true(synth_wait_drained(&c[i], 3000));
 		assert_int_equal(atomic_load(&c[i].errors), 0);
