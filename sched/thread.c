@@ -288,12 +288,20 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	 * (their posters bump the counter, then write ctl_fd). */
 	unsigned work = poll_all(t, loc);
 	uint64_t now = rte_rdtsc();
-	/* That poll may have parked engines (disarmed, no longer ours): forget them. */
+	/* That poll may have parked engines (disarmed, no longer ours): forget them. It may
+	 * also have met an engine linked since the fd sync above (whose link wake-up the
+	 * drain may have eaten), or an engine may have changed its wake fds: those are not
+	 * armed or not in the epoll set, so go round once more instead of sleeping. */
+	bool unsynced = false;
 	n = 0;
-	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++)
-		if (loc[i].e)
-			es[n++] = loc[i].e;
-	if (work || atomic_load(&t->calls) || atomic_load(&t->stop) || dl <= now) {
+	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++) {
+		if (loc[i].e == NULL)
+			continue;
+		es[n++] = loc[i].e;
+		unsynced |= loc[i].gen != atomic_load_explicit(&loc[i].e->wake_gen,
+							       memory_order_acquire);
+	}
+	if (work || unsynced || atomic_load(&t->calls) || atomic_load(&t->stop) || dl <= now) {
 		arm_all(es, n, false, NULL);
 		return false;
 	}

@@ -489,6 +489,29 @@ static void test_cfg_apply(void **state)
 		synth_engine_free(&c[i]);
 }
 
+/* Engines linked onto a thread that is going to sleep or asleep (compacting: one thread for
+ * all) must be polled and woken by their own doorbell: add, feed once, remove, many times. */
+static void test_link_while_sleeping(void **state)
+{
+	static struct sched_synth c[2];
+	memset(c, 0, sizeof(c));
+	struct sched_group *g = mkgroup("lws", SCHED_MODE_COMPACTING);
+	assert_int_equal(sched_engine_add(g, synth_engine("lws0", &c[0], 64)), 0);
+	synth_engine("lws1", &c[1], 64);
+	for (unsigned i = 0; i < 200; i++) {
+		synth_sleep_ns((i % 4) * 20000); /* vary where the thread is in its idle path */
+		assert_int_equal(sched_engine_add(g, c[1].e), 0);
+		synth_sleep_ns((i % 3) * 30000);
+		synth_send(&c[1], 1);
+		assert_true(synth_wait_drained(&c[1], 1000));
+		assert_int_equal(sched_engine_remove(c[1].e), 0);
+	}
+	assert_int_equal(atomic_load(&c[1].errors), 0);
+	sched_group_destroy(g);
+	for (int i = 0; i < 2; i++)
+		synth_engine_free(&c[i]);
+}
+
 static int setup(void **state)
 {
 	if (snap_test_eal_init("sched", 128) < 0)
@@ -516,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_timer_wakes_sleeper),
 		cmocka_unit_test(test_wake_fd_added_live),
 		cmocka_unit_test(test_cfg_apply),
+		cmocka_unit_test(test_link_while_sleeping),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
