@@ -326,7 +326,8 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 	if (mode == g->mode)
 		return 0;
 	/* Park everything (engines keep their state and queued input), restart the threads
-	 * under the new mode, re-place. Each engine is stopped only for its own move. */
+	 * under the new mode, re-place. Engines pause from their park to their re-placement
+	 * (milliseconds: thread start-up); parking all first keeps a failure simple to undo. */
 	struct snap_engine *es[SCHED_GROUP_ENGINES_MAX];
 	unsigned n = g->n_engines;
 	memcpy(es, g->engines, n * sizeof(es[0]));

@@ -94,8 +94,10 @@ int sched_engine_remove(struct snap_engine *e);
 /* Move e to group g (or to another thread of the same group chosen by g's policy).
  * 0 or the errors of remove/add; if adding fails e is put back where it was. */
 int sched_engine_move(struct snap_engine *e, struct sched_group *g);
-/* Change g's mode live: every engine is parked and re-placed under the new mode. 0, -EINVAL,
- * or the first error of a re-placement (the engine then stays parked; see the log). */
+/* Change g's mode live: every engine is parked (input waits in its queues), the threads are
+ * restarted under the new mode and the engines re-placed; nothing is lost. 0, -EINVAL, the
+ * park error of an engine that would not park (the mode is then unchanged), or the first
+ * error of a re-placement (that engine then stays parked, out of the group; see the log). */
 int sched_group_set_mode(struct sched_group *g, enum sched_mode mode);
 
 /* Compacting controller: call from the control thread periodically (about every 10 ms)
