@@ -206,6 +206,17 @@ static void group_list_del(struct sched_group *g, struct snap_engine *e)
 		}
 }
 
+/* Forget a parked engine that could not be re-placed: it leaves g, unowned. */
+static void drop_engine(struct sched_group *g, struct snap_engine *e, int err)
+{
+	SNAP_LOG(ERR, "sched: engine %s left parked, out of group %s: %s", e->name, g->name,
+		 strerror(-err));
+	group_list_del(g, e);
+	e->group = NULL;
+	free(e->sched_priv);
+	e->sched_priv = NULL;
+}
+
 /* Place a parked engine that already has sched_priv into g. */
 static int place_engine(struct sched_group *g, struct snap_engine *e)
 {
@@ -275,11 +286,7 @@ int sched_move_to_thread(struct snap_engine *e, struct sched_thread *t)
 		return r;
 	r = sched_thread_link(t, e);
 	if (r < 0) {
-		SNAP_LOG(ERR, "sched: engine %s parked, relink failed: %s", e->name, strerror(-r));
-		group_list_del(t->g, e);
-		e->group = NULL;
-		free(e->sched_priv);
-		e->sched_priv = NULL;
+		drop_engine(t->g, e, r);
 		return r;
 	}
 	e->st.moves++;
@@ -296,18 +303,17 @@ int sched_engine_move(struct snap_engine *e, struct sched_group *g)
 		return -ENOENT;
 	if (g->n_engines >= SCHED_GROUP_ENGINES_MAX)
 		return -ENOSPC;
-	struct sched_thread *old_t = e->thread;
 	int r = detach_engine(e);
 	if (r < 0)
 		return r;
 	r = place_engine(g, e);
 	if (r < 0) {
-		/* Put it back where it was (its old thread still exists: we reap after). */
-		int r2 = sched_thread_link(old_t, e);
-		if (r2 == 0)
-			group_list_add(old, e);
-		else
-			SNAP_LOG(ERR, "sched: engine %s left parked: %s", e->name, strerror(-r2));
+		/* Put it back into its old group (its old thread may be gone: place afresh). */
+		group_list_add(old, e);
+		int r2 = place_engine(old, e);
+		if (r2 < 0)
+			drop_engine(old, e, r2);
+		reap_threads(old);
 		return r;
 	}
 	group_list_add(g, e);
@@ -338,9 +344,11 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 			/* Still running on its old thread: keep the old mode. Re-place the ones
 			 * already parked and report. */
 			first = r;
-			for (unsigned j = 0; j < i; j++)
-				if (place_engine(g, es[j]) < 0)
-					group_list_del(g, es[j]);
+			for (unsigned j = 0; j < i; j++) {
+				int r2 = place_engine(g, es[j]);
+				if (r2 < 0)
+					drop_engine(g, es[j], r2);
+			}
 			return first;
 		}
 	}
@@ -357,12 +365,7 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 	for (unsigned i = 0; i < n; i++) {
 		int r = place_engine(g, es[i]);
 		if (r < 0) {
-			SNAP_LOG(ERR, "sched: engine %s left parked: %s", es[i]->name,
-				 strerror(-r));
-			group_list_del(g, es[i]);
-			es[i]->group = NULL;
-			free(es[i]->sched_priv);
-			es[i]->sched_priv = NULL;
+			drop_engine(g, es[i], r);
 			if (first == 0)
 				first = r;
 			continue;

@@ -528,6 +528,42 @@ static void test_link_while_sleeping(void **state)
 		synth_engine_free(&c[i]);
 }
 
+/* A move the target cannot take (its only thread is full) leaves the engine running in its
+ * old group. */
+static void test_move_failure_restores(void **state)
+{
+	enum { N = SCHED_THREAD_ENGINES_MAX };
+	static struct sched_synth c[N + 1];
+	memset(c, 0, sizeof(c));
+	char n[32];
+	struct sched_params p;
+	sched_params_default(&p);
+	p.n_cpus = 1;
+	p.cpus[0] = 0;
+	struct sched_group *full = sched_group_create("full", SCHED_MODE_DEDICATED, &p);
+	struct sched_group *src = mkgroup("src", SCHED_MODE_SPREADING);
+	assert_non_null(full);
+	for (int i = 0; i < N; i++) {
+		snprintf(n, sizeof(n), "full%d", i);
+		assert_int_equal(sched_engine_add(full, synth_engine(n, &c[i], 64)), 0);
+	}
+	struct snap_engine *e = synth_engine("mover", &c[N], 64);
+	assert_int_equal(sched_engine_add(src, e), 0);
+	assert_int_equal(sched_engine_move(e, full), -ENOSPC);
+	assert_ptr_equal(e->group, src);
+	assert_int_equal(atomic_load(&e->state), SNAP_ENGINE_RUNNING);
+	synth_send(&c[N], 10);
+	assert_true(synth_wait_drained(&c[N], 1000));
+	struct sched_group_info gi;
+	assert_int_equal(sched_group_info(src, &gi), 0);
+	assert_int_equal(gi.n_engines, 1);
+	assert_int_equal(gi.n_threads, 1);
+	sched_group_destroy(full); /* stops the polling thread at once */
+	sched_group_destroy(src);
+	for (int i = 0; i <= N; i++)
+		synth_engine_free(&c[i]);
+}
+
 static int setup(void **state)
 {
 	if (snap_test_eal_init("sched", 128) < 0)
@@ -556,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_wake_fd_added_live),
 		cmocka_unit_test(test_cfg_apply),
 		cmocka_unit_test(test_link_while_sleeping),
+		cmocka_unit_test(test_move_failure_restores),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
