@@ -314,7 +314,8 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
 		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
-		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u - 128u);
+		/* af_packet needs a full 2 KiB frame slot of data room whatever the MTU. */
+		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
 		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
 		if (p->pool == NULL) {
 			snprintf(err, errlen, "port %s: cannot create a pool of %u mbufs on NUMA node "
