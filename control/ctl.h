@@ -53,13 +53,6 @@ struct ctl_stat_buf {
  * (b->n reset first). 0 or the snap_engine_call error. */
 int ctl_stats_collect(struct snap_engine *e, struct ctl_stat_buf *b, unsigned timeout_ms);
 
-/* Group and thread of an engine, for `engines` and `status`: sched/ provides these through a
- * hook so control/ does not depend on sched's internals. Unset: group "" and thread -1. */
-struct ctl_sched_hooks {
-	const char *(*engine_group)(const struct snap_engine *e);
-	int (*engine_thread)(const struct snap_engine *e);
-	unsigned (*n_groups)(void);
-	unsigned (*n_apps)(void);
-};
-void ctl_set_sched_hooks(const struct ctl_sched_hooks *h);
-const struct ctl_sched_hooks *ctl_sched_hooks(void);
+/* Applications attached (pony/app*): the app module registers its counter so `status` can
+ * report it without control/ depending on pony/. NULL: not reported. */
+void ctl_status_set_app_count(unsigned (*fn)(void));

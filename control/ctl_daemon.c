@@ -9,6 +9,7 @@
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
 #include "snap/log.h"
+#include "sched/sched.h"
 #include "snap/port.h"
 
 static uint64_t start_ns;
@@ -31,17 +32,11 @@ uint64_t ctl_uptime_ms(void)
 	return (mono_ns() - start_ns) / 1000000ull;
 }
 
-static const struct ctl_sched_hooks no_hooks;
-static const struct ctl_sched_hooks *hooks = &no_hooks;
+static unsigned (*app_count)(void);
 
-void ctl_set_sched_hooks(const struct ctl_sched_hooks *h)
+void ctl_status_set_app_count(unsigned (*fn)(void))
 {
-	hooks = h ? h : &no_hooks;
-}
-
-const struct ctl_sched_hooks *ctl_sched_hooks(void)
-{
-	return hooks;
+	app_count = fn;
 }
 
 int ctl_log_level_set(const char *type, const char *level)
@@ -84,13 +79,12 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	r.pid = (int32_t)getpid();
 	r.n_engines = snap_engine_count();
 	r.n_ports = snap_port_count();
-	if (hooks->n_groups) {
-		r.has_n_groups = true;
-		r.n_groups = hooks->n_groups();
-	}
-	if (hooks->n_apps) {
+	r.has_n_groups = true;
+	while (sched_group_at(r.n_groups))
+		r.n_groups++;
+	if (app_count) {
 		r.has_n_apps = true;
-		r.n_apps = hooks->n_apps();
+		r.n_apps = app_count();
 	}
 	r.has_n_clients = true;
 	r.n_clients = ctl_rpc_n_clients(ctl_rpc_call_server(call));

@@ -9,6 +9,7 @@
 #include "control/ctl.pb-c.h"
 #include "control/internal.h"
 #include "control/rpc.h"
+#include "sched/sched.h"
 
 /* ---- core -------------------------------------------------------------------------------- */
 
@@ -95,7 +96,6 @@ static int h_engines(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 		r = ctl_rpc_error(call, -ENOMEM, "out of memory");
 		goto out;
 	}
-	const struct ctl_sched_hooks *h = ctl_sched_hooks();
 	for (unsigned i = 0; i < n; i++) {
 		struct snap_engine *e = snap_engine_at(i);
 		if (e == NULL || (q->name && strcmp(q->name, e->name) != 0))
@@ -110,12 +110,14 @@ static int h_engines(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 		bool running = atomic_load(&e->state) == SNAP_ENGINE_RUNNING;
 		int sr = ctl_engine_snapshot(e, snap, CTL_ENGINE_TIMEOUT_MS);
 		ei->state = ctl_arena_str(&a, sr < 0 ? "unresponsive" : running ? "running" : "parked");
-		if (h->engine_group) {
-			const char *g = h->engine_group(e);
-			ei->group = ctl_arena_str(&a, g ? g : "");
-		}
+		/* Placement is the control thread's own bookkeeping (sched/), readable here. */
+		struct sched_engine_info si;
 		ei->has_thread = true;
-		ei->thread = h->engine_thread ? h->engine_thread(e) : -1;
+		ei->thread = -1;
+		if (sched_engine_info(e, &si) == 0) {
+			ei->group = ctl_arena_str(&a, si.group);
+			ei->thread = si.thread;
+		}
 		if (sr == 0) {
 			ei->elements = ctl_arena_alloc(&a, (snap->n_elems + 1) * sizeof(char *));
 			for (uint16_t k = 0; ei->elements && k < snap->n_elems; k++) {
