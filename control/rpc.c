@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/ctl.pb-c.h"
@@ -22,6 +23,13 @@
 
 #define EVENTS_BATCH 32
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void ctl_rpc_config_default(struct ctl_rpc_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -29,6 +37,7 @@ void ctl_rpc_config_default(struct ctl_rpc_config *c)
 	c->mode = 0660;
 	c->max_msg = CTL_MAX_MSG_DEFAULT;
 	c->max_clients = 64;
+	c->idle_evict_ms = 5000;
 }
 
 int ctl_rpc_fd(const struct ctl_rpc_server *s)
@@ -345,6 +354,7 @@ static void conn_readable(struct ctl_rpc_conn *c)
 			break;
 		}
 		c->in_len += (size_t)n;
+		c->last_active_ns = mono_ns();
 		conn_parse(c);
 		if (c->it.dead)
 			return;
@@ -376,6 +386,27 @@ static bool peer_is_operator(const struct ctl_rpc_server *s, uid_t uid, gid_t gi
 	return false;
 }
 
+/* Close the connection idle the longest, if idle for idle_evict_ns and not waiting for a
+ * deferred reply. true if a slot was freed. */
+static bool evict_idle(struct ctl_rpc_server *s)
+{
+	uint64_t now = mono_ns();
+	struct ctl_rpc_conn *victim = NULL;
+	for (struct ctl_rpc_item *it = s->items; it; it = it->next) {
+		struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
+		if (it->kind != ITEM_CONN || c->pending || now - c->last_active_ns < s->idle_evict_ns)
+			continue;
+		if (victim == NULL || c->last_active_ns < victim->last_active_ns)
+			victim = c;
+	}
+	if (victim == NULL)
+		return false;
+	SNAP_LOG(NOTICE, "control: all %u slots taken, closing idle connection of pid %d",
+		 s->n_clients, (int)victim->pid);
+	conn_close(victim);
+	return true;
+}
+
 static void accept_all(struct ctl_rpc_server *s)
 {
 	for (;;) {
@@ -393,7 +424,7 @@ static void accept_all(struct ctl_rpc_server *s)
 			close(fd);
 			continue;
 		}
-		if (s->n_clients >= s->max_clients) {
+		if (s->n_clients >= s->max_clients && !evict_idle(s)) {
 			SNAP_LOG(WARNING, "control: too many clients (%u), refusing pid %d",
 				 s->n_clients, (int)cr.pid);
 			close(fd);
@@ -412,6 +443,7 @@ static void accept_all(struct ctl_rpc_server *s)
 		c->gid = cr.gid;
 		c->operator = peer_is_operator(s, cr.uid, cr.gid);
 		c->ev = EPOLLIN;
+		c->last_active_ns = mono_ns();
 		struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->it};
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
 			close(fd);
@@ -533,6 +565,8 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->max_msg = cfg && cfg->max_msg ? cfg->max_msg : def.max_msg;
 	s->max_clients = cfg && cfg->max_clients ? cfg->max_clients : def.max_clients;
+	s->idle_evict_ns = (uint64_t)(cfg && cfg->idle_evict_ms ? cfg->idle_evict_ms
+								 : def.idle_evict_ms) * 1000000ull;
 	s->readonly_open = cfg && cfg->readonly_open;
 	unsigned mode = cfg && cfg->mode ? cfg->mode : def.mode;
 	int err = 0;

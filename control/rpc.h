@@ -80,6 +80,9 @@ struct ctl_rpc_config {
 	bool readonly_open;    /* READONLY methods allowed for any peer that can connect */
 	uint32_t max_msg;      /* largest request payload (CTL_MAX_MSG_DEFAULT) */
 	unsigned max_clients;  /* concurrent connections (64) */
+	unsigned idle_evict_ms; /* with every slot taken, a new client evicts the longest-idle
+				 * connection idle at least this long (5000), so idle
+				 * connections cannot lock operators out */
 };
 void ctl_rpc_config_default(struct ctl_rpc_config *c);
 

@@ -49,6 +49,7 @@ struct ctl_rpc_conn {
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 	struct ctl_rpc_call *pending; /* deferred call in progress */
+	uint64_t last_active_ns;      /* last byte read (CLOCK_MONOTONIC): reaping idle peers */
 };
 
 struct ctl_rpc_watch {
@@ -66,6 +67,7 @@ struct ctl_rpc_server {
 	gid_t op_gid;
 	bool readonly_open;
 	uint32_t max_msg;
+	uint64_t idle_evict_ns;
 	unsigned max_clients, n_clients;
 	uint64_t n_requests, n_errors;
 	struct ctl_rpc_item *items;     /* live conns and watches */
