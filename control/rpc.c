@@ -277,7 +277,6 @@ static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 	call->c = c;
 	call->id = req->id;
 	snprintf(call->method, sizeof(call->method), "%s", m->name);
-	call->err = -1; /* nothing sent yet */
 	int r = m->fn(call, req->has_payload ? req->payload.data : NULL,
 		      req->has_payload ? req->payload.len : 0);
 	if (r == CTL_RPC_DEFERRED) {
@@ -285,9 +284,10 @@ static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 		c->pending = call;
 		goto out;
 	}
-	if (r < 0)
+	/* If the handler replied (a failed reply already queued its own error), nothing more. */
+	if (!call->replied && r < 0)
 		ctl_rpc_send_error(c, call->id, call->method, r, call->errmsg);
-	else if (call->err < 0) /* handler returned 0 without replying: a bug, say so */
+	else if (!call->replied) /* returned 0 without replying: a handler bug, say so */
 		ctl_rpc_send_error(c, call->id, call->method, EIO, "handler sent no reply");
 	free(call);
 out:

@@ -51,7 +51,8 @@ int ctl_rpc_unregister(const char *method);
 /* ---- inside a handler -------------------------------------------------------------------- */
 
 /* Send msg (the method's *Reply) as the successful answer. For a deferred call this also
- * releases `call`. 0, or -ENOMEM/-EMSGSIZE (then an error reply is sent instead). */
+ * releases `call`. 0, or -ENOMEM/-EMSGSIZE (then an error reply is sent instead), -EALREADY
+ * (this call was already answered; nothing sent). */
 int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg);
 /* Record an error for people ("no engine 'x'") and return err (a negative errno) so a handler
  * can `return ctl_rpc_error(call, -ENOENT, ...)`. For a deferred call it sends the error

@@ -49,6 +49,8 @@ int ctl_rpc_unregister(const char *method)
 
 int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
 {
+	if (call->replied)
+		return -EALREADY; /* one Response per request, whatever the handler does */
 	int r = 0;
 	if (call->c) {
 		size_t n = protobuf_c_message_get_packed_size(msg);
@@ -72,11 +74,9 @@ int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
 			free(buf);
 		}
 	}
-	call->err = 0;
+	call->replied = true; /* a reply or its error is queued: dispatch sends nothing more */
 	if (call->deferred)
 		ctl_rpc_call_finish_deferred(call);
-	else
-		call->err = r < 0 ? 1 : 0; /* reply (or its error) is queued: nothing more to send */
 	return r;
 }
 

@@ -81,7 +81,7 @@ struct ctl_rpc_call {
 	uint64_t id;
 	char method[METHOD_NAME_MAX];
 	bool deferred;
-	int err;
+	bool replied;          /* a Response for this call is queued (or its client is gone) */
 	char errmsg[ERRMSG_MAX];
 	void (*cancel)(void *arg);
 	void *cancel_arg;
