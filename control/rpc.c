@@ -279,7 +279,7 @@ static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 	snprintf(call->method, sizeof(call->method), "%s", m->name);
 	int r = m->fn(call, req->has_payload ? req->payload.data : NULL,
 		      req->has_payload ? req->payload.len : 0);
-	if (r == CTL_RPC_DEFERRED) {
+	if (r == CTL_RPC_DEFERRED && !call->replied) {
 		call->deferred = true;
 		c->pending = call;
 		goto out;
