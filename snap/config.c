@@ -683,3 +683,38 @@ out:
 	config_destroy(&lc);
 	return r;
 }
+
+int snap_config_parse_engine(const char *name, const char *body, struct snap_engine_cfg *ec,
+			     char *err, size_t errlen)
+{
+	struct pctx p = {.file = "<engine config>", .err = err, .errlen = errlen};
+	config_t lc;
+	int r = -EINVAL;
+	if (!name[0] || strlen(name) >= sizeof(ec->name) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		    strlen(name)) {
+		snprintf(err, errlen, "engine name '%s': 1..%zu letters, digits, '_' or '-'", name,
+			 sizeof(ec->name) - 1);
+		return -EINVAL;
+	}
+	size_t n = strlen(body) + strlen(name) + 64;
+	char *txt = malloc(n);
+	if (txt == NULL)
+		return -ENOMEM;
+	/* The name is set by us, after the body, so the body cannot rename the engine. */
+	snprintf(txt, n, "engine = {\n%s\nname = \"%s\"; };\n", body, name);
+	memset(ec, 0, sizeof(*ec));
+	config_init(&lc);
+	if (!config_read_string(&lc, txt)) {
+		snprintf(err, errlen, "<engine config>:%d: %s", config_error_line(&lc) - 1,
+			 config_error_text(&lc));
+		goto out;
+	}
+	const config_setting_t *es = config_lookup(&lc, "engine");
+	if (es && parse_engine(&p, es, ec) == 0)
+		r = 0;
+out:
+	config_destroy(&lc);
+	free(txt);
+	return r;
+}

@@ -122,3 +122,7 @@ int snap_config_load(const char *path, struct snap_config *cfg, char *err, size_
 /* Defaults derived from the instance name (run dir, socket paths) for fields left empty. */
 void snap_config_finish(struct snap_config *cfg);
 const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key);
+/* Parse an engine block's body ("elements = (...); links = (...);", the syntax of the config
+ * file) for an engine called name (runtime `engine create`). 0 or -EINVAL with a message. */
+int snap_config_parse_engine(const char *name, const char *body, struct snap_engine_cfg *ec,
+			     char *err, size_t errlen);

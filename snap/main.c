@@ -62,13 +62,6 @@ static void list_elements(void)
 	}
 }
 
-static struct snap_daemon daemon_state;
-
-struct snap_daemon *snap_daemon(void)
-{
-	return &daemon_state;
-}
-
 static void on_signal(int fd, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -204,7 +197,7 @@ static int make_run_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	struct snap_daemon *d = &daemon_state;
+	struct snap_daemon *d = snap_daemon();
 	static struct snap_config cfg_store; /* large: not on the stack */
 	struct snap_config *cfg = &cfg_store;
 	char err[512];

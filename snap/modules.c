@@ -11,6 +11,13 @@
 
 #define SCHED_TICK_MS 10 /* compacting controller period (its windows are longer) */
 
+static struct snap_daemon daemon_state;
+
+struct snap_daemon *snap_daemon(void)
+{
+	return &daemon_state;
+}
+
 static void sched_timer(uint64_t now_ns, void *arg)
 {
 	sched_tick(now_ns);

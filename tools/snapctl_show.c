@@ -126,8 +126,9 @@ int snapctl_cmd_groups(struct snapctl_ctx *x, int argc, char **argv)
 	snapctl_json_or(x, m, &done);
 	if (!done) {
 		Ctl__GroupsReply *r = (Ctl__GroupsReply *)m;
-		static const char *const h[] = {"NAME", "MODE", "CPUS", "THREADS", "ENGINES"};
-		struct snapctl_table *t = snapctl_table_new(5, h);
+		static const char *const h[] = {"NAME", "MODE", "CPUS", "THREADS", "ENGINES",
+						"DEADLINE"};
+		struct snapctl_table *t = snapctl_table_new(6, h);
 		for (size_t i = 0; t && i < r->n_groups; i++) {
 			Ctl__GroupInfo *g = r->groups[i];
 			char cpus[256] = "", engs[512] = "";
@@ -147,9 +148,14 @@ int snapctl_cmd_groups(struct snapctl_ctx *x, int argc, char **argv)
 			else
 				snapctl_table_cell(t, "-");
 			snapctl_table_cell(t, "%s", engs[0] ? engs : "-");
+			snapctl_table_cell(t, "%s", g->deadline ? g->deadline : "-");
 			snapctl_table_end_row(t);
 		}
 		ec = snapctl_print_table(t);
+		/* Per-thread placement and counters under the table. */
+		for (size_t i = 0; i < r->n_groups; i++)
+			for (size_t k = 0; k < r->groups[i]->n_thread_lines; k++)
+				printf("  %s %s\n", r->groups[i]->name, r->groups[i]->thread_lines[k]);
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return ec;
