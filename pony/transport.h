@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -19,6 +20,7 @@
 
 struct pony_tp;
 struct rte_mbuf;
+struct rte_mempool;
 
 /* Upcalls from the transport into its user. `owner` is the pointer the user gave when it
  * opened or accepted the stream. Upcalls never re-enter the transport for the same stream
@@ -45,8 +47,88 @@ struct pony_tp_upcalls {
 	void (*closed)(void *owner, uint32_t sid, int status);
 };
 
-/* Create/destroy a transport inside an engine (the pony element does this). */
-struct pony_tp *pony_tp_create(struct pony_tp_config_internal *cfg);
+/* Transport configuration (the pony element fills it from its config block; tests directly).
+ * Limits size the fixed pools allocated at create: nothing is allocated afterwards except
+ * mbufs from `pool`. Zero fields take the documented defaults. */
+struct pony_tp_config {
+	uint32_t local_ip;      /* network byte order (only identifies us to the xmit hook) */
+	uint16_t local_port;    /* our engine's UDP port, host order */
+	uint16_t mtu;           /* IP MTU; segment payload = mtu - 28 - PONY_HDR_MAX (1500) */
+	uint32_t max_flows;     /* peers (64) */
+	uint32_t max_streams;   /* streams over all flows (1024) */
+	uint32_t window;        /* packets in flight per flow, power of 2, 64..16384 (256) */
+	uint32_t sendq_max;     /* queued messages per stream before -ENOBUFS, pow2 (64) */
+	uint64_t tsc_hz;        /* clock rate of the now_tsc arguments (rte_get_tsc_hz()) */
+	uint32_t rto_min_us;    /* (200) */
+	uint32_t rto_max_us;    /* (100000) */
+	uint32_t rto_init_us;   /* before the first RTT sample (1000) */
+	uint32_t keepalive_us;  /* probe an idle flow with open streams after this (10000) */
+	uint32_t dead_timeout_us; /* peer silent this long with state pending: fail (1000000) */
+	uint32_t target_delay_us; /* CC base target fabric delay (25) */
+	uint32_t target_per_hop_us; /* added per hop (1); hops from config `hops` */
+	uint32_t hops;          /* assumed hop count for the target (3) */
+	double cc_ai;           /* additive increase, packets per RTT (1.0) */
+	double cc_beta;         /* multiplicative decrease factor (0.8) */
+	double cc_max_mdf;      /* max decrease per RTT (0.5) */
+	double cwnd_min;        /* packets, may be < 1: then paced (0.01) */
+	double cwnd_max;        /* packets (window) */
+	double cwnd_init;       /* packets (16) */
+	uint32_t seed;          /* flow ids / initial sequence numbers */
+	struct rte_mempool *pool; /* mbufs for transmit (data room >= headroom + mtu) */
+	/* Transmit hook: takes ownership of n packets whose data starts at the Pony header and
+	 * whose headroom can take Ethernet/IPv4/UDP. Returns how many it accepted; the
+	 * transport frees the rest (counted) and relies on retransmission. */
+	uint16_t (*xmit)(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
+			 uint16_t n);
+	void *xmit_ctx;
+	const struct pony_tp_upcalls *up; /* may be set later with pony_tp_set_upcalls */
+};
+
+/* Create a transport. cfg is copied. NULL with errno EINVAL (bad limits, no pool/xmit/tsc_hz)
+ * or ENOMEM. */
+struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg);
+/* Destroy: frees held mbufs and pools; no upcalls are made. NULL is a no-op. */
+void pony_tp_destroy(struct pony_tp *tp);
+/* Set the upcall table (the app layer does this once before listening/opening). */
+void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up);
+
+/* Feed received packets (data at the Pony header, UDP payload) from peer (ip network order,
+ * udp port host order). Consumes (frees) every mbuf. Malformed ones are counted drops. */
+void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc);
+/* Run timers (RTO, keep-alive, dead peers), flush acks and transmit what cwnd, pacing and
+ * credits allow. Bounded work; returns units done (0 idle). */
+unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc);
+/* Earliest TSC at which pony_tp_poll has timed work: now-ish if something can be sent,
+ * UINT64_MAX if nothing is pending. */
+uint64_t pony_tp_next_deadline(const struct pony_tp *tp);
+
+/* Transport-wide counters (sum over flows plus packet-level drops). */
+struct pony_tp_stats {
+	uint64_t tx_pkts, rx_pkts, tx_bytes, rx_bytes;
+	uint64_t data_tx, data_rx, retransmits, fast_retransmits, timeouts;
+	uint64_t acks_tx, acks_rx, probes_tx, dup_rx, ooo_rx, out_of_window;
+	uint64_t malformed, bad_version, bad_csum, no_flow, rst_tx, rst_rx;
+	uint64_t no_mbuf, xmit_full, flows_failed, flows_created, msgs_tx, msgs_rx;
+	uint64_t held_mbufs; /* mbufs held for reassembly right now (gauge) */
+	uint64_t credit_stalls; /* times a stream had data but no credit */
+};
+void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
+
+/* Per-flow state and counters (for snapctl and tests). */
+struct pony_flow_stats {
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	uint8_t state; /* 0 free, 1 SYN sent, 2 established, 3 failed */
+	uint32_t n_streams;
+	double cwnd;   /* packets */
+	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
+	uint32_t inflight;
+	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
+	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
+};
+/* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
+int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);
 
 /* Listen on service (a 16-bit service number, per engine). 0, -EADDRINUSE. */
 int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener);
@@ -56,6 +138,11 @@ int pony_tp_unlisten(struct pony_tp *tp, uint16_t service);
  * 0, -EHOSTUNREACH (no flow can be made to that peer), -ENOSPC (stream limit). */
 int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
 		 uint32_t *sid);
+
+/* Same, to a peer engine on an explicit UDP port (pony_tp_open uses our own local_port:
+ * engines that talk to each other usually share one port number on every host). */
+int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, uint16_t service,
+		      void *owner, uint32_t *sid);
 
 /* Queue a message of len bytes from buf. buf must stay valid and unchanged until tx_done
  * (the transport reads it at every (re)transmission). 0, -EINVAL (len 0 or > PONY_MSG_MAX),
