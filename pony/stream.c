@@ -391,7 +391,8 @@ int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 		rx_open_ack(tp, s, h);
 		return 0;
 	case PONY_T_CREDIT:
-		if (s->state == PONY_S_OPEN && seq_lt(s->peer_credit, h->aux)) {
+		/* May overtake the OPEN_ACK (both are sent right after accept). */
+		if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) && seq_lt(s->peer_credit, h->aux)) {
 			s->peer_credit = h->aux;
 			pony_stream_update_ready(tp, s);
 		}

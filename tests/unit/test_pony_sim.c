@@ -1,0 +1,451 @@
+/* Pony transport end to end in one process: two transports over a simulated impaired link
+ * (loss, reorder, duplication, corruption; seeded), a dead peer, a restarted peer, credit
+ * back-pressure and reassembly from crafted packet orders. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "pony_sim.h"
+
+#define SERVICE 7
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void start_pair(struct pony_tp_config *ca, struct pony_tp_config *cb, uint32_t credit)
+{
+	memset(&sim_link, 0, sizeof(sim_link));
+	sim_link.base_ns = 5000;
+	sim_link.reorder_ns = 40000;
+	sim_now = SIM_HZ;
+	assert_int_equal(sim_ep_start(0, ca), 0);
+	assert_int_equal(sim_ep_start(1, cb), 0);
+	sim_ep[1].initial_credit = credit;
+	assert_int_equal(pony_tp_listen(sim_ep[1].tp, SERVICE, &sim_ep[1]), 0);
+	assert_int_equal(pony_tp_listen(sim_ep[1].tp, SERVICE, &sim_ep[1]), -EADDRINUSE);
+}
+
+static struct sim_ts *open_stream(uint32_t credit)
+{
+	struct sim_ts *t = sim_ts_new(&sim_ep[0]);
+	assert_non_null(t);
+	assert_int_equal(pony_tp_open(sim_ep[0].tp, sim_ep[1].ip, SERVICE, t, &t->sid), 0);
+	t->credit_step = 1;
+	if (credit)
+		assert_int_equal(pony_tp_grant(sim_ep[0].tp, t->sid, credit), 0);
+	return t;
+}
+
+/* Run until cond() or the step/simulated-time bound. */
+static bool run_until(bool (*cond)(void), uint64_t max_sim_ns, unsigned max_steps)
+{
+	uint64_t end = sim_now + max_sim_ns;
+	for (unsigned i = 0; i < max_steps && sim_now < end; i++) {
+		if (cond())
+			return true;
+		sim_step();
+	}
+	return cond();
+}
+
+static bool all_open(void)
+{
+	for (int e = 0; e < 2; e++)
+		for (unsigned i = 0; i < sim_ep[e].n_ts; i++)
+			if (sim_ep[e].ts[i].opened != 1)
+				return false;
+	return sim_ep[1].n_ts == sim_ep[0].n_ts;
+}
+
+static bool all_done(void)
+{
+	for (int e = 0; e < 2; e++)
+		for (unsigned i = 0; i < sim_ep[e].n_ts; i++) {
+			const struct sim_ts *t = &sim_ep[e].ts[i];
+			if (t->acked < t->total || (t->peer && t->rx_next < t->peer->total))
+				return false;
+		}
+	return true;
+}
+
+static void pair_peers(void)
+{
+	for (unsigned i = 0; i < sim_ep[0].n_ts; i++) {
+		sim_ep[0].ts[i].peer = &sim_ep[1].ts[i];
+		sim_ep[1].ts[i].peer = &sim_ep[0].ts[i];
+	}
+}
+
+static void dump(const char *what)
+{
+	for (int e = 0; e < 2; e++) {
+		struct pony_tp_stats st;
+		if (!sim_ep[e].tp)
+			continue;
+		pony_tp_get_stats(sim_ep[e].tp, &st);
+		print_message("%s ep%d: tx %lu rx %lu data_tx %lu retx %lu fast %lu rto %lu dup %lu "
+			      "ooo %lu csum %lu malformed %lu nombuf %lu held %lu msgs tx %lu rx %lu\n",
+			      what, e, st.tx_pkts, st.rx_pkts, st.data_tx, st.retransmits,
+			      st.fast_retransmits, st.timeouts, st.dup_rx, st.ooo_rx, st.bad_csum,
+			      st.malformed, st.no_mbuf, st.held_mbufs, st.msgs_tx, st.msgs_rx);
+		struct pony_flow_stats fs;
+		for (unsigned i = 0; pony_tp_flow_stats(sim_ep[e].tp, i, &fs) != -ENOENT; i++)
+			if (pony_tp_flow_stats(sim_ep[e].tp, i, &fs) == 0)
+				print_message("  flow %u: state %u cwnd %.2f srtt %lu ns rto %lu ns "
+					      "inflight %u delay min %lu last %lu samples %lu\n",
+					      i, fs.state, fs.cwnd, fs.srtt_ns, fs.rto_ns, fs.inflight,
+					      fs.min_delay_ns, fs.last_delay_ns, fs.delay_samples);
+		for (unsigned i = 0; i < sim_ep[e].n_ts; i++) {
+			const struct sim_ts *t = &sim_ep[e].ts[i];
+			print_message("  ts %u sid %x open %d sent %u/%u acked %u rx_next %u bad %u "
+				      "err tx %u rx %u\n",
+				      i, t->sid, t->opened, t->sent, t->total, t->acked, t->rx_next,
+				      t->rx_bad, t->tx_err, t->rx_err);
+		}
+	}
+	print_message("link: sent %lu lost %lu dup %lu corrupt %lu reordered %lu pending %u\n",
+		      sim_link.sent, sim_link.lost, sim_link.dups, sim_link.corrupted,
+		      sim_link.reordered, sim_link.n);
+}
+
+static void stop_pair(void)
+{
+	sim_drop_pending();
+	sim_ep_stop(0);
+	sim_ep_stop(1);
+	assert_int_equal(rte_mempool_in_use_count(sim_pool), 0);
+}
+
+/* Thousands of messages, 1 B .. 1 MiB, both directions on two streams, over a link with 5%
+ * loss, 5% reorder, 1% duplication, 0.1% corruption. */
+static void test_sim_impaired(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 16);
+	sim_link.loss = 0.05;
+	sim_link.reorder = 0.05;
+	sim_link.dup = 0.01;
+	sim_link.corrupt = 0.001;
+	double t0 = wall_s();
+
+	uint32_t per_dir = getenv("PONY_SIM_MSGS") ? (uint32_t)atoi(getenv("PONY_SIM_MSGS")) : 600;
+	/* One at a time, so B's accept order matches (pair_peers pairs by index). */
+	struct sim_ts *a1 = open_stream(16);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	struct sim_ts *a2 = open_stream(16);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	struct sim_ts *b1 = &sim_ep[1].ts[0], *b2 = &sim_ep[1].ts[1];
+	assert_int_equal(sim_ts_plan(a1, per_dir, 1u << 20), 0);
+	assert_int_equal(sim_ts_plan(a2, per_dir, 1u << 20), 0);
+	assert_int_equal(sim_ts_plan(b1, per_dir, 1u << 20), 0);
+	assert_int_equal(sim_ts_plan(b2, per_dir / 2, 64 << 10), 0);
+
+	bool ok = run_until(all_done, 600ull * SIM_HZ, 20 * 1000 * 1000);
+	double secs = wall_s() - t0;
+	dump("impaired");
+	print_message("impaired: %u msgs, sim %.3f s, wall %.2f s\n",
+		      3 * per_dir + per_dir / 2, (double)(sim_now - SIM_HZ) / SIM_HZ, secs);
+	assert_true(ok);
+	for (int e = 0; e < 2; e++)
+		for (unsigned i = 0; i < 2; i++) {
+			const struct sim_ts *t = &sim_ep[e].ts[i];
+			assert_int_equal(t->rx_bad, 0);
+			assert_int_equal(t->rx_err, 0);
+			assert_int_equal(t->tx_err, 0);
+			assert_int_equal(t->rx_next, t->peer->total);
+		}
+	struct pony_tp_stats sa, sb;
+	pony_tp_get_stats(sim_ep[0].tp, &sa);
+	pony_tp_get_stats(sim_ep[1].tp, &sb);
+	assert_true(sa.retransmits > 0 && sb.retransmits > 0);
+	assert_true(sa.fast_retransmits + sb.fast_retransmits > 0);
+	assert_true(sa.dup_rx + sb.dup_rx > 0);
+	assert_true(sim_link.corrupted == 0 || sa.bad_csum + sb.bad_csum > 0);
+	assert_int_equal(sa.held_mbufs, 0);
+	assert_int_equal(sb.held_mbufs, 0);
+	assert_true(secs < 60.0);
+	stop_pair();
+}
+
+static bool a_has_errors(void)
+{
+	return sim_ep[0].ts[0].closed != 0;
+}
+
+static bool a_failed_flow(void)
+{
+	struct pony_tp_stats st;
+	pony_tp_get_stats(sim_ep[0].tp, &st);
+	return st.flows_failed > 0;
+}
+
+/* A peer that goes silent: pending sends complete with -ETIMEDOUT after dead_timeout, the
+ * stream is closed with -ETIMEDOUT. */
+static void test_dead_peer(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 4);
+	struct sim_ts *a = open_stream(4);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	assert_int_equal(sim_ts_plan(a, 40, 100000), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	/* Let some messages through, then kill B. */
+	for (unsigned i = 0; i < 100000 && a->acked < 5; i++)
+		sim_step();
+	assert_true(a->acked >= 5);
+	sim_link.down[1] = true;
+	sim_drop_pending();
+	uint64_t t_dead = sim_now;
+	assert_true(run_until(a_has_errors, 10ull * SIM_HZ, 1000000));
+	uint64_t took = sim_now - t_dead;
+	dump("dead");
+	print_message("dead peer detected after %.1f ms (dead_timeout %u us)\n", took / 1e6,
+		      ca.dead_timeout_us);
+	assert_int_equal(a->closed, -ETIMEDOUT);
+	assert_int_equal(a->last_tx_err, -ETIMEDOUT);
+	assert_int_equal(a->acked + a->tx_err, a->sent);
+	assert_true(took >= (uint64_t)ca.dead_timeout_us * 900); /* last rx was just before */
+	assert_true(took <= (uint64_t)ca.dead_timeout_us * 1000 * 2);
+	assert_int_equal(pony_tp_send(sim_ep[0].tp, a->sid, "x", 1, 0), -ENOTCONN);
+	stop_pair();
+}
+
+/* Opening toward a host that never answers: opened(-ETIMEDOUT). */
+static void test_open_unreachable(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 4);
+	sim_link.down[1] = true;
+	struct sim_ts *a = open_stream(4);
+	assert_int_equal(pony_tp_send(sim_ep[0].tp, a->sid, "abc", 3, 0), 0);
+	a->sent = 1;
+	assert_true(run_until(a_failed_flow, 10ull * SIM_HZ, 1000000));
+	assert_int_equal(a->opened, -ETIMEDOUT);
+	assert_int_equal(a->last_tx_err, -ETIMEDOUT);
+	assert_false(a->closed_called);
+	stop_pair();
+}
+
+/* B restarts (new incarnation, no memory of the flow): A learns through RST, fails the
+ * flow with -ECONNRESET, and can open a new stream at once. */
+static void test_restarted_peer(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 4);
+	struct sim_ts *a = open_stream(4);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	sim_drop_pending();
+	sim_ep_stop(1);
+	cb.seed = 777;
+	assert_int_equal(sim_ep_start(1, &cb), 0);
+	sim_ep[1].initial_credit = 4;
+	assert_int_equal(pony_tp_listen(sim_ep[1].tp, SERVICE, &sim_ep[1]), 0);
+	assert_int_equal(pony_tp_send(sim_ep[0].tp, a->sid, "hello", 5, 0), 0);
+	a->sent = 1;
+	assert_true(run_until(a_has_errors, SIM_HZ, 100000));
+	assert_int_equal(a->closed, -ECONNRESET);
+	struct pony_tp_stats st;
+	pony_tp_get_stats(sim_ep[1].tp, &st);
+	assert_true(st.rst_tx > 0);
+	/* A new stream over a new flow works. */
+	struct sim_ts *a2 = open_stream(4);
+	assert_true(run_until(all_open, SIM_HZ, 100000) || (a2->opened == 1));
+	assert_int_equal(a2->opened, 1);
+	stop_pair();
+}
+
+static uint32_t stall_credit;
+static bool b_done(void)
+{
+	return sim_ep[1].ts[0].rx_next == sim_ep[0].ts[0].total && sim_ep[0].ts[0].acked ==
+		sim_ep[0].ts[0].total;
+}
+
+/* A receiver that grants nothing stalls the sender: -ENOBUFS at the send queue limit, no
+ * data on the wire, nothing held; once it grants, everything arrives exactly once. */
+static void test_credit_stall(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	ca.sendq_max = 16;
+	start_pair(&ca, &cb, 0);
+	sim_link.loss = 0.05;
+	struct sim_ts *a = open_stream(0);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	b->credit_step = 0;
+	assert_int_equal(sim_ts_plan(a, 200, 20000), 0);
+	unsigned in_use0 = rte_mempool_in_use_count(sim_pool);
+	sim_ts_pump(a);
+	assert_int_equal(a->sent, 16);
+	assert_int_equal(pony_tp_send(sim_ep[0].tp, a->sid, sim_pattern, 10, 99), -ENOBUFS);
+	for (unsigned i = 0; i < 20000; i++)
+		sim_step(); /* 20k steps: keep-alives flow, data must not */
+	struct pony_tp_stats sa, sb;
+	pony_tp_get_stats(sim_ep[0].tp, &sa);
+	pony_tp_get_stats(sim_ep[1].tp, &sb);
+	assert_int_equal(sa.data_tx, 0);
+	assert_int_equal(b->rx_next, 0);
+	assert_int_equal(sb.held_mbufs, 0);
+	assert_true(rte_mempool_in_use_count(sim_pool) <= in_use0 + 64);
+	assert_true(sa.credit_stalls > 0 || a->acked == 0);
+	assert_int_equal(a->sent, 16);
+	/* Grant in small steps, then all. */
+	stall_credit = 3;
+	assert_int_equal(pony_tp_grant(sim_ep[1].tp, b->sid, stall_credit), 0);
+	for (unsigned i = 0; i < 20000 && b->rx_next < 3; i++)
+		sim_step();
+	assert_int_equal(b->rx_next, 3);
+	for (unsigned i = 0; i < 2000; i++)
+		sim_step();
+	assert_int_equal(b->rx_next, 3); /* no more than granted */
+	b->credit_step = 1;
+	assert_int_equal(pony_tp_grant(sim_ep[1].tp, b->sid, 13), 0);
+	assert_true(run_until(b_done, 100ull * SIM_HZ, 2000000));
+	dump("credit");
+	assert_int_equal(b->rx_bad, 0);
+	assert_int_equal(a->tx_err, 0);
+	stop_pair();
+}
+
+static bool b_got(uint32_t n)
+{
+	return sim_ep[1].ts[0].rx_next >= n;
+}
+
+/* Reassembly from crafted orders: capture A's data packets, deliver them to B reversed and
+ * with duplicates; B must deliver each message once, in order. */
+static void test_reassembly_orders(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 8);
+	struct sim_ts *a = open_stream(8);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	for (unsigned i = 0; i < 200; i++)
+		sim_step(); /* credits reach A */
+	assert_int_equal(sim_ts_plan(a, 4, 4000), 0);
+	a->len[0] = 4000, a->len[1] = 1, a->len[2] = 3000, a->len[3] = 2800;
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	sim_link.capture = true;
+	sim_ts_pump(a);
+	pony_tp_poll(sim_ep[0].tp, sim_now);
+	unsigned n = sim_link.n;
+	if (n < 8)
+		dump("reasm");
+	assert_true(n >= 8); /* 3 + 1 + 3 + 3 segments */
+	struct rte_mbuf *pk[64];
+	assert_true(n <= 64);
+	for (unsigned i = 0; i < n; i++)
+		pk[i] = sim_link.p[i].m;
+	sim_link.n = 0;
+	sim_link.capture = false;
+	/* Reverse order, each packet followed by a duplicate of the previous one. */
+	for (unsigned i = n; i-- > 0;) {
+		struct rte_mbuf *dup = rte_pktmbuf_copy(pk[i], sim_pool, 0, UINT32_MAX);
+		pony_tp_input(sim_ep[1].tp, sim_ep[0].ip, sim_ep[0].port, &pk[i], 1, sim_now);
+		if (dup)
+			pony_tp_input(sim_ep[1].tp, sim_ep[0].ip, sim_ep[0].port, &dup, 1, sim_now);
+		if (i > 0)
+			assert_int_equal(sim_ep[1].ts[0].rx_next, 0); /* first segment missing */
+	}
+	assert_true(b_got(4));
+	assert_int_equal(sim_ep[1].ts[0].rx_next, 4);
+	assert_int_equal(sim_ep[1].ts[0].rx_bad, 0);
+	struct pony_tp_stats sb;
+	pony_tp_get_stats(sim_ep[1].tp, &sb);
+	assert_int_equal(sb.held_mbufs, 0);
+	assert_true(sb.dup_rx >= n);
+	assert_true(sb.ooo_rx > 0);
+	/* A learns of it from B's acks. */
+	for (unsigned i = 0; i < 1000 && a->acked < 4; i++)
+		sim_step();
+	assert_int_equal(a->acked, 4);
+	stop_pair();
+}
+
+static bool a_closed(void)
+{
+	return sim_ep[1].ts[0].closed != 0;
+}
+
+/* Close: the peer sees closed(0) only after every message sent before the close arrived;
+ * refused opens report -ECONNREFUSED. */
+static void test_close_and_refuse(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 64);
+	sim_link.loss = 0.05;
+	sim_link.reorder = 0.05;
+	struct sim_ts *a = open_stream(0);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	assert_int_equal(sim_ts_plan(a, 20, 3000), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	sim_ts_pump(a);
+	for (unsigned i = 0; i < 100000 && a->acked < 20; i++)
+		sim_step();
+	assert_int_equal(a->acked, 20);
+	assert_int_equal(pony_tp_close(sim_ep[0].tp, a->sid), 0);
+	assert_int_equal(pony_tp_close(sim_ep[0].tp, a->sid), -ENOTCONN);
+	assert_true(run_until(a_closed, SIM_HZ, 100000));
+	assert_int_equal(sim_ep[1].ts[0].closed, 1);
+	assert_int_equal(sim_ep[1].ts[0].rx_next, 20);
+	/* Refused: no listener on service 9. */
+	struct sim_ts *r = sim_ts_new(&sim_ep[0]);
+	assert_int_equal(pony_tp_open(sim_ep[0].tp, sim_ep[1].ip, 9, r, &r->sid), 0);
+	for (unsigned i = 0; i < 100000 && r->opened == 0; i++)
+		sim_step();
+	assert_int_equal(r->opened, -ECONNREFUSED);
+	stop_pair();
+}
+
+static int grp_setup(void **state)
+{
+	return sim_eal_init("pony_sim");
+}
+
+static int grp_teardown(void **state)
+{
+	sim_eal_fini();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reassembly_orders),
+		cmocka_unit_test(test_close_and_refuse),
+		cmocka_unit_test(test_credit_stall),
+		cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_open_unreachable),
+		cmocka_unit_test(test_restarted_peer),
+		cmocka_unit_test(test_sim_impaired),
+	};
+	if (getenv("PONY_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("PONY_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, grp_setup, grp_teardown);
+}
