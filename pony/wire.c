@@ -77,8 +77,9 @@ static inline void wr16(uint8_t *p, uint16_t v)
 }
 
 /* crc32c over the header with the csum field taken as zero, then the payload. */
-static uint32_t wire_csum(const uint8_t *p, size_t hdr_len, size_t payload_len)
+uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
 {
+	const uint8_t *p = pkt;
 	static const uint8_t zero[4];
 	uint32_t c = rte_hash_crc(p, OFF_CSUM, 0xffffffffu);
 	c = rte_hash_crc(zero, 4, c);
@@ -95,6 +96,7 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 {
 	const uint8_t *p = pkt;
 
+	memset(h, 0, sizeof(*h)); /* unused SACK slots read as zero */
 	if (len < PONY_HDR_FIXED)
 		return -EMSGSIZE;
 	/* Version first: a future version may change everything after these bytes. */
@@ -113,7 +115,7 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 	if ((size_t)h->payload_len != len - hl)
 		return -EMSGSIZE;
 	h->csum = rd32(p + OFF_CSUM);
-	if (wire_csum(p, hl, h->payload_len) != h->csum)
+	if (pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
 	if (!type_known(h->type) || rd16(p + OFF_RESERVED) != 0 || (h->flags & ~0x07u))
 		return -EINVAL;
@@ -183,7 +185,7 @@ size_t pony_wire_build(void *out, const struct pony_hdr *h)
 		wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
 		wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
 	}
-	wr32(p + OFF_CSUM, wire_csum(p, hl, h->payload_len));
+	wr32(p + OFF_CSUM, pony_wire_csum(p, hl, h->payload_len));
 	return hl;
 }
 

@@ -91,5 +91,9 @@ static inline size_t pony_wire_hdr_len(const struct pony_hdr *h)
  * (h->payload_len bytes at out + hdr_len). Returns the header length. */
 size_t pony_wire_build(void *out, const struct pony_hdr *h);
 
+/* The checksum pony_wire_build writes: crc32c over hdr_len header bytes (its csum field
+ * taken as zero) followed by payload_len payload bytes, starting at pkt. */
+uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len);
+
 /* Name of a type for logs/tests ("DATA"), "?" if unknown. */
 const char *pony_type_name(uint8_t t);
