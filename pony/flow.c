@@ -269,6 +269,7 @@ static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uin
 	}
 	/* Passive open, or simultaneous open while our SYN is out: take the peer's id/ISN. */
 	f->peer_id = h->src_flow;
+	f->peer_window = h->aux;
 	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
 	f->state = PONY_F_ESTABLISHED;
 	f->last_rx_tsc = tp->now;
@@ -287,6 +288,7 @@ static void handle_syn_ack(struct pony_tp *tp, struct pony_flow *f, const struct
 	}
 	if (f->state == PONY_F_SYN_SENT) {
 		f->peer_id = h->src_flow;
+		f->peer_window = h->aux;
 		pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
 		f->state = PONY_F_ESTABLISHED;
 		f->backoff = 0;

@@ -104,8 +104,10 @@ static int flow_send(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 int pony_flowtx_send_unseq(struct pony_tp *tp, struct pony_flow *f, uint8_t type)
 {
 	struct pony_hdr h = {.type = type};
-	if (type == PONY_T_SYN || type == PONY_T_SYN_ACK)
+	if (type == PONY_T_SYN || type == PONY_T_SYN_ACK) {
 		h.seq = f->isn;
+		h.aux = tp->cfg.window; /* our receive window, packets */
+	}
 	if (type == PONY_T_ACK)
 		tp->st.acks_tx++;
 	if (type == PONY_T_PROBE) {
@@ -174,7 +176,10 @@ static bool window_open(const struct pony_tp *tp, const struct pony_flow *f)
 
 static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	return (f->n_ctrl || f->n_ready) && f->snd_nxt - f->snd_una < tp->cfg.window;
+	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
+	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
+								      : tp->cfg.window;
+	return (f->n_ctrl || f->n_ready) && f->snd_nxt - f->snd_una < w;
 }
 
 /* Next new sequenced packet: stream control first (opens, credits unblock peers), then data

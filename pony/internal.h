@@ -151,6 +151,7 @@ struct pony_flow {
 	uint16_t peer_port;
 	uint32_t local_id, peer_id;
 	uint32_t isn;
+	uint32_t peer_window; /* from its SYN/SYN_ACK; 0 = unknown (use ours) */
 	/* Transmit sequence space. */
 	uint32_t snd_una, snd_nxt;
 	uint32_t pipe;       /* INFLIGHT descs */

@@ -137,7 +137,7 @@ static void test_sim_impaired(void **state)
 	sim_link.corrupt = 0.001;
 	double t0 = wall_s();
 
-	uint32_t per_dir = getenv("PONY_SIM_MSGS") ? (uint32_t)atoi(getenv("PONY_SIM_MSGS")) : 600;
+	uint32_t per_dir = getenv("PONY_SIM_MSGS") ? (uint32_t)atoi(getenv("PONY_SIM_MSGS")) : 2000;
 	/* One at a time, so B's accept order matches (pair_peers pairs by index). */
 	struct sim_ts *a1 = open_stream(16);
 	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
