@@ -8,6 +8,12 @@
  * message i only once i < credit, so a slow receiver bounds the memory both sides spend.
  * Payload is copied from the sender's buffer into mbufs at (re)transmission and from mbufs
  * into the receiver's buffer at in-order delivery; nothing else copies it.
+ *
+ * Changes from the first contract: pony_tp_create takes `struct pony_tp_config` (was
+ * pony_tp_config_internal) and has pony_tp_destroy; upcalls are set with
+ * pony_tp_set_upcalls; the engine side is pony_tp_input/poll/next_deadline; stats through
+ * pony_tp_get_stats/pony_tp_flow_stats; pony_tp_open_port names the peer's UDP port.
+ * Implementation: pony/transport.c, stream.c, flow.c, flowtx.c, cc.c; wire format WIRE.md.
  */
 #pragma once
 
@@ -22,7 +28,7 @@ struct pony_tp;
 struct rte_mbuf;
 struct rte_mempool;
 
-/* Upcalls from the transport into its user. `owner` is the pointer the user gave when it
+/* Upcalls from the transport into its user (set with pony_tp_set_upcalls or in the config). `owner` is the pointer the user gave when it
  * opened or accepted the stream. Upcalls never re-enter the transport for the same stream
  * except through the functions documented as safe from upcalls (grant, send, close). */
 struct pony_tp_upcalls {
@@ -37,13 +43,19 @@ struct pony_tp_upcalls {
 	 * means the receive buffer is too small: the transport discards the message's bytes and
 	 * reports it through rx_done with -EMSGSIZE (it still consumes that buffer's credit). */
 	void *(*rx_begin)(void *owner, uint32_t sid, uint32_t len, uint64_t *cookie);
-	/* The message is complete (status 0) or was discarded (-EMSGSIZE). */
+	/* The message is complete (status 0) or was discarded (-EMSGSIZE). A message whose
+	 * rx_begin was called but that can no longer complete reports the reason instead:
+	 * -ECANCELED (local close), -ECONNRESET (peer closed or restarted), -ETIMEDOUT (peer
+	 * dead). Either way the buffer given by rx_begin is the user's again. */
 	void (*rx_done)(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status);
 	/* A message sent with pony_tp_send is acknowledged by the peer's transport (0) or has
-	 * failed (-ECONNRESET peer closed, -ETIMEDOUT peer dead, -ECANCELED local close). */
+	 * failed (-ECONNRESET peer closed or restarted, -ETIMEDOUT peer dead, -ECANCELED local
+	 * close, -ECONNREFUSED the open was refused). Completions come in send order. */
 	void (*tx_done)(void *owner, uint32_t sid, uint64_t cookie, int status);
-	/* The stream ended: the peer closed it (0) or the flow failed (-ETIMEDOUT). After this
-	 * the sid is invalid; pending tx/rx were already completed with errors. */
+	/* The stream ended: the peer closed it (0) or the flow failed (-ETIMEDOUT peer dead,
+	 * -ECONNRESET peer restarted). After this the sid is invalid; pending tx/rx were already
+	 * completed with errors. Not called after a local pony_tp_close, nor for a stream whose
+	 * opened() reported an error. */
 	void (*closed)(void *owner, uint32_t sid, int status);
 };
 
@@ -130,12 +142,15 @@ struct pony_flow_stats {
 /* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
 int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);
 
-/* Listen on service (a 16-bit service number, per engine). 0, -EADDRINUSE. */
+/* Listen on service (a 16-bit service number, per engine). 0, -EADDRINUSE, -ENOSPC (64
+ * listeners). unlisten: 0 or -ENOENT. */
 int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener);
 int pony_tp_unlisten(struct pony_tp *tp, uint16_t service);
 
-/* Open a stream to (peer_ip, service). Sets *sid at once; opened() reports the result.
- * 0, -EHOSTUNREACH (no flow can be made to that peer), -ENOSPC (stream limit). */
+/* Open a stream to (peer_ip, service). Sets *sid at once; opened() reports the result
+ * (-ETIMEDOUT when the peer does not answer within dead_timeout). Messages may be queued
+ * with pony_tp_send and credits granted before opened(). 0, -EHOSTUNREACH (flow table
+ * full), -ENOSPC (stream limit), -EINVAL (no upcalls set). */
 int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
 		 uint32_t *sid);
 
@@ -150,8 +165,12 @@ int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, 
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		 uint64_t cookie);
 
-/* Grant n more receive buffers (credits) on the stream. Safe from upcalls. */
+/* Grant n more receive buffers (credits) on the stream. 0, -ENOTCONN, -EINVAL (more than
+ * 2^30 outstanding). Safe from upcalls. */
 int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n);
 
-/* Close a stream: pending sends complete with -ECANCELED, the peer sees closed(0). */
+/* Close a stream: pending sends complete with -ECANCELED (and a partly received message
+ * with rx_done(-ECANCELED)) before this returns; the peer sees closed(0) after every
+ * message sent before the close was delivered. 0 or -ENOTCONN (unknown/closed sid). Safe
+ * from upcalls. */
 int pony_tp_close(struct pony_tp *tp, uint32_t sid);
