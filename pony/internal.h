@@ -172,6 +172,7 @@ struct pony_flow {
 	/* Streams. */
 	uint32_t streams, n_streams, rr;
 	uint32_t n_ready, n_ctrl, n_close_pending;
+	uint32_t n_held;     /* segments held for reassembly (<= window: a peer cannot hog) */
 	/* Counters. */
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	uint64_t retransmits, timeouts, fast_retransmits;

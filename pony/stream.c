@@ -55,6 +55,7 @@ static void held_free_all(struct pony_tp *tp, struct pony_stream *s)
 		tp->held_free = s->held;
 		s->held = next;
 		tp->st.held_mbufs--;
+		tp->flows[s->flow].n_held--;
 	}
 }
 
@@ -267,6 +268,7 @@ restart:
 		hd->next = tp->held_free;
 		tp->held_free = hi;
 		tp->st.held_mbufs--;
+		tp->flows[s->flow].n_held--;
 		bool done = seg_apply(tp, s, hd->msg_len, hd->offset, rte_pktmbuf_mtod(m, void *),
 				      rte_pktmbuf_data_len(m));
 		rte_pktmbuf_free(m);
@@ -297,8 +299,9 @@ static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_
 	/* A later message of this stream: keep the mbuf until its turn. At most one held
 	 * segment per seq inside the receive window, so the pool (flows x window) suffices. */
 	uint32_t hi = tp->held_free;
-	if (hi == PONY_NONE)
-		return -EAGAIN;
+	struct pony_flow *f = &tp->flows[s->flow];
+	if (hi == PONY_NONE || f->n_held >= tp->cfg.window)
+		return -EAGAIN; /* only a misbehaving peer gets here; it will retransmit */
 	struct pony_held *hd = &tp->held[hi];
 	tp->held_free = hd->next;
 	rte_pktmbuf_adj(m, (uint16_t)hl);
@@ -309,6 +312,7 @@ static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_
 	hd->next = s->held;
 	s->held = hi;
 	tp->st.held_mbufs++;
+	f->n_held++;
 	return 1;
 }
 
