@@ -47,6 +47,12 @@ struct sim_link {
 	uint64_t base_ns, reorder_ns;
 	bool down[SIM_EP_MAX]; /* packets to this endpoint are dropped */
 	bool capture;          /* keep packets in pending without delivering */
+	/* Bottleneck (0: none): each direction serializes at rate_bps behind a FIFO of at
+	 * most qmax_ns; queueing delay samples are summed for the tests. */
+	double rate_bps;
+	uint64_t qmax_ns;
+	uint64_t busy_until[SIM_EP_MAX];
+	uint64_t q_sum_ns, q_samples, q_max_ns, q_drops, bytes;
 	unsigned n;
 	struct sim_pkt p[SIM_PENDING_MAX];
 	uint64_t sent, lost, dups, corrupted, reordered;
@@ -126,6 +132,24 @@ static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct
 				l->corrupted++;
 			}
 			uint64_t at = sim_now + l->base_ns;
+			if (l->rate_bps > 0) {
+				uint64_t *busy = &l->busy_until[from->idx];
+				uint64_t start = *busy > sim_now ? *busy : sim_now;
+				if (start - sim_now > l->qmax_ns) {
+					l->q_drops++;
+					rte_pktmbuf_free(x);
+					continue;
+				}
+				uint32_t wire = rte_pktmbuf_pkt_len(x) + 42 + 24; /* + preamble/IFG/FCS */
+				uint64_t ser = (uint64_t)(wire * 8 * 1e9 / l->rate_bps);
+				*busy = start + ser;
+				l->q_sum_ns += start - sim_now;
+				l->q_samples++;
+				if (start - sim_now > l->q_max_ns)
+					l->q_max_ns = start - sim_now;
+				l->bytes += rte_pktmbuf_pkt_len(x);
+				at = *busy + l->base_ns;
+			}
 			if (!l->capture && sim_unif() < l->reorder) {
 				at += 1 + sim_rand() % l->reorder_ns;
 				l->reordered++;

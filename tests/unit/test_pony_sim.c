@@ -423,6 +423,96 @@ static void test_close_and_refuse(void **state)
 	stop_pair();
 }
 
+static bool bulk_done(void)
+{
+	return sim_ep[1].ts[0].rx_next == sim_ep[0].ts[0].total &&
+	       sim_ep[0].ts[0].acked == sim_ep[0].ts[0].total;
+}
+
+/* One bulk transfer through a 10 Gb/s bottleneck; returns the mean queueing delay (ns) and
+ * the goodput (fraction of the link rate). */
+static void bulk(uint32_t target_us, double *q_mean, double *util, double *cwnd)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	ca.target_delay_us = target_us;
+	ca.hops = 0;
+	cb.target_delay_us = target_us;
+	start_pair(&ca, &cb, 64);
+	sim_link.base_ns = 2000;
+	sim_link.rate_bps = 10e9;
+	sim_link.qmax_ns = 2000000;
+	struct sim_ts *a = open_stream(0);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	assert_int_equal(sim_ts_plan(a, 400, 64 << 10), 0);
+	for (uint32_t i = 0; i < 400; i++) {
+		a->len[i] = 64 << 10;
+		a->off[i] = (i * 4099) % (SIM_PATTERN - (64 << 10));
+	}
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	uint64_t t0 = sim_now;
+	assert_true(run_until(bulk_done, 10ull * SIM_HZ, 5000000));
+	*q_mean = (double)sim_link.q_sum_ns / (double)sim_link.q_samples;
+	*util = (double)sim_link.bytes * 8 / ((double)(sim_now - t0) / 1e9) / 10e9;
+	struct pony_flow_stats fs;
+	assert_int_equal(pony_tp_flow_stats(sim_ep[0].tp, 0, &fs), 0);
+	*cwnd = fs.cwnd;
+	print_message("bulk target %u us: queueing mean %.1f us max %.1f us, link use %.0f%%, "
+		      "cwnd %.1f, srtt %.1f us, fabric delay min %.1f last %.1f us, decreases %lu\n",
+		      target_us, *q_mean / 1e3, sim_link.q_max_ns / 1e3, *util * 100, fs.cwnd,
+		      fs.srtt_ns / 1e3, fs.min_delay_ns / 1e3, fs.last_delay_ns / 1e3,
+		      fs.cc_decreases);
+	assert_int_equal(sim_ep[1].ts[0].rx_bad, 0);
+	stop_pair();
+}
+
+/* Delay-based CC: against a bottleneck, Swift keeps the queue near the target while the
+ * link stays busy; with the target out of reach (CC effectively off) the queue grows to
+ * what the window allows. */
+static void test_cc_bottleneck(void **state)
+{
+	double q_cc, u_cc, w_cc, q_off, u_off, w_off;
+	bulk(15, &q_cc, &u_cc, &w_cc);
+	bulk(100000, &q_off, &u_off, &w_off);
+	assert_true(q_cc < 40e3);          /* within a few targets */
+	assert_true(q_off > 3 * q_cc);     /* without CC the queue is much longer */
+	assert_true(u_cc > 0.7);           /* and the link is still used well */
+	assert_true(w_cc < w_off);
+}
+
+/* A window below one packet is enforced by pacing: one packet per srtt / cwnd. */
+static void test_paced_fractional(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	ca.cwnd_max = 0.25;
+	ca.cwnd_init = 0.25;
+	start_pair(&ca, &cb, 64);
+	struct sim_ts *a = open_stream(0);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	pair_peers();
+	assert_int_equal(sim_ts_plan(a, 10, 1000), 0);
+	for (uint32_t i = 0; i < 10; i++)
+		a->len[i] = 1000; /* one packet each */
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	struct pony_tp_stats s0;
+	pony_tp_get_stats(sim_ep[0].tp, &s0);
+	uint64_t t0 = sim_now;
+	assert_true(run_until(bulk_done, 10ull * SIM_HZ, 1000000));
+	struct pony_flow_stats fs;
+	assert_int_equal(pony_tp_flow_stats(sim_ep[0].tp, 0, &fs), 0);
+	uint64_t took = sim_now - t0;
+	print_message("paced: 10 packets at cwnd %.2f, srtt %.1f us took %.1f us\n", fs.cwnd,
+		      fs.srtt_ns / 1e3, took / 1e3);
+	assert_true(fs.cwnd < 1.0);
+	/* 9 gaps of srtt / cwnd = 4 srtt each (the first packet goes at once). */
+	assert_true(took >= 9 * 4 * fs.srtt_ns * 8 / 10);
+	stop_pair();
+}
+
 static int grp_setup(void **state)
 {
 	return sim_eal_init("pony_sim");
@@ -443,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_dead_peer),
 		cmocka_unit_test(test_open_unreachable),
 		cmocka_unit_test(test_restarted_peer),
+		cmocka_unit_test(test_cc_bottleneck),
+		cmocka_unit_test(test_paced_fractional),
 		cmocka_unit_test(test_sim_impaired),
 	};
 	if (getenv("PONY_TEST_FILTER"))
