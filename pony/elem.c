@@ -6,22 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "engines/arp.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
 #include "snap/port.h"
-
-/* Ports live in snap/port.c, which may not be linked into every build yet (unit tests of
- * the core without ports): weak references let the element say so at init instead of
- * breaking the link. */
-#pragma weak snap_port_find
-#pragma weak snap_port_neigh_lookup
 
 #define ARP_RETRY_US 1000 /* at most one ARP request per peer per this interval */
 #define ARP_SLOTS 16
@@ -54,8 +48,8 @@ struct pony_tp *pony_elem_tp(struct snap_elem *el)
 	return ((struct pony_elem *)snap_elem_priv(el))->tp;
 }
 
-/* Broadcast ARP who-has for ip, rate-limited per target. Built here because the shared
- * snap_arp_build_request() (engines/arp.h) is not on main yet. */
+/* Broadcast ARP who-has for ip (rate-limited per target) so the neighbour table fills;
+ * until then Pony's retransmissions retry the send. */
 static void arp_request(struct pony_elem *pe, uint32_t ip, uint64_t now)
 {
 	unsigned slot = (ip * 2654435761u) % ARP_SLOTS;
@@ -63,28 +57,13 @@ static void arp_request(struct pony_elem *pe, uint32_t ip, uint64_t now)
 		return;
 	pe->arp[slot].ip = ip;
 	pe->arp[slot].tsc = now;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pe->port ? pe->port->pool : pe->own_pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pe->port->pool);
 	if (m == NULL)
 		return;
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(
-		m, sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr));
-	if (eh == NULL) {
+	if (snap_arp_build_request(pe->port, ip, m) < 0) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	eh->src_addr = pe->mac;
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
-	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = RTE_ETHER_ADDR_LEN;
-	a->arp_plen = 4;
-	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	a->arp_data.arp_sha = pe->mac;
-	a->arp_data.arp_sip = pe->ip;
-	memset(&a->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
-	a->arp_data.arp_tip = ip;
 	pe->arp_tx++;
 	snap_elem_emit1(pe->el, OUT_TX, m);
 }
@@ -238,8 +217,6 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	pe->arp_gap = pe->hz / 1000000 * ARP_RETRY_US;
 	const char *port = snap_elem_arg_str(args, "port", NULL);
 	if (port != NULL) {
-		if (snap_port_find == NULL || snap_port_neigh_lookup == NULL)
-			return snap_elem_args_error(args, "ports are not available in this build");
 		pe->port = snap_port_find(port);
 		if (pe->port == NULL)
 			return snap_elem_args_error(args, "unknown port '%s'", port);
