@@ -271,6 +271,33 @@ static void test_restarted_peer(void **state)
 	stop_pair();
 }
 
+/* B restarts and opens toward A first: A sees a SYN with a new flow id, fails the old flow
+ * (its stream closes with -ECONNRESET) and accepts the new one. */
+static void test_restarted_peer_reconnects(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	start_pair(&ca, &cb, 4);
+	struct sim_ts *a = open_stream(4);
+	assert_true(run_until(all_open, 100 * 1000 * 1000ull, 100000));
+	sim_drop_pending();
+	sim_ep_stop(1);
+	cb.seed = 4242;
+	assert_int_equal(sim_ep_start(1, &cb), 0);
+	sim_ep[0].initial_credit = 4;
+	assert_int_equal(pony_tp_listen(sim_ep[0].tp, SERVICE, &sim_ep[0]), 0);
+	struct sim_ts *b = sim_ts_new(&sim_ep[1]);
+	assert_int_equal(pony_tp_open(sim_ep[1].tp, sim_ep[0].ip, SERVICE, b, &b->sid), 0);
+	for (unsigned i = 0; i < 100000 && b->opened == 0; i++)
+		sim_step();
+	assert_int_equal(b->opened, 1);
+	assert_int_equal(a->closed, -ECONNRESET);
+	assert_int_equal(sim_ep[0].n_ts, 2); /* the old stream and the newly accepted one */
+	assert_int_equal(sim_ep[0].ts[1].opened, 1);
+	stop_pair();
+}
+
 static uint32_t stall_credit;
 static bool b_done(void)
 {
@@ -533,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_dead_peer),
 		cmocka_unit_test(test_open_unreachable),
 		cmocka_unit_test(test_restarted_peer),
+		cmocka_unit_test(test_restarted_peer_reconnects),
 		cmocka_unit_test(test_cc_bottleneck),
 		cmocka_unit_test(test_paced_fractional),
 		cmocka_unit_test(test_sim_impaired),
