@@ -41,6 +41,7 @@ struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
 		tp->streams[f->streams].prev = idx;
 	f->streams = idx;
 	f->n_streams++;
+	f->fin_sent = false; /* busy again: a late FIN_ACK must not release it */
 	return s;
 }
 
