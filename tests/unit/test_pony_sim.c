@@ -331,6 +331,41 @@ static void test_idle_teardown(void **state)
 	stop_pair();
 }
 
+/* Many streams sharing a small window under heavy loss: 6 streams, both directions, 64-packet
+ * window, 8-message send queues, 15% loss, 10% reorder, 2% duplication. */
+static void test_sim_many_streams(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	ca.window = cb.window = 64;
+	ca.sendq_max = cb.sendq_max = 8;
+	ca.mtu = cb.mtu = 1000;
+	start_pair(&ca, &cb, 3);
+	sim_link.loss = 0.15;
+	sim_link.reorder = 0.10;
+	sim_link.dup = 0.02;
+	sim_link.corrupt = 0.001;
+	for (unsigned i = 0; i < 6; i++) {
+		open_stream(3);
+		assert_true(run_until(all_open, SIM_HZ, 100000));
+	}
+	pair_peers();
+	for (int e = 0; e < 2; e++)
+		for (unsigned i = 0; i < 6; i++)
+			assert_int_equal(sim_ts_plan(&sim_ep[e].ts[i], 150, 20000), 0);
+	bool ok = run_until(all_done, 600ull * SIM_HZ, 5 * 1000 * 1000);
+	dump("many");
+	assert_true(ok);
+	for (int e = 0; e < 2; e++)
+		for (unsigned i = 0; i < 6; i++) {
+			const struct sim_ts *t = &sim_ep[e].ts[i];
+			assert_int_equal(t->rx_bad + t->rx_err + t->tx_err, 0);
+			assert_int_equal(t->rx_next, 150);
+		}
+	stop_pair();
+}
+
 static uint32_t stall_credit;
 static bool b_done(void)
 {
@@ -600,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_cc_bottleneck),
 		cmocka_unit_test(test_paced_fractional),
 		cmocka_unit_test(test_sim_impaired),
+		cmocka_unit_test(test_sim_many_streams),
 	};
 	if (getenv("PONY_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("PONY_TEST_FILTER"));
