@@ -290,6 +290,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(dup_rx); S(ooo_rx); S(out_of_window); S(malformed); S(bad_version); S(bad_csum);
 	S(no_flow); S(rst_tx); S(rst_rx); S(no_mbuf); S(xmit_full); S(flows_failed);
 	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
+	S(rst_limited);
 #undef S
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);

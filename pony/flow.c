@@ -100,7 +100,7 @@ static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t po
 }
 
 /* Release a flow whose streams are gone. */
-static void flow_release(struct pony_tp *tp, struct pony_flow *f)
+void pony_flow_release(struct pony_tp *tp, struct pony_flow *f)
 {
 	if (f->state != PONY_F_FAILED)
 		ht_remove(tp, (uint32_t)(f - tp->flows));
@@ -116,7 +116,7 @@ void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
 	f->state = PONY_F_FAILED;
 	tp->st.flows_failed++;
 	pony_stream_fail_all(tp, f, err);
-	flow_release(tp, f);
+	pony_flow_release(tp, f);
 }
 
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port)
@@ -126,7 +126,7 @@ struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_
 		/* We asked to tear this flow down and the peer may already have agreed: start a
 		 * fresh incarnation rather than race its FIN_ACK (a peer that still has the old
 		 * one replaces it when our SYN arrives). */
-		flow_release(tp, f);
+		pony_flow_release(tp, f);
 		f = NULL;
 	}
 	if (f != NULL)
@@ -311,14 +311,14 @@ static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pon
 {
 	if (h->type == PONY_T_FIN_ACK) {
 		if (f->fin_sent && f->n_streams == 0)
-			flow_release(tp, f);
+			pony_flow_release(tp, f);
 		return;
 	}
 	/* Agree only when we hold nothing either; otherwise our traffic keeps it alive. */
 	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN_ACK);
 		pony_flowtx_flush(tp);
-		flow_release(tp, f);
+		pony_flow_release(tp, f);
 	}
 }
 

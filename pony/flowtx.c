@@ -124,6 +124,16 @@ void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, uint32
 			     .dst_flow = their_id};
 	if (their_id == 0)
 		return;
+	uint64_t ms = (uint64_t)(1e6 / tp->ns_per_tsc);
+	if (tp->now - tp->rst_window_tsc >= ms) {
+		tp->rst_window_tsc = tp->now;
+		tp->rst_in_window = 0;
+	}
+	if (tp->rst_in_window >= PONY_RST_PER_MS) {
+		tp->st.rst_limited++;
+		return;
+	}
+	tp->rst_in_window++;
 	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
 		tp->st.rst_tx++;
 }
@@ -325,6 +335,12 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 	    now - f->last_tx_tsc >= tp->keepalive) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_PROBE);
 		w++;
+	}
+	/* A peer that never answers our FINs (gone, or a spoofed SYN made this flow): drop
+	 * the flow quietly so the table cannot fill with them. */
+	if (!flow_busy(f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
+		pony_flow_release(tp, f);
+		return 1;
 	}
 	/* Idle teardown: nothing held on either side for a while. */
 	if (!flow_busy(f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&

@@ -17,6 +17,7 @@
 #define PONY_SID_IDX_MASK ((1u << PONY_SID_IDX_BITS) - 1)
 #define PONY_LISTEN_MAX 64
 #define PONY_TX_BATCH 32
+#define PONY_RST_PER_MS 64 /* RSTs sent per millisecond at most */
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -211,6 +212,8 @@ struct pony_tp {
 	uint32_t txb_ip;
 	struct rte_mbuf *txb[PONY_TX_BATCH];
 	uint64_t now;                /* time of the current input/poll call */
+	uint64_t rst_window_tsc;
+	uint32_t rst_in_window;
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)

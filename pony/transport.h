@@ -124,6 +124,7 @@ struct pony_tp_stats {
 	uint64_t no_mbuf, xmit_full, flows_failed, flows_created, msgs_tx, msgs_rx;
 	uint64_t held_mbufs; /* mbufs held for reassembly right now (gauge) */
 	uint64_t credit_stalls; /* times a stream had data but no credit */
+	uint64_t rst_limited;   /* RSTs not sent (rate limit) */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 

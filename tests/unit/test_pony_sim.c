@@ -466,6 +466,39 @@ static void test_sack_fast_retransmit(void **state)
 	stop_pair();
 }
 
+/* Spoofed SYNs from many ports fill B's flow table; they are reaped once the "peers" stay
+ * silent to B's FINs, and a real peer can then connect. */
+static void test_syn_flood_reaped(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_cfg(&ca, 0);
+	sim_cfg(&cb, 1);
+	cb.max_flows = 4;
+	start_pair(&ca, &cb, 4);
+	for (uint16_t port = 1000; port < 1008; port++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sim_pool);
+		struct pony_hdr h = {.type = PONY_T_SYN, .src_flow = 77u + port, .seq = 5};
+		uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, PONY_HDR_FIXED);
+		pony_wire_build(p, &h);
+		pony_tp_input(sim_ep[1].tp, sim_ep[0].ip, port, &m, 1, sim_now);
+	}
+	struct pony_tp_stats st;
+	pony_tp_get_stats(sim_ep[1].tp, &st);
+	assert_int_equal(st.flows_created, 4);
+	assert_int_equal(st.no_flow, 4); /* table full */
+	/* SYN_ACKs and later FINs go to ports nobody owns (the sim drops them). */
+	for (unsigned i = 0; i < 100000 && sim_now < SIM_HZ + 2ull * cb.dead_timeout_us * 1000; i++)
+		sim_step();
+	struct pony_flow_stats fs;
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(pony_tp_flow_stats(sim_ep[1].tp, i, &fs), -ESRCH);
+	struct sim_ts *a = open_stream(4);
+	for (unsigned i = 0; i < 100000 && a->opened == 0; i++)
+		sim_step();
+	assert_int_equal(a->opened, 1);
+	stop_pair();
+}
+
 static uint32_t stall_credit;
 static bool b_done(void)
 {
@@ -733,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_restarted_peer),
 		cmocka_unit_test(test_restarted_peer_reconnects),
 		cmocka_unit_test(test_idle_teardown),
+		cmocka_unit_test(test_syn_flood_reaped),
 		cmocka_unit_test(test_cc_bottleneck),
 		cmocka_unit_test(test_paced_fractional),
 		cmocka_unit_test(test_sim_impaired),
