@@ -58,6 +58,14 @@ static void ht_remove(struct pony_tp *tp, uint32_t fi)
 	tp->flow_ht[hole] = PONY_NONE;
 }
 
+void pony_flow_ht_rebuild(struct pony_tp *tp)
+{
+	memset(tp->flow_ht, 0xff, (tp->flow_ht_mask + 1) * sizeof(uint32_t));
+	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++)
+		if (tp->flows[fi].state != PONY_F_FREE)
+			ht_insert(tp, fi);
+}
+
 uint32_t pony_tp_rand(struct pony_tp *tp)
 {
 	/* xorshift64*: flow ids and ISNs need to differ across incarnations, not be secret. */

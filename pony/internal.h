@@ -259,6 +259,8 @@ void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err);
 
 /* flow.c */
 struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port);
+/* Rebuild the (ip, port) -> flow table from the flow array (after a restore). */
+void pony_flow_ht_rebuild(struct pony_tp *tp);
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);
 void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m);
 void pony_flow_flush_acks(struct pony_tp *tp);

@@ -12,7 +12,8 @@
  * Changes from the first contract: pony_tp_create takes `struct pony_tp_config` (was
  * pony_tp_config_internal) and has pony_tp_destroy; upcalls are set with
  * pony_tp_set_upcalls; the engine side is pony_tp_input/poll/next_deadline; stats through
- * pony_tp_get_stats/pony_tp_flow_stats; pony_tp_open_port names the peer's UDP port.
+ * pony_tp_get_stats/pony_tp_flow_stats; pony_tp_open_port names the peer's UDP port;
+ * state save/restore in pony/save.h.
  * Implementation: pony/transport.c, stream.c, flow.c, flowtx.c, cc.c; wire format WIRE.md.
  */
 #pragma once
