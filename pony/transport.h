@@ -29,15 +29,17 @@ struct pony_tp;
 struct rte_mbuf;
 struct rte_mempool;
 
-/* Upcalls from the transport into its user (set with pony_tp_set_upcalls or in the config). `owner` is the pointer the user gave when it
- * opened or accepted the stream. Upcalls never re-enter the transport for the same stream
+/* Upcalls from the transport into its user (set with pony_tp_set_upcalls or in the config).
+ * `owner` is the pointer the user gave when it opened or accepted the stream. Upcalls never re-enter the transport for the same stream
  * except through the functions documented as safe from upcalls (grant, send, close). */
 struct pony_tp_upcalls {
 	/* A peer opened a stream to `service` on which the user listens. Return 0 and set
 	 * *owner to accept, or -errno to refuse (the opener's opened() sees -ECONNREFUSED). */
 	int (*accept)(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
 		      void **owner);
-	/* Result of pony_tp_open: 0 established, or -ECONNREFUSED/-ETIMEDOUT/-EHOSTUNREACH. */
+	/* Result of pony_tp_open: 0 established, or -ECONNREFUSED (refused), -ETIMEDOUT (no
+	 * answer within dead_timeout), -ECONNRESET (the peer restarted meanwhile). Not called
+	 * for a stream the user closed before the answer came. */
 	void (*opened)(void *owner, uint32_t sid, int status);
 	/* The next message (in stream order) of `len` bytes begins. The user returns where to
 	 * put it: a writable destination of at least `len` bytes, and a cookie. Returning NULL
