@@ -1,6 +1,5 @@
 /* Engine mailbox slow paths (see mbox.h for the protocol and its memory ordering). */
 #include <errno.h>
-#include <sched.h>
 #include <time.h>
 
 #include <rte_pause.h>
@@ -36,24 +35,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Wait politely: spin briefly (the engine usually answers within one poll), then yield, then
- * sleep, so a poster never burns a core the engines need. */
-static void backoff(unsigned *spins)
+/* Wait politely: spin for up to 20 us (an engine polling flat out answers within one poll),
+ * then sleep in growing steps up to 50 us. No sched_yield(): on a loaded machine it hands the
+ * CPU to a busy process for a whole time slice and turns a microsecond round trip into
+ * milliseconds. A sleeping engine thread is woken by the group's mailbox hook. */
+static void backoff(uint64_t start_ns, unsigned *sleeps)
 {
-	if (*spins < 64) {
+	if (now_ns() - start_ns < 20000) {
 		rte_pause();
-	} else if (*spins < 256) {
-		sched_yield();
-	} else {
-		struct timespec ts = {0, 20000};
-		nanosleep(&ts, NULL);
+		return;
 	}
-	(*spins)++;
+	struct timespec ts = {0, (long)(*sleeps < 50 ? *sleeps + 1 : 50) * 1000};
+	nanosleep(&ts, NULL);
+	(*sleeps)++;
 }
 
 int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeout_ms)
 {
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t start = now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000ull;
 	unsigned spins = 0;
 
 	/* Claim the slot. */
@@ -65,7 +64,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 			break;
 		if (now_ns() > deadline)
 			return -EBUSY;
-		backoff(&spins);
+		backoff(start, &spins);
 	}
 	mb->fn = fn;
 	mb->arg = arg;
@@ -73,6 +72,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 	atomic_store_explicit(&mb->state, CTL_MBOX_POSTED, memory_order_release);
 
 	spins = 0;
+	start = now_ns();
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&mb->state, memory_order_acquire);
 		if (st == CTL_MBOX_DONE)
@@ -86,7 +86,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 				return -ETIMEDOUT;
 			continue; /* the engine claimed it meanwhile: wait for DONE */
 		}
-		backoff(&spins);
+		backoff(start, &spins);
 	}
 	int r = mb->result;
 	atomic_store_explicit(&mb->state, CTL_MBOX_EMPTY, memory_order_release);

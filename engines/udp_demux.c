@@ -13,8 +13,8 @@
 
 /*
  * Arguments: one key per destination port,
- *   dport.5000 = p0              -> static output p0..p7 of this element
- *   dport.6000 = ring:pony1.rx   -> enqueue to snap_ring_get("pony1.rx") (drop ring_full when
+ *   dport_5000 = p0              -> static output p0..p7 of this element
+ *   dport_6000 = ring:pony1.rx   -> enqueue to snap_ring_get("pony1.rx") (drop ring_full when
  *                                   the ring is full)
  * Datagrams to other ports go to output `unmatched` if it is wired, else are dropped as
  * udp_no_listener. Consumers receive the whole frame: the mbuf data still points at the
@@ -66,8 +66,8 @@ static int udp_demux_ring(struct parse_ctx *c, const char *name)
 static int udp_demux_arg(void *ctx, const char *key, const char *val)
 {
 	struct parse_ctx *c = ctx;
-	if (strncmp(key, "dport.", 6) != 0)
-		return snap_elem_args_error(c->a, "unknown argument %s (expected dport.N)", key);
+	if (strncmp(key, "dport_", 6) != 0)
+		return snap_elem_args_error(c->a, "unknown argument %s (expected dport_N: libconfig names cannot hold dots)", key);
 	char *end;
 	unsigned long port = strtoul(key + 6, &end, 10);
 	if (key[6] < '0' || key[6] > '9' || *end || port == 0 || port > 65535)
@@ -174,7 +174,7 @@ static void udp_demux_stats(const struct snap_elem *el, snap_stat_fn fn, void *c
 
 static const struct snap_elem_desc udp_demux_desc = {
 	.name = "udp_demux",
-	.help = "validate UDP, dispatch by destination port (args: dport.N = p0..p7 | ring:NAME)",
+	.help = "validate UDP, dispatch by destination port (args: dport_N = p0..p7 | ring:NAME)",
 	.priv_size = sizeof(struct udp_demux),
 	.n_outputs = N_OUT,
 	.outputs = outputs,

@@ -299,9 +299,11 @@ int snap_engine_arm_wakeup(struct snap_engine *e, bool arm)
 		if (el->desc->arm && el->desc->arm(el, arm) < 0)
 			r = -ENOTSUP;
 	}
-	/* Forget the pre-sleep poll so the sleep is not counted as queueing delay. */
+	/* Restart the queueing-delay clock at the wake-up: the sleep itself is not queueing
+	 * delay, but the time this engine then waits while its thread polls other engines
+	 * is (the signal the compacting controller needs). */
 	if (!arm)
-		e->last_poll_tsc = 0;
+		e->last_poll_tsc = rte_rdtsc();
 	return r;
 }
 
@@ -326,6 +328,8 @@ int snap_engine_del_wake_fd(struct snap_engine *e, int fd)
 	return -ENOENT;
 }
 
+void (*snap_engine_call_hook)(struct snap_engine *e, bool begin);
+
 int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms)
 {
 	if (atomic_load_explicit(&e->state, memory_order_acquire) == SNAP_ENGINE_PARKED) {
@@ -335,7 +339,13 @@ int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned 
 		e->st.mbox_runs++;
 		return r;
 	}
-	return ctl_mbox_call(&e->mbox, fn, arg, timeout_ms);
+	void (*hook)(struct snap_engine *, bool) = snap_engine_call_hook;
+	if (hook)
+		hook(e, true);
+	int r = ctl_mbox_call(&e->mbox, fn, arg, timeout_ms);
+	if (hook)
+		hook(e, false);
+	return r;
 }
 
 /* Adapts an element's (name, value) callback to the engine's (elem, name, value) one. */

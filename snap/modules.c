@@ -1,72 +1,41 @@
-/* Module start/stop order for the daemon. Engine threads: interim runner (one polling thread
- * per engine with back-off) until sched/ groups are wired in. */
+/* Module start/stop order for the daemon: groups (sched/) start the engines, and the control
+ * loop drives the compacting controller. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
-#include <time.h>
 
-#include <rte_cycles.h>
-#include <rte_lcore.h>
-
+#include "control/server.h"
+#include "sched/cfg.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
-#include "snap/engine.h"
-#include "snap/log.h"
+#include "snap/loop.h"
 
-#define RUNNERS_MAX 64
+#define SCHED_TICK_MS 10 /* compacting controller period (its windows are longer) */
 
-struct runner {
-	pthread_t tid;
-	struct snap_engine *e;
-	atomic_bool stop;
-};
-
-static struct runner runners[RUNNERS_MAX];
-static unsigned n_runners;
-
-static void *runner_main(void *arg)
+static void sched_timer(uint64_t now_ns, void *arg)
 {
-	struct runner *r = arg;
-	unsigned idle = 0;
-	rte_thread_register();
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		if (snap_engine_poll(r->e, rte_rdtsc())) {
-			idle = 0;
-			continue;
-		}
-		if (++idle > 256) {
-			struct timespec ts = {0, RTE_MIN(idle - 256, 1000u) * 1000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	rte_thread_unregister();
-	return NULL;
+	sched_tick(now_ns);
 }
 
 int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < snap_engine_count() && n_runners < RUNNERS_MAX; i++) {
-		struct runner *r = &runners[n_runners];
-		r->e = snap_engine_at(i);
-		atomic_store(&r->e->state, SNAP_ENGINE_RUNNING);
-		if (pthread_create(&r->tid, NULL, runner_main, r)) {
-			snprintf(err, errlen, "cannot start engine thread");
-			return -EAGAIN;
-		}
-		n_runners++;
+	int r = sched_init();
+	if (r < 0 && r != -EALREADY) {
+		snprintf(err, errlen, "groups: %s", "cannot initialise");
+		return r;
 	}
-	return 0;
+	r = sched_cfg_apply(d->cfg, err, errlen);
+	if (r < 0)
+		return r;
+	r = snap_loop_add_timer(SCHED_TICK_MS, sched_timer, NULL);
+	if (r < 0) {
+		snprintf(err, errlen, "groups: cannot add the controller timer");
+		return r;
+	}
+	return ctl_server_start(d->cfg, err, errlen);
 }
 
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
-	for (unsigned i = 0; i < n_runners; i++)
-		atomic_store(&runners[i].stop, true);
-	for (unsigned i = 0; i < n_runners; i++) {
-		pthread_join(runners[i].tid, NULL);
-		atomic_store(&runners[i].e->state, SNAP_ENGINE_PARKED);
-	}
-	n_runners = 0;
+	ctl_server_stop(); /* first: captures end while engines still run */
+	sched_fini(); /* parks every engine and joins the group threads */
 }

@@ -265,11 +265,16 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 	}
 	uint16_t mtu = 0;
 	p->mtu = rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
+	bool soft_mac = false;
 	if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
 	    p->kind != SNAP_PORT_VIRTIO_USER) {
 		r = rte_eth_dev_default_mac_addr_set(p->port_id,
 						     (struct rte_ether_addr *)(uintptr_t)&pc->mac);
-		if (r < 0)
+		/* The vhost PMD reports a fixed MAC it cannot change but filters nothing on
+		 * receive, so the configured MAC can simply be ours in software. */
+		if (r == -ENOTSUP && p->kind == SNAP_PORT_VHOST)
+			soft_mac = true;
+		else if (r < 0)
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
@@ -279,6 +284,8 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 		return r;
 	}
 	rte_eth_macaddr_get(p->port_id, &p->mac);
+	if (soft_mac)
+		p->mac = pc->mac;
 	return 0;
 }
 
@@ -314,7 +321,8 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
 		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
-		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u - 128u);
+		/* af_packet needs a full 2 KiB frame slot of data room whatever the MTU. */
+		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
 		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
 		if (p->pool == NULL) {
 			snprintf(err, errlen, "port %s: cannot create a pool of %u mbufs on NUMA node "

@@ -28,6 +28,7 @@ int snap_privs_drop(const struct snap_config *cfg)
 	capng_get_caps_process();
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE) {
 		describe();
+		SNAP_LOG(INFO, "capabilities after start-up: %s", desc);
 		return 0;
 	}
 	bool raw = false, xdp = false;

@@ -10,7 +10,7 @@ PACKAGES=(
   libbpf-dev
   # tests
   libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping arping tshark bpftool
-  procps psmisc util-linux python3 valgrind
+  procps psmisc util-linux python3 valgrind ethtool
   # benchmarks and plots
   gnuplot-nox
 )

@@ -90,7 +90,8 @@ struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const ch
  * One bounded round of work: run a pending mailbox closure, then poll every source element
  * once. Returns the units of work done (0: idle). now_tsc is rte_rdtsc() at the call.
  * Queueing delay: when a poll finds work, now - (end of previous poll) bounds how long that
- * work waited; it is recorded in st.qdelay_hist (bucket b counts samples < 2^b us).
+ * work waited; it is recorded in st.qdelay_hist (bucket b counts samples < 2^b us). After a
+ * sleep, snap_engine_arm_wakeup(e, false) restarts that clock at the wake-up.
  */
 unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc);
 /* Earliest TSC at which some element has timed work; UINT64_MAX if none. */
@@ -109,6 +110,10 @@ int snap_engine_del_wake_fd(struct snap_engine *e, int fd);
  * parked (the caller, the control thread, owns it then). Returns fn's result or the
  * ctl_mbox_call error. Only the control thread may call it for a parked engine. */
 int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms);
+/* Set by sched/ (sched_init): called on the caller's thread with begin=true before
+ * snap_engine_call posts to a running engine's mailbox and begin=false after the call
+ * returns, so the group can wake the engine's thread if it sleeps. NULL: none. */
+extern void (*snap_engine_call_hook)(struct snap_engine *e, bool begin);
 
 /* Registry (control thread). */
 struct snap_engine *snap_engine_find(const char *name);

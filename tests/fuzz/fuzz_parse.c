@@ -35,7 +35,7 @@ static void fz_init(void)
 	et_add(eng, "arp", "arp", "port=p0", NULL);
 	et_add(eng, "ipv4_in", "ip", "port=p0", NULL);
 	et_add(eng, "icmp_echo", "icmp", NULL);
-	et_add(eng, "udp_demux", "udp", "dport.5000=p0", "dport.5001=p1", "dport.6000=ring:fz.rx",
+	et_add(eng, "udp_demux", "udp", "dport_5000=p0", "dport_5001=p1", "dport_6000=ring:fz.rx",
 	       NULL);
 	et_add(eng, "test_sink", "replies", NULL);
 	et_add(eng, "test_sink", "delivered", NULL);

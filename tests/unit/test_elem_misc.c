@@ -208,7 +208,7 @@ static void test_inject_corrupt_caught(void **state)
 	et_add(eng, "injector", "inj", "corrupt=0.25", "seed=3", NULL);
 	et_add(eng, "eth_classify", "eth", "port=p0", NULL);
 	et_add(eng, "ipv4_in", "ip", "port=p0", NULL);
-	et_add(eng, "udp_demux", "udp", "dport.5000=p0", NULL);
+	et_add(eng, "udp_demux", "udp", "dport_5000=p0", NULL);
 	et_link(eng, "inj", NULL, "eth");
 	et_link(eng, "eth", "ipv4", "ip");
 	et_link(eng, "ip", "udp", "udp");

@@ -26,8 +26,8 @@ static int setup(void **state)
 	assert_non_null(eng);
 	et_add(eng, "eth_classify", "eth", "port=p0", NULL);
 	et_add(eng, "ipv4_in", "ip", "port=p0", NULL);
-	et_add(eng, "udp_demux", "udp", "dport.5000=p0", "dport.5001=p3", "dport.5002=p3",
-	       "dport.6000=ring:et.rx", "dport.6001=ring:et.rx", NULL);
+	et_add(eng, "udp_demux", "udp", "dport_5000=p0", "dport_5001=p3", "dport_5002=p3",
+	       "dport_6000=ring:et.rx", "dport_6001=ring:et.rx", NULL);
 	et_add(eng, "test_sink", "s0", NULL);
 	et_add(eng, "test_sink", "s3", NULL);
 	et_link(eng, "eth", "ipv4", "ip");
@@ -122,7 +122,7 @@ static void test_udp_dispatch(void **state)
 
 static void test_udp_unmatched_output(void **state)
 {
-	et_add(eng, "udp_demux", "udp2", "dport.5000=p0", NULL);
+	et_add(eng, "udp_demux", "udp2", "dport_5000=p0", NULL);
 	et_add(eng, "test_sink", "um", NULL);
 	et_link(eng, "udp2", "unmatched", "um");
 	size_t len = et_build_udp(buf, &et_mac_us, ip_peer, ip_us, 40000, 7777, 7);
@@ -224,14 +224,14 @@ static void bad_args(const char *k, const char *v)
 
 static void test_udp_args(void **state)
 {
-	bad_args("dport.0", "p0");
-	bad_args("dport.65536", "p0");
-	bad_args("dport.x", "p0");
-	bad_args("dport.-5", "p0");
-	bad_args("dport.", "p0");
-	bad_args("dport.5000", "p8");
-	bad_args("dport.5000", "unmatched");
-	bad_args("dport.5000", "ring:");
+	bad_args("dport_0", "p0");
+	bad_args("dport_65536", "p0");
+	bad_args("dport_x", "p0");
+	bad_args("dport_-5", "p0");
+	bad_args("dport_", "p0");
+	bad_args("dport_5000", "p8");
+	bad_args("dport_5000", "unmatched");
+	bad_args("dport_5000", "ring:");
 	bad_args("port.5000", "p0");
 }
 

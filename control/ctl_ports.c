@@ -1,0 +1,108 @@
+/* RPC method of the ports module: `ports` (addressing, queues and owners, link, ethdev
+ * counters). Port records are written only at start-up, and ethdev stats/link reads are
+ * safe from any thread, so no engine is involved. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "control/ctl.pb-c.h"
+#include "control/internal.h"
+#include "control/rpc.h"
+#include "snap/engine.h"
+#include "snap/port.h"
+
+/* Fill pi from p (strings and arrays in a). */
+static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortInfo *pi)
+{
+	ctl__port_info__init(pi);
+	pi->name = ctl_arena_str(a, p->name);
+	pi->kind = ctl_arena_str(a, snap_port_kind_name(p->kind));
+	pi->port_id = p->port_id;
+	char buf[64];
+	snprintf(buf, sizeof(buf), RTE_ETHER_ADDR_PRT_FMT, RTE_ETHER_ADDR_BYTES(&p->mac));
+	pi->mac = ctl_arena_str(a, buf);
+	if (p->ip) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "%s/%u", ip, p->prefix_len);
+		pi->ip = ctl_arena_str(a, buf);
+	}
+	pi->numa = p->socket_id;
+	pi->n_rxq = p->n_rxq;
+	pi->n_txq = p->n_txq;
+	pi->has_mtu = true;
+	pi->mtu = p->mtu;
+	struct rte_eth_link link;
+	if (rte_eth_link_get_nowait(p->port_id, &link) == 0) {
+		pi->has_link_up = true;
+		pi->link_up = link.link_status == RTE_ETH_LINK_UP;
+		if (link.link_speed != RTE_ETH_SPEED_NUM_NONE &&
+		    link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN) {
+			pi->has_link_speed_mbps = true;
+			pi->link_speed_mbps = link.link_speed;
+		}
+	}
+	struct rte_eth_stats st;
+	if (rte_eth_stats_get(p->port_id, &st) == 0) {
+		const struct {
+			const char *n;
+			uint64_t v;
+		} cs[] = {
+			{"ipackets", st.ipackets}, {"opackets", st.opackets}, {"ibytes", st.ibytes},
+			{"obytes", st.obytes},     {"imissed", st.imissed},   {"ierrors", st.ierrors},
+			{"oerrors", st.oerrors},   {"rx_nombuf", st.rx_nombuf},
+		};
+		size_t n = sizeof(cs) / sizeof(cs[0]);
+		pi->counters = ctl_arena_alloc(a, n * sizeof(*pi->counters));
+		for (size_t i = 0; pi->counters && i < n; i++) {
+			Ctl__Counter *c = ctl_counter_new(a, cs[i].n, cs[i].v);
+			if (c)
+				pi->counters[pi->n_counters++] = c;
+		}
+	}
+	pi->rxq_owner = ctl_arena_alloc(a, (p->n_rxq + 1) * sizeof(char *));
+	for (uint16_t q = 0; pi->rxq_owner && q < p->n_rxq && q < SNAP_PORT_QUEUES_MAX; q++)
+		pi->rxq_owner[pi->n_rxq_owner++] =
+			ctl_arena_str(a, p->rxq_owner[q] ? p->rxq_owner[q]->name : "");
+	pi->txq_owner = ctl_arena_alloc(a, (p->n_txq + 1) * sizeof(char *));
+	for (uint16_t q = 0; pi->txq_owner && q < p->n_txq && q < SNAP_PORT_QUEUES_MAX; q++)
+		pi->txq_owner[pi->n_txq_owner++] =
+			ctl_arena_str(a, p->txq_owner[q] ? p->txq_owner[q]->name : "");
+}
+
+static int h_ports(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
+{
+	Ctl__PortsRequest *q = (Ctl__PortsRequest *)ctl_rpc_unpack(
+		call, &ctl__ports_request__descriptor, req, len);
+	if (q == NULL)
+		return -EBADMSG;
+	struct ctl_arena a = {0};
+	int r;
+	Ctl__PortsReply rep = CTL__PORTS_REPLY__INIT;
+	unsigned n = snap_port_count();
+	rep.ports = ctl_arena_alloc(&a, (n ? n : 1) * sizeof(*rep.ports));
+	for (unsigned i = 0; rep.ports && i < n; i++) {
+		const struct snap_port *p = snap_port_at(i);
+		if (p == NULL || (q->name && strcmp(q->name, p->name) != 0))
+			continue;
+		Ctl__PortInfo *pi = ctl_arena_alloc(&a, sizeof(*pi));
+		if (pi == NULL)
+			break;
+		port_info(&a, p, pi);
+		rep.ports[rep.n_ports++] = pi;
+	}
+	if (a.oom)
+		r = ctl_rpc_error(call, -ENOMEM, "out of memory");
+	else if (q->name && rep.n_ports == 0)
+		r = ctl_rpc_error(call, -ENOENT, "no port named '%s'", q->name);
+	else
+		r = ctl_rpc_reply(call, &rep.base);
+	ctl_arena_free(&a);
+	protobuf_c_message_free_unpacked(&q->base, NULL);
+	return r;
+}
+
+CTL_RPC_REGISTER(ports, CTL_M_PORTS, h_ports, CTL_RPC_READONLY)

@@ -1,0 +1,115 @@
+/* Control RPC server: protobuf-c requests over a Unix stream socket, served non-blocking from
+ * the daemon's control thread. Method handlers live in one table, registered per module. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "control/rpc_wire.h"
+
+struct ctl_rpc_server;
+struct ctl_rpc_call;
+
+/* ---- method table ------------------------------------------------------------------------ */
+
+/* Method flags: READONLY methods may be opened to every peer that can connect (config);
+ * MUTATING methods need root, the daemon's own uid, or membership of the operator group. */
+#define CTL_RPC_READONLY 0x1u
+#define CTL_RPC_MUTATING 0x2u
+
+/* Handler return value meaning "the reply will come later" (see ctl_rpc_reply). */
+#define CTL_RPC_DEFERRED 1
+
+/*
+ * A method handler, run on the control thread. req/len is the Request's payload (the
+ * method's *Request message, possibly empty). Returns:
+ *   0                 after calling ctl_rpc_reply() once;
+ *   -errno            the server sends an error reply with that code and the message recorded
+ *                     by ctl_rpc_error() (strerror otherwise);
+ *   CTL_RPC_DEFERRED  the handler keeps `call` and finishes it later with exactly one
+ *                     ctl_rpc_reply() or ctl_rpc_error(); the connection reads no further
+ *                     requests until then.
+ */
+typedef int (*ctl_rpc_handler_fn)(struct ctl_rpc_call *call, const uint8_t *req, size_t len);
+
+/* Register a method (normally through CTL_RPC_REGISTER from a module's constructor).
+ * flags: exactly one of CTL_RPC_READONLY / CTL_RPC_MUTATING.
+ * 0, -EINVAL (bad name or flags), -EEXIST (name taken), -ENOSPC (table full). */
+int ctl_rpc_register(const char *method, ctl_rpc_handler_fn fn, unsigned flags);
+/* Remove a method (tests). 0 or -ENOENT. */
+int ctl_rpc_unregister(const char *method);
+#define CTL_RPC_REGISTER(tag, method, fn, flags)                                           \
+	static void __attribute__((constructor)) ctl_rpc_reg_##tag(void)                   \
+	{                                                                                 \
+		ctl_rpc_register(method, fn, flags);                                      \
+	}
+
+/* ---- inside a handler -------------------------------------------------------------------- */
+
+/* Send msg (the method's *Reply) as the successful answer. For a deferred call this also
+ * releases `call`. 0, or -ENOMEM/-EMSGSIZE (then an error reply is sent instead), -EALREADY
+ * (this call was already answered; nothing sent). */
+int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg);
+/* Record an error for people ("no engine 'x'") and return err (a negative errno) so a handler
+ * can `return ctl_rpc_error(call, -ENOENT, ...)`. For a deferred call it sends the error
+ * reply at once and releases `call`. */
+int ctl_rpc_error(struct ctl_rpc_call *call, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Unpack the request payload as a `desc` message; NULL (error recorded, return -EBADMSG) when
+ * it does not parse or lacks required fields. Free with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *ctl_rpc_unpack(struct ctl_rpc_call *call,
+				 const ProtobufCMessageDescriptor *desc, const uint8_t *req,
+				 size_t len);
+/* For deferred calls: fn(arg) runs if the client disconnects before the reply; the owner must
+ * still finish the call with ctl_rpc_reply/ctl_rpc_error (which then only free it). */
+void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *arg);
+/* Who is calling (from SO_PEERCRED at accept time). */
+void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid);
+struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call);
+
+/* ---- the server -------------------------------------------------------------------------- */
+
+struct ctl_rpc_config {
+	const char *path;      /* socket path (CTL_SOCKET_DEFAULT) */
+	unsigned mode;         /* socket file mode (0660) */
+	const char *group;     /* operator group name: socket's group and who may mutate;
+				* NULL/"": only root and the daemon's uid */
+	bool readonly_open;    /* READONLY methods allowed for any peer that can connect */
+	uint32_t max_msg;      /* largest request payload (CTL_MAX_MSG_DEFAULT) */
+	unsigned max_clients;  /* concurrent connections (64) */
+	unsigned idle_evict_ms; /* with every slot taken, a new client evicts the longest-idle
+				 * connection idle at least this long (5000), so idle
+				 * connections cannot lock operators out */
+};
+void ctl_rpc_config_default(struct ctl_rpc_config *c);
+
+/* Create the server: bind/listen on cfg->path (a stale socket file is replaced; a socket with
+ * a live server behind it is not: EADDRINUSE), chmod to mode, chgrp to group.
+ * NULL with errno: EINVAL (bad config), ENOENT (unknown group), ENAMETOOLONG, EADDRINUSE,
+ * ENOMEM, or the socket call's errno. */
+struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg);
+/* Close every connection (cancelling deferred calls), the socket and unlink its path.
+ * NULL is a no-op. */
+void ctl_rpc_destroy(struct ctl_rpc_server *s);
+
+/* The one fd the control loop polls for EPOLLIN: an epoll fd over the listening socket, the
+ * connections and watched fds (ctl_rpc_watch_fd). */
+int ctl_rpc_fd(const struct ctl_rpc_server *s);
+/* Handle whatever is ready, without blocking: accept, read, dispatch, write, watched fds.
+ * Call when ctl_rpc_fd is readable (calling it spuriously is harmless). Returns the number
+ * of events handled (>= 0) or -errno of epoll_wait. */
+int ctl_rpc_process(struct ctl_rpc_server *s);
+
+/* Watch an extra fd (e.g. a capture's timerfd) from the server's epoll: cb(arg) runs from
+ * ctl_rpc_process when fd is readable. 0 or -errno (epoll_ctl, -ENOMEM). */
+int ctl_rpc_watch_fd(struct ctl_rpc_server *s, int fd, void (*cb)(void *arg), void *arg);
+int ctl_rpc_unwatch_fd(struct ctl_rpc_server *s, int fd);
+
+/* Introspection for status: open connections; requests served; requests refused. */
+unsigned ctl_rpc_n_clients(const struct ctl_rpc_server *s);
+uint64_t ctl_rpc_n_requests(const struct ctl_rpc_server *s);
+uint64_t ctl_rpc_n_errors(const struct ctl_rpc_server *s);

@@ -1,0 +1,129 @@
+/* The control RPC method table and the API handlers use to answer (reply, error, unpack,
+ * deferral), on top of the connection machinery in rpc.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/rpc_internal.h"
+
+/* ---- method table ------------------------------------------------------------------------ */
+
+/* Filled by constructors before main and by tests; read by the control thread only. */
+static struct ctl_rpc_method methods[METHODS_MAX];
+static unsigned n_methods;
+
+const struct ctl_rpc_method *ctl_rpc_method_find(const char *name)
+{
+	for (unsigned i = 0; i < n_methods; i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+int ctl_rpc_register(const char *method, ctl_rpc_handler_fn fn, unsigned flags)
+{
+	if (method == NULL || !method[0] || strlen(method) >= METHOD_NAME_MAX || fn == NULL ||
+	    (flags != CTL_RPC_READONLY && flags != CTL_RPC_MUTATING))
+		return -EINVAL;
+	if (ctl_rpc_method_find(method))
+		return -EEXIST;
+	if (n_methods == METHODS_MAX)
+		return -ENOSPC;
+	struct ctl_rpc_method *m = &methods[n_methods++];
+	snprintf(m->name, sizeof(m->name), "%s", method);
+	m->fn = fn;
+	m->flags = flags;
+	return 0;
+}
+
+int ctl_rpc_unregister(const char *method)
+{
+	const struct ctl_rpc_method *m = ctl_rpc_method_find(method);
+	if (m == NULL)
+		return -ENOENT;
+	methods[m - methods] = methods[--n_methods];
+	return 0;
+}
+
+int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
+{
+	if (call->replied)
+		return -EALREADY; /* one Response per request, whatever the handler does */
+	int r = 0;
+	if (call->c) {
+		size_t n = protobuf_c_message_get_packed_size(msg);
+		uint8_t *buf = n ? malloc(n) : NULL;
+		if (n && buf == NULL) {
+			r = -ENOMEM;
+			ctl_rpc_send_error(call->c, call->id, call->method, ENOMEM, "out of memory");
+		} else {
+			protobuf_c_message_pack(msg, buf);
+			Ctl__Response rsp = CTL__RESPONSE__INIT;
+			rsp.version = CTL_PROTO_VERSION;
+			rsp.id = call->id;
+			rsp.method = call->method;
+			rsp.has_payload = true;
+			rsp.payload.data = buf;
+			rsp.payload.len = n;
+			r = ctl_rpc_conn_send(call->c, &rsp);
+			if (r < 0)
+				ctl_rpc_send_error(call->c, call->id, call->method, -r,
+					   r == -EMSGSIZE ? "reply too large" : "out of memory");
+			free(buf);
+		}
+	}
+	call->replied = true; /* a reply or its error is queued: dispatch sends nothing more */
+	if (call->deferred)
+		ctl_rpc_call_finish_deferred(call);
+	return r;
+}
+
+int ctl_rpc_error(struct ctl_rpc_call *call, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(call->errmsg, sizeof(call->errmsg), fmt, ap);
+	va_end(ap);
+	if (call->deferred) {
+		if (call->c)
+			ctl_rpc_send_error(call->c, call->id, call->method, err, call->errmsg);
+		ctl_rpc_call_finish_deferred(call);
+	}
+	return err;
+}
+
+ProtobufCMessage *ctl_rpc_unpack(struct ctl_rpc_call *call,
+				 const ProtobufCMessageDescriptor *desc, const uint8_t *req,
+				 size_t len)
+{
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, req);
+	if (m == NULL)
+		ctl_rpc_error(call, -EBADMSG, "malformed %s payload for method '%s'", desc->name,
+			      call->method);
+	return m;
+}
+
+void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *arg)
+{
+	call->cancel = fn;
+	call->cancel_arg = arg;
+}
+
+void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+	const struct ctl_rpc_conn *c = call->c;
+	if (pid)
+		*pid = c ? c->pid : 0;
+	if (uid)
+		*uid = c ? c->uid : (uid_t)-1;
+	if (gid)
+		*gid = c ? c->gid : (gid_t)-1;
+}
+
+struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call)
+{
+	return call->s;
+}
+

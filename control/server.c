@@ -1,0 +1,64 @@
+/* Glue between snapnetd and the control RPC server: config -> ctl_rpc_config, event loop
+ * registration, orderly shutdown (captures first, they hold port callbacks). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control/capture.h"
+#include "control/rpc.h"
+#include "control/server.h"
+#include "snap/config.h"
+#include "snap/log.h"
+#include "snap/loop.h"
+
+static struct ctl_rpc_server *srv;
+
+struct ctl_rpc_server *ctl_server(void)
+{
+	return srv;
+}
+
+static void on_readable(int fd, void *arg)
+{
+	int r = ctl_rpc_process(arg);
+	if (r < 0)
+		SNAP_LOG(WARNING, "control: %s", strerror(-r));
+}
+
+int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	struct ctl_rpc_config rc;
+	ctl_rpc_config_default(&rc);
+	if (cfg->control_socket[0])
+		rc.path = cfg->control_socket;
+	if (cfg->socket_mode)
+		rc.mode = cfg->socket_mode;
+	rc.group = cfg->operator_group[0] ? cfg->operator_group : NULL;
+	rc.readonly_open = cfg->readonly_anyone;
+	srv = ctl_rpc_create(&rc);
+	if (srv == NULL) {
+		int e = errno;
+		snprintf(err, errlen, "control socket %s: %s", rc.path,
+			 e == ENOENT && rc.group ? "unknown operator group" : strerror(e));
+		return -e;
+	}
+	int r = snap_loop_add_fd(ctl_rpc_fd(srv), on_readable, srv);
+	if (r < 0) {
+		snprintf(err, errlen, "control socket: cannot add to the event loop: %s",
+			 strerror(-r));
+		ctl_rpc_destroy(srv);
+		srv = NULL;
+		return r;
+	}
+	return 0;
+}
+
+void ctl_server_stop(void)
+{
+	if (srv == NULL)
+		return;
+	ctl_capture_stop_all();
+	snap_loop_del_fd(ctl_rpc_fd(srv));
+	ctl_rpc_destroy(srv);
+	srv = NULL;
+}

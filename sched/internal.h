@@ -1,0 +1,111 @@
+/* Private layout of groups, threads and per-engine scheduling data, shared by the files of
+ * sched/ (group API and moves, the thread loop, the compacting controller). */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sched/sched.h"
+
+#define SCHED_GROUPS_MAX 64
+#define SCHED_GROUP_ENGINES_MAX 256
+#define SCHED_PARK_TIMEOUT_MS 1000
+
+/* Per-engine scheduling data (engine->sched_priv), owned by the control thread except
+ * park_req, which the park closure sets and the engine's thread clears (both on that
+ * thread). */
+struct sched_eng {
+	bool park_req;
+	int slot;                 /* slot on its thread, -1 when parked */
+	/* Compacting window: counters at the window start and the last window's results. */
+	uint64_t w_hist[SNAP_QDELAY_BUCKETS];
+	uint64_t w_work, w_cpu_ns;
+	uint64_t p99_ns;
+	uint32_t load_milli;      /* Little's law concurrency of the last window, x1000 */
+};
+
+/* Counters written only by the thread (relaxed atomics so inspect can read them). */
+struct sched_thread_stats {
+	_Atomic uint64_t loops, busy_loops, idle_loops, sleeps, wakeups, ctl_wakeups,
+		timer_wakeups, backoffs, backoff_ns, backoff_cur_ns, spin_ns;
+};
+
+struct sched_thread {
+	struct sched_group *g;
+	unsigned index;
+	bool polling;             /* dedicated: never sleeps */
+	pthread_t tid;
+	int ctl_fd;               /* eventfd: control thread wakes us (stop, mailbox post) */
+	int ep_fd;
+	int timer_fd;
+	int node, cpu;
+	_Atomic bool stop;
+	_Atomic bool ready;       /* placement done, strings below are final */
+	_Atomic uint32_t calls;   /* mailbox calls in flight: do not sleep while > 0 */
+	/* Engine slots: the control thread fills a NULL slot (release), the thread clears it
+	 * (release) after parking the engine at a safe point. */
+	_Atomic(struct snap_engine *) slot[SCHED_THREAD_ENGINES_MAX];
+	/* Control-thread mirror of the slots (for placement and inspect). */
+	struct snap_engine *engines[SCHED_THREAD_ENGINES_MAX];
+	unsigned n_engines;
+	char placement[96];
+	char deadline[64];
+	struct sched_thread_stats st;
+};
+
+struct sched_group {
+	char name[SCHED_NAME_MAX];
+	enum sched_mode mode;
+	struct sched_params p;
+	struct sched_thread *threads[SCHED_THREADS_MAX];
+	unsigned n_engines;
+	struct snap_engine *engines[SCHED_GROUP_ENGINES_MAX];
+	unsigned rr;              /* dedicated: next thread to deal an engine to */
+	uint64_t moves;
+	uint64_t retired_cpu_ns;  /* CPU time of threads already stopped */
+	/* Compacting controller. */
+	uint64_t win_start_ns;
+	unsigned grow_streak, shrink_streak;
+	uint64_t windows, grows, shrinks, rebalances, held_at_max;
+	uint64_t p99_max_ns;
+	uint32_t little_milli;
+	uint16_t threads_wanted;
+	/* Load (Little, x1000) at which the group last grew to n threads: it shrinks back
+	 * from n only once load is well below that (hysteresis: after a grow for delay,
+	 * delay is low *because* of the grow, so low delay alone must not undo it). */
+	uint32_t grow_load[SCHED_THREADS_MAX + 1];
+};
+
+/* params.c: fill zero fields from the defaults, then check consistency. 0 or -EINVAL. */
+int sched_params_check(struct sched_params *p);
+
+/* thread.c */
+/* Start a thread of g at threads[index] on NUMA node (-1: any) or pinned to cpu (>= 0).
+ * Returns it with placement done, or NULL + errno. */
+struct sched_thread *sched_thread_start(struct sched_group *g, unsigned index, int node, int cpu);
+/* Stop and join a thread that runs no engine; frees it. */
+void sched_thread_stop(struct sched_thread *t);
+/* Link a parked engine onto t (sets state/thread/group). 0 or -ENOSPC. */
+int sched_thread_link(struct sched_thread *t, struct snap_engine *e);
+/* Park e at a safe point of its thread and unlink it. 0 or the park call's error. */
+int sched_thread_unlink(struct snap_engine *e);
+void sched_thread_wake(struct sched_thread *t);
+uint64_t sched_thread_cpu_ns(const struct sched_thread *t);
+/* NUMA node to place an engine's thread on (its socket_id, or the caller's node). */
+int sched_engine_node(const struct snap_engine *e);
+
+/* group.c (used by the controller) */
+unsigned sched_group_n_threads(const struct sched_group *g);
+/* Move e (in g) onto thread t of g. 0 or -errno; counts the move. */
+int sched_move_to_thread(struct snap_engine *e, struct sched_thread *t);
+/* Create the thread at the first free index of g on node. NULL + errno. */
+struct sched_thread *sched_group_new_thread(struct sched_group *g, int node, int cpu);
+void sched_group_drop_thread(struct sched_group *g, struct sched_thread *t);
+
+/* compact.c */
+void sched_compact_tick(struct sched_group *g, uint64_t now_ns);
+/* Relaxed read of a counter the engine thread writes with plain stores. */
+static inline uint64_t sched_peek(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}

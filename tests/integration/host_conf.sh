@@ -1,0 +1,48 @@
+# The port-kind tests' daemon config (sourced): one port and the same minimal host graph as
+# ping_veth.sh (answers ARP and ping), so the tests prove a port kind is a config change only.
+# host_conf NAME PORT_SETTINGS [EXTRA_ELEMENTS] [EXTRA_LINKS] [ICMP_LINKS]
+#   PORT_SETTINGS: the port group's body after name ("type = ...; ...;"); the port is "p0".
+#   EXTRA_ELEMENTS/EXTRA_LINKS: appended to the lists (start with ", ").
+#   ICMP_LINKS: the ICMP path, default "ip.icmp -> echo".
+host_conf() {
+  cat <<CONF
+daemon = { name = "$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; };
+ports = ( { name = "p0"; $2 } );
+engines = ( {
+  name = "host";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "p0"; },
+    { name = "eth"; type = "eth_classify"; port = "p0"; },
+    { name = "arp"; type = "arp"; port = "p0"; },
+    { name = "ip"; type = "ipv4_in"; port = "p0"; },
+    { name = "echo"; type = "icmp_echo"; },
+    { name = "tx"; type = "port_tx"; port = "p0"; }${3:-}
+  );
+  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "arp -> tx", "echo -> tx",
+            "${5:-ip.icmp -> echo}"${4:-} );
+} );
+CONF
+}
+
+# port_line LOG: the daemon's "port p0: ..." start-up line.
+port_line() { grep -m1 "port p0: " "$1" || true; }
+
+# check_kernel_peer NS IFACE IP MAC: from namespace NS, 5 kernel pings to IP lose nothing and
+# arping gets replies carrying MAC.
+check_kernel_peer() {
+  ip netns exec "$1" ping -c 5 -i 0.2 -W 2 "$3" >"$T/ping.log" 2>&1 || fail "ping got no replies: $(tail -2 "$T/ping.log")"
+  grep -q " 0% packet loss" "$T/ping.log" || fail "ping lost packets: $(tail -2 "$T/ping.log")"
+  ip netns exec "$1" arping -c 3 -w 5 -I "$2" "$3" >"$T/arping.log" 2>&1 || fail "arping got no replies"
+  grep -qi "$4" "$T/arping.log" || fail "arping reply did not carry the daemon's MAC $4"
+  tail -n 1 "$T/ping.log"
+}
+
+# check_host_counters LOG MIN_ECHO: the final counters show >= MIN_ECHO echo replies and ARP.
+check_host_counters() {
+  local echo_out arp_out
+  echo_out=$(counter "$1" host echo to_out)
+  arp_out=$(counter "$1" host arp to_out)
+  echo "icmp replies: $echo_out, arp replies: $arp_out"
+  [ "$echo_out" -ge "$2" ] || fail "expected >= $2 echo replies counted, got $echo_out"
+  [ "$arp_out" -ge 1 ] || fail "expected arp replies counted"
+}
