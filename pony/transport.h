@@ -8,10 +8,18 @@
  * message i only once i < credit, so a slow receiver bounds the memory both sides spend.
  * Payload is copied from the sender's buffer into mbufs at (re)transmission and from mbufs
  * into the receiver's buffer at in-order delivery; nothing else copies it.
+ *
+ * Changes from the first contract: pony_tp_create takes `struct pony_tp_config` (was
+ * pony_tp_config_internal) and has pony_tp_destroy; upcalls are set with
+ * pony_tp_set_upcalls; the engine side is pony_tp_input/poll/next_deadline; stats through
+ * pony_tp_get_stats/pony_tp_flow_stats; pony_tp_open_port names the peer's UDP port;
+ * state save/restore in pony/save.h.
+ * Implementation: pony/transport.c, stream.c, flow.c, flowtx.c, cc.c; wire format WIRE.md.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -19,43 +27,141 @@
 
 struct pony_tp;
 struct rte_mbuf;
+struct rte_mempool;
 
-/* Upcalls from the transport into its user. `owner` is the pointer the user gave when it
- * opened or accepted the stream. Upcalls never re-enter the transport for the same stream
+/* Upcalls from the transport into its user (set with pony_tp_set_upcalls or in the config).
+ * `owner` is the pointer the user gave when it opened or accepted the stream. Upcalls never re-enter the transport for the same stream
  * except through the functions documented as safe from upcalls (grant, send, close). */
 struct pony_tp_upcalls {
 	/* A peer opened a stream to `service` on which the user listens. Return 0 and set
 	 * *owner to accept, or -errno to refuse (the opener's opened() sees -ECONNREFUSED). */
 	int (*accept)(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
 		      void **owner);
-	/* Result of pony_tp_open: 0 established, or -ECONNREFUSED/-ETIMEDOUT/-EHOSTUNREACH. */
+	/* Result of pony_tp_open: 0 established, or -ECONNREFUSED (refused), -ETIMEDOUT (no
+	 * answer within dead_timeout), -ECONNRESET (the peer restarted meanwhile). Not called
+	 * for a stream the user closed before the answer came. */
 	void (*opened)(void *owner, uint32_t sid, int status);
 	/* The next message (in stream order) of `len` bytes begins. The user returns where to
 	 * put it: a writable destination of at least `len` bytes, and a cookie. Returning NULL
 	 * means the receive buffer is too small: the transport discards the message's bytes and
 	 * reports it through rx_done with -EMSGSIZE (it still consumes that buffer's credit). */
 	void *(*rx_begin)(void *owner, uint32_t sid, uint32_t len, uint64_t *cookie);
-	/* The message is complete (status 0) or was discarded (-EMSGSIZE). */
+	/* The message is complete (status 0) or was discarded (-EMSGSIZE). A message whose
+	 * rx_begin was called but that can no longer complete reports the reason instead:
+	 * -ECANCELED (local close), -ECONNRESET (peer closed or restarted), -ETIMEDOUT (peer
+	 * dead). Either way the buffer given by rx_begin is the user's again. */
 	void (*rx_done)(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status);
 	/* A message sent with pony_tp_send is acknowledged by the peer's transport (0) or has
-	 * failed (-ECONNRESET peer closed, -ETIMEDOUT peer dead, -ECANCELED local close). */
+	 * failed (-ECONNRESET peer closed or restarted, -ETIMEDOUT peer dead, -ECANCELED local
+	 * close, -ECONNREFUSED the open was refused). Completions come in send order. */
 	void (*tx_done)(void *owner, uint32_t sid, uint64_t cookie, int status);
-	/* The stream ended: the peer closed it (0) or the flow failed (-ETIMEDOUT). After this
-	 * the sid is invalid; pending tx/rx were already completed with errors. */
+	/* The stream ended: the peer closed it (0) or the flow failed (-ETIMEDOUT peer dead,
+	 * -ECONNRESET peer restarted). After this the sid is invalid; pending tx/rx were already
+	 * completed with errors. Not called after a local pony_tp_close, nor for a stream whose
+	 * opened() reported an error. */
 	void (*closed)(void *owner, uint32_t sid, int status);
 };
 
-/* Create/destroy a transport inside an engine (the pony element does this). */
-struct pony_tp *pony_tp_create(struct pony_tp_config_internal *cfg);
+/* Transport configuration (the pony element fills it from its config block; tests directly).
+ * Limits size the fixed pools allocated at create: nothing is allocated afterwards except
+ * mbufs from `pool`. Zero fields take the documented defaults. */
+struct pony_tp_config {
+	uint32_t local_ip;      /* network byte order (only identifies us to the xmit hook) */
+	uint16_t local_port;    /* our engine's UDP port, host order */
+	uint16_t mtu;           /* IP MTU; segment payload = mtu - 28 - PONY_HDR_MAX (1500) */
+	uint32_t max_flows;     /* peers (64) */
+	uint32_t max_streams;   /* streams over all flows (1024) */
+	uint32_t window;        /* packets in flight per flow, power of 2, 64..16384 (256) */
+	uint32_t sendq_max;     /* queued messages per stream before -ENOBUFS, pow2 (64) */
+	uint64_t tsc_hz;        /* clock rate of the now_tsc arguments (rte_get_tsc_hz()) */
+	uint32_t rto_min_us;    /* (200) */
+	uint32_t rto_max_us;    /* (100000) */
+	uint32_t rto_init_us;   /* before the first RTT sample (1000) */
+	uint32_t keepalive_us;  /* probe an idle flow with open streams after this (10000) */
+	uint32_t dead_timeout_us; /* peer silent this long with state pending: fail (1000000) */
+	uint32_t target_delay_us; /* CC base target fabric delay (25) */
+	uint32_t target_per_hop_us; /* added per hop (1); hops from config `hops` */
+	uint32_t hops;          /* assumed hop count for the target (3) */
+	double cc_ai;           /* additive increase, packets per RTT (1.0) */
+	double cc_beta;         /* multiplicative decrease factor (0.8) */
+	double cc_max_mdf;      /* max decrease per RTT (0.5) */
+	double cwnd_min;        /* packets, may be < 1: then paced (0.01) */
+	double cwnd_max;        /* packets (window) */
+	double cwnd_init;       /* packets (16) */
+	uint32_t seed;          /* flow ids / initial sequence numbers */
+	struct rte_mempool *pool; /* mbufs for transmit (data room >= headroom + mtu) */
+	/* Transmit hook: takes ownership of n packets whose data starts at the Pony header and
+	 * whose headroom can take Ethernet/IPv4/UDP. Returns how many it accepted; the
+	 * transport frees the rest (counted) and relies on retransmission. */
+	uint16_t (*xmit)(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
+			 uint16_t n);
+	void *xmit_ctx;
+	const struct pony_tp_upcalls *up; /* may be set later with pony_tp_set_upcalls */
+};
 
-/* Listen on service (a 16-bit service number, per engine). 0, -EADDRINUSE. */
+/* Create a transport. cfg is copied. NULL with errno EINVAL (bad limits, no pool/xmit/tsc_hz)
+ * or ENOMEM. */
+struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg);
+/* Destroy: frees held mbufs and pools; no upcalls are made. NULL is a no-op. */
+void pony_tp_destroy(struct pony_tp *tp);
+/* Set the upcall table (the app layer does this once before listening/opening). */
+void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up);
+
+/* Feed received packets (data at the Pony header, UDP payload) from peer (ip network order,
+ * udp port host order). Consumes (frees) every mbuf. Malformed ones are counted drops. */
+void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc);
+/* Run timers (RTO, keep-alive, dead peers), flush acks and transmit what cwnd, pacing and
+ * credits allow. Bounded work; returns units done (0 idle). */
+unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc);
+/* Earliest TSC at which pony_tp_poll has timed work: now-ish if something can be sent,
+ * UINT64_MAX if nothing is pending. */
+uint64_t pony_tp_next_deadline(const struct pony_tp *tp);
+
+/* Transport-wide counters (sum over flows plus packet-level drops). */
+struct pony_tp_stats {
+	uint64_t tx_pkts, rx_pkts, tx_bytes, rx_bytes;
+	uint64_t data_tx, data_rx, retransmits, fast_retransmits, timeouts;
+	uint64_t acks_tx, acks_rx, probes_tx, dup_rx, ooo_rx, out_of_window;
+	uint64_t malformed, bad_version, bad_csum, no_flow, rst_tx, rst_rx;
+	uint64_t no_mbuf, xmit_full, flows_failed, flows_created, msgs_tx, msgs_rx;
+	uint64_t held_mbufs; /* mbufs held for reassembly right now (gauge) */
+	uint64_t credit_stalls; /* times a stream had data but no credit */
+	uint64_t rst_limited;   /* RSTs not sent (rate limit) */
+};
+void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
+
+/* Per-flow state and counters (for snapctl and tests). */
+struct pony_flow_stats {
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	uint8_t state; /* 0 free, 1 SYN sent, 2 established, 3 failed */
+	uint32_t n_streams;
+	double cwnd;   /* packets */
+	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
+	uint32_t inflight;
+	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
+	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
+};
+/* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
+int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);
+
+/* Listen on service (a 16-bit service number, per engine). 0, -EADDRINUSE, -ENOSPC (64
+ * listeners). unlisten: 0 or -ENOENT. */
 int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener);
 int pony_tp_unlisten(struct pony_tp *tp, uint16_t service);
 
-/* Open a stream to (peer_ip, service). Sets *sid at once; opened() reports the result.
- * 0, -EHOSTUNREACH (no flow can be made to that peer), -ENOSPC (stream limit). */
+/* Open a stream to (peer_ip, service). Sets *sid at once; opened() reports the result
+ * (-ETIMEDOUT when the peer does not answer within dead_timeout). Messages may be queued
+ * with pony_tp_send and credits granted before opened(). 0, -EHOSTUNREACH (flow table
+ * full), -ENOSPC (stream limit), -EINVAL (no upcalls set). */
 int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
 		 uint32_t *sid);
+
+/* Same, to a peer engine on an explicit UDP port (pony_tp_open uses our own local_port:
+ * engines that talk to each other usually share one port number on every host). */
+int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, uint16_t service,
+		      void *owner, uint32_t *sid);
 
 /* Queue a message of len bytes from buf. buf must stay valid and unchanged until tx_done
  * (the transport reads it at every (re)transmission). 0, -EINVAL (len 0 or > PONY_MSG_MAX),
@@ -63,8 +169,12 @@ int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *o
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		 uint64_t cookie);
 
-/* Grant n more receive buffers (credits) on the stream. Safe from upcalls. */
+/* Grant n more receive buffers (credits) on the stream. 0, -ENOTCONN, -EINVAL (more than
+ * 2^30 outstanding). Safe from upcalls. */
 int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n);
 
-/* Close a stream: pending sends complete with -ECANCELED, the peer sees closed(0). */
+/* Close a stream: pending sends complete with -ECANCELED (and a partly received message
+ * with rx_done(-ECANCELED)) before this returns; the peer sees closed(0) after every
+ * message sent before the close was delivered. 0 or -ENOTCONN (unknown/closed sid). Safe
+ * from upcalls. */
 int pony_tp_close(struct pony_tp *tp, uint32_t sid);

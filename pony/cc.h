@@ -1,0 +1,38 @@
+/* Delay-based congestion control for Pony flows, after Swift (SIGCOMM'20): keep fabric delay
+ * near a target with additive increase below it and a bounded multiplicative decrease above,
+ * at most once per RTT; windows below one packet are enforced by pacing. */
+#pragma once
+
+#include <stdint.h>
+
+struct pony_cc_params {
+	uint64_t target_tsc;   /* target fabric delay: base + hops * per_hop, in TSC ticks */
+	double ai;             /* additive increase, packets per RTT */
+	double beta;           /* decrease per unit of relative overshoot */
+	double max_mdf;        /* largest decrease factor per event (0.5: halve at most) */
+	double cwnd_min, cwnd_max;
+};
+
+/* Per-flow CC state: plain values, serializable as is. */
+struct pony_cc {
+	double cwnd;               /* packets; < 1 means paced */
+	uint64_t last_decrease_tsc;
+	uint64_t last_delay_tsc;   /* most recent fabric delay sample */
+	uint64_t min_delay_tsc;
+	uint64_t decreases;
+	uint64_t samples;
+};
+
+void pony_cc_init(struct pony_cc *cc, const struct pony_cc_params *p, double cwnd_init);
+/* An ack covering `acked` packets carried a fabric delay sample `delay` (RTT minus the
+ * receiver's hold time); srtt bounds how often cwnd may decrease. */
+void pony_cc_on_ack(struct pony_cc *cc, const struct pony_cc_params *p, uint32_t acked,
+		    uint64_t delay, uint64_t srtt, uint64_t now);
+/* Loss signals: fast retransmit (decrease by max_mdf at most once per RTT) and retransmit
+ * timeout (after `consecutive` timeouts in a row, fall to cwnd_min). */
+void pony_cc_on_loss(struct pony_cc *cc, const struct pony_cc_params *p, uint64_t srtt,
+		     uint64_t now);
+void pony_cc_on_timeout(struct pony_cc *cc, const struct pony_cc_params *p, unsigned consecutive,
+			uint64_t now);
+/* Pacing gap between packets when cwnd < 1 (srtt / cwnd), 0 when window-limited. */
+uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, uint64_t srtt);

@@ -1,0 +1,313 @@
+/* The `pony` element: hosts one Pony transport in an engine. process() takes the engine's
+ * Pony UDP packets (Ethernet frames from udp_demux), poll() runs timers and transmit, and
+ * output `tx` carries finished Ethernet/IPv4/UDP frames toward port_tx. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "engines/arp.h"
+#include "pony/elem.h"
+#include "pony/internal.h"
+#include "snap/engine.h"
+#include "snap/port.h"
+
+#define ARP_RETRY_US 1000 /* at most one ARP request per peer per this interval */
+#define ARP_SLOTS 16
+
+enum { OUT_TX = 0 };
+static const char *const pony_outputs[] = {"tx"};
+
+struct pony_elem {
+	struct pony_tp *tp;
+	struct snap_elem *el;
+	struct snap_port *port;      /* NULL: portless mode (tests): frames to broadcast MAC */
+	struct rte_mempool *own_pool; /* portless mode only */
+	struct rte_ether_addr mac;
+	uint32_t ip;                 /* network order */
+	uint16_t udp_port;
+	uint16_t ip_id;
+	uint64_t hz;
+	uint64_t arp_gap;
+	struct {
+		uint32_t ip;
+		uint64_t tsc;
+	} arp[ARP_SLOTS];
+	uint64_t rx_not_pony, no_neigh, arp_tx;
+};
+
+struct pony_tp *pony_elem_tp(struct snap_elem *el)
+{
+	if (el == NULL || el->desc == NULL || strcmp(el->desc->name, "pony") != 0)
+		return NULL;
+	return ((struct pony_elem *)snap_elem_priv(el))->tp;
+}
+
+/* Broadcast ARP who-has for ip (rate-limited per target) so the neighbour table fills;
+ * until then Pony's retransmissions retry the send. */
+static void arp_request(struct pony_elem *pe, uint32_t ip, uint64_t now)
+{
+	unsigned slot = (ip * 2654435761u) % ARP_SLOTS;
+	if (pe->arp[slot].ip == ip && now - pe->arp[slot].tsc < pe->arp_gap)
+		return;
+	pe->arp[slot].ip = ip;
+	pe->arp[slot].tsc = now;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pe->port->pool);
+	if (m == NULL)
+		return;
+	if (snap_arp_build_request(pe->port, ip, m) < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	pe->arp_tx++;
+	snap_elem_emit1(pe->el, OUT_TX, m);
+}
+
+/* Transport xmit hook: wrap Pony packets in Ethernet/IPv4/UDP and emit them on `tx`. */
+static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
+			  uint16_t n)
+{
+	struct pony_elem *pe = ctx;
+	struct rte_ether_addr dmac;
+	uint64_t now = rte_rdtsc();
+
+	if (pe->port != NULL) {
+		if (snap_port_neigh_lookup(pe->port, peer_ip, &dmac) != 0) {
+			/* Unresolved: drop (the transport retransmits) and ask who has it. */
+			pe->no_neigh += n;
+			snap_elem_drop_burst(pe->el, pkts, n, SNAP_DROP_NO_NEIGHBOUR);
+			arp_request(pe, peer_ip, now);
+			return n;
+		}
+	} else {
+		memset(&dmac, 0xff, sizeof(dmac));
+	}
+	uint16_t k = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint16_t plen = rte_pktmbuf_pkt_len(m);
+		const uint16_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+				    sizeof(struct rte_udp_hdr);
+		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, hl);
+		if (eh == NULL) {
+			snap_elem_drop(pe->el, m, SNAP_DROP_TRUNCATED);
+			continue;
+		}
+		eh->dst_addr = dmac;
+		eh->src_addr = pe->mac;
+		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = 0;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(plen + 28));
+		ip->packet_id = rte_cpu_to_be_16(pe->ip_id++);
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->hdr_checksum = 0;
+		ip->src_addr = pe->ip;
+		ip->dst_addr = peer_ip;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+		uh->src_port = rte_cpu_to_be_16(pe->udp_port);
+		uh->dst_port = rte_cpu_to_be_16(peer_port);
+		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(plen + 8));
+		uh->dgram_cksum = 0; /* Pony carries its own crc32c over header and payload */
+		m->l2_len = sizeof(*eh);
+		m->l3_len = sizeof(*ip);
+		pkts[k++] = m;
+	}
+	snap_elem_emit(pe->el, OUT_TX, pkts, k);
+	return n;
+}
+
+/* Strip Ethernet/IPv4/UDP (udp_demux validated them; we re-check what we rely on) and
+ * return the peer's address, or -1 to drop. */
+static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16_t *port)
+{
+	const uint32_t min = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			     sizeof(struct rte_udp_hdr);
+	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < min)
+		return -1;
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return -1;
+	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eh + 1);
+	uint32_t ihl = (uint32_t)(iph->version_ihl & 0x0f) * 4;
+	if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP ||
+	    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(struct rte_udp_hdr))
+		return -1;
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)((uint8_t *)iph + ihl);
+	uint16_t ulen = rte_be_to_cpu_16(uh->dgram_len);
+	uint32_t off = sizeof(*eh) + ihl + sizeof(*uh);
+	if (ulen < sizeof(*uh) || off + ulen - sizeof(*uh) > rte_pktmbuf_data_len(m) ||
+	    rte_be_to_cpu_16(uh->dst_port) != pe->udp_port)
+		return -1;
+	*ip = iph->src_addr;
+	*port = rte_be_to_cpu_16(uh->src_port);
+	rte_pktmbuf_adj(m, (uint16_t)off);
+	/* Drop Ethernet padding beyond the UDP length. */
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - (ulen - sizeof(*uh))));
+	return 0;
+}
+
+static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	uint64_t now = rte_rdtsc();
+	struct rte_mbuf *burst[SNAP_BURST_MAX];
+	uint16_t nb = 0;
+	uint32_t bip = 0;
+	uint16_t bport = 0;
+
+	/* Consecutive packets from one peer go in together (one ack per burst per flow). */
+	for (uint16_t i = 0; i < n; i++) {
+		uint32_t ip;
+		uint16_t port;
+		if (unwrap(pe, pkts[i], &ip, &port) < 0) {
+			pe->rx_not_pony++;
+			snap_elem_drop(el, pkts[i], SNAP_DROP_PONY_MALFORMED);
+			continue;
+		}
+		if (nb && (ip != bip || port != bport)) {
+			pony_tp_input(pe->tp, bip, bport, burst, nb, now);
+			nb = 0;
+		}
+		bip = ip;
+		bport = port;
+		burst[nb++] = pkts[i];
+	}
+	if (nb)
+		pony_tp_input(pe->tp, bip, bport, burst, nb, now);
+}
+
+static unsigned pony_poll(struct snap_elem *el, uint64_t now_tsc)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	return pony_tp_poll(pe->tp, now_tsc);
+}
+
+static uint64_t pony_next_deadline(const struct snap_elem *el)
+{
+	const struct pony_elem *pe = snap_elem_priv(el);
+	return pony_tp_next_deadline(pe->tp);
+}
+
+#define ARG_U32(key, field, dflt, lo, hi)                                                 \
+	do {                                                                              \
+		uint64_t v_;                                                              \
+		if (snap_elem_arg_u64(args, key, dflt, lo, hi, &v_) < 0)                  \
+			return snap_elem_args_error(args, "bad %s", key);                 \
+		cfg.field = (uint32_t)v_;                                                 \
+	} while (0)
+
+static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	struct pony_tp_config cfg = {0};
+	uint64_t v;
+
+	pe->el = el;
+	pe->hz = rte_get_tsc_hz();
+	pe->arp_gap = pe->hz / 1000000 * ARP_RETRY_US;
+	const char *port = snap_elem_arg_str(args, "port", NULL);
+	if (port != NULL) {
+		pe->port = snap_port_find(port);
+		if (pe->port == NULL)
+			return snap_elem_args_error(args, "unknown port '%s'", port);
+		pe->mac = pe->port->mac;
+		pe->ip = pe->port->ip;
+		cfg.pool = pe->port->pool;
+		cfg.mtu = pe->port->mtu;
+	}
+	const char *ip = snap_elem_arg_str(args, "ip", NULL);
+	if (ip != NULL && inet_pton(AF_INET, ip, &pe->ip) != 1)
+		return snap_elem_args_error(args, "bad ip '%s'", ip);
+	if (pe->ip == 0)
+		return snap_elem_args_error(args, "need port = NAME (with an address) or ip = A.B.C.D");
+	if (snap_elem_arg_u64(args, "udp_port", PONY_UDP_PORT_DEFAULT, 1, 65535, &v) < 0)
+		return snap_elem_args_error(args, "bad udp_port");
+	pe->udp_port = (uint16_t)v;
+	if (pe->port == NULL) {
+		/* Portless (tests, loopback graphs): a private pool, broadcast destination. */
+		char name[RTE_MEMPOOL_NAMESIZE];
+		snprintf(name, sizeof(name), "pony_%u_%u", el->engine ? el->engine->id : 0, el->index);
+		pe->own_pool = rte_pktmbuf_pool_create(name, 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+						       SOCKET_ID_ANY);
+		if (pe->own_pool == NULL)
+			return snap_elem_args_error(args, "cannot create mbuf pool");
+		cfg.pool = pe->own_pool;
+		pe->mac.addr_bytes[0] = 0x02;
+		memcpy(&pe->mac.addr_bytes[2], &pe->ip, 4);
+	}
+	ARG_U32("mtu", mtu, cfg.mtu ? cfg.mtu : 1500, 576, 9000);
+	ARG_U32("max_flows", max_flows, 64, 1, 4096);
+	ARG_U32("max_streams", max_streams, 1024, 1, PONY_SID_IDX_MASK);
+	ARG_U32("window", window, 256, 64, 16384);
+	ARG_U32("sendq_max", sendq_max, 64, 1, 65536);
+	ARG_U32("rto_min_us", rto_min_us, 200, 1, 10000000);
+	ARG_U32("rto_max_us", rto_max_us, 100000, 1, 100000000);
+	ARG_U32("keepalive_us", keepalive_us, 50000, 1, 100000000);
+	ARG_U32("dead_timeout_us", dead_timeout_us, 1000000, 1, 1000000000);
+	ARG_U32("target_delay_us", target_delay_us, 25, 1, 1000000);
+	ARG_U32("target_per_hop_us", target_per_hop_us, 1, 0, 1000000);
+	ARG_U32("hops", hops, 3, 0, 64);
+	ARG_U32("seed", seed, (uint32_t)rte_rdtsc(), 0, UINT32_MAX);
+	cfg.local_ip = pe->ip;
+	cfg.local_port = pe->udp_port;
+	cfg.tsc_hz = pe->hz;
+	cfg.xmit = elem_xmit;
+	cfg.xmit_ctx = pe;
+	pe->tp = pony_tp_create(&cfg);
+	if (pe->tp == NULL)
+		return snap_elem_args_error(args, "invalid transport limits (window and sendq_max "
+					    "must be powers of 2, rto_min <= rto_max) or no memory");
+	return 0;
+}
+
+static void pony_destroy(struct snap_elem *el)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	pony_tp_destroy(pe->tp);
+	pe->tp = NULL;
+	rte_mempool_free(pe->own_pool);
+	pe->own_pool = NULL;
+}
+
+static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
+{
+	const struct pony_elem *pe = snap_elem_priv(el);
+	struct pony_tp_stats st;
+	pony_tp_get_stats(pe->tp, &st);
+#define S(x) fn(ctx, #x, st.x)
+	S(tx_pkts); S(rx_pkts); S(tx_bytes); S(rx_bytes); S(data_tx); S(data_rx);
+	S(retransmits); S(fast_retransmits); S(timeouts); S(acks_tx); S(acks_rx); S(probes_tx);
+	S(dup_rx); S(ooo_rx); S(out_of_window); S(malformed); S(bad_version); S(bad_csum);
+	S(no_flow); S(rst_tx); S(rst_rx); S(no_mbuf); S(xmit_full); S(flows_failed);
+	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
+	S(rst_limited);
+#undef S
+	fn(ctx, "rx_not_pony", pe->rx_not_pony);
+	fn(ctx, "no_neighbour", pe->no_neigh);
+	fn(ctx, "arp_requests", pe->arp_tx);
+}
+
+static const struct snap_elem_desc pony_desc = {
+	.name = "pony",
+	.help = "Pony Express transport: flows, streams, messages over UDP (output tx: frames)",
+	.priv_size = sizeof(struct pony_elem),
+	.n_outputs = 1,
+	.outputs = pony_outputs,
+	.init = pony_init,
+	.process = pony_process,
+	.poll = pony_poll,
+	.next_deadline = pony_next_deadline,
+	.stats = pony_stats,
+	.destroy = pony_destroy,
+};
+SNAP_ELEM_REGISTER(pony_desc);

@@ -1,0 +1,438 @@
+/* Pony flows, receive side: the per-peer flow table, set-up/teardown handshake, packet
+ * validation and dispatch, cumulative/selective ack processing, RTT and loss detection
+ * (RACK-style time order plus a 3-packet dupthresh). Transmit and timers are in flowtx.c. */
+#include <errno.h>
+#include <string.h>
+
+#include "pony/internal.h"
+#include "pony/flowtx.h"
+
+/* ---- Flow table: open addressing on (ip, port), backward-shift deletion. ---- */
+
+static uint32_t flow_hash(uint32_t ip, uint16_t port)
+{
+	uint64_t k = ((uint64_t)ip << 16) | port;
+	k *= 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(k >> 32);
+}
+
+struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port)
+{
+	for (uint32_t i = flow_hash(ip, port) & tp->flow_ht_mask;; i = (i + 1) & tp->flow_ht_mask) {
+		uint32_t fi = tp->flow_ht[i];
+		if (fi == PONY_NONE)
+			return NULL;
+		struct pony_flow *f = &tp->flows[fi];
+		if (f->peer_ip == ip && f->peer_port == port)
+			return f;
+	}
+}
+
+static void ht_insert(struct pony_tp *tp, uint32_t fi)
+{
+	struct pony_flow *f = &tp->flows[fi];
+	uint32_t i = flow_hash(f->peer_ip, f->peer_port) & tp->flow_ht_mask;
+	while (tp->flow_ht[i] != PONY_NONE)
+		i = (i + 1) & tp->flow_ht_mask;
+	tp->flow_ht[i] = fi;
+}
+
+static void ht_remove(struct pony_tp *tp, uint32_t fi)
+{
+	uint32_t m = tp->flow_ht_mask, i;
+	for (i = flow_hash(tp->flows[fi].peer_ip, tp->flows[fi].peer_port) & m; tp->flow_ht[i] != fi;
+	     i = (i + 1) & m)
+		if (tp->flow_ht[i] == PONY_NONE)
+			return;
+	/* Backward shift: move later entries of the cluster into the hole when their home
+	 * slot does not lie cyclically in (hole, j]. */
+	uint32_t hole = i;
+	for (uint32_t j = (i + 1) & m; tp->flow_ht[j] != PONY_NONE; j = (j + 1) & m) {
+		struct pony_flow *g = &tp->flows[tp->flow_ht[j]];
+		uint32_t home = flow_hash(g->peer_ip, g->peer_port) & m;
+		if (((j - home) & m) >= ((j - hole) & m)) {
+			tp->flow_ht[hole] = tp->flow_ht[j];
+			hole = j;
+		}
+	}
+	tp->flow_ht[hole] = PONY_NONE;
+}
+
+void pony_flow_ht_rebuild(struct pony_tp *tp)
+{
+	memset(tp->flow_ht, 0xff, (tp->flow_ht_mask + 1) * sizeof(uint32_t));
+	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++)
+		if (tp->flows[fi].state != PONY_F_FREE)
+			ht_insert(tp, fi);
+}
+
+uint32_t pony_tp_rand(struct pony_tp *tp)
+{
+	/* xorshift64*: flow ids and ISNs need to differ across incarnations, not be secret. */
+	uint64_t x = tp->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	tp->rng = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t port)
+{
+	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++) {
+		struct pony_flow *f = &tp->flows[fi];
+		if (f->state != PONY_F_FREE)
+			continue;
+		memset(f, 0, sizeof(*f));
+		f->peer_ip = ip;
+		f->peer_port = port;
+		do
+			f->local_id = pony_tp_rand(tp);
+		while (f->local_id == 0);
+		f->isn = pony_tp_rand(tp);
+		f->snd_una = f->snd_nxt = f->high_sacked = f->isn;
+		f->srtt = 0;
+		f->rto = tp->rto_init;
+		f->created_tsc = f->last_rx_tsc = f->last_tx_tsc = f->rto_start = tp->now;
+		f->streams = PONY_NONE;
+		pony_cc_init(&f->cc, &tp->ccp, tp->cfg.cwnd_init);
+		pony_rxwin_init(&f->rx, &tp->rxmaps[(size_t)fi * (tp->cfg.window / 64)],
+				tp->cfg.window, 0);
+		struct pony_txdesc *d = flow_desc(tp, f, 0);
+		memset(d, 0, sizeof(*d) * tp->cfg.window);
+		ht_insert(tp, fi);
+		tp->st.flows_created++;
+		return f;
+	}
+	return NULL;
+}
+
+/* Release a flow whose streams are gone. */
+void pony_flow_release(struct pony_tp *tp, struct pony_flow *f)
+{
+	if (f->state != PONY_F_FAILED)
+		ht_remove(tp, (uint32_t)(f - tp->flows));
+	f->state = PONY_F_FREE;
+}
+
+void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
+{
+	if (f->state == PONY_F_FREE || f->state == PONY_F_FAILED)
+		return;
+	/* Unhook first: upcalls below may open a new flow to the same peer. */
+	ht_remove(tp, (uint32_t)(f - tp->flows));
+	f->state = PONY_F_FAILED;
+	tp->st.flows_failed++;
+	pony_stream_fail_all(tp, f, err);
+	pony_flow_release(tp, f);
+}
+
+struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port)
+{
+	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
+	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt) {
+		/* We asked to tear this flow down and the peer may already have agreed: start a
+		 * fresh incarnation rather than race its FIN_ACK (a peer that still has the old
+		 * one replaces it when our SYN arrives). */
+		pony_flow_release(tp, f);
+		f = NULL;
+	}
+	if (f != NULL)
+		return f;
+	f = flow_alloc(tp, ip, port);
+	if (f == NULL)
+		return NULL;
+	/* The SYN goes out from the next poll (with a fresh clock): open may be called from
+	 * outside the engine's input/poll path. */
+	f->state = PONY_F_SYN_SENT;
+	return f;
+}
+
+/* ---- Acks. ---- */
+
+static void rtt_sample(struct pony_tp *tp, struct pony_flow *f, uint64_t rtt)
+{
+	/* Jacobson/Karels. Karn's ambiguity does not arise: the echoed timestamp names the
+	 * transmission that was acked, so retransmissions give valid samples too. */
+	if (f->srtt == 0) {
+		f->srtt = rtt;
+		f->rttvar = rtt / 2;
+	} else {
+		uint64_t err = rtt > f->srtt ? rtt - f->srtt : f->srtt - rtt;
+		f->rttvar = (3 * f->rttvar + err) / 4;
+		f->srtt = (7 * f->srtt + rtt) / 8;
+	}
+	uint64_t rto = f->srtt + 4 * f->rttvar;
+	f->rto = rto < tp->rto_min ? tp->rto_min : rto > tp->rto_max ? tp->rto_max : rto;
+}
+
+/* A desc became delivered (cumulatively or selectively acked). */
+static void desc_delivered(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d,
+			   uint32_t seq)
+{
+	if (d->state == PONY_D_INFLIGHT)
+		f->pipe--;
+	else if (d->state == PONY_D_LOST)
+		f->n_lost--;
+	if (d->sent_tsc > f->rack_tsc)
+		f->rack_tsc = d->sent_tsc;
+	if (seq_le(f->high_sacked, seq))
+		f->high_sacked = seq + 1;
+	d->state = PONY_D_SACKED;
+	if (d->type == PONY_T_DATA)
+		pony_stream_acked(tp, d->stream, d->msg_id, d->len);
+}
+
+static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
+{
+	uint64_t reo = f->srtt / 4;
+	uint32_t lost = 0;
+	for (uint32_t s = f->snd_una; seq_lt(s, f->high_sacked); s++) {
+		struct pony_txdesc *d = flow_desc(tp, f, s);
+		if (d->state != PONY_D_INFLIGHT)
+			continue;
+		/* Time order (RACK) catches lost retransmissions; the dupthresh catches losses
+		 * among packets sent in the same instant. */
+		if (d->sent_tsc + reo < f->rack_tsc || (d->retx == 0 && seq_le(s + 3, f->high_sacked))) {
+			d->state = PONY_D_LOST;
+			f->pipe--;
+			f->n_lost++;
+			lost++;
+		}
+	}
+	return lost;
+}
+
+static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
+{
+	if (!(h->flags & PONY_F_ACK_VALID))
+		return;
+	uint32_t ack = h->ack;
+	if (seq_lt(f->snd_nxt, ack))
+		return; /* acks something never sent: ignore the ack part */
+	uint32_t newly = 0;
+	bool advanced = false;
+	tp->st.acks_rx += h->type == PONY_T_ACK;
+	while (seq_lt(f->snd_una, ack)) {
+		struct pony_txdesc *d = flow_desc(tp, f, f->snd_una);
+		if (d->state != PONY_D_SACKED) {
+			desc_delivered(tp, f, d, f->snd_una);
+			newly++;
+		}
+		d->state = PONY_D_FREE;
+		f->snd_una++;
+		advanced = true;
+	}
+	for (unsigned i = 0; i < h->n_sack; i++) {
+		uint32_t s = h->sack[i].start, e = h->sack[i].end;
+		if (seq_lt(s, f->snd_una))
+			s = f->snd_una;
+		if (seq_lt(f->snd_nxt, e))
+			e = f->snd_nxt;
+		for (; seq_lt(s, e); s++) {
+			struct pony_txdesc *d = flow_desc(tp, f, s);
+			if (d->state == PONY_D_INFLIGHT || d->state == PONY_D_LOST) {
+				desc_delivered(tp, f, d, s);
+				newly++;
+			}
+		}
+	}
+	if (advanced) {
+		f->backoff = 0;
+		f->consec_timeouts = 0;
+		f->rto_start = tp->now;
+	}
+	if (h->ts_echo != 0 && h->ts_echo != f->last_echo && h->ts_echo <= tp->now) {
+		f->last_echo = h->ts_echo;
+		uint64_t rtt = tp->now - h->ts_echo;
+		rtt_sample(tp, f, rtt);
+		uint64_t hold = (uint64_t)((double)h->echo_delay / tp->ns_per_tsc);
+		uint64_t delay = rtt > hold ? rtt - hold : 0;
+		if (newly)
+			pony_cc_on_ack(&f->cc, &tp->ccp, newly, delay, f->srtt, tp->now);
+	}
+	if (newly) {
+		uint32_t lost = detect_losses(tp, f);
+		if (lost) {
+			f->fast_retransmits += lost;
+			tp->st.fast_retransmits += lost;
+			pony_cc_on_loss(&f->cc, &tp->ccp, f->srtt, tp->now);
+		}
+	}
+}
+
+/* ---- Input. ---- */
+
+static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uint16_t port,
+		       const struct pony_hdr *h)
+{
+	if (f != NULL && f->state == PONY_F_ESTABLISHED && f->peer_id == h->src_flow) {
+		pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK); /* our SYN_ACK was lost */
+		return;
+	}
+	if (f != NULL && f->state == PONY_F_ESTABLISHED) {
+		/* A new incarnation of the peer: everything of the old one is gone. */
+		pony_flow_fail(tp, f, -ECONNRESET);
+		f = NULL;
+	}
+	if (f == NULL) {
+		f = flow_alloc(tp, ip, port);
+		if (f == NULL) {
+			tp->st.no_flow++;
+			return;
+		}
+	}
+	/* Passive open, or simultaneous open while our SYN is out: take the peer's id/ISN. */
+	f->peer_id = h->src_flow;
+	f->peer_window = h->aux;
+	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
+	f->state = PONY_F_ESTABLISHED;
+	f->last_rx_tsc = tp->now;
+	f->backoff = 0;
+	f->rto_start = tp->now;
+	f->echo_ts = h->ts; /* the initiator gets its first RTT sample from our SYN_ACK */
+	f->echo_rx_tsc = tp->now;
+	pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK);
+}
+
+static void handle_syn_ack(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
+{
+	if (f == NULL || h->dst_flow != f->local_id) {
+		tp->st.no_flow++;
+		return;
+	}
+	if (f->state == PONY_F_SYN_SENT) {
+		f->peer_id = h->src_flow;
+		f->peer_window = h->aux;
+		pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
+		f->state = PONY_F_ESTABLISHED;
+		f->backoff = 0;
+		f->rto_start = tp->now;
+		f->last_rx_tsc = tp->now;
+		if (h->ts_echo && h->ts_echo <= tp->now)
+			rtt_sample(tp, f, tp->now - h->ts_echo);
+	}
+	/* ESTABLISHED: a duplicate (or the peer's answer to our simultaneous SYN): nothing. */
+}
+
+static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
+{
+	if (h->type == PONY_T_FIN_ACK) {
+		if (f->fin_sent && f->n_streams == 0)
+			pony_flow_release(tp, f);
+		return;
+	}
+	/* Agree only when we hold nothing either; otherwise our traffic keeps it alive. */
+	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max) {
+		pony_flowtx_send_unseq(tp, f, PONY_T_FIN_ACK);
+		pony_flowtx_flush(tp);
+		pony_flow_release(tp, f);
+	}
+}
+
+static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
+		       struct rte_mbuf *m, uint32_t hl)
+{
+	switch (pony_rxwin_check(&f->rx, h->seq)) {
+	case PONY_RX_DUP:
+		/* Our ack was lost or the packet duplicated: re-ack at once. */
+		tp->st.dup_rx++;
+		f->ack_pending = true;
+		return false;
+	case PONY_RX_OUTSIDE:
+		tp->st.out_of_window++;
+		return false;
+	case PONY_RX_NEW:
+		break;
+	}
+	f->echo_ts = h->ts;
+	f->echo_rx_tsc = tp->now;
+	int r = pony_stream_rx(tp, f, h, h->seq, m, hl);
+	if (r == -EAGAIN)
+		return false;
+	if (f->state != PONY_F_ESTABLISHED)
+		return r == 1; /* a handler failed the flow (peer broke the protocol) */
+	if (h->seq != f->rx.rcv_nxt)
+		tp->st.ooo_rx++;
+	if (pony_rxwin_mark(&f->rx, h->seq) && f->n_close_pending)
+		pony_stream_close_ready(tp, f);
+	f->ack_pending = true;
+	return r == 1;
+}
+
+void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m)
+{
+	struct pony_hdr h;
+	bool kept = false;
+
+	if (!rte_pktmbuf_is_contiguous(m)) {
+		tp->st.malformed++;
+		goto out;
+	}
+	int hl = pony_wire_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &h);
+	if (hl < 0) {
+		if (hl == -EPROTONOSUPPORT)
+			tp->st.bad_version++;
+		else if (hl == -EBADMSG)
+			tp->st.bad_csum++;
+		else
+			tp->st.malformed++;
+		goto out;
+	}
+	tp->st.rx_pkts++;
+	tp->st.rx_bytes += rte_pktmbuf_data_len(m);
+	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
+	if (h.type == PONY_T_SYN) {
+		handle_syn(tp, f, ip, port, &h);
+		goto out;
+	}
+	if (h.type == PONY_T_SYN_ACK) {
+		handle_syn_ack(tp, f, &h);
+		if (f == NULL || f->state != PONY_F_ESTABLISHED)
+			goto out;
+	} else if (h.type == PONY_T_RST) {
+		if (f != NULL && h.dst_flow == f->local_id) {
+			tp->st.rst_rx++;
+			pony_flow_fail(tp, f, -ECONNRESET);
+		}
+		goto out;
+	}
+	if (f == NULL || f->state != PONY_F_ESTABLISHED || h.dst_flow != f->local_id ||
+	    h.src_flow != f->peer_id) {
+		/* SYN_SENT and addressed to us: the SYN_ACK is on its way or lost; the SYN
+		 * retransmission sorts it out. Anything else: tell the sender we have no such
+		 * flow, so a restarted peer learns it at once instead of after dead_timeout. */
+		if (!(f != NULL && f->state == PONY_F_SYN_SENT && h.dst_flow == f->local_id) &&
+		    h.type != PONY_T_FIN_ACK)
+			pony_flowtx_send_rst(tp, ip, port, h.dst_flow, h.src_flow);
+		tp->st.no_flow++;
+		goto out;
+	}
+	f->last_rx_tsc = tp->now;
+	f->rx_pkts++;
+	f->rx_bytes += rte_pktmbuf_data_len(m);
+	process_ack(tp, f, &h);
+	if (f->state != PONY_F_ESTABLISHED)
+		goto out; /* an upcall's action failed it */
+	switch (h.type) {
+	case PONY_T_ACK:
+	case PONY_T_SYN_ACK:
+		break;
+	case PONY_T_PROBE:
+		f->echo_ts = h.ts;
+		f->echo_rx_tsc = tp->now;
+		f->ack_pending = true;
+		break;
+	case PONY_T_FIN:
+	case PONY_T_FIN_ACK:
+		handle_fin(tp, f, &h);
+		break;
+	default:
+		if (pony_type_sequenced(h.type))
+			kept = seq_packet(tp, f, &h, m, (uint32_t)hl);
+		break;
+	}
+out:
+	if (!kept)
+		rte_pktmbuf_free(m);
+}

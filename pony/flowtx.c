@@ -1,0 +1,418 @@
+/* Pony flows, transmit side: building packets (payload copied from the app buffer here, at
+ * every (re)transmission), choosing what to send within cwnd/pacing/credits, and the timers.
+ *
+ * Timers: each flow has at most a few deadlines (RTO, keep-alive, dead peer, SYN retry,
+ * pacing) computed from its own fields, and the engine asks for the earliest through
+ * next_deadline(). We do not use rte_timer: it keeps pending lists per lcore (or in a
+ * process-global rte_timer_data array for the alt API), i.e. state outside the engine that
+ * would have to follow it between threads and could not be serialized for upgrade. Deadlines
+ * derived from per-flow TSC fields move with the engine for free. */
+#include <errno.h>
+#include <string.h>
+
+#include "pony/flowtx.h"
+
+#define BACKOFF_MAX 16
+
+static uint64_t ns_of(const struct pony_tp *tp, uint64_t tsc)
+{
+	double ns = (double)tsc * tp->ns_per_tsc;
+	return ns > 4e9 ? UINT32_MAX : (uint64_t)ns;
+}
+
+void pony_flowtx_flush(struct pony_tp *tp)
+{
+	if (tp->txb_n == 0)
+		return;
+	uint16_t n = tp->cfg.xmit(tp->cfg.xmit_ctx, tp->txb_ip, tp->txb_port, tp->txb, tp->txb_n);
+	if (n < tp->txb_n) {
+		/* The link refused them: same as a loss, retransmission repairs it. */
+		tp->st.xmit_full += tp->txb_n - n;
+		rte_pktmbuf_free_bulk(tp->txb + n, tp->txb_n - n);
+	}
+	tp->txb_n = 0;
+}
+
+static void emit(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m)
+{
+	if (tp->txb_n && (tp->txb_ip != ip || tp->txb_port != port || tp->txb_n == PONY_TX_BATCH))
+		pony_flowtx_flush(tp);
+	tp->txb_ip = ip;
+	tp->txb_port = port;
+	tp->txb[tp->txb_n++] = m;
+}
+
+/* Piggyback our receive state: cumulative ack, SACK blocks, echoed timestamp. */
+static void fill_ack(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h)
+{
+	if (f->state != PONY_F_ESTABLISHED)
+		return;
+	uint32_t blk[PONY_SACK_MAX][2];
+	h->flags |= PONY_F_ACK_VALID;
+	h->ack = f->rx.rcv_nxt;
+	h->n_sack = (uint8_t)pony_rxwin_sack(&f->rx, blk, PONY_SACK_MAX);
+	for (unsigned i = 0; i < h->n_sack; i++) {
+		h->sack[i].start = blk[i][0];
+		h->sack[i].end = blk[i][1];
+	}
+	h->ts_echo = f->echo_ts;
+	h->echo_delay = f->echo_ts ? (uint32_t)ns_of(tp, tp->now - f->echo_rx_tsc) : 0;
+	f->ack_pending = false;
+}
+
+static int build_send(struct pony_tp *tp, uint32_t ip, uint16_t port, struct pony_hdr *h,
+		      const uint8_t *payload, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tp->cfg.pool);
+	if (m == NULL) {
+		tp->st.no_mbuf++;
+		return -ENOBUFS;
+	}
+	h->ts = tp->now;
+	h->payload_len = len;
+	size_t hl = pony_wire_hdr_len(h);
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + len));
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		tp->st.no_mbuf++;
+		return -ENOBUFS;
+	}
+	if (len)
+		memcpy(p + hl, payload, len);
+	pony_wire_build(p, h);
+	tp->st.tx_pkts++;
+	tp->st.tx_bytes += hl + len;
+	emit(tp, ip, port, m);
+	return 0;
+}
+
+static int flow_send(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h,
+		     const uint8_t *payload, uint16_t len)
+{
+	h->src_flow = f->local_id;
+	h->dst_flow = f->peer_id;
+	fill_ack(tp, f, h);
+	int r = build_send(tp, f->peer_ip, f->peer_port, h, payload, len);
+	if (r == 0) {
+		f->last_tx_tsc = tp->now;
+		f->tx_pkts++;
+		f->tx_bytes += len;
+	}
+	return r;
+}
+
+int pony_flowtx_send_unseq(struct pony_tp *tp, struct pony_flow *f, uint8_t type)
+{
+	struct pony_hdr h = {.type = type};
+	if (type == PONY_T_SYN || type == PONY_T_SYN_ACK) {
+		h.seq = f->isn;
+		h.aux = tp->cfg.window; /* our receive window, packets */
+	}
+	if (type == PONY_T_ACK)
+		tp->st.acks_tx++;
+	if (type == PONY_T_PROBE) {
+		tp->st.probes_tx++;
+		h.flags |= PONY_F_ACK_NOW;
+	}
+	return flow_send(tp, f, &h, NULL, 0);
+}
+
+void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t our_id,
+			  uint32_t their_id)
+{
+	struct pony_hdr h = {.type = PONY_T_RST, .src_flow = our_id ? our_id : 1,
+			     .dst_flow = their_id};
+	if (their_id == 0)
+		return;
+	uint64_t ms = (uint64_t)(1e6 / tp->ns_per_tsc);
+	if (tp->now - tp->rst_window_tsc >= ms) {
+		tp->rst_window_tsc = tp->now;
+		tp->rst_in_window = 0;
+	}
+	if (tp->rst_in_window >= PONY_RST_PER_MS) {
+		tp->st.rst_limited++;
+		return;
+	}
+	tp->rst_in_window++;
+	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
+		tp->st.rst_tx++;
+}
+
+/* (Re)transmit the sequenced packet seq from its descriptor. */
+static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, struct pony_txdesc *d)
+{
+	struct pony_hdr h = {.type = d->type, .seq = seq, .sid = d->sid, .src_sid = d->src_sid,
+			     .msg_id = d->msg_id, .msg_len = d->msg_len, .offset = d->offset,
+			     .aux = d->aux};
+	const uint8_t *payload = NULL;
+	uint16_t len = 0;
+
+	if (d->type == PONY_T_DATA) {
+		struct pony_stream *s = pony_stream_get(tp, d->stream);
+		if (s != NULL && s->state == PONY_S_OPEN && seq_le(s->tx_head, d->msg_id) &&
+		    seq_lt(d->msg_id, s->tx_tail)) {
+			const struct pony_txmsg *msg = stream_msg(tp, s, d->msg_id);
+			if (msg->msg_id == d->msg_id) {
+				payload = msg->buf + d->offset;
+				len = d->len;
+			}
+		}
+		if (payload == NULL) {
+			/* The message was cancelled (local close): its seq still has to reach
+			 * the peer so the cumulative ack can pass it. */
+			d->type = PONY_T_NOP;
+			memset(&h, 0, sizeof(h));
+			h.type = PONY_T_NOP;
+			h.seq = seq;
+		} else {
+			tp->st.data_tx++;
+			if (d->offset + len == d->msg_len)
+				h.flags |= PONY_F_ACK_NOW;
+		}
+	}
+	if (d->retx)
+		h.flags |= PONY_F_RETX;
+	d->sent_tsc = tp->now;
+	return flow_send(tp, f, &h, payload, len);
+}
+
+static bool window_open(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	if (f->cc.cwnd >= 1.0)
+		return f->pipe < (uint32_t)f->cc.cwnd;
+	/* Below one packet: one at a time, spaced srtt / cwnd apart. */
+	return f->pipe == 0 && tp->now >= f->next_send_tsc;
+}
+
+static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
+	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
+								      : tp->cfg.window;
+	return (f->n_ctrl || f->n_ready) && f->snd_nxt - f->snd_una < w;
+}
+
+/* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
+ * round-robin over streams that have credit. */
+static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
+{
+	bool ctrl = f->n_ctrl > 0;
+	uint32_t fi = (uint32_t)(f - tp->flows);
+	uint32_t idx = f->rr;
+	if (idx == PONY_NONE || tp->streams[idx].state == PONY_S_FREE || tp->streams[idx].flow != fi ||
+	    tp->streams[idx].next == PONY_NONE)
+		idx = f->streams;
+	else
+		idx = tp->streams[idx].next;
+	for (uint32_t k = 0; k < f->n_streams && idx != PONY_NONE; k++) {
+		struct pony_stream *s = &tp->streams[idx];
+		if (ctrl ? s->ctrl != 0 : s->ready) {
+			f->rr = idx;
+			memset(d, 0, sizeof(*d));
+			if (ctrl)
+				pony_stream_next_ctrl(tp, s, d);
+			else
+				pony_stream_next_seg(tp, s, d, tp->seg_max);
+			return true;
+		}
+		idx = s->next != PONY_NONE ? s->next : f->streams;
+	}
+	return false;
+}
+
+static uint32_t lowest_lost(struct pony_tp *tp, struct pony_flow *f)
+{
+	for (uint32_t s = f->snd_una; seq_lt(s, f->snd_nxt); s++)
+		if (flow_desc(tp, f, s)->state == PONY_D_LOST)
+			return s;
+	return f->snd_nxt; /* not reached while n_lost > 0 */
+}
+
+static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
+{
+	unsigned n = 0;
+	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED && window_open(tp, f)) {
+		uint32_t seq;
+		struct pony_txdesc *d;
+		if (f->n_lost) {
+			seq = lowest_lost(tp, f);
+			d = flow_desc(tp, f, seq);
+			f->n_lost--;
+			d->retx++;
+			f->retransmits++;
+			tp->st.retransmits++;
+		} else if (has_new(tp, f)) {
+			seq = f->snd_nxt;
+			d = flow_desc(tp, f, seq);
+			if (!next_new(tp, f, d))
+				break;
+			f->snd_nxt++;
+		} else {
+			break;
+		}
+		d->state = PONY_D_INFLIGHT;
+		if (f->pipe++ == 0)
+			f->rto_start = tp->now;
+		if (xmit_desc(tp, f, seq, d) < 0) {
+			/* No mbuf: leave it for the retransmission path. */
+			d->state = PONY_D_LOST;
+			f->pipe--;
+			f->n_lost++;
+			break;
+		}
+		uint64_t gap = pony_cc_pacing_gap(&f->cc, f->srtt ? f->srtt : tp->rto_init);
+		if (gap)
+			f->next_send_tsc = tp->now + gap;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t rto_deadline(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	uint64_t rto = f->rto << (f->backoff < BACKOFF_MAX ? f->backoff : BACKOFF_MAX);
+	if (rto > tp->rto_max || rto < f->rto)
+		rto = tp->rto_max;
+	return f->rto_start + rto;
+}
+
+static bool flow_busy(const struct pony_flow *f)
+{
+	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost;
+}
+
+static void on_timeout(struct pony_tp *tp, struct pony_flow *f)
+{
+	for (uint32_t s = f->snd_una; seq_lt(s, f->snd_nxt); s++) {
+		struct pony_txdesc *d = flow_desc(tp, f, s);
+		if (d->state == PONY_D_INFLIGHT) {
+			d->state = PONY_D_LOST;
+			f->n_lost++;
+		}
+	}
+	f->pipe = 0;
+	f->timeouts++;
+	tp->st.timeouts++;
+	f->backoff++;
+	f->consec_timeouts++;
+	f->rto_start = tp->now;
+	pony_cc_on_timeout(&f->cc, &tp->ccp, f->consec_timeouts, tp->now);
+}
+
+static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
+{
+	uint64_t now = tp->now;
+	if (f->state == PONY_F_SYN_SENT) {
+		if (f->tx_pkts == 0) {
+			f->created_tsc = f->last_rx_tsc = f->rto_start = now;
+			pony_flowtx_send_unseq(tp, f, PONY_T_SYN);
+			return 1;
+		}
+		if (now - f->created_tsc >= tp->dead) {
+			pony_flow_fail(tp, f, -ETIMEDOUT);
+			return 1;
+		}
+		if (now >= rto_deadline(tp, f)) {
+			f->backoff++;
+			f->rto_start = now;
+			pony_flowtx_send_unseq(tp, f, PONY_T_SYN);
+			return 1;
+		}
+		return 0;
+	}
+	if (f->state != PONY_F_ESTABLISHED)
+		return 0;
+	if (flow_busy(f) && now - f->last_rx_tsc >= tp->dead) {
+		pony_flow_fail(tp, f, -ETIMEDOUT);
+		return 1;
+	}
+	unsigned w = 0;
+	if (f->pipe && now >= rto_deadline(tp, f)) {
+		on_timeout(tp, f);
+		w++;
+	}
+	if (flow_busy(f) && now - f->last_rx_tsc >= tp->keepalive &&
+	    now - f->last_tx_tsc >= tp->keepalive) {
+		pony_flowtx_send_unseq(tp, f, PONY_T_PROBE);
+		w++;
+	}
+	/* A peer that never answers our FINs (gone, or a spoofed SYN made this flow): drop
+	 * the flow quietly so the table cannot fill with them. */
+	if (!flow_busy(f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
+		pony_flow_release(tp, f);
+		return 1;
+	}
+	/* Idle teardown: nothing held on either side for a while. */
+	if (!flow_busy(f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&
+	    now - f->last_rx_tsc >= 4 * tp->keepalive) {
+		f->fin_sent = true;
+		pony_flowtx_send_unseq(tp, f, PONY_T_FIN);
+		w++;
+	}
+	return w;
+}
+
+void pony_flow_flush_acks(struct pony_tp *tp)
+{
+	for (uint32_t i = 0; i < tp->cfg.max_flows; i++) {
+		struct pony_flow *f = &tp->flows[i];
+		if (f->state == PONY_F_ESTABLISHED && f->ack_pending)
+			pony_flowtx_send_unseq(tp, f, PONY_T_ACK);
+	}
+	pony_flowtx_flush(tp);
+}
+
+unsigned pony_flow_poll_all(struct pony_tp *tp)
+{
+	unsigned w = 0;
+	for (uint32_t i = 0; i < tp->cfg.max_flows; i++) {
+		struct pony_flow *f = &tp->flows[i];
+		if (f->state == PONY_F_FREE)
+			continue;
+		w += flow_timers(tp, f);
+		if (f->state == PONY_F_ESTABLISHED)
+			w += flow_tx(tp, f);
+	}
+	pony_flow_flush_acks(tp);
+	return w;
+}
+
+uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
+{
+	uint64_t t = UINT64_MAX;
+#define AT(x)                                                                             \
+	do {                                                                              \
+		uint64_t x_ = (x);                                                        \
+		if (x_ < t)                                                               \
+			t = x_;                                                           \
+	} while (0)
+	for (uint32_t i = 0; i < tp->cfg.max_flows; i++) {
+		const struct pony_flow *f = &tp->flows[i];
+		if (f->state == PONY_F_SYN_SENT) {
+			if (f->tx_pkts == 0)
+				return 0;
+			AT(rto_deadline(tp, f));
+			AT(f->created_tsc + tp->dead);
+		}
+		if (f->state != PONY_F_ESTABLISHED)
+			continue;
+		if (f->ack_pending)
+			return 0;
+		if ((f->n_lost || has_new(tp, f))) {
+			if (f->cc.cwnd >= 1.0 ? f->pipe < (uint32_t)f->cc.cwnd : f->pipe == 0)
+				AT(f->cc.cwnd >= 1.0 ? 0 : f->next_send_tsc);
+		}
+		if (f->pipe)
+			AT(rto_deadline(tp, f));
+		if (flow_busy(f)) {
+			AT(f->last_rx_tsc + tp->dead);
+			uint64_t ka = f->last_rx_tsc > f->last_tx_tsc ? f->last_rx_tsc : f->last_tx_tsc;
+			AT(ka + tp->keepalive);
+		} else {
+			uint64_t idle = f->last_rx_tsc > f->last_tx_tsc ? f->last_rx_tsc : f->last_tx_tsc;
+			AT(idle + 4 * tp->keepalive);
+		}
+	}
+#undef AT
+	return t;
+}

@@ -1,0 +1,269 @@
+/* Pony transport internals shared by transport.c (API, streams, delivery), flow.c (flows,
+ * seq/ack/SACK, timers, transmit) and rxwin.c. State lives in fixed pools indexed by
+ * integers (no pointers between records), so it can be serialized for an upgrade. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "pony/cc.h"
+#include "pony/transport.h"
+#include "pony/wire.h"
+
+#define PONY_NONE UINT32_MAX
+#define PONY_SID_IDX_BITS 20 /* sid = generation << 20 | slot: stale sids are detected */
+#define PONY_SID_IDX_MASK ((1u << PONY_SID_IDX_BITS) - 1)
+#define PONY_LISTEN_MAX 64
+#define PONY_TX_BATCH 32
+#define PONY_RST_PER_MS 64 /* RSTs sent per millisecond at most */
+
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+/* ---- Receive window: which sequenced packets beyond the cumulative ack arrived. ---- */
+struct pony_rxwin {
+	uint32_t rcv_nxt;  /* every seq < rcv_nxt arrived */
+	uint32_t rcv_max;  /* one past the highest seq that arrived */
+	uint32_t last;     /* most recently arrived seq (its SACK block is reported first) */
+	uint32_t size;     /* window (power of 2, multiple of 64) */
+	uint64_t *map;     /* size bits, indexed by seq & (size - 1) */
+};
+
+enum pony_rx_verdict {
+	PONY_RX_NEW = 0,    /* first arrival, inside the window */
+	PONY_RX_DUP,        /* already received (below rcv_nxt or its bit set) */
+	PONY_RX_OUTSIDE,    /* beyond the window: drop without acking */
+};
+
+void pony_rxwin_init(struct pony_rxwin *w, uint64_t *map, uint32_t size, uint32_t isn);
+enum pony_rx_verdict pony_rxwin_check(const struct pony_rxwin *w, uint32_t seq);
+/* Record seq (must be PONY_RX_NEW); advances rcv_nxt over the contiguous prefix. Returns
+ * how far rcv_nxt moved. */
+uint32_t pony_rxwin_mark(struct pony_rxwin *w, uint32_t seq);
+/* Fill up to max SACK blocks: the block holding the latest arrival first, then the lowest
+ * ones. Returns how many. */
+unsigned pony_rxwin_sack(const struct pony_rxwin *w, uint32_t (*blk)[2], unsigned max);
+
+/* ---- Sender side. ---- */
+enum pony_desc_state {
+	PONY_D_FREE = 0,
+	PONY_D_INFLIGHT, /* sent, not (s)acked */
+	PONY_D_LOST,     /* declared lost, waiting for retransmission */
+	PONY_D_SACKED,   /* selectively acked (cumulative ack will free it) */
+};
+
+/* One sequenced packet in flight: enough to rebuild it (payload from the app's buffer). */
+struct pony_txdesc {
+	uint8_t state;
+	uint8_t type;
+	uint8_t retx;
+	uint8_t pad;
+	uint16_t len;       /* DATA payload bytes */
+	uint32_t stream;    /* local sid (DATA) to find the message; PONY_NONE for control */
+	uint32_t sid;       /* receiver's sid */
+	uint32_t src_sid;
+	uint32_t msg_id;
+	uint32_t msg_len;
+	uint32_t offset;
+	uint32_t aux;
+	uint64_t sent_tsc;
+};
+
+struct pony_txmsg {
+	const uint8_t *buf; /* the app's buffer, read at every (re)transmission */
+	uint64_t cookie;
+	uint32_t len;
+	uint32_t msg_id;
+	uint32_t seg_off;   /* bytes handed to packets so far */
+	uint32_t acked;     /* bytes acknowledged */
+};
+
+enum pony_stream_state {
+	PONY_S_FREE = 0,
+	PONY_S_OPENING,  /* OPEN sent, waiting for OPEN_ACK */
+	PONY_S_OPEN,
+	PONY_S_CLOSING,  /* closed locally: CLOSE to send, then free */
+	PONY_S_REFUSING, /* OPEN refused: OPEN_ACK(error) to send, then free */
+};
+
+/* Control packets a stream still has to send (flags; sent in this order). */
+#define PONY_C_OPEN 0x01
+#define PONY_C_OPEN_ACK 0x02
+#define PONY_C_CREDIT 0x04
+#define PONY_C_CLOSE 0x08
+
+struct pony_stream {
+	uint32_t sid;        /* current full sid of this slot */
+	uint8_t state;
+	uint8_t ctrl;        /* PONY_C_* to send */
+	bool ready;          /* counted in flow->n_ready */
+	bool close_after_open; /* closed by the user while OPENING */
+	bool close_pending;  /* peer's CLOSE arrived, waits for all earlier seqs */
+	bool rx_active, rx_discard;
+	uint16_t service;
+	uint32_t flow;
+	uint32_t peer_sid;
+	uint32_t prev, next; /* flow's stream list */
+	int32_t refuse_err;
+	void *owner;
+	/* Transmit: msg ids [tx_head, tx_seg) partly/fully sent, [tx_seg, tx_tail) queued. */
+	uint32_t tx_head, tx_seg, tx_tail;
+	uint32_t peer_credit; /* may send msg ids < peer_credit */
+	/* Receive. */
+	uint32_t rx_next;     /* next msg id to deliver */
+	uint32_t rx_granted;  /* absolute credit granted by the user */
+	uint32_t rx_advertised;
+	uint32_t rx_len, rx_got;
+	uint8_t *rx_dst;
+	uint64_t rx_cookie;
+	uint32_t held;        /* list of held out-of-order segments (tp->held index) */
+	uint32_t close_seq;
+};
+
+/* A received DATA segment kept until its message becomes the stream's current one. */
+struct pony_held {
+	struct rte_mbuf *m; /* data adjusted to the payload */
+	uint32_t msg_id, msg_len, offset;
+	uint32_t next;      /* stream's list / free list */
+};
+
+enum pony_flow_state {
+	PONY_F_FREE = 0,
+	PONY_F_SYN_SENT,
+	PONY_F_ESTABLISHED,
+	PONY_F_FAILED,
+};
+
+struct pony_flow {
+	uint8_t state;
+	bool ack_pending;
+	bool ack_now;
+	bool fin_sent;
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	uint32_t local_id, peer_id;
+	uint32_t isn;
+	uint32_t peer_window; /* from its SYN/SYN_ACK; 0 = unknown (use ours) */
+	/* Transmit sequence space. */
+	uint32_t snd_una, snd_nxt;
+	uint32_t pipe;       /* INFLIGHT descs */
+	uint32_t n_lost;     /* LOST descs */
+	uint32_t high_sacked; /* highest (s)acked seq + 1 */
+	uint64_t rack_tsc;   /* send time of the latest-sent packet known delivered */
+	uint64_t rto_start;  /* RTO timer runs from here while pipe > 0 */
+	uint32_t backoff;
+	uint32_t consec_timeouts;
+	uint64_t srtt, rttvar, rto; /* TSC ticks */
+	uint64_t last_echo;  /* latest echoed timestamp processed (sample once) */
+	uint64_t next_send_tsc; /* pacing */
+	struct pony_cc cc;
+	/* Receive. */
+	struct pony_rxwin rx;
+	uint64_t echo_ts, echo_rx_tsc;
+	uint64_t last_rx_tsc, last_tx_tsc, created_tsc;
+	/* Streams. */
+	uint32_t streams, n_streams, rr;
+	uint32_t n_ready, n_ctrl, n_close_pending;
+	uint32_t n_held;     /* segments held for reassembly (<= window: a peer cannot hog) */
+	/* Counters. */
+	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
+	uint64_t retransmits, timeouts, fast_retransmits;
+};
+
+struct pony_listener {
+	bool used;
+	uint16_t service;
+	void *listener;
+};
+
+struct pony_tp {
+	struct pony_tp_config cfg;
+	struct pony_cc_params ccp;
+	const struct pony_tp_upcalls *up;
+	uint32_t seg_max;     /* DATA payload per packet */
+	uint64_t rto_min, rto_max, rto_init, keepalive, dead; /* TSC ticks */
+	double ns_per_tsc;
+	uint64_t rng;
+	struct pony_flow *flows;
+	struct pony_txdesc *descs;   /* max_flows * window */
+	uint64_t *rxmaps;            /* max_flows * window / 64 */
+	uint32_t *flow_ht;           /* open addressing (peer ip, port) -> flow index */
+	uint32_t flow_ht_mask;
+	struct pony_stream *streams;
+	struct pony_txmsg *txmsgs;   /* max_streams * sendq_max */
+	uint32_t stream_free;        /* free list through streams[].next */
+	struct pony_held *held;      /* max_flows * window */
+	uint32_t held_free;
+	struct pony_listener listen[PONY_LISTEN_MAX];
+	struct pony_tp_stats st;
+	/* Transmit batch toward one peer, flushed before returning to the engine (never holds
+	 * packets across calls, so it is not part of saved state). */
+	uint16_t txb_n;
+	uint16_t txb_port;
+	uint32_t txb_ip;
+	struct rte_mbuf *txb[PONY_TX_BATCH];
+	uint64_t now;                /* time of the current input/poll call */
+	uint64_t rst_window_tsc;
+	uint32_t rst_in_window;
+};
+
+static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
+{
+	uint32_t fi = (uint32_t)(f - tp->flows);
+	return &tp->descs[(size_t)fi * tp->cfg.window + (seq & (tp->cfg.window - 1))];
+}
+
+static inline struct pony_txmsg *stream_msg(struct pony_tp *tp, const struct pony_stream *s,
+					    uint32_t msg_id)
+{
+	size_t si = s->sid & PONY_SID_IDX_MASK;
+	return &tp->txmsgs[si * tp->cfg.sendq_max + (msg_id & (tp->cfg.sendq_max - 1))];
+}
+
+/* transport.c: streams and delivery. */
+struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid);
+/* Allocate a stream on flow f (linked into its list) or NULL; free unlinks and releases. */
+struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f);
+void pony_stream_free(struct pony_tp *tp, struct pony_stream *s);
+/* User close: 0 or -ENOTCONN. */
+int pony_stream_close(struct pony_tp *tp, struct pony_stream *s);
+void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s);
+void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);
+void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);
+/* Handle the content of a new sequenced packet. Returns 1 if the mbuf was kept (held),
+ * 0 if processed (caller frees), -EAGAIN if it cannot be taken now (do not mark it
+ * received: the peer retransmits). */
+int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
+		   uint32_t seq, struct rte_mbuf *m, uint32_t hl);
+/* Fill d with the stream's next control packet (clears its flag; a CLOSING/REFUSING stream
+ * is freed once its last control packet is out). */
+void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d);
+/* Fill d with the stream's next data segment (at most seg_max bytes). */
+void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d,
+			  uint32_t seg_max);
+/* Acked DATA bytes of message msg_id on local stream `stream`. */
+void pony_stream_acked(struct pony_tp *tp, uint32_t stream, uint32_t msg_id, uint32_t bytes);
+/* Process peer CLOSEs whose seq is now below rcv_nxt. */
+void pony_stream_close_ready(struct pony_tp *tp, struct pony_flow *f);
+/* Fail every stream of a flow with err (upcalls), free their state. */
+void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err);
+
+/* flow.c */
+struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port);
+/* Rebuild the (ip, port) -> flow table from the flow array (after a restore). */
+void pony_flow_ht_rebuild(struct pony_tp *tp);
+struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);
+void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m);
+void pony_flow_flush_acks(struct pony_tp *tp);
+unsigned pony_flow_poll_all(struct pony_tp *tp);
+uint64_t pony_flow_next_deadline(const struct pony_tp *tp);
+uint32_t pony_tp_rand(struct pony_tp *tp);

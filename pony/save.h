@@ -1,0 +1,33 @@
+/* Saving and restoring a Pony transport's state (transparent upgrade: the old daemon saves,
+ * the new one restores into a transport created with the same limits). The blob format is
+ * versioned in save.c; it is for the same host (TSC values are kept as they are). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pony/transport.h"
+#include "snap/element.h"
+
+/* Translators for the pointers the transport holds on behalf of its user; each gets the old
+ * value and returns the one valid in this process. NULL members (or a NULL table) keep the
+ * old values (restore within one process, e.g. tests). */
+struct pony_tp_rebind {
+	void *ctx;
+	void *(*owner)(void *ctx, uint32_t sid, void *old);
+	/* A queued message's buffer (pony_tp_send's buf), identified by its cookie. */
+	const void *(*tx_buf)(void *ctx, uint32_t sid, uint64_t cookie, const void *old);
+	/* The destination of a message being received (what rx_begin returned). */
+	uint8_t *(*rx_dst)(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old);
+	void *(*listener)(void *ctx, uint16_t service, void *old);
+};
+
+/* Append tp's state to out. 0 or -ENOMEM. No packets or upcalls. */
+int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
+/* Replace tp's state with a saved one (tp must have been created with the same max_flows,
+ * max_streams, window and sendq_max; its config otherwise applies). The rebind callbacks run
+ * for every stream/message/listener before this returns. 0, -EPROTO (other format version),
+ * -EINVAL (not a Pony blob, truncated, inconsistent, or different limits: tp unchanged),
+ * -ENOMEM (no mbufs for the held segments: tp is left without them). */
+int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
+		    const struct pony_tp_rebind *rb);

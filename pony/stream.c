@@ -1,0 +1,498 @@
+/* Pony streams: allocation, segmentation of queued messages, in-order reassembly and
+ * delivery (payload copied mbuf -> app buffer here and nowhere else), credits, stream
+ * open/close handshakes and failing them with a flow. */
+#include <errno.h>
+#include <string.h>
+
+#include "pony/internal.h"
+
+struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid)
+{
+	uint32_t idx = sid & PONY_SID_IDX_MASK;
+	if (idx >= tp->cfg.max_streams)
+		return NULL;
+	struct pony_stream *s = &tp->streams[idx];
+	return s->state != PONY_S_FREE && s->sid == sid ? s : NULL;
+}
+
+static bool stream_valid(struct pony_tp *tp, const struct pony_stream *s, uint32_t sid,
+			 uint8_t state)
+{
+	return s->sid == sid && s->state == state && tp->streams[sid & PONY_SID_IDX_MASK].sid == sid;
+}
+
+struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
+{
+	uint32_t idx = tp->stream_free;
+	if (idx == PONY_NONE)
+		return NULL;
+	struct pony_stream *s = &tp->streams[idx];
+	tp->stream_free = s->next;
+	uint32_t gen = (s->sid >> PONY_SID_IDX_BITS) + 1;
+	if ((gen & ((1u << (32 - PONY_SID_IDX_BITS)) - 1)) == 0)
+		gen = 1; /* sid 0 means "none" on the wire */
+	memset(s, 0, sizeof(*s));
+	s->sid = (gen << PONY_SID_IDX_BITS) | idx;
+	s->flow = (uint32_t)(f - tp->flows);
+	s->held = PONY_NONE;
+	s->prev = PONY_NONE;
+	s->next = f->streams;
+	if (f->streams != PONY_NONE)
+		tp->streams[f->streams].prev = idx;
+	f->streams = idx;
+	f->n_streams++;
+	f->fin_sent = false; /* busy again: a late FIN_ACK must not release it */
+	return s;
+}
+
+static void held_free_all(struct pony_tp *tp, struct pony_stream *s)
+{
+	while (s->held != PONY_NONE) {
+		struct pony_held *hd = &tp->held[s->held];
+		uint32_t next = hd->next;
+		rte_pktmbuf_free(hd->m);
+		hd->m = NULL;
+		hd->next = tp->held_free;
+		tp->held_free = s->held;
+		s->held = next;
+		tp->st.held_mbufs--;
+		tp->flows[s->flow].n_held--;
+	}
+}
+
+void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
+{
+	struct pony_flow *f = &tp->flows[s->flow];
+	uint32_t idx = s->sid & PONY_SID_IDX_MASK;
+	if (s->ready)
+		f->n_ready--;
+	if (s->ctrl)
+		f->n_ctrl--;
+	if (s->close_pending)
+		f->n_close_pending--;
+	held_free_all(tp, s);
+	if (s->prev != PONY_NONE)
+		tp->streams[s->prev].next = s->next;
+	else
+		f->streams = s->next;
+	if (s->next != PONY_NONE)
+		tp->streams[s->next].prev = s->prev;
+	f->n_streams--;
+	if (f->rr == idx)
+		f->rr = PONY_NONE;
+	s->state = PONY_S_FREE;
+	s->ctrl = 0;
+	s->ready = false;
+	s->close_pending = false;
+	s->next = tp->stream_free;
+	tp->stream_free = idx;
+}
+
+void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s)
+{
+	bool queued = s->tx_seg != s->tx_tail;
+	bool r = s->state == PONY_S_OPEN && queued && seq_lt(s->tx_seg, s->peer_credit);
+	if (s->state == PONY_S_OPEN && queued && !r && s->ready)
+		tp->st.credit_stalls++;
+	if (r != s->ready) {
+		tp->flows[s->flow].n_ready += r ? 1 : (uint32_t)-1;
+		s->ready = r;
+	}
+}
+
+void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
+{
+	if (s->ctrl == 0)
+		tp->flows[s->flow].n_ctrl++;
+	s->ctrl |= c;
+}
+
+void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
+{
+	if (s->ctrl && !(s->ctrl & ~c))
+		tp->flows[s->flow].n_ctrl--;
+	s->ctrl &= (uint8_t)~c;
+}
+
+/* ---- Transmit. ---- */
+
+void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d)
+{
+	d->stream = PONY_NONE;
+	d->sid = s->peer_sid;
+	if (s->ctrl & PONY_C_OPEN) {
+		pony_stream_clear_ctrl(tp, s, PONY_C_OPEN);
+		d->type = PONY_T_OPEN;
+		d->sid = 0;
+		d->src_sid = s->sid;
+		d->aux = s->service;
+	} else if (s->ctrl & PONY_C_OPEN_ACK) {
+		pony_stream_clear_ctrl(tp, s, PONY_C_OPEN_ACK);
+		d->type = PONY_T_OPEN_ACK;
+		d->src_sid = s->state == PONY_S_REFUSING ? 0 : s->sid;
+		d->aux = s->state == PONY_S_REFUSING ? (uint32_t)s->refuse_err : 0;
+		if (s->state == PONY_S_REFUSING)
+			pony_stream_free(tp, s);
+	} else if (s->ctrl & PONY_C_CREDIT) {
+		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		d->type = PONY_T_CREDIT;
+		d->aux = s->rx_granted;
+		s->rx_advertised = s->rx_granted;
+	} else {
+		pony_stream_clear_ctrl(tp, s, PONY_C_CLOSE);
+		d->type = PONY_T_CLOSE;
+		d->msg_id = s->tx_tail;
+		pony_stream_free(tp, s);
+	}
+}
+
+void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d,
+			  uint32_t seg_max)
+{
+	struct pony_txmsg *msg = stream_msg(tp, s, s->tx_seg);
+	uint32_t len = msg->len - msg->seg_off;
+	if (len > seg_max)
+		len = seg_max;
+	d->type = PONY_T_DATA;
+	d->stream = s->sid;
+	d->sid = s->peer_sid;
+	d->msg_id = msg->msg_id;
+	d->msg_len = msg->len;
+	d->offset = msg->seg_off;
+	d->len = (uint16_t)len;
+	msg->seg_off += len;
+	if (msg->seg_off == msg->len) {
+		s->tx_seg++;
+		pony_stream_update_ready(tp, s);
+	}
+}
+
+void pony_stream_acked(struct pony_tp *tp, uint32_t stream, uint32_t msg_id, uint32_t bytes)
+{
+	struct pony_stream *s = pony_stream_get(tp, stream);
+	if (s == NULL || s->state != PONY_S_OPEN || seq_lt(msg_id, s->tx_head) ||
+	    !seq_lt(msg_id, s->tx_tail))
+		return;
+	struct pony_txmsg *msg = stream_msg(tp, s, msg_id);
+	if (msg->msg_id != msg_id)
+		return;
+	msg->acked += bytes;
+	uint32_t sid = s->sid;
+	/* Complete in order: tx_done for a message only after its predecessors. */
+	while (s->tx_head != s->tx_seg) {
+		msg = stream_msg(tp, s, s->tx_head);
+		if (msg->acked != msg->len)
+			break;
+		uint64_t cookie = msg->cookie;
+		s->tx_head++;
+		tp->st.msgs_tx++;
+		tp->up->tx_done(s->owner, sid, cookie, 0);
+		if (!stream_valid(tp, s, sid, PONY_S_OPEN))
+			return;
+	}
+}
+
+/* Complete every queued message with err (state already moved away from OPEN, so the
+ * upcalls cannot queue more). */
+static void cancel_tx(struct pony_tp *tp, struct pony_stream *s, int err)
+{
+	uint32_t sid = s->sid;
+	while (s->tx_head != s->tx_tail && s->sid == sid) {
+		uint64_t cookie = stream_msg(tp, s, s->tx_head)->cookie;
+		s->tx_head++;
+		if (seq_lt(s->tx_seg, s->tx_head))
+			s->tx_seg = s->tx_head;
+		tp->up->tx_done(s->owner, sid, cookie, err);
+	}
+	pony_stream_update_ready(tp, s);
+}
+
+static void cancel_rx(struct pony_tp *tp, struct pony_stream *s, int err)
+{
+	held_free_all(tp, s);
+	if (s->rx_active) {
+		s->rx_active = false;
+		tp->up->rx_done(s->owner, s->sid, s->rx_cookie, s->rx_len, err);
+	}
+}
+
+/* ---- Receive. ---- */
+
+/* Apply one segment of the current message; true if it completed the message (rx_done was
+ * called: the caller must revalidate the stream). */
+static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_len, uint32_t off,
+		      const void *data, uint32_t len)
+{
+	uint32_t sid = s->sid;
+	if (!s->rx_active) {
+		uint64_t cookie = 0;
+		s->rx_active = true;
+		s->rx_len = msg_len;
+		s->rx_got = 0;
+		s->rx_dst = tp->up->rx_begin(s->owner, sid, msg_len, &cookie);
+		s->rx_cookie = cookie;
+		s->rx_discard = s->rx_dst == NULL;
+		if (!stream_valid(tp, s, sid, PONY_S_OPEN))
+			return true;
+	}
+	if (msg_len != s->rx_len) {
+		tp->st.malformed++; /* peer changed a message's length mid-way */
+		return false;
+	}
+	if (!s->rx_discard)
+		memcpy(s->rx_dst + off, data, len);
+	s->rx_got += len;
+	if (s->rx_got < s->rx_len)
+		return false;
+	s->rx_active = false;
+	s->rx_next++;
+	tp->st.msgs_rx++;
+	tp->up->rx_done(s->owner, sid, s->rx_cookie, s->rx_len, s->rx_discard ? -EMSGSIZE : 0);
+	return true;
+}
+
+/* Deliver held segments of the (new) current message, message after message. */
+static void pull_held(struct pony_tp *tp, struct pony_stream *s)
+{
+	uint32_t sid = s->sid;
+restart:
+	for (uint32_t *link = &s->held; *link != PONY_NONE;) {
+		uint32_t hi = *link;
+		struct pony_held *hd = &tp->held[hi];
+		if (hd->msg_id != s->rx_next) {
+			link = &hd->next;
+			continue;
+		}
+		*link = hd->next;
+		struct rte_mbuf *m = hd->m;
+		hd->m = NULL;
+		hd->next = tp->held_free;
+		tp->held_free = hi;
+		tp->st.held_mbufs--;
+		tp->flows[s->flow].n_held--;
+		bool done = seg_apply(tp, s, hd->msg_len, hd->offset, rte_pktmbuf_mtod(m, void *),
+				      rte_pktmbuf_data_len(m));
+		rte_pktmbuf_free(m);
+		if (done) {
+			if (!stream_valid(tp, s, sid, PONY_S_OPEN))
+				return;
+			goto restart;
+		}
+	}
+}
+
+static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_hdr *h,
+		   struct rte_mbuf *m, uint32_t hl)
+{
+	if (seq_lt(h->msg_id, s->rx_next))
+		return 0;
+	if (!seq_lt(h->msg_id, s->rx_granted)) {
+		tp->st.out_of_window++; /* beyond the credit we gave: not accepted */
+		return -EAGAIN;
+	}
+	if (h->msg_id == s->rx_next) {
+		if (seg_apply(tp, s, h->msg_len, h->offset, rte_pktmbuf_mtod_offset(m, void *, hl),
+			      h->payload_len) &&
+		    stream_valid(tp, s, h->sid, PONY_S_OPEN))
+			pull_held(tp, s);
+		return 0;
+	}
+	/* A later message of this stream: keep the mbuf until its turn. At most one held
+	 * segment per seq inside the receive window, so the pool (flows x window) suffices. */
+	uint32_t hi = tp->held_free;
+	struct pony_flow *f = &tp->flows[s->flow];
+	if (hi == PONY_NONE || f->n_held >= tp->cfg.window)
+		return -EAGAIN; /* only a misbehaving peer gets here; it will retransmit */
+	struct pony_held *hd = &tp->held[hi];
+	tp->held_free = hd->next;
+	rte_pktmbuf_adj(m, (uint16_t)hl);
+	hd->m = m;
+	hd->msg_id = h->msg_id;
+	hd->msg_len = h->msg_len;
+	hd->offset = h->offset;
+	hd->next = s->held;
+	s->held = hi;
+	tp->st.held_mbufs++;
+	f->n_held++;
+	return 1;
+}
+
+static int rx_open(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
+{
+	struct pony_stream *s = pony_stream_alloc(tp, f);
+	if (s == NULL)
+		return -EAGAIN; /* the peer retries; maybe a stream is free by then */
+	s->peer_sid = h->src_sid;
+	s->service = (uint16_t)h->aux;
+	struct pony_listener *l = NULL;
+	for (unsigned i = 0; i < PONY_LISTEN_MAX && h->aux <= UINT16_MAX; i++)
+		if (tp->listen[i].used && tp->listen[i].service == h->aux)
+			l = &tp->listen[i];
+	int r = -ECONNREFUSED;
+	uint32_t sid = s->sid;
+	if (l != NULL && tp->up != NULL) {
+		s->state = PONY_S_OPEN;
+		void *owner = NULL;
+		r = tp->up->accept(l->listener, sid, f->peer_ip, s->service, &owner);
+		if (!stream_valid(tp, s, sid, PONY_S_OPEN))
+			return 0; /* closed from within accept */
+		s->owner = owner;
+	}
+	if (r < 0) {
+		s->state = PONY_S_REFUSING;
+		s->refuse_err = -r;
+		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		cancel_tx(tp, s, -ECONNREFUSED);
+	}
+	pony_stream_set_ctrl(tp, s, PONY_C_OPEN_ACK);
+	pony_stream_update_ready(tp, s);
+	return 0;
+}
+
+static void rx_open_ack(struct pony_tp *tp, struct pony_stream *s, const struct pony_hdr *h)
+{
+	uint32_t sid = s->sid;
+	if (s->state != PONY_S_OPENING)
+		return;
+	if (h->aux == 0) {
+		s->peer_sid = h->src_sid;
+		if (s->close_after_open) {
+			s->state = PONY_S_CLOSING;
+			pony_stream_set_ctrl(tp, s, PONY_C_CLOSE);
+			return;
+		}
+		s->state = PONY_S_OPEN;
+		if (s->rx_granted != s->rx_advertised)
+			pony_stream_set_ctrl(tp, s, PONY_C_CREDIT);
+		pony_stream_update_ready(tp, s);
+		tp->up->opened(s->owner, sid, 0);
+		return;
+	}
+	bool quiet = s->close_after_open;
+	s->state = PONY_S_CLOSING; /* blocks re-entry while the upcalls run */
+	if (!quiet) {
+		cancel_tx(tp, s, -ECONNREFUSED);
+		tp->up->opened(s->owner, sid, -ECONNREFUSED);
+	}
+	if (s->sid == sid)
+		pony_stream_free(tp, s);
+}
+
+int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
+		   uint32_t seq, struct rte_mbuf *m, uint32_t hl)
+{
+	if (h->type == PONY_T_NOP)
+		return 0;
+	if (h->type == PONY_T_OPEN)
+		return rx_open(tp, f, h);
+	struct pony_stream *s = pony_stream_get(tp, h->sid);
+	if (s == NULL || s->flow != (uint32_t)(f - tp->flows))
+		return 0; /* stream gone (closed): the seq is consumed, the content dropped */
+	switch (h->type) {
+	case PONY_T_DATA:
+		tp->st.data_rx++;
+		return s->state == PONY_S_OPEN ? rx_data(tp, s, h, m, hl) : 0;
+	case PONY_T_OPEN_ACK:
+		rx_open_ack(tp, s, h);
+		return 0;
+	case PONY_T_CREDIT:
+		/* May overtake the OPEN_ACK (both are sent right after accept). */
+		if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) && seq_lt(s->peer_credit, h->aux)) {
+			s->peer_credit = h->aux;
+			pony_stream_update_ready(tp, s);
+		}
+		return 0;
+	case PONY_T_CLOSE:
+		if (s->state == PONY_S_OPEN && !s->close_pending) {
+			/* Act only once every earlier seq arrived, so all data the peer sent
+			 * before closing is delivered first. */
+			s->close_pending = true;
+			s->close_seq = seq;
+			f->n_close_pending++;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void peer_closed(struct pony_tp *tp, struct pony_stream *s)
+{
+	uint32_t sid = s->sid;
+	s->state = PONY_S_CLOSING;
+	cancel_tx(tp, s, -ECONNRESET);
+	if (s->sid == sid)
+		cancel_rx(tp, s, -ECONNRESET);
+	if (s->sid == sid)
+		tp->up->closed(s->owner, sid, 0);
+	if (s->sid == sid)
+		pony_stream_free(tp, s);
+}
+
+void pony_stream_close_ready(struct pony_tp *tp, struct pony_flow *f)
+{
+restart:
+	for (uint32_t idx = f->streams; idx != PONY_NONE && f->n_close_pending;
+	     idx = tp->streams[idx].next) {
+		struct pony_stream *s = &tp->streams[idx];
+		if (s->close_pending && seq_lt(s->close_seq, f->rx.rcv_nxt)) {
+			s->close_pending = false;
+			f->n_close_pending--;
+			peer_closed(tp, s);
+			goto restart; /* upcalls may have changed the list */
+		}
+	}
+}
+
+void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err)
+{
+	while (f->streams != PONY_NONE) {
+		struct pony_stream *s = &tp->streams[f->streams];
+		uint32_t sid = s->sid;
+		uint8_t state = s->state;
+		s->state = PONY_S_CLOSING;
+		if (state == PONY_S_OPENING && !s->close_after_open) {
+			cancel_tx(tp, s, err);
+			if (s->sid == sid)
+				tp->up->opened(s->owner, sid, err);
+		} else if (state == PONY_S_OPEN) {
+			cancel_tx(tp, s, err);
+			if (s->sid == sid)
+				cancel_rx(tp, s, err);
+			if (s->sid == sid)
+				tp->up->closed(s->owner, sid, err);
+		}
+		if (s->sid == sid && s->state != PONY_S_FREE)
+			pony_stream_free(tp, s);
+	}
+}
+
+/* ---- User operations (called from transport.c). ---- */
+
+int pony_stream_close(struct pony_tp *tp, struct pony_stream *s)
+{
+	uint32_t sid = s->sid;
+	if (s->state == PONY_S_OPENING) {
+		if (s->close_after_open)
+			return -ENOTCONN;
+		s->close_after_open = true;
+		cancel_tx(tp, s, -ECANCELED);
+		if (s->sid == sid && (s->ctrl & PONY_C_OPEN))
+			pony_stream_free(tp, s); /* the peer never heard of it */
+		return 0;
+	}
+	if (s->state != PONY_S_OPEN)
+		return -ENOTCONN;
+	s->state = PONY_S_CLOSING;
+	pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+	if (s->close_pending) {
+		s->close_pending = false;
+		tp->flows[s->flow].n_close_pending--;
+	}
+	cancel_tx(tp, s, -ECANCELED);
+	if (s->sid == sid)
+		cancel_rx(tp, s, -ECANCELED);
+	if (s->sid == sid)
+		pony_stream_set_ctrl(tp, s, PONY_C_CLOSE);
+	return 0;
+}

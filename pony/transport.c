@@ -1,0 +1,285 @@
+/* Pony transport: creation (fixed pools sized from the config), the user API of
+ * transport.h, and stats. Flow logic is in flow.c/flowtx.c, streams in stream.c. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "pony/flowtx.h"
+#include "pony/internal.h"
+
+
+static bool pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static uint64_t us_tsc(uint64_t hz, uint32_t us)
+{
+	return (uint64_t)((double)hz * us / 1e6);
+}
+
+#define DFLT(field, v)                                                                    \
+	do {                                                                              \
+		if (c->field == 0)                                                        \
+			c->field = (v);                                                   \
+	} while (0)
+
+static int config_fill(struct pony_tp_config *c)
+{
+	DFLT(mtu, 1500);
+	DFLT(max_flows, 64);
+	DFLT(max_streams, 1024);
+	DFLT(window, 256);
+	DFLT(sendq_max, 64);
+	DFLT(rto_min_us, 200);
+	DFLT(rto_max_us, 100000);
+	DFLT(rto_init_us, 1000);
+	DFLT(keepalive_us, 50000);
+	DFLT(dead_timeout_us, 1000000);
+	DFLT(target_delay_us, 25);
+	DFLT(target_per_hop_us, 1);
+	DFLT(hops, 3);
+	DFLT(cc_ai, 1.0);
+	DFLT(cc_beta, 0.8);
+	DFLT(cc_max_mdf, 0.5);
+	DFLT(cwnd_min, 0.01);
+	DFLT(cwnd_init, 16);
+	DFLT(cwnd_max, c->window);
+	DFLT(seed, 0x5eed);
+	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0)
+		return -EINVAL;
+	if (c->mtu < 576 || c->mtu > 9000 || c->max_flows > 4096 ||
+	    c->max_streams > PONY_SID_IDX_MASK || !pow2(c->window) || c->window < 64 ||
+	    c->window > 16384 || !pow2(c->sendq_max) || c->sendq_max > 65536 ||
+	    c->rto_min_us > c->rto_max_us || c->cwnd_min <= 0 || c->cwnd_max < c->cwnd_min ||
+	    c->cwnd_max > c->window || c->cc_max_mdf <= 0 || c->cc_max_mdf >= 1 ||
+	    c->cc_beta <= 0 || c->dead_timeout_us < c->rto_min_us)
+		return -EINVAL;
+	if (rte_pktmbuf_data_room_size(c->pool) < RTE_PKTMBUF_HEADROOM + c->mtu - 28u)
+		return -EINVAL;
+	return 0;
+}
+
+struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
+{
+	struct pony_tp *tp = rte_zmalloc("pony_tp", sizeof(*tp), RTE_CACHE_LINE_SIZE);
+	if (tp == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tp->cfg = *cfg;
+	struct pony_tp_config *c = &tp->cfg;
+	if (config_fill(c) < 0) {
+		rte_free(tp);
+		errno = EINVAL;
+		return NULL;
+	}
+	tp->up = c->up;
+	tp->seg_max = c->mtu - 28u - PONY_HDR_MAX;
+	tp->ns_per_tsc = 1e9 / (double)c->tsc_hz;
+	tp->rto_min = us_tsc(c->tsc_hz, c->rto_min_us);
+	tp->rto_max = us_tsc(c->tsc_hz, c->rto_max_us);
+	tp->rto_init = us_tsc(c->tsc_hz, c->rto_init_us);
+	tp->keepalive = us_tsc(c->tsc_hz, c->keepalive_us);
+	tp->dead = us_tsc(c->tsc_hz, c->dead_timeout_us);
+	tp->ccp = (struct pony_cc_params){
+		.target_tsc = us_tsc(c->tsc_hz, c->target_delay_us + c->hops * c->target_per_hop_us),
+		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
+		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
+	tp->rng = ((uint64_t)c->seed << 32) ^ 0x9e3779b97f4a7c15ull ^ c->local_ip ^ c->local_port;
+
+	size_t nf = c->max_flows, w = c->window;
+	uint32_t ht = 2;
+	while (ht < 2 * nf)
+		ht <<= 1;
+	tp->flow_ht_mask = ht - 1;
+	tp->flows = rte_zmalloc("pony_flows", nf * sizeof(*tp->flows), RTE_CACHE_LINE_SIZE);
+	tp->descs = rte_zmalloc("pony_descs", nf * w * sizeof(*tp->descs), RTE_CACHE_LINE_SIZE);
+	tp->rxmaps = rte_zmalloc("pony_rxmaps", nf * w / 8, RTE_CACHE_LINE_SIZE);
+	tp->flow_ht = rte_malloc("pony_flow_ht", ht * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+	tp->streams = rte_zmalloc("pony_streams", c->max_streams * sizeof(*tp->streams),
+				  RTE_CACHE_LINE_SIZE);
+	tp->txmsgs = rte_zmalloc("pony_txmsgs",
+				 (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs),
+				 RTE_CACHE_LINE_SIZE);
+	tp->held = rte_zmalloc("pony_held", nf * w * sizeof(*tp->held), RTE_CACHE_LINE_SIZE);
+	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
+	    !tp->txmsgs || !tp->held) {
+		pony_tp_destroy(tp);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(tp->flow_ht, 0xff, ht * sizeof(uint32_t));
+	for (uint32_t i = 0; i < c->max_streams; i++)
+		tp->streams[i].next = i + 1 < c->max_streams ? i + 1 : PONY_NONE;
+	tp->stream_free = 0;
+	for (size_t i = 0; i < nf * w; i++)
+		tp->held[i].next = i + 1 < nf * w ? (uint32_t)i + 1 : PONY_NONE;
+	tp->held_free = 0;
+	return tp;
+}
+
+void pony_tp_destroy(struct pony_tp *tp)
+{
+	if (tp == NULL)
+		return;
+	if (tp->held != NULL)
+		for (size_t i = 0; i < (size_t)tp->cfg.max_flows * tp->cfg.window; i++)
+			rte_pktmbuf_free(tp->held[i].m);
+	rte_pktmbuf_free_bulk(tp->txb, tp->txb_n);
+	rte_free(tp->flows);
+	rte_free(tp->descs);
+	rte_free(tp->rxmaps);
+	rte_free(tp->flow_ht);
+	rte_free(tp->streams);
+	rte_free(tp->txmsgs);
+	rte_free(tp->held);
+	rte_free(tp);
+}
+
+void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up)
+{
+	tp->up = up;
+}
+
+int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener)
+{
+	struct pony_listener *free_l = NULL;
+	for (unsigned i = 0; i < PONY_LISTEN_MAX; i++) {
+		if (tp->listen[i].used && tp->listen[i].service == service)
+			return -EADDRINUSE;
+		if (!tp->listen[i].used && free_l == NULL)
+			free_l = &tp->listen[i];
+	}
+	if (free_l == NULL)
+		return -ENOSPC;
+	*free_l = (struct pony_listener){.used = true, .service = service, .listener = listener};
+	return 0;
+}
+
+int pony_tp_unlisten(struct pony_tp *tp, uint16_t service)
+{
+	for (unsigned i = 0; i < PONY_LISTEN_MAX; i++) {
+		if (tp->listen[i].used && tp->listen[i].service == service) {
+			tp->listen[i].used = false;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, uint16_t service,
+		      void *owner, uint32_t *sid)
+{
+	if (tp->up == NULL)
+		return -EINVAL;
+	if (tp->stream_free == PONY_NONE)
+		return -ENOSPC;
+	struct pony_flow *f = pony_flow_get_or_open(tp, peer_ip, peer_port);
+	if (f == NULL)
+		return -EHOSTUNREACH;
+	struct pony_stream *s = pony_stream_alloc(tp, f);
+	s->state = PONY_S_OPENING;
+	s->owner = owner;
+	s->service = service;
+	pony_stream_set_ctrl(tp, s, PONY_C_OPEN);
+	*sid = s->sid;
+	return 0;
+}
+
+int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+		 uint32_t *sid)
+{
+	return pony_tp_open_port(tp, peer_ip, tp->cfg.local_port, service, owner, sid);
+}
+
+int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len, uint64_t cookie)
+{
+	if (len == 0 || len > PONY_MSG_MAX || buf == NULL)
+		return -EINVAL;
+	struct pony_stream *s = pony_stream_get(tp, sid);
+	if (s == NULL || !(s->state == PONY_S_OPEN ||
+			   (s->state == PONY_S_OPENING && !s->close_after_open)))
+		return -ENOTCONN;
+	if (s->tx_tail - s->tx_head >= tp->cfg.sendq_max)
+		return -ENOBUFS;
+	struct pony_txmsg *m = stream_msg(tp, s, s->tx_tail);
+	*m = (struct pony_txmsg){.buf = buf, .cookie = cookie, .len = len, .msg_id = s->tx_tail};
+	s->tx_tail++;
+	pony_stream_update_ready(tp, s);
+	return 0;
+}
+
+int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n)
+{
+	struct pony_stream *s = pony_stream_get(tp, sid);
+	if (s == NULL || !(s->state == PONY_S_OPEN || s->state == PONY_S_OPENING))
+		return -ENOTCONN;
+	if (n == 0)
+		return 0;
+	/* Outstanding credit is bounded so serial-number comparisons stay meaningful. */
+	if (s->rx_granted - s->rx_next + n > (1u << 30))
+		return -EINVAL;
+	s->rx_granted += n;
+	if (s->state == PONY_S_OPEN)
+		pony_stream_set_ctrl(tp, s, PONY_C_CREDIT);
+	return 0;
+}
+
+int pony_tp_close(struct pony_tp *tp, uint32_t sid)
+{
+	struct pony_stream *s = pony_stream_get(tp, sid);
+	if (s == NULL)
+		return -ENOTCONN;
+	return pony_stream_close(tp, s);
+}
+
+void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc)
+{
+	tp->now = now_tsc;
+	for (uint16_t i = 0; i < n; i++)
+		pony_flow_input(tp, peer_ip, peer_port, pkts[i]);
+	/* One ack per flow per burst, unless data piggybacked it already. */
+	pony_flow_flush_acks(tp);
+}
+
+unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc)
+{
+	tp->now = now_tsc;
+	return pony_flow_poll_all(tp);
+}
+
+uint64_t pony_tp_next_deadline(const struct pony_tp *tp)
+{
+	return pony_flow_next_deadline(tp);
+}
+
+void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st)
+{
+	*st = tp->st;
+}
+
+int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st)
+{
+	if (i >= tp->cfg.max_flows)
+		return -ENOENT;
+	const struct pony_flow *f = &tp->flows[i];
+	if (f->state == PONY_F_FREE)
+		return -ESRCH;
+	double ns = tp->ns_per_tsc;
+	*st = (struct pony_flow_stats){
+		.peer_ip = f->peer_ip, .peer_port = f->peer_port, .state = f->state,
+		.n_streams = f->n_streams, .cwnd = f->cc.cwnd,
+		.srtt_ns = (uint64_t)(f->srtt * ns), .rttvar_ns = (uint64_t)(f->rttvar * ns),
+		.rto_ns = (uint64_t)(f->rto * ns),
+		.last_delay_ns = (uint64_t)(f->cc.last_delay_tsc * ns),
+		.min_delay_ns = f->cc.samples ? (uint64_t)(f->cc.min_delay_tsc * ns) : 0,
+		.inflight = f->pipe, .delay_samples = f->cc.samples,
+		.retransmits = f->retransmits, .timeouts = f->timeouts,
+		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,
+		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
+		.rx_pkts = f->rx_pkts};
+	return 0;
+}

@@ -1,0 +1,210 @@
+/* Pony header parse (validate everything, trust nothing) and build. Byte offsets here are the
+ * wire contract documented in pony/WIRE.md; change both together and bump the version. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+#include "pony/transport.h"
+#include "pony/wire.h"
+
+/* Field offsets (bytes from the start of the Pony header). */
+enum {
+	OFF_VERSION = 0,
+	OFF_TYPE = 1,
+	OFF_FLAGS = 2,
+	OFF_NSACK = 3,
+	OFF_SRC_FLOW = 4,
+	OFF_DST_FLOW = 8,
+	OFF_SEQ = 12,
+	OFF_ACK = 16,
+	OFF_TS = 20,
+	OFF_TS_ECHO = 28,
+	OFF_ECHO_DELAY = 36,
+	OFF_SID = 40,
+	OFF_SRC_SID = 44,
+	OFF_MSG_ID = 48,
+	OFF_MSG_LEN = 52,
+	OFF_OFFSET = 56,
+	OFF_AUX = 60,
+	OFF_PAYLOAD_LEN = 64,
+	OFF_RESERVED = 66,
+	OFF_CSUM = 68,
+	OFF_SACK = 72,
+};
+_Static_assert(OFF_SACK == PONY_HDR_FIXED, "fixed header size is part of the wire contract");
+
+#define SACK_SPAN_MAX (1u << 15) /* no sane window is wider; bounds receiver work */
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return rte_be_to_cpu_32(v);
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return rte_be_to_cpu_64(v);
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return rte_be_to_cpu_16(v);
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	v = rte_cpu_to_be_32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void wr64(uint8_t *p, uint64_t v)
+{
+	v = rte_cpu_to_be_64(v);
+	memcpy(p, &v, 8);
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	v = rte_cpu_to_be_16(v);
+	memcpy(p, &v, 2);
+}
+
+/* crc32c over the header with the csum field taken as zero, then the payload. */
+uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
+{
+	const uint8_t *p = pkt;
+	static const uint8_t zero[4];
+	uint32_t c = rte_hash_crc(p, OFF_CSUM, 0xffffffffu);
+	c = rte_hash_crc(zero, 4, c);
+	c = rte_hash_crc(p + OFF_CSUM + 4, hdr_len - OFF_CSUM - 4 + payload_len, c);
+	return ~c;
+}
+
+static int type_known(uint8_t t)
+{
+	return (t >= PONY_T_SYN && t <= PONY_T_PROBE) || pony_type_sequenced(t);
+}
+
+int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
+{
+	const uint8_t *p = pkt;
+
+	memset(h, 0, sizeof(*h)); /* unused SACK slots read as zero */
+	if (len < PONY_HDR_FIXED)
+		return -EMSGSIZE;
+	/* Version first: a future version may change everything after these bytes. */
+	if (p[OFF_VERSION] != PONY_WIRE_VERSION)
+		return -EPROTONOSUPPORT;
+	h->version = p[OFF_VERSION];
+	h->type = p[OFF_TYPE];
+	h->flags = p[OFF_FLAGS];
+	h->n_sack = p[OFF_NSACK];
+	if (h->n_sack > PONY_SACK_MAX)
+		return -EINVAL;
+	size_t hl = pony_wire_hdr_len(h);
+	if (len < hl)
+		return -EMSGSIZE;
+	h->payload_len = rd16(p + OFF_PAYLOAD_LEN);
+	if ((size_t)h->payload_len != len - hl)
+		return -EMSGSIZE;
+	h->csum = rd32(p + OFF_CSUM);
+	if (pony_wire_csum(p, hl, h->payload_len) != h->csum)
+		return -EBADMSG;
+	if (!type_known(h->type) || rd16(p + OFF_RESERVED) != 0 || (h->flags & ~0x07u))
+		return -EINVAL;
+	h->src_flow = rd32(p + OFF_SRC_FLOW);
+	h->dst_flow = rd32(p + OFF_DST_FLOW);
+	h->seq = rd32(p + OFF_SEQ);
+	h->ack = rd32(p + OFF_ACK);
+	h->ts = rd64(p + OFF_TS);
+	h->ts_echo = rd64(p + OFF_TS_ECHO);
+	h->echo_delay = rd32(p + OFF_ECHO_DELAY);
+	h->sid = rd32(p + OFF_SID);
+	h->src_sid = rd32(p + OFF_SRC_SID);
+	h->msg_id = rd32(p + OFF_MSG_ID);
+	h->msg_len = rd32(p + OFF_MSG_LEN);
+	h->offset = rd32(p + OFF_OFFSET);
+	h->aux = rd32(p + OFF_AUX);
+	if (h->src_flow == 0)
+		return -EINVAL;
+	if (h->type != PONY_T_SYN && h->dst_flow == 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < h->n_sack; i++) {
+		h->sack[i].start = rd32(p + OFF_SACK + 8 * i);
+		h->sack[i].end = rd32(p + OFF_SACK + 8 * i + 4);
+		uint32_t span = h->sack[i].end - h->sack[i].start;
+		/* Serial arithmetic: each block lies strictly beyond the cumulative ack. */
+		if (span == 0 || span > SACK_SPAN_MAX || (int32_t)(h->sack[i].start - h->ack) <= 0 ||
+		    (int32_t)(h->sack[i].end - h->ack) > (int32_t)SACK_SPAN_MAX)
+			return -EINVAL;
+	}
+	if (h->n_sack && !(h->flags & PONY_F_ACK_VALID))
+		return -EINVAL;
+	if (h->type == PONY_T_DATA) {
+		if (h->payload_len == 0 || h->msg_len == 0 || h->msg_len > PONY_MSG_MAX ||
+		    h->offset >= h->msg_len || h->payload_len > h->msg_len - h->offset)
+			return -EINVAL;
+	} else if (h->payload_len != 0) {
+		return -EINVAL; /* only DATA carries payload in this version */
+	}
+	return (int)hl;
+}
+
+size_t pony_wire_build(void *out, const struct pony_hdr *h)
+{
+	uint8_t *p = out;
+	size_t hl = pony_wire_hdr_len(h);
+
+	p[OFF_VERSION] = PONY_WIRE_VERSION;
+	p[OFF_TYPE] = h->type;
+	p[OFF_FLAGS] = h->flags;
+	p[OFF_NSACK] = h->n_sack;
+	wr32(p + OFF_SRC_FLOW, h->src_flow);
+	wr32(p + OFF_DST_FLOW, h->dst_flow);
+	wr32(p + OFF_SEQ, h->seq);
+	wr32(p + OFF_ACK, h->ack);
+	wr64(p + OFF_TS, h->ts);
+	wr64(p + OFF_TS_ECHO, h->ts_echo);
+	wr32(p + OFF_ECHO_DELAY, h->echo_delay);
+	wr32(p + OFF_SID, h->sid);
+	wr32(p + OFF_SRC_SID, h->src_sid);
+	wr32(p + OFF_MSG_ID, h->msg_id);
+	wr32(p + OFF_MSG_LEN, h->msg_len);
+	wr32(p + OFF_OFFSET, h->offset);
+	wr32(p + OFF_AUX, h->aux);
+	wr16(p + OFF_PAYLOAD_LEN, h->payload_len);
+	wr16(p + OFF_RESERVED, 0);
+	for (unsigned i = 0; i < h->n_sack; i++) {
+		wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
+		wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
+	}
+	wr32(p + OFF_CSUM, pony_wire_csum(p, hl, h->payload_len));
+	return hl;
+}
+
+const char *pony_type_name(uint8_t t)
+{
+	switch (t) {
+	case PONY_T_SYN: return "SYN";
+	case PONY_T_SYN_ACK: return "SYN_ACK";
+	case PONY_T_RST: return "RST";
+	case PONY_T_FIN: return "FIN";
+	case PONY_T_FIN_ACK: return "FIN_ACK";
+	case PONY_T_ACK: return "ACK";
+	case PONY_T_PROBE: return "PROBE";
+	case PONY_T_DATA: return "DATA";
+	case PONY_T_OPEN: return "OPEN";
+	case PONY_T_OPEN_ACK: return "OPEN_ACK";
+	case PONY_T_CLOSE: return "CLOSE";
+	case PONY_T_CREDIT: return "CREDIT";
+	case PONY_T_NOP: return "NOP";
+	default: return "?";
+	}
+}
