@@ -47,3 +47,10 @@ struct pony_app {
 	bool dead;    /* the daemon closed the socket */
 	struct pony_alloc alloc;
 };
+
+/* Build an app handle over an already mapped region (in-process tests that run the real
+ * daemon code against the real library without a socket). The handle does not own base or
+ * the fds: pony_app_unwrap frees only the handle. NULL with errno EPROTO (bad header) or
+ * ENOMEM. Not exported from libpony.so. */
+struct pony_app *pony_app_wrap(void *base, size_t size, int cmd_efd, int cpl_efd);
+void pony_app_unwrap(struct pony_app *a);

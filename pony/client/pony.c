@@ -70,20 +70,10 @@ static ssize_t recv_rep(int sock, struct pony_attach_rep *rep, int *fds, unsigne
 	return n;
 }
 
-static int map_region(struct pony_app *a, uint64_t region_size)
+/* Take over a mapped region: validate its header, set the ring pointers, start the
+ * allocator. 0, -EPROTO, -ENOMEM. */
+static int adopt_region(struct pony_app *a, void *p, uint64_t region_size)
 {
-	struct stat st;
-	if (fstat(a->memfd, &st) != 0 || (uint64_t)st.st_size < region_size ||
-	    region_size < sizeof(struct pony_shm_hdr)) {
-		set_err("snapnetd sent a region smaller than announced");
-		return -EPROTO;
-	}
-	void *p = mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_SHARED, a->memfd, 0);
-	if (p == MAP_FAILED) {
-		int e = errno;
-		set_err("cannot map the shared region: %s", strerror(e));
-		return -e;
-	}
 	a->base = p;
 	a->size = region_size;
 	memcpy(&a->hdr, p, sizeof(a->hdr));
@@ -106,6 +96,54 @@ static int map_region(struct pony_app *a, uint64_t region_size)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+struct pony_app *pony_app_wrap(void *base, size_t size, int cmd_efd, int cpl_efd)
+{
+	struct pony_app *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	a->sock = a->memfd = -1;
+	a->cmd_efd = cmd_efd;
+	a->cpl_efd = cpl_efd;
+	int r = adopt_region(a, base, size);
+	if (r) {
+		pony_alloc_fini(&a->alloc);
+		free(a);
+		errno = -r;
+		return NULL;
+	}
+	return a;
+}
+
+void pony_app_unwrap(struct pony_app *a)
+{
+	if (a == NULL)
+		return;
+	pony_alloc_fini(&a->alloc);
+	free(a);
+}
+
+static int map_region(struct pony_app *a, uint64_t region_size)
+{
+	struct stat st;
+	if (fstat(a->memfd, &st) != 0 || (uint64_t)st.st_size < region_size ||
+	    region_size < sizeof(struct pony_shm_hdr)) {
+		set_err("snapnetd sent a region smaller than announced");
+		return -EPROTO;
+	}
+	void *p = mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_SHARED, a->memfd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		set_err("cannot map the shared region: %s", strerror(e));
+		return -e;
+	}
+	int r = adopt_region(a, p, region_size);
+	if (r) {
+		munmap(p, region_size);
+		a->base = NULL;
+	}
+	return r;
 }
 
 static int do_connect(struct pony_app *a, const char *path, const struct pony_opts *opts)
