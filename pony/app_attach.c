@@ -19,8 +19,12 @@
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define PEER_GROUPS_MAX 64
+#define REFUSED_LINGER_MS 1000
+#define REFUSED_MAX 64 /* lingering refused sockets; beyond that close at once */
 
-enum conn_state { CONN_WAIT_REQ, CONN_ATTACHED, CONN_DETACH_PENDING };
+/* REFUSED: the refusal was sent; we wait for the app to close (closing first, with its
+ * hello unread, would make its kernel report a reset instead of our reason). */
+enum conn_state { CONN_WAIT_REQ, CONN_ATTACHED, CONN_DETACH_PENDING, CONN_REFUSED };
 
 struct attach_conn {
 	struct attach_conn *next;
@@ -39,6 +43,7 @@ struct pony_app_attach {
 	int lfd;
 	struct attach_conn *conns;
 	unsigned n_attached;
+	unsigned n_refused;
 	uint32_t next_id;
 };
 
@@ -166,6 +171,8 @@ static void conn_close_fds(struct attach_conn *cn)
 
 static void conn_unlink(struct pony_app_attach *a, struct attach_conn *cn)
 {
+	if (cn->state == CONN_REFUSED)
+		a->n_refused--;
 	for (struct attach_conn **p = &a->conns; *p; p = &(*p)->next)
 		if (*p == cn) {
 			*p = cn->next;
@@ -223,12 +230,16 @@ static void handle_listener(struct pony_app_attach *a)
 			SNAP_LOG(NOTICE, "app attach from pid %d uid %u refused: %s", (int)cr.pid,
 				 (unsigned)cr.uid, msg);
 			refuse(fd, r, msg);
-			close(fd);
-			continue;
+			shutdown(fd, SHUT_WR);
+			if (a->n_refused >= REFUSED_MAX) {
+				close(fd);
+				continue;
+			}
 		}
 		struct attach_conn *cn = calloc(1, sizeof(*cn));
 		if (cn == NULL) {
-			refuse(fd, -ENOMEM, "snapnetd: out of memory");
+			if (!r)
+				refuse(fd, -ENOMEM, "snapnetd: out of memory");
 			close(fd);
 			continue;
 		}
@@ -236,7 +247,8 @@ static void handle_listener(struct pony_app_attach *a)
 		cn->memfd = cn->cmd_efd = cn->cpl_efd = -1;
 		cn->uid = cr.uid;
 		cn->since_ms = now_ms();
-		cn->state = CONN_WAIT_REQ;
+		cn->state = r ? CONN_REFUSED : CONN_WAIT_REQ;
+		a->n_refused += r != 0;
 		cn->next = a->conns;
 		a->conns = cn;
 	}
@@ -321,6 +333,13 @@ int pony_app_attach_handle(struct pony_app_attach *a, int fd, short revents)
 	for (struct attach_conn *cn = a->conns; cn; cn = cn->next) {
 		if (cn->fd != fd)
 			continue;
+		if (cn->state == CONN_REFUSED) {
+			char junk[sizeof(struct pony_attach_req)];
+			ssize_t n = recv(cn->fd, junk, sizeof(junk), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				conn_unlink(a, cn);
+			return 0;
+		}
 		if (cn->state == CONN_WAIT_REQ) {
 			if (revents & (POLLHUP | POLLERR) && !(revents & POLLIN))
 				conn_unlink(a, cn);
@@ -349,7 +368,8 @@ void pony_app_attach_tick(struct pony_app_attach *a)
 		next = cn->next;
 		if (cn->state == CONN_DETACH_PENDING)
 			conn_detach(a, cn);
-		else if (cn->state == CONN_WAIT_REQ && now - cn->since_ms > HANDSHAKE_TIMEOUT_MS)
+		else if ((cn->state == CONN_WAIT_REQ && now - cn->since_ms > HANDSHAKE_TIMEOUT_MS) ||
+			 (cn->state == CONN_REFUSED && now - cn->since_ms > REFUSED_LINGER_MS))
 			conn_unlink(a, cn);
 	}
 }

@@ -49,6 +49,14 @@ static ssize_t recv_rep(int sock, struct pony_attach_rep *rep, int *fds, unsigne
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && errno == ECONNRESET) {
+		/* A daemon that refused us and closed before reading our hello makes the kernel
+		 * report a reset ahead of its queued reply; the reply is still there. */
+		mh.msg_controllen = sizeof(u.buf);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			errno = ECONNRESET;
+	}
 	if (n < 0)
 		return -errno;
 	*nfds = 0;

@@ -391,8 +391,11 @@ static void test_violations(void **state)
 	struct pony_completion c = fix_one(&x, 3);
 	assert_int_equal(c.status, 0);
 	assert_false(pony_app_session_broken(x.s[3]));
-	fix_fini(&x);
+	for (unsigned i = 0; i < x.n; i++)
+		fix_detach(&x, i);
 	assert_int_equal(hc->sessions, 0);
+	assert_int_equal(hc->mapped_bytes, 0);
+	fix_fini(&x);
 	(void)state;
 }
 
