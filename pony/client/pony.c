@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pony/client/internal.h"
@@ -487,27 +488,54 @@ int pony_arm(struct pony_app *a)
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int pony_wait(struct pony_app *a, int timeout_ms)
 {
-	if (pony_arm(a))
-		return 1;
-	if (a->dead)
-		return -EPIPE;
-	struct pollfd p[2] = {{.fd = a->cpl_efd, .events = POLLIN},
-			      {.fd = a->sock, .events = POLLIN}};
-	int r = poll(p, 2, timeout_ms);
-	if (r < 0)
-		return -errno;
-	if (p[1].revents) {
-		/* Apps never receive data after the hello: readability means EOF or error. */
-		char c;
-		if (recv(a->sock, &c, 1, MSG_DONTWAIT) <= 0 && errno != EAGAIN)
-			a->dead = true;
+	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	/* Loop: a ring that raced with an earlier arm can leave the eventfd readable with
+	 * nothing new to read; such spurious wakeups must not look like a timeout. */
+	for (;;) {
+		if (pony_arm(a))
+			return 1;
+		if (a->dead) {
+			disarm(a);
+			return -EPIPE;
+		}
+		int left = -1;
+		if (deadline >= 0) {
+			int64_t d = deadline - mono_ms();
+			left = d > 0 ? (int)d : 0;
+		}
+		struct pollfd p[2] = {{.fd = a->cpl_efd, .events = POLLIN},
+				      {.fd = a->sock, .events = POLLIN}};
+		int r = poll(p, 2, left);
+		if (r < 0) {
+			int e = errno;
+			disarm(a);
+			return -e;
+		}
+		if (p[1].revents) {
+			/* Apps never receive data after the hello: readability means EOF or
+			 * error. */
+			char c;
+			ssize_t n = recv(a->sock, &c, 1, MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				a->dead = true;
+		}
+		disarm(a);
+		if (cpl_pending(a))
+			return 1;
+		if (a->dead)
+			return -EPIPE;
+		if (r == 0 || (deadline >= 0 && mono_ms() >= deadline))
+			return 0;
 	}
-	disarm(a);
-	if (cpl_pending(a))
-		return 1;
-	return a->dead ? -EPIPE : 0;
 }
 
 int pony_fd(const struct pony_app *a)
