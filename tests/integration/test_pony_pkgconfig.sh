@@ -1,10 +1,15 @@
 #!/bin/sh
 # Install the build into a scratch destdir and build an outside program against libpony
 # with nothing but `pkg-config --cflags --libs pony` (shared and static), as C and C++.
-# Usage: test_pony_pkgconfig.sh BUILD_DIR SOURCE_FILE
+# Usage: test_pony_pkgconfig.sh BUILD_DIR SOURCE_FILE B_SANITIZE
 set -eu
 build=$1
 src=$2
+if [ "${3:-none}" != none ]; then
+	# A sanitized libpony needs the sanitizer runtime in every program that links it.
+	echo "SKIP: build uses -Db_sanitize=$3"
+	exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 command -v pkg-config >/dev/null || { echo "SKIP: no pkg-config"; exit 77; }

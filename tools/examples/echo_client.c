@@ -47,19 +47,19 @@ int main(int argc, char **argv)
 	uint32_t stream = 0;
 	unsigned done = 0;
 	double t0 = 0;
-	int r;
+	int r = 0, ret = 1;
 	while (done < count && (r = ex_next(&l, &c, 5000)) > 0) {
 		if (c.status != 0) {
 			fprintf(stderr, "echo_client: %s: %s\n", pony_op_name(c.op),
 				pony_strerror(c.status));
-			return 1;
+			goto out;
 		}
 		if (c.op == PONY_OP_OPEN) {
 			stream = c.stream;
 		} else if (c.op == PONY_OP_RECV) {
 			if (c.len != len || memcmp(rx, tx, len) != 0) {
 				fprintf(stderr, "echo_client: reply %u differs\n", done);
-				return 1;
+				goto out;
 			}
 			rtt[done++] = ex_now_us() - t0;
 		} else {
@@ -74,13 +74,15 @@ int main(int argc, char **argv)
 	if (done < count) {
 		fprintf(stderr, "echo_client: stopped after %u of %u (%s)\n", done, count,
 			r == 0 ? "timeout" : pony_strerror(r));
-		return 1;
+		goto out;
 	}
 	qsort(rtt, count, sizeof(*rtt), cmp_double);
 	printf("echo_client: %u x %u B: rtt p50 %.1f us, p99 %.1f us, max %.1f us\n", count, len,
 	       rtt[count / 2], rtt[(size_t)(count * 0.99)], rtt[count - 1]);
 	pony_stream_close(app, stream, 4);
+	ret = 0;
+out:
 	pony_close(app);
 	free(rtt);
-	return 0;
+	return ret;
 }

@@ -85,8 +85,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (resp->status != KV_OK) {
+		int not_found = resp->status == KV_NOT_FOUND; /* resp dies with the region */
 		printf("%s\n", st[resp->status]);
-		return resp->status == KV_NOT_FOUND ? 3 : 1;
+		pony_close(app);
+		return not_found ? 3 : 1;
 	}
 	if (q.op == KV_GET) {
 		printf("%.*s\n", (int)resp->val_len, resp->val);
