@@ -107,14 +107,21 @@ uint32_t app_op_alloc(struct pony_app_session *s)
 void app_op_free(struct pony_app_session *s, uint32_t i)
 {
 	struct app_op *op = &s->ops[i];
-	if (op->op == PONY_OP_SEND)
-		s->tx_pending--;
+	if (op->held)
+		s->tp_refs--;
+	op->held = false;
 	op->op = PONY_OP_NONE;
 	op->next = s->op_free;
 	s->op_free = i;
 	s->n_ops--;
 	s->owed--;
 	s->host->cnt.ops--;
+}
+
+void app_op_hold(struct pony_app_session *s, uint32_t i)
+{
+	s->ops[i].held = true;
+	s->tp_refs++;
 }
 
 void app_op_complete(struct pony_app_session *s, uint32_t i, int status, uint32_t len)
@@ -293,8 +300,9 @@ bool pony_app_session_broken(const struct pony_app_session *s)
 }
 
 /* Release everything the session holds in the transport and its tables, without writing
- * completions (nobody reads them). Idempotent. Sends the transport still holds stay
- * counted in tx_pending: their buffers live in our mapping, which outlives them. */
+ * completions (nobody reads them). Idempotent. Buffers the transport still holds (queued
+ * sends, receives it began) stay counted in tp_refs: they live in our mapping, which must
+ * outlive them, and their late upcalls must find the session. */
 static void session_teardown(struct pony_app_session *s)
 {
 	if (s->torn)
@@ -348,11 +356,11 @@ static void list_add(struct pony_app_session **head, struct pony_app_session *s)
 	*head = s;
 }
 
-/* Free a detached session once the transport holds none of its send buffers. */
+/* Free a detached session once the transport holds none of its buffers. */
 static void session_reap(struct pony_app_session *s)
 {
 	struct pony_app_host *h = s->host;
-	if (!s->detached || s->tx_pending)
+	if (!s->detached || s->tp_refs)
 		return;
 	list_del(&h->zombies, s);
 	/* Drop the ops the transport never completed back to the free state (gauges). */
@@ -363,7 +371,7 @@ static void session_reap(struct pony_app_session *s)
 	pony_app_session_free(s);
 }
 
-void app_session_tx_drained(struct pony_app_session *s)
+void app_session_tp_drained(struct pony_app_session *s)
 {
 	if (s->detached)
 		session_reap(s);
@@ -562,7 +570,9 @@ void pony_app_host_destroy(struct pony_app_host *h)
 		detach_fn(h->engine, h->live);
 	while (h->zombies) {
 		struct pony_app_session *s = h->zombies;
-		s->tx_pending = 0; /* the transport is going away with us */
+		s->tp_refs = 0; /* the transport is going away with us */
+		for (uint32_t i = 0; i < s->max_ops; i++)
+			s->ops[i].held = false;
 		session_reap(s);
 	}
 	for (unsigned i = 0; i < HOSTS_MAX; i++)

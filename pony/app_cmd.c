@@ -171,7 +171,7 @@ static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	op->len = (uint32_t)c->len;
 	op->stream = st->id;
 	op->flags = c->flags;
-	s->tx_pending++;
+	app_op_hold(s, i);
 	int r = pony_tp_send(s->host->tp, st->sid, s->buf + c->off, op->len,
 			     (uint64_t)op->gen << 32 | i);
 	if (r) {
@@ -202,6 +202,7 @@ static void cmd_recv(struct pony_app_session *s, const struct pony_shm_cmd *c)
 		op->len = (uint32_t)c->len;
 		op->stream = st->id;
 		op->flags = 0;
+		op->held = false;
 		op->next = APP_NONE;
 		if (st->rx_tail == APP_NONE)
 			st->rx_head = i;

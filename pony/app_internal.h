@@ -35,7 +35,8 @@ struct app_op {
 	uint32_t stream;  /* app-visible stream id */
 	uint32_t next;    /* free list / rx FIFO link */
 	uint8_t op;       /* enum pony_op; PONY_OP_NONE when free */
-	uint8_t flags;
+	uint8_t flags;    /* the command's flags (echoed) */
+	bool held;        /* the transport holds this buffer (send queued, receive begun) */
 };
 
 struct app_region {
@@ -76,7 +77,8 @@ struct pony_app_session {
 	bool detached;            /* left the host's live list (zombie until tx drains) */
 
 	uint32_t max_streams, max_ops, max_regions, max_listens;
-	uint32_t n_streams, n_ops, n_regions, n_listens, tx_pending;
+	uint32_t n_streams, n_ops, n_regions, n_listens;
+	uint32_t tp_refs;           /* ops whose buffer the transport holds (held) */
 	uint32_t op_free;         /* free list head */
 	struct app_stream *streams;
 	struct app_op *ops;
@@ -110,8 +112,10 @@ void app_stream_fail_rx(struct pony_app_session *s, struct app_stream *st, int s
 /* Complete op idx with status and free it. */
 void app_op_complete(struct pony_app_session *s, uint32_t idx, int status, uint32_t len);
 
-/* A detached session's last pending send completed: free it (app.c). */
-void app_session_tx_drained(struct pony_app_session *s);
+/* The transport now holds op i's buffer (send queued, receive begun). */
+void app_op_hold(struct pony_app_session *s, uint32_t i);
+/* A detached session's transport references dropped to 0: free it (app.c). */
+void app_session_tp_drained(struct pony_app_session *s);
 
 /* app_cmd.c: validate and execute one command copied out of the ring. */
 void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c);

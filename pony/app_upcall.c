@@ -102,6 +102,7 @@ static void *up_rx_begin(void *owner, uint32_t sid, uint32_t len, uint64_t *cook
 	if (st->rx_head == APP_NONE)
 		st->rx_tail = APP_NONE;
 	s->ops[i].next = APP_NONE;
+	app_op_hold(s, i); /* off the FIFO, in the transport's hands until rx_done */
 	*cookie = (uint64_t)s->ops[i].gen << 32 | i;
 	if (len > s->ops[i].len)
 		return NULL; /* rx_done reports -EMSGSIZE for this buffer */
@@ -115,13 +116,17 @@ static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len,
 		return;
 	struct pony_app_session *s = st->s;
 	uint32_t i = op_from_cookie(s, cookie, PONY_OP_RECV);
-	if (i == APP_NONE || len > s->ops[i].len) {
+	/* Only a receive that rx_begin handed out (held) may finish: completing one still on
+	 * a FIFO would corrupt that list. A successful one must fit its buffer. */
+	if (i == APP_NONE || !s->ops[i].held || (status == 0 && len > s->ops[i].len)) {
 		s->cnt.stray_upcalls++;
 		return;
 	}
 	if (status == 0)
 		s->cnt.rx_bytes += len;
 	app_op_complete(s, i, status, status == 0 ? len : 0);
+	if (s->tp_refs == 0)
+		app_session_tp_drained(s); /* may free s */
 	(void)sid;
 }
 
@@ -139,8 +144,8 @@ static void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)
 	if (status == 0)
 		s->cnt.tx_bytes += s->ops[i].len;
 	app_op_complete(s, i, status, s->ops[i].len);
-	if (s->tx_pending == 0)
-		app_session_tx_drained(s); /* may free s */
+	if (s->tp_refs == 0)
+		app_session_tp_drained(s); /* may free s */
 	(void)sid;
 }
 

@@ -507,6 +507,54 @@ static void test_teardown(void **state)
 	(void)state;
 }
 
+/* Receive edge cases: a cookie of a queued (not begun) receive is refused without
+ * corrupting the FIFO; -EMSGSIZE with the message's real length completes; a refused grant
+ * fails only the buffers just posted; a receive the transport began keeps a detached
+ * session (and its mapping) alive until rx_done. */
+static void test_rx_edges(void **state)
+{
+	struct app_fix x;
+	fix_init(&x, "t_rx", 1, NULL);
+	struct pony_app *a = x.app[0];
+	uint32_t sid = open_stream(&x, 0, 1);
+	struct app_stream *st = fake_tp_last(x.f, FAKE_OPEN)->owner;
+	uint32_t tsid = st->sid;
+	char *b = pony_buf_alloc(a, 4 * 64);
+	assert_int_equal(pony_recv_post_n(a, sid, b, 64, 2, 7), 0);
+	assert_int_equal(fix_run(&x, 0, NULL, 0), 0);
+	uint32_t queued = st->rx_tail;
+	pony_app_upcalls.rx_done(st, tsid, (uint64_t)x.s[0]->ops[queued].gen << 32 | queued, 3, 0);
+	assert_int_equal(x.s[0]->cnt.stray_upcalls, 1);
+	assert_int_equal(fix_run(&x, 0, NULL, 0), 0);
+	uint64_t ck;
+	assert_null(pony_app_upcalls.rx_begin(st, tsid, 1000, &ck));
+	pony_app_upcalls.rx_done(st, tsid, ck, 1000, -EMSGSIZE);
+	struct pony_completion c = fix_one(&x, 0);
+	assert_int_equal(c.status, -EMSGSIZE);
+	assert_int_equal(c.len, 0);
+	/* Grant refused: the 2 new buffers fail, the 1 older one stays posted. */
+	x.f->ret[FAKE_GRANT] = -ENOTCONN;
+	assert_int_equal(pony_recv_post_n(a, sid, b + 128, 64, 2, 8), 0);
+	struct pony_completion cs[4];
+	assert_int_equal(fix_run(&x, 0, cs, 4), 2);
+	assert_int_equal(cs[0].status, -ENOTCONN);
+	assert_int_equal(cs[0].tag, 8);
+	assert_int_equal(cs[1].tag, 8);
+	x.f->ret[FAKE_GRANT] = 0;
+	char *dst = pony_app_upcalls.rx_begin(st, tsid, 10, &ck);
+	assert_ptr_equal(dst, x.s[0]->buf + (b + 64 - a->buf));
+	/* Detach while the transport is writing into that buffer. */
+	const struct pony_app_host_counters *hc = pony_app_host_counters(x.h);
+	fix_detach(&x, 0);
+	assert_int_equal(hc->sessions, 1);
+	memset(dst, 1, 10); /* still mapped: ASan/segv would catch otherwise */
+	pony_app_upcalls.rx_done(st, tsid, ck, 10, 0);
+	assert_int_equal(hc->sessions, 0);
+	assert_int_equal(hc->mapped_bytes, 0);
+	fix_fini(&x);
+	(void)state;
+}
+
 static void test_config(void **state)
 {
 	struct pony_app_config c;
@@ -535,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_double_fetch),
 		cmocka_unit_test(test_teardown),
+		cmocka_unit_test(test_rx_edges),
 		cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
