@@ -378,7 +378,7 @@ void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, voi
 		for (uint16_t o = 0; o < el->desc->n_outputs; o++) {
 			if (!el->cnt.out_pkts[o])
 				continue;
-			snprintf(name, sizeof(name), "out_%s", el->desc->outputs[o]);
+			snprintf(name, sizeof(name), "to_%s", el->desc->outputs[o]);
 			fn(ctx, el->name, name, el->cnt.out_pkts[o]);
 		}
 		for (unsigned r = 0; r < SNAP_DROP_MAX; r++) {
@@ -392,4 +392,82 @@ void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, voi
 			el->desc->stats(el, stat_adapter_fn, &ad);
 		}
 	}
+}
+
+/* Saved-state container (a contract between daemon versions: bump SAVE_VERSION when it
+ * changes; each element versions its own blob):
+ *   u64 magic, u32 version, u32 records, then per record:
+ *   char elem_name[32], char elem_type[32], u32 len, u8 blob[len]. */
+struct save_rec_hdr {
+	char name[SNAP_NAME_MAX];
+	char type[32];
+	uint32_t len;
+} __attribute__((packed));
+
+int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out)
+{
+	uint64_t magic = SAVE_MAGIC;
+	uint32_t version = SAVE_VERSION, n = 0;
+	for (uint16_t i = 0; i < e->n_elems; i++)
+		n += e->elems[i]->desc->save != NULL;
+	snap_sbuf_put(out, &magic, sizeof(magic));
+	snap_sbuf_put(out, &version, sizeof(version));
+	snap_sbuf_put(out, &n, sizeof(n));
+	for (uint16_t i = 0; i < e->n_elems; i++) {
+		const struct snap_elem *el = e->elems[i];
+		if (!el->desc->save)
+			continue;
+		struct snap_sbuf blob;
+		snap_sbuf_init(&blob);
+		int r = el->desc->save(el, &blob);
+		if (r == 0 && blob.err)
+			r = blob.err;
+		if (r == 0 && blob.len > UINT32_MAX)
+			r = -EFBIG;
+		if (r) {
+			snap_sbuf_fini(&blob);
+			return r;
+		}
+		struct save_rec_hdr h = {.len = (uint32_t)blob.len};
+		snprintf(h.name, sizeof(h.name), "%s", el->name);
+		snprintf(h.type, sizeof(h.type), "%s", el->desc->name);
+		snap_sbuf_put(out, &h, sizeof(h));
+		snap_sbuf_put(out, blob.data, blob.len);
+		snap_sbuf_fini(&blob);
+	}
+	return out->err;
+}
+
+int snap_engine_restore(struct snap_engine *e, const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint64_t magic;
+	uint32_t version, n;
+	if (len < sizeof(magic) + 2 * sizeof(uint32_t))
+		return -EPROTO;
+	memcpy(&magic, p, sizeof(magic));
+	memcpy(&version, p + 8, sizeof(version));
+	memcpy(&n, p + 12, sizeof(n));
+	p += 16;
+	if (magic != SAVE_MAGIC || version != SAVE_VERSION)
+		return -EPROTO;
+	for (uint32_t i = 0; i < n; i++) {
+		struct save_rec_hdr h;
+		if ((size_t)(end - p) < sizeof(h))
+			return -EPROTO;
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+		if ((size_t)(end - p) < h.len)
+			return -EPROTO;
+		h.name[sizeof(h.name) - 1] = '\0';
+		h.type[sizeof(h.type) - 1] = '\0';
+		struct snap_elem *el = snap_engine_elem(e, h.name);
+		if (el == NULL || strcmp(el->desc->name, h.type) != 0 || !el->desc->restore)
+			return -ENOENT;
+		int r = el->desc->restore(el, p, h.len);
+		if (r)
+			return r;
+		p += h.len;
+	}
+	return p == end ? 0 : -EPROTO;
 }

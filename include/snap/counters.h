@@ -8,6 +8,7 @@
 	X(TRUNCATED, "truncated")                                                         \
 	X(UNKNOWN_ETHERTYPE, "unknown_ethertype")                                         \
 	X(NOT_FOR_US, "not_for_us")                                                       \
+	X(VLAN, "vlan_unsupported")                                                       \
 	X(ARP_MALFORMED, "arp_malformed")                                                 \
 	X(ARP_UNSUPPORTED, "arp_unsupported")                                             \
 	X(IP_VERSION, "ip_bad_version")                                                   \
@@ -17,9 +18,11 @@
 	X(IP_TTL, "ip_ttl_expired")                                                       \
 	X(IP_FRAGMENT, "ip_fragment")                                                     \
 	X(IP_OPTIONS, "ip_options")                                                       \
+	X(IP_BAD_SOURCE, "ip_bad_source")                                                 \
 	X(ICMP_MALFORMED, "icmp_malformed")                                               \
 	X(ICMP_CSUM, "icmp_bad_checksum")                                                 \
 	X(ICMP_UNHANDLED, "icmp_unhandled_type")                                          \
+	X(ICMP_BROADCAST, "icmp_broadcast_ignored")                                       \
 	X(UDP_MALFORMED, "udp_malformed")                                                 \
 	X(UDP_CSUM, "udp_bad_checksum")                                                   \
 	X(UDP_NO_LISTENER, "udp_no_listener")                                             \
@@ -29,6 +32,7 @@
 	X(NO_MBUF, "no_mbuf")                                                             \
 	X(NO_NEIGHBOUR, "no_neighbour")                                                   \
 	X(INJECT_LOSS, "injected_loss")                                                   \
+	X(INJECT_QUEUE_FULL, "injector_queue_full")                                       \
 	X(PONY_MALFORMED, "pony_malformed")                                               \
 	X(PONY_BAD_VERSION, "pony_bad_version")                                           \
 	X(PONY_CSUM, "pony_bad_checksum")                                                 \

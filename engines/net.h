@@ -1,0 +1,86 @@
+/* Small L2/L3 helpers shared by the protocol elements (eth_classify, arp, ipv4_in, icmp_echo,
+ * udp_demux): where headers sit in a frame, the port argument, RFC 1624 checksum updates. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "snap/element.h"
+#include "snap/port.h"
+
+/*
+ * Frame layout contract between these elements: packets travel with the mbuf data pointing at
+ * the Ethernet header (never adjusted), untagged (eth_classify drops VLAN tags), so the IPv4
+ * header is at offset SNAP_NET_L3_OFF. ipv4_in sets m->l2_len / m->l3_len and trims Ethernet
+ * padding so that pkt_len == SNAP_NET_L3_OFF + IPv4 total length. Headers this stack parses
+ * must lie in the first segment (true for every port's rx mbufs: one segment per frame);
+ * frames whose headers do not are dropped as truncated.
+ */
+#define SNAP_NET_L3_OFF ((uint16_t)sizeof(struct rte_ether_hdr))
+
+/* Resolve the element's required `port = NAME` argument. 0, or -EINVAL with the message set
+ * on args (missing, or no such port). */
+int snap_net_port_arg(const struct snap_elem_args *a, struct snap_port **out);
+
+/* Is ip (network order) a broadcast address for port p: limited broadcast, or the directed
+ * broadcast of p's subnet when p has an address and a prefix shorter than /31. */
+bool snap_net_ip_is_bcast(const struct snap_port *p, uint32_t ip);
+
+/* Pointer to len contiguous bytes at off in the first segment, or NULL if they are not all
+ * there. Used for every header access so that short frames can never be read past. */
+static inline void *snap_net_hdr(struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	if (unlikely((uint64_t)off + len > rte_pktmbuf_data_len(m)))
+		return NULL;
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, off);
+}
+
+/* The IPv4 header of a frame that went through ipv4_in plus its length in bytes, checked
+ * again against the first segment so elements stay safe when wired without ipv4_in in
+ * front (fuzzing, odd configs). NULL if the header is not all there. */
+static inline struct rte_ipv4_hdr *snap_net_ipv4(struct rte_mbuf *m, uint16_t *ihl)
+{
+	struct rte_ipv4_hdr *ip = snap_net_hdr(m, SNAP_NET_L3_OFF, sizeof(*ip));
+	if (ip == NULL)
+		return NULL;
+	uint16_t hl = (uint16_t)((ip->version_ihl & 0x0f) * 4);
+	if (unlikely(hl < sizeof(*ip) || snap_net_hdr(m, SNAP_NET_L3_OFF, hl) == NULL))
+		return NULL;
+	*ihl = hl;
+	return ip;
+}
+
+/* RFC 1624 eqn. 3: checksum ck after one 16-bit word of the covered data changes from old to
+ * new. All three in the same (network) byte order as stored in the packet. */
+static inline uint16_t snap_net_cksum_update16(uint16_t ck, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~ck + (uint32_t)(uint16_t)~old + new;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* Make the first segment of *m safe to rewrite in place (replies built from requests): a
+ * segment shared with a clone or attached to another mbuf's buffer would change that packet
+ * too, so such a packet is replaced by a private copy (rare: rx frames are never shared).
+ * 0, or -ENOMEM with *m untouched (the caller drops it as no_mbuf). */
+static inline int snap_net_make_writable(struct rte_mbuf **m)
+{
+	if (likely(RTE_MBUF_DIRECT(*m) && rte_mbuf_refcnt_read(*m) == 1))
+		return 0;
+	struct rte_mbuf *c = rte_pktmbuf_copy(*m, (*m)->pool, 0, UINT32_MAX);
+	if (c == NULL)
+		return -ENOMEM;
+	c->ol_flags = (*m)->ol_flags;
+	c->l2_len = (*m)->l2_len;
+	c->l3_len = (*m)->l3_len;
+	rte_pktmbuf_free(*m);
+	*m = c;
+	return 0;
+}

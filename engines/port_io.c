@@ -1,0 +1,241 @@
+/* port_rx / port_tx: the elements that own a port's rx and tx queue for their engine.
+ * port_rx is a source (polls the queue; can arm rx interrupts where the driver has them);
+ * port_tx keeps packets the NIC could not take yet in a small backlog and retries them on
+ * its next poll, so a momentarily full tx ring does not become loss. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+
+#include "snap/element.h"
+#include "snap/engine.h"
+#include "snap/port.h"
+
+struct port_rx {
+	struct snap_port *port;
+	uint16_t queue;
+	uint16_t burst;
+	int intr_fd;     /* -1: no rx interrupts on this port */
+	bool armed;
+	uint64_t empty_polls;
+	uint64_t intr_arms;
+};
+
+static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
+{
+	struct port_rx *s = snap_elem_priv(el);
+	struct snap_engine *e = snap_elem_args_engine(args);
+	const char *name = snap_elem_arg_str(args, "port", NULL);
+	uint64_t q, burst;
+	if (name == NULL)
+		return snap_elem_args_error(args, "missing 'port'");
+	s->port = snap_port_find(name);
+	if (s->port == NULL)
+		return snap_elem_args_error(args, "unknown port '%s'", name);
+	if (snap_elem_arg_u64(args, "queue", 0, 0, SNAP_PORT_QUEUES_MAX - 1, &q) ||
+	    snap_elem_arg_u64(args, "burst", SNAP_BURST_MAX, 1, SNAP_BURST_MAX, &burst))
+		return -EINVAL;
+	s->queue = (uint16_t)q;
+	s->burst = (uint16_t)burst;
+	int r = snap_port_claim_rxq(s->port, s->queue, e);
+	if (r == -EBUSY)
+		return snap_elem_args_error(args, "rx queue %u of port %s is owned by engine %s",
+					    s->queue, name, s->port->rxq_owner[s->queue]->name);
+	if (r)
+		return snap_elem_args_error(args, "port %s has no rx queue %u", name, s->queue);
+	s->intr_fd = -1;
+	if (s->port->rx_intr) {
+		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
+		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0)
+			s->intr_fd = fd;
+	}
+	return 0;
+}
+
+static unsigned rx_poll(struct snap_elem *el, uint64_t now)
+{
+	struct port_rx *s = snap_elem_priv(el);
+	struct rte_mbuf *pkts[SNAP_BURST_MAX];
+	uint16_t n = rte_eth_rx_burst(s->port->port_id, s->queue, pkts, s->burst);
+	if (n == 0) {
+		s->empty_polls++;
+		return 0;
+	}
+	snap_elem_emit(el, 0, pkts, n);
+	return n;
+}
+
+static int rx_arm(struct snap_elem *el, bool arm)
+{
+	struct port_rx *s = snap_elem_priv(el);
+	if (s->intr_fd < 0)
+		return -ENOTSUP;
+	if (arm && !s->armed) {
+		if (rte_eth_dev_rx_intr_enable(s->port->port_id, s->queue) < 0)
+			return -ENOTSUP;
+		s->armed = true;
+		s->intr_arms++;
+	} else if (!arm && s->armed) {
+		rte_eth_dev_rx_intr_disable(s->port->port_id, s->queue);
+		s->armed = false;
+		/* Consume the eventfd's count so the next sleep does not wake at once. */
+		uint64_t v;
+		int fl = fcntl(s->intr_fd, F_GETFL);
+		if (fl >= 0 && !(fl & O_NONBLOCK))
+			fcntl(s->intr_fd, F_SETFL, fl | O_NONBLOCK);
+		ssize_t r = read(s->intr_fd, &v, sizeof(v));
+		(void)r;
+	}
+	return 0;
+}
+
+static void rx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
+{
+	const struct port_rx *s = snap_elem_priv(el);
+	fn(ctx, "empty_polls", s->empty_polls);
+	fn(ctx, "intr_arms", s->intr_arms);
+}
+
+/* An element that only forwards never sees packets in process(); required by the model. */
+static void rx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
+{
+	snap_elem_emit(el, 0, pkts, n);
+}
+
+static void rx_destroy(struct snap_elem *el)
+{
+	struct port_rx *s = snap_elem_priv(el);
+	if (s->port && s->port->rxq_owner[s->queue] == el->engine)
+		s->port->rxq_owner[s->queue] = NULL;
+	if (s->intr_fd >= 0)
+		snap_engine_del_wake_fd(el->engine, s->intr_fd);
+}
+
+static const char *const rx_outputs[] = {"out"};
+static const struct snap_elem_desc port_rx_desc = {
+	.name = "port_rx",
+	.help = "receive bursts from a port queue (args: port, queue=0, burst=32)",
+	.priv_size = sizeof(struct port_rx),
+	.n_outputs = 1,
+	.outputs = rx_outputs,
+	.init = rx_init,
+	.process = rx_process,
+	.poll = rx_poll,
+	.arm = rx_arm,
+	.stats = rx_stats,
+	.destroy = rx_destroy,
+};
+SNAP_ELEM_REGISTER(port_rx_desc)
+
+#define TX_BACKLOG 512
+
+struct port_tx {
+	struct snap_port *port;
+	uint16_t queue;
+	uint16_t head, count; /* backlog ring */
+	uint64_t retries;
+	struct rte_mbuf *backlog[TX_BACKLOG];
+};
+
+static int tx_init(struct snap_elem *el, const struct snap_elem_args *args)
+{
+	struct port_tx *s = snap_elem_priv(el);
+	const char *name = snap_elem_arg_str(args, "port", NULL);
+	uint64_t q;
+	if (name == NULL)
+		return snap_elem_args_error(args, "missing 'port'");
+	s->port = snap_port_find(name);
+	if (s->port == NULL)
+		return snap_elem_args_error(args, "unknown port '%s'", name);
+	if (snap_elem_arg_u64(args, "queue", 0, 0, SNAP_PORT_QUEUES_MAX - 1, &q))
+		return -EINVAL;
+	s->queue = (uint16_t)q;
+	int r = snap_port_claim_txq(s->port, s->queue, snap_elem_args_engine(args));
+	if (r == -EBUSY)
+		return snap_elem_args_error(args, "tx queue %u of port %s is owned by engine %s",
+					    s->queue, name, s->port->txq_owner[s->queue]->name);
+	if (r)
+		return snap_elem_args_error(args, "port %s has no tx queue %u", name, s->queue);
+	return 0;
+}
+
+/* Send what the backlog holds, oldest first. Returns packets sent. */
+static unsigned tx_flush(struct port_tx *s)
+{
+	unsigned sent = 0;
+	while (s->count) {
+		uint16_t run = RTE_MIN(s->count, (uint16_t)(TX_BACKLOG - s->head));
+		uint16_t n = rte_eth_tx_burst(s->port->port_id, s->queue, &s->backlog[s->head], run);
+		s->head = (uint16_t)((s->head + n) % TX_BACKLOG);
+		s->count -= n;
+		sent += n;
+		if (n < run)
+			break;
+	}
+	return sent;
+}
+
+static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct port_tx *s = snap_elem_priv(el);
+	uint16_t sent = 0;
+	if (likely(s->count == 0 || (tx_flush(s), s->count == 0)))
+		sent = rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
+	for (uint16_t i = sent; i < n; i++) {
+		if (s->count == TX_BACKLOG) {
+			snap_elem_drop(el, pkts[i], SNAP_DROP_TX_FULL);
+			continue;
+		}
+		s->backlog[(s->head + s->count) % TX_BACKLOG] = pkts[i];
+		s->count++;
+		s->retries++;
+	}
+}
+
+static unsigned tx_poll(struct snap_elem *el, uint64_t now)
+{
+	struct port_tx *s = snap_elem_priv(el);
+	return s->count ? tx_flush(s) : 0;
+}
+
+static uint64_t tx_deadline(const struct snap_elem *el)
+{
+	const struct port_tx *s = snap_elem_priv(el);
+	/* A backlog must be retried promptly: ask not to sleep. */
+	return s->count ? 0 : UINT64_MAX;
+}
+
+static void tx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
+{
+	const struct port_tx *s = snap_elem_priv(el);
+	fn(ctx, "backlog", s->count);
+	fn(ctx, "deferred", s->retries);
+}
+
+static void tx_destroy(struct snap_elem *el)
+{
+	struct port_tx *s = snap_elem_priv(el);
+	while (s->count) {
+		rte_pktmbuf_free(s->backlog[s->head]);
+		s->head = (uint16_t)((s->head + 1) % TX_BACKLOG);
+		s->count--;
+	}
+	if (s->port && s->port->txq_owner[s->queue] == el->engine)
+		s->port->txq_owner[s->queue] = NULL;
+}
+
+static const struct snap_elem_desc port_tx_desc = {
+	.name = "port_tx",
+	.help = "transmit to a port queue, retrying a full ring from a backlog (args: port, queue=0)",
+	.priv_size = sizeof(struct port_tx),
+	.n_outputs = 0,
+	.init = tx_init,
+	.process = tx_process,
+	.poll = tx_poll,
+	.next_deadline = tx_deadline,
+	.stats = tx_stats,
+	.destroy = tx_destroy,
+};
+SNAP_ELEM_REGISTER(port_tx_desc)

@@ -1,0 +1,685 @@
+/* Config file parsing with libconfig. Every semantic error names the file and the line of
+ * the offending setting, so an operator can fix it without reading code. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <libconfig.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "snap/config.h"
+
+struct pctx {
+	const char *file;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int fail(struct pctx *p, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct pctx *p, const config_setting_t *s, const char *fmt, ...)
+{
+	if (p->failed)
+		return -EINVAL;
+	p->failed = 1;
+	int n = snprintf(p->err, p->errlen, "%s:%d: ", p->file,
+			 s ? config_setting_source_line(s) : 0);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -EINVAL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int copy_str(struct pctx *p, const config_setting_t *s, char *dst, size_t len)
+{
+	const char *v = config_setting_get_string(s);
+	if (v == NULL)
+		return fail(p, s, "'%s' must be a string", config_setting_name(s));
+	if (strlen(v) >= len)
+		return fail(p, s, "'%s' is too long (max %zu characters)", config_setting_name(s),
+			    len - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Optional string member. */
+static int opt_str(struct pctx *p, const config_setting_t *grp, const char *key, char *dst,
+		   size_t len)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	return s ? copy_str(p, s, dst, len) : 0;
+}
+
+static int opt_int(struct pctx *p, const config_setting_t *grp, const char *key, long long min,
+		   long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	if (s == NULL)
+		return 0;
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+		return fail(p, s, "'%s' must be an integer", key);
+	long long v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail(p, s, "'%s' = %lld is out of range [%lld, %lld]", key, v, min, max);
+	*out = v;
+	return 0;
+}
+
+static int opt_bool(struct pctx *p, const config_setting_t *grp, const char *key, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(p, s, "'%s' must be true or false", key);
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+static int parse_mac(const char *s, struct rte_ether_addr *mac)
+{
+	unsigned b[6];
+	char tail;
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			return -EINVAL;
+		mac->addr_bytes[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+static int parse_ip(const char *s, uint32_t *ip, uint8_t *prefix)
+{
+	char buf[32];
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	long plen = 32;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		plen = strtol(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || plen < 1 || plen > 32)
+			return -EINVAL;
+	} else if (prefix) {
+		plen = 24;
+	}
+	struct in_addr a;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -EINVAL;
+	*ip = a.s_addr;
+	if (prefix)
+		*prefix = (uint8_t)plen;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum snap_port_kind kind;
+} kinds[] = {
+	{"memif", SNAP_PORT_MEMIF},         {"vhost", SNAP_PORT_VHOST},
+	{"virtio_user", SNAP_PORT_VIRTIO_USER}, {"af_packet", SNAP_PORT_AF_PACKET},
+	{"af_xdp", SNAP_PORT_AF_XDP},       {"tap", SNAP_PORT_TAP},
+	{"ring", SNAP_PORT_RING},           {"null", SNAP_PORT_NULL},
+	{"pci", SNAP_PORT_PCI},
+};
+
+const char *snap_port_kind_name(enum snap_port_kind k)
+{
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == k)
+			return kinds[i].name;
+	return "?";
+}
+
+static int name_ok(struct pctx *p, const config_setting_t *s, const char *name)
+{
+	if (!name[0])
+		return fail(p, s, "name must not be empty");
+	for (const char *c = name; *c; c++)
+		if (!(*c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
+		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+			return fail(p, s, "name '%s' may only contain letters, digits, '_' and '-'",
+				    name);
+	return 0;
+}
+
+static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_port_cfg *pc)
+{
+	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "";
+	long long v;
+	pc->line = config_setting_source_line(ps);
+	if (config_setting_type(ps) != CONFIG_TYPE_GROUP)
+		return fail(p, ps, "each port must be a group { ... }");
+	const config_setting_t *ns = config_setting_get_member(ps, "name");
+	if (ns == NULL)
+		return fail(p, ps, "port has no 'name'");
+	if (copy_str(p, ns, pc->name, sizeof(pc->name)) || name_ok(p, ns, pc->name))
+		return -EINVAL;
+	const config_setting_t *ts = config_setting_get_member(ps, "type");
+	if (ts == NULL)
+		return fail(p, ps, "port '%s' has no 'type'", pc->name);
+	if (copy_str(p, ts, type, sizeof(type)))
+		return -EINVAL;
+	unsigned k;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (strcmp(kinds[k].name, type) == 0)
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return fail(p, ts, "port '%s': unknown type '%s' (memif, vhost, virtio_user, "
+			    "af_packet, af_xdp, tap, ring, null, pci)", pc->name, type);
+	pc->kind = kinds[k].kind;
+
+	pc->mtu = 1500;
+	pc->queues = 1;
+	pc->ring_size = 1024;
+	pc->mbufs = 8191;
+	if (opt_str(p, ps, "role", role, sizeof(role)) ||
+	    opt_str(p, ps, "socket", pc->socket, sizeof(pc->socket)) ||
+	    opt_str(p, ps, "iface", pc->iface, sizeof(pc->iface)) ||
+	    opt_str(p, ps, "pci", pc->pci, sizeof(pc->pci)) ||
+	    opt_str(p, ps, "mac", mac, sizeof(mac)) || opt_str(p, ps, "ip", ip, sizeof(ip)) ||
+	    opt_str(p, ps, "devargs", pc->devargs, sizeof(pc->devargs)) ||
+	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr))
+		return -EINVAL;
+	v = 0;
+	if (opt_int(p, ps, "id", 0, UINT32_MAX, &v))
+		return -EINVAL;
+	pc->memif_id = (uint32_t)v;
+	v = pc->mtu;
+	if (opt_int(p, ps, "mtu", 68, 9000, &v))
+		return -EINVAL;
+	pc->mtu = (uint16_t)v;
+	v = pc->queues;
+	if (opt_int(p, ps, "queues", 1, SNAP_PORT_QUEUES_MAX, &v))
+		return -EINVAL;
+	pc->queues = (uint16_t)v;
+	v = pc->ring_size;
+	if (opt_int(p, ps, "ring_size", 64, 16384, &v))
+		return -EINVAL;
+	pc->ring_size = (uint16_t)v;
+	v = pc->mbufs;
+	if (opt_int(p, ps, "mbufs", 1023, 1 << 22, &v))
+		return -EINVAL;
+	pc->mbufs = (uint32_t)v;
+
+	if (role[0]) {
+		if (strcmp(role, "server") == 0)
+			pc->server = true;
+		else if (strcmp(role, "client") != 0)
+			return fail(p, config_setting_get_member(ps, "role"),
+				    "port '%s': role must be \"server\" or \"client\"", pc->name);
+	}
+	switch (pc->kind) {
+	case SNAP_PORT_MEMIF:
+	case SNAP_PORT_VHOST:
+	case SNAP_PORT_VIRTIO_USER:
+		if (!pc->socket[0])
+			return fail(p, ps, "port '%s' (%s) needs 'socket' (a filesystem path)",
+				    pc->name, type);
+		if (!role[0])
+			return fail(p, ps, "port '%s' (%s) needs 'role' (\"server\" or \"client\")",
+				    pc->name, type);
+		break;
+	case SNAP_PORT_AF_PACKET:
+	case SNAP_PORT_AF_XDP:
+		if (!pc->iface[0])
+			return fail(p, ps, "port '%s' (%s) needs 'iface'", pc->name, type);
+		break;
+	case SNAP_PORT_PCI:
+		if (!pc->pci[0])
+			return fail(p, ps, "port '%s' (pci) needs 'pci' (e.g. \"0000:03:00.0\")",
+				    pc->name);
+		break;
+	default:
+		break;
+	}
+	if (mac[0]) {
+		if (parse_mac(mac, &pc->mac))
+			return fail(p, config_setting_get_member(ps, "mac"),
+				    "port '%s': bad MAC address '%s'", pc->name, mac);
+		pc->mac_set = true;
+	}
+	if (ip[0] && parse_ip(ip, &pc->ip, &pc->prefix_len))
+		return fail(p, config_setting_get_member(ps, "ip"),
+			    "port '%s': bad IPv4 address '%s' (want a.b.c.d/len)", pc->name, ip);
+
+	const config_setting_t *nl = config_setting_get_member(ps, "neighbours");
+	if (nl) {
+		if (!config_setting_is_list(nl) && !config_setting_is_array(nl))
+			return fail(p, nl, "'neighbours' must be a list ( { ip = ..; mac = ..; } )");
+		for (int i = 0; i < config_setting_length(nl); i++) {
+			const config_setting_t *n = config_setting_get_elem(nl, i);
+			char nip[32] = "", nmac[32] = "";
+			if (pc->n_neigh >= SNAP_CFG_NEIGH_MAX)
+				return fail(p, n, "too many neighbours (max %d)", SNAP_CFG_NEIGH_MAX);
+			if (config_setting_type(n) != CONFIG_TYPE_GROUP ||
+			    opt_str(p, n, "ip", nip, sizeof(nip)) ||
+			    opt_str(p, n, "mac", nmac, sizeof(nmac)))
+				return fail(p, n, "neighbour must be { ip = \"a.b.c.d\"; mac = \"..\"; }");
+			struct snap_neigh_cfg *nc = &pc->neigh[pc->n_neigh++];
+			if (parse_ip(nip, &nc->ip, NULL) || parse_mac(nmac, &nc->mac))
+				return fail(p, n, "neighbour needs a valid 'ip' and 'mac'");
+		}
+	}
+	return 0;
+}
+
+/* Convert any scalar setting to the string an element or group parameter receives. */
+static int scalar_to_str(struct pctx *p, const config_setting_t *s, char *dst, size_t len)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(dst, len, "%lld", config_setting_get_int64(s));
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(dst, len, "%.17g", config_setting_get_float(s));
+		return 0;
+	case CONFIG_TYPE_BOOL:
+		snprintf(dst, len, "%d", config_setting_get_bool(s));
+		return 0;
+	case CONFIG_TYPE_STRING:
+		return copy_str(p, s, dst, len);
+	default:
+		return fail(p, s, "'%s' must be a number, boolean or string",
+			    config_setting_name(s));
+	}
+}
+
+/* Gather every member of a group except the listed structural keys into kv pairs. */
+static int collect_kv(struct pctx *p, const config_setting_t *grp, const char *const *skip,
+		      struct snap_kv *kv, unsigned *n)
+{
+	for (int i = 0; i < config_setting_length(grp); i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, i);
+		const char *name = config_setting_name(s);
+		bool skipped = false;
+		for (const char *const *k = skip; *k; k++)
+			skipped |= strcmp(*k, name) == 0;
+		if (skipped)
+			continue;
+		if (*n >= SNAP_CFG_KV_MAX)
+			return fail(p, s, "too many settings (max %d)", SNAP_CFG_KV_MAX);
+		if (strlen(name) >= sizeof(kv[0].key))
+			return fail(p, s, "setting name '%s' is too long", name);
+		strcpy(kv[*n].key, name);
+		if (scalar_to_str(p, s, kv[*n].val, sizeof(kv[*n].val)))
+			return -EINVAL;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int parse_group(struct pctx *p, const config_setting_t *gs, struct snap_group_cfg *g)
+{
+	static const char *const skip[] = {"name", "mode", "cpus", NULL};
+	g->line = config_setting_source_line(gs);
+	const config_setting_t *ns = config_setting_get_member(gs, "name");
+	if (config_setting_type(gs) != CONFIG_TYPE_GROUP || ns == NULL)
+		return fail(p, gs, "each group must be { name = \"..\"; mode = \"..\"; ... }");
+	if (copy_str(p, ns, g->name, sizeof(g->name)) || name_ok(p, ns, g->name))
+		return -EINVAL;
+	strcpy(g->mode, "spreading");
+	if (opt_str(p, gs, "mode", g->mode, sizeof(g->mode)))
+		return -EINVAL;
+	if (strcmp(g->mode, "dedicated") && strcmp(g->mode, "spreading") &&
+	    strcmp(g->mode, "compacting"))
+		return fail(p, config_setting_get_member(gs, "mode"),
+			    "group '%s': mode must be dedicated, spreading or compacting", g->name);
+	const config_setting_t *cs = config_setting_get_member(gs, "cpus");
+	if (cs) {
+		if (!config_setting_is_array(cs) && !config_setting_is_list(cs))
+			return fail(p, cs, "'cpus' must be an array of CPU numbers, e.g. [1, 2]");
+		for (int i = 0; i < config_setting_length(cs); i++) {
+			const config_setting_t *c = config_setting_get_elem(cs, i);
+			if (config_setting_type(c) != CONFIG_TYPE_INT || g->n_cpus >= SNAP_CFG_CPUS_MAX)
+				return fail(p, cs, "'cpus' must hold at most %d integers",
+					    SNAP_CFG_CPUS_MAX);
+			int cpu = config_setting_get_int(c);
+			if (cpu < 0 || cpu > 4095)
+				return fail(p, c, "CPU %d out of range", cpu);
+			g->cpus[g->n_cpus++] = cpu;
+		}
+	}
+	return collect_kv(p, gs, skip, g->kv, &g->n_kv);
+}
+
+/* "from[.out] -> to" */
+static int parse_link(struct pctx *p, const config_setting_t *s, struct snap_link_cfg *l)
+{
+	const char *txt = config_setting_get_string(s);
+	l->line = config_setting_source_line(s);
+	if (txt == NULL)
+		return fail(p, s, "links are strings like \"eth.arp -> arp\"");
+	char a[72], b[72];
+	if (sscanf(txt, " %71[^- ] -> %71s", a, b) != 2 && sscanf(txt, " %71[^-]-> %71s", a, b) != 2)
+		return fail(p, s, "bad link \"%s\" (want \"element[.output] -> element\")", txt);
+	char *dot = strchr(a, '.');
+	if (dot) {
+		*dot = '\0';
+		if (strlen(dot + 1) >= sizeof(l->out))
+			return fail(p, s, "bad link \"%s\": output name too long", txt);
+		strcpy(l->out, dot + 1);
+	}
+	if (strlen(a) >= sizeof(l->from) || strlen(b) >= sizeof(l->to))
+		return fail(p, s, "bad link \"%s\": name too long", txt);
+	strcpy(l->from, a);
+	strcpy(l->to, b);
+	return 0;
+}
+
+static int parse_engine(struct pctx *p, const config_setting_t *es, struct snap_engine_cfg *e)
+{
+	static const char *const skip[] = {"name", "type", NULL};
+	e->line = config_setting_source_line(es);
+	const config_setting_t *ns = config_setting_get_member(es, "name");
+	if (config_setting_type(es) != CONFIG_TYPE_GROUP || ns == NULL)
+		return fail(p, es, "each engine must be { name = \"..\"; elements = (...); ... }");
+	if (copy_str(p, ns, e->name, sizeof(e->name)) || name_ok(p, ns, e->name) ||
+	    opt_str(p, es, "group", e->group, sizeof(e->group)))
+		return -EINVAL;
+	const config_setting_t *el = config_setting_get_member(es, "elements");
+	if (el == NULL || !config_setting_is_list(el) || config_setting_length(el) == 0)
+		return fail(p, el ? el : es, "engine '%s' needs a non-empty list 'elements'",
+			    e->name);
+	for (int i = 0; i < config_setting_length(el); i++) {
+		const config_setting_t *x = config_setting_get_elem(el, i);
+		if (e->n_elems >= SNAP_CFG_ELEMS_MAX)
+			return fail(p, x, "too many elements (max %d)", SNAP_CFG_ELEMS_MAX);
+		struct snap_elem_cfg *c = &e->elems[e->n_elems++];
+		c->line = config_setting_source_line(x);
+		const config_setting_t *xn = config_setting_get_member(x, "name");
+		const config_setting_t *xt = config_setting_get_member(x, "type");
+		if (config_setting_type(x) != CONFIG_TYPE_GROUP || xn == NULL || xt == NULL)
+			return fail(p, x, "each element needs 'name' and 'type'");
+		if (copy_str(p, xn, c->name, sizeof(c->name)) || name_ok(p, xn, c->name) ||
+		    copy_str(p, xt, c->type, sizeof(c->type)) ||
+		    collect_kv(p, x, skip, c->kv, &c->n_kv))
+			return -EINVAL;
+		for (unsigned j = 0; j + 1 < e->n_elems; j++)
+			if (strcmp(e->elems[j].name, c->name) == 0)
+				return fail(p, xn, "engine '%s': duplicate element name '%s'",
+					    e->name, c->name);
+	}
+	const config_setting_t *ls = config_setting_get_member(es, "links");
+	if (ls) {
+		if (!config_setting_is_list(ls) && !config_setting_is_array(ls))
+			return fail(p, ls, "'links' must be a list of \"a.out -> b\" strings");
+		for (int i = 0; i < config_setting_length(ls); i++) {
+			const config_setting_t *x = config_setting_get_elem(ls, i);
+			if (e->n_links >= SNAP_CFG_LINKS_MAX)
+				return fail(p, x, "too many links (max %d)", SNAP_CFG_LINKS_MAX);
+			struct snap_link_cfg *l = &e->links[e->n_links++];
+			if (parse_link(p, x, l))
+				return -EINVAL;
+			bool from = false, to = false;
+			for (unsigned j = 0; j < e->n_elems; j++) {
+				from |= strcmp(e->elems[j].name, l->from) == 0;
+				to |= strcmp(e->elems[j].name, l->to) == 0;
+			}
+			if (!from || !to)
+				return fail(p, x, "engine '%s': link names unknown element '%s'",
+					    e->name, from ? l->to : l->from);
+		}
+	}
+	return 0;
+}
+
+static int parse_ids(struct pctx *p, const config_setting_t *d, const char *key, bool gid,
+		     uint32_t *ids, unsigned *n)
+{
+	const config_setting_t *s = config_setting_get_member(d, key);
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return fail(p, s, "'%s' must be an array of names or numbers", key);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *x = config_setting_get_elem(s, i);
+		if (*n >= 32)
+			return fail(p, x, "'%s': too many entries (max 32)", key);
+		if (config_setting_type(x) == CONFIG_TYPE_INT) {
+			ids[(*n)++] = (uint32_t)config_setting_get_int(x);
+			continue;
+		}
+		const char *nm = config_setting_get_string(x);
+		if (nm == NULL)
+			return fail(p, x, "'%s' entries must be names or numbers", key);
+		if (gid) {
+			struct group *gr = getgrnam(nm);
+			if (gr == NULL)
+				return fail(p, x, "unknown group '%s'", nm);
+			ids[(*n)++] = gr->gr_gid;
+		} else {
+			struct passwd *pw = getpwnam(nm);
+			if (pw == NULL)
+				return fail(p, x, "unknown user '%s'", nm);
+			ids[(*n)++] = pw->pw_uid;
+		}
+	}
+	return 0;
+}
+
+static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_config *cfg)
+{
+	long long v;
+	char mode[16] = "";
+	if (config_setting_type(d) != CONFIG_TYPE_GROUP)
+		return fail(p, d, "'daemon' must be a group { ... }");
+	if (opt_str(p, d, "name", cfg->name, sizeof(cfg->name)) ||
+	    opt_str(p, d, "run_dir", cfg->run_dir, sizeof(cfg->run_dir)) ||
+	    opt_str(p, d, "control_socket", cfg->control_socket, sizeof(cfg->control_socket)) ||
+	    opt_str(p, d, "app_socket", cfg->app_socket, sizeof(cfg->app_socket)) ||
+	    opt_str(p, d, "takeover_socket", cfg->takeover_socket, sizeof(cfg->takeover_socket)) ||
+	    opt_str(p, d, "operator_group", cfg->operator_group, sizeof(cfg->operator_group)) ||
+	    opt_str(p, d, "log_level", cfg->log_level, sizeof(cfg->log_level)) ||
+	    opt_str(p, d, "socket_mode", mode, sizeof(mode)) ||
+	    opt_str(p, d, "app_engine", cfg->app_engine, sizeof(cfg->app_engine)) ||
+	    opt_bool(p, d, "hugepages", &cfg->hugepages) ||
+	    opt_bool(p, d, "readonly_anyone", &cfg->readonly_anyone))
+		return -EINVAL;
+	if (cfg->name[0] && name_ok(p, config_setting_get_member(d, "name"), cfg->name))
+		return -EINVAL;
+	if (mode[0]) {
+		char *end;
+		unsigned long m = strtoul(mode, &end, 8);
+		if (*end || m > 0777)
+			return fail(p, config_setting_get_member(d, "socket_mode"),
+				    "socket_mode must be an octal string like \"0660\"");
+		cfg->socket_mode = (unsigned)m;
+	}
+	v = cfg->memory_mb;
+	if (opt_int(p, d, "memory_mb", 64, 1 << 20, &v))
+		return -EINVAL;
+	cfg->memory_mb = (unsigned)v;
+	v = cfg->main_cpu;
+	if (opt_int(p, d, "main_cpu", 0, 4095, &v))
+		return -EINVAL;
+	cfg->main_cpu = (int)v;
+	v = cfg->app_region_mb;
+	if (opt_int(p, d, "app_region_mb", 1, 4096, &v))
+		return -EINVAL;
+	cfg->app_region_mb = (unsigned)v;
+	v = cfg->app_max_streams;
+	if (opt_int(p, d, "app_max_streams", 1, 1 << 20, &v))
+		return -EINVAL;
+	cfg->app_max_streams = (unsigned)v;
+	v = cfg->app_max_regions;
+	if (opt_int(p, d, "app_max_regions", 0, 1 << 16, &v))
+		return -EINVAL;
+	cfg->app_max_regions = (unsigned)v;
+	v = cfg->app_max_ops;
+	if (opt_int(p, d, "app_max_ops", 1, 1 << 20, &v))
+		return -EINVAL;
+	cfg->app_max_ops = (unsigned)v;
+	if (parse_ids(p, d, "allow_users", false, cfg->allow_uids, &cfg->n_allow_uids) ||
+	    parse_ids(p, d, "allow_groups", true, cfg->allow_gids, &cfg->n_allow_gids))
+		return -EINVAL;
+	const config_setting_t *ea = config_setting_get_member(d, "eal_args");
+	if (ea) {
+		if (!config_setting_is_array(ea) && !config_setting_is_list(ea))
+			return fail(p, ea, "'eal_args' must be an array of strings");
+		for (int i = 0; i < config_setting_length(ea); i++) {
+			const config_setting_t *x = config_setting_get_elem(ea, i);
+			if (cfg->n_eal_args >= 16)
+				return fail(p, x, "too many eal_args (max 16)");
+			if (copy_str(p, x, cfg->eal_args[cfg->n_eal_args++], 128))
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void set_defaults(struct snap_config *cfg)
+{
+	cfg->memory_mb = 256;
+	cfg->socket_mode = 0660;
+	cfg->app_region_mb = 16;
+	cfg->app_max_streams = 1024;
+	cfg->app_max_regions = 64;
+	cfg->app_max_ops = 4096;
+	strcpy(cfg->log_level, "info");
+}
+
+void snap_config_finish(struct snap_config *cfg)
+{
+	if (!cfg->name[0])
+		strcpy(cfg->name, "snap");
+	if (!cfg->run_dir[0])
+		snprintf(cfg->run_dir, sizeof(cfg->run_dir), "/tmp/snapnetd-%s", cfg->name);
+	/* Paths are at most 108 bytes (sun_path); truncation is caught at bind time. */
+	if (!cfg->control_socket[0])
+		snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%.90s/control.sock",
+			 cfg->run_dir);
+	if (!cfg->app_socket[0])
+		snprintf(cfg->app_socket, sizeof(cfg->app_socket), "%.90s/app.sock", cfg->run_dir);
+	if (!cfg->takeover_socket[0])
+		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/takeover.sock",
+			 cfg->run_dir);
+}
+
+const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return &kv[i];
+	return NULL;
+}
+
+static int check_top_level(struct pctx *p, const config_setting_t *root)
+{
+	static const char *const known[] = {"daemon", "ports", "groups", "engines", NULL};
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, i);
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			ok |= strcmp(*k, config_setting_name(s)) == 0;
+		if (!ok)
+			return fail(p, s, "unknown section '%s' (daemon, ports, groups, engines)",
+				    config_setting_name(s));
+	}
+	return 0;
+}
+
+int snap_config_load(const char *path, struct snap_config *cfg, char *err, size_t errlen)
+{
+	struct pctx p = {.file = path, .err = err, .errlen = errlen};
+	config_t lc;
+	int r = -EINVAL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	set_defaults(cfg);
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+	config_init(&lc);
+	if (!config_read_file(&lc, path)) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read file: %s", path, strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: %s", config_error_file(&lc)
+				 ? config_error_file(&lc) : path, config_error_line(&lc),
+				 config_error_text(&lc));
+		goto out;
+	}
+	const config_setting_t *root = config_root_setting(&lc);
+	if (check_top_level(&p, root))
+		goto out;
+	const config_setting_t *d = config_lookup(&lc, "daemon");
+	if (d && parse_daemon(&p, d, cfg))
+		goto out;
+
+	const config_setting_t *ports = config_lookup(&lc, "ports");
+	if (ports) {
+		if (!config_setting_is_list(ports))
+			{ fail(&p, ports, "'ports' must be a list ( {...}, {...} )"); goto out; }
+		for (int i = 0; i < config_setting_length(ports); i++) {
+			const config_setting_t *s = config_setting_get_elem(ports, i);
+			if (cfg->n_ports >= SNAP_CFG_PORTS_MAX)
+				{ fail(&p, s, "too many ports (max %d)", SNAP_CFG_PORTS_MAX); goto out; }
+			if (parse_port(&p, s, &cfg->ports[cfg->n_ports]))
+				goto out;
+			for (unsigned j = 0; j < cfg->n_ports; j++)
+				if (strcmp(cfg->ports[j].name, cfg->ports[cfg->n_ports].name) == 0)
+					{ fail(&p, s, "duplicate port name '%s'", cfg->ports[j].name); goto out; }
+			cfg->n_ports++;
+		}
+	}
+	const config_setting_t *groups = config_lookup(&lc, "groups");
+	if (groups) {
+		if (!config_setting_is_list(groups))
+			{ fail(&p, groups, "'groups' must be a list ( {...}, {...} )"); goto out; }
+		for (int i = 0; i < config_setting_length(groups); i++) {
+			const config_setting_t *s = config_setting_get_elem(groups, i);
+			if (cfg->n_groups >= SNAP_CFG_GROUPS_MAX)
+				{ fail(&p, s, "too many groups (max %d)", SNAP_CFG_GROUPS_MAX); goto out; }
+			if (parse_group(&p, s, &cfg->groups[cfg->n_groups]))
+				goto out;
+			for (unsigned j = 0; j < cfg->n_groups; j++)
+				if (strcmp(cfg->groups[j].name, cfg->groups[cfg->n_groups].name) == 0)
+					{ fail(&p, s, "duplicate group name '%s'", cfg->groups[j].name); goto out; }
+			cfg->n_groups++;
+		}
+	}
+	const config_setting_t *engines = config_lookup(&lc, "engines");
+	if (engines) {
+		if (!config_setting_is_list(engines))
+			{ fail(&p, engines, "'engines' must be a list ( {...}, {...} )"); goto out; }
+		for (int i = 0; i < config_setting_length(engines); i++) {
+			const config_setting_t *s = config_setting_get_elem(engines, i);
+			if (cfg->n_engines >= SNAP_CFG_ENGINES_MAX)
+				{ fail(&p, s, "too many engines (max %d)", SNAP_CFG_ENGINES_MAX); goto out; }
+			struct snap_engine_cfg *ec = &cfg->engines[cfg->n_engines];
+			if (parse_engine(&p, s, ec))
+				goto out;
+			for (unsigned j = 0; j < cfg->n_engines; j++)
+				if (strcmp(cfg->engines[j].name, ec->name) == 0)
+					{ fail(&p, s, "duplicate engine name '%s'", ec->name); goto out; }
+			if (ec->group[0]) {
+				unsigned g;
+				for (g = 0; g < cfg->n_groups; g++)
+					if (strcmp(cfg->groups[g].name, ec->group) == 0)
+						break;
+				if (g == cfg->n_groups)
+					{ fail(&p, s, "engine '%s': unknown group '%s'", ec->name, ec->group); goto out; }
+			}
+			cfg->n_engines++;
+		}
+	}
+	r = 0;
+out:
+	config_destroy(&lc);
+	return r;
+}

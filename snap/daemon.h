@@ -1,0 +1,22 @@
+/* The daemon's process-wide state and the start/stop order of its modules (groups, control
+ * RPC, app attach, takeover). Control thread only. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct snap_config;
+
+struct snap_daemon {
+	const struct snap_config *cfg;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at start */
+};
+
+struct snap_daemon *snap_daemon(void);
+
+/* Start the modules after ports and engines exist: groups (engines start running), then the
+ * control RPC server and the app-attach socket. 0 or -errno with a message in err
+ * (-EINVAL: a config problem). */
+int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen);
+/* Stop them in reverse order; engines end parked. */
+void snap_daemon_modules_stop(struct snap_daemon *d);

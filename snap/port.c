@@ -1,0 +1,366 @@
+/* Ports: turning port configs into DPDK vdev/PCI arguments, bringing ethdevs up on their NUMA
+ * node with a mempool and a neighbour table, queue ownership, named inter-engine rings. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "snap/config.h"
+#include "snap/log.h"
+#include "snap/port.h"
+#include "snap/portsetup.h"
+
+#define PORTS_MAX SNAP_CFG_PORTS_MAX
+#define RINGS_MAX 128
+#define NEIGH_ENTRIES 1024
+#define RING_SIZE 4096
+
+static struct snap_port *ports[PORTS_MAX];
+static unsigned n_ports;
+static struct rte_ring *rings[RINGS_MAX];
+static unsigned n_rings;
+
+struct snap_port *snap_port_find(const char *name)
+{
+	for (unsigned i = 0; i < n_ports; i++)
+		if (strcmp(ports[i]->name, name) == 0)
+			return ports[i];
+	return NULL;
+}
+
+struct snap_port *snap_port_at(unsigned i)
+{
+	return i < n_ports ? ports[i] : NULL;
+}
+
+unsigned snap_port_count(void)
+{
+	return n_ports;
+}
+
+/* DPDK device name for a port: a vdev name must start with its driver's name. */
+static void dev_name(const struct snap_port_cfg *pc, char *buf, size_t len)
+{
+	static const char *const drv[] = {
+		[SNAP_PORT_MEMIF] = "net_memif",     [SNAP_PORT_VHOST] = "net_vhost",
+		[SNAP_PORT_VIRTIO_USER] = "net_virtio_user", [SNAP_PORT_AF_PACKET] = "net_af_packet",
+		[SNAP_PORT_AF_XDP] = "net_af_xdp",   [SNAP_PORT_TAP] = "net_tap",
+		[SNAP_PORT_RING] = "net_ring",       [SNAP_PORT_NULL] = "net_null",
+	};
+	if (pc->kind == SNAP_PORT_PCI)
+		snprintf(buf, len, "%s", pc->pci);
+	else
+		snprintf(buf, len, "%s_%s", drv[pc->kind], pc->name);
+}
+
+int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
+{
+	char name[64];
+	int n;
+	dev_name(pc, name, sizeof(name));
+	switch (pc->kind) {
+	case SNAP_PORT_MEMIF:
+		/* Filesystem socket (not abstract) so file permissions govern who may connect. */
+		n = snprintf(buf, len, "%s,role=%s,socket=%s,socket-abstract=no,id=%u,bsize=%u", name,
+			     pc->server ? "server" : "client", pc->socket, pc->memif_id,
+			     pc->mtu + 64 > 2048 ? 16384 : 2048);
+		if (pc->mac_set)
+			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
+				      RTE_ETHER_ADDR_BYTES(&pc->mac));
+		break;
+	case SNAP_PORT_VHOST:
+		n = snprintf(buf, len, "%s,iface=%s,queues=%u,client=%d", name, pc->socket,
+			     pc->queues, pc->server ? 0 : 1);
+		break;
+	case SNAP_PORT_VIRTIO_USER:
+		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d", name, pc->socket,
+			     pc->queues, pc->server ? 1 : 0);
+		if (pc->mac_set)
+			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
+				      RTE_ETHER_ADDR_BYTES(&pc->mac));
+		break;
+	case SNAP_PORT_AF_PACKET:
+		n = snprintf(buf, len, "%s,iface=%s,qpairs=%u", name, pc->iface, pc->queues);
+		break;
+	case SNAP_PORT_AF_XDP:
+		n = snprintf(buf, len, "%s,iface=%s,start_queue=0,queue_count=%u", name, pc->iface,
+			     pc->queues);
+		break;
+	case SNAP_PORT_TAP:
+		n = snprintf(buf, len, "%s,iface=%s", name, pc->iface[0] ? pc->iface : pc->name);
+		if (pc->mac_set)
+			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
+				      RTE_ETHER_ADDR_BYTES(&pc->mac));
+		break;
+	case SNAP_PORT_NULL:
+		/* A null port's rx would otherwise fabricate packets forever. */
+		n = snprintf(buf, len, "%s,no-rx=1", name);
+		break;
+	case SNAP_PORT_RING:
+	case SNAP_PORT_PCI:
+	default:
+		n = snprintf(buf, len, "%s", name);
+		break;
+	}
+	if (pc->devargs[0] && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, ",%s", pc->devargs);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int neigh_create(struct snap_port *p)
+{
+	char name[RTE_HASH_NAMESIZE];
+	snprintf(name, sizeof(name), "nb_%.24s", p->name);
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = NEIGH_ENTRIES,
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_jhash,
+		.socket_id = p->socket_id,
+		/* Readers on any engine thread never block; the rare writers (ARP learning)
+		 * serialise among themselves. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
+	};
+	p->neigh = rte_hash_create(&hp);
+	return p->neigh ? 0 : -rte_errno;
+}
+
+int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	uint64_t v = 0;
+	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	void *old;
+	if (rte_hash_lookup_data(p->neigh, &ip, &old) >= 0 && (uint64_t)(uintptr_t)old == v)
+		return 0;
+	int r = rte_hash_add_key_data(p->neigh, &ip, (void *)(uintptr_t)v);
+	if (r < 0) {
+		p->neigh_full++;
+		return -ENOSPC;
+	}
+	p->neigh_updates++;
+	return 0;
+}
+
+int snap_port_neigh_lookup(const struct snap_port *p, uint32_t ip, struct rte_ether_addr *mac)
+{
+	void *d;
+	if (rte_hash_lookup_data(p->neigh, &ip, &d) < 0)
+		return -ENOENT;
+	uint64_t v = (uint64_t)(uintptr_t)d;
+	memcpy(mac->addr_bytes, &v, RTE_ETHER_ADDR_LEN);
+	return 0;
+}
+
+bool snap_port_on_link(const struct snap_port *p, uint32_t ip)
+{
+	if (p->ip == 0)
+		return false;
+	uint32_t mask = p->prefix_len ? htonl(~0u << (32 - p->prefix_len)) : 0;
+	return (ip & mask) == (p->ip & mask);
+}
+
+int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e)
+{
+	if (q >= p->n_rxq)
+		return -EINVAL;
+	if (p->rxq_owner[q] && p->rxq_owner[q] != e)
+		return -EBUSY;
+	p->rxq_owner[q] = e;
+	return 0;
+}
+
+int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e)
+{
+	if (q >= p->n_txq)
+		return -EINVAL;
+	if (p->txq_owner[q] && p->txq_owner[q] != e)
+		return -EBUSY;
+	p->txq_owner[q] = e;
+	return 0;
+}
+
+struct rte_ring *snap_ring_get(const char *name, int socket_id)
+{
+	char full[RTE_RING_NAMESIZE];
+	if (snprintf(full, sizeof(full), "snr_%s", name) >= (int)sizeof(full)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	struct rte_ring *r = rte_ring_lookup(full);
+	if (r)
+		return r;
+	if (n_rings >= RINGS_MAX) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	/* Many engines may feed one engine: multi-producer, single-consumer. */
+	r = rte_ring_create(full, RING_SIZE, socket_id, RING_F_SC_DEQ);
+	if (r == NULL) {
+		errno = rte_errno;
+		return NULL;
+	}
+	rings[n_rings++] = r;
+	return r;
+}
+
+static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char *err,
+		      size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	int r = rte_eth_dev_info_get(p->port_id, &info);
+	if (r) {
+		snprintf(err, errlen, "port %s: cannot get device info: %s", p->name, strerror(-r));
+		return r;
+	}
+	p->n_rxq = RTE_MIN(pc->queues, info.max_rx_queues);
+	p->n_txq = RTE_MIN(pc->queues, info.max_tx_queues);
+	if (p->n_rxq == 0 || p->n_txq == 0) {
+		snprintf(err, errlen, "port %s: device has no queues", p->name);
+		return -ENODEV;
+	}
+	struct rte_eth_conf conf = {0};
+	conf.intr_conf.rxq = pc->rx_intr ? 1 : 0;
+	r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
+	if (r < 0 && pc->rx_intr) {
+		SNAP_LOG(WARNING, "port %s: rx interrupts not supported (%s); engines will poll",
+			 p->name, strerror(-r));
+		conf.intr_conf.rxq = 0;
+		r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "port %s: configure failed: %s", p->name, strerror(-r));
+		return r;
+	}
+	p->rx_intr = conf.intr_conf.rxq;
+	uint16_t nrx = pc->ring_size, ntx = pc->ring_size;
+	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		r = rte_eth_rx_queue_setup(p->port_id, q, nrx, p->socket_id, NULL, p->pool);
+		if (r < 0) {
+			snprintf(err, errlen, "port %s: rx queue %u setup failed: %s", p->name, q,
+				 strerror(-r));
+			return r;
+		}
+	}
+	for (uint16_t q = 0; q < p->n_txq; q++) {
+		r = rte_eth_tx_queue_setup(p->port_id, q, ntx, p->socket_id, NULL);
+		if (r < 0) {
+			snprintf(err, errlen, "port %s: tx queue %u setup failed: %s", p->name, q,
+				 strerror(-r));
+			return r;
+		}
+	}
+	if (pc->mtu != 1500) {
+		r = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
+		if (r < 0)
+			SNAP_LOG(WARNING, "port %s: cannot set MTU %u (%s); keeping the device's",
+				 p->name, pc->mtu, strerror(-r));
+	}
+	uint16_t mtu = 0;
+	p->mtu = rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
+	if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
+	    p->kind != SNAP_PORT_VIRTIO_USER) {
+		r = rte_eth_dev_default_mac_addr_set(p->port_id,
+						     (struct rte_ether_addr *)(uintptr_t)&pc->mac);
+		if (r < 0)
+			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
+				 strerror(-r));
+	}
+	r = rte_eth_dev_start(p->port_id);
+	if (r < 0) {
+		snprintf(err, errlen, "port %s: start failed: %s", p->name, strerror(-r));
+		return r;
+	}
+	rte_eth_macaddr_get(p->port_id, &p->mac);
+	return 0;
+}
+
+int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		const struct snap_port_cfg *pc = &cfg->ports[i];
+		char name[64];
+		dev_name(pc, name, sizeof(name));
+		uint16_t pid;
+		if (rte_eth_dev_get_port_by_name(name, &pid) != 0) {
+			snprintf(err, errlen, "%s:%d: port %s: DPDK did not create device %s "
+				 "(driver missing or bad arguments; see the EAL log above)",
+				 cfg->file, pc->line, pc->name, name);
+			return -ENODEV;
+		}
+		int sock = rte_eth_dev_socket_id(pid);
+		if (sock < 0)
+			sock = 0;
+		struct snap_port *p = rte_zmalloc_socket("snap_port", sizeof(*p), RTE_CACHE_LINE_SIZE,
+							 sock);
+		if (p == NULL) {
+			snprintf(err, errlen, "port %s: out of memory", pc->name);
+			return -ENOMEM;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", pc->name);
+		p->kind = pc->kind;
+		p->port_id = pid;
+		p->socket_id = sock;
+		p->ip = pc->ip;
+		p->prefix_len = pc->prefix_len;
+		ports[n_ports++] = p;
+
+		char pool[RTE_MEMPOOL_NAMESIZE];
+		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
+		/* af_packet needs a full 2 KiB frame slot of data room whatever the MTU. */
+		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
+		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
+		if (p->pool == NULL) {
+			snprintf(err, errlen, "port %s: cannot create a pool of %u mbufs on NUMA node "
+				 "%d: %s (raise daemon.memory_mb)", pc->name, pc->mbufs, sock,
+				 rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		int r = neigh_create(p);
+		if (r) {
+			snprintf(err, errlen, "port %s: cannot create neighbour table: %s", pc->name,
+				 rte_strerror(-r));
+			return r;
+		}
+		for (unsigned j = 0; j < pc->n_neigh; j++)
+			snap_port_neigh_learn(p, pc->neigh[j].ip, &pc->neigh[j].mac);
+		r = port_start(p, pc, err, errlen);
+		if (r)
+			return r;
+		char ip[INET_ADDRSTRLEN] = "-";
+		if (p->ip)
+			inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
+		SNAP_LOG(INFO, "port %s: %s dpdk port %u, NUMA node %d, mac " RTE_ETHER_ADDR_PRT_FMT
+			 ", ip %s/%u, mtu %u, %u queue(s), rx interrupts %s", p->name,
+			 snap_port_kind_name(p->kind), p->port_id, p->socket_id,
+			 RTE_ETHER_ADDR_BYTES(&p->mac), ip, p->prefix_len, p->mtu, p->n_rxq,
+			 p->rx_intr ? "on" : "off");
+	}
+	return 0;
+}
+
+void snap_ports_destroy(void)
+{
+	for (unsigned i = n_ports; i-- > 0;) {
+		struct snap_port *p = ports[i];
+		rte_eth_dev_stop(p->port_id);
+		rte_eth_dev_close(p->port_id);
+		rte_hash_free(p->neigh);
+		rte_mempool_free(p->pool);
+		rte_free(p);
+		ports[i] = NULL;
+	}
+	n_ports = 0;
+	for (unsigned i = 0; i < n_rings; i++) {
+		rte_ring_free(rings[i]);
+		rings[i] = NULL;
+	}
+	n_rings = 0;
+}

@@ -1,0 +1,14 @@
+/* Privileges: snapnetd needs none for memif/ring/null/vhost ports. When started with
+ * capabilities (e.g. as root for af_packet/af_xdp), it keeps only what its ports need once
+ * start-up is done. */
+#pragma once
+
+struct snap_config;
+
+/* Drop every capability except those the configured ports need at run time (CAP_NET_RAW for
+ * af_packet; CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF and CAP_SYS_ADMIN for af_xdp sockets that may
+ * be re-created; CAP_SYS_NICE if kept for SCHED_DEADLINE groups). No-op without privileges.
+ * Logs what is kept. 0 or -errno. */
+int snap_privs_drop(const struct snap_config *cfg);
+/* Text like "none" or "net_raw,sys_nice" of the effective set. */
+const char *snap_privs_describe(void);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# snapnetd's config handling: every example config validates; each kind of bad config gives
+# exactly one "FILE:LINE: problem" line on stderr and exit status 2, before and after EAL.
+set -uo pipefail
+SNAPNETD=${SNAPNETD:?} CONFDIR=${CONFDIR:?}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fails=0
+for f in "$CONFDIR"/*.conf; do
+  "$SNAPNETD" --check -c "$f" >/dev/null || { echo "FAIL: example $f does not validate"; fails=$((fails+1)); }
+done
+
+# bad NAME LINE PATTERN CONTENT: expect exit 2 and one stderr line "FILE:LINE: ...PATTERN..."
+bad() {
+  local name=$1 line=$2 pat=$3 f="$T/$1.conf"
+  printf '%s\n' "$4" >"$f"
+  "$SNAPNETD" ${5:-} -c "$f" >"$T/out" 2>"$T/err"
+  local rc=$?
+  local msg
+  msg=$(grep '^snapnetd:' "$T/err")
+  if [ $rc -ne 2 ]; then echo "FAIL: $name: exit $rc, want 2 ($msg)"; fails=$((fails+1)); return; fi
+  if [ "$(printf '%s\n' "$msg" | wc -l)" -ne 1 ]; then echo "FAIL: $name: want one error line, got: $msg"; fails=$((fails+1)); return; fi
+  if ! printf '%s' "$msg" | grep -q "$f:$line: .*$pat"; then echo "FAIL: $name: got '$msg', want '$f:$line: ...$pat'"; fails=$((fails+1)); return; fi
+  echo "ok: $name -> $msg"
+}
+bad syntax 2 "syntax error" 'daemon = { name = "x"; };
+ports = ( { name = "p0"; type = ; } );' --check
+bad unknown_type 1 "unknown type 'bogus'" 'ports = ( { name = "p0"; type = "bogus"; } );' --check
+bad memif_no_socket 2 "needs 'socket'" 'ports = (
+  { name = "p0"; type = "memif"; role = "server"; } );' --check
+bad bad_ip 3 "bad IPv4 address" 'ports = ( {
+  name = "p0"; type = "null";
+  ip = "10.0.0.300/24"; } );' --check
+bad bad_mac 1 "bad MAC" 'ports = ( { name = "p0"; type = "null"; mac = "zz"; } );' --check
+bad mtu_range 1 "out of range" 'ports = ( { name = "p0"; type = "null"; mtu = 20; } );' --check
+bad unknown_section 2 "unknown section 'portz'" 'daemon = { };
+portz = ( );' --check
+bad dup_engine 3 "duplicate engine name" 'engines = (
+ { name = "e"; elements = ( { name = "a"; type = "drop"; } ); },
+ { name = "e"; elements = ( { name = "a"; type = "drop"; } ); } );' --check
+bad bad_link 2 "link names unknown element 'nope'" 'engines = ( { name = "e"; elements = ( { name = "a"; type = "port_rx"; } );
+  links = ( "a -> nope" ); } );' --check
+bad unknown_group 1 "unknown group" 'engines = ( { name = "e"; group = "g"; elements = ( { name = "a"; type = "drop"; } ); } );' --check
+bad bad_mode 1 "mode must be" 'groups = ( { name = "g"; mode = "turbo"; } );' --check
+# Errors found while building engines (after DPDK started) are config errors too.
+bad unknown_elem 4 "unknown element type 'frobnicate'" 'daemon = { name = "cfgt'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; } );
+engines = ( { name = "e"; elements = (
+  { name = "x"; type = "frobnicate"; } ); } );'
+bad elem_arg 3 "unknown port 'p9'" 'daemon = { name = "cfgu'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p9"; } ); } );'
+bad bad_output 4 "has no output 'nope'" 'daemon = { name = "cfgv'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; }, { name = "y"; type = "port_tx"; port = "p0"; } );
+  links = ( "x.nope -> y" ); } );'
+"$SNAPNETD" --check -c "$T/missing.conf" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "missing.conf: cannot read file" "$T/err" || { echo "FAIL: missing file: rc $rc $(cat "$T/err")"; fails=$((fails+1)); }
+echo "$fails failures"
+[ $fails -eq 0 ]
