@@ -254,7 +254,7 @@ struct pony_app_session *pony_app_session_create(const struct pony_app_config *c
 	s->max_listens = c->max_listens;
 	s->streams = calloc(c->max_streams, sizeof(*s->streams));
 	s->ops = calloc(c->max_ops, sizeof(*s->ops));
-	s->regions = calloc(c->max_regions, sizeof(*s->regions));
+	s->regions = calloc(c->max_regions ? c->max_regions : 1, sizeof(*s->regions));
 	s->listens = calloc(c->max_listens, sizeof(*s->listens));
 	int r = -ENOMEM;
 	if (s->streams && s->ops && s->regions && s->listens)

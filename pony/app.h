@@ -24,7 +24,7 @@ struct snap_engine;
 struct pony_app_host;
 struct pony_app_session;
 
-#define PONY_APP_POLICY_MAX 16
+#define PONY_APP_POLICY_MAX 32
 
 /* App-layer configuration (daemon config block `apps { ... }`). */
 struct pony_app_config {
@@ -37,7 +37,7 @@ struct pony_app_config {
 	unsigned n_allow_gids;
 	bool allow_own_uid;      /* the daemon's own uid is always allowed (default true) */
 	char engine[32];         /* default engine for apps that name none */
-	uint64_t buf_size;       /* payload-area bytes per app */
+	uint64_t buf_size;       /* payload-area bytes per app (config: app_region_mb) */
 	uint32_t cmd_entries;    /* command ring entries (power of two) */
 	uint32_t max_apps;       /* attached apps, whole daemon */
 	uint32_t max_streams;    /* per app */
@@ -54,12 +54,12 @@ int pony_app_config_check(const struct pony_app_config *c, char *err, size_t err
 /* Completion ring entries for a config: a power of two >= max_ops + max_streams +
  * PONY_RECV_BATCH_MAX + 8 (see "completion credit" in app.c). */
 uint32_t pony_app_cpl_entries(const struct pony_app_config *c);
-/* Fill c from a libconfig group (`setting` is a config_setting_t *; void here so that users
- * need not include libconfig.h). Missing keys keep their current value. Keys: socket, mode,
- * group, uids, gids, allow_own_uid, engine, buf_size, cmd_entries, max_apps, max_streams,
- * max_ops, max_regions, max_listens. 0 or -EINVAL (err names the key). */
-int pony_app_config_parse(const void *setting, struct pony_app_config *c, char *err,
-			  size_t errlen);
+/* Fill c from the daemon's parsed config (app_socket, socket_mode, allow_uids/gids,
+ * app_engine, app_region_mb, app_max_streams/ops/regions); fields it leaves 0/empty keep
+ * their defaults (max_regions 0 means no regions). 0 or -EINVAL (err says which limit). */
+struct snap_config;
+int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_config *c,
+			      char *err, size_t errlen);
 
 /* ---- Counters ---- */
 

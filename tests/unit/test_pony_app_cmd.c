@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "pony_app_fix.h"
+#include "snap/config.h"
 
 #define ERRCNT(x, i, e) ((x)->s[i]->cnt.errors[PONY_APP_ERR_##e])
 
@@ -568,6 +569,27 @@ static void test_config(void **state)
 	pony_app_config_defaults(&c);
 	c.max_ops = 60000;
 	assert_int_equal(pony_app_config_check(&c, err, sizeof(err)), -EINVAL);
+	/* From the daemon's config. */
+	static struct snap_config sc;
+	snprintf(sc.app_socket, sizeof(sc.app_socket), "/tmp/x.sock");
+	sc.socket_mode = 0600;
+	sc.allow_uids[sc.n_allow_uids++] = 1000;
+	sc.allow_gids[sc.n_allow_gids++] = 50;
+	sc.app_region_mb = 16;
+	sc.app_max_streams = 1024;
+	sc.app_max_ops = 4096;
+	sc.app_max_regions = 0;
+	assert_int_equal(pony_app_config_from_snap(&sc, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.socket_path, "/tmp/x.sock");
+	assert_int_equal(c.socket_mode, 0600);
+	assert_int_equal(c.n_allow_uids, 1);
+	assert_int_equal(c.allow_gids[0], 50);
+	assert_int_equal(c.buf_size, 16u << 20);
+	assert_int_equal(c.max_ops, 4096);
+	assert_int_equal(c.max_regions, 0);
+	sc.app_max_ops = 1 << 20;
+	assert_int_equal(pony_app_config_from_snap(&sc, &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "max_ops"));
 	(void)state;
 }
 
