@@ -210,6 +210,18 @@ struct pony_app_fd {
  * NULL with errno (EINVAL config, EADDRINUSE a live daemon already listens there, or the
  * failing syscall's). */
 struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c);
+/* Optional notifications of every fd the attach layer starts or stops holding, so the
+ * daemon can keep its event loop (listener and app sockets: watch for readability and call
+ * pony_app_attach_handle) and its fd registry (all kinds) in sync without polling
+ * pony_app_attach_pollfds. fd_removed runs just before the fd is closed. */
+struct pony_app_attach_hooks {
+	void (*fd_added)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
+	void (*fd_removed)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
+};
+/* Install hooks (copied; NULL removes them); fd_added is called at once for every fd
+ * already held. */
+void pony_app_attach_set_hooks(struct pony_app_attach *a, const struct pony_app_attach_hooks *h,
+			       void *ctx);
 /* Detach every app, close every fd, unlink the socket file. NULL is a no-op. */
 void pony_app_attach_destroy(struct pony_app_attach *a);
 /* The fds the control loop must poll (POLLIN) right now: the listener and every app

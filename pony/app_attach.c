@@ -45,7 +45,21 @@ struct pony_app_attach {
 	unsigned n_attached;
 	unsigned n_refused;
 	uint32_t next_id;
+	struct pony_app_attach_hooks hooks;
+	void *hooks_ctx;
 };
+
+static void fd_added(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	if (a->hooks.fd_added && fd >= 0)
+		a->hooks.fd_added(a->hooks_ctx, fd, k, id);
+}
+
+static void fd_removed(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	if (a->hooks.fd_removed && fd >= 0)
+		a->hooks.fd_removed(a->hooks_ctx, fd, k, id);
+}
 
 static uint64_t now_ms(void)
 {
@@ -161,12 +175,17 @@ fail:
 	return NULL;
 }
 
-static void conn_close_fds(struct attach_conn *cn)
+static void conn_close_fds(struct pony_app_attach *a, struct attach_conn *cn)
 {
 	int fds[4] = {cn->fd, cn->memfd, cn->cmd_efd, cn->cpl_efd};
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	static const enum pony_app_fd_kind kinds[4] = {PONY_APP_FD_CONN, PONY_APP_FD_MEMFD,
+						       PONY_APP_FD_CMD_EFD, PONY_APP_FD_CPL_EFD};
+	for (int i = 0; i < 4; i++) {
+		if (fds[i] < 0)
+			continue;
+		fd_removed(a, fds[i], kinds[i], cn->app_id);
+		close(fds[i]);
+	}
 }
 
 static void conn_unlink(struct pony_app_attach *a, struct attach_conn *cn)
@@ -178,7 +197,7 @@ static void conn_unlink(struct pony_app_attach *a, struct attach_conn *cn)
 			*p = cn->next;
 			break;
 		}
-	conn_close_fds(cn);
+	conn_close_fds(a, cn);
 	free(cn);
 }
 
@@ -251,6 +270,7 @@ static void handle_listener(struct pony_app_attach *a)
 		a->n_refused += r != 0;
 		cn->next = a->conns;
 		a->conns = cn;
+		fd_added(a, fd, PONY_APP_FD_CONN, 0);
 	}
 }
 
@@ -286,6 +306,7 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 		return;
 	}
 	uint32_t id = a->next_id++;
+	cn->app_id = id;
 	struct pony_app_session *s = pony_app_session_create(&a->cfg, id, cn->fd);
 	if (s == NULL) {
 		st = -errno;
@@ -296,6 +317,9 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 		return;
 	}
 	pony_app_session_fds(s, &cn->memfd, &cn->cmd_efd, &cn->cpl_efd);
+	fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, id);
+	fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, id);
+	fd_added(a, cn->cpl_efd, PONY_APP_FD_CPL_EFD, id);
 	st = pony_app_host_adopt(h, s);
 	if (st) {
 		pony_app_session_free(s);
@@ -427,7 +451,22 @@ void pony_app_attach_destroy(struct pony_app_attach *a)
 			conn_detach(a, cn);
 		}
 	}
+	fd_removed(a, a->lfd, PONY_APP_FD_LISTENER, 0);
 	close(a->lfd);
 	unlink(a->cfg.socket_path);
 	free(a);
+}
+
+void pony_app_attach_set_hooks(struct pony_app_attach *a, const struct pony_app_attach_hooks *h,
+			       void *ctx)
+{
+	a->hooks = h ? *h : (struct pony_app_attach_hooks){0};
+	a->hooks_ctx = ctx;
+	fd_added(a, a->lfd, PONY_APP_FD_LISTENER, 0);
+	for (const struct attach_conn *cn = a->conns; cn; cn = cn->next) {
+		fd_added(a, cn->fd, PONY_APP_FD_CONN, cn->app_id);
+		fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, cn->app_id);
+		fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, cn->app_id);
+		fd_added(a, cn->cpl_efd, PONY_APP_FD_CPL_EFD, cn->app_id);
+	}
 }

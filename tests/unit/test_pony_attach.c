@@ -206,11 +206,34 @@ static void test_attach_lifecycle(void **state)
 	(void)state;
 }
 
+/* Net count of fds the hooks were told about, per kind. */
+static int hook_fds[5];
+
+static void hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	hook_fds[k]++;
+}
+
+static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	assert_true(fcntl(fd, F_GETFD) >= 0); /* told before the close */
+	hook_fds[k]--;
+}
+
 static void test_detach_on_close(void **state)
 {
 	struct env e;
 	env_init(&e, true, "close");
 	env_start(&e);
+	const struct pony_app_attach_hooks hooks = {.fd_added = hook_add, .fd_removed = hook_del};
+	memset(hook_fds, 0, sizeof(hook_fds));
+	pony_app_attach_set_hooks(e.at, &hooks, NULL);
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
 	struct client c = {0};
 	run_client(&e, &c); /* attaches, listens, closes */
 	assert_int_equal(c.err, 0);
@@ -234,6 +257,10 @@ static void test_detach_on_close(void **state)
 	assert_int_equal(fake_tp_count(e.f, FAKE_UNLISTEN), 1);
 	struct pony_app_fd fds[4];
 	assert_int_equal(pony_app_attach_fds(e.at, fds, 4), 1); /* only the listener */
+	/* The hooks saw the app's 4 fds come and go. */
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
+	for (int k = PONY_APP_FD_CONN; k <= PONY_APP_FD_CPL_EFD; k++)
+		assert_int_equal(hook_fds[k], 0);
 	/* Unknown engine: clear error. */
 	struct client c2 = {.engine = "nope"};
 	run_client(&e, &c2);
@@ -244,6 +271,7 @@ static void test_detach_on_close(void **state)
 	assert_null(dup);
 	assert_int_equal(errno, EADDRINUSE);
 	env_fini(&e);
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 0);
 	(void)state;
 }
 
