@@ -8,6 +8,11 @@
  * transport itself. Every operation is asynchronous: a call queues a command and returns at
  * once; its result arrives later as a struct pony_completion carrying the caller's 64-bit tag.
  *
+ * Ids. Stream and region ids are opaque 32-bit values chosen by the daemon, private to this
+ * app (another app's ids mean nothing here). A stream id stays valid until its CLOSE,
+ * CLOSED or failed OPEN completion; ids are reused later with a different generation, so a
+ * stale id is refused (-EBADF), never confused with a newer stream.
+ *
  * Threads. A struct pony_app is not thread-safe: use it from one thread at a time (or one
  * pony_app per thread: each has its own rings).
  *

@@ -222,3 +222,6 @@ struct pony_attach_rep {
 	uint32_t rsvd;
 	char msg[PONY_ATTACH_MSG_MAX]; /* NUL-terminated, human-readable */
 };
+
+_Static_assert(sizeof(struct pony_attach_req) == 48, "attach request layout");
+_Static_assert(sizeof(struct pony_attach_rep) == 192, "attach reply layout");
