@@ -3,6 +3,7 @@
  * session's own records before use, and a refused command gets an error completion and a
  * counter. Nothing here reads the shared region except payload bytes handed to the
  * transport. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sys/random.h>
 
@@ -100,7 +101,8 @@ static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	st->tag = c->tag;
 	st->service = c->service;
 	st->peer_ip = c->ip;
-	int r = pony_tp_open(s->host->tp, c->ip, c->service, st, &st->sid);
+	/* Apps speak host byte order; the transport (like ports and the wire) network order. */
+	int r = pony_tp_open(s->host->tp, htonl(c->ip), c->service, st, &st->sid);
 	if (r) {
 		st->open_op = APP_NONE;
 		app_op_free(s, op);

@@ -1,6 +1,7 @@
 /* Transport upcalls -> app completions. Owners are struct app_stream, listeners struct
  * app_listen, cookies name ops (gen << 32 | index); every upcall re-checks them against the
  * session's tables, so a late or unexpected upcall is counted and ignored, never trusted. */
+#include <arpa/inet.h>
 #include <errno.h>
 
 #include "pony/app_internal.h"
@@ -44,13 +45,13 @@ static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t se
 	}
 	st->sid = sid;
 	st->state = APP_STREAM_OPEN;
-	st->peer_ip = peer_ip;
+	st->peer_ip = ntohl(peer_ip); /* the transport's network order -> the app's host order */
 	st->service = service;
 	st->tag = l->tag;
 	*owner = st;
 	struct pony_shm_cpl c = {
 		.tag = l->tag, .op = PONY_OP_ACCEPT, .service = service, .stream = st->id,
-		.peer_ip = peer_ip,
+		.peer_ip = st->peer_ip,
 	};
 	app_cpl_push(s, &c);
 	return 0;

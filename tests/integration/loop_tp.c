@@ -3,6 +3,7 @@
  * the sender's buffer into the receiver's posted buffer, honouring receive credit. Work is
  * queued by the pony_tp_* calls and done in loop_tp_run(), so upcalls never re-enter the
  * app layer from inside its own calls. Used only by the example end-to-end test harness. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -204,7 +205,8 @@ unsigned loop_tp_run(struct pony_tp *tp)
 					listener = tp->l[k].listener;
 			uint32_t p = listener ? alloc_sid(tp) : 0;
 			void *powner = NULL;
-			if (p && tp->up->accept(listener, p, 0x7f000001, s->service, &powner) == 0) {
+			if (p && tp->up->accept(listener, p, htonl(0x7f000001), s->service,
+						&powner) == 0) {
 				tp->s[p].owner = powner;
 				tp->s[p].peer = i;
 				tp->s[p].service = s->service;

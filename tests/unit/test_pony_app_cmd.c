@@ -2,6 +2,7 @@
  * (every bad field -> its error completion and counter, no transport call), stream/op
  * lifecycles through upcalls, limits, regions, isolation between apps, protocol violations,
  * completion backpressure and teardown back to zero. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -145,7 +146,7 @@ static void test_stream_lifecycle(void **state)
 	assert_int_equal(pony_stream_open_str(a, "127.0.0.2", 9, 77), 0);
 	assert_int_equal(fix_run(&x, 0, NULL, 0), 0);
 	const struct fake_tp_call *o = fake_tp_last(x.f, FAKE_OPEN);
-	assert_int_equal(o->ip, 0x7f000002);
+	assert_int_equal(o->ip, htonl(0x7f000002)); /* transport: network order */
 	assert_int_equal(o->service, 9);
 	struct app_stream *st = o->owner;
 	uint32_t tsid = o->sid;
@@ -233,7 +234,8 @@ static void test_accept_close_copy(void **state)
 	assert_int_equal(c.status, 0);
 	const struct fake_tp_call *l = fake_tp_last(x.f, FAKE_LISTEN);
 	void *owner = NULL;
-	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, 0x0a000001, 4242, &owner), 0);
+	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, htonl(0x0a000001), 4242, &owner),
+			 0);
 	c = fix_one(&x, 0);
 	assert_int_equal(c.op, PONY_OP_ACCEPT);
 	assert_int_equal(c.tag, 10);
