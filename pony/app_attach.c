@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pony/app.h"
+#include "pony/shm.h"
 #include "snap/log.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000

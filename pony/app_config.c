@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pony/app.h"
+#include "pony/shm.h"
 #include "snap/config.h"
 
 void pony_app_config_defaults(struct pony_app_config *c)

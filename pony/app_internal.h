@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pony/app.h"
+#include "pony/shm.h"
 
 #define APP_NONE UINT32_MAX
 #define APP_STREAM_IDX_BITS 16 /* stream id = gen << 16 | index; gen never 0 */
