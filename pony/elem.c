@@ -12,6 +12,7 @@
 #include <rte_udp.h>
 
 #include "engines/arp.h"
+#include "pony/app.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
@@ -23,8 +24,11 @@
 enum { OUT_TX = 0 };
 static const char *const pony_outputs[] = {"tx"};
 
+#define APP_CMD_BUDGET 256 /* app commands drained per poll: bounds one poll's work */
+
 struct pony_elem {
 	struct pony_tp *tp;
+	struct pony_app_host *apps;  /* app sessions served by this engine (NULL: none) */
 	struct snap_elem *el;
 	struct snap_port *port;      /* NULL: portless mode (tests): frames to broadcast MAC */
 	struct rte_mempool *own_pool; /* portless mode only */
@@ -184,12 +188,23 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 	}
 	if (nb)
 		pony_tp_input(pe->tp, bip, bport, burst, nb, now);
+	/* Deliveries above wrote completions: ring the apps that wait, once per burst. */
+	if (pe->apps)
+		pony_app_host_flush(pe->apps);
 }
 
 static unsigned pony_poll(struct snap_elem *el, uint64_t now_tsc)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
-	return pony_tp_poll(pe->tp, now_tsc);
+	unsigned work = pe->apps ? pony_app_host_poll(pe->apps, APP_CMD_BUDGET) : 0;
+	return work + pony_tp_poll(pe->tp, now_tsc);
+}
+
+/* App doorbells are eventfds among the engine's wake fds: a sleeping engine wakes for them. */
+static int pony_arm(struct snap_elem *el, bool arm)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	return pe->apps ? pony_app_host_arm(pe->apps, arm) : 0;
 }
 
 static uint64_t pony_next_deadline(const struct snap_elem *el)
@@ -267,12 +282,25 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (pe->tp == NULL)
 		return snap_elem_args_error(args, "invalid transport limits (window and sendq_max "
 					    "must be powers of 2, rto_min <= rto_max) or no memory");
+	/* apps = 0 for an engine that only relays; by default an engine with a port serves
+	 * apps, registered under the engine's name for the attach socket. */
+	if (snap_elem_arg_u64(args, "apps", el->engine && pe->port ? 1 : 0, 0, 1, &v) < 0)
+		return snap_elem_args_error(args, "apps must be 0 or 1");
+	if (v) {
+		pe->apps = pony_app_host_create(el->engine, NULL, pe->tp);
+		if (pe->apps == NULL)
+			return snap_elem_args_error(args, "cannot create the app layer: %s",
+						    strerror(errno));
+		pony_tp_set_upcalls(pe->tp, &pony_app_upcalls);
+	}
 	return 0;
 }
 
 static void pony_destroy(struct snap_elem *el)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
+	pony_app_host_destroy(pe->apps);
+	pe->apps = NULL;
 	pony_tp_destroy(pe->tp);
 	pe->tp = NULL;
 	rte_mempool_free(pe->own_pool);
@@ -295,6 +323,8 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);
+	if (pe->apps)
+		pony_app_host_stats(pe->apps, fn, ctx);
 }
 
 static const struct snap_elem_desc pony_desc = {
@@ -307,6 +337,7 @@ static const struct snap_elem_desc pony_desc = {
 	.process = pony_process,
 	.poll = pony_poll,
 	.next_deadline = pony_next_deadline,
+	.arm = pony_arm,
 	.stats = pony_stats,
 	.destroy = pony_destroy,
 };

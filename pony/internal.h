@@ -235,7 +235,7 @@ struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid);
 struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f);
 void pony_stream_free(struct pony_tp *tp, struct pony_stream *s);
 /* User close: 0 or -ENOTCONN. */
-int pony_stream_close(struct pony_tp *tp, struct pony_stream *s);
+int pony_strm_close(struct pony_tp *tp, struct pony_stream *s);
 void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s);
 void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);
 void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);

@@ -469,7 +469,7 @@ void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err)
 
 /* ---- User operations (called from transport.c). ---- */
 
-int pony_stream_close(struct pony_tp *tp, struct pony_stream *s)
+int pony_strm_close(struct pony_tp *tp, struct pony_stream *s)
 {
 	uint32_t sid = s->sid;
 	if (s->state == PONY_S_OPENING) {

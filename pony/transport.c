@@ -232,7 +232,7 @@ int pony_tp_close(struct pony_tp *tp, uint32_t sid)
 	struct pony_stream *s = pony_stream_get(tp, sid);
 	if (s == NULL)
 		return -ENOTCONN;
-	return pony_stream_close(tp, s);
+	return pony_strm_close(tp, s);
 }
 
 void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "control/server.h"
+#include "pony/app_module.h"
 #include "sched/cfg.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
@@ -38,11 +39,15 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "groups: cannot add the controller timer");
 		return r;
 	}
-	return ctl_server_start(d->cfg, err, errlen);
+	r = ctl_server_start(d->cfg, err, errlen);
+	if (r < 0)
+		return r;
+	return pony_app_module_start(d->cfg, err, errlen);
 }
 
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
-	ctl_server_stop(); /* first: captures end while engines still run */
+	pony_app_module_stop(); /* apps detach while their engines still run */
+	ctl_server_stop();      /* captures end while engines still run */
 	sched_fini(); /* parks every engine and joins the group threads */
 }

@@ -22,7 +22,7 @@
 #define SIM_TS_MAX 8
 #define SIM_PATTERN (2u << 20)
 
-static uint64_t sim_rng_state = 88172645463325252ull;
+static __attribute__((unused)) uint64_t sim_rng_state = 88172645463325252ull;
 static inline uint64_t sim_rand(void)
 {
 	sim_rng_state ^= sim_rng_state << 13;
@@ -96,7 +96,7 @@ static struct sim_link sim_link;
 static struct sim_ep sim_ep[SIM_EP_MAX];
 static uint8_t *sim_pattern;
 static struct rte_mempool *sim_pool;
-static uint64_t sim_now;
+static __attribute__((unused)) uint64_t sim_now;
 static char sim_prefix[64];
 
 static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
@@ -161,7 +161,7 @@ static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct
 }
 
 /* Deliver every pending packet due by now (in due order within a burst). Returns how many. */
-static unsigned sim_deliver(void)
+static __attribute__((unused)) unsigned sim_deliver(void)
 {
 	struct sim_link *l = &sim_link;
 	unsigned done = 0;
@@ -193,7 +193,7 @@ static unsigned sim_deliver(void)
 	return done;
 }
 
-static uint64_t sim_next_due(void)
+static __attribute__((unused)) uint64_t sim_next_due(void)
 {
 	uint64_t t = UINT64_MAX;
 	if (sim_link.capture)
@@ -204,7 +204,7 @@ static uint64_t sim_next_due(void)
 	return t;
 }
 
-static void sim_drop_pending(void)
+static __attribute__((unused)) void sim_drop_pending(void)
 {
 	for (unsigned i = 0; i < sim_link.n; i++)
 		rte_pktmbuf_free(sim_link.p[i].m);
@@ -223,7 +223,7 @@ static struct sim_ts *sim_ts_new(struct sim_ep *ep)
 	return t;
 }
 
-static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
+static __attribute__((unused)) int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
 		     void **owner)
 {
 	struct sim_ep *ep = listener;
@@ -239,13 +239,13 @@ static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t se
 	return 0;
 }
 
-static void up_opened(void *owner, uint32_t sid, int status)
+static __attribute__((unused)) void up_opened(void *owner, uint32_t sid, int status)
 {
 	struct sim_ts *t = owner;
 	t->opened = status == 0 ? 1 : status;
 }
 
-static uint32_t sim_crc(const void *p, uint32_t len)
+static __attribute__((unused)) uint32_t sim_crc(const void *p, uint32_t len)
 {
 	return rte_hash_crc(p, len, 0);
 }
@@ -264,7 +264,7 @@ static void *up_rx_begin(void *owner, uint32_t sid, uint32_t len, uint64_t *cook
 	return t->rx_buf;
 }
 
-static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status)
+static __attribute__((unused)) void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status)
 {
 	struct sim_ts *t = owner;
 	if (status != 0) {
@@ -282,7 +282,7 @@ static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len,
 		pony_tp_grant(t->ep->tp, sid, t->credit_step);
 }
 
-static void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)
+static __attribute__((unused)) void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)
 {
 	struct sim_ts *t = owner;
 	if (status != 0) {
@@ -295,7 +295,7 @@ static void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)
 	t->acked++;
 }
 
-static void up_closed(void *owner, uint32_t sid, int status)
+static __attribute__((unused)) void up_closed(void *owner, uint32_t sid, int status)
 {
 	struct sim_ts *t = owner;
 	t->closed_called = true;
@@ -309,7 +309,7 @@ static const struct pony_tp_upcalls sim_up = {
 
 /* ---- Setup. ---- */
 
-static int sim_eal_init(const char *name)
+static __attribute__((unused)) int sim_eal_init(const char *name)
 {
 	snprintf(sim_prefix, sizeof(sim_prefix), "%s_%d", name, (int)getpid());
 	char *argv[] = {(char *)"test", (char *)"--no-huge", (char *)"--no-pci", (char *)"-m",
@@ -327,7 +327,7 @@ static int sim_eal_init(const char *name)
 	return 0;
 }
 
-static void sim_eal_fini(void)
+static __attribute__((unused)) void sim_eal_fini(void)
 {
 	rte_mempool_free(sim_pool);
 	free(sim_pattern);
@@ -342,7 +342,7 @@ static void sim_eal_fini(void)
 	}
 }
 
-static void sim_cfg(struct pony_tp_config *c, int idx)
+static __attribute__((unused)) void sim_cfg(struct pony_tp_config *c, int idx)
 {
 	memset(c, 0, sizeof(*c));
 	c->local_ip = 0x0100007f + ((uint32_t)idx << 24); /* 127.0.0.1, 127.0.0.2 (net order) */
@@ -360,7 +360,7 @@ static void sim_cfg(struct pony_tp_config *c, int idx)
 	c->dead_timeout_us = 50000;
 }
 
-static int sim_ep_start(int idx, struct pony_tp_config *c)
+static __attribute__((unused)) int sim_ep_start(int idx, struct pony_tp_config *c)
 {
 	struct sim_ep *ep = &sim_ep[idx];
 	memset(ep, 0, sizeof(*ep));
@@ -371,7 +371,7 @@ static int sim_ep_start(int idx, struct pony_tp_config *c)
 	return ep->tp ? 0 : -errno;
 }
 
-static void sim_ep_stop(int idx)
+static __attribute__((unused)) void sim_ep_stop(int idx)
 {
 	struct sim_ep *ep = &sim_ep[idx];
 	pony_tp_destroy(ep->tp);
@@ -385,7 +385,7 @@ static void sim_ep_stop(int idx)
 }
 
 /* Give stream t `total` messages of random sizes: log-uniform in [1, max_len]. */
-static int sim_ts_plan(struct sim_ts *t, uint32_t total, uint32_t max_len)
+static __attribute__((unused)) int sim_ts_plan(struct sim_ts *t, uint32_t total, uint32_t max_len)
 {
 	t->total = total;
 	t->len = calloc(total + 1, sizeof(uint32_t));
@@ -410,7 +410,7 @@ static int sim_ts_plan(struct sim_ts *t, uint32_t total, uint32_t max_len)
 }
 
 /* Queue as many planned messages as the transport accepts. */
-static void sim_ts_pump(struct sim_ts *t)
+static __attribute__((unused)) void sim_ts_pump(struct sim_ts *t)
 {
 	while (t->sent < t->total && t->closed == 0) {
 		int r = pony_tp_send(t->ep->tp, t->sid, sim_pattern + t->off[t->sent],
@@ -423,7 +423,7 @@ static void sim_ts_pump(struct sim_ts *t)
 
 /* One step of the simulation: pump apps, deliver due packets, poll, advance the clock to
  * the next event. Returns work done. */
-static unsigned sim_step(void)
+static __attribute__((unused)) unsigned sim_step(void)
 {
 	unsigned w = 0;
 	for (int e = 0; e < SIM_EP_MAX; e++)

@@ -1,0 +1,197 @@
+/* libpony: the client library through which applications use snapnetd's Pony Express
+ * transport over shared memory. This is the only header an application needs.
+ *
+ * Model. pony_connect() attaches the process to a daemon's app socket and maps one shared
+ * region: a command ring (app -> daemon), a completion ring (daemon -> app) and a payload
+ * area. Messages are sent from and received into buffers inside the payload area
+ * (pony_buf_alloc); nothing is copied between the app and the daemon except by the
+ * transport itself. Every operation is asynchronous: a call queues a command and returns at
+ * once; its result arrives later as a struct pony_completion carrying the caller's 64-bit tag.
+ *
+ * Ids. Stream and region ids are opaque 32-bit values chosen by the daemon, private to this
+ * app (another app's ids mean nothing here). A stream id stays valid until its CLOSE,
+ * CLOSED or failed OPEN completion; ids are reused later with a different generation, so a
+ * stale id is refused (-EBADF), never confused with a newer stream.
+ *
+ * Threads. A struct pony_app is not thread-safe: use it from one thread at a time (or one
+ * pony_app per thread: each has its own rings).
+ *
+ * Errors. Functions returning int return 0 (or a documented non-negative value) on success
+ * and a negative errno on failure; constructors return NULL and set errno. Completions carry
+ * status 0 or a negative errno. pony_strerror() turns either into text. The errors used:
+ *   -EINVAL      bad argument (length 0 or too large, unknown flag, NULL pointer)
+ *   -EFAULT      a buffer that is not inside this app's payload area
+ *   -EBADF       unknown or closed stream id
+ *   -ENOENT      unknown region id, or no listener on that service
+ *   -EAGAIN      command ring full: poll completions, then retry
+ *   -ENOBUFS     per-app limit of outstanding operations reached
+ *   -ENOSPC      per-app limit of streams, regions or listeners reached
+ *   -EADDRINUSE  another app on the same engine listens on that service
+ *   -ENOTCONN    the stream is not (yet) established
+ *   -EMSGSIZE    a received message was larger than the posted buffer (it is discarded)
+ *   -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH   a stream open failed
+ *   -ECONNRESET  the peer closed the stream while the operation was pending
+ *   -ECANCELED   the stream was closed locally while the operation was pending
+ *   -EACCES      the daemon's policy refused this user (pony_connect)
+ *   -EPROTO      version mismatch or a malformed reply from the daemon
+ *   -EPIPE       the daemon went away (connection closed)
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PONY_DEFAULT_SOCKET "/run/snapnetd/pony.sock" /* overridden by $PONY_SOCKET */
+#define PONY_MSG_MAX_BYTES (8u << 20) /* largest message */
+#define PONY_RECV_BATCH_MAX 64u       /* buffers one pony_recv_post_n may post */
+#define PONY_BUF_ALIGN 64u            /* pony_buf_alloc alignment */
+
+/* Symbols exported by libpony.so (everything else in the library is hidden). */
+#define PONY_API __attribute__((visibility("default")))
+
+struct pony_app;
+
+/* Operation type of a completion (and of a command on the ring). */
+enum pony_op {
+	PONY_OP_NONE = 0,
+	PONY_OP_OPEN = 1,      /* pony_stream_open finished: stream, status */
+	PONY_OP_LISTEN = 2,    /* pony_listen finished */
+	PONY_OP_UNLISTEN = 3,  /* pony_unlisten finished */
+	PONY_OP_ACCEPT = 4,    /* a peer opened a stream to a service we listen on (tag: the
+				* listen's tag; stream, peer_ip, service) */
+	PONY_OP_SEND = 5,      /* a message was acknowledged (0) or failed */
+	PONY_OP_RECV = 6,      /* a message arrived in a posted buffer (buf, len) or failed */
+	PONY_OP_CLOSE = 7,     /* pony_stream_close finished; the stream id is free */
+	PONY_OP_CLOSED = 8,    /* the peer closed the stream (0) or it failed (-ETIMEDOUT);
+				* tag: the stream's tag (from open, or the listen's); id free */
+	PONY_OP_REGION_REG = 9,    /* pony_region_register finished: region, key */
+	PONY_OP_REGION_REVOKE = 10, /* pony_region_revoke finished */
+	PONY_OP_MAX
+};
+
+/* Memory-region permissions for remote one-sided operations. */
+enum pony_region_perm {
+	PONY_REGION_READ = 1u << 0,
+	PONY_REGION_WRITE = 1u << 1,
+};
+
+/* One finished operation or event. Fields not listed for an op are 0. */
+struct pony_completion {
+	uint64_t tag;       /* the caller's tag */
+	int32_t status;     /* 0 or -errno (see the list above) */
+	uint16_t op;        /* enum pony_op */
+	uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
+	uint32_t stream;    /* stream id (OPEN, ACCEPT, SEND, RECV, CLOSE, CLOSED) */
+	uint32_t len;       /* SEND: bytes sent; RECV: bytes received */
+	void *buf;          /* SEND, RECV: the buffer given to the operation */
+	uint32_t peer_ip;   /* OPEN, ACCEPT: peer IPv4 address, host byte order */
+	uint32_t region;    /* REGION_REG, REGION_REVOKE: region id */
+	uint64_t key;       /* REGION_REG: the region's 64-bit access key */
+};
+
+/* Options for pony_connect; a NULL opts means all defaults. */
+struct pony_opts {
+	const char *engine;   /* daemon engine to attach to; NULL: the daemon's default */
+	unsigned timeout_ms;  /* attach handshake timeout; 0: 5000 */
+};
+
+/* Attach to the daemon listening at path (NULL: $PONY_SOCKET or PONY_DEFAULT_SOCKET).
+ * Returns the app handle, or NULL with errno: EACCES (policy refused this uid/gid), ENOENT /
+ * ECONNREFUSED (no daemon at path), ETIMEDOUT, EPROTO (version mismatch, bad reply),
+ * ENODEV (unknown engine), ENOSPC (daemon's app limit), ENOMEM. After a failure,
+ * pony_connect_error() says why in words (e.g. the daemon's refusal message). */
+PONY_API struct pony_app *pony_connect(const char *path, const struct pony_opts *opts);
+
+/* Why the calling thread's last pony_connect failed ("" if it did not). */
+PONY_API const char *pony_connect_error(void);
+
+/* Detach: the daemon closes this app's streams (peers see them close), fails pending
+ * operations and frees the region. Buffers from this app become invalid. NULL is a no-op. */
+PONY_API void pony_close(struct pony_app *app);
+
+/* Payload buffers inside the shared region. alloc: a buffer of len bytes aligned to
+ * PONY_BUF_ALIGN, or NULL with errno EINVAL (len 0) / ENOMEM (area exhausted). free: a
+ * buffer from pony_buf_alloc not in use by a pending operation; NULL is a no-op; anything
+ * else is ignored (returns without effect). */
+PONY_API void *pony_buf_alloc(struct pony_app *app, size_t len);
+PONY_API void pony_buf_free(struct pony_app *app, void *buf);
+/* Bytes of the payload area (total, as sized by the daemon's config). */
+PONY_API size_t pony_buf_area_size(const struct pony_app *app);
+
+/* Open a stream to (peer ip, service). ip is an IPv4 address in host byte order
+ * (pony_stream_open_str parses dotted-quad text). The result is a PONY_OP_OPEN completion
+ * with the new stream id, or an error status (then no CLOSED follows). tag is returned in
+ * that completion and in the stream's CLOSED completion.
+ * Returns 0 (queued) or -EAGAIN (ring full), -EINVAL (bad address text), -EPIPE. */
+PONY_API int pony_stream_open(struct pony_app *app, uint32_t ip, uint16_t service, uint64_t tag);
+PONY_API int pony_stream_open_str(struct pony_app *app, const char *ip, uint16_t service, uint64_t tag);
+
+/* Listen on a service: PONY_OP_LISTEN completion (0, -EADDRINUSE, -ENOSPC); then one
+ * PONY_OP_ACCEPT completion (with this tag) per incoming stream, already established.
+ * unlisten: PONY_OP_UNLISTEN completion (0, -ENOENT). Returns 0, -EAGAIN, -EPIPE. */
+PONY_API int pony_listen(struct pony_app *app, uint16_t service, uint64_t tag);
+PONY_API int pony_unlisten(struct pony_app *app, uint16_t service, uint64_t tag);
+
+/* Close a stream: pending sends and receives complete with -ECANCELED, then a
+ * PONY_OP_CLOSE completion (after which the id is free). Returns 0, -EAGAIN, -EPIPE. */
+PONY_API int pony_stream_close(struct pony_app *app, uint32_t stream, uint64_t tag);
+
+/* Send one message of len bytes (1..PONY_MSG_MAX_BYTES) from buf, which must lie inside the
+ * payload area and stay unchanged until the PONY_OP_SEND completion. Returns 0, -EAGAIN,
+ * -EFAULT (buf not in the area), -EINVAL (len), -EPIPE; errors found by the daemon
+ * (-EBADF, -ENOTCONN, -ENOBUFS) arrive as the completion's status. */
+PONY_API int pony_send(struct pony_app *app, uint32_t stream, const void *buf, uint32_t len,
+	      uint64_t tag);
+/* Convenience: copy data into a fresh payload buffer and send it; the library frees that
+ * buffer when the SEND completion is polled (its buf field is then NULL). Returns 0,
+ * -ENOMEM (area full), or pony_send's errors. */
+PONY_API int pony_send_copy(struct pony_app *app, uint32_t stream, const void *data, uint32_t len,
+		   uint64_t tag);
+
+/* Post a receive buffer (one message each; it also grants the sender one message of
+ * credit). Buffers are filled in posting order; a message longer than len fails that buffer
+ * with -EMSGSIZE. May be posted while the stream is still opening. Returns as pony_send.
+ * post_n: n (1..PONY_RECV_BATCH_MAX) buffers of len bytes each, back to back from buf,
+ * each completing separately (same tag). */
+PONY_API int pony_recv_post(struct pony_app *app, uint32_t stream, void *buf, uint32_t len,
+		   uint64_t tag);
+PONY_API int pony_recv_post_n(struct pony_app *app, uint32_t stream, void *buf, uint32_t len,
+		     uint32_t n, uint64_t tag);
+
+/* Register [buf, buf+len) of the payload area for remote one-sided access with perms
+ * (PONY_REGION_READ|WRITE). The PONY_OP_REGION_REG completion carries the region id and an
+ * unguessable 64-bit key that a remote must present. revoke: PONY_OP_REGION_REVOKE
+ * completion (0, -ENOENT). Returns 0, -EAGAIN, -EFAULT, -EINVAL (perms), -EPIPE; limits
+ * (-ENOSPC) arrive in the completion. */
+PONY_API int pony_region_register(struct pony_app *app, void *buf, uint64_t len, uint32_t perms,
+			 uint64_t tag);
+PONY_API int pony_region_revoke(struct pony_app *app, uint32_t region, uint64_t tag);
+
+/* Take up to max completions. Returns how many (0..max), or -EPIPE if the daemon is gone,
+ * -EPROTO if it broke the ring protocol. Never blocks. */
+PONY_API int pony_poll(struct pony_app *app, struct pony_completion *out, unsigned max);
+
+/* Block until a completion is ready or timeout_ms passes (-1: forever). Returns 1 (ready),
+ * 0 (timeout), -EPIPE (daemon gone), -EINTR. */
+PONY_API int pony_wait(struct pony_app *app, int timeout_ms);
+
+/* For an application's own epoll: an fd that becomes readable when completions arrive,
+ * provided pony_arm() returned 0 since the last pony_poll. pony_arm: returns 1 if
+ * completions are already pending (do not sleep), 0 if armed (the daemon will signal the
+ * fd). The socket fd (pony_sock_fd) becomes readable/hung-up when the daemon goes away. */
+PONY_API int pony_fd(const struct pony_app *app);
+PONY_API int pony_sock_fd(const struct pony_app *app);
+PONY_API int pony_arm(struct pony_app *app);
+
+/* Text for a status or error (negative errno or 0). Never NULL. */
+PONY_API const char *pony_strerror(int err);
+/* Name of an op ("send"), "?" if unknown. */
+PONY_API const char *pony_op_name(unsigned op);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,642 @@
+/* Daemon-side app sessions: the shared region of one app, its streams/ops/regions tables,
+ * the completion ring writer with its credit accounting, and the host (per-engine) loop that
+ * drains command rings. Engine thread, except create/free of a session (control thread).
+ *
+ * Completion credit: the daemon never blocks and never drops a completion. Every pending op
+ * and every live stream "owes" exactly one future completion; `owed` counts them. A command
+ * is taken off the ring only while free slots - owed >= APP_CMD_CREDIT, so the immediate
+ * completion it may produce and the completions it promises always fit; an incoming stream
+ * is refused when no slot is left for its ACCEPT and CLOSED. An app that stops polling
+ * completions therefore just stops having its commands consumed (backpressure).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pony/app_internal.h"
+#include "snap/engine.h"
+#include "snap/log.h"
+
+#define HOSTS_MAX 64
+
+static struct pony_app_host *hosts[HOSTS_MAX];
+
+static const char *const err_names[] = {
+#define PONY_X_NAME(e, s) [PONY_APP_ERR_##e] = s,
+	PONY_APP_ERRORS(PONY_X_NAME)
+#undef PONY_X_NAME
+};
+
+const char *pony_app_err_name(unsigned e)
+{
+	return e < PONY_APP_ERR_MAX ? err_names[e] : "?";
+}
+
+/* ---- completions ---- */
+
+/* Re-read the app's consumer index and check it: it may only move forward, up to our tail. */
+int app_cpl_refresh(struct pony_app_session *s)
+{
+	uint32_t h = atomic_load_explicit(&s->cpl_ring->cons.head, memory_order_acquire);
+	if (h - s->cpl_head_seen > s->cpl_tail - s->cpl_head_seen)
+		return -EPROTO;
+	s->cpl_head_seen = h;
+	return 0;
+}
+
+int64_t app_cpl_credit(struct pony_app_session *s)
+{
+	return (int64_t)s->hdr.cpl_entries - (int64_t)(s->cpl_tail - s->cpl_head_seen) -
+	       (int64_t)s->owed;
+}
+
+void app_cpl_push(struct pony_app_session *s, const struct pony_shm_cpl *c)
+{
+	if (s->torn)
+		return; /* the app is gone or cut off: nobody reads completions any more */
+	if (s->cpl_tail - s->cpl_head_seen >= s->hdr.cpl_entries &&
+	    (app_cpl_refresh(s) != 0 || s->cpl_tail - s->cpl_head_seen >= s->hdr.cpl_entries)) {
+		/* Cannot happen while the credit rule holds; counted so a test can prove it. */
+		s->cnt.cpl_overflow++;
+		return;
+	}
+	memcpy(&s->cpls[s->cpl_tail & (s->hdr.cpl_entries - 1)], c, sizeof(*c));
+	s->cpl_tail++;
+	/* RELEASE: the entry bytes above become visible before the new tail. */
+	atomic_store_explicit(&s->cpl_ring->prod.tail, s->cpl_tail, memory_order_release);
+	s->cnt.cpls++;
+	s->kick = true;
+	s->host->kick_pending = true;
+}
+
+/* Ring the app's eventfd if it said it sleeps (see the doorbell protocol in shm.h). */
+static void session_kick(struct pony_app_session *s)
+{
+	if (!s->kick)
+		return;
+	s->kick = false;
+	atomic_thread_fence(memory_order_seq_cst); /* our tail store before its flag load */
+	if (atomic_load_explicit(&s->cpl_ring->cons.sleeping, memory_order_relaxed)) {
+		uint64_t one = 1;
+		if (write(s->cpl_efd, &one, sizeof(one)) == sizeof(one))
+			s->cnt.kicks++;
+	}
+}
+
+/* ---- tables ---- */
+
+uint32_t app_op_alloc(struct pony_app_session *s)
+{
+	uint32_t i = s->op_free;
+	if (i == APP_NONE)
+		return APP_NONE;
+	s->op_free = s->ops[i].next;
+	s->ops[i].next = APP_NONE;
+	s->ops[i].gen++;
+	s->n_ops++;
+	s->owed++;
+	s->host->cnt.ops++;
+	return i;
+}
+
+void app_op_free(struct pony_app_session *s, uint32_t i)
+{
+	struct app_op *op = &s->ops[i];
+	if (op->held)
+		s->tp_refs--;
+	op->held = false;
+	op->op = PONY_OP_NONE;
+	op->next = s->op_free;
+	s->op_free = i;
+	s->n_ops--;
+	s->owed--;
+	s->host->cnt.ops--;
+}
+
+void app_op_hold(struct pony_app_session *s, uint32_t i)
+{
+	s->ops[i].held = true;
+	s->tp_refs++;
+}
+
+void app_op_complete(struct pony_app_session *s, uint32_t i, int status, uint32_t len)
+{
+	struct app_op *op = &s->ops[i];
+	struct pony_shm_cpl c = {
+		.tag = op->tag, .status = status, .op = op->op, .flags = op->flags,
+		.stream = op->stream, .len = len, .off = op->off,
+	};
+	app_op_free(s, i); /* first: the completion uses the slot this op owed */
+	app_cpl_push(s, &c);
+}
+
+struct app_stream *app_stream_alloc(struct pony_app_session *s)
+{
+	if (s->n_streams >= s->max_streams)
+		return NULL;
+	for (uint32_t i = 0; i < s->max_streams; i++) {
+		struct app_stream *st = &s->streams[i];
+		if (st->state != APP_STREAM_FREE)
+			continue;
+		if (++st->gen == 0)
+			st->gen = 1;
+		st->id = (uint32_t)st->gen << APP_STREAM_IDX_BITS | i;
+		st->rx_head = st->rx_tail = st->open_op = APP_NONE;
+		st->rx_deferred = 0;
+		st->s = s;
+		s->n_streams++;
+		s->owed++; /* its final CLOSE/CLOSED (or failed OPEN) completion */
+		s->host->cnt.streams++;
+		return st;
+	}
+	return NULL;
+}
+
+void app_stream_free(struct pony_app_session *s, struct app_stream *st)
+{
+	st->state = APP_STREAM_FREE;
+	st->id = 0;
+	s->n_streams--;
+	s->owed--;
+	s->host->cnt.streams--;
+}
+
+struct app_stream *app_stream_get(struct pony_app_session *s, uint32_t id)
+{
+	uint32_t idx = id & ((1u << APP_STREAM_IDX_BITS) - 1);
+	if (idx >= s->max_streams)
+		return NULL;
+	struct app_stream *st = &s->streams[idx];
+	return st->state != APP_STREAM_FREE && st->id == id ? st : NULL;
+}
+
+void app_stream_fail_rx(struct pony_app_session *s, struct app_stream *st, int status)
+{
+	while (st->rx_head != APP_NONE) {
+		uint32_t i = st->rx_head;
+		st->rx_head = s->ops[i].next;
+		app_op_complete(s, i, status, 0);
+	}
+	st->rx_tail = APP_NONE;
+	st->rx_deferred = 0;
+}
+
+/* ---- session lifecycle ---- */
+
+static void session_unmap(struct pony_app_session *s)
+{
+	if (s->base) {
+		munmap(s->base, s->map_size);
+		if (s->host)
+			s->host->cnt.mapped_bytes -= s->map_size;
+		s->base = NULL;
+	}
+}
+
+void pony_app_session_free(struct pony_app_session *s)
+{
+	if (s == NULL)
+		return;
+	session_unmap(s);
+	free(s->streams);
+	free(s->ops);
+	free(s->regions);
+	free(s->listens);
+	free(s);
+}
+
+static int session_map(struct pony_app_session *s, const struct pony_app_config *c)
+{
+	if (pony_shm_layout(&s->hdr, c->cmd_entries, pony_app_cpl_entries(c), c->buf_size) != 0)
+		return -EINVAL;
+	s->memfd = memfd_create("pony-app", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->memfd < 0)
+		return -errno;
+	/* Seal the size: an app that could shrink the file would make our accesses SIGBUS. */
+	if (ftruncate(s->memfd, (off_t)s->hdr.region_size) != 0 ||
+	    fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		return -errno;
+	void *p = mmap(NULL, s->hdr.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	s->base = p;
+	s->map_size = s->hdr.region_size;
+	memcpy(p, &s->hdr, sizeof(s->hdr));
+	s->cmd_ring = pony_shm_cmd_ring(p, &s->hdr);
+	s->cpl_ring = pony_shm_cpl_ring(p, &s->hdr);
+	s->cmds = (struct pony_shm_cmd *)((char *)p + s->hdr.cmd_off);
+	s->cpls = (struct pony_shm_cpl *)((char *)p + s->hdr.cpl_off);
+	s->buf = (char *)p + s->hdr.buf_off;
+	s->cmd_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->cpl_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->cmd_efd < 0 || s->cpl_efd < 0)
+		return -errno;
+	return 0;
+}
+
+struct pony_app_session *pony_app_session_create(const struct pony_app_config *c,
+						 uint32_t app_id, int sock_fd)
+{
+	struct pony_app_session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->app_id = app_id;
+	s->sock_fd = sock_fd;
+	s->memfd = s->cmd_efd = s->cpl_efd = -1;
+	s->max_streams = c->max_streams;
+	s->max_ops = c->max_ops;
+	s->max_regions = c->max_regions;
+	s->max_listens = c->max_listens;
+	s->streams = calloc(c->max_streams, sizeof(*s->streams));
+	s->ops = calloc(c->max_ops, sizeof(*s->ops));
+	s->regions = calloc(c->max_regions ? c->max_regions : 1, sizeof(*s->regions));
+	s->listens = calloc(c->max_listens, sizeof(*s->listens));
+	int r = -ENOMEM;
+	if (s->streams && s->ops && s->regions && s->listens)
+		r = session_map(s, c);
+	if (r != 0) {
+		int fds[3] = {s->memfd, s->cmd_efd, s->cpl_efd};
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		pony_app_session_free(s);
+		errno = -r;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < c->max_ops; i++)
+		s->ops[i].next = i + 1 < c->max_ops ? i + 1 : APP_NONE;
+	s->op_free = c->max_ops ? 0 : APP_NONE;
+	for (uint32_t i = 0; i < c->max_listens; i++)
+		s->listens[i].s = s;
+	return s;
+}
+
+void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd_efd,
+			  int *cpl_efd)
+{
+	*memfd = s->memfd;
+	*cmd_efd = s->cmd_efd;
+	*cpl_efd = s->cpl_efd;
+}
+
+void *pony_app_session_base(const struct pony_app_session *s)
+{
+	return s->base;
+}
+
+const struct pony_app_counters *pony_app_session_counters(const struct pony_app_session *s)
+{
+	return &s->cnt;
+}
+
+bool pony_app_session_broken(const struct pony_app_session *s)
+{
+	return s->broken;
+}
+
+/* Release everything the session holds in the transport and its tables, without writing
+ * completions (nobody reads them). Idempotent. Buffers the transport still holds (queued
+ * sends, receives it began) stay counted in tp_refs: they live in our mapping, which must
+ * outlive them, and their late upcalls must find the session. */
+static void session_teardown(struct pony_app_session *s)
+{
+	if (s->torn)
+		return;
+	s->torn = true;
+	struct pony_app_host *h = s->host;
+	for (uint32_t i = 0; i < s->max_listens; i++) {
+		if (s->listens[i].used) {
+			pony_tp_unlisten(h->tp, s->listens[i].service);
+			s->listens[i].used = false;
+			s->n_listens--;
+			h->cnt.listens--;
+		}
+	}
+	for (uint32_t i = 0; i < s->max_streams; i++) {
+		struct app_stream *st = &s->streams[i];
+		if (st->state == APP_STREAM_FREE)
+			continue;
+		pony_tp_close(h->tp, st->sid); /* peers see the stream close */
+		if (st->open_op != APP_NONE)
+			app_op_free(s, st->open_op);
+		app_stream_fail_rx(s, st, -ECANCELED);
+		app_stream_free(s, st);
+	}
+	for (uint32_t i = 0; i < s->max_regions; i++) {
+		if (s->regions[i].id) {
+			s->regions[i].id = 0;
+			s->n_regions--;
+			h->cnt.regions--;
+		}
+	}
+}
+
+static void list_del(struct pony_app_session **head, struct pony_app_session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static void list_add(struct pony_app_session **head, struct pony_app_session *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+/* Free a detached session once the transport holds none of its buffers. */
+static void session_reap(struct pony_app_session *s)
+{
+	struct pony_app_host *h = s->host;
+	if (!s->detached || s->tp_refs)
+		return;
+	list_del(&h->zombies, s);
+	/* Drop the ops the transport never completed back to the free state (gauges). */
+	for (uint32_t i = 0; i < s->max_ops; i++)
+		if (s->ops[i].op != PONY_OP_NONE)
+			app_op_free(s, i);
+	h->cnt.sessions--;
+	pony_app_session_free(s);
+}
+
+void app_session_tp_drained(struct pony_app_session *s)
+{
+	if (s->detached)
+		session_reap(s);
+}
+
+void app_violation(struct pony_app_session *s)
+{
+	if (s->broken)
+		return;
+	s->broken = true;
+	s->host->cnt.protocol_violations++;
+	SNAP_LOG(WARNING, "app %u broke the ring protocol: disconnected", s->app_id);
+	session_teardown(s);
+	/* The control thread sees EOF/HUP on the socket and detaches us through the normal
+	 * close path; shutdown is safe from any thread and the fd stays open until then. */
+	if (s->sock_fd >= 0)
+		shutdown(s->sock_fd, SHUT_RDWR);
+}
+
+static int adopt_fn(struct snap_engine *e, void *arg)
+{
+	struct pony_app_session *s = arg;
+	struct pony_app_host *h = s->host;
+	if (e) {
+		int r = snap_engine_add_wake_fd(e, s->cmd_efd);
+		if (r)
+			return r;
+	}
+	list_add(&h->live, s);
+	h->cnt.attached++;
+	h->cnt.sessions++;
+	h->cnt.mapped_bytes += s->map_size;
+	return 0;
+}
+
+int pony_app_host_adopt(struct pony_app_host *h, struct pony_app_session *s)
+{
+	s->host = h;
+	int r = h->engine ? snap_engine_call(h->engine, adopt_fn, s, 1000) : adopt_fn(NULL, s);
+	if (r)
+		s->host = NULL;
+	return r;
+}
+
+static int detach_fn(struct snap_engine *e, void *arg)
+{
+	struct pony_app_session *s = arg;
+	struct pony_app_host *h = s->host;
+	if (e)
+		snap_engine_del_wake_fd(e, s->cmd_efd);
+	session_teardown(s);
+	if (h->rr == s)
+		h->rr = s->next;
+	list_del(&h->live, s);
+	list_add(&h->zombies, s);
+	s->detached = true;
+	h->cnt.detached++;
+	session_reap(s);
+	return 0;
+}
+
+int pony_app_host_detach(struct pony_app_host *h, struct pony_app_session *s)
+{
+	return h->engine ? snap_engine_call(h->engine, detach_fn, s, 1000) : detach_fn(NULL, s);
+}
+
+/* ---- draining the command ring ---- */
+
+unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session *s,
+			       unsigned budget)
+{
+	(void)h;
+	if (s->broken)
+		return 0;
+	/* ACQUIRE: entries up to tail are visible after this load. */
+	uint32_t tail = atomic_load_explicit(&s->cmd_ring->prod.tail, memory_order_acquire);
+	/* The tail may only move forward from what we saw and at most a ring ahead of us. */
+	if (tail - s->cmd_head > s->hdr.cmd_entries ||
+	    tail - s->cmd_tail_seen > tail - s->cmd_head ||
+	    app_cpl_refresh(s) != 0) {
+		app_violation(s);
+		return 0;
+	}
+	s->cmd_tail_seen = tail;
+	unsigned n = 0;
+	const uint32_t mask = s->hdr.cmd_entries - 1;
+	while (n < budget && s->cmd_head != tail && app_cpl_credit(s) >= APP_CMD_CREDIT) {
+		struct pony_shm_cmd c;
+		memcpy(&c, &s->cmds[s->cmd_head & mask], sizeof(c));
+		/* The compiler may not re-read the shared entry in place of the copy: everything
+		 * below looks only at c, whatever the app writes into the slot meanwhile. */
+		atomic_signal_fence(memory_order_seq_cst);
+		s->cmd_head++;
+		s->cnt.cmds++;
+		app_cmd_exec(s, &c);
+		n++;
+		if (s->broken)
+			return n;
+	}
+	if (n)
+		/* RELEASE: our reads of the consumed slots happen before the app may reuse them. */
+		atomic_store_explicit(&s->cmd_ring->cons.head, s->cmd_head, memory_order_release);
+	return n;
+}
+
+void pony_app_host_flush(struct pony_app_host *h)
+{
+	if (!h->kick_pending)
+		return;
+	h->kick_pending = false;
+	for (struct pony_app_session *s = h->live; s; s = s->next)
+		session_kick(s);
+}
+
+unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget)
+{
+	unsigned done = 0;
+	struct pony_app_session *start = h->rr ? h->rr : h->live;
+	struct pony_app_session *s = start;
+	/* Round-robin from where the previous round stopped, one burst per session. */
+	while (s && done < budget) {
+		unsigned b = budget - done < APP_BURST ? budget - done : APP_BURST;
+		done += pony_app_session_poll(h, s, b);
+		s = s->next ? s->next : h->live;
+		if (s == start)
+			break;
+	}
+	h->rr = s;
+	pony_app_host_flush(h);
+	return done;
+}
+
+int pony_app_host_arm(struct pony_app_host *h, bool arm)
+{
+	for (struct pony_app_session *s = h->live; s; s = s->next) {
+		if (s->broken)
+			continue;
+		uint64_t v;
+		if (!arm) {
+			atomic_store_explicit(&s->cmd_ring->cons.sleeping, 0, memory_order_relaxed);
+			if (read(s->cmd_efd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: nobody rang; nothing to reset. */
+			}
+			continue;
+		}
+		atomic_store_explicit(&s->cmd_ring->cons.sleeping, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst); /* flag store before the tail load */
+		if (atomic_load_explicit(&s->cmd_ring->prod.tail, memory_order_relaxed) !=
+		    s->cmd_head) {
+			v = 1; /* work raced in: make our own wake fd readable */
+			if (write(s->cmd_efd, &v, sizeof(v)) < 0) {
+				/* cannot fail short of a full counter, which is readable anyway */
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- host ---- */
+
+struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const char *name,
+					   struct pony_tp *tp)
+{
+	if (engine)
+		name = engine->name;
+	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(hosts[0]->name)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (pony_app_host_find(name)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	unsigned slot = 0;
+	while (slot < HOSTS_MAX && hosts[slot])
+		slot++;
+	if (slot == HOSTS_MAX) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	struct pony_app_host *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->engine = engine;
+	h->tp = tp;
+	strcpy(h->name, name);
+	hosts[slot] = h;
+	return h;
+}
+
+void pony_app_host_destroy(struct pony_app_host *h)
+{
+	if (h == NULL)
+		return;
+	while (h->live)
+		detach_fn(h->engine, h->live);
+	while (h->zombies) {
+		struct pony_app_session *s = h->zombies;
+		s->tp_refs = 0; /* the transport is going away with us */
+		for (uint32_t i = 0; i < s->max_ops; i++)
+			s->ops[i].held = false;
+		session_reap(s);
+	}
+	for (unsigned i = 0; i < HOSTS_MAX; i++)
+		if (hosts[i] == h)
+			hosts[i] = NULL;
+	free(h);
+}
+
+struct pony_app_host *pony_app_host_find(const char *name)
+{
+	for (unsigned i = 0; i < HOSTS_MAX; i++)
+		if (hosts[i] && strcmp(hosts[i]->name, name) == 0)
+			return hosts[i];
+	return NULL;
+}
+
+const struct pony_app_host_counters *pony_app_host_counters(const struct pony_app_host *h)
+{
+	return &h->cnt;
+}
+
+void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, void *ctx)
+{
+	const struct pony_app_host_counters *c = &h->cnt;
+	fn(ctx, "apps_attached", c->attached);
+	fn(ctx, "apps_detached", c->detached);
+	fn(ctx, "apps_protocol_violations", c->protocol_violations);
+	fn(ctx, "apps_sessions", c->sessions);
+	fn(ctx, "apps_streams", c->streams);
+	fn(ctx, "apps_ops", c->ops);
+	fn(ctx, "apps_regions", c->regions);
+	fn(ctx, "apps_listens", c->listens);
+	fn(ctx, "apps_mapped_bytes", c->mapped_bytes);
+	char name[64];
+	for (const struct pony_app_session *s = h->live; s; s = s->next) {
+#define STAT(n, v)                                                                        \
+	do {                                                                              \
+		snprintf(name, sizeof(name), "app%u.%s", s->app_id, n);                   \
+		fn(ctx, name, v);                                                         \
+	} while (0)
+		STAT("cmds", s->cnt.cmds);
+		STAT("cpls", s->cnt.cpls);
+		STAT("kicks", s->cnt.kicks);
+		STAT("accept_refused", s->cnt.accept_refused);
+		STAT("cpl_overflow", s->cnt.cpl_overflow);
+		STAT("stray_upcalls", s->cnt.stray_upcalls);
+		STAT("tx_bytes", s->cnt.tx_bytes);
+		STAT("rx_bytes", s->cnt.rx_bytes);
+		for (unsigned e = 0; e < PONY_APP_ERR_MAX; e++)
+			if (s->cnt.errors[e])
+				STAT(err_names[e], s->cnt.errors[e]);
+#undef STAT
+	}
+}
+
+void *pony_app_region_lookup(struct pony_app_session *s, uint32_t id, uint64_t key,
+			     uint64_t off, uint64_t len, uint32_t perms)
+{
+	uint32_t idx = id & ((1u << APP_STREAM_IDX_BITS) - 1);
+	if (s->torn || idx >= s->max_regions)
+		return NULL;
+	const struct app_region *r = &s->regions[idx];
+	if (r->id == 0 || r->id != id || r->key != key || (r->perms & perms) != perms ||
+	    off > r->len || len > r->len - off)
+		return NULL;
+	return s->buf + r->off + off;
+}

@@ -1,0 +1,247 @@
+/* Daemon side of the app layer: per-app sessions living inside a Pony engine (command
+ * validation, completions, transport upcalls) and the attach socket run by the control
+ * thread. Apps are untrusted: everything read from shared memory is copied once and checked.
+ *
+ * Threads. pony_app_config_* and pony_app_attach_* run on the control thread. A session is
+ * created there, then handed to its engine with snap_engine_call(); from then on only the
+ * engine's thread touches it (pony_app_host_* and the upcalls), until the control thread
+ * detaches it again through snap_engine_call().
+ */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* transport.h names this struct in a prototype without declaring it; declare it first so the
+ * header compiles warning-free. */
+struct pony_tp_config_internal;
+#include "pony/transport.h"
+/* Deliberately not pony/shm.h (which pulls the public <pony.h>): daemon files that include
+ * this header, like the pony element, also include the transport's internals, whose names
+ * share the pony_ prefix with the client API. */
+
+struct snap_engine;
+struct pony_app_host;
+struct pony_app_session;
+
+#define PONY_APP_POLICY_MAX 32
+
+/* App-layer configuration (daemon config block `apps { ... }`). */
+struct pony_app_config {
+	char socket_path[108];   /* Unix socket path */
+	unsigned socket_mode;    /* file mode of the socket, e.g. 0660 */
+	long socket_gid;         /* group of the socket file; -1: leave as created */
+	uint32_t allow_uids[PONY_APP_POLICY_MAX];
+	unsigned n_allow_uids;
+	uint32_t allow_gids[PONY_APP_POLICY_MAX];
+	unsigned n_allow_gids;
+	bool allow_own_uid;      /* the daemon's own uid is always allowed (default true) */
+	char engine[32];         /* default engine for apps that name none */
+	uint64_t buf_size;       /* payload-area bytes per app (config: app_region_mb) */
+	uint32_t cmd_entries;    /* command ring entries (power of two) */
+	uint32_t max_apps;       /* attached apps, whole daemon */
+	uint32_t max_streams;    /* per app */
+	uint32_t max_ops;        /* outstanding sends + posted receives + pending opens, per app */
+	uint32_t max_regions;    /* per app */
+	uint32_t max_listens;    /* per app */
+};
+
+/* Defaults: socket PONY_DEFAULT_SOCKET mode 0660, own uid only, 4 MiB payload, 256 cmd
+ * entries, 64 apps, 256 streams, 1024 ops, 64 regions, 16 listens, engine "pony". */
+void pony_app_config_defaults(struct pony_app_config *c);
+/* Check ranges and that the derived completion ring fits. 0 or -EINVAL with err filled. */
+int pony_app_config_check(const struct pony_app_config *c, char *err, size_t errlen);
+/* Completion ring entries for a config: a power of two >= max_ops + max_streams +
+ * PONY_RECV_BATCH_MAX + 8 (see "completion credit" in app.c). */
+uint32_t pony_app_cpl_entries(const struct pony_app_config *c);
+/* Fill c from the daemon's parsed config (app_socket, socket_mode, allow_uids/gids,
+ * app_engine, app_region_mb, app_max_streams/ops/regions); fields it leaves 0/empty keep
+ * their defaults (max_regions 0 means no regions). 0 or -EINVAL (err says which limit). */
+struct snap_config;
+int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_config *c,
+			      char *err, size_t errlen);
+
+/* ---- Counters ---- */
+
+/* Why a command was refused (the completion status in brackets). One list for the enum and
+ * the names snapctl and tests print. */
+#define PONY_APP_ERRORS(X)                                                                \
+	X(BAD_OP, "bad_op")             /* unknown op code [-EINVAL] */                   \
+	X(BAD_FIELD, "bad_field")       /* stray flags/reserved/unused fields [-EINVAL] */\
+	X(BAD_LEN, "bad_len")           /* 0 or > PONY_MSG_MAX [-EINVAL] */               \
+	X(BAD_COUNT, "bad_count")       /* recv count 0 or > batch max [-EINVAL] */       \
+	X(BAD_BUFFER, "bad_buffer")     /* outside the payload area [-EFAULT] */          \
+	X(BAD_STREAM, "bad_stream")     /* not an open stream of this app [-EBADF] */     \
+	X(NOT_CONNECTED, "not_connected") /* send on an opening stream [-ENOTCONN] */     \
+	X(BAD_REGION, "bad_region")     /* not a region of this app [-ENOENT] */          \
+	X(BAD_PERMS, "bad_perms")       /* region perms 0 or unknown bits [-EINVAL] */    \
+	X(BAD_SERVICE, "bad_service")   /* unlisten of a service not listened [-ENOENT] */\
+	X(LIMIT_STREAMS, "limit_streams") /* [-ENOSPC] */                                 \
+	X(LIMIT_OPS, "limit_ops")       /* [-ENOBUFS] */                                  \
+	X(LIMIT_REGIONS, "limit_regions") /* [-ENOSPC] */                                 \
+	X(LIMIT_LISTENS, "limit_listens") /* [-ENOSPC] */                                 \
+	X(TRANSPORT, "transport_error") /* the transport refused [its error] */           \
+	X(NO_RANDOM, "no_random")       /* key generation failed [-EAGAIN] */
+
+enum pony_app_err {
+#define PONY_X_ENUM(e, s) PONY_APP_ERR_##e,
+	PONY_APP_ERRORS(PONY_X_ENUM)
+#undef PONY_X_ENUM
+	PONY_APP_ERR_MAX
+};
+const char *pony_app_err_name(unsigned e);
+
+/* Per-session counters (engine thread writes). */
+struct pony_app_counters {
+	uint64_t cmds;                     /* commands taken off the ring */
+	uint64_t cpls;                     /* completions written */
+	uint64_t kicks;                    /* eventfd writes to the app */
+	uint64_t errors[PONY_APP_ERR_MAX]; /* refused commands by reason */
+	uint64_t accept_refused;           /* incoming streams refused (limits, no credit) */
+	uint64_t cpl_overflow;             /* completions lost to a full ring (must stay 0) */
+	uint64_t stray_upcalls;            /* upcalls for streams/ops we no longer know */
+	uint64_t tx_bytes, rx_bytes;
+};
+
+/* Per-host (engine) counters and gauges; gauges return to 0 when every app is gone. */
+struct pony_app_host_counters {
+	uint64_t attached, detached;     /* sessions adopted / torn down */
+	uint64_t protocol_violations;    /* apps disconnected for breaking the ring protocol */
+	uint64_t sessions;               /* gauge: live + zombie sessions */
+	uint64_t streams;                /* gauge */
+	uint64_t ops;                    /* gauge: outstanding ops */
+	uint64_t regions;                /* gauge */
+	uint64_t listens;                /* gauge */
+	uint64_t mapped_bytes;           /* gauge: shared memory mapped */
+};
+
+/* ---- Host: the app layer of one Pony engine ---- */
+
+/* Create the app layer of an engine whose transport is tp (the pony element calls this from
+ * its init, on the control thread, engine parked). engine may be NULL (tests): sessions are
+ * then adopted and detached directly and no wake fds are registered. The host is registered
+ * under engine's name (or name, when engine is NULL) for the attach layer.
+ * NULL with errno EEXIST (name taken), ENOMEM, EINVAL. */
+struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const char *name,
+					   struct pony_tp *tp);
+/* Detach every session (engine thread or parked) and free. NULL is a no-op. */
+void pony_app_host_destroy(struct pony_app_host *h);
+/* The upcalls to put into the transport's config: owners/listeners are app-layer objects. */
+extern const struct pony_tp_upcalls pony_app_upcalls;
+/* One bounded round: drain up to budget commands over all sessions (round-robin, bursts of
+ * 32 per session), then ring the eventfds of apps waiting for completions. Returns the
+ * commands handled. Engine thread. */
+unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget);
+/* Ring app eventfds for completions written by upcalls since the last poll (call at the end
+ * of the pony element's process()). Engine thread. */
+void pony_app_host_flush(struct pony_app_host *h);
+/* Before sleeping (arm=true): set every session's sleeping flag and re-check its ring; if a
+ * command is already there, the doorbell eventfd is made readable so the sleep ends at once.
+ * After waking (false): clear the flags and reset the eventfds. Always 0 (every session has
+ * a wake fd). Engine thread. */
+int pony_app_host_arm(struct pony_app_host *h, bool arm);
+const struct pony_app_host_counters *pony_app_host_counters(const struct pony_app_host *h);
+/* Find a host by engine name (control thread). NULL if none. */
+struct pony_app_host *pony_app_host_find(const char *name);
+/* Report counters: per session "app<id>.<counter>" and host totals. Engine thread. */
+typedef void (*pony_app_stat_fn)(void *ctx, const char *name, uint64_t value);
+void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, void *ctx);
+
+/* ---- Sessions (mostly for the attach layer and tests) ---- */
+
+/* Create a session's shared region (memfd sized, sealed against resizing, mapped, header
+ * and rings initialised) and eventfds. Control thread. NULL with errno (ENOMEM, EINVAL, or
+ * the failing syscall's). The session owns its mapping; the fds are recorded in it but are
+ * owned and closed by the caller (the attach layer keeps every fd, for upgrade's registry). */
+struct pony_app_session *pony_app_session_create(const struct pony_app_config *c,
+						 uint32_t app_id, int sock_fd);
+/* The fds of a session (memfd, cmd eventfd = daemon's doorbell, cpl eventfd = app's). */
+void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd_efd,
+			  int *cpl_efd);
+/* Base address and header of the daemon's mapping (tests poke the rings through it). */
+void *pony_app_session_base(const struct pony_app_session *s);
+const struct pony_app_counters *pony_app_session_counters(const struct pony_app_session *s);
+/* Whether the session broke the ring protocol and was cut off. */
+bool pony_app_session_broken(const struct pony_app_session *s);
+/* Free a session that was never adopted (control thread). NULL is a no-op. */
+void pony_app_session_free(struct pony_app_session *s);
+
+/* Hand s to h (runs on h's engine thread via snap_engine_call, or directly without an
+ * engine). 0, -ENOSPC (engine wake-fd table full), or snap_engine_call's error (then s still
+ * belongs to the caller). */
+int pony_app_host_adopt(struct pony_app_host *h, struct pony_app_session *s);
+/* Tear s down (engine thread via snap_engine_call): close its streams (peers see them
+ * close), unlisten, drop pending ops, regions; the mapping is released as soon as the
+ * transport holds no send buffer of it. After 0 the caller may close the session's fds.
+ * 0 or snap_engine_call's error (then retry later; s is untouched). */
+int pony_app_host_detach(struct pony_app_host *h, struct pony_app_session *s);
+
+/* Test hook: drain one session now (what pony_app_host_poll does for it). */
+unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session *s,
+			       unsigned budget);
+
+/* For one-sided ops (later): find region `id` of session s, check key and that [off,
+ * off+len) lies inside it with perms. Returns the daemon-side address, or NULL
+ * (unknown id, wrong key, out of bounds, missing permission). Engine thread. */
+void *pony_app_region_lookup(struct pony_app_session *s, uint32_t id, uint64_t key,
+			     uint64_t off, uint64_t len, uint32_t perms);
+
+/* ---- Attach socket (control thread) ---- */
+
+struct pony_app_attach;
+
+/* Kinds of fds the attach layer holds, for upgrade's fd registry. */
+enum pony_app_fd_kind {
+	PONY_APP_FD_LISTENER,
+	PONY_APP_FD_CONN,     /* an app's socket */
+	PONY_APP_FD_MEMFD,
+	PONY_APP_FD_CMD_EFD,  /* daemon doorbell (app -> daemon) */
+	PONY_APP_FD_CPL_EFD,  /* app doorbell (daemon -> app) */
+};
+
+struct pony_app_fd {
+	int fd;
+	enum pony_app_fd_kind kind;
+	uint32_t app_id;      /* 0 for the listener */
+};
+
+/* Create the listening socket from c (bind to c->socket_path, replacing a stale socket
+ * file; chmod to socket_mode; chown to socket_gid when >= 0). c is copied.
+ * NULL with errno (EINVAL config, EADDRINUSE a live daemon already listens there, or the
+ * failing syscall's). */
+struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c);
+/* Optional notifications of every fd the attach layer starts or stops holding, so the
+ * daemon can keep its event loop (listener and app sockets: watch for readability and call
+ * pony_app_attach_handle) and its fd registry (all kinds) in sync without polling
+ * pony_app_attach_pollfds. fd_removed runs just before the fd is closed. */
+struct pony_app_attach_hooks {
+	void (*fd_added)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
+	void (*fd_removed)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
+};
+/* Install hooks (copied; NULL removes them); fd_added is called at once for every fd
+ * already held. */
+void pony_app_attach_set_hooks(struct pony_app_attach *a, const struct pony_app_attach_hooks *h,
+			       void *ctx);
+/* Detach every app, close every fd, unlink the socket file. NULL is a no-op. */
+void pony_app_attach_destroy(struct pony_app_attach *a);
+/* The fds the control loop must poll (POLLIN) right now: the listener and every app
+ * socket. Returns how many were written (at most max). */
+unsigned pony_app_attach_pollfds(const struct pony_app_attach *a, struct pollfd *out,
+				 unsigned max);
+/* Handle revents on fd (one the previous call returned): accept and attach new apps on the
+ * listener; detach apps whose socket closed. 0, or -ENOENT if fd is not ours. */
+int pony_app_attach_handle(struct pony_app_attach *a, int fd, short revents);
+/* Housekeeping (call at least every second): retries detaches that timed out. */
+void pony_app_attach_tick(struct pony_app_attach *a);
+/* Every fd held (listener, app sockets, memfds, eventfds) for the fd registry. Returns the
+ * total count (may exceed max; only max are written). */
+unsigned pony_app_attach_fds(const struct pony_app_attach *a, struct pony_app_fd *out,
+			     unsigned max);
+/* Attached apps right now. */
+unsigned pony_app_attach_count(const struct pony_app_attach *a);
+/* The policy check alone: 0 if (uid, gids) may attach under c, else -EACCES with a reason
+ * in msg. */
+int pony_app_policy_check(const struct pony_app_config *c, uid_t uid, const gid_t *gids,
+			  unsigned n_gids, char *msg, size_t msglen);

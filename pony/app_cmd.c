@@ -1,0 +1,344 @@
+/* Validation and execution of one app command. The command is the daemon's private copy
+ * (taken off the ring once, see pony_app_session_poll); every field is checked against the
+ * session's own records before use, and a refused command gets an error completion and a
+ * counter. Nothing here reads the shared region except payload bytes handed to the
+ * transport. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sys/random.h>
+
+#include "pony/app_internal.h"
+
+/* Refuse c: count the reason, complete with status. */
+static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enum pony_app_err why,
+		   int status)
+{
+	s->cnt.errors[why]++;
+	struct pony_shm_cpl cpl = {
+		.tag = c->tag, .status = status, .op = c->op, .flags = c->flags,
+		.service = c->service, .stream = c->stream, .region = c->region,
+	};
+	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV) {
+		cpl.off = c->off;
+		/* echo len only when it is one a completion can carry */
+		cpl.len = c->len <= PONY_MSG_MAX ? (uint32_t)c->len : 0;
+	}
+	app_cpl_push(s, &cpl);
+}
+
+static void done(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		 struct pony_shm_cpl *cpl)
+{
+	cpl->tag = c->tag;
+	cpl->op = c->op;
+	cpl->flags = c->flags;
+	app_cpl_push(s, cpl);
+}
+
+/* [off, off + len * count) inside the payload area, without overflow. */
+static bool buf_ok(const struct pony_app_session *s, uint64_t off, uint64_t len, uint64_t count)
+{
+	uint64_t size = s->hdr.buf_size;
+	if (off > size || count == 0 || len > size)
+		return false;
+	/* len * count <= size - off, dividing instead of multiplying to avoid overflow */
+	return count <= (size - off) / (len ? len : 1);
+}
+
+static bool rsvd_zero(const struct pony_shm_cmd *c)
+{
+	for (unsigned i = 0; i < sizeof(c->rsvd); i++)
+		if (c->rsvd[i])
+			return false;
+	return true;
+}
+
+/* Fields each op uses; everything else must be 0. */
+enum { F_SERVICE = 1, F_STREAM = 2, F_OFF = 4, F_LEN = 8, F_COUNT = 16, F_IP = 32,
+       F_REGION = 64, F_PERMS = 128 };
+
+static const uint8_t op_fields[PONY_OP_MAX] = {
+	[PONY_OP_OPEN] = F_SERVICE | F_IP,
+	[PONY_OP_LISTEN] = F_SERVICE,
+	[PONY_OP_UNLISTEN] = F_SERVICE,
+	[PONY_OP_SEND] = F_STREAM | F_OFF | F_LEN,
+	[PONY_OP_RECV] = F_STREAM | F_OFF | F_LEN | F_COUNT,
+	[PONY_OP_CLOSE] = F_STREAM,
+	[PONY_OP_REGION_REG] = F_OFF | F_LEN | F_PERMS,
+	[PONY_OP_REGION_REVOKE] = F_REGION,
+};
+
+static bool fields_ok(const struct pony_shm_cmd *c)
+{
+	uint8_t f = op_fields[c->op];
+	if ((c->flags & ~PONY_CMDF_ALL) || !rsvd_zero(c))
+		return false;
+	/* FREE_ON_DONE only makes sense for sends (the library's copy-in buffers). */
+	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND)
+		return false;
+	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
+	       ((f & F_OFF) || !c->off) && ((f & F_LEN) || !c->len) &&
+	       ((f & F_COUNT) || !c->count) && ((f & F_IP) || !c->ip) &&
+	       ((f & F_REGION) || !c->region) && ((f & F_PERMS) || !c->perms);
+}
+
+static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (s->n_ops >= s->max_ops)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
+	struct app_stream *st = app_stream_alloc(s);
+	if (st == NULL)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_STREAMS, -ENOSPC);
+	uint32_t op = app_op_alloc(s);
+	s->ops[op].op = PONY_OP_OPEN;
+	s->ops[op].tag = c->tag;
+	s->ops[op].stream = st->id;
+	s->ops[op].off = 0;
+	s->ops[op].len = 0;
+	s->ops[op].flags = 0;
+	st->state = APP_STREAM_OPENING;
+	st->open_op = op;
+	st->tag = c->tag;
+	st->service = c->service;
+	st->peer_ip = c->ip;
+	/* Apps speak host byte order; the transport (like ports and the wire) network order. */
+	int r = pony_tp_open(s->host->tp, htonl(c->ip), c->service, st, &st->sid);
+	if (r) {
+		st->open_op = APP_NONE;
+		app_op_free(s, op);
+		app_stream_free(s, st);
+		return refuse(s, c, PONY_APP_ERR_TRANSPORT, r);
+	}
+}
+
+static struct app_listen *listen_find(struct pony_app_session *s, uint16_t service)
+{
+	for (uint32_t i = 0; i < s->max_listens; i++)
+		if (s->listens[i].used && s->listens[i].service == service)
+			return &s->listens[i];
+	return NULL;
+}
+
+static void cmd_listen(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	struct app_listen *l = NULL;
+	for (uint32_t i = 0; i < s->max_listens && l == NULL; i++)
+		if (!s->listens[i].used)
+			l = &s->listens[i];
+	if (l == NULL)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_LISTENS, -ENOSPC);
+	l->service = c->service;
+	l->tag = c->tag;
+	int r = pony_tp_listen(s->host->tp, c->service, l);
+	if (r)
+		return refuse(s, c, PONY_APP_ERR_TRANSPORT, r);
+	l->used = true;
+	s->n_listens++;
+	s->host->cnt.listens++;
+	struct pony_shm_cpl cpl = {.service = c->service};
+	done(s, c, &cpl);
+}
+
+static void cmd_unlisten(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	struct app_listen *l = listen_find(s, c->service);
+	if (l == NULL)
+		return refuse(s, c, PONY_APP_ERR_BAD_SERVICE, -ENOENT);
+	pony_tp_unlisten(s->host->tp, c->service);
+	l->used = false;
+	s->n_listens--;
+	s->host->cnt.listens--;
+	struct pony_shm_cpl cpl = {.service = c->service};
+	done(s, c, &cpl);
+}
+
+static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (c->len == 0 || c->len > PONY_MSG_MAX)
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
+	if (!buf_ok(s, c->off, c->len, 1))
+		return refuse(s, c, PONY_APP_ERR_BAD_BUFFER, -EFAULT);
+	struct app_stream *st = app_stream_get(s, c->stream);
+	if (st == NULL)
+		return refuse(s, c, PONY_APP_ERR_BAD_STREAM, -EBADF);
+	if (st->state != APP_STREAM_OPEN)
+		return refuse(s, c, PONY_APP_ERR_NOT_CONNECTED, -ENOTCONN);
+	if (s->n_ops >= s->max_ops)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
+	uint32_t i = app_op_alloc(s);
+	struct app_op *op = &s->ops[i];
+	op->op = PONY_OP_SEND;
+	op->tag = c->tag;
+	op->off = c->off;
+	op->len = (uint32_t)c->len;
+	op->stream = st->id;
+	op->flags = c->flags;
+	app_op_hold(s, i);
+	int r = pony_tp_send(s->host->tp, st->sid, s->buf + c->off, op->len,
+			     (uint64_t)op->gen << 32 | i);
+	if (r) {
+		app_op_free(s, i);
+		return refuse(s, c, PONY_APP_ERR_TRANSPORT, r);
+	}
+}
+
+static void cmd_recv(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (c->count == 0 || c->count > PONY_RECV_BATCH_MAX)
+		return refuse(s, c, PONY_APP_ERR_BAD_COUNT, -EINVAL);
+	if (c->len == 0 || c->len > PONY_MSG_MAX)
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
+	if (!buf_ok(s, c->off, c->len, c->count))
+		return refuse(s, c, PONY_APP_ERR_BAD_BUFFER, -EFAULT);
+	struct app_stream *st = app_stream_get(s, c->stream);
+	if (st == NULL)
+		return refuse(s, c, PONY_APP_ERR_BAD_STREAM, -EBADF);
+	if (s->max_ops - s->n_ops < c->count)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
+	for (uint32_t k = 0; k < c->count; k++) {
+		uint32_t i = app_op_alloc(s);
+		struct app_op *op = &s->ops[i];
+		op->op = PONY_OP_RECV;
+		op->tag = c->tag;
+		op->off = c->off + (uint64_t)k * c->len;
+		op->len = (uint32_t)c->len;
+		op->stream = st->id;
+		op->flags = 0;
+		op->held = false;
+		op->next = APP_NONE;
+		if (st->rx_tail == APP_NONE)
+			st->rx_head = i;
+		else
+			s->ops[st->rx_tail].next = i;
+		st->rx_tail = i;
+	}
+	if (st->state != APP_STREAM_OPEN) {
+		st->rx_deferred += c->count; /* granted when the open completes */
+		return;
+	}
+	int r = pony_tp_grant(s->host->tp, st->sid, c->count);
+	if (r) {
+		/* The transport refused the credit: these buffers will never fill. Only the
+		 * ones just queued fail (they are the FIFO's tail). */
+		s->cnt.errors[PONY_APP_ERR_TRANSPORT]++;
+		uint32_t keep = APP_NONE, i = st->rx_head, n_old = 0;
+		for (; i != APP_NONE; i = s->ops[i].next)
+			n_old++;
+		n_old -= c->count;
+		i = st->rx_head;
+		for (uint32_t k = 0; k < n_old; k++) {
+			keep = i;
+			i = s->ops[i].next;
+		}
+		if (keep == APP_NONE)
+			st->rx_head = APP_NONE;
+		else
+			s->ops[keep].next = APP_NONE;
+		st->rx_tail = keep;
+		while (i != APP_NONE) {
+			uint32_t nx = s->ops[i].next;
+			app_op_complete(s, i, r, 0);
+			i = nx;
+		}
+	}
+}
+
+static void cmd_close(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	struct app_stream *st = app_stream_get(s, c->stream);
+	if (st == NULL)
+		return refuse(s, c, PONY_APP_ERR_BAD_STREAM, -EBADF);
+	pony_tp_close(s->host->tp, st->sid);
+	if (st->open_op != APP_NONE) {
+		uint32_t op = st->open_op;
+		st->open_op = APP_NONE;
+		app_op_complete(s, op, -ECANCELED, 0);
+	}
+	app_stream_fail_rx(s, st, -ECANCELED);
+	uint32_t id = st->id;
+	app_stream_free(s, st); /* the CLOSE completion uses the slot the stream owed */
+	struct pony_shm_cpl cpl = {.stream = id};
+	done(s, c, &cpl);
+}
+
+static void cmd_region_reg(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (c->perms == 0 || (c->perms & ~(uint32_t)(PONY_REGION_READ | PONY_REGION_WRITE)))
+		return refuse(s, c, PONY_APP_ERR_BAD_PERMS, -EINVAL);
+	if (c->len == 0 || !buf_ok(s, c->off, c->len, 1))
+		return refuse(s, c, PONY_APP_ERR_BAD_BUFFER, -EFAULT);
+	struct app_region *r = NULL;
+	uint32_t idx = 0;
+	for (; idx < s->max_regions; idx++)
+		if (s->regions[idx].id == 0) {
+			r = &s->regions[idx];
+			break;
+		}
+	if (r == NULL)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_REGIONS, -ENOSPC);
+	uint64_t key;
+	/* Keys must be unguessable by other hosts: kernel CSPRNG (never blocks once seeded). */
+	if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key))
+		return refuse(s, c, PONY_APP_ERR_NO_RANDOM, -EAGAIN);
+	if (++r->gen == 0)
+		r->gen = 1;
+	r->id = (uint32_t)r->gen << APP_STREAM_IDX_BITS | idx;
+	r->off = c->off;
+	r->len = c->len;
+	r->perms = c->perms;
+	r->key = key;
+	s->n_regions++;
+	s->host->cnt.regions++;
+	struct pony_shm_cpl cpl = {.region = r->id, .key = key, .off = c->off};
+	done(s, c, &cpl);
+}
+
+static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	uint32_t idx = c->region & ((1u << APP_STREAM_IDX_BITS) - 1);
+	if (idx >= s->max_regions || s->regions[idx].id == 0 || s->regions[idx].id != c->region)
+		return refuse(s, c, PONY_APP_ERR_BAD_REGION, -ENOENT);
+	s->regions[idx].id = 0;
+	s->regions[idx].key = 0;
+	s->n_regions--;
+	s->host->cnt.regions--;
+	struct pony_shm_cpl cpl = {.region = c->region};
+	done(s, c, &cpl);
+}
+
+void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	switch (c->op) {
+	case PONY_OP_OPEN:
+	case PONY_OP_LISTEN:
+	case PONY_OP_UNLISTEN:
+	case PONY_OP_SEND:
+	case PONY_OP_RECV:
+	case PONY_OP_CLOSE:
+	case PONY_OP_REGION_REG:
+	case PONY_OP_REGION_REVOKE:
+		break;
+	default:
+		return refuse(s, c, PONY_APP_ERR_BAD_OP, -EINVAL);
+	}
+	if (!fields_ok(c))
+		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	switch (c->op) {
+	case PONY_OP_OPEN:
+		return cmd_open(s, c);
+	case PONY_OP_LISTEN:
+		return cmd_listen(s, c);
+	case PONY_OP_UNLISTEN:
+		return cmd_unlisten(s, c);
+	case PONY_OP_SEND:
+		return cmd_send(s, c);
+	case PONY_OP_RECV:
+		return cmd_recv(s, c);
+	case PONY_OP_CLOSE:
+		return cmd_close(s, c);
+	case PONY_OP_REGION_REG:
+		return cmd_region_reg(s, c);
+	case PONY_OP_REGION_REVOKE:
+		return cmd_region_revoke(s, c);
+	}
+}

@@ -1,0 +1,99 @@
+/* App-attach module glue: the attach layer's fds go onto the control loop (listener and app
+ * sockets) and into the fd registry (all of them, for upgrade's hand-over). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control/ctl.h"
+#include "pony/app.h"
+#include "pony/app_module.h"
+#include "snap/config.h"
+#include "snap/fdreg.h"
+#include "snap/log.h"
+#include "snap/loop.h"
+
+#define TICK_MS 250
+
+static struct pony_app_attach *attach;
+
+struct pony_app_attach *pony_app_module_attach(void)
+{
+	return attach;
+}
+
+static unsigned app_count(void)
+{
+	return attach ? pony_app_attach_count(attach) : 0;
+}
+
+static void on_readable(int fd, void *arg)
+{
+	pony_app_attach_handle(arg, fd, POLLIN);
+}
+
+static enum snap_fd_kind reg_kind(enum pony_app_fd_kind k)
+{
+	switch (k) {
+	case PONY_APP_FD_LISTENER: return SNAP_FD_APP_LISTEN;
+	case PONY_APP_FD_CONN: return SNAP_FD_APP_CONN;
+	case PONY_APP_FD_MEMFD: return SNAP_FD_APP_MEMFD;
+	default: return SNAP_FD_APP_EVENTFD;
+	}
+}
+
+static void fd_added(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id)
+{
+	static const char *const what[] = {"app listener", "app socket", "app memfd",
+					   "app cmd doorbell", "app cpl doorbell"};
+	snap_fdreg_add(fd, reg_kind(kind), app_id, what[kind]);
+	if (kind == PONY_APP_FD_LISTENER || kind == PONY_APP_FD_CONN) {
+		int r = snap_loop_add_fd(fd, on_readable, ctx);
+		if (r)
+			SNAP_LOG(ERR, "apps: cannot watch fd %d: %s", fd, strerror(-r));
+	}
+}
+
+static void fd_removed(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id)
+{
+	if (kind == PONY_APP_FD_LISTENER || kind == PONY_APP_FD_CONN)
+		snap_loop_del_fd(fd);
+	snap_fdreg_del(fd);
+}
+
+static void tick(uint64_t now_ns, void *arg)
+{
+	if (attach)
+		pony_app_attach_tick(attach);
+}
+
+int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	static struct pony_app_config ac;
+	int r = pony_app_config_from_snap(cfg, &ac, err, errlen);
+	if (r)
+		return r;
+	attach = pony_app_attach_create(&ac);
+	if (attach == NULL) {
+		r = -errno;
+		snprintf(err, errlen, "app socket %s: %s", ac.socket_path,
+			 r == -EADDRINUSE ? "another daemon is listening there" : strerror(-r));
+		return r;
+	}
+	static const struct pony_app_attach_hooks hooks = {fd_added, fd_removed};
+	pony_app_attach_set_hooks(attach, &hooks, attach);
+	ctl_status_set_app_count(app_count);
+	r = snap_loop_add_timer(TICK_MS, tick, NULL);
+	if (r) {
+		snprintf(err, errlen, "apps: cannot add the housekeeping timer");
+		return r;
+	}
+	return 0;
+}
+
+void pony_app_module_stop(void)
+{
+	ctl_status_set_app_count(NULL);
+	pony_app_attach_destroy(attach);
+	attach = NULL;
+}

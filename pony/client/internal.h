@@ -1,0 +1,56 @@
+/* libpony private state: the attached app (mapping, ring cursors, doorbells) and the
+ * payload-area allocator, which lives in the app's private memory so that nothing the
+ * daemon or a stray write into the shared region does can corrupt it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pony/shm.h"
+
+#define PONY_ALLOC_GRANULE 128u /* bytes per allocator block (>= PONY_BUF_ALIGN) */
+
+struct pony_extent {
+	struct pony_extent *next;
+	uint32_t start, n; /* in blocks */
+};
+
+/* First-fit allocator over [0, nblk) blocks: a sorted free list with coalescing, and the
+ * length of each live allocation at its first block (0: not an allocation start). */
+struct pony_alloc {
+	uint32_t nblk;
+	uint32_t *len_at;
+	struct pony_extent *free;
+};
+
+int pony_alloc_init(struct pony_alloc *al, uint64_t bytes);
+void pony_alloc_fini(struct pony_alloc *al);
+/* Returns the byte offset, or UINT64_MAX when no extent fits. */
+uint64_t pony_alloc_get(struct pony_alloc *al, uint64_t bytes);
+/* Free the allocation starting at byte offset off; 0, or -EINVAL if none starts there. */
+int pony_alloc_put(struct pony_alloc *al, uint64_t off);
+
+struct pony_app {
+	int sock, memfd, cmd_efd, cpl_efd;
+	uint32_t app_id;
+	void *base;
+	size_t size;
+	struct pony_shm_hdr hdr;  /* validated copy */
+	struct pony_shm_ring *cmd_ring, *cpl_ring;
+	struct pony_shm_cmd *cmds;
+	struct pony_shm_cpl *cpls;
+	char *buf;
+	uint32_t cmd_tail, cmd_head_cache;
+	uint32_t cpl_head;
+	bool armed;   /* our sleeping flag is set */
+	bool dead;    /* the daemon closed the socket */
+	struct pony_alloc alloc;
+};
+
+/* Build an app handle over an already mapped region (in-process tests that run the real
+ * daemon code against the real library without a socket). The handle does not own base or
+ * the fds: pony_app_unwrap frees only the handle. NULL with errno EPROTO (bad header) or
+ * ENOMEM. Not exported from libpony.so. */
+struct pony_app *pony_app_wrap(void *base, size_t size, int cmd_efd, int cpl_efd);
+void pony_app_unwrap(struct pony_app *a);

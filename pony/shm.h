@@ -1,0 +1,227 @@
+/* Shared-memory contract between snapnetd and one app (libpony): the layout of the memfd
+ * region, the SPSC rings in it, the doorbells, and the attach handshake messages.
+ * This file IS the contract: any change to a struct here bumps PONY_SHM_VERSION.
+ *
+ * Region (all positions are byte offsets from the region start, never pointers; each part
+ * starts on a cache line, the payload area on a page):
+ *
+ *   0                 struct pony_shm_hdr       written once by the daemon before the app
+ *                                               maps it; read-only afterwards
+ *   hdr.cmd_ring_off  struct pony_shm_ring      command ring indexes (prod: app, cons: daemon)
+ *   hdr.cpl_ring_off  struct pony_shm_ring      completion ring indexes (prod: daemon, cons: app)
+ *   hdr.cmd_off       struct pony_shm_cmd[cmd_entries]
+ *   hdr.cpl_off       struct pony_shm_cpl[cpl_entries]
+ *   hdr.buf_off       payload area, buf_size bytes (app's message buffers and regions)
+ *
+ * One writer per cache line: the producer line of a ring is written only by its producer,
+ * the consumer line only by its consumer, entries only by the producer (before publishing).
+ *
+ * Ring protocol (in the style of Caladan's lrpc). Indexes are free-running uint32 counters;
+ * entry i lives at i & (entries - 1); entries is a power of two.
+ *   Producer: write entry[tail & mask]; then store-RELEASE prod.tail = tail + 1
+ *             (publishes the entry bytes before the index).
+ *   Consumer: load-ACQUIRE prod.tail (then entry bytes up to it are visible); copy entries
+ *             out; then store-RELEASE cons.head = head + n (the producer may reuse the slots
+ *             only after our reads of them are done).
+ *   Producer free space: load-ACQUIRE cons.head; used = tail - head.
+ * The daemon never trusts app-written indexes: cmd prod.tail must satisfy
+ * 0 <= tail - head <= entries and never move backwards; cpl cons.head likewise. A violation
+ * disconnects the app (see pony/app.h).
+ *
+ * Doorbells (eventfds passed at attach). Each consumer owns a `sleeping` flag in its
+ * consumer line. Wakeups are only sent to a consumer that said it is sleeping:
+ *   Consumer before sleeping: store sleeping = 1; FENCE(seq_cst); re-check prod.tail; if
+ *             there is work, store sleeping = 0 and do not sleep; else block on its eventfd.
+ *             After waking: store sleeping = 0, read the eventfd (resets it).
+ *   Producer after publishing: FENCE(seq_cst); load sleeping; if 1, write its eventfd.
+ * Lost wakeups cannot happen: the two fences order each side's store before its load, so
+ * at least one side sees the other's store (Dekker): either the consumer's re-check sees the
+ * new tail, or the producer sees sleeping == 1 and rings. A spurious ring only costs a read.
+ * The app rings the daemon's cmd eventfd; the daemon rings the app's cpl eventfd.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pony.h"
+
+#define PONY_SHM_MAGIC 0x31594e4f50414e53ull /* "SNAPONY1" little-endian */
+#define PONY_SHM_VERSION 1u
+#define PONY_SHM_CACHELINE 64u
+#define PONY_SHM_PAGE 4096u
+
+#define PONY_SHM_ALIGNED __attribute__((aligned(PONY_SHM_CACHELINE)))
+
+/* Region header. Daemon-written before the app maps the region; constant afterwards. */
+struct pony_shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t hdr_size;     /* sizeof(struct pony_shm_hdr) */
+	uint64_t region_size;  /* whole region, bytes */
+	uint32_t cmd_ring_off; /* struct pony_shm_ring of the command ring */
+	uint32_t cpl_ring_off; /* struct pony_shm_ring of the completion ring */
+	uint32_t cmd_off;      /* command entries */
+	uint32_t cmd_entries;  /* power of two */
+	uint32_t cpl_off;      /* completion entries */
+	uint32_t cpl_entries;  /* power of two */
+	uint64_t buf_off;      /* payload area */
+	uint64_t buf_size;
+} PONY_SHM_ALIGNED;
+
+/* Producer cache line: only the producer writes it. */
+struct pony_shm_prod {
+	_Atomic uint32_t tail; /* entries [0, tail) were published */
+} PONY_SHM_ALIGNED;
+
+/* Consumer cache line: only the consumer writes it. */
+struct pony_shm_cons {
+	_Atomic uint32_t head;     /* entries [0, head) were consumed */
+	_Atomic uint32_t sleeping; /* 1: consumer blocks on its eventfd; ring it */
+} PONY_SHM_ALIGNED;
+
+struct pony_shm_ring {
+	struct pony_shm_prod prod;
+	struct pony_shm_cons cons;
+};
+
+/* Command flags. */
+#define PONY_CMDF_FREE_ON_DONE 0x01u /* library-internal: echoed in the completion; the
+				      * library frees the buffer when it polls it */
+#define PONY_CMDF_ALL PONY_CMDF_FREE_ON_DONE
+
+/* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
+ * commands with stray fields, so they stay free for later versions). */
+struct pony_shm_cmd {
+	uint8_t op;       /* enum pony_op: OPEN LISTEN UNLISTEN SEND RECV CLOSE REGION_* */
+	uint8_t flags;    /* PONY_CMDF_* */
+	uint16_t service; /* OPEN, LISTEN, UNLISTEN */
+	uint32_t stream;  /* SEND, RECV, CLOSE */
+	uint64_t tag;     /* any value; echoed */
+	uint64_t off;     /* SEND, RECV, REGION_REG: offset in the payload area */
+	uint64_t len;     /* SEND, RECV: bytes per buffer; REGION_REG: region bytes */
+	uint32_t count;   /* RECV: buffers back to back (1..PONY_RECV_BATCH_MAX) */
+	uint32_t ip;      /* OPEN: peer IPv4, host order */
+	uint32_t region;  /* REGION_REVOKE */
+	uint32_t perms;   /* REGION_REG: PONY_REGION_* */
+	uint8_t rsvd[16]; /* must be 0 */
+} PONY_SHM_ALIGNED;
+
+/* A completion (daemon -> app); fields as in struct pony_completion, buf as an offset. */
+struct pony_shm_cpl {
+	uint64_t tag;
+	int32_t status;
+	uint8_t op;
+	uint8_t flags;    /* the command's flags, echoed */
+	uint16_t service;
+	uint32_t stream;
+	uint32_t len;
+	uint64_t off;     /* payload-area offset of the buffer (SEND, RECV) */
+	uint32_t peer_ip;
+	uint32_t region;
+	uint64_t key;
+	uint8_t rsvd[16];
+} PONY_SHM_ALIGNED;
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "ring indexes must be lock-free (address-free)");
+_Static_assert(sizeof(struct pony_shm_hdr) == 64, "header is one cache line");
+_Static_assert(sizeof(struct pony_shm_prod) == 64, "producer line");
+_Static_assert(sizeof(struct pony_shm_cons) == 64, "consumer line");
+_Static_assert(sizeof(struct pony_shm_ring) == 128, "ring: two lines");
+_Static_assert(offsetof(struct pony_shm_ring, cons) == 64, "cons on its own line");
+_Static_assert(sizeof(struct pony_shm_cmd) == 64, "command is one cache line");
+_Static_assert(sizeof(struct pony_shm_cpl) == 64, "completion is one cache line");
+_Static_assert(offsetof(struct pony_shm_cmd, rsvd) == 48, "command layout");
+_Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
+
+#define PONY_SHM_RING_MIN 16u
+#define PONY_SHM_RING_MAX 65536u
+
+static inline int pony_shm_is_pow2(uint32_t v)
+{
+	return v && (v & (v - 1)) == 0;
+}
+
+static inline uint64_t pony_shm_align(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Compute the layout for the given ring sizes and payload bytes into *h (magic and version
+ * set). 0, or -EINVAL (entries not a power of two in [RING_MIN, RING_MAX], buf_size 0). */
+static inline int pony_shm_layout(struct pony_shm_hdr *h, uint32_t cmd_entries,
+				  uint32_t cpl_entries, uint64_t buf_size)
+{
+	if (!pony_shm_is_pow2(cmd_entries) || cmd_entries < PONY_SHM_RING_MIN ||
+	    cmd_entries > PONY_SHM_RING_MAX || !pony_shm_is_pow2(cpl_entries) ||
+	    cpl_entries < PONY_SHM_RING_MIN || cpl_entries > PONY_SHM_RING_MAX || buf_size == 0)
+		return -22; /* -EINVAL, without pulling errno.h into users */
+	memset(h, 0, sizeof(*h));
+	h->magic = PONY_SHM_MAGIC;
+	h->version = PONY_SHM_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->cmd_ring_off = sizeof(*h);
+	h->cpl_ring_off = h->cmd_ring_off + sizeof(struct pony_shm_ring);
+	h->cmd_off = h->cpl_ring_off + sizeof(struct pony_shm_ring);
+	h->cmd_entries = cmd_entries;
+	h->cpl_off = h->cmd_off + cmd_entries * (uint32_t)sizeof(struct pony_shm_cmd);
+	h->cpl_entries = cpl_entries;
+	h->buf_off = pony_shm_align(h->cpl_off + (uint64_t)cpl_entries * sizeof(struct pony_shm_cpl),
+				    PONY_SHM_PAGE);
+	h->buf_size = pony_shm_align(buf_size, PONY_SHM_PAGE);
+	h->region_size = h->buf_off + h->buf_size;
+	return 0;
+}
+
+/* Check a header read from a mapped region of map_size bytes (the app side, or tests):
+ * 0 if it equals what pony_shm_layout computes for its own sizes and fits, else -EPROTO. */
+static inline int pony_shm_check(const struct pony_shm_hdr *h, uint64_t map_size)
+{
+	struct pony_shm_hdr want;
+	if (h->magic != PONY_SHM_MAGIC || h->version != PONY_SHM_VERSION)
+		return -71;
+	if (pony_shm_layout(&want, h->cmd_entries, h->cpl_entries, h->buf_size) != 0 ||
+	    memcmp(&want, h, sizeof(want)) != 0 || want.region_size > map_size)
+		return -71; /* -EPROTO */
+	return 0;
+}
+
+static inline struct pony_shm_ring *pony_shm_cmd_ring(void *base, const struct pony_shm_hdr *h)
+{
+	return (struct pony_shm_ring *)((char *)base + h->cmd_ring_off);
+}
+
+static inline struct pony_shm_ring *pony_shm_cpl_ring(void *base, const struct pony_shm_hdr *h)
+{
+	return (struct pony_shm_ring *)((char *)base + h->cpl_ring_off);
+}
+
+/* ---- Attach handshake (SOCK_SEQPACKET on the daemon's app socket) ---- */
+
+#define PONY_ATTACH_MAGIC 0x48594e4f50ull /* "PONYH" */
+#define PONY_ATTACH_MSG_MAX 160
+
+/* App -> daemon, first message after connect. */
+struct pony_attach_req {
+	uint64_t magic;
+	uint32_t version;  /* PONY_SHM_VERSION the library speaks */
+	uint32_t rsvd;
+	char engine[32];   /* NUL-terminated; "" = daemon default */
+};
+
+/* Daemon -> app. status 0: the message carries SCM_RIGHTS [memfd, cmd eventfd (app rings
+ * the daemon), cpl eventfd (daemon rings the app)] and the sizes; otherwise msg says why. */
+struct pony_attach_rep {
+	uint64_t magic;
+	uint32_t version;
+	int32_t status;        /* 0 or -errno (-EACCES refused, -EPROTO, -ENODEV, -ENOSPC...) */
+	uint64_t region_size;  /* == hdr.region_size */
+	uint32_t app_id;       /* daemon's id for this app (logs, snapctl) */
+	uint32_t rsvd;
+	char msg[PONY_ATTACH_MSG_MAX]; /* NUL-terminated, human-readable */
+};
+
+_Static_assert(sizeof(struct pony_attach_req) == 48, "attach request layout");
+_Static_assert(sizeof(struct pony_attach_rep) == 192, "attach reply layout");

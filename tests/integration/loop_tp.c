@@ -1,0 +1,242 @@
+/* Loopback test double of the Pony transport (pony/transport.h): streams opened to any
+ * address connect to a listener of the same transport; messages are copied straight from
+ * the sender's buffer into the receiver's posted buffer, honouring receive credit. Work is
+ * queued by the pony_tp_* calls and done in loop_tp_run(), so upcalls never re-enter the
+ * app layer from inside its own calls. Used only by the example end-to-end test harness. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop_tp.h"
+
+#define LOOP_STREAMS 1024
+#define LOOP_TXQ 256
+#define LOOP_LISTEN 64
+
+struct loop_tx {
+	const void *buf;
+	uint32_t len;
+	uint64_t cookie;
+};
+
+struct loop_stream {
+	bool used, opening, closing, peer_closed;
+	uint32_t peer;     /* peer sid; 0 none */
+	uint16_t service;
+	void *owner;
+	uint32_t credit;   /* messages this stream's receiver granted (peer may send) */
+	struct loop_tx txq[LOOP_TXQ];
+	unsigned tx_head, tx_n;
+};
+
+struct pony_tp {
+	const struct pony_tp_upcalls *up;
+	struct loop_stream s[LOOP_STREAMS]; /* index = sid; 0 unused */
+	struct {
+		uint16_t service;
+		void *listener;
+		bool used;
+	} l[LOOP_LISTEN];
+	uint64_t delivered;
+};
+
+struct pony_tp *loop_tp_new(const struct pony_tp_upcalls *up)
+{
+	struct pony_tp *tp = calloc(1, sizeof(*tp));
+	if (tp)
+		tp->up = up;
+	return tp;
+}
+
+void loop_tp_free(struct pony_tp *tp)
+{
+	free(tp);
+}
+
+uint64_t loop_tp_delivered(const struct pony_tp *tp)
+{
+	return tp->delivered;
+}
+
+struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
+{
+	(void)cfg;
+	return NULL;
+}
+
+int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener)
+{
+	int free_slot = -1;
+	for (int i = 0; i < LOOP_LISTEN; i++) {
+		if (tp->l[i].used && tp->l[i].service == service)
+			return -EADDRINUSE;
+		if (!tp->l[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	tp->l[free_slot].used = true;
+	tp->l[free_slot].service = service;
+	tp->l[free_slot].listener = listener;
+	return 0;
+}
+
+int pony_tp_unlisten(struct pony_tp *tp, uint16_t service)
+{
+	for (int i = 0; i < LOOP_LISTEN; i++)
+		if (tp->l[i].used && tp->l[i].service == service) {
+			tp->l[i].used = false;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static uint32_t alloc_sid(struct pony_tp *tp)
+{
+	for (uint32_t i = 1; i < LOOP_STREAMS; i++)
+		if (!tp->s[i].used) {
+			memset(&tp->s[i], 0, sizeof(tp->s[i]));
+			tp->s[i].used = true;
+			return i;
+		}
+	return 0;
+}
+
+int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+		 uint32_t *sid)
+{
+	(void)peer_ip;
+	uint32_t i = alloc_sid(tp);
+	if (i == 0)
+		return -ENOSPC;
+	tp->s[i].opening = true;
+	tp->s[i].owner = owner;
+	tp->s[i].service = service;
+	*sid = i;
+	return 0;
+}
+
+static struct loop_stream *live(struct pony_tp *tp, uint32_t sid)
+{
+	if (sid == 0 || sid >= LOOP_STREAMS || !tp->s[sid].used || tp->s[sid].closing)
+		return NULL;
+	return &tp->s[sid];
+}
+
+int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
+		 uint64_t cookie)
+{
+	struct loop_stream *s = live(tp, sid);
+	if (len == 0 || len > PONY_MSG_MAX)
+		return -EINVAL;
+	if (s == NULL || s->opening || s->peer_closed)
+		return -ENOTCONN;
+	if (s->tx_n == LOOP_TXQ)
+		return -ENOBUFS;
+	s->txq[(s->tx_head + s->tx_n++) % LOOP_TXQ] = (struct loop_tx){buf, len, cookie};
+	return 0;
+}
+
+int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n)
+{
+	struct loop_stream *s = live(tp, sid);
+	if (s == NULL)
+		return -ENOTCONN;
+	s->credit += n;
+	return 0;
+}
+
+int pony_tp_close(struct pony_tp *tp, uint32_t sid)
+{
+	struct loop_stream *s = live(tp, sid);
+	if (s == NULL)
+		return -ENOTCONN;
+	s->closing = true;
+	return 0;
+}
+
+/* Finish a stream: cancel its sends, tell the peer, free it. */
+static void finish(struct pony_tp *tp, uint32_t sid)
+{
+	struct loop_stream *s = &tp->s[sid];
+	while (s->tx_n) {
+		struct loop_tx t = s->txq[s->tx_head];
+		s->tx_head = (s->tx_head + 1) % LOOP_TXQ;
+		s->tx_n--;
+		tp->up->tx_done(s->owner, sid, t.cookie, -ECANCELED);
+	}
+	uint32_t p = s->peer;
+	s->used = false;
+	if (p && tp->s[p].used && !tp->s[p].closing) {
+		struct loop_stream *ps = &tp->s[p];
+		ps->peer = 0;
+		ps->peer_closed = true;
+		while (ps->tx_n) {
+			struct loop_tx t = ps->txq[ps->tx_head];
+			ps->tx_head = (ps->tx_head + 1) % LOOP_TXQ;
+			ps->tx_n--;
+			tp->up->tx_done(ps->owner, p, t.cookie, -ECONNRESET);
+		}
+		ps->used = false;
+		tp->up->closed(ps->owner, p, 0);
+	}
+}
+
+unsigned loop_tp_run(struct pony_tp *tp)
+{
+	unsigned work = 0;
+	for (uint32_t i = 1; i < LOOP_STREAMS; i++) {
+		struct loop_stream *s = &tp->s[i];
+		if (!s->used)
+			continue;
+		if (s->closing) {
+			finish(tp, i);
+			work++;
+			continue;
+		}
+		if (s->opening) {
+			s->opening = false;
+			work++;
+			void *listener = NULL;
+			for (int k = 0; k < LOOP_LISTEN; k++)
+				if (tp->l[k].used && tp->l[k].service == s->service)
+					listener = tp->l[k].listener;
+			uint32_t p = listener ? alloc_sid(tp) : 0;
+			void *powner = NULL;
+			if (p && tp->up->accept(listener, p, htonl(0x7f000001), s->service,
+						&powner) == 0) {
+				tp->s[p].owner = powner;
+				tp->s[p].peer = i;
+				tp->s[p].service = s->service;
+				s->peer = p;
+				tp->up->opened(s->owner, i, 0);
+			} else {
+				if (p)
+					tp->s[p].used = false;
+				s->used = false;
+				tp->up->opened(s->owner, i, -ECONNREFUSED);
+			}
+			continue;
+		}
+		/* Deliver queued messages while the receiver has credit. */
+		while (s->tx_n && s->peer && tp->s[s->peer].credit) {
+			struct loop_stream *r = &tp->s[s->peer];
+			struct loop_tx t = s->txq[s->tx_head];
+			s->tx_head = (s->tx_head + 1) % LOOP_TXQ;
+			s->tx_n--;
+			r->credit--;
+			uint64_t ck;
+			void *dst = tp->up->rx_begin(r->owner, s->peer, t.len, &ck);
+			if (dst)
+				memcpy(dst, t.buf, t.len);
+			tp->up->rx_done(r->owner, s->peer, ck, dst ? t.len : 0,
+					dst ? 0 : -EMSGSIZE);
+			tp->up->tx_done(s->owner, i, t.cookie, 0);
+			tp->delivered++;
+			work++;
+		}
+	}
+	return work;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# End-to-end run of the libpony examples against pony_loopd (the real app layer over a
+# loopback transport double): echo RPC, key-value PUT/GET/INFO, an app killed with -9,
+# and every app-layer gauge back to zero at the end. Cleans up on any exit.
+# Usage: test_pony_examples.sh LOOPD ECHO_SERVER ECHO_CLIENT KV_SERVER KV_CLIENT
+set -eu
+loopd=$1 echo_server=$2 echo_client=$3 kv_server=$4 kv_client=$5
+tmp=$(mktemp -d)
+sock=$tmp/pony.sock
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "== $f"; cat "$f"; done; exit 1; }
+
+"$loopd" "$sock" >"$tmp/loopd.log" 2>&1 &
+loopd_pid=$!
+pids="$loopd_pid"
+for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || fail "daemon socket did not appear"
+export PONY_SOCKET=$sock
+
+"$echo_server" -p 7 >"$tmp/echo_server.log" 2>&1 &
+es=$!
+pids="$es $pids"
+for i in $(seq 50); do grep -q listening "$tmp/echo_server.log" && break; sleep 0.1; done
+out=$(timeout 30 "$echo_client" -i 127.0.0.1 -p 7 -n 2000 -l 1000) || fail "echo_client"
+echo "$out"
+echo "$out" | grep -q "2000 x 1000 B" || fail "echo output: $out"
+timeout 30 "$echo_client" -i 127.0.0.1 -p 8 -n 1 >/dev/null 2>"$tmp/refused.log" &&
+	fail "open to a service nobody listens on succeeded"
+grep -q "refused" "$tmp/refused.log" || fail "no refusal message"
+
+"$kv_server" -p 11211 -n 256 >"$tmp/kv_server.log" 2>&1 &
+ks=$!
+pids="$ks $pids"
+for i in $(seq 50); do grep -q buckets "$tmp/kv_server.log" && break; sleep 0.1; done
+timeout 10 "$kv_client" -i 127.0.0.1 put hello world | grep -qx ok || fail "kv put"
+timeout 10 "$kv_client" -i 127.0.0.1 put snap pony-express | grep -qx ok || fail "kv put 2"
+[ "$(timeout 10 "$kv_client" -i 127.0.0.1 get hello)" = world ] || fail "kv get"
+[ "$(timeout 10 "$kv_client" -i 127.0.0.1 get snap)" = pony-express ] || fail "kv get 2"
+set +e
+timeout 10 "$kv_client" -i 127.0.0.1 get missing >/dev/null
+[ $? -eq 3 ] || fail "kv get of a missing key"
+set -e
+timeout 10 "$kv_client" -i 127.0.0.1 info | grep -q "^region " || fail "kv info"
+
+# Apps that die hard are detached like any other.
+kill -9 "$es" "$ks"
+wait "$es" 2>/dev/null || true
+wait "$ks" 2>/dev/null || true
+pids="$loopd_pid"
+sleep 0.5
+kill -TERM "$loopd_pid"
+wait "$loopd_pid" || fail "daemon exit status"
+pids=""
+summary=$(grep "attached=" "$tmp/loopd.log") || fail "no summary"
+echo "$summary"
+for g in violations sessions streams ops regions listens mapped; do
+	echo "$summary" | grep -q " $g=0" || fail "gauge $g not zero: $summary"
+done
+echo "examples ok"

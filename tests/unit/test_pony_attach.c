@@ -1,0 +1,319 @@
+/* Attach protocol tests over a real Unix socket: SO_PEERCRED policy (a policy that refuses
+ * our uid gives a clear error string), gid policy, the hello/version/engine checks, fds
+ * passed with SCM_RIGHTS, socket file mode, the fd listing for upgrade, detach on close
+ * back to zero, and the library noticing a daemon that went away. The daemon side is
+ * pumped by the test's main thread; the app runs in a second thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "pony_app_fix.h"
+
+struct env {
+	struct pony_app_config cfg;
+	struct pony_tp *tp;
+	struct fake_tp *f;
+	struct pony_app_host *h;
+	struct pony_app_attach *at;
+};
+
+struct client {
+	struct env *env;
+	const char *engine;
+	_Atomic int done;
+	int err;
+	char msg[256];
+	int listen_status;
+	int wait_after_close; /* pony_wait result after the daemon went away */
+	bool hold;            /* keep attached until released */
+	_Atomic int release;
+	_Atomic int attached;
+};
+
+static void env_init(struct env *e, bool allow_own, const char *name)
+{
+	memset(e, 0, sizeof(*e));
+	pony_app_config_defaults(&e->cfg);
+	snprintf(e->cfg.socket_path, sizeof(e->cfg.socket_path), "/tmp/pony-test-%d-%s.sock",
+		 (int)getpid(), name);
+	snprintf(e->cfg.engine, sizeof(e->cfg.engine), "%s", name);
+	e->cfg.allow_own_uid = allow_own;
+	e->cfg.buf_size = 64 * 1024;
+	e->cfg.cmd_entries = 16;
+	e->tp = fake_tp_new(&e->f);
+	e->h = pony_app_host_create(NULL, name, e->tp);
+	assert_non_null(e->h);
+}
+
+static void env_start(struct env *e)
+{
+	e->at = pony_app_attach_create(&e->cfg);
+	assert_non_null(e->at);
+}
+
+static void env_fini(struct env *e)
+{
+	pony_app_attach_destroy(e->at);
+	pony_app_host_destroy(e->h);
+	fake_tp_free(e->tp);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Run the daemon side until *flag or 5 s. */
+static void pump(struct env *e, _Atomic int *flag)
+{
+	double t0 = now_s();
+	while (!atomic_load(flag) && now_s() - t0 < 5) {
+		struct pollfd p[16];
+		unsigned n = pony_app_attach_pollfds(e->at, p, 16);
+		poll(p, n, 10);
+		for (unsigned i = 0; i < n; i++)
+			if (p[i].revents)
+				assert_int_equal(pony_app_attach_handle(e->at, p[i].fd, p[i].revents),
+						 0);
+		pony_app_attach_tick(e->at);
+		pony_app_host_poll(e->h, 64);
+	}
+	assert_true(atomic_load(flag));
+}
+
+static void *client_thread(void *arg)
+{
+	struct client *c = arg;
+	struct pony_opts o = {.engine = c->engine, .timeout_ms = 3000};
+	struct pony_app *a = pony_connect(c->env->cfg.socket_path, &o);
+	if (a == NULL) {
+		c->err = errno;
+		snprintf(c->msg, sizeof(c->msg), "%s", pony_connect_error());
+		atomic_store(&c->done, 1);
+		return NULL;
+	}
+	atomic_store(&c->attached, 1);
+	c->listen_status = 1;
+	if (pony_listen(a, 5000, 42) == 0 && pony_wait(a, 3000) == 1) {
+		struct pony_completion cpl;
+		if (pony_poll(a, &cpl, 1) == 1 && cpl.tag == 42)
+			c->listen_status = cpl.status;
+	}
+	if (c->hold) {
+		for (int i = 0; i < 500 && !atomic_load(&c->release); i++)
+			usleep(10000);
+		c->wait_after_close = pony_wait(a, 3000);
+	}
+	pony_close(a);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+static void run_client(struct env *e, struct client *c)
+{
+	c->env = e;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, client_thread, c), 0);
+	pump(e, &c->done);
+	pthread_join(th, NULL);
+}
+
+static void test_refused_uid(void **state)
+{
+	struct env e;
+	env_init(&e, false, "refuse");
+	env_start(&e);
+	struct client c = {0};
+	run_client(&e, &c);
+	printf("refusal: errno %d, \"%s\"\n", c.err, c.msg);
+	assert_int_equal(c.err, EACCES);
+	char want[64];
+	snprintf(want, sizeof(want), "refused uid %u", (unsigned)geteuid());
+	assert_non_null(strstr(c.msg, want));
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+	assert_int_equal(pony_app_host_counters(e.h)->attached, 0);
+	env_fini(&e);
+	(void)state;
+}
+
+static void test_policy_unit(void **state)
+{
+	struct pony_app_config cfg;
+	pony_app_config_defaults(&cfg);
+	cfg.allow_own_uid = false;
+	cfg.allow_uids[cfg.n_allow_uids++] = 1234;
+	cfg.allow_gids[cfg.n_allow_gids++] = 77;
+	char msg[160];
+	gid_t g[2] = {5, 77};
+	assert_int_equal(pony_app_policy_check(&cfg, 1234, g, 1, msg, sizeof(msg)), 0);
+	assert_int_equal(pony_app_policy_check(&cfg, 99, g, 2, msg, sizeof(msg)), 0);
+	assert_int_equal(pony_app_policy_check(&cfg, 99, g, 1, msg, sizeof(msg)), -EACCES);
+	assert_non_null(strstr(msg, "uid 99"));
+	(void)state;
+}
+
+static void test_attach_lifecycle(void **state)
+{
+	struct env e;
+	env_init(&e, false, "life");
+	e.cfg.allow_gids[e.cfg.n_allow_gids++] = getegid(); /* allowed through the gid list */
+	e.cfg.socket_mode = 0660;
+	env_start(&e);
+	struct stat st;
+	assert_int_equal(stat(e.cfg.socket_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	struct client c = {.hold = true};
+	c.env = &e;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, client_thread, &c), 0);
+	pump(&e, &c.attached);
+	assert_int_equal(pony_app_attach_count(e.at), 1);
+	struct pony_app_fd fds[16];
+	unsigned n = pony_app_attach_fds(e.at, fds, 16);
+	assert_int_equal(n, 5);
+	unsigned kinds = 0;
+	for (unsigned i = 0; i < n; i++) {
+		kinds |= 1u << fds[i].kind;
+		assert_true(fcntl(fds[i].fd, F_GETFD) >= 0);
+	}
+	assert_int_equal(kinds, 0x1f);
+	/* The app can neither grow nor shrink the region (sealed). */
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i].kind == PONY_APP_FD_MEMFD)
+			assert_int_equal(fcntl(fds[i].fd, F_GET_SEALS),
+					 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	/* Let the client's listen go through, then release it: it closes, we detach. */
+	for (int i = 0; i < 300 && c.listen_status == 1; i++) {
+		struct pollfd p[16];
+		unsigned k = pony_app_attach_pollfds(e.at, p, 16);
+		poll(p, k, 10);
+		pony_app_host_poll(e.h, 64);
+	}
+	assert_int_equal(c.listen_status, 0);
+	assert_int_equal(pony_app_host_counters(e.h)->listens, 1);
+	/* Daemon side goes away: the app's next wait says so. */
+	env_fini(&e);
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(c.wait_after_close, -EPIPE);
+	(void)state;
+}
+
+/* Net count of fds the hooks were told about, per kind. */
+static int hook_fds[5];
+
+static void hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	hook_fds[k]++;
+}
+
+static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	assert_true(fcntl(fd, F_GETFD) >= 0); /* told before the close */
+	hook_fds[k]--;
+}
+
+static void test_detach_on_close(void **state)
+{
+	struct env e;
+	env_init(&e, true, "close");
+	env_start(&e);
+	const struct pony_app_attach_hooks hooks = {.fd_added = hook_add, .fd_removed = hook_del};
+	memset(hook_fds, 0, sizeof(hook_fds));
+	pony_app_attach_set_hooks(e.at, &hooks, NULL);
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
+	struct client c = {0};
+	run_client(&e, &c); /* attaches, listens, closes */
+	assert_int_equal(c.err, 0);
+	assert_int_equal(c.listen_status, 0);
+	/* Pump until the close is seen. */
+	for (int i = 0; i < 500 && pony_app_attach_count(e.at); i++) {
+		struct pollfd p[16];
+		unsigned n = pony_app_attach_pollfds(e.at, p, 16);
+		poll(p, n, 10);
+		for (unsigned k = 0; k < n; k++)
+			if (p[k].revents)
+				pony_app_attach_handle(e.at, p[k].fd, p[k].revents);
+	}
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+	const struct pony_app_host_counters *hc = pony_app_host_counters(e.h);
+	assert_int_equal(hc->attached, 1);
+	assert_int_equal(hc->detached, 1);
+	assert_int_equal(hc->sessions, 0);
+	assert_int_equal(hc->listens, 0);
+	assert_int_equal(hc->mapped_bytes, 0);
+	assert_int_equal(fake_tp_count(e.f, FAKE_UNLISTEN), 1);
+	struct pony_app_fd fds[4];
+	assert_int_equal(pony_app_attach_fds(e.at, fds, 4), 1); /* only the listener */
+	/* The hooks saw the app's 4 fds come and go. */
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
+	for (int k = PONY_APP_FD_CONN; k <= PONY_APP_FD_CPL_EFD; k++)
+		assert_int_equal(hook_fds[k], 0);
+	/* Unknown engine: clear error. */
+	struct client c2 = {.engine = "nope"};
+	run_client(&e, &c2);
+	assert_int_equal(c2.err, ENODEV);
+	assert_non_null(strstr(c2.msg, "nope"));
+	/* A second daemon on the same live socket is refused; a stale file is replaced. */
+	struct pony_app_attach *dup = pony_app_attach_create(&e.cfg);
+	assert_null(dup);
+	assert_int_equal(errno, EADDRINUSE);
+	env_fini(&e);
+	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 0);
+	(void)state;
+}
+
+static void test_bad_hello(void **state)
+{
+	struct env e;
+	env_init(&e, true, "hello");
+	env_start(&e);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e.cfg.socket_path);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct pony_attach_req req = {.magic = PONY_ATTACH_MAGIC, .version = 99};
+	assert_int_equal(send(s, &req, sizeof(req), 0), sizeof(req));
+	struct pony_attach_rep rep = {0};
+	ssize_t got = 0;
+	for (int i = 0; i < 300 && got <= 0; i++) {
+		struct pollfd p[16];
+		unsigned n = pony_app_attach_pollfds(e.at, p, 16);
+		poll(p, n, 10);
+		for (unsigned k = 0; k < n; k++)
+			if (p[k].revents)
+				pony_app_attach_handle(e.at, p[k].fd, p[k].revents);
+		got = recv(s, &rep, sizeof(rep), MSG_DONTWAIT);
+	}
+	assert_int_equal(got, sizeof(rep));
+	assert_int_equal(rep.status, -EPROTO);
+	assert_non_null(strstr(rep.msg, "protocol"));
+	close(s);
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+	env_fini(&e);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy_unit),
+		cmocka_unit_test(test_refused_uid),
+		cmocka_unit_test(test_attach_lifecycle),
+		cmocka_unit_test(test_detach_on_close),
+		cmocka_unit_test(test_bad_hello),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
