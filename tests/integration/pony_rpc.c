@@ -6,8 +6,8 @@
  *   pony_rpc server -s SOCK [-p service] [-m max_len] [-w bufs_per_stream]
  *       echo every message back from the buffer it arrived in (re-posted after the echo).
  *   pony_rpc sink -s SOCK [-p service] [-n sends]
- *       accept one stream, post no receive buffer, send n messages the peer never takes;
- *       exit 0 once the stream closed and every pending send completed with an error.
+ *       on every accepted stream post no receive buffer and queue n sends the peer never
+ *       grants credit for; exit 0 once every stream closed and every send failed.
  *   pony_rpc client -s SOCK -i IP [-p service] [-n rpcs] [-m max_len] [-M min_len]
  *       [-S streams] [-w window] [-b big_rpcs] [-B big_max] [-x seed] [-I idle_s] [-T timeout_s]
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
@@ -15,8 +15,8 @@
  *       order; then b more RPCs up to big_max; then (-I) block idle for idle_s seconds in
  *       pony_wait and report the process's CPU use from /proc/self/stat.
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
- *       open a stream, queue n sends (the sink grants no credit, so they stay pending),
- *       print "HOLDING <n>" and sleep until killed.
+ *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
+ *       they stay pending), print "HOLDING <n> ..." and sleep until killed.
  *   pony_rpc connect -s SOCK
  *       attach and detach; print the daemon's refusal if any (exit 3 when refused).
  * Exit status: 0 ok, 1 a check failed, 2 usage, 3 refused by the daemon. */
@@ -153,88 +153,94 @@ static int run_sink(const struct opts *o)
 	if (pony_listen(a, (uint16_t)o->service, 0) < 0 || wait_op(a, PONY_OP_LISTEN, &c, now_s() + 5) != 0)
 		return 1;
 	printf("sink: listening on %u\n", o->service);
-	fflush(stdout);
-	if (wait_op(a, PONY_OP_ACCEPT, &c, now_s() + 60) != 0) {
-		fprintf(stderr, "sink: no stream accepted\n");
-		return 1;
-	}
-	uint32_t st = c.stream;
 	char *buf = pony_buf_alloc(a, 256);
-	unsigned queued = 0;
-	for (unsigned i = 0; i < o->n; i++) {
-		int r = pony_send(a, st, buf, 256, i);
-		while (r == -EAGAIN) { /* ring full: let the daemon drain it */
-			usleep(1000);
-			r = pony_send(a, st, buf, 256, i);
-		}
-		if (r < 0) {
-			fprintf(stderr, "sink: send: %s\n", pony_strerror(r));
-			return 1;
-		}
-		queued++;
-	}
-	printf("SINK %u\n", queued);
-	fflush(stdout);
-	unsigned sent_ok = 0, sent_err = 0, other = 0;
-	int closed = 1;
-	double deadline = now_s() + 120;
-	while (sent_ok + sent_err < queued || closed == 1) {
+	unsigned streams = 0, closed = 0, queued = 0, sent_ok = 0, sent_err = 0;
+	int last_err = 0, close_status = 1;
+	double deadline = now_s() + 150;
+	/* Every accepted stream gets n sends the peer never grants credit for; they stay
+	 * pending until the peer goes away. Done when every stream closed and every send
+	 * completed. */
+	while (streams == 0 || closed < streams || sent_ok + sent_err < queued) {
 		int r = next_cpl(a, &c, deadline);
 		if (r <= 0) {
-			fprintf(stderr, "sink: %s waiting (sends ok %u err %u of %u, closed %d)\n",
-				r == 0 ? "timeout" : pony_strerror(r), sent_ok, sent_err, queued, closed);
+			fprintf(stderr, "sink: %s (streams %u closed %u, sends %u: ok %u err %u)\n",
+				r == 0 ? "timeout" : pony_strerror(r), streams, closed, queued,
+				sent_ok, sent_err);
 			return 1;
 		}
-		if (c.op == PONY_OP_SEND) {
-			if (c.status == 0)
+		switch (c.op) {
+		case PONY_OP_ACCEPT:
+			streams++;
+			for (unsigned i = 0; i < o->n; i++) {
+				int q;
+				while ((q = pony_send(a, c.stream, buf, 256, i)) == -EAGAIN)
+					usleep(1000);
+				if (q < 0) {
+					fprintf(stderr, "sink: send: %s\n", pony_strerror(q));
+					return 1;
+				}
+				queued++;
+			}
+			printf("SINK streams %u sends %u\n", streams, queued);
+			break;
+		case PONY_OP_SEND:
+			if (c.status == 0) {
 				sent_ok++;
-			else
+			} else {
 				sent_err++;
-		} else if (c.op == PONY_OP_CLOSED) {
-			closed = c.status;
-		} else {
-			other++;
+				last_err = c.status;
+			}
+			break;
+		case PONY_OP_CLOSED:
+			closed++;
+			close_status = c.status;
+			break;
+		default:
+			break;
 		}
 	}
-	printf("sink: stream closed (%s); of %u pending sends %u failed, %u acked\n",
-	       pony_strerror(closed), queued, sent_err, sent_ok);
+	printf("sink: %u streams closed (last: %s); of %u pending sends %u failed (%s), %u acked\n",
+	       streams, pony_strerror(close_status), queued, sent_err, pony_strerror(last_err),
+	       sent_ok);
 	pony_close(a);
-	return sent_err > 0 && sent_ok + sent_err == queued ? 0 : 1;
+	return sent_err > 0 && sent_ok == 0 ? 0 : 1;
 }
 
+/* Queue n sends over as many streams as the per-stream send queue (60 here) requires. */
 static int run_hold(const struct opts *o)
 {
 	struct pony_app *a = attach(o->sock);
 	struct pony_completion c;
-	if (pony_stream_open_str(a, o->ip, (uint16_t)o->service, 1) < 0 ||
-	    wait_op(a, PONY_OP_OPEN, &c, now_s() + 10) != 0) {
-		fprintf(stderr, "hold: open failed\n");
-		return 1;
-	}
-	uint32_t st = c.stream;
 	char *buf = pony_buf_alloc(a, 4096);
-	for (unsigned i = 0; i < o->n; i++) {
-		int r;
-		while ((r = pony_send(a, st, buf, 4096, i)) == -EAGAIN) {
-			struct pony_completion cs[64];
-			pony_poll(a, cs, 64); /* errors would show here; none expected */
-			usleep(1000);
-		}
-		if (r < 0) {
-			fprintf(stderr, "hold: send %u: %s\n", i, pony_strerror(r));
+	unsigned left = o->n, streams = 0;
+	while (left) {
+		if (pony_stream_open_str(a, o->ip, (uint16_t)o->service, 1) < 0 ||
+		    wait_op(a, PONY_OP_OPEN, &c, now_s() + 10) != 0) {
+			fprintf(stderr, "hold: open failed\n");
 			return 1;
+		}
+		streams++;
+		for (unsigned i = 0; i < 60 && left; i++, left--) {
+			int r;
+			while ((r = pony_send(a, c.stream, buf, 4096, i)) == -EAGAIN)
+				usleep(1000);
+			if (r < 0) {
+				fprintf(stderr, "hold: send: %s\n", pony_strerror(r));
+				return 1;
+			}
 		}
 	}
-	usleep(200 * 1000); /* let the daemon take every command */
+	usleep(300 * 1000); /* let the daemon take every command */
 	struct pony_completion cs[64];
-	int n = pony_poll(a, cs, 64);
-	for (int i = 0; i < n; i++)
-		if (cs[i].status != 0) {
-			fprintf(stderr, "hold: op %s failed: %s\n", pony_op_name(cs[i].op),
-				pony_strerror(cs[i].status));
-			return 1;
-		}
-	printf("HOLDING %u\n", o->n);
+	int n;
+	while ((n = pony_poll(a, cs, 64)) > 0)
+		for (int i = 0; i < n; i++)
+			if (cs[i].status != 0 || cs[i].op == PONY_OP_SEND) {
+				fprintf(stderr, "hold: unexpected %s completion: %s\n",
+					pony_op_name(cs[i].op), pony_strerror(cs[i].status));
+				return 1;
+			}
+	printf("HOLDING %u sends on %u streams\n", o->n, streams);
 	fflush(stdout);
 	for (;;)
 		pause();
