@@ -17,6 +17,12 @@
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
  *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
  *       they stay pending), print "HOLDING <n> ..." and sleep until killed.
+ *   pony_rpc drain -s SOCK [-p service] -n msgs -m len [-w bufs] [-P pause_after -D pause_s]
+ *       receive n one-way messages, each checked and counted once; after pause_after of them
+ *       post no buffers for pause_s seconds (a receiver that stops reading), then resume.
+ *   pony_rpc push -s SOCK -i IP [-p service] -n msgs -m len [-w window]
+ *       send n messages of len bytes, up to window queued; -ENOBUFS completions (the
+ *       transport's send queue is full: back-pressure) are counted and retried.
  *   pony_rpc connect -s SOCK
  *       attach and detach; print the daemon's refusal if any (exit 3 when refused).
  * Exit status: 0 ok, 1 a check failed, 2 usage, 3 refused by the daemon. */
@@ -41,6 +47,7 @@ struct opts {
 	unsigned service, n, streams, window, big, idle_s, timeout_s;
 	uint32_t max_len, min_len, big_max;
 	uint64_t seed;
+	unsigned pause_after, pause_s;
 };
 
 static double now_s(void)
@@ -246,6 +253,147 @@ static int run_hold(const struct opts *o)
 		pause();
 }
 
+/* ---- push / drain: one-way stream with a receiver that stops reading -------------------- */
+
+static void fill(uint8_t *p, uint32_t len, uint64_t id);
+
+/* Receiver: verifies every message (id in the first 8 bytes, content derived from it),
+ * counts each id once; after `pause_after` messages it stops re-posting buffers for
+ * pause_s seconds (the sender gets no credit), then resumes. */
+static int run_drain(const struct opts *o)
+{
+	struct pony_app *a = attach(o->sock);
+	struct pony_completion c;
+	if (pony_listen(a, (uint16_t)o->service, 0) < 0 || wait_op(a, PONY_OP_LISTEN, &c, now_s() + 5) != 0)
+		return 1;
+	printf("drain: listening on %u\n", o->service);
+	if (wait_op(a, PONY_OP_ACCEPT, &c, now_s() + 60) != 0)
+		return 1;
+	uint32_t st = c.stream;
+	uint8_t *seen = calloc(o->n, 1), *want = malloc(o->max_len);
+	void *parked[MAX_WINDOW];
+	unsigned n_parked = 0, got = 0, dups = 0, bad = 0;
+	for (unsigned i = 0; i < o->window; i++) {
+		void *b = pony_buf_alloc(a, o->max_len);
+		if (b == NULL || pony_recv_post(a, st, b, o->max_len, 0) < 0)
+			return 1;
+	}
+	double pause_end = 0, deadline = now_s() + o->timeout_s;
+	bool paused = false;
+	while (got < o->n) {
+		if (paused && now_s() >= pause_end) {
+			paused = false;
+			printf("RESUMED after %u messages\n", got);
+			for (unsigned i = 0; i < n_parked; i++)
+				if (pony_recv_post(a, st, parked[i], o->max_len, 0) < 0)
+					return 1;
+			n_parked = 0;
+		}
+		int r = next_cpl(a, &c, paused ? pause_end : deadline);
+		if (r < 0 || (r == 0 && !paused)) {
+			fprintf(stderr, "drain: %s after %u messages\n", r ? pony_strerror(r) : "timeout", got);
+			return 1;
+		}
+		if (r == 0 || c.op != PONY_OP_RECV)
+			continue;
+		if (c.status != 0) {
+			fprintf(stderr, "drain: recv: %s\n", pony_strerror(c.status));
+			return 1;
+		}
+		uint64_t id = 0;
+		memcpy(&id, c.buf, c.len >= 8 ? 8 : 0);
+		fill(want, c.len, id);
+		if (c.len < 8 || id >= o->n || memcmp(want, c.buf, c.len) != 0)
+			bad++;
+		else if (seen[id]++)
+			dups++;
+		else
+			got++;
+		if (got == o->pause_after && !paused && o->pause_s) {
+			paused = true;
+			pause_end = now_s() + o->pause_s;
+			printf("PAUSED after %u messages for %u s\n", got, o->pause_s);
+		}
+		if (paused)
+			parked[n_parked++] = c.buf;
+		else if (pony_recv_post(a, st, c.buf, o->max_len, 0) < 0)
+			return 1;
+	}
+	printf("drain: %u distinct messages intact, %u duplicates, %u bad\n", got, dups, bad);
+	pony_close(a);
+	return dups || bad ? 1 : 0;
+}
+
+/* Sender: keeps up to window sends queued; a send the transport refuses for a full send
+ * queue (-ENOBUFS completion) is back-pressure: it is retried later, never dropped. */
+static int run_push(const struct opts *o)
+{
+	struct pony_app *a = attach(o->sock);
+	struct pony_completion c;
+	if (pony_stream_open_str(a, o->ip, (uint16_t)o->service, 1) < 0 ||
+	    wait_op(a, PONY_OP_OPEN, &c, now_s() + 10) != 0) {
+		fprintf(stderr, "push: open failed\n");
+		return 1;
+	}
+	uint32_t st = c.stream;
+	uint8_t *slot[MAX_WINDOW];
+	uint64_t id_of[MAX_WINDOW];
+	unsigned free_slots[MAX_WINDOW], n_free = 0, retry[MAX_WINDOW], n_retry = 0;
+	for (unsigned i = 0; i < o->window; i++) {
+		slot[i] = pony_buf_alloc(a, o->max_len);
+		if (slot[i] == NULL)
+			return 1;
+		free_slots[n_free++] = i;
+	}
+	uint64_t next = 0, acked = 0, bp = 0;
+	double deadline = now_s() + o->timeout_s, last_retry = 0;
+	while (acked < o->n) {
+		if (n_retry && now_s() - last_retry > 0.005) { /* else every 5 ms */
+			unsigned s = retry[--n_retry];
+			last_retry = now_s();
+			if (pony_send(a, st, slot[s], o->max_len, s) < 0)
+				retry[n_retry++] = s;
+		}
+		while (n_free && next < o->n && n_retry == 0) {
+			unsigned s = free_slots[--n_free];
+			id_of[s] = next;
+			fill(slot[s], o->max_len, next++);
+			if (pony_send(a, st, slot[s], o->max_len, s) < 0)
+				retry[n_retry++] = s;
+		}
+		if (now_s() > deadline) {
+			fprintf(stderr, "push: timeout with %lu of %u acked\n", (unsigned long)acked, o->n);
+			return 1;
+		}
+		int r = pony_poll(a, &c, 1);
+		if (r == 0) {
+			pony_wait(a, 5);
+			continue;
+		}
+		if (r < 0)
+			return 1;
+		if (c.op != PONY_OP_SEND)
+			continue;
+		unsigned s = (unsigned)c.tag;
+		if (c.status == -ENOBUFS) {
+			if (bp++ == 0)
+				printf("BACKPRESSURE first at message %lu\n", (unsigned long)id_of[s]);
+			retry[n_retry++] = s;
+		} else if (c.status != 0) {
+			fprintf(stderr, "push: send: %s\n", pony_strerror(c.status));
+			return 1;
+		} else {
+			acked++;
+			free_slots[n_free++] = s;
+			last_retry = 0; /* the send queue has room again: retry at once */
+		}
+	}
+	printf("push: %u messages of %u B acked; %lu sends refused with ENOBUFS (back-pressure) and retried\n",
+	       o->n, o->max_len, (unsigned long)bp);
+	pony_close(a);
+	return 0;
+}
+
 /* ---- client ------------------------------------------------------------------------------ */
 
 struct slot {
@@ -267,7 +415,7 @@ struct client {
 	struct pony_app *a;
 	struct cstream st[MAX_STREAMS];
 	uint64_t rng, issued, done, bytes;
-	double lat_sum, lat_max;
+	double lat_sum, lat_max, last_cpl;
 };
 
 static uint32_t pick_len(struct client *k, uint32_t lo, uint32_t hi)
@@ -336,10 +484,12 @@ static int run_phase(struct client *k, uint64_t total, uint32_t lo, uint32_t hi,
 			return 1;
 		}
 		if (c.status != 0) {
-			fprintf(stderr, "client: %s failed: %s\n", pony_op_name(c.op),
-				pony_strerror(c.status));
+			fprintf(stderr, "client: %s failed: %s (%.0f ms after the last good completion, "
+				"%lu rpcs done)\n", pony_op_name(c.op), pony_strerror(c.status),
+				(now_s() - k->last_cpl) * 1e3, (unsigned long)k->done);
 			return 1;
 		}
+		k->last_cpl = now_s();
 		if (c.op != PONY_OP_RECV)
 			continue;
 		unsigned s = 0;
@@ -424,6 +574,7 @@ static int run_client(const struct opts *o)
 	}
 	double deadline = now_s() + o->timeout_s;
 	double t0 = now_s();
+	k->last_cpl = t0;
 	if (run_phase(k, o->n, o->min_len, o->max_len, deadline))
 		return 1;
 	double t1 = now_s();
@@ -479,7 +630,7 @@ static int run_client(const struct opts *o)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pony_rpc server|sink|client|hold|connect -s SOCK [options] "
+	fprintf(stderr, "usage: pony_rpc server|sink|drain|client|hold|push|connect -s SOCK [options] "
 		"(see the header of tests/integration/pony_rpc.c)\n");
 	return 2;
 }
@@ -493,7 +644,7 @@ int main(int argc, char **argv)
 			 .min_len = 1, .big_max = 0, .seed = 1, .timeout_s = 120};
 	int opt;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "s:i:p:n:m:M:S:w:b:B:x:I:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:i:p:n:m:M:S:w:b:B:x:I:T:P:D:")) != -1) {
 		switch (opt) {
 		case 's': o.sock = optarg; break;
 		case 'i': o.ip = optarg; break;
@@ -508,6 +659,8 @@ int main(int argc, char **argv)
 		case 'x': o.seed = strtoull(optarg, NULL, 0); break;
 		case 'I': o.idle_s = (unsigned)atoi(optarg); break;
 		case 'T': o.timeout_s = (unsigned)atoi(optarg); break;
+		case 'P': o.pause_after = (unsigned)atoi(optarg); break;
+		case 'D': o.pause_s = (unsigned)atoi(optarg); break;
 		default: return usage();
 		}
 	}
@@ -522,6 +675,8 @@ int main(int argc, char **argv)
 		return run_server(&o);
 	if (strcmp(mode, "sink") == 0)
 		return run_sink(&o);
+	if (strcmp(mode, "drain") == 0)
+		return run_drain(&o);
 	if (strcmp(mode, "connect") == 0) {
 		struct pony_app *a = attach(o.sock);
 		printf("connect: attached\n");
@@ -534,5 +689,7 @@ int main(int argc, char **argv)
 		return run_client(&o);
 	if (strcmp(mode, "hold") == 0)
 		return run_hold(&o);
+	if (strcmp(mode, "push") == 0)
+		return run_push(&o);
 	return usage();
 }
