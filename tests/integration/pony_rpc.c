@@ -13,7 +13,8 @@
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
  *       flight per stream; every reply must equal the request byte for byte and arrive in
  *       order; then b more RPCs up to big_max; then (-I) block idle for idle_s seconds in
- *       pony_wait and report the process's CPU use from /proc/self/stat.
+ *       pony_wait and report the process's CPU use from /proc/self/stat. With -d secs the
+ *       first phase stops issuing after secs seconds (n is then an upper bound).
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
  *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
  *       they stay pending), print "HOLDING <n> ..." and sleep until killed.
@@ -497,7 +498,12 @@ static int run_phase(struct client *k, uint64_t total, uint32_t lo, uint32_t hi,
 			}
 		}
 	struct pony_completion c;
+	double t_end = o->duration_s ? now_s() + o->duration_s : 0;
 	while (k->done < target) {
+		if (t_end && to_issue && now_s() >= t_end) {
+			to_issue = 0; /* time is up: finish what is in flight */
+			target = k->issued;
+		}
 		int r = next_cpl(k->a, &c, deadline);
 		if (r <= 0) {
 			fprintf(stderr, "client: %s after %lu of %lu rpcs\n",
@@ -600,9 +606,10 @@ static int run_client(const struct opts *o)
 	if (run_phase(k, o->n, o->min_len, o->max_len, deadline))
 		return 1;
 	double t1 = now_s();
-	printf("client: %u rpcs of %u..%u B on %u streams (window %u): all echoed intact and in "
+	printf("client: %lu rpcs of %u..%u B on %u streams (window %u): all echoed intact and in "
 	       "order; %.2f s, %.0f rpc/s, %.1f MB/s each way, mean latency %.1f us, max %.1f ms\n",
-	       o->n, o->min_len, o->max_len, o->streams, o->window, t1 - t0, o->n / (t1 - t0),
+	       (unsigned long)k->done, o->min_len, o->max_len, o->streams, o->window, t1 - t0,
+	       k->done / (t1 - t0),
 	       k->bytes / (t1 - t0) / 1e6, k->lat_sum / (k->done ? k->done : 1) * 1e6,
 	       k->lat_max * 1e3);
 	if (o->big) {
