@@ -3,9 +3,11 @@
 # loss, duplication and corruption done by the KERNEL: the tc-bpf program of tools/impair on
 # the ingress hook of a bridge namespace between the two daemons (a daemon's own af_packet
 # socket sees frames before its tc ingress runs, so the impairment sits one hop away). The
-# project's injector adds reordering on each daemon's receive path (its delay mode is off by
-# default here: with it, transfers stall — a known bug, see KIMP_DELAY). Every message must
-# come back exactly once, in order, byte-identical. Needs root and impair.bpf.o.
+# project's injector adds delay (with jitter) and reordering on each daemon's receive path.
+# Swift's target delay must cover a path's fixed delay (as its base target covers the fabric's
+# base RTT), or the sender reads that delay as congestion and paces itself down to its
+# minimum window: the Pony engines get target_delay_us above the injected delay. Every
+# message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 need_root
@@ -36,12 +38,12 @@ engines = ( {
   name = "pony0";
   elements = (
     { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "inj"; type = "injector"; reorder = ${KIMP_REORDER:-0.05}; delay_us = ${KIMP_DELAY:-0}; jitter_us = ${KIMP_JITTER:-0}; seed = $$; },
+    { name = "inj"; type = "injector"; reorder = ${KIMP_REORDER:-0.05}; delay_us = ${KIMP_DELAY:-20}; jitter_us = ${KIMP_JITTER:-20}; seed = $$; },
     { name = "eth"; type = "eth_classify"; port = "p0"; },
     { name = "arp"; type = "arp"; port = "p0"; },
     { name = "ip"; type = "ipv4_in"; port = "p0"; },
     { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
-    { name = "pony"; type = "pony"; port = "p0"; },
+    { name = "pony"; type = "pony"; port = "p0"; target_delay_us = ${KIMP_TARGET_US:-300}; },
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );
   links = ( "rx -> inj", "inj -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
@@ -71,6 +73,7 @@ reo=$(total inj reordered) del=$(total inj delayed)
 retx=$(total pony retransmits) dups=$(total pony dup_rx) csum=$(total pony bad_csum)
 msgs=$(total pony msgs_rx) failed=$(total pony flows_failed)
 echo "injector (daemons): reordered $reo, delayed $del"
+[ "$reo" -gt 0 ] && [ "$del" -gt 0 ] || fail "the injector did not delay and reorder"
 echo "pony: retransmits $retx, duplicates dropped $dups, bad checksums $csum, messages delivered $msgs, flows failed $failed"
 kdrop=$(awk '$2 == "dropped" {s += $3} END {print s + 0}' "$T/kstats")
 kdup=$(awk '$2 == "duplicated" {s += $3} END {print s + 0}' "$T/kstats")
