@@ -112,6 +112,7 @@ void pony_flow_release(struct pony_tp *tp, struct pony_flow *f)
 {
 	if (f->state != PONY_F_FAILED)
 		ht_remove(tp, (uint32_t)(f - tp->flows));
+	pony_os_flow_gone(tp, f, -ECONNRESET);
 	f->state = PONY_F_FREE;
 }
 
@@ -124,6 +125,7 @@ void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
 	f->state = PONY_F_FAILED;
 	tp->st.flows_failed++;
 	pony_stream_fail_all(tp, f, err);
+	pony_os_flow_gone(tp, f, err);
 	pony_flow_release(tp, f);
 }
 
@@ -181,6 +183,8 @@ static void desc_delivered(struct pony_tp *tp, struct pony_flow *f, struct pony_
 	d->state = PONY_D_SACKED;
 	if (d->type == PONY_T_DATA)
 		pony_stream_acked(tp, d->stream, d->msg_id, d->len);
+	else if (pony_os_type(d->type))
+		pony_os_delivered(tp, d);
 }
 
 static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)

@@ -147,7 +147,17 @@ static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, stru
 	const uint8_t *payload = NULL;
 	uint16_t len = 0;
 
-	if (d->type == PONY_T_DATA) {
+	if (pony_os_type(d->type)) {
+		payload = pony_os_payload(tp, d);
+		len = d->len;
+		if (payload == NULL) {
+			d->type = PONY_T_NOP; /* its content is gone (restored state) */
+			memset(&h, 0, sizeof(h));
+			h.type = PONY_T_NOP;
+			h.seq = seq;
+			len = 0;
+		}
+	} else if (d->type == PONY_T_DATA) {
 		struct pony_stream *s = pony_stream_get(tp, d->stream);
 		if (s != NULL && s->state == PONY_S_OPEN && seq_le(s->tx_head, d->msg_id) &&
 		    seq_lt(d->msg_id, s->tx_tail)) {
@@ -189,13 +199,15 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
 	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
 								      : tp->cfg.window;
-	return (f->n_ctrl || f->n_ready) && f->snd_nxt - f->snd_una < w;
+	return (f->n_ctrl || f->n_ready || pony_os_pending(tp, f)) && f->snd_nxt - f->snd_una < w;
 }
 
 /* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
  * round-robin over streams that have credit. */
 static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
 {
+	if (pony_os_next(tp, f, d))
+		return true; /* one-sided responses and requests first: they are small */
 	bool ctrl = f->n_ctrl > 0;
 	uint32_t fi = (uint32_t)(f - tp->flows);
 	uint32_t idx = f->rr;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pony/onesided.h"
 #include "loop_tp.h"
 
 #define LOOP_STREAMS 1024
@@ -239,4 +240,25 @@ unsigned loop_tp_run(struct pony_tp *tp)
 		}
 	}
 	return work;
+}
+
+/* One-sided ops are not simulated by this double: submit is refused. */
+int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *ctx)
+{
+	(void)tp;
+	(void)h;
+	(void)ctx;
+	return 0;
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      const struct pony_os_op *op, void *owner, uint64_t cookie)
+{
+	(void)tp;
+	(void)peer_ip;
+	(void)peer_port;
+	(void)op;
+	(void)owner;
+	(void)cookie;
+	return -EOPNOTSUPP;
 }

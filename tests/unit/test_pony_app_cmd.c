@@ -60,7 +60,7 @@ static void test_bad_fields(void **state)
 	expect_refused(&x, 0, (C){.op = PONY_OP_CLOSED}, -EINVAL, PONY_APP_ERR_BAD_OP);
 	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .flags = 0x80}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
-	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .rsvd[15] = 1}, -EINVAL,
+	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .roff = 1}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
 	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .service = 1, .stream = sid}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
