@@ -91,8 +91,9 @@ struct pony_completion {
 	uint16_t op;        /* enum pony_op */
 	uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
 	uint32_t stream;    /* stream id (OPEN, ACCEPT, SEND, RECV, CLOSE, CLOSED) */
-	uint32_t len;       /* SEND: bytes sent; RECV: bytes received */
-	void *buf;          /* SEND, RECV: the buffer given to the operation */
+	uint32_t len;       /* SEND: bytes sent; RECV: bytes received; one-sided: bytes read or
+			     * written, the value's length (scan), the needed length (-EMSGSIZE) */
+	void *buf;          /* SEND, RECV, one-sided: the buffer given to the operation */
 	uint32_t peer_ip;   /* OPEN, ACCEPT: peer IPv4 address, host byte order */
 	uint32_t region;    /* REGION_REG, REGION_REVOKE: region id */
 	uint64_t key;       /* REGION_REG: the region's 64-bit access key */

@@ -21,7 +21,8 @@ static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enu
 		.tag = c->tag, .status = status, .op = c->op, .flags = c->flags,
 		.service = c->service, .stream = c->stream, .region = c->region,
 	};
-	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV) {
+	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV ||
+	    (c->op >= PONY_OP_READ && c->op <= PONY_OP_SCAN_READ)) {
 		cpl.off = c->off;
 		/* echo len only when it is one a completion can carry */
 		cpl.len = c->len <= PONY_MSG_MAX ? (uint32_t)c->len : 0;

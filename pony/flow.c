@@ -327,7 +327,8 @@ static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pon
 		return;
 	}
 	/* Agree only when we hold nothing either; otherwise our traffic keeps it alive. */
-	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max) {
+	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max &&
+	    !pony_os_busy(tp, f)) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN_ACK);
 		pony_flowtx_flush(tp);
 		pony_flow_release(tp, f);

@@ -288,9 +288,9 @@ static uint64_t rto_deadline(const struct pony_tp *tp, const struct pony_flow *f
 	return f->rto_start + rto;
 }
 
-static bool flow_busy(const struct pony_flow *f)
+static bool flow_busy(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost;
+	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost || pony_os_busy(tp, f);
 }
 
 static void on_timeout(struct pony_tp *tp, struct pony_flow *f)
@@ -334,7 +334,7 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 	}
 	if (f->state != PONY_F_ESTABLISHED)
 		return 0;
-	if (flow_busy(f) && now - f->last_rx_tsc >= tp->dead) {
+	if (flow_busy(tp, f) && now - f->last_rx_tsc >= tp->dead) {
 		pony_flow_fail(tp, f, -ETIMEDOUT);
 		return 1;
 	}
@@ -343,19 +343,19 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 		on_timeout(tp, f);
 		w++;
 	}
-	if (flow_busy(f) && now - f->last_rx_tsc >= tp->keepalive &&
+	if (flow_busy(tp, f) && now - f->last_rx_tsc >= tp->keepalive &&
 	    now - f->last_tx_tsc >= tp->keepalive) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_PROBE);
 		w++;
 	}
 	/* A peer that never answers our FINs (gone, or a spoofed SYN made this flow): drop
 	 * the flow quietly so the table cannot fill with them. */
-	if (!flow_busy(f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
+	if (!flow_busy(tp, f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
 		pony_flow_release(tp, f);
 		return 1;
 	}
 	/* Idle teardown: nothing held on either side for a while. */
-	if (!flow_busy(f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&
+	if (!flow_busy(tp, f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&
 	    now - f->last_rx_tsc >= 4 * tp->keepalive) {
 		f->fin_sent = true;
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN);
@@ -416,7 +416,7 @@ uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
 		}
 		if (f->pipe)
 			AT(rto_deadline(tp, f));
-		if (flow_busy(f)) {
+		if (flow_busy(tp, f)) {
 			AT(f->last_rx_tsc + tp->dead);
 			uint64_t ka = f->last_rx_tsc > f->last_tx_tsc ? f->last_rx_tsc : f->last_tx_tsc;
 			AT(ka + tp->keepalive);

@@ -31,6 +31,7 @@ struct os_op {
 struct os_flow {
 	uint32_t q_head, q_tail; /* ops to pack */
 	uint32_t r_head, r_tail; /* response buffers to send */
+	uint32_t n_ops;          /* ops queued or awaiting their response */
 };
 
 struct os_buf {
@@ -79,7 +80,7 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 		for (uint32_t i = 0; i < OS_BUFS; i++)
 			os->bufs[i].next = i + 1 < OS_BUFS ? i + 1 : PONY_NONE;
 		for (uint32_t i = 0; i < tp->cfg.max_flows; i++)
-			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE};
+			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE, 0};
 		os->n_free = OS_BUFS;
 		uint32_t room = os->buf_size - PONY_OS_REQ_HDR;
 		os->data_max = room < PONY_OS_DATA_MAX ? room : PONY_OS_DATA_MAX;
@@ -187,8 +188,18 @@ int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 	else
 		os->ops[of->q_tail].next = i;
 	of->q_tail = i;
+	of->n_ops++;
 	os->st.submitted++;
 	return 0;
+}
+
+bool pony_os_busy(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	const struct pony_os *os = tp->os;
+	if (os == NULL)
+		return false;
+	const struct os_flow *of = &os->flows[f - tp->flows];
+	return of->n_ops || of->r_head != PONY_NONE;
 }
 
 bool pony_os_pending(const struct pony_tp *tp, const struct pony_flow *f)
@@ -292,6 +303,7 @@ static void op_finish(struct pony_os *os, uint32_t i, int status, uint32_t len)
 	void *owner = o->owner;
 	uint64_t cookie = o->cookie;
 	o->state = OS_OP_FREE;
+	os->flows[o->flow].n_ops--;
 	o->next = os->op_free;
 	os->op_free = i;
 	os->st.completed++;
@@ -412,6 +424,7 @@ void pony_os_flow_gone(struct pony_tp *tp, struct pony_flow *f, int err)
 		b = nx;
 	}
 	of->r_head = of->r_tail = of->q_head = of->q_tail = PONY_NONE;
+	/* n_ops drops to 0 as op_finish fails them below */
 	for (uint32_t k = 0; k < tp->cfg.window; k++) {
 		struct pony_txdesc *d = &tp->descs[(size_t)fi * tp->cfg.window + k];
 		if (pony_os_type(d->type) && d->stream != PONY_NONE)

@@ -165,6 +165,9 @@ static inline bool pony_os_type(uint8_t t)
 {
 	return t == 32 || t == 33; /* PONY_T_OS_REQ, PONY_T_OS_RESP */
 }
+/* f has one-sided work: ops queued or awaiting their response, responses to send. Keeps the
+ * flow from idle teardown and under dead-peer detection. */
+bool pony_os_busy(const struct pony_tp *tp, const struct pony_flow *f);
 /* Something one-sided is ready to go on f (a response, or requests and a buffer). */
 bool pony_os_pending(const struct pony_tp *tp, const struct pony_flow *f);
 /* Fill d with f's next one-sided packet; false if none. */

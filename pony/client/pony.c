@@ -505,7 +505,8 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
 			.region = c.region, .key = c.key,
 		};
-		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV) && c.off < a->hdr.buf_size)
+		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV ||
+		     (c.op >= PONY_OP_READ && c.op <= PONY_OP_SCAN_READ)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;
 		if (c.flags & PONY_CMDF_FREE_ON_DONE) {
 			pony_buf_free(a, o->buf);
