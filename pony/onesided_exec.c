@@ -223,7 +223,7 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 					: r->opcode != PONY_OS_SCAN_READ && r->data_len != 0))
 		return FAIL(PONY_OS_ST_BAD_REQ);
 	if (st != PONY_OS_ST_OK || rg == NULL)
-		return FAIL(st != PONY_OS_ST_OK ? st : PONY_OS_ST_NO_TARGET);
+		return FAIL(st != PONY_OS_ST_OK && st < PONY_OS_ST_MAX ? st : PONY_OS_ST_NO_TARGET);
 	uint32_t need = r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE : PONY_OS_PERM_READ;
 	if (!(rg->perms & need))
 		return FAIL(PONY_OS_ST_PERM);
