@@ -85,7 +85,7 @@ static size_t structure(const uint8_t *in, size_t size, uint8_t *pay, size_t roo
 		at += 8;
 		struct pony_os_rec r = {0};
 		r.opcode = (uint8_t)(b[0] % 6);
-		r.flags = (uint8_t)(b[1] & 0x81);
+		r.flags = (uint8_t)(r.opcode == PONY_OS_READ_INDIRECT || b[1] == 0xff ? b[1] & 0x81 : 0);
 		r.len = b[2] & 0x80 ? (uint32_t)b[3] << 4 : b[3];
 		if (b[2] & 0x40)
 			r.len = PONY_OS_DATA_MAX + (b[3] & 3);
@@ -94,7 +94,7 @@ static size_t structure(const uint8_t *in, size_t size, uint8_t *pay, size_t roo
 		r.off = b[4] < 128 ? offs[b[4] % 12] : (uint64_t)b[4] * 61 + b[5];
 		r.op_id = b[6];
 		uint16_t dl = r.opcode == PONY_OS_WRITE ? (uint16_t)r.len
-			    : r.opcode == PONY_OS_SCAN_READ ? (uint16_t)(b[7] % 30) : (uint16_t)(b[7] & 1);
+			    : r.opcode == PONY_OS_SCAN_READ ? (uint16_t)(b[7] % 30) : (uint16_t)(b[7] == 0xff);
 		if (dl > size - at)
 			dl = (uint16_t)(size - at);
 		r.data_len = dl;
