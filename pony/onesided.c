@@ -39,6 +39,7 @@ struct os_buf {
 	uint8_t type;
 	uint16_t len, nrec;
 	uint32_t next;
+	uint32_t gen; /* copied into the desc (msg_id): a stale desc never finds a reused buffer */
 };
 
 struct pony_os {
@@ -52,6 +53,7 @@ struct pony_os {
 	uint8_t *data;
 	uint32_t buf_size, buf_free, n_free;
 	uint32_t data_max; /* largest op length for this MTU */
+	uint32_t gen;      /* buffer generations, from a random start per transport */
 	struct pony_os_stats st;
 };
 
@@ -82,6 +84,7 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 		for (uint32_t i = 0; i < tp->cfg.max_flows; i++)
 			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE, 0};
 		os->n_free = OS_BUFS;
+		os->gen = pony_tp_rand(tp); /* descs restored from another process do not match */
 		uint32_t room = os->buf_size - PONY_OS_REQ_HDR;
 		os->data_max = room < PONY_OS_DATA_MAX ? room : PONY_OS_DATA_MAX;
 		tp->os = os;
@@ -125,6 +128,7 @@ static uint32_t buf_get(struct pony_os *os, uint32_t reserve)
 	os->n_free--;
 	os->bufs[b].used = true;
 	os->bufs[b].next = PONY_NONE;
+	os->bufs[b].gen = ++os->gen;
 	return b;
 }
 
@@ -277,6 +281,7 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 	d->stream = b;
 	d->len = os->bufs[b].len;
 	d->aux = os->bufs[b].nrec;
+	d->msg_id = os->bufs[b].gen;
 	return true;
 }
 
@@ -284,7 +289,8 @@ const uint8_t *pony_os_payload(struct pony_tp *tp, const struct pony_txdesc *d)
 {
 	struct pony_os *os = tp->os;
 	if (os == NULL || d->stream >= OS_BUFS || !os->bufs[d->stream].used ||
-	    os->bufs[d->stream].type != d->type || os->bufs[d->stream].len != d->len)
+	    os->bufs[d->stream].type != d->type || os->bufs[d->stream].len != d->len ||
+	    os->bufs[d->stream].gen != d->msg_id)
 		return NULL; /* e.g. restored after an upgrade: the payload did not survive */
 	return buf_data(os, d->stream);
 }
@@ -292,7 +298,8 @@ const uint8_t *pony_os_payload(struct pony_tp *tp, const struct pony_txdesc *d)
 void pony_os_delivered(struct pony_tp *tp, struct pony_txdesc *d)
 {
 	struct pony_os *os = tp->os;
-	if (os != NULL && d->stream < OS_BUFS && os->bufs[d->stream].used)
+	if (os != NULL && d->stream < OS_BUFS && os->bufs[d->stream].used &&
+	    os->bufs[d->stream].gen == d->msg_id)
 		buf_put(os, d->stream);
 	d->stream = PONY_NONE;
 }
