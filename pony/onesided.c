@@ -119,6 +119,25 @@ void pony_tp_os_stats(const struct pony_tp *tp, struct pony_os_stats *st)
 		memset(st, 0, sizeof(*st));
 }
 
+void pony_tp_os_report(const struct pony_tp *tp,
+		       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct pony_os_stats s;
+	pony_tp_os_stats(tp, &s);
+#define R(x) fn(ctx, "os_" #x, s.x)
+	R(submitted); R(completed); R(failed); R(req_pkts_tx); R(resp_pkts_tx); R(req_pkts_rx);
+	R(resp_pkts_rx); R(executed); R(bytes_read); R(bytes_written); R(malformed);
+	R(stray_resp); R(no_buf);
+#undef R
+	static const char *const names[] = {
+#define PONY_OS_X_STAT(e, s_, errno_) "os_st_" s_,
+		PONY_OS_STATUSES(PONY_OS_X_STAT)
+#undef PONY_OS_X_STAT
+	};
+	for (unsigned i = 0; i < PONY_OS_ST_MAX; i++)
+		fn(ctx, names[i], s.status[i]);
+}
+
 static uint32_t buf_get(struct pony_os *os, uint32_t reserve)
 {
 	if (os->n_free <= reserve)

@@ -119,6 +119,9 @@ struct pony_os_stats {
 };
 /* Zeroes if one-sided ops were never attached. */
 void pony_tp_os_stats(const struct pony_tp *tp, struct pony_os_stats *st);
+/* Report them as named counters ("os_executed", "os_st_bad_key", ...) for snapctl stats. */
+void pony_tp_os_report(const struct pony_tp *tp,
+		       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
 /* ---- Record format and execution (onesided_exec.c): pure functions over bytes. ---- */
 

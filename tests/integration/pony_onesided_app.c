@@ -199,7 +199,7 @@ static int client(const char *sock, const char *ip, struct pony_remote rw,
 			for (uint32_t j = 0; j < c[k].len; j++)
 				FAILIF(((uint8_t *)c[k].buf)[j] != 'A' + i % 26, "scan byte");
 		}
-		n_ops += 3 * BATCH + 5;
+		n_ops += 3 * BATCH + 4;
 	}
 	/* Errors, each with its own status. */
 	struct pony_remote bad = rw;

@@ -19,6 +19,14 @@ cat "$T/cli.log"
 cmds1=$($SA --json apps | python3 -c 'import json,sys; a=json.load(sys.stdin)["apps"]; print(sum(int(c["value"]) for x in a for c in x["counters"] if c["name"]=="cmds"))')
 [ "$cmds0" = "$cmds1" ] || fail "target app issued commands during the run ($cmds0 -> $cmds1)"
 echo "target app commands before/after: $cmds0/$cmds1 (not involved)"
+# A's engine counted every execution and each error once (snapctl stats, element pony).
+ex=$(live_stat "$SA" pony0 pony os_executed)
+[ "$ex" -gt 9000 ] || fail "os_executed on A is $ex"
+for st in bad_key no_region range perm bad_desc not_found bad_table; do
+  v=$(live_stat "$SA" pony0 pony os_st_$st)
+  [ "$v" = 1 ] || fail "A's os_st_$st is $v, want 1"
+done
+echo "A executed $ex one-sided ops; each error counted once"
 stop_daemon b
 stop_daemon a
 for k in retransmits msgs_tx; do echo "a pony $k: $(counter "$T/a.log" pony0 pony $k)"; done
