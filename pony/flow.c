@@ -132,7 +132,8 @@ void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port)
 {
 	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
-	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt) {
+	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt &&
+	    !pony_os_busy(tp, f)) {
 		/* We asked to tear this flow down and the peer may already have agreed: start a
 		 * fresh incarnation rather than race its FIN_ACK (a peer that still has the old
 		 * one replaces it when our SYN arrives). */
