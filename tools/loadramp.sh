@@ -35,6 +35,7 @@ set y2label "p99 queueing delay (us)"
 set y2tics
 set ytics nomirror
 set key top left
+set offsets 0, 0, 0.5, 0
 plot "$out/$mode.csv" every ::1 using 2:3 with lines lw 2 title "offered load (cores)", \
      "" every ::1 using 2:4 with lines lw 2 title "CPU used (cores)", \
      "" every ::1 using 2:5 with steps lw 2 title "threads", \
