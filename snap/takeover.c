@@ -408,8 +408,10 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 			break;
 		}
 		if (r) {
-			snprintf(res->msg, sizeof(res->msg), "takeover of engine %s failed: %s",
-				 e->name, strerror(-r));
+			snprintf(res->msg, sizeof(res->msg),
+				 "takeover of engine %s failed (%s): the old daemon resumed the %u "
+				 "engine(s) it had parked", e->name,
+				 r == -ECONNRESET ? "the new daemon went away" : strerror(-r), np);
 			break;
 		}
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_up.sh"
 PINGS=6000 up_setup
-CLEANUPS+=("cp $T/*.log /tmp/uplogs/")
+
 start_daemon b "$T/b.conf"
 start_daemon a "$T/a.conf"
 sleep 1
