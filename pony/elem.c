@@ -13,6 +13,7 @@
 
 #include "engines/arp.h"
 #include "pony/app.h"
+#include "pony/app_save.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
@@ -333,6 +334,19 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 		pony_app_host_stats(pe->apps, fn, ctx);
 }
 
+/* Upgrade: the app sessions and the transport (pony/app_save.c). */
+static int pony_save(const struct snap_elem *el, struct snap_sbuf *out)
+{
+	const struct pony_elem *pe = snap_elem_priv(el);
+	return pony_app_save(pe->apps, pe->tp, out);
+}
+
+static int pony_restore(struct snap_elem *el, const void *data, size_t len)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	return pony_app_restore(pe->apps, pe->tp, data, len);
+}
+
 static const struct snap_elem_desc pony_desc = {
 	.name = "pony",
 	.help = "Pony Express transport: flows, streams, messages over UDP (output tx: frames)",
@@ -345,6 +359,8 @@ static const struct snap_elem_desc pony_desc = {
 	.next_deadline = pony_next_deadline,
 	.arm = pony_arm,
 	.stats = pony_stats,
+	.save = pony_save,
+	.restore = pony_restore,
 	.destroy = pony_destroy,
 };
 SNAP_ELEM_REGISTER(pony_desc);

@@ -243,6 +243,19 @@ static int send_status(int s, uint32_t type, int status, const char *msg)
 	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
 }
 
+/* The fd registry records an app's socket at accept, before the app has an id; the attach
+ * layer knows the id now. */
+static uint64_t conn_owner(int fd, uint64_t owner)
+{
+	struct pony_app_attach *a = pony_app_module_attach();
+	struct pony_app_fd l[512];
+	unsigned n = a ? pony_app_attach_fds(a, l, 512) : 0;
+	for (unsigned i = 0; i < n && i < 512; i++)
+		if (l[i].fd == fd && l[i].kind == PONY_APP_FD_CONN)
+			return l[i].app_id;
+	return owner;
+}
+
 /* Every registered fd except the takeover socket, in batches with its metadata. */
 static int send_fds(int s, unsigned *count)
 {
@@ -253,6 +266,8 @@ static int send_fds(int s, unsigned *count)
 		const struct snap_fd_ent *e = snap_fdreg_at(i);
 		if (e && e->kind != SNAP_FD_TAKEOVER) {
 			meta[n] = (struct to_fd){.kind = e->kind, .owner = e->owner};
+			if (e->kind == SNAP_FD_APP_CONN)
+				meta[n].owner = conn_owner(e->fd, e->owner);
 			snprintf(meta[n].desc, sizeof(meta[n].desc), "%s", e->desc);
 			fds[n++] = e->fd;
 		}
@@ -321,15 +336,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	struct to_welcome w = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
 			       .n_engines = n};
 	snprintf(w.build, sizeof(w.build), "%s", build_id());
-	struct pony_app_attach *att = pony_app_module_attach();
-	if (att && pony_app_attach_count(att)) {
-		/* App sessions (rings, streams, pony transport state) are not serialized yet:
-		 * refusing keeps every app's work intact instead of losing it. */
-		w.status = -EBUSY;
-		snprintf(w.msg, sizeof(w.msg),
-			 "%u apps attached: app session hand-over is not supported yet",
-			 pony_app_attach_count(att));
-	} else if (n > SNAP_TAKEOVER_ENGINES_MAX) {
+	if (n > SNAP_TAKEOVER_ENGINES_MAX) {
 		w.status = -E2BIG;
 		snprintf(w.msg, sizeof(w.msg), "%u engines (max %d)", n,
 			 SNAP_TAKEOVER_ENGINES_MAX);
@@ -423,9 +430,10 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		return res->status = r;
 	}
 
-	/* Commit: release ports and the sockets the new daemon binds itself, then it runs. */
+	/* Commit: release the ports and the takeover socket (the new daemon binds its own);
+	 * app sockets and listeners were passed and stay open here only until we exit (this
+	 * loop serves nothing more once the new daemon runs). */
 	ports_set(false);
-	pony_app_module_stop();
 	listener_close(true);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
@@ -441,9 +449,6 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 			 "new daemon failed after the ports were released (%s): old daemon resumed",
 			 strerror(-r));
 		ports_set(true);
-		char err[256];
-		if (pony_app_module_start(cfg, err, sizeof(err)))
-			SNAP_LOG(ERR, "takeover: app socket not restored: %s", err);
 		if (snap_takeover_listen(cfg))
 			SNAP_LOG(ERR, "takeover: takeover socket not restored");
 		resume_parked(pk, np);
@@ -496,6 +501,8 @@ static int csock = -1;
 static struct {
 	int fd;
 	enum snap_fd_kind kind;
+	uint64_t owner;
+	char desc[48];
 } got_fds[4096];
 static unsigned n_got;
 
@@ -509,6 +516,35 @@ int snap_takeover_take_fd(enum snap_fd_kind kind)
 		}
 	}
 	return -1;
+}
+
+static int take_owned(enum snap_fd_kind kind, uint64_t owner, const char *desc)
+{
+	for (unsigned i = 0; i < n_got; i++) {
+		if (got_fds[i].kind == kind && got_fds[i].owner == owner && got_fds[i].fd >= 0 &&
+		    (desc == NULL || strcmp(got_fds[i].desc, desc) == 0)) {
+			int fd = got_fds[i].fd;
+			got_fds[i].fd = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, int *cpl_efd)
+{
+	/* The descriptions are the attach module's (pony/app_module.c). */
+	*sock = take_owned(SNAP_FD_APP_CONN, app_id, NULL);
+	*memfd = take_owned(SNAP_FD_APP_MEMFD, app_id, NULL);
+	*cmd_efd = take_owned(SNAP_FD_APP_EVENTFD, app_id, "app cmd doorbell");
+	*cpl_efd = take_owned(SNAP_FD_APP_EVENTFD, app_id, "app cpl doorbell");
+	if (*sock >= 0 && *memfd >= 0 && *cmd_efd >= 0 && *cpl_efd >= 0)
+		return 0;
+	int fds[4] = {*sock, *memfd, *cmd_efd, *cpl_efd};
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return -ENOENT;
 }
 
 static void close_got_fds(void)
@@ -546,6 +582,9 @@ static int recv_fds(int s)
 				continue;
 			}
 			got_fds[n_got].fd = fds[i];
+			got_fds[n_got].owner = m[i].owner;
+			snprintf(got_fds[n_got].desc, sizeof(got_fds[n_got].desc), "%.47s",
+				 m[i].desc);
 			got_fds[n_got++].kind = (enum snap_fd_kind)m[i].kind;
 			SNAP_LOG(INFO, "takeover: received fd %d: %s (%s, owner %llu)", fds[i],
 				 snap_fd_kind_name((enum snap_fd_kind)m[i].kind), m[i].desc,
@@ -689,12 +728,12 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	/* The control listener is adopted by the control server. The app listener is bound
-	 * again (the old daemon closed its copy at commit; ours would make it look live), and
-	 * there are no app sessions to rebuild (the old daemon refuses while apps are
-	 * attached), so their fds are not kept either. */
+	/* Listeners are adopted by their modules; app fds were taken by the sessions the pony
+	 * engines restored. Anything else (an app still in its attach hand-shake) is dropped:
+	 * that app sees its attach fail and may retry. */
 	for (unsigned i = 0; i < n_got; i++) {
-		if (got_fds[i].fd >= 0 && got_fds[i].kind != SNAP_FD_CONTROL_LISTEN) {
+		if (got_fds[i].fd >= 0 && got_fds[i].kind != SNAP_FD_CONTROL_LISTEN &&
+		    got_fds[i].kind != SNAP_FD_APP_LISTEN) {
 			close(got_fds[i].fd);
 			got_fds[i].fd = -1;
 		}

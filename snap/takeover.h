@@ -74,6 +74,10 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 /* A listening socket received from the old daemon, for its module to adopt (the control
  * server takes SNAP_FD_CONTROL_LISTEN). The caller owns the fd. -1 if none. */
 int snap_takeover_take_fd(enum snap_fd_kind kind);
+/* The fds of app app_id received from the old daemon (its socket, memfd, cmd and cpl
+ * doorbells), for the pony engine that restores the app's session; the caller owns them.
+ * 0 or -ENOENT (then none is returned). */
+int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, int *cpl_efd);
 /* Tell the old daemon the engines run here now (it reports and exits). 0 or -errno. */
 int snap_takeover_client_finish(void);
 
