@@ -1,7 +1,7 @@
-/* Transparent upgrade, both sides of the takeover socket (see takeover.h). The old daemon
- * serves one attempt at a time synchronously on its control thread: every step has a socket
+/* Transparent upgrade, the old daemon's side of the takeover socket (see takeover.h): it
+ * serves one attempt at a time synchronously on its control thread; every step has a socket
  * timeout, and until the new daemon reports its engines running the old one can roll back
- * (engines it parked are put back in their groups, ports restarted). */
+ * (engines it parked are put back in their groups, ports restarted). Shared helpers too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,67 +28,23 @@
 #include "snap/loop.h"
 #include "snap/port.h"
 #include "snap/takeover.h"
+#include "snap/takeover_int.h"
 
-#define STEP_TIMEOUT_S 10 /* one protocol step (an engine restore, the new daemon's start) */
-
-enum msg_type {
-	T_HELLO = 1, /* new -> old: struct to_hello */
-	T_WELCOME,   /* old -> new: struct to_welcome */
-	T_GO,        /* new -> old: versions fine, start */
-	T_REFUSE,    /* new -> old: struct to_status (cannot read the state) */
-	T_FDS,       /* old -> new: struct to_fd[] + the fds */
-	T_FDS_END,
-	T_ENGINE,    /* old -> new: struct to_engine + engine blob */
-	T_ACK,       /* new -> old: struct to_status */
-	T_RELEASED,  /* old -> new: ports stopped, listeners closed; start running */
-	T_RUNNING,   /* new -> old: struct to_status */
-};
-
-struct to_hello {
-	uint32_t read_version; /* the state version the new binary reads */
-	int32_t pid;
-	char build[48];
-};
-struct to_welcome {
-	uint32_t version;      /* the state version the old daemon writes */
-	int32_t status;        /* 0, or why the old daemon will not hand over now */
-	int32_t pid;
-	uint32_t n_engines;
-	char build[48];
-	char msg[160];
-};
-struct to_status {
-	int32_t status;
-	char msg[160];
-};
-struct to_fd {
-	int32_t kind;          /* enum snap_fd_kind */
-	uint32_t pad;
-	uint64_t owner;
-	char desc[48];
-};
-struct to_engine {
-	char name[SNAP_NAME_MAX];
-	uint32_t index, total;
-};
-
-#define FD_BATCH 64
-
-static uint64_t mono_ns(void)
+uint64_t to_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void set_timeouts(int s, unsigned sec)
+void to_set_timeouts(int s, unsigned sec)
 {
 	struct timeval tv = {.tv_sec = sec};
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static int peer_is_us(int s)
+int to_peer_is_us(int s)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
@@ -97,8 +53,7 @@ static int peer_is_us(int s)
 	return cr.uid == geteuid() ? 0 : -EACCES;
 }
 
-/* Receive one message of an expected type and exact payload size (fds refused). */
-static int recv_fixed(int s, uint32_t want, void *out, uint32_t size)
+int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size)
 {
 	uint32_t type, len;
 	void *p;
@@ -114,13 +69,18 @@ static int recv_fixed(int s, uint32_t want, void *out, uint32_t size)
 	return 0;
 }
 
-static const char *build_id(void)
+const char *to_build_id(void)
 {
 	const char *b = getenv("SNAP_TAKEOVER_BUILD_ID");
 	return b && b[0] ? b : SNAP_BUILD_ID;
 }
 
-/* ================================ old daemon ================================ */
+int to_send_status(int s, uint32_t type, int status, const char *msg)
+{
+	struct to_status st = {.status = status};
+	snprintf(st.msg, sizeof(st.msg), "%s", msg ? msg : "");
+	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
+}
 
 static int lfd = -1;
 static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -236,13 +196,6 @@ void snap_takeover_stop(void)
 	listener_close(!committed);
 }
 
-static int send_status(int s, uint32_t type, int status, const char *msg)
-{
-	struct to_status st = {.status = status};
-	snprintf(st.msg, sizeof(st.msg), "%s", msg ? msg : "");
-	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
-}
-
 /* The fd registry records an app's socket at accept, before the app has an id; the attach
  * layer knows the id now. */
 static uint64_t conn_owner(int fd, uint64_t owner)
@@ -259,8 +212,8 @@ static uint64_t conn_owner(int fd, uint64_t owner)
 /* Every registered fd except the takeover socket, in batches with its metadata. */
 static int send_fds(int s, unsigned *count)
 {
-	struct to_fd meta[FD_BATCH];
-	int fds[FD_BATCH];
+	struct to_fd meta[TO_FD_BATCH];
+	int fds[TO_FD_BATCH];
 	unsigned n = 0, total = 0;
 	for (unsigned i = 0;; i++) {
 		const struct snap_fd_ent *e = snap_fdreg_at(i);
@@ -271,7 +224,7 @@ static int send_fds(int s, unsigned *count)
 			snprintf(meta[n].desc, sizeof(meta[n].desc), "%s", e->desc);
 			fds[n++] = e->fd;
 		}
-		if (n && (n == FD_BATCH || e == NULL)) {
+		if (n && (n == TO_FD_BATCH || e == NULL)) {
 			int r = snap_takeover_send(s, T_FDS, meta, n * sizeof(meta[0]), fds, n);
 			if (r)
 				return r;
@@ -321,13 +274,13 @@ static void ports_set(bool up)
 static int serve(int s, struct snap_takeover_result *res, const struct snap_config *cfg)
 {
 	struct to_hello hello;
-	int r = recv_fixed(s, T_HELLO, &hello, sizeof(hello));
+	int r = to_recv_fixed(s, T_HELLO, &hello, sizeof(hello));
 	if (r) {
 		snprintf(res->msg, sizeof(res->msg), "takeover: no hello from the new daemon: %s",
 			 strerror(-r));
 		return res->status = r;
 	}
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = to_mono_ns();
 	hello.build[sizeof(hello.build) - 1] = '\0';
 	res->new_pid = hello.pid;
 	snprintf(res->new_build, sizeof(res->new_build), "%s", hello.build);
@@ -335,7 +288,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	res->engines_total = n;
 	struct to_welcome w = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
 			       .n_engines = n};
-	snprintf(w.build, sizeof(w.build), "%s", build_id());
+	snprintf(w.build, sizeof(w.build), "%s", to_build_id());
 	if (n > SNAP_TAKEOVER_ENGINES_MAX) {
 		w.status = -E2BIG;
 		snprintf(w.msg, sizeof(w.msg), "%u engines (max %d)", n,
@@ -378,7 +331,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	unsigned np = 0;
 	for (unsigned i = 0; i < n && r == 0; i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		t_park[i] = mono_ns();
+		t_park[i] = to_mono_ns();
 		pk[np] = (struct parked){e, e->group};
 		if (e->group) {
 			r = sched_engine_remove(e);
@@ -406,7 +359,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		snap_sbuf_fini(&b);
 		struct to_status ack = {0};
 		if (r == 0)
-			r = recv_fixed(s, T_ACK, &ack, sizeof(ack));
+			r = to_recv_fixed(s, T_ACK, &ack, sizeof(ack));
 		if (r == 0 && ack.status) {
 			ack.msg[sizeof(ack.msg) - 1] = '\0';
 			r = ack.status < 0 ? ack.status : -EPROTO;
@@ -423,7 +376,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		}
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "
 			 "%zu bytes of state, parked %.3f ms so far", i + 1, n, e->name, blob,
-			 (mono_ns() - t_park[i]) / 1e6);
+			 (to_mono_ns() - t_park[i]) / 1e6);
 	}
 	if (r) {
 		resume_parked(pk, np);
@@ -438,7 +391,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
 	if (r == 0)
-		r = recv_fixed(s, T_RUNNING, &run, sizeof(run));
+		r = to_recv_fixed(s, T_RUNNING, &run, sizeof(run));
 	if (r == 0 && run.status)
 		r = run.status < 0 ? run.status : -EPROTO;
 	if (r) {
@@ -454,7 +407,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		resume_parked(pk, np);
 		return res->status = r;
 	}
-	uint64_t t_run = mono_ns();
+	uint64_t t_run = to_mono_ns();
 	committed = true;
 	res->committed = true;
 	res->engines_moved = n;
@@ -474,13 +427,13 @@ static void on_accept(int fd, void *arg)
 	if (c < 0)
 		return;
 	struct snap_takeover_result res = {0};
-	int r = peer_is_us(c);
+	int r = to_peer_is_us(c);
 	if (r) {
 		SNAP_LOG(WARNING, "takeover: connection from another uid refused");
 		close(c);
 		return;
 	}
-	set_timeouts(c, STEP_TIMEOUT_S);
+	to_set_timeouts(c, TO_STEP_TIMEOUT_S);
 	serve(c, &res, snap_daemon()->cfg);
 	close(c);
 	if (res.status)
@@ -493,269 +446,4 @@ static void on_accept(int fd, void *arg)
 		done_fn(&res, done_arg);
 	if (res.committed)
 		snap_loop_stop();
-}
-
-/* ================================ new daemon ================================ */
-
-static int csock = -1;
-static struct {
-	int fd;
-	enum snap_fd_kind kind;
-	uint64_t owner;
-	char desc[48];
-} got_fds[4096];
-static unsigned n_got;
-
-int snap_takeover_take_fd(enum snap_fd_kind kind)
-{
-	for (unsigned i = 0; i < n_got; i++) {
-		if (got_fds[i].kind == kind && got_fds[i].fd >= 0) {
-			int fd = got_fds[i].fd;
-			got_fds[i].fd = -1;
-			return fd;
-		}
-	}
-	return -1;
-}
-
-static int take_owned(enum snap_fd_kind kind, uint64_t owner, const char *desc)
-{
-	for (unsigned i = 0; i < n_got; i++) {
-		if (got_fds[i].kind == kind && got_fds[i].owner == owner && got_fds[i].fd >= 0 &&
-		    (desc == NULL || strcmp(got_fds[i].desc, desc) == 0)) {
-			int fd = got_fds[i].fd;
-			got_fds[i].fd = -1;
-			return fd;
-		}
-	}
-	return -1;
-}
-
-int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, int *cpl_efd)
-{
-	/* The descriptions are the attach module's (pony/app_module.c). */
-	*sock = take_owned(SNAP_FD_APP_CONN, app_id, NULL);
-	*memfd = take_owned(SNAP_FD_APP_MEMFD, app_id, NULL);
-	*cmd_efd = take_owned(SNAP_FD_APP_EVENTFD, app_id, "app cmd doorbell");
-	*cpl_efd = take_owned(SNAP_FD_APP_EVENTFD, app_id, "app cpl doorbell");
-	if (*sock >= 0 && *memfd >= 0 && *cmd_efd >= 0 && *cpl_efd >= 0)
-		return 0;
-	int fds[4] = {*sock, *memfd, *cmd_efd, *cpl_efd};
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	return -ENOENT;
-}
-
-static void close_got_fds(void)
-{
-	for (unsigned i = 0; i < n_got; i++)
-		if (got_fds[i].fd >= 0)
-			close(got_fds[i].fd);
-	n_got = 0;
-}
-
-static int recv_fds(int s)
-{
-	for (;;) {
-		uint32_t type, len;
-		void *p;
-		int fds[FD_BATCH];
-		unsigned nfds;
-		int r = snap_takeover_recv(s, &type, &p, &len, fds, FD_BATCH, &nfds);
-		if (r)
-			return r;
-		if (type == T_FDS_END) {
-			free(p);
-			return 0;
-		}
-		if (type != T_FDS || len != nfds * sizeof(struct to_fd)) {
-			free(p);
-			for (unsigned i = 0; i < nfds; i++)
-				close(fds[i]);
-			return -EPROTO;
-		}
-		const struct to_fd *m = p;
-		for (unsigned i = 0; i < nfds; i++) {
-			if (n_got >= sizeof(got_fds) / sizeof(got_fds[0])) {
-				close(fds[i]);
-				continue;
-			}
-			got_fds[n_got].fd = fds[i];
-			got_fds[n_got].owner = m[i].owner;
-			snprintf(got_fds[n_got].desc, sizeof(got_fds[n_got].desc), "%.47s",
-				 m[i].desc);
-			got_fds[n_got++].kind = (enum snap_fd_kind)m[i].kind;
-			SNAP_LOG(INFO, "takeover: received fd %d: %s (%s, owner %llu)", fds[i],
-				 snap_fd_kind_name((enum snap_fd_kind)m[i].kind), m[i].desc,
-				 (unsigned long long)m[i].owner);
-		}
-		free(p);
-	}
-}
-
-static int restore_one(const void *p, uint32_t len, char *msg, size_t msglen)
-{
-	struct to_engine h;
-	if (len < sizeof(h)) {
-		snprintf(msg, msglen, "short engine record");
-		return -EPROTO;
-	}
-	memcpy(&h, p, sizeof(h));
-	h.name[sizeof(h.name) - 1] = '\0';
-	struct snap_engine *e = snap_engine_find(h.name);
-	if (e == NULL) {
-		snprintf(msg, msglen, "no engine '%s' in the new daemon's config", h.name);
-		return -ENOENT;
-	}
-	int r = snap_engine_restore(e, (const uint8_t *)p + sizeof(h), len - sizeof(h));
-	if (r)
-		snprintf(msg, msglen, "engine %s: restore failed: %s", h.name, strerror(-r));
-	else
-		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored", h.index + 1, h.total,
-			 h.name);
-	return r;
-}
-
-/* Ports were configured but not started (snap_ports_defer_start): the old daemon held the
- * devices until now. A memif client connects to its peer's server here. */
-static int ports_start(char *err, size_t errlen)
-{
-	for (unsigned i = 0; i < snap_port_count(); i++) {
-		struct snap_port *p = snap_port_at(i);
-		int r = rte_eth_dev_start(p->port_id);
-		if (r) {
-			snprintf(err, errlen, "takeover: port %s: start failed: %s", p->name,
-				 strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-}
-
-int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->takeover_socket);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	int r = connect(s, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	if (r) {
-		snprintf(err, errlen, "takeover: cannot reach the running daemon at %s: %s",
-			 sa.sun_path, strerror(-r));
-		close(s);
-		return r;
-	}
-	r = peer_is_us(s);
-	if (r) {
-		snprintf(err, errlen, "takeover: the daemon at %s runs as another user",
-			 sa.sun_path);
-		close(s);
-		return r;
-	}
-	set_timeouts(s, STEP_TIMEOUT_S);
-	uint32_t readv = SNAP_TAKEOVER_STATE_VERSION;
-	const char *fake = getenv("SNAP_TAKEOVER_FAKE_VERSION");
-	if (fake && fake[0])
-		readv = (uint32_t)strtoul(fake, NULL, 10);
-	struct to_hello h = {.read_version = readv, .pid = getpid()};
-	snprintf(h.build, sizeof(h.build), "%s", build_id());
-	struct to_welcome w;
-	r = snap_takeover_send(s, T_HELLO, &h, sizeof(h), NULL, 0);
-	if (r == 0)
-		r = recv_fixed(s, T_WELCOME, &w, sizeof(w));
-	if (r) {
-		snprintf(err, errlen, "takeover: hand-shake failed: %s", strerror(-r));
-		goto fail;
-	}
-	w.msg[sizeof(w.msg) - 1] = '\0';
-	w.build[sizeof(w.build) - 1] = '\0';
-	if (w.status) {
-		snprintf(err, errlen, "takeover: the running daemon (pid %d) refused: %s", w.pid,
-			 w.msg);
-		r = -EBUSY;
-		goto fail;
-	}
-	if (w.version != readv) {
-		char m[160];
-		snprintf(m, sizeof(m), "binary %s reads state version %u, running daemon (build %s)"
-			 " writes version %u", build_id(), readv, w.build, w.version);
-		send_status(s, T_REFUSE, -EPROTONOSUPPORT, m);
-		snprintf(err, errlen, "takeover: %s: refusing before any blackout", m);
-		r = -EPROTONOSUPPORT;
-		goto fail;
-	}
-	r = snap_takeover_send(s, T_GO, NULL, 0, NULL, 0);
-	if (r == 0)
-		r = recv_fds(s);
-	if (r) {
-		snprintf(err, errlen, "takeover: fd hand-over failed: %s", strerror(-r));
-		goto fail;
-	}
-	const char *die = getenv("SNAP_TAKEOVER_DIE_AFTER");
-	unsigned die_after = die && die[0] ? (unsigned)strtoul(die, NULL, 10) : 0, restored = 0;
-	for (;;) {
-		uint32_t type, len;
-		void *p;
-		r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
-		if (r) {
-			snprintf(err, errlen, "takeover: lost the running daemon: %s", strerror(-r));
-			goto fail;
-		}
-		if (type == T_RELEASED) {
-			free(p);
-			break;
-		}
-		if (type != T_ENGINE) {
-			free(p);
-			snprintf(err, errlen, "takeover: unexpected message %u", type);
-			r = -EPROTO;
-			goto fail;
-		}
-		char m[160] = "";
-		int st = restore_one(p, len, m, sizeof(m));
-		free(p);
-		if (st == 0 && die_after && ++restored >= die_after) {
-			fprintf(stderr, "snapnetd: SNAP_TAKEOVER_DIE_AFTER=%u: dying mid-takeover\n",
-				die_after);
-			_exit(1);
-		}
-		r = send_status(s, T_ACK, st, m);
-		if (st || r) {
-			snprintf(err, errlen, "takeover: %s", st ? m : strerror(-r));
-			r = st ? st : r;
-			goto fail;
-		}
-	}
-	/* Listeners are adopted by their modules; app fds were taken by the sessions the pony
-	 * engines restored. Anything else (an app still in its attach hand-shake) is dropped:
-	 * that app sees its attach fail and may retry. */
-	for (unsigned i = 0; i < n_got; i++) {
-		if (got_fds[i].fd >= 0 && got_fds[i].kind != SNAP_FD_CONTROL_LISTEN &&
-		    got_fds[i].kind != SNAP_FD_APP_LISTEN) {
-			close(got_fds[i].fd);
-			got_fds[i].fd = -1;
-		}
-	}
-	r = ports_start(err, errlen);
-	if (r)
-		goto fail;
-	csock = s;
-	return 0;
-fail:
-	close_got_fds();
-	close(s);
-	return r;
-}
-
-int snap_takeover_client_finish(void)
-{
-	if (csock < 0)
-		return -ENOTCONN;
-	close_got_fds();
-	int r = send_status(csock, T_RUNNING, 0, "running");
-	close(csock);
-	csock = -1;
-	return r;
 }
