@@ -141,6 +141,14 @@ static uint8_t *rb_rx_dst(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old
 	return (uint8_t *)(uintptr_t)rb_tx_buf(ctx, sid, cookie, old);
 }
 
+static void close_fds(int a, int b, int c, int d)
+{
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+}
+
 /* Map the received memfd and rebuild one session from its record. */
 static int session_rebuild(struct pony_app_host *h, const struct save_session *v,
 			   const uint8_t **pp, const uint8_t *end)
@@ -168,6 +176,7 @@ static int session_rebuild(struct pony_app_host *h, const struct save_session *v
 		if (base != MAP_FAILED)
 			munmap(base, v->map_size);
 		pony_app_session_free(s);
+		close_fds(sock, memfd, cmd_efd, cpl_efd);
 		return -ENOMEM;
 	}
 	s->app_id = v->app_id;
@@ -220,6 +229,7 @@ static int session_rebuild(struct pony_app_host *h, const struct save_session *v
 	r = pony_app_host_adopt(h, s);
 	if (r) {
 		pony_app_session_free(s);
+		close_fds(sock, memfd, cmd_efd, cpl_efd);
 		return r;
 	}
 	h->cnt.streams += s->n_streams;

@@ -8,7 +8,8 @@
 PINGS=6000 up_setup
 
 start_daemon b "$T/b.conf"
-start_daemon a "$T/a.conf"
+# The binaries A spawns announce this build id (a stand-in for a different build).
+start_daemon a "$T/a.conf" env SNAP_TAKEOVER_BUILD_ID=upgrade-test-build
 sleep 1
 pid=$(a_pid)
 lost_budget=0
@@ -19,6 +20,7 @@ for i in 1 2 3; do
   new=$(a_pid) || fail "control socket does not answer after upgrade $i"
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   grep -q "engine 2 of 2" "$T/up$i.out" || fail "upgrade $i: not every engine reported"
+  grep -q "(build upgrade-test-build)" "$T/up$i.out" || fail "upgrade $i: new build id not reported"
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fail "old daemon $pid still running after upgrade $i"
   PIDS+=("$new")
