@@ -38,6 +38,8 @@ for i in 1 2 3; do
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   PIDS+=("$new"); pid=$new
   $SB apps | tee "$T/apps$i.txt"
+  awk -v p="$APP_cli" '$1=="app1" && $2==p {ok=1} END {exit !ok}' "$T/apps$i.txt" ||
+    fail "upgrade $i: the client is not the same attached app (app1, pid $APP_cli)"
   sleep 0.7
 done
 wait_log "$T/cli.log" "all echoed intact" 100 || { cat "$T/cli.log"; fail "client did not finish the RPCs"; }
