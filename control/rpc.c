@@ -40,6 +40,11 @@ void ctl_rpc_config_default(struct ctl_rpc_config *c)
 	c->idle_evict_ms = 5000;
 }
 
+int ctl_rpc_listen_fd(const struct ctl_rpc_server *s)
+{
+	return s->lfd;
+}
+
 int ctl_rpc_fd(const struct ctl_rpc_server *s)
 {
 	return s->epfd;
@@ -587,6 +592,15 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 	}
 
 	struct stat st;
+	if (cfg && cfg->adopt) {
+		s->lfd = cfg->adopt_fd;
+		int fl = fcntl(s->lfd, F_GETFL);
+		if (fl < 0 || fcntl(s->lfd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			err = errno;
+			goto fail;
+		}
+		goto listening;
+	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			SNAP_LOG(ERR, "control: %s exists and is not a socket", path);
@@ -619,6 +633,7 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 		unlink(path);
 		goto fail;
 	}
+listening:
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
 		err = errno;

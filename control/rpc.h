@@ -75,6 +75,9 @@ struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call);
 
 struct ctl_rpc_config {
 	const char *path;      /* socket path (CTL_SOCKET_DEFAULT) */
+	bool adopt;            /* serve adopt_fd, an already listening socket bound to path
+				* (upgrade: received from the old daemon), instead of binding */
+	int adopt_fd;
 	unsigned mode;         /* socket file mode (0660) */
 	const char *group;     /* operator group name: socket's group and who may mutate;
 				* NULL/"": only root and the daemon's uid */
@@ -99,6 +102,8 @@ void ctl_rpc_destroy(struct ctl_rpc_server *s);
 /* The one fd the control loop polls for EPOLLIN: an epoll fd over the listening socket, the
  * connections and watched fds (ctl_rpc_watch_fd). */
 int ctl_rpc_fd(const struct ctl_rpc_server *s);
+/* The listening socket (for upgrade's fd registry). */
+int ctl_rpc_listen_fd(const struct ctl_rpc_server *s);
 /* Handle whatever is ready, without blocking: accept, read, dispatch, write, watched fds.
  * Call when ctl_rpc_fd is readable (calling it spuriously is harmless). Returns the number
  * of events handled (>= 0) or -errno of epoll_wait. */

@@ -8,8 +8,10 @@
 #include "control/rpc.h"
 #include "control/server.h"
 #include "snap/config.h"
+#include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/takeover.h"
 
 static struct ctl_rpc_server *srv;
 
@@ -35,6 +37,8 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		rc.mode = cfg->socket_mode;
 	rc.group = cfg->operator_group[0] ? cfg->operator_group : NULL;
 	rc.readonly_open = cfg->readonly_anyone;
+	rc.adopt_fd = snap_takeover_take_fd(SNAP_FD_CONTROL_LISTEN); /* upgrade: keep serving */
+	rc.adopt = rc.adopt_fd >= 0;
 	srv = ctl_rpc_create(&rc);
 	if (srv == NULL) {
 		int e = errno;
@@ -50,6 +54,7 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		srv = NULL;
 		return r;
 	}
+	snap_fdreg_add(ctl_rpc_listen_fd(srv), SNAP_FD_CONTROL_LISTEN, 0, "control listener");
 	return 0;
 }
 
@@ -59,6 +64,7 @@ void ctl_server_stop(void)
 		return;
 	ctl_capture_stop_all();
 	snap_loop_del_fd(ctl_rpc_fd(srv));
+	snap_fdreg_del(ctl_rpc_listen_fd(srv));
 	ctl_rpc_destroy(srv);
 	srv = NULL;
 }

@@ -225,6 +225,14 @@ struct pony_app_fd {
  * NULL with errno (EINVAL config, EADDRINUSE a live daemon already listens there, or the
  * failing syscall's). */
 struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c);
+/* Upgrade: an attach layer serving lfd, a listening socket received from the old daemon
+ * (already bound to c->socket_path). NULL with errno EINVAL/ENOMEM. */
+struct pony_app_attach *pony_app_attach_adopt_listener(const struct pony_app_config *c, int lfd);
+/* Upgrade: take over an attached app whose session s was restored into host h (sock, the
+ * app's connection, and the session's fds are owned by the attach layer from now on; the
+ * hooks see them added). 0 or -ENOMEM. */
+int pony_app_attach_adopt(struct pony_app_attach *a, struct pony_app_host *h,
+			  struct pony_app_session *s, uint32_t app_id, int sock, uid_t uid);
 /* Optional notifications of every fd the attach layer starts or stops holding, so the
  * daemon can keep its event loop (listener and app sockets: watch for readability and call
  * pony_app_attach_handle) and its fd registry (all kinds) in sync without polling

@@ -177,6 +177,50 @@ fail:
 	return NULL;
 }
 
+struct pony_app_attach *pony_app_attach_adopt_listener(const struct pony_app_config *c, int lfd)
+{
+	char err[160];
+	int fl = fcntl(lfd, F_GETFL);
+	if (pony_app_config_check(c, err, sizeof(err)) != 0 || fl < 0 ||
+	    fcntl(lfd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct pony_app_attach *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	a->cfg = *c;
+	a->next_id = 1;
+	a->lfd = lfd;
+	return a;
+}
+
+int pony_app_attach_adopt(struct pony_app_attach *a, struct pony_app_host *h,
+			  struct pony_app_session *s, uint32_t app_id, int sock, uid_t uid)
+{
+	struct attach_conn *cn = calloc(1, sizeof(*cn));
+	if (cn == NULL)
+		return -ENOMEM;
+	cn->fd = sock;
+	cn->state = CONN_ATTACHED;
+	cn->app_id = app_id;
+	cn->uid = uid;
+	cn->since_ms = now_ms();
+	cn->host = h;
+	cn->s = s;
+	pony_app_session_fds(s, &cn->memfd, &cn->cmd_efd, &cn->cpl_efd);
+	cn->next = a->conns;
+	a->conns = cn;
+	a->n_attached++;
+	if (app_id >= a->next_id)
+		a->next_id = app_id + 1;
+	fd_added(a, cn->fd, PONY_APP_FD_CONN, app_id);
+	fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, app_id);
+	fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, app_id);
+	fd_added(a, cn->cpl_efd, PONY_APP_FD_CPL_EFD, app_id);
+	return 0;
+}
+
 static void conn_close_fds(struct pony_app_attach *a, struct attach_conn *cn)
 {
 	int fds[4] = {cn->fd, cn->memfd, cn->cmd_efd, cn->cpl_efd};

@@ -12,10 +12,14 @@
 #include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/takeover.h"
 
 #define TICK_MS 250
 
 static struct pony_app_attach *attach;
+
+/* pony/app_save.c. Weak: tests link the app layer against a fake transport without it. */
+extern unsigned pony_app_restored_adopt(struct pony_app_attach *a) __attribute__((weak));
 
 struct pony_app_attach *pony_app_module_attach(void)
 {
@@ -73,7 +77,8 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 	int r = pony_app_config_from_snap(cfg, &ac, err, errlen);
 	if (r)
 		return r;
-	attach = pony_app_attach_create(&ac);
+	int lfd = snap_takeover_take_fd(SNAP_FD_APP_LISTEN); /* upgrade: keep the listener */
+	attach = lfd >= 0 ? pony_app_attach_adopt_listener(&ac, lfd) : pony_app_attach_create(&ac);
 	if (attach == NULL) {
 		r = -errno;
 		snprintf(err, errlen, "app socket %s: %s", ac.socket_path,
@@ -82,6 +87,10 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 	}
 	static const struct pony_app_attach_hooks hooks = {fd_added, fd_removed};
 	pony_app_attach_set_hooks(attach, &hooks, attach);
+	/* Upgrade: sessions the engines restored. */
+	unsigned n = pony_app_restored_adopt ? pony_app_restored_adopt(attach) : 0;
+	if (n)
+		SNAP_LOG(NOTICE, "apps: %u attached apps carried over from the old daemon", n);
 	ctl_status_set_app_count(app_count);
 	r = snap_loop_add_timer(TICK_MS, tick, NULL);
 	if (r) {

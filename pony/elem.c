@@ -13,6 +13,7 @@
 
 #include "engines/arp.h"
 #include "pony/app.h"
+#include "pony/app_save.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
@@ -338,6 +339,24 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 		pony_app_host_stats(pe->apps, fn, ctx);
 }
 
+/* Upgrade: the app sessions and the transport (pony/app_save.c). */
+static int pony_save(const struct snap_elem *el, struct snap_sbuf *out)
+{
+	const struct pony_elem *pe = snap_elem_priv(el);
+	/* One-sided ops are not in the saved state yet (README): refuse while any is in flight
+	 * rather than lose it; the upgrade then resumes this engine in the old daemon. */
+	for (uint32_t i = 0; i < pe->tp->cfg.max_flows; i++)
+		if (pe->tp->flows[i].state != PONY_F_FREE && pony_os_busy(pe->tp, &pe->tp->flows[i]))
+			return -EBUSY;
+	return pony_app_save(pe->apps, pe->tp, out);
+}
+
+static int pony_restore(struct snap_elem *el, const void *data, size_t len)
+{
+	struct pony_elem *pe = snap_elem_priv(el);
+	return pony_app_restore(pe->apps, pe->tp, data, len);
+}
+
 static const struct snap_elem_desc pony_desc = {
 	.name = "pony",
 	.help = "Pony Express transport: flows, streams, messages over UDP (output tx: frames)",
@@ -350,6 +369,8 @@ static const struct snap_elem_desc pony_desc = {
 	.next_deadline = pony_next_deadline,
 	.arm = pony_arm,
 	.stats = pony_stats,
+	.save = pony_save,
+	.restore = pony_restore,
 	.destroy = pony_destroy,
 };
 SNAP_ELEM_REGISTER(pony_desc);

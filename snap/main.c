@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_log.h>
 
+#include "sched/sched.h"
 #include "snap/build.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
@@ -23,6 +24,7 @@
 #include "snap/loop.h"
 #include "snap/portsetup.h"
 #include "snap/privs.h"
+#include "snap/takeover.h"
 
 enum {
 	EXIT_RUNTIME = 1, /* failed after the config was accepted */
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 		"  -m, --memory MB           DPDK memory (overrides daemon.memory_mb)\n"
 		"      --hugepages           use hugepages if the kernel has free ones\n"
 		"  -l, --log-level LEVEL     error|warning|notice|info|debug\n"
+		"      --takeover            take over the running instance (transparent upgrade)\n"
 		"      --check               validate the config file and exit\n"
 		"      --list-elements       list the element types this binary has\n"
 		"  -V, --version             print version and build id\n"
@@ -72,6 +75,8 @@ static void on_signal(int fd, void *arg)
 	}
 }
 
+static bool takeover; /* --takeover: this process is the new daemon of an upgrade */
+
 static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 {
 	static const struct option opts[] = {
@@ -84,6 +89,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		{"hugepages", no_argument, NULL, 'H'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"check", no_argument, NULL, 'k'},
+		{"takeover", no_argument, NULL, 'T'},
 		{"list-elements", no_argument, NULL, 'E'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -105,6 +111,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		case 'H': huge = true; break;
 		case 'l': level = optarg; break;
 		case 'k': check = true; break;
+		case 'T': takeover = true; break;
 		case 'm': {
 			char *end;
 			mem = strtol(optarg, &end, 10);
@@ -205,6 +212,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, cfg, &rc))
 		return rc;
+	snap_takeover_set_argv(argc, argv);
 	d->cfg = cfg;
 	d->start_ns = snap_loop_now_ns();
 	rte_log_set_level(snap_logtype, (uint32_t)snap_log_level_parse(cfg->log_level));
@@ -236,6 +244,7 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out_loop;
 	}
+	snap_ports_defer_start = takeover;
 	r = snap_ports_create(cfg, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "snapnetd: %s\n", err);
@@ -249,12 +258,25 @@ int main(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out_engines;
 	}
+	if (takeover) {
+		/* Brownout done (EAL, ports, engines built): receive the old daemon's fds and
+		 * engine states; on return it has released ports and sockets. */
+		r = snap_takeover_client(cfg, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "snapnetd: %s\n", err);
+			rc = EXIT_RUNTIME;
+			goto out_engines;
+		}
+	}
 	r = snap_daemon_modules_start(d, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "snapnetd: %s\n", err);
 		rc = r == -EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 		goto out_modules;
 	}
+	if (takeover && (r = snap_takeover_client_finish()) != 0)
+		SNAP_LOG(WARNING, "takeover: could not tell the old daemon we run: %s",
+			 strerror(-r));
 	snap_privs_drop(cfg);
 	SNAP_LOG(NOTICE, "snapnetd %s (build %s) instance %s ready: %u ports, %u engines; "
 		 "control %s, apps %s", SNAP_VERSION, SNAP_BUILD_ID, cfg->name, cfg->n_ports,
@@ -264,6 +286,15 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	snap_loop_run();
+	if (snap_takeover_committed()) {
+		/* Handed over: sockets, app sessions and ports belong to the new daemon now, so
+		 * nothing is torn down (no app detach, no unlink); only our DPDK files go. */
+		SNAP_LOG(NOTICE, "snapnetd %s: handed over, exiting", cfg->name);
+		sched_fini();
+		snap_eal_stop();
+		fflush(stdout);
+		_exit(0);
+	}
 
 out_modules:
 	snap_daemon_modules_stop(d);

@@ -2,6 +2,7 @@
  * loop drives the compacting controller. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "control/server.h"
 #include "pony/app_module.h"
@@ -9,6 +10,7 @@
 #include "snap/config.h"
 #include "snap/daemon.h"
 #include "snap/loop.h"
+#include "snap/takeover.h"
 
 #define SCHED_TICK_MS 10 /* compacting controller period (its windows are longer) */
 
@@ -42,11 +44,19 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 	r = ctl_server_start(d->cfg, err, errlen);
 	if (r < 0)
 		return r;
-	return pony_app_module_start(d->cfg, err, errlen);
+	r = pony_app_module_start(d->cfg, err, errlen);
+	if (r < 0)
+		return r;
+	r = snap_takeover_listen(d->cfg);
+	if (r < 0)
+		snprintf(err, errlen, "takeover socket %s: %s", d->cfg->takeover_socket,
+			 strerror(-r));
+	return r;
 }
 
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
+	snap_takeover_stop();
 	pony_app_module_stop(); /* apps detach while their engines still run */
 	ctl_server_stop();      /* captures end while engines still run */
 	sched_fini(); /* parks every engine and joins the group threads */

@@ -210,6 +210,8 @@ struct rte_ring *snap_ring_get(const char *name, int socket_id)
 	return r;
 }
 
+bool snap_ports_defer_start;
+
 static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char *err,
 		      size_t errlen)
 {
@@ -278,7 +280,7 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
-	r = rte_eth_dev_start(p->port_id);
+	r = snap_ports_defer_start ? 0 : rte_eth_dev_start(p->port_id);
 	if (r < 0) {
 		snprintf(err, errlen, "port %s: start failed: %s", p->name, strerror(-r));
 		return r;

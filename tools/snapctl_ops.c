@@ -360,7 +360,15 @@ int snapctl_cmd_upgrade(struct snapctl_ctx *x, int argc, char **argv)
 	snapctl_json_or(x, m, &done);
 	if (!done) {
 		Ctl__UpgradeReply *r = (Ctl__UpgradeReply *)m;
+		for (size_t i = 0; i < r->n_engine_blackout_us; i++)
+			printf("engine %zu of %zu: blackout %" PRIu64 " us\n", i + 1,
+			       r->n_engine_blackout_us, r->engine_blackout_us[i]);
+		if (r->has_brownout_us)
+			printf("brownout %" PRIu64 " us, %u fds passed\n", r->brownout_us,
+			       r->has_fds_passed ? r->fds_passed : 0);
 		printf("upgraded to %s", abs);
+		if (r->new_build && r->new_build[0])
+			printf(" (build %s)", r->new_build);
 		if (r->has_new_pid)
 			printf(": new pid %d", r->new_pid);
 		if (r->has_blackout_us)

@@ -375,7 +375,7 @@ static void test_log_level(void **state)
 static void test_unknown_methods(void **state)
 {
 	struct snapctl_conn *c = conn_open();
-	const char *names[] = {"nope", "engine.frobnicate", CTL_M_UPGRADE, ""};
+	const char *names[] = {"nope", "engine.frobnicate", ""};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		Ctl__Response *rsp = call(c, names[i], NULL);
 		assert_int_equal(rsp_error(rsp), ENOSYS);

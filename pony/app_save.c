@@ -1,0 +1,307 @@
+/* Save/restore of a Pony engine's app sessions and transport for upgrade (app_save.h). The
+ * shared regions are not copied: the new daemon maps the same memfds, so ring contents and
+ * payload buffers carry over as they are; only the daemon's private bookkeeping is written. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pony/app_internal.h"
+#include "pony/app_save.h"
+#include "pony/save.h"
+#include "snap/engine.h"
+#include "snap/log.h"
+#include "snap/takeover.h"
+
+#define APP_SAVE_MAGIC 0x50415050534156ull /* "PAPPSAV" */
+#define APP_SAVE_VERSION 1u
+#define RESTORED_MAX 256
+
+struct save_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t n_sessions;
+	uint32_t sz_session, sz_stream, sz_op, sz_region, sz_listen;
+	uint32_t pad;
+};
+
+/* One session's scalars; its arrays follow (streams, ops, regions, listens). */
+struct save_session {
+	uint32_t app_id;
+	uint32_t max_streams, max_ops, max_regions, max_listens;
+	uint32_t n_streams, n_ops, n_regions, n_listens;
+	uint32_t cmd_head, cmd_tail_seen, cpl_tail, cpl_head_seen, owed, tp_refs, op_free;
+	uint8_t kick, broken, torn, pad;
+	uint64_t map_size;
+	uint64_t old_streams, old_listens, old_buf; /* old addresses, for rebinding */
+	struct pony_shm_hdr hdr;
+	struct pony_app_counters cnt;
+};
+
+int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
+		  struct snap_sbuf *out)
+{
+	struct save_hdr sh = {
+		.magic = APP_SAVE_MAGIC, .version = APP_SAVE_VERSION,
+		.sz_session = sizeof(struct save_session), .sz_stream = sizeof(struct app_stream),
+		.sz_op = sizeof(struct app_op), .sz_region = sizeof(struct app_region),
+		.sz_listen = sizeof(struct app_listen),
+	};
+	if (h && h->zombies)
+		return -EBUSY;
+	for (const struct pony_app_session *s = h ? h->live : NULL; s; s = s->next)
+		sh.n_sessions++;
+	snap_sbuf_put(out, &sh, sizeof(sh));
+	for (const struct pony_app_session *s = h ? h->live : NULL; s; s = s->next) {
+		struct save_session v = {
+			.app_id = s->app_id, .max_streams = s->max_streams, .max_ops = s->max_ops,
+			.max_regions = s->max_regions, .max_listens = s->max_listens,
+			.n_streams = s->n_streams, .n_ops = s->n_ops, .n_regions = s->n_regions,
+			.n_listens = s->n_listens, .cmd_head = s->cmd_head,
+			.cmd_tail_seen = s->cmd_tail_seen, .cpl_tail = s->cpl_tail,
+			.cpl_head_seen = s->cpl_head_seen, .owed = s->owed, .tp_refs = s->tp_refs,
+			.op_free = s->op_free, .kick = s->kick, .broken = s->broken, .torn = s->torn,
+			.map_size = s->map_size, .old_streams = (uintptr_t)s->streams,
+			.old_listens = (uintptr_t)s->listens, .old_buf = (uintptr_t)s->buf,
+			.hdr = s->hdr, .cnt = s->cnt,
+		};
+		snap_sbuf_put(out, &v, sizeof(v));
+		snap_sbuf_put(out, s->streams, sizeof(*s->streams) * s->max_streams);
+		snap_sbuf_put(out, s->ops, sizeof(*s->ops) * s->max_ops);
+		snap_sbuf_put(out, s->regions, sizeof(*s->regions) * (s->max_regions ? s->max_regions : 1));
+		snap_sbuf_put(out, s->listens, sizeof(*s->listens) * s->max_listens);
+	}
+	if (out->err)
+		return out->err;
+	return pony_tp_save(tp, out);
+}
+
+/* Sessions restored in this process, for the attach layer (pony_app_restored_adopt) and for
+ * rebinding the transport's pointers. */
+static struct restored {
+	struct pony_app_session *s;
+	struct pony_app_host *h;
+	int sock;
+	uint64_t old_streams, old_listens, old_buf;
+	bool adopted;
+} rs[RESTORED_MAX];
+static unsigned n_rs;
+
+static bool rb_failed; /* a pointer no restored session explains */
+
+static struct restored *find_range(uint64_t p, int which)
+{
+	for (unsigned i = 0; i < n_rs; i++) {
+		const struct pony_app_session *s = rs[i].s;
+		uint64_t b = which == 0 ? rs[i].old_streams : which == 1 ? rs[i].old_listens
+									 : rs[i].old_buf;
+		uint64_t n = which == 0 ? s->max_streams * sizeof(struct app_stream)
+			   : which == 1 ? s->max_listens * sizeof(struct app_listen)
+					: s->hdr.buf_size;
+		if (p >= b && p < b + n)
+			return &rs[i];
+	}
+	return NULL;
+}
+
+static void *fail_ptr(const void *old)
+{
+	rb_failed |= old != NULL;
+	return NULL;
+}
+
+static void *rb_owner(void *ctx, uint32_t sid, void *old)
+{
+	struct restored *r = find_range((uintptr_t)old, 0);
+	if (r == NULL)
+		return fail_ptr(old);
+	return (char *)r->s->streams + ((uintptr_t)old - r->old_streams);
+}
+
+static void *rb_listener(void *ctx, uint16_t service, void *old)
+{
+	struct restored *r = find_range((uintptr_t)old, 1);
+	if (r == NULL)
+		return fail_ptr(old);
+	return (char *)r->s->listens + ((uintptr_t)old - r->old_listens);
+}
+
+static const void *rb_tx_buf(void *ctx, uint32_t sid, uint64_t cookie, const void *old)
+{
+	struct restored *r = find_range((uintptr_t)old, 2);
+	if (r == NULL)
+		return fail_ptr(old);
+	return r->s->buf + ((uintptr_t)old - r->old_buf);
+}
+
+static uint8_t *rb_rx_dst(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old)
+{
+	return (uint8_t *)(uintptr_t)rb_tx_buf(ctx, sid, cookie, old);
+}
+
+static void close_fds(int a, int b, int c, int d)
+{
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+}
+
+/* Map the received memfd and rebuild one session from its record. */
+static int session_rebuild(struct pony_app_host *h, const struct save_session *v,
+			   const uint8_t **pp, const uint8_t *end)
+{
+	size_t need = sizeof(struct app_stream) * v->max_streams +
+		      sizeof(struct app_op) * v->max_ops +
+		      sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1) +
+		      sizeof(struct app_listen) * v->max_listens;
+	if ((size_t)(end - *pp) < need || v->hdr.region_size != v->map_size ||
+	    v->hdr.buf_off + v->hdr.buf_size > v->map_size || n_rs >= RESTORED_MAX)
+		return -EINVAL;
+	int sock, memfd, cmd_efd, cpl_efd;
+	int r = snap_takeover_app_fds(v->app_id, &sock, &memfd, &cmd_efd, &cpl_efd);
+	if (r)
+		return r;
+	struct pony_app_session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->streams = calloc(v->max_streams ? v->max_streams : 1, sizeof(*s->streams));
+	s->ops = calloc(v->max_ops ? v->max_ops : 1, sizeof(*s->ops));
+	s->regions = calloc(v->max_regions ? v->max_regions : 1, sizeof(*s->regions));
+	s->listens = calloc(v->max_listens ? v->max_listens : 1, sizeof(*s->listens));
+	void *base = mmap(NULL, v->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (!s->streams || !s->ops || !s->regions || !s->listens || base == MAP_FAILED) {
+		if (base != MAP_FAILED)
+			munmap(base, v->map_size);
+		pony_app_session_free(s);
+		close_fds(sock, memfd, cmd_efd, cpl_efd);
+		return -ENOMEM;
+	}
+	s->app_id = v->app_id;
+	s->sock_fd = sock;
+	s->memfd = memfd;
+	s->cmd_efd = cmd_efd;
+	s->cpl_efd = cpl_efd;
+	s->base = base;
+	s->map_size = v->map_size;
+	s->hdr = v->hdr;
+	s->cmd_ring = pony_shm_cmd_ring(base, &s->hdr);
+	s->cpl_ring = pony_shm_cpl_ring(base, &s->hdr);
+	s->cmds = (struct pony_shm_cmd *)((char *)base + s->hdr.cmd_off);
+	s->cpls = (struct pony_shm_cpl *)((char *)base + s->hdr.cpl_off);
+	s->buf = (char *)base + s->hdr.buf_off;
+	s->cmd_head = v->cmd_head;
+	s->cmd_tail_seen = v->cmd_tail_seen;
+	s->cpl_tail = v->cpl_tail;
+	s->cpl_head_seen = v->cpl_head_seen;
+	s->owed = v->owed;
+	s->kick = true; /* completions the old daemon wrote may not have been rung yet */
+	s->broken = v->broken;
+	s->torn = v->torn;
+	s->max_streams = v->max_streams;
+	s->max_ops = v->max_ops;
+	s->max_regions = v->max_regions;
+	s->max_listens = v->max_listens;
+	s->n_streams = v->n_streams;
+	s->n_ops = v->n_ops;
+	s->n_regions = v->n_regions;
+	s->n_listens = v->n_listens;
+	s->tp_refs = v->tp_refs;
+	s->op_free = v->op_free;
+	s->cnt = v->cnt;
+	const uint8_t *p = *pp;
+	memcpy(s->streams, p, sizeof(*s->streams) * v->max_streams);
+	p += sizeof(*s->streams) * v->max_streams;
+	memcpy(s->ops, p, sizeof(*s->ops) * v->max_ops);
+	p += sizeof(*s->ops) * v->max_ops;
+	size_t nreg = v->max_regions ? v->max_regions : 1;
+	memcpy(s->regions, p, sizeof(*s->regions) * nreg);
+	p += sizeof(*s->regions) * nreg;
+	memcpy(s->listens, p, sizeof(*s->listens) * v->max_listens);
+	p += sizeof(*s->listens) * v->max_listens;
+	*pp = p;
+	for (uint32_t i = 0; i < v->max_streams; i++)
+		s->streams[i].s = s;
+	for (uint32_t i = 0; i < v->max_listens; i++)
+		s->listens[i].s = s;
+	r = pony_app_host_adopt(h, s);
+	if (r) {
+		pony_app_session_free(s);
+		close_fds(sock, memfd, cmd_efd, cpl_efd);
+		return r;
+	}
+	h->cnt.streams += s->n_streams;
+	h->cnt.ops += s->n_ops;
+	h->cnt.regions += s->n_regions;
+	h->cnt.listens += s->n_listens;
+	h->kick_pending = true;
+	rs[n_rs++] = (struct restored){s, h, sock, v->old_streams, v->old_listens, v->old_buf,
+				       false};
+	SNAP_LOG(NOTICE, "apps: app %u restored (%u streams, %u ops, cmd head %u, cpl tail %u)",
+		 s->app_id, s->n_streams, s->n_ops, s->cmd_head, s->cpl_tail);
+	return 0;
+}
+
+int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *data,
+		     size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	struct save_hdr sh;
+	if (len < sizeof(sh))
+		return -EPROTO;
+	memcpy(&sh, p, sizeof(sh));
+	p += sizeof(sh);
+	if (sh.magic != APP_SAVE_MAGIC || sh.version != APP_SAVE_VERSION ||
+	    sh.sz_session != sizeof(struct save_session) ||
+	    sh.sz_stream != sizeof(struct app_stream) || sh.sz_op != sizeof(struct app_op) ||
+	    sh.sz_region != sizeof(struct app_region) ||
+	    sh.sz_listen != sizeof(struct app_listen))
+		return -EPROTO;
+	if (sh.n_sessions && h == NULL)
+		return -EINVAL;
+	for (uint32_t i = 0; i < sh.n_sessions; i++) {
+		struct save_session v;
+		if ((size_t)(end - p) < sizeof(v))
+			return -EPROTO;
+		memcpy(&v, p, sizeof(v));
+		p += sizeof(v);
+		int r = session_rebuild(h, &v, &p, end);
+		if (r)
+			return r;
+	}
+	/* A pointer the transport holds that no session explains: refuse rather than run
+	 * with a dangling one (the old daemon then resumes). */
+	const struct pony_tp_rebind rb = {
+		.ctx = NULL, .owner = rb_owner, .tx_buf = rb_tx_buf, .rx_dst = rb_rx_dst,
+		.listener = rb_listener,
+	};
+	rb_failed = false;
+	int r = pony_tp_restore(tp, p, (size_t)(end - p), &rb);
+	if (r == 0 && rb_failed) {
+		SNAP_LOG(ERR, "apps: transport state points outside every restored session");
+		r = -EINVAL;
+	}
+	return r;
+}
+
+unsigned pony_app_restored_adopt(struct pony_app_attach *a)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < n_rs; i++) {
+		if (rs[i].adopted)
+			continue;
+		int memfd, cmd_efd, cpl_efd;
+		pony_app_session_fds(rs[i].s, &memfd, &cmd_efd, &cpl_efd);
+		struct ucred cr = {0};
+		socklen_t cl = sizeof(cr);
+		getsockopt(rs[i].sock, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
+		if (pony_app_attach_adopt(a, rs[i].h, rs[i].s, rs[i].s->app_id, rs[i].sock,
+					  cr.uid) == 0) {
+			rs[i].adopted = true;
+			n++;
+		}
+	}
+	return n;
+}

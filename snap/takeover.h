@@ -1,0 +1,93 @@
+/* Transparent upgrade: a new snapnetd takes over a running one through the takeover socket
+ * (daemon.takeover_socket). The old daemon serves the socket on its control loop; the new one
+ * (`snapnetd --takeover`) connects after its own EAL, ports and engines exist (brownout),
+ * receives the registered fds and then every engine's saved state, one engine at a time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "snap/fdreg.h"
+
+struct snap_config;
+
+/* Version of everything the takeover carries (this protocol, the fd metadata, the engine
+ * container and element blobs). A new binary that cannot read the old daemon's version
+ * refuses before any engine is parked. Bump on any incompatible change. */
+#define SNAP_TAKEOVER_STATE_VERSION 1u
+/* Test hooks (read only by the NEW daemon, i.e. the --takeover side; an old daemon passes
+ * its environment to the binary it spawns for `snapctl upgrade`):
+ *   SNAP_TAKEOVER_FAKE_VERSION=N  claim to read only state version N (incompatibility test)
+ *   SNAP_TAKEOVER_DIE_AFTER=N     _exit(1) after restoring N engines, before acking the Nth
+ *   SNAP_TAKEOVER_BUILD_ID=S      build id announced in the hello (a "different" binary) */
+
+#define SNAP_TAKEOVER_ENGINES_MAX 64
+
+/* What an upgrade did, for the old daemon's caller (snapctl's deferred reply). */
+struct snap_takeover_result {
+	int status;                 /* 0, or -errno of the failure (the old daemon kept serving
+				     * unless committed is set) */
+	char msg[400];              /* one line for people */
+	pid_t new_pid;
+	char new_build[48];
+	bool committed;             /* ports and listeners were handed over: the old daemon exits */
+	unsigned engines_total;
+	unsigned engines_moved;
+	uint64_t blackout_ns[SNAP_TAKEOVER_ENGINES_MAX]; /* park -> running in the new daemon */
+	uint64_t blackout_max_ns;
+	uint64_t brownout_ns;       /* hello -> done (the new daemon's own start-up excluded) */
+	unsigned fds_passed;
+};
+
+/* ---- old daemon (control thread) ---- */
+
+/* Listen on cfg->takeover_socket (a stale file is replaced; a live daemon there: -EADDRINUSE)
+ * and serve it from the control loop. 0 or -errno. */
+int snap_takeover_listen(const struct snap_config *cfg);
+/* Stop listening and unlink the socket, unless a hand-over committed (the path then belongs
+ * to the new daemon). */
+void snap_takeover_stop(void);
+/* Called (control thread) when a takeover attempt ends, successfully or not. One listener;
+ * NULL removes it. */
+typedef void (*snap_takeover_done_fn)(const struct snap_takeover_result *r, void *arg);
+void snap_takeover_on_done(snap_takeover_done_fn fn, void *arg);
+/* Whether a hand-over committed: the caller must then exit without tearing down app
+ * sessions or unlinking sockets (they are the new daemon's now). */
+bool snap_takeover_committed(void);
+/* The command line this daemon was started with (for spawning the new binary). */
+void snap_takeover_set_argv(int argc, char **argv);
+/* Spawn `binary` with this daemon's arguments plus --takeover (stdout/stderr inherited).
+ * Returns the child's pid or -errno. */
+pid_t snap_takeover_spawn(const char *binary);
+
+/* ---- new daemon ---- */
+
+/* Run the new side: connect to cfg->takeover_socket, authenticate, check versions, receive
+ * fds and every engine's state into the already built (parked) engines of this process,
+ * then wait for the old daemon to release its ports and listeners. On 0 the caller starts
+ * its modules (groups start the engines, sockets are bound again) and must then call
+ * snap_takeover_client_finish(). -errno with a message in err otherwise: -EPROTONOSUPPORT
+ * (versions), -EACCES (other uid), -EBUSY (old daemon refused), -ECONNREFUSED. */
+int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen);
+/* A listening socket received from the old daemon, for its module to adopt (the control
+ * server takes SNAP_FD_CONTROL_LISTEN). The caller owns the fd. -1 if none. */
+int snap_takeover_take_fd(enum snap_fd_kind kind);
+/* The fds of app app_id received from the old daemon (its socket, memfd, cmd and cpl
+ * doorbells), for the pony engine that restores the app's session; the caller owns them.
+ * 0 or -ENOENT (then none is returned). */
+int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, int *cpl_efd);
+/* Tell the old daemon the engines run here now (it reports and exits). 0 or -errno. */
+int snap_takeover_client_finish(void);
+
+/* ---- wire helpers (takeover_msg.c; also used by tests) ---- */
+
+/* Send one framed message (type, payload) with up to 250 fds. 0 or -errno. */
+int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t len,
+		       const int *fds, unsigned nfds);
+/* Receive one framed message into a malloc'd payload (*payload, *len; free it) and up to
+ * max_fds fds (*nfds). Blocks up to the socket's SO_RCVTIMEO. 0, -ECONNRESET (EOF),
+ * -EPROTO (bad frame; stray fds are closed), -EMSGSIZE, or recvmsg's -errno. */
+int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, int *fds,
+		       unsigned max_fds, unsigned *nfds);

@@ -1,0 +1,148 @@
+/* Takeover wire framing: a 16-byte header (magic, type, payload length, fd count) whose
+ * sendmsg carries the fds (SCM_RIGHTS), then the payload. A stream socket, so engine blobs of
+ * any size fit; timeouts come from SO_RCVTIMEO/SO_SNDTIMEO set by the caller. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "snap/takeover.h"
+
+#define MSG_MAGIC 0x534e5455u /* "SNTU" */
+#define FDS_MAX 250           /* below the kernel's SCM_MAX_FD (253) */
+#define PAYLOAD_MAX (1u << 30)
+
+struct msg_hdr {
+	uint32_t magic, type, len, nfds;
+};
+
+static int write_all(int sock, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = send(sock, c, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_all(int sock, void *p, size_t n)
+{
+	char *c = p;
+	while (n) {
+		ssize_t r = recv(sock, c, n, 0);
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t len,
+		       const int *fds, unsigned nfds)
+{
+	if (nfds > FDS_MAX || len > PAYLOAD_MAX)
+		return -EINVAL;
+	struct msg_hdr h = {MSG_MAGIC, type, len, nfds};
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	ssize_t n;
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h)) {
+		int r = write_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
+		if (r)
+			return r;
+	}
+	return len ? write_all(sock, payload, len) : 0;
+}
+
+int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, int *fds,
+		       unsigned max_fds, unsigned *nfds)
+{
+	struct msg_hdr h;
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	*payload = NULL;
+	*len = 0;
+	if (nfds)
+		*nfds = 0;
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	/* Collect the fds first, so every error path below can close them. */
+	int got[FDS_MAX];
+	unsigned ngot = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned k = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (unsigned i = 0; i < k && ngot < FDS_MAX; i++)
+			memcpy(&got[ngot++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+	}
+	int r = 0;
+	if ((size_t)n < sizeof(h))
+		r = read_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
+	if (r == 0 && (h.magic != MSG_MAGIC || h.nfds != ngot || (mh.msg_flags & MSG_CTRUNC)))
+		r = -EPROTO;
+	if (r == 0 && (h.len > PAYLOAD_MAX || ngot > max_fds))
+		r = -EMSGSIZE;
+	void *p = NULL;
+	if (r == 0 && h.len) {
+		p = malloc(h.len);
+		r = p ? read_all(sock, p, h.len) : -ENOMEM;
+	}
+	if (r) {
+		free(p);
+		for (unsigned i = 0; i < ngot; i++)
+			close(got[i]);
+		return r;
+	}
+	memcpy(fds, got, sizeof(int) * ngot);
+	if (nfds)
+		*nfds = ngot;
+	*type = h.type;
+	*payload = p;
+	*len = h.len;
+	return 0;
+}

@@ -1,0 +1,155 @@
+/* Takeover framing (snap/takeover_msg.c): fds arrive as the same open files, large payloads
+ * cross a stream socket intact, and bad frames are refused without leaking fds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "snap/takeover.h"
+
+static void pair(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static void test_fds_same_files(void **st)
+{
+	int sv[2];
+	pair(sv);
+	int efd = eventfd(0, EFD_CLOEXEC), mfd = memfd_create("t", MFD_CLOEXEC);
+	assert_true(efd >= 0 && mfd >= 0);
+	assert_int_equal(ftruncate(mfd, 4096), 0);
+	int fds[2] = {efd, mfd};
+	assert_int_equal(snap_takeover_send(sv[0], 7, "meta", 4, fds, 2), 0);
+	uint32_t type, len;
+	void *p;
+	int got[4];
+	unsigned n;
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 4, &n), 0);
+	assert_int_equal(type, 7);
+	assert_int_equal(len, 4);
+	assert_memory_equal(p, "meta", 4);
+	free(p);
+	assert_int_equal(n, 2);
+	struct stat a, b;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(fstat(fds[i], &a), 0);
+		assert_int_equal(fstat(got[i], &b), 0);
+		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		assert_true(fcntl(got[i], F_GETFD) & FD_CLOEXEC);
+		close(got[i]);
+	}
+	close(efd);
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+struct big {
+	int sock;
+	uint8_t *buf;
+	uint32_t len;
+	int r;
+};
+
+static void *sender(void *arg)
+{
+	struct big *b = arg;
+	b->r = snap_takeover_send(b->sock, 9, b->buf, b->len, NULL, 0);
+	return NULL;
+}
+
+static void test_big_payload(void **st)
+{
+	int sv[2];
+	pair(sv);
+	struct big b = {.sock = sv[0], .len = 3u << 20};
+	b.buf = malloc(b.len);
+	for (uint32_t i = 0; i < b.len; i++)
+		b.buf[i] = (uint8_t)(i * 7 + 3);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, sender, &b), 0);
+	uint32_t type, len;
+	void *p;
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, NULL, 0, NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(b.r, 0);
+	assert_int_equal(len, b.len);
+	assert_memory_equal(p, b.buf, b.len);
+	free(p);
+	free(b.buf);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_bad_frames(void **st)
+{
+	int sv[2];
+	pair(sv);
+	unsigned before = open_fds();
+	/* Garbage header with an fd attached: refused, the fd is not leaked. */
+	int efd = eventfd(0, EFD_CLOEXEC);
+	uint32_t junk[4] = {0xdeadbeef, 1, 0, 1};
+	struct iovec iov = {junk, sizeof(junk)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+	assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)sizeof(junk));
+	close(efd);
+	uint32_t type, len;
+	void *p;
+	int got[1];
+	unsigned n;
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -EPROTO);
+	assert_int_equal(open_fds(), before);
+	/* More fds than the receiver takes: refused, closed. */
+	int fds[2] = {eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)};
+	assert_int_equal(snap_takeover_send(sv[0], 1, NULL, 0, fds, 2), 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -EMSGSIZE);
+	assert_int_equal(open_fds(), before);
+	/* Peer gone mid-way. */
+	close(sv[0]);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -ECONNRESET);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fds_same_files),
+		cmocka_unit_test(test_big_payload),
+		cmocka_unit_test(test_bad_frames),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

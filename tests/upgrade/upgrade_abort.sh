@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Failed upgrades must leave the old daemon serving with nothing lost:
+#  1. the new binary dies mid-takeover (SNAP_TAKEOVER_DIE_AFTER=1: after restoring the first
+#     of two engines, before acking it): the old daemon resumes the engines it had parked;
+#  2. the new binary cannot read the old state version (SNAP_TAKEOVER_FAKE_VERSION=99): it
+#     refuses before any engine is parked, snapctl reports it (exit 1);
+#  3. an executable that is not snapnetd (exits at once): error reply, nothing parked.
+# The env vars are read only by the --takeover side; A's spawned binary inherits them.
+# B pings A every millisecond throughout; every ping must be answered and A's counter match.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib_up.sh"
+PINGS=4000 up_setup
+start_daemon b "$T/b.conf"
+case ${1:-die} in
+  die) start_daemon a "$T/a.conf" env SNAP_TAKEOVER_DIE_AFTER=1 ;;
+  version) start_daemon a "$T/a.conf" env SNAP_TAKEOVER_FAKE_VERSION=99 ;;
+  notsnap) start_daemon a "$T/a.conf" ;;
+esac
+sleep 1
+pid=$(a_pid)
+bin=$SNAPNETD
+[ "${1:-die}" = notsnap ] && { printf '#!/bin/sh\nexit 3\n' >"$T/fake"; chmod +x "$T/fake"; bin=$T/fake; }
+for i in 1 2; do
+  set +e
+  SA upgrade --binary "$bin" >"$T/up.out" 2>&1
+  ec=$?
+  set -e
+  cat "$T/up.out"
+  [ $ec -eq 1 ] || fail "upgrade $i: snapctl exit $ec, want 1 (error reply)"
+  case ${1:-die} in
+    die) grep -q "failed\|lost" "$T/up.out" || fail "no failure reason" ;;
+    version) grep -q "state version 99" "$T/up.out" || fail "no version reason" ;;
+    notsnap) grep -q "exited" "$T/up.out" || fail "no exit reason" ;;
+  esac
+  [ "$(a_pid)" = "$pid" ] || fail "another daemon answers A's control socket"
+  SA engines | grep -c running | grep -q 2 || fail "engines not running in the old daemon"
+  sleep 0.5
+done
+[ "${1:-die}" = version ] && { grep -q "resumed" "$T/a.log" && fail "version refusal parked engines"; }
+[ "${1:-die}" = die ] && { grep -q "engine host resumed in the old daemon" "$T/a.log" || fail "host not resumed"; }
+sleep 3
+stop_daemon b
+stop_daemon a
+sent=$(counter "$T/b.log" host ping sent)
+recv=$(counter "$T/b.log" host ping received)
+cnt=$(counter "$T/a.log" host cnt packets)
+echo "$1: b sent $sent pings, got $recv replies; a's counter $cnt"
+[ "$sent" -eq 4000 ] || fail "b sent $sent of 4000"
+[ "$recv" -eq "$sent" ] || fail "lost $((sent - recv)) pings across failed upgrades"
+[ "$cnt" -eq "$recv" ] || fail "counter $cnt != replies $recv"
+echo PASS

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Apps across upgrades: daemon B (memif client) is upgraded three times in a row while its
+# app (pony_rpc client) runs checking echo RPCs through it to the echo server app on daemon A.
+# Every RPC must complete exactly once, in order, byte-identical (pony_rpc checks), and the
+# app must not reconnect (same app id on B throughout; pony_rpc never reattaches).
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/pony_lib.sh"
+N=${UPGRADE_RPC_N:-200000}
+MODE=${1:-upgrade}
+# Read only by a --takeover daemon: B passes it on to the binaries it spawns.
+[ "$MODE" = die ] && export SNAP_TAKEOVER_DIE_AFTER=1
+pony_pair
+start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 16384 -w 8
+wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
+start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n "$N" -m 16384 -S 2 -w 8 -T 100
+sleep 0.3
+pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+if [ "$MODE" = die ]; then
+  # The new binary dies after restoring the Pony engine (sessions mapped, transport state
+  # rebuilt) but before acking it: the old daemon resumes it; the app must not notice.
+  for i in 1 2; do
+    set +e
+    $SB upgrade --binary "$SNAPNETD" >"$T/up.out" 2>&1; ec=$?
+    set -e
+    cat "$T/up.out"
+    [ $ec -eq 1 ] || fail "upgrade with a dying binary: snapctl exit $ec"
+    sleep 0.5
+  done
+  grep -q "engine pony0 resumed in the old daemon" "$T/b.log" || fail "engine not resumed"
+fi
+for i in 1 2 3; do
+  [ "$MODE" = die ] && break
+  grep -q "all echoed intact" "$T/cli.log" && fail "RPCs finished before upgrade $i (raise UPGRADE_RPC_N)"
+  cp "$SNAPNETD" "$T/snapnetd-v$i"
+  $SB upgrade --binary "$T/snapnetd-v$i" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
+  cat "$T/up$i.out"
+  new=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+  [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
+  PIDS+=("$new"); pid=$new
+  $SB apps | tee "$T/apps$i.txt"
+  awk -v p="$APP_cli" '$1=="app1" && $2==p {ok=1} END {exit !ok}' "$T/apps$i.txt" ||
+    fail "upgrade $i: the client is not the same attached app (app1, pid $APP_cli)"
+  sleep 0.7
+done
+wait_log "$T/cli.log" "all echoed intact" 100 || { cat "$T/cli.log"; fail "client did not finish the RPCs"; }
+wait "$APP_cli" || fail "client failed (rc $?)"
+cat "$T/cli.log"
+if [ "$MODE" = upgrade ]; then
+  grep -c "carried over" "$T/b.log" | grep -q 3 || fail "app not carried over by each new daemon"
+fi
+kill -TERM "$pid"; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+stop_daemon a
+echo PASS
