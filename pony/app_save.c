@@ -16,7 +16,7 @@
 #include "snap/takeover.h"
 
 #define APP_SAVE_MAGIC 0x50415050534156ull /* "PAPPSAV" */
-#define APP_SAVE_VERSION 1u
+#define APP_SAVE_VERSION 2u /* 2: old_sess (one-sided op owners) */
 #define RESTORED_MAX 256
 
 struct save_hdr {
@@ -36,6 +36,7 @@ struct save_session {
 	uint8_t kick, broken, torn, pad;
 	uint64_t map_size;
 	uint64_t old_streams, old_listens, old_buf; /* old addresses, for rebinding */
+	uint64_t old_sess;                          /* one-sided ops' owner */
 	struct pony_shm_hdr hdr;
 	struct pony_app_counters cnt;
 };
@@ -65,6 +66,7 @@ int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
 			.op_free = s->op_free, .kick = s->kick, .broken = s->broken, .torn = s->torn,
 			.map_size = s->map_size, .old_streams = (uintptr_t)s->streams,
 			.old_listens = (uintptr_t)s->listens, .old_buf = (uintptr_t)s->buf,
+			.old_sess = (uintptr_t)s,
 			.hdr = s->hdr, .cnt = s->cnt,
 		};
 		snap_sbuf_put(out, &v, sizeof(v));
@@ -84,7 +86,7 @@ static struct restored {
 	struct pony_app_session *s;
 	struct pony_app_host *h;
 	int sock;
-	uint64_t old_streams, old_listens, old_buf;
+	uint64_t old_streams, old_listens, old_buf, old_sess;
 	bool adopted;
 } rs[RESTORED_MAX];
 static unsigned n_rs;
@@ -139,6 +141,20 @@ static const void *rb_tx_buf(void *ctx, uint32_t sid, uint64_t cookie, const voi
 static uint8_t *rb_rx_dst(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old)
 {
 	return (uint8_t *)(uintptr_t)rb_tx_buf(ctx, sid, cookie, old);
+}
+
+/* A one-sided op's owner is its session (app_cmd.c cmd_onesided). */
+static void *rb_os_owner(void *ctx, uint64_t cookie, void *old)
+{
+	for (unsigned i = 0; i < n_rs; i++)
+		if (rs[i].old_sess == (uintptr_t)old)
+			return rs[i].s;
+	return fail_ptr(old);
+}
+
+static void *rb_os_buf(void *ctx, uint64_t cookie, void *old)
+{
+	return (void *)(uintptr_t)rb_tx_buf(ctx, 0, cookie, old);
 }
 
 static void close_fds(int a, int b, int c, int d)
@@ -238,7 +254,7 @@ static int session_rebuild(struct pony_app_host *h, const struct save_session *v
 	h->cnt.listens += s->n_listens;
 	h->kick_pending = true;
 	rs[n_rs++] = (struct restored){s, h, sock, v->old_streams, v->old_listens, v->old_buf,
-				       false};
+				       v->old_sess, false};
 	SNAP_LOG(NOTICE, "apps: app %u restored (%u streams, %u ops, cmd head %u, cpl tail %u)",
 		 s->app_id, s->n_streams, s->n_ops, s->cmd_head, s->cpl_tail);
 	return 0;
@@ -275,7 +291,7 @@ int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *da
 	 * with a dangling one (the old daemon then resumes). */
 	const struct pony_tp_rebind rb = {
 		.ctx = NULL, .owner = rb_owner, .tx_buf = rb_tx_buf, .rx_dst = rb_rx_dst,
-		.listener = rb_listener,
+		.listener = rb_listener, .os_owner = rb_os_owner, .os_buf = rb_os_buf,
 	};
 	rb_failed = false;
 	int r = pony_tp_restore(tp, p, (size_t)(end - p), &rb);

@@ -343,11 +343,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 static int pony_save(const struct snap_elem *el, struct snap_sbuf *out)
 {
 	const struct pony_elem *pe = snap_elem_priv(el);
-	/* One-sided ops are not in the saved state yet (README): refuse while any is in flight
-	 * rather than lose it; the upgrade then resumes this engine in the old daemon. */
-	for (uint32_t i = 0; i < pe->tp->cfg.max_flows; i++)
-		if (pe->tp->flows[i].state != PONY_F_FREE && pony_os_busy(pe->tp, &pe->tp->flows[i]))
-			return -EBUSY;
+	/* One-sided ops in flight travel in the transport's blob (pony_os_save). */
 	return pony_app_save(pe->apps, pe->tp, out);
 }
 

@@ -9,6 +9,7 @@
 
 #include "pony/internal.h"
 #include "pony/onesided.h"
+#include "pony/save.h"
 
 #define OS_OPS 4096u          /* ops in flight per transport (op id: gen << 16 | index) */
 #define OS_BUFS 512u          /* one-sided packets in flight or queued, both directions */
@@ -463,4 +464,157 @@ void pony_os_flow_gone(struct pony_tp *tp, struct pony_flow *f, int err)
 			op_finish(os, i, err, 0);
 		}
 	}
+}
+
+/* ---- Save/restore (pony/save.c calls these for transparent upgrade). ---- */
+
+struct os_save_hdr {
+	uint32_t sz_op, sz_flow, sz_buf, sz_stats;
+	uint32_t n_ops, n_bufs, n_flows, buf_size;
+	uint32_t op_free, buf_free, n_free, gen, n_used;
+	uint32_t pad;
+	struct pony_os_stats st;
+};
+
+int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out)
+{
+	const struct pony_os *os = tp->os;
+	if (os == NULL)
+		return out->err;
+	struct os_save_hdr h = {
+		.sz_op = sizeof(struct os_op), .sz_flow = sizeof(struct os_flow),
+		.sz_buf = sizeof(struct os_buf), .sz_stats = sizeof(struct pony_os_stats),
+		.n_ops = OS_OPS, .n_bufs = OS_BUFS, .n_flows = tp->cfg.max_flows,
+		.buf_size = os->buf_size, .op_free = os->op_free, .buf_free = os->buf_free,
+		.n_free = os->n_free, .gen = os->gen, .n_used = OS_BUFS - os->n_free, .st = os->st,
+	};
+	snap_sbuf_put(out, &h, sizeof(h));
+	snap_sbuf_put(out, os->ops, OS_OPS * sizeof(*os->ops));
+	snap_sbuf_put(out, os->flows, tp->cfg.max_flows * sizeof(*os->flows));
+	snap_sbuf_put(out, os->bufs, OS_BUFS * sizeof(*os->bufs));
+	/* Only the bytes of buffers in use: request packets not yet acked (a WRITE's data as
+	 * first copied) and responses kept until acked (a READ's result as executed). */
+	for (uint32_t b = 0; b < OS_BUFS; b++) {
+		if (!os->bufs[b].used)
+			continue;
+		snap_sbuf_put(out, &b, sizeof(b));
+		snap_sbuf_put(out, buf_data((struct pony_os *)os, b), os->bufs[b].len);
+	}
+	return out->err;
+}
+
+static bool idx_ok(uint32_t i, uint32_t n)
+{
+	return i == PONY_NONE || i < n;
+}
+
+int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
+		    const struct pony_tp_rebind *rb, bool apply)
+{
+	const uint8_t *p = data, *end = p + len;
+	struct os_save_hdr h;
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	if (h.sz_op != sizeof(struct os_op) || h.sz_flow != sizeof(struct os_flow) ||
+	    h.sz_buf != sizeof(struct os_buf) || h.sz_stats != sizeof(struct pony_os_stats) ||
+	    h.n_ops != OS_OPS || h.n_bufs != OS_BUFS)
+		return -EPROTO;
+	size_t nf = tp->cfg.max_flows;
+	if (h.n_flows != nf || h.buf_size != tp->seg_max || h.n_used > OS_BUFS ||
+	    h.n_free != OS_BUFS - h.n_used || !idx_ok(h.op_free, OS_OPS) ||
+	    !idx_ok(h.buf_free, OS_BUFS))
+		return -EINVAL;
+	size_t fixed = OS_OPS * sizeof(struct os_op) + nf * sizeof(struct os_flow) +
+		       OS_BUFS * sizeof(struct os_buf);
+	if ((size_t)(end - p) < fixed)
+		return -EINVAL;
+	const struct os_op *ops = (const void *)p;
+	const struct os_flow *flows = (const void *)(p + OS_OPS * sizeof(struct os_op));
+	const struct os_buf *bufs = (const void *)((const uint8_t *)flows + nf * sizeof(*flows));
+	const uint8_t *q = p + fixed;
+	/* Indices must stay inside the tables (the blob comes from our own older process, but
+	 * a damaged one must not send the engine out of bounds). memcpy'd copies: the blob
+	 * may be unaligned. */
+	uint32_t used = 0;
+	for (uint32_t i = 0; i < OS_OPS; i++) {
+		struct os_op o;
+		memcpy(&o, &ops[i], sizeof(o));
+		if (!idx_ok(o.next, OS_OPS) || o.state > OS_OP_INFLIGHT ||
+		    (o.state != OS_OP_FREE && (o.flow >= nf || o.len > PONY_OS_DATA_MAX ||
+					       o.key_len > PONY_OS_KEY_MAX)))
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		struct os_flow f;
+		memcpy(&f, &flows[i], sizeof(f));
+		if (!idx_ok(f.q_head, OS_OPS) || !idx_ok(f.q_tail, OS_OPS) ||
+		    !idx_ok(f.r_head, OS_BUFS) || !idx_ok(f.r_tail, OS_BUFS) || f.n_ops > OS_OPS)
+			return -EINVAL;
+	}
+	for (uint32_t b = 0; b < OS_BUFS; b++) {
+		struct os_buf ob;
+		memcpy(&ob, &bufs[b], sizeof(ob));
+		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size)
+			return -EINVAL;
+		used += ob.used;
+	}
+	if (used != h.n_used)
+		return -EINVAL;
+	const uint8_t *bytes = q;
+	for (uint32_t k = 0; k < h.n_used; k++) {
+		uint32_t b;
+		struct os_buf ob;
+		if ((size_t)(end - q) < sizeof(b))
+			return -EINVAL;
+		memcpy(&b, q, sizeof(b));
+		q += sizeof(b);
+		if (b >= OS_BUFS)
+			return -EINVAL;
+		memcpy(&ob, &bufs[b], sizeof(ob));
+		if (!ob.used || (size_t)(end - q) < ob.len)
+			return -EINVAL;
+		q += ob.len;
+	}
+	if (q != end)
+		return -EINVAL;
+	if (!apply)
+		return 0;
+
+	/* Pools of this process (hooks as the new user attached them, or none yet). */
+	if (tp->os == NULL) {
+		int r = pony_tp_os_attach(tp, NULL, NULL);
+		if (r)
+			return r;
+	}
+	struct pony_os *os = tp->os;
+	memcpy(os->ops, ops, OS_OPS * sizeof(*os->ops));
+	memcpy(os->flows, flows, nf * sizeof(*os->flows));
+	memcpy(os->bufs, bufs, OS_BUFS * sizeof(*os->bufs));
+	os->op_free = h.op_free;
+	os->buf_free = h.buf_free;
+	os->n_free = h.n_free;
+	os->gen = h.gen; /* the restored descs carry the saved buffer generations */
+	os->st = h.st;
+	q = bytes;
+	for (uint32_t k = 0; k < h.n_used; k++) {
+		uint32_t b;
+		memcpy(&b, q, sizeof(b));
+		q += sizeof(b);
+		memcpy(buf_data(os, b), q, os->bufs[b].len);
+		q += os->bufs[b].len;
+	}
+	/* Completion targets are the user's pointers: its owner and its buffer (a READ's
+	 * destination, a WRITE's source not yet packed). */
+	for (uint32_t i = 0; rb && i < OS_OPS; i++) {
+		struct os_op *o = &os->ops[i];
+		if (o->state == OS_OP_FREE)
+			continue;
+		if (rb->os_owner)
+			o->owner = rb->os_owner(rb->ctx, o->cookie, o->owner);
+		if (rb->os_buf)
+			o->buf = rb->os_buf(rb->ctx, o->cookie, o->buf);
+	}
+	return 0;
 }

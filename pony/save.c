@@ -12,7 +12,7 @@
 #define SAVE_MAGIC 0x504f4e5953415645ull /* "PONYSAVE" */
 /* Bump when any saved struct changes layout or meaning; the sizes below catch most
  * accidental changes too (restore answers -EPROTO). */
-#define SAVE_VERSION 1
+#define SAVE_VERSION 2 /* 2: one-sided state (pony_os_save) after the held segments */
 
 struct save_hdr {
 	uint64_t magic;
@@ -61,6 +61,11 @@ int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out)
 		snap_sbuf_put(out, &sh, sizeof(sh));
 		snap_sbuf_put(out, rte_pktmbuf_mtod(hd->m, void *), sh.len);
 	}
+	/* One-sided section last: a flag, then (if attached) the rest of the blob. */
+	uint32_t has_os = tp->os != NULL;
+	snap_sbuf_put(out, &has_os, sizeof(has_os));
+	if (has_os)
+		pony_os_save(tp, out);
 	return out->err;
 }
 
@@ -132,8 +137,16 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		    take(&r, sh->len) == NULL)
 			return -EINVAL;
 	}
-	if (r.left != 0)
+	uint32_t has_os;
+	if (take_into(&r, &has_os, sizeof(has_os)) < 0 || has_os > 1 ||
+	    (has_os == 0 && r.left != 0))
 		return -EINVAL;
+	struct rd os_rd = r;
+	if (has_os) {
+		int e = pony_os_restore(tp, r.p, r.left, rb, false);
+		if (e)
+			return e;
+	}
 	const struct pony_stream *ss = streams;
 	for (uint32_t si = 0; si < c->max_streams; si++)
 		if (ss[si].state != PONY_S_FREE && ss[si].flow >= nf)
@@ -214,5 +227,7 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		if (tp->listen[i].used)
 			tp->listen[i].listener = rb->listener(rb->ctx, tp->listen[i].service,
 							      tp->listen[i].listener);
+	if (has_os)
+		return pony_os_restore(tp, os_rd.p, os_rd.left, rb, true);
 	return 0;
 }

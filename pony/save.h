@@ -3,6 +3,7 @@
  * versioned in save.c; it is for the same host (TSC values are kept as they are). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,14 +21,28 @@ struct pony_tp_rebind {
 	/* The destination of a message being received (what rx_begin returned). */
 	uint8_t *(*rx_dst)(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old);
 	void *(*listener)(void *ctx, uint16_t service, void *old);
+	/* A one-sided op's completion target (pony_tp_os_submit's owner) and its buffer (a
+	 * READ's destination, a WRITE's source), identified by the op's cookie. */
+	void *(*os_owner)(void *ctx, uint64_t cookie, void *old);
+	void *(*os_buf)(void *ctx, uint64_t cookie, void *old);
 };
 
 /* Append tp's state to out. 0 or -ENOMEM. No packets or upcalls. */
 int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 /* Replace tp's state with a saved one (tp must have been created with the same max_flows,
  * max_streams, window and sendq_max; its config otherwise applies). The rebind callbacks run
- * for every stream/message/listener before this returns. 0, -EPROTO (other format version),
+ * for every stream/message/listener/one-sided op before this returns. 0, -EPROTO (other format version),
  * -EINVAL (not a Pony blob, truncated, inconsistent, or different limits: tp unchanged),
  * -ENOMEM (no mbufs for the held segments: tp is left without them). */
 int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		    const struct pony_tp_rebind *rb);
+
+/* The one-sided part (pony/onesided.c), for pony_tp_save/restore only: ops in flight, the
+ * per-flow queues, packet buffers with their bytes and generations, stats. Save appends
+ * nothing if one-sided ops were never attached; 0 or -ENOMEM. Restore checks the section
+ * (exactly len bytes) and, only with apply, installs it (allocating the pools if tp has none:
+ * hooks stay as the new user attached them) and rebinds each op's owner and buffer. 0,
+ * -EPROTO (other layout), -EINVAL (damaged), -ENOMEM. */
+int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out);
+int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
+		    const struct pony_tp_rebind *rb, bool apply);
