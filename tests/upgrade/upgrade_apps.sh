@@ -3,6 +3,9 @@
 # app (pony_rpc client) runs checking echo RPCs through it to the echo server app on daemon A.
 # Every RPC must complete exactly once, in order, byte-identical (pony_rpc checks), and the
 # app must not reconnect (same app id on B throughout; pony_rpc never reattaches).
+# With PONY_ONESIDED_APP set, a second app on B runs continuous one-sided ops (reads of random
+# lengths, writes read back, indirect, scan-and-read; every byte checked) against a target app
+# on A during the same upgrades: the ops in flight travel in B's saved transport state.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
 N=${UPGRADE_RPC_N:-200000}
@@ -12,6 +15,16 @@ MODE=${1:-upgrade}
 pony_pair
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 16384 -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
+OS_APP=${PONY_ONESIDED_APP:-}
+OS_ROUNDS=${UPGRADE_OS_ROUNDS:-3000}
+if [ -n "$OS_APP" ]; then
+  start_app tgt "$OS_APP" target -s "$T/run-a/app.sock"
+  wait_log "$T/tgt.log" "^region " 10 || fail "one-sided target app did not register"
+  read -r _ R _ K _ R2 _ K2 <"$T/tgt.log"
+  os_t0=$(date +%s.%N)
+  start_app os "$OS_APP" client -s "$T/run-b/app.sock" -i $PIPA -r "$R:$K" -R "$R2:$K2" \
+    -n "$OS_ROUNDS"
+fi
 start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n "$N" -m 16384 -S 2 -w 8 -T 100
 sleep 0.3
 pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
@@ -31,6 +44,10 @@ fi
 for i in 1 2 3; do
   [ "$MODE" = die ] && break
   grep -q "all echoed intact" "$T/cli.log" && fail "RPCs finished before upgrade $i (raise UPGRADE_RPC_N)"
+  if [ -n "$OS_APP" ]; then
+    grep -q "^PASS" "$T/os.log" && fail "one-sided ops finished before upgrade $i (raise UPGRADE_OS_ROUNDS)"
+    kill -0 "$APP_os" 2>/dev/null || { cat "$T/os.log"; fail "one-sided client died before upgrade $i"; }
+  fi
   cp "$SNAPNETD" "$T/snapnetd-v$i"
   $SB upgrade --binary "$T/snapnetd-v$i" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
   cat "$T/up$i.out"
@@ -45,6 +62,17 @@ done
 wait_log "$T/cli.log" "all echoed intact" 100 || { cat "$T/cli.log"; fail "client did not finish the RPCs"; }
 wait "$APP_cli" || fail "client failed (rc $?)"
 cat "$T/cli.log"
+if [ -n "$OS_APP" ]; then
+  wait_log "$T/os.log" "^PASS" 120 || { cat "$T/os.log"; fail "one-sided client did not finish"; }
+  wait "$APP_os" || { cat "$T/os.log"; fail "one-sided client failed (rc $?)"; }
+  os_t1=$(date +%s.%N)
+  cat "$T/os.log"
+  os_ops=$(awk '/^PASS/ {print $2}' "$T/os.log")
+  awk -v n="$os_ops" -v a="$os_t0" -v b="$os_t1" 'BEGIN {printf "one-sided: %d ops checked in %.2f s (%.0f ops/s) across the upgrades\n", n, b - a, n / (b - a)}'
+  ex=$(live_stat "$SA" pony0 pony os_executed)
+  echo "A executed $ex one-sided ops"
+  [ "$ex" -ge "$os_ops" ] || fail "A executed $ex one-sided ops, fewer than the $os_ops checked"
+fi
 if [ "$MODE" = upgrade ]; then
   grep -c "carried over" "$T/b.log" | grep -q 3 || fail "app not carried over by each new daemon"
 fi
