@@ -27,6 +27,14 @@ if [ -n "$OS_APP" ]; then
 fi
 start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n "$N" -m 16384 -S 2 -w 8 -T 100
 sleep 0.3
+# Each client's app id before the upgrades: it must keep it (no reattach).
+$SB apps >"$T/apps0.txt"
+ID_cli=$(awk -v p="$APP_cli" '$2==p {print $1}' "$T/apps0.txt")
+[ -n "$ID_cli" ] || fail "RPC client not attached"
+if [ -n "$OS_APP" ]; then
+  ID_os=$(awk -v p="$APP_os" '$2==p {print $1}' "$T/apps0.txt")
+  [ -n "$ID_os" ] || fail "one-sided client not attached"
+fi
 pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 if [ "$MODE" = die ]; then
   # The new binary dies after restoring the Pony engine (sessions mapped, transport state
@@ -55,8 +63,12 @@ for i in 1 2 3; do
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   PIDS+=("$new"); pid=$new
   $SB apps | tee "$T/apps$i.txt"
-  awk -v p="$APP_cli" '$1=="app1" && $2==p {ok=1} END {exit !ok}' "$T/apps$i.txt" ||
-    fail "upgrade $i: the client is not the same attached app (app1, pid $APP_cli)"
+  for a in cli os; do
+    [ $a = os ] && [ -z "$OS_APP" ] && continue
+    ap=$(eval echo "\$APP_$a"); id=$(eval echo "\$ID_$a")
+    awk -v p="$ap" -v id="$id" '$1==id && $2==p {ok=1} END {exit !ok}' "$T/apps$i.txt" ||
+      fail "upgrade $i: app $a is not the same attached app ($id, pid $ap)"
+  done
   sleep 0.7
 done
 wait_log "$T/cli.log" "all echoed intact" 100 || { cat "$T/cli.log"; fail "client did not finish the RPCs"; }
