@@ -311,7 +311,7 @@ const uint8_t *pony_os_payload(struct pony_tp *tp, const struct pony_txdesc *d)
 	if (os == NULL || d->stream >= OS_BUFS || !os->bufs[d->stream].used ||
 	    os->bufs[d->stream].type != d->type || os->bufs[d->stream].len != d->len ||
 	    os->bufs[d->stream].gen != d->msg_id)
-		return NULL; /* e.g. restored after an upgrade: the payload did not survive */
+		return NULL; /* stale desc: its buffer was freed (flow gone) or reused */
 	return buf_data(os, d->stream);
 }
 

@@ -16,7 +16,7 @@ pony_pair
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 16384 -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 OS_APP=${PONY_ONESIDED_APP:-}
-OS_ROUNDS=${UPGRADE_OS_ROUNDS:-3000}
+OS_ROUNDS=${UPGRADE_OS_ROUNDS:-5000}
 if [ -n "$OS_APP" ]; then
   start_app tgt "$OS_APP" target -s "$T/run-a/app.sock"
   wait_log "$T/tgt.log" "^region " 10 || fail "one-sided target app did not register"
