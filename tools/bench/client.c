@@ -292,8 +292,13 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 	for (uint32_t i = 0; i < o->conns; i++)
 		cl.cc[i].slots = o->inflight / o->conns + (i < o->inflight % o->conns);
 
+	/* A client receives only echoes of its own messages (stream: the small sync echo), at
+	 * most its per-conn share of the RPCs in flight at a time. */
+	uint32_t depth = (o->inflight + o->conns - 1) / o->conns;
 	struct bench_tp_cfg cfg = { .addr = o->addr, .port = o->port, .max_msg = o->max_msg,
-				    .tx_queue = 0, .max_conns = o->conns };
+				    .tx_queue = 0, .max_conns = o->conns,
+				    .rx_max = o->wl == BENCH_WL_STREAM ? BENCH_MSG_MIN : o->size,
+				    .rx_depth = o->wl == BENCH_WL_STREAM ? 1 : (depth ? depth : 1) };
 	struct bench_tp_upcalls up = { .ctx = &cl, .msg = up_msg, .writable = up_writable,
 				       .closed = up_closed, .read_done = up_read_done };
 	cl.tp = o->tp->create(&cfg, &up);
