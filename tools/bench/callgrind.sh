@@ -57,6 +57,7 @@ if [ $demo -eq 1 ]; then
   [ -n "$sb" ] && [ -x "$sb" ] || { echo "callgrind.sh: snapbench not found" >&2; exit 1; }
   [ -n "$ops" ] || ops=20000
   # Loopback only; the server stops itself after 120 s at the latest.
+  : >"$tmp/server.log" # exists before the background job opens it: no race with awk below
   "$sb" server --addr 127.0.0.1 --port 0 --duration 120 >"$tmp/server.json" 2>"$tmp/server.log" &
   server_pid=$!
   port=""
