@@ -292,33 +292,7 @@ kernel_tcp_runs() {
 # The apps attach through the daemons' app sockets ($PONY_SOCKET).
 first_cpu() { cpu_list "$1" | head -n 1; }
 
-# pony_conf NAME CPUS PORT-BLOCK: a daemon config on stdout.
-pony_conf() {
-  local name=$1 cpu
-  cpu=$(first_cpu "$2")
-  cat <<CONF
-daemon = { name = "$name"; run_dir = "$DTMP/$name"; memory_mb = 256; main_cpu = $cpu;
-           app_region_mb = 128; app_max_streams = 2048; app_max_ops = 16384;
-           log_level = "warning"; eal_args = [ "--log-level=lib.*:error" ]; };
-ports = ( $3 );
-groups = ( { name = "poll"; mode = "dedicated"; cpus = [ $cpu ]; } );
-engines = ( {
-  name = "pony"; group = "poll";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "echo"; type = "icmp_echo"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
-    { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
-            "ip.udp -> udp", "udp.p0 -> pony", "arp -> tx", "echo -> tx", "pony.tx -> tx" );
-} );
-CONF
-}
+. "$here/pony_conf.sh"
 
 # daemon_start NAME CONF NETNS CPUS: snapnetd pinned to CPUS (in NETNS unless "-"); waits
 # for READY (20 s); sets DAEMON_PID.
@@ -397,8 +371,8 @@ run_cases_pony() {
 # pony_pair STACK NS_A NS_B PORT_A PORT_B: starts both daemons, runs every case, stops them.
 pony_pair() {
   local stack=$1 nsa=$2 nsb=$3 rc=0 da db
-  pony_conf "sb$$b" "$SCPUS" "$5" >"$out/raw/daemon-$stack-b.conf"
-  pony_conf "sb$$a" "$CCPUS" "$4" >"$out/raw/daemon-$stack-a.conf"
+  pony_conf "sb$$b" "$(first_cpu "$SCPUS")" "$5" >"$out/raw/daemon-$stack-b.conf"
+  pony_conf "sb$$a" "$(first_cpu "$CCPUS")" "$4" >"$out/raw/daemon-$stack-a.conf"
   daemon_start "$stack-b" "$out/raw/daemon-$stack-b.conf" "$nsb" "$SCPUS" || {
     echo "$stack failed daemon B did not start" >>"$out/status.txt"; return 1; }
   db=$DAEMON_PID
@@ -444,9 +418,8 @@ pony_afpacket_runs() {
 pony_memif_runs() {
   local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif.sock
   log "Pony over memif: daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
-  pony_pair pony-memif - - \
-    "{ name = \"p0\"; type = \"memif\"; role = \"client\"; socket = \"$sock\"; mac = \"$ma\"; ip = \"$IP_A/24\"; neighbours = ( { ip = \"$IP_B\"; mac = \"$mb\"; } ); }" \
-    "{ name = \"p0\"; type = \"memif\"; role = \"server\"; socket = \"$sock\"; mac = \"$mb\"; ip = \"$IP_B/24\"; neighbours = ( { ip = \"$IP_A\"; mac = \"$ma\"; } ); }"
+  pony_pair pony-memif - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
+    "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)"
 }
 
 # ---- main ---------------------------------------------------------------------------
