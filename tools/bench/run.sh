@@ -11,6 +11,7 @@
 #   --snapbench  the snapbench binary (default $SNAPBENCH, else build*/tools/bench/snapbench)
 #   --snapnetd   the daemon for the Pony runs (default $SNAPNETD, else next to snapbench)
 #   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif (default: all)
+#   --cases RE   only the cases whose label matches the extended regex RE (default: all)
 # Env: BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
 #   side A (client app and its snapnetd) and side B (server app and its snapnetd).
 # The veth runs (kernel TCP, Pony over af_packet) need root (namespaces) and are skipped
@@ -26,6 +27,7 @@ out=""
 sb=${SNAPBENCH:-}
 snapnetd=${SNAPNETD:-}
 stacks=kernel-tcp,pony-afpacket,pony-memif
+cases_re=.
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
@@ -33,7 +35,8 @@ while [ $# -gt 0 ]; do
     --snapbench) sb=$2; shift ;;
     --snapnetd) snapnetd=$2; shift ;;
     --stacks) stacks=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --cases) cases_re=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -175,6 +178,7 @@ softirq_ticks() {
 start_server() {
   local name=$1 ns=$2 cpus=$3 pre=(); shift 3
   [ "$ns" = - ] || pre=(ip netns exec "$ns")
+  : >"$out/raw/server-$name.log"
   "${pre[@]}" taskset -c "$cpus" "$sb" server --duration $SERVER_MAX_S "$@" \
     >"$out/raw/server-$name.json" 2>"$out/raw/server-$name.log" &
   SERVER_PID=$!
@@ -258,6 +262,11 @@ else
   )
 fi
 
+sel=()
+for c in "${CASES[@]}"; do [[ ${c%% *} =~ $cases_re ]] && sel+=("$c"); done
+CASES=("${sel[@]}")
+[ ${#CASES[@]} -gt 0 ] || { echo "run.sh: no case matches --cases $cases_re" >&2; exit 2; }
+
 # run_cases STACK NETNS CPUS SERVER_PID ADDR PORT TRANSPORT
 run_cases() {
   local stack=$1 ns=$2 cpus=$3 spid=$4 addr=$5 port=$6 tp=$7 c label wl size conns infl dur
@@ -299,6 +308,7 @@ first_cpu() { cpu_list "$1" | head -n 1; }
 daemon_start() {
   local name=$1 conf=$2 ns=$3 cpus=$4 pre=()
   [ "$ns" = - ] || pre=(ip netns exec "$ns")
+  : >"$out/raw/daemon-$name.log"
   "${pre[@]}" taskset -c "$cpus" "$snapnetd" -c "$conf" >"$out/raw/daemon-$name.log" 2>&1 &
   DAEMON_PID=$!
   DAEMON_PIDS+=("$DAEMON_PID")
