@@ -15,7 +15,8 @@
 #          client side's daemon under callgrind collecting in the pony element's process()
 #          and poll() (receive path, app commands, transmit, timers, acks), a 64 B
 #          ping-pong over them. The engine polls, so idle polls are measured first (1 s
-#          with no traffic, polls counted by snapctl) and their cost is taken out:
+#          with the client's stream open and idle; polls = calls of pony_tp_poll) and their
+#          cost is taken out:
 #          instructions_per_op = (Ir during the RPCs - polls x Ir per idle poll) / RPCs.
 #          Also prints the raw figure and the top functions of the RPC phase.
 # Prints "instructions_per_op <N>" as its last line; exits non-zero when it cannot tell.
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --snapbench) sb=$2; shift ;;
     --snapnetd) snapnetd=$2; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -71,21 +72,33 @@ trap 'exit 130' INT TERM
 # ---- --pony: instructions per RPC on Pony's engine path --------------------------------
 # Ir of callgrind dump FILE (events collected inside the toggled functions).
 dump_ir() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
-# Engine poll count of daemon SOCK from snapctl.
-engine_polls() {
-  "$snapctl" --socket "$1" --json engines | python3 -c '
-import json, sys
-e = json.load(sys.stdin)["engines"][0]
-print({c["name"]: c["value"] for c in e["counters"]}["polls"])'
+# Engine polls in callgrind dump FILE: pony_poll calls pony_tp_poll once per poll, and that
+# call is inside the collected region, so its call count is the poll count.
+dump_polls() {
+  python3 - "$1" <<'PY'
+import re, sys
+names, n, cfn = {}, 0, None
+for line in open(sys.argv[1]):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        if m.group(1) == "cfn":
+            cfn = names.get(m.group(2))
+        continue
+    if line.startswith("calls=") and cfn == "pony_tp_poll":
+        n += int(line.split("=")[1].split()[0])
+        cfn = None
+print(n)
+PY
 }
 pony_engine_path() {
   [ -n "$snapnetd" ] || snapnetd=$(cd "$(dirname "$sb")/../.." && pwd)/snapnetd
-  snapctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
-  [ -x "$snapnetd" ] && [ -x "$snapctl" ] || { echo "callgrind.sh: snapnetd/snapctl not found" >&2; return 1; }
+  [ -x "$snapnetd" ] || { echo "callgrind.sh: snapnetd not found" >&2; return 1; }
   command -v callgrind_control >/dev/null || { echo "callgrind.sh: callgrind_control missing" >&2; return 1; }
   [ -n "$ops" ] || ops=3000
   [ ${#funcs[@]} -gt 0 ] || funcs=(pony_process pony_poll)
-  local here_dir ca cb vpid i p0 p1 p2 p3 ir_idle ir_busy rpcs
+  local here_dir ca cb vpid i p_idle p_busy ir_idle ir_busy rpcs
   here_dir=$(cd "$(dirname "$0")" && pwd)
   DTMP=$tmp
   . "$here_dir/pony_conf.sh"
@@ -118,30 +131,38 @@ pony_engine_path() {
     sleep 1
   done
   [ -s "$tmp/warm.json" ] || { echo "callgrind.sh: no RPC got through: $(tail -2 "$tmp/warm.log")" >&2; return 1; }
-  # Idle phase: what the engine executes per poll with nothing to do.
+  # Idle phase: what the engine executes per poll with nothing to do, measured with the
+  # RPC phase's client attached and its stream (and flow) open, so the two phases differ
+  # only by the RPCs: the client holds its open stream idle for 1.5 s, then runs the RPCs.
+  taskset -c "$ca" "$sb" client --transport pony --addr $ib --port 5000 --size 64 --hold 1.5 \
+    --ops "$ops" --duration 120 >"$tmp/cmd.out" 2>"$tmp/client.log" &
+  local cpid=$!
+  for i in $(seq 200); do grep -q "^HOLDING" "$tmp/client.log" && break; sleep 0.05; done
+  grep -q "^HOLDING" "$tmp/client.log" || { echo "callgrind.sh: client did not connect" >&2; return 1; }
+  sleep 0.1
   callgrind_control -z $vpid >/dev/null
-  p0=$(engine_polls "$tmp/cg$$a/control.sock")
   sleep 1
-  p1=$(engine_polls "$tmp/cg$$a/control.sock")
   callgrind_control --dump=idle $vpid >/dev/null
-  # RPC phase.
+  grep -q "^STARTING" "$tmp/client.log" && { echo "callgrind.sh: the idle window overlapped the RPCs (machine too slow); try again" >&2; return 1; }
+  # RPC phase: the rest of the hold (subtracted like the idle phase) and the RPCs.
   callgrind_control -z $vpid >/dev/null
-  p2=$(engine_polls "$tmp/cg$$a/control.sock")
-  taskset -c "$ca" "$sb" client --transport pony --addr $ib --port 5000 --size 64 \
-    --ops "$ops" --duration 120 >"$tmp/cmd.out" 2>"$tmp/client.log" ||
-    { echo "callgrind.sh: RPC phase failed: $(tail -2 "$tmp/client.log")" >&2; return 1; }
-  p3=$(engine_polls "$tmp/cg$$a/control.sock")
+  wait $cpid || { echo "callgrind.sh: RPC phase failed: $(tail -2 "$tmp/client.log")" >&2; return 1; }
   callgrind_control --dump=rpcs $vpid >/dev/null
   sleep 0.5
   local fidle fbusy
   fidle=$(ls "$cgout".* | sort -t. -k2 -n | sed -n 1p)
   fbusy=$(ls "$cgout".* | sort -t. -k2 -n | sed -n 2p)
   ir_idle=$(dump_ir "$fidle"); ir_busy=$(dump_ir "$fbusy")
+  p_idle=$(dump_polls "$fidle"); p_busy=$(dump_polls "$fbusy")
   rpcs=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["ops"])' "$tmp/cmd.out")
   cat "$tmp/cmd.out"
-  echo "top functions of the RPC phase (self instructions, inclusive of nothing):"
-  callgrind_annotate --threshold=95 "$fbusy" 2>/dev/null | awk '/file:function/ {on=1; next} on && NF {print "  " $0}' | head -15
-  python3 - "$ir_idle" "$((p1 - p0))" "$ir_busy" "$((p3 - p2))" "$rpcs" "${funcs[*]}" <<'PY'
+  echo "top functions of the RPC phase (inclusive instructions, idle polls included):"
+  callgrind_annotate --inclusive=yes --threshold=100 "$fbusy" 2>/dev/null |
+    awk '/file:function/ {on=1; next} on && /^ *[0-9,]+ / {print "  " $0}' | sed -n '3,22p'
+  echo "top functions of the RPC phase (self instructions):"
+  callgrind_annotate --threshold=100 "$fbusy" 2>/dev/null |
+    awk '/file:function/ {on=1; next} on && /^ *[0-9,]+ / {print "  " $0}' | sed -n '1,15p'
+  python3 - "$ir_idle" "$p_idle" "$ir_busy" "$p_busy" "$rpcs" "${funcs[*]}" <<'PY'
 import sys
 ir_idle, polls_idle, ir_busy, polls_busy, rpcs = map(int, sys.argv[1:6])
 per_poll = ir_idle / polls_idle if polls_idle else 0.0

@@ -314,6 +314,18 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 		goto out;
 	}
 
+	if (o->hold > 0) {
+		/* Conns open, nothing in flight: whatever the transport does now is its idle
+		 * cost with this many conns (callgrind.sh --pony measures it). */
+		fprintf(stderr, "HOLDING\n");
+		uint64_t until = bench_now_ns() + (uint64_t)(o->hold * 1e9);
+		while (!bench_stop && bench_now_ns() < until) {
+			r = o->tp->poll(cl.tp, BENCH_POLL_MS);
+			if (r < 0 && r != -EINTR)
+				goto out;
+		}
+		fprintf(stderr, "STARTING\n");
+	}
 	uint64_t t0 = bench_now_ns();
 	double cpu0 = bench_proc_cpu_s(0, true), cpu0_stat = bench_proc_cpu_s(0, false);
 	cl.deadline = t0 + (uint64_t)(o->duration * 1e9);
