@@ -23,7 +23,7 @@ engines = ( {
     { name = "echo"; type = "icmp_echo"; },
     { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128;
-      rto_min_us = 5000; target_delay_us = 200; },
+      rto_min_us = 20000; target_delay_us = 200; },
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );
   links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",

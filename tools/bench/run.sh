@@ -12,6 +12,7 @@
 #   --snapnetd   the daemon for the Pony runs (default $SNAPNETD, else next to snapbench)
 #   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif (default: all)
 #   --cases RE   only the cases whose label matches the extended regex RE (default: all)
+#   --duration S seconds per case instead of the mode's (quick 0.3, full 5)
 # Env: BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
 #   side A (client app and its snapnetd) and side B (server app and its snapnetd).
 # The veth runs (kernel TCP, Pony over af_packet) need root (namespaces) and are skipped
@@ -28,6 +29,7 @@ sb=${SNAPBENCH:-}
 snapnetd=${SNAPNETD:-}
 stacks=kernel-tcp,pony-afpacket,pony-memif
 cases_re=.
+dur_opt=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
     --snapnetd) snapnetd=$2; shift ;;
     --stacks) stacks=$2; shift ;;
     --cases) cases_re=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --duration) dur_opt=$2; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -262,6 +265,7 @@ else
   )
 fi
 
+[ -z "$dur_opt" ] || { DUR=$dur_opt; DUR_CONNS=$dur_opt; }
 sel=()
 for c in "${CASES[@]}"; do [[ ${c%% *} =~ $cases_re ]] && sel+=("$c"); done
 CASES=("${sel[@]}")
