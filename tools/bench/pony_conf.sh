@@ -3,7 +3,12 @@
 # One port p0, one engine in a dedicated (polling) group pinned to CPU:
 #   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4791) -> pony -> port_tx
 # App limits sized for 1,000 streams per app with posted receives and sends in flight
-# (tp_pony.c stays below app_max_ops and the engine's sendq_max).
+# (tp_pony.c stays below app_max_ops and the engine's sendq_max). Transport tuning for a
+# small shared VM, where each polling engine shares its core with an app and other load:
+# rto_min 20 ms (the scheduler preempts an engine for milliseconds; with the 200 us default
+# every such pause fired spurious RTOs: retransmits equal to the peer's duplicates, no
+# loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
+# host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
 # pony_conf NAME CPU PORT-BLOCK: a daemon config on stdout.
 pony_conf() {
   local name=$1 cpu=$2
