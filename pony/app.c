@@ -628,6 +628,21 @@ void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, voi
 	}
 }
 
+unsigned pony_app_host_list(const struct pony_app_host *h, struct pony_app_info *out,
+			    unsigned max)
+{
+	unsigned n = 0;
+	for (const struct pony_app_session *s = h->live; s; s = s->next, n++) {
+		if (n >= max)
+			continue;
+		out[n] = (struct pony_app_info){
+			.app_id = s->app_id, .sock_fd = s->sock_fd, .streams = s->n_streams,
+			.ops = s->n_ops, .regions = s->n_regions, .listens = s->n_listens,
+			.mapped_bytes = s->map_size, .cnt = s->cnt};
+	}
+	return n;
+}
+
 void *pony_app_region_lookup(struct pony_app_session *s, uint32_t id, uint64_t key,
 			     uint64_t off, uint64_t len, uint32_t perms)
 {

@@ -149,6 +149,19 @@ struct pony_app_host *pony_app_host_find(const char *name);
 typedef void (*pony_app_stat_fn)(void *ctx, const char *name, uint64_t value);
 void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, void *ctx);
 
+/* One attached app as the control plane shows it (`snapctl apps`). */
+struct pony_app_info {
+	uint32_t app_id;
+	int sock_fd;          /* the app's socket (the caller may read SO_PEERCRED from it) */
+	uint32_t streams, ops, regions, listens;
+	uint64_t mapped_bytes;
+	struct pony_app_counters cnt;
+};
+/* Copy up to max live sessions of h into out; returns how many there are (may exceed max).
+ * Engine thread (through snap_engine_call) or parked. */
+unsigned pony_app_host_list(const struct pony_app_host *h, struct pony_app_info *out,
+			    unsigned max);
+
 /* ---- Sessions (mostly for the attach layer and tests) ---- */
 
 /* Create a session's shared region (memfd sized, sealed against resizing, mapped, header

@@ -82,7 +82,8 @@ int pony_app_policy_check(const struct pony_app_config *c, uid_t uid, const gid_
 			if (c->allow_gids[i] == gids[j])
 				return 0;
 	snprintf(msg, msglen,
-		 "snapnetd refused uid %u (gid %u): not in the app policy (apps.uids, apps.gids)",
+		 "snapnetd refused uid %u (gid %u): not allowed by the app policy (config "
+		 "daemon.allow_users / daemon.allow_groups)",
 		 (unsigned)uid, n_gids ? (unsigned)gids[0] : 0u);
 	return -EACCES;
 }

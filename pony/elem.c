@@ -38,6 +38,7 @@ struct pony_elem {
 	uint16_t ip_id;
 	uint64_t hz;
 	uint64_t arp_gap;
+	uint64_t poll_tsc;           /* start of the engine poll that last polled us */
 	struct {
 		uint32_t ip;
 		uint64_t tsc;
@@ -164,6 +165,10 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 {
 	struct pony_elem *pe = snap_elem_priv(el);
 	uint64_t now = rte_rdtsc();
+	/* These packets were not in our input when the engine last polled us (its port or
+	 * ring source runs in that same poll), so they arrived after it started: the best
+	 * host arrival time we have without NIC timestamps. */
+	uint64_t rx = pe->poll_tsc ? pe->poll_tsc : now;
 	struct rte_mbuf *burst[SNAP_BURST_MAX];
 	uint16_t nb = 0;
 	uint32_t bip = 0;
@@ -179,7 +184,7 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 			continue;
 		}
 		if (nb && (ip != bip || port != bport)) {
-			pony_tp_input(pe->tp, bip, bport, burst, nb, now);
+			pony_tp_input_at(pe->tp, bip, bport, burst, nb, now, rx);
 			nb = 0;
 		}
 		bip = ip;
@@ -187,7 +192,7 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 		burst[nb++] = pkts[i];
 	}
 	if (nb)
-		pony_tp_input(pe->tp, bip, bport, burst, nb, now);
+		pony_tp_input_at(pe->tp, bip, bport, burst, nb, now, rx);
 	/* Deliveries above wrote completions: ring the apps that wait, once per burst. */
 	if (pe->apps)
 		pony_app_host_flush(pe->apps);
@@ -196,6 +201,7 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 static unsigned pony_poll(struct snap_elem *el, uint64_t now_tsc)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
+	pe->poll_tsc = now_tsc;
 	unsigned work = pe->apps ? pony_app_host_poll(pe->apps, APP_CMD_BUDGET) : 0;
 	return work + pony_tp_poll(pe->tp, now_tsc);
 }

@@ -246,8 +246,12 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 		f->last_echo = h->ts_echo;
 		uint64_t rtt = tp->now - h->ts_echo;
 		rtt_sample(tp, f, rtt);
+		/* Fabric delay for CC: from our send to the ack's arrival at this host, minus the
+		 * peer's hold (which it counts from the data's arrival at its host). Time either
+		 * packet waited for a sleeping or busy engine is host delay, not congestion. */
+		uint64_t arrive = tp->rx_tsc > h->ts_echo ? tp->rx_tsc - h->ts_echo : 0;
 		uint64_t hold = (uint64_t)((double)h->echo_delay / tp->ns_per_tsc);
-		uint64_t delay = rtt > hold ? rtt - hold : 0;
+		uint64_t delay = arrive > hold ? arrive - hold : 0;
 		if (newly)
 			pony_cc_on_ack(&f->cc, &tp->ccp, newly, delay, f->srtt, tp->now);
 	}
@@ -291,7 +295,7 @@ static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uin
 	f->backoff = 0;
 	f->rto_start = tp->now;
 	f->echo_ts = h->ts; /* the initiator gets its first RTT sample from our SYN_ACK */
-	f->echo_rx_tsc = tp->now;
+	f->echo_rx_tsc = tp->rx_tsc;
 	pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK);
 }
 
@@ -346,7 +350,7 @@ static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pon
 		break;
 	}
 	f->echo_ts = h->ts;
-	f->echo_rx_tsc = tp->now;
+	f->echo_rx_tsc = tp->rx_tsc;
 	int r = pony_stream_rx(tp, f, h, h->seq, m, hl);
 	if (r == -EAGAIN)
 		return false;
@@ -420,7 +424,7 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 		break;
 	case PONY_T_PROBE:
 		f->echo_ts = h.ts;
-		f->echo_rx_tsc = tp->now;
+		f->echo_rx_tsc = tp->rx_tsc;
 		f->ack_pending = true;
 		break;
 	case PONY_T_FIN:

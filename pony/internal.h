@@ -212,6 +212,7 @@ struct pony_tp {
 	uint32_t txb_ip;
 	struct rte_mbuf *txb[PONY_TX_BATCH];
 	uint64_t now;                /* time of the current input/poll call */
+	uint64_t rx_tsc;             /* earliest arrival of the packets being input (<= now) */
 	uint64_t rst_window_tsc;
 	uint32_t rst_in_window;
 };

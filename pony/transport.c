@@ -235,10 +235,30 @@ int pony_tp_close(struct pony_tp *tp, uint32_t sid)
 	return pony_strm_close(tp, s);
 }
 
+/* The transport's clock never goes back. Callers sample the TSC at different moments: an
+ * engine takes now_tsc once at the top of a poll, then its port source runs the receive
+ * graph, whose pony element reads a fresher TSC for input; the pony source is polled
+ * afterwards with the older value. Every stored timestamp (last_rx, last_tx, created,
+ * echo_rx) comes from tp->now, and the timers compute `now - stamp` unsigned, so a clock
+ * going back by a few microseconds read as ~2^64 elapsed: flows were failed as dead and
+ * idle flows sent FIN right after their handshake. */
+static void clock_advance(struct pony_tp *tp, uint64_t now_tsc)
+{
+	if (now_tsc > tp->now)
+		tp->now = now_tsc;
+}
+
 void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc)
 {
-	tp->now = now_tsc;
+	pony_tp_input_at(tp, peer_ip, peer_port, pkts, n, now_tsc, now_tsc);
+}
+
+void pony_tp_input_at(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc, uint64_t rx_tsc)
+{
+	clock_advance(tp, now_tsc);
+	tp->rx_tsc = rx_tsc < tp->now ? rx_tsc : tp->now;
 	for (uint16_t i = 0; i < n; i++)
 		pony_flow_input(tp, peer_ip, peer_port, pkts[i]);
 	/* One ack per flow per burst, unless data piggybacked it already. */
@@ -247,7 +267,8 @@ void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 
 unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc)
 {
-	tp->now = now_tsc;
+	clock_advance(tp, now_tsc);
+	tp->rx_tsc = tp->now;
 	return pony_flow_poll_all(tp);
 }
 

@@ -107,13 +107,24 @@ void pony_tp_destroy(struct pony_tp *tp);
 /* Set the upcall table (the app layer does this once before listening/opening). */
 void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up);
 
-/* Feed received packets (data at the Pony header, UDP payload) from peer (ip network order,
+/* now_tsc (here and in pony_tp_poll): the caller's TSC reading. It may lag a value passed
+ * earlier (callers sample at different moments); the transport's clock only moves forward.
+ *
+ * Feed received packets (data at the Pony header, UDP payload) from peer (ip network order,
  * udp port host order). Consumes (frees) every mbuf. Malformed ones are counted drops. */
 void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc);
 /* Run timers (RTO, keep-alive, dead peers), flush acks and transmit what cwnd, pacing and
  * credits allow. Bounded work; returns units done (0 idle). */
 unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc);
+/* pony_tp_input with the packets' host arrival time: rx_tsc is the earliest TSC at which
+ * they may have reached this host (e.g. when the engine last found its input empty; clamped
+ * to now). The time a packet sat in a ring while the engine slept or was busy is host
+ * delay, not fabric delay: congestion control sees the delay from rx_tsc (here and in the
+ * hold time the peer is told), RTO still the full round trip. pony_tp_input is this with
+ * rx_tsc = now_tsc. */
+void pony_tp_input_at(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc, uint64_t rx_tsc);
 /* Earliest TSC at which pony_tp_poll has timed work: now-ish if something can be sent,
  * UINT64_MAX if nothing is pending. */
 uint64_t pony_tp_next_deadline(const struct pony_tp *tp);

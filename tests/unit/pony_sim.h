@@ -47,6 +47,9 @@ struct sim_link {
 	uint64_t base_ns, reorder_ns;
 	bool down[SIM_EP_MAX]; /* packets to this endpoint are dropped */
 	bool capture;          /* keep packets in pending without delivering */
+	/* Input is given a clock this far ahead of the following poll's, as in an engine
+	 * whose pony element reads a fresher TSC than the poll's start. */
+	uint64_t input_ahead_ns;
 	/* Bottleneck (0: none): each direction serializes at rate_bps behind a FIFO of at
 	 * most qmax_ns; queueing delay samples are summed for the tests. */
 	double rate_bps;
@@ -179,7 +182,7 @@ static __attribute__((unused)) unsigned sim_deliver(void)
 			}
 			if (nb == 32 || (nb && src != p->src)) {
 				pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
-					      sim_now);
+					      sim_now + l->input_ahead_ns);
 				nb = 0;
 			}
 			src = p->src;
@@ -188,7 +191,8 @@ static __attribute__((unused)) unsigned sim_deliver(void)
 			done++;
 		}
 		if (nb)
-			pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb, sim_now);
+			pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
+				      sim_now + l->input_ahead_ns);
 	}
 	return done;
 }

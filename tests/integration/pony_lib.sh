@@ -1,0 +1,79 @@
+# Pony end-to-end helpers (sourced after lib.sh): configs for two daemons joined by memif,
+# each with one Pony engine serving apps, and small readers of counters and /proc.
+PONY_RPC=${PONY_RPC:?PONY_RPC must point at the pony_rpc test app}
+SNAPCTL=${SNAPCTL:?SNAPCTL must point at snapctl}
+PMA=02:00:00:00:0e:01 PMB=02:00:00:00:0e:02
+PIPA=10.91.0.1 PIPB=10.91.0.2
+
+# pony_conf NAME ROLE MAC IP PEER_IP PEER_MAC [DAEMON_EXTRA] [PONY_ARGS] [INJECTOR_ARGS]
+# INJECTOR_ARGS non-empty: an injector element sits between port_rx and eth_classify.
+pony_conf() {
+  local inj_el="" rx_link='"rx -> eth"'
+  if [ -n "${9:-}" ]; then
+    inj_el="{ name = \"inj\"; type = \"injector\"; $9 },"
+    rx_link='"rx -> inj", "inj -> eth"'
+  fi
+  cat <<CONF
+daemon = { name = "p$1$$"; run_dir = "$T/run-$1"; memory_mb = 256; app_region_mb = 64; ${7:-} };
+ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
+            ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+engines = ( {
+  name = "pony0";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "m0"; },
+    $inj_el
+    { name = "eth"; type = "eth_classify"; port = "m0"; },
+    { name = "arp"; type = "arp"; port = "m0"; },
+    { name = "ip"; type = "ipv4_in"; port = "m0"; },
+    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "pony"; type = "pony"; port = "m0"; ${8:-} },
+    { name = "tx"; type = "port_tx"; port = "m0"; }
+  );
+  links = ( $rx_link, "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
+            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
+} );
+CONF
+}
+
+# pony_pair [DAEMON_EXTRA] [PONY_ARGS] [INJECTOR_ARGS]: write both configs, start A (memif
+# server) first — a memif client whose server socket does not exist yet never connects —
+# then B, and wait for the link.
+pony_pair() {
+  pony_conf a server $PMA $PIPA $PIPB $PMB "${1:-}" "${2:-}" "${3:-}" >"$T/a.conf"
+  pony_conf b client $PMB $PIPB $PIPA $PMA "${1:-}" "${2:-}" "${3:-}" >"$T/b.conf"
+  start_daemon a "$T/a.conf"
+  start_daemon b "$T/b.conf"
+  SA="$SNAPCTL --socket $T/run-a/control.sock"
+  SB="$SNAPCTL --socket $T/run-b/control.sock"
+  for _ in $(seq 50); do
+    $SB ports 2>/dev/null | grep -q " up/" && return 0
+    sleep 0.1
+  done
+  fail "memif link did not come up"
+}
+
+# start_app NAME CMD...: background app, output in $T/NAME.log, pid in APP_NAME.
+start_app() {
+  local name=$1; shift
+  "$@" >"$T/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  eval "APP_$name=$pid"
+}
+
+# wait_log FILE PATTERN SECS
+wait_log() {
+  for _ in $(seq $(($3 * 10))); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# live_stat SNAPCTL_CMD ENGINE ELEMENT COUNTER: a counter from `snapctl stats` now.
+live_stat() {
+  $1 stats "$2" 2>/dev/null | awk -v el="$3" -v c="$4" '$2==el && $3==c {v=$4} END {print v+0}'
+}
+
+# cpu_ticks PID: utime+stime of a process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
