@@ -91,12 +91,10 @@ cleanup() {
   for p in "${SERVER_PIDS[@]}" "${DAEMON_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${SERVER_PIDS[@]}" "${DAEMON_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null || true
-      # A killed daemon leaves its DPDK runtime dir (file prefix snap-<name>-<pid>).
-      rm -rf /var/run/dpdk/snap-sb*-"$p" "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb*-"$p" 2>/dev/null || true
-    fi
+    kill -KILL "$p" 2>/dev/null || true
   done
+  # A killed daemon leaves its DPDK runtime dir (file prefix snap-<daemon name>-<pid>).
+  rm -rf /var/run/dpdk/snap-sb$$[ab]-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb$$[ab]-* 2>/dev/null || true
   if [ $ROOT -eq 1 ]; then
     ip netns del $NS_A 2>/dev/null || true
     ip netns del $NS_B 2>/dev/null || true
