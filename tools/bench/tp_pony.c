@@ -301,10 +301,7 @@ static void on_accept(struct bench_tp *tp, const struct pony_completion *p)
 	c->state = S_OPEN;
 	tp->live++;
 	if (post_rx(tp, c, c->rx, tp->depth) < 0) {
-		tp->live--;
-		c->state = S_DEAD;
-		c->stream_gone = false;
-		conn_kill(tp, c, -EIO, false);
+		conn_kill(tp, c, -EIO, false); /* closes the stream; no accepted() was seen */
 		return;
 	}
 	if (tp->up.accepted)
