@@ -19,7 +19,8 @@
 #define PT_STREAM_SENDS 64
 #define PT_RX_DEPTH_MAX 32     /* receive buffers posted per stream */
 /* Receive buffers posted over all streams of a server, below the daemon's per-app op limit
- * (run.sh configures app_max_ops = 16384; sends in flight need ops too). */
+ * (run.sh configures app_max_ops = 16384; sends in flight need ops too). A daemon with a
+ * smaller limit needs $SNAPBENCH_PONY_RX_OPS set below it. */
 #define PT_RX_OPS_BUDGET 8192
 #define PT_TX_BUFS_MAX 8192    /* copy-in send buffers */
 #define PT_GRAIN 128           /* buffer size granule (libpony's allocator block) */
@@ -220,10 +221,12 @@ static void on_recv(struct bench_tp *tp, struct pt_conn *c, const struct pony_co
 	if (c->state != S_OPEN)
 		return;
 	if (p->status < 0) {
-		/* Cancelled or reset: CLOSED follows and ends the conn. A message larger than
-		 * the buffer is a protocol error of the peer (like a bad TCP frame). */
-		if (p->status == -EMSGSIZE)
-			conn_kill(tp, c, -EMSGSIZE, true);
+		/* Cancelled, reset or timed out: CLOSED follows and ends the conn. Anything else
+		 * (a message larger than the buffer: a protocol error of the peer, like a bad TCP
+		 * frame; a post the daemon refused, e.g. -ENOBUFS past its app_max_ops) fails the
+		 * conn now: it would never receive again. */
+		if (p->status != -ECANCELED && p->status != -ECONNRESET && p->status != -ETIMEDOUT)
+			conn_kill(tp, c, p->status, true);
 		return;
 	}
 	uint32_t slot = (uint32_t)(((uint8_t *)p->buf - c->rx) / tp->rx_size);
@@ -453,8 +456,10 @@ static struct bench_tp *pt_create(const struct bench_tp_cfg *cfg,
 	} else {
 		/* A server does not know the workload: as many as the area and the op budget
 		 * allow for max_conns streams of max_msg messages. */
+		const char *ev = getenv("SNAPBENCH_PONY_RX_OPS");
+		uint64_t budget = ev ? strtoull(ev, NULL, 10) : PT_RX_OPS_BUDGET;
 		uint64_t d = area / 2 / ((uint64_t)tp->cap * tp->rx_size);
-		uint64_t o = PT_RX_OPS_BUDGET / tp->cap;
+		uint64_t o = budget / tp->cap;
 		tp->depth = (uint32_t)(d < o ? d : o);
 	}
 	if (tp->depth > PT_RX_DEPTH_MAX)
