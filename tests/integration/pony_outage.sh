@@ -11,7 +11,7 @@ DEAD_US=4000000
 pony_pair "" "dead_timeout_us = $DEAD_US;"
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 65536 -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
-start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 20000 -m 65536 -S 2 -w 8 -T 60
+start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 100000000 -d 4 -m 65536 -S 2 -w 8 -T 60
 sleep 0.5
 kill -0 "$APP_cli" 2>/dev/null || { cat "$T/cli.log"; fail "client ended before the outage"; }
 to0=$(live_stat "$SB" pony0 pony timeouts)
@@ -26,11 +26,13 @@ echo "outage: b's retransmission timeouts during the 2 s: $((to1 - to0))"
 [ "$(live_stat "$SB" pony0 pony flows_failed)" -eq 0 ] || fail "the flow failed during a 2 s outage"
 
 # The peer never comes back.
-start_app cli2 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 1000000 -m 65536 -S 2 -w 8 -T 60
+start_app cli2 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 100000000 -d 30 -m 65536 -S 2 -w 8 -T 60
 sleep 0.5
 kill -0 "$APP_cli2" 2>/dev/null || { cat "$T/cli2.log"; fail "client ended early"; }
 kill -KILL "$PID_a"
 t0=$(date +%s%N)
+# A killed daemon cannot remove its DPDK runtime dir (prefix snap-<name>-<pid>).
+CLEANUPS+=("rm -rf /var/run/dpdk/snap-pa$$-$PID_a ${XDG_RUNTIME_DIR:-/tmp}/dpdk/snap-pa$$-$PID_a")
 set +e
 wait "$APP_cli2"; rc=$?
 set -e

@@ -13,16 +13,19 @@
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
  *       flight per stream; every reply must equal the request byte for byte and arrive in
  *       order; then b more RPCs up to big_max; then (-I) block idle for idle_s seconds in
- *       pony_wait and report the process's CPU use from /proc/self/stat.
+ *       pony_wait and report the process's CPU use from /proc/self/stat. With -d secs the
+ *       first phase stops issuing after secs seconds (n is then an upper bound).
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
  *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
  *       they stay pending), print "HOLDING <n> ..." and sleep until killed.
  *   pony_rpc drain -s SOCK [-p service] -n msgs -m len [-w bufs] [-P pause_after -D pause_s]
  *       receive n one-way messages, each checked and counted once; after pause_after of them
  *       post no buffers for pause_s seconds (a receiver that stops reading), then resume.
- *   pony_rpc push -s SOCK -i IP [-p service] -n msgs -m len [-w window]
- *       send n messages of len bytes, up to window queued; -ENOBUFS completions (the
- *       transport's send queue is full: back-pressure) are counted and retried.
+ *       With -n 0: count until the peer closes the stream and print "DRAIN_BYTES bytes secs".
+ *   pony_rpc push -s SOCK -i IP [-p service] (-n msgs | -d secs) -m len [-w window]
+ *       send n messages (or for secs seconds) of len bytes, up to window queued; -ENOBUFS
+ *       completions (the transport's send queue is full: back-pressure) are counted and
+ *       retried; then close the stream.
  *   pony_rpc connect -s SOCK
  *       attach and detach; print the daemon's refusal if any (exit 3 when refused).
  * Exit status: 0 ok, 1 a check failed, 2 usage, 3 refused by the daemon. */
@@ -47,7 +50,7 @@ struct opts {
 	unsigned service, n, streams, window, big, idle_s, timeout_s;
 	uint32_t max_len, min_len, big_max;
 	uint64_t seed;
-	unsigned pause_after, pause_s;
+	unsigned pause_after, pause_s, duration_s;
 };
 
 static double now_s(void)
@@ -270,7 +273,10 @@ static int run_drain(const struct opts *o)
 	if (wait_op(a, PONY_OP_ACCEPT, &c, now_s() + 60) != 0)
 		return 1;
 	uint32_t st = c.stream;
-	uint8_t *seen = calloc(o->n, 1), *want = malloc(o->max_len);
+	bool until_close = o->n == 0; /* count until the peer closes; check content only */
+	uint8_t *seen = calloc(o->n ? o->n : 1, 1), *want = malloc(o->max_len);
+	uint64_t bytes = 0;
+	double t_first = 0, t_last = 0;
 	void *parked[MAX_WINDOW];
 	unsigned n_parked = 0, got = 0, dups = 0, bad = 0;
 	for (unsigned i = 0; i < o->window; i++) {
@@ -280,7 +286,7 @@ static int run_drain(const struct opts *o)
 	}
 	double pause_end = 0, deadline = now_s() + o->timeout_s;
 	bool paused = false;
-	while (got < o->n) {
+	while (until_close || got < o->n) {
 		if (paused && now_s() >= pause_end) {
 			paused = false;
 			printf("RESUMED after %u messages\n", got);
@@ -294,8 +300,12 @@ static int run_drain(const struct opts *o)
 			fprintf(stderr, "drain: %s after %u messages\n", r ? pony_strerror(r) : "timeout", got);
 			return 1;
 		}
+		if (r > 0 && c.op == PONY_OP_CLOSED && until_close)
+			break;
 		if (r == 0 || c.op != PONY_OP_RECV)
 			continue;
+		if (c.status == -ECONNRESET && until_close)
+			break; /* the sender closed: posted buffers come back, then CLOSED */
 		if (c.status != 0) {
 			fprintf(stderr, "drain: recv: %s\n", pony_strerror(c.status));
 			return 1;
@@ -303,12 +313,16 @@ static int run_drain(const struct opts *o)
 		uint64_t id = 0;
 		memcpy(&id, c.buf, c.len >= 8 ? 8 : 0);
 		fill(want, c.len, id);
-		if (c.len < 8 || id >= o->n || memcmp(want, c.buf, c.len) != 0)
+		if (c.len < 8 || (!until_close && id >= o->n) || memcmp(want, c.buf, c.len) != 0)
 			bad++;
-		else if (seen[id]++)
+		else if (!until_close && seen[id]++)
 			dups++;
 		else
 			got++;
+		bytes += c.len;
+		t_last = now_s();
+		if (t_first == 0)
+			t_first = t_last;
 		if (got == o->pause_after && !paused && o->pause_s) {
 			paused = true;
 			pause_end = now_s() + o->pause_s;
@@ -320,6 +334,8 @@ static int run_drain(const struct opts *o)
 			return 1;
 	}
 	printf("drain: %u distinct messages intact, %u duplicates, %u bad\n", got, dups, bad);
+	if (until_close)
+		printf("DRAIN_BYTES %lu %.3f\n", (unsigned long)bytes, t_last - t_first);
 	pony_close(a);
 	return dups || bad ? 1 : 0;
 }
@@ -346,15 +362,18 @@ static int run_push(const struct opts *o)
 		free_slots[n_free++] = i;
 	}
 	uint64_t next = 0, acked = 0, bp = 0;
-	double deadline = now_s() + o->timeout_s, last_retry = 0;
-	while (acked < o->n) {
+	double t0 = now_s(), deadline = t0 + o->timeout_s, last_retry = 0;
+	unsigned total = o->n;
+	while (acked < total) {
+		if (o->duration_s && now_s() - t0 >= o->duration_s && total == o->n)
+			total = (unsigned)next; /* time is up: finish what is queued */
 		if (n_retry && now_s() - last_retry > 0.005) { /* else every 5 ms */
 			unsigned s = retry[--n_retry];
 			last_retry = now_s();
 			if (pony_send(a, st, slot[s], o->max_len, s) < 0)
 				retry[n_retry++] = s;
 		}
-		while (n_free && next < o->n && n_retry == 0) {
+		while (n_free && next < total && n_retry == 0) {
 			unsigned s = free_slots[--n_free];
 			id_of[s] = next;
 			fill(slot[s], o->max_len, next++);
@@ -388,8 +407,12 @@ static int run_push(const struct opts *o)
 			last_retry = 0; /* the send queue has room again: retry at once */
 		}
 	}
-	printf("push: %u messages of %u B acked; %lu sends refused with ENOBUFS (back-pressure) and retried\n",
-	       o->n, o->max_len, (unsigned long)bp);
+	double el = now_s() - t0;
+	printf("push: %u messages of %u B acked in %.2f s (%.1f Mbit/s); %lu sends refused with "
+	       "ENOBUFS (back-pressure) and retried\n", total, o->max_len, el,
+	       (double)total * o->max_len * 8 / el / 1e6, (unsigned long)bp);
+	pony_stream_close(a, st, 2);
+	wait_op(a, PONY_OP_CLOSE, &c, now_s() + 5);
 	pony_close(a);
 	return 0;
 }
@@ -475,7 +498,12 @@ static int run_phase(struct client *k, uint64_t total, uint32_t lo, uint32_t hi,
 			}
 		}
 	struct pony_completion c;
+	double t_end = o->duration_s ? now_s() + o->duration_s : 0;
 	while (k->done < target) {
+		if (t_end && to_issue && now_s() >= t_end) {
+			to_issue = 0; /* time is up: finish what is in flight */
+			target = k->issued;
+		}
 		int r = next_cpl(k->a, &c, deadline);
 		if (r <= 0) {
 			fprintf(stderr, "client: %s after %lu of %lu rpcs\n",
@@ -578,9 +606,10 @@ static int run_client(const struct opts *o)
 	if (run_phase(k, o->n, o->min_len, o->max_len, deadline))
 		return 1;
 	double t1 = now_s();
-	printf("client: %u rpcs of %u..%u B on %u streams (window %u): all echoed intact and in "
+	printf("client: %lu rpcs of %u..%u B on %u streams (window %u): all echoed intact and in "
 	       "order; %.2f s, %.0f rpc/s, %.1f MB/s each way, mean latency %.1f us, max %.1f ms\n",
-	       o->n, o->min_len, o->max_len, o->streams, o->window, t1 - t0, o->n / (t1 - t0),
+	       (unsigned long)k->done, o->min_len, o->max_len, o->streams, o->window, t1 - t0,
+	       k->done / (t1 - t0),
 	       k->bytes / (t1 - t0) / 1e6, k->lat_sum / (k->done ? k->done : 1) * 1e6,
 	       k->lat_max * 1e3);
 	if (o->big) {
@@ -644,7 +673,7 @@ int main(int argc, char **argv)
 			 .min_len = 1, .big_max = 0, .seed = 1, .timeout_s = 120};
 	int opt;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "s:i:p:n:m:M:S:w:b:B:x:I:T:P:D:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:i:p:n:m:M:S:w:b:B:x:I:T:P:D:d:")) != -1) {
 		switch (opt) {
 		case 's': o.sock = optarg; break;
 		case 'i': o.ip = optarg; break;
@@ -661,6 +690,7 @@ int main(int argc, char **argv)
 		case 'T': o.timeout_s = (unsigned)atoi(optarg); break;
 		case 'P': o.pause_after = (unsigned)atoi(optarg); break;
 		case 'D': o.pause_s = (unsigned)atoi(optarg); break;
+		case 'd': o.duration_s = (unsigned)atoi(optarg); o.n = 0xfffffff0u; break;
 		default: return usage();
 		}
 	}
