@@ -35,6 +35,7 @@
  *   -EACCES      the daemon's policy refused this user (pony_connect)
  *   -EPROTO      version mismatch or a malformed reply from the daemon
  *   -EPIPE       the daemon went away (connection closed)
+ * One-sided operations add their own statuses (see pony_read below).
  */
 #pragma once
 
@@ -70,6 +71,10 @@ enum pony_op {
 				* tag: the stream's tag (from open, or the listen's); id free */
 	PONY_OP_REGION_REG = 9,    /* pony_region_register finished: region, key */
 	PONY_OP_REGION_REVOKE = 10, /* pony_region_revoke finished */
+	PONY_OP_READ = 11,          /* one-sided ops finished: buf, len (bytes read/written, */
+	PONY_OP_WRITE = 12,         /* or the value's length); status 0 or a remote error */
+	PONY_OP_READ_INDIRECT = 13, /* (see "One-sided operations" below) */
+	PONY_OP_SCAN_READ = 14,
 	PONY_OP_MAX
 };
 
@@ -86,8 +91,9 @@ struct pony_completion {
 	uint16_t op;        /* enum pony_op */
 	uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
 	uint32_t stream;    /* stream id (OPEN, ACCEPT, SEND, RECV, CLOSE, CLOSED) */
-	uint32_t len;       /* SEND: bytes sent; RECV: bytes received */
-	void *buf;          /* SEND, RECV: the buffer given to the operation */
+	uint32_t len;       /* SEND: bytes sent; RECV: bytes received; one-sided: bytes read or
+			     * written, the value's length (scan), the needed length (-EMSGSIZE) */
+	void *buf;          /* SEND, RECV, one-sided: the buffer given to the operation */
 	uint32_t peer_ip;   /* OPEN, ACCEPT: peer IPv4 address, host byte order */
 	uint32_t region;    /* REGION_REG, REGION_REVOKE: region id */
 	uint64_t key;       /* REGION_REG: the region's 64-bit access key */
@@ -170,6 +176,63 @@ PONY_API int pony_recv_post_n(struct pony_app *app, uint32_t stream, void *buf, 
 PONY_API int pony_region_register(struct pony_app *app, void *buf, uint64_t len, uint32_t perms,
 			 uint64_t tag);
 PONY_API int pony_region_revoke(struct pony_app *app, uint32_t region, uint64_t tag);
+
+/* ---- One-sided operations ----
+ * Executed by the remote host's Pony engine on a region its app registered; the remote app's
+ * threads are not involved. Each call queues one op (ops to the same host are batched into
+ * packets) and returns; a completion with the op's PONY_OP_* code, buf and len follows.
+ * Exactly once: a WRITE is applied once even if its packet is retransmitted; a READ's result
+ * is produced once and resent from the remote engine's copy. Ops in flight at the same time
+ * may execute in any order. buf must lie inside the payload area (-EFAULT). len: 1..1024
+ * bytes (PONY_ONESIDED_MAX; smaller with a small MTU: -EMSGSIZE completion).
+ * Completion statuses from the remote engine (each also counted there):
+ *   -ENOENT        no region with that id
+ *   -EKEYREJECTED  wrong key
+ *   -EKEYREVOKED   the region was revoked
+ *   -EACCES        write to a read-only region / read of a write-only one
+ *   -ERANGE        [off, off + len) is not inside the region
+ *   -EOVERFLOW     indirect: the descriptor/pointer names bytes outside the region
+ *   -EMSGSIZE      indirect/scan: the data is longer than len (completion len = its length)
+ *   -ENODATA       scan: key not found
+ *   -EILSEQ        scan: the region does not hold a valid table at off
+ *   -EBUSY         scan: the bucket was being rewritten on every try (retry)
+ *   -EBADMSG       malformed op; -EOPNOTSUPP the remote engine serves no one-sided ops
+ * and locally: -ETIMEDOUT / -ECONNRESET (the flow failed: a WRITE may or may not have been
+ * applied), -ENOBUFS (too many ops in flight), -EHOSTUNREACH. */
+#define PONY_ONESIDED_MAX 1024u
+#define PONY_SCAN_KEY_MAX 24u
+#define PONY_INDIRECT_PTR 0x1u /* pony_read_indirect: the 8 bytes are a uint64 offset */
+
+/* Where a remote region is: host (IPv4, host byte order; port 0 = the engines' common Pony
+ * port), region id and key (from the remote app's PONY_OP_REGION_REG completion). */
+struct pony_remote {
+	uint32_t ip;
+	uint16_t port;
+	uint32_t region;
+	uint64_t key;
+};
+
+/* Read len bytes at offset off of the remote region into buf. Returns 0, -EAGAIN, -EFAULT,
+ * -EINVAL (len 0 or > PONY_ONESIDED_MAX, NULL), -EPIPE. */
+PONY_API int pony_read(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+		       void *buf, uint32_t len, uint64_t tag);
+/* Write len bytes from buf to offset off of the remote region (needs PONY_REGION_WRITE).
+ * Keep buf unchanged until the completion (it is read when the request is first sent). */
+PONY_API int pony_write(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+			const void *buf, uint32_t len, uint64_t tag);
+/* Indirect read: the 8 bytes at off of the remote region are read first, then the data they
+ * name, both inside the region. flags 0: a descriptor {uint32 offset, uint32 len}
+ * (little-endian) and len is buf's size (the data must fit); PONY_INDIRECT_PTR: one uint64
+ * offset (little-endian) and len bytes are read there. The completion's len is the bytes read. */
+PONY_API int pony_read_indirect(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+				void *buf, uint32_t len, unsigned flags, uint64_t tag);
+/* Scan-and-read: look key (1..PONY_SCAN_KEY_MAX bytes) up in the hash table at offset off of
+ * the remote region (the layout of tools/examples/kv_layout.h: struct kv_table_hdr, linear
+ * probing, seqlocked buckets) and read its value (at most len bytes) into buf, in one round
+ * trip. The completion's len is the value's length. */
+PONY_API int pony_scan_read(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+			    const void *key, uint32_t key_len, void *buf, uint32_t len,
+			    uint64_t tag);
 
 /* Take up to max completions. Returns how many (0..max), or -EPIPE if the daemon is gone,
  * -EPROTO if it broke the ring protocol. Never blocks. */

@@ -557,6 +557,11 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 		return NULL;
 	h->engine = engine;
 	h->tp = tp;
+	if (tp != NULL && pony_tp_os_attach(tp, &pony_app_os_hooks, h) != 0) {
+		free(h);
+		errno = ENOMEM;
+		return NULL;
+	}
 	strcpy(h->name, name);
 	hosts[slot] = h;
 	return h;
@@ -578,6 +583,8 @@ void pony_app_host_destroy(struct pony_app_host *h)
 	for (unsigned i = 0; i < HOSTS_MAX; i++)
 		if (hosts[i] == h)
 			hosts[i] = NULL;
+	if (h->tp != NULL)
+		pony_tp_os_attach(h->tp, NULL, NULL); /* later op completions find no session */
 	free(h);
 }
 

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <sys/random.h>
 
+#include <string.h>
+
 #include "pony/app_internal.h"
+#include "pony/onesided.h"
 
 /* Refuse c: count the reason, complete with status. */
 static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enum pony_app_err why,
@@ -18,7 +21,8 @@ static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enu
 		.tag = c->tag, .status = status, .op = c->op, .flags = c->flags,
 		.service = c->service, .stream = c->stream, .region = c->region,
 	};
-	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV) {
+	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV ||
+	    (c->op >= PONY_OP_READ && c->op <= PONY_OP_SCAN_READ)) {
 		cpl.off = c->off;
 		/* echo len only when it is one a completion can carry */
 		cpl.len = c->len <= PONY_MSG_MAX ? (uint32_t)c->len : 0;
@@ -45,19 +49,12 @@ static bool buf_ok(const struct pony_app_session *s, uint64_t off, uint64_t len,
 	return count <= (size - off) / (len ? len : 1);
 }
 
-static bool rsvd_zero(const struct pony_shm_cmd *c)
-{
-	for (unsigned i = 0; i < sizeof(c->rsvd); i++)
-		if (c->rsvd[i])
-			return false;
-	return true;
-}
-
 /* Fields each op uses; everything else must be 0. */
 enum { F_SERVICE = 1, F_STREAM = 2, F_OFF = 4, F_LEN = 8, F_COUNT = 16, F_IP = 32,
-       F_REGION = 64, F_PERMS = 128 };
+       F_REGION = 64, F_PERMS = 128, F_REMOTE = 256 /* rkey, roff */ };
+#define F_ONESIDED (F_SERVICE | F_OFF | F_LEN | F_IP | F_REGION | F_REMOTE)
 
-static const uint8_t op_fields[PONY_OP_MAX] = {
+static const uint16_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_OPEN] = F_SERVICE | F_IP,
 	[PONY_OP_LISTEN] = F_SERVICE,
 	[PONY_OP_UNLISTEN] = F_SERVICE,
@@ -66,15 +63,23 @@ static const uint8_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_CLOSE] = F_STREAM,
 	[PONY_OP_REGION_REG] = F_OFF | F_LEN | F_PERMS,
 	[PONY_OP_REGION_REVOKE] = F_REGION,
+	[PONY_OP_READ] = F_ONESIDED,
+	[PONY_OP_WRITE] = F_ONESIDED,
+	[PONY_OP_READ_INDIRECT] = F_ONESIDED,
+	[PONY_OP_SCAN_READ] = F_ONESIDED | F_COUNT,
 };
 
 static bool fields_ok(const struct pony_shm_cmd *c)
 {
-	uint8_t f = op_fields[c->op];
-	if ((c->flags & ~PONY_CMDF_ALL) || !rsvd_zero(c))
+	uint16_t f = op_fields[c->op];
+	if (c->flags & ~PONY_CMDF_ALL)
 		return false;
 	/* FREE_ON_DONE only makes sense for sends (the library's copy-in buffers). */
 	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND)
+		return false;
+	if ((c->flags & PONY_CMDF_IND_PTR) && c->op != PONY_OP_READ_INDIRECT)
+		return false;
+	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
 	       ((f & F_OFF) || !c->off) && ((f & F_LEN) || !c->len) &&
@@ -306,6 +311,105 @@ static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_
 	done(s, c, &cpl);
 }
 
+/* One-sided op: checked here, handed to the transport (pony/onesided.h), completed by
+ * os_done. The op holds the session's mapping (tp_refs) until then: the transport writes
+ * read results into the buffer when the response arrives. */
+static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (c->len == 0 || c->len > PONY_ONESIDED_MAX)
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
+	if (!buf_ok(s, c->off, c->len, 1))
+		return refuse(s, c, PONY_APP_ERR_BAD_BUFFER, -EFAULT);
+	if (c->op == PONY_OP_SCAN_READ && (c->count == 0 || c->count > PONY_SCAN_KEY_MAX ||
+					   c->count > c->len))
+		return refuse(s, c, PONY_APP_ERR_BAD_COUNT, -EINVAL);
+	if (s->n_ops >= s->max_ops)
+		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
+	static const uint8_t opcode[PONY_OP_MAX] = {
+		[PONY_OP_READ] = PONY_OS_READ, [PONY_OP_WRITE] = PONY_OS_WRITE,
+		[PONY_OP_READ_INDIRECT] = PONY_OS_READ_INDIRECT,
+		[PONY_OP_SCAN_READ] = PONY_OS_SCAN_READ,
+	};
+	uint8_t key[PONY_SCAN_KEY_MAX];
+	struct pony_os_op o = {
+		.opcode = opcode[c->op], .region = c->region, .len = (uint32_t)c->len,
+		.rkey = c->rkey, .off = c->roff, .buf = s->buf + c->off,
+		.flags = (c->flags & PONY_CMDF_IND_PTR) ? PONY_OS_F_PTR : 0,
+	};
+	if (c->op == PONY_OP_SCAN_READ) {
+		memcpy(key, s->buf + c->off, c->count); /* copied once: the app may scribble */
+		o.key_len = (uint8_t)c->count;
+		o.key_data = key;
+	}
+	uint32_t i = app_op_alloc(s);
+	struct app_op *op = &s->ops[i];
+	op->op = c->op;
+	op->tag = c->tag;
+	op->off = c->off;
+	op->len = (uint32_t)c->len;
+	op->stream = 0;
+	op->flags = c->flags;
+	app_op_hold(s, i);
+	int r = pony_tp_os_submit(s->host->tp, htonl(c->ip), c->service, &o, s,
+				  (uint64_t)op->gen << 32 | i);
+	if (r) {
+		app_op_free(s, i);
+		return refuse(s, c, PONY_APP_ERR_TRANSPORT, r);
+	}
+}
+
+static void os_done(void *owner, uint64_t cookie, int status, uint32_t len)
+{
+	struct pony_app_session *s = owner;
+	uint32_t i = (uint32_t)cookie;
+	if (i >= s->max_ops || s->ops[i].gen != (uint32_t)(cookie >> 32) || !s->ops[i].held ||
+	    s->ops[i].op < PONY_OP_READ || s->ops[i].op > PONY_OP_SCAN_READ) {
+		s->cnt.stray_upcalls++;
+		return;
+	}
+	if (status == 0) {
+		if (s->ops[i].op == PONY_OP_WRITE)
+			s->cnt.tx_bytes += len;
+		else
+			s->cnt.rx_bytes += len;
+	}
+	app_op_complete(s, i, status, len);
+	if (s->tp_refs == 0)
+		app_session_tp_drained(s); /* may free s */
+}
+
+/* Find a region for a remote op among the host's live sessions. Region ids are per app, so
+ * several apps may have the same id: the 64-bit random key picks the one meant. Statuses:
+ * OK; BAD_KEY (the id exists, no key matches); REVOKED (no live region with the id, but a
+ * slot that once had it: its generation reached the id's); NO_REGION otherwise. */
+static unsigned os_resolve(void *ctx, uint32_t region, uint64_t key, struct pony_os_region *out)
+{
+	struct pony_app_host *h = ctx;
+	uint32_t idx = region & ((1u << APP_STREAM_IDX_BITS) - 1);
+	uint16_t gen = (uint16_t)(region >> APP_STREAM_IDX_BITS);
+	unsigned st = PONY_OS_ST_NO_REGION;
+	for (struct pony_app_session *s = h->live; s != NULL; s = s->next) {
+		if (s->torn || idx >= s->max_regions)
+			continue;
+		const struct app_region *r = &s->regions[idx];
+		if (r->id == region) {
+			if (r->key == key) {
+				out->base = (uint8_t *)s->buf + r->off;
+				out->len = r->len;
+				out->perms = r->perms;
+				return PONY_OS_ST_OK;
+			}
+			st = PONY_OS_ST_BAD_KEY;
+		} else if (gen != 0 && r->gen != 0 && st == PONY_OS_ST_NO_REGION &&
+			   (int16_t)(r->gen - gen) >= 0) {
+			st = PONY_OS_ST_REVOKED;
+		}
+	}
+	return st;
+}
+
+const struct pony_os_hooks pony_app_os_hooks = {.resolve = os_resolve, .done = os_done};
+
 void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	switch (c->op) {
@@ -317,6 +421,10 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_CLOSE:
 	case PONY_OP_REGION_REG:
 	case PONY_OP_REGION_REVOKE:
+	case PONY_OP_READ:
+	case PONY_OP_WRITE:
+	case PONY_OP_READ_INDIRECT:
+	case PONY_OP_SCAN_READ:
 		break;
 	default:
 		return refuse(s, c, PONY_APP_ERR_BAD_OP, -EINVAL);
@@ -340,5 +448,10 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 		return cmd_region_reg(s, c);
 	case PONY_OP_REGION_REVOKE:
 		return cmd_region_revoke(s, c);
+	case PONY_OP_READ:
+	case PONY_OP_WRITE:
+	case PONY_OP_READ_INDIRECT:
+	case PONY_OP_SCAN_READ:
+		return cmd_onesided(s, c);
 	}
 }

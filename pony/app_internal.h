@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pony/app.h"
+#include "pony/onesided.h"
 #include "pony/shm.h"
 
 #define APP_NONE UINT32_MAX
@@ -120,3 +121,5 @@ void app_session_tp_drained(struct pony_app_session *s);
 
 /* app_cmd.c: validate and execute one command copied out of the ring. */
 void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c);
+/* app_cmd.c: one-sided ops (pony/onesided.h) resolve regions and complete through these. */
+extern const struct pony_os_hooks pony_app_os_hooks;

@@ -112,6 +112,7 @@ void pony_flow_release(struct pony_tp *tp, struct pony_flow *f)
 {
 	if (f->state != PONY_F_FAILED)
 		ht_remove(tp, (uint32_t)(f - tp->flows));
+	pony_os_flow_gone(tp, f, -ECONNRESET);
 	f->state = PONY_F_FREE;
 }
 
@@ -124,13 +125,15 @@ void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
 	f->state = PONY_F_FAILED;
 	tp->st.flows_failed++;
 	pony_stream_fail_all(tp, f, err);
+	pony_os_flow_gone(tp, f, err);
 	pony_flow_release(tp, f);
 }
 
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port)
 {
 	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
-	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt) {
+	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt &&
+	    !pony_os_busy(tp, f)) {
 		/* We asked to tear this flow down and the peer may already have agreed: start a
 		 * fresh incarnation rather than race its FIN_ACK (a peer that still has the old
 		 * one replaces it when our SYN arrives). */
@@ -181,6 +184,8 @@ static void desc_delivered(struct pony_tp *tp, struct pony_flow *f, struct pony_
 	d->state = PONY_D_SACKED;
 	if (d->type == PONY_T_DATA)
 		pony_stream_acked(tp, d->stream, d->msg_id, d->len);
+	else if (pony_os_type(d->type))
+		pony_os_delivered(tp, d);
 }
 
 static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
@@ -327,7 +332,8 @@ static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pon
 		return;
 	}
 	/* Agree only when we hold nothing either; otherwise our traffic keeps it alive. */
-	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max) {
+	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max &&
+	    !pony_os_busy(tp, f)) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN_ACK);
 		pony_flowtx_flush(tp);
 		pony_flow_release(tp, f);

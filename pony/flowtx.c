@@ -147,7 +147,17 @@ static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, stru
 	const uint8_t *payload = NULL;
 	uint16_t len = 0;
 
-	if (d->type == PONY_T_DATA) {
+	if (pony_os_type(d->type)) {
+		payload = pony_os_payload(tp, d);
+		len = d->len;
+		if (payload == NULL) {
+			d->type = PONY_T_NOP; /* its content is gone (restored state) */
+			memset(&h, 0, sizeof(h));
+			h.type = PONY_T_NOP;
+			h.seq = seq;
+			len = 0;
+		}
+	} else if (d->type == PONY_T_DATA) {
 		struct pony_stream *s = pony_stream_get(tp, d->stream);
 		if (s != NULL && s->state == PONY_S_OPEN && seq_le(s->tx_head, d->msg_id) &&
 		    seq_lt(d->msg_id, s->tx_tail)) {
@@ -189,13 +199,15 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
 	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
 								      : tp->cfg.window;
-	return (f->n_ctrl || f->n_ready) && f->snd_nxt - f->snd_una < w;
+	return (f->n_ctrl || f->n_ready || pony_os_pending(tp, f)) && f->snd_nxt - f->snd_una < w;
 }
 
 /* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
  * round-robin over streams that have credit. */
 static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
 {
+	if (pony_os_next(tp, f, d))
+		return true; /* one-sided responses and requests first: they are small */
 	bool ctrl = f->n_ctrl > 0;
 	uint32_t fi = (uint32_t)(f - tp->flows);
 	uint32_t idx = f->rr;
@@ -276,9 +288,9 @@ static uint64_t rto_deadline(const struct pony_tp *tp, const struct pony_flow *f
 	return f->rto_start + rto;
 }
 
-static bool flow_busy(const struct pony_flow *f)
+static bool flow_busy(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost;
+	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost || pony_os_busy(tp, f);
 }
 
 static void on_timeout(struct pony_tp *tp, struct pony_flow *f)
@@ -322,7 +334,7 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 	}
 	if (f->state != PONY_F_ESTABLISHED)
 		return 0;
-	if (flow_busy(f) && now - f->last_rx_tsc >= tp->dead) {
+	if (flow_busy(tp, f) && now - f->last_rx_tsc >= tp->dead) {
 		pony_flow_fail(tp, f, -ETIMEDOUT);
 		return 1;
 	}
@@ -331,19 +343,19 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 		on_timeout(tp, f);
 		w++;
 	}
-	if (flow_busy(f) && now - f->last_rx_tsc >= tp->keepalive &&
+	if (flow_busy(tp, f) && now - f->last_rx_tsc >= tp->keepalive &&
 	    now - f->last_tx_tsc >= tp->keepalive) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_PROBE);
 		w++;
 	}
 	/* A peer that never answers our FINs (gone, or a spoofed SYN made this flow): drop
 	 * the flow quietly so the table cannot fill with them. */
-	if (!flow_busy(f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
+	if (!flow_busy(tp, f) && f->fin_sent && now - f->last_rx_tsc >= tp->dead) {
 		pony_flow_release(tp, f);
 		return 1;
 	}
 	/* Idle teardown: nothing held on either side for a while. */
-	if (!flow_busy(f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&
+	if (!flow_busy(tp, f) && now - f->last_tx_tsc >= 4 * tp->keepalive &&
 	    now - f->last_rx_tsc >= 4 * tp->keepalive) {
 		f->fin_sent = true;
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN);
@@ -404,7 +416,7 @@ uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
 		}
 		if (f->pipe)
 			AT(rto_deadline(tp, f));
-		if (flow_busy(f)) {
+		if (flow_busy(tp, f)) {
 			AT(f->last_rx_tsc + tp->dead);
 			uint64_t ka = f->last_rx_tsc > f->last_tx_tsc ? f->last_rx_tsc : f->last_tx_tsc;
 			AT(ka + tp->keepalive);

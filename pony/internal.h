@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "pony/cc.h"
+#include "pony/onesided.h"
 #include "pony/transport.h"
 #include "pony/wire.h"
 
@@ -215,6 +216,7 @@ struct pony_tp {
 	uint64_t rx_tsc;             /* earliest arrival of the packets being input (<= now) */
 	uint64_t rst_window_tsc;
 	uint32_t rst_in_window;
+	struct pony_os *os;          /* one-sided ops (pony/onesided.c); NULL until attached */
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)

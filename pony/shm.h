@@ -49,7 +49,7 @@
 #include "pony.h"
 
 #define PONY_SHM_MAGIC 0x31594e4f50414e53ull /* "SNAPONY1" little-endian */
-#define PONY_SHM_VERSION 1u
+#define PONY_SHM_VERSION 2u /* 2: one-sided ops (cmd rkey/roff) */
 #define PONY_SHM_CACHELINE 64u
 #define PONY_SHM_PAGE 4096u
 
@@ -90,23 +90,28 @@ struct pony_shm_ring {
 /* Command flags. */
 #define PONY_CMDF_FREE_ON_DONE 0x01u /* library-internal: echoed in the completion; the
 				      * library frees the buffer when it polls it */
-#define PONY_CMDF_ALL PONY_CMDF_FREE_ON_DONE
+#define PONY_CMDF_IND_PTR 0x02u     /* READ_INDIRECT: pointer-as-offset (PONY_INDIRECT_PTR) */
+#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR)
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
  * commands with stray fields, so they stay free for later versions). */
 struct pony_shm_cmd {
-	uint8_t op;       /* enum pony_op: OPEN LISTEN UNLISTEN SEND RECV CLOSE REGION_* */
+	uint8_t op;       /* enum pony_op: OPEN LISTEN UNLISTEN SEND RECV CLOSE REGION_* and the
+			   * one-sided READ WRITE READ_INDIRECT SCAN_READ */
 	uint8_t flags;    /* PONY_CMDF_* */
-	uint16_t service; /* OPEN, LISTEN, UNLISTEN */
+	uint16_t service; /* OPEN, LISTEN, UNLISTEN; one-sided: peer's UDP port (0 default) */
 	uint32_t stream;  /* SEND, RECV, CLOSE */
 	uint64_t tag;     /* any value; echoed */
-	uint64_t off;     /* SEND, RECV, REGION_REG: offset in the payload area */
-	uint64_t len;     /* SEND, RECV: bytes per buffer; REGION_REG: region bytes */
-	uint32_t count;   /* RECV: buffers back to back (1..PONY_RECV_BATCH_MAX) */
-	uint32_t ip;      /* OPEN: peer IPv4, host order */
-	uint32_t region;  /* REGION_REVOKE */
+	uint64_t off;     /* SEND, RECV, REGION_REG, one-sided: offset in the payload area */
+	uint64_t len;     /* SEND, RECV: bytes per buffer; REGION_REG: region bytes;
+			   * one-sided: bytes to read/write (buffer size) */
+	uint32_t count;   /* RECV: buffers back to back (1..PONY_RECV_BATCH_MAX);
+			   * SCAN_READ: key length (the key is at the buffer's start) */
+	uint32_t ip;      /* OPEN, one-sided: peer IPv4, host order */
+	uint32_t region;  /* REGION_REVOKE; one-sided: the remote region id */
 	uint32_t perms;   /* REGION_REG: PONY_REGION_* */
-	uint8_t rsvd[16]; /* must be 0 */
+	uint64_t rkey;    /* one-sided: the remote region's key */
+	uint64_t roff;    /* one-sided: offset in the remote region */
 } PONY_SHM_ALIGNED;
 
 /* A completion (daemon -> app); fields as in struct pony_completion, buf as an offset. */
@@ -133,7 +138,7 @@ _Static_assert(sizeof(struct pony_shm_ring) == 128, "ring: two lines");
 _Static_assert(offsetof(struct pony_shm_ring, cons) == 64, "cons on its own line");
 _Static_assert(sizeof(struct pony_shm_cmd) == 64, "command is one cache line");
 _Static_assert(sizeof(struct pony_shm_cpl) == 64, "completion is one cache line");
-_Static_assert(offsetof(struct pony_shm_cmd, rsvd) == 48, "command layout");
+_Static_assert(offsetof(struct pony_shm_cmd, rkey) == 48, "command layout");
 _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
 
 #define PONY_SHM_RING_MIN 16u

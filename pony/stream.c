@@ -383,6 +383,8 @@ int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 {
 	if (h->type == PONY_T_NOP)
 		return 0;
+	if (pony_os_type(h->type))
+		return pony_os_rx(tp, f, h, m, hl);
 	if (h->type == PONY_T_OPEN)
 		return rx_open(tp, f, h);
 	struct pony_stream *s = pony_stream_get(tp, h->sid);

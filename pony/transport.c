@@ -128,6 +128,7 @@ void pony_tp_destroy(struct pony_tp *tp)
 		for (size_t i = 0; i < (size_t)tp->cfg.max_flows * tp->cfg.window; i++)
 			rte_pktmbuf_free(tp->held[i].m);
 	rte_pktmbuf_free_bulk(tp->txb, tp->txb_n);
+	pony_os_destroy(tp);
 	rte_free(tp->flows);
 	rte_free(tp->descs);
 	rte_free(tp->rxmaps);

@@ -151,8 +151,12 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 		if (h->payload_len == 0 || h->msg_len == 0 || h->msg_len > PONY_MSG_MAX ||
 		    h->offset >= h->msg_len || h->payload_len > h->msg_len - h->offset)
 			return -EINVAL;
+	} else if (h->type == PONY_T_OS_REQ || h->type == PONY_T_OS_RESP) {
+		/* Records are validated by pony/onesided_exec.c; here only their count. */
+		if (h->payload_len == 0 || h->aux == 0 || h->aux > PONY_OS_RECS_MAX)
+			return -EINVAL;
 	} else if (h->payload_len != 0) {
-		return -EINVAL; /* only DATA carries payload in this version */
+		return -EINVAL; /* only DATA and the one-sided types carry payload */
 	}
 	return (int)hl;
 }
@@ -205,6 +209,8 @@ const char *pony_type_name(uint8_t t)
 	case PONY_T_CLOSE: return "CLOSE";
 	case PONY_T_CREDIT: return "CREDIT";
 	case PONY_T_NOP: return "NOP";
+	case PONY_T_OS_REQ: return "OS_REQ";
+	case PONY_T_OS_RESP: return "OS_RESP";
 	default: return "?";
 	}
 }

@@ -5,11 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PONY_WIRE_VERSION 1
+#define PONY_WIRE_VERSION 2 /* 2: one-sided OS_REQ / OS_RESP */
 #define PONY_UDP_PORT_DEFAULT 4791 /* configurable per pony element */
 #define PONY_SACK_MAX 4
 #define PONY_HDR_FIXED 72                                  /* bytes before the SACK blocks */
 #define PONY_HDR_MAX (PONY_HDR_FIXED + 8 * PONY_SACK_MAX) /* 104 */
+#define PONY_OS_RECS_MAX 64 /* records per one-sided packet (PONY_OS_BATCH_MAX) */
 
 /* Packet types. Values are wire contract: never renumber, only append (see WIRE.md). */
 enum pony_type {
@@ -27,9 +28,10 @@ enum pony_type {
 	PONY_T_CLOSE = 19,    /* close stream sid (processed once all earlier seqs arrived) */
 	PONY_T_CREDIT = 20,   /* aux = absolute credit: sender may send msg ids < aux */
 	PONY_T_NOP = 21,      /* retransmission of a seq whose content is gone (closed stream) */
-	/* Reserved for one-sided operations (later versions); parsed as "unknown type". */
-	PONY_T_READ_REQ = 32,
-	PONY_T_READ_RESP = 33,
+	/* One-sided operations (version 2, pony/onesided.h): sequenced, payload = op records. */
+	PONY_T_OS_REQ = 32,  /* aux = number of request records in the payload */
+	PONY_T_OS_RESP = 33, /* aux = number of response records in the payload */
+	/* Reserved (never used so far); parsed as "unknown type". */
 	PONY_T_WRITE = 34,
 	PONY_T_WRITE_ACK = 35,
 	PONY_T_ATOMIC = 36,
@@ -38,7 +40,7 @@ enum pony_type {
 
 static inline int pony_type_sequenced(uint8_t t)
 {
-	return t >= PONY_T_DATA && t <= PONY_T_NOP;
+	return (t >= PONY_T_DATA && t <= PONY_T_NOP) || t == PONY_T_OS_REQ || t == PONY_T_OS_RESP;
 }
 
 /* Flags. */

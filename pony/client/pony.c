@@ -415,6 +415,56 @@ int pony_region_register(struct pony_app *a, void *buf, uint64_t len, uint32_t p
 	return cmd_push(a, &c);
 }
 
+/* One-sided ops: the command names the remote (ip, port, region, key, offset) and a local
+ * buffer; the daemon checks everything again. */
+static int onesided(struct pony_app *a, uint8_t op, uint8_t flags, const struct pony_remote *rm,
+		    uint64_t roff, const void *buf, uint32_t len, uint32_t key_len, uint64_t tag)
+{
+	uint64_t off;
+	if (rm == NULL || buf == NULL || len == 0 || len > PONY_ONESIDED_MAX)
+		return -EINVAL;
+	if (buf_off(a, buf, len, &off))
+		return -EFAULT;
+	struct pony_shm_cmd c = {.op = op, .flags = flags, .service = rm->port, .ip = rm->ip,
+				 .region = rm->region, .rkey = rm->key, .roff = roff, .off = off,
+				 .len = len, .count = key_len, .tag = tag};
+	return cmd_push(a, &c);
+}
+
+int pony_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
+	      uint32_t len, uint64_t tag)
+{
+	return onesided(a, PONY_OP_READ, 0, rm, off, buf, len, 0, tag);
+}
+
+int pony_write(struct pony_app *a, const struct pony_remote *rm, uint64_t off, const void *buf,
+	       uint32_t len, uint64_t tag)
+{
+	return onesided(a, PONY_OP_WRITE, 0, rm, off, buf, len, 0, tag);
+}
+
+int pony_read_indirect(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
+		       uint32_t len, unsigned flags, uint64_t tag)
+{
+	if (flags & ~PONY_INDIRECT_PTR)
+		return -EINVAL;
+	return onesided(a, PONY_OP_READ_INDIRECT, (flags & PONY_INDIRECT_PTR) ? PONY_CMDF_IND_PTR : 0,
+			rm, off, buf, len, 0, tag);
+}
+
+int pony_scan_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off,
+		   const void *key, uint32_t key_len, void *buf, uint32_t len, uint64_t tag)
+{
+	if (key == NULL || key_len == 0 || key_len > PONY_SCAN_KEY_MAX || key_len > len)
+		return -EINVAL;
+	uint64_t boff;
+	if (buf == NULL || buf_off(a, buf, len, &boff))
+		return buf == NULL ? -EINVAL : -EFAULT;
+	/* The key travels at the start of the buffer (the daemon copies it at once). */
+	memmove(buf, key, key_len);
+	return onesided(a, PONY_OP_SCAN_READ, 0, rm, off, buf, len, key_len, tag);
+}
+
 int pony_region_revoke(struct pony_app *a, uint32_t region, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REVOKE, .region = region, .tag = tag};
@@ -455,7 +505,8 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
 			.region = c.region, .key = c.key,
 		};
-		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV) && c.off < a->hdr.buf_size)
+		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV ||
+		     (c.op >= PONY_OP_READ && c.op <= PONY_OP_SCAN_READ)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;
 		if (c.flags & PONY_CMDF_FREE_ON_DONE) {
 			pony_buf_free(a, o->buf);
@@ -571,6 +622,12 @@ const char *pony_strerror(int err)
 	case -EACCES: return "snapnetd refused this user (app policy)";
 	case -EPROTO: return "protocol mismatch with snapnetd";
 	case -EPIPE: return "snapnetd went away";
+	case -EKEYREJECTED: return "remote region key rejected";
+	case -EKEYREVOKED: return "remote region revoked";
+	case -ERANGE: return "offset/length outside the remote region";
+	case -EOVERFLOW: return "remote descriptor points outside its region";
+	case -ENODATA: return "key not found in the remote table";
+	case -EILSEQ: return "no valid table at that remote offset";
 	default: break;
 	}
 	const char *s = err < 0 ? strerrordesc_np(-err) : NULL;
@@ -584,7 +641,9 @@ const char *pony_op_name(unsigned op)
 		[PONY_OP_UNLISTEN] = "unlisten", [PONY_OP_ACCEPT] = "accept",
 		[PONY_OP_SEND] = "send", [PONY_OP_RECV] = "recv", [PONY_OP_CLOSE] = "close",
 		[PONY_OP_CLOSED] = "closed", [PONY_OP_REGION_REG] = "region_register",
-		[PONY_OP_REGION_REVOKE] = "region_revoke",
+		[PONY_OP_REGION_REVOKE] = "region_revoke", [PONY_OP_READ] = "read",
+		[PONY_OP_WRITE] = "write", [PONY_OP_READ_INDIRECT] = "read_indirect",
+		[PONY_OP_SCAN_READ] = "scan_read",
 	};
 	return op < PONY_OP_MAX ? names[op] : "?";
 }

@@ -210,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				((uint8_t *)&c)[i] = take8(&z);
 			if (act % 12 >= 1) { /* biased: sane op, zero rsvd, live ids */
 				c.op = (uint8_t)(1 + c.op % (PONY_OP_MAX - 1));
-				memset(c.rsvd, 0, sizeof(c.rsvd));
+				c.rkey = c.roff = 0;
 				c.flags &= PONY_CMDF_ALL;
 				c.stream = live_stream(s[0], (uint8_t)c.stream);
 			}

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Live moves: host A's engine is moved between groups and its group's mode is switched
-# while host B pings it every millisecond over memif. Moves park the engine at a safe point
-# and its rx queue holds what arrives meanwhile, so no ping may go unanswered.
+# while host B pings it every millisecond over memif AND an app on B runs a continuous
+# checked echo RPC stream to an app on A through that engine's Pony transport. Moves park the
+# engine at a safe point and its rx queue holds what arrives meanwhile, so no ping may go
+# unanswered and every RPC must come back exactly once, in order, byte-identical.
 . "$(dirname "$0")/lib.sh"
 SNAPCTL=${SNAPCTL:?}
+PONY_RPC=${PONY_RPC:?}
 MA=02:00:00:00:0c:01 MB=02:00:00:00:0c:02
 conf() { # name role mac ip peer-ip peer-mac groups extra-elements extra-links
   cat <<CONF
@@ -19,9 +22,12 @@ engines = ( {
     { name = "arp"; type = "arp"; port = "m0"; },
     { name = "ip"; type = "ipv4_in"; port = "m0"; },
     { name = "echo"; type = "icmp_echo"; port = "m0"; },
+    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "pony"; type = "pony"; port = "m0"; },
     { name = "tx"; type = "port_tx"; port = "m0"; }$8
   );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "arp -> tx", "echo -> tx"$9 );
+  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "arp -> tx", "echo -> tx",
+            "ip.udp -> udp", "udp.p0 -> pony", "pony.tx -> tx"$9 );
 } );
 CONF
 }
@@ -35,6 +41,14 @@ start_daemon a "$T/a.conf"
 start_daemon b "$T/b.conf"
 S="$SNAPCTL --socket $T/run-a/control.sock"
 sleep 1
+"$PONY_RPC" server -s "$T/run-a/app.sock" -m 65536 -w 8 >"$T/srv.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
+# Continuous RPCs for the whole move sequence (-d: stop issuing after 6 s).
+"$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.89.0.1 -n 10000000 -d 6 -M 1 -m 65536 -S 2 -w 8 \
+  -x $$ -T 60 >"$T/cli.log" 2>&1 &
+cli=$!
+sleep 0.5
 moves=0
 for i in 1 2 3; do
   for g in g2 g3 g1; do
@@ -55,7 +69,9 @@ moves = {c["name"]: c["value"] for c in e.get("counters", [])}.get("moves", 0)
 print("engine moves counted:", moves)
 assert int(moves) >= 9, moves
 PY
-sleep 3.5 # the remaining pings (3000 at 1 ms) finish
+wait $cli || { cat "$T/cli.log"; fail "the RPC stream broke across live moves"; }
+cat "$T/cli.log"
+sleep 1 # the remaining pings (3000 at 1 ms) finish
 stop_daemon b
 stop_daemon a
 sent=$(counter "$T/b.log" host ping sent)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pony/onesided.h"
 #include "loop_tp.h"
 
 #define LOOP_STREAMS 1024
@@ -184,9 +185,11 @@ static void finish(struct pony_tp *tp, uint32_t sid)
 	}
 }
 
+static unsigned loop_os_run(void);
+
 unsigned loop_tp_run(struct pony_tp *tp)
 {
-	unsigned work = 0;
+	unsigned work = loop_os_run();
 	for (uint32_t i = 1; i < LOOP_STREAMS; i++) {
 		struct loop_stream *s = &tp->s[i];
 		if (!s->used)
@@ -239,4 +242,85 @@ unsigned loop_tp_run(struct pony_tp *tp)
 		}
 	}
 	return work;
+}
+
+/* One-sided ops over the loopback: every op targets this same transport's regions and runs
+ * through the real record executor (pony/onesided_exec.c) at the next loop_tp_run, like the
+ * remote engine would; the completion follows in the same run. */
+#define LOOP_OS_MAX 256
+
+static struct {
+	struct pony_os_hooks h;
+	void *ctx;
+	struct {
+		struct pony_os_op op;
+		uint8_t key[PONY_OS_KEY_MAX];
+		void *owner;
+		uint64_t cookie;
+	} q[LOOP_OS_MAX];
+	unsigned n;
+} loop_os;
+
+int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *ctx)
+{
+	(void)tp;
+	if (h)
+		loop_os.h = *h;
+	else
+		memset(&loop_os.h, 0, sizeof(loop_os.h));
+	loop_os.ctx = ctx;
+	return 0;
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      const struct pony_os_op *op, void *owner, uint64_t cookie)
+{
+	(void)tp;
+	(void)peer_ip;
+	(void)peer_port;
+	if (loop_os.h.done == NULL)
+		return -ENODEV;
+	if (op->len == 0 || op->len > PONY_OS_DATA_MAX || op->key_len > PONY_OS_KEY_MAX)
+		return -EINVAL;
+	if (loop_os.n == LOOP_OS_MAX)
+		return -ENOBUFS;
+	unsigned i = loop_os.n++;
+	loop_os.q[i].op = *op;
+	if (op->key_len)
+		memcpy(loop_os.q[i].key, op->key_data, op->key_len);
+	loop_os.q[i].owner = owner;
+	loop_os.q[i].cookie = cookie;
+	return 0;
+}
+
+static unsigned loop_os_run(void)
+{
+	unsigned n = loop_os.n;
+	static uint8_t out[PONY_OS_RESP_HDR + PONY_OS_DATA_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		const struct pony_os_op *op = &loop_os.q[i].op;
+		struct pony_os_rec r = {.opcode = op->opcode, .flags = op->flags, .len = op->len,
+					.region = op->region, .key = op->rkey, .off = op->off};
+		if (op->opcode == PONY_OS_WRITE) {
+			r.data = op->buf;
+			r.data_len = (uint16_t)op->len;
+		} else if (op->opcode == PONY_OS_SCAN_READ) {
+			r.data = loop_os.q[i].key;
+			r.data_len = op->key_len;
+		}
+		struct pony_os_region rg;
+		unsigned st = loop_os.h.resolve(loop_os.ctx, r.region, r.key, &rg), status;
+		size_t len = pony_os_exec(&r, st == PONY_OS_ST_OK ? &rg : NULL, st, out, &status);
+		struct pony_os_resp rs;
+		int k = pony_os_parse_resp(out, len, 1, &rs, 1);
+		int err = k == 1 ? pony_os_status_errno(rs.status) : -EPROTO;
+		if (err == 0 && op->opcode != PONY_OS_WRITE)
+			memcpy(op->buf, rs.data, rs.data_len);
+		loop_os.h.done(loop_os.q[i].owner, loop_os.q[i].cookie, err,
+			       err == 0 || err == -EMSGSIZE ? rs.len : 0);
+	}
+	/* ops submitted from inside done() ran next time */
+	memmove(loop_os.q, loop_os.q + n, (loop_os.n - n) * sizeof(loop_os.q[0]));
+	loop_os.n -= n;
+	return n;
 }

@@ -47,6 +47,17 @@ timeout 10 "$kv_client" -i 127.0.0.1 get missing >/dev/null
 [ $? -eq 3 ] || fail "kv get of a missing key"
 set -e
 timeout 10 "$kv_client" -i 127.0.0.1 info | grep -q "^region " || fail "kv info"
+# GET by one-sided scan-and-read (the engine searches the table region; server app idle).
+[ "$(timeout 10 "$kv_client" -i 127.0.0.1 -o get hello)" = world ] || fail "kv one-sided get"
+[ "$(timeout 10 "$kv_client" -i 127.0.0.1 -o get snap)" = pony-express ] || fail "kv one-sided get 2"
+set +e
+timeout 10 "$kv_client" -i 127.0.0.1 -o get missing >/dev/null
+[ $? -eq 3 ] || fail "kv one-sided get of a missing key"
+set -e
+rk=$(timeout 10 "$kv_client" -i 127.0.0.1 info | awk '/^region /{print $2 ":" $4}')
+[ "$(timeout 10 "$kv_client" -i 127.0.0.1 -o -r "$rk" get hello)" = world ] || fail "kv one-sided get with -r"
+bad=${rk%%:*}:0 # the right region, a wrong key
+timeout 10 "$kv_client" -i 127.0.0.1 -o -r "$bad" get hello >/dev/null 2>&1 && fail "kv one-sided get with a wrong key"
 
 # Apps that die hard are detached like any other.
 kill -9 "$es" "$ks"

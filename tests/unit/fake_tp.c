@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
+#include "pony/onesided.h"
 #include "fake_tp.h"
 
 struct pony_tp {
@@ -90,4 +93,25 @@ int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n)
 int pony_tp_close(struct pony_tp *tp, uint32_t sid)
 {
 	return record(tp, (struct fake_tp_call){.fn = FAKE_CLOSE, .sid = sid});
+}
+
+/* One-sided ops are not simulated by this double: submit is refused. */
+int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *ctx)
+{
+	(void)tp;
+	(void)h;
+	(void)ctx;
+	return 0;
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      const struct pony_os_op *op, void *owner, uint64_t cookie)
+{
+	(void)tp;
+	(void)peer_ip;
+	(void)peer_port;
+	(void)op;
+	(void)owner;
+	(void)cookie;
+	return -EOPNOTSUPP;
 }

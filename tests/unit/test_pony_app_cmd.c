@@ -46,6 +46,57 @@ static uint32_t open_stream(struct app_fix *x, unsigned i, uint64_t tag)
 	return c.stream;
 }
 
+/* One-sided commands: every bad field refused with its status and counter before the
+ * transport is called; a good one reaches the transport (the fake refuses one-sided ops, so
+ * its error comes back as TRANSPORT and the op is released). */
+static void test_onesided_cmds(void **state)
+{
+	struct app_fix x;
+	fix_init(&x, "t_os", 1, NULL);
+	uint64_t area = x.s[0]->hdr.buf_size;
+	typedef struct pony_shm_cmd C;
+	C ok = {.op = PONY_OP_READ, .ip = 0x7f000002, .region = 1, .rkey = 5, .roff = 0, .len = 64};
+	C c = ok;
+	c.len = 0;
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_LEN);
+	c.len = PONY_ONESIDED_MAX + 1;
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_LEN);
+	c = ok;
+	c.off = area - 63;
+	expect_refused(&x, 0, c, -EFAULT, PONY_APP_ERR_BAD_BUFFER);
+	c = ok;
+	c.off = UINT64_MAX - 10;
+	expect_refused(&x, 0, c, -EFAULT, PONY_APP_ERR_BAD_BUFFER);
+	c = ok;
+	c.flags = PONY_CMDF_IND_PTR; /* only for READ_INDIRECT */
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_FIELD);
+	c = ok;
+	c.stream = 3;
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_FIELD);
+	c = ok;
+	c.count = 2; /* key length: SCAN_READ only */
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_FIELD);
+	c = ok;
+	c.op = PONY_OP_SCAN_READ;
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_COUNT); /* key length 0 */
+	c.count = PONY_SCAN_KEY_MAX + 1;
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_COUNT);
+	c.count = 8;
+	c.len = 4; /* key longer than the buffer */
+	expect_refused(&x, 0, c, -EINVAL, PONY_APP_ERR_BAD_COUNT);
+	/* Well-formed: reaches the fake transport, which refuses one-sided ops. */
+	c = ok;
+	c.op = PONY_OP_READ_INDIRECT;
+	c.flags = PONY_CMDF_IND_PTR;
+	expect_refused(&x, 0, c, -EOPNOTSUPP, PONY_APP_ERR_TRANSPORT);
+	assert_int_equal(x.s[0]->n_ops, 0);
+	assert_int_equal(x.s[0]->tp_refs, 0);
+	/* Non-one-sided ops must leave rkey/roff zero. */
+	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .service = 9, .rkey = 1}, -EINVAL,
+		       PONY_APP_ERR_BAD_FIELD);
+	fix_fini(&x);
+}
+
 static void test_bad_fields(void **state)
 {
 	struct app_fix x;
@@ -60,7 +111,7 @@ static void test_bad_fields(void **state)
 	expect_refused(&x, 0, (C){.op = PONY_OP_CLOSED}, -EINVAL, PONY_APP_ERR_BAD_OP);
 	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .flags = 0x80}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
-	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .rsvd[15] = 1}, -EINVAL,
+	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .roff = 1}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
 	expect_refused(&x, 0, (C){.op = PONY_OP_LISTEN, .service = 1, .stream = sid}, -EINVAL,
 		       PONY_APP_ERR_BAD_FIELD);
@@ -609,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_rx_edges),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_onesided_cmds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

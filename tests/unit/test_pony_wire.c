@@ -76,9 +76,9 @@ static void test_corruption(void **state)
 		}
 	}
 	assert_true(pony_wire_parse(buf, len, &g) > 0);
-	buf[0] = 2;
+	buf[0] = PONY_WIRE_VERSION + 1;
 	assert_int_equal(pony_wire_parse(buf, len, &g), -EPROTONOSUPPORT);
-	buf[0] = 1;
+	buf[0] = PONY_WIRE_VERSION;
 	buf[len - 1] ^= 1;
 	assert_int_equal(pony_wire_parse(buf, len, &g), -EBADMSG);
 }
@@ -115,7 +115,19 @@ static void test_field_bounds(void **state)
 	h.type = PONY_T_CREDIT; /* payload on a control type */
 	assert_int_equal(parse_of(h), -EINVAL);
 	h = data_hdr(10);
-	h.type = PONY_T_READ_REQ; /* reserved, not in this version */
+	h.type = PONY_T_WRITE; /* reserved, not in this version */
+	assert_int_equal(parse_of(h), -EINVAL);
+	h = data_hdr(10);
+	h.type = PONY_T_OS_REQ; /* one-sided: record count in aux, 1..64 */
+	h.aux = 0;
+	assert_int_equal(parse_of(h), -EINVAL);
+	h.aux = 65;
+	assert_int_equal(parse_of(h), -EINVAL);
+	h.aux = 1;
+	assert_true(parse_of(h) > 0);
+	h = data_hdr(0);
+	h.type = PONY_T_OS_RESP; /* one-sided without payload */
+	h.aux = 1;
 	assert_int_equal(parse_of(h), -EINVAL);
 	h = data_hdr(10);
 	h.src_flow = 0;

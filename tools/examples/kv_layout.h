@@ -1,7 +1,9 @@
 /* The KV example's table layout and RPC messages. The table lives in a registered memory
- * region so that a later client can GET by one-sided reads (read the header, hash the key,
- * read buckets) without the server's CPU; today GET/PUT go through RPC messages.
- * This layout is a contract between server and clients: bump KV_VERSION on any change.
+ * region so that clients can GET without the server app: the one-sided scan-and-read op
+ * (pony_scan_read, executed by the server's engine in pony/onesided_exec.c) searches exactly
+ * this layout; PUT (and GET without -o) go through RPC messages.
+ * This layout is a contract between server, clients and the Pony engine's scan op: bump
+ * KV_VERSION on any change (the engine refuses other versions with -EILSEQ).
  *
  * Region = struct kv_table_hdr, then n_buckets (power of two) struct kv_bucket.
  * Lookup: h = kv_hash(key); probe buckets (h + i) & (n_buckets - 1) for i < KV_PROBE_MAX;

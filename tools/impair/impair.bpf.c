@@ -99,6 +99,11 @@ int impair(struct __sk_buff *skb)
 		count(IMPAIR_DUP_SEEN);
 		return TC_ACT_OK;
 	}
+	/* Frames a packet socket (af_packet, a DPDK daemon) sent may arrive with only part of the
+	 * headers in the linear area, where direct access can see them: pull them in (an
+	 * Ethernet, a maximal IPv4 and a UDP header; shorter frames are pulled whole). */
+	__u32 want = sizeof(struct ethhdr) + 60 + sizeof(struct udphdr);
+	bpf_skb_pull_data(skb, skb->len < want ? skb->len : want);
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))

@@ -1,0 +1,466 @@
+/* One-sided ops, transport glue: the op table (requester side), per-flow queues of ops to
+ * pack and of responses to send, the packet buffer pool that keeps every one-sided packet's
+ * payload until it is acked (retransmissions resend the same bytes: a WRITE's data as first
+ * copied, a READ's result as first executed), and dispatch of received OS_REQ / OS_RESP.
+ * Pools are allocated once at pony_tp_os_attach; per op nothing is allocated. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pony/internal.h"
+#include "pony/onesided.h"
+
+#define OS_OPS 4096u          /* ops in flight per transport (op id: gen << 16 | index) */
+#define OS_BUFS 512u          /* one-sided packets in flight or queued, both directions */
+#define OS_BUF_RESERVE 32u    /* buffers only responses may take (requests never starve them) */
+
+enum { OS_OP_FREE = 0, OS_OP_QUEUED, OS_OP_INFLIGHT };
+
+struct os_op {
+	uint8_t state, opcode, flags, key_len;
+	uint16_t gen;
+	uint32_t flow, flow_id; /* flow slot and its incarnation at submit */
+	uint32_t region, len;
+	uint64_t rkey, off;
+	uint8_t key[PONY_OS_KEY_MAX];
+	void *buf, *owner;
+	uint64_t cookie;
+	uint32_t next;
+};
+
+struct os_flow {
+	uint32_t q_head, q_tail; /* ops to pack */
+	uint32_t r_head, r_tail; /* response buffers to send */
+	uint32_t n_ops;          /* ops queued or awaiting their response */
+};
+
+struct os_buf {
+	bool used;
+	uint8_t type;
+	uint16_t len, nrec;
+	uint32_t next;
+	uint32_t gen; /* copied into the desc (msg_id): a stale desc never finds a reused buffer */
+};
+
+struct pony_os {
+	struct pony_os_hooks hooks;
+	bool attached;
+	void *ctx;
+	struct os_op *ops;
+	uint32_t op_free;
+	struct os_flow *flows;
+	struct os_buf *bufs;
+	uint8_t *data;
+	uint32_t buf_size, buf_free, n_free;
+	uint32_t data_max; /* largest op length for this MTU */
+	uint32_t gen;      /* buffer generations, from a random start per transport */
+	struct pony_os_stats st;
+};
+
+int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *ctx)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL) {
+		os = calloc(1, sizeof(*os));
+		if (os == NULL)
+			return -ENOMEM;
+		os->buf_size = tp->seg_max;
+		os->ops = calloc(OS_OPS, sizeof(*os->ops));
+		os->flows = calloc(tp->cfg.max_flows, sizeof(*os->flows));
+		os->bufs = calloc(OS_BUFS, sizeof(*os->bufs));
+		os->data = malloc((size_t)OS_BUFS * os->buf_size);
+		if (!os->ops || !os->flows || !os->bufs || !os->data) {
+			free(os->ops);
+			free(os->flows);
+			free(os->bufs);
+			free(os->data);
+			free(os);
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; i < OS_OPS; i++)
+			os->ops[i].next = i + 1 < OS_OPS ? i + 1 : PONY_NONE;
+		for (uint32_t i = 0; i < OS_BUFS; i++)
+			os->bufs[i].next = i + 1 < OS_BUFS ? i + 1 : PONY_NONE;
+		for (uint32_t i = 0; i < tp->cfg.max_flows; i++)
+			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE, 0};
+		os->n_free = OS_BUFS;
+		os->gen = pony_tp_rand(tp); /* descs restored from another process do not match */
+		uint32_t room = os->buf_size - PONY_OS_REQ_HDR;
+		os->data_max = room < PONY_OS_DATA_MAX ? room : PONY_OS_DATA_MAX;
+		tp->os = os;
+	}
+	os->attached = h != NULL;
+	if (h)
+		os->hooks = *h;
+	else
+		memset(&os->hooks, 0, sizeof(os->hooks));
+	os->ctx = ctx;
+	return 0;
+}
+
+void pony_os_destroy(struct pony_tp *tp)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL)
+		return;
+	free(os->ops);
+	free(os->flows);
+	free(os->bufs);
+	free(os->data);
+	free(os);
+	tp->os = NULL;
+}
+
+void pony_tp_os_stats(const struct pony_tp *tp, struct pony_os_stats *st)
+{
+	if (tp->os)
+		*st = tp->os->st;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void pony_tp_os_report(const struct pony_tp *tp,
+		       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct pony_os_stats s;
+	pony_tp_os_stats(tp, &s);
+#define R(x) fn(ctx, "os_" #x, s.x)
+	R(submitted); R(completed); R(failed); R(req_pkts_tx); R(resp_pkts_tx); R(req_pkts_rx);
+	R(resp_pkts_rx); R(executed); R(bytes_read); R(bytes_written); R(malformed);
+	R(stray_resp); R(no_buf);
+#undef R
+	static const char *const names[] = {
+#define PONY_OS_X_STAT(e, s_, errno_) "os_st_" s_,
+		PONY_OS_STATUSES(PONY_OS_X_STAT)
+#undef PONY_OS_X_STAT
+	};
+	for (unsigned i = 0; i < PONY_OS_ST_MAX; i++)
+		fn(ctx, names[i], s.status[i]);
+}
+
+static uint32_t buf_get(struct pony_os *os, uint32_t reserve)
+{
+	if (os->n_free <= reserve)
+		return PONY_NONE;
+	uint32_t b = os->buf_free;
+	os->buf_free = os->bufs[b].next;
+	os->n_free--;
+	os->bufs[b].used = true;
+	os->bufs[b].next = PONY_NONE;
+	os->bufs[b].gen = ++os->gen;
+	return b;
+}
+
+static void buf_put(struct pony_os *os, uint32_t b)
+{
+	os->bufs[b].used = false;
+	os->bufs[b].next = os->buf_free;
+	os->buf_free = b;
+	os->n_free++;
+}
+
+static inline uint8_t *buf_data(struct pony_os *os, uint32_t b)
+{
+	return os->data + (size_t)b * os->buf_size;
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+		      const struct pony_os_op *op, void *owner, uint64_t cookie)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL || !os->attached)
+		return -ENODEV;
+	if (op->opcode == 0 || op->opcode >= PONY_OS_OPCODE_MAX || op->len == 0 ||
+	    (op->flags & ~(op->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
+	    (op->opcode == PONY_OS_SCAN_READ
+		     ? op->key_len == 0 || op->key_len > PONY_OS_KEY_MAX || op->key_data == NULL
+		     : op->key_len != 0) ||
+	    op->buf == NULL)
+		return -EINVAL;
+	if (op->len > os->data_max)
+		return -EMSGSIZE;
+	if (os->op_free == PONY_NONE)
+		return -ENOBUFS;
+	struct pony_flow *f = pony_flow_get_or_open(tp, peer_ip, peer_port ? peer_port
+									 : tp->cfg.local_port);
+	if (f == NULL)
+		return -EHOSTUNREACH;
+	uint32_t i = os->op_free;
+	struct os_op *o = &os->ops[i];
+	os->op_free = o->next;
+	o->state = OS_OP_QUEUED;
+	o->gen++;
+	o->opcode = op->opcode;
+	o->flags = op->flags;
+	o->key_len = op->key_len;
+	if (op->key_len)
+		memcpy(o->key, op->key_data, op->key_len);
+	o->flow = (uint32_t)(f - tp->flows);
+	o->flow_id = f->local_id;
+	o->region = op->region;
+	o->len = op->len;
+	o->rkey = op->rkey;
+	o->off = op->off;
+	o->buf = op->buf;
+	o->owner = owner;
+	o->cookie = cookie;
+	o->next = PONY_NONE;
+	struct os_flow *of = &os->flows[o->flow];
+	if (of->q_tail == PONY_NONE)
+		of->q_head = i;
+	else
+		os->ops[of->q_tail].next = i;
+	of->q_tail = i;
+	of->n_ops++;
+	os->st.submitted++;
+	return 0;
+}
+
+bool pony_os_busy(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	const struct pony_os *os = tp->os;
+	if (os == NULL)
+		return false;
+	const struct os_flow *of = &os->flows[f - tp->flows];
+	return of->n_ops || of->r_head != PONY_NONE;
+}
+
+bool pony_os_pending(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	const struct pony_os *os = tp->os;
+	if (os == NULL)
+		return false;
+	const struct os_flow *of = &os->flows[f - tp->flows];
+	return of->r_head != PONY_NONE || (of->q_head != PONY_NONE && os->n_free > OS_BUF_RESERVE);
+}
+
+/* Bytes an op's request record and its worst-case response record take. */
+static uint32_t req_size(const struct os_op *o)
+{
+	return PONY_OS_REQ_HDR + (o->opcode == PONY_OS_WRITE ? o->len : o->key_len);
+}
+
+static uint32_t resp_size(uint32_t opcode, uint32_t len)
+{
+	return PONY_OS_RESP_HDR + (opcode == PONY_OS_WRITE ? 0 : len);
+}
+
+bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL)
+		return false;
+	struct os_flow *of = &os->flows[f - tp->flows];
+	uint32_t b;
+	if (of->r_head != PONY_NONE) {
+		b = of->r_head;
+		of->r_head = os->bufs[b].next;
+		if (of->r_head == PONY_NONE)
+			of->r_tail = PONY_NONE;
+		os->st.resp_pkts_tx++;
+	} else if (of->q_head != PONY_NONE && (b = buf_get(os, OS_BUF_RESERVE)) != PONY_NONE) {
+		/* Pack queued ops while both the request and its response fit one packet. */
+		uint8_t *p = buf_data(os, b);
+		uint32_t used = 0, rsp = 0, n = 0;
+		while (of->q_head != PONY_NONE && n < PONY_OS_BATCH_MAX) {
+			uint32_t i = of->q_head;
+			struct os_op *o = &os->ops[i];
+			if (used + req_size(o) > os->buf_size ||
+			    rsp + resp_size(o->opcode, o->len) > os->buf_size)
+				break;
+			struct pony_os_rec r = {
+				.opcode = o->opcode, .flags = o->flags, .op_id = (uint32_t)o->gen << 16 | i,
+				.region = o->region, .len = o->len, .key = o->rkey, .off = o->off,
+			};
+			if (o->opcode == PONY_OS_WRITE) {
+				r.data_len = (uint16_t)o->len;
+				r.data = o->buf;
+			} else if (o->opcode == PONY_OS_SCAN_READ) {
+				r.data_len = o->key_len;
+				r.data = o->key;
+			}
+			used += (uint32_t)pony_os_put_req(p + used, &r);
+			rsp += resp_size(o->opcode, o->len);
+			n++;
+			of->q_head = o->next;
+			o->next = PONY_NONE;
+			o->state = OS_OP_INFLIGHT;
+		}
+		if (of->q_head == PONY_NONE)
+			of->q_tail = PONY_NONE;
+		os->bufs[b].type = PONY_T_OS_REQ;
+		os->bufs[b].len = (uint16_t)used;
+		os->bufs[b].nrec = (uint16_t)n;
+		os->st.req_pkts_tx++;
+	} else {
+		return false;
+	}
+	memset(d, 0, sizeof(*d));
+	d->type = os->bufs[b].type;
+	d->stream = b;
+	d->len = os->bufs[b].len;
+	d->aux = os->bufs[b].nrec;
+	d->msg_id = os->bufs[b].gen;
+	return true;
+}
+
+const uint8_t *pony_os_payload(struct pony_tp *tp, const struct pony_txdesc *d)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL || d->stream >= OS_BUFS || !os->bufs[d->stream].used ||
+	    os->bufs[d->stream].type != d->type || os->bufs[d->stream].len != d->len ||
+	    os->bufs[d->stream].gen != d->msg_id)
+		return NULL; /* e.g. restored after an upgrade: the payload did not survive */
+	return buf_data(os, d->stream);
+}
+
+void pony_os_delivered(struct pony_tp *tp, struct pony_txdesc *d)
+{
+	struct pony_os *os = tp->os;
+	if (os != NULL && d->stream < OS_BUFS && os->bufs[d->stream].used &&
+	    os->bufs[d->stream].gen == d->msg_id)
+		buf_put(os, d->stream);
+	d->stream = PONY_NONE;
+}
+
+static void op_finish(struct pony_os *os, uint32_t i, int status, uint32_t len)
+{
+	struct os_op *o = &os->ops[i];
+	void *owner = o->owner;
+	uint64_t cookie = o->cookie;
+	o->state = OS_OP_FREE;
+	os->flows[o->flow].n_ops--;
+	o->next = os->op_free;
+	os->op_free = i;
+	os->st.completed++;
+	if (os->hooks.done)
+		os->hooks.done(owner, cookie, status, len);
+}
+
+static int rx_req(struct pony_tp *tp, struct pony_os *os, struct pony_flow *f,
+		  const struct pony_hdr *h, const uint8_t *p)
+{
+	struct pony_os_rec rec[PONY_OS_BATCH_MAX];
+	int n = pony_os_parse_req(p, h->payload_len, h->aux, rec, PONY_OS_BATCH_MAX);
+	if (n < 0) {
+		os->st.malformed++;
+		return 0; /* consumed: a broken requester only loses its own ops */
+	}
+	uint32_t b = buf_get(os, 0);
+	if (b == PONY_NONE) {
+		os->st.no_buf++;
+		return -EAGAIN; /* not marked received: executed when it comes again */
+	}
+	os->st.req_pkts_rx++;
+	uint8_t *out = buf_data(os, b);
+	uint32_t used = 0;
+	for (int k = 0; k < n; k++) {
+		struct pony_os_rec r = rec[k];
+		uint32_t worst = r.len <= PONY_OS_DATA_MAX ? resp_size(r.opcode, r.len) : 0;
+		if (worst == 0 || used + worst > os->buf_size)
+			r.opcode = 0; /* does not fit the response packet: answered BAD_REQ */
+		struct pony_os_region rg;
+		unsigned st = PONY_OS_ST_NO_TARGET, status;
+		if (os->attached && os->hooks.resolve && r.opcode)
+			st = os->hooks.resolve(os->ctx, r.region, r.key, &rg);
+		used += (uint32_t)pony_os_exec(&r, st == PONY_OS_ST_OK ? &rg : NULL, st, out + used,
+					       &status);
+		os->st.executed++;
+		os->st.status[status < PONY_OS_ST_MAX ? status : PONY_OS_ST_BAD_REQ]++;
+		if (status == PONY_OS_ST_OK) {
+			if (r.opcode == PONY_OS_WRITE)
+				os->st.bytes_written += r.len;
+			else
+				os->st.bytes_read += r.len;
+		}
+	}
+	os->bufs[b].type = PONY_T_OS_RESP;
+	os->bufs[b].len = (uint16_t)used;
+	os->bufs[b].nrec = (uint16_t)n;
+	struct os_flow *of = &os->flows[f - tp->flows];
+	if (of->r_tail == PONY_NONE)
+		of->r_head = b;
+	else
+		os->bufs[of->r_tail].next = b;
+	of->r_tail = b;
+	return 0;
+}
+
+static void rx_resp(struct pony_tp *tp, struct pony_os *os, struct pony_flow *f,
+		    const struct pony_hdr *h, const uint8_t *p)
+{
+	struct pony_os_resp rs[PONY_OS_BATCH_MAX];
+	int n = pony_os_parse_resp(p, h->payload_len, h->aux, rs, PONY_OS_BATCH_MAX);
+	if (n < 0) {
+		os->st.malformed++;
+		return;
+	}
+	os->st.resp_pkts_rx++;
+	uint32_t fi = (uint32_t)(f - tp->flows);
+	for (int k = 0; k < n; k++) {
+		const struct pony_os_resp *r = &rs[k];
+		uint32_t i = r->op_id & 0xffffu;
+		struct os_op *o = &os->ops[i < OS_OPS ? i : 0];
+		if (i >= OS_OPS || o->state != OS_OP_INFLIGHT || o->gen != (uint16_t)(r->op_id >> 16) ||
+		    o->flow != fi || o->flow_id != f->local_id) {
+			os->st.stray_resp++;
+			continue;
+		}
+		int status = pony_os_status_errno(r->status);
+		uint32_t len = r->len;
+		bool reads = o->opcode != PONY_OS_WRITE;
+		if (status == 0 && (reads ? r->data_len != r->len || r->len > o->len
+					  : r->data_len != 0 || r->len != o->len)) {
+			status = -EPROTO; /* the peer broke the format: nothing copied */
+			len = 0;
+		} else if (status == 0 && reads) {
+			memcpy(o->buf, r->data, r->data_len);
+		} else if (status != 0 && status != -EMSGSIZE) {
+			len = 0;
+		}
+		op_finish(os, i, status, len);
+		if (f->state != PONY_F_ESTABLISHED || tp->os != os)
+			return; /* an upcall tore things down */
+	}
+}
+
+int pony_os_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
+	       struct rte_mbuf *m, uint32_t hl)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL)
+		return 0; /* one-sided ops never attached here: requesters' ops time out */
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, hl);
+	if (h->type == PONY_T_OS_REQ)
+		return rx_req(tp, os, f, h, p);
+	rx_resp(tp, os, f, h, p);
+	return 0;
+}
+
+void pony_os_flow_gone(struct pony_tp *tp, struct pony_flow *f, int err)
+{
+	struct pony_os *os = tp->os;
+	if (os == NULL)
+		return;
+	uint32_t fi = (uint32_t)(f - tp->flows);
+	struct os_flow *of = &os->flows[fi];
+	for (uint32_t b = of->r_head; b != PONY_NONE;) {
+		uint32_t nx = os->bufs[b].next;
+		buf_put(os, b);
+		b = nx;
+	}
+	of->r_head = of->r_tail = of->q_head = of->q_tail = PONY_NONE;
+	/* n_ops drops to 0 as op_finish fails them below */
+	for (uint32_t k = 0; k < tp->cfg.window; k++) {
+		struct pony_txdesc *d = &tp->descs[(size_t)fi * tp->cfg.window + k];
+		if (pony_os_type(d->type) && d->stream != PONY_NONE)
+			pony_os_delivered(tp, d);
+	}
+	for (uint32_t i = 0; i < OS_OPS; i++) {
+		struct os_op *o = &os->ops[i];
+		if (o->state != OS_OP_FREE && o->flow == fi) {
+			os->st.failed++;
+			op_finish(os, i, err, 0);
+		}
+	}
+}

@@ -1,0 +1,269 @@
+/* One-sided op records (WIRE.md "One-sided payloads") and their execution against a region.
+ * Pure functions over bytes: the remote engine runs them on requests from the network and the
+ * fuzzer runs them on anything. Every offset is checked against the region before use, with
+ * subtraction instead of addition so no sum can overflow; region contents (descriptors,
+ * table headers) are copied once and then checked, so a concurrent app write cannot move an
+ * access outside after the check. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "pony/onesided.h"
+#include "tools/examples/kv_layout.h"
+
+static const char *const st_names[] = {
+#define PONY_OS_X_NAME(e, s, errno_) s,
+	PONY_OS_STATUSES(PONY_OS_X_NAME)
+#undef PONY_OS_X_NAME
+};
+
+static const int st_errno[] = {
+#define PONY_OS_X_ERRNO(e, s, errno_) errno_,
+	PONY_OS_STATUSES(PONY_OS_X_ERRNO)
+#undef PONY_OS_X_ERRNO
+};
+
+const char *pony_os_status_name(unsigned st)
+{
+	return st < PONY_OS_ST_MAX ? st_names[st] : "?";
+}
+
+int pony_os_status_errno(unsigned st)
+{
+	return st < PONY_OS_ST_MAX ? st_errno[st] : -EPROTO;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return rte_be_to_cpu_32(v);
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return rte_be_to_cpu_64(v);
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return rte_be_to_cpu_16(v);
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	v = rte_cpu_to_be_32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void wr64(uint8_t *p, uint64_t v)
+{
+	v = rte_cpu_to_be_64(v);
+	memcpy(p, &v, 8);
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	v = rte_cpu_to_be_16(v);
+	memcpy(p, &v, 2);
+}
+
+size_t pony_os_put_req(uint8_t *out, const struct pony_os_rec *r)
+{
+	out[0] = r->opcode;
+	out[1] = r->flags;
+	wr16(out + 2, r->data_len);
+	wr32(out + 4, r->op_id);
+	wr32(out + 8, r->region);
+	wr32(out + 12, r->len);
+	wr64(out + 16, r->key);
+	wr64(out + 24, r->off);
+	if (r->data_len)
+		memcpy(out + PONY_OS_REQ_HDR, r->data, r->data_len);
+	return PONY_OS_REQ_HDR + r->data_len;
+}
+
+int pony_os_parse_req(const uint8_t *p, size_t len, unsigned expected, struct pony_os_rec *out,
+		      unsigned max)
+{
+	unsigned n = 0;
+	size_t at = 0;
+	while (at < len) {
+		if (n >= max || len - at < PONY_OS_REQ_HDR)
+			return -EBADMSG;
+		struct pony_os_rec *r = &out[n];
+		const uint8_t *q = p + at;
+		r->opcode = q[0];
+		r->flags = q[1];
+		r->data_len = rd16(q + 2);
+		r->op_id = rd32(q + 4);
+		r->region = rd32(q + 8);
+		r->len = rd32(q + 12);
+		r->key = rd64(q + 16);
+		r->off = rd64(q + 24);
+		at += PONY_OS_REQ_HDR;
+		if (len - at < r->data_len)
+			return -EBADMSG;
+		r->data = p + at;
+		at += r->data_len;
+		n++;
+	}
+	return n == expected && n > 0 ? (int)n : -EBADMSG;
+}
+
+int pony_os_parse_resp(const uint8_t *p, size_t len, unsigned expected, struct pony_os_resp *out,
+		       unsigned max)
+{
+	unsigned n = 0;
+	size_t at = 0;
+	while (at < len) {
+		if (n >= max || len - at < PONY_OS_RESP_HDR)
+			return -EBADMSG;
+		struct pony_os_resp *r = &out[n];
+		const uint8_t *q = p + at;
+		r->op_id = rd32(q);
+		r->status = q[4];
+		if (q[5] != 0)
+			return -EBADMSG;
+		r->data_len = rd16(q + 6);
+		r->len = rd32(q + 8);
+		at += PONY_OS_RESP_HDR;
+		if (len - at < r->data_len)
+			return -EBADMSG;
+		r->data = p + at;
+		at += r->data_len;
+		n++;
+	}
+	return n == expected && n > 0 ? (int)n : -EBADMSG;
+}
+
+/* [off, off + len) inside a region of rlen bytes, overflow-free. */
+static inline bool in_bounds(uint64_t rlen, uint64_t off, uint64_t len)
+{
+	return off <= rlen && len <= rlen - off;
+}
+
+static size_t resp(uint8_t *out, const struct pony_os_rec *r, unsigned st, uint32_t len,
+		   const uint8_t *data, uint16_t data_len, unsigned *status)
+{
+	wr32(out, r->op_id);
+	out[4] = (uint8_t)st;
+	out[5] = 0;
+	wr16(out + 6, data_len);
+	wr32(out + 8, len);
+	if (data_len)
+		memcpy(out + PONY_OS_RESP_HDR, data, data_len);
+	*status = st;
+	return PONY_OS_RESP_HDR + data_len;
+}
+
+#define FAIL(st_) resp(out, r, (st_), 0, NULL, 0, status)
+
+/* Scan the kv_layout.h table at [toff, ...) of the region for the key in r->data. The table
+ * header and each probed bucket are copied out before use; the bucket copy is accepted only
+ * under an even, unchanged seqlock. */
+static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region *rg,
+			uint8_t *out, unsigned *status)
+{
+	struct kv_table_hdr t;
+	if (r->data_len == 0 || r->data_len > PONY_OS_KEY_MAX || r->data_len > KV_KEY_MAX)
+		return FAIL(PONY_OS_ST_BAD_REQ);
+	if (!in_bounds(rg->len, r->off, sizeof(t)))
+		return FAIL(PONY_OS_ST_RANGE);
+	const uint8_t *tb = rg->base + r->off;
+	uint64_t tlen = rg->len - r->off;
+	memcpy(&t, tb, sizeof(t));
+	if (t.magic != KV_MAGIC || t.version != KV_VERSION || t.bucket_size != sizeof(struct kv_bucket) ||
+	    t.n_buckets == 0 || (t.n_buckets & (t.n_buckets - 1)) || t.probe_max == 0 ||
+	    t.probe_max > 64 || t.bucket_off < sizeof(t) || t.bucket_off > tlen ||
+	    (tlen - t.bucket_off) / sizeof(struct kv_bucket) < t.n_buckets)
+		return FAIL(PONY_OS_ST_BAD_TABLE);
+	uint64_t h = kv_hash(r->data, r->data_len);
+	const struct kv_bucket *b = (const struct kv_bucket *)(tb + t.bucket_off);
+	for (uint32_t i = 0; i < t.probe_max; i++) {
+		const struct kv_bucket *x = &b[(h + i) & (t.n_buckets - 1)];
+		struct kv_bucket c;
+		unsigned tries = 0;
+		for (;;) {
+			uint32_t s1 = __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE);
+			memcpy(&c, x, sizeof(c));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			uint32_t s2 = __atomic_load_n(&x->seq, __ATOMIC_RELAXED);
+			if (!(s1 & 1) && s1 == s2)
+				break;
+			if (++tries >= PONY_OS_SCAN_RETRIES)
+				return FAIL(PONY_OS_ST_BUSY);
+		}
+		if (c.key_len == 0 && !(c.flags & KV_BUCKET_TOMBSTONE))
+			break;
+		if (c.key_len == r->data_len && c.hash == h && memcmp(c.key, r->data, c.key_len) == 0) {
+			if (c.val_len > KV_VAL_MAX)
+				return FAIL(PONY_OS_ST_BAD_TABLE);
+			if (c.val_len > r->len)
+				return resp(out, r, PONY_OS_ST_TOO_BIG, c.val_len, NULL, 0, status);
+			return resp(out, r, PONY_OS_ST_OK, c.val_len, (const uint8_t *)c.val,
+				    c.val_len, status);
+		}
+	}
+	return FAIL(PONY_OS_ST_NOT_FOUND);
+}
+
+size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg, unsigned st,
+		    uint8_t *out, unsigned *status)
+{
+	if (r->opcode == 0 || r->opcode >= PONY_OS_OPCODE_MAX || r->len == 0 ||
+	    r->len > PONY_OS_DATA_MAX ||
+	    (r->flags & ~(r->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
+	    (r->opcode == PONY_OS_WRITE ? r->data_len != r->len
+					: r->opcode != PONY_OS_SCAN_READ && r->data_len != 0))
+		return FAIL(PONY_OS_ST_BAD_REQ);
+	if (st != PONY_OS_ST_OK || rg == NULL)
+		return FAIL(st != PONY_OS_ST_OK && st < PONY_OS_ST_MAX ? st : PONY_OS_ST_NO_TARGET);
+	uint32_t need = r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE : PONY_OS_PERM_READ;
+	if (!(rg->perms & need))
+		return FAIL(PONY_OS_ST_PERM);
+	switch (r->opcode) {
+	case PONY_OS_READ:
+		if (!in_bounds(rg->len, r->off, r->len))
+			return FAIL(PONY_OS_ST_RANGE);
+		return resp(out, r, PONY_OS_ST_OK, r->len, rg->base + r->off, (uint16_t)r->len,
+			    status);
+	case PONY_OS_WRITE:
+		if (!in_bounds(rg->len, r->off, r->len))
+			return FAIL(PONY_OS_ST_RANGE);
+		memcpy(rg->base + r->off, r->data, r->len);
+		return resp(out, r, PONY_OS_ST_OK, r->len, NULL, 0, status);
+	case PONY_OS_READ_INDIRECT: {
+		if (!in_bounds(rg->len, r->off, 8))
+			return FAIL(PONY_OS_ST_RANGE);
+		uint8_t d[8];
+		memcpy(d, rg->base + r->off, 8); /* one copy: checked and used from here */
+		uint64_t doff;
+		uint32_t dlen;
+		if (r->flags & PONY_OS_F_PTR) {
+			memcpy(&doff, d, 8);
+			doff = rte_le_to_cpu_64(doff);
+			dlen = r->len;
+		} else {
+			uint32_t o, l;
+			memcpy(&o, d, 4);
+			memcpy(&l, d + 4, 4);
+			doff = rte_le_to_cpu_32(o);
+			dlen = rte_le_to_cpu_32(l);
+			if (dlen > r->len)
+				return resp(out, r, PONY_OS_ST_TOO_BIG, dlen, NULL, 0, status);
+		}
+		if (!in_bounds(rg->len, doff, dlen))
+			return FAIL(PONY_OS_ST_BAD_DESC);
+		return resp(out, r, PONY_OS_ST_OK, dlen, rg->base + doff, (uint16_t)dlen, status);
+	}
+	case PONY_OS_SCAN_READ:
+		return exec_scan(r, rg, out, status);
+	}
+	return FAIL(PONY_OS_ST_BAD_REQ);
+}

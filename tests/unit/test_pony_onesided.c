@@ -1,0 +1,403 @@
+/* One-sided ops end to end: app A (libpony) -> A's transport -> simulated link (loss,
+ * duplication, reordering) -> B's transport executing on B's registered regions, B's app
+ * never polled. Every op type with data checked byte for byte, regions at both edges of the
+ * payload area, exactly-once execution under retransmission (B's executed count), every
+ * error case with its distinct status and B's counter, guard bytes around the regions
+ * never touched, and revocation racing with ops in flight. */
+#include "pony_sim.h"
+#include "pony/app_internal.h"
+#include "pony/client/internal.h"
+#include "tools/examples/kv_layout.h"
+
+#define CHECK(c)                                                                          \
+	do {                                                                              \
+		if (!(c)) {                                                               \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);          \
+			abort();                                                          \
+		}                                                                         \
+	} while (0)
+
+static struct pony_app_host *hA, *hB;
+static struct pony_app *a, *b;
+static struct pony_tp *tpB;
+static uint8_t *areaB; /* B's payload area as B's app sees it */
+static size_t sizeB;
+
+static struct pony_app_session *mk(struct pony_app_config *cfg, struct pony_app_host *h,
+				   uint32_t id, struct pony_app **app)
+{
+	struct pony_app_session *s = pony_app_session_create(cfg, id, -1);
+	CHECK(s);
+	CHECK(pony_app_host_adopt(h, s) == 0);
+	int m, ce, pe;
+	pony_app_session_fds(s, &m, &ce, &pe);
+	*app = pony_app_wrap(pony_app_session_base(s), s->map_size, ce, pe);
+	CHECK(*app);
+	return s;
+}
+
+static void step(void)
+{
+	sim_step();
+	pony_app_host_poll(hA, 256);
+	pony_app_host_poll(hB, 256);
+}
+
+/* Run until n completions of app x arrived (bounded). */
+static unsigned collect(struct pony_app *x, struct pony_completion *out, unsigned n)
+{
+	unsigned got = 0;
+	for (unsigned k = 0; k < 2000000 && got < n; k++) {
+		step();
+		int r = pony_poll(x, out + got, n - got);
+		CHECK(r >= 0);
+		got += (unsigned)r;
+	}
+	return got;
+}
+
+static struct pony_completion one(void)
+{
+	struct pony_completion c;
+	CHECK(collect(a, &c, 1) == 1);
+	return c;
+}
+
+static struct pony_remote reg(void *buf, uint64_t len, uint32_t perms)
+{
+	CHECK(pony_region_register(b, buf, len, perms, 5) == 0);
+	struct pony_completion c;
+	CHECK(collect(b, &c, 1) == 1);
+	CHECK(c.op == PONY_OP_REGION_REG && c.status == 0);
+	return (struct pony_remote){.ip = 0x7f000002, .region = c.region, .key = c.key};
+}
+
+static uint64_t st_count(unsigned st)
+{
+	struct pony_os_stats s;
+	pony_tp_os_stats(tpB, &s);
+	return s.status[st];
+}
+
+/* Submit through f, expect status and length; check B's counter for the status moved. */
+#define EXPECT(call, want_status, want_len, ost)                                          \
+	do {                                                                              \
+		uint64_t before_ = st_count(ost);                                         \
+		CHECK((call) == 0);                                                       \
+		struct pony_completion c_ = one();                                        \
+		if (c_.status != (want_status) || c_.len != (want_len))                   \
+			fprintf(stderr, "status %d len %u\n", c_.status, c_.len);       \
+		CHECK(c_.status == (want_status) && c_.len == (uint32_t)(want_len));      \
+		CHECK(st_count(ost) == before_ + 1);                                      \
+	} while (0)
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 131 + seed) >> 3 ^ (i >> 8) ^ seed);
+}
+
+static void test_read_write_edges(const struct pony_remote *whole, uint8_t *dst)
+{
+	fill(areaB, sizeB, 1);
+	/* Reads at both edges of the payload area, all lengths classes. */
+	const uint32_t lens[] = {1, 8, 63, 64, 65, 1000, PONY_ONESIDED_MAX};
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint32_t l = lens[i];
+		uint64_t offs[] = {0, sizeB - l, (sizeB / 2) + 3};
+		for (unsigned k = 0; k < 3; k++) {
+			memset(dst, 0xee, l);
+			EXPECT(pony_read(a, whole, offs[k], dst, l, 1), 0, l, PONY_OS_ST_OK);
+			CHECK(memcmp(dst, areaB + offs[k], l) == 0);
+		}
+	}
+	/* Writes at both edges. */
+	uint8_t *src = dst + 4096;
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint32_t l = lens[i];
+		fill(src, l, 77 + i);
+		EXPECT(pony_write(a, whole, sizeB - l, src, l, 2), 0, l, PONY_OS_ST_OK);
+		CHECK(memcmp(areaB + sizeB - l, src, l) == 0);
+		EXPECT(pony_write(a, whole, 0, src, l, 2), 0, l, PONY_OS_ST_OK);
+		CHECK(memcmp(areaB, src, l) == 0);
+	}
+	printf("read/write at the edges ok\n");
+}
+
+/* Many ops in flight under loss and duplication: every op completes once, data exact, and
+ * B executed exactly as many ops as A submitted (a retransmitted request is not re-run). */
+static void test_many_in_flight(const struct pony_remote *whole, uint8_t *dst)
+{
+	struct pony_os_stats s0, s1;
+	pony_tp_os_stats(tpB, &s0);
+	sim_link.loss = 0.05;
+	sim_link.dup = 0.05;
+	sim_link.reorder = 0.05;
+	sim_link.reorder_ns = 20000;
+	const unsigned N = 200; /* < the command ring (256) */
+	/* Writes of distinct bytes to distinct slots, then reads of every slot. */
+	uint8_t *src = dst + 65536;
+	for (unsigned i = 0; i < N; i++) {
+		fill(src + i * 64, 64, 1000 + i);
+		CHECK(pony_write(a, whole, 100000 + i * 64, src + i * 64, 64, i) == 0);
+	}
+	struct pony_completion *cp = calloc(N, sizeof(*cp));
+	CHECK(collect(a, cp, N) == N);
+	for (unsigned i = 0; i < N; i++)
+		CHECK(cp[i].status == 0 && cp[i].op == PONY_OP_WRITE && cp[i].len == 64);
+	for (unsigned i = 0; i < N; i++)
+		CHECK(pony_read(a, whole, 100000 + i * 64, dst + i * 64, 64, i) == 0);
+	CHECK(collect(a, cp, N) == N);
+	for (unsigned i = 0; i < N; i++) {
+		CHECK(cp[i].status == 0 && cp[i].op == PONY_OP_READ && cp[i].len == 64);
+		CHECK(cp[i].buf == dst + cp[i].tag * 64);
+	}
+	CHECK(memcmp(dst, src, N * 64) == 0);
+	CHECK(memcmp(areaB + 100000, src, N * 64) == 0);
+	pony_tp_os_stats(tpB, &s1);
+	struct pony_tp_stats ts;
+	pony_tp_get_stats(sim_ep[0].tp, &ts);
+	printf("in flight: %u writes + %u reads, B executed %lu, A retransmits %lu, dup_rx(B) ...\n",
+	       N, N, (unsigned long)(s1.executed - s0.executed), (unsigned long)ts.retransmits);
+	CHECK(s1.executed - s0.executed == 2 * N);
+	CHECK(s1.req_pkts_rx - s0.req_pkts_rx < 2 * N); /* batched */
+	sim_link.loss = sim_link.dup = sim_link.reorder = 0;
+	free(cp);
+}
+
+static void test_indirect(const struct pony_remote *whole, uint8_t *dst)
+{
+	fill(areaB, sizeB, 9);
+	/* Descriptor {offset, len} at the very end of the area naming bytes at its start. */
+	uint32_t d[2] = {16, 300};
+	memcpy(areaB + sizeB - 8, d, 8);
+	EXPECT(pony_read_indirect(a, whole, sizeB - 8, dst, 512, 0, 3), 0, 300, PONY_OS_ST_OK);
+	CHECK(memcmp(dst, areaB + 16, 300) == 0);
+	/* Pointer-as-offset naming the last 200 bytes. */
+	uint64_t ptr = sizeB - 200;
+	memcpy(areaB + 4096, &ptr, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 200, PONY_INDIRECT_PTR, 3), 0, 200,
+	       PONY_OS_ST_OK);
+	CHECK(memcmp(dst, areaB + sizeB - 200, 200) == 0);
+	/* Leaving the region at the second step: one byte past the end, huge offsets. */
+	ptr = sizeB - 199;
+	memcpy(areaB + 4096, &ptr, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 200, PONY_INDIRECT_PTR, 3), -EOVERFLOW, 0,
+	       PONY_OS_ST_BAD_DESC);
+	ptr = UINT64_MAX - 10;
+	memcpy(areaB + 4096, &ptr, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 200, PONY_INDIRECT_PTR, 3), -EOVERFLOW, 0,
+	       PONY_OS_ST_BAD_DESC);
+	d[0] = (uint32_t)sizeB - 10;
+	d[1] = 11;
+	memcpy(areaB + 4096, d, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 512, 0, 3), -EOVERFLOW, 0, PONY_OS_ST_BAD_DESC);
+	d[0] = UINT32_MAX;
+	d[1] = 1;
+	memcpy(areaB + 4096, d, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 512, 0, 3), -EOVERFLOW, 0, PONY_OS_ST_BAD_DESC);
+	/* Descriptor longer than the requester's buffer: the length comes back, no data. */
+	d[0] = 0;
+	d[1] = 600;
+	memcpy(areaB + 4096, d, 8);
+	EXPECT(pony_read_indirect(a, whole, 4096, dst, 512, 0, 3), -EMSGSIZE, 600, PONY_OS_ST_TOO_BIG);
+	/* The descriptor itself outside: last 7 bytes. */
+	EXPECT(pony_read_indirect(a, whole, sizeB - 7, dst, 512, 0, 3), -ERANGE, 0, PONY_OS_ST_RANGE);
+	printf("indirect ok\n");
+}
+
+static void test_scan(uint8_t *dst)
+{
+	/* The KV table exactly as the example server keeps it, at an offset inside a region. */
+	const uint32_t nb = 64;
+	uint8_t *tbuf = pony_buf_alloc(b, 4096 + kv_region_size(nb));
+	CHECK(tbuf);
+	struct kv_table_hdr *t = (struct kv_table_hdr *)(tbuf + 4096);
+	kv_init(t, nb);
+	char key[32], val[KV_VAL_MAX];
+	for (unsigned i = 0; i < 40; i++) {
+		int kl = snprintf(key, sizeof(key), "key-%u", i);
+		unsigned vl = 1 + i * 2;
+		memset(val, 'a' + i % 26, vl);
+		CHECK(kv_put(t, key, (unsigned)kl, val, vl) == 0);
+	}
+	struct pony_remote rm = reg(tbuf, 4096 + kv_region_size(nb), PONY_REGION_READ);
+	for (unsigned i = 0; i < 40; i++) {
+		int kl = snprintf(key, sizeof(key), "key-%u", i);
+		unsigned vl = 1 + i * 2;
+		memset(val, 'a' + i % 26, vl);
+		EXPECT(pony_scan_read(a, &rm, 4096, key, (uint32_t)kl, dst, KV_VAL_MAX, 4), 0, vl,
+		       PONY_OS_ST_OK);
+		CHECK(memcmp(dst, val, vl) == 0);
+	}
+	EXPECT(pony_scan_read(a, &rm, 4096, "nope", 4, dst, KV_VAL_MAX, 4), -ENODATA, 0,
+	       PONY_OS_ST_NOT_FOUND);
+	/* Value longer than the buffer: its length comes back. */
+	EXPECT(pony_scan_read(a, &rm, 4096, "key-39", 6, dst, 10, 4), -EMSGSIZE, 79, PONY_OS_ST_TOO_BIG);
+	/* No table there, a table whose header lies (buckets past the region), a torn bucket. */
+	EXPECT(pony_scan_read(a, &rm, 0, "key-1", 5, dst, KV_VAL_MAX, 4), -EILSEQ, 0,
+	       PONY_OS_ST_BAD_TABLE);
+	t->n_buckets = 1u << 20;
+	EXPECT(pony_scan_read(a, &rm, 4096, "key-1", 5, dst, KV_VAL_MAX, 4), -EILSEQ, 0,
+	       PONY_OS_ST_BAD_TABLE);
+	t->n_buckets = nb;
+	struct kv_bucket *x = kv_find(t, "key-1", 5);
+	x->seq |= 1;
+	EXPECT(pony_scan_read(a, &rm, 4096, "key-1", 5, dst, KV_VAL_MAX, 4), -EBUSY, 0, PONY_OS_ST_BUSY);
+	x->seq++;
+	EXPECT(pony_scan_read(a, &rm, 4096, "key-1", 5, dst, KV_VAL_MAX, 4), 0, 3, PONY_OS_ST_OK);
+	/* Table header at the region's last bytes: out of range. */
+	EXPECT(pony_scan_read(a, &rm, 4096 + kv_region_size(nb) - 32, "k", 1, dst, KV_VAL_MAX, 4),
+	       -ERANGE, 0, PONY_OS_ST_RANGE);
+	printf("scan-and-read ok\n");
+}
+
+/* Every error, with guard bytes around small regions that must never change. */
+static void test_errors(uint8_t *dst)
+{
+	uint8_t *g = pony_buf_alloc(b, 3 * 4096);
+	CHECK(g);
+	memset(g, 0x5a, 3 * 4096);
+	uint8_t *ro_buf = g + 4096, *wo_buf = g + 4096 + 1024;
+	struct pony_remote ro = reg(ro_buf, 512, PONY_REGION_READ);
+	struct pony_remote wo = reg(wo_buf, 512, PONY_REGION_WRITE);
+	uint8_t *src = dst + 8192;
+	memset(src, 0xa5, 2048);
+	EXPECT(pony_write(a, &ro, 0, src, 16, 6), -EACCES, 0, PONY_OS_ST_PERM);
+	EXPECT(pony_read(a, &wo, 0, dst, 16, 6), -EACCES, 0, PONY_OS_ST_PERM);
+	EXPECT(pony_read_indirect(a, &wo, 0, dst, 16, 0, 6), -EACCES, 0, PONY_OS_ST_PERM);
+	EXPECT(pony_write(a, &wo, 500, src, 13, 6), -ERANGE, 0, PONY_OS_ST_RANGE);
+	EXPECT(pony_write(a, &wo, 512, src, 1, 6), -ERANGE, 0, PONY_OS_ST_RANGE);
+	EXPECT(pony_write(a, &wo, UINT64_MAX, src, 1, 6), -ERANGE, 0, PONY_OS_ST_RANGE);
+	EXPECT(pony_write(a, &wo, UINT64_MAX - 100, src, 200, 6), -ERANGE, 0, PONY_OS_ST_RANGE);
+	EXPECT(pony_read(a, &ro, 1, dst, 512, 6), -ERANGE, 0, PONY_OS_ST_RANGE);
+	EXPECT(pony_write(a, &wo, 0, src, 512, 6), 0, 512, PONY_OS_ST_OK); /* exactly fits */
+	struct pony_remote bad = ro;
+	bad.key ^= 1;
+	EXPECT(pony_read(a, &bad, 0, dst, 16, 6), -EKEYREJECTED, 0, PONY_OS_ST_BAD_KEY);
+	bad = ro;
+	bad.region ^= 0x7;
+	EXPECT(pony_read(a, &bad, 0, dst, 16, 6), -ENOENT, 0, PONY_OS_ST_NO_REGION);
+	bad = ro;
+	bad.region = 0;
+	EXPECT(pony_read(a, &bad, 0, dst, 16, 6), -ENOENT, 0, PONY_OS_ST_NO_REGION);
+	/* Revoked: the same id now refused with its own status. */
+	CHECK(pony_region_revoke(b, wo.region, 7) == 0);
+	struct pony_completion c;
+	CHECK(collect(b, &c, 1) == 1 && c.status == 0);
+	EXPECT(pony_write(a, &wo, 0, src, 16, 6), -EKEYREVOKED, 0, PONY_OS_ST_REVOKED);
+	/* Guards: only the 512 bytes of the one successful write changed. */
+	for (unsigned i = 0; i < 3 * 4096; i++) {
+		bool in = g + i >= wo_buf && g + i < wo_buf + 512;
+		CHECK(g[i] == (in ? 0xa5 : 0x5a));
+	}
+	/* Refused before the wire: bad length, buffer outside the area, bad flags. */
+	CHECK(pony_read(a, &ro, 0, dst, 0, 6) == -EINVAL);
+	CHECK(pony_read(a, &ro, 0, dst, PONY_ONESIDED_MAX + 1, 6) == -EINVAL);
+	uint8_t local[16];
+	CHECK(pony_read(a, &ro, 0, local, 16, 6) == -EFAULT);
+	CHECK(pony_read_indirect(a, &ro, 0, dst, 16, 0x80, 6) == -EINVAL);
+	CHECK(pony_scan_read(a, &ro, 0, "k", 0, dst, 16, 6) == -EINVAL);
+	CHECK(pony_region_revoke(b, ro.region, 7) == 0);
+	CHECK(collect(b, &c, 1) == 1 && c.status == 0);
+	pony_buf_free(b, g);
+	printf("errors ok\n");
+}
+
+/* Revocation while reads are in flight: each read either completes with the right bytes
+ * (executed before the revoke on B's engine thread) or with -EKEYREVOKED. */
+static void test_revoke_race(uint8_t *dst)
+{
+	uint8_t *rb = pony_buf_alloc(b, 8192);
+	fill(rb, 8192, 33);
+	struct pony_remote rm = reg(rb, 8192, PONY_REGION_READ);
+	/* Heavy loss: part of the request packets arrive and execute before the revoke, the
+	 * rest are retransmitted after it. */
+	sim_link.loss = 0.3;
+	const unsigned N = 128;
+	struct pony_os_stats s0, s1;
+	pony_tp_os_stats(tpB, &s0);
+	for (unsigned i = 0; i < N; i++)
+		CHECK(pony_read(a, &rm, i * 64, dst + i * 64, 64, i) == 0);
+	for (unsigned k = 0; k < 100000; k++) {
+		step();
+		pony_tp_os_stats(tpB, &s1);
+		if (s1.executed > s0.executed)
+			break;
+	}
+	CHECK(pony_region_revoke(b, rm.region, 8) == 0);
+	struct pony_completion *cp = calloc(N, sizeof(*cp));
+	CHECK(collect(a, cp, N) == N);
+	unsigned ok = 0, revoked = 0;
+	for (unsigned i = 0; i < N; i++) {
+		if (cp[i].status == 0) {
+			CHECK(memcmp(dst + cp[i].tag * 64, rb + cp[i].tag * 64, 64) == 0);
+			ok++;
+		} else {
+			CHECK(cp[i].status == -EKEYREVOKED);
+			revoked++;
+		}
+	}
+	struct pony_completion c;
+	CHECK(collect(b, &c, 1) == 1 && c.op == PONY_OP_REGION_REVOKE);
+	printf("revoke race: %u ok, %u revoked\n", ok, revoked);
+	CHECK(ok > 0 && revoked > 0);
+	sim_link.loss = 0;
+	free(cp);
+}
+
+int main(void)
+{
+	CHECK(sim_eal_init("onesided") == 0);
+	struct pony_tp_config c;
+	struct pony_tp *tp[2];
+	for (int i = 0; i < 2; i++) {
+		sim_cfg(&c, i);
+		c.up = &pony_app_upcalls;
+		CHECK(sim_ep_start(i, &c) == 0);
+		tp[i] = sim_ep[i].tp;
+	}
+	tpB = tp[1];
+	sim_link.base_ns = 5000;
+	struct pony_app_config cfg;
+	pony_app_config_defaults(&cfg);
+	cfg.buf_size = 1u << 20;
+	hA = pony_app_host_create(NULL, "A", tp[0]);
+	hB = pony_app_host_create(NULL, "B", tp[1]);
+	CHECK(hA && hB);
+	struct pony_app_session *sA = mk(&cfg, hA, 1, &a), *sB = mk(&cfg, hB, 2, &b);
+	areaB = (uint8_t *)b->base + b->hdr.buf_off;
+	sizeB = b->hdr.buf_size;
+	/* A region over the whole payload area: its first and last bytes are the area's. */
+	struct pony_remote whole = reg(areaB, sizeB, PONY_REGION_READ | PONY_REGION_WRITE);
+	uint8_t *dst = pony_buf_alloc(a, 256 * 1024);
+	CHECK(dst);
+
+	test_read_write_edges(&whole, dst);
+	test_many_in_flight(&whole, dst);
+	test_indirect(&whole, dst);
+	test_errors(dst);
+	test_revoke_race(dst);
+	test_scan(dst);
+
+	struct pony_os_stats s;
+	pony_tp_os_stats(tpB, &s);
+	CHECK(s.malformed == 0 && s.stray_resp == 0);
+	pony_tp_os_stats(tp[0], &s);
+	CHECK(s.malformed == 0 && s.stray_resp == 0 && s.failed == 0 && s.submitted == s.completed);
+	CHECK(sA->cnt.cpl_overflow == 0 && sB->cnt.cpl_overflow == 0);
+	CHECK(sA->cnt.stray_upcalls == 0 && sB->cnt.stray_upcalls == 0);
+	pony_app_unwrap(a);
+	pony_app_unwrap(b);
+	CHECK(pony_app_host_detach(hA, sA) == 0);
+	CHECK(pony_app_host_detach(hB, sB) == 0);
+	CHECK(pony_app_host_counters(hA)->sessions == 0 && pony_app_host_counters(hB)->sessions == 0);
+	pony_app_host_destroy(hA);
+	pony_app_host_destroy(hB);
+	sim_drop_pending();
+	sim_ep_stop(0);
+	sim_ep_stop(1);
+	sim_eal_fini();
+	printf("onesided ok\n");
+	return 0;
+}
