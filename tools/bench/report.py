@@ -291,6 +291,10 @@ def report(out, kernel, ccpus, scpus, quick):
     if not reads:
         md += ["One-sided 64 B reads: not measured (the one-sided API, pony_read, is not in "
                "libpony on this branch).", ""]
+    else:
+        md += ["read-64: one-sided 64 B reads, one in flight, executed by the server's engine "
+               "without the server app (Pony only: the kernel has no counterpart, so no ratio).",
+               ""]
     md += ["![latency CDF](lat_cdf.png)", "", "![throughput per core](per_core.png)", ""]
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md))

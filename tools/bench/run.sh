@@ -263,11 +263,16 @@ else
   )
 fi
 
+# Pony only: one-sided 64 B reads, one in flight (the kernel has no counterpart).
+PONY_CASES=("read-64 read 64 1 1")
 [ -z "$dur_opt" ] || { DUR=$dur_opt; DUR_CONNS=$dur_opt; }
 sel=()
 for c in "${CASES[@]}"; do [[ ${c%% *} =~ $cases_re ]] && sel+=("$c"); done
 CASES=("${sel[@]}")
-[ ${#CASES[@]} -gt 0 ] || { echo "run.sh: no case matches --cases $cases_re" >&2; exit 2; }
+sel=()
+for c in "${PONY_CASES[@]}"; do [[ ${c%% *} =~ $cases_re ]] && sel+=("$c"); done
+PONY_CASES=("${sel[@]}")
+[ $((${#CASES[@]} + ${#PONY_CASES[@]})) -gt 0 ] || { echo "run.sh: no case matches --cases $cases_re" >&2; exit 2; }
 
 # run_cases STACK NETNS CPUS SERVER_PID ADDR PORT TRANSPORT
 run_cases() {
@@ -358,7 +363,7 @@ pony_warmup() {
 run_cases_pony() {
   local stack=$1 nsa=$2 nsb=$3 addr=$4 socka=$5 sockb=$6 c label wl size conns infl dur
   local fails=0 svc=5000 spid
-  for c in "${CASES[@]}"; do
+  for c in "${CASES[@]}" "${PONY_CASES[@]}"; do
     read -r label wl size conns infl <<<"$c"
     dur=$DUR; [ "$wl" = conns ] && dur=$DUR_CONNS
     svc=$((svc + 1))

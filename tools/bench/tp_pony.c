@@ -2,7 +2,8 @@
  * through its app socket ($PONY_SOCKET). Messages are received into buffers posted ahead in
  * the shared payload area (their count is the peer's credit), sent from that area (a copy
  * of the caller's buffer, or zero-copy when an echo server sends back the buffer it was
- * just handed), and every result comes back on libpony's completion ring. */
+ * just handed), and every result comes back on libpony's completion ring. One-sided reads
+ * go to a region the server registers and names in a hello on every stream. */
 #include "bench.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
 #include <pony.h>
 
 #define PT_CPL_BATCH 64        /* completions taken per pony_poll */
@@ -28,7 +30,18 @@
 #define PT_CMD_SPIN_NS (1000ull * 1000000ull) /* longest wait for room on the command ring */
 #define PT_WAITER_POLL_MS 1    /* wait bound while conns wait for room that no completion signals */
 
-enum pt_kind { K_OPEN = 1, K_LISTEN, K_RECV, K_SEND_COPY, K_SEND_ZC, K_CLOSE };
+enum pt_kind { K_OPEN = 1, K_LISTEN, K_RECV, K_SEND_COPY, K_SEND_ZC, K_CLOSE, K_REGION, K_READ };
+
+/* One-sided reads: the server registers one region and tells every stream where it is in a
+ * hello, the first message on the stream, which the client's transport consumes. */
+#define PT_REGION_BYTES 4096u
+#define PT_HELLO_MAGIC 0x53425247u /* "SBRG" */
+struct pt_hello {
+	uint32_t magic;
+	uint32_t region;
+	uint64_t key;
+};
+_Static_assert(sizeof(struct pt_hello) == BENCH_MSG_MIN, "a hello fits the smallest buffer");
 
 /* Tag layout: kind (8 bits) | conn slot (32 bits) | buffer index (24 bits). */
 static uint64_t tag_of(enum pt_kind k, uint32_t conn, uint32_t idx)
@@ -58,6 +71,8 @@ struct pt_conn {
 	struct pt_held held[PT_RX_DEPTH_MAX];
 	uint32_t held_head, held_n;
 	struct pt_conn *wnext;
+	bool hello;           /* client: the server's hello arrived, remote is set */
+	struct pony_remote remote;
 };
 
 struct bench_tp {
@@ -82,6 +97,10 @@ struct bench_tp {
 	struct pt_conn *waiters, *starved, *ringwait;
 	uint8_t *cur_rx;      /* the receive buffer being handed to msg() */
 	bool cur_taken;       /* ... and send() took it for a zero-copy echo */
+	uint32_t hellos;      /* client: conns whose hello arrived */
+	struct pt_hello region; /* server: what every hello says */
+	uint64_t *rd_cookie;  /* reads in flight, by send buffer index (their destination) */
+	void **rd_dst;
 };
 
 static uint32_t round_up(uint64_t n)
@@ -234,6 +253,25 @@ static void on_recv(struct bench_tp *tp, struct pt_conn *c, const struct pony_co
 		conn_kill(tp, c, -EPROTO, true);
 		return;
 	}
+	if (!tp->server && !c->hello) {
+		struct pt_hello h;
+		if (p->len != sizeof(h)) {
+			conn_kill(tp, c, -EPROTO, true);
+			return;
+		}
+		memcpy(&h, p->buf, sizeof(h));
+		if (h.magic != PT_HELLO_MAGIC) {
+			conn_kill(tp, c, -EPROTO, true);
+			return;
+		}
+		c->hello = true;
+		c->remote.region = h.region;
+		c->remote.key = h.key;
+		tp->hellos++;
+		if (post_rx(tp, c, p->buf, 1) < 0)
+			conn_kill(tp, c, -EIO, true);
+		return;
+	}
 	if (c->held_n == 0 && deliver(tp, c, slot, p->len) == 0)
 		return;
 	/* Blocked (or behind blocked ones): keep order, retry when the conn can send. */
@@ -307,6 +345,27 @@ static void on_accept(struct bench_tp *tp, const struct pony_completion *p)
 		conn_kill(tp, c, -EIO, false); /* closes the stream; no accepted() was seen */
 		return;
 	}
+	/* The hello goes first, before any echo: the client waits for it in connect(). */
+	uint64_t t0 = 0;
+	int r;
+	if (tp->tx_top == 0) {
+		conn_kill(tp, c, -ENOBUFS, false);
+		return;
+	}
+	uint32_t i = tp->tx_free[--tp->tx_top];
+	uint8_t *hb = tp->tx + (size_t)i * tp->tx_size;
+	memcpy(hb, &tp->region, sizeof(tp->region));
+	while ((r = pony_send(tp->app, c->stream, hb, sizeof(tp->region),
+			      tag_of(K_SEND_COPY, c->slot, i))) == -EAGAIN)
+		if (cmd_wait(&t0))
+			break;
+	if (r < 0) {
+		tp->tx_free[tp->tx_top++] = i;
+		conn_kill(tp, c, r, false);
+		return;
+	}
+	c->sends++;
+	c->ops++;
 	if (tp->up.accepted)
 		tp->up.accepted(tp->up.ctx, &c->pub);
 }
@@ -361,6 +420,16 @@ static void handle(struct bench_tp *tp, const struct pony_completion *p)
 	case PONY_OP_CLOSE:
 		c->stream_gone = true;
 		break;
+	case PONY_OP_READ: {
+		uint32_t i = tag_idx(p->tag);
+		c->ops--;
+		if (p->status == 0)
+			memcpy(tp->rd_dst[i], p->buf, p->len);
+		tp->tx_free[tp->tx_top++] = i;
+		if (c->state == S_OPEN && tp->up.read_done)
+			tp->up.read_done(tp->up.ctx, &c->pub, tp->rd_cookie[i], p->status);
+		break;
+	}
 	default:
 		return;
 	}
@@ -418,6 +487,8 @@ static void pt_destroy(struct bench_tp *tp)
 		return;
 	pony_close(tp->app); /* closes every stream; the peers see them close */
 	free(tp->tx_free);
+	free(tp->rd_cookie);
+	free(tp->rd_dst);
 	free(tp->conns);
 	free(tp);
 }
@@ -471,7 +542,9 @@ static struct bench_tp *pt_create(const struct bench_tp_cfg *cfg,
 	tp->n_tx = (uint32_t)(ntx > PT_TX_BUFS_MAX ? PT_TX_BUFS_MAX : ntx ? ntx : 1);
 	tp->tx = pony_buf_alloc(tp->app, (size_t)tp->tx_size * tp->n_tx);
 	tp->tx_free = calloc(tp->n_tx, sizeof(*tp->tx_free));
-	if (!tp->tx || !tp->tx_free) {
+	tp->rd_cookie = calloc(tp->n_tx, sizeof(*tp->rd_cookie));
+	tp->rd_dst = calloc(tp->n_tx, sizeof(*tp->rd_dst));
+	if (!tp->tx || !tp->tx_free || !tp->rd_cookie || !tp->rd_dst) {
 		fprintf(stderr, "snapbench: pony area of %llu bytes too small for %u send buffers "
 			"of %u bytes\n", (unsigned long long)area, tp->n_tx, tp->tx_size);
 		pt_destroy(tp);
@@ -481,6 +554,70 @@ static struct bench_tp *pt_create(const struct bench_tp_cfg *cfg,
 	for (uint32_t i = 0; i < tp->n_tx; i++)
 		tp->tx_free[tp->tx_top++] = tp->n_tx - 1 - i;
 	return tp;
+}
+
+/* Server: registers the region that clients read (a pattern, read-only) and waits for its
+ * id and key. A daemon that refuses (no regions configured) only costs the read workload:
+ * hellos then name region 0, and reads complete with the remote's error. */
+static int listen_region(struct bench_tp *tp)
+{
+	uint8_t *reg = pony_buf_alloc(tp->app, PT_REGION_BYTES);
+	tp->region = (struct pt_hello){ .magic = PT_HELLO_MAGIC };
+	if (!reg)
+		return 0;
+	for (uint32_t i = 0; i < PT_REGION_BYTES; i++)
+		reg[i] = (uint8_t)i;
+	int r = pony_region_register(tp->app, reg, PT_REGION_BYTES, PONY_REGION_READ,
+				     tag_of(K_REGION, 0, 0));
+	uint64_t end = now_ns() + 5000000000ull;
+	struct pony_completion cpl[PT_CPL_BATCH];
+	while (r == 0 && now_ns() < end) {
+		int n = pony_poll(tp->app, cpl, PT_CPL_BATCH);
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			if (cpl[i].op != PONY_OP_REGION_REG) {
+				handle(tp, &cpl[i]);
+				continue;
+			}
+			if (cpl[i].status == 0) {
+				tp->region.region = cpl[i].region;
+				tp->region.key = cpl[i].key;
+			} else {
+				fprintf(stderr, "snapbench: region register: %s (reads will fail)\n",
+					pony_strerror(cpl[i].status));
+			}
+			return 0;
+		}
+		if (n == 0 && (r = pony_wait(tp->app, 100)) < 0 && r != -EINTR)
+			return r;
+		r = 0;
+	}
+	return r < 0 ? r : -ETIMEDOUT;
+}
+
+/* One-sided read into dst through a send-pool buffer (reads land in the payload area). */
+static int pt_read(struct bench_tp *tp, struct bench_conn *bc, uint64_t off, void *dst,
+		   uint32_t len, uint64_t cookie)
+{
+	struct pt_conn *c = (struct pt_conn *)bc;
+	if (c->state != S_OPEN || !c->hello)
+		return -ENOTCONN;
+	if (len == 0 || len > tp->tx_size || len > PONY_ONESIDED_MAX)
+		return -EMSGSIZE;
+	if (!tp->tx_top)
+		return -EAGAIN;
+	uint32_t i = tp->tx_free[--tp->tx_top];
+	int r = pony_read(tp->app, &c->remote, off, tp->tx + (size_t)i * tp->tx_size, len,
+			  tag_of(K_READ, c->slot, i));
+	if (r < 0) {
+		tp->tx_free[tp->tx_top++] = i;
+		return r;
+	}
+	tp->rd_cookie[i] = cookie;
+	tp->rd_dst[i] = dst;
+	c->ops++;
+	return 0;
 }
 
 static int pt_listen(struct bench_tp *tp, uint16_t *port)
@@ -503,7 +640,7 @@ static int pt_listen(struct bench_tp *tp, uint16_t *port)
 			if (cpl[i].status < 0)
 				return cpl[i].status;
 			*port = tp->service;
-			return 0;
+			return listen_region(tp);
 		}
 		if (n == 0 && (r = pony_wait(tp->app, 100)) < 0 && r != -EINTR)
 			return r;
@@ -519,10 +656,14 @@ static int pt_connect(struct bench_tp *tp, unsigned n, struct bench_conn **conns
 	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	int r = 0;
 	unsigned queued = 0;
+	struct in_addr peer;
+	if (inet_pton(AF_INET, tp->cfg.addr, &peer) != 1)
+		return -EINVAL;
 	tp->open_err = 0;
 	/* Queue every open (polling results whenever the command ring is full), then wait
 	 * for all results. */
-	while ((queued < n || tp->opening) && !tp->open_err) {
+	while ((queued < n || tp->opening || tp->hellos < queued) &&
+	       !tp->open_err) {
 		while (queued < n) {
 			struct pt_conn *c = &tp->conns[queued];
 			if (queued >= tp->hw) {
@@ -556,8 +697,11 @@ static int pt_connect(struct bench_tp *tp, unsigned n, struct bench_conn **conns
 		r = tp->open_err;
 		goto fail;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		conns[i] = &tp->conns[i].pub;
+		tp->conns[i].remote.ip = ntohl(peer.s_addr);
+		tp->conns[i].remote.port = 0;
+	}
 	return 0;
 fail:
 	/* No conn stays open: close what opened, let the others' opens finish or lapse. */
@@ -641,5 +785,5 @@ const struct bench_tp_ops bench_tp_pony = {
 	.connect = pt_connect,
 	.send = pt_send,
 	.poll = pt_poll,
-	.read = NULL,
+	.read = pt_read,
 };
