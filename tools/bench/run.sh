@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark driver: builds its own topology (two network namespaces joined by a veth pair),
-# runs the kernel TCP workloads with snapbench pinned to fixed CPUs, accounts the CPU of
-# every process involved, and writes JSON, CSV, markdown and PNG plots. The Pony Express
-# runs plug into the hook functions below, on the same namespaces, CPUs and workloads.
+# runs the same workloads over the kernel TCP stack and over Pony Express (two snapnetd
+# daemons on that veth pair through af_packet, and joined by memif) with snapbench and the
+# daemons pinned to fixed CPUs, accounts the CPU of every process involved, and writes
+# JSON, CSV, markdown and PNG plots.
 #
 # Usage: tools/bench/run.sh [--quick] [--out DIR] [--snapbench PATH] [--snapnetd PATH]
 #                           [--stacks LIST]
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --stacks) stacks=$2; shift ;;
     --cases) cases_re=$2; shift ;;
     --duration) dur_opt=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
