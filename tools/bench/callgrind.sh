@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     --snapbench) sb=$2; shift ;;
     --snapnetd) snapnetd=$2; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --stacks) stacks=$2; shift ;;
     --cases) cases_re=$2; shift ;;
     --duration) dur_opt=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
