@@ -49,16 +49,16 @@ host_conf a server 02:00:00:00:00:0a 10.0.0.1 10.0.0.2 02:00:00:00:00:0b >"$T/a.
 host_conf b client 02:00:00:00:00:0b 10.0.0.2 10.0.0.1 02:00:00:00:00:0a >"$T/b.conf"
 
 say "two hosts joined by memif ($T/memif.sock), one Pony engine each"
-"$B/snapnetd" -c "$T/a.conf" >"$T/a.log" 2>&1 & pids+=($!)
-"$B/snapnetd" -c "$T/b.conf" >"$T/b.log" 2>&1 & pids+=($!)
+# A (the memif server) first: a memif client connects once, at start, to an existing socket.
 for h in a b; do
+  "$B/snapnetd" -c "$T/$h.conf" >"$T/$h.log" 2>&1 & pids+=($!)
   for _ in $(seq 100); do grep -q "^READY" "$T/$h.log" 2>/dev/null && break; sleep 0.1; done
   grep -q '^READY' "$T/$h.log" || { echo "host $h failed to start:"; cat "$T/$h.log"; exit 1; }
 done
 grep -h 'port m0\|engine pony0\|capabilities' "$T/a.log" | sed 's/^/   /'
 CTL_A="$B/tools/snapctl --socket $T/a/control.sock"
 CTL_B="$B/tools/snapctl --socket $T/b/control.sock"
-for _ in $(seq 50); do $CTL_A ports --json 2>/dev/null | grep -q '"link_up":true' && break; sleep 0.1; done
+for _ in $(seq 50); do $CTL_B ports 2>/dev/null | grep -q " up/" && break; sleep 0.1; done
 
 say "host A: echo and key-value servers (apps attached over shared memory)"
 "$EX/pony_echo_server" -s "$T/a/app.sock" >"$T/echo_server.log" 2>&1 & pids+=($!)
@@ -74,12 +74,15 @@ say "host B: key-value PUT and GET over RPC"
 "$EX/pony_kv_client" -s "$T/b/app.sock" -i 10.0.0.1 put pony "express" | sed 's/^/   /'
 "$EX/pony_kv_client" -s "$T/b/app.sock" -i 10.0.0.1 get snap | sed 's/^/   /'
 
+say "host B: key-value GET by one-sided scan-and-read (A's engine answers; A's app is not involved)"
+"$EX/pony_kv_client" -s "$T/b/app.sock" -i 10.0.0.1 -o get pony | sed 's/^/   /'
+
 say "operator's view of host A (snapctl)"
 for c in status engines groups ports flows apps; do
   echo "\$ snapctl $c"
   $CTL_A $c | sed 's/^/   /'
 done
 echo "\$ snapctl stats pony0   (non-zero Pony counters)"
-$CTL_A stats pony0 | grep -E 'ELEMENT|pony ' | awk 'NR == 1 || $3 != 0' | head -40 | sed 's/^/   /'
+$CTL_A stats pony0 | grep -E 'ELEMENT|pony ' | awk 'NR == 1 || $4 != 0' | head -40 | sed 's/^/   /'
 echo "\$ snapctl --json flows"
 $CTL_A --json flows | sed 's/^/   /' | cut -c1-160

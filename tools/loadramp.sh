@@ -18,8 +18,9 @@ done
 LR=${LOADRAMP:-build/tools/loadramp}
 [ -x "$LR" ] || { echo "loadramp: $LR not built (meson setup build && ninja -C build)" >&2; exit 1; }
 mkdir -p "$out"
-if [ $quick -eq 1 ]; then steps=8 step_ms=250; else steps=30 step_ms=2000; fi
-# A ramp of 2*steps steps: up to 1.6 cores of offered load and back (this box has 2 cores).
+if [ $quick -eq 1 ]; then steps=8 step_ms=250; else steps=15 step_ms=2000; fi
+# A ramp of 2*steps steps (a minute per mode in full): up to 1.6 cores of offered load and
+# back (this box has 2 cores).
 for mode in compacting spreading dedicated; do
   "$LR" --mode $mode --engines 4 --max-load 1.6 --steps $steps --step-ms $step_ms \
     --max-threads 3 --target-us 50 >"$out/$mode.csv"
@@ -34,6 +35,7 @@ set y2label "p99 queueing delay (us)"
 set y2tics
 set ytics nomirror
 set key top left
+set offsets 0, 0, 0.5, 0
 plot "$out/$mode.csv" every ::1 using 2:3 with lines lw 2 title "offered load (cores)", \
      "" every ::1 using 2:4 with lines lw 2 title "CPU used (cores)", \
      "" every ::1 using 2:5 with steps lw 2 title "threads", \

@@ -16,47 +16,10 @@ export IMPAIR_OBJ
 IMP=$(cd "$(dirname "$0")/../../tools/impair" && pwd)/impair.sh
 N=${PONY_KIMP_N:-1000}
 MAX=${PONY_KIMP_MAX:-262144}
-BR=kbr$$ NA=kna$$ NB=knb$$
-for n in $BR $NA $NB; do netns $n; done
-ip -n $BR link add br0 type bridge
-ip -n $BR link set br0 up
-i=0
-for n in $NA $NB; do
-  i=$((i + 1))
-  ip link add k$i$$ type veth peer name kb$i$$
-  ip link set k$i$$ netns $n
-  ip link set kb$i$$ netns $BR
-  ip -n $BR link set kb$i$$ master br0
-  ip -n $BR link set kb$i$$ up
-  ip -n $n link set k$i$$ up
-done
-kconf() { # name iface ip
-  cat <<CONF
-daemon = { name = "k$1$$"; run_dir = "$T/run-$1"; memory_mb = 256; app_region_mb = 32; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "$2"; ip = "$3/24"; } );
-engines = ( {
-  name = "pony0";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "inj"; type = "injector"; reorder = ${KIMP_REORDER:-0.05}; delay_us = ${KIMP_DELAY:-20}; jitter_us = ${KIMP_JITTER:-20}; seed = $$; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
-    { name = "pony"; type = "pony"; port = "p0"; target_delay_us = ${KIMP_TARGET_US:-300}; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> inj", "inj -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
-            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
-} );
-CONF
-}
-kconf a k1$$ 10.94.0.1 >"$T/a.conf"
-kconf b k2$$ 10.94.0.2 >"$T/b.conf"
-start_daemon a "$T/a.conf" ip netns exec $NA
-start_daemon b "$T/b.conf" ip netns exec $NB
+pony_bridge_pair "{ name = \"inj\"; type = \"injector\"; reorder = ${KIMP_REORDER:-0.05}; delay_us = ${KIMP_DELAY:-20}; jitter_us = ${KIMP_JITTER:-20}; seed = $$; }," \
+  "target_delay_us = ${KIMP_TARGET_US:-300};"
 # Kernel impairment on both directions, Pony's UDP port only (ARP stays clean).
-for d in kb1$$ kb2$$; do
+for d in $KB1 $KB2; do
   bash "$IMP" -n $BR attach $d --udp-port 4791 ${KIMP_ARGS:---loss 0.05 --dup 0.01 --corrupt 0.001} \
     >/dev/null || fail "impair attach on $d failed"
 done
@@ -65,7 +28,7 @@ wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 "$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n "$N" -M 1 -m "$MAX" -S 2 -w 8 \
   -x $$ -T ${PONY_KIMP_TIMEOUT:-150} >"$T/cli.log" 2>&1 || { cat "$T/cli.log"; fail "client failed"; }
 cat "$T/cli.log"
-for d in kb1$$ kb2$$; do bash "$IMP" -n $BR stats $d | sed "s/^/$d: /"; done | tee "$T/kstats"
+for d in $KB1 $KB2; do bash "$IMP" -n $BR stats $d | sed "s/^/$d: /"; done | tee "$T/kstats"
 stop_daemon b
 stop_daemon a
 total() { echo $(( $(counter "$T/a.log" pony0 "$1" "$2") + $(counter "$T/b.log" pony0 "$1" "$2") )); }

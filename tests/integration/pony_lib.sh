@@ -77,3 +77,54 @@ live_stat() {
 
 # cpu_ticks PID: utime+stime of a process.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# pony_bridge_pair [RX_ELEMENT] [PONY_ARGS]: two daemons with af_packet ports in their own
+# namespaces, joined through a bridge in a third (where kernel impairments, rate limits and
+# outages are applied: a daemon's own packet socket sees frames before its tc ingress).
+# A is 10.94.0.1 (namespace $NA), B 10.94.0.2 ($NB); bridge ports $KB1 (toward A) and $KB2
+# (toward B) in $BR. RX_ELEMENT (an element block ending in ",", named "inj") goes between
+# port_rx and eth_classify. Needs root.
+pony_bridge_pair() {
+  BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
+  local n i=0 rx_link='"rx -> eth"'
+  [ -n "${1:-}" ] && rx_link='"rx -> inj", "inj -> eth"'
+  for n in $BR $NA $NB; do netns $n; done
+  ip -n $BR link add br0 type bridge
+  ip -n $BR link set br0 up
+  for n in $NA $NB; do
+    i=$((i + 1))
+    ip link add k$i$$ type veth peer name kb$i$$
+    ip link set k$i$$ netns $n
+    ip link set kb$i$$ netns $BR
+    ip -n $BR link set kb$i$$ master br0
+    ip -n $BR link set kb$i$$ up
+    ip -n $n link set k$i$$ up
+  done
+  for n in a b; do
+    local ip=10.94.0.1 dev=k1$$
+    [ $n = b ] && ip=10.94.0.2 dev=k2$$
+    cat >"$T/$n.conf" <<CONF
+daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; };
+ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; } );
+engines = ( {
+  name = "pony0";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "p0"; },
+    ${1:-}
+    { name = "eth"; type = "eth_classify"; port = "p0"; },
+    { name = "arp"; type = "arp"; port = "p0"; },
+    { name = "ip"; type = "ipv4_in"; port = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "pony"; type = "pony"; port = "p0"; ${2:-} },
+    { name = "tx"; type = "port_tx"; port = "p0"; }
+  );
+  links = ( $rx_link, "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
+            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
+} );
+CONF
+  done
+  start_daemon a "$T/a.conf" ip netns exec $NA
+  start_daemon b "$T/b.conf" ip netns exec $NB
+  SA="$SNAPCTL --socket $T/run-a/control.sock"
+  SB="$SNAPCTL --socket $T/run-b/control.sock"
+}
