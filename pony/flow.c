@@ -101,6 +101,8 @@ static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t po
 		struct pony_txdesc *d = flow_desc(tp, f, 0);
 		memset(d, 0, sizeof(*d) * tp->cfg.window);
 		ht_insert(tp, fi);
+		if (fi + 1 > tp->flows_hi)
+			tp->flows_hi = fi + 1;
 		tp->st.flows_created++;
 		return f;
 	}
@@ -114,6 +116,15 @@ void pony_flow_release(struct pony_tp *tp, struct pony_flow *f)
 		ht_remove(tp, (uint32_t)(f - tp->flows));
 	pony_os_flow_gone(tp, f, -ECONNRESET);
 	f->state = PONY_F_FREE;
+	while (tp->flows_hi && tp->flows[tp->flows_hi - 1].state == PONY_F_FREE)
+		tp->flows_hi--;
+}
+
+void pony_flow_recount(struct pony_tp *tp)
+{
+	tp->flows_hi = tp->cfg.max_flows;
+	while (tp->flows_hi && tp->flows[tp->flows_hi - 1].state == PONY_F_FREE)
+		tp->flows_hi--;
 }
 
 void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)

@@ -16,5 +16,7 @@ void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, uint32
 void pony_flowtx_flush(struct pony_tp *tp);
 /* Free a flow that holds nothing (no streams, nothing in flight), without upcalls. */
 void pony_flow_release(struct pony_tp *tp, struct pony_flow *f);
+/* Recompute tp->flows_hi from the slots' states (after a restore). */
+void pony_flow_recount(struct pony_tp *tp);
 /* Fail a flow: every stream and pending message completes with err (upcalls). */
 void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err);

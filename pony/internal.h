@@ -195,6 +195,7 @@ struct pony_tp {
 	double ns_per_tsc;
 	uint64_t rng;
 	struct pony_flow *flows;
+	uint32_t flows_hi;           /* 1 + highest non-free flow slot: per-poll scans stop here */
 	struct pony_txdesc *descs;   /* max_flows * window */
 	uint64_t *rxmaps;            /* max_flows * window / 64 */
 	uint32_t *flow_ht;           /* open addressing (peer ip, port) -> flow index */

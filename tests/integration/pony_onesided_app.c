@@ -36,9 +36,28 @@ static int target(const char *sock)
 		fprintf(stderr, "connect: %s\n", pony_connect_error());
 		return 1;
 	}
-	uint8_t *r = pony_buf_alloc(app, RLEN), *ro = pony_buf_alloc(app, 4096);
-	if (r == NULL || ro == NULL)
+	/* The read-write region is the first allocation (the start of the shared payload area);
+	 * the read-only one is placed at the very end of it: a filler takes everything in
+	 * between, so remote reads of ro's last bytes touch the area's last bytes. */
+	uint8_t *r = pony_buf_alloc(app, RLEN), *ro = NULL;
+	if (r == NULL)
 		return 1;
+	size_t area = pony_buf_area_size(app);
+	for (size_t slack = 0; ro == NULL && slack <= 65536; slack += 64) {
+		void *fill = area > RLEN + 4096 + slack ? pony_buf_alloc(app, area - RLEN - 4096 - slack)
+							: NULL;
+		ro = pony_buf_alloc(app, 4096);
+		if (ro && ro + 4096 != r + area) { /* not at the end: try a bigger filler */
+			pony_buf_free(app, ro);
+			ro = NULL;
+		}
+		if (ro == NULL)
+			pony_buf_free(app, fill);
+	}
+	if (ro == NULL) {
+		fprintf(stderr, "target: cannot place a region at the end of the payload area\n");
+		return 1;
+	}
 	for (uint64_t i = 0; i < RLEN; i++)
 		r[i] = pat(i);
 	for (uint32_t i = 0; i < 8192; i++) { /* descriptor i: {65536 + i * 48, 1 + i % 1000} */
@@ -210,6 +229,20 @@ static int client(const char *sock, const char *ip, struct pony_remote rw,
 	FAILIF(expect(pony_read(app, &bad, 0, buf, 8, 0), -ENOENT, "no region"), "errors");
 	FAILIF(expect(pony_read(app, &rw, RLEN - 7, buf, 8, 0), -ERANGE, "out of range"), "errors");
 	FAILIF(expect(pony_write(app, &ro, 0, src, 8, 0), -EACCES, "read-only"), "errors");
+	/* ro ends where the target's shared payload area ends: its last bytes are readable,
+	 * one byte past them is not. */
+	memset(buf, 0, 64);
+	FAILIF(expect(pony_read(app, &ro, 4096 - 64, buf, 64, 0), 0, "read at the area's end"),
+	       "edge");
+	for (unsigned j = 0; j < 64; j++)
+		FAILIF(((uint8_t *)buf)[j] != 0x77, "edge byte %u: %02x", j, ((uint8_t *)buf)[j]);
+	FAILIF(expect(pony_read(app, &ro, 4096 - 63, buf, 64, 0), -ERANGE, "past the area's end"),
+	       "edge");
+	FAILIF(expect(pony_read(app, &rw, 0, buf, 64, 0), 0, "read at the area's start"), "edge");
+	uint32_t d0[2];
+	memcpy(d0, buf, 8); /* descriptor 0 lives at the area's first byte */
+	FAILIF(d0[0] != 65536 || d0[1] != 1, "start of area: descriptor 0 is {%u, %u}", d0[0],
+	       d0[1]);
 	uint64_t out_ptr = RLEN - 50;
 	memcpy(src, &out_ptr, 8);
 	FAILIF(expect(pony_write(app, &rw, RLEN - 16, src, 8, 0), 0, "ptr write"), "errors");

@@ -22,7 +22,11 @@ to1=$(live_stat "$SB" pony0 pony timeouts)
 wait "$APP_cli" || { cat "$T/cli.log"; fail "transfer did not survive a 2 s outage"; }
 cat "$T/cli.log"
 echo "outage: b's retransmission timeouts during the 2 s: $((to1 - to0))"
-[ $((to1 - to0)) -gt 0 ] || fail "no timeouts counted during the outage (was the transfer running?)"
+# The stream must have been stalled by the outage (its slowest RPC waited it out): on a
+# loaded machine the retransmission-timeout count alone is not a reliable witness.
+max=$(sed -n 's/.*max \([0-9.]*\) ms.*/\1/p' "$T/cli.log")
+python3 -c "import sys; sys.exit(0 if float('${max:-0}') >= 1500 else 1)" ||
+  fail "max RPC latency ${max} ms: the transfer was not running across the outage"
 [ "$(live_stat "$SB" pony0 pony flows_failed)" -eq 0 ] || fail "the flow failed during a 2 s outage"
 
 # The peer never comes back.

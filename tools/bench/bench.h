@@ -31,6 +31,10 @@ struct bench_tp_cfg {
 	uint32_t tx_queue;     /* bytes of unsent messages a conn may hold before send() says
 				* -EAGAIN (a send into an empty queue is always taken) */
 	uint32_t max_conns;    /* server: connections beyond this are closed at accept */
+	/* Hints for transports that receive into buffers posted ahead (Pony); 0 = default.
+	 * Kernel TCP ignores them. */
+	uint32_t rx_max;       /* largest message this side expects to receive (<= max_msg) */
+	uint32_t rx_depth;     /* messages a conn should be able to receive back to back */
 };
 
 /* Upcalls, run from inside poll() (and connect()). `ctx` is bench_tp_upcalls.ctx. */

@@ -9,6 +9,16 @@
 #          the kernel TCP client's per-RPC path: a snapbench echo server on 127.0.0.1 and a
 #          64 B ping-pong client under callgrind, collecting in tcp_poll (epoll wait
 #          return, read, framing, the RPC completion upcall, histogram, next sendmsg)
+#        tools/bench/callgrind.sh --pony [--snapbench PATH] [--snapnetd PATH] [--ops N]
+#                                 [--keep FILE]
+#          Pony's engine path per RPC: two snapnetd daemons joined by memif (no root), the
+#          client side's daemon under callgrind collecting in the pony element's process()
+#          and poll() (receive path, app commands, transmit, timers, acks), a 64 B
+#          ping-pong over them. The engine polls, so idle polls are measured first (1 s
+#          with the client's stream open and idle; polls = calls of pony_tp_poll) and their
+#          cost is taken out:
+#          instructions_per_op = (Ir during the RPCs - polls x Ir per idle poll) / RPCs.
+#          Also prints the raw figure and the top functions of the RPC phase.
 # Prints "instructions_per_op <N>" as its last line; exits non-zero when it cannot tell.
 set -euo pipefail
 
@@ -18,16 +28,20 @@ funcs=()
 ops=""
 keep=""
 demo=0
+pony=0
 sb=${SNAPBENCH:-}
+snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --func) funcs+=("$2"); shift ;;
     --ops) ops=$2; shift ;;
     --keep) keep=$2; shift ;;
     --demo) demo=1 ;;
+    --pony) pony=1 ;;
     --snapbench) sb=$2; shift ;;
+    --snapnetd) snapnetd=$2; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -35,26 +49,148 @@ done
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind missing (tools/setup.sh installs it)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/snapcg.XXXXXX)
+chmod 755 "$tmp"
 server_pid=""
+bg_pids=()
 cleanup() {
-  local rc=$?
+  local rc=$? p
   if [ -n "$server_pid" ]; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${bg_pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  # DPDK runtime dirs (file prefix snap-<daemon name>-<pid>) of our daemons: a daemon that
+  # was killed, or ran under valgrind, can leave its own behind.
+  rm -rf /var/run/dpdk/snap-cg$$[ab]-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-cg$$[ab]-* 2>/dev/null || true
   rm -rf "$tmp"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ $demo -eq 1 ]; then
+# ---- --pony: instructions per RPC on Pony's engine path --------------------------------
+# Ir of callgrind dump FILE (events collected inside the toggled functions).
+dump_ir() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
+# Engine polls in callgrind dump FILE: pony_poll calls pony_tp_poll once per poll, and that
+# call is inside the collected region, so its call count is the poll count.
+dump_polls() {
+  python3 - "$1" <<'PY'
+import re, sys
+names, n, cfn = {}, 0, None
+for line in open(sys.argv[1]):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        if m.group(1) == "cfn":
+            cfn = names.get(m.group(2))
+        continue
+    if line.startswith("calls=") and cfn == "pony_tp_poll":
+        n += int(line.split("=")[1].split()[0])
+        cfn = None
+print(n)
+PY
+}
+pony_engine_path() {
+  [ -n "$snapnetd" ] || snapnetd=$(cd "$(dirname "$sb")/../.." && pwd)/snapnetd
+  [ -x "$snapnetd" ] || { echo "callgrind.sh: snapnetd not found" >&2; return 1; }
+  command -v callgrind_control >/dev/null || { echo "callgrind.sh: callgrind_control missing" >&2; return 1; }
+  [ -n "$ops" ] || ops=3000
+  [ ${#funcs[@]} -gt 0 ] || funcs=(pony_process pony_poll)
+  local here_dir ca cb vpid i p_idle p_busy ir_idle ir_busy rpcs
+  here_dir=$(cd "$(dirname "$0")" && pwd)
+  DTMP=$tmp
+  . "$here_dir/pony_conf.sh"
+  ca=${BENCH_CLIENT_CPUS:-0}; ca=${ca%%[,-]*}
+  cb=${BENCH_SERVER_CPUS:-1}; cb=${cb%%[,-]*}
+  local ma=02:00:00:5c:00:02 mb=02:00:00:5c:00:01 ia=10.201.0.2 ib=10.201.0.1
+  pony_conf "cg$$b" "$cb" "$(pony_memif_port server "$tmp/memif.sock" $mb $ib $ia $ma)" >"$tmp/b.conf"
+  pony_conf "cg$$a" "$ca" "$(pony_memif_port client "$tmp/memif.sock" $ma $ia $ib $mb)" >"$tmp/a.conf"
+  taskset -c "$cb" "$snapnetd" -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 &
+  bg_pids+=($!)
+  cgout=${keep:-$tmp/callgrind.out}
+  local vg=(valgrind --tool=callgrind --callgrind-out-file="$cgout" --collect-atstart=no)
+  for f in "${funcs[@]}"; do vg+=(--toggle-collect="$f"); done
+  taskset -c "$ca" "${vg[@]}" "$snapnetd" -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 &
+  vpid=$!
+  bg_pids+=($vpid)
+  for i in $(seq 600); do
+    grep -q "^READY" "$tmp/a.log" && grep -q "^READY" "$tmp/b.log" && break
+    sleep 0.1
+  done
+  grep -q "^READY" "$tmp/a.log" || { echo "callgrind.sh: daemon under callgrind not ready" >&2; tail -5 "$tmp/a.log" >&2; return 1; }
+  PONY_SOCKET=$tmp/cg$$b/app.sock taskset -c "$cb" "$sb" server --transport pony --port 5000 \
+    --max-msg 64 --max-conns 4 --duration 300 >"$tmp/server.json" 2>"$tmp/server.log" &
+  server_pid=$!
+  export PONY_SOCKET=$tmp/cg$$a/app.sock
+  # Warm-up (link up, flow open, caches): until one short run succeeds, at most ~20 s.
+  for i in $(seq 10); do
+    taskset -c "$ca" "$sb" client --transport pony --addr $ib --port 5000 --size 64 \
+      --ops 200 --duration 5 >"$tmp/warm.json" 2>"$tmp/warm.log" && break
+    sleep 1
+  done
+  [ -s "$tmp/warm.json" ] || { echo "callgrind.sh: no RPC got through: $(tail -2 "$tmp/warm.log")" >&2; return 1; }
+  # Idle phase: what the engine executes per poll with nothing to do, measured with the
+  # RPC phase's client attached and its stream (and flow) open, so the two phases differ
+  # only by the RPCs: the client holds its open stream idle for 1.5 s, then runs the RPCs.
+  taskset -c "$ca" "$sb" client --transport pony --addr $ib --port 5000 --size 64 --hold 1.5 \
+    --ops "$ops" --duration 120 >"$tmp/cmd.out" 2>"$tmp/client.log" &
+  local cpid=$!
+  for i in $(seq 200); do grep -q "^HOLDING" "$tmp/client.log" && break; sleep 0.05; done
+  grep -q "^HOLDING" "$tmp/client.log" || { echo "callgrind.sh: client did not connect" >&2; return 1; }
+  sleep 0.1
+  callgrind_control -z $vpid >/dev/null
+  sleep 1
+  callgrind_control --dump=idle $vpid >/dev/null
+  grep -q "^STARTING" "$tmp/client.log" && { echo "callgrind.sh: the idle window overlapped the RPCs (machine too slow); try again" >&2; return 1; }
+  # RPC phase: the rest of the hold (subtracted like the idle phase) and the RPCs.
+  callgrind_control -z $vpid >/dev/null
+  wait $cpid || { echo "callgrind.sh: RPC phase failed: $(tail -2 "$tmp/client.log")" >&2; return 1; }
+  callgrind_control --dump=rpcs $vpid >/dev/null
+  sleep 0.5
+  local fidle fbusy
+  fidle=$(ls "$cgout".* | sort -t. -k2 -n | sed -n 1p)
+  fbusy=$(ls "$cgout".* | sort -t. -k2 -n | sed -n 2p)
+  ir_idle=$(dump_ir "$fidle"); ir_busy=$(dump_ir "$fbusy")
+  p_idle=$(dump_polls "$fidle"); p_busy=$(dump_polls "$fbusy")
+  rpcs=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["ops"])' "$tmp/cmd.out")
+  cat "$tmp/cmd.out"
+  echo "top functions of the RPC phase (inclusive instructions, idle polls included):"
+  callgrind_annotate --inclusive=yes --threshold=100 "$fbusy" 2>/dev/null |
+    awk '/file:function/ {on=1; next} on && /^ *[0-9,]+ / {print "  " $0}' | sed -n '3,22p'
+  echo "top functions of the RPC phase (self instructions):"
+  callgrind_annotate --threshold=100 "$fbusy" 2>/dev/null |
+    awk '/file:function/ {on=1; next} on && /^ *[0-9,]+ / {print "  " $0}' | sed -n '1,15p'
+  python3 - "$ir_idle" "$p_idle" "$ir_busy" "$p_busy" "$rpcs" "${funcs[*]}" <<'PY'
+import sys
+ir_idle, polls_idle, ir_busy, polls_busy, rpcs = map(int, sys.argv[1:6])
+per_poll = ir_idle / polls_idle if polls_idle else 0.0
+net = (ir_busy - polls_busy * per_poll) / rpcs
+print("functions %s; idle: %d instructions over %d polls (%.1f per poll); RPC phase: %d "
+      "instructions, %d polls, %d RPCs" % (sys.argv[6], ir_idle, polls_idle, per_poll, ir_busy,
+                                           polls_busy, rpcs))
+print("instructions_per_op_raw %.1f" % (ir_busy / rpcs))
+print("instructions_per_op %.1f" % net)
+PY
+}
+
+if [ $demo -eq 1 ] || [ $pony -eq 1 ]; then
   if [ -z "$sb" ]; then
     for d in "$top"/build "$top"/build-gcc "$top"/build-*; do
       [ -x "$d/tools/bench/snapbench" ] && { sb=$d/tools/bench/snapbench; break; }
     done
   fi
   [ -n "$sb" ] && [ -x "$sb" ] || { echo "callgrind.sh: snapbench not found" >&2; exit 1; }
+fi
+if [ $pony -eq 1 ]; then
+  pony_engine_path
+  exit $?
+fi
+if [ $demo -eq 1 ]; then
   [ -n "$ops" ] || ops=20000
   # Loopback only; the server stops itself after 120 s at the latest.
   : >"$tmp/server.log" # exists before the background job opens it: no race with awk below

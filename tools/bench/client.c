@@ -292,8 +292,13 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 	for (uint32_t i = 0; i < o->conns; i++)
 		cl.cc[i].slots = o->inflight / o->conns + (i < o->inflight % o->conns);
 
+	/* A client receives only echoes of its own messages (stream: the small sync echo), at
+	 * most its per-conn share of the RPCs in flight at a time. */
+	uint32_t depth = (o->inflight + o->conns - 1) / o->conns;
 	struct bench_tp_cfg cfg = { .addr = o->addr, .port = o->port, .max_msg = o->max_msg,
-				    .tx_queue = 0, .max_conns = o->conns };
+				    .tx_queue = 0, .max_conns = o->conns,
+				    .rx_max = o->wl == BENCH_WL_STREAM ? BENCH_MSG_MIN : o->size,
+				    .rx_depth = o->wl == BENCH_WL_STREAM ? 1 : (depth ? depth : 1) };
 	struct bench_tp_upcalls up = { .ctx = &cl, .msg = up_msg, .writable = up_writable,
 				       .closed = up_closed, .read_done = up_read_done };
 	cl.tp = o->tp->create(&cfg, &up);
@@ -309,6 +314,18 @@ int bench_client_run(const struct bench_opts *o, struct bench_result *res)
 		goto out;
 	}
 
+	if (o->hold > 0) {
+		/* Conns open, nothing in flight: whatever the transport does now is its idle
+		 * cost with this many conns (callgrind.sh --pony measures it). */
+		fprintf(stderr, "HOLDING\n");
+		uint64_t until = bench_now_ns() + (uint64_t)(o->hold * 1e9);
+		while (!bench_stop && bench_now_ns() < until) {
+			r = o->tp->poll(cl.tp, BENCH_POLL_MS);
+			if (r < 0 && r != -EINTR)
+				goto out;
+		}
+		fprintf(stderr, "STARTING\n");
+	}
 	uint64_t t0 = bench_now_ns();
 	double cpu0 = bench_proc_cpu_s(0, true), cpu0_stat = bench_proc_cpu_s(0, false);
 	cl.deadline = t0 + (uint64_t)(o->duration * 1e9);

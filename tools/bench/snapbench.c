@@ -79,6 +79,7 @@ static void usage(FILE *f)
 		"       snapbench client --workload W [--transport T] --addr A --port P\n"
 		"                        [--size B] [--conns N] [--inflight N] [--ops N]\n"
 		"                        [--duration S] [--max-msg B] [--label L] [--cdf FILE]\n"
+		"                        [--hold S]\n"
 		"  W: pingpong | closed | stream | conns | read (one-sided, Pony only)\n"
 		"  sizes take K/M suffixes (KiB/MiB); a run ends at --ops or --duration, first hit\n"
 		"  transports:");
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
 		{ "inflight", 1, NULL, 'i' },  { "ops", 1, NULL, 'n' },
 		{ "duration", 1, NULL, 'd' },  { "max-msg", 1, NULL, 'm' },
 		{ "max-conns", 1, NULL, 'M' }, { "label", 1, NULL, 'l' },
-		{ "cdf", 1, NULL, 'C' },       { "help", 0, NULL, 'h' },
+		{ "cdf", 1, NULL, 'C' },       { "hold", 1, NULL, 'H' },
+		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, idx = 0;
@@ -201,6 +203,10 @@ int main(int argc, char **argv)
 		case 'M': bad = parse_u64(optarg, 1u << 20, &v) || !v; o.max_conns = (uint32_t)v; break;
 		case 'l': o.label = optarg; bad = !label_ok(optarg); break;
 		case 'C': o.cdf_path = optarg; break;
+		case 'H':
+			o.hold = strtod(optarg, NULL);
+			bad = !(o.hold >= 0 && o.hold <= 3600);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: bad = 1;
 		}

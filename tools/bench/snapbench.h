@@ -31,6 +31,9 @@ struct bench_opts {
 	uint32_t max_conns;  /* server */
 	const char *label;   /* free text copied into the JSON line */
 	const char *cdf_path;/* client: latency CDF written here */
+	double hold;         /* client: seconds to sit idle with every conn open before the
+			      * first op (prints HOLDING / STARTING on stderr; for profiling
+			      * the idle cost with the same conns open) */
 };
 
 struct bench_result {

@@ -1,0 +1,45 @@
+# Sourced by run.sh and callgrind.sh: the snapnetd config of one side of a Pony benchmark
+# pair (run dirs under $DTMP, which the caller creates and removes).
+# One port p0, one engine in a dedicated (polling) group pinned to CPU:
+#   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4791) -> pony -> port_tx
+# App limits sized for 1,000 streams per app with posted receives and sends in flight
+# (tp_pony.c stays below app_max_ops and the engine's sendq_max). Transport tuning for a
+# small shared VM, where each polling engine shares its core with an app and other load:
+# rto_min 20 ms (the scheduler preempts an engine for milliseconds; with the 200 us default
+# every such pause fired spurious RTOs: retransmits equal to the peer's duplicates, no
+# loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
+# host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
+# pony_conf NAME CPU PORT-BLOCK: a daemon config on stdout.
+pony_conf() {
+  local name=$1 cpu=$2
+  cat <<CONF
+daemon = { name = "$name"; run_dir = "$DTMP/$name"; memory_mb = 256; main_cpu = $cpu;
+           app_region_mb = 128; app_max_streams = 2048; app_max_ops = 16384;
+           log_level = "warning"; eal_args = [ "--log-level=lib.*:error" ]; };
+ports = ( $3 );
+groups = ( { name = "poll"; mode = "dedicated"; cpus = [ $cpu ]; } );
+engines = ( {
+  name = "pony"; group = "poll";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "p0"; },
+    { name = "eth"; type = "eth_classify"; port = "p0"; },
+    { name = "arp"; type = "arp"; port = "p0"; },
+    { name = "ip"; type = "ipv4_in"; port = "p0"; },
+    { name = "echo"; type = "icmp_echo"; },
+    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128;
+      rto_min_us = 20000; target_delay_us = 200; },
+    { name = "tx"; type = "port_tx"; port = "p0"; }
+  );
+  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
+            "ip.udp -> udp", "udp.p0 -> pony", "arp -> tx", "echo -> tx", "pony.tx -> tx" );
+} );
+CONF
+}
+
+
+# pony_memif_port ROLE SOCKET MAC IP PEER-IP PEER-MAC: the port block of one memif end
+# (static neighbour: the link has exactly one peer).
+pony_memif_port() {
+  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); }"
+}
