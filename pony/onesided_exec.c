@@ -9,6 +9,7 @@
 
 #include <rte_byteorder.h>
 
+#include "pony/bytes.h"
 #include "pony/onesided.h"
 #include "tools/examples/kv_layout.h"
 
@@ -34,55 +35,16 @@ int pony_os_status_errno(unsigned st)
 	return st < PONY_OS_ST_MAX ? st_errno[st] : -EPROTO;
 }
 
-static inline uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return rte_be_to_cpu_32(v);
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return rte_be_to_cpu_64(v);
-}
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return rte_be_to_cpu_16(v);
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	v = rte_cpu_to_be_32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void wr64(uint8_t *p, uint64_t v)
-{
-	v = rte_cpu_to_be_64(v);
-	memcpy(p, &v, 8);
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	v = rte_cpu_to_be_16(v);
-	memcpy(p, &v, 2);
-}
-
 size_t pony_os_put_req(uint8_t *out, const struct pony_os_rec *r)
 {
 	out[0] = r->opcode;
 	out[1] = r->flags;
-	wr16(out + 2, r->data_len);
-	wr32(out + 4, r->op_id);
-	wr32(out + 8, r->region);
-	wr32(out + 12, r->len);
-	wr64(out + 16, r->key);
-	wr64(out + 24, r->off);
+	pony_wr16(out + 2, r->data_len);
+	pony_wr32(out + 4, r->op_id);
+	pony_wr32(out + 8, r->region);
+	pony_wr32(out + 12, r->len);
+	pony_wr64(out + 16, r->key);
+	pony_wr64(out + 24, r->off);
 	if (r->data_len)
 		memcpy(out + PONY_OS_REQ_HDR, r->data, r->data_len);
 	return PONY_OS_REQ_HDR + r->data_len;
@@ -100,12 +62,12 @@ int pony_os_parse_req(const uint8_t *p, size_t len, unsigned expected, struct po
 		const uint8_t *q = p + at;
 		r->opcode = q[0];
 		r->flags = q[1];
-		r->data_len = rd16(q + 2);
-		r->op_id = rd32(q + 4);
-		r->region = rd32(q + 8);
-		r->len = rd32(q + 12);
-		r->key = rd64(q + 16);
-		r->off = rd64(q + 24);
+		r->data_len = pony_rd16(q + 2);
+		r->op_id = pony_rd32(q + 4);
+		r->region = pony_rd32(q + 8);
+		r->len = pony_rd32(q + 12);
+		r->key = pony_rd64(q + 16);
+		r->off = pony_rd64(q + 24);
 		at += PONY_OS_REQ_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -126,12 +88,12 @@ int pony_os_parse_resp(const uint8_t *p, size_t len, unsigned expected, struct p
 			return -EBADMSG;
 		struct pony_os_resp *r = &out[n];
 		const uint8_t *q = p + at;
-		r->op_id = rd32(q);
+		r->op_id = pony_rd32(q);
 		r->status = q[4];
 		if (q[5] != 0)
 			return -EBADMSG;
-		r->data_len = rd16(q + 6);
-		r->len = rd32(q + 8);
+		r->data_len = pony_rd16(q + 6);
+		r->len = pony_rd32(q + 8);
 		at += PONY_OS_RESP_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -151,11 +113,11 @@ static inline bool in_bounds(uint64_t rlen, uint64_t off, uint64_t len)
 static size_t resp(uint8_t *out, const struct pony_os_rec *r, unsigned st, uint32_t len,
 		   const uint8_t *data, uint16_t data_len, unsigned *status)
 {
-	wr32(out, r->op_id);
+	pony_wr32(out, r->op_id);
 	out[4] = (uint8_t)st;
 	out[5] = 0;
-	wr16(out + 6, data_len);
-	wr32(out + 8, len);
+	pony_wr16(out + 6, data_len);
+	pony_wr32(out + 8, len);
 	if (data_len)
 		memcpy(out + PONY_OS_RESP_HDR, data, data_len);
 	*status = st;

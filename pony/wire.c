@@ -7,6 +7,7 @@
 #include <rte_hash_crc.h>
 
 #include "pony/transport.h"
+#include "pony/bytes.h"
 #include "pony/wire.h"
 
 /* Field offsets (bytes from the start of the Pony header). */
@@ -36,45 +37,6 @@ enum {
 _Static_assert(OFF_SACK == PONY_HDR_FIXED, "fixed header size is part of the wire contract");
 
 #define SACK_SPAN_MAX (1u << 15) /* no sane window is wider; bounds receiver work */
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return rte_be_to_cpu_32(v);
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return rte_be_to_cpu_64(v);
-}
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return rte_be_to_cpu_16(v);
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	v = rte_cpu_to_be_32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void wr64(uint8_t *p, uint64_t v)
-{
-	v = rte_cpu_to_be_64(v);
-	memcpy(p, &v, 8);
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	v = rte_cpu_to_be_16(v);
-	memcpy(p, &v, 2);
-}
 
 /* crc32c over the header with the csum field taken as zero, then the payload. */
 uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
@@ -111,34 +73,34 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 	size_t hl = pony_wire_hdr_len(h);
 	if (len < hl)
 		return -EMSGSIZE;
-	h->payload_len = rd16(p + OFF_PAYLOAD_LEN);
+	h->payload_len = pony_rd16(p + OFF_PAYLOAD_LEN);
 	if ((size_t)h->payload_len != len - hl)
 		return -EMSGSIZE;
-	h->csum = rd32(p + OFF_CSUM);
+	h->csum = pony_rd32(p + OFF_CSUM);
 	if (pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
-	if (!type_known(h->type) || rd16(p + OFF_RESERVED) != 0 || (h->flags & ~0x07u))
+	if (!type_known(h->type) || pony_rd16(p + OFF_RESERVED) != 0 || (h->flags & ~0x07u))
 		return -EINVAL;
-	h->src_flow = rd32(p + OFF_SRC_FLOW);
-	h->dst_flow = rd32(p + OFF_DST_FLOW);
-	h->seq = rd32(p + OFF_SEQ);
-	h->ack = rd32(p + OFF_ACK);
-	h->ts = rd64(p + OFF_TS);
-	h->ts_echo = rd64(p + OFF_TS_ECHO);
-	h->echo_delay = rd32(p + OFF_ECHO_DELAY);
-	h->sid = rd32(p + OFF_SID);
-	h->src_sid = rd32(p + OFF_SRC_SID);
-	h->msg_id = rd32(p + OFF_MSG_ID);
-	h->msg_len = rd32(p + OFF_MSG_LEN);
-	h->offset = rd32(p + OFF_OFFSET);
-	h->aux = rd32(p + OFF_AUX);
+	h->src_flow = pony_rd32(p + OFF_SRC_FLOW);
+	h->dst_flow = pony_rd32(p + OFF_DST_FLOW);
+	h->seq = pony_rd32(p + OFF_SEQ);
+	h->ack = pony_rd32(p + OFF_ACK);
+	h->ts = pony_rd64(p + OFF_TS);
+	h->ts_echo = pony_rd64(p + OFF_TS_ECHO);
+	h->echo_delay = pony_rd32(p + OFF_ECHO_DELAY);
+	h->sid = pony_rd32(p + OFF_SID);
+	h->src_sid = pony_rd32(p + OFF_SRC_SID);
+	h->msg_id = pony_rd32(p + OFF_MSG_ID);
+	h->msg_len = pony_rd32(p + OFF_MSG_LEN);
+	h->offset = pony_rd32(p + OFF_OFFSET);
+	h->aux = pony_rd32(p + OFF_AUX);
 	if (h->src_flow == 0)
 		return -EINVAL;
 	if (h->type != PONY_T_SYN && h->dst_flow == 0)
 		return -EINVAL;
 	for (unsigned i = 0; i < h->n_sack; i++) {
-		h->sack[i].start = rd32(p + OFF_SACK + 8 * i);
-		h->sack[i].end = rd32(p + OFF_SACK + 8 * i + 4);
+		h->sack[i].start = pony_rd32(p + OFF_SACK + 8 * i);
+		h->sack[i].end = pony_rd32(p + OFF_SACK + 8 * i + 4);
 		uint32_t span = h->sack[i].end - h->sack[i].start;
 		/* Serial arithmetic: each block lies strictly beyond the cumulative ack. */
 		if (span == 0 || span > SACK_SPAN_MAX || (int32_t)(h->sack[i].start - h->ack) <= 0 ||
@@ -170,26 +132,26 @@ size_t pony_wire_build(void *out, const struct pony_hdr *h)
 	p[OFF_TYPE] = h->type;
 	p[OFF_FLAGS] = h->flags;
 	p[OFF_NSACK] = h->n_sack;
-	wr32(p + OFF_SRC_FLOW, h->src_flow);
-	wr32(p + OFF_DST_FLOW, h->dst_flow);
-	wr32(p + OFF_SEQ, h->seq);
-	wr32(p + OFF_ACK, h->ack);
-	wr64(p + OFF_TS, h->ts);
-	wr64(p + OFF_TS_ECHO, h->ts_echo);
-	wr32(p + OFF_ECHO_DELAY, h->echo_delay);
-	wr32(p + OFF_SID, h->sid);
-	wr32(p + OFF_SRC_SID, h->src_sid);
-	wr32(p + OFF_MSG_ID, h->msg_id);
-	wr32(p + OFF_MSG_LEN, h->msg_len);
-	wr32(p + OFF_OFFSET, h->offset);
-	wr32(p + OFF_AUX, h->aux);
-	wr16(p + OFF_PAYLOAD_LEN, h->payload_len);
-	wr16(p + OFF_RESERVED, 0);
+	pony_wr32(p + OFF_SRC_FLOW, h->src_flow);
+	pony_wr32(p + OFF_DST_FLOW, h->dst_flow);
+	pony_wr32(p + OFF_SEQ, h->seq);
+	pony_wr32(p + OFF_ACK, h->ack);
+	pony_wr64(p + OFF_TS, h->ts);
+	pony_wr64(p + OFF_TS_ECHO, h->ts_echo);
+	pony_wr32(p + OFF_ECHO_DELAY, h->echo_delay);
+	pony_wr32(p + OFF_SID, h->sid);
+	pony_wr32(p + OFF_SRC_SID, h->src_sid);
+	pony_wr32(p + OFF_MSG_ID, h->msg_id);
+	pony_wr32(p + OFF_MSG_LEN, h->msg_len);
+	pony_wr32(p + OFF_OFFSET, h->offset);
+	pony_wr32(p + OFF_AUX, h->aux);
+	pony_wr16(p + OFF_PAYLOAD_LEN, h->payload_len);
+	pony_wr16(p + OFF_RESERVED, 0);
 	for (unsigned i = 0; i < h->n_sack; i++) {
-		wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
-		wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
+		pony_wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
+		pony_wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
 	}
-	wr32(p + OFF_CSUM, pony_wire_csum(p, hl, h->payload_len));
+	pony_wr32(p + OFF_CSUM, pony_wire_csum(p, hl, h->payload_len));
 	return hl;
 }
 
