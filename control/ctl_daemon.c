@@ -8,6 +8,7 @@
 #include "control/ctl.h"
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
+#include "snap/build_id.h"
 #include "snap/log.h"
 #include "sched/sched.h"
 #include "snap/port.h"
@@ -74,7 +75,7 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
 	Ctl__StatusReply r = CTL__STATUS_REPLY__INIT;
 	r.version = (char *)(uintptr_t)SNAP_VERSION;
-	r.build_id = (char *)(uintptr_t)SNAP_BUILD_ID;
+	r.build_id = (char *)(uintptr_t)snap_build_id;
 	r.uptime_ms = ctl_uptime_ms();
 	r.pid = (int32_t)getpid();
 	r.n_engines = snap_engine_count();

@@ -16,6 +16,7 @@
 
 #include "sched/sched.h"
 #include "snap/build.h"
+#include "snap/build_id.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
 #include "snap/eal.h"
@@ -124,7 +125,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		}
 		case 'E': list_elements(); *rc = 0; return -1;
 		case 'V':
-			printf("snapnetd %s (build %s)\n", SNAP_VERSION, SNAP_BUILD_ID);
+			printf("snapnetd %s (build %s)\n", SNAP_VERSION, snap_build_id);
 			*rc = 0;
 			return -1;
 		case 'h': usage(stdout); *rc = 0; return -1;
@@ -279,7 +280,7 @@ int main(int argc, char **argv)
 			 strerror(-r));
 	snap_privs_drop(cfg);
 	SNAP_LOG(NOTICE, "snapnetd %s (build %s) instance %s ready: %u ports, %u engines; "
-		 "control %s, apps %s", SNAP_VERSION, SNAP_BUILD_ID, cfg->name, cfg->n_ports,
+		 "control %s, apps %s", SNAP_VERSION, snap_build_id, cfg->name, cfg->n_ports,
 		 snap_engine_count(), cfg->control_socket, cfg->app_socket);
 	/* For scripts that wait for readiness. */
 	printf("READY %s\n", cfg->name);

@@ -27,6 +27,7 @@
 #include "snap/log.h"
 #include "snap/loop.h"
 #include "snap/port.h"
+#include "snap/build_id.h"
 #include "snap/takeover.h"
 #include "snap/takeover_int.h"
 
@@ -72,7 +73,7 @@ int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size)
 const char *to_build_id(void)
 {
 	const char *b = getenv("SNAP_TAKEOVER_BUILD_ID");
-	return b && b[0] ? b : SNAP_BUILD_ID;
+	return b && b[0] ? b : snap_build_id;
 }
 
 int to_send_status(int s, uint32_t type, int status, const char *msg)

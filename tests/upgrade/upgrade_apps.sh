@@ -56,8 +56,12 @@ for i in 1 2 3; do
     grep -q "^PASS" "$T/os.log" && fail "one-sided ops finished before upgrade $i (raise UPGRADE_OS_ROUNDS)"
     kill -0 "$APP_os" 2>/dev/null || { cat "$T/os.log"; fail "one-sided client died before upgrade $i"; }
   fi
-  cp "$SNAPNETD" "$T/snapnetd-v$i"
-  $SB upgrade --binary "$T/snapnetd-v$i" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
+  # Alternate two separately built binaries with different build ids.
+  bin=$SNAPNETD_NEXT
+  [ $((i % 2)) -eq 0 ] && bin=$SNAPNETD
+  id=$("$bin" --version | sed 's/.*(build \(.*\))/\1/')
+  $SB upgrade --binary "$bin" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
+  $SB status | grep -qF "build $id" || fail "upgrade $i: the daemon now serving is not build $id"
   cat "$T/up$i.out"
   new=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Upgrade host A three times in a row (`snapctl upgrade --binary`, a fresh copy of snapnetd
-# each time) while host B pings it every millisecond over memif (A is the memif client).
+# Upgrade host A three times in a row (`snapctl upgrade --binary`, alternating between two
+# separately built binaries with different build ids, snapnetd-next and snapnetd) while host B pings it every millisecond over memif (A is the memif client).
 # Checks: each upgrade hands over every engine (new pid, same control socket, counters carried
 # over: A's echo-path counter = replies B got), and prints the blackout figures.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -8,19 +8,20 @@
 PINGS=6000 up_setup
 
 start_daemon b "$T/b.conf"
-# The binaries A spawns announce this build id (a stand-in for a different build).
-start_daemon a "$T/a.conf" env SNAP_TAKEOVER_BUILD_ID=upgrade-test-build
+start_daemon a "$T/a.conf"
 sleep 1
 pid=$(a_pid)
 lost_budget=0
 for i in 1 2 3; do
-  cp "$SNAPNETD" "$T/snapnetd-v$i"
-  SA upgrade --binary "$T/snapnetd-v$i" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
+  bin=$SNAPNETD_NEXT id=$("$SNAPNETD_NEXT" --version | sed 's/.*(build \(.*\))/\1/')
+  [ $((i % 2)) -eq 0 ] && bin=$SNAPNETD id=$("$SNAPNETD" --version | sed 's/.*(build \(.*\))/\1/')
+  SA upgrade --binary "$bin" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
   cat "$T/up$i.out"
   new=$(a_pid) || fail "control socket does not answer after upgrade $i"
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   grep -q "engine 2 of 2" "$T/up$i.out" || fail "upgrade $i: not every engine reported"
-  grep -q "(build upgrade-test-build)" "$T/up$i.out" || fail "upgrade $i: new build id not reported"
+  grep -qF "(build $id)" "$T/up$i.out" || fail "upgrade $i: new build id $id not reported"
+  SA status | grep -qF "build $id" || fail "upgrade $i: the daemon now serving is not build $id"
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fail "old daemon $pid still running after upgrade $i"
   PIDS+=("$new")
