@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "control/mbox.h"
 #include "snap/config.h"
 
 struct pctx {
@@ -510,6 +511,10 @@ static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_c
 	if (opt_int(p, d, "main_cpu", 0, 4095, &v))
 		return -EINVAL;
 	cfg->main_cpu = (int)v;
+	v = cfg->mbox_gap_us;
+	if (opt_int(p, d, "mbox_gap_us", 0, 10000, &v))
+		return -EINVAL;
+	cfg->mbox_gap_us = (unsigned)v;
 	v = cfg->app_region_mb;
 	if (opt_int(p, d, "app_region_mb", 1, 4096, &v))
 		return -EINVAL;
@@ -547,6 +552,7 @@ static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_c
 static void set_defaults(struct snap_config *cfg)
 {
 	cfg->memory_mb = 256;
+	cfg->mbox_gap_us = CTL_MBOX_GAP_US_DEFAULT;
 	cfg->socket_mode = 0660;
 	cfg->app_region_mb = 16;
 	cfg->app_max_streams = 1024;

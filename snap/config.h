@@ -102,6 +102,7 @@ struct snap_config {
 	unsigned n_eal_args;
 	char eal_args[16][128];
 	int main_cpu;                /* CPU of the control thread / EAL main lcore */
+	unsigned mbox_gap_us;        /* least time between two mailbox closures on an engine */
 	/* App policy and limits (pony/app*). */
 	unsigned n_allow_uids, n_allow_gids;
 	uint32_t allow_uids[32], allow_gids[32];

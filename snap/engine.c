@@ -253,7 +253,7 @@ unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc)
 {
 	unsigned work = 0;
 	e->st.polls++;
-	if (unlikely(ctl_mbox_run(&e->mbox, e))) {
+	if (unlikely(ctl_mbox_run(&e->mbox, e, now_tsc))) {
 		e->st.mbox_runs++;
 		work++;
 	}

@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_log.h>
 
+#include "control/mbox.h"
 #include "sched/sched.h"
 #include "snap/build.h"
 #include "snap/build_id.h"
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out_loop;
 	}
+	ctl_mbox_set_default_gap_us(cfg->mbox_gap_us);
 	snap_ports_defer_start = takeover;
 	r = snap_ports_create(cfg, err, sizeof(err));
 	if (r) {

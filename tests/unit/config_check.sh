@@ -41,6 +41,8 @@ bad bad_link 2 "link names unknown element 'nope'" 'engines = ( { name = "e"; el
   links = ( "a -> nope" ); } );' --check
 bad unknown_group 1 "unknown group" 'engines = ( { name = "e"; group = "g"; elements = ( { name = "a"; type = "drop"; } ); } );' --check
 bad bad_mode 1 "mode must be" 'groups = ( { name = "g"; mode = "turbo"; } );' --check
+bad mbox_gap 2 "mbox_gap_us" 'daemon = {
+  mbox_gap_us = 20000; };' --check
 # Errors found while building engines (after DPDK started) are config errors too.
 bad unknown_elem 4 "unknown element type 'frobnicate'" 'daemon = { name = "cfgt'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
 ports = ( { name = "p0"; type = "null"; } );

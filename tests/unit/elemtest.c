@@ -34,11 +34,13 @@ const struct rte_ether_addr et_mac_peer = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}}
 		}                                                                         \
 	} while (0)
 
+enum snap_port_kind et_port_kind = SNAP_PORT_NULL;
+
 static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
 			const struct rte_ether_addr *mac, const char *ip)
 {
 	snprintf(pc->name, sizeof(pc->name), "%s", name);
-	pc->kind = SNAP_PORT_NULL;
+	pc->kind = et_port_kind;
 	pc->mac_set = true;
 	pc->mac = *mac;
 	pc->ip = et_ip(ip);

@@ -28,6 +28,8 @@ extern struct rte_mempool *et_pool;
  * through the daemon's port code: "p0" (et_mac_us, 10.0.0.1/24) and "peer" (et_mac_peer,
  * 10.0.0.2/24). 0 or -errno (message on stderr). */
 int et_eal_init(const char *progname);
+/* Kind of the two ports et_eal_init creates: null (default), or ring (tx loops back to rx). */
+extern enum snap_port_kind et_port_kind;
 /* Destroy ports and pool, clean up EAL and remove the prefix's runtime directory. */
 void et_eal_fini(void);
 
