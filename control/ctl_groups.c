@@ -42,7 +42,7 @@ static void group_info(struct ctl_arena *a, const struct sched_group *g, Ctl__Gr
 	} cs[] = {
 		{"moves", in.moves},           {"windows", in.windows},
 		{"grows", in.grows},           {"shrinks", in.shrinks},
-		{"rebalances", in.rebalances}, {"held_at_max", in.held_at_max},
+		{"rebalances", in.rebalances}, {"balances", in.balances}, {"held_at_max", in.held_at_max},
 		{"p99_max_ns", in.p99_max_ns}, {"little_milli", in.little_milli},
 		{"threads_wanted", in.threads_wanted},
 	};

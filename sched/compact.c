@@ -9,9 +9,7 @@
 
 #define P99_MIN_SAMPLES 20 /* fewer busy polls than this in a window: no p99 opinion */
 
-/* Upper bound (ns) of the bucket that holds the 99th percentile of h (bucket b counts
- * samples < 2^b us, the last one everything above). */
-static uint64_t hist_p99_ns(const uint64_t *h, uint64_t *total)
+uint64_t sched_hist_p99_ns(const uint64_t *h, uint64_t *total)
 {
 	uint64_t n = 0;
 	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
@@ -19,11 +17,16 @@ static uint64_t hist_p99_ns(const uint64_t *h, uint64_t *total)
 	*total = n;
 	if (n == 0)
 		return 0;
+	/* The rank of the 99th percentile, then linear interpolation inside its bucket
+	 * ([2^(b-1), 2^b) us; bucket 0 is [0, 1) us): a power-of-two answer would move the
+	 * estimate in steps of 2x around a 50 us target. */
 	uint64_t need = n - n / 100, acc = 0;
 	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++) {
+		if (acc + h[b] >= need && h[b]) {
+			uint64_t lo = b ? (1ull << (b - 1)) * 1000ull : 0, hi = (1ull << b) * 1000ull;
+			return lo + (hi - lo) * (need - acc) / h[b];
+		}
 		acc += h[b];
-		if (acc >= need)
-			return (1ull << b) * 1000ull;
 	}
 	return (1ull << (SNAP_QDELAY_BUCKETS - 1)) * 1000ull;
 }
@@ -41,7 +44,7 @@ static void engine_window(struct snap_engine *e, uint64_t win_ns, bool record)
 	uint64_t work = sched_peek(&e->st.work), cpu = sched_peek(&e->st.cpu_ns);
 	if (record) {
 		uint64_t samples;
-		uint64_t p99 = hist_p99_ns(d, &samples);
+		uint64_t p99 = sched_hist_p99_ns(d, &samples);
 		se->p99_ns = samples >= P99_MIN_SAMPLES ? p99 : 0;
 		uint64_t dc = cpu - se->w_cpu_ns;
 		/* cpu_ns is wall time inside busy polls: on an oversubscribed machine it also
@@ -96,6 +99,56 @@ static unsigned load_of(const struct sched_thread *t, struct snap_engine **heavi
 	return l;
 }
 
+/* Even the load out between existing threads: move the one engine from the busiest shared
+ * thread to the least busy thread (same node) that lowers the busier of the two the most.
+ * Growing moves a single engine to a new thread, so without this four equal engines on two
+ * threads could stay split 3+1 at the CPU limit, the three queueing behind each other's
+ * batches. Returns true if an engine moved. */
+static bool balance(struct sched_group *g)
+{
+	struct sched_thread *hot = NULL;
+	struct snap_engine *h;
+	unsigned hot_load = 0;
+	for (unsigned i = 0; i < SCHED_THREADS_MAX; i++) {
+		struct sched_thread *t = g->threads[i];
+		if (t == NULL || t->n_engines < 2)
+			continue;
+		unsigned l = load_of(t, &h);
+		if (hot == NULL || l > hot_load) {
+			hot = t;
+			hot_load = l;
+		}
+	}
+	if (hot == NULL)
+		return false;
+	unsigned cool_load;
+	struct sched_thread *cool = least_loaded(g, hot, hot->node, &cool_load);
+	if (cool == NULL || cool_load >= hot_load)
+		return false;
+	struct snap_engine *best = NULL;
+	unsigned best_max = hot_load;
+	for (unsigned k = 0; k < SCHED_THREAD_ENGINES_MAX; k++) {
+		struct snap_engine *e = hot->engines[k];
+		if (e == NULL)
+			continue;
+		unsigned el = ((struct sched_eng *)e->sched_priv)->load_milli;
+		unsigned mx = hot_load - el > cool_load + el ? hot_load - el : cool_load + el;
+		/* Demand a clear gain (5% of a core): load estimates are noisy and each move
+		 * costs a park and a hand-over. */
+		if (mx + 50 <= best_max) {
+			best = e;
+			best_max = mx;
+		}
+	}
+	if (best == NULL || sched_move_to_thread(best, cool) < 0)
+		return false;
+	g->balances++;
+	SNAP_LOG(INFO, "sched: group %s balances: %s moved from thread %u to thread %u "
+		 "(load %u.%03u and %u.%03u before)", g->name, best->name, hot->index, cool->index,
+		 hot_load / 1000, hot_load % 1000, cool_load / 1000, cool_load % 1000);
+	return true;
+}
+
 /* Relieve the busiest shared thread: its heaviest engine goes to a new thread. */
 static void grow(struct sched_group *g, unsigned n_threads)
 {
@@ -116,7 +169,9 @@ static void grow(struct sched_group *g, unsigned n_threads)
 	}
 	if (hot == NULL)
 		return;
-	if (n_threads >= g->p.max_threads) {
+	/* More threads than CPUs would add no CPU, only the kernel's time slicing between
+	 * them: milliseconds of queueing delay instead of microseconds. */
+	if (n_threads >= g->p.max_threads || n_threads >= hot->n_cpus) {
 		g->held_at_max++;
 		return;
 	}
@@ -215,7 +270,10 @@ void sched_compact_tick(struct sched_group *g, uint64_t now_ns)
 	g->shrink_streak = cold ? g->shrink_streak + 1 : 0;
 	if (g->grow_streak >= g->p.hysteresis) {
 		g->grow_streak = 0;
-		grow(g, n);
+		/* Even out the threads we have before adding one, unless Little's law says
+		 * they are too few anyway. */
+		if (want > n || !balance(g))
+			grow(g, n);
 	} else if (g->shrink_streak >= g->p.hysteresis) {
 		g->shrink_streak = 0;
 		shrink(g);

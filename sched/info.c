@@ -22,6 +22,7 @@ int sched_group_info(const struct sched_group *g, struct sched_group_info *out)
 	out->grows = g->grows;
 	out->shrinks = g->shrinks;
 	out->rebalances = g->rebalances;
+	out->balances = g->balances;
 	out->held_at_max = g->held_at_max;
 	out->p99_max_ns = g->p99_max_ns;
 	out->little_milli = g->little_milli;
@@ -130,10 +131,11 @@ int sched_group_format(const struct sched_group *g, char *buf, size_t len)
 	    (unsigned long)gi.moves, (unsigned long)gi.cpu_ns, gi.deadline);
 	if (gi.mode == SCHED_MODE_COMPACTING)
 		put(buf, len, &n,
-		    "  controller: windows %lu grows %lu shrinks %lu rebalances %lu "
+		    "  controller: windows %lu grows %lu shrinks %lu rebalances %lu balances %lu "
 		    "held_at_max %lu p99_max %lu ns (target %lu) little %u.%03u wanted %u/%u\n",
 		    (unsigned long)gi.windows, (unsigned long)gi.grows, (unsigned long)gi.shrinks,
-		    (unsigned long)gi.rebalances, (unsigned long)gi.held_at_max,
+		    (unsigned long)gi.rebalances, (unsigned long)gi.balances,
+		    (unsigned long)gi.held_at_max,
 		    (unsigned long)gi.p99_max_ns, (unsigned long)gi.params.qdelay_target_ns,
 		    gi.little_milli / 1000, gi.little_milli % 1000, gi.threads_wanted,
 		    gi.params.max_threads);

@@ -50,6 +50,7 @@ struct sched_thread {
 	unsigned n_engines;
 	char placement[96];
 	char deadline[64];
+	unsigned n_cpus;          /* CPUs its affinity allows (set before ready) */
 	struct sched_thread_stats st;
 };
 
@@ -66,7 +67,7 @@ struct sched_group {
 	/* Compacting controller. */
 	uint64_t win_start_ns;
 	unsigned grow_streak, shrink_streak;
-	uint64_t windows, grows, shrinks, rebalances, held_at_max;
+	uint64_t windows, grows, shrinks, rebalances, balances, held_at_max;
 	uint64_t p99_max_ns;
 	uint32_t little_milli;
 	uint16_t threads_wanted;

@@ -100,6 +100,11 @@ int sched_engine_move(struct snap_engine *e, struct sched_group *g);
  * error of a re-placement (that engine then stays parked, out of the group; see the log). */
 int sched_group_set_mode(struct sched_group *g, enum sched_mode mode);
 
+/* The 99th percentile of a queueing-delay histogram (snap_engine_stats.qdelay_hist layout:
+ * bucket b counts samples in [2^(b-1), 2^b) us), interpolated inside its bucket; total gets
+ * the sample count. 0 for an empty histogram. */
+uint64_t sched_hist_p99_ns(const uint64_t *h, uint64_t *total);
+
 /* Compacting controller: call from the control thread periodically (about every 10 ms)
  * with CLOCK_MONOTONIC nanoseconds. Samples queueing delay and load, and grows or shrinks
  * compacting groups. Other modes ignore it. */
@@ -119,6 +124,7 @@ struct sched_group_info {
 	uint64_t grows;          /* compacting: threads added */
 	uint64_t shrinks;        /* compacting: threads removed */
 	uint64_t rebalances;     /* compacting: engines moved while packing back (shrink) */
+	uint64_t balances;       /* compacting: engines moved to even the threads' load */
 	uint64_t held_at_max;    /* compacting: wanted to grow but at max_threads */
 	uint64_t p99_max_ns;     /* last window: worst engine's p99 queueing delay */
 	uint32_t little_milli;   /* last window: sum of engine concurrency (Little), x1000 */

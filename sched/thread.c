@@ -119,9 +119,12 @@ static void place(struct sched_thread *t)
 		set = CPU_COUNT(&both) ? both : own;
 	}
 	if (CPU_COUNT(&set) == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		t->n_cpus = n > 0 ? (unsigned)n : 1;
 		snprintf(t->placement, sizeof(t->placement), "unpinned (no NUMA information)");
 		return;
 	}
+	t->n_cpus = (unsigned)CPU_COUNT(&set);
 	cpuset_str(&set, cpus, sizeof(cpus));
 	int r = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	if (t->cpu >= 0)

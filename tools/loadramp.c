@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -43,14 +44,18 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Sends at the requested rate in 1 ms rounds, carrying fractions over. */
+/* Sends at the requested rate in rounds of ROUND_NS, carrying fractions over. Rounds are
+ * short so arrivals are smooth: 1 ms rounds would hand every engine a millisecond's items at
+ * once, and the last of them would wait behind the rest whatever the scheduler did. */
+#define ROUND_NS 100000
 static void *produce(void *arg)
 {
 	struct producer *pr = arg;
 	double carry[ENGINES_MAX] = {0};
 	uint64_t last = sched_synth_now_ns();
+	prctl(PR_SET_TIMERSLACK, 1000UL); /* 100 us sleeps, not 150 */
 	while (!atomic_load(&pr->stop)) {
-		sleep_ns(1000000);
+		sleep_ns(ROUND_NS);
 		uint64_t now = sched_synth_now_ns();
 		double per = (double)atomic_load(&pr->rate_milli) / 1000.0 * (double)(now - last) /
 			     1e9;
@@ -65,6 +70,18 @@ static void *produce(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* Sum of the engines' queueing-delay histograms. */
+static void hist_sum(struct sched_synth *s, unsigned n, uint64_t *h)
+{
+	memset(h, 0, SNAP_QDELAY_BUCKETS * sizeof(*h));
+	for (unsigned i = 0; i < n; i++) {
+		struct sched_engine_info ei;
+		sched_engine_info(s[i].e, &ei);
+		for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
+			h[b] += ei.qdelay_hist[b];
+	}
 }
 
 /* One ramp over one mode. Returns 0 if --check passed (or was not asked). */
@@ -105,7 +122,9 @@ static int ramp(const struct opts *o, enum sched_mode mode)
 		double rate = load / ((double)o->cost_ns / 1e9) / o->engines;
 		atomic_store(&pr.rate_milli, (uint64_t)(rate * 1000));
 		struct sched_group_info g0, g1;
+		uint64_t h0[SNAP_QDELAY_BUCKETS], h1[SNAP_QDELAY_BUCKETS], samples;
 		sched_group_info(g, &g0);
+		hist_sum(s, o->engines, h0);
 		uint64_t t0 = sched_synth_now_ns();
 		while (sched_synth_now_ns() - t0 < (uint64_t)o->step_ms * 1000000ull) {
 			sched_tick(sched_synth_now_ns());
@@ -113,6 +132,12 @@ static int ramp(const struct opts *o, enum sched_mode mode)
 		}
 		uint64_t wall = sched_synth_now_ns() - t0;
 		sched_group_info(g, &g1);
+		hist_sum(s, o->engines, h1);
+		for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
+			h1[b] -= h0[b];
+		/* The step's p99 over every busy poll of every engine (the controller's own
+		 * figure, g1.p99_max_ns, is only its last window's worst engine). */
+		uint64_t p99 = sched_hist_p99_ns(h1, &samples);
 		uint64_t backlog = 0;
 		for (unsigned i = 0; i < o->engines; i++)
 			backlog += s[i].sent - atomic_load(&s[i].received);
@@ -120,7 +145,7 @@ static int ramp(const struct opts *o, enum sched_mode mode)
 			max_threads = g1.n_threads;
 		printf("%s,%u,%.3f,%.3f,%u,%.1f,%.3f,%lu,%lu,%lu\n", sched_mode_name(mode), k, load,
 		       (double)(g1.cpu_ns - g0.cpu_ns) / (double)wall, g1.n_threads,
-		       (double)g1.p99_max_ns / 1000.0, (double)g1.little_milli / 1000.0,
+		       (double)p99 / 1000.0, (double)g1.little_milli / 1000.0,
 		       (unsigned long)g1.grows, (unsigned long)g1.shrinks, (unsigned long)backlog);
 		fflush(stdout);
 	}

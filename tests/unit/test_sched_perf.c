@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,7 +135,7 @@ static void test_compacting_grows_and_shrinks(void **state)
 	l = (struct loader){.c = c, .n_engines = 4, .per_ms = 10};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, load, &l), 0);
-	tick_for(g, 4000000000ull, 3, true);
+	tick_for(g, 4000000000ull, sysconf(_SC_NPROCESSORS_ONLN) < 3 ? 2 : 3, true);
 	/* Steady load at the limit: no flapping (no shrink), the controller says it is held. */
 	tick_for(g, 1000000000ull, 0, false);
 	assert_int_equal(sched_group_info(g, &gi), 0);
@@ -143,8 +144,11 @@ static void test_compacting_grows_and_shrinks(void **state)
 	       (unsigned long)gi.held_at_max, (unsigned long)gi.p99_max_ns,
 	       gi.little_milli / 1000, gi.little_milli % 1000, gi.threads_wanted);
 	dump(g);
-	assert_int_equal(gi.n_threads, 3);
-	assert_true(gi.grows >= 2);
+	/* Three threads, or as many as there are CPUs: more would only time-slice. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cap = ncpu > 0 && ncpu < 3 ? (unsigned)ncpu : 3;
+	assert_int_equal(gi.n_threads, cap);
+	assert_true(gi.grows >= cap - 1);
 	assert_int_equal(gi.shrinks, 0);
 	assert_true(gi.held_at_max > 0);
 	atomic_store(&l.stop, true);
@@ -155,7 +159,7 @@ static void test_compacting_grows_and_shrinks(void **state)
 	       gi.n_threads, (unsigned long)gi.shrinks, (unsigned long)gi.windows,
 	       (unsigned long)gi.p99_max_ns, gi.little_milli / 1000, gi.little_milli % 1000);
 	assert_int_equal(gi.n_threads, 1);
-	assert_true(gi.shrinks >= 2);
+	assert_true(gi.shrinks >= cap - 1);
 	for (int i = 0; i < 4; i++) {
 		assert_true(synth_wait_drained(&c[i], 3000));
 		assert_int_equal(atomic_load(&c[i].errors), 0);
