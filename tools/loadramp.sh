@@ -2,7 +2,8 @@
 # Load-ramp benchmark for engine groups (issue 8): offered load goes up then down over about a
 # minute (or a few seconds with --quick) on a compacting group, then the same ramp on a
 # spreading and a dedicated group for comparison. Writes the per-step CSV and a PNG timeline
-# (threads, offered load, CPU used, p99 queueing delay) per mode, and prints a summary.
+# (threads, offered load, CPU used, p99 queueing delay) per mode, and prints a summary. Fails
+# (--check) if an item is lost or reordered, or the compacting group did not grow and shrink back.
 # Usage: tools/loadramp.sh [--quick] [--out DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ if [ $quick -eq 1 ]; then steps=8 step_ms=250; else steps=15 step_ms=2000; fi
 target_us=100
 for mode in compacting spreading dedicated; do
   "$LR" --mode $mode --engines 4 --cost-ns 1000 --max-load 1.4 --steps $steps \
-    --step-ms $step_ms --max-threads 3 --target-us $target_us >"$out/$mode.csv"
+    --step-ms $step_ms --max-threads 3 --target-us $target_us --check >"$out/$mode.csv"
   gnuplot <<GP
 set terminal pngcairo size 1000,600
 set output "$out/$mode.png"
