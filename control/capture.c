@@ -106,7 +106,12 @@ static uint16_t rx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], ui
 static uint16_t tx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], uint16_t n,
 		      void *arg)
 {
-	copy_burst(arg, port, queue, pkts, n, RTE_PCAPNG_DIRECTION_OUT);
+	struct ctl_capture *c = arg;
+	/* Packets the queue refused earlier come again: they were recorded when first offered. */
+	uint16_t skip = c->port->txq_skip[queue];
+	if (skip < n)
+		copy_burst(c, port, queue, pkts + skip, (uint16_t)(n - skip),
+			   RTE_PCAPNG_DIRECTION_OUT);
 	return n;
 }
 

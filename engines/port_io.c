@@ -135,6 +135,9 @@ struct port_tx {
 	struct snap_port *port;
 	uint16_t queue;
 	uint16_t head, count; /* backlog ring */
+	/* The backlog's first `offered` packets were handed to the queue before (a capture
+	 * recorded them then); the rest went straight to the backlog behind them. */
+	uint16_t offered;
 	uint64_t retries;
 	struct rte_mbuf *backlog[TX_BACKLOG];
 };
@@ -167,13 +170,16 @@ static unsigned tx_flush(struct port_tx *s)
 	unsigned sent = 0;
 	while (s->count) {
 		uint16_t run = RTE_MIN(s->count, (uint16_t)(TX_BACKLOG - s->head));
+		s->port->txq_skip[s->queue] = RTE_MIN(s->offered, run);
 		uint16_t n = rte_eth_tx_burst(s->port->port_id, s->queue, &s->backlog[s->head], run);
+		s->offered = (uint16_t)(RTE_MAX(s->offered, run) - n);
 		s->head = (uint16_t)((s->head + n) % TX_BACKLOG);
 		s->count -= n;
 		sent += n;
 		if (n < run)
 			break;
 	}
+	s->port->txq_skip[s->queue] = 0;
 	return sent;
 }
 
@@ -181,8 +187,11 @@ static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct port_tx *s = snap_elem_priv(el);
 	uint16_t sent = 0;
-	if (likely(s->count == 0 || (tx_flush(s), s->count == 0)))
+	bool offered = false;
+	if (likely(s->count == 0 || (tx_flush(s), s->count == 0))) {
 		sent = rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
+		offered = true; /* the backlog was empty: what stays is its offered prefix */
+	}
 	for (uint16_t i = sent; i < n; i++) {
 		if (s->count == TX_BACKLOG) {
 			snap_elem_drop(el, pkts[i], SNAP_DROP_TX_FULL);
@@ -190,6 +199,7 @@ static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 		}
 		s->backlog[(s->head + s->count) % TX_BACKLOG] = pkts[i];
 		s->count++;
+		s->offered += offered;
 		s->retries++;
 	}
 }

@@ -44,6 +44,10 @@ struct snap_port {
 	struct rte_hash *neigh;
 	struct snap_engine *rxq_owner[SNAP_PORT_QUEUES_MAX];
 	struct snap_engine *txq_owner[SNAP_PORT_QUEUES_MAX];
+	/* Set by the queue's owner (on its thread) around a tx burst whose first txq_skip
+	 * packets the queue refused before: a tx capture callback, which runs inside that burst
+	 * on the same thread, skips them because it recorded them at their first offer. */
+	uint16_t txq_skip[SNAP_PORT_QUEUES_MAX];
 	uint64_t neigh_updates;
 	uint64_t neigh_full;
 };
