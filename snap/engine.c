@@ -371,6 +371,8 @@ void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, voi
 		{"work", e->st.work},         {"mbox_runs", e->st.mbox_runs},
 		{"cpu_ns", e->st.cpu_ns},     {"wakeups", e->st.wakeups},
 		{"moves", e->st.moves},       {"qdelay_last_ns", e->st.qdelay_last_ns},
+		/* Futex wake-ups the engine gave sleeping mailbox posters (this process only). */
+		{"mbox_wakes", e->mbox.wakes},
 	};
 	for (unsigned i = 0; i < RTE_DIM(es); i++)
 		fn(ctx, "", es[i].n, es[i].v);
