@@ -21,6 +21,14 @@ void pony_cc_init(struct pony_cc *cc, const struct pony_cc_params *p, double cwn
 	cc->samples = 0;
 }
 
+uint64_t pony_cc_target(const struct pony_cc *cc, const struct pony_cc_params *p)
+{
+	if (p->base_max_tsc == 0 || cc->min_delay_tsc == UINT64_MAX)
+		return p->target_tsc;
+	return p->target_tsc + (cc->min_delay_tsc < p->base_max_tsc ? cc->min_delay_tsc
+								      : p->base_max_tsc);
+}
+
 /* May we decrease now? Swift decreases at most once per RTT so one congestion episode,
  * reported by a whole window of acks, is answered once. */
 static int can_decrease(const struct pony_cc *cc, uint64_t srtt, uint64_t now)
@@ -35,7 +43,8 @@ void pony_cc_on_ack(struct pony_cc *cc, const struct pony_cc_params *p, uint32_t
 	cc->last_delay_tsc = delay;
 	if (delay < cc->min_delay_tsc)
 		cc->min_delay_tsc = delay;
-	if (delay < p->target_tsc) {
+	uint64_t target = pony_cc_target(cc, p);
+	if (delay < target) {
 		/* Below target: ai packets per RTT. With cwnd >= 1 each ack adds ai/cwnd per
 		 * packet; below one packet the window grows by ai per ack (Swift) so paced
 		 * flows recover in a few RTTs. */
@@ -44,7 +53,7 @@ void pony_cc_on_ack(struct pony_cc *cc, const struct pony_cc_params *p, uint32_t
 		else
 			cc->cwnd += p->ai * acked;
 	} else if (can_decrease(cc, srtt, now)) {
-		double over = (double)(delay - p->target_tsc) / (double)delay;
+		double over = (double)(delay - target) / (double)delay;
 		double f = 1.0 - p->beta * over;
 		if (f < 1.0 - p->max_mdf)
 			f = 1.0 - p->max_mdf;

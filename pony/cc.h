@@ -7,6 +7,11 @@
 
 struct pony_cc_params {
 	uint64_t target_tsc;   /* target fabric delay: base + hops * per_hop, in TSC ticks */
+	/* The flow's smallest fabric delay so far (the path's fixed delay: propagation, a
+	 * slow hop) is added to the target, up to this many ticks; 0 keeps the target fixed.
+	 * Without it a path whose fixed delay exceeds the target reads as congested on every
+	 * ack and the window sinks to cwnd_min (pony_kernel_impaired showed it). */
+	uint64_t base_max_tsc;
 	double ai;             /* additive increase, packets per RTT */
 	double beta;           /* decrease per unit of relative overshoot */
 	double max_mdf;        /* largest decrease factor per event (0.5: halve at most) */
@@ -34,5 +39,7 @@ void pony_cc_on_loss(struct pony_cc *cc, const struct pony_cc_params *p, uint64_
 		     uint64_t now);
 void pony_cc_on_timeout(struct pony_cc *cc, const struct pony_cc_params *p, unsigned consecutive,
 			uint64_t now);
+/* The target this flow's delay samples are held to: target_tsc plus its base delay. */
+uint64_t pony_cc_target(const struct pony_cc *cc, const struct pony_cc_params *p);
 /* Pacing gap between packets when cwnd < 1 (srtt / cwnd), 0 when window-limited. */
 uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, uint64_t srtt);

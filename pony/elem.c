@@ -283,6 +283,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	ARG_U32("target_delay_us", target_delay_us, 25, 1, 1000000);
 	ARG_U32("target_per_hop_us", target_per_hop_us, 1, 0, 1000000);
 	ARG_U32("hops", hops, 3, 0, 64);
+	ARG_U32("target_base_max_us", target_base_max_us, 100000, 0, 10000000);
 	ARG_U32("seed", seed, (uint32_t)rte_rdtsc(), 0, UINT32_MAX);
 	cfg.local_ip = pe->ip;
 	cfg.local_port = pe->udp_port;

@@ -85,6 +85,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->dead = us_tsc(c->tsc_hz, c->dead_timeout_us);
 	tp->ccp = (struct pony_cc_params){
 		.target_tsc = us_tsc(c->tsc_hz, c->target_delay_us + c->hops * c->target_per_hop_us),
+		.base_max_tsc = us_tsc(c->tsc_hz, c->target_base_max_us),
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
 	tp->rng = ((uint64_t)c->seed << 32) ^ 0x9e3779b97f4a7c15ull ^ c->local_ip ^ c->local_port;

@@ -82,6 +82,9 @@ struct pony_tp_config {
 	uint32_t target_delay_us; /* CC base target fabric delay (25) */
 	uint32_t target_per_hop_us; /* added per hop (1); hops from config `hops` */
 	uint32_t hops;          /* assumed hop count for the target (3) */
+	uint32_t target_base_max_us; /* add each flow's minimum delay to its target, up to
+				      * this (0: fixed target; the pony element's default is
+				      * 100000) */
 	double cc_ai;           /* additive increase, packets per RTT (1.0) */
 	double cc_beta;         /* multiplicative decrease factor (0.8) */
 	double cc_max_mdf;      /* max decrease per RTT (0.5) */

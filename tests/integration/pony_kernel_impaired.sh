@@ -4,9 +4,10 @@
 # the ingress hook of a bridge namespace between the two daemons (a daemon's own af_packet
 # socket sees frames before its tc ingress runs, so the impairment sits one hop away). The
 # project's injector adds delay (with jitter) and reordering on each daemon's receive path.
-# Swift's target delay must cover a path's fixed delay (as its base target covers the fabric's
-# base RTT), or the sender reads that delay as congestion and paces itself down to its
-# minimum window: the Pony engines get target_delay_us above the injected delay. Every
+# Pony adds a flow's minimum delay to its CC target (a path's fixed delay is not congestion),
+# but the injected jitter and this VM's scheduling noise still swing every sample by hundreds
+# of microseconds: with the default 25 us target the sender reads that as congestion and
+# paces itself to a crawl (39 of 1000 RPCs in 150 s), so the engines get a 300 us target. Every
 # message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"

@@ -119,6 +119,35 @@ static void test_cc(void **state)
 	assert_true(cc.cwnd <= 100);
 }
 
+/* A path whose fixed delay (5000) exceeds the target (1000): a fixed target reads every ack
+ * as congestion and sinks the window; the target plus the flow's base delay does not, and
+ * still backs off when queueing adds to the base. */
+static void test_cc_base_delay(void **state)
+{
+	struct pony_cc_params p = {.target_tsc = 1000, .ai = 1.0, .beta = 0.8, .max_mdf = 0.5,
+				   .cwnd_min = 0.01, .cwnd_max = 100};
+	struct pony_cc fixed, based;
+	pony_cc_init(&fixed, &p, 10);
+	struct pony_cc_params pb = p;
+	pb.base_max_tsc = 100000;
+	pony_cc_init(&based, &pb, 10);
+	for (int i = 0; i < 200; i++) {
+		pony_cc_on_ack(&fixed, &p, 1, 5000 + i % 50, 6000, 10000 * (uint64_t)(i + 1));
+		pony_cc_on_ack(&based, &pb, 1, 5000 + i % 50, 6000, 10000 * (uint64_t)(i + 1));
+	}
+	assert_true(fixed.cwnd <= 0.02);            /* at the floor */
+	assert_true(based.cwnd > 10.0);             /* grew: 5000-5049 is within 1000 of 5000 */
+	assert_int_equal(pony_cc_target(&based, &pb), 6000);
+	double before = based.cwnd;
+	pony_cc_on_ack(&based, &pb, 1, 9000, 6000, 10000000); /* 3000 of queueing on top */
+	assert_true(based.cwnd < before);
+	/* The base is capped: a 1 s "fixed delay" adds only base_max. */
+	struct pony_cc far;
+	pony_cc_init(&far, &pb, 10);
+	pony_cc_on_ack(&far, &pb, 1, 1000000000, 6000, 1);
+	assert_int_equal(pony_cc_target(&far, &pb), 101000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_holes_and_sack),
 		cmocka_unit_test(test_reverse_fill),
 		cmocka_unit_test(test_cc),
+		cmocka_unit_test(test_cc_base_delay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
