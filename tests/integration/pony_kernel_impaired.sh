@@ -27,8 +27,9 @@ done
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m "$MAX" -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 "$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n "$N" -M 1 -m "$MAX" -S 2 -w 8 \
-  -x $$ -T ${PONY_KIMP_TIMEOUT:-150} >"$T/cli.log" 2>&1 || { cat "$T/cli.log"; fail "client failed"; }
+  -x $$ -T ${PONY_KIMP_TIMEOUT:-150} >"$T/cli.log" 2>&1 || { cat "$T/cli.log"; $SB flows; fail "client failed"; }
 cat "$T/cli.log"
+$SB flows # the client side's congestion state, for the log
 for d in $KB1 $KB2; do bash "$IMP" -n $BR stats $d | sed "s/^/$d: /"; done | tee "$T/kstats"
 stop_daemon b
 stop_daemon a
