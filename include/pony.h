@@ -108,7 +108,9 @@ struct pony_opts {
 /* Attach to the daemon listening at path (NULL: $PONY_SOCKET or PONY_DEFAULT_SOCKET).
  * Returns the app handle, or NULL with errno: EACCES (policy refused this uid/gid), ENOENT /
  * ECONNREFUSED (no daemon at path), ETIMEDOUT, EPROTO (version mismatch, bad reply),
- * ENODEV (unknown engine), ENOSPC (daemon's app limit), ENOMEM. After a failure,
+ * ENODEV (unknown engine), ENOSPC (daemon's app limit), ENOMEM; EAGAIN / ECONNRESET when
+ * the daemon kept closing the handshake (stopping, or being upgraded: such a hello is retried
+ * every 10 ms within timeout_ms, so an upgrade in progress is ridden out). After a failure,
  * pony_connect_error() says why in words (e.g. the daemon's refusal message). */
 PONY_API struct pony_app *pony_connect(const char *path, const struct pony_opts *opts);
 

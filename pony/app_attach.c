@@ -494,6 +494,11 @@ void pony_app_attach_destroy(struct pony_app_attach *a)
 		struct attach_conn *next;
 		for (struct attach_conn *cn = a->conns; cn; cn = next) {
 			next = cn->next;
+			/* An app in the middle of its hello: say why, so libpony tries again
+			 * (an upgrade's new daemon is already serving the listener). */
+			if (cn->state == CONN_WAIT_REQ)
+				refuse(cn->fd, -EAGAIN,
+				       "snapnetd: this daemon is stopping or being upgraded; try again");
 			conn_detach(a, cn);
 		}
 	}

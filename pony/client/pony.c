@@ -230,7 +230,26 @@ struct pony_app *pony_connect(const char *path, const struct pony_opts *opts)
 		return NULL;
 	}
 	a->sock = a->memfd = a->cmd_efd = a->cpl_efd = -1;
-	int r = do_connect(a, path, opts);
+	/* A daemon that closes the hello without an answer (it is stopping or being upgraded:
+	 * the new daemon then serves the same socket) or says -EAGAIN is tried again, every
+	 * 10 ms, within the handshake timeout. A refusal or an absent daemon is final. */
+	unsigned budget_ms = opts && opts->timeout_ms ? opts->timeout_ms : 5000;
+	struct timespec t0, now, pause = {0, 10000000};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r;
+	for (;;) {
+		r = do_connect(a, path, opts);
+		if (r != -EAGAIN && r != -ECONNRESET)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t ms = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000u +
+			      (uint64_t)(now.tv_nsec / 1000000) - (uint64_t)(t0.tv_nsec / 1000000);
+		if (ms + 10 >= budget_ms)
+			break;
+		close(a->sock);
+		a->sock = -1;
+		nanosleep(&pause, NULL);
+	}
 	if (r) {
 		pony_close(a);
 		errno = -r;

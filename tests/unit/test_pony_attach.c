@@ -306,6 +306,130 @@ static void test_bad_hello(void **state)
 	(void)state;
 }
 
+/* A daemon that stops (or hands over to its upgrade) while an app's hello is pending answers
+ * it with -EAGAIN, the status libpony retries on. */
+static void test_hello_pending_at_stop(void **state)
+{
+	struct env e;
+	env_init(&e, true, "pending");
+	env_start(&e);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e.cfg.socket_path);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* Let the daemon side accept it; no hello is sent. */
+	for (int i = 0; i < 20; i++) {
+		struct pollfd p[16];
+		unsigned n = pony_app_attach_pollfds(e.at, p, 16);
+		poll(p, n, 5);
+		for (unsigned k = 0; k < n; k++)
+			if (p[k].revents)
+				pony_app_attach_handle(e.at, p[k].fd, p[k].revents);
+	}
+	env_fini(&e);
+	struct pony_attach_rep rep = {0};
+	assert_int_equal(recv(s, &rep, sizeof(rep), 0), sizeof(rep));
+	assert_int_equal(rep.status, -EAGAIN);
+	assert_non_null(strstr(rep.msg, "try again"));
+	close(s);
+	(void)state;
+}
+
+/* A fake daemon for the retry test: answers the n-th hello by script. */
+struct fake_daemon {
+	int lfd;
+	int script_len;
+	const int *script;   /* per connection: 0 close without reply, else the status sent */
+	_Atomic int conns;
+	_Atomic int stop;
+};
+
+static void *fake_daemon_main(void *arg)
+{
+	struct fake_daemon *fd = arg;
+	while (!atomic_load(&fd->stop)) {
+		struct pollfd p = {.fd = fd->lfd, .events = POLLIN};
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		int c = accept(fd->lfd, NULL, NULL);
+		if (c < 0)
+			continue;
+		int i = atomic_fetch_add(&fd->conns, 1);
+		struct pony_attach_req req;
+		if (recv(c, &req, sizeof(req), 0) == sizeof(req)) {
+			int st = fd->script[i < fd->script_len ? i : fd->script_len - 1];
+			if (st) {
+				struct pony_attach_rep rep = {.magic = PONY_ATTACH_MAGIC,
+							      .version = PONY_SHM_VERSION,
+							      .status = st};
+				snprintf(rep.msg, sizeof(rep.msg), "scripted %d", st);
+				send(c, &rep, sizeof(rep), MSG_NOSIGNAL);
+			}
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static int fake_daemon_start(struct fake_daemon *fd, const char *path, const int *script, int n,
+			     pthread_t *th)
+{
+	fd->script = script;
+	fd->script_len = n;
+	atomic_store(&fd->conns, 0);
+	atomic_store(&fd->stop, 0);
+	fd->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (bind(fd->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd->lfd, 8))
+		return -1;
+	return pthread_create(th, NULL, fake_daemon_main, fd);
+}
+
+static void fake_daemon_stop(struct fake_daemon *fd, const char *path, pthread_t th)
+{
+	atomic_store(&fd->stop, 1);
+	pthread_join(th, NULL);
+	close(fd->lfd);
+	unlink(path);
+}
+
+/* A hello closed without an answer, then -EAGAIN (a daemon stopping or being upgraded):
+ * libpony tries again; a real answer (here a refusal) ends it. A daemon that keeps closing
+ * is given up on when the handshake timeout runs out. */
+static void test_connect_retries(void **state)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/pony-retry-%d.sock", (int)getpid());
+	struct fake_daemon fd;
+	pthread_t th;
+	static const int script[] = {0, -EAGAIN, -EPERM};
+	assert_int_equal(fake_daemon_start(&fd, path, script, 3, &th), 0);
+	errno = 0;
+	assert_null(pony_connect(path, NULL));
+	assert_int_equal(errno, EPERM);
+	assert_string_equal(pony_connect_error(), "scripted -1");
+	assert_int_equal(atomic_load(&fd.conns), 3);
+	fake_daemon_stop(&fd, path, th);
+
+	static const int closing[] = {0};
+	assert_int_equal(fake_daemon_start(&fd, path, closing, 1, &th), 0);
+	struct pony_opts o = {.timeout_ms = 200};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_null(pony_connect(path, &o));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("gave up after %.0f ms and %d attempts (errno %d)\n", ms, atomic_load(&fd.conns),
+	       errno);
+	assert_int_equal(errno, ECONNRESET);
+	assert_true(atomic_load(&fd.conns) >= 5);
+	assert_true(ms < 2000);
+	fake_daemon_stop(&fd, path, th);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +438,8 @@ int main(void)
 		cmocka_unit_test(test_attach_lifecycle),
 		cmocka_unit_test(test_detach_on_close),
 		cmocka_unit_test(test_bad_hello),
+		cmocka_unit_test(test_connect_retries),
+		cmocka_unit_test(test_hello_pending_at_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
