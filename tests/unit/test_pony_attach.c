@@ -275,26 +275,39 @@ static void test_detach_on_close(void **state)
 	(void)state;
 }
 
+/* One round of the daemon side's attach layer, without judging the results. */
+static void pump_once(struct env *e)
+{
+	struct pollfd p[16];
+	unsigned n = pony_app_attach_pollfds(e->at, p, 16);
+	poll(p, n, 10);
+	for (unsigned k = 0; k < n; k++)
+		if (p[k].revents)
+			pony_app_attach_handle(e->at, p[k].fd, p[k].revents);
+}
+
+/* A bare connection to the daemon's app socket (the test speaks the protocol itself). */
+static int raw_connect(struct env *e)
+{
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e->cfg.socket_path);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return s;
+}
+
 static void test_bad_hello(void **state)
 {
 	struct env e;
 	env_init(&e, true, "hello");
 	env_start(&e);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e.cfg.socket_path);
-	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int s = raw_connect(&e);
 	struct pony_attach_req req = {.magic = PONY_ATTACH_MAGIC, .version = 99};
 	assert_int_equal(send(s, &req, sizeof(req), 0), sizeof(req));
 	struct pony_attach_rep rep = {0};
 	ssize_t got = 0;
 	for (int i = 0; i < 300 && got <= 0; i++) {
-		struct pollfd p[16];
-		unsigned n = pony_app_attach_pollfds(e.at, p, 16);
-		poll(p, n, 10);
-		for (unsigned k = 0; k < n; k++)
-			if (p[k].revents)
-				pony_app_attach_handle(e.at, p[k].fd, p[k].revents);
+		pump_once(&e);
 		got = recv(s, &rep, sizeof(rep), MSG_DONTWAIT);
 	}
 	assert_int_equal(got, sizeof(rep));
@@ -313,19 +326,9 @@ static void test_hello_pending_at_stop(void **state)
 	struct env e;
 	env_init(&e, true, "pending");
 	env_start(&e);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e.cfg.socket_path);
-	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	/* Let the daemon side accept it; no hello is sent. */
-	for (int i = 0; i < 20; i++) {
-		struct pollfd p[16];
-		unsigned n = pony_app_attach_pollfds(e.at, p, 16);
-		poll(p, n, 5);
-		for (unsigned k = 0; k < n; k++)
-			if (p[k].revents)
-				pony_app_attach_handle(e.at, p[k].fd, p[k].revents);
-	}
+	int s = raw_connect(&e);
+	for (int i = 0; i < 20; i++) /* let the daemon side accept it; no hello is sent */
+		pump_once(&e);
 	env_fini(&e);
 	struct pony_attach_rep rep = {0};
 	assert_int_equal(recv(s, &rep, sizeof(rep), 0), sizeof(rep));
