@@ -1,9 +1,12 @@
 /* The `upgrade` method: spawn the new snapnetd (same arguments + --takeover), let it take
  * over through the takeover socket (snap/takeover.c) and answer at the end with its pid and
- * the blackout per engine (deferred reply). A new binary that exits or hangs before taking
- * over gets an error reply and the old daemon keeps serving. */
+ * the blackout per engine (deferred reply); a caller that asked for progress gets an
+ * UpgradeProgress frame per step as it happens. A new binary that exits or hangs before
+ * taking over gets an error reply and the old daemon keeps serving. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,6 +25,8 @@
 static struct {
 	bool active;
 	bool timer;
+	bool progress;          /* the caller asked for progress frames */
+	uint64_t t0_ns;         /* request received */
 	struct ctl_rpc_call *call;
 	pid_t child;
 	uint64_t deadline_ns;
@@ -35,10 +40,101 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void finish_error(int err, const char *msg)
+static void finish_listeners(void)
 {
 	up.active = false;
 	snap_takeover_on_done(NULL, NULL);
+	snap_takeover_on_progress(NULL, NULL);
+}
+
+static const char *const phase_names[] = {
+	[SNAP_TAKEOVER_STEP_HELLO] = "hello",       [SNAP_TAKEOVER_STEP_VERSION] = "version",
+	[SNAP_TAKEOVER_STEP_FDS] = "fds",           [SNAP_TAKEOVER_STEP_ENGINE] = "engine",
+	[SNAP_TAKEOVER_STEP_APPS] = "apps",         [SNAP_TAKEOVER_STEP_RELEASED] = "released",
+	[SNAP_TAKEOVER_STEP_RUNNING] = "running",
+};
+
+/* One UpgradeProgress frame to the caller, if it asked; its text says the step for people. */
+static void send_progress(Ctl__UpgradeProgress *m, const char *phase, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void send_progress(Ctl__UpgradeProgress *m, const char *phase, const char *fmt, ...)
+{
+	if (!up.progress)
+		return;
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	m->phase = (char *)(uintptr_t)phase;
+	m->elapsed_us = (mono_ns() - up.t0_ns) / 1000;
+	m->text = text;
+	int r = ctl_rpc_progress(up.call, &m->base);
+	if (r == -ENOTCONN)
+		up.progress = false; /* the caller left; the upgrade goes on */
+	else if (r < 0)
+		SNAP_LOG(WARNING, "upgrade: progress frame not sent: %s", strerror(-r));
+}
+
+static void on_progress(const struct snap_takeover_progress *p, void *arg)
+{
+	if (!up.active || !up.progress)
+		return;
+	Ctl__UpgradeProgress m = CTL__UPGRADE_PROGRESS__INIT;
+	const char *phase = phase_names[p->step];
+	m.has_new_pid = true;
+	m.new_pid = p->new_pid;
+	m.new_build = (char *)(uintptr_t)p->new_build;
+	switch (p->step) {
+	case SNAP_TAKEOVER_STEP_HELLO:
+		send_progress(&m, phase, "new daemon pid %d (build %s) started up and connected",
+			      (int)p->new_pid, p->new_build);
+		break;
+	case SNAP_TAKEOVER_STEP_VERSION:
+		m.has_state_version = true;
+		m.state_version = p->state_version;
+		send_progress(&m, phase, "state version %u checked: the new daemon reads it",
+			      p->state_version);
+		break;
+	case SNAP_TAKEOVER_STEP_FDS:
+		m.has_fds_passed = true;
+		m.fds_passed = p->fds_passed;
+		send_progress(&m, phase, "%u fds passed (listeners, app sockets, shared memory)",
+			      p->fds_passed);
+		break;
+	case SNAP_TAKEOVER_STEP_ENGINE:
+		m.engine = (char *)(uintptr_t)p->engine;
+		m.has_engine_index = m.has_engines_total = m.has_engine_us = true;
+		m.engine_index = p->index + 1;
+		m.engines_total = p->total;
+		m.engine_us = p->engine_ns / 1000;
+		m.has_state_bytes = true;
+		m.state_bytes = p->state_bytes;
+		send_progress(&m, phase, "engine %u of %u (%s) moved in %.3f ms, %" PRIu64
+			      " bytes of state", p->index + 1, p->total, p->engine,
+			      p->engine_ns / 1e6, p->state_bytes);
+		break;
+	case SNAP_TAKEOVER_STEP_APPS:
+		m.has_apps = true;
+		m.apps = p->apps;
+		send_progress(&m, phase, "%u app%s handed over inside their engines' state",
+			      p->apps, p->apps == 1 ? "" : "s");
+		break;
+	case SNAP_TAKEOVER_STEP_RELEASED:
+		m.has_ports = true;
+		m.ports = p->ports;
+		send_progress(&m, phase, "old daemon stopped its %u port%s and closed the "
+			      "takeover socket", p->ports, p->ports == 1 ? "" : "s");
+		break;
+	case SNAP_TAKEOVER_STEP_RUNNING:
+		send_progress(&m, phase, "new daemon started its ports and runs the engines");
+		break;
+	}
+}
+
+static void finish_error(int err, const char *msg)
+{
+	finish_listeners();
 	SNAP_LOG(WARNING, "upgrade to %s failed: %s", up.binary, msg);
 	ctl_rpc_error(up.call, err, "%s", msg);
 	up.call = NULL;
@@ -71,8 +167,7 @@ static void on_done(const struct snap_takeover_result *r, void *arg)
 	rep.has_fds_passed = true;
 	rep.fds_passed = r->fds_passed;
 	rep.new_build = (char *)r->new_build;
-	up.active = false;
-	snap_takeover_on_done(NULL, NULL);
+	finish_listeners();
 	ctl_rpc_reply(up.call, &rep.base);
 	up.call = NULL;
 }
@@ -104,6 +199,7 @@ static void watch(uint64_t now_ns, void *arg)
 
 static void client_gone(void *arg)
 {
+	up.progress = false;
 	/* The upgrade goes on; only its reply has nobody to read it. */
 	SNAP_LOG(NOTICE, "upgrade: the caller left; the upgrade continues");
 }
@@ -129,6 +225,7 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	}
 	if (r == 0) {
 		snprintf(up.binary, sizeof(up.binary), "%s", q->binary);
+		up.t0_ns = mono_ns();
 		pid_t pid = snap_takeover_spawn(up.binary);
 		if (pid < 0) {
 			r = ctl_rpc_error(call, pid, "cannot start %s: %s", up.binary,
@@ -137,12 +234,18 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 			up.active = true;
 			up.call = call;
 			up.child = pid;
+			up.progress = q->has_progress && q->progress;
 			unsigned t = q->has_timeout_ms && q->timeout_ms ? q->timeout_ms
 									 : DEFAULT_TIMEOUT_MS;
 			up.deadline_ns = mono_ns() + (uint64_t)t * 1000000ull;
 			snap_takeover_on_done(on_done, NULL);
+			snap_takeover_on_progress(on_progress, NULL);
 			ctl_rpc_on_cancel(call, client_gone, NULL);
 			SNAP_LOG(NOTICE, "upgrade: started %s as pid %d", up.binary, (int)pid);
+			Ctl__UpgradeProgress m = CTL__UPGRADE_PROGRESS__INIT;
+			m.has_new_pid = true;
+			m.new_pid = pid;
+			send_progress(&m, "started", "started %s as pid %d", up.binary, (int)pid);
 			r = CTL_RPC_DEFERRED;
 		}
 	}

@@ -238,6 +238,15 @@ void ctl_rpc_call_finish_deferred(struct ctl_rpc_call *call)
 		free_graveyard(c->s);
 }
 
+void ctl_rpc_conn_push(struct ctl_rpc_conn *c)
+{
+	struct ctl_rpc_server *s = c->s;
+	s->depth++; /* a closed connection is freed only after we are done with it */
+	conn_flush(c);
+	if (--s->depth == 0)
+		free_graveyard(s);
+}
+
 /* One complete frame: decode the envelope, authorize, dispatch. */
 static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 {

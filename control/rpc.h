@@ -54,6 +54,16 @@ int ctl_rpc_unregister(const char *method);
  * releases `call`. 0, or -ENOMEM/-EMSGSIZE (then an error reply is sent instead), -EALREADY
  * (this call was already answered; nothing sent). */
 int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg);
+/* Send msg (the method's progress message, e.g. UpgradeProgress) as an intermediate
+ * Response: same id, `progress` set; the call stays open for more progress and its one final
+ * reply/error. Only for clients that asked for progress in their request (others must get
+ * exactly one Response). Inside the handler the frame is queued and goes out when the
+ * handler returns; on a deferred call it is written out at once, because the control thread
+ * may stay busy in a long synchronous step (upgrade) without returning to the loop (what the
+ * socket does not take goes out later). 0; -ENOTCONN (the client left: nothing more can
+ * reach it; the call must still be finished); -EALREADY (already answered); -ENOMEM or
+ * -EMSGSIZE (this frame dropped, the call goes on). */
+int ctl_rpc_progress(struct ctl_rpc_call *call, const ProtobufCMessage *msg);
 /* Record an error for people ("no engine 'x'") and return err (a negative errno) so a handler
  * can `return ctl_rpc_error(call, -ENOENT, ...)`. For a deferred call it sends the error
  * reply at once and releases `call`. */

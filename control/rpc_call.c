@@ -47,37 +47,55 @@ int ctl_rpc_unregister(const char *method)
 	return 0;
 }
 
+/* Queue msg as the payload of a Response to call (a final one, or progress). 0, -ENOMEM,
+ * -EMSGSIZE; nothing is queued on failure. */
+static int queue_msg(struct ctl_rpc_call *call, const ProtobufCMessage *msg, bool progress)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = n ? malloc(n) : NULL;
+	if (n && buf == NULL)
+		return -ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+	Ctl__Response rsp = CTL__RESPONSE__INIT;
+	rsp.version = CTL_PROTO_VERSION;
+	rsp.id = call->id;
+	rsp.method = call->method;
+	rsp.has_payload = true;
+	rsp.payload.data = buf;
+	rsp.payload.len = n;
+	rsp.has_progress = progress;
+	rsp.progress = progress;
+	int r = ctl_rpc_conn_send(call->c, &rsp);
+	free(buf);
+	return r;
+}
+
 int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
 {
 	if (call->replied)
 		return -EALREADY; /* one Response per request, whatever the handler does */
-	int r = 0;
-	if (call->c) {
-		size_t n = protobuf_c_message_get_packed_size(msg);
-		uint8_t *buf = n ? malloc(n) : NULL;
-		if (n && buf == NULL) {
-			r = -ENOMEM;
-			ctl_rpc_send_error(call->c, call->id, call->method, ENOMEM, "out of memory");
-		} else {
-			protobuf_c_message_pack(msg, buf);
-			Ctl__Response rsp = CTL__RESPONSE__INIT;
-			rsp.version = CTL_PROTO_VERSION;
-			rsp.id = call->id;
-			rsp.method = call->method;
-			rsp.has_payload = true;
-			rsp.payload.data = buf;
-			rsp.payload.len = n;
-			r = ctl_rpc_conn_send(call->c, &rsp);
-			if (r < 0)
-				ctl_rpc_send_error(call->c, call->id, call->method, -r,
-					   r == -EMSGSIZE ? "reply too large" : "out of memory");
-			free(buf);
-		}
-	}
+	int r = call->c ? queue_msg(call, msg, false) : 0;
+	if (r < 0)
+		ctl_rpc_send_error(call->c, call->id, call->method, -r,
+				   r == -EMSGSIZE ? "reply too large" : "out of memory");
 	call->replied = true; /* a reply or its error is queued: dispatch sends nothing more */
 	if (call->deferred)
 		ctl_rpc_call_finish_deferred(call);
 	return r;
+}
+
+int ctl_rpc_progress(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
+{
+	if (call->replied)
+		return -EALREADY;
+	if (call->c == NULL)
+		return -ENOTCONN;
+	int r = queue_msg(call, msg, true);
+	/* Inside the handler, dispatch flushes when it returns (and must not see the connection
+	 * closed under it); a deferred call has nobody else to flush for it. */
+	if (r == 0 && call->deferred)
+		ctl_rpc_conn_push(call->c);
+	return r < 0 ? r : call->c ? 0 : -ENOTCONN;
 }
 
 int ctl_rpc_error(struct ctl_rpc_call *call, int err, const char *fmt, ...)

@@ -92,5 +92,7 @@ int ctl_rpc_conn_send(struct ctl_rpc_conn *c, const Ctl__Response *rsp);
 /* Queue an error Response (err: errno, either sign; msg NULL/"": strerror). */
 void ctl_rpc_send_error(struct ctl_rpc_conn *c, uint64_t id, const char *method, int err,
 			const char *msg);
+/* Write out what c has queued now (from outside a handler): a deferred call's progress. */
+void ctl_rpc_conn_push(struct ctl_rpc_conn *c);
 /* A deferred call was answered (or its client is gone): free it, flush, resume reading. */
 void ctl_rpc_call_finish_deferred(struct ctl_rpc_call *call);

@@ -88,6 +88,8 @@ static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static bool committed;
 static snap_takeover_done_fn done_fn;
 static void *done_arg;
+static snap_takeover_progress_fn progress_fn;
+static void *progress_arg;
 static char **saved_argv;
 static int saved_argc;
 
@@ -95,6 +97,19 @@ void snap_takeover_on_done(snap_takeover_done_fn fn, void *arg)
 {
 	done_fn = fn;
 	done_arg = arg;
+}
+
+void snap_takeover_on_progress(snap_takeover_progress_fn fn, void *arg)
+{
+	progress_fn = fn;
+	progress_arg = arg;
+}
+
+static void report(struct snap_takeover_progress *p, enum snap_takeover_step step)
+{
+	p->step = step;
+	if (progress_fn)
+		progress_fn(p, progress_arg);
 }
 
 bool snap_takeover_committed(void)
@@ -285,6 +300,8 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	hello.build[sizeof(hello.build) - 1] = '\0';
 	res->new_pid = hello.pid;
 	snprintf(res->new_build, sizeof(res->new_build), "%s", hello.build);
+	struct snap_takeover_progress pg = {.new_pid = hello.pid, .new_build = res->new_build};
+	report(&pg, SNAP_TAKEOVER_STEP_HELLO);
 	unsigned n = snap_engine_count();
 	res->engines_total = n;
 	struct to_welcome w = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
@@ -315,8 +332,11 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	free(p);
 	if (r == 0 && type != T_GO)
 		r = -EPROTO;
-	if (r == 0)
+	if (r == 0) {
+		pg.state_version = SNAP_TAKEOVER_STATE_VERSION;
+		report(&pg, SNAP_TAKEOVER_STEP_VERSION);
 		r = send_fds(s, &res->fds_passed);
+	}
 	if (r) {
 		snprintf(res->msg, sizeof(res->msg), "takeover: hand-shake failed: %s",
 			 strerror(-r));
@@ -324,6 +344,8 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	}
 	SNAP_LOG(NOTICE, "takeover: new daemon pid %d (build %s): %u fds passed, moving %u "
 		 "engines", hello.pid, res->new_build, res->fds_passed, n);
+	pg.fds_passed = res->fds_passed;
+	report(&pg, SNAP_TAKEOVER_STEP_FDS);
 
 	/* Blackout, engine by engine: park, save, send, wait for the restore's ack. Parked
 	 * engines stay intact here until the new daemon runs them. */
@@ -375,14 +397,24 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 				 r == -ECONNRESET ? "the new daemon went away" : strerror(-r), np);
 			break;
 		}
+		pg.engine = e->name;
+		pg.index = i;
+		pg.total = n;
+		pg.engine_ns = to_mono_ns() - t_park[i];
+		pg.state_bytes = blob;
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "
 			 "%zu bytes of state, parked %.3f ms so far", i + 1, n, e->name, blob,
-			 (to_mono_ns() - t_park[i]) / 1e6);
+			 pg.engine_ns / 1e6);
+		report(&pg, SNAP_TAKEOVER_STEP_ENGINE);
 	}
 	if (r) {
 		resume_parked(pk, np);
 		return res->status = r;
 	}
+	struct pony_app_attach *apps = pony_app_module_attach();
+	pg.engine = NULL;
+	pg.apps = apps ? pony_app_attach_count(apps) : 0;
+	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
 	/* Commit: release the ports and the takeover socket (the new daemon binds its own);
 	 * app sockets and listeners were passed and stay open here only until we exit (this
@@ -391,8 +423,11 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	listener_close(true);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
-	if (r == 0)
+	if (r == 0) {
+		pg.ports = snap_port_count();
+		report(&pg, SNAP_TAKEOVER_STEP_RELEASED);
 		r = to_recv_fixed(s, T_RUNNING, &run, sizeof(run));
+	}
 	if (r == 0 && run.status)
 		r = run.status < 0 ? run.status : -EPROTO;
 	if (r) {
@@ -419,6 +454,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	}
 	res->brownout_ns = t_run - t0;
 	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", hello.pid);
+	report(&pg, SNAP_TAKEOVER_STEP_RUNNING);
 	return 0;
 }
 

@@ -21,7 +21,9 @@ struct snap_config;
  * its environment to the binary it spawns for `snapctl upgrade`):
  *   SNAP_TAKEOVER_FAKE_VERSION=N  claim to read only state version N (incompatibility test)
  *   SNAP_TAKEOVER_DIE_AFTER=N     _exit(1) after restoring N engines, before acking the Nth
- *   SNAP_TAKEOVER_BUILD_ID=S      build id announced in the hello (a "different" binary) */
+ *   SNAP_TAKEOVER_BUILD_ID=S      build id announced in the hello (a "different" binary)
+ *   SNAP_TAKEOVER_ACK_DELAY_MS=N  wait N ms (< 5000) before acking each restored engine (a
+ *                                 slow hand-over whose progress must still arrive live) */
 
 #define SNAP_TAKEOVER_ENGINES_MAX 64
 
@@ -41,6 +43,33 @@ struct snap_takeover_result {
 	unsigned fds_passed;
 };
 
+/* One step of a takeover on the old daemon's side, reported as it happens (snapctl's live
+ * progress), in this order; a failure ends the sequence early (then the done listener says
+ * why). */
+enum snap_takeover_step {
+	SNAP_TAKEOVER_STEP_HELLO,    /* the new daemon finished its start-up and connected */
+	SNAP_TAKEOVER_STEP_VERSION,  /* it reads the state version we write: nothing parked yet */
+	SNAP_TAKEOVER_STEP_FDS,      /* every registered fd passed */
+	SNAP_TAKEOVER_STEP_ENGINE,   /* one engine parked, saved, restored and acknowledged */
+	SNAP_TAKEOVER_STEP_APPS,     /* every engine moved, with the app sessions they host */
+	SNAP_TAKEOVER_STEP_RELEASED, /* our ports stopped, takeover socket closed */
+	SNAP_TAKEOVER_STEP_RUNNING,  /* the new daemon started its ports and runs the engines */
+};
+
+struct snap_takeover_progress {
+	enum snap_takeover_step step;
+	pid_t new_pid;              /* every step */
+	const char *new_build;      /* every step */
+	uint32_t state_version;     /* VERSION */
+	unsigned fds_passed;        /* FDS and later */
+	unsigned apps;              /* APPS: attached apps (their sessions were in the engines) */
+	unsigned ports;             /* RELEASED */
+	const char *engine;         /* ENGINE: its name, index (0-based) of total, the time from */
+	unsigned index, total;      /* its park to the new daemon's ack, and the size of its */
+	uint64_t engine_ns;         /* saved state */
+	uint64_t state_bytes;
+};
+
 /* ---- old daemon (control thread) ---- */
 
 /* Listen on cfg->takeover_socket (a stale file is replaced; a live daemon there: -EADDRINUSE)
@@ -53,6 +82,10 @@ void snap_takeover_stop(void);
  * NULL removes it. */
 typedef void (*snap_takeover_done_fn)(const struct snap_takeover_result *r, void *arg);
 void snap_takeover_on_done(snap_takeover_done_fn fn, void *arg);
+/* Called (control thread, inside the takeover: engines may be parked, so be quick and never
+ * block) at each step of an attempt. One listener; NULL removes it. */
+typedef void (*snap_takeover_progress_fn)(const struct snap_takeover_progress *p, void *arg);
+void snap_takeover_on_progress(snap_takeover_progress_fn fn, void *arg);
 /* Whether a hand-over committed: the caller must then exit without tearing down app
  * sessions or unlinking sockets (they are the new daemon's now). */
 bool snap_takeover_committed(void);

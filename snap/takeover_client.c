@@ -217,6 +217,8 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 	}
 	const char *die = getenv("SNAP_TAKEOVER_DIE_AFTER");
 	unsigned die_after = die && die[0] ? (unsigned)strtoul(die, NULL, 10) : 0, restored = 0;
+	const char *slow = getenv("SNAP_TAKEOVER_ACK_DELAY_MS");
+	unsigned ack_delay_ms = slow && slow[0] ? (unsigned)strtoul(slow, NULL, 10) : 0;
 	for (;;) {
 		uint32_t type, len;
 		void *p;
@@ -243,6 +245,8 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 				die_after);
 			_exit(1);
 		}
+		if (ack_delay_ms && ack_delay_ms < 5000) /* test hook: a slow restore */
+			usleep(ack_delay_ms * 1000u);
 		r = to_send_status(s, T_ACK, st, m);
 		if (st || r) {
 			snprintf(err, errlen, "takeover: %s", st ? m : strerror(-r));

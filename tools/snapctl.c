@@ -59,6 +59,13 @@ int snapctl_connect_daemon(struct snapctl_ctx *x)
 int snapctl_rpc(struct snapctl_ctx *x, const char *method, const ProtobufCMessage *req,
 	       const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **out, unsigned timeout_ms)
 {
+	return snapctl_rpc_progress(x, method, req, rdesc, out, timeout_ms, NULL, NULL);
+}
+
+int snapctl_rpc_progress(struct snapctl_ctx *x, const char *method, const ProtobufCMessage *req,
+			 const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **out,
+			 unsigned timeout_ms, snapctl_progress_fn on_progress, void *arg)
+{
 	*out = NULL;
 	int ec = snapctl_connect_daemon(x);
 	if (ec)
@@ -66,7 +73,7 @@ int snapctl_rpc(struct snapctl_ctx *x, const char *method, const ProtobufCMessag
 	Ctl__Response *rsp = NULL;
 	unsigned t = timeout_ms == 0 ? x->timeout_ms : timeout_ms == SNAPCTL_WAIT_FOREVER ? 0
 										     : timeout_ms;
-	int r = snapctl_call(x->conn, method, req, t, &rsp);
+	int r = snapctl_call_progress(x->conn, method, req, t, on_progress, arg, &rsp);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
 			fprintf(stderr, "snapctl: %s: the daemon did not answer in time\n", method);
@@ -202,8 +209,11 @@ static const struct cmd cmds[] = {
 	 "capture PORT --out FILE (--count N | --duration SECS) [--snaplen N] "
 	 "[--direction rx|tx|both]",
 	 "the daemon writes PORT's traffic to a pcapng FILE until N packets or SECS elapsed"},
-	{"upgrade", NULL, snapctl_cmd_upgrade, "upgrade --binary PATH [--timeout SECS]",
-	 "transparent upgrade: hand the running engines over to a new snapnetd binary"},
+	{"upgrade", NULL, snapctl_cmd_upgrade,
+	 "upgrade --binary PATH [--timeout SECS] [--no-progress]",
+	 "transparent upgrade: hand the running engines over to a new snapnetd binary, printing "
+	 "each step as it happens (elapsed ms; with --json one object per line, the reply "
+	 "last); --no-progress prints only the result"},
 	{"help", NULL, cmd_help, "help [COMMAND]", "this help, or one command's"},
 	{0},
 };

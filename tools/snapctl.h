@@ -39,6 +39,11 @@ int snapctl_connect_daemon(struct snapctl_ctx *x);
 int snapctl_rpc(struct snapctl_ctx *x, const char *method, const ProtobufCMessage *req,
 		const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **out,
 		unsigned timeout_ms);
+/* snapctl_rpc for a request that asked for progress: on_progress(rsp, arg) runs for each
+ * intermediate frame as it arrives (see snapctl_call_progress). */
+int snapctl_rpc_progress(struct snapctl_ctx *x, const char *method, const ProtobufCMessage *req,
+			 const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **out,
+			 unsigned timeout_ms, snapctl_progress_fn on_progress, void *arg);
 /* Print a command's usage to f; returns code. sub selects one sub-command (NULL: all). */
 int snapctl_usage_of(const char *name, const char *sub, FILE *f, int code);
 /* Strict decimal parsers (whole string, no sign; double >= 0). */

@@ -176,23 +176,47 @@ int snapctl_recv(struct snapctl_conn *c, unsigned timeout_ms, Ctl__Response **rs
 	return r;
 }
 
-int snapctl_call(struct snapctl_conn *c, const char *method, const ProtobufCMessage *req,
-		 unsigned timeout_ms, Ctl__Response **rsp)
+int snapctl_call_progress(struct snapctl_conn *c, const char *method,
+			  const ProtobufCMessage *req, unsigned timeout_ms,
+			  snapctl_progress_fn on_progress, void *arg, Ctl__Response **rsp)
 {
 	uint64_t id = c->next_id++;
 	int r = snapctl_send_request(c, CTL_PROTO_VERSION, id, method, req);
 	if (r < 0)
 		return r;
-	r = snapctl_recv(c, timeout_ms, rsp);
-	if (r < 0)
-		return r;
-	/* A reply with id 0 is the server refusing the frame itself (e.g. oversized). */
-	if ((*rsp)->id != id && (*rsp)->id != 0) {
+	uint64_t deadline = timeout_ms ? mono_ms() + timeout_ms : 0;
+	for (;;) {
+		unsigned left = 0;
+		if (deadline) {
+			uint64_t now = mono_ms();
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			left = (unsigned)(deadline - now);
+		}
+		r = snapctl_recv(c, left, rsp);
+		if (r < 0)
+			return r;
+		/* A reply with id 0 is the server refusing the frame itself (e.g. oversized). */
+		if ((*rsp)->id != id && (*rsp)->id != 0) {
+			ctl__response__free_unpacked(*rsp, NULL);
+			*rsp = NULL;
+			return -EPROTO;
+		}
+		if (!(*rsp)->has_progress || !(*rsp)->progress)
+			return 0;
+		if (on_progress)
+			on_progress(*rsp, arg);
 		ctl__response__free_unpacked(*rsp, NULL);
 		*rsp = NULL;
-		return -EPROTO;
+		if (on_progress == NULL)
+			return -EPROTO; /* progress nobody asked for: the server broke the protocol */
 	}
-	return 0;
+}
+
+int snapctl_call(struct snapctl_conn *c, const char *method, const ProtobufCMessage *req,
+		 unsigned timeout_ms, Ctl__Response **rsp)
+{
+	return snapctl_call_progress(c, method, req, timeout_ms, NULL, NULL, rsp);
 }
 
 ProtobufCMessage *snapctl_reply_unpack(const Ctl__Response *rsp,

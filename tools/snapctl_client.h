@@ -24,10 +24,20 @@ void snapctl_close(struct snapctl_conn *c);
  * ctl__response__free_unpacked); the method's own outcome is rsp->error (0 ok, else a
  * positive errno with rsp->message). Transport errors: -ETIMEDOUT, -ECONNRESET (daemon closed
  * the connection), -EBADMSG (unparseable reply), -EMSGSIZE, -ENOMEM, -EPROTO (reply to another
- * request id), or a socket errno.
+ * request id, or a progress frame), or a socket errno.
  */
 int snapctl_call(struct snapctl_conn *c, const char *method, const ProtobufCMessage *req,
 		 unsigned timeout_ms, Ctl__Response **rsp);
+
+/* Like snapctl_call, for a request that asked for progress (e.g. UpgradeRequest.progress):
+ * each intermediate Response (progress set, same id) goes to on_progress, which must not
+ * keep it; the final Response is returned in *rsp. timeout_ms bounds the whole call, not
+ * each frame (0: forever). Same errors as snapctl_call; a progress frame when on_progress is
+ * NULL (snapctl_call: the request did not ask for any) is -EPROTO. */
+typedef void (*snapctl_progress_fn)(const Ctl__Response *rsp, void *arg);
+int snapctl_call_progress(struct snapctl_conn *c, const char *method,
+			  const ProtobufCMessage *req, unsigned timeout_ms,
+			  snapctl_progress_fn on_progress, void *arg, Ctl__Response **rsp);
 
 /* Decode rsp's payload as a `desc` message (free with protobuf_c_message_free_unpacked).
  * NULL if it does not parse. An absent payload decodes as an empty message. */

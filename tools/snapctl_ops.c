@@ -322,19 +322,80 @@ int snapctl_cmd_capture(struct snapctl_ctx *x, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* What `upgrade` learned from its progress frames: engine names for the final summary. */
+struct upgrade_seen {
+	bool json;
+	char names[64][48]; /* by hand-over index; "" if not reported */
+};
+
+/* One progress frame, printed as it arrives (flushed: snapctl's stdout is often a pipe). */
+static void upgrade_progress(const Ctl__Response *rsp, void *arg)
+{
+	struct upgrade_seen *u = arg;
+	Ctl__UpgradeProgress *p = (Ctl__UpgradeProgress *)snapctl_reply_unpack(
+		rsp, &ctl__upgrade_progress__descriptor);
+	if (p == NULL) {
+		fprintf(stderr, "snapctl: upgrade: malformed progress frame ignored\n");
+		return;
+	}
+	if (p->engine && p->has_engine_index && p->engine_index >= 1 && p->engine_index <= 64)
+		snprintf(u->names[p->engine_index - 1], sizeof(u->names[0]), "%s", p->engine);
+	if (u->json)
+		snapctl_json_print(stdout, &p->base);
+	else
+		printf("%9.1f ms  %s\n", p->elapsed_us / 1000.0, p->text);
+	fflush(stdout);
+	protobuf_c_message_free_unpacked(&p->base, NULL);
+}
+
+static void upgrade_summary(const Ctl__UpgradeReply *r, const struct upgrade_seen *u,
+			    const char *binary)
+{
+	if (r->n_engine_blackout_us)
+		printf("blackout per engine:");
+	for (size_t i = 0; i < r->n_engine_blackout_us; i++) {
+		const char *name = i < 64 ? u->names[i] : "";
+		printf("%s ", i ? "," : "");
+		if (name[0])
+			printf("%s", name);
+		else
+			printf("#%zu", i + 1);
+		printf(" %" PRIu64 " us", r->engine_blackout_us[i]);
+	}
+	if (r->n_engine_blackout_us)
+		printf("\n");
+	if (r->has_brownout_us)
+		printf("brownout %" PRIu64 " us, %u fds passed\n", r->brownout_us,
+		       r->has_fds_passed ? r->fds_passed : 0);
+	printf("upgraded to %s", binary);
+	if (r->new_build && r->new_build[0])
+		printf(" (build %s)", r->new_build);
+	if (r->has_new_pid)
+		printf(": new pid %d", r->new_pid);
+	if (r->has_blackout_us)
+		printf(", blackout %" PRIu64 " us", r->blackout_us);
+	if (r->has_engines_moved)
+		printf(", %u engine%s moved", r->engines_moved, r->engines_moved == 1 ? "" : "s");
+	printf("\n");
+}
+
 int snapctl_cmd_upgrade(struct snapctl_ctx *x, int argc, char **argv)
 {
 	static const struct option lo[] = {HELP_OPT,
 					   {"binary", required_argument, NULL, 'b'},
 					   {"timeout", required_argument, NULL, 't'},
+					   {"no-progress", no_argument, NULL, 'P'},
 					   {0}};
 	Ctl__UpgradeRequest q = CTL__UPGRADE_REQUEST__INIT;
+	q.has_progress = q.progress = true;
 	double t;
 	optind = 0;
 	int o;
 	while ((o = getopt_long(argc, argv, "hb:t:", lo, NULL)) != -1) {
 		if (o == 'b') {
 			q.binary = optarg;
+		} else if (o == 'P') {
+			q.has_progress = q.progress = false;
 		} else if (o == 't' && snapctl_parse_double(optarg, &t) && t > 0 && t < 3600) {
 			q.has_timeout_ms = true;
 			q.timeout_ms = (uint32_t)(t * 1000);
@@ -352,32 +413,16 @@ int snapctl_cmd_upgrade(struct snapctl_ctx *x, int argc, char **argv)
 	}
 	q.binary = abs;
 	ProtobufCMessage *m;
+	struct upgrade_seen seen = {.json = x->json};
 	unsigned timeout = (q.has_timeout_ms ? q.timeout_ms : 30000) + x->timeout_ms;
-	int ec = snapctl_rpc(x, CTL_M_UPGRADE, &q.base, &ctl__upgrade_reply__descriptor, &m, timeout);
+	int ec = snapctl_rpc_progress(x, CTL_M_UPGRADE, &q.base, &ctl__upgrade_reply__descriptor,
+				      &m, timeout, q.progress ? upgrade_progress : NULL, &seen);
 	if (ec)
 		return ec;
 	bool done;
 	snapctl_json_or(x, m, &done);
-	if (!done) {
-		Ctl__UpgradeReply *r = (Ctl__UpgradeReply *)m;
-		for (size_t i = 0; i < r->n_engine_blackout_us; i++)
-			printf("engine %zu of %zu: blackout %" PRIu64 " us\n", i + 1,
-			       r->n_engine_blackout_us, r->engine_blackout_us[i]);
-		if (r->has_brownout_us)
-			printf("brownout %" PRIu64 " us, %u fds passed\n", r->brownout_us,
-			       r->has_fds_passed ? r->fds_passed : 0);
-		printf("upgraded to %s", abs);
-		if (r->new_build && r->new_build[0])
-			printf(" (build %s)", r->new_build);
-		if (r->has_new_pid)
-			printf(": new pid %d", r->new_pid);
-		if (r->has_blackout_us)
-			printf(", blackout %" PRIu64 " us", r->blackout_us);
-		if (r->has_engines_moved)
-			printf(", %u engines moved", r->engines_moved);
-		printf("\n");
-	}
+	if (!done)
+		upgrade_summary((Ctl__UpgradeReply *)m, &seen, abs);
 	protobuf_c_message_free_unpacked(m, NULL);
 	return EXIT_OK;
 }
-

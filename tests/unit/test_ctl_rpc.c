@@ -1,7 +1,8 @@
 /* Control RPC server tests, in-process: a server thread drives ctl_rpc_process on a temp
  * socket; the tests call it with snapctl's client library (and the snapctl binary), over a
  * parked engine built from test elements. Covers every implemented method, malformed,
- * oversized and garbage frames, unknown methods, deferred replies and SO_PEERCRED rules. */
+ * oversized and garbage frames, unknown methods, deferred replies, progress frames and
+ * SO_PEERCRED rules. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,6 +40,8 @@ static pthread_t srv_thread;
 static atomic_bool stop;
 static struct snap_engine *eng;
 
+static void progress_step(void);
+
 static void *serve(void *arg)
 {
 	struct ctl_rpc_server *s = arg;
@@ -46,6 +50,7 @@ static void *serve(void *arg)
 		struct pollfd p = {.fd = ctl_rpc_fd(s), .events = POLLIN};
 		poll(&p, 1, 50);
 		ctl_rpc_process(s);
+		progress_step(); /* outside ctl_rpc_process, as an upgrade's takeover steps */
 	}
 	return NULL;
 }
@@ -101,6 +106,63 @@ static int h_defer(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	return CTL_RPC_DEFERRED;
 }
 
+/* test.progress: one progress frame from the handler, then from the server loop (outside
+ * ctl_rpc_process, where an upgrade reports its takeover steps) 20 ms later a second one, a
+ * synchronous 300 ms step that never returns to the loop, and the reply. */
+#define PROGRESS_BLOCK_MS 300
+static struct {
+	struct ctl_rpc_call *call;
+	uint64_t due_ns;
+	atomic_int second;     /* what ctl_rpc_progress returned for the second frame */
+	atomic_int cancelled;
+	atomic_int finished;
+} prog;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int send_step(struct ctl_rpc_call *call, const char *phase)
+{
+	Ctl__UpgradeProgress m = CTL__UPGRADE_PROGRESS__INIT;
+	m.phase = (char *)(uintptr_t)phase;
+	m.text = (char *)(uintptr_t)phase;
+	return ctl_rpc_progress(call, &m.base);
+}
+
+static void progress_step(void)
+{
+	if (prog.call == NULL || now_ns() < prog.due_ns)
+		return;
+	struct ctl_rpc_call *call = prog.call;
+	prog.call = NULL;
+	int r = send_step(call, "two");
+	atomic_store(&prog.second, r);
+	if (r == 0)
+		usleep(PROGRESS_BLOCK_MS * 1000);
+	Ctl__StatusRequest empty = CTL__STATUS_REQUEST__INIT;
+	atomic_fetch_add(&prog.finished, 1);
+	ctl_rpc_reply(call, &empty.base);
+}
+
+static void progress_cancel(void *arg)
+{
+	atomic_fetch_add(&prog.cancelled, 1);
+}
+
+static int h_progress(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
+{
+	if (send_step(call, "one") != 0)
+		return ctl_rpc_error(call, -EIO, "progress from the handler refused");
+	ctl_rpc_on_cancel(call, progress_cancel, NULL);
+	prog.due_ns = now_ns() + 20 * 1000000ull;
+	prog.call = call;
+	return CTL_RPC_DEFERRED;
+}
+
 /* A buggy handler: returns 0 without replying. The server must still answer. */
 static int h_silent(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
@@ -112,7 +174,8 @@ static int h_double(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
 	Ctl__StatusRequest empty = CTL__STATUS_REQUEST__INIT;
 	ctl_rpc_reply(call, &empty.base);
-	if (ctl_rpc_reply(call, &empty.base) != -EALREADY)
+	if (ctl_rpc_reply(call, &empty.base) != -EALREADY ||
+	    ctl_rpc_progress(call, &empty.base) != -EALREADY)
 		return -EIO;
 	return -EINVAL;
 }
@@ -165,7 +228,8 @@ static int group_setup(void **state)
 
 	if (ctl_rpc_register("test.defer", h_defer, CTL_RPC_READONLY) ||
 	    ctl_rpc_register("test.silent", h_silent, CTL_RPC_READONLY) ||
-	    ctl_rpc_register("test.double", h_double, CTL_RPC_READONLY))
+	    ctl_rpc_register("test.double", h_double, CTL_RPC_READONLY) ||
+	    ctl_rpc_register("test.progress", h_progress, CTL_RPC_READONLY))
 		return -1;
 	return start_server();
 }
@@ -565,6 +629,83 @@ static void test_deferred(void **state)
 	snapctl_close(c);
 }
 
+struct seen_progress {
+	unsigned n;
+	char phase[4][8];
+	uint64_t at_ns[4];
+	bool bad; /* a frame with the wrong id, method or payload */
+};
+
+static void on_progress(const Ctl__Response *rsp, void *arg)
+{
+	struct seen_progress *sp = arg;
+	Ctl__UpgradeProgress *m = (Ctl__UpgradeProgress *)snapctl_reply_unpack(
+		rsp, &ctl__upgrade_progress__descriptor);
+	if (m == NULL || sp->n == 4 || strcmp(rsp->method, "test.progress") != 0 ||
+	    (rsp->has_error && rsp->error)) {
+		sp->bad = true;
+	} else {
+		snprintf(sp->phase[sp->n], sizeof(sp->phase[0]), "%s", m->phase);
+		sp->at_ns[sp->n++] = now_ns();
+	}
+	if (m)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void test_progress(void **state)
+{
+	/* Both frames arrive as they are sent: the second while the server is still blocked in
+	 * its synchronous step, not with the reply. */
+	struct snapctl_conn *c = conn_open();
+	struct seen_progress sp = {0};
+	atomic_store(&prog.finished, 0);
+	atomic_store(&prog.cancelled, 0);
+	Ctl__Response *rsp = NULL;
+	assert_int_equal(snapctl_call_progress(c, "test.progress", NULL, TIMEOUT_MS, on_progress,
+					       &sp, &rsp), 0);
+	uint64_t end = now_ns();
+	assert_false(sp.bad);
+	assert_int_equal(sp.n, 2);
+	assert_string_equal(sp.phase[0], "one");
+	assert_string_equal(sp.phase[1], "two");
+	assert_true(end - sp.at_ns[1] >= (PROGRESS_BLOCK_MS - 50) * 1000000ull);
+	assert_int_equal(rsp_error(rsp), 0);
+	assert_false(rsp->has_progress && rsp->progress);
+	ctl__response__free_unpacked(rsp, NULL);
+	assert_int_equal(atomic_load(&prog.second), 0);
+	/* The connection serves the next request normally. */
+	expect_status_ok(c);
+
+	snapctl_close(c);
+
+	/* On the wire: same id, `progress` set. The client leaves after the first frame: the
+	 * next progress is -ENOTCONN, the call is cancelled and still finished by its owner. */
+	c = conn_open();
+	assert_int_equal(snapctl_send_request(c, CTL_PROTO_VERSION, 9, "test.progress", NULL), 0);
+	assert_int_equal(snapctl_recv(c, TIMEOUT_MS, &rsp), 0);
+	assert_true(rsp->has_progress && rsp->progress);
+	assert_int_equal(rsp->id, 9);
+	ctl__response__free_unpacked(rsp, NULL);
+	snapctl_close(c);
+	for (int i = 0; i < 200 && atomic_load(&prog.finished) < 2; i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&prog.finished), 2);
+	assert_int_equal(atomic_load(&prog.second), -ENOTCONN);
+	assert_int_equal(atomic_load(&prog.cancelled), 1);
+
+	/* A client that did not ask for progress (snapctl_call) calls such frames a protocol
+	 * error. */
+	c = conn_open();
+	assert_int_equal(snapctl_call(c, "test.progress", NULL, TIMEOUT_MS, &rsp), -EPROTO);
+	snapctl_close(c);
+	for (int i = 0; i < 200 && atomic_load(&prog.finished) < 3; i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&prog.finished), 3);
+	c = conn_open();
+	expect_status_ok(c);
+	snapctl_close(c);
+}
+
 /* ---- peer credentials -------------------------------------------------------------------- */
 
 /* In a child running as nobody: call method, return its error code (or 200 + transport). */
@@ -849,6 +990,7 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_half_frame_disconnect),
 		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_progress),
 		cmocka_unit_test(test_peercred),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_idle_eviction),
