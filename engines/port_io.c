@@ -63,6 +63,8 @@ static unsigned rx_poll(struct snap_elem *el, uint64_t now)
 		s->empty_polls++;
 		return 0;
 	}
+	if (n == s->burst)
+		snap_engine_note_backlog(el->engine);
 	snap_elem_emit(el, 0, pkts, n);
 	return n;
 }

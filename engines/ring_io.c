@@ -33,7 +33,10 @@ static unsigned ring_rx_poll(struct snap_elem *el, uint64_t now)
 {
 	struct ring_el *s = snap_elem_priv(el);
 	struct rte_mbuf *pkts[SNAP_BURST_MAX];
-	unsigned n = rte_ring_sc_dequeue_burst(s->ring, (void **)pkts, s->burst, NULL);
+	unsigned avail = 0;
+	unsigned n = rte_ring_sc_dequeue_burst(s->ring, (void **)pkts, s->burst, &avail);
+	if (avail)
+		snap_engine_note_backlog(el->engine);
 	if (n)
 		snap_elem_emit(el, 0, pkts, (uint16_t)n);
 	return n;

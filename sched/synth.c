@@ -61,9 +61,12 @@ static unsigned synth_poll(struct snap_elem *el, uint64_t now_tsc)
 		atomic_store(&s->timer_fired_ns, sched_synth_now_ns());
 		timer = 1;
 	}
-	unsigned n = rte_ring_dequeue_burst(s->ring, objs, RTE_DIM(objs), NULL);
+	unsigned avail = 0;
+	unsigned n = rte_ring_dequeue_burst(s->ring, objs, RTE_DIM(objs), &avail);
 	if (n == 0)
 		return timer;
+	if (avail)
+		snap_engine_note_backlog(el->engine);
 	uint64_t sent = atomic_load(&s->t_sent_ns);
 	if (sent) {
 		unsigned k = atomic_load(&s->n_lat);

@@ -267,11 +267,19 @@ unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc)
 		e->st.busy_polls++;
 		e->st.work += work;
 		e->st.cpu_ns += (end - now_tsc) * 1000000000ull / hz;
-		if (e->last_poll_tsc && now_tsc > e->last_poll_tsc) {
-			uint64_t ns = (now_tsc - e->last_poll_tsc) * 1000000000ull / hz;
+		uint64_t since = e->backlog_since_tsc ? e->backlog_since_tsc : e->last_poll_tsc;
+		if (since && now_tsc > since) {
+			uint64_t ns = (now_tsc - since) * 1000000000ull / hz;
 			e->st.qdelay_last_ns = ns;
 			e->st.qdelay_hist[qdelay_bucket(ns)]++;
 		}
+	}
+	if (unlikely(e->more)) {
+		if (e->backlog_since_tsc == 0)
+			e->backlog_since_tsc = now_tsc;
+		e->more = false;
+	} else {
+		e->backlog_since_tsc = 0;
 	}
 	e->last_poll_tsc = end;
 	return work;

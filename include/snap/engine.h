@@ -49,6 +49,9 @@ struct snap_engine {
 	struct snap_elem *sources[SNAP_ENGINE_ELEMS_MAX];
 	struct snap_engine_stats st;
 	uint64_t last_poll_tsc;         /* end of the previous poll (queueing delay estimate) */
+	uint64_t backlog_since_tsc;     /* start of the first of the polls in a row that left
+					 * input queued (0: the last poll drained everything) */
+	bool more;                      /* set by a source during a poll: input left queued */
 
 	/* fds whose readability means "this engine has work" (app doorbells, rx interrupt
 	 * fds); a sleeping group thread waits on them. Changed only on the engine's thread or
@@ -91,9 +94,18 @@ struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const ch
  * once. Returns the units of work done (0: idle). now_tsc is rte_rdtsc() at the call.
  * Queueing delay: when a poll finds work, now - (end of previous poll) bounds how long that
  * work waited; it is recorded in st.qdelay_hist (bucket b counts samples < 2^b us). After a
- * sleep, snap_engine_arm_wakeup(e, false) restarts that clock at the wake-up.
+ * sleep, snap_engine_arm_wakeup(e, false) restarts that clock at the wake-up. If the earlier
+ * polls left input queued (snap_engine_note_backlog), the oldest of it has waited at least
+ * since the first of them began, and that longer age is recorded instead: an engine falling
+ * behind shows a growing delay, not the short gaps between its busy polls.
  */
 unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc);
+
+/* A source, in its poll, says it left input queued (its burst came back full). */
+static inline void snap_engine_note_backlog(struct snap_engine *e)
+{
+	e->more = true;
+}
 /* Earliest TSC at which some element has timed work; UINT64_MAX if none. */
 uint64_t snap_engine_next_deadline(const struct snap_engine *e);
 /* Ask every source element to arm (true) or disarm (false) its wake-up interrupts before a
