@@ -204,6 +204,8 @@ static unsigned pony_poll(struct snap_elem *el, uint64_t now_tsc)
 	struct pony_elem *pe = snap_elem_priv(el);
 	pe->poll_tsc = now_tsc;
 	unsigned work = pe->apps ? pony_app_host_poll(pe->apps, APP_CMD_BUDGET) : 0;
+	if (work >= APP_CMD_BUDGET && el->engine)
+		snap_engine_note_backlog(el->engine); /* apps' commands left for the next poll */
 	return work + pony_tp_poll(pe->tp, now_tsc);
 }
 
