@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # memif links come back by themselves: the CLIENT daemon starts first (no server socket yet)
-# and connects once the server daemon starts 2 s later; then the server is killed (SIGKILL,
+# and connects when the server daemon starts 2 s later; then the server is killed (SIGKILL,
 # leaving its socket file behind) and started again, and the client reconnects. Pings from
 # the client's engine (icmp_ping) must flow after each start within a bounded time, and the
 # client's port must count the reconnects (snapctl ports --json).
