@@ -20,6 +20,7 @@
 #include "snap/config.h"
 #include "snap/engine.h"
 #include "snap/log.h"
+#include "snap/loop.h"
 #include "snap/port.h"
 #include "snap/portsetup.h"
 
@@ -253,8 +254,10 @@ int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
 int snap_port_start(struct snap_port *p)
 {
 	int r = rte_eth_dev_start(p->port_id);
-	if (r == 0)
+	if (r == 0) {
+		p->start_ns = snap_loop_now_ns();
 		atomic_store_explicit(&p->started, true, memory_order_release);
+	}
 	return r;
 }
 

@@ -18,7 +18,7 @@
 #include "snap/portsetup.h"
 
 #define LINK_TICK_MS 20       /* how often link state is read: the delay to notice a drop */
-#define HANDSHAKE_MS 1000     /* a started client whose link is not up by then is restarted */
+#define HANDSHAKE_MS 1000     /* a client started this long ago without a link is restarted */
 #define SYNC_TIMEOUT_MS 1000  /* per queue owner, to pass a quiescent point */
 
 struct link {
@@ -85,16 +85,18 @@ static void check(struct link *l, uint64_t now)
 	if (now < l->due_ns)
 		return;
 	if (snap_port_started(p)) {
-		/* The peer left, or a connect went through but no link came of it in time. */
+		/* Whoever started it (an attempt, the start-up, a takeover's roll-back), the PMD
+		 * needs a moment for the hand-shake; past that, the peer left or never answered. */
+		if (now < p->start_ns + HANDSHAKE_MS * 1000000ull)
+			return;
 		if (snap_port_stop(p, SYNC_TIMEOUT_MS))
 			SNAP_LOG(WARNING, "port %s: cannot stop for a reconnect now; trying again",
 				 p->name);
 		l->due_ns = now + (uint64_t)l->backoff_ms * 1000000u;
 		return;
 	}
-	bool connected = attempt(l) == 0;
-	/* A connect that went through has HANDSHAKE_MS to bring the link up. */
-	l->due_ns = now + (connected ? HANDSHAKE_MS : l->backoff_ms) * 1000000ull;
+	attempt(l);
+	l->due_ns = now + (uint64_t)l->backoff_ms * 1000000u;
 	l->backoff_ms = RTE_MIN(l->backoff_ms * 2, SNAP_PORTLINK_BACKOFF_MAX_MS);
 }
 
@@ -118,11 +120,10 @@ int snap_portlink_start(void)
 		if (!p->memif_client)
 			continue;
 		/* Started: its first hand-shake is under way. Not started: its server did not
-		 * answer (port_start logged it), so the next attempt is muted too. */
+		 * answer (port_start logged it), so the next attempt is muted already. */
 		bool started = snap_port_started(p);
 		links[n_links++] = (struct link){
-			.p = p, .due_ns = now + (started ? HANDSHAKE_MS : SNAP_PORTLINK_BACKOFF_MIN_MS) *
-							1000000ull,
+			.p = p, .due_ns = now + SNAP_PORTLINK_BACKOFF_MIN_MS * 1000000ull,
 			.backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS, .failed_once = !started,
 			.down_ns = now};
 	}

@@ -58,6 +58,7 @@ struct snap_port {
 	 * start-up while the link was down, and links brought up by one of them. */
 	uint64_t reconnect_attempts;
 	uint64_t reconnects;
+	uint64_t start_ns;             /* CLOCK_MONOTONIC of the last successful start */
 };
 
 /* May the owner of one of p's queues burst on it now? (Engine threads, every burst.) */
