@@ -100,15 +100,10 @@ static void check(struct link *l, uint64_t now)
 	l->backoff_ms = RTE_MIN(l->backoff_ms * 2, SNAP_PORTLINK_BACKOFF_MAX_MS);
 }
 
-void snap_portlink_tick(uint64_t now_ns)
+static void tick(uint64_t now_ns, void *arg)
 {
 	for (unsigned i = 0; i < n_links; i++)
 		check(&links[i], now_ns);
-}
-
-static void tick(uint64_t now_ns, void *arg)
-{
-	snap_portlink_tick(now_ns);
 }
 
 int snap_portlink_start(void)

@@ -3,7 +3,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 struct snap_config;
 struct snap_port;
@@ -38,8 +37,6 @@ int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
 /* memif client links (portlink.c). The PMD connects a client only when the device starts
  * and never retries, so while such a port's link is down the control thread restarts it
  * with back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
- * start: register the check on the control loop (nothing if no port is a memif client);
- * 0 or -ENOSPC. */
+ * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
+ * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
 int snap_portlink_start(void);
-/* One check of every memif client port; now_ns is CLOCK_MONOTONIC (the loop's timer). */
-void snap_portlink_tick(uint64_t now_ns);
