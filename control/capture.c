@@ -139,46 +139,21 @@ static void drain(struct ctl_capture *c)
 	}
 }
 
-static int noop_fn(struct snap_engine *e, void *arg)
-{
-	return 0;
-}
-
 /* Unlink the callbacks and wait out the grace period (see capture.h). true if no callback
  * can still be running. */
 static bool remove_callbacks(struct ctl_capture *c)
 {
 	struct snap_port *p = c->port;
-	struct snap_engine *owners[2 * SNAP_PORT_QUEUES_MAX];
-	unsigned n_owners = 0;
 	for (uint16_t q = 0; q < SNAP_PORT_QUEUES_MAX; q++) {
-		if (c->rx_cb[q]) {
+		if (c->rx_cb[q])
 			rte_eth_remove_rx_callback(p->port_id, q, c->rx_cb[q]);
-			if (p->rxq_owner[q])
-				owners[n_owners++] = p->rxq_owner[q];
-		}
-		if (c->tx_cb[q]) {
+		if (c->tx_cb[q])
 			rte_eth_remove_tx_callback(p->port_id, q, c->tx_cb[q]);
-			if (p->txq_owner[q])
-				owners[n_owners++] = p->txq_owner[q];
-		}
 	}
-	bool quiet = true;
-	for (unsigned i = 0; i < n_owners; i++) {
-		bool seen = false;
-		for (unsigned j = 0; j < i; j++)
-			seen |= owners[j] == owners[i];
-		if (seen)
-			continue;
-		int r = snap_engine_call(owners[i], noop_fn, NULL, 2000);
-		if (r < 0) {
-			SNAP_LOG(ERR, "capture %s: engine %s did not pass a quiescent point (%s); "
-				 "leaking the capture's callbacks and buffers", p->name,
-				 owners[i]->name, strerror(-r));
-			quiet = false;
-		}
-	}
-	return quiet;
+	if (snap_port_sync_owners(p, 2000) == 0)
+		return true;
+	SNAP_LOG(ERR, "capture %s: leaking the capture's callbacks and buffers", p->name);
+	return false;
 }
 
 static void capture_free(struct ctl_capture *c, bool callbacks_quiet)

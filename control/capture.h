@@ -5,7 +5,7 @@
  * rte_eth_remove_{rx,tx}_callback only unlinks a callback; an engine thread may still be
  * running it. Only the engine that owns a queue (port->rxq_owner/txq_owner) calls rx/tx burst
  * on it, and it does so only inside snap_engine_poll. So after unlinking, the control thread
- * runs an empty closure on every owning engine with snap_engine_call: when that closure has
+ * runs an empty closure on every owning engine (snap_port_sync_owners): when that closure has
  * run, the engine is between polls (no callback in flight), and the mailbox's release/acquire
  * pair orders the unlink before its next burst. That is the grace period; after it the
  * callbacks, the copy pool and the ring are freed. If an engine does not answer in time, the

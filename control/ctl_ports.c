@@ -1,6 +1,7 @@
 /* RPC method of the ports module: `ports` (addressing, queues and owners, link, ethdev
- * counters). Port records are written only at start-up, and ethdev stats/link reads are
- * safe from any thread, so no engine is involved. */
+ * counters, memif reconnects). Port records are written at start-up and by the control
+ * thread (link keeping), and ethdev stats/link reads are safe from any thread, so no engine
+ * is involved. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -62,6 +63,11 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 			if (c)
 				pi->counters[pi->n_counters++] = c;
 		}
+	}
+	if (p->memif_client) {
+		pi->has_reconnect_attempts = pi->has_reconnects = true;
+		pi->reconnect_attempts = p->reconnect_attempts;
+		pi->reconnects = p->reconnects;
 	}
 	pi->rxq_owner = ctl_arena_alloc(a, (p->n_rxq + 1) * sizeof(char *));
 	for (uint16_t q = 0; pi->rxq_owner && q < p->n_rxq && q < SNAP_PORT_QUEUES_MAX; q++)

@@ -1,7 +1,10 @@
 /* port_rx / port_tx: the elements that own a port's rx and tx queue for their engine.
  * port_rx is a source (polls the queue; can arm rx interrupts where the driver has them);
  * port_tx keeps packets the NIC could not take yet in a small backlog and retries them on
- * its next poll, so a momentarily full tx ring does not become loss. */
+ * its next poll, so a momentarily full tx ring does not become loss. Neither bursts while
+ * the port is stopped (snap_port_started: a memif client being reconnected): rx finds
+ * nothing, tx drops as port_stopped, backlog included, rather than hold packets for a link
+ * that is down. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -58,7 +61,9 @@ static unsigned rx_poll(struct snap_elem *el, uint64_t now)
 {
 	struct port_rx *s = snap_elem_priv(el);
 	struct rte_mbuf *pkts[SNAP_BURST_MAX];
-	uint16_t n = rte_eth_rx_burst(s->port->port_id, s->queue, pkts, s->burst);
+	uint16_t n = likely(snap_port_started(s->port))
+			     ? rte_eth_rx_burst(s->port->port_id, s->queue, pkts, s->burst)
+			     : 0;
 	if (n == 0) {
 		s->empty_polls++;
 		return 0;
@@ -185,10 +190,26 @@ static unsigned tx_flush(struct port_tx *s)
 	return sent;
 }
 
+/* The port stopped: whatever waits for it goes. */
+static void tx_drop_backlog(struct snap_elem *el, struct port_tx *s)
+{
+	while (s->count) {
+		snap_elem_drop(el, s->backlog[s->head], SNAP_DROP_PORT_STOPPED);
+		s->head = (uint16_t)((s->head + 1) % TX_BACKLOG);
+		s->count--;
+	}
+	s->offered = 0;
+}
+
 static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct port_tx *s = snap_elem_priv(el);
 	uint16_t sent = 0;
+	if (unlikely(!snap_port_started(s->port))) {
+		tx_drop_backlog(el, s);
+		snap_elem_drop_burst(el, pkts, n, SNAP_DROP_PORT_STOPPED);
+		return;
+	}
 	bool offered = false;
 	if (likely(s->count == 0 || (tx_flush(s), s->count == 0))) {
 		sent = rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
@@ -209,7 +230,13 @@ static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 static unsigned tx_poll(struct snap_elem *el, uint64_t now)
 {
 	struct port_tx *s = snap_elem_priv(el);
-	return s->count ? tx_flush(s) : 0;
+	if (likely(s->count == 0))
+		return 0;
+	if (unlikely(!snap_port_started(s->port))) {
+		tx_drop_backlog(el, s);
+		return 0;
+	}
+	return tx_flush(s);
 }
 
 static uint64_t tx_deadline(const struct snap_elem *el)

@@ -14,8 +14,8 @@ struct snap_daemon {
 
 struct snap_daemon *snap_daemon(void);
 
-/* Start the modules after ports and engines exist: groups (engines start running), then the
- * control RPC server and the app-attach socket. 0 or -errno with a message in err
+/* Start the modules after ports and engines exist: groups (engines start running), the
+ * memif client link keeper, then the control RPC server and the app-attach socket. 0 or -errno with a message in err
  * (-EINVAL: a config problem). */
 int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen);
 /* Stop them in reverse order; engines end parked. */

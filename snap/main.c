@@ -240,6 +240,9 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
+	/* A takeover's old daemon still owns its sockets: none of them is stale. */
+	if (!takeover)
+		snap_ports_clear_stale_sockets(cfg);
 	r = snap_eal_start(cfg, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "snapnetd: %s\n", err);

@@ -1,5 +1,5 @@
 /* Module start/stop order for the daemon: groups (sched/) start the engines, and the control
- * loop drives the compacting controller. */
+ * loop drives the compacting controller and keeps memif client links up. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "snap/config.h"
 #include "snap/daemon.h"
 #include "snap/loop.h"
+#include "snap/portsetup.h"
 #include "snap/takeover.h"
 
 #define SCHED_TICK_MS 10 /* compacting controller period (its windows are longer) */
@@ -39,6 +40,11 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 	r = snap_loop_add_timer(SCHED_TICK_MS, sched_timer, NULL);
 	if (r < 0) {
 		snprintf(err, errlen, "groups: cannot add the controller timer");
+		return r;
+	}
+	r = snap_portlink_start();
+	if (r < 0) {
+		snprintf(err, errlen, "ports: cannot add the memif link timer");
 		return r;
 	}
 	r = ctl_server_start(d->cfg, err, errlen);

@@ -1,9 +1,15 @@
 /* Ports: turning port configs into DPDK vdev/PCI arguments, bringing ethdevs up on their NUMA
- * node with a mempool and a neighbour table, queue ownership, named inter-engine rings. */
+ * node with a mempool and a neighbour table, queue ownership, starting and stopping a device
+ * under its queue owners' feet, named inter-engine rings. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_hash.h>
@@ -12,7 +18,9 @@
 #include <rte_ring.h>
 
 #include "snap/config.h"
+#include "snap/engine.h"
 #include "snap/log.h"
+#include "snap/loop.h"
 #include "snap/port.h"
 #include "snap/portsetup.h"
 
@@ -210,6 +218,111 @@ struct rte_ring *snap_ring_get(const char *name, int socket_id)
 	return r;
 }
 
+static int noop_fn(struct snap_engine *e, void *arg)
+{
+	return 0;
+}
+
+int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
+{
+	struct snap_engine *owners[2 * SNAP_PORT_QUEUES_MAX];
+	unsigned n = 0;
+	for (uint16_t q = 0; q < SNAP_PORT_QUEUES_MAX; q++) {
+		if (p->rxq_owner[q])
+			owners[n++] = p->rxq_owner[q];
+		if (p->txq_owner[q])
+			owners[n++] = p->txq_owner[q];
+	}
+	int first = 0;
+	for (unsigned i = 0; i < n; i++) {
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen |= owners[j] == owners[i];
+		if (seen)
+			continue;
+		int r = snap_engine_call(owners[i], noop_fn, NULL, timeout_ms);
+		if (r < 0) {
+			SNAP_LOG(ERR, "port %s: engine %s did not pass a quiescent point: %s", p->name,
+				 owners[i]->name, strerror(-r));
+			if (first == 0)
+				first = r;
+		}
+	}
+	return first;
+}
+
+int snap_port_start(struct snap_port *p)
+{
+	int r = rte_eth_dev_start(p->port_id);
+	if (r == 0) {
+		p->start_ns = snap_loop_now_ns();
+		atomic_store_explicit(&p->started, true, memory_order_release);
+	}
+	return r;
+}
+
+int snap_port_stop(struct snap_port *p, unsigned timeout_ms)
+{
+	if (!atomic_load_explicit(&p->started, memory_order_relaxed))
+		return 0;
+	atomic_store_explicit(&p->started, false, memory_order_relaxed);
+	/* The mailbox hand-off orders the store above before every owner's next burst. */
+	int r = snap_port_sync_owners(p, timeout_ms);
+	if (r) {
+		/* Some owner may still be inside a burst: the device must not stop under it. */
+		atomic_store_explicit(&p->started, true, memory_order_release);
+		return r;
+	}
+	r = rte_eth_dev_stop(p->port_id);
+	if (r)
+		SNAP_LOG(WARNING, "port %s: stop: %s", p->name, strerror(-r));
+	return 0;
+}
+
+/* 0 if something listens on path, -EAGAIN if it listens but its backlog is full, -errno
+ * otherwise (-ECONNREFUSED: a stale file). Never blocks for more than 200 ms. */
+static int unix_probe(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -errno;
+	int r = connect(s, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	if (r == 0) {
+		/* A memif server greets every connection at once; closing only after the greeting
+		 * came means it next reads our EOF instead of writing into a closed socket (a
+		 * SIGPIPE for a server that does not ignore it). */
+		struct pollfd pf = {.fd = s, .events = POLLIN};
+		poll(&pf, 1, 200);
+	}
+	close(s);
+	return r;
+}
+
+void snap_ports_clear_stale_sockets(const struct snap_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		const struct snap_port_cfg *pc = &cfg->ports[i];
+		struct stat st;
+		if (pc->kind != SNAP_PORT_MEMIF || !pc->server || lstat(pc->socket, &st) != 0 ||
+		    !S_ISSOCK(st.st_mode))
+			continue;
+		int r = unix_probe(pc->socket);
+		if (r == 0 || r == -EAGAIN)
+			SNAP_LOG(WARNING, "port %s: another process listens on memif socket %s",
+				 pc->name, pc->socket);
+		else if (r == -ECONNREFUSED && unlink(pc->socket) == 0)
+			SNAP_LOG(NOTICE, "port %s: removed stale memif socket %s (its server is gone)",
+				 pc->name, pc->socket);
+		else if (r == -ECONNREFUSED)
+			SNAP_LOG(WARNING, "port %s: cannot remove stale memif socket %s: %s",
+				 pc->name, pc->socket, strerror(errno));
+	}
+}
+
 bool snap_ports_defer_start;
 
 static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char *err,
@@ -280,7 +393,14 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
-	r = snap_ports_defer_start ? 0 : rte_eth_dev_start(p->port_id);
+	r = snap_ports_defer_start ? 0 : snap_port_start(p);
+	if (r < 0 && p->memif_client) {
+		/* Its server may simply not run yet: the link is kept from the control loop. */
+		SNAP_LOG(WARNING, "port %s: memif server socket %s does not answer yet; the link "
+			 "comes up when it does (retried every %u-%u ms)", p->name, pc->socket,
+			 SNAP_PORTLINK_BACKOFF_MIN_MS, SNAP_PORTLINK_BACKOFF_MAX_MS);
+		r = 0;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "port %s: start failed: %s", p->name, strerror(-r));
 		return r;
@@ -319,6 +439,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		p->socket_id = sock;
 		p->ip = pc->ip;
 		p->prefix_len = pc->prefix_len;
+		p->memif_client = pc->kind == SNAP_PORT_MEMIF && !pc->server;
 		ports[n_ports++] = p;
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
@@ -359,7 +480,9 @@ void snap_ports_destroy(void)
 {
 	for (unsigned i = n_ports; i-- > 0;) {
 		struct snap_port *p = ports[i];
-		rte_eth_dev_stop(p->port_id);
+		/* Engines are parked or destroyed by now: nobody bursts. */
+		if (atomic_exchange_explicit(&p->started, false, memory_order_relaxed))
+			rte_eth_dev_stop(p->port_id);
 		rte_eth_dev_close(p->port_id);
 		rte_hash_free(p->neigh);
 		rte_mempool_free(p->pool);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct snap_config;
+struct snap_port;
 struct snap_port_cfg;
 
 /* The EAL --vdev (or -a for PCI) argument for a port config. 0 or -ENAMETOOLONG. */
@@ -18,3 +19,24 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
 extern bool snap_ports_defer_start;
 /* Stop and close every port, free pools, tables and inter-engine rings. */
 void snap_ports_destroy(void);
+/* Before EAL start (not for a takeover): a killed memif server leaves its socket file and
+ * the PMD's bind() would then fail, so remove every configured memif server socket that is
+ * a socket nobody listens on (connect refused). A live one is left alone (logged). */
+void snap_ports_clear_stale_sockets(const struct snap_config *cfg);
+
+/* Start p's device and open it to its queue owners (p->started). 0 or rte_eth_dev_start's
+ * -errno (p stays stopped). A memif client connects to its server here. Control thread. */
+int snap_port_start(struct snap_port *p);
+/* Close p to its queue owners, wait for them (snap_port_sync_owners) and stop the device.
+ * 0, or the sync error: then the device was not touched and p is open again. */
+int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
+
+#define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
+#define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u
+
+/* memif client links (portlink.c). The PMD connects a client only when the device starts
+ * and never retries, so while such a port's link is down the control thread restarts it
+ * with back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
+ * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
+ * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
+int snap_portlink_start(void);

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_ethdev.h>
-
 #include "pony/app.h"
 #include "pony/app_module.h"
 #include "sched/sched.h"
@@ -27,6 +25,7 @@
 #include "snap/log.h"
 #include "snap/loop.h"
 #include "snap/port.h"
+#include "snap/portsetup.h"
 #include "snap/build_id.h"
 #include "snap/takeover.h"
 #include "snap/takeover_int.h"
@@ -275,11 +274,13 @@ static void resume_parked(struct parked *pk, unsigned n)
 	}
 }
 
+/* Every engine is parked here, so stopping syncs with nobody. A memif client that cannot
+ * reconnect on a roll-back is left to the link keeper (portlink.c). */
 static void ports_set(bool up)
 {
 	for (unsigned i = 0; i < snap_port_count(); i++) {
 		struct snap_port *p = snap_port_at(i);
-		int r = up ? rte_eth_dev_start(p->port_id) : rte_eth_dev_stop(p->port_id);
+		int r = up ? snap_port_start(p) : snap_port_stop(p, 1000);
 		if (r)
 			SNAP_LOG(WARNING, "takeover: port %s %s: %s", p->name,
 				 up ? "start" : "stop", strerror(-r));

@@ -9,13 +9,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <rte_ethdev.h>
-
 #include "snap/config.h"
 #include "snap/engine.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/port.h"
+#include "snap/portsetup.h"
 #include "snap/takeover.h"
 #include "snap/takeover_int.h"
 
@@ -140,12 +139,18 @@ static int restore_one(const void *p, uint32_t len, char *msg, size_t msglen)
 }
 
 /* Ports were configured but not started (snap_ports_defer_start): the old daemon held the
- * devices until now. A memif client connects to its peer's server here. */
+ * devices until now. A memif client connects to its peer's server here; if that server is
+ * away, the link keeper connects it later (portlink.c), as at a normal start. */
 static int ports_start(char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < snap_port_count(); i++) {
 		struct snap_port *p = snap_port_at(i);
-		int r = rte_eth_dev_start(p->port_id);
+		int r = snap_port_start(p);
+		if (r && p->memif_client) {
+			SNAP_LOG(WARNING, "takeover: port %s: memif server does not answer; the link "
+				 "comes up when it does", p->name);
+			continue;
+		}
 		if (r) {
 			snprintf(err, errlen, "takeover: port %s: start failed: %s", p->name,
 				 strerror(-r));

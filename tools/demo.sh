@@ -49,7 +49,8 @@ host_conf a server 02:00:00:00:00:0a 10.0.0.1 10.0.0.2 02:00:00:00:00:0b >"$T/a.
 host_conf b client 02:00:00:00:00:0b 10.0.0.2 10.0.0.1 02:00:00:00:00:0a >"$T/b.conf"
 
 say "two hosts joined by memif ($T/memif.sock), one Pony engine each"
-# A (the memif server) first: a memif client connects once, at start, to an existing socket.
+# A (the memif server) first, so B's link comes up at once (either order works: a memif
+# client whose server is not there yet connects when it appears).
 for h in a b; do
   "$B/snapnetd" -c "$T/$h.conf" >"$T/$h.log" 2>&1 & pids+=($!)
   for _ in $(seq 100); do grep -q "^READY" "$T/$h.log" 2>/dev/null && break; sleep 0.1; done

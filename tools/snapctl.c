@@ -185,7 +185,8 @@ static const struct cmd cmds[] = {
 	 "engines with group, thread, state, NUMA node, poll counters and elements"},
 	{"groups", NULL, snapctl_cmd_groups, "groups", "scheduling groups, their mode, CPUs and engines"},
 	{"ports", NULL, snapctl_cmd_ports, "ports [NAME]",
-	 "ports with kind, DPDK id, MAC, IP, NUMA, queues, link and ethdev counters"},
+	 "ports with kind, DPDK id, MAC, IP, NUMA, queues, link, ethdev counters and, for memif "
+	 "clients, reconnects/attempts"},
 	{"flows", NULL, snapctl_cmd_flows, "flows [--engine ENGINE]", "Pony Express flows and counters"},
 	{"apps", NULL, snapctl_cmd_apps, "apps", "attached applications"},
 	{"stats", NULL, snapctl_cmd_stats, "stats [ENGINE] [--watch [SECS]] [--count N] [--nonzero]",

@@ -178,8 +178,8 @@ int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv)
 		Ctl__PortsReply *r = (Ctl__PortsReply *)m;
 		static const char *const h[] = {"NAME", "KIND", "ID", "MAC", "IP", "NUMA", "RXQ",
 						"TXQ", "LINK", "RX_PKTS", "TX_PKTS", "RX_MISSED",
-						"ERRORS"};
-		struct snapctl_table *t = snapctl_table_new(13, h);
+						"ERRORS", "RECONNECTS"};
+		struct snapctl_table *t = snapctl_table_new(14, h);
 		for (size_t i = 0; t && i < r->n_ports; i++) {
 			Ctl__PortInfo *p = r->ports[i];
 			Ctl__Counter **c = p->counters;
@@ -202,6 +202,12 @@ int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv)
 			snapctl_table_cell(t, "%" PRIu64,
 					   snapctl_counter(c, n, "ierrors") + snapctl_counter(c, n, "oerrors") +
 						   snapctl_counter(c, n, "rx_nombuf"));
+			/* memif clients: links restored / connection attempts. */
+			if (p->has_reconnects)
+				snapctl_table_cell(t, "%" PRIu64 "/%" PRIu64, p->reconnects,
+						   p->reconnect_attempts);
+			else
+				snapctl_table_cell(t, "-");
 			snapctl_table_end_row(t);
 		}
 		ec = snapctl_print_table(t);

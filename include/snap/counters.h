@@ -40,7 +40,8 @@
 	X(PONY_DUPLICATE, "pony_duplicate")                                               \
 	X(PONY_OUT_OF_WINDOW, "pony_out_of_window")                                       \
 	X(POLICY, "policy")                                                               \
-	X(SHUTDOWN, "shutdown")
+	X(SHUTDOWN, "shutdown")                                                           \
+	X(PORT_STOPPED, "port_stopped")
 
 enum snap_drop {
 #define SNAP_X_ENUM(e, s) SNAP_DROP_##e,

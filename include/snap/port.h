@@ -3,6 +3,7 @@
  * element is built). Ports are created by the daemon at start and live until shutdown. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,13 @@ struct snap_port {
 	char name[32];
 	enum snap_port_kind kind;
 	uint16_t port_id;              /* DPDK ethdev id */
+	/* The device is started: its queue owners may burst on it. DPDK forbids rx/tx bursts
+	 * concurrent with rte_eth_dev_stop/start, so the control thread clears this and waits
+	 * for every owner to pass a quiescent point (snap_port_sync_owners) before it stops the
+	 * device, and sets it (release) only once a start succeeded. Owners load it (acquire)
+	 * before every burst: see snap_port_started(). */
+	_Atomic bool started;
+	bool memif_client;             /* memif role client: the daemon reconnects it (portlink.c) */
 	int socket_id;                 /* NUMA node (from the device; 0 if unknown) */
 	struct rte_ether_addr mac;
 	uint32_t ip;                   /* network byte order; 0 if none */
@@ -50,7 +58,18 @@ struct snap_port {
 	uint16_t txq_skip[SNAP_PORT_QUEUES_MAX];
 	uint64_t neigh_updates;
 	uint64_t neigh_full;
+	/* Link keeping (memif clients; control thread only): connection attempts made after
+	 * start-up while the link was down, and links brought up by one of them. */
+	uint64_t reconnect_attempts;
+	uint64_t reconnects;
+	uint64_t start_ns;             /* CLOCK_MONOTONIC of the last successful start */
 };
+
+/* May the owner of one of p's queues burst on it now? (Engine threads, every burst.) */
+static inline bool snap_port_started(const struct snap_port *p)
+{
+	return atomic_load_explicit(&p->started, memory_order_acquire);
+}
 
 /* Lookup by config name; NULL if none. */
 struct snap_port *snap_port_find(const char *name);
@@ -61,6 +80,13 @@ const char *snap_port_kind_name(enum snap_port_kind k);
 /* Claim rx (tx) queue q of port for engine e. 0, -EBUSY (owned by another engine), -EINVAL. */
 int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e);
 int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e);
+
+/* Make every engine that owns one of p's queues pass a quiescent point (an empty closure
+ * through its mailbox; run directly if parked): once this returns 0, no burst that started
+ * before the call is still running, and later bursts see what the caller stored before it.
+ * Control thread only. 0, or the first snap_engine_call error (-ETIMEDOUT, -EBUSY; the
+ * engine is named in the log), after trying every owner. */
+int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms);
 
 /* Neighbour cache. learn: 0, -ENOSPC (table full, counted). lookup: 0 and *mac, or -ENOENT. */
 int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);

@@ -31,6 +31,16 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"; }
 
+# AS_USER: when root, a command prefix that runs a daemon as nobody with no capabilities
+# (and $T opened to it), to prove no privilege is needed; empty otherwise.
+AS_USER=()
+as_nobody() {
+  if [ "$(id -u)" -eq 0 ]; then
+    AS_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all)
+    chmod 1777 "$T"
+  fi
+}
+
 # start_daemon NAME CONF [prefix command...]: starts snapnetd, waits for READY (20 s max).
 start_daemon() {
   local name=$1 conf=$2; shift 2

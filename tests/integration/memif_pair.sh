@@ -3,12 +3,7 @@
 # with no capabilities. B pings A from inside its engine (icmp_ping); A answers with
 # icmp_echo. The final counters prove the exchange in both directions.
 . "$(dirname "$0")/lib.sh"
-AS_USER=()
-if [ "$(id -u)" -eq 0 ]; then
-  # Run as nobody with an empty capability set, to prove no privilege is needed.
-  AS_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all)
-  chmod 1777 "$T"
-fi
+as_nobody
 MA=02:00:00:00:0a:01 MB=02:00:00:00:0a:02
 conf() { # name role mac ip peer-ip peer-mac extra-elements extra-links
   cat <<CONF

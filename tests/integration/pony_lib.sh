@@ -36,8 +36,8 @@ CONF
 }
 
 # pony_pair [DAEMON_EXTRA] [PONY_ARGS] [INJECTOR_ARGS]: write both configs, start A (memif
-# server) first — a memif client whose server socket does not exist yet never connects —
-# then B, and wait for the link.
+# server) first, so B's link comes up at once rather than at its next retry, then B, and
+# wait for the link.
 pony_pair() {
   pony_conf a server $PMA $PIPA $PIPB $PMB "${1:-}" "${2:-}" "${3:-}" >"$T/a.conf"
   pony_conf b client $PMB $PIPB $PIPA $PMA "${1:-}" "${2:-}" "${3:-}" >"$T/b.conf"

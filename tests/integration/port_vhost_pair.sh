@@ -5,11 +5,7 @@
 # lines must say rx interrupts are on and the final counters prove the exchange.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/host_conf.sh"
-AS_USER=()
-if [ "$(id -u)" -eq 0 ]; then
-  AS_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all)
-  chmod 1777 "$T"
-fi
+as_nobody
 MA=02:00:00:00:0b:01 MB=02:00:00:00:0b:02
 port() { # type role mac ip peer-ip peer-mac
   echo "type = \"$1\"; role = \"$2\"; socket = \"$T/vhost.sock\"; rx_interrupts = true;

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# memif links come back by themselves: the CLIENT daemon starts first (no server socket yet)
+# and connects when the server daemon starts 2 s later; then the server is killed (SIGKILL,
+# leaving its socket file behind) and started again, and the client reconnects. Pings from
+# the client's engine (icmp_ping) must flow after each start within a bounded time, and the
+# client's port must count the reconnects (snapctl ports --json).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/host_conf.sh"
+SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
+as_nobody # no privilege is needed, also not to replace a stale socket
+MA=02:00:00:00:0e:01 MB=02:00:00:00:0e:02
+port() { # role mac ip peer-ip peer-mac
+  echo "type = \"memif\"; role = \"$1\"; socket = \"$T/memif.sock\"; mac = \"$2\";
+        ip = \"$3/24\"; neighbours = ( { ip = \"$4\"; mac = \"$5\"; } );"
+}
+host_conf ra "$(port server $MA 10.89.0.1 10.89.0.2 $MB)" >"$T/a.conf"
+host_conf rb "$(port client $MB 10.89.0.2 10.89.0.1 $MA)" \
+  ', { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.89.0.1"; interval_us = 10000; count = 100000; }' \
+  ', "ping.other -> echo", "ping.tx -> tx"' "ip.icmp -> ping" >"$T/b.conf"
+CB="$SNAPCTL --socket $T/run-rb/control.sock"
+
+received() { $CB stats host | awk '$1=="host" && $2=="ping" && $3=="received" {print $4}'; }
+port_field() { # NAME: a numeric or boolean field of port p0 from `snapctl --json ports`
+  $CB --json ports p0 | grep -o "\"$1\":[a-z0-9]*" | cut -d: -f2
+}
+# wait_pings MIN SECS: until MIN more replies than now arrived (prints the milliseconds taken).
+wait_pings() {
+  local base t0 now
+  base=$(received); t0=$(date +%s%N)
+  for _ in $(seq $(($2 * 10))); do
+    now=$(received)
+    if [ "$now" -ge $((base + $1)) ]; then
+      echo "$(( ($(date +%s%N) - t0) / 1000000 ))"
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+# The killed server's DPDK runtime directory is not removed by anyone else.
+dpdk_dirs() { ls -d /var/run/dpdk/snap-ra$$-* /tmp/dpdk/snap-ra$$-* "${XDG_RUNTIME_DIR:-/nonexistent}"/dpdk/snap-ra$$-* 2>/dev/null || true; }
+CLEANUPS+=('rm -rf $(dpdk_dirs)')
+
+# 1. The client starts alone: it must come up (READY) with its link down, and keep trying.
+start_daemon b "$T/b.conf" "${AS_USER[@]}"
+grep -q "memif server socket .* does not answer yet" "$T/b.log" || fail "client did not say it waits"
+sleep 2
+[ "$(port_field link_up)" = "false" ] || fail "client link up with no server"
+tries=$(port_field reconnect_attempts)
+echo "client alone for 2 s: link down, $tries connection attempts"
+[ "$tries" -ge 3 ] && [ "$tries" -le 10 ] || fail "expected 3-10 attempts in 2 s (back-off 0.1-1 s), got $tries"
+
+# 2. The server starts: within 5 s pings flow.
+start_daemon a "$T/a.conf" "${AS_USER[@]}"
+ms=$(wait_pings 20 5) || fail "no pings answered within 5 s of the server's start"
+r1=$(port_field reconnects)
+echo "server started: 20 replies after $ms ms; client reconnects=$r1"
+[ "$r1" -eq 1 ] || fail "client reconnects=$r1 after its first connection (want 1)"
+
+# 3. SIGKILL the server: its socket file stays; the client sees the link go down.
+kill -KILL "$PID_a"
+wait "$PID_a" 2>/dev/null || true
+[ -S "$T/memif.sock" ] || fail "the killed server's socket file is gone: the stale case is not tested"
+for _ in $(seq 30); do [ "$(port_field link_up)" = "false" ] && break; sleep 0.1; done
+[ "$(port_field link_up)" = "false" ] || fail "client link still up 3 s after the server died"
+sleep 1.5
+
+# 4. The server starts again (replacing its stale socket): pings flow again within 5 s.
+mv "$T/a.log" "$T/a-killed.log"
+start_daemon a "$T/a.conf" "${AS_USER[@]}"
+grep -q "removed stale memif socket" "$T/a.log" || fail "restarted server did not replace its stale socket"
+ms=$(wait_pings 20 5) || fail "no pings answered within 5 s of the server's restart"
+r2=$(port_field reconnects)
+tries=$(port_field reconnect_attempts)
+echo "server restarted: 20 replies after $ms ms; client reconnects=$r2, attempts=$tries"
+[ "$r2" -eq $((r1 + 1)) ] || fail "client reconnects went from $r1 to $r2 (want $((r1 + 1)))"
+[ "$(grep -c "memif link down" "$T/b.log")" -eq 1 ] || fail "client logged the outage more than once"
+[ "$(grep -c "memif link up after" "$T/b.log")" -eq 2 ] || fail "client did not log both connections"
+
+stop_daemon b || fail "daemon b did not exit cleanly"
+stop_daemon a || fail "daemon a did not exit cleanly"
+sent=$(counter "$T/b.log" host ping sent)
+recv=$(counter "$T/b.log" host ping received)
+down=$(counter "$T/b.log" host tx drop_port_stopped)
+replies=$(counter "$T/a.log" host echo to_out)
+echo "b sent $sent echo requests, received $recv replies ($down dropped while its port was stopped); restarted a answered $replies"
+[ "$replies" -ge 20 ] || fail "restarted server answered only $replies"
+[ "$down" -gt 0 ] || fail "no packet dropped as port_stopped: was the port ever stopped?"
+[ "$(grep -c "memif_connect_client(): Failed to connect" "$T/b.log")" -le 2 ] \
+  || fail "the PMD logged every failed attempt"
+echo PASS
