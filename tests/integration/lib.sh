@@ -17,6 +17,13 @@ cleanup() {
   done
   local i
   for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[$i]}" || true; done
+  # DPDK runtime dirs (snap-NAME-PID) of daemons this test started (their names end in $$)
+  # that could not remove their own: killed, or made to die by a test hook mid-upgrade.
+  # Only a dead daemon's dir goes.
+  local d
+  for d in /var/run/dpdk/snap-*$$-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-*$$-*; do
+    [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+  done
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); logs in $T:"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
