@@ -10,6 +10,10 @@ PIDS=()
 
 cleanup() {
   local rc=$?
+  # Daemons started here, plus any whose command line names this test's dir (the new
+  # daemon an upgrade spawned: the test may have failed before it learned its pid).
+  local p
+  for p in $(pgrep -f -- "-c $T/" || true); do PIDS+=("$p"); done
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
