@@ -1,6 +1,7 @@
-/* Transparent upgrade with one-sided ops in flight: the save/restore pattern of test_pony_sim
- * (save mid-transfer under loss, destroy, restore) with READs and WRITEs outstanding, on the
- * requester and then on the executor (cached responses): every op completes exactly once. */
+/* Transparent upgrade with one-sided ops in flight: the save/restore pattern of
+ * test_pony_sim_conn (save mid-transfer under loss, destroy, restore) with READs and WRITEs
+ * outstanding, on the requester and then on the executor (cached responses): every op
+ * completes exactly once. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
