@@ -3,7 +3,6 @@
  * acks and sids, and a correct checksum, so they get past the early checks), followed by a
  * normal run. Invariants: no crash/UB, every mbuf returned to the pool at the end.
  * libFuzzer with -Dfuzz=true; otherwise main() replays seeded random inputs (unit suite). */
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "../unit/pony_sim.h"
 
 #define SERVICE 7

@@ -1,17 +1,16 @@
-/* Test harness for Pony transports: two (or more) pony_tp instances joined by a simulated
- * link with seeded loss/reorder/duplication/corruption and a simulated clock (1 tick = 1 ns),
- * plus test upcalls that check exactly-once, in-order, byte-identical delivery. Header-only,
- * included by the Pony simulation tests. */
+/* Test harness for Pony transports: two pony_tp instances joined by a simulated link with
+ * seeded loss/reorder/duplication/corruption and a simulated clock (1 tick = 1 ns), plus test
+ * upcalls that check exactly-once, in-order, byte-identical delivery. Code in pony_sim.c,
+ * which every program including this header links (tests/unit and tests/fuzz meson.build). */
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 
 #include "pony/internal.h"
@@ -22,7 +21,10 @@
 #define SIM_TS_MAX 8
 #define SIM_PATTERN (2u << 20)
 
-static __attribute__((unused)) uint64_t sim_rng_state = 88172645463325252ull;
+/* xorshift64 state behind every random choice of the harness (link impairments, message
+ * plans, the pattern bytes). Programs may reseed it between runs; never 0. */
+extern uint64_t sim_rng_state;
+
 static inline uint64_t sim_rand(void)
 {
 	sim_rng_state ^= sim_rng_state << 13;
@@ -30,6 +32,8 @@ static inline uint64_t sim_rand(void)
 	sim_rng_state ^= sim_rng_state << 17;
 	return sim_rng_state;
 }
+
+/* Uniform in [0, 1). */
 static inline double sim_unif(void)
 {
 	return (double)(sim_rand() >> 11) / (double)(1ull << 53);
@@ -95,359 +99,63 @@ struct sim_ep {
 	uint32_t initial_credit;
 };
 
-static struct sim_link sim_link;
-static struct sim_ep sim_ep[SIM_EP_MAX];
-static uint8_t *sim_pattern;
-static struct rte_mempool *sim_pool;
-static __attribute__((unused)) uint64_t sim_now;
-static char sim_prefix[64];
-
-static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
-			 uint16_t n)
-{
-	struct sim_ep *from = ctx;
-	struct sim_link *l = &sim_link;
-	int dst = -1;
-	for (int i = 0; i < SIM_EP_MAX; i++)
-		if (sim_ep[i].tp && sim_ep[i].ip == peer_ip && sim_ep[i].port == peer_port)
-			dst = i;
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		l->sent++;
-		if (dst < 0 || l->down[dst] || (!l->capture && sim_unif() < l->loss) ||
-		    l->n + 2 > SIM_PENDING_MAX) {
-			l->lost++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		int copies = (!l->capture && sim_unif() < l->dup) ? 2 : 1;
-		for (int c = 0; c < copies; c++) {
-			struct rte_mbuf *x = m;
-			if (c == 1) {
-				x = rte_pktmbuf_copy(m, sim_pool, 0, UINT32_MAX);
-				if (x == NULL)
-					break;
-				l->dups++;
-			}
-			if (!l->capture && sim_unif() < l->corrupt) {
-				uint8_t *d = rte_pktmbuf_mtod(x, uint8_t *);
-				d[sim_rand() % rte_pktmbuf_data_len(x)] ^= (uint8_t)(1u << (sim_rand() % 8));
-				l->corrupted++;
-			}
-			uint64_t at = sim_now + l->base_ns;
-			if (l->rate_bps > 0) {
-				uint64_t *busy = &l->busy_until[from->idx];
-				uint64_t start = *busy > sim_now ? *busy : sim_now;
-				if (start - sim_now > l->qmax_ns) {
-					l->q_drops++;
-					rte_pktmbuf_free(x);
-					continue;
-				}
-				uint32_t wire = rte_pktmbuf_pkt_len(x) + 42 + 24; /* + preamble/IFG/FCS */
-				uint64_t ser = (uint64_t)(wire * 8 * 1e9 / l->rate_bps);
-				*busy = start + ser;
-				l->q_sum_ns += start - sim_now;
-				l->q_samples++;
-				if (start - sim_now > l->q_max_ns)
-					l->q_max_ns = start - sim_now;
-				l->bytes += rte_pktmbuf_pkt_len(x);
-				at = *busy + l->base_ns;
-			}
-			if (!l->capture && sim_unif() < l->reorder) {
-				at += 1 + sim_rand() % l->reorder_ns;
-				l->reordered++;
-			}
-			l->p[l->n++] = (struct sim_pkt){.m = x, .at = at, .dst = dst, .src = from->idx};
-		}
-	}
-	return n;
-}
-
-/* Deliver every pending packet due by now (in due order within a burst). Returns how many. */
-static __attribute__((unused)) unsigned sim_deliver(void)
-{
-	struct sim_link *l = &sim_link;
-	unsigned done = 0;
-	if (l->capture)
-		return 0;
-	for (int d = 0; d < SIM_EP_MAX; d++) {
-		struct rte_mbuf *burst[32];
-		uint16_t nb = 0;
-		int src = -1;
-		for (unsigned i = 0; i < l->n;) {
-			struct sim_pkt *p = &l->p[i];
-			if (p->dst != d || p->at > sim_now) {
-				i++;
-				continue;
-			}
-			if (nb == 32 || (nb && src != p->src)) {
-				pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
-					      sim_now + l->input_ahead_ns);
-				nb = 0;
-			}
-			src = p->src;
-			burst[nb++] = p->m;
-			*p = l->p[--l->n];
-			done++;
-		}
-		if (nb)
-			pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
-				      sim_now + l->input_ahead_ns);
-	}
-	return done;
-}
-
-static __attribute__((unused)) uint64_t sim_next_due(void)
-{
-	uint64_t t = UINT64_MAX;
-	if (sim_link.capture)
-		return t;
-	for (unsigned i = 0; i < sim_link.n; i++)
-		if (sim_link.p[i].at < t)
-			t = sim_link.p[i].at;
-	return t;
-}
-
-static __attribute__((unused)) void sim_drop_pending(void)
-{
-	for (unsigned i = 0; i < sim_link.n; i++)
-		rte_pktmbuf_free(sim_link.p[i].m);
-	sim_link.n = 0;
-}
-
-/* ---- Upcalls. ---- */
-
-static struct sim_ts *sim_ts_new(struct sim_ep *ep)
-{
-	if (ep->n_ts >= SIM_TS_MAX)
-		return NULL;
-	struct sim_ts *t = &ep->ts[ep->n_ts++];
-	memset(t, 0, sizeof(*t));
-	t->ep = ep;
-	return t;
-}
-
-static __attribute__((unused)) int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
-		     void **owner)
-{
-	struct sim_ep *ep = listener;
-	struct sim_ts *t = sim_ts_new(ep);
-	if (t == NULL)
-		return -ENOSPC;
-	t->sid = sid;
-	t->opened = 1;
-	t->credit_step = 1;
-	*owner = t;
-	if (ep->initial_credit)
-		pony_tp_grant(ep->tp, sid, ep->initial_credit);
-	return 0;
-}
-
-static __attribute__((unused)) void up_opened(void *owner, uint32_t sid, int status)
-{
-	struct sim_ts *t = owner;
-	t->opened = status == 0 ? 1 : status;
-}
-
-static __attribute__((unused)) uint32_t sim_crc(const void *p, uint32_t len)
-{
-	return rte_hash_crc(p, len, 0);
-}
-
-static void *up_rx_begin(void *owner, uint32_t sid, uint32_t len, uint64_t *cookie)
-{
-	struct sim_ts *t = owner;
-	if (t->peer == NULL || t->rx_next >= t->peer->total || t->peer->len[t->rx_next] != len ||
-	    t->rx_buf != NULL) {
-		t->rx_bad++;
-		return NULL;
-	}
-	t->rx_buf = malloc(len);
-	t->rx_len = len;
-	*cookie = t->rx_next;
-	return t->rx_buf;
-}
-
-static __attribute__((unused)) void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status)
-{
-	struct sim_ts *t = owner;
-	if (status != 0) {
-		t->rx_err++;
-		t->last_rx_err = status;
-	} else if (cookie != t->rx_next || t->rx_buf == NULL || len != t->rx_len ||
-		   sim_crc(t->rx_buf, len) !=
-			   sim_crc(sim_pattern + t->peer->off[t->rx_next], t->peer->len[t->rx_next])) {
-		t->rx_bad++;
-	}
-	free(t->rx_buf);
-	t->rx_buf = NULL;
-	t->rx_next++;
-	if (t->credit_step && status == 0)
-		pony_tp_grant(t->ep->tp, sid, t->credit_step);
-}
-
-static __attribute__((unused)) void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)
-{
-	struct sim_ts *t = owner;
-	if (status != 0) {
-		t->tx_err++;
-		t->last_tx_err = status;
-		return;
-	}
-	if (cookie != t->acked)
-		t->rx_bad++; /* completions out of order */
-	t->acked++;
-}
-
-static __attribute__((unused)) void up_closed(void *owner, uint32_t sid, int status)
-{
-	struct sim_ts *t = owner;
-	t->closed_called = true;
-	t->closed = status == 0 ? 1 : status;
-}
-
-static const struct pony_tp_upcalls sim_up = {
-	.accept = up_accept, .opened = up_opened, .rx_begin = up_rx_begin,
-	.rx_done = up_rx_done, .tx_done = up_tx_done, .closed = up_closed,
-};
+/* The one link, the endpoints (index = position; tp NULL when not started), the random
+ * payload pattern messages are cut from, the mbuf pool of both transports, and the clock. */
+extern struct sim_link sim_link;
+extern struct sim_ep sim_ep[SIM_EP_MAX];
+extern uint8_t *sim_pattern;
+extern struct rte_mempool *sim_pool;
+extern uint64_t sim_now;
 
 /* ---- Setup. ---- */
 
-static __attribute__((unused)) int sim_eal_init(const char *name)
-{
-	snprintf(sim_prefix, sizeof(sim_prefix), "%s_%d", name, (int)getpid());
-	char *argv[] = {(char *)"test", (char *)"--no-huge", (char *)"--no-pci", (char *)"-m",
-			(char *)"256", (char *)"--file-prefix", sim_prefix,
-			(char *)"--log-level=lib.*:error", NULL};
-	if (rte_eal_init(8, argv) < 0)
-		return -1;
-	sim_pool = rte_pktmbuf_pool_create("sim_pool", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   SOCKET_ID_ANY);
-	sim_pattern = malloc(SIM_PATTERN);
-	if (sim_pool == NULL || sim_pattern == NULL)
-		return -1;
-	for (uint32_t i = 0; i < SIM_PATTERN; i++)
-		sim_pattern[i] = (uint8_t)sim_rand();
-	return 0;
-}
+/* Start the EAL (no huge pages, no PCI, file prefix name_PID), create sim_pool and fill
+ * sim_pattern. If PONY_SIM_SEED is set, sim_rng_state is seeded from it first (replays
+ * another random run of every scenario). Returns 0, or -1 if anything failed. */
+int sim_eal_init(const char *name);
 
-static __attribute__((unused)) void sim_eal_fini(void)
-{
-	rte_mempool_free(sim_pool);
-	free(sim_pattern);
-	rte_eal_cleanup();
-	/* Remove the runtime dir of our prefix (non-root: under XDG_RUNTIME_DIR or /tmp). */
-	char cmd[512];
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	snprintf(cmd, sizeof(cmd), "rm -rf /var/run/dpdk/%s %s/dpdk/%s /tmp/dpdk/%s 2>/dev/null",
-		 sim_prefix, xdg ? xdg : "/tmp", sim_prefix, sim_prefix);
-	if (system(cmd) != 0) {
-		/* best effort */
-	}
-}
+/* Free what sim_eal_init made, clean the EAL up and remove its runtime dir. */
+void sim_eal_fini(void);
 
-static __attribute__((unused)) void sim_cfg(struct pony_tp_config *c, int idx)
-{
-	memset(c, 0, sizeof(*c));
-	c->local_ip = 0x0100007f + ((uint32_t)idx << 24); /* 127.0.0.1, 127.0.0.2 (net order) */
-	c->local_port = 4791;
-	c->tsc_hz = SIM_HZ;
-	c->pool = sim_pool;
-	c->xmit = sim_xmit;
-	c->xmit_ctx = &sim_ep[idx];
-	c->up = &sim_up;
-	c->seed = 1000 + (uint32_t)idx;
-	c->rto_min_us = 100;
-	c->rto_init_us = 200;
-	c->rto_max_us = 20000;
-	c->keepalive_us = 5000;
-	c->dead_timeout_us = 50000;
-}
+/* Fill c with the harness defaults for endpoint idx: 127.0.0.(idx+1):4791, sim_pool, the
+ * link's xmit, the checking upcalls, short RTO/keep-alive/dead timeouts for simulated time. */
+void sim_cfg(struct pony_tp_config *c, int idx);
 
-static __attribute__((unused)) int sim_ep_start(int idx, struct pony_tp_config *c)
-{
-	struct sim_ep *ep = &sim_ep[idx];
-	memset(ep, 0, sizeof(*ep));
-	ep->idx = idx;
-	ep->ip = c->local_ip;
-	ep->port = c->local_port;
-	ep->tp = pony_tp_create(c);
-	return ep->tp ? 0 : -errno;
-}
+/* Reset endpoint idx and create its transport from c. Returns 0 or -errno of
+ * pony_tp_create. */
+int sim_ep_start(int idx, struct pony_tp_config *c);
 
-static __attribute__((unused)) void sim_ep_stop(int idx)
-{
-	struct sim_ep *ep = &sim_ep[idx];
-	pony_tp_destroy(ep->tp);
-	ep->tp = NULL;
-	for (unsigned i = 0; i < ep->n_ts; i++) {
-		free(ep->ts[i].rx_buf);
-		free(ep->ts[i].len);
-		free(ep->ts[i].off);
-	}
-	ep->n_ts = 0;
-}
+/* Destroy endpoint idx's transport (NULL is fine) and free its streams' buffers. */
+void sim_ep_stop(int idx);
 
-/* Give stream t `total` messages of random sizes: log-uniform in [1, max_len]. */
-static __attribute__((unused)) int sim_ts_plan(struct sim_ts *t, uint32_t total, uint32_t max_len)
-{
-	t->total = total;
-	t->len = calloc(total + 1, sizeof(uint32_t));
-	t->off = calloc(total + 1, sizeof(uint32_t));
-	if (t->len == NULL || t->off == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < total; i++) {
-		double lg = sim_unif() * __builtin_log2((double)max_len);
-		uint32_t len = (uint32_t)__builtin_exp2(lg);
-		if (len < 1)
-			len = 1;
-		if (len > max_len)
-			len = max_len;
-		if (i % 97 == 0)
-			len = max_len; /* always include the extremes */
-		if (i % 89 == 0)
-			len = 1;
-		t->len[i] = len;
-		t->off[i] = (uint32_t)(sim_rand() % (SIM_PATTERN - len + 1));
-	}
-	return 0;
-}
+/* ---- Streams. ---- */
+
+/* A zeroed stream slot of ep, or NULL when all SIM_TS_MAX are taken. */
+struct sim_ts *sim_ts_new(struct sim_ep *ep);
+
+/* Give stream t `total` messages of random sizes: log-uniform in [1, max_len], with max_len
+ * every 97th and 1 every 89th, each at a random pattern offset. Returns 0 or -ENOMEM. */
+int sim_ts_plan(struct sim_ts *t, uint32_t total, uint32_t max_len);
 
 /* Queue as many planned messages as the transport accepts. */
-static __attribute__((unused)) void sim_ts_pump(struct sim_ts *t)
-{
-	while (t->sent < t->total && t->closed == 0) {
-		int r = pony_tp_send(t->ep->tp, t->sid, sim_pattern + t->off[t->sent],
-				     t->len[t->sent], t->sent);
-		if (r != 0)
-			break;
-		t->sent++;
-	}
-}
+void sim_ts_pump(struct sim_ts *t);
+
+/* ---- Running. ---- */
+
+/* Deliver every pending packet due by now (in due order within a burst). Returns how many;
+ * 0 while the link captures. */
+unsigned sim_deliver(void);
+
+/* When the earliest pending packet is due; UINT64_MAX if none (or capturing). */
+uint64_t sim_next_due(void);
+
+/* Free every packet on the link. */
+void sim_drop_pending(void);
 
 /* One step of the simulation: pump apps, deliver due packets, poll, advance the clock to
  * the next event. Returns work done. */
-static __attribute__((unused)) unsigned sim_step(void)
-{
-	unsigned w = 0;
-	for (int e = 0; e < SIM_EP_MAX; e++)
-		for (unsigned i = 0; sim_ep[e].tp && i < sim_ep[e].n_ts; i++)
-			sim_ts_pump(&sim_ep[e].ts[i]);
-	w += sim_deliver();
-	for (int e = 0; e < SIM_EP_MAX; e++)
-		if (sim_ep[e].tp && !sim_link.down[e])
-			w += pony_tp_poll(sim_ep[e].tp, sim_now);
-	uint64_t t = sim_next_due();
-	for (int e = 0; e < SIM_EP_MAX; e++) {
-		if (sim_ep[e].tp && !sim_link.down[e]) {
-			uint64_t d = pony_tp_next_deadline(sim_ep[e].tp);
-			if (d < t)
-				t = d;
-		}
-	}
-	if (t > sim_now && t != UINT64_MAX)
-		sim_now = t;
-	else if (w == 0)
-		sim_now += 1000;
-	return w;
-}
+unsigned sim_step(void);
+
+/* Step until cond() holds, at most max_steps steps and max_sim_ns of simulated time.
+ * Returns cond() at the end. */
+bool sim_run_until(bool (*cond)(void), uint64_t max_sim_ns, unsigned max_steps);

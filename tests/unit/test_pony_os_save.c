@@ -1,6 +1,7 @@
-/* Transparent upgrade with one-sided ops in flight: the save/restore pattern of test_pony_sim
- * (save mid-transfer under loss, destroy, restore) with READs and WRITEs outstanding, on the
- * requester and then on the executor (cached responses): every op completes exactly once. */
+/* Transparent upgrade with one-sided ops in flight: the save/restore pattern of
+ * test_pony_sim_conn (save mid-transfer under loss, destroy, restore) with READs and WRITEs
+ * outstanding, on the requester and then on the executor (cached responses): every op
+ * completes exactly once. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,18 +66,6 @@ static uint32_t rd_len(uint32_t i)
 static uint32_t rd_off(uint32_t i)
 {
 	return (i * 211) % (WR_BASE - RD_MAX);
-}
-
-/* Run until cond() or the step/simulated-time bound. */
-static bool run_until(bool (*cond)(void), uint64_t max_sim_ns, unsigned max_steps)
-{
-	uint64_t end = sim_now + max_sim_ns;
-	for (unsigned i = 0; i < max_steps && sim_now < end; i++) {
-		if (cond())
-			return true;
-		sim_step();
-	}
-	return cond();
 }
 
 static bool some_done(void)
@@ -171,16 +160,16 @@ static void test_os_save_restore(void **state)
 				 0);
 	}
 	/* Requester upgraded with ops queued and awaiting responses; its user moved. */
-	assert_true(run_until(some_done, 100ull * SIM_HZ, 2000000));
+	assert_true(sim_run_until(some_done, 100ull * SIM_HZ, 2000000));
 	assert_true(busy_moment(0));
 	const struct pony_tp_rebind rb = {.os_owner = rb_owner};
 	cur_owner = &owners[1];
 	upgrade(0, &ca, NULL, &rb);
 	/* Executor upgraded while it holds responses (READ results cached until acked). */
-	assert_true(run_until(half_done, 100ull * SIM_HZ, 2000000));
+	assert_true(sim_run_until(half_done, 100ull * SIM_HZ, 2000000));
 	assert_true(busy_moment(1));
 	upgrade(1, &cb, region, NULL);
-	assert_true(run_until(all_done, 100ull * SIM_HZ, 5000000));
+	assert_true(sim_run_until(all_done, 100ull * SIM_HZ, 5000000));
 	for (unsigned k = 0; k < 20000; k++)
 		sim_step(); /* late duplicates must not complete anything twice */
 	struct pony_os_stats sa, sbs;
@@ -217,9 +206,7 @@ static void test_os_save_restore(void **state)
 
 static int grp_setup(void **state)
 {
-	if (getenv("PONY_SIM_SEED"))
-		sim_rng_state = strtoull(getenv("PONY_SIM_SEED"), NULL, 0) | 1;
-	return sim_eal_init("pony_os_save");
+	return sim_eal_init("pony_os_save"); /* honours PONY_SIM_SEED */
 }
 
 static int grp_teardown(void **state)
