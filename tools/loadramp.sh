@@ -20,7 +20,7 @@ LR=${LOADRAMP:-build/tools/loadramp}
 [ -x "$LR" ] || { echo "loadramp: $LR not built (meson setup build && ninja -C build)" >&2; exit 1; }
 mkdir -p "$out"
 if [ $quick -eq 1 ]; then steps=8 step_ms=250; else steps=15 step_ms=2000; fi
-# A ramp of 2*steps steps (a minute per mode in full): up to 1.4 cores of offered load and
+# A ramp of 2*steps steps (a minute per mode in full): up to 1.2 cores of offered load and
 # back (this box has 2 cores, and the load generator and the control thread need some).
 # Items cost 1 us each, about what an engine spends on a packet or an RPC, in batches of up
 # to 32 per poll. The compacting target is 100 us (four engines packed on one thread already
@@ -28,7 +28,7 @@ if [ $quick -eq 1 ]; then steps=8 step_ms=250; else steps=15 step_ms=2000; fi
 # from 0.2 cores up); max_threads 3 is capped at the CPU count.
 target_us=100
 for mode in compacting spreading dedicated; do
-  "$LR" --mode $mode --engines 4 --cost-ns 1000 --max-load 1.4 --steps $steps \
+  "$LR" --mode $mode --engines 4 --cost-ns 1000 --max-load 1.2 --steps $steps \
     --step-ms $step_ms --max-threads 3 --target-us $target_us --check >"$out/$mode.csv"
   gnuplot <<GP
 set terminal pngcairo size 1000,600
