@@ -16,6 +16,7 @@
 
 #include "pony/app.h"
 #include "pony/shm.h"
+#include "snap/fdpass.h"
 #include "snap/log.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
@@ -91,26 +92,10 @@ int pony_app_policy_check(const struct pony_app_config *c, uid_t uid, const gid_
 /* Send a reply, with fds when nfds > 0. 0 or -errno. Never blocks, never raises SIGPIPE. */
 static int send_rep(int fd, const struct pony_attach_rep *rep, const int *fds, unsigned nfds)
 {
-	struct iovec iov = {.iov_base = (void *)rep, .iov_len = sizeof(*rep)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	long n = snap_fdpass_send(fd, rep, sizeof(*rep), fds, nfds, MSG_DONTWAIT);
 	if (n < 0)
-		return -errno;
-	return n == (ssize_t)sizeof(*rep) ? 0 : -EPROTO;
+		return (int)n;
+	return n == (long)sizeof(*rep) ? 0 : -EPROTO;
 }
 
 static void refuse(int fd, int status, const char *msg)

@@ -7,10 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "snap/fdpass.h"
 #include "snap/takeover.h"
 
 #define MSG_MAGIC 0x534e5455u /* "SNTU" */
-#define FDS_MAX 250           /* below the kernel's SCM_MAX_FD (253) */
+#define FDS_MAX SNAP_FDPASS_MAX
 #define PAYLOAD_MAX (1u << 30)
 
 struct msg_hdr {
@@ -57,28 +58,9 @@ int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t le
 	if (nfds > FDS_MAX || len > PAYLOAD_MAX)
 		return -EINVAL;
 	struct msg_hdr h = {MSG_MAGIC, type, len, nfds};
-	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	long n = snap_fdpass_send(sock, &h, sizeof(h), fds, nfds, 0);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n < sizeof(h)) {
 		int r = write_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
 		if (r)
