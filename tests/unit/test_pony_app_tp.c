@@ -3,30 +3,8 @@
  * bytes checked byte for byte, a local close seen by the peer as CLOSED (its posted buffers
  * come back with -ECONNRESET), then detach and gauges at zero.
  */
-#include "pony_sim.h"
-#include "pony/app_internal.h"
-#include "pony/client/internal.h"
+#include "pony_sim_app.h"
 
-#define CHECK(c)                                                                          \
-	do {                                                                              \
-		if (!(c)) {                                                               \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);          \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
-
-static struct pony_app_session *mk(struct pony_app_config *cfg, struct pony_app_host *h,
-				   uint32_t id, struct pony_app **app)
-{
-	struct pony_app_session *s = pony_app_session_create(cfg, id, -1);
-	CHECK(s);
-	CHECK(pony_app_host_adopt(h, s) == 0);
-	int m, ce, pe;
-	pony_app_session_fds(s, &m, &ce, &pe);
-	*app = pony_app_wrap(pony_app_session_base(s), s->map_size, ce, pe);
-	CHECK(*app);
-	return s;
-}
 
 int main(void)
 {
@@ -47,7 +25,8 @@ int main(void)
 	struct pony_app_host *hA = pony_app_host_create(NULL, "A", tp[0]);
 	struct pony_app_host *hB = pony_app_host_create(NULL, "B", tp[1]);
 	struct pony_app *a, *b;
-	struct pony_app_session *sA = mk(&cfg, hA, 1, &a), *sB = mk(&cfg, hB, 2, &b);
+	struct pony_app_session *sA = sim_app_session(&cfg, hA, 1, &a);
+	struct pony_app_session *sB = sim_app_session(&cfg, hB, 2, &b);
 	CHECK(pony_listen(b, 7, 70) == 0);
 	const unsigned N = 300;
 	char *tx = pony_buf_alloc(a, 200000), *rx = pony_buf_alloc(a, 200000);

@@ -4,37 +4,15 @@
  * payload area, exactly-once execution under retransmission (B's executed count), every
  * error case with its distinct status and B's counter, guard bytes around the regions
  * never touched, and revocation racing with ops in flight. */
-#include "pony_sim.h"
-#include "pony/app_internal.h"
-#include "pony/client/internal.h"
+#include "pony_sim_app.h"
 #include "tools/examples/kv_layout.h"
 
-#define CHECK(c)                                                                          \
-	do {                                                                              \
-		if (!(c)) {                                                               \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);          \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 static struct pony_app_host *hA, *hB;
 static struct pony_app *a, *b;
 static struct pony_tp *tpB;
 static uint8_t *areaB; /* B's payload area as B's app sees it */
 static size_t sizeB;
-
-static struct pony_app_session *mk(struct pony_app_config *cfg, struct pony_app_host *h,
-				   uint32_t id, struct pony_app **app)
-{
-	struct pony_app_session *s = pony_app_session_create(cfg, id, -1);
-	CHECK(s);
-	CHECK(pony_app_host_adopt(h, s) == 0);
-	int m, ce, pe;
-	pony_app_session_fds(s, &m, &ce, &pe);
-	*app = pony_app_wrap(pony_app_session_base(s), s->map_size, ce, pe);
-	CHECK(*app);
-	return s;
-}
 
 static void step(void)
 {
@@ -365,7 +343,8 @@ int main(void)
 	hA = pony_app_host_create(NULL, "A", tp[0]);
 	hB = pony_app_host_create(NULL, "B", tp[1]);
 	CHECK(hA && hB);
-	struct pony_app_session *sA = mk(&cfg, hA, 1, &a), *sB = mk(&cfg, hB, 2, &b);
+	struct pony_app_session *sA = sim_app_session(&cfg, hA, 1, &a);
+	struct pony_app_session *sB = sim_app_session(&cfg, hB, 2, &b);
 	areaB = (uint8_t *)b->base + b->hdr.buf_off;
 	sizeB = b->hdr.buf_size;
 	/* A region over the whole payload area: its first and last bytes are the area's. */
