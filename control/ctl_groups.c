@@ -44,7 +44,7 @@ static void group_info(struct ctl_arena *a, const struct sched_group *g, Ctl__Gr
 		{"grows", in.grows},           {"shrinks", in.shrinks},
 		{"rebalances", in.rebalances}, {"balances", in.balances}, {"held_at_max", in.held_at_max},
 		{"p99_max_ns", in.p99_max_ns}, {"little_milli", in.little_milli},
-		{"threads_wanted", in.threads_wanted},
+		{"threads_wanted", in.threads_wanted}, {"thread_cap", in.thread_cap},
 	};
 	size_t n = sizeof(cs) / sizeof(cs[0]);
 	gi->counters = ctl_arena_alloc(a, n * sizeof(*gi->counters));

@@ -34,6 +34,10 @@ int sched_group_info(const struct sched_group *g, struct sched_group_info *out)
 	const struct sched_thread *first = NULL;
 	for (unsigned i = 0; i < SCHED_THREADS_MAX && first == NULL; i++)
 		first = g->threads[i];
+	out->thread_cap = 0;
+	if (first && atomic_load_explicit(&first->ready, memory_order_acquire))
+		out->thread_cap = (uint16_t)(first->n_cpus < g->p.max_threads ? first->n_cpus
+									 : g->p.max_threads);
 	if (g->p.dl_runtime_ns == 0 || g->mode == SCHED_MODE_DEDICATED)
 		snprintf(out->deadline, sizeof(out->deadline), "off");
 	else if (first)
@@ -132,13 +136,14 @@ int sched_group_format(const struct sched_group *g, char *buf, size_t len)
 	if (gi.mode == SCHED_MODE_COMPACTING)
 		put(buf, len, &n,
 		    "  controller: windows %lu grows %lu shrinks %lu rebalances %lu balances %lu "
-		    "held_at_max %lu p99_max %lu ns (target %lu) little %u.%03u wanted %u/%u\n",
+		    "held_at_max %lu p99_max %lu ns (target %lu) little %u.%03u wanted %u/%u "
+		    "(cap %u: max_threads or CPUs)\n",
 		    (unsigned long)gi.windows, (unsigned long)gi.grows, (unsigned long)gi.shrinks,
 		    (unsigned long)gi.rebalances, (unsigned long)gi.balances,
 		    (unsigned long)gi.held_at_max,
 		    (unsigned long)gi.p99_max_ns, (unsigned long)gi.params.qdelay_target_ns,
 		    gi.little_milli / 1000, gi.little_milli % 1000, gi.threads_wanted,
-		    gi.params.max_threads);
+		    gi.params.max_threads, gi.thread_cap);
 	struct sched_thread_info ti;
 	for (unsigned i = 0; sched_thread_info(g, i, &ti) == 0; i++) {
 		put(buf, len, &n,

@@ -129,6 +129,8 @@ struct sched_group_info {
 	uint64_t p99_max_ns;     /* last window: worst engine's p99 queueing delay */
 	uint32_t little_milli;   /* last window: sum of engine concurrency (Little), x1000 */
 	uint16_t threads_wanted; /* last window: threads Little's law asks for */
+	uint16_t thread_cap;     /* compacting: most threads it will run, max_threads or the
+				  * CPUs its threads may use if fewer (0: no thread yet) */
 	char deadline[64];       /* "off", "on (runtime/period)", "unavailable (...)" */
 };
 

@@ -143,7 +143,10 @@ int snapctl_cmd_groups(struct snapctl_ctx *x, int argc, char **argv)
 			snapctl_table_cell(t, "%s", g->name);
 			snapctl_table_cell(t, "%s", g->mode);
 			snapctl_table_cell(t, "%s", cpus[0] ? cpus : "-");
-			if (g->has_n_threads)
+			uint64_t cap = snapctl_counter(g->counters, g->n_counters, "thread_cap");
+			if (g->has_n_threads && cap && strcmp(g->mode, "compacting") == 0)
+				snapctl_table_cell(t, "%u (max %" PRIu64 ")", g->n_threads, cap);
+			else if (g->has_n_threads)
 				snapctl_table_cell(t, "%u", g->n_threads);
 			else
 				snapctl_table_cell(t, "-");

@@ -69,6 +69,28 @@ moves = {c["name"]: c["value"] for c in e.get("counters", [])}.get("moves", 0)
 print("engine moves counted:", moves)
 assert int(moves) >= 9, moves
 PY
+# Where it ended up, as `snapctl groups` shows it to people and to tools.
+$S engine move host --group g2 >/dev/null || fail "engine move to g2 failed"
+moves=$((moves + 1))
+$S groups >"$T/groups.txt" || fail "snapctl groups failed"
+cat "$T/groups.txt"
+for w in NAME MODE THREADS ENGINES DEADLINE g1 g2 g3 spreading compacting dedicated host; do
+  grep -q -- "$w" "$T/groups.txt" || fail "snapctl groups lacks '$w'"
+done
+grep -E '^g2 +compacting .*[0-9]+ \(max [0-9]+\) +host' "$T/groups.txt" >/dev/null \
+  || fail "g2's row does not show its threads, its thread cap and engine host"
+$S --json groups >"$T/groups.json" || fail "snapctl --json groups failed"
+python3 - "$T/groups.json" <<'PY' || fail "groups JSON not as expected"
+import json, sys
+gs = {g["name"]: g for g in json.load(open(sys.argv[1]))["groups"]}
+assert {"g1", "g2", "g3"} <= set(gs), gs.keys()
+g2 = gs["g2"]
+assert g2["mode"] == "compacting" and g2["engines"] == ["host"], g2
+c = {x["name"]: int(x["value"]) for x in g2["counters"]}
+assert c["moves"] >= 4 and "grows" in c and "p99_max_ns" in c and 1 <= c["thread_cap"] <= 4, c
+assert gs["g1"]["mode"] == "spreading" and not gs["g1"].get("engines"), gs["g1"]
+print("groups JSON: g2 compacting with host, moves", c["moves"], "thread_cap", c["thread_cap"])
+PY
 wait $cli || { cat "$T/cli.log"; fail "the RPC stream broke across live moves"; }
 cat "$T/cli.log"
 sleep 1 # the remaining pings (3000 at 1 ms) finish
