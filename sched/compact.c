@@ -99,6 +99,32 @@ static unsigned load_of(const struct sched_thread *t, struct snap_engine **heavi
 	return l;
 }
 
+/* The busiest thread running two or more engines (a lone engine is not helped by moving
+ * it), its load and heaviest engine; NULL if none. */
+static struct sched_thread *busiest_shared(struct sched_group *g, unsigned *load,
+					   struct snap_engine **heaviest)
+{
+	struct sched_thread *hot = NULL;
+	unsigned hot_load = 0;
+	struct snap_engine *hot_h = NULL;
+	for (unsigned i = 0; i < SCHED_THREADS_MAX; i++) {
+		struct sched_thread *t = g->threads[i];
+		struct snap_engine *h;
+		if (t == NULL || t->n_engines < 2)
+			continue;
+		unsigned l = load_of(t, &h);
+		if (hot == NULL || l > hot_load) {
+			hot = t;
+			hot_load = l;
+			hot_h = h;
+		}
+	}
+	*load = hot_load;
+	if (heaviest)
+		*heaviest = hot_h;
+	return hot;
+}
+
 /* Even the load out between existing threads: move the one engine from the busiest shared
  * thread to the least busy thread (same node) that lowers the busier of the two the most.
  * Growing moves a single engine to a new thread, so without this four equal engines on two
@@ -106,19 +132,8 @@ static unsigned load_of(const struct sched_thread *t, struct snap_engine **heavi
  * batches. Returns true if an engine moved. */
 static bool balance(struct sched_group *g)
 {
-	struct sched_thread *hot = NULL;
-	struct snap_engine *h;
-	unsigned hot_load = 0;
-	for (unsigned i = 0; i < SCHED_THREADS_MAX; i++) {
-		struct sched_thread *t = g->threads[i];
-		if (t == NULL || t->n_engines < 2)
-			continue;
-		unsigned l = load_of(t, &h);
-		if (hot == NULL || l > hot_load) {
-			hot = t;
-			hot_load = l;
-		}
-	}
+	unsigned hot_load;
+	struct sched_thread *hot = busiest_shared(g, &hot_load, NULL);
 	if (hot == NULL)
 		return false;
 	unsigned cool_load;
@@ -152,26 +167,12 @@ static bool balance(struct sched_group *g)
 /* Relieve the busiest shared thread: its heaviest engine goes to a new thread. */
 static void grow(struct sched_group *g, unsigned n_threads)
 {
-	struct sched_thread *hot = NULL;
-	struct snap_engine *victim = NULL;
-	unsigned hot_load = 0;
-	for (unsigned i = 0; i < SCHED_THREADS_MAX; i++) {
-		struct sched_thread *t = g->threads[i];
-		struct snap_engine *h;
-		if (t == NULL || t->n_engines < 2)
-			continue; /* a lone engine is not helped by another thread */
-		unsigned l = load_of(t, &h);
-		if (hot == NULL || l > hot_load) {
-			hot = t;
-			hot_load = l;
-			victim = h;
-		}
-	}
+	unsigned hot_load;
+	struct snap_engine *victim;
+	struct sched_thread *hot = busiest_shared(g, &hot_load, &victim);
 	if (hot == NULL)
 		return;
-	/* More threads than CPUs would add no CPU, only the kernel's time slicing between
-	 * them: milliseconds of queueing delay instead of microseconds. */
-	if (n_threads >= g->p.max_threads || n_threads >= hot->n_cpus) {
+	if (n_threads >= sched_group_thread_cap(g, hot)) {
 		g->held_at_max++;
 		return;
 	}

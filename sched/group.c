@@ -110,6 +110,11 @@ unsigned sched_group_n_threads(const struct sched_group *g)
 	return n;
 }
 
+unsigned sched_group_thread_cap(const struct sched_group *g, const struct sched_thread *t)
+{
+	return t->n_cpus < g->p.max_threads ? t->n_cpus : g->p.max_threads;
+}
+
 struct sched_thread *sched_group_new_thread(struct sched_group *g, int node, int cpu)
 {
 	unsigned i = 0;

@@ -36,8 +36,7 @@ int sched_group_info(const struct sched_group *g, struct sched_group_info *out)
 		first = g->threads[i];
 	out->thread_cap = 0;
 	if (first && atomic_load_explicit(&first->ready, memory_order_acquire))
-		out->thread_cap = (uint16_t)(first->n_cpus < g->p.max_threads ? first->n_cpus
-									 : g->p.max_threads);
+		out->thread_cap = (uint16_t)sched_group_thread_cap(g, first);
 	if (g->p.dl_runtime_ns == 0 || g->mode == SCHED_MODE_DEDICATED)
 		snprintf(out->deadline, sizeof(out->deadline), "off");
 	else if (first)

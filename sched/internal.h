@@ -97,6 +97,10 @@ int sched_engine_node(const struct snap_engine *e);
 
 /* group.c (used by the controller) */
 unsigned sched_group_n_threads(const struct sched_group *g);
+/* Most threads a compacting group runs: max_threads, or fewer when the CPUs its threads may
+ * use (t's affinity) are fewer: more threads than CPUs add no CPU, only the kernel's time
+ * slicing between them, milliseconds of queueing delay instead of microseconds. */
+unsigned sched_group_thread_cap(const struct sched_group *g, const struct sched_thread *t);
 /* Move e (in g) onto thread t of g. 0 or -errno; counts the move. */
 int sched_move_to_thread(struct snap_engine *e, struct sched_thread *t);
 /* Create the thread at the first free index of g on node. NULL + errno. */
