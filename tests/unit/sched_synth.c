@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "sched_synth.h"
+#include "testlib.h"
 
 void synth_sleep_ns(uint64_t ns)
 {
@@ -47,4 +48,18 @@ bool synth_send_all(struct sched_synth *c, unsigned n, unsigned timeout_ms)
 		synth_sleep_ns(100000);
 	}
 	return true;
+}
+
+int synth_group_setup(const char *name)
+{
+	if (snap_test_eal_init(name, 128) < 0)
+		return -1;
+	return sched_init();
+}
+
+int synth_group_teardown(void)
+{
+	sched_fini();
+	snap_test_eal_fini();
+	return 0;
 }

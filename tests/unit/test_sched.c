@@ -18,7 +18,6 @@
 
 #include "sched/cfg.h"
 #include "sched_synth.h"
-#include "testlib.h"
 
 static void dump(struct sched_group *g)
 {
@@ -566,16 +565,12 @@ static void test_move_failure_restores(void **state)
 
 static int setup(void **state)
 {
-	if (snap_test_eal_init("sched", 128) < 0)
-		return -1;
-	return sched_init();
+	return synth_group_setup("sched");
 }
 
 static int teardown(void **state)
 {
-	sched_fini();
-	snap_test_eal_fini();
-	return 0;
+	return synth_group_teardown();
 }
 
 int main(void)

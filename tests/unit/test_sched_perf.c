@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include "sched_synth.h"
-#include "testlib.h"
 
 static void dump(struct sched_group *g)
 {
@@ -224,16 +223,12 @@ static void test_wake_latency(void **state)
 
 static int setup(void **state)
 {
-	if (snap_test_eal_init("schedperf", 128) < 0)
-		return -1;
-	return sched_init();
+	return synth_group_setup("schedperf");
 }
 
 static int teardown(void **state)
 {
-	sched_fini();
-	snap_test_eal_fini();
-	return 0;
+	return synth_group_teardown();
 }
 
 int main(void)
