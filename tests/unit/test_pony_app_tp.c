@@ -8,25 +8,11 @@
 
 int main(void)
 {
-	CHECK(sim_eal_init("trial") == 0);
-	struct pony_tp_config c;
-	struct pony_tp *tp[2];
-	for (int i = 0; i < 2; i++) {
-		sim_cfg(&c, i);
-		c.up = &pony_app_upcalls;
-		CHECK(sim_ep_start(i, &c) == 0);
-		tp[i] = sim_ep[i].tp;
-	}
-	sim_link.base_ns = 5000;
+	struct sim_apps p;
+	sim_apps_start(&p, "trial", 8u << 20);
 	sim_link.loss = 0.01;
-	struct pony_app_config cfg;
-	pony_app_config_defaults(&cfg);
-	cfg.buf_size = 8u << 20;
-	struct pony_app_host *hA = pony_app_host_create(NULL, "A", tp[0]);
-	struct pony_app_host *hB = pony_app_host_create(NULL, "B", tp[1]);
-	struct pony_app *a, *b;
-	struct pony_app_session *sA = sim_app_session(&cfg, hA, 1, &a);
-	struct pony_app_session *sB = sim_app_session(&cfg, hB, 2, &b);
+	struct pony_app_host *hA = p.h[0], *hB = p.h[1];
+	struct pony_app *a = p.app[0], *b = p.app[1];
 	CHECK(pony_listen(b, 7, 70) == 0);
 	const unsigned N = 300;
 	char *tx = pony_buf_alloc(a, 200000), *rx = pony_buf_alloc(a, 200000);
@@ -102,20 +88,7 @@ int main(void)
 	       sent, got, echoed, closeA, closedB, (unsigned long)sim_link.sent,
 	       (unsigned long)sim_link.lost);
 	CHECK(got == N && closeA && closedB);
-	CHECK(sA->cnt.cpl_overflow == 0 && sB->cnt.cpl_overflow == 0);
-	CHECK(sA->cnt.stray_upcalls == 0 && sB->cnt.stray_upcalls == 0);
-	pony_app_unwrap(a);
-	pony_app_unwrap(b);
-	CHECK(pony_app_host_detach(hA, sA) == 0);
-	CHECK(pony_app_host_detach(hB, sB) == 0);
-	CHECK(pony_app_host_counters(hA)->sessions == 0 && pony_app_host_counters(hB)->sessions == 0);
-	CHECK(pony_app_host_counters(hB)->streams == 0 && pony_app_host_counters(hB)->listens == 0);
-	pony_app_host_destroy(hA);
-	pony_app_host_destroy(hB);
-	sim_drop_pending();
-	sim_ep_stop(0);
-	sim_ep_stop(1);
-	sim_eal_fini();
+	sim_apps_stop(&p);
 	printf("trial ok\n");
 	return 0;
 }

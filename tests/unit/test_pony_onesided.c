@@ -326,25 +326,13 @@ static void test_revoke_race(uint8_t *dst)
 
 int main(void)
 {
-	CHECK(sim_eal_init("onesided") == 0);
-	struct pony_tp_config c;
-	struct pony_tp *tp[2];
-	for (int i = 0; i < 2; i++) {
-		sim_cfg(&c, i);
-		c.up = &pony_app_upcalls;
-		CHECK(sim_ep_start(i, &c) == 0);
-		tp[i] = sim_ep[i].tp;
-	}
-	tpB = tp[1];
-	sim_link.base_ns = 5000;
-	struct pony_app_config cfg;
-	pony_app_config_defaults(&cfg);
-	cfg.buf_size = 1u << 20;
-	hA = pony_app_host_create(NULL, "A", tp[0]);
-	hB = pony_app_host_create(NULL, "B", tp[1]);
-	CHECK(hA && hB);
-	struct pony_app_session *sA = sim_app_session(&cfg, hA, 1, &a);
-	struct pony_app_session *sB = sim_app_session(&cfg, hB, 2, &b);
+	struct sim_apps p;
+	sim_apps_start(&p, "onesided", 1u << 20);
+	tpB = p.tp[1];
+	hA = p.h[0];
+	hB = p.h[1];
+	a = p.app[0];
+	b = p.app[1];
 	areaB = (uint8_t *)b->base + b->hdr.buf_off;
 	sizeB = b->hdr.buf_size;
 	/* A region over the whole payload area: its first and last bytes are the area's. */
@@ -362,21 +350,9 @@ int main(void)
 	struct pony_os_stats s;
 	pony_tp_os_stats(tpB, &s);
 	CHECK(s.malformed == 0 && s.stray_resp == 0);
-	pony_tp_os_stats(tp[0], &s);
+	pony_tp_os_stats(p.tp[0], &s);
 	CHECK(s.malformed == 0 && s.stray_resp == 0 && s.failed == 0 && s.submitted == s.completed);
-	CHECK(sA->cnt.cpl_overflow == 0 && sB->cnt.cpl_overflow == 0);
-	CHECK(sA->cnt.stray_upcalls == 0 && sB->cnt.stray_upcalls == 0);
-	pony_app_unwrap(a);
-	pony_app_unwrap(b);
-	CHECK(pony_app_host_detach(hA, sA) == 0);
-	CHECK(pony_app_host_detach(hB, sB) == 0);
-	CHECK(pony_app_host_counters(hA)->sessions == 0 && pony_app_host_counters(hB)->sessions == 0);
-	pony_app_host_destroy(hA);
-	pony_app_host_destroy(hB);
-	sim_drop_pending();
-	sim_ep_stop(0);
-	sim_ep_stop(1);
-	sim_eal_fini();
+	sim_apps_stop(&p);
 	printf("onesided ok\n");
 	return 0;
 }
