@@ -28,7 +28,7 @@ CC=gcc configure build-gcc -Dtests=true
 ninja -C build-gcc
 
 suites=(unit)
-[ $quick -eq 0 ] && suites+=(integration bench-quick upgrade)
+[ $quick -eq 0 ] && suites+=(integration security bench-quick upgrade)
 if [ $quick -eq 0 ]; then
   step "build (clang, ASan+UBSan, libFuzzer)"
   # -fno-sanitize=alignment: DPDK's x86 CRC inlines (rte_hash_crc.h, used for Pony's
@@ -52,7 +52,7 @@ run_suite() { # build dir, suite, parallel jobs
 run_suite build-gcc unit 2
 if [ $quick -eq 0 ]; then
   # Integration tests start daemons that poll: one at a time on a 2-core machine.
-  for s in integration upgrade bench-quick; do run_suite build-gcc "$s" 1; done
+  for s in integration security upgrade bench-quick; do run_suite build-gcc "$s" 1; done
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite build-clang unit 2
   run_suite build-clang fuzz 1
