@@ -49,6 +49,15 @@ static bool one_done(void)
 	return n_done > 0;
 }
 
+static struct pony_flow *b_flow(void);
+
+/* A has acked all B sent (A's ack may wait for a packet to ride on: ack_delay_us). */
+static bool b_all_acked(void)
+{
+	struct pony_flow *f = b_flow();
+	return f != NULL && f->snd_una == f->snd_nxt;
+}
+
 /* B's flow with A: the attacker speaks as A on it (same addresses, ids, next seq). */
 static struct pony_flow *b_flow(void)
 {
@@ -117,6 +126,7 @@ static void test_fill_then_overflow(void **state)
 	assert_true(sim_run_until(one_done, SIM_HZ, 100000));
 	assert_int_equal(last_status, 0);
 	assert_memory_equal(rbuf, region, 16);
+	assert_true(sim_run_until(b_all_acked, SIM_HZ, 100000)); /* its response buffer is free */
 
 	/* Pin: B's responses are never acked (nothing from B reaches A). */
 	sim_link.down[0] = true;
