@@ -138,10 +138,9 @@ struct pony_held {
 };
 
 enum pony_flow_state {
-	PONY_F_FREE = 0,
-	PONY_F_SYN_SENT,
-	PONY_F_ESTABLISHED,
-	PONY_F_FAILED,
+#define PONY_FLOW_X_ENUM(e, s) PONY_F_##e,
+	PONY_FLOW_STATES(PONY_FLOW_X_ENUM)
+#undef PONY_FLOW_X_ENUM
 };
 
 struct pony_flow {

@@ -276,6 +276,16 @@ unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc)
 	return pony_flow_poll_all(tp);
 }
 
+const char *pony_flow_state_name(uint8_t state)
+{
+	static const char *const names[] = {
+#define PONY_FLOW_X_NAME(e, s) s,
+		PONY_FLOW_STATES(PONY_FLOW_X_NAME)
+#undef PONY_FLOW_X_NAME
+	};
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
 uint64_t pony_tp_next_deadline(const struct pony_tp *tp)
 {
 	return pony_flow_next_deadline(tp);

@@ -147,11 +147,21 @@ struct pony_tp_stats {
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 
+/* Flow states, in their numeric order (the state field of pony_flow_stats), with the names
+ * snapctl and logs print. */
+#define PONY_FLOW_STATES(X)                                                                \
+	X(FREE, "free")                                                                    \
+	X(SYN_SENT, "syn_sent")                                                            \
+	X(ESTABLISHED, "established")                                                      \
+	X(FAILED, "failed")
+/* Name of a flow state, "?" if unknown. */
+const char *pony_flow_state_name(uint8_t state);
+
 /* Per-flow state and counters (for snapctl and tests). */
 struct pony_flow_stats {
 	uint32_t peer_ip;
 	uint16_t peer_port;
-	uint8_t state; /* 0 free, 1 SYN sent, 2 established, 3 failed */
+	uint8_t state; /* PONY_FLOW_STATES order: pony_flow_state_name() */
 	uint32_t n_streams;
 	double cwnd;   /* packets */
 	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
