@@ -33,6 +33,28 @@ enum pony_os_opcode {
 #define PONY_OS_BATCH_MAX 64u   /* ops per packet */
 #define PONY_OS_REQ_HDR 32u     /* request record header, then data_len bytes */
 #define PONY_OS_RESP_HDR 12u    /* response record header, then data_len bytes */
+
+/* Record layouts (wire contract, WIRE.md "One-sided payloads"; change both and bump
+ * PONY_WIRE_VERSION): byte offsets from a record's start, multi-byte fields big-endian. */
+enum pony_os_req_off {
+	PONY_OSQ_OPCODE = 0,   /* u8 */
+	PONY_OSQ_FLAGS = 1,    /* u8 */
+	PONY_OSQ_DATA_LEN = 2, /* u16: bytes after the header (WRITE data, SCAN key) */
+	PONY_OSQ_OP_ID = 4,    /* u32: the requester's, echoed in the response */
+	PONY_OSQ_REGION = 8,   /* u32 */
+	PONY_OSQ_LEN = 12,     /* u32 */
+	PONY_OSQ_KEY = 16,     /* u64: the region's key */
+	PONY_OSQ_OFF = 24,     /* u64 */
+};
+enum pony_os_resp_off {
+	PONY_OSR_OP_ID = 0,    /* u32 */
+	PONY_OSR_STATUS = 4,   /* u8: PONY_OS_ST_* */
+	PONY_OSR_RESERVED = 5, /* u8: 0 */
+	PONY_OSR_DATA_LEN = 6, /* u16 */
+	PONY_OSR_LEN = 8,      /* u32 */
+};
+_Static_assert(PONY_OSQ_OFF + 8 == PONY_OS_REQ_HDR, "request record header size");
+_Static_assert(PONY_OSR_LEN + 4 == PONY_OS_RESP_HDR, "response record header size");
 #define PONY_OS_SCAN_RETRIES 4u /* seqlock retries before BUSY */
 
 /* Status of one op as the remote engine reports it (wire contract). */

@@ -38,14 +38,14 @@ int pony_os_status_errno(unsigned st)
 
 size_t pony_os_put_req(uint8_t *out, const struct pony_os_rec *r)
 {
-	out[0] = r->opcode;
-	out[1] = r->flags;
-	pony_wr16(out + 2, r->data_len);
-	pony_wr32(out + 4, r->op_id);
-	pony_wr32(out + 8, r->region);
-	pony_wr32(out + 12, r->len);
-	pony_wr64(out + 16, r->key);
-	pony_wr64(out + 24, r->off);
+	out[PONY_OSQ_OPCODE] = r->opcode;
+	out[PONY_OSQ_FLAGS] = r->flags;
+	pony_wr16(out + PONY_OSQ_DATA_LEN, r->data_len);
+	pony_wr32(out + PONY_OSQ_OP_ID, r->op_id);
+	pony_wr32(out + PONY_OSQ_REGION, r->region);
+	pony_wr32(out + PONY_OSQ_LEN, r->len);
+	pony_wr64(out + PONY_OSQ_KEY, r->key);
+	pony_wr64(out + PONY_OSQ_OFF, r->off);
 	if (r->data_len)
 		memcpy(out + PONY_OS_REQ_HDR, r->data, r->data_len);
 	return PONY_OS_REQ_HDR + r->data_len;
@@ -61,14 +61,14 @@ int pony_os_parse_req(const uint8_t *p, size_t len, unsigned expected, struct po
 			return -EBADMSG;
 		struct pony_os_rec *r = &out[n];
 		const uint8_t *q = p + at;
-		r->opcode = q[0];
-		r->flags = q[1];
-		r->data_len = pony_rd16(q + 2);
-		r->op_id = pony_rd32(q + 4);
-		r->region = pony_rd32(q + 8);
-		r->len = pony_rd32(q + 12);
-		r->key = pony_rd64(q + 16);
-		r->off = pony_rd64(q + 24);
+		r->opcode = q[PONY_OSQ_OPCODE];
+		r->flags = q[PONY_OSQ_FLAGS];
+		r->data_len = pony_rd16(q + PONY_OSQ_DATA_LEN);
+		r->op_id = pony_rd32(q + PONY_OSQ_OP_ID);
+		r->region = pony_rd32(q + PONY_OSQ_REGION);
+		r->len = pony_rd32(q + PONY_OSQ_LEN);
+		r->key = pony_rd64(q + PONY_OSQ_KEY);
+		r->off = pony_rd64(q + PONY_OSQ_OFF);
 		at += PONY_OS_REQ_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -89,12 +89,12 @@ int pony_os_parse_resp(const uint8_t *p, size_t len, unsigned expected, struct p
 			return -EBADMSG;
 		struct pony_os_resp *r = &out[n];
 		const uint8_t *q = p + at;
-		r->op_id = pony_rd32(q);
-		r->status = q[4];
-		if (q[5] != 0)
+		r->op_id = pony_rd32(q + PONY_OSR_OP_ID);
+		r->status = q[PONY_OSR_STATUS];
+		if (q[PONY_OSR_RESERVED] != 0)
 			return -EBADMSG;
-		r->data_len = pony_rd16(q + 6);
-		r->len = pony_rd32(q + 8);
+		r->data_len = pony_rd16(q + PONY_OSR_DATA_LEN);
+		r->len = pony_rd32(q + PONY_OSR_LEN);
 		at += PONY_OS_RESP_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -125,11 +125,11 @@ static size_t resp(uint8_t *out, size_t room, const struct pony_os_rec *r, unsig
 		len = 0;
 		data_len = 0;
 	}
-	pony_wr32(out, r->op_id);
-	out[4] = (uint8_t)st;
-	out[5] = 0;
-	pony_wr16(out + 6, data_len);
-	pony_wr32(out + 8, len);
+	pony_wr32(out + PONY_OSR_OP_ID, r->op_id);
+	out[PONY_OSR_STATUS] = (uint8_t)st;
+	out[PONY_OSR_RESERVED] = 0;
+	pony_wr16(out + PONY_OSR_DATA_LEN, data_len);
+	pony_wr32(out + PONY_OSR_LEN, len);
 	if (data_len)
 		memcpy(out + PONY_OS_RESP_HDR, data, data_len);
 	*status = st;
