@@ -209,12 +209,13 @@ static void test_attach_lifecycle(void **state)
 /* Net count of fds the hooks were told about, per kind. */
 static int hook_fds[5];
 
-static void hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+static int hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
 {
 	(void)ctx;
 	(void)id;
 	assert_true(fcntl(fd, F_GETFD) >= 0);
 	hook_fds[k]++;
+	return 0;
 }
 
 static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
