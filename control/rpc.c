@@ -286,7 +286,9 @@ static void accept_some(struct ctl_rpc_server *s)
 void ctl_rpc_tick(struct ctl_rpc_server *s, uint64_t now_ns)
 {
 	s->depth++;
-	for (struct ctl_rpc_item *it = s->items; it; it = it->next) {
+	struct ctl_rpc_item *next;
+	for (struct ctl_rpc_item *it = s->items; it; it = next) {
+		next = it->next; /* closing moves it to the graveyard list */
 		struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
 		if (it->kind != ITEM_CONN || c->spoke || c->pending ||
 		    now_ns - c->since_ns < s->hello_timeout_ns)
@@ -294,7 +296,7 @@ void ctl_rpc_tick(struct ctl_rpc_server *s, uint64_t now_ns)
 		s->cnt[CTL_RPC_C_HELLO_TIMEOUT]++;
 		SNAP_LOG_LIMITED(NOTICE, 1000, "control: closing connection of pid %d: no request "
 				 "in %u ms", (int)c->pid, (unsigned)(s->hello_timeout_ns / 1000000));
-		ctl_rpc_conn_close(c); /* buried: it->next stays valid until the graveyard goes */
+		ctl_rpc_conn_close(c);
 	}
 	if (--s->depth == 0)
 		ctl_rpc_free_graveyard(s);

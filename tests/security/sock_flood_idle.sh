@@ -73,6 +73,8 @@ echo "apps: hello_evicted=$evicted hello_timeout=$timedout pending=$pending;" \
 [ "$pending" -eq 0 ] || fail "$pending app hellos still pending after their timeout"
 [ $((c_evicted + c_timedout)) -ge $((N - 64)) ] || fail "control connections were not bounded"
 [ "$c_timedout" -ge 1 ] || fail "no silent control connection timed out"
+clients=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["n_clients"])')
+[ "$clients" -le 1 ] || fail "$clients control connections still open after their hello timeout"
 [ "$refused" -eq 0 ] || fail "the event loop refused fds"
 grep -q "no hello in 2000 ms" "$T/a.log" || fail "the daemon did not log the hello timeout"
 exec 9>&-

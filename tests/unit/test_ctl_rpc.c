@@ -573,13 +573,15 @@ static void test_silent_eviction_and_timeout(void **state)
 	struct ctl_rpc_config cfg;
 	ctl_rpc_config_default(&cfg);
 	cfg.path = path;
-	cfg.max_clients = 2;
+	cfg.max_clients = 3;
 	cfg.hello_timeout_ms = 100;
 	struct ctl_rpc_server *s = ctl_rpc_create(&cfg);
 	assert_non_null(s);
 	struct snapctl_conn *a = snapctl_connect(path), *b = snapctl_connect(path);
+	struct snapctl_conn *d = snapctl_connect(path);
 	assert_non_null(a);
 	assert_non_null(b);
+	assert_non_null(d);
 	for (int i = 0; i < 3; i++)
 		ctl_rpc_process(s);
 	/* Full of silent connections: a speaking newcomer still gets in. */
@@ -592,14 +594,15 @@ static void test_silent_eviction_and_timeout(void **state)
 	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), 0);
 	ctl__response__free_unpacked(rsp, NULL);
 	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_EVICTED), 1);
-	assert_int_equal(ctl_rpc_n_clients(s), 2);
-	/* The remaining silent one times out; the one that spoke stays. */
+	assert_int_equal(ctl_rpc_n_clients(s), 3);
+	/* The remaining silent ones time out; the one that spoke stays. */
 	usleep(150 * 1000);
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ctl_rpc_tick(s, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
-	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_HELLO_TIMEOUT), 1);
+	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_HELLO_TIMEOUT), 2);
 	assert_int_equal(ctl_rpc_n_clients(s), 1);
+	snapctl_close(d);
 	snapctl_close(a);
 	snapctl_close(b);
 	snapctl_close(c);
