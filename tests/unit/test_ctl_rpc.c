@@ -1,7 +1,7 @@
 /* Control RPC server tests, in-process (fixture: ctl_rpc_fix.h): every implemented method's
  * replies, malformed, oversized and garbage frames, unknown methods and buggy handlers,
- * server creation errors, idle eviction, SO_PEERCRED rules and the snapctl binary. Deferred
- * replies and progress frames are in test_ctl_defer.c. */
+ * server creation errors, SO_PEERCRED rules and the snapctl binary. Deferred replies and
+ * progress frames are in test_ctl_defer.c; connection limits in test_ctl_limits.c. */
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -507,177 +506,6 @@ static void test_create_errors(void **state)
 	assert_int_equal(ctl_rpc_register("x", h_silent, 0), -EINVAL);
 }
 
-static void test_idle_eviction(void **state)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s/evict.sock", ctl_fix_dir);
-	struct ctl_rpc_config cfg;
-	ctl_rpc_config_default(&cfg);
-	cfg.path = path;
-	cfg.max_clients = 2;
-	cfg.idle_evict_ms = 200;
-	struct ctl_rpc_server *s = ctl_rpc_create(&cfg);
-	assert_non_null(s);
-	struct snapctl_conn *a = snapctl_connect(path), *b = snapctl_connect(path);
-	assert_non_null(a);
-	assert_non_null(b);
-	Ctl__Response *rsp = NULL;
-	/* Both speak (a silent connection would be evicted for any newcomer). */
-	assert_int_equal(snapctl_send_request(a, CTL_PROTO_VERSION, 7, CTL_M_STATUS, NULL), 0);
-	assert_int_equal(snapctl_send_request(b, CTL_PROTO_VERSION, 8, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(ctl_rpc_n_clients(s), 2);
-	assert_int_equal(snapctl_recv(a, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	ctl__response__free_unpacked(rsp, NULL);
-	assert_int_equal(snapctl_recv(b, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	ctl__response__free_unpacked(rsp, NULL);
-	/* Full, nobody idle long enough: the newcomer is refused. */
-	struct snapctl_conn *c = snapctl_connect(path);
-	assert_non_null(c); /* the kernel accepted it into the backlog */
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(ctl_rpc_n_clients(s), 2);
-	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_REFUSED_FULL), 1);
-	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), -ECONNRESET);
-	snapctl_close(c);
-	/* b stays active, a goes idle: the next newcomer takes a's slot. */
-	usleep(250 * 1000);
-	assert_int_equal(snapctl_send_request(b, CTL_PROTO_VERSION, 1, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(snapctl_recv(b, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	ctl__response__free_unpacked(rsp, NULL);
-	c = snapctl_connect(path);
-	assert_non_null(c);
-	assert_int_equal(snapctl_send_request(c, CTL_PROTO_VERSION, 2, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 4; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	assert_int_equal(rsp->id, 2);
-	ctl__response__free_unpacked(rsp, NULL);
-	/* a was evicted */
-	assert_int_equal(snapctl_recv(a, CTL_FIX_TIMEOUT_MS, &rsp), -ECONNRESET);
-	snapctl_close(a);
-	snapctl_close(b);
-	snapctl_close(c);
-	ctl_rpc_destroy(s);
-}
-
-/* Issue 14: connections that never send a request are evicted first when the server is
- * full, and closed after hello_timeout even when it is not. */
-static void test_silent_eviction_and_timeout(void **state)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s/silent.sock", ctl_fix_dir);
-	struct ctl_rpc_config cfg;
-	ctl_rpc_config_default(&cfg);
-	cfg.path = path;
-	cfg.max_clients = 3;
-	cfg.hello_timeout_ms = 100;
-	struct ctl_rpc_server *s = ctl_rpc_create(&cfg);
-	assert_non_null(s);
-	struct snapctl_conn *a = snapctl_connect(path), *b = snapctl_connect(path);
-	struct snapctl_conn *d = snapctl_connect(path);
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_non_null(d);
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	/* Full of silent connections: a speaking newcomer still gets in. */
-	struct snapctl_conn *c = snapctl_connect(path);
-	assert_non_null(c);
-	assert_int_equal(snapctl_send_request(c, CTL_PROTO_VERSION, 1, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 4; i++)
-		ctl_rpc_process(s);
-	Ctl__Response *rsp = NULL;
-	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	ctl__response__free_unpacked(rsp, NULL);
-	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_EVICTED), 1);
-	assert_int_equal(ctl_rpc_n_clients(s), 3);
-	/* The remaining silent ones time out; the one that spoke stays. */
-	usleep(150 * 1000);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ctl_rpc_tick(s, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
-	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_HELLO_TIMEOUT), 2);
-	assert_int_equal(ctl_rpc_n_clients(s), 1);
-	snapctl_close(d);
-	snapctl_close(a);
-	snapctl_close(b);
-	snapctl_close(c);
-	ctl_rpc_destroy(s);
-}
-
-/* Issue 14: a client that pipelines requests and reads no replies is paused at max_out
- * (the server's memory stays bounded) and served at most budget requests per pass, while
- * another client is answered in the same pass. */
-static void test_pipelined_backpressure(void **state)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s/pipe.sock", ctl_fix_dir);
-	struct ctl_rpc_config cfg;
-	ctl_rpc_config_default(&cfg);
-	cfg.path = path;
-	cfg.max_out = 4096;
-	cfg.budget = 4;
-	struct ctl_rpc_server *s = ctl_rpc_create(&cfg);
-	assert_non_null(s);
-	struct snapctl_conn *hog = snapctl_connect(path), *ok = snapctl_connect(path);
-	assert_non_null(hog);
-	assert_non_null(ok);
-	/* One write of many frames (one small write each would hit the socket's per-write
-	 * overhead long before the server's cap). */
-	enum { SENT = 1000 };
-	const int sent = SENT;
-	static uint8_t burst[SENT * 64];
-	size_t blen = 0;
-	for (int i = 0; i < sent; i++) {
-		Ctl__Request q = CTL__REQUEST__INIT;
-		q.version = CTL_PROTO_VERSION;
-		q.id = (uint64_t)i;
-		q.method = (char *)(uintptr_t)CTL_M_STATUS;
-		size_t n = ctl__request__get_packed_size(&q);
-		assert_true(n < 60);
-		burst[blen] = burst[blen + 1] = burst[blen + 2] = 0;
-		burst[blen + 3] = (uint8_t)n;
-		ctl__request__pack(&q, burst + blen + 4);
-		blen += 4 + n;
-	}
-	assert_int_equal(snapctl_send_raw(hog, burst, blen), 0);
-	assert_int_equal(snapctl_send_request(ok, CTL_PROTO_VERSION, 1, CTL_M_STATUS, NULL), 0);
-	uint64_t before = ctl_rpc_counter(s, CTL_RPC_C_REQUESTS);
-	ctl_rpc_process(s);
-	/* One pass: at most a budget for the hog and ok's one request. */
-	assert_true(ctl_rpc_counter(s, CTL_RPC_C_REQUESTS) - before <= cfg.budget + 1);
-	for (int i = 0; i < 200; i++)
-		ctl_rpc_process(s);
-	Ctl__Response *rsp = NULL;
-	assert_int_equal(snapctl_recv(ok, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	assert_int_equal(rsp->id, 1);
-	ctl__response__free_unpacked(rsp, NULL);
-	assert_true(ctl_rpc_counter(s, CTL_RPC_C_BUDGET_YIELD) >= 1);
-	assert_true(ctl_rpc_counter(s, CTL_RPC_C_OUT_PAUSED) >= 1);
-	/* Paused: 200 passes served far fewer than were sent (the hog reads nothing). */
-	uint64_t served = ctl_rpc_counter(s, CTL_RPC_C_REQUESTS);
-	for (int i = 0; i < 50; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(ctl_rpc_counter(s, CTL_RPC_C_REQUESTS), served);
-	/* Reading resumes it: every request is answered, in order, none lost. */
-	for (int i = 0; i < sent; i++) {
-		int r;
-		while ((r = snapctl_recv(hog, 10, &rsp)) == -ETIMEDOUT)
-			ctl_rpc_process(s);
-		assert_int_equal(r, 0);
-		assert_int_equal(rsp->id, (uint64_t)i);
-		ctl__response__free_unpacked(rsp, NULL);
-	}
-	assert_true(ctl_rpc_counter(s, CTL_RPC_C_REQUESTS) > served);
-	snapctl_close(hog);
-	snapctl_close(ok);
-	ctl_rpc_destroy(s);
-}
-
 /* ---- the snapctl binary ------------------------------------------------------------------ */
 
 /* Run snapctl with args (NULL-terminated), capture stdout+stderr into out; exit code. */
@@ -776,9 +604,6 @@ int main(void)
 		cmocka_unit_test(test_half_frame_disconnect),
 		cmocka_unit_test(test_peercred),
 		cmocka_unit_test(test_create_errors),
-		cmocka_unit_test(test_idle_eviction),
-		cmocka_unit_test(test_silent_eviction_and_timeout),
-		cmocka_unit_test(test_pipelined_backpressure),
 		cmocka_unit_test(test_snapctl_binary),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
