@@ -5,56 +5,25 @@
 # (control.budget_yield), grow by less than 16 MiB per connection, and keep answering the
 # owner's `snapctl status` within 1 s (the issue's bound) during the attack.
 . "$(dirname "$0")/../integration/lib.sh"
-SNAPCTL=${SNAPCTL:?SNAPCTL must point at snapctl}
-FLOOD="$(dirname "$0")/sock_flood.py"
-[ "$(id -u)" -eq 0 ] || skip "needs root to run the attacker as nobody"
-command -v setpriv >/dev/null || skip "setpriv not installed"
-# The attacker (uid nobody) needs an interpreter it can run: the system's, not a user's shim.
-PY=/usr/bin/python3
-[ -x "$PY" ] || skip "no /usr/bin/python3"
-id nobody >/dev/null 2>&1 || skip "no user nobody"
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+. "$(dirname "$0")/../integration/pony_lib.sh"
+. "$(dirname "$0")/sec_lib.sh"
 CONNS=8 BYTES=$((1 << 20))
 
-cat >"$T/d.conf" <<CONF
-daemon = { name = "secp$$"; run_dir = "$T/run"; memory_mb = 128; log_level = "notice";
-           socket_mode = "0666"; readonly_anyone = true; };
-ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24";
-            neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); } );
-engines = ( {
-  name = "pinger";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.0.0.2"; interval_us = 2000; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> ping", "ping.tx -> tx" );
-} );
-CONF
-S="$T/run/control.sock"
+pony_conf d server $PMA $PIPA $PIPB $PMB \
+  'socket_mode = "0666"; readonly_anyone = true; log_level = "notice";' >"$T/d.conf"
+S="$T/run-d/control.sock"
 ctl() { "$SNAPCTL" --socket "$S" "$@"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-counter() { # counter NAME: a status counter (0 when absent)
-  ctl --json status | "$PY" -c 'import json,sys
-d=json.load(sys.stdin); n=sys.argv[1]
-print(next((int(c["value"]) for c in d.get("counters", []) if c["name"]==n), 0))' "$1"
-}
+counter() { status_counter "$S" "$1"; }
 
 start_daemon d "$T/d.conf"
-chmod 755 "$T/run"
+chmod 755 "$T/run-d"
 ctl status >/dev/null || fail "status before the attack"
 rss0=$(rss_kb "$PID_d")
 
-# The attacker holds its connections until its stdin closes (fd 9 here).
-mkfifo "$T/hold"
-"${AS_NOBODY[@]}" "$PY" "$FLOOD" pipeline "$S" $CONNS $BYTES <"$T/hold" \
-  >"$T/attacker.log" 2>&1 &
-PIDS+=("$!")
-exec 9>"$T/hold"
-CLEANUPS+=("exec 9>&-")
-for _ in $(seq 300); do grep -q saturated "$T/attacker.log" && break; sleep 0.1; done
-grep -q saturated "$T/attacker.log" || fail "attacker did not saturate within 30 s"
-echo "attacker: $(grep saturated "$T/attacker.log") bytes sent over $CONNS connections"
+start_flood attacker pipeline "$S" $CONNS $BYTES
+wait_flood attacker saturated 30
+echo "attacker: $(cat "$T/attacker.log") bytes sent over $CONNS connections"
 
 # The owner's status, five times under attack: each must answer within 1 s.
 worst=0

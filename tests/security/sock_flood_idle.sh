@@ -7,14 +7,7 @@
 # pony_connect (pony_rpc connect) and `snapctl status` work while the flood holds on.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
-FLOOD="$(dirname "$0")/sock_flood.py"
-[ "$(id -u)" -eq 0 ] || skip "needs root to run the attacker as nobody"
-command -v setpriv >/dev/null || skip "setpriv not installed"
-# The attacker (uid nobody) needs an interpreter it can run: the system's, not a user's shim.
-PY=/usr/bin/python3
-[ -x "$PY" ] || skip "no /usr/bin/python3"
-id nobody >/dev/null 2>&1 || skip "no user nobody"
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+. "$(dirname "$0")/sec_lib.sh"
 N=1000
 
 pony_conf a server $PMA $PIPA $PIPB $PMB \
@@ -24,28 +17,13 @@ start_daemon a "$T/a.conf"
 chmod 755 "$T/run-a"
 S="$T/run-a/control.sock" A="$T/run-a/app.sock"
 ctl() { "$SNAPCTL" --socket "$S" "$@"; }
-counter() { # counter NAME: a status counter (0 when absent)
-  ctl --json status | "$PY" -c 'import json,sys
-d=json.load(sys.stdin); n=sys.argv[1]
-print(next((int(c["value"]) for c in d.get("counters", []) if c["name"]==n), 0))' "$1"
-}
+counter() { status_counter "$S" "$1"; }
 
-mkfifo "$T/hold"
-"${AS_NOBODY[@]}" "$PY" "$FLOOD" idle seqpacket "$A" $N <"$T/hold" \
-  >"$T/flood-app.log" 2>&1 &
-PIDS+=("$!")
-"${AS_NOBODY[@]}" "$PY" "$FLOOD" idle stream "$S" $N <"$T/hold" \
-  >"$T/flood-ctl.log" 2>&1 &
-PIDS+=("$!")
-exec 9>"$T/hold"
-CLEANUPS+=("exec 9>&-")
-for _ in $(seq 400); do
-  grep -q connected "$T/flood-app.log" && grep -q connected "$T/flood-ctl.log" && break
-  sleep 0.1
-done
-grep -q connected "$T/flood-app.log" || fail "app flood did not finish"
-grep -q connected "$T/flood-ctl.log" || fail "control flood did not finish"
-echo "app flood: $(grep connected "$T/flood-app.log"); control flood: $(grep connected "$T/flood-ctl.log")"
+start_flood flood-app idle seqpacket "$A" $N
+start_flood flood-ctl idle stream "$S" $N
+wait_flood flood-app connected 40
+wait_flood flood-ctl connected 40
+echo "app flood: $(cat "$T/flood-app.log"); control flood: $(cat "$T/flood-ctl.log")"
 grep -q "connected $N" "$T/flood-app.log" || fail "the app flood could not open $N connections"
 grep -q "connected $N" "$T/flood-ctl.log" || fail "the control flood could not open $N connections"
 
