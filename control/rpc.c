@@ -20,6 +20,7 @@
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
 #include "control/rpc_internal.h"
+#include "snap/counters.h"
 #include "snap/log.h"
 
 #define EVENTS_BATCH 32
@@ -60,16 +61,7 @@ unsigned ctl_rpc_n_clients(const struct ctl_rpc_server *s)
 	return s->n_clients;
 }
 
-static const char *const counter_names[] = {
-#define CTL_RPC_X_NAME(e, s) s,
-	CTL_RPC_COUNTERS(CTL_RPC_X_NAME)
-#undef CTL_RPC_X_NAME
-};
-
-const char *ctl_rpc_counter_name(unsigned c)
-{
-	return c < CTL_RPC_C_MAX ? counter_names[c] : "?";
-}
+SNAP_X_NAME_FN(ctl_rpc_counter_name, CTL_RPC_COUNTERS)
 
 uint64_t ctl_rpc_counter(const struct ctl_rpc_server *s, unsigned c)
 {

@@ -16,6 +16,7 @@
 
 #include "pony/app.h"
 #include "pony/shm.h"
+#include "snap/counters.h"
 #include "snap/fdpass.h"
 #include "snap/log.h"
 
@@ -534,16 +535,7 @@ unsigned pony_app_attach_pending(const struct pony_app_attach *a)
 	return a->n_pending;
 }
 
-static const char *const counter_names[] = {
-#define PONY_ATTACH_X_NAME(e, s) s,
-	PONY_ATTACH_COUNTERS(PONY_ATTACH_X_NAME)
-#undef PONY_ATTACH_X_NAME
-};
-
-const char *pony_app_attach_counter_name(unsigned c)
-{
-	return c < PONY_ATTACH_C_MAX ? counter_names[c] : "?";
-}
+SNAP_X_NAME_FN(pony_app_attach_counter_name, PONY_ATTACH_COUNTERS)
 
 uint64_t pony_app_attach_counter(const struct pony_app_attach *a, unsigned c)
 {

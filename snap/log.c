@@ -38,16 +38,7 @@ const char *snap_log_level_name(int level)
 	return level_names[level];
 }
 
-static const char *const drop_names[] = {
-#define SNAP_X_NAME(e, s) s,
-	SNAP_DROP_REASONS(SNAP_X_NAME)
-#undef SNAP_X_NAME
-};
-
-const char *snap_drop_name(unsigned reason)
-{
-	return reason < SNAP_DROP_MAX ? drop_names[reason] : "?";
-}
+SNAP_X_NAME_FN(snap_drop_name, SNAP_DROP_REASONS)
 
 bool snap_log_limit_ok(struct snap_log_limit *l, unsigned period_ms, unsigned *suppressed)
 {
