@@ -122,9 +122,11 @@ void ctl_rpc_destroy(struct ctl_rpc_server *s);
 int ctl_rpc_fd(const struct ctl_rpc_server *s);
 /* The listening socket (for upgrade's fd registry). */
 int ctl_rpc_listen_fd(const struct ctl_rpc_server *s);
-/* Handle whatever is ready, without blocking: accept, read, dispatch, write, watched fds.
- * Call when ctl_rpc_fd is readable (calling it spuriously is harmless). Returns the number
- * of events handled (>= 0) or -errno of epoll_wait. */
+/* Handle whatever is ready, without blocking: accept (at most 16 per call), read, dispatch
+ * (at most cfg.budget requests per connection per call), write, watched fds. Call when
+ * ctl_rpc_fd is readable (calling it spuriously is harmless); it stays readable while some
+ * connection has requests left over. Returns the number of events handled (>= 0) or -errno
+ * of epoll_wait. */
 int ctl_rpc_process(struct ctl_rpc_server *s);
 
 /* Watch an extra fd (e.g. a capture's timerfd) from the server's epoll: cb(arg) runs from
