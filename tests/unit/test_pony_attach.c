@@ -2,8 +2,8 @@
  * our uid gives a clear error string), gid policy, the hello/version/engine checks, fds
  * passed with SCM_RIGHTS, socket file mode, the fd listing for upgrade, detach on close
  * back to zero, the bound and timeout on pending hellos, and the library noticing a daemon
- * that went away. The daemon side is
- * pumped by the test's main thread; the app runs in a second thread. */
+ * that went away. The daemon side is pumped by the test's main thread; the app runs in a
+ * second thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
