@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h> /* chmod */
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "pony/shm.h"
 #include "snap/fdpass.h"
 #include "snap/log.h"
+#include "snap/unixsock.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define PEER_GROUPS_MAX 64
@@ -120,43 +120,13 @@ struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c)
 		return NULL;
 	a->cfg = *c;
 	a->next_id = 1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	a->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int e = 0;
-	if (a->lfd < 0) {
-		e = errno;
-		goto fail;
-	}
-	if (bind(a->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		e = errno;
-		if (e != EADDRINUSE)
-			goto fail;
-		/* A socket file exists: replace it only if nobody listens on it any more. */
-		int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (live)
-			goto fail;
-		unlink(sa.sun_path);
-		e = bind(a->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
-		if (e)
-			goto fail;
-	}
-	if (chmod(sa.sun_path, c->socket_mode) != 0)
-		e = errno;
-	if (e == 0 && c->socket_gid >= 0 && chown(sa.sun_path, (uid_t)-1, (gid_t)c->socket_gid) != 0)
-		e = errno;
-	if (e == 0 && listen(a->lfd, 64) != 0)
-		e = errno;
-	if (e == 0)
-		return a;
-	unlink(sa.sun_path);
-fail:
-	SNAP_LOG(ERR, "app socket %s: %s", c->socket_path, strerror(e));
+	char why[256];
+	a->lfd = snap_unix_listen(c->socket_path, SOCK_SEQPACKET, c->socket_mode, c->socket_gid,
+				  64, why, sizeof(why));
 	if (a->lfd >= 0)
-		close(a->lfd);
+		return a;
+	SNAP_LOG(ERR, "app socket: %s", why);
+	int e = -a->lfd;
 	free(a);
 	errno = e;
 	return NULL;

@@ -13,6 +13,8 @@
 
 #include "control/mbox.h"
 #include "snap/config.h"
+#include "snap/paths.h"
+#include "snap_paths.h"
 
 struct pctx {
 	const char *file;
@@ -561,21 +563,27 @@ static void set_defaults(struct snap_config *cfg)
 	strcpy(cfg->log_level, "info");
 }
 
-void snap_config_finish(struct snap_config *cfg)
+int snap_config_finish(struct snap_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->name[0])
 		strcpy(cfg->name, "snap");
-	if (!cfg->run_dir[0])
-		snprintf(cfg->run_dir, sizeof(cfg->run_dir), "/tmp/snapnetd-%s", cfg->name);
+	if (!cfg->run_dir[0] && snap_paths_run_dir_default(cfg->run_dir, sizeof(cfg->run_dir))) {
+		snprintf(err, errlen, "no run dir: set daemon.run_dir or --run-dir (a daemon not "
+			 "running as root defaults to $XDG_RUNTIME_DIR/%s, and XDG_RUNTIME_DIR is "
+			 "not set)", SNAP_RUN_DIR_USER);
+		return -EINVAL;
+	}
 	/* Paths are at most 108 bytes (sun_path); truncation is caught at bind time. */
 	if (!cfg->control_socket[0])
-		snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%.90s/control.sock",
-			 cfg->run_dir);
+		snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%.90s/%s",
+			 cfg->run_dir, SNAP_CONTROL_SOCKET_NAME);
 	if (!cfg->app_socket[0])
-		snprintf(cfg->app_socket, sizeof(cfg->app_socket), "%.90s/app.sock", cfg->run_dir);
+		snprintf(cfg->app_socket, sizeof(cfg->app_socket), "%.90s/%s", cfg->run_dir,
+			 SNAP_APP_SOCKET_NAME);
 	if (!cfg->takeover_socket[0])
-		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/takeover.sock",
-			 cfg->run_dir);
+		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/%s",
+			 cfg->run_dir, SNAP_TAKEOVER_SOCKET_NAME);
+	return 0;
 }
 
 const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key)

@@ -120,8 +120,10 @@ struct snap_config {
 /* Parse `path` into cfg (zeroed first, defaults applied). 0, or -EINVAL with a one-line
  * "file:line: problem" message in err. */
 int snap_config_load(const char *path, struct snap_config *cfg, char *err, size_t errlen);
-/* Defaults derived from the instance name (run dir, socket paths) for fields left empty. */
-void snap_config_finish(struct snap_config *cfg);
+/* Defaults for fields left empty: instance name, run dir (snap_paths_run_dir_default),
+ * socket paths inside it. 0, or -EINVAL with a message (no default run dir for a non-root
+ * daemon without XDG_RUNTIME_DIR). */
+int snap_config_finish(struct snap_config *cfg, char *err, size_t errlen);
 const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key);
 /* Parse an engine block's body ("elements = (...); links = (...);", the syntax of the config
  * file) for an engine called name (runtime `engine create`). 0 or -EINVAL with a message. */

@@ -24,9 +24,11 @@
 #include "snap/engine.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/paths.h"
 #include "snap/portsetup.h"
 #include "snap/privs.h"
 #include "snap/takeover.h"
+#include "snap_paths.h"
 
 enum {
 	EXIT_RUNTIME = 1, /* failed after the config was accepted */
@@ -39,9 +41,13 @@ static void usage(FILE *f)
 		"usage: snapnetd -c FILE [options]\n"
 		"  -c, --config FILE         configuration file (libconfig syntax; see tools/conf/)\n"
 		"  -n, --name NAME           instance name (overrides daemon.name)\n"
-		"      --run-dir DIR         directory for sockets (default /tmp/snapnetd-NAME)\n"
-		"      --control-socket PATH control RPC socket (snapctl)\n"
-		"      --app-socket PATH     application attach socket (libpony)\n"
+		"      --run-dir DIR         directory for sockets (default " SNAP_RUN_DIR_SYSTEM " as\n"
+		"                            root, else $XDG_RUNTIME_DIR/" SNAP_RUN_DIR_USER "); must be\n"
+		"                            owned by the daemon's uid, not group/other-writable\n"
+		"      --control-socket PATH control RPC socket (snapctl; default RUNDIR/"
+		SNAP_CONTROL_SOCKET_NAME ")\n"
+		"      --app-socket PATH     application attach socket (libpony; default RUNDIR/"
+		SNAP_APP_SOCKET_NAME ")\n"
 		"  -m, --memory MB           DPDK memory (overrides daemon.memory_mb)\n"
 		"      --hugepages           use hugepages if the kernel has free ones\n"
 		"  -l, --log-level LEVEL     error|warning|notice|info|debug\n"
@@ -170,7 +176,11 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		*rc = EXIT_CONFIG;
 		return -1;
 	}
-	snap_config_finish(cfg);
+	if (snap_config_finish(cfg, err, sizeof(err))) {
+		fprintf(stderr, "snapnetd: %s: %s\n", file, err);
+		*rc = EXIT_CONFIG;
+		return -1;
+	}
 	if (check) {
 		printf("%s: ok: %u ports, %u groups, %u engines\n", file, cfg->n_ports,
 		       cfg->n_groups, cfg->n_engines);
@@ -197,13 +207,6 @@ static void dump_counters(void)
 	fflush(stdout);
 }
 
-static int make_run_dir(const char *dir)
-{
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
-}
-
 int main(int argc, char **argv)
 {
 	struct snap_daemon *d = snap_daemon();
@@ -219,10 +222,9 @@ int main(int argc, char **argv)
 	d->start_ns = snap_loop_now_ns();
 	rte_log_set_level(snap_logtype, (uint32_t)snap_log_level_parse(cfg->log_level));
 
-	int r = make_run_dir(cfg->run_dir);
+	int r = snap_paths_run_dir_prepare(cfg->run_dir, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "snapnetd: cannot create run dir %s: %s\n", cfg->run_dir,
-			strerror(-r));
+		fprintf(stderr, "snapnetd: %s\n", err);
 		return EXIT_RUNTIME;
 	}
 	sigset_t mask;
