@@ -2,6 +2,7 @@
  * nobody else can squat, and the clients' peer-credential check. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +103,46 @@ int snap_paths_peer_check(int fd, const char *path, char *why, size_t len)
 		 "socket?", path, (unsigned)uc.uid, (int)uc.pid, dir, (unsigned)st.st_uid,
 		 st.st_mode & (S_IWGRP | S_IWOTH) ? ", and it is writable by others" : "");
 	return -EPERM;
+}
+
+int snap_paths_open_trusted_dir(const char *dir, const char *what, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno == ELOOP ? ENOTDIR : errno;
+		snprintf(err, errlen, "%s %s: %s", what, dir,
+			 e == ENOTDIR ? "not a directory (or a symlink)" : strerror(e));
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "refusing %s %s: owned by uid %u with mode %04o; it must be "
+			 "owned by root or uid %u (this daemon) and not writable by group or others",
+			 what, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+const char *snap_paths_name_in(const char *dir, const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(err, errlen, "'%s': not a file name", path);
+		return NULL;
+	}
+	if (slash == NULL)
+		return name;
+	char pdir[4096], a[PATH_MAX], b[PATH_MAX];
+	snprintf(pdir, sizeof(pdir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	if (realpath(pdir, a) == NULL || realpath(dir, b) == NULL || strcmp(a, b) != 0) {
+		snprintf(err, errlen, "'%s' is outside %s (only plain names in it are allowed)",
+			 path, dir);
+		return NULL;
+	}
+	return name;
 }

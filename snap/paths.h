@@ -28,3 +28,15 @@ int snap_paths_run_dir_prepare(const char *dir, char *err, size_t errlen);
  * writable by group or others. 0; -EPERM with the reason in why (a squatter's socket); or
  * the -errno of getsockopt/stat. */
 int snap_paths_peer_check(int fd, const char *path, char *why, size_t len);
+
+/* Open dir, where the daemon runs or creates files for operators (upgrade_dir, capture_dir):
+ * a real directory owned by root or this euid and not writable by group or others, so nobody
+ * else can swap what is inside. The fd (O_DIRECTORY, close-on-exec) or -errno with a message
+ * in err starting with `what`: -EPERM (owner or mode), -ENOTDIR (not a dir, or a symlink),
+ * or open's error. */
+int snap_paths_open_trusted_dir(const char *dir, const char *what, char *err, size_t errlen);
+
+/* The file name that path designates inside dir: path itself if it has no '/', else its last
+ * component, if path's directory resolves to the same directory as dir. NULL with a message
+ * in err for "", ".", "..", a trailing '/', or a path outside dir. */
+const char *snap_paths_name_in(const char *dir, const char *path, char *err, size_t errlen);

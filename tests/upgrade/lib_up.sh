@@ -5,7 +5,7 @@ SNAPCTL=${SNAPCTL:?}
 MA=02:00:00:00:0d:01 MB=02:00:00:00:0d:02
 up_conf() { # name role mac ip peer-ip peer-mac extra-elements extra-links extra-engines
   cat <<CONF
-daemon = { name = "up$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; };
+daemon = { name = "up$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; ${UPGRADE_DIR:+upgrade_dir = \"$UPGRADE_DIR\";} };
 ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
             ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 engines = ( {
