@@ -34,6 +34,7 @@ struct attach_conn {
 	enum conn_state state;
 	uint32_t app_id;
 	uid_t uid;
+	uint32_t own_ok;      /* pony_app_owner_mask of the peer, for its session */
 	uint64_t since_ms;
 	struct pony_app_host *host;
 	struct pony_app_session *s;
@@ -160,6 +161,8 @@ int pony_app_attach_adopt(struct pony_app_attach *a, struct pony_app_host *h,
 	cn->state = CONN_ATTACHED;
 	cn->app_id = app_id;
 	cn->uid = uid;
+	/* The old daemon's session: its user's groups are not saved, only its uid counts. */
+	pony_app_session_set_owner(s, &a->cfg, pony_app_owner_mask(&a->cfg, uid, NULL, 0));
 	cn->since_ms = now_ms();
 	cn->host = h;
 	cn->s = s;
@@ -266,6 +269,7 @@ static void handle_listener(struct pony_app_attach *a)
 		cn->fd = fd;
 		cn->memfd = cn->cmd_efd = cn->cpl_efd = -1;
 		cn->uid = cr.uid;
+		cn->own_ok = pony_app_owner_mask(&a->cfg, cr.uid, gids, n_gids);
 		cn->since_ms = now_ms();
 		cn->state = r ? CONN_REFUSED : CONN_WAIT_REQ;
 		a->n_refused += r != 0;
@@ -317,6 +321,7 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 		conn_unlink(a, cn);
 		return;
 	}
+	pony_app_session_set_owner(s, &a->cfg, cn->own_ok);
 	pony_app_session_fds(s, &cn->memfd, &cn->cmd_efd, &cn->cpl_efd);
 	fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, id);
 	fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, id);
