@@ -401,6 +401,21 @@ int snap_config_finish(struct snap_config *cfg, char *err, size_t errlen)
 	if (!cfg->takeover_socket[0])
 		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/%s",
 			 cfg->run_dir, SNAP_TAKEOVER_SOCKET_NAME);
+	/* A relative port socket (memif, vhost) lives in the run dir, which nobody else may
+	 * write, rather than in a shared dir like /tmp. */
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		struct snap_port_cfg *pc = &cfg->ports[i];
+		char rel[SNAP_PATH_MAX];
+		if (!pc->socket[0] || pc->socket[0] == '/')
+			continue;
+		snprintf(rel, sizeof(rel), "%s", pc->socket);
+		if ((size_t)snprintf(pc->socket, sizeof(pc->socket), "%s/%s", cfg->run_dir, rel) >=
+		    sizeof(pc->socket)) {
+			snprintf(err, errlen, "port %s: socket %s/%s: path too long", pc->name,
+				 cfg->run_dir, rel);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
