@@ -109,34 +109,17 @@ int snap_cfg_parse_daemon(struct pctx *p, const config_setting_t *d, struct snap
 				    "socket_mode must be an octal string like \"0660\"");
 		cfg->socket_mode = (unsigned)m;
 	}
-	v = cfg->memory_mb;
-	if (opt_int(p, d, "memory_mb", 64, 1 << 20, &v))
+	if (opt_uint(p, d, "memory_mb", 64, 1 << 20, &cfg->memory_mb) ||
+	    opt_uint(p, d, "mbox_gap_us", 0, 10000, &cfg->mbox_gap_us) ||
+	    opt_uint(p, d, "app_region_mb", 1, 4096, &cfg->app_region_mb) ||
+	    opt_uint(p, d, "app_max_streams", 1, 1 << 20, &cfg->app_max_streams) ||
+	    opt_uint(p, d, "app_max_regions", 0, 1 << 16, &cfg->app_max_regions) ||
+	    opt_uint(p, d, "app_max_ops", 1, 1 << 20, &cfg->app_max_ops))
 		return -EINVAL;
-	cfg->memory_mb = (unsigned)v;
 	v = cfg->main_cpu;
 	if (opt_int(p, d, "main_cpu", 0, 4095, &v))
 		return -EINVAL;
 	cfg->main_cpu = (int)v;
-	v = cfg->mbox_gap_us;
-	if (opt_int(p, d, "mbox_gap_us", 0, 10000, &v))
-		return -EINVAL;
-	cfg->mbox_gap_us = (unsigned)v;
-	v = cfg->app_region_mb;
-	if (opt_int(p, d, "app_region_mb", 1, 4096, &v))
-		return -EINVAL;
-	cfg->app_region_mb = (unsigned)v;
-	v = cfg->app_max_streams;
-	if (opt_int(p, d, "app_max_streams", 1, 1 << 20, &v))
-		return -EINVAL;
-	cfg->app_max_streams = (unsigned)v;
-	v = cfg->app_max_regions;
-	if (opt_int(p, d, "app_max_regions", 0, 1 << 16, &v))
-		return -EINVAL;
-	cfg->app_max_regions = (unsigned)v;
-	v = cfg->app_max_ops;
-	if (opt_int(p, d, "app_max_ops", 1, 1 << 20, &v))
-		return -EINVAL;
-	cfg->app_max_ops = (unsigned)v;
 	if (parse_ids(p, d, "allow_users", false, cfg->allow_uids, &cfg->n_allow_uids, 32) ||
 	    parse_ids(p, d, "allow_groups", true, cfg->allow_gids, &cfg->n_allow_gids, 32) ||
 	    parse_owners(p, d, cfg))

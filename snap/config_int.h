@@ -72,6 +72,17 @@ static inline int opt_int(struct pctx *p, const config_setting_t *grp, const cha
 	return 0;
 }
 
+/* opt_int into an unsigned field (left as is when the key is absent). */
+static inline int opt_uint(struct pctx *p, const config_setting_t *grp, const char *key,
+			   long long min, long long max, unsigned *out)
+{
+	long long v = *out;
+	int r = opt_int(p, grp, key, min, max, &v);
+	if (r == 0)
+		*out = (unsigned)v;
+	return r;
+}
+
 static inline int opt_bool(struct pctx *p, const config_setting_t *grp, const char *key, bool *out)
 {
 	const config_setting_t *s = config_setting_get_member(grp, key);

@@ -5,22 +5,8 @@
 # mid-capture, and a clean daemon shutdown afterwards.
 . "$(dirname "$0")/lib.sh"
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
-cat >"$T/d.conf" <<CONF
-daemon = { name = "ctl$$"; run_dir = "$T/run"; capture_dir = "$T"; memory_mb = 128;
-           log_level = "notice"; };
-ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24";
-            neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); } );
-engines = ( {
-  name = "pinger";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.0.0.2"; interval_us = 2000; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> ping", "ping.tx -> tx" );
-} );
-CONF
-S="$T/run/control.sock"
+ring_pinger_conf ctl 'capture_dir = "'"$T"'"; log_level = "notice";' >"$T/d.conf"
+S="$T/run-ctl/control.sock"
 ctl() { "$SNAPCTL" --socket "$S" "$@"; }
 expect_rc() { # expect_rc RC CMD...: run snapctl, output in $T/out
   local want=$1; shift

@@ -9,24 +9,9 @@ NOBODY=$(id -u nobody)
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "no /usr/bin/python3 for the squatter"
 
-# A ring port and one engine: enough daemon for control-socket tests.
-# sec_conf NAME [EXTRA_DAEMON_KEYS]
-sec_conf() {
-  cat <<CONF
-daemon = { name = "sec$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; ${2:-} };
-ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24";
-            neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); } );
-engines = ( {
-  name = "pinger";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.0.0.2"; interval_us = 2000; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> ping", "ping.tx -> tx" );
-} );
-CONF
-}
+# sec_conf NAME [EXTRA_DAEMON_KEYS]: ring_pinger_conf (lib.sh) under the name secNAME, so the
+# run dir is $T/run-NAME as the tests expect.
+sec_conf() { ring_pinger_conf "$1" "${2:-}"; }
 
 # squat KIND PATH LOG: nobody listens on PATH (PATH and LOG in a dir nobody may write), logging what it
 # is sent; killed at exit.
