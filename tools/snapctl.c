@@ -229,10 +229,11 @@ static void usage_all(FILE *f)
 	fprintf(f,
 		"usage: snapctl [--socket PATH] [--json] [--timeout SECS] COMMAND [ARGS]\n"
 		"\nglobal options:\n"
-		"  -s, --socket PATH   control socket (default $%s, else as non-root\n"
+		"  -s, --socket PATH   control socket (default $%s; else, not as root,\n"
 		"                      $XDG_RUNTIME_DIR/" SNAP_RUN_DIR_USER "/" SNAP_CONTROL_SOCKET_NAME
-		" if it exists, else %s);\n"
-		"                      the server must be root or own the socket's directory\n"
+		" if it exists;\n"
+		"                      else %s); the server must be root\n"
+		"                      or the owner of the socket's directory\n"
 		"  -j, --json          machine-readable output (one JSON object per reply)\n"
 		"  -t, --timeout SECS  how long to wait for the daemon (default 5)\n"
 		"  -h, --help          this help; `snapctl COMMAND --help` for a command's\n"
