@@ -24,7 +24,10 @@
 #include "control/ctl.pb-c.h"
 #include "control/ctl.h"
 #include "control/rpc.h"
+#include "snap/config.h"
+#include "snap/daemon.h"
 #include "snap/log.h"
+#include "snap/paths.h"
 #include "snap/port.h"
 
 #define CAPTURES_MAX 16
@@ -249,10 +252,18 @@ int ctl_capture_start(struct ctl_rpc_server *srv, const struct ctl_capture_req *
 		snprintf(err, errlen, "a capture needs a packet count or a duration");
 		return -EINVAL;
 	}
-	if (req->path == NULL || req->path[0] != '/' || strlen(req->path) >= 256) {
-		snprintf(err, errlen, "the capture file must be an absolute path (< 256 bytes)");
+	if (req->dir == NULL || !req->dir[0]) {
+		snprintf(err, errlen, "captures are disabled: the daemon has no capture_dir "
+			 "(config daemon.capture_dir)");
+		return -EPERM;
+	}
+	const char *fname = req->path ? snap_paths_name_in(req->dir, req->path, err, errlen) : NULL;
+	if (req->path == NULL || strlen(req->path) >= 256) {
+		snprintf(err, errlen, "the capture file must be a name (< 256 bytes)");
 		return -EINVAL;
 	}
+	if (fname == NULL)
+		return -EPERM;
 	unsigned slot = CAPTURES_MAX;
 	for (unsigned i = 0; i < CAPTURES_MAX; i++) {
 		if (active[i] && active[i]->port == p) {
@@ -299,11 +310,24 @@ int ctl_capture_start(struct ctl_rpc_server *srv, const struct ctl_capture_req *
 		r = -ENOMEM;
 		goto fail;
 	}
-	/* O_NOFOLLOW: the daemon's rights must not be redirected through a planted symlink. */
-	int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
+	/* Only in the trusted capture dir, by name from its fd, never through a symlink, and
+	 * into a new file: an old one (maybe a hard link to something else) is unlinked. */
+	int dfd = snap_paths_open_trusted_dir(req->dir, "capture_dir", err, errlen);
+	if (dfd < 0) {
+		r = dfd;
+		goto fail;
+	}
+	if (unlinkat(dfd, fname, 0) != 0 && errno != ENOENT) {
 		r = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", c->path, strerror(errno));
+		snprintf(err, errlen, "cannot replace %s in %s: %s", fname, req->dir, strerror(-r));
+		close(dfd);
+		goto fail;
+	}
+	int fd = openat(dfd, fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	r = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s in %s: %s", fname, req->dir, strerror(-r));
 		goto fail;
 	}
 	c->pcap = rte_pcapng_fdopen(fd, NULL, NULL, "snapnetd " SNAP_VERSION, NULL);
@@ -419,6 +443,7 @@ static int h_capture(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	if (r == 0) {
 		struct ctl_capture_req cr = {
 			.port = q->port,
+			.dir = snap_daemon()->cfg->capture_dir,
 			.path = q->path,
 			.count = q->has_count ? q->count : 0,
 			.duration_ms = q->has_duration_ms ? q->duration_ms : 0,

@@ -24,7 +24,9 @@ struct ctl_capture;
 
 struct ctl_capture_req {
 	const char *port;       /* snap port name */
-	const char *path;       /* absolute path of the pcapng file (created/truncated, 0640) */
+	const char *dir;        /* the capture directory (daemon.capture_dir; NULL/"": refused) */
+	const char *path;       /* a file name in dir, or a path whose directory is dir (an
+				 * existing file is replaced, never written through: 0640) */
 	uint64_t count;         /* stop after this many packets; 0: no limit */
 	uint32_t duration_ms;   /* stop after this long; 0: CTL_CAPTURE_MAX_MS */
 	uint32_t snaplen;       /* bytes per packet; 0: the port's MTU + L2 headers */

@@ -9,13 +9,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
+#include "snap/config.h"
+#include "snap/daemon.h"
 #include "snap/log.h"
+#include "snap/paths.h"
 #include "snap/loop.h"
 #include "snap/takeover.h"
 
@@ -204,6 +209,38 @@ static void client_gone(void *arg)
 	SNAP_LOG(NOTICE, "upgrade: the caller left; the upgrade continues");
 }
 
+/* The new binary must be a file of the upgrade dir (config daemon.upgrade_dir), both root's
+ * or the daemon's and not group/world-writable: the operator group may run what root put
+ * there, not any path. 0 (up.binary set) or the error reply's code. */
+static int check_binary(struct ctl_rpc_call *call, const char *bin)
+{
+	const char *dir = snap_daemon()->cfg->upgrade_dir;
+	char err[512];
+	const char *name = dir[0] ? snap_paths_name_in(dir, bin, err, sizeof(err)) : NULL;
+	if (!dir[0])
+		return ctl_rpc_error(call, -EPERM, "upgrades are disabled: no upgrade_dir");
+	if (name == NULL)
+		return ctl_rpc_error(call, -EPERM, "upgrade binary refused: %s", err);
+	int dfd = snap_paths_open_trusted_dir(dir, "upgrade_dir", err, sizeof(err));
+	if (dfd < 0)
+		return ctl_rpc_error(call, dfd, "upgrade binary refused: %s", err);
+	struct stat st;
+	int r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+	close(dfd);
+	if (r)
+		return ctl_rpc_error(call, r, "%s/%s: %s", dir, name, strerror(-r));
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return ctl_rpc_error(call, -EPERM, "upgrade binary %s/%s refused: must be an "
+				     "executable regular file (not a symlink) owned by root or uid "
+				     "%u, not writable by group or others (it is uid %u, mode %04o)",
+				     dir, name, (unsigned)geteuid(), (unsigned)st.st_uid,
+				     (unsigned)(st.st_mode & 07777));
+	if ((size_t)snprintf(up.binary, sizeof(up.binary), "%s/%s", dir, name) >= sizeof(up.binary))
+		return ctl_rpc_error(call, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
+	return 0;
+}
+
 static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
 	Ctl__UpgradeRequest *q = (Ctl__UpgradeRequest *)ctl_rpc_unpack(
@@ -213,10 +250,8 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	int r = 0;
 	if (up.active)
 		r = ctl_rpc_error(call, -EBUSY, "an upgrade is already in progress");
-	else if (q->binary[0] != '/' || strlen(q->binary) >= sizeof(up.binary) ||
-		 access(q->binary, X_OK) != 0)
-		r = ctl_rpc_error(call, -EINVAL, "%s: not an executable file (absolute path)",
-				  q->binary);
+	else
+		r = check_binary(call, q->binary);
 	if (r == 0 && !up.timer) {
 		r = snap_loop_add_timer(WATCH_MS, watch, NULL);
 		if (r)
@@ -224,7 +259,6 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 		up.timer = r == 0;
 	}
 	if (r == 0) {
-		snprintf(up.binary, sizeof(up.binary), "%s", q->binary);
 		up.t0_ns = mono_ns();
 		pid_t pid = snap_takeover_spawn(up.binary);
 		if (pid < 0) {

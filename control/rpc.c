@@ -22,6 +22,7 @@
 #include "control/rpc_internal.h"
 #include "snap/counters.h"
 #include "snap/log.h"
+#include "snap/unixsock.h"
 
 #define EVENTS_BATCH 32
 #define ACCEPTS_PER_PASS 16
@@ -378,29 +379,11 @@ int ctl_rpc_process(struct ctl_rpc_server *s)
 	return n;
 }
 
-/* Is a live server answering on path? (Then we must not steal its socket.) */
-static bool socket_in_use(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return live;
-}
-
 struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 {
 	struct ctl_rpc_config def;
 	ctl_rpc_config_default(&def);
 	const char *path = cfg && cfg->path && cfg->path[0] ? cfg->path : def.path;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-
 	struct ctl_rpc_server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
@@ -433,7 +416,6 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 		s->op_gid = gr.gr_gid;
 	}
 
-	struct stat st;
 	if (cfg && cfg->adopt) {
 		s->lfd = cfg->adopt_fd;
 		int fl = fcntl(s->lfd, F_GETFL);
@@ -443,36 +425,12 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 		}
 		goto listening;
 	}
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			SNAP_LOG(ERR, "control: %s exists and is not a socket", path);
-			err = EEXIST;
-			goto fail;
-		}
-		if (socket_in_use(&sa)) {
-			SNAP_LOG(ERR, "control: another server is listening on %s", path);
-			err = EADDRINUSE;
-			goto fail;
-		}
-		unlink(path); /* stale socket of a dead daemon */
-	}
-	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	char why[256];
+	s->lfd = snap_unix_listen(path, SOCK_STREAM, mode, s->have_group ? (int)s->op_gid : -1, 64,
+				  why, sizeof(why));
 	if (s->lfd < 0) {
-		err = errno;
-		goto fail;
-	}
-	/* Create the socket file with no permissions for others, then widen to `mode`, so there
-	 * is no window in which the umask's mode applies. */
-	mode_t old = umask(0177);
-	int br = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
-	err = errno;
-	umask(old);
-	if (br < 0)
-		goto fail;
-	if ((s->have_group && chown(path, (uid_t)-1, s->op_gid) < 0) || chmod(path, mode) < 0 ||
-	    listen(s->lfd, 64) < 0) {
-		err = errno;
-		unlink(path);
+		err = -s->lfd;
+		SNAP_LOG(ERR, "control: %s", why);
 		goto fail;
 	}
 listening:

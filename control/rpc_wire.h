@@ -5,14 +5,17 @@
 
 #include <stdint.h>
 
+#include "snap_paths.h"
+
 /* Bump on an incompatible change of ctl.proto's envelopes or of a method's meaning (adding
  * fields or methods is compatible). A server answers a request of another version with
  * EPROTONOSUPPORT. */
 #define CTL_PROTO_VERSION 1
 
-/* Default socket path for snapnetd's control server and snapctl (override: config
- * control.socket, snapctl --socket or $SNAPCTL_SOCKET). */
-#define CTL_SOCKET_DEFAULT "/run/snapnetd/control.sock"
+/* The system daemon's control socket (override: config daemon.control_socket, snapctl
+ * --socket or $SNAPCTL_SOCKET; snapctl run by another user first tries its own daemon's
+ * $XDG_RUNTIME_DIR/snapnetd/control.sock, see snap/paths.h). */
+#define CTL_SOCKET_DEFAULT SNAP_RUN_DIR_SYSTEM "/" SNAP_CONTROL_SOCKET_NAME
 #define CTL_SOCKET_ENV "SNAPCTL_SOCKET"
 
 #define CTL_FRAME_HDR 4u                /* big-endian payload length */

@@ -32,7 +32,9 @@
  *   -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH   a stream open failed
  *   -ECONNRESET  the peer closed the stream while the operation was pending
  *   -ECANCELED   the stream was closed locally while the operation was pending
- *   -EACCES      the daemon's policy refused this user (pony_connect)
+ *   -EACCES      the daemon's policy refused this user (pony_connect), or a listen on a
+ *                service the daemon's config gives to other users
+ *   -EPERM       the socket's server is neither root nor its directory's owner (pony_connect)
  *   -EPROTO      version mismatch or a malformed reply from the daemon
  *   -EPIPE       the daemon went away (connection closed)
  * One-sided operations add their own statuses (see pony_read below).
@@ -42,11 +44,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snap_paths.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PONY_DEFAULT_SOCKET "/run/snapnetd/pony.sock" /* overridden by $PONY_SOCKET */
+/* The system daemon's app socket. pony_connect(NULL) uses $PONY_SOCKET, else (not root) the
+ * user's own daemon's $XDG_RUNTIME_DIR/snapnetd/app.sock if it exists, else this. */
+#define PONY_DEFAULT_SOCKET SNAP_RUN_DIR_SYSTEM "/" SNAP_APP_SOCKET_NAME
 #define PONY_MSG_MAX_BYTES (8u << 20) /* largest message */
 #define PONY_RECV_BATCH_MAX 64u       /* buffers one pony_recv_post_n may post */
 #define PONY_BUF_ALIGN 64u            /* pony_buf_alloc alignment */
@@ -105,8 +111,11 @@ struct pony_opts {
 	unsigned timeout_ms;  /* attach handshake timeout; 0: 5000 */
 };
 
-/* Attach to the daemon listening at path (NULL: $PONY_SOCKET or PONY_DEFAULT_SOCKET).
- * Returns the app handle, or NULL with errno: EACCES (policy refused this uid/gid), ENOENT /
+/* Attach to the daemon listening at path (NULL: $PONY_SOCKET, else the default above).
+ * The server must be root or the owner of the socket's directory (SO_PEERCRED), or the
+ * attach is refused before anything is sent: another user's socket squatting the path.
+ * Returns the app handle, or NULL with errno: EPERM (the server is not trusted: see
+ * pony_connect_error), EACCES (policy refused this uid/gid), ENOENT /
  * ECONNREFUSED (no daemon at path), ETIMEDOUT, EPROTO (version mismatch, bad reply),
  * ENODEV (unknown engine), ENOSPC (daemon's app limit), ENOMEM; EAGAIN / ECONNRESET when
  * the daemon kept closing the handshake (stopping, or being upgraded: such a hello is retried

@@ -239,6 +239,17 @@ static int session_map(struct pony_app_session *s, const struct pony_app_config 
 	return 0;
 }
 
+void pony_app_session_set_owner(struct pony_app_session *s, const struct pony_app_config *c,
+				uint32_t mask)
+{
+	s->n_own = (uint8_t)c->n_owners;
+	s->own_ok = mask;
+	for (unsigned i = 0; i < c->n_owners; i++) {
+		s->own_lo[i] = c->owners[i].lo;
+		s->own_hi[i] = c->owners[i].hi;
+	}
+}
+
 struct pony_app_session *pony_app_session_create(const struct pony_app_config *c,
 						 uint32_t app_id, int sock_fd)
 {
@@ -607,6 +618,7 @@ void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, voi
 	fn(ctx, "apps_attached", c->attached);
 	fn(ctx, "apps_detached", c->detached);
 	fn(ctx, "apps_protocol_violations", c->protocol_violations);
+	fn(ctx, "apps_listen_not_owner", c->listen_not_owner);
 	fn(ctx, "apps_sessions", c->sessions);
 	fn(ctx, "apps_streams", c->streams);
 	fn(ctx, "apps_ops", c->ops);

@@ -18,6 +18,7 @@
  * header compiles warning-free. */
 struct pony_tp_config_internal;
 #include "pony/transport.h"
+#include "snap/config.h"
 /* Deliberately not pony/shm.h (which pulls the public <pony.h>): daemon files that include
  * this header, like the pony element, also include the transport's internals, whose names
  * share the pony_ prefix with the client API. */
@@ -49,6 +50,9 @@ struct pony_app_config {
 	uint32_t max_ops;        /* outstanding sends + posted receives + pending opens, per app */
 	uint32_t max_regions;    /* per app */
 	uint32_t max_listens;    /* per app */
+	/* Who may listen on which services (daemon.service_owners); uncovered ones: anyone. */
+	unsigned n_owners;
+	struct snap_service_owner owners[SNAP_CFG_OWNERS_MAX];
 };
 
 /* Defaults: socket PONY_DEFAULT_SOCKET mode 0660, own uid only, 4 MiB payload, 256 cmd
@@ -88,7 +92,8 @@ int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_conf
 	X(LIMIT_REGIONS, "limit_regions") /* [-ENOSPC] */                                 \
 	X(LIMIT_LISTENS, "limit_listens") /* [-ENOSPC] */                                 \
 	X(TRANSPORT, "transport_error") /* the transport refused [its error] */           \
-	X(NO_RANDOM, "no_random")       /* key generation failed [-EAGAIN] */
+	X(NO_RANDOM, "no_random")       /* key generation failed [-EAGAIN] */             \
+	X(NOT_OWNER, "not_service_owner") /* listen on another user's service [-EACCES] */
 
 enum pony_app_err {
 #define PONY_X_ENUM(e, s) PONY_APP_ERR_##e,
@@ -114,6 +119,7 @@ struct pony_app_counters {
 struct pony_app_host_counters {
 	uint64_t attached, detached;     /* sessions adopted / torn down */
 	uint64_t protocol_violations;    /* apps disconnected for breaking the ring protocol */
+	uint64_t listen_not_owner;       /* listens refused: the service belongs to other users */
 	uint64_t sessions;               /* gauge: live + zombie sessions */
 	uint64_t streams;                /* gauge */
 	uint64_t ops;                    /* gauge: outstanding ops */
@@ -263,7 +269,8 @@ unsigned pony_app_attach_pollfds(const struct pony_app_attach *a, struct pollfd 
 int pony_app_attach_handle(struct pony_app_attach *a, int fd, short revents);
 /* Housekeeping (call at least every second): retries detaches that timed out. */
 void pony_app_attach_tick(struct pony_app_attach *a);
-/* Replace who may attach (allow lists, own-uid rule) with c's; the rest of the running
+/* Replace who may attach (allow lists, own-uid rule) and who may listen on which services
+ * (service_owners; for apps attaching from now on) with c's; the rest of the running
  * config stays. Judged at each later hello; apps already attached keep their sessions. */
 void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app_config *c);
 /* Every fd held (listener, app sockets, memfds, eventfds) for the fd registry. Returns the
@@ -300,5 +307,13 @@ uint64_t pony_app_attach_counter(const struct pony_app_attach *a, unsigned c);
 unsigned pony_app_attach_pending(const struct pony_app_attach *a);
 /* The policy check alone: 0 if (uid, gids) may attach under c, else -EACCES with a reason
  * in msg. */
+/* Which service_owners entries of c let (uid, gids) listen: bit i for entry i (root and the
+ * daemon's own uid: every entry). */
+uint32_t pony_app_owner_mask(const struct pony_app_config *c, uid_t uid, const gid_t *gids,
+			     unsigned n_gids);
+/* Give session s the service ranges of c and the mask above (control thread, before the
+ * session is adopted): a listen on a covered service no allowed entry covers is refused. */
+void pony_app_session_set_owner(struct pony_app_session *s, const struct pony_app_config *c,
+				uint32_t mask);
 int pony_app_policy_check(const struct pony_app_config *c, uid_t uid, const gid_t *gids,
 			  unsigned n_gids, char *msg, size_t msglen);

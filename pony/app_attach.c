@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h> /* chmod */
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "snap/counters.h"
 #include "snap/fdpass.h"
 #include "snap/log.h"
+#include "snap/unixsock.h"
 
 #define PEER_GROUPS_MAX 64
 #define REFUSED_LINGER_MS 1000
@@ -34,6 +34,7 @@ struct attach_conn {
 	enum conn_state state;
 	uint32_t app_id;
 	uid_t uid;
+	uint32_t own_ok;      /* pony_app_owner_mask of the peer, for its session */
 	uint64_t since_ms;
 	struct pony_app_host *host;
 	struct pony_app_session *s;
@@ -123,43 +124,13 @@ struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c)
 		return NULL;
 	a->cfg = *c;
 	a->next_id = 1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	a->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int e = 0;
-	if (a->lfd < 0) {
-		e = errno;
-		goto fail;
-	}
-	if (bind(a->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		e = errno;
-		if (e != EADDRINUSE)
-			goto fail;
-		/* A socket file exists: replace it only if nobody listens on it any more. */
-		int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (live)
-			goto fail;
-		unlink(sa.sun_path);
-		e = bind(a->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
-		if (e)
-			goto fail;
-	}
-	if (chmod(sa.sun_path, c->socket_mode) != 0)
-		e = errno;
-	if (e == 0 && c->socket_gid >= 0 && chown(sa.sun_path, (uid_t)-1, (gid_t)c->socket_gid) != 0)
-		e = errno;
-	if (e == 0 && listen(a->lfd, 64) != 0)
-		e = errno;
-	if (e == 0)
-		return a;
-	unlink(sa.sun_path);
-fail:
-	SNAP_LOG(ERR, "app socket %s: %s", c->socket_path, strerror(e));
+	char why[256];
+	a->lfd = snap_unix_listen(c->socket_path, SOCK_SEQPACKET, c->socket_mode, c->socket_gid,
+				  64, why, sizeof(why));
 	if (a->lfd >= 0)
-		close(a->lfd);
+		return a;
+	SNAP_LOG(ERR, "app socket: %s", why);
+	int e = -a->lfd;
 	free(a);
 	errno = e;
 	return NULL;
@@ -193,6 +164,8 @@ int pony_app_attach_adopt(struct pony_app_attach *a, struct pony_app_host *h,
 	cn->state = CONN_ATTACHED;
 	cn->app_id = app_id;
 	cn->uid = uid;
+	/* The old daemon's session: its user's groups are not saved, only its uid counts. */
+	pony_app_session_set_owner(s, &a->cfg, pony_app_owner_mask(&a->cfg, uid, NULL, 0));
 	cn->since_ms = now_ms();
 	cn->host = h;
 	cn->s = s;
@@ -334,6 +307,7 @@ static void handle_listener(struct pony_app_attach *a)
 		cn->fd = fd;
 		cn->memfd = cn->cmd_efd = cn->cpl_efd = -1;
 		cn->uid = cr.uid;
+		cn->own_ok = pony_app_owner_mask(&a->cfg, cr.uid, gids, n_gids);
 		cn->since_ms = now_ms();
 		cn->state = r ? CONN_REFUSED : CONN_WAIT_REQ;
 		a->n_refused += r != 0;
@@ -400,6 +374,7 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 		conn_unlink(a, cn);
 		return;
 	}
+	pony_app_session_set_owner(s, &a->cfg, cn->own_ok);
 	pony_app_session_fds(s, &cn->memfd, &cn->cmd_efd, &cn->cpl_efd);
 	fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, id);
 	fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, id);
@@ -587,4 +562,6 @@ void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app
 	memcpy(a->cfg.allow_gids, c->allow_gids, sizeof(a->cfg.allow_gids));
 	a->cfg.n_allow_gids = c->n_allow_gids;
 	a->cfg.allow_own_uid = c->allow_own_uid;
+	memcpy(a->cfg.owners, c->owners, sizeof(a->cfg.owners));
+	a->cfg.n_owners = c->n_owners;
 }

@@ -124,8 +124,26 @@ static struct app_listen *listen_find(struct pony_app_session *s, uint16_t servi
 	return NULL;
 }
 
+/* A service covered by service_owners entries only for the users one of them names. */
+static bool may_listen(const struct pony_app_session *s, uint16_t service)
+{
+	bool covered = false;
+	for (unsigned i = 0; i < s->n_own; i++) {
+		if (service < s->own_lo[i] || service > s->own_hi[i])
+			continue;
+		if (s->own_ok & (1u << i))
+			return true;
+		covered = true;
+	}
+	return !covered;
+}
+
 static void cmd_listen(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
+	if (!may_listen(s, c->service)) {
+		s->host->cnt.listen_not_owner++;
+		return refuse(s, c, PONY_APP_ERR_NOT_OWNER, -EACCES);
+	}
 	struct app_listen *l = NULL;
 	for (uint32_t i = 0; i < s->max_listens && l == NULL; i++)
 		if (!s->listens[i].used)

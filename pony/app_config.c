@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pony/app.h"
 #include "pony/shm.h"
@@ -114,5 +115,24 @@ int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_conf
 		c->max_pending = sc->app_max_pending;
 	if (sc->app_hello_ms)
 		c->hello_timeout_ms = sc->app_hello_ms;
+	c->n_owners = sc->n_service_owners;
+	memcpy(c->owners, sc->service_owners, sizeof(c->owners[0]) * sc->n_service_owners);
 	return pony_app_config_check(c, err, errlen);
+}
+
+uint32_t pony_app_owner_mask(const struct pony_app_config *c, uid_t uid, const gid_t *gids,
+			     unsigned n_gids)
+{
+	uint32_t m = 0;
+	for (unsigned i = 0; i < c->n_owners; i++) {
+		const struct snap_service_owner *o = &c->owners[i];
+		bool ok = uid == 0 || uid == geteuid();
+		for (unsigned j = 0; j < o->n_uids && !ok; j++)
+			ok = o->uids[j] == uid;
+		for (unsigned j = 0; j < o->n_gids && !ok; j++)
+			for (unsigned k = 0; k < n_gids && !ok; k++)
+				ok = o->gids[j] == gids[k];
+		m |= (uint32_t)ok << i;
+	}
+	return m;
 }

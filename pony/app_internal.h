@@ -86,6 +86,11 @@ struct pony_app_session {
 	struct app_op *ops;
 	struct app_region *regions;
 	struct app_listen *listens;
+	/* Service ranges owned by someone (config) and which of them this app's user may
+	 * listen on (bit i: own_lo/hi[i]); set once at attach. */
+	uint8_t n_own;
+	uint32_t own_ok;
+	uint16_t own_lo[SNAP_CFG_OWNERS_MAX], own_hi[SNAP_CFG_OWNERS_MAX];
 	struct pony_app_counters cnt;
 };
 

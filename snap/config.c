@@ -6,87 +6,17 @@
 #include <libconfig.h>
 #include <pwd.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "control/mbox.h"
 #include "snap/config.h"
-
-struct pctx {
-	const char *file;
-	char *err;
-	size_t errlen;
-	int failed;
-};
-
-static int fail(struct pctx *p, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct pctx *p, const config_setting_t *s, const char *fmt, ...)
-{
-	if (p->failed)
-		return -EINVAL;
-	p->failed = 1;
-	int n = snprintf(p->err, p->errlen, "%s:%d: ", p->file,
-			 s ? config_setting_source_line(s) : 0);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return -EINVAL;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int copy_str(struct pctx *p, const config_setting_t *s, char *dst, size_t len)
-{
-	const char *v = config_setting_get_string(s);
-	if (v == NULL)
-		return fail(p, s, "'%s' must be a string", config_setting_name(s));
-	if (strlen(v) >= len)
-		return fail(p, s, "'%s' is too long (max %zu characters)", config_setting_name(s),
-			    len - 1);
-	strcpy(dst, v);
-	return 0;
-}
-
-/* Optional string member. */
-static int opt_str(struct pctx *p, const config_setting_t *grp, const char *key, char *dst,
-		   size_t len)
-{
-	const config_setting_t *s = config_setting_get_member(grp, key);
-	return s ? copy_str(p, s, dst, len) : 0;
-}
-
-static int opt_int(struct pctx *p, const config_setting_t *grp, const char *key, long long min,
-		   long long max, long long *out)
-{
-	const config_setting_t *s = config_setting_get_member(grp, key);
-	if (s == NULL)
-		return 0;
-	int t = config_setting_type(s);
-	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-		return fail(p, s, "'%s' must be an integer", key);
-	long long v = config_setting_get_int64(s);
-	if (v < min || v > max)
-		return fail(p, s, "'%s' = %lld is out of range [%lld, %lld]", key, v, min, max);
-	*out = v;
-	return 0;
-}
-
-static int opt_bool(struct pctx *p, const config_setting_t *grp, const char *key, bool *out)
-{
-	const config_setting_t *s = config_setting_get_member(grp, key);
-	if (s == NULL)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail(p, s, "'%s' must be true or false", key);
-	*out = config_setting_get_bool(s);
-	return 0;
-}
+#include "snap/config_int.h"
+#include "snap/paths.h"
+#include "snap_paths.h"
 
 static int parse_mac(const char *s, struct rte_ether_addr *mac)
 {
@@ -146,18 +76,6 @@ const char *snap_port_kind_name(enum snap_port_kind k)
 		if (kinds[i].kind == k)
 			return kinds[i].name;
 	return "?";
-}
-
-static int name_ok(struct pctx *p, const config_setting_t *s, const char *name)
-{
-	if (!name[0])
-		return fail(p, s, "name must not be empty");
-	for (const char *c = name; *c; c++)
-		if (!(*c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
-		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-			return fail(p, s, "name '%s' may only contain letters, digits, '_' and '-'",
-				    name);
-	return 0;
 }
 
 static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_port_cfg *pc)
@@ -442,132 +360,6 @@ static int parse_engine(struct pctx *p, const config_setting_t *es, struct snap_
 	return 0;
 }
 
-static int parse_ids(struct pctx *p, const config_setting_t *d, const char *key, bool gid,
-		     uint32_t *ids, unsigned *n)
-{
-	const config_setting_t *s = config_setting_get_member(d, key);
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return fail(p, s, "'%s' must be an array of names or numbers", key);
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *x = config_setting_get_elem(s, i);
-		if (*n >= 32)
-			return fail(p, x, "'%s': too many entries (max 32)", key);
-		if (config_setting_type(x) == CONFIG_TYPE_INT) {
-			ids[(*n)++] = (uint32_t)config_setting_get_int(x);
-			continue;
-		}
-		const char *nm = config_setting_get_string(x);
-		if (nm == NULL)
-			return fail(p, x, "'%s' entries must be names or numbers", key);
-		if (gid) {
-			struct group *gr = getgrnam(nm);
-			if (gr == NULL)
-				return fail(p, x, "unknown group '%s'", nm);
-			ids[(*n)++] = gr->gr_gid;
-		} else {
-			struct passwd *pw = getpwnam(nm);
-			if (pw == NULL)
-				return fail(p, x, "unknown user '%s'", nm);
-			ids[(*n)++] = pw->pw_uid;
-		}
-	}
-	return 0;
-}
-
-static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_config *cfg)
-{
-	long long v;
-	char mode[16] = "";
-	if (config_setting_type(d) != CONFIG_TYPE_GROUP)
-		return fail(p, d, "'daemon' must be a group { ... }");
-	if (opt_str(p, d, "name", cfg->name, sizeof(cfg->name)) ||
-	    opt_str(p, d, "run_dir", cfg->run_dir, sizeof(cfg->run_dir)) ||
-	    opt_str(p, d, "control_socket", cfg->control_socket, sizeof(cfg->control_socket)) ||
-	    opt_str(p, d, "app_socket", cfg->app_socket, sizeof(cfg->app_socket)) ||
-	    opt_str(p, d, "takeover_socket", cfg->takeover_socket, sizeof(cfg->takeover_socket)) ||
-	    opt_str(p, d, "operator_group", cfg->operator_group, sizeof(cfg->operator_group)) ||
-	    opt_str(p, d, "log_level", cfg->log_level, sizeof(cfg->log_level)) ||
-	    opt_str(p, d, "socket_mode", mode, sizeof(mode)) ||
-	    opt_str(p, d, "app_engine", cfg->app_engine, sizeof(cfg->app_engine)) ||
-	    opt_bool(p, d, "hugepages", &cfg->hugepages) ||
-	    opt_bool(p, d, "readonly_anyone", &cfg->readonly_anyone))
-		return -EINVAL;
-	if (cfg->name[0] && name_ok(p, config_setting_get_member(d, "name"), cfg->name))
-		return -EINVAL;
-	if (mode[0]) {
-		char *end;
-		unsigned long m = strtoul(mode, &end, 8);
-		if (*end || m > 0777)
-			return fail(p, config_setting_get_member(d, "socket_mode"),
-				    "socket_mode must be an octal string like \"0660\"");
-		cfg->socket_mode = (unsigned)m;
-	}
-	v = cfg->memory_mb;
-	if (opt_int(p, d, "memory_mb", 64, 1 << 20, &v))
-		return -EINVAL;
-	cfg->memory_mb = (unsigned)v;
-	v = cfg->main_cpu;
-	if (opt_int(p, d, "main_cpu", 0, 4095, &v))
-		return -EINVAL;
-	cfg->main_cpu = (int)v;
-	v = cfg->mbox_gap_us;
-	if (opt_int(p, d, "mbox_gap_us", 0, 10000, &v))
-		return -EINVAL;
-	cfg->mbox_gap_us = (unsigned)v;
-	v = cfg->app_region_mb;
-	if (opt_int(p, d, "app_region_mb", 1, 4096, &v))
-		return -EINVAL;
-	cfg->app_region_mb = (unsigned)v;
-	v = cfg->app_max_streams;
-	if (opt_int(p, d, "app_max_streams", 1, 1 << 20, &v))
-		return -EINVAL;
-	cfg->app_max_streams = (unsigned)v;
-	v = cfg->app_max_regions;
-	if (opt_int(p, d, "app_max_regions", 0, 1 << 16, &v))
-		return -EINVAL;
-	cfg->app_max_regions = (unsigned)v;
-	v = cfg->app_max_ops;
-	if (opt_int(p, d, "app_max_ops", 1, 1 << 20, &v))
-		return -EINVAL;
-	cfg->app_max_ops = (unsigned)v;
-	/* Limits on what a local peer can make the daemon hold (issue 14); 0 = default. */
-	static const struct {
-		const char *key;
-		long long min, max;
-		size_t off;
-	} lim[] = {
-		{"control_max_clients", 1, 1024, offsetof(struct snap_config, control_max_clients)},
-		{"app_max_apps", 1, 4096, offsetof(struct snap_config, app_max_apps)},
-		{"app_max_pending", 1, 1024, offsetof(struct snap_config, app_max_pending)},
-		{"app_hello_timeout_ms", 100, 60000, offsetof(struct snap_config, app_hello_ms)},
-	};
-	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-		unsigned *f = (unsigned *)((char *)cfg + lim[i].off);
-		v = *f;
-		if (opt_int(p, d, lim[i].key, lim[i].min, lim[i].max, &v))
-			return -EINVAL;
-		*f = (unsigned)v;
-	}
-	if (parse_ids(p, d, "allow_users", false, cfg->allow_uids, &cfg->n_allow_uids) ||
-	    parse_ids(p, d, "allow_groups", true, cfg->allow_gids, &cfg->n_allow_gids))
-		return -EINVAL;
-	const config_setting_t *ea = config_setting_get_member(d, "eal_args");
-	if (ea) {
-		if (!config_setting_is_array(ea) && !config_setting_is_list(ea))
-			return fail(p, ea, "'eal_args' must be an array of strings");
-		for (int i = 0; i < config_setting_length(ea); i++) {
-			const config_setting_t *x = config_setting_get_elem(ea, i);
-			if (cfg->n_eal_args >= 16)
-				return fail(p, x, "too many eal_args (max 16)");
-			if (copy_str(p, x, cfg->eal_args[cfg->n_eal_args++], 128))
-				return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static void set_defaults(struct snap_config *cfg)
 {
 	cfg->memory_mb = 256;
@@ -580,21 +372,51 @@ static void set_defaults(struct snap_config *cfg)
 	strcpy(cfg->log_level, "info");
 }
 
-void snap_config_finish(struct snap_config *cfg)
+int snap_config_finish(struct snap_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->name[0])
 		strcpy(cfg->name, "snap");
-	if (!cfg->run_dir[0])
-		snprintf(cfg->run_dir, sizeof(cfg->run_dir), "/tmp/snapnetd-%s", cfg->name);
+	if (!cfg->run_dir[0] && snap_paths_run_dir_default(cfg->run_dir, sizeof(cfg->run_dir))) {
+		snprintf(err, errlen, "no run dir: set daemon.run_dir or --run-dir (a daemon not "
+			 "running as root defaults to $XDG_RUNTIME_DIR/%s, and XDG_RUNTIME_DIR is "
+			 "not set)", SNAP_RUN_DIR_USER);
+		return -EINVAL;
+	}
+	/* Upgrades come from where this binary was installed unless the operator says else. */
+	if (!cfg->upgrade_dir[0]) {
+		char exe[SNAP_PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+		if (slash)
+			snprintf(cfg->upgrade_dir, sizeof(cfg->upgrade_dir), "%.*s",
+				 (int)(slash == exe ? 1 : slash - exe), exe);
+	}
 	/* Paths are at most 108 bytes (sun_path); truncation is caught at bind time. */
 	if (!cfg->control_socket[0])
-		snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%.90s/control.sock",
-			 cfg->run_dir);
+		snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%.90s/%s",
+			 cfg->run_dir, SNAP_CONTROL_SOCKET_NAME);
 	if (!cfg->app_socket[0])
-		snprintf(cfg->app_socket, sizeof(cfg->app_socket), "%.90s/app.sock", cfg->run_dir);
+		snprintf(cfg->app_socket, sizeof(cfg->app_socket), "%.90s/%s", cfg->run_dir,
+			 SNAP_APP_SOCKET_NAME);
 	if (!cfg->takeover_socket[0])
-		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/takeover.sock",
-			 cfg->run_dir);
+		snprintf(cfg->takeover_socket, sizeof(cfg->takeover_socket), "%.90s/%s",
+			 cfg->run_dir, SNAP_TAKEOVER_SOCKET_NAME);
+	/* A relative port socket (memif, vhost) lives in the run dir, which nobody else may
+	 * write, rather than in a shared dir like /tmp. */
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		struct snap_port_cfg *pc = &cfg->ports[i];
+		char rel[SNAP_PATH_MAX];
+		if (!pc->socket[0] || pc->socket[0] == '/')
+			continue;
+		snprintf(rel, sizeof(rel), "%s", pc->socket);
+		if ((size_t)snprintf(pc->socket, sizeof(pc->socket), "%s/%s", cfg->run_dir, rel) >=
+		    sizeof(pc->socket)) {
+			snprintf(err, errlen, "port %s: socket %s/%s: path too long", pc->name,
+				 cfg->run_dir, rel);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key)
@@ -643,7 +465,7 @@ int snap_config_load(const char *path, struct snap_config *cfg, char *err, size_
 	if (check_top_level(&p, root))
 		goto out;
 	const config_setting_t *d = config_lookup(&lc, "daemon");
-	if (d && parse_daemon(&p, d, cfg))
+	if (d && snap_cfg_parse_daemon(&p, d, cfg))
 		goto out;
 
 	const config_setting_t *ports = config_lookup(&lc, "ports");

@@ -86,6 +86,16 @@ struct snap_engine_cfg {
 	struct snap_link_cfg links[SNAP_CFG_LINKS_MAX];
 };
 
+/* Pony services [lo, hi] only these users/groups (and root, and the daemon's uid) may listen
+ * on (config daemon.service_owners); services no entry covers are open to every app. */
+#define SNAP_CFG_OWNERS_MAX 16
+#define SNAP_CFG_OWNER_IDS_MAX 8
+struct snap_service_owner {
+	uint16_t lo, hi;
+	unsigned n_uids, n_gids;
+	uint32_t uids[SNAP_CFG_OWNER_IDS_MAX], gids[SNAP_CFG_OWNER_IDS_MAX];
+};
+
 struct snap_config {
 	char file[256];
 	char name[32];               /* instance name */
@@ -95,6 +105,11 @@ struct snap_config {
 	char takeover_socket[SNAP_PATH_MAX];
 	unsigned socket_mode;        /* control/app socket file mode */
 	char operator_group[32];     /* may mutate through the control socket */
+	char upgrade_dir[SNAP_PATH_MAX]; /* `upgrade --binary` only from here (default: the dir
+					  * of the running binary) */
+	char capture_dir[SNAP_PATH_MAX]; /* captures only into here (empty: refused) */
+	unsigned n_service_owners;
+	struct snap_service_owner service_owners[SNAP_CFG_OWNERS_MAX];
 	bool readonly_anyone;        /* read-only control queries allowed to anyone */
 	unsigned control_max_clients; /* concurrent control connections (0: the server's 64) */
 	unsigned memory_mb;
@@ -124,8 +139,10 @@ struct snap_config {
 /* Parse `path` into cfg (zeroed first, defaults applied). 0, or -EINVAL with a one-line
  * "file:line: problem" message in err. */
 int snap_config_load(const char *path, struct snap_config *cfg, char *err, size_t errlen);
-/* Defaults derived from the instance name (run dir, socket paths) for fields left empty. */
-void snap_config_finish(struct snap_config *cfg);
+/* Defaults for fields left empty: instance name, run dir (snap_paths_run_dir_default),
+ * socket paths inside it. 0, or -EINVAL with a message (no default run dir for a non-root
+ * daemon without XDG_RUNTIME_DIR). */
+int snap_config_finish(struct snap_config *cfg, char *err, size_t errlen);
 const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const char *key);
 /* Parse an engine block's body ("elements = (...); links = (...);", the syntax of the config
  * file) for an engine called name (runtime `engine create`). 0 or -EINVAL with a message. */

@@ -25,9 +25,11 @@
 #include "snap/log.h"
 #include "snap/loop.h"
 #include "snap/notify.h"
+#include "snap/paths.h"
 #include "snap/portsetup.h"
 #include "snap/privs.h"
 #include "snap/takeover.h"
+#include "snap_paths.h"
 
 enum {
 	EXIT_RUNTIME = 1, /* failed after the config was accepted */
@@ -40,9 +42,13 @@ static void usage(FILE *f)
 		"usage: snapnetd -c FILE [options]\n"
 		"  -c, --config FILE         configuration file (libconfig syntax; see tools/conf/)\n"
 		"  -n, --name NAME           instance name (overrides daemon.name)\n"
-		"      --run-dir DIR         directory for sockets (default /tmp/snapnetd-NAME)\n"
-		"      --control-socket PATH control RPC socket (snapctl)\n"
-		"      --app-socket PATH     application attach socket (libpony)\n"
+		"      --run-dir DIR         directory for sockets (default " SNAP_RUN_DIR_SYSTEM " as\n"
+		"                            root, else $XDG_RUNTIME_DIR/" SNAP_RUN_DIR_USER "); must be\n"
+		"                            owned by the daemon's uid, not group/other-writable\n"
+		"      --control-socket PATH control RPC socket (snapctl; default RUNDIR/"
+		SNAP_CONTROL_SOCKET_NAME ")\n"
+		"      --app-socket PATH     application attach socket (libpony; default RUNDIR/"
+		SNAP_APP_SOCKET_NAME ")\n"
 		"  -m, --memory MB           DPDK memory (overrides daemon.memory_mb)\n"
 		"      --hugepages           use hugepages if the kernel has free ones\n"
 		"  -l, --log-level LEVEL     error|warning|notice|info|debug\n"
@@ -92,6 +98,8 @@ static void reload(struct snap_config *cfg)
 		cfg->n_allow_uids = fresh.n_allow_uids;
 		memcpy(cfg->allow_gids, fresh.allow_gids, sizeof(cfg->allow_gids));
 		cfg->n_allow_gids = fresh.n_allow_gids;
+		memcpy(cfg->service_owners, fresh.service_owners, sizeof(cfg->service_owners));
+		cfg->n_service_owners = fresh.n_service_owners;
 		SNAP_LOG(NOTICE, "reloaded %s: log level %s, app policy %u uids %u gids",
 			 cfg->file, snap_log_level_name(lvl), cfg->n_allow_uids, cfg->n_allow_gids);
 	} else {
@@ -209,7 +217,14 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		*rc = EXIT_CONFIG;
 		return -1;
 	}
-	snap_config_finish(cfg);
+	if (snap_config_finish(cfg, err, sizeof(err))) {
+		/* --check judges the file; the missing run dir is this user's environment. */
+		fprintf(stderr, "snapnetd: %s%s: %s\n", check ? "note: " : "", file, err);
+		if (!check) {
+			*rc = EXIT_CONFIG;
+			return -1;
+		}
+	}
 	if (check) {
 		printf("%s: ok: %u ports, %u groups, %u engines\n", file, cfg->n_ports,
 		       cfg->n_groups, cfg->n_engines);
@@ -236,13 +251,6 @@ static void dump_counters(void)
 	fflush(stdout);
 }
 
-static int make_run_dir(const char *dir)
-{
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
-}
-
 int main(int argc, char **argv)
 {
 	struct snap_daemon *d = snap_daemon();
@@ -258,10 +266,9 @@ int main(int argc, char **argv)
 	d->start_ns = snap_loop_now_ns();
 	rte_log_set_level(snap_logtype, (uint32_t)snap_log_level_parse(cfg->log_level));
 
-	int r = make_run_dir(cfg->run_dir);
+	int r = snap_paths_run_dir_prepare(cfg->run_dir, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "snapnetd: cannot create run dir %s: %s\n", cfg->run_dir,
-			strerror(-r));
+		fprintf(stderr, "snapnetd: %s\n", err);
 		return EXIT_RUNTIME;
 	}
 	sigset_t mask;

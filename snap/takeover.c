@@ -29,6 +29,7 @@
 #include "snap/build_id.h"
 #include "snap/takeover.h"
 #include "snap/takeover_int.h"
+#include "snap/unixsock.h"
 
 uint64_t to_mono_ns(void)
 {
@@ -159,37 +160,23 @@ static void on_accept(int fd, void *arg);
 
 int snap_takeover_listen(const struct snap_config *cfg)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(cfg->takeover_socket) >= sizeof(sa.sun_path))
+	char why[256];
+	if (strlen(cfg->takeover_socket) >= sizeof(lpath))
 		return -ENAMETOOLONG;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->takeover_socket);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	mode_t old = umask(0177);
-	int r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
-	if (r && errno == EADDRINUSE) {
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (!live) {
-			unlink(sa.sun_path);
-			r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
-		}
+	/* Owner-only: only the daemon's uid (or root) may hand itself our fds. */
+	int s = snap_unix_listen(cfg->takeover_socket, SOCK_STREAM, 0600, -1, 4, why, sizeof(why));
+	if (s < 0) {
+		SNAP_LOG(ERR, "takeover socket: %s", why);
+		return s;
 	}
-	int e = r ? errno : 0;
-	umask(old);
-	if (e == 0 && listen(s, 4) != 0)
-		e = errno;
-	if (e == 0)
-		e = -snap_loop_add_fd(s, on_accept, NULL);
+	int e = snap_loop_add_fd(s, on_accept, NULL);
 	if (e) {
 		close(s);
-		return -e;
+		unlink(cfg->takeover_socket);
+		return e;
 	}
 	lfd = s;
-	snprintf(lpath, sizeof(lpath), "%s", sa.sun_path);
+	snprintf(lpath, sizeof(lpath), "%s", cfg->takeover_socket);
 	snap_fdreg_add(s, SNAP_FD_TAKEOVER, 0, "takeover listener");
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "snap/paths.h"
 #include "tools/snapctl.h"
 
 struct cmd {
@@ -42,6 +43,10 @@ int snapctl_connect_daemon(struct snapctl_ctx *x)
 	if (x->conn)
 		return EXIT_OK;
 	int err = errno;
+	if (snapctl_connect_error()[0]) {
+		fprintf(stderr, "snapctl: %s\n", snapctl_connect_error());
+		return EXIT_PERM;
+	}
 	if (err == EACCES || err == EPERM) {
 		fprintf(stderr,
 			"snapctl: permission denied on %s (operators need to be in the daemon's "
@@ -224,7 +229,11 @@ static void usage_all(FILE *f)
 	fprintf(f,
 		"usage: snapctl [--socket PATH] [--json] [--timeout SECS] COMMAND [ARGS]\n"
 		"\nglobal options:\n"
-		"  -s, --socket PATH   control socket (default $%s or %s)\n"
+		"  -s, --socket PATH   control socket (default $%s; else, not as root,\n"
+		"                      $XDG_RUNTIME_DIR/" SNAP_RUN_DIR_USER "/" SNAP_CONTROL_SOCKET_NAME
+		" if it exists;\n"
+		"                      else %s); the server must be root\n"
+		"                      or the owner of the socket's directory\n"
 		"  -j, --json          machine-readable output (one JSON object per reply)\n"
 		"  -t, --timeout SECS  how long to wait for the daemon (default 5)\n"
 		"  -h, --help          this help; `snapctl COMMAND --help` for a command's\n"
@@ -257,9 +266,12 @@ int main(int argc, char **argv)
 					   {"help", no_argument, NULL, 'h'},
 					   {0}};
 	struct snapctl_ctx x = {.timeout_ms = 5000};
+	char def[256];
 	x.socket = getenv(CTL_SOCKET_ENV);
-	if (x.socket == NULL || !x.socket[0])
-		x.socket = CTL_SOCKET_DEFAULT;
+	if (x.socket == NULL || !x.socket[0]) {
+		snap_paths_client_default(SNAP_CONTROL_SOCKET_NAME, def, sizeof(def));
+		x.socket = def;
+	}
 	int o;
 	double t;
 	while ((o = getopt_long(argc, argv, "+s:jt:h", lo, NULL)) != -1) {

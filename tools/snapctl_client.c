@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "snap/paths.h"
 #include "tools/snapctl_client.h"
 
 struct snapctl_conn {
@@ -16,8 +17,16 @@ struct snapctl_conn {
 	uint64_t next_id;
 };
 
+static char connect_why[512];
+
+const char *snapctl_connect_error(void)
+{
+	return connect_why;
+}
+
 struct snapctl_conn *snapctl_connect(const char *path)
 {
+	connect_why[0] = '\0';
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -35,6 +44,14 @@ struct snapctl_conn *snapctl_connect(const char *path)
 			close(c->fd);
 		free(c);
 		errno = err;
+		return NULL;
+	}
+	/* Before the first request: a squatter must not see what we ask (an upgrade's path). */
+	int r = snap_paths_peer_check(c->fd, path, connect_why, sizeof(connect_why));
+	if (r) {
+		close(c->fd);
+		free(c);
+		errno = -r;
 		return NULL;
 	}
 	return c;

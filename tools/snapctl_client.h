@@ -12,9 +12,13 @@
 
 struct snapctl_conn;
 
-/* Connect to the daemon's control socket. NULL with errno: ENOENT or ECONNREFUSED (no daemon
- * listening), EACCES (socket not accessible to this user), ENAMETOOLONG, ENOMEM. */
+/* Connect to the daemon's control socket and check the server's credentials (root or the
+ * owner of the socket's directory, snap_paths_peer_check). NULL with errno: ENOENT or
+ * ECONNREFUSED (no daemon listening), EACCES (socket not accessible to this user), EPERM
+ * (untrusted server: snapctl_connect_error says why), ENAMETOOLONG, ENOMEM. */
 struct snapctl_conn *snapctl_connect(const char *path);
+/* Why the last snapctl_connect refused the server ("" if it did not). */
+const char *snapctl_connect_error(void);
 /* NULL is a no-op. */
 void snapctl_close(struct snapctl_conn *c);
 

@@ -290,9 +290,10 @@ int snapctl_cmd_capture(struct snapctl_ctx *x, int argc, char **argv)
 	if (argc - optind != 1 || out == NULL || (!q.has_count && !q.has_duration_ms))
 		return snapctl_usage_of("capture", NULL, stderr, EXIT_USAGE);
 	q.port = argv[optind];
-	/* The daemon writes the file from its own working directory: send an absolute path. */
+	/* A plain name goes as is (into the daemon's capture_dir); a relative path is made
+	 * absolute, since the daemon has another working directory. */
 	char abs[PATH_MAX + 1];
-	if (out[0] != '/') {
+	if (out[0] != '/' && strchr(out, '/')) {
 		char cwd[PATH_MAX];
 		if (getcwd(cwd, sizeof(cwd)) == NULL ||
 		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, out) >= sizeof(abs)) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pony/client/internal.h"
+#include "snap/paths.h"
 
 static __thread char connect_err[PONY_ATTACH_MSG_MAX + 64];
 
@@ -169,6 +170,13 @@ static int do_connect(struct pony_app *a, const char *path, const struct pony_op
 		set_err("cannot reach snapnetd at %s: %s", path, strerror(e));
 		return -e;
 	}
+	/* Before the hello: a squatter must learn nothing and hand us no region. */
+	char why[sizeof(connect_err)];
+	int pr = snap_paths_peer_check(a->sock, path, why, sizeof(why));
+	if (pr) {
+		set_err("%s", why);
+		return pr;
+	}
 	struct pony_attach_req req = {.magic = PONY_ATTACH_MAGIC, .version = PONY_SHM_VERSION};
 	if (opts && opts->engine) {
 		if (strlen(opts->engine) >= sizeof(req.engine)) {
@@ -222,8 +230,11 @@ struct pony_app *pony_connect(const char *path, const struct pony_opts *opts)
 	connect_err[0] = '\0';
 	if (path == NULL)
 		path = getenv("PONY_SOCKET");
-	if (path == NULL || path[0] == '\0')
-		path = PONY_DEFAULT_SOCKET;
+	char def[256];
+	if (path == NULL || path[0] == '\0') {
+		snap_paths_client_default(SNAP_APP_SOCKET_NAME, def, sizeof(def));
+		path = def;
+	}
 	struct pony_app *a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		set_err("out of memory");

@@ -104,6 +104,25 @@ wait_notify() {
   cat "$T/notify.log"; fail "no '$1' from the daemon"
 }
 
+# ring_pinger_conf NAME [DAEMON_KEYS]: a daemon (run dir $T/run-NAME) with one ring port p0
+# and an engine pinging through it every 2 ms: enough daemon, and traffic, for snapctl tests.
+ring_pinger_conf() {
+  cat <<CONF
+daemon = { name = "$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; ${2:-} };
+ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24";
+            neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); } );
+engines = ( {
+  name = "pinger";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "p0"; },
+    { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.0.0.2"; interval_us = 2000; },
+    { name = "tx"; type = "port_tx"; port = "p0"; }
+  );
+  links = ( "rx -> ping", "ping.tx -> tx" );
+} );
+CONF
+}
+
 # netns NAME: creates a namespace deleted at exit.
 netns() {
   ip netns add "$1"

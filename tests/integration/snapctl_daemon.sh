@@ -5,21 +5,8 @@
 # mid-capture, and a clean daemon shutdown afterwards.
 . "$(dirname "$0")/lib.sh"
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
-cat >"$T/d.conf" <<CONF
-daemon = { name = "ctl$$"; run_dir = "$T/run"; memory_mb = 128; log_level = "notice"; };
-ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24";
-            neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); } );
-engines = ( {
-  name = "pinger";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "ping"; type = "icmp_ping"; port = "p0"; dst = "10.0.0.2"; interval_us = 2000; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> ping", "ping.tx -> tx" );
-} );
-CONF
-S="$T/run/control.sock"
+ring_pinger_conf ctl 'capture_dir = "'"$T"'"; log_level = "notice";' >"$T/d.conf"
+S="$T/run-ctl/control.sock"
 ctl() { "$SNAPCTL" --socket "$S" "$@"; }
 expect_rc() { # expect_rc RC CMD...: run snapctl, output in $T/out
   local want=$1; shift
@@ -79,8 +66,8 @@ pk=$(sed -n 's/^captured \([0-9]*\) packets.*/\1/p' "$T/out")
 expect_rc 1 capture nope --out "$T/x.pcapng" --count 1
 has "no port named"
 expect_rc 2 capture p0 --out "$T/x.pcapng"
-expect_rc 1 capture p0 --out "/nonexistent/dir/x.pcapng" --count 1
-has "cannot create"
+expect_rc 4 capture p0 --out "/nonexistent/dir/x.pcapng" --count 1
+has "outside"
 
 # One capture per port at a time; a client that goes away ends its capture.
 "$SNAPCTL" --socket "$S" capture p0 --out "$T/long.pcapng" --count 100000000 >"$T/long.out" 2>&1 &

@@ -57,7 +57,7 @@ static void test_tx_retries_recorded_once(void **state)
 
 	char path[128], err[256];
 	snprintf(path, sizeof(path), "%s/tx.pcapng", dir);
-	struct ctl_capture_req req = {.port = "p0", .path = path, .count = 10 * N_PKTS,
+	struct ctl_capture_req req = {.port = "p0", .dir = dir, .path = path, .count = 10 * N_PKTS,
 				      .duration_ms = 60000, .dirs = CTL_CAPTURE_TX};
 	struct done_state d = {0};
 	struct ctl_capture *c;

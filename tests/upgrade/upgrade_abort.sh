@@ -11,6 +11,8 @@
 # (the first engine is restored but never acked), version after the hello, notsnap at once.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_up.sh"
+mkdir -m 755 "$T/bin"
+[ "${1:-die}" = notsnap ] && UPGRADE_DIR=$T/bin
 PINGS=4000 up_setup
 start_daemon b "$T/b.conf"
 case ${1:-die} in
@@ -22,7 +24,8 @@ sleep 1
 pid=$(a_pid)
 bin=$SNAPNETD
 case ${1:-die} in die) steps=4 ;; version) steps=2 ;; notsnap) steps=1 ;; esac
-[ "${1:-die}" = notsnap ] && { printf '#!/bin/sh\nexit 3\n' >"$T/fake"; chmod +x "$T/fake"; bin=$T/fake; }
+# The fake must sit in A's upgrade_dir (default: the daemon binary's own dir): put one there.
+[ "${1:-die}" = notsnap ] && { printf '#!/bin/sh\nexit 3\n' >"$T/bin/fake"; chmod 755 "$T/bin/fake"; bin=$T/bin/fake; }
 for i in 1 2; do
   python3 "$(dirname "$0")/check_progress.py" failed --engines host,side --exit 1 --steps $steps \
     -- "$SNAPCTL" --socket "$T/run-a/control.sock" upgrade --binary "$bin" >"$T/up.out" 2>&1 ||
