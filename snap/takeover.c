@@ -1,7 +1,8 @@
-/* Transparent upgrade, the old daemon's side of the takeover socket (see takeover.h): it
- * serves one attempt at a time synchronously on its control thread; every step has a socket
- * timeout, and until the new daemon reports its engines running the old one can roll back
- * (engines it parked are put back in their groups, ports restarted). Shared helpers too. */
+/* Transparent upgrade, the old daemon's side of the takeover channel (see takeover.h): it
+ * spawns the new binary with its end of a socketpair, waits for its hello on the control loop
+ * without blocking, then serves the hand-over synchronously; every step has a socket timeout,
+ * and until the new daemon reports its engines running the old one can roll back (engines it
+ * parked are put back in their groups, ports restarted). Shared helpers too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +17,6 @@
 #include "pony/app_module.h"
 #include "sched/sched.h"
 #include "snap/build.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
 #include "snap/engine.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
@@ -44,20 +41,20 @@ void to_set_timeouts(int s, unsigned sec)
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-int to_peer_is_us(int s)
+int to_peer_is(int s, pid_t pid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return -errno;
-	return cr.uid == geteuid() ? 0 : -EACCES;
+	return cr.uid == geteuid() && (pid <= 0 || cr.pid == pid) ? 0 : -EACCES;
 }
 
 int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size)
 {
 	uint32_t type, len;
 	void *p;
-	int r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
+	int r = snap_takeover_recv(s, &type, &p, &len, size, NULL, 0, NULL);
 	if (r)
 		return r;
 	if (type != want || len != size) {
@@ -82,8 +79,10 @@ int to_send_status(int s, uint32_t type, int status, const char *msg)
 	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
 }
 
-static int lfd = -1;
-static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+/* The attempt in progress: our end of the channel and the pid we spawned (the only pid we
+ * trust or ever kill). */
+static int csk = -1;
+static pid_t child_pid;
 static bool committed;
 static snap_takeover_done_fn done_fn;
 static void *done_arg;
@@ -122,6 +121,43 @@ void snap_takeover_set_argv(int argc, char **argv)
 	saved_argv = argv;
 }
 
+static void channel_close(void)
+{
+	if (csk < 0)
+		return;
+	snap_loop_del_fd(csk);
+	close(csk);
+	csk = -1;
+	child_pid = 0;
+}
+
+void snap_takeover_stop(void)
+{
+	channel_close();
+}
+
+/* The child's environment: ours (test hooks pass through) with the channel's fd number. Built
+ * before fork: the child of a threaded process may only call async-signal-safe functions. */
+static char **child_env(char *fdvar)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	size_t plen = strlen(SNAP_TAKEOVER_FD_ENV);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], SNAP_TAKEOVER_FD_ENV, plen) != 0 || environ[i][plen] != '=')
+			env[k++] = environ[i];
+	env[k++] = fdvar;
+	env[k] = NULL;
+	return env;
+}
+
+static void on_peer(int fd, void *arg);
+
 pid_t snap_takeover_spawn(const char *binary)
 {
 	if (saved_argv == NULL || saved_argc < 1 || saved_argc > 250)
@@ -137,78 +173,47 @@ pid_t snap_takeover_spawn(const char *binary)
 	if (!have)
 		argv[n++] = "--takeover";
 	argv[n] = NULL;
+	channel_close();
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	char fdvar[32];
+	snprintf(fdvar, sizeof(fdvar), "%s=%d", SNAP_TAKEOVER_FD_ENV, TO_CHILD_FD);
+	char **env = child_env(fdvar);
+	int r = env ? snap_loop_add_fd(sv[0], on_peer, NULL) : -ENOMEM;
+	if (r) {
+		free(env);
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
 	if (pid == 0) {
-		/* Only stdio goes to the new binary: an inherited port socket or DPDK file would
-		 * keep the old daemon's devices alive after it exits. */
+		/* Only stdio and the channel go to the new binary: an inherited port socket or
+		 * DPDK file would keep the old daemon's devices alive after it exits. dup2 clears
+		 * close-on-exec on the channel. */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		closefrom(3);
-		execv(binary, argv);
+		if (dup2(sv[1], TO_CHILD_FD) < 0)
+			_exit(127);
+		closefrom(TO_CHILD_FD + 1);
+		execve(binary, argv, env);
 		fprintf(stderr, "snapnetd: upgrade: exec %s: %s\n", binary, strerror(errno));
 		_exit(127);
 	}
-	return pid;
-}
-
-static void on_accept(int fd, void *arg);
-
-int snap_takeover_listen(const struct snap_config *cfg)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(cfg->takeover_socket) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->takeover_socket);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	mode_t old = umask(0177);
-	int r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
-	if (r && errno == EADDRINUSE) {
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (!live) {
-			unlink(sa.sun_path);
-			r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
-		}
-	}
-	int e = r ? errno : 0;
-	umask(old);
-	if (e == 0 && listen(s, 4) != 0)
-		e = errno;
-	if (e == 0)
-		e = -snap_loop_add_fd(s, on_accept, NULL);
-	if (e) {
-		close(s);
+	int e = errno;
+	free(env);
+	close(sv[1]);
+	if (pid < 0) {
+		snap_loop_del_fd(sv[0]);
+		close(sv[0]);
 		return -e;
 	}
-	lfd = s;
-	snprintf(lpath, sizeof(lpath), "%s", sa.sun_path);
-	snap_fdreg_add(s, SNAP_FD_TAKEOVER, 0, "takeover listener");
-	return 0;
-}
-
-static void listener_close(bool unlink_path)
-{
-	if (lfd < 0)
-		return;
-	snap_loop_del_fd(lfd);
-	snap_fdreg_del(lfd);
-	close(lfd);
-	lfd = -1;
-	if (unlink_path)
-		unlink(lpath);
-}
-
-void snap_takeover_stop(void)
-{
-	listener_close(!committed);
+	csk = sv[0];
+	child_pid = pid;
+	return pid;
 }
 
 /* The fd registry records an app's socket at accept, before the app has an id; the attach
@@ -287,8 +292,9 @@ static void ports_set(bool up)
 	}
 }
 
-/* Hand every engine over. res is filled; returns res->status. */
-static int serve(int s, struct snap_takeover_result *res, const struct snap_config *cfg)
+/* Hand every engine over to the child pid we spawned, whose hello is waiting whole on s.
+ * res is filled; returns res->status. */
+static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 {
 	struct to_hello hello;
 	int r = to_recv_fixed(s, T_HELLO, &hello, sizeof(hello));
@@ -299,9 +305,21 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	}
 	uint64_t t0 = to_mono_ns();
 	hello.build[sizeof(hello.build) - 1] = '\0';
-	res->new_pid = hello.pid;
+	res->new_pid = pid;
 	snprintf(res->new_build, sizeof(res->new_build), "%s", hello.build);
-	struct snap_takeover_progress pg = {.new_pid = hello.pid, .new_build = res->new_build};
+	if (hello.pid != pid) {
+		/* Only an exec'd child keeps our pid's child; anything else is not the binary
+		 * we started (its pid is reported, never used). */
+		struct to_welcome no = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
+					.status = -EACCES};
+		snprintf(no.msg, sizeof(no.msg), "hello from pid %d, not the spawned pid %d",
+			 (int)hello.pid, (int)pid);
+		snap_takeover_send(s, T_WELCOME, &no, sizeof(no), NULL, 0);
+		snprintf(res->msg, sizeof(res->msg), "takeover refused: %s", no.msg);
+		kill(pid, SIGKILL);
+		return res->status = -EACCES;
+	}
+	struct snap_takeover_progress pg = {.new_pid = pid, .new_build = res->new_build};
 	report(&pg, SNAP_TAKEOVER_STEP_HELLO);
 	unsigned n = snap_engine_count();
 	res->engines_total = n;
@@ -321,7 +339,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	uint32_t type, len;
 	void *p = NULL;
 	if (r == 0)
-		r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
+		r = snap_takeover_recv(s, &type, &p, &len, sizeof(struct to_status), NULL, 0, NULL);
 	if (r == 0 && type == T_REFUSE && len == sizeof(struct to_status)) {
 		struct to_status *st = p;
 		st->msg[sizeof(st->msg) - 1] = '\0';
@@ -344,7 +362,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		return res->status = r;
 	}
 	SNAP_LOG(NOTICE, "takeover: new daemon pid %d (build %s): %u fds passed, moving %u "
-		 "engines", hello.pid, res->new_build, res->fds_passed, n);
+		 "engines", (int)pid, res->new_build, res->fds_passed, n);
 	pg.fds_passed = res->fds_passed;
 	report(&pg, SNAP_TAKEOVER_STEP_FDS);
 
@@ -375,8 +393,8 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		r = snap_engine_save(e, &b);
 		if (r == 0 && b.err)
 			r = b.err;
-		if (r == 0 && b.len > UINT32_MAX)
-			r = -EFBIG;
+		if (r == 0 && b.len > SNAP_TAKEOVER_FRAME_MAX)
+			r = -EFBIG; /* the receiver would refuse it */
 		if (r == 0)
 			r = snap_takeover_send(s, T_ENGINE, b.data, (uint32_t)b.len, NULL, 0);
 		size_t blob = b.len;
@@ -421,7 +439,6 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	 * app sockets and listeners were passed and stay open here only until we exit (this
 	 * loop serves nothing more once the new daemon runs). */
 	ports_set(false);
-	listener_close(true);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
 	if (r == 0) {
@@ -433,14 +450,11 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		r = run.status < 0 ? run.status : -EPROTO;
 	if (r) {
 		/* Never two daemons on the same ports: make sure the new one is gone. */
-		if (hello.pid > 0)
-			kill(hello.pid, SIGKILL);
+		kill(pid, SIGKILL);
 		snprintf(res->msg, sizeof(res->msg),
 			 "new daemon failed after the ports were released (%s): old daemon resumed",
 			 strerror(-r));
 		ports_set(true);
-		if (snap_takeover_listen(cfg))
-			SNAP_LOG(ERR, "takeover: takeover socket not restored");
 		resume_parked(pk, np);
 		return res->status = r;
 	}
@@ -454,26 +468,39 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 			res->blackout_max_ns = res->blackout_ns[i];
 	}
 	res->brownout_ns = t_run - t0;
-	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", hello.pid);
+	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", (int)pid);
 	report(&pg, SNAP_TAKEOVER_STEP_RUNNING);
 	return 0;
 }
 
-static void on_accept(int fd, void *arg)
+/* The channel is readable: the spawned child's hello (whole), EOF, or garbage. Until the
+ * hello is complete this returns at once, so a child that is slow or silent never holds the
+ * control thread (the upgrade's watch kills it at its deadline; the EOF then lands here).
+ * The hand-over itself runs synchronously from here: engines are parked, and every step is
+ * bounded by TO_STEP_TIMEOUT_S. */
+static void on_peer(int fd, void *arg)
 {
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
+	int r = snap_takeover_peek(fd, T_HELLO, sizeof(struct to_hello));
+	if (r == -EAGAIN)
 		return;
-	struct snap_takeover_result res = {0};
-	int r = to_peer_is_us(c);
-	if (r) {
-		SNAP_LOG(WARNING, "takeover: connection from another uid refused");
-		close(c);
+	pid_t pid = child_pid;
+	struct snap_takeover_result res = {.new_pid = pid};
+	if (r == -ECONNRESET) {
+		/* A child that exits is reported by the upgrade's watch, with its exit status. */
+		channel_close();
 		return;
 	}
-	to_set_timeouts(c, TO_STEP_TIMEOUT_S);
-	serve(c, &res, snap_daemon()->cfg);
-	close(c);
+	if (r) {
+		res.status = r;
+		snprintf(res.msg, sizeof(res.msg), "takeover refused: bad hello from pid %d: %s "
+			 "(killed)", (int)pid, r == -EMSGSIZE ? "frame longer than a hello"
+							     : strerror(-r));
+		kill(pid, SIGKILL);
+	} else {
+		to_set_timeouts(fd, TO_STEP_TIMEOUT_S);
+		serve(fd, pid, &res);
+	}
+	channel_close();
 	if (res.status)
 		SNAP_LOG(WARNING, "takeover: %s (old daemon keeps serving)", res.msg);
 	else

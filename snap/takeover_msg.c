@@ -1,6 +1,7 @@
 /* Takeover wire framing: a 16-byte header (magic, type, payload length, fd count) whose
- * sendmsg carries the fds (SCM_RIGHTS), then the payload. A stream socket, so engine blobs of
- * any size fit; timeouts come from SO_RCVTIMEO/SO_SNDTIMEO set by the caller. */
+ * sendmsg carries the fds (SCM_RIGHTS), then the payload. A stream socket; every receive
+ * states the largest payload it accepts, checked before anything is allocated. Timeouts come
+ * from SO_RCVTIMEO/SO_SNDTIMEO set by the caller. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 
 #define MSG_MAGIC 0x534e5455u /* "SNTU" */
 #define FDS_MAX SNAP_FDPASS_MAX
-#define PAYLOAD_MAX (1u << 30)
+#define PAYLOAD_MAX SNAP_TAKEOVER_FRAME_MAX
+#define PEEK_MAX 256
 
 struct msg_hdr {
 	uint32_t magic, type, len, nfds;
@@ -69,8 +71,32 @@ int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t le
 	return len ? write_all(sock, payload, len) : 0;
 }
 
-int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, int *fds,
-		       unsigned max_fds, unsigned *nfds)
+int snap_takeover_peek(int sock, uint32_t want_type, uint32_t max_len)
+{
+	if (max_len > PEEK_MAX)
+		return -EINVAL;
+	uint8_t buf[sizeof(struct msg_hdr) + PEEK_MAX];
+	ssize_t n;
+	do
+		n = recv(sock, buf, sizeof(struct msg_hdr) + max_len, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(struct msg_hdr))
+		return -EAGAIN;
+	struct msg_hdr h;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != MSG_MAGIC || h.type != want_type || h.nfds != 0)
+		return -EPROTO;
+	if (h.len > max_len)
+		return -EMSGSIZE;
+	return (size_t)n < sizeof(h) + h.len ? -EAGAIN : 0;
+}
+
+int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, uint32_t max_len,
+		       int *fds, unsigned max_fds, unsigned *nfds)
 {
 	struct msg_hdr h;
 	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
@@ -107,7 +133,7 @@ int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, 
 		r = read_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
 	if (r == 0 && (h.magic != MSG_MAGIC || h.nfds != ngot || (mh.msg_flags & MSG_CTRUNC)))
 		r = -EPROTO;
-	if (r == 0 && (h.len > PAYLOAD_MAX || ngot > max_fds))
+	if (r == 0 && (h.len > max_len || h.len > PAYLOAD_MAX || ngot > max_fds))
 		r = -EMSGSIZE;
 	void *p = NULL;
 	if (r == 0 && h.len) {
