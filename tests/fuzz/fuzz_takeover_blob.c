@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../unit/pony_save_fix.h"
 #include "../unit/pony_sim.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
@@ -27,36 +28,15 @@ static uint8_t *work;
 
 static void fini(void)
 {
-	pony_app_host_destroy(host);
-	sim_ep_stop(0);
+	save_fix_fini(host);
 	free(base);
 	free(work);
-	sim_eal_fini();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (sim_eal_init("to_fz") < 0)
-		abort();
-	struct pony_tp_config c;
-	sim_cfg(&c, 0);
-	c.max_flows = 2;
-	c.max_streams = 8;
-	c.window = 64;
-	c.sendq_max = 4;
-	if (sim_ep_start(0, &c) != 0)
-		abort();
-	host = pony_app_host_create(NULL, "to_fz", sim_ep[0].tp);
-	struct pony_app_config ac;
-	pony_app_config_defaults(&ac);
-	ac.buf_size = 4096;
-	ac.cmd_entries = 16;
-	ac.max_streams = 4;
-	ac.max_ops = 64;
-	ac.max_regions = 2;
-	ac.max_listens = 2;
-	struct pony_app_session *s = host ? pony_app_session_create(&ac, 1, -1) : NULL;
-	if (s == NULL || pony_app_host_adopt(host, s) != 0)
+	struct pony_app_session *s;
+	if (save_fix_init("to_fz", &host, &s) != 0)
 		abort();
 	struct snap_sbuf b;
 	snap_sbuf_init(&b);

@@ -8,34 +8,11 @@
 . "$(dirname "$0")/../integration/lib.sh"
 need_root
 command -v python3 >/dev/null || skip "needs python3"
+. "$(dirname "$0")/../integration/host_conf.sh"
 NA=sarpA$$ NB=sarpB$$
-netns $NA
-netns $NB
-ip link add va$$ type veth peer name vb$$
-CLEANUPS+=("ip link del va$$ 2>/dev/null")
-ip link set va$$ netns $NA
-ip link set vb$$ netns $NB
-ip -n $NA link set va$$ up
-ip -n $NB addr add 10.78.0.2/16 dev vb$$
-ip -n $NB link set vb$$ up
-MAC=$(ip -n $NA -o link show va$$ | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-cat >"$T/a.conf" <<CONF
-daemon = { name = "sarp$$"; run_dir = "$T/run"; memory_mb = 128; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "va$$"; ip = "10.78.0.1/16"; } );
-engines = ( {
-  name = "host";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "echo"; type = "icmp_echo"; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
-            "arp -> tx", "echo -> tx" );
-} );
-CONF
+veth_ns $NA $NB va$$ vb$$ 10.78.0.2/16
+MAC=$VETH_MAC
+host_conf sarp "type = \"af_packet\"; iface = \"va$$\"; ip = \"10.78.0.1/16\";" >"$T/a.conf"
 start_daemon a "$T/a.conf" ip netns exec $NA
 # The attacker: op 2 (reply) or 1 (request for 10.78.0.1), sender 10.78.(i>>8).(i&255)+1000.
 attack() {
