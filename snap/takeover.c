@@ -229,7 +229,7 @@ static uint64_t conn_owner(int fd, uint64_t owner)
 	return owner;
 }
 
-/* Every registered fd except the takeover socket, in batches with its metadata. */
+/* Every registered fd (SNAP_FD_TAKEOVER excepted), in batches with its metadata. */
 static int send_fds(int s, unsigned *count)
 {
 	struct to_fd meta[TO_FD_BATCH];
@@ -435,8 +435,7 @@ static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 	pg.apps = apps ? pony_app_attach_count(apps) : 0;
 	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
-	/* Commit: release the ports and the takeover socket (the new daemon binds its own);
-	 * app sockets and listeners were passed and stay open here only until we exit (this
+	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners were passed and stay open here only until we exit (this
 	 * loop serves nothing more once the new daemon runs). */
 	ports_set(false);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);

@@ -60,7 +60,7 @@ enum snap_takeover_step {
 	SNAP_TAKEOVER_STEP_FDS,      /* every registered fd passed */
 	SNAP_TAKEOVER_STEP_ENGINE,   /* one engine parked, saved, restored and acknowledged */
 	SNAP_TAKEOVER_STEP_APPS,     /* every engine moved, with the app sessions they host */
-	SNAP_TAKEOVER_STEP_RELEASED, /* our ports stopped, takeover socket closed */
+	SNAP_TAKEOVER_STEP_RELEASED, /* our ports stopped */
 	SNAP_TAKEOVER_STEP_RUNNING,  /* the new daemon started its ports and runs the engines */
 };
 
