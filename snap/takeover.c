@@ -435,8 +435,9 @@ static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 	pg.apps = apps ? pony_app_attach_count(apps) : 0;
 	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
-	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners were passed and stay open here only until we exit (this
-	 * loop serves nothing more once the new daemon runs). */
+	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners
+	 * were passed and stay open here only until we exit (this loop serves nothing more once
+	 * the new daemon runs). */
 	ports_set(false);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
