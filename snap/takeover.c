@@ -158,6 +158,13 @@ static char **child_env(char *fdvar)
 
 static void on_peer(int fd, void *arg);
 
+/* The only kill of this module: the pid we spawned (never 0, our own process group). */
+static void kill_child(pid_t pid)
+{
+	if (pid > 0)
+		kill(pid, SIGKILL);
+}
+
 pid_t snap_takeover_spawn(const char *binary)
 {
 	if (saved_argv == NULL || saved_argc < 1 || saved_argc > 250)
@@ -191,12 +198,13 @@ pid_t snap_takeover_spawn(const char *binary)
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* Only stdio and the channel go to the new binary: an inherited port socket or
-		 * DPDK file would keep the old daemon's devices alive after it exits. dup2 clears
-		 * close-on-exec on the channel. */
+		 * DPDK file would keep the old daemon's devices alive after it exits. dup2 (or
+		 * fcntl, if it is already there) clears close-on-exec on the channel. */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(sv[1], TO_CHILD_FD) < 0)
+		if (sv[1] == TO_CHILD_FD ? fcntl(sv[1], F_SETFD, 0) < 0
+					 : dup2(sv[1], TO_CHILD_FD) < 0)
 			_exit(127);
 		closefrom(TO_CHILD_FD + 1);
 		execve(binary, argv, env);
@@ -316,7 +324,7 @@ static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 			 (int)hello.pid, (int)pid);
 		snap_takeover_send(s, T_WELCOME, &no, sizeof(no), NULL, 0);
 		snprintf(res->msg, sizeof(res->msg), "takeover refused: %s", no.msg);
-		kill(pid, SIGKILL);
+		kill_child(pid);
 		return res->status = -EACCES;
 	}
 	struct snap_takeover_progress pg = {.new_pid = pid, .new_build = res->new_build};
@@ -450,7 +458,7 @@ static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 		r = run.status < 0 ? run.status : -EPROTO;
 	if (r) {
 		/* Never two daemons on the same ports: make sure the new one is gone. */
-		kill(pid, SIGKILL);
+		kill_child(pid);
 		snprintf(res->msg, sizeof(res->msg),
 			 "new daemon failed after the ports were released (%s): old daemon resumed",
 			 strerror(-r));
@@ -495,7 +503,7 @@ static void on_peer(int fd, void *arg)
 		snprintf(res.msg, sizeof(res.msg), "takeover refused: bad hello from pid %d: %s "
 			 "(killed)", (int)pid, r == -EMSGSIZE ? "frame longer than a hello"
 							     : strerror(-r));
-		kill(pid, SIGKILL);
+		kill_child(pid);
 	} else {
 		to_set_timeouts(fd, TO_STEP_TIMEOUT_S);
 		serve(fd, pid, &res);
