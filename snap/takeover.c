@@ -83,6 +83,7 @@ int to_send_status(int s, uint32_t type, int status, const char *msg)
  * trust or ever kill). */
 static int csk = -1;
 static pid_t child_pid;
+static struct snap_takeover_partial hello_in; /* the hello as it arrives */
 static bool committed;
 static snap_takeover_done_fn done_fn;
 static void *done_arg;
@@ -129,6 +130,7 @@ static void channel_close(void)
 	close(csk);
 	csk = -1;
 	child_pid = 0;
+	hello_in.got = 0;
 }
 
 void snap_takeover_stop(void)
@@ -300,17 +302,11 @@ static void ports_set(bool up)
 	}
 }
 
-/* Hand every engine over to the child pid we spawned, whose hello is waiting whole on s.
- * res is filled; returns res->status. */
-static int serve(int s, pid_t pid, struct snap_takeover_result *res)
+/* Hand every engine over to the child pid we spawned, which said hello. res is filled;
+ * returns res->status. */
+static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_result *res)
 {
-	struct to_hello hello;
-	int r = to_recv_fixed(s, T_HELLO, &hello, sizeof(hello));
-	if (r) {
-		snprintf(res->msg, sizeof(res->msg), "takeover: no hello from the new daemon: %s",
-			 strerror(-r));
-		return res->status = r;
-	}
+	int r;
 	uint64_t t0 = to_mono_ns();
 	hello.build[sizeof(hello.build) - 1] = '\0';
 	res->new_pid = pid;
@@ -481,16 +477,20 @@ static int serve(int s, pid_t pid, struct snap_takeover_result *res)
 	return 0;
 }
 
-/* The channel is readable: the spawned child's hello (whole), EOF, or garbage. Until the
- * hello is complete this returns at once, so a child that is slow or silent never holds the
- * control thread (the upgrade's watch kills it at its deadline; the EOF then lands here).
+/* The channel is readable: (more of) the spawned child's hello, EOF, or garbage. Until the
+ * hello is complete this takes what arrived and returns, so a child that is slow, silent or
+ * sends it byte by byte never holds the control thread (the upgrade's watch kills it at its deadline; the EOF then lands here).
  * The hand-over itself runs synchronously from here: engines are parked, and every step is
  * bounded by TO_STEP_TIMEOUT_S. */
 static void on_peer(int fd, void *arg)
 {
-	int r = snap_takeover_peek(fd, T_HELLO, sizeof(struct to_hello));
+	struct to_hello hello;
+	uint32_t len = 0;
+	int r = snap_takeover_gather(fd, &hello_in, T_HELLO, sizeof(hello), &hello, &len);
 	if (r == -EAGAIN)
 		return;
+	if (r == 0 && len != sizeof(hello))
+		r = -EPROTO;
 	pid_t pid = child_pid;
 	struct snap_takeover_result res = {.new_pid = pid};
 	if (r == -ECONNRESET) {
@@ -506,7 +506,7 @@ static void on_peer(int fd, void *arg)
 		kill_child(pid);
 	} else {
 		to_set_timeouts(fd, TO_STEP_TIMEOUT_S);
-		serve(fd, pid, &res);
+		serve(fd, pid, hello, &res);
 	}
 	channel_close();
 	if (res.status)

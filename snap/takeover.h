@@ -136,8 +136,17 @@ int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t le
  * max_fds; the stream is then out of step and must be closed), or recvmsg's -errno. */
 int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, uint32_t max_len,
 		       int *fds, unsigned max_fds, unsigned *nfds);
-/* Without blocking or consuming: whether a whole frame of type want_type without fds and at
- * most max_len (<= 256) payload bytes is waiting. 0 (then snap_takeover_recv returns it at
- * once), -EAGAIN (not all of it yet), -ECONNRESET (EOF), -EPROTO (another type, fds, or not a
- * frame), -EMSGSIZE (longer than max_len), -EINVAL (max_len), or recv's -errno. */
-int snap_takeover_peek(int sock, uint32_t want_type, uint32_t max_len);
+/* A small frame received piecewise without blocking (the old daemon's wait for the hello). */
+#define SNAP_TAKEOVER_PARTIAL_MAX 256
+struct snap_takeover_partial {
+	uint8_t buf[16 + SNAP_TAKEOVER_PARTIAL_MAX];
+	uint32_t got; /* 0 to start a frame */
+};
+/* Read what has arrived of one frame of type want_type without fds and at most max_len
+ * (<= SNAP_TAKEOVER_PARTIAL_MAX) payload bytes into pt, never past its end and never
+ * blocking. 0 once whole (payload copied to out, *len), -EAGAIN (not all of it yet: call again
+ * when readable), -ECONNRESET (EOF), -EPROTO (another type, fds, or not a frame: the header
+ * is checked as soon as it is in), -EMSGSIZE (announces more than max_len), -EINVAL, or
+ * recv's -errno. */
+int snap_takeover_gather(int sock, struct snap_takeover_partial *pt, uint32_t want_type,
+			 uint32_t max_len, void *out, uint32_t *len);

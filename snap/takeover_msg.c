@@ -11,10 +11,12 @@
 #include "snap/fdpass.h"
 #include "snap/takeover.h"
 
+_Static_assert(SNAP_TAKEOVER_PARTIAL_MAX + 16 <= sizeof(((struct snap_takeover_partial *)0)->buf),
+	       "room for a header and the payload");
+
 #define MSG_MAGIC 0x534e5455u /* "SNTU" */
 #define FDS_MAX SNAP_FDPASS_MAX
 #define PAYLOAD_MAX SNAP_TAKEOVER_FRAME_MAX
-#define PEEK_MAX 256
 
 struct msg_hdr {
 	uint32_t magic, type, len, nfds;
@@ -71,28 +73,46 @@ int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t le
 	return len ? write_all(sock, payload, len) : 0;
 }
 
-int snap_takeover_peek(int sock, uint32_t want_type, uint32_t max_len)
+int snap_takeover_gather(int sock, struct snap_takeover_partial *pt, uint32_t want_type,
+			 uint32_t max_len, void *out, uint32_t *len)
 {
-	if (max_len > PEEK_MAX)
+	if (max_len > SNAP_TAKEOVER_PARTIAL_MAX || pt->got > sizeof(pt->buf))
 		return -EINVAL;
-	uint8_t buf[sizeof(struct msg_hdr) + PEEK_MAX];
-	ssize_t n;
-	do
-		n = recv(sock, buf, sizeof(struct msg_hdr) + max_len, MSG_PEEK | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return -ECONNRESET;
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < sizeof(struct msg_hdr))
-		return -EAGAIN;
 	struct msg_hdr h;
-	memcpy(&h, buf, sizeof(h));
-	if (h.magic != MSG_MAGIC || h.type != want_type || h.nfds != 0)
-		return -EPROTO;
-	if (h.len > max_len)
-		return -EMSGSIZE;
-	return (size_t)n < sizeof(h) + h.len ? -EAGAIN : 0;
+	/* Two reads at most: the header (checked before its payload is read), then the rest.
+	 * Never past this frame: whatever follows is the caller's next message. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t want = sizeof(h);
+		if (pt->got >= sizeof(h)) {
+			memcpy(&h, pt->buf, sizeof(h));
+			want += h.len;
+		}
+		if (pt->got < want) {
+			ssize_t n;
+			do
+				n = recv(sock, pt->buf + pt->got, want - pt->got, MSG_DONTWAIT);
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				return -ECONNRESET;
+			if (n < 0)
+				return -errno; /* -EAGAIN: nothing more yet */
+			pt->got += (uint32_t)n;
+		}
+		if (pt->got < sizeof(h))
+			return -EAGAIN;
+		memcpy(&h, pt->buf, sizeof(h));
+		/* fds sent along were dropped by recv (no control buffer): a bad frame anyway. */
+		if (h.magic != MSG_MAGIC || h.type != want_type || h.nfds != 0)
+			return -EPROTO;
+		if (h.len > max_len)
+			return -EMSGSIZE;
+		if (pt->got == sizeof(h) + h.len) {
+			memcpy(out, pt->buf + sizeof(h), h.len);
+			*len = h.len;
+			return 0;
+		}
+	}
+	return -EAGAIN;
 }
 
 int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, uint32_t max_len,

@@ -1,6 +1,6 @@
 /* Issue 14 item 6, unit level: what a new daemon reads during a takeover is bounded and
  * checked before use. A frame header announcing more than the receiver takes is refused before
- * anything is allocated; a hello is only peeked whole; saved app sessions whose limits, shm
+ * anything is allocated; the hello is gathered without blocking; saved app sessions whose limits, shm
  * layout, ring positions, op free list, rx lists or payload spans are damaged are refused by
  * pony_app_save_check (so pony_app_restore builds nothing), as are transport tables whose
  * indexes point outside the new daemon's tables. */
@@ -59,34 +59,45 @@ static void test_frame_bounds(void **st)
 	close(sv[1]);
 }
 
-static void test_peek(void **st)
+/* The hello wait: pieces are taken as they come, the header is judged as soon as it is in. */
+static void test_gather(void **st)
 {
 	int sv[2];
 	pair(sv);
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 56), -EAGAIN); /* nothing yet */
-	uint8_t hello[56] = {1};
+	struct snap_takeover_partial pt = {0};
+	uint8_t out[56];
+	uint32_t len;
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), -EAGAIN); /* nothing */
+	uint8_t hello[56] = {1, 2, 3};
 	uint32_t h[4] = {MAGIC, 1, sizeof(hello), 0};
-	assert_int_equal(write(sv[0], h, sizeof(h)), (ssize_t)sizeof(h));
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 56), -EAGAIN); /* header only */
-	assert_int_equal(snap_takeover_peek(sv[1], 2, 56), -EPROTO); /* not the type awaited */
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 40), -EMSGSIZE);
-	assert_int_equal(write(sv[0], hello, sizeof(hello)), (ssize_t)sizeof(hello));
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 56), 0);
-	uint32_t type, len;
-	void *p;
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, 56, NULL, 0, NULL), 0);
+	assert_int_equal(write(sv[0], h, 10), 10); /* part of the header */
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), -EAGAIN);
+	assert_int_equal(write(sv[0], (uint8_t *)h + 10, 6), 6);
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), -EAGAIN);
+	assert_int_equal(write(sv[0], hello, 20), 20);
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), -EAGAIN);
+	assert_int_equal(write(sv[0], hello + 20, 36), 36);
+	assert_int_equal(write(sv[0], "next", 4), 4); /* the following frame stays unread */
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), 0);
 	assert_int_equal(len, 56);
-	free(p);
+	assert_memory_equal(out, hello, 56);
+	char next[4];
+	assert_int_equal(read(sv[1], next, 4), 4);
 	close(sv[0]);
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 56), -ECONNRESET);
+	pt.got = 0;
+	assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), -ECONNRESET);
 	close(sv[1]);
-	/* Garbage that is not a frame. */
-	pair(sv);
-	uint32_t junk[4] = {0xdeadbeef, 1, 0, 0};
-	assert_int_equal(write(sv[0], junk, sizeof(junk)), (ssize_t)sizeof(junk));
-	assert_int_equal(snap_takeover_peek(sv[1], 1, 56), -EPROTO);
-	close(sv[0]);
-	close(sv[1]);
+	/* Refused at the header: another type, more than a hello, not a frame. */
+	uint32_t bad[3][4] = {{MAGIC, 2, 56, 0}, {MAGIC, 1, 1u << 30, 0}, {0xdeadbeef, 1, 0, 0}};
+	int want[3] = {-EPROTO, -EMSGSIZE, -EPROTO};
+	for (int i = 0; i < 3; i++) {
+		pair(sv);
+		pt.got = 0;
+		assert_int_equal(write(sv[0], bad[i], sizeof(bad[i])), (ssize_t)sizeof(bad[i]));
+		assert_int_equal(snap_takeover_gather(sv[1], &pt, 1, 56, out, &len), want[i]);
+		close(sv[0]);
+		close(sv[1]);
+	}
 }
 
 static struct pony_app_host *host;
@@ -201,7 +212,7 @@ int main(void)
 {
 	const struct CMUnitTest frames[] = {
 		cmocka_unit_test(test_frame_bounds),
-		cmocka_unit_test(test_peek),
+		cmocka_unit_test(test_gather),
 	};
 	const struct CMUnitTest blobs[] = {
 		cmocka_unit_test(test_sessions_checked),
