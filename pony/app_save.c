@@ -182,8 +182,8 @@ static uint32_t op_chain(const struct app_op *ops, uint32_t max_ops, uint32_t he
 {
 	uint32_t n = 0;
 	for (uint32_t i = head; i != APP_NONE; i = ops[i].next) {
-		if (i >= max_ops || n >= max_ops || (free && (ops[i].op != PONY_OP_NONE ||
-							      ops[i].held)))
+		if (i >= max_ops || n >= max_ops ||
+		    (free && (ops[i].op != PONY_OP_NONE || ops[i].held)))
 			return UINT32_MAX;
 		n++;
 	}
@@ -194,7 +194,8 @@ static uint32_t op_chain(const struct app_op *ops, uint32_t max_ops, uint32_t he
  * give, the shm header is the layout those limits produce, ring positions are within a
  * ring of each other, and every index, list and payload span points inside its table. */
 static int session_check(const struct save_session *v, const struct app_stream *st,
-			 const struct app_op *ops, const struct app_region *rg)
+			 const struct app_op *ops, const struct app_region *rg,
+			 const struct app_listen *ls)
 {
 	struct pony_app_config c;
 	pony_app_config_defaults(&c);
@@ -215,13 +216,16 @@ static int session_check(const struct save_session *v, const struct app_stream *
 	    v->cmd_tail_seen - v->cmd_head > v->hdr.cmd_entries ||
 	    v->cpl_tail - v->cpl_head_seen > v->hdr.cpl_entries)
 		return -EINVAL;
+	for (uint32_t i = 0; i < v->max_ops; i++)
+		if (!pony_saved_bool_ok(&ops[i].held) || !idx_ok(ops[i].next, v->max_ops) ||
+		    (ops[i].op != PONY_OP_NONE && !span_ok(ops[i].off, ops[i].len, v->hdr.buf_size)))
+			return -EINVAL;
+	for (uint32_t i = 0; i < v->max_listens; i++)
+		if (!pony_saved_bool_ok(&ls[i].used))
+			return -EINVAL;
 	uint32_t nfree = op_chain(ops, v->max_ops, v->op_free, true);
 	if (nfree == UINT32_MAX || nfree + v->n_ops != v->max_ops)
 		return -EINVAL;
-	for (uint32_t i = 0; i < v->max_ops; i++)
-		if (!idx_ok(ops[i].next, v->max_ops) ||
-		    (ops[i].op != PONY_OP_NONE && !span_ok(ops[i].off, ops[i].len, v->hdr.buf_size)))
-			return -EINVAL;
 	for (uint32_t i = 0; i < v->max_streams; i++) {
 		if (st[i].state > APP_STREAM_OPEN)
 			return -EINVAL;
@@ -265,19 +269,23 @@ static int session_take(struct save_session *v, const uint8_t **pp, const uint8_
 	size_t ns = sizeof(struct app_stream) * v->max_streams;
 	size_t no = sizeof(struct app_op) * v->max_ops;
 	size_t nr = sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1);
+	size_t nl = sizeof(struct app_listen) * v->max_listens;
 	struct app_stream *st = malloc(ns ? ns : 1);
 	struct app_op *ops = malloc(no ? no : 1);
 	struct app_region *rg = malloc(nr);
-	int r = st && ops && rg ? 0 : -ENOMEM;
+	struct app_listen *ls = malloc(nl ? nl : 1);
+	int r = st && ops && rg && ls ? 0 : -ENOMEM;
 	if (r == 0) {
 		memcpy(st, a, ns);
 		memcpy(ops, a + ns, no);
 		memcpy(rg, a + ns + no, nr);
-		r = session_check(v, st, ops, rg);
+		memcpy(ls, a + ns + no + nr, nl);
+		r = session_check(v, st, ops, rg, ls);
 	}
 	free(st);
 	free(ops);
 	free(rg);
+	free(ls);
 	if (r == 0)
 		*pp = a;
 	return r;

@@ -118,9 +118,15 @@ static int check_tables(const struct pony_tp *tp, const struct save_hdr *h, cons
 	size_t nf = c->max_flows, w = c->window, nh = nf * w;
 	if (!idx_ok(h->stream_free, c->max_streams))
 		return -EINVAL;
+	for (unsigned i = 0; i < PONY_LISTEN_MAX; i++)
+		if (!pony_saved_bool_ok(&h->listen[i].used))
+			return -EINVAL;
 	for (size_t i = 0; i < nf; i++) {
 		struct pony_flow f;
 		memcpy(&f, (const uint8_t *)flows + i * sizeof(f), sizeof(f));
+		if (!pony_saved_bool_ok(&f.ack_pending) || !pony_saved_bool_ok(&f.ack_now) ||
+		    !pony_saved_bool_ok(&f.fin_sent))
+			return -EINVAL;
 		if (f.state == PONY_F_FREE)
 			continue;
 		if (f.rx.size != w || f.snd_nxt - f.snd_una > w || f.pipe > w || f.n_lost > w ||
@@ -130,7 +136,10 @@ static int check_tables(const struct pony_tp *tp, const struct save_hdr *h, cons
 	for (uint32_t si = 0; si < c->max_streams; si++) {
 		struct pony_stream s;
 		memcpy(&s, (const uint8_t *)streams + si * sizeof(s), sizeof(s));
-		if (!idx_ok(s.next, c->max_streams) || !idx_ok(s.prev, c->max_streams))
+		if (!idx_ok(s.next, c->max_streams) || !idx_ok(s.prev, c->max_streams) ||
+		    !pony_saved_bool_ok(&s.ready) || !pony_saved_bool_ok(&s.close_after_open) ||
+		    !pony_saved_bool_ok(&s.close_pending) || !pony_saved_bool_ok(&s.rx_active) ||
+		    !pony_saved_bool_ok(&s.rx_discard))
 			return -EINVAL;
 		if (s.state == PONY_S_FREE)
 			continue;
