@@ -80,7 +80,8 @@ struct snap_takeover_progress {
 
 /* ---- old daemon (control thread) ---- */
 
-/* Drop the channel of an attempt still waiting for its new daemon's hello (daemon stop). */
+/* Drop the channel of an attempt still waiting for its new daemon's hello (an upgrade that
+ * ended, daemon stop). */
 void snap_takeover_stop(void);
 /* Called (control thread) when a takeover attempt ends, successfully or not. One listener;
  * NULL removes it. */
