@@ -48,6 +48,7 @@ static uint64_t mono_ns(void)
 static void finish_listeners(void)
 {
 	up.active = false;
+	snap_takeover_stop(); /* a child we gave up on cannot start a hand-over later */
 	snap_takeover_on_done(NULL, NULL);
 	snap_takeover_on_progress(NULL, NULL);
 }

@@ -1,5 +1,7 @@
 /* arp: answers ARP requests for the port's IPv4 address (rewriting the request into the reply
- * in place) and learns on-link senders into the port's neighbour table. */
+ * in place) and learns on-link neighbours into the port's neighbour table: a new entry only
+ * from a reply to a request we sent or from a request for our address (the sender is about
+ * to talk to us); any other ARP only refreshes an entry that already exists. */
 #include <errno.h>
 #include <string.h>
 
@@ -18,7 +20,9 @@ struct arp {
 	uint64_t replies_seen;  /* replies received */
 	uint64_t ignored;       /* requests for other addresses, gratuitous announcements */
 	uint64_t learned;       /* neighbour table updates */
-	uint64_t learn_failed;  /* neighbour table full */
+	uint64_t learn_failed;  /* neighbour table full, or a static entry */
+	uint64_t unsolicited;   /* replies (and announcements) for addresses we neither asked
+				 * for nor know: not learned */
 	uint64_t conflicts;     /* someone else claims our address */
 };
 
@@ -42,7 +46,7 @@ static void arp_fill(struct rte_arp_hdr *ah, uint16_t op, const struct rte_ether
 	ah->arp_data.arp_tip = tip;
 }
 
-int snap_arp_build_request(const struct snap_port *p, uint32_t target_ip, struct rte_mbuf *m)
+int snap_arp_build_request(struct snap_port *p, uint32_t target_ip, struct rte_mbuf *m)
 {
 	if (p->ip == 0 || target_ip == 0 || rte_pktmbuf_pkt_len(m) != 0)
 		return -EINVAL;
@@ -58,14 +62,20 @@ int snap_arp_build_request(const struct snap_port *p, uint32_t target_ip, struct
 	arp_fill((struct rte_arp_hdr *)(eh + 1), RTE_ARP_OP_REQUEST, &p->mac, p->ip, &zero,
 		 target_ip);
 	m->l2_len = sizeof(*eh);
+	snap_port_neigh_solicit(p, target_ip);
 	return 0;
 }
 
-/* Learn sender -> MAC if the sender is a plausible on-link neighbour. */
-static void arp_learn(struct arp *s, uint32_t sip, const struct rte_ether_addr *sha)
+/* Learn sender -> MAC if the sender is a plausible on-link neighbour and may create (asked
+ * for) or already has an entry. */
+static void arp_learn(struct arp *s, uint32_t sip, const struct rte_ether_addr *sha, bool may_add)
 {
 	if (sip == 0 || !snap_port_on_link(s->port, sip) || snap_net_ip_is_bcast(s->port, sip))
 		return;
+	if (!may_add && !snap_port_neigh_known(s->port, sip)) {
+		s->unsolicited++;
+		return;
+	}
 	if (snap_port_neigh_learn(s->port, sip, sha) == 0)
 		s->learned++;
 	else
@@ -107,18 +117,20 @@ static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf **mp)
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	arp_learn(s, sip, &ad->arp_sha);
 	if (op == RTE_ARP_OP_REPLY) {
 		s->replies_seen++;
+		arp_learn(s, sip, &ad->arp_sha, snap_port_neigh_solicited(s->port, sip));
 		rte_pktmbuf_free(m);
 		return false;
 	}
 	if (ours == 0 || tip != ours) {
 		s->ignored++;
+		arp_learn(s, sip, &ad->arp_sha, false);
 		rte_pktmbuf_free(m);
 		return false;
 	}
 	s->requests++;
+	arp_learn(s, sip, &ad->arp_sha, true);
 	if (unlikely(snap_net_make_writable(mp) != 0)) {
 		snap_elem_drop(el, m, SNAP_DROP_NO_MBUF);
 		return false;
@@ -159,6 +171,8 @@ static void arp_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "learned", s->learned);
 	fn(ctx, "learn_failed", s->learn_failed);
 	fn(ctx, "conflicts", s->conflicts);
+	fn(ctx, "unsolicited", s->unsolicited);
+	fn(ctx, "evicted", s->port->neigh_evicted);
 }
 
 static const struct snap_elem_desc arp_desc = {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pony/app_internal.h"
@@ -165,21 +166,178 @@ static void close_fds(int a, int b, int c, int d)
 	close(d);
 }
 
-/* Map the received memfd and rebuild one session from its record. */
+static bool idx_ok(uint32_t i, uint32_t n)
+{
+	return i == APP_NONE || i < n;
+}
+
+static bool span_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* Follow a list of op indexes through ops[].next from head: every link in range, at most
+ * max_ops steps (no cycle). Returns the count, or UINT32_MAX if broken. */
+static uint32_t op_chain(const struct app_op *ops, uint32_t max_ops, uint32_t head, bool free)
+{
+	uint32_t n = 0;
+	for (uint32_t i = head; i != APP_NONE; i = ops[i].next) {
+		if (i >= max_ops || n >= max_ops ||
+		    (free && (ops[i].op != PONY_OP_NONE || ops[i].held)))
+			return UINT32_MAX;
+		n++;
+	}
+	return n;
+}
+
+/* The session's own bookkeeping, as the blob has it: the limits are ones a config could
+ * give, the shm header is the layout those limits produce, ring positions are within a
+ * ring of each other, and every index, list and payload span points inside its table. */
+static int session_check(const struct save_session *v, const struct app_stream *st,
+			 const struct app_op *ops, const struct app_region *rg,
+			 const struct app_listen *ls)
+{
+	struct pony_app_config c;
+	pony_app_config_defaults(&c);
+	c.buf_size = v->hdr.buf_size;
+	c.cmd_entries = v->hdr.cmd_entries;
+	c.max_streams = v->max_streams;
+	c.max_ops = v->max_ops;
+	c.max_regions = v->max_regions;
+	c.max_listens = v->max_listens;
+	char err[128];
+	if (pony_app_config_check(&c, err, sizeof(err)) != 0 ||
+	    pony_shm_check(&v->hdr, v->map_size) != 0 || v->hdr.region_size != v->map_size ||
+	    v->hdr.cpl_entries != pony_app_cpl_entries(&c))
+		return -EINVAL;
+	if (v->n_streams > v->max_streams || v->n_ops > v->max_ops ||
+	    v->n_regions > v->max_regions || v->n_listens > v->max_listens ||
+	    v->tp_refs > v->n_ops || v->owed > v->max_ops + v->max_streams ||
+	    v->cmd_tail_seen - v->cmd_head > v->hdr.cmd_entries ||
+	    v->cpl_tail - v->cpl_head_seen > v->hdr.cpl_entries)
+		return -EINVAL;
+	for (uint32_t i = 0; i < v->max_ops; i++)
+		if (!pony_saved_bool_ok(&ops[i].held) || !idx_ok(ops[i].next, v->max_ops) ||
+		    (ops[i].op != PONY_OP_NONE && !span_ok(ops[i].off, ops[i].len, v->hdr.buf_size)))
+			return -EINVAL;
+	for (uint32_t i = 0; i < v->max_listens; i++)
+		if (!pony_saved_bool_ok(&ls[i].used))
+			return -EINVAL;
+	uint32_t nfree = op_chain(ops, v->max_ops, v->op_free, true);
+	if (nfree == UINT32_MAX || nfree + v->n_ops != v->max_ops)
+		return -EINVAL;
+	for (uint32_t i = 0; i < v->max_streams; i++) {
+		if (st[i].state > APP_STREAM_OPEN)
+			return -EINVAL;
+		if (st[i].state == APP_STREAM_FREE)
+			continue;
+		if (!idx_ok(st[i].open_op, v->max_ops) || !idx_ok(st[i].rx_tail, v->max_ops) ||
+		    op_chain(ops, v->max_ops, st[i].rx_head, false) == UINT32_MAX)
+			return -EINVAL;
+	}
+	for (uint32_t i = 0; i < v->max_regions; i++)
+		if (rg[i].id != 0 && !span_ok(rg[i].off, rg[i].len, v->hdr.buf_size))
+			return -EINVAL;
+	return 0;
+}
+
+/* Bytes of one session's arrays after its record. */
+static size_t session_arrays(const struct save_session *v)
+{
+	return sizeof(struct app_stream) * v->max_streams + sizeof(struct app_op) * v->max_ops +
+	       sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1) +
+	       sizeof(struct app_listen) * v->max_listens;
+}
+
+/* One session record at *pp (and its arrays) copied into v and checked; *pp advances. The
+ * arrays are checked in place (the caller copies them afterwards from the same immutable
+ * buffer). 0, -EPROTO (truncated) or -EINVAL. */
+static int session_take(struct save_session *v, const uint8_t **pp, const uint8_t *end)
+{
+	if ((size_t)(end - *pp) < sizeof(*v))
+		return -EPROTO;
+	memcpy(v, *pp, sizeof(*v));
+	/* Limits first: they size the arrays, so nothing below may trust them unchecked. */
+	if (v->max_streams > 65535 || v->max_ops > 32768 || v->max_regions > 65535 ||
+	    v->max_listens > 1024)
+		return -EINVAL;
+	const uint8_t *a = *pp + sizeof(*v);
+	size_t need = session_arrays(v);
+	if ((size_t)(end - a) < need)
+		return -EPROTO;
+	/* The blob is a malloc'd frame: copy the tables out rather than cast (alignment). */
+	size_t ns = sizeof(struct app_stream) * v->max_streams;
+	size_t no = sizeof(struct app_op) * v->max_ops;
+	size_t nr = sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1);
+	size_t nl = sizeof(struct app_listen) * v->max_listens;
+	struct app_stream *st = malloc(ns ? ns : 1);
+	struct app_op *ops = malloc(no ? no : 1);
+	struct app_region *rg = malloc(nr);
+	struct app_listen *ls = malloc(nl ? nl : 1);
+	int r = st && ops && rg && ls ? 0 : -ENOMEM;
+	if (r == 0) {
+		memcpy(st, a, ns);
+		memcpy(ops, a + ns, no);
+		memcpy(rg, a + ns + no, nr);
+		memcpy(ls, a + ns + no + nr, nl);
+		r = session_check(v, st, ops, rg, ls);
+	}
+	free(st);
+	free(ops);
+	free(rg);
+	free(ls);
+	if (r == 0)
+		*pp = a;
+	return r;
+}
+
+int pony_app_save_check(const void *data, size_t len, size_t *tp_off)
+{
+	const uint8_t *p = data, *end = p + len;
+	struct save_hdr sh;
+	if (len < sizeof(sh))
+		return -EPROTO;
+	memcpy(&sh, p, sizeof(sh));
+	p += sizeof(sh);
+	if (sh.magic != APP_SAVE_MAGIC || sh.version != APP_SAVE_VERSION ||
+	    sh.sz_session != sizeof(struct save_session) ||
+	    sh.sz_stream != sizeof(struct app_stream) || sh.sz_op != sizeof(struct app_op) ||
+	    sh.sz_region != sizeof(struct app_region) ||
+	    sh.sz_listen != sizeof(struct app_listen))
+		return -EPROTO;
+	if (sh.n_sessions > RESTORED_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < sh.n_sessions; i++) {
+		struct save_session v;
+		int r = session_take(&v, &p, end);
+		if (r)
+			return r;
+		p += session_arrays(&v);
+	}
+	*tp_off = (size_t)(p - (const uint8_t *)data);
+	return 0;
+}
+
+/* Map the received memfd and rebuild one session from its checked record. */
 static int session_rebuild(struct pony_app_host *h, const struct save_session *v,
 			   const uint8_t **pp, const uint8_t *end)
 {
-	size_t need = sizeof(struct app_stream) * v->max_streams +
-		      sizeof(struct app_op) * v->max_ops +
-		      sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1) +
-		      sizeof(struct app_listen) * v->max_listens;
-	if ((size_t)(end - *pp) < need || v->hdr.region_size != v->map_size ||
-	    v->hdr.buf_off + v->hdr.buf_size > v->map_size || n_rs >= RESTORED_MAX)
-		return -EINVAL;
+	if (n_rs >= RESTORED_MAX)
+		return -ENOSPC;
 	int sock, memfd, cmd_efd, cpl_efd;
 	int r = snap_takeover_app_fds(v->app_id, &sock, &memfd, &cmd_efd, &cpl_efd);
 	if (r)
 		return r;
+	/* Mapping past the file's end would fault on first touch: the region must really be
+	 * as large as the record says. */
+	struct stat fst;
+	if (fstat(memfd, &fst) != 0 || !S_ISREG(fst.st_mode) ||
+	    (uint64_t)fst.st_size < v->map_size) {
+		SNAP_LOG(ERR, "apps: app %u: its memfd is smaller than its saved region (%llu)",
+			 v->app_id, (unsigned long long)v->map_size);
+		close_fds(sock, memfd, cmd_efd, cpl_efd);
+		return -EINVAL;
+	}
 	struct pony_app_session *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
@@ -263,27 +421,25 @@ static int session_rebuild(struct pony_app_host *h, const struct save_session *v
 int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *data,
 		     size_t len)
 {
+	/* Every record is checked before any session is built or any fd taken. */
+	size_t tp_off;
+	int r = pony_app_save_check(data, len, &tp_off);
+	if (r) {
+		SNAP_LOG(ERR, "apps: saved sessions refused: %s", r == -EPROTO ? "other format or "
+			 "truncated" : "inconsistent record");
+		return r;
+	}
 	const uint8_t *p = data, *end = p + len;
 	struct save_hdr sh;
-	if (len < sizeof(sh))
-		return -EPROTO;
 	memcpy(&sh, p, sizeof(sh));
 	p += sizeof(sh);
-	if (sh.magic != APP_SAVE_MAGIC || sh.version != APP_SAVE_VERSION ||
-	    sh.sz_session != sizeof(struct save_session) ||
-	    sh.sz_stream != sizeof(struct app_stream) || sh.sz_op != sizeof(struct app_op) ||
-	    sh.sz_region != sizeof(struct app_region) ||
-	    sh.sz_listen != sizeof(struct app_listen))
-		return -EPROTO;
 	if (sh.n_sessions && h == NULL)
 		return -EINVAL;
 	for (uint32_t i = 0; i < sh.n_sessions; i++) {
 		struct save_session v;
-		if ((size_t)(end - p) < sizeof(v))
-			return -EPROTO;
 		memcpy(&v, p, sizeof(v));
 		p += sizeof(v);
-		int r = session_rebuild(h, &v, &p, end);
+		r = session_rebuild(h, &v, &p, end);
 		if (r)
 			return r;
 	}
@@ -294,7 +450,7 @@ int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *da
 		.listener = rb_listener, .os_owner = rb_os_owner, .os_buf = rb_os_buf,
 	};
 	rb_failed = false;
-	int r = pony_tp_restore(tp, p, (size_t)(end - p), &rb);
+	r = pony_tp_restore(tp, p, (size_t)(end - p), &rb);
 	if (r == 0 && rb_failed) {
 		SNAP_LOG(ERR, "apps: transport state points outside every restored session");
 		r = -EINVAL;

@@ -21,6 +21,12 @@ int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
  * -ENOENT (an app's fds were not received), -EINVAL, -ENOMEM, or pony_tp_restore's error. */
 int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *data,
 		     size_t len);
+/* Check a saved blob's app sessions without building anything (restore runs it first; the
+ * fuzz target too): format, then per session its limits (ones a config allows), its shm
+ * header (the layout those limits give), ring positions, op free list and rx lists, stream
+ * states, payload spans of ops and regions. On 0, *tp_off is where the transport's state
+ * starts. 0, -EPROTO (format, truncated), -EINVAL (inconsistent), -ENOMEM. */
+int pony_app_save_check(const void *data, size_t len, size_t *tp_off);
 /* After the app-attach layer exists in the new daemon: hand it the restored sessions'
  * connections (they stay attached; apps notice nothing). Returns how many were adopted. */
 unsigned pony_app_restored_adopt(struct pony_app_attach *a);

@@ -536,7 +536,7 @@ int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
 	for (uint32_t b = 0; b < OS_BUFS; b++) {
 		struct os_buf ob;
 		memcpy(&ob, &bufs[b], sizeof(ob));
-		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size)
+		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size || !pony_saved_bool_ok(&ob.used))
 			return -EINVAL;
 		used += ob.used;
 	}

@@ -103,6 +103,59 @@ static void free_held(struct pony_tp *tp)
 	}
 }
 
+static bool idx_ok(uint32_t i, size_t n)
+{
+	return i == PONY_NONE || i < n;
+}
+
+/* Every index the saved tables hold points inside the tables of tp (built from the same
+ * limits): flows' stream lists and windows, streams' slots, flows, lists and send queues,
+ * held segments' links. The records are copied out (the blob need not be aligned). */
+static int check_tables(const struct pony_tp *tp, const struct save_hdr *h, const void *flows,
+			const void *streams, struct rd held)
+{
+	const struct pony_tp_config *c = &tp->cfg;
+	size_t nf = c->max_flows, w = c->window, nh = nf * w;
+	if (!idx_ok(h->stream_free, c->max_streams))
+		return -EINVAL;
+	for (unsigned i = 0; i < PONY_LISTEN_MAX; i++)
+		if (!pony_saved_bool_ok(&h->listen[i].used))
+			return -EINVAL;
+	for (size_t i = 0; i < nf; i++) {
+		struct pony_flow f;
+		memcpy(&f, (const uint8_t *)flows + i * sizeof(f), sizeof(f));
+		if (!pony_saved_bool_ok(&f.ack_pending) ||
+		    !pony_saved_bool_ok(&f.fin_sent))
+			return -EINVAL;
+		if (f.state == PONY_F_FREE)
+			continue;
+		if (f.rx.size != w || f.snd_nxt - f.snd_una > w || f.pipe > w || f.n_lost > w ||
+		    !idx_ok(f.streams, c->max_streams) || f.n_streams > c->max_streams)
+			return -EINVAL;
+	}
+	for (uint32_t si = 0; si < c->max_streams; si++) {
+		struct pony_stream s;
+		memcpy(&s, (const uint8_t *)streams + si * sizeof(s), sizeof(s));
+		if (!idx_ok(s.next, c->max_streams) || !idx_ok(s.prev, c->max_streams) ||
+		    !pony_saved_bool_ok(&s.ready) || !pony_saved_bool_ok(&s.close_after_open) ||
+		    !pony_saved_bool_ok(&s.close_pending) || !pony_saved_bool_ok(&s.rx_active) ||
+		    !pony_saved_bool_ok(&s.rx_discard))
+			return -EINVAL;
+		if (s.state == PONY_S_FREE)
+			continue;
+		if (s.flow >= nf || (s.sid & PONY_SID_IDX_MASK) != si || !idx_ok(s.held, nh) ||
+		    s.tx_tail - s.tx_head > c->sendq_max || s.tx_seg - s.tx_head > s.tx_tail - s.tx_head)
+			return -EINVAL;
+	}
+	for (uint32_t i = 0; i < h->n_held; i++) {
+		struct save_held sh;
+		if (take_into(&held, &sh, sizeof(sh)) < 0 || !idx_ok(sh.next, nh) ||
+		    take(&held, sh.len) == NULL)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		    const struct pony_tp_rebind *rb)
 {
@@ -147,10 +200,8 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		if (e)
 			return e;
 	}
-	const struct pony_stream *ss = streams;
-	for (uint32_t si = 0; si < c->max_streams; si++)
-		if (ss[si].state != PONY_S_FREE && ss[si].flow >= nf)
-			return -EINVAL;
+	if (check_tables(tp, &h, flows, streams, held_rd) != 0)
+		return -EINVAL;
 
 	free_held(tp);
 	pony_flowtx_flush(tp);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pony/transport.h"
 #include "snap/element.h"
@@ -26,6 +27,15 @@ struct pony_tp_rebind {
 	void *(*os_owner)(void *ctx, uint64_t cookie, void *old);
 	void *(*os_buf)(void *ctx, uint64_t cookie, void *old);
 };
+
+/* Whether a bool copied from a saved blob holds 0 or 1: read as a byte, since loading a bool
+ * with any other value is undefined. Every restore checks its structs' bools with it. */
+static inline bool pony_saved_bool_ok(const bool *b)
+{
+	uint8_t v;
+	memcpy(&v, b, 1);
+	return v <= 1;
+}
 
 /* Append tp's state to out. 0 or -ENOMEM. No packets or upcalls. */
 int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);

@@ -102,6 +102,8 @@ struct snap_config {
 	char run_dir[SNAP_PATH_MAX];
 	char control_socket[SNAP_PATH_MAX];
 	char app_socket[SNAP_PATH_MAX];
+	/* Unused: the takeover channel is inherited by the spawned binary (snap/takeover.h);
+	 * still parsed so older configs load. */
 	char takeover_socket[SNAP_PATH_MAX];
 	unsigned socket_mode;        /* control/app socket file mode */
 	char operator_group[32];     /* may mutate through the control socket */

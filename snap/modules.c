@@ -50,14 +50,7 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 	r = ctl_server_start(d->cfg, err, errlen);
 	if (r < 0)
 		return r;
-	r = pony_app_module_start(d->cfg, err, errlen);
-	if (r < 0)
-		return r;
-	r = snap_takeover_listen(d->cfg);
-	if (r < 0)
-		snprintf(err, errlen, "takeover socket %s: %s", d->cfg->takeover_socket,
-			 strerror(-r));
-	return r;
+	return pony_app_module_start(d->cfg, err, errlen);
 }
 
 int snap_daemon_modules_reload(struct snap_daemon *d, const struct snap_config *fresh,

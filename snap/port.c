@@ -26,7 +26,6 @@
 
 #define PORTS_MAX SNAP_CFG_PORTS_MAX
 #define RINGS_MAX 128
-#define NEIGH_ENTRIES 1024
 #define RING_SIZE 4096
 
 static struct snap_port *ports[PORTS_MAX];
@@ -119,51 +118,6 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 	if (pc->devargs[0] && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, ",%s", pc->devargs);
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
-}
-
-static int neigh_create(struct snap_port *p)
-{
-	char name[RTE_HASH_NAMESIZE];
-	snprintf(name, sizeof(name), "nb_%.24s", p->name);
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = NEIGH_ENTRIES,
-		.key_len = sizeof(uint32_t),
-		.hash_func = rte_jhash,
-		.socket_id = p->socket_id,
-		/* Readers on any engine thread never block; the rare writers (ARP learning)
-		 * serialise among themselves. */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
-	};
-	p->neigh = rte_hash_create(&hp);
-	return p->neigh ? 0 : -rte_errno;
-}
-
-int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac)
-{
-	uint64_t v = 0;
-	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
-	void *old;
-	if (rte_hash_lookup_data(p->neigh, &ip, &old) >= 0 && (uint64_t)(uintptr_t)old == v)
-		return 0;
-	int r = rte_hash_add_key_data(p->neigh, &ip, (void *)(uintptr_t)v);
-	if (r < 0) {
-		p->neigh_full++;
-		return -ENOSPC;
-	}
-	p->neigh_updates++;
-	return 0;
-}
-
-int snap_port_neigh_lookup(const struct snap_port *p, uint32_t ip, struct rte_ether_addr *mac)
-{
-	void *d;
-	if (rte_hash_lookup_data(p->neigh, &ip, &d) < 0)
-		return -ENOENT;
-	uint64_t v = (uint64_t)(uintptr_t)d;
-	memcpy(mac->addr_bytes, &v, RTE_ETHER_ADDR_LEN);
-	return 0;
 }
 
 bool snap_port_on_link(const struct snap_port *p, uint32_t ip)
@@ -453,14 +407,14 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 				 rte_strerror(rte_errno));
 			return -ENOMEM;
 		}
-		int r = neigh_create(p);
+		int r = snap_port_neigh_create(p);
 		if (r) {
 			snprintf(err, errlen, "port %s: cannot create neighbour table: %s", pc->name,
 				 rte_strerror(-r));
 			return r;
 		}
 		for (unsigned j = 0; j < pc->n_neigh; j++)
-			snap_port_neigh_learn(p, pc->neigh[j].ip, &pc->neigh[j].mac);
+			snap_port_neigh_static(p, pc->neigh[j].ip, &pc->neigh[j].mac);
 		r = port_start(p, pc, err, errlen);
 		if (r)
 			return r;

@@ -1,7 +1,8 @@
-/* Transparent upgrade, the old daemon's side of the takeover socket (see takeover.h): it
- * serves one attempt at a time synchronously on its control thread; every step has a socket
- * timeout, and until the new daemon reports its engines running the old one can roll back
- * (engines it parked are put back in their groups, ports restarted). Shared helpers too. */
+/* Transparent upgrade, the old daemon's side of the takeover channel (see takeover.h): it
+ * spawns the new binary with its end of a socketpair, waits for its hello on the control loop
+ * without blocking, then serves the hand-over synchronously; every step has a socket timeout,
+ * and until the new daemon reports its engines running the old one can roll back (engines it
+ * parked are put back in their groups, ports restarted). Shared helpers too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +17,6 @@
 #include "pony/app_module.h"
 #include "sched/sched.h"
 #include "snap/build.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
 #include "snap/engine.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
@@ -29,7 +26,6 @@
 #include "snap/build_id.h"
 #include "snap/takeover.h"
 #include "snap/takeover_int.h"
-#include "snap/unixsock.h"
 
 uint64_t to_mono_ns(void)
 {
@@ -45,20 +41,20 @@ void to_set_timeouts(int s, unsigned sec)
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-int to_peer_is_us(int s)
+int to_peer_is(int s, pid_t pid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return -errno;
-	return cr.uid == geteuid() ? 0 : -EACCES;
+	return cr.uid == geteuid() && (pid <= 0 || cr.pid == pid) ? 0 : -EACCES;
 }
 
 int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size)
 {
 	uint32_t type, len;
 	void *p;
-	int r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
+	int r = snap_takeover_recv(s, &type, &p, &len, size, NULL, 0, NULL);
 	if (r)
 		return r;
 	if (type != want || len != size) {
@@ -83,8 +79,11 @@ int to_send_status(int s, uint32_t type, int status, const char *msg)
 	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
 }
 
-static int lfd = -1;
-static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+/* The attempt in progress: our end of the channel and the pid we spawned (the only pid we
+ * trust or ever kill). */
+static int csk = -1;
+static pid_t child_pid;
+static struct snap_takeover_partial hello_in; /* the hello as it arrives */
 static bool committed;
 static snap_takeover_done_fn done_fn;
 static void *done_arg;
@@ -123,6 +122,51 @@ void snap_takeover_set_argv(int argc, char **argv)
 	saved_argv = argv;
 }
 
+static void channel_close(void)
+{
+	if (csk < 0)
+		return;
+	snap_loop_del_fd(csk);
+	close(csk);
+	csk = -1;
+	child_pid = 0;
+	hello_in.got = 0;
+}
+
+void snap_takeover_stop(void)
+{
+	channel_close();
+}
+
+/* The child's environment: ours (test hooks pass through) with the channel's fd number. Built
+ * before fork: the child of a threaded process may only call async-signal-safe functions. */
+static char **child_env(char *fdvar)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	size_t plen = strlen(SNAP_TAKEOVER_FD_ENV);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], SNAP_TAKEOVER_FD_ENV, plen) != 0 || environ[i][plen] != '=')
+			env[k++] = environ[i];
+	env[k++] = fdvar;
+	env[k] = NULL;
+	return env;
+}
+
+static void on_peer(int fd, void *arg);
+
+/* The only kill of this module: the pid we spawned (never 0, our own process group). */
+static void kill_child(pid_t pid)
+{
+	if (pid > 0)
+		kill(pid, SIGKILL);
+}
+
 pid_t snap_takeover_spawn(const char *binary)
 {
 	if (saved_argv == NULL || saved_argc < 1 || saved_argc > 250)
@@ -138,64 +182,48 @@ pid_t snap_takeover_spawn(const char *binary)
 	if (!have)
 		argv[n++] = "--takeover";
 	argv[n] = NULL;
+	channel_close();
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	char fdvar[32];
+	snprintf(fdvar, sizeof(fdvar), "%s=%d", SNAP_TAKEOVER_FD_ENV, TO_CHILD_FD);
+	char **env = child_env(fdvar);
+	int r = env ? snap_loop_add_fd(sv[0], on_peer, NULL) : -ENOMEM;
+	if (r) {
+		free(env);
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
 	if (pid == 0) {
-		/* Only stdio goes to the new binary: an inherited port socket or DPDK file would
-		 * keep the old daemon's devices alive after it exits. */
+		/* Only stdio and the channel go to the new binary: an inherited port socket or
+		 * DPDK file would keep the old daemon's devices alive after it exits. dup2 (or
+		 * fcntl, if it is already there) clears close-on-exec on the channel. */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		closefrom(3);
-		execv(binary, argv);
+		if (sv[1] == TO_CHILD_FD ? fcntl(sv[1], F_SETFD, 0) < 0
+					 : dup2(sv[1], TO_CHILD_FD) < 0)
+			_exit(127);
+		closefrom(TO_CHILD_FD + 1);
+		execve(binary, argv, env);
 		fprintf(stderr, "snapnetd: upgrade: exec %s: %s\n", binary, strerror(errno));
 		_exit(127);
 	}
+	int e = errno;
+	free(env);
+	close(sv[1]);
+	if (pid < 0) {
+		snap_loop_del_fd(sv[0]);
+		close(sv[0]);
+		return -e;
+	}
+	csk = sv[0];
+	child_pid = pid;
 	return pid;
-}
-
-static void on_accept(int fd, void *arg);
-
-int snap_takeover_listen(const struct snap_config *cfg)
-{
-	char why[256];
-	if (strlen(cfg->takeover_socket) >= sizeof(lpath))
-		return -ENAMETOOLONG;
-	/* Owner-only: only the daemon's uid (or root) may hand itself our fds. */
-	int s = snap_unix_listen(cfg->takeover_socket, SOCK_STREAM, 0600, -1, 4, why, sizeof(why));
-	if (s < 0) {
-		SNAP_LOG(ERR, "takeover socket: %s", why);
-		return s;
-	}
-	int e = snap_loop_add_fd(s, on_accept, NULL);
-	if (e) {
-		close(s);
-		unlink(cfg->takeover_socket);
-		return e;
-	}
-	lfd = s;
-	snprintf(lpath, sizeof(lpath), "%s", cfg->takeover_socket);
-	snap_fdreg_add(s, SNAP_FD_TAKEOVER, 0, "takeover listener");
-	return 0;
-}
-
-static void listener_close(bool unlink_path)
-{
-	if (lfd < 0)
-		return;
-	snap_loop_del_fd(lfd);
-	snap_fdreg_del(lfd);
-	close(lfd);
-	lfd = -1;
-	if (unlink_path)
-		unlink(lpath);
-}
-
-void snap_takeover_stop(void)
-{
-	listener_close(!committed);
 }
 
 /* The fd registry records an app's socket at accept, before the app has an id; the attach
@@ -211,7 +239,7 @@ static uint64_t conn_owner(int fd, uint64_t owner)
 	return owner;
 }
 
-/* Every registered fd except the takeover socket, in batches with its metadata. */
+/* Every registered fd (SNAP_FD_TAKEOVER excepted), in batches with its metadata. */
 static int send_fds(int s, unsigned *count)
 {
 	struct to_fd meta[TO_FD_BATCH];
@@ -274,21 +302,28 @@ static void ports_set(bool up)
 	}
 }
 
-/* Hand every engine over. res is filled; returns res->status. */
-static int serve(int s, struct snap_takeover_result *res, const struct snap_config *cfg)
+/* Hand every engine over to the child pid we spawned, which said hello. res is filled;
+ * returns res->status. */
+static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_result *res)
 {
-	struct to_hello hello;
-	int r = to_recv_fixed(s, T_HELLO, &hello, sizeof(hello));
-	if (r) {
-		snprintf(res->msg, sizeof(res->msg), "takeover: no hello from the new daemon: %s",
-			 strerror(-r));
-		return res->status = r;
-	}
+	int r;
 	uint64_t t0 = to_mono_ns();
 	hello.build[sizeof(hello.build) - 1] = '\0';
-	res->new_pid = hello.pid;
+	res->new_pid = pid;
 	snprintf(res->new_build, sizeof(res->new_build), "%s", hello.build);
-	struct snap_takeover_progress pg = {.new_pid = hello.pid, .new_build = res->new_build};
+	if (hello.pid != pid) {
+		/* Only an exec'd child keeps our pid's child; anything else is not the binary
+		 * we started (its pid is reported, never used). */
+		struct to_welcome no = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
+					.status = -EACCES};
+		snprintf(no.msg, sizeof(no.msg), "hello from pid %d, not the spawned pid %d",
+			 (int)hello.pid, (int)pid);
+		snap_takeover_send(s, T_WELCOME, &no, sizeof(no), NULL, 0);
+		snprintf(res->msg, sizeof(res->msg), "takeover refused: %s", no.msg);
+		kill_child(pid);
+		return res->status = -EACCES;
+	}
+	struct snap_takeover_progress pg = {.new_pid = pid, .new_build = res->new_build};
 	report(&pg, SNAP_TAKEOVER_STEP_HELLO);
 	unsigned n = snap_engine_count();
 	res->engines_total = n;
@@ -308,7 +343,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	uint32_t type, len;
 	void *p = NULL;
 	if (r == 0)
-		r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
+		r = snap_takeover_recv(s, &type, &p, &len, sizeof(struct to_status), NULL, 0, NULL);
 	if (r == 0 && type == T_REFUSE && len == sizeof(struct to_status)) {
 		struct to_status *st = p;
 		st->msg[sizeof(st->msg) - 1] = '\0';
@@ -331,7 +366,7 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		return res->status = r;
 	}
 	SNAP_LOG(NOTICE, "takeover: new daemon pid %d (build %s): %u fds passed, moving %u "
-		 "engines", hello.pid, res->new_build, res->fds_passed, n);
+		 "engines", (int)pid, res->new_build, res->fds_passed, n);
 	pg.fds_passed = res->fds_passed;
 	report(&pg, SNAP_TAKEOVER_STEP_FDS);
 
@@ -362,8 +397,8 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		r = snap_engine_save(e, &b);
 		if (r == 0 && b.err)
 			r = b.err;
-		if (r == 0 && b.len > UINT32_MAX)
-			r = -EFBIG;
+		if (r == 0 && b.len > SNAP_TAKEOVER_FRAME_MAX)
+			r = -EFBIG; /* the receiver would refuse it */
 		if (r == 0)
 			r = snap_takeover_send(s, T_ENGINE, b.data, (uint32_t)b.len, NULL, 0);
 		size_t blob = b.len;
@@ -404,11 +439,10 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 	pg.apps = apps ? pony_app_attach_count(apps) : 0;
 	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
-	/* Commit: release the ports and the takeover socket (the new daemon binds its own);
-	 * app sockets and listeners were passed and stay open here only until we exit (this
-	 * loop serves nothing more once the new daemon runs). */
+	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners
+	 * were passed and stay open here only until we exit (this loop serves nothing more once
+	 * the new daemon runs). */
 	ports_set(false);
-	listener_close(true);
 	r = snap_takeover_send(s, T_RELEASED, NULL, 0, NULL, 0);
 	struct to_status run = {0};
 	if (r == 0) {
@@ -420,14 +454,11 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 		r = run.status < 0 ? run.status : -EPROTO;
 	if (r) {
 		/* Never two daemons on the same ports: make sure the new one is gone. */
-		if (hello.pid > 0)
-			kill(hello.pid, SIGKILL);
+		kill_child(pid);
 		snprintf(res->msg, sizeof(res->msg),
 			 "new daemon failed after the ports were released (%s): old daemon resumed",
 			 strerror(-r));
 		ports_set(true);
-		if (snap_takeover_listen(cfg))
-			SNAP_LOG(ERR, "takeover: takeover socket not restored");
 		resume_parked(pk, np);
 		return res->status = r;
 	}
@@ -441,26 +472,43 @@ static int serve(int s, struct snap_takeover_result *res, const struct snap_conf
 			res->blackout_max_ns = res->blackout_ns[i];
 	}
 	res->brownout_ns = t_run - t0;
-	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", hello.pid);
+	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", (int)pid);
 	report(&pg, SNAP_TAKEOVER_STEP_RUNNING);
 	return 0;
 }
 
-static void on_accept(int fd, void *arg)
+/* The channel is readable: (more of) the spawned child's hello, EOF, or garbage. Until the
+ * hello is complete this takes what arrived and returns, so a child that is slow, silent or
+ * sends it byte by byte never holds the control thread (the upgrade's watch kills it at its deadline; the EOF then lands here).
+ * The hand-over itself runs synchronously from here: engines are parked, and every step is
+ * bounded by TO_STEP_TIMEOUT_S. */
+static void on_peer(int fd, void *arg)
 {
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
+	struct to_hello hello;
+	uint32_t len = 0;
+	int r = snap_takeover_gather(fd, &hello_in, T_HELLO, sizeof(hello), &hello, &len);
+	if (r == -EAGAIN)
 		return;
-	struct snap_takeover_result res = {0};
-	int r = to_peer_is_us(c);
-	if (r) {
-		SNAP_LOG(WARNING, "takeover: connection from another uid refused");
-		close(c);
+	if (r == 0 && len != sizeof(hello))
+		r = -EPROTO;
+	pid_t pid = child_pid;
+	struct snap_takeover_result res = {.new_pid = pid};
+	if (r == -ECONNRESET) {
+		/* A child that exits is reported by the upgrade's watch, with its exit status. */
+		channel_close();
 		return;
 	}
-	to_set_timeouts(c, TO_STEP_TIMEOUT_S);
-	serve(c, &res, snap_daemon()->cfg);
-	close(c);
+	if (r) {
+		res.status = r;
+		snprintf(res.msg, sizeof(res.msg), "takeover refused: bad hello from pid %d: %s "
+			 "(killed)", (int)pid, r == -EMSGSIZE ? "frame longer than a hello"
+							     : strerror(-r));
+		kill_child(pid);
+	} else {
+		to_set_timeouts(fd, TO_STEP_TIMEOUT_S);
+		serve(fd, pid, hello, &res);
+	}
+	channel_close();
 	if (res.status)
 		SNAP_LOG(WARNING, "takeover: %s (old daemon keeps serving)", res.msg);
 	else

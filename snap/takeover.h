@@ -1,7 +1,9 @@
-/* Transparent upgrade: a new snapnetd takes over a running one through the takeover socket
- * (daemon.takeover_socket). The old daemon serves the socket on its control loop; the new one
- * (`snapnetd --takeover`) connects after its own EAL, ports and engines exist (brownout),
- * receives the registered fds and then every engine's saved state, one engine at a time. */
+/* Transparent upgrade: a new snapnetd takes over a running one through the takeover channel.
+ * The channel is one end of a socketpair the old daemon creates when it spawns the new binary
+ * (`snapctl upgrade`) and hands down as an inherited fd (SNAP_TAKEOVER_FD): there is no path
+ * another process could connect to, and the only peer is the child we spawned. The new daemon
+ * (`snapnetd --takeover`) speaks first once its own EAL, ports and engines exist (brownout),
+ * then receives the registered fds and every engine's saved state, one engine at a time. */
 #pragma once
 
 #include <stdbool.h>
@@ -26,6 +28,12 @@ struct snap_config;
  *                                 slow hand-over whose progress must still arrive live) */
 
 #define SNAP_TAKEOVER_ENGINES_MAX 64
+/* Largest takeover frame (an engine's saved state; a Pony engine's is ~3-4 MB with default
+ * limits). A bigger engine state fails its save in the old daemon (-EFBIG: that engine is
+ * resumed there); a bigger frame header is refused by the receiver before any allocation. */
+#define SNAP_TAKEOVER_FRAME_MAX (64u << 20)
+/* The environment variable carrying the new daemon's end of the channel (an fd number). */
+#define SNAP_TAKEOVER_FD_ENV "SNAP_TAKEOVER_FD"
 
 /* What an upgrade did, for the old daemon's caller (snapctl's deferred reply). */
 struct snap_takeover_result {
@@ -52,7 +60,7 @@ enum snap_takeover_step {
 	SNAP_TAKEOVER_STEP_FDS,      /* every registered fd passed */
 	SNAP_TAKEOVER_STEP_ENGINE,   /* one engine parked, saved, restored and acknowledged */
 	SNAP_TAKEOVER_STEP_APPS,     /* every engine moved, with the app sessions they host */
-	SNAP_TAKEOVER_STEP_RELEASED, /* our ports stopped, takeover socket closed */
+	SNAP_TAKEOVER_STEP_RELEASED, /* our ports stopped */
 	SNAP_TAKEOVER_STEP_RUNNING,  /* the new daemon started its ports and runs the engines */
 };
 
@@ -72,11 +80,8 @@ struct snap_takeover_progress {
 
 /* ---- old daemon (control thread) ---- */
 
-/* Listen on cfg->takeover_socket (a stale file is replaced; a live daemon there: -EADDRINUSE)
- * and serve it from the control loop. 0 or -errno. */
-int snap_takeover_listen(const struct snap_config *cfg);
-/* Stop listening and unlink the socket, unless a hand-over committed (the path then belongs
- * to the new daemon). */
+/* Drop the channel of an attempt still waiting for its new daemon's hello (an upgrade that
+ * ended, daemon stop). */
 void snap_takeover_stop(void);
 /* Called (control thread) when a takeover attempt ends, successfully or not. One listener;
  * NULL removes it. */
@@ -91,18 +96,24 @@ void snap_takeover_on_progress(snap_takeover_progress_fn fn, void *arg);
 bool snap_takeover_committed(void);
 /* The command line this daemon was started with (for spawning the new binary). */
 void snap_takeover_set_argv(int argc, char **argv);
-/* Spawn `binary` with this daemon's arguments plus --takeover (stdout/stderr inherited).
- * Returns the child's pid or -errno. */
+/* Spawn `binary` with this daemon's arguments plus --takeover (stdout/stderr inherited, the
+ * channel as fd 3 named by SNAP_TAKEOVER_FD, nothing else) and wait for its hello on the
+ * control loop without blocking it; an earlier attempt still waiting is dropped. Only the
+ * spawned pid is trusted: a hello naming another pid is refused, and only that pid is ever
+ * killed. Returns the child's pid or -errno. */
 pid_t snap_takeover_spawn(const char *binary);
 
 /* ---- new daemon ---- */
 
-/* Run the new side: connect to cfg->takeover_socket, authenticate, check versions, receive
- * fds and every engine's state into the already built (parked) engines of this process,
- * then wait for the old daemon to release its ports and listeners. On 0 the caller starts
- * its modules (groups start the engines, sockets are bound again) and must then call
- * snap_takeover_client_finish(). -errno with a message in err otherwise: -EPROTONOSUPPORT
- * (versions), -EACCES (other uid), -EBUSY (old daemon refused), -ECONNREFUSED. */
+/* Run the new side over the channel inherited from the old daemon (SNAP_TAKEOVER_FD, which is
+ * then unset and closed on exec): check it is a stream socket whose peer is our parent with
+ * our uid, check versions, receive fds and every engine's state into the already built
+ * (parked) engines of this process, then wait for the old daemon to release its ports and
+ * listeners. On 0 the caller starts its modules (groups start the engines, sockets are bound
+ * again) and must then call snap_takeover_client_finish(). -errno with a message in err
+ * otherwise: -ENOTCONN (no channel: not spawned by `snapctl upgrade`), -EACCES (the peer is
+ * not our parent or runs as another uid), -EPROTONOSUPPORT (versions), -EBUSY (old daemon
+ * refused), -EMSGSIZE (a frame over its bound), -EPROTO. */
 int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen);
 /* A listening socket received from the old daemon, for its module to adopt (the control
  * server takes SNAP_FD_CONTROL_LISTEN). The caller owns the fd. -1 if none. */
@@ -119,8 +130,24 @@ int snap_takeover_client_finish(void);
 /* Send one framed message (type, payload) with up to 250 fds. 0 or -errno. */
 int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t len,
 		       const int *fds, unsigned nfds);
-/* Receive one framed message into a malloc'd payload (*payload, *len; free it) and up to
- * max_fds fds (*nfds). Blocks up to the socket's SO_RCVTIMEO. 0, -ECONNRESET (EOF),
- * -EPROTO (bad frame; stray fds are closed), -EMSGSIZE, or recvmsg's -errno. */
-int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, int *fds,
-		       unsigned max_fds, unsigned *nfds);
+/* Receive one framed message of at most max_len payload bytes into a malloc'd payload
+ * (*payload, *len; free it) and up to max_fds fds (*nfds). Blocks up to the socket's
+ * SO_RCVTIMEO. 0, -ECONNRESET (EOF), -EPROTO (bad frame; stray fds are closed), -EMSGSIZE
+ * (payload over max_len or SNAP_TAKEOVER_FRAME_MAX, refused before allocating; more fds than
+ * max_fds; the stream is then out of step and must be closed), or recvmsg's -errno. */
+int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, uint32_t max_len,
+		       int *fds, unsigned max_fds, unsigned *nfds);
+/* A small frame received piecewise without blocking (the old daemon's wait for the hello). */
+#define SNAP_TAKEOVER_PARTIAL_MAX 256
+struct snap_takeover_partial {
+	uint8_t buf[16 + SNAP_TAKEOVER_PARTIAL_MAX];
+	uint32_t got; /* 0 to start a frame */
+};
+/* Read what has arrived of one frame of type want_type without fds and at most max_len
+ * (<= SNAP_TAKEOVER_PARTIAL_MAX) payload bytes into pt, never past its end and never
+ * blocking. 0 once whole (payload copied to out, *len), -EAGAIN (not all of it yet: call again
+ * when readable), -ECONNRESET (EOF), -EPROTO (another type, fds, or not a frame: the header
+ * is checked as soon as it is in), -EMSGSIZE (announces more than max_len), -EINVAL, or
+ * recv's -errno. */
+int snap_takeover_gather(int sock, struct snap_takeover_partial *pt, uint32_t want_type,
+			 uint32_t max_len, void *out, uint32_t *len);

@@ -2,11 +2,11 @@
  * hand-shake, receiving fds and engine states into the parked engines built from the same
  * config, then starting the ports the old daemon released. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "snap/config.h"
@@ -83,7 +83,8 @@ static int recv_fds(int s)
 		void *p;
 		int fds[TO_FD_BATCH];
 		unsigned nfds;
-		int r = snap_takeover_recv(s, &type, &p, &len, fds, TO_FD_BATCH, &nfds);
+		int r = snap_takeover_recv(s, &type, &p, &len, TO_FD_BATCH * sizeof(struct to_fd),
+					   fds, TO_FD_BATCH, &nfds);
 		if (r)
 			return r;
 		if (type == T_FDS_END) {
@@ -98,7 +99,8 @@ static int recv_fds(int s)
 		}
 		const struct to_fd *m = p;
 		for (unsigned i = 0; i < nfds; i++) {
-			if (n_got >= sizeof(got_fds) / sizeof(got_fds[0])) {
+			if (n_got >= sizeof(got_fds) / sizeof(got_fds[0]) || m[i].kind < 0 ||
+			    m[i].kind > SNAP_FD_OTHER) {
 				close(fds[i]);
 				continue;
 			}
@@ -160,27 +162,44 @@ static int ports_start(char *err, size_t errlen)
 	return 0;
 }
 
+/* The channel our parent (the old daemon) handed down, taken out of the environment so no
+ * process we start inherits it. The fd or -errno with err set. */
+static int channel_take(char *err, size_t errlen)
+{
+	const char *v = getenv(SNAP_TAKEOVER_FD_ENV);
+	char *end = NULL;
+	long fd = v && v[0] ? strtol(v, &end, 10) : -1;
+	if (fd < 3 || fd > 1024 || *end != '\0') {
+		snprintf(err, errlen, "takeover: no takeover channel (%s): --takeover is for the "
+			 "binary `snapctl upgrade` starts", SNAP_TAKEOVER_FD_ENV);
+		return -ENOTCONN;
+	}
+	unsetenv(SNAP_TAKEOVER_FD_ENV);
+	int s = (int)fd, type = 0;
+	socklen_t tl = sizeof(type);
+	if (fcntl(s, F_SETFD, FD_CLOEXEC) != 0 ||
+	    getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+		snprintf(err, errlen, "takeover: fd %d is not a stream socket", s);
+		return -ENOTCONN;
+	}
+	/* A socketpair's credentials are its creator's: the old daemon, our parent. */
+	int r = to_peer_is(s, getppid());
+	if (r) {
+		snprintf(err, errlen, "takeover: the channel's peer is not our parent daemon with "
+			 "our uid");
+		close(s);
+		return r;
+	}
+	return s;
+}
+
 int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->takeover_socket);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	(void)cfg; /* same config as the old daemon; the channel is inherited */
+	int s = channel_take(err, errlen);
 	if (s < 0)
-		return -errno;
-	int r = connect(s, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	if (r) {
-		snprintf(err, errlen, "takeover: cannot reach the running daemon at %s: %s",
-			 sa.sun_path, strerror(-r));
-		close(s);
-		return r;
-	}
-	r = to_peer_is_us(s);
-	if (r) {
-		snprintf(err, errlen, "takeover: the daemon at %s runs as another user",
-			 sa.sun_path);
-		close(s);
-		return r;
-	}
+		return s;
+	int r;
 	to_set_timeouts(s, TO_STEP_TIMEOUT_S);
 	uint32_t readv = SNAP_TAKEOVER_STATE_VERSION;
 	const char *fake = getenv("SNAP_TAKEOVER_FAKE_VERSION");
@@ -227,7 +246,7 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 	for (;;) {
 		uint32_t type, len;
 		void *p;
-		r = snap_takeover_recv(s, &type, &p, &len, NULL, 0, NULL);
+		r = snap_takeover_recv(s, &type, &p, &len, SNAP_TAKEOVER_FRAME_MAX, NULL, 0, NULL);
 		if (r) {
 			snprintf(err, errlen, "takeover: lost the running daemon: %s", strerror(-r));
 			goto fail;

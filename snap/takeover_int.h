@@ -3,11 +3,13 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "snap/element.h"
 
 #define TO_STEP_TIMEOUT_S 10 /* one protocol step (an engine restore, the new daemon's start) */
 #define TO_FD_BATCH 64
+#define TO_CHILD_FD 3        /* the channel's fd number in the new daemon (SNAP_TAKEOVER_FD) */
 
 enum msg_type {
 	T_HELLO = 1, /* new -> old: struct to_hello */
@@ -53,8 +55,9 @@ struct to_engine {
 uint64_t to_mono_ns(void);
 /* SO_RCVTIMEO/SO_SNDTIMEO of sec seconds. */
 void to_set_timeouts(int s, unsigned sec);
-/* 0 if the peer runs as our uid, -EACCES otherwise, or getsockopt's -errno. */
-int to_peer_is_us(int s);
+/* 0 if the peer runs as our uid and (pid > 0) is process pid, -EACCES otherwise, or
+ * getsockopt's -errno. */
+int to_peer_is(int s, pid_t pid);
 /* Receive one message of type want with exactly size payload bytes (no fds). 0, -EPROTO, or
  * snap_takeover_recv's error. */
 int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size);

@@ -1,6 +1,7 @@
 /* Takeover wire framing: a 16-byte header (magic, type, payload length, fd count) whose
- * sendmsg carries the fds (SCM_RIGHTS), then the payload. A stream socket, so engine blobs of
- * any size fit; timeouts come from SO_RCVTIMEO/SO_SNDTIMEO set by the caller. */
+ * sendmsg carries the fds (SCM_RIGHTS), then the payload. A stream socket; every receive
+ * states the largest payload it accepts, checked before anything is allocated. Timeouts come
+ * from SO_RCVTIMEO/SO_SNDTIMEO set by the caller. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,12 @@
 #include "snap/fdpass.h"
 #include "snap/takeover.h"
 
+_Static_assert(SNAP_TAKEOVER_PARTIAL_MAX + 16 <= sizeof(((struct snap_takeover_partial *)0)->buf),
+	       "room for a header and the payload");
+
 #define MSG_MAGIC 0x534e5455u /* "SNTU" */
 #define FDS_MAX SNAP_FDPASS_MAX
-#define PAYLOAD_MAX (1u << 30)
+#define PAYLOAD_MAX SNAP_TAKEOVER_FRAME_MAX
 
 struct msg_hdr {
 	uint32_t magic, type, len, nfds;
@@ -69,8 +73,50 @@ int snap_takeover_send(int sock, uint32_t type, const void *payload, uint32_t le
 	return len ? write_all(sock, payload, len) : 0;
 }
 
-int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, int *fds,
-		       unsigned max_fds, unsigned *nfds)
+int snap_takeover_gather(int sock, struct snap_takeover_partial *pt, uint32_t want_type,
+			 uint32_t max_len, void *out, uint32_t *len)
+{
+	if (max_len > SNAP_TAKEOVER_PARTIAL_MAX || pt->got > sizeof(pt->buf))
+		return -EINVAL;
+	struct msg_hdr h;
+	/* Two reads at most: the header (checked before its payload is read), then the rest.
+	 * Never past this frame: whatever follows is the caller's next message. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t want = sizeof(h);
+		if (pt->got >= sizeof(h)) {
+			memcpy(&h, pt->buf, sizeof(h));
+			want += h.len;
+		}
+		if (pt->got < want) {
+			ssize_t n;
+			do
+				n = recv(sock, pt->buf + pt->got, want - pt->got, MSG_DONTWAIT);
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				return -ECONNRESET;
+			if (n < 0)
+				return -errno; /* -EAGAIN: nothing more yet */
+			pt->got += (uint32_t)n;
+		}
+		if (pt->got < sizeof(h))
+			return -EAGAIN;
+		memcpy(&h, pt->buf, sizeof(h));
+		/* fds sent along were dropped by recv (no control buffer): a bad frame anyway. */
+		if (h.magic != MSG_MAGIC || h.type != want_type || h.nfds != 0)
+			return -EPROTO;
+		if (h.len > max_len)
+			return -EMSGSIZE;
+		if (pt->got == sizeof(h) + h.len) {
+			memcpy(out, pt->buf + sizeof(h), h.len);
+			*len = h.len;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, uint32_t max_len,
+		       int *fds, unsigned max_fds, unsigned *nfds)
 {
 	struct msg_hdr h;
 	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
@@ -107,7 +153,7 @@ int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, 
 		r = read_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
 	if (r == 0 && (h.magic != MSG_MAGIC || h.nfds != ngot || (mh.msg_flags & MSG_CTRUNC)))
 		r = -EPROTO;
-	if (r == 0 && (h.len > PAYLOAD_MAX || ngot > max_fds))
+	if (r == 0 && (h.len > max_len || h.len > PAYLOAD_MAX || ngot > max_fds))
 		r = -EMSGSIZE;
 	void *p = NULL;
 	if (r == 0 && h.len) {

@@ -12,6 +12,9 @@
 #include <rte_mempool.h>
 
 #define SNAP_PORT_QUEUES_MAX 16
+#define SNAP_NEIGH_ENTRIES 1024  /* neighbour cache size per port */
+#define SNAP_NEIGH_DEAD_MAX 64   /* evicted slots awaiting their grace period */
+#define SNAP_NEIGH_ASKED 16      /* outstanding ARP requests remembered per port */
 
 struct snap_engine;
 
@@ -46,10 +49,22 @@ struct snap_port {
 	uint16_t n_rxq, n_txq;
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
-	/* Neighbour cache: IPv4 (network order) -> MAC packed in the low 48 bits of the data
-	 * pointer. Written only by the ARP element of the engine owning queue 0, read lock-free
+	/* Neighbour cache (snap/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
+	 * of the data pointer, with a static flag and the learn time above. Written only by the
+	 * ARP element of the engine owning queue 0 (and the port setup before), read lock-free
 	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
 	struct rte_hash *neigh;
+	/* Eviction (the writer's only): sampling position, and the key slots of evicted
+	 * entries, freed only after a grace period (a lock-free reader may still be in one). */
+	uint32_t neigh_hand;
+	unsigned neigh_n_dead;
+	struct {
+		int32_t pos;
+		uint64_t tsc;
+	} neigh_dead[SNAP_NEIGH_DEAD_MAX];
+	/* Addresses we asked for (snap_port_neigh_solicit, any engine) whose reply is not in yet:
+	 * only those replies may add an entry. 0 = free slot. */
+	_Atomic uint32_t neigh_asked[SNAP_NEIGH_ASKED];
 	struct snap_engine *rxq_owner[SNAP_PORT_QUEUES_MAX];
 	struct snap_engine *txq_owner[SNAP_PORT_QUEUES_MAX];
 	/* Set by the queue's owner (on its thread) around a tx burst whose first txq_skip
@@ -57,7 +72,8 @@ struct snap_port {
 	 * on the same thread, skips them because it recorded them at their first offer. */
 	uint16_t txq_skip[SNAP_PORT_QUEUES_MAX];
 	uint64_t neigh_updates;
-	uint64_t neigh_full;
+	uint64_t neigh_full;           /* learns refused: table full and nothing evictable yet */
+	uint64_t neigh_evicted;        /* entries evicted to make room (oldest of a sample) */
 	/* Link keeping (memif clients; control thread only): connection attempts made after
 	 * start-up while the link was down, and links brought up by one of them. */
 	uint64_t reconnect_attempts;
@@ -88,9 +104,24 @@ int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e);
  * engine is named in the log), after trying every owner. */
 int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms);
 
-/* Neighbour cache. learn: 0, -ENOSPC (table full, counted). lookup: 0 and *mac, or -ENOENT. */
+/* Neighbour cache (snap/neigh.c). Bounded: when it is full, learning a new address evicts
+ * the oldest-learned of a few sampled dynamic entries (static ones, from the config, are
+ * never evicted nor changed by learning).
+ * create: port setup; 0 or -rte_errno. static: a config entry; 0 or -ENOSPC.
+ * learn (the port's single writer): 0 (added or updated; an eviction is counted in
+ * neigh_evicted), -EPERM (a static entry), -ENOSPC (full and no slot out of its grace period
+ * yet; counted in neigh_full).
+ * lookup (any engine): 0 and *mac, or -ENOENT. known: whether ip has an entry. */
+int snap_port_neigh_create(struct snap_port *p);
+int snap_port_neigh_static(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);
 int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);
 int snap_port_neigh_lookup(const struct snap_port *p, uint32_t ip, struct rte_ether_addr *mac);
+bool snap_port_neigh_known(const struct snap_port *p, uint32_t ip);
+/* Outstanding ARP requests (any engine, lock-free): solicit records that we asked for ip
+ * (an older request sharing its slot is forgotten); solicited answers whether a reply from
+ * ip was asked for, and forgets it (one reply per request). */
+void snap_port_neigh_solicit(struct snap_port *p, uint32_t ip);
+bool snap_port_neigh_solicited(struct snap_port *p, uint32_t ip);
 
 /* Is ip (network order) on this port's subnet? */
 bool snap_port_on_link(const struct snap_port *p, uint32_t ip);

@@ -24,6 +24,21 @@ engines = ( {
 CONF
 }
 
+# veth_ns NA NB IFA IFB IPB: namespaces NA and NB (deleted at exit) joined by a veth pair, IFA
+# up without an address in NA (for the daemon), IFB up in NB with IPB (addr/prefix), the
+# kernel peer. Sets VETH_MAC to IFA's MAC.
+veth_ns() {
+  netns "$1"
+  netns "$2"
+  ip link add "$3" type veth peer name "$4"
+  ip link set "$3" netns "$1"
+  ip link set "$4" netns "$2"
+  ip -n "$1" link set "$3" up
+  ip -n "$2" addr add "$5" dev "$4"
+  ip -n "$2" link set "$4" up
+  VETH_MAC=$(ip -n "$1" -o link show "$3" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+}
+
 # port_line LOG: the daemon's "port p0: ..." start-up line.
 port_line() { grep -m1 "port p0: " "$1" || true; }
 

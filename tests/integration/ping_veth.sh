@@ -7,16 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 FLOOD=${FRAMEFLOOD:?}
+. "$(dirname "$0")/host_conf.sh"
 NA=snapA$$ NB=snapB$$
-netns $NA
-netns $NB
-ip link add va$$ type veth peer name vb$$
-ip link set va$$ netns $NA
-ip link set vb$$ netns $NB
-ip -n $NA link set va$$ up
-ip -n $NB addr add 10.77.0.2/24 dev vb$$
-ip -n $NB link set vb$$ up
-MAC=$(ip -n $NA -o link show va$$ | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+veth_ns $NA $NB va$$ vb$$ 10.77.0.2/24
+MAC=$VETH_MAC
 # The kernel of namespace A must not answer for the daemon (it has no IP there anyway).
 cat >"$T/a.conf" <<CONF
 daemon = { name = "veth$$"; run_dir = "$T/run"; memory_mb = 128; };

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <rte_arp.h>
@@ -177,23 +178,41 @@ static void test_arp_reply_and_learn(void **state)
 	assert_int_equal(snap_port_neigh_lookup(port, ip_peer, &mac), 0);
 	assert_true(rte_is_same_ether_addr(&mac, &et_mac_peer));
 
-	/* A reply from another on-link host is learned, not answered. */
+	/* A reply we did not ask for, from an unknown host: neither learned nor answered. */
 	struct rte_ether_addr m3 = {{0x02, 0, 0, 0, 0, 3}};
 	uint32_t ip3 = et_ip("10.0.0.3");
 	len = et_build_arp(buf, &et_mac_us, RTE_ARP_OP_REPLY, &m3, ip3, ip_us);
 	send_frame(buf, len);
 	assert_int_equal(s->n, 1);
+	assert_int_equal(snap_port_neigh_lookup(port, ip3, &mac), -ENOENT);
+	assert_int_equal(et_stat(eng, "arp", "unsolicited"), 1);
+
+	/* Once we asked for it, its reply is learned (once: a second reply to the same
+	 * request only refreshes the entry). */
+	struct rte_mbuf *req = rte_pktmbuf_alloc(et_pool);
+	assert_int_equal(snap_arp_build_request(port, ip3, req), 0);
+	rte_pktmbuf_free(req);
+	send_frame(buf, len);
+	assert_int_equal(s->n, 1);
 	assert_int_equal(snap_port_neigh_lookup(port, ip3, &mac), 0);
 	assert_true(rte_is_same_ether_addr(&mac, &m3));
-	assert_int_equal(et_stat(eng, "arp", "replies_seen"), 1);
+	assert_int_equal(et_stat(eng, "arp", "replies_seen"), 2);
+	assert_int_equal(et_stat(eng, "arp", "unsolicited"), 1);
 
-	/* A request for someone else: learned (on link), ignored, not answered. */
+	/* A request for someone else from an unknown sender: ignored, not learned. */
 	uint32_t ip4 = et_ip("10.0.0.4");
 	len = et_build_arp(buf, &bcast, RTE_ARP_OP_REQUEST, &m3, ip4, ip3);
 	send_frame(buf, len);
 	assert_int_equal(s->n, 1);
 	assert_int_equal(et_stat(eng, "arp", "ignored"), 1);
-	assert_int_equal(snap_port_neigh_lookup(port, ip4, &mac), 0);
+	assert_int_equal(et_stat(eng, "arp", "unsolicited"), 2);
+	assert_int_equal(snap_port_neigh_lookup(port, ip4, &mac), -ENOENT);
+	/* ... but from a known one it refreshes its entry (a moved MAC). */
+	struct rte_ether_addr m3b = {{0x02, 0, 0, 0, 0, 0x33}};
+	len = et_build_arp(buf, &bcast, RTE_ARP_OP_REQUEST, &m3b, ip3, ip4);
+	send_frame(buf, len);
+	assert_int_equal(snap_port_neigh_lookup(port, ip3, &mac), 0);
+	assert_true(rte_is_same_ether_addr(&mac, &m3b));
 
 	/* Off-link senders are not learned (but our address is still answered). */
 	uint32_t far = et_ip("192.168.7.7");
@@ -208,6 +227,35 @@ static void test_arp_reply_and_learn(void **state)
 	assert_int_equal(s->n, 2);
 	assert_int_equal(et_stat(eng, "arp", "conflicts"), 1);
 	assert_int_equal(snap_port_neigh_lookup(port, ip_us, &mac), -ENOENT);
+}
+
+/* The neighbour table stays bounded: past its eviction mark a new address evicts the
+ * oldest of a sample (never a static entry), at most SNAP_NEIGH_DEAD_MAX slots at a time
+ * until their grace period ends; beyond that learning is refused and counted. */
+static void test_arp_table_bounded(void **state)
+{
+	struct rte_ether_addr ms = {{0x02, 0, 0, 0, 0x5a, 0x5a}}, mac;
+	uint32_t ip_static = et_ip("10.0.0.200");
+	assert_int_equal(snap_port_neigh_static(port, ip_static, &ms), 0);
+	assert_int_equal(snap_port_neigh_learn(port, ip_static, &et_mac_peer), -EPERM);
+	uint64_t ev0 = port->neigh_evicted, full0 = port->neigh_full;
+	for (uint32_t i = 0; i < SNAP_NEIGH_ENTRIES + 100; i++) {
+		struct rte_ether_addr m = {{0x02, 1, 0, 0, (uint8_t)(i >> 8), (uint8_t)i}};
+		snap_port_neigh_learn(port, rte_cpu_to_be_32(0xac100000u + i), &m);
+		assert_true(rte_hash_count(port->neigh) <= SNAP_NEIGH_ENTRIES);
+	}
+	assert_int_equal(port->neigh_evicted - ev0, SNAP_NEIGH_DEAD_MAX);
+	assert_true(port->neigh_full > full0);
+	assert_int_equal(snap_port_neigh_lookup(port, ip_static, &mac), 0);
+	assert_true(rte_is_same_ether_addr(&mac, &ms));
+	/* After the grace period (20 ms; waiting longer is harmless) evicted slots return. */
+	usleep(100 * 1000);
+	struct rte_ether_addr mn = {{0x02, 2, 0, 0, 0, 1}};
+	uint32_t ip_new = rte_cpu_to_be_32(0xac110001u);
+	assert_int_equal(snap_port_neigh_learn(port, ip_new, &mn), 0);
+	assert_int_equal(snap_port_neigh_lookup(port, ip_new, &mac), 0);
+	assert_int_equal(port->neigh_evicted - ev0, SNAP_NEIGH_DEAD_MAX + 1);
+	assert_int_equal(et_stat(eng, "arp", "evicted"), port->neigh_evicted);
 }
 
 static void test_arp_malformed(void **state)
@@ -548,6 +596,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_eth_other_and_promisc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_reply_and_learn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_table_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_build_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_malformed, setup, teardown),

@@ -45,7 +45,7 @@ static void test_fds_same_files(void **st)
 	void *p;
 	int got[4];
 	unsigned n;
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 4, &n), 0);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, 64, got, 4, &n), 0);
 	assert_int_equal(type, 7);
 	assert_int_equal(len, 4);
 	assert_memory_equal(p, "meta", 4);
@@ -91,7 +91,8 @@ static void test_big_payload(void **st)
 	assert_int_equal(pthread_create(&t, NULL, sender, &b), 0);
 	uint32_t type, len;
 	void *p;
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, NULL, 0, NULL), 0);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, SNAP_TAKEOVER_FRAME_MAX, NULL,
+					    0, NULL), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(b.r, 0);
 	assert_int_equal(len, b.len);
@@ -129,18 +130,18 @@ static void test_bad_frames(void **st)
 	void *p;
 	int got[1];
 	unsigned n;
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -EPROTO);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, 64, got, 1, &n), -EPROTO);
 	assert_int_equal(open_fds(), before);
 	/* More fds than the receiver takes: refused, closed. */
 	int fds[2] = {eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)};
 	assert_int_equal(snap_takeover_send(sv[0], 1, NULL, 0, fds, 2), 0);
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -EMSGSIZE);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, 64, got, 1, &n), -EMSGSIZE);
 	assert_int_equal(open_fds(), before);
 	/* Peer gone mid-way. */
 	close(sv[0]);
-	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, got, 1, &n), -ECONNRESET);
+	assert_int_equal(snap_takeover_recv(sv[1], &type, &p, &len, 64, got, 1, &n), -ECONNRESET);
 	close(sv[1]);
 }
 
