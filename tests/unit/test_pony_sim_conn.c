@@ -1,6 +1,6 @@
 /* Pony transport end to end in one process, connection life cycle: two transports over a
  * simulated link, with close and refused opens, a dead peer, an unreachable host, a restarted
- * peer, idle teardown, a SYN flood, a transport saved and restored mid-exchange, and an input
+ * peer, idle teardown, a SYN flood answered without state, a transport saved and restored mid-exchange, and an input
  * clock running ahead of the poll's. Data transfer cases are in test_pony_sim.c; the fixture
  * is pony_sim_pair.h. */
 #include "pony/save.h"
@@ -101,8 +101,9 @@ static void test_restarted_peer(void **state)
 	sim_pair_stop();
 }
 
-/* B restarts and opens toward A first: A sees a SYN with a new flow id, fails the old flow
- * (its stream closes with -ECONNRESET) and accepts the new one. */
+/* B restarts and opens toward A first: A sees a SYN with a new flow id and answers with a
+ * challenge ACK; B, which has no flow with those ids, answers with an exact RST, so A fails
+ * the old flow (its stream closes with -ECONNRESET) and accepts B's next SYN. */
 static void test_restarted_peer_reconnects(void **state)
 {
 	struct sim_ts *a = open_then_restart_b(4242);
@@ -116,6 +117,10 @@ static void test_restarted_peer_reconnects(void **state)
 	assert_int_equal(a->closed, -ECONNRESET);
 	assert_int_equal(sim_ep[0].n_ts, 2); /* the old stream and the newly accepted one */
 	assert_int_equal(sim_ep[0].ts[1].opened, 1);
+	struct pony_tp_stats st;
+	pony_tp_get_stats(sim_ep[0].tp, &st);
+	assert_int_equal(st.challenge_ack_tx, 1);
+	assert_int_equal(st.rst_rx, 1);
 	sim_pair_stop();
 }
 
