@@ -80,7 +80,7 @@ uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip)
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < tp->flows_hi; i++)
 		if (tp->flows[i].state != PONY_F_FREE && tp->flows[i].peer_ip == ip)
-			n += tp->flows[i].n_streams;
+			n += tp->flows[i].n_passive;
 	return n;
 }
 

@@ -113,6 +113,7 @@ struct pony_stream {
 	bool close_after_open; /* closed by the user while OPENING */
 	bool close_pending;  /* peer's CLOSE arrived, waits for all earlier seqs */
 	bool rx_active, rx_discard;
+	bool passive;        /* opened by the peer: counted in flow->n_passive (its budget) */
 	uint16_t service;
 	uint32_t flow;
 	uint32_t peer_sid;
@@ -181,6 +182,7 @@ struct pony_flow {
 	uint32_t refuse_sid[PONY_REFUSE_Q];
 	/* Streams. */
 	uint32_t streams, n_streams, rr;
+	uint32_t n_passive;  /* streams the peer opened (max_streams_per_peer over its flows) */
 	uint32_t n_ready, n_ctrl, n_close_pending;
 	uint32_t n_held;     /* segments held for reassembly (<= window: a peer cannot hog) */
 	/* Counters. */
@@ -278,7 +280,7 @@ struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t por
 void pony_flow_ht_rebuild(struct pony_tp *tp);
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);
 void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m);
-/* Streams the peer at ip holds over all its flows (for its budget). */
+/* Streams the peer at ip opened here, over all its flows (for its budget). */
 uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip);
 void pony_flow_flush_acks(struct pony_tp *tp);
 unsigned pony_flow_poll_all(struct pony_tp *tp);

@@ -70,6 +70,8 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 		f->n_ctrl--;
 	if (s->close_pending)
 		f->n_close_pending--;
+	if (s->passive)
+		f->n_passive--;
 	held_free_all(tp, s);
 	if (s->prev != PONY_NONE)
 		tp->streams[s->prev].next = s->next;
@@ -84,6 +86,7 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 	s->ctrl = 0;
 	s->ready = false;
 	s->close_pending = false;
+	s->passive = false;
 	s->next = tp->stream_free;
 	tp->stream_free = idx;
 }
@@ -366,6 +369,8 @@ static int rx_open(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 		return -EAGAIN; /* the peer retries; maybe a stream is free by then */
 	s->peer_sid = h->src_sid;
 	s->service = (uint16_t)h->aux;
+	s->passive = true;
+	f->n_passive++;
 	uint32_t sid = s->sid;
 	s->state = PONY_S_OPEN;
 	void *owner = NULL;

@@ -1,6 +1,6 @@
 /* Pony transport against a hostile peer without a key (issue 14 items 2 and 3), in the
  * simulated transport: SipHash vectors and cookie lifetime, a handshake flood held to the
- * peer's flow budget, forged SYN / RST / data into an established flow (challenge ACK, exact
+ * peer's flow budget, the stream budget, forged SYN / RST / data into an established flow (challenge ACK, exact
  * RST, window), an OPEN flood to an unlistened service and a one-sided request flood from a
  * peer that never acks. The attacker is packets built here and fed to B's pony_tp_input
  * from 127.0.0.9 (B's answers to that address are dropped by the sim link). */
@@ -120,6 +120,62 @@ static void test_flow_budget(void **state)
 	sim_pair_stop();
 }
 
+static uint32_t b_streams(void)
+{
+	uint32_t n = 0;
+	struct pony_flow_stats fs;
+	int r;
+	for (unsigned i = 0; (r = pony_tp_flow_stats(sim_ep[1].tp, i, &fs)) != -ENOENT; i++)
+		n += r == 0 ? fs.n_streams : 0;
+	return n;
+}
+
+static bool b_two_streams(void)
+{
+	return b_streams() == 2;
+}
+
+static bool opens_settled(void)
+{
+	for (unsigned i = 0; i < sim_ep[0].n_ts; i++)
+		if (sim_ep[0].ts[i].opened == 0)
+			return false;
+	return true;
+}
+
+/* A peer opens 5 streams where its budget is 3: 2 are refused (no stream held for them);
+ * once one closes, the next open is accepted. */
+static void test_stream_budget(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	cb.max_streams_per_peer = 3;
+	sim_pair_start(&ca, &cb, 4);
+	for (unsigned i = 0; i < 5; i++)
+		sim_pair_open(4);
+	assert_true(sim_run_until(opens_settled, SIM_HZ, 100000));
+	unsigned ok = 0, refused = 0;
+	for (unsigned i = 0; i < 5; i++) {
+		ok += sim_ep[0].ts[i].opened == 1;
+		refused += sim_ep[0].ts[i].opened == -ECONNREFUSED;
+	}
+	assert_int_equal(ok, 3);
+	assert_int_equal(refused, 2);
+	assert_int_equal(stats(1).refused_stream_budget, 2);
+	assert_int_equal(b_streams(), 3);
+	for (unsigned i = 0; i < 5; i++)
+		if (sim_ep[0].ts[i].opened == 1) {
+			assert_int_equal(pony_tp_close(sim_ep[0].tp, sim_ep[0].ts[i].sid), 0);
+			break;
+		}
+	assert_true(sim_run_until(b_two_streams, SIM_HZ, 100000));
+	struct sim_ts *a = sim_pair_open(4);
+	for (unsigned i = 0; i < 100000 && a->opened == 0; i++)
+		sim_step();
+	assert_int_equal(a->opened, 1);
+	sim_pair_stop();
+}
+
 static bool both_done(void)
 {
 	return sim_pair_all_done();
@@ -169,15 +225,6 @@ static void test_forged_into_flow(void **state)
 	assert_int_equal(stats(1).rst_rx, 1);
 	assert_int_equal(stats(1).flows_failed, 1);
 	sim_pair_stop();
-}
-
-static uint32_t b_streams(void)
-{
-	uint32_t n = 0;
-	struct pony_flow_stats fs;
-	for (unsigned i = 0; pony_tp_flow_stats(sim_ep[1].tp, i, &fs) != -ENOENT; i++)
-		n += fs.state ? fs.n_streams : 0;
-	return n;
 }
 
 /* 1,000 OPENs to a service nobody listens on from a peer that never acks: B allocates no
@@ -263,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_siphash_vectors),
 		cmocka_unit_test(test_cookie_slots),
 		cmocka_unit_test(test_flow_budget),
+		cmocka_unit_test(test_stream_budget),
 		cmocka_unit_test(test_forged_into_flow),
 		cmocka_unit_test(test_open_flood_unlistened),
 		cmocka_unit_test(test_os_flood_budget),
