@@ -13,6 +13,7 @@
 #include "pony/flowtx.h"
 
 #define BACKOFF_MAX 16
+#define NOACK_RTOS 8 /* consecutive RTOs (with nothing acked) before a silent acker fails */
 
 static uint64_t ns_of(const struct pony_tp *tp, uint64_t tsc)
 {
@@ -382,8 +383,11 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 		return 1;
 	}
 	/* A peer that keeps talking (probes) but acks nothing would pin what it made us send
-	 * (accepted streams, one-sided responses) for ever: fail the flow. */
-	if (f->snd_una != f->snd_nxt && now - f->una_tsc >= tp->dead) {
+	 * (accepted streams, one-sided responses) for ever: fail the flow. Both conditions:
+	 * a slow path (a sender paced to one packet a second) also goes long without an ack,
+	 * but its retransmissions get through and are acked, so RTOs do not pile up. */
+	if (f->snd_una != f->snd_nxt && f->consec_timeouts >= NOACK_RTOS &&
+	    now - f->una_tsc >= tp->dead) {
 		tp->st.ack_timeouts++;
 		pony_flow_fail(tp, f, -ETIMEDOUT);
 		return 1;
@@ -469,7 +473,7 @@ uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
 		}
 		if (f->pipe)
 			AT(rto_deadline(tp, f));
-		if (f->snd_una != f->snd_nxt)
+		if (f->snd_una != f->snd_nxt && f->consec_timeouts >= NOACK_RTOS)
 			AT(f->una_tsc + tp->dead);
 		if (flow_busy(tp, f)) {
 			AT(f->last_rx_tsc + tp->dead);
