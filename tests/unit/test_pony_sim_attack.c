@@ -91,6 +91,40 @@ static void test_cookie_slots(void **state)
 	sim_pair_stop();
 }
 
+/* The HS ACK lost and a later packet arriving first: the responder answers with the same
+ * cookie SYN_ACK, still holding nothing, and creates the flow when the HS ACK comes. */
+static void test_hs_ack_lost(void **state)
+{
+	sim_pair_start(NULL, NULL, 4);
+	struct pony_hdr syn = {.type = PONY_T_SYN, .src_flow = 31, .seq = EVIL_ISN, .aux = 256};
+	inject(1, EVIL_IP, 6000, &syn, NULL, 0);
+	struct pony_cookie c;
+	pony_cookie_make(sim_ep[1].tp, EVIL_IP, 6000, 31, &c);
+	struct pony_hdr probe = {.type = PONY_T_PROBE, .flags = PONY_F_ACK_VALID, .src_flow = 31,
+				 .dst_flow = c.local_id, .ack = c.isn};
+	inject(1, EVIL_IP, 6000, &probe, NULL, 0);
+	struct pony_tp_stats st = stats(1);
+	assert_int_equal(st.cookie_tx, 2);
+	assert_int_equal(st.flows_created, 0);
+	assert_int_equal(st.rst_tx, 0);
+	struct pony_hdr hs = {.type = PONY_T_ACK, .flags = PONY_F_ACK_VALID | PONY_F_HS,
+			      .src_flow = 31, .dst_flow = c.local_id, .seq = EVIL_ISN,
+			      .ack = c.isn, .aux = 256};
+	hs.ack = c.isn + 1; /* acks what the responder never sent: not a handshake */
+	inject(1, EVIL_IP, 6000, &hs, NULL, 0);
+	assert_int_equal(stats(1).flows_created, 0);
+	hs.ack = c.isn;
+	inject(1, EVIL_IP, 6000, &hs, NULL, 0);
+	st = stats(1);
+	assert_int_equal(st.cookie_ok, 1);
+	struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000);
+	assert_non_null(f);
+	assert_int_equal(f->local_id, c.local_id);
+	assert_int_equal(f->isn, c.isn);
+	assert_int_equal(f->rx.rcv_nxt, EVIL_ISN);
+	sim_pair_stop();
+}
+
 /* One host completes handshakes from 20 source ports: B holds max_flows_per_peer of them,
  * refuses the rest (counted), and a real peer still connects. */
 static void test_flow_budget(void **state)
@@ -309,6 +343,7 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
 		cmocka_unit_test(test_cookie_slots),
+		cmocka_unit_test(test_hs_ack_lost),
 		cmocka_unit_test(test_flow_budget),
 		cmocka_unit_test(test_stream_budget),
 		cmocka_unit_test(test_forged_into_flow),
