@@ -149,8 +149,7 @@ enum pony_flow_state {
 
 struct pony_flow {
 	uint8_t state;
-	bool ack_pending;
-	bool ack_now;
+	bool ack_pending;    /* an ack is owed to the peer (see ack_due_tsc) */
 	bool fin_sent;
 	uint32_t peer_ip;
 	uint16_t peer_port;
@@ -173,6 +172,9 @@ struct pony_flow {
 	/* Receive. */
 	struct pony_rxwin rx;
 	uint64_t echo_ts, echo_rx_tsc;
+	uint64_t ack_due_tsc; /* an owed ack goes out standalone at this time if no packet of
+			       * ours has carried it by then */
+	uint32_t rx_unacked;  /* new sequenced packets since our last ack */
 	uint64_t last_rx_tsc, last_tx_tsc, created_tsc;
 	uint64_t una_tsc;    /* snd_una last advanced (or the first seq went out): a peer that
 			      * acks nothing for dead_timeout is failed, probes or not */
@@ -202,6 +204,7 @@ struct pony_tp {
 	const struct pony_tp_upcalls *up;
 	uint32_t seg_max;     /* DATA payload per packet */
 	uint64_t rto_min, rto_max, rto_init, keepalive, dead; /* TSC ticks */
+	uint64_t ack_delay;   /* TSC ticks an ack may wait for a packet to ride on */
 	double ns_per_tsc;
 	uint64_t key[2];             /* from getrandom(): flow ids, ISNs, cookies (pony/cookie.h) */
 	uint64_t rand_ctr;           /* pony_tp_rand's counter */

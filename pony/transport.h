@@ -79,6 +79,8 @@ struct pony_tp_config {
 	uint32_t rto_init_us;   /* before the first RTT sample (1000) */
 	uint32_t keepalive_us;  /* probe an idle flow with open streams after this (10000) */
 	uint32_t dead_timeout_us; /* peer silent this long with state pending: fail (1000000) */
+	uint32_t ack_delay_us;  /* an ack for one new packet waits this long for a packet of
+				 * ours to carry it, e.g. an RPC's reply (20; 1 = at once) */
 	uint32_t target_delay_us; /* CC base target fabric delay (25) */
 	uint32_t target_per_hop_us; /* added per hop (1); hops from config `hops` */
 	uint32_t hops;          /* assumed hop count for the target (3) */
