@@ -287,7 +287,10 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	ARG_U32("target_per_hop_us", target_per_hop_us, 1, 0, 1000000);
 	ARG_U32("hops", hops, 3, 0, 64);
 	ARG_U32("target_base_max_us", target_base_max_us, 100000, 0, 10000000);
-	ARG_U32("seed", seed, (uint32_t)rte_rdtsc(), 0, UINT32_MAX);
+	ARG_U32("seed", seed, 0, 0, UINT32_MAX); /* accepted, unused (ids come from getrandom) */
+	/* 0: the transport's defaults (max_flows / 8, max_streams / 4). */
+	ARG_U32("max_flows_per_peer", max_flows_per_peer, 0, 0, 4096);
+	ARG_U32("max_streams_per_peer", max_streams_per_peer, 0, 0, PONY_SID_IDX_MASK);
 	cfg.local_ip = pe->ip;
 	cfg.local_port = pe->udp_port;
 	cfg.tsc_hz = pe->hz;
@@ -333,7 +336,9 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(dup_rx); S(ooo_rx); S(out_of_window); S(malformed); S(bad_version); S(bad_csum);
 	S(no_flow); S(rst_tx); S(rst_rx); S(no_mbuf); S(xmit_full); S(flows_failed);
 	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
-	S(rst_limited);
+	S(rst_limited); S(cookie_tx); S(cookie_ok); S(cookie_bad); S(refused_flow_budget);
+	S(refused_stream_budget); S(refused_no_listener); S(refuse_deferred); S(challenge_ack_tx);
+	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts);
 #undef S
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);

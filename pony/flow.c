@@ -66,18 +66,28 @@ void pony_flow_ht_rebuild(struct pony_tp *tp)
 			ht_insert(tp, fi);
 }
 
-uint32_t pony_tp_rand(struct pony_tp *tp)
+/* Flows the peer at ip holds here (SYN_SENT or established). */
+static uint32_t peer_flows(const struct pony_tp *tp, uint32_t ip)
 {
-	/* xorshift64*: flow ids and ISNs need to differ across incarnations, not be secret. */
-	uint64_t x = tp->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	tp->rng = x;
-	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < tp->flows_hi; i++)
+		n += tp->flows[i].state != PONY_F_FREE && tp->flows[i].peer_ip == ip;
+	return n;
 }
 
-static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t port)
+uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < tp->flows_hi; i++)
+		if (tp->flows[i].state != PONY_F_FREE && tp->flows[i].peer_ip == ip)
+			n += tp->flows[i].n_passive;
+	return n;
+}
+
+/* A free slot set up for (ip, port) with local id and ISN from c (a cookie), or fresh
+ * unpredictable ones when c is NULL. NULL when the table is full. */
+static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t port,
+				    const struct pony_cookie *c)
 {
 	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++) {
 		struct pony_flow *f = &tp->flows[fi];
@@ -86,14 +96,20 @@ static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t po
 		memset(f, 0, sizeof(*f));
 		f->peer_ip = ip;
 		f->peer_port = port;
-		do
-			f->local_id = pony_tp_rand(tp);
-		while (f->local_id == 0);
-		f->isn = pony_tp_rand(tp);
+		if (c != NULL) {
+			f->local_id = c->local_id;
+			f->isn = c->isn;
+		} else {
+			do
+				f->local_id = pony_tp_rand(tp);
+			while (f->local_id == 0);
+			f->isn = pony_tp_rand(tp);
+		}
 		f->snd_una = f->snd_nxt = f->high_sacked = f->isn;
 		f->srtt = 0;
 		f->rto = tp->rto_init;
-		f->created_tsc = f->last_rx_tsc = f->last_tx_tsc = f->rto_start = tp->now;
+		f->created_tsc = f->last_rx_tsc = f->last_tx_tsc = f->rto_start = f->una_tsc =
+			tp->now;
 		f->streams = PONY_NONE;
 		pony_cc_init(&f->cc, &tp->ccp, tp->cfg.cwnd_init);
 		pony_rxwin_init(&f->rx, &tp->rxmaps[(size_t)fi * (tp->cfg.window / 64)],
@@ -153,7 +169,7 @@ struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_
 	}
 	if (f != NULL)
 		return f;
-	f = flow_alloc(tp, ip, port);
+	f = flow_alloc(tp, ip, port, NULL);
 	if (f == NULL)
 		return NULL;
 	/* The SYN goes out from the next poll (with a fresh clock): open may be called from
@@ -224,8 +240,10 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 	if (!(h->flags & PONY_F_ACK_VALID))
 		return;
 	uint32_t ack = h->ack;
-	if (seq_lt(f->snd_nxt, ack))
-		return; /* acks something never sent: ignore the ack part */
+	if (seq_lt(f->snd_nxt, ack)) {
+		tp->st.ack_invalid++;
+		return; /* acks something never sent (forged or broken): ignore the ack part */
+	}
 	uint32_t newly = 0;
 	bool advanced = false;
 	tp->st.acks_rx += h->type == PONY_T_ACK;
@@ -254,6 +272,7 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 		}
 	}
 	if (advanced) {
+		f->una_tsc = tp->now;
 		f->backoff = 0;
 		f->consec_timeouts = 0;
 		f->rto_start = tp->now;
@@ -283,26 +302,9 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 
 /* ---- Input. ---- */
 
-static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uint16_t port,
-		       const struct pony_hdr *h)
+/* Take the peer's half of the handshake (its id, ISN, window) and go ESTABLISHED. */
+static void flow_established(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
 {
-	if (f != NULL && f->state == PONY_F_ESTABLISHED && f->peer_id == h->src_flow) {
-		pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK); /* our SYN_ACK was lost */
-		return;
-	}
-	if (f != NULL && f->state == PONY_F_ESTABLISHED) {
-		/* A new incarnation of the peer: everything of the old one is gone. */
-		pony_flow_fail(tp, f, -ECONNRESET);
-		f = NULL;
-	}
-	if (f == NULL) {
-		f = flow_alloc(tp, ip, port);
-		if (f == NULL) {
-			tp->st.no_flow++;
-			return;
-		}
-	}
-	/* Passive open, or simultaneous open while our SYN is out: take the peer's id/ISN. */
 	f->peer_id = h->src_flow;
 	f->peer_window = h->aux;
 	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
@@ -310,9 +312,89 @@ static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uin
 	f->last_rx_tsc = tp->now;
 	f->backoff = 0;
 	f->rto_start = tp->now;
+}
+
+static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uint16_t port,
+		       const struct pony_hdr *h)
+{
+	if (f != NULL && f->state == PONY_F_ESTABLISHED) {
+		if (f->peer_id == h->src_flow) {
+			pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK); /* our SYN_ACK was lost */
+			return;
+		}
+		/* A new incarnation of the peer, or anyone who knows its address: keep the flow
+		 * and show our state instead (RFC 5961). A peer that really restarted has no
+		 * flow with the ids it carries and answers with an RST that matches exactly. */
+		pony_flowtx_challenge(tp, f);
+		return;
+	}
+	if (f == NULL) {
+		/* Passive open: no state until the peer echoes the cookie (handle_cookie). */
+		if (peer_flows(tp, ip) >= tp->cfg.max_flows_per_peer) {
+			tp->st.refused_flow_budget++;
+			return;
+		}
+		struct pony_cookie c;
+		pony_cookie_make(tp, ip, port, h->src_flow, &c);
+		pony_flowtx_send_cookie(tp, ip, port, h, &c);
+		return;
+	}
+	/* Simultaneous open while our SYN is out: take the peer's id/ISN. */
+	flow_established(tp, f, h);
 	f->echo_ts = h->ts; /* the initiator gets its first RTT sample from our SYN_ACK */
 	f->echo_rx_tsc = tp->rx_tsc;
 	pony_flowtx_send_unseq(tp, f, PONY_T_SYN_ACK);
+}
+
+/* A packet for no flow: the last leg of a stateless handshake if its dst_flow is a cookie we
+ * made for this peer. Returns 1 with *fp = the new flow, 0 (answered or refused, counted)
+ * or -1: not a cookie of ours. */
+static int handle_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port, const struct pony_hdr *h,
+			 struct pony_flow **fp)
+{
+	struct pony_cookie c;
+	if (!pony_cookie_check(tp, ip, port, h->src_flow, h->dst_flow, &c)) {
+		tp->st.cookie_bad++;
+		return -1;
+	}
+	if (!(h->flags & PONY_F_HS) || !(h->flags & PONY_F_ACK_VALID) || h->ack != c.isn) {
+		/* It got our SYN_ACK but its handshake ACK was lost (data overtook it): ask
+		 * again, still without state. */
+		pony_flowtx_send_cookie(tp, ip, port, h, &c);
+		return 0;
+	}
+	if (peer_flows(tp, ip) >= tp->cfg.max_flows_per_peer) {
+		tp->st.refused_flow_budget++;
+		return 0;
+	}
+	struct pony_flow *f = flow_alloc(tp, ip, port, &c);
+	if (f == NULL)
+		return 0; /* table full: counted as no_flow by the caller */
+	tp->st.cookie_ok++;
+	flow_established(tp, f, h);
+	*fp = f;
+	return 1;
+}
+
+/* RST for an established flow: acted on only when it names both our ids and its seq is
+ * exactly what we expect next (the ack we last sent). In the window but not exact: answer
+ * with a challenge ACK, which a peer without the flow answers with an exact RST. */
+static void handle_rst(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
+{
+	if (f == NULL || f->state != PONY_F_ESTABLISHED || h->dst_flow != f->local_id ||
+	    h->src_flow != f->peer_id) {
+		tp->st.rst_bad_seq++;
+		return;
+	}
+	if (h->seq == f->rx.rcv_nxt) {
+		tp->st.rst_rx++;
+		pony_flow_fail(tp, f, -ECONNRESET);
+		return;
+	}
+	tp->st.rst_bad_seq++;
+	if (seq_le(f->rx.rcv_nxt - tp->cfg.window, h->seq) &&
+	    seq_lt(h->seq, f->rx.rcv_nxt + tp->cfg.window))
+		pony_flowtx_challenge(tp, f);
 }
 
 static void handle_syn_ack(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
@@ -322,17 +404,15 @@ static void handle_syn_ack(struct pony_tp *tp, struct pony_flow *f, const struct
 		return;
 	}
 	if (f->state == PONY_F_SYN_SENT) {
-		f->peer_id = h->src_flow;
-		f->peer_window = h->aux;
-		pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
-		f->state = PONY_F_ESTABLISHED;
-		f->backoff = 0;
-		f->rto_start = tp->now;
-		f->last_rx_tsc = tp->now;
+		flow_established(tp, f, h);
 		if (h->ts_echo && h->ts_echo <= tp->now)
 			rtt_sample(tp, f, tp->now - h->ts_echo);
+		/* The responder holds nothing yet: echo its cookie with our ISN and window. */
+		pony_flowtx_send_hs(tp, f);
+	} else if (f->peer_id == h->src_flow && f->rx.rcv_nxt == h->seq) {
+		/* It sent the SYN_ACK again: our handshake ACK was lost (or is late). */
+		pony_flowtx_send_hs(tp, f);
 	}
-	/* ESTABLISHED: a duplicate (or the peer's answer to our simultaneous SYN): nothing. */
 }
 
 static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
@@ -344,7 +424,7 @@ static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pon
 	}
 	/* Agree only when we hold nothing either; otherwise our traffic keeps it alive. */
 	if (f->n_streams == 0 && f->snd_una == f->snd_nxt && f->rx.rcv_nxt == f->rx.rcv_max &&
-	    !pony_os_busy(tp, f)) {
+	    f->refuse_n == 0 && !pony_os_busy(tp, f)) {
 		pony_flowtx_send_unseq(tp, f, PONY_T_FIN_ACK);
 		pony_flowtx_flush(tp);
 		pony_flow_release(tp, f);
@@ -431,20 +511,28 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 		if (f == NULL || f->state != PONY_F_ESTABLISHED)
 			goto out;
 	} else if (h.type == PONY_T_RST) {
-		if (f != NULL && h.dst_flow == f->local_id) {
-			tp->st.rst_rx++;
-			pony_flow_fail(tp, f, -ECONNRESET);
-		}
+		handle_rst(tp, f, &h);
 		goto out;
 	}
-	if (f == NULL || f->state != PONY_F_ESTABLISHED || h.dst_flow != f->local_id ||
+	if (f == NULL) {
+		int r = handle_cookie(tp, ip, port, &h, &f);
+		if (r <= 0) {
+			/* Not our cookie: tell the sender we have no such flow, so a restarted
+			 * peer learns it at once instead of after dead_timeout. */
+			if (r < 0 && h.type != PONY_T_FIN_ACK)
+				pony_flowtx_send_rst(tp, ip, port, &h);
+			tp->st.no_flow++;
+			goto out;
+		}
+	}
+	if (f->state != PONY_F_ESTABLISHED || h.dst_flow != f->local_id ||
 	    h.src_flow != f->peer_id) {
 		/* SYN_SENT and addressed to us: the SYN_ACK is on its way or lost; the SYN
-		 * retransmission sorts it out. Anything else: tell the sender we have no such
-		 * flow, so a restarted peer learns it at once instead of after dead_timeout. */
-		if (!(f != NULL && f->state == PONY_F_SYN_SENT && h.dst_flow == f->local_id) &&
+		 * retransmission sorts it out. Anything else: an RST (the sender's ids are not
+		 * ours; the RST carries them back, so only their owner can act on it). */
+		if (!(f->state == PONY_F_SYN_SENT && h.dst_flow == f->local_id) &&
 		    h.type != PONY_T_FIN_ACK)
-			pony_flowtx_send_rst(tp, ip, port, h.dst_flow, h.src_flow);
+			pony_flowtx_send_rst(tp, ip, port, &h);
 		tp->st.no_flow++;
 		goto out;
 	}

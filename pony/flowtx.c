@@ -13,6 +13,7 @@
 #include "pony/flowtx.h"
 
 #define BACKOFF_MAX 16
+#define NOACK_RTOS 8 /* consecutive RTOs (with nothing acked) before a silent acker fails */
 
 static uint64_t ns_of(const struct pony_tp *tp, uint64_t tsc)
 {
@@ -118,13 +119,10 @@ int pony_flowtx_send_unseq(struct pony_tp *tp, struct pony_flow *f, uint8_t type
 	return flow_send(tp, f, &h, NULL, 0);
 }
 
-void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t our_id,
-			  uint32_t their_id)
+/* Replies made without a flow (RST, cookie SYN_ACK) and challenge ACKs share one budget
+ * per millisecond, so a flood of stray packets cannot turn us into a reflector. */
+static bool stateless_allow(struct pony_tp *tp)
 {
-	struct pony_hdr h = {.type = PONY_T_RST, .src_flow = our_id ? our_id : 1,
-			     .dst_flow = their_id};
-	if (their_id == 0)
-		return;
 	uint64_t ms = (uint64_t)(1e6 / tp->ns_per_tsc);
 	if (tp->now - tp->rst_window_tsc >= ms) {
 		tp->rst_window_tsc = tp->now;
@@ -132,11 +130,51 @@ void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, uint32
 	}
 	if (tp->rst_in_window >= PONY_RST_PER_MS) {
 		tp->st.rst_limited++;
-		return;
+		return false;
 	}
 	tp->rst_in_window++;
+	return true;
+}
+
+void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, const struct pony_hdr *in)
+{
+	/* Mirror the packet's ids and sequence state: the receiver acts only if they are its
+	 * own (its ids, seq = the ack it sent), so nobody else's flow can be reset by it. */
+	struct pony_hdr h = {.type = PONY_T_RST, .src_flow = in->dst_flow ? in->dst_flow : 1,
+			     .dst_flow = in->src_flow, .ack = in->seq,
+			     .seq = (in->flags & PONY_F_ACK_VALID) ? in->ack : 0};
+	if (!stateless_allow(tp))
+		return;
 	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
 		tp->st.rst_tx++;
+}
+
+void pony_flowtx_send_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port,
+			     const struct pony_hdr *in, const struct pony_cookie *c)
+{
+	struct pony_hdr h = {.type = PONY_T_SYN_ACK, .src_flow = c->local_id,
+			     .dst_flow = in->src_flow, .seq = c->isn, .aux = tp->cfg.window,
+			     .ts_echo = in->type == PONY_T_SYN ? in->ts : 0};
+	if (!stateless_allow(tp))
+		return;
+	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
+		tp->st.cookie_tx++;
+}
+
+void pony_flowtx_challenge(struct pony_tp *tp, struct pony_flow *f)
+{
+	if (!stateless_allow(tp))
+		return;
+	if (pony_flowtx_send_unseq(tp, f, PONY_T_ACK) == 0)
+		tp->st.challenge_ack_tx++;
+}
+
+int pony_flowtx_send_hs(struct pony_tp *tp, struct pony_flow *f)
+{
+	struct pony_hdr h = {.type = PONY_T_ACK, .flags = PONY_F_HS, .seq = f->isn,
+			     .aux = tp->cfg.window};
+	tp->st.acks_tx++;
+	return flow_send(tp, f, &h, NULL, 0);
 }
 
 /* (Re)transmit the sequenced packet seq from its descriptor. */
@@ -200,13 +238,16 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
 	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
 								      : tp->cfg.window;
-	return (f->n_ctrl || f->n_ready || pony_os_pending(tp, f)) && f->snd_nxt - f->snd_una < w;
+	return (f->n_ctrl || f->n_ready || f->refuse_n || pony_os_pending(tp, f)) &&
+	       f->snd_nxt - f->snd_una < w;
 }
 
 /* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
  * round-robin over streams that have credit. */
 static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
 {
+	if (pony_stream_next_refusal(f, d))
+		return true; /* refusals first: they free the peer's opens and hold nothing */
 	if (pony_os_next(tp, f, d))
 		return true; /* one-sided responses and requests first: they are small */
 	bool ctrl = f->n_ctrl > 0;
@@ -259,6 +300,8 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 			d = flow_desc(tp, f, seq);
 			if (!next_new(tp, f, d))
 				break;
+			if (f->snd_una == f->snd_nxt)
+				f->una_tsc = tp->now; /* the ack clock starts with the first seq */
 			f->snd_nxt++;
 		} else {
 			break;
@@ -291,7 +334,8 @@ static uint64_t rto_deadline(const struct pony_tp *tp, const struct pony_flow *f
 
 static bool flow_busy(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost || pony_os_busy(tp, f);
+	return f->n_streams || f->snd_una != f->snd_nxt || f->n_lost || f->refuse_n ||
+	       pony_os_busy(tp, f);
 }
 
 static void on_timeout(struct pony_tp *tp, struct pony_flow *f)
@@ -336,6 +380,16 @@ static unsigned flow_timers(struct pony_tp *tp, struct pony_flow *f)
 	if (f->state != PONY_F_ESTABLISHED)
 		return 0;
 	if (flow_busy(tp, f) && now - f->last_rx_tsc >= tp->dead) {
+		pony_flow_fail(tp, f, -ETIMEDOUT);
+		return 1;
+	}
+	/* A peer that keeps talking (probes) but acks nothing would pin what it made us send
+	 * (accepted streams, one-sided responses) for ever: fail the flow. Both conditions:
+	 * a slow path (a sender paced to one packet a second) also goes long without an ack,
+	 * but its retransmissions get through and are acked, so RTOs do not pile up. */
+	if (f->snd_una != f->snd_nxt && f->consec_timeouts >= NOACK_RTOS &&
+	    now - f->una_tsc >= tp->dead) {
+		tp->st.ack_timeouts++;
 		pony_flow_fail(tp, f, -ETIMEDOUT);
 		return 1;
 	}
@@ -420,6 +474,8 @@ uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
 		}
 		if (f->pipe)
 			AT(rto_deadline(tp, f));
+		if (f->snd_una != f->snd_nxt && f->consec_timeouts >= NOACK_RTOS)
+			AT(f->una_tsc + tp->dead);
 		if (flow_busy(tp, f)) {
 			AT(f->last_rx_tsc + tp->dead);
 			uint64_t ka = f->last_rx_tsc > f->last_tx_tsc ? f->last_rx_tsc : f->last_tx_tsc;

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "pony/cc.h"
+#include "pony/cookie.h"
 #include "pony/onesided.h"
 #include "pony/transport.h"
 #include "pony/wire.h"
@@ -18,7 +19,8 @@
 #define PONY_SID_IDX_MASK ((1u << PONY_SID_IDX_BITS) - 1)
 #define PONY_LISTEN_MAX 64
 #define PONY_TX_BATCH 32
-#define PONY_RST_PER_MS 64 /* RSTs sent per millisecond at most */
+#define PONY_RST_PER_MS 64 /* stateless replies (RST, cookie SYN_ACK, challenge ACK) per ms */
+#define PONY_REFUSE_Q 8    /* OPEN refusals a flow queues without a stream (stateless) */
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -93,7 +95,8 @@ enum pony_stream_state {
 	PONY_S_OPENING,  /* OPEN sent, waiting for OPEN_ACK */
 	PONY_S_OPEN,
 	PONY_S_CLOSING,  /* closed locally: CLOSE to send, then free */
-	PONY_S_REFUSING, /* OPEN refused: OPEN_ACK(error) to send, then free */
+	/* A refused OPEN gets no stream: its OPEN_ACK(error) waits in the flow's refusal
+	 * queue (pony_flow.refuse_*), so refusals cost a peer's flow, not the stream pool. */
 };
 
 /* Control packets a stream still has to send (flags; sent in this order). */
@@ -110,11 +113,11 @@ struct pony_stream {
 	bool close_after_open; /* closed by the user while OPENING */
 	bool close_pending;  /* peer's CLOSE arrived, waits for all earlier seqs */
 	bool rx_active, rx_discard;
+	bool passive;        /* opened by the peer: counted in flow->n_passive (its budget) */
 	uint16_t service;
 	uint32_t flow;
 	uint32_t peer_sid;
 	uint32_t prev, next; /* flow's stream list */
-	int32_t refuse_err;
 	void *owner;
 	/* Transmit: msg ids [tx_head, tx_seg) partly/fully sent, [tx_seg, tx_tail) queued. */
 	uint32_t tx_head, tx_seg, tx_tail;
@@ -172,8 +175,15 @@ struct pony_flow {
 			       * ours has carried it by then */
 	uint32_t rx_unacked;  /* new sequenced packets since our last ack */
 	uint64_t last_rx_tsc, last_tx_tsc, created_tsc;
+	uint64_t una_tsc;    /* snd_una last advanced (or the first seq went out): a peer that
+			      * acks nothing for dead_timeout is failed, probes or not */
+	/* OPEN refusals to send (peer's sid, errno): a refused OPEN holds no stream. */
+	uint8_t refuse_head, refuse_n;
+	uint16_t refuse_err[PONY_REFUSE_Q];
+	uint32_t refuse_sid[PONY_REFUSE_Q];
 	/* Streams. */
 	uint32_t streams, n_streams, rr;
+	uint32_t n_passive;  /* streams the peer opened (max_streams_per_peer over its flows) */
 	uint32_t n_ready, n_ctrl, n_close_pending;
 	uint32_t n_held;     /* segments held for reassembly (<= window: a peer cannot hog) */
 	/* Counters. */
@@ -195,7 +205,8 @@ struct pony_tp {
 	uint64_t rto_min, rto_max, rto_init, keepalive, dead; /* TSC ticks */
 	uint64_t ack_delay;   /* TSC ticks an ack may wait for a packet to ride on */
 	double ns_per_tsc;
-	uint64_t rng;
+	uint64_t key[2];             /* from getrandom(): flow ids, ISNs, cookies (pony/cookie.h) */
+	uint64_t rand_ctr;           /* pony_tp_rand's counter */
 	struct pony_flow *flows;
 	uint32_t flows_hi;           /* 1 + highest non-free flow slot: per-poll scans stop here */
 	struct pony_txdesc *descs;   /* max_flows * window */
@@ -250,8 +261,8 @@ void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c
  * received: the peer retransmits). */
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		   uint32_t seq, struct rte_mbuf *m, uint32_t hl);
-/* Fill d with the stream's next control packet (clears its flag; a CLOSING/REFUSING stream
- * is freed once its last control packet is out). */
+/* Fill d with the stream's next control packet (clears its flag; a CLOSING stream is freed
+ * once its CLOSE is out). */
 void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d);
 /* Fill d with the stream's next data segment (at most seg_max bytes). */
 void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony_txdesc *d,
@@ -262,6 +273,8 @@ void pony_stream_acked(struct pony_tp *tp, uint32_t stream, uint32_t msg_id, uin
 void pony_stream_close_ready(struct pony_tp *tp, struct pony_flow *f);
 /* Fail every stream of a flow with err (upcalls), free their state. */
 void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err);
+/* Fill d with the flow's next queued OPEN refusal, if any. */
+bool pony_stream_next_refusal(struct pony_flow *f, struct pony_txdesc *d);
 
 /* flow.c */
 struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port);
@@ -269,7 +282,8 @@ struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t por
 void pony_flow_ht_rebuild(struct pony_tp *tp);
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);
 void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m);
+/* Streams the peer at ip opened here, over all its flows (for its budget). */
+uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip);
 void pony_flow_flush_acks(struct pony_tp *tp);
 unsigned pony_flow_poll_all(struct pony_tp *tp);
 uint64_t pony_flow_next_deadline(const struct pony_tp *tp);
-uint32_t pony_tp_rand(struct pony_tp *tp);

@@ -14,6 +14,11 @@
 #define OS_OPS 4096u          /* ops in flight per transport (op id: gen << 16 | index) */
 #define OS_BUFS 512u          /* one-sided packets in flight or queued, both directions */
 #define OS_BUF_RESERVE 32u    /* buffers only responses may take (requests never starve them) */
+/* Response buffers one flow may hold (queued or unacked). Every request packet costs one,
+ * whatever its records' status (a wrong key too: the requester must learn BAD_KEY, reliably),
+ * so this is what bounds a peer flooding requests; with a peer's flows bounded by
+ * max_flows_per_peer (8 of 64 by default) one peer IP holds at most half the pool. */
+#define OS_RESP_PER_FLOW 32u
 
 enum { OS_OP_FREE = 0, OS_OP_QUEUED, OS_OP_INFLIGHT };
 
@@ -33,6 +38,7 @@ struct os_flow {
 	uint32_t q_head, q_tail; /* ops to pack */
 	uint32_t r_head, r_tail; /* response buffers to send */
 	uint32_t n_ops;          /* ops queued or awaiting their response */
+	uint32_t n_resp;         /* response buffers held, queued or unacked (<= OS_RESP_PER_FLOW) */
 };
 
 struct os_buf {
@@ -40,6 +46,7 @@ struct os_buf {
 	uint8_t type;
 	uint16_t len, nrec;
 	uint32_t next;
+	uint32_t flow; /* response: the flow slot charged for it (os_flow.n_resp) */
 	uint32_t gen; /* copied into the desc (msg_id): a stale desc never finds a reused buffer */
 };
 
@@ -55,6 +62,7 @@ struct pony_os {
 	uint32_t buf_size, buf_free, n_free;
 	uint32_t data_max; /* largest op length for this MTU */
 	uint32_t gen;      /* buffer generations, from a random start per transport */
+	uint32_t n_flows;  /* os_flow slots (the transport's max_flows) */
 	struct pony_os_stats st;
 };
 
@@ -66,6 +74,7 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 		if (os == NULL)
 			return -ENOMEM;
 		os->buf_size = tp->seg_max;
+		os->n_flows = tp->cfg.max_flows;
 		os->ops = calloc(OS_OPS, sizeof(*os->ops));
 		os->flows = calloc(tp->cfg.max_flows, sizeof(*os->flows));
 		os->bufs = calloc(OS_BUFS, sizeof(*os->bufs));
@@ -83,7 +92,7 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 		for (uint32_t i = 0; i < OS_BUFS; i++)
 			os->bufs[i].next = i + 1 < OS_BUFS ? i + 1 : PONY_NONE;
 		for (uint32_t i = 0; i < tp->cfg.max_flows; i++)
-			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE, 0};
+			os->flows[i] = (struct os_flow){PONY_NONE, PONY_NONE, PONY_NONE, PONY_NONE, 0, 0};
 		os->n_free = OS_BUFS;
 		os->gen = pony_tp_rand(tp); /* descs restored from another process do not match */
 		uint32_t room = os->buf_size - PONY_OS_REQ_HDR;
@@ -128,7 +137,7 @@ void pony_tp_os_report(const struct pony_tp *tp,
 #define R(x) fn(ctx, "os_" #x, s.x)
 	R(submitted); R(completed); R(failed); R(req_pkts_tx); R(resp_pkts_tx); R(req_pkts_rx);
 	R(resp_pkts_rx); R(executed); R(bytes_read); R(bytes_written); R(malformed);
-	R(stray_resp); R(no_buf);
+	R(stray_resp); R(no_buf); R(resp_budget);
 #undef R
 	static const char *const names[] = {
 #define PONY_OS_X_STAT(e, s_, errno_) "os_st_" s_,
@@ -148,12 +157,35 @@ static uint32_t buf_get(struct pony_os *os, uint32_t reserve)
 	os->n_free--;
 	os->bufs[b].used = true;
 	os->bufs[b].next = PONY_NONE;
+	os->bufs[b].type = 0;
+	os->bufs[b].flow = PONY_NONE;
 	os->bufs[b].gen = ++os->gen;
+	return b;
+}
+
+/* A response buffer charged to flow slot fi, or PONY_NONE (counted): pool empty or the flow
+ * at its budget. */
+static uint32_t resp_buf_get(struct pony_os *os, uint32_t fi)
+{
+	if (os->flows[fi].n_resp >= OS_RESP_PER_FLOW) {
+		os->st.resp_budget++;
+		return PONY_NONE;
+	}
+	uint32_t b = buf_get(os, 0);
+	if (b == PONY_NONE) {
+		os->st.no_buf++;
+		return PONY_NONE;
+	}
+	os->bufs[b].type = PONY_T_OS_RESP;
+	os->bufs[b].flow = fi;
+	os->flows[fi].n_resp++;
 	return b;
 }
 
 static void buf_put(struct pony_os *os, uint32_t b)
 {
+	if (os->bufs[b].type == PONY_T_OS_RESP && os->bufs[b].flow < os->n_flows)
+		os->flows[os->bufs[b].flow].n_resp--;
 	os->bufs[b].used = false;
 	os->bufs[b].next = os->buf_free;
 	os->buf_free = b;
@@ -342,11 +374,9 @@ static int rx_req(struct pony_tp *tp, struct pony_os *os, struct pony_flow *f,
 		os->st.malformed++;
 		return 0; /* consumed: a broken requester only loses its own ops */
 	}
-	uint32_t b = buf_get(os, 0);
-	if (b == PONY_NONE) {
-		os->st.no_buf++;
+	uint32_t b = resp_buf_get(os, (uint32_t)(f - tp->flows));
+	if (b == PONY_NONE)
 		return -EAGAIN; /* not marked received: executed when it comes again */
-	}
 	int used = pony_os_answer(rec, (unsigned)n, os->attached ? os->hooks.resolve : NULL,
 				  os->ctx, buf_data(os, b), os->buf_size, &os->st);
 	if (used < 0) { /* more records than one response packet can answer */
@@ -530,13 +560,15 @@ int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
 		struct os_flow f;
 		memcpy(&f, &flows[i], sizeof(f));
 		if (!idx_ok(f.q_head, OS_OPS) || !idx_ok(f.q_tail, OS_OPS) ||
-		    !idx_ok(f.r_head, OS_BUFS) || !idx_ok(f.r_tail, OS_BUFS) || f.n_ops > OS_OPS)
+		    !idx_ok(f.r_head, OS_BUFS) || !idx_ok(f.r_tail, OS_BUFS) || f.n_ops > OS_OPS ||
+		    f.n_resp > OS_RESP_PER_FLOW)
 			return -EINVAL;
 	}
 	for (uint32_t b = 0; b < OS_BUFS; b++) {
 		struct os_buf ob;
 		memcpy(&ob, &bufs[b], sizeof(ob));
-		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size || !pony_saved_bool_ok(&ob.used))
+		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size || !pony_saved_bool_ok(&ob.used) ||
+		    (ob.used && ob.type == PONY_T_OS_RESP && ob.flow >= nf))
 			return -EINVAL;
 		used += ob.used;
 	}

@@ -139,6 +139,7 @@ struct pony_os_stats {
 	uint64_t malformed;                 /* OS packets whose records did not parse */
 	uint64_t stray_resp;                /* response records for no pending op */
 	uint64_t no_buf;                    /* request deferred: no response buffer */
+	uint64_t resp_budget;               /* request deferred: its flow holds OS_RESP_PER_FLOW */
 	uint64_t failed;                    /* ops failed locally (flow failure) */
 };
 /* Zeroes if one-sided ops were never attached. */

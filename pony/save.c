@@ -12,7 +12,9 @@
 #define SAVE_MAGIC 0x504f4e5953415645ull /* "PONYSAVE" */
 /* Bump when any saved struct changes layout or meaning; the sizes below catch most
  * accidental changes too (restore answers -EPROTO). */
-#define SAVE_VERSION 2 /* 2: one-sided state (pony_os_save) after the held segments */
+#define SAVE_VERSION 3 /* 2: one-sided state (pony_os_save) after the held segments;
+			* 3: the getrandom() key replaces the xorshift state, per-flow
+			* refusal queue and ack-progress time, defence counters */
 
 struct save_hdr {
 	uint64_t magic;
@@ -20,7 +22,7 @@ struct save_hdr {
 	uint32_t sz_flow, sz_desc, sz_stream, sz_txmsg, sz_held, sz_stats, sz_listener;
 	uint32_t max_flows, max_streams, window, sendq_max;
 	uint32_t stream_free, n_held;
-	uint64_t rng;
+	uint64_t key[2], rand_ctr; /* cookies made before the upgrade stay valid after it */
 	struct pony_tp_stats st;
 	struct pony_listener listen[PONY_LISTEN_MAX];
 };
@@ -40,7 +42,8 @@ int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out)
 		.sz_held = sizeof(struct save_held), .sz_stats = sizeof(struct pony_tp_stats),
 		.sz_listener = sizeof(struct pony_listener),
 		.max_flows = c->max_flows, .max_streams = c->max_streams, .window = c->window,
-		.sendq_max = c->sendq_max, .stream_free = tp->stream_free, .rng = tp->rng,
+		.sendq_max = c->sendq_max, .stream_free = tp->stream_free,
+		.key = {tp->key[0], tp->key[1]}, .rand_ctr = tp->rand_ctr,
 		.st = tp->st};
 	memcpy(h.listen, tp->listen, sizeof(h.listen));
 	for (size_t i = 0; i < nf * w; i++)
@@ -211,7 +214,9 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 	memcpy(tp->streams, streams, c->max_streams * sizeof(*tp->streams));
 	memcpy(tp->txmsgs, txmsgs, (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs));
 	tp->stream_free = h.stream_free;
-	tp->rng = h.rng;
+	tp->key[0] = h.key[0];
+	tp->key[1] = h.key[1];
+	tp->rand_ctr = h.rand_ctr;
 	tp->st = h.st;
 	tp->st.held_mbufs = 0;
 	memcpy(tp->listen, h.listen, sizeof(tp->listen));

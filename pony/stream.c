@@ -70,6 +70,8 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 		f->n_ctrl--;
 	if (s->close_pending)
 		f->n_close_pending--;
+	if (s->passive)
+		f->n_passive--;
 	held_free_all(tp, s);
 	if (s->prev != PONY_NONE)
 		tp->streams[s->prev].next = s->next;
@@ -84,6 +86,7 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 	s->ctrl = 0;
 	s->ready = false;
 	s->close_pending = false;
+	s->passive = false;
 	s->next = tp->stream_free;
 	tp->stream_free = idx;
 }
@@ -129,10 +132,8 @@ void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pon
 	} else if (s->ctrl & PONY_C_OPEN_ACK) {
 		pony_stream_clear_ctrl(tp, s, PONY_C_OPEN_ACK);
 		d->type = PONY_T_OPEN_ACK;
-		d->src_sid = s->state == PONY_S_REFUSING ? 0 : s->sid;
-		d->aux = s->state == PONY_S_REFUSING ? (uint32_t)s->refuse_err : 0;
-		if (s->state == PONY_S_REFUSING)
-			pony_stream_free(tp, s);
+		d->src_sid = s->sid;
+		d->aux = 0;
 	} else if (s->ctrl & PONY_C_CREDIT) {
 		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
 		d->type = PONY_T_CREDIT;
@@ -317,32 +318,73 @@ static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_
 	return 1;
 }
 
+bool pony_stream_next_refusal(struct pony_flow *f, struct pony_txdesc *d)
+{
+	if (f->refuse_n == 0)
+		return false;
+	uint32_t i = f->refuse_head;
+	memset(d, 0, sizeof(*d));
+	d->type = PONY_T_OPEN_ACK;
+	d->stream = PONY_NONE;
+	d->sid = f->refuse_sid[i];
+	d->aux = f->refuse_err[i];
+	f->refuse_head = (uint8_t)((i + 1) % PONY_REFUSE_Q);
+	f->refuse_n--;
+	return true;
+}
+
+/* Queue the refusal of the peer's OPEN (its sid) with err; the caller checked for room. */
+static void refuse_open(struct pony_flow *f, uint32_t peer_sid, int err)
+{
+	uint32_t i = (f->refuse_head + f->refuse_n) % PONY_REFUSE_Q;
+	f->refuse_sid[i] = peer_sid;
+	f->refuse_err[i] = (uint16_t)err;
+	f->refuse_n++;
+}
+
 static int rx_open(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
 {
+	/* Any OPEN may end refused: only take it when the refusal has room, so a peer that
+	 * never acks our OPEN_ACKs holds at most PONY_REFUSE_Q of them, and no stream. */
+	if (f->refuse_n == PONY_REFUSE_Q) {
+		tp->st.refuse_deferred++;
+		return -EAGAIN; /* not marked received: the peer retransmits */
+	}
+	struct pony_listener *l = NULL;
+	for (unsigned i = 0; i < PONY_LISTEN_MAX && h->aux <= UINT16_MAX; i++)
+		if (tp->listen[i].used && tp->listen[i].service == h->aux)
+			l = &tp->listen[i];
+	if (l == NULL || tp->up == NULL) {
+		tp->st.refused_no_listener++;
+		refuse_open(f, h->src_sid, ECONNREFUSED);
+		return 0;
+	}
+	if (pony_flow_peer_streams(tp, f->peer_ip) >= tp->cfg.max_streams_per_peer) {
+		tp->st.refused_stream_budget++;
+		refuse_open(f, h->src_sid, ENOBUFS);
+		return 0;
+	}
 	struct pony_stream *s = pony_stream_alloc(tp, f);
 	if (s == NULL)
 		return -EAGAIN; /* the peer retries; maybe a stream is free by then */
 	s->peer_sid = h->src_sid;
 	s->service = (uint16_t)h->aux;
-	struct pony_listener *l = NULL;
-	for (unsigned i = 0; i < PONY_LISTEN_MAX && h->aux <= UINT16_MAX; i++)
-		if (tp->listen[i].used && tp->listen[i].service == h->aux)
-			l = &tp->listen[i];
-	int r = -ECONNREFUSED;
+	s->passive = true;
+	f->n_passive++;
 	uint32_t sid = s->sid;
-	if (l != NULL && tp->up != NULL) {
-		s->state = PONY_S_OPEN;
-		void *owner = NULL;
-		r = tp->up->accept(l->listener, sid, f->peer_ip, s->service, &owner);
-		if (!stream_valid(tp, s, sid, PONY_S_OPEN))
-			return 0; /* closed from within accept */
-		s->owner = owner;
-	}
+	s->state = PONY_S_OPEN;
+	void *owner = NULL;
+	int r = tp->up->accept(l->listener, sid, f->peer_ip, s->service, &owner);
+	if (!stream_valid(tp, s, sid, PONY_S_OPEN))
+		return 0; /* closed from within accept */
+	s->owner = owner;
 	if (r < 0) {
-		s->state = PONY_S_REFUSING;
-		s->refuse_err = -r;
-		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		s->state = PONY_S_CLOSING; /* no upcalls for a stream the app refused */
 		cancel_tx(tp, s, -ECONNREFUSED);
+		if (s->sid == sid)
+			pony_stream_free(tp, s);
+		refuse_open(f, h->src_sid, -r);
+		return 0;
 	}
 	pony_stream_set_ctrl(tp, s, PONY_C_OPEN_ACK);
 	pony_stream_update_ready(tp, s);

@@ -47,7 +47,8 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(cwnd_min, 0.01);
 	DFLT(cwnd_init, 16);
 	DFLT(cwnd_max, c->window);
-	DFLT(seed, 0x5eed);
+	DFLT(max_flows_per_peer, c->max_flows >= 8 ? c->max_flows / 8 : 1);
+	DFLT(max_streams_per_peer, c->max_streams >= 4 ? c->max_streams / 4 : 1);
 	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0)
 		return -EINVAL;
 	if (c->mtu < 576 || c->mtu > 9000 || c->max_flows > 4096 ||
@@ -90,7 +91,11 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		.base_max_tsc = us_tsc(c->tsc_hz, c->target_base_max_us),
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
-	tp->rng = ((uint64_t)c->seed << 32) ^ 0x9e3779b97f4a7c15ull ^ c->local_ip ^ c->local_port;
+	if (pony_key_init(tp->key) < 0) {
+		rte_free(tp);
+		errno = EIO;
+		return NULL;
+	}
 
 	size_t nf = c->max_flows, w = c->window;
 	uint32_t ht = 2;

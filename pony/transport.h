@@ -93,7 +93,9 @@ struct pony_tp_config {
 	double cwnd_min;        /* packets, may be < 1: then paced (0.01) */
 	double cwnd_max;        /* packets (window) */
 	double cwnd_init;       /* packets (16) */
-	uint32_t seed;          /* flow ids / initial sequence numbers */
+	uint32_t seed;          /* unused: flow ids and ISNs come from a getrandom() key */
+	uint32_t max_flows_per_peer;   /* flows one peer IP may make us hold (max_flows/8, >= 1) */
+	uint32_t max_streams_per_peer; /* streams one peer IP may open here (max_streams/4) */
 	struct rte_mempool *pool; /* mbufs for transmit (data room >= headroom + mtu) */
 	/* Transmit hook: takes ownership of n packets whose data starts at the Pony header and
 	 * whose headroom can take Ethernet/IPv4/UDP. Returns how many it accepted; the
@@ -143,7 +145,20 @@ struct pony_tp_stats {
 	uint64_t no_mbuf, xmit_full, flows_failed, flows_created, msgs_tx, msgs_rx;
 	uint64_t held_mbufs; /* mbufs held for reassembly right now (gauge) */
 	uint64_t credit_stalls; /* times a stream had data but no credit */
-	uint64_t rst_limited;   /* RSTs not sent (rate limit) */
+	uint64_t rst_limited;   /* stateless replies (RST, cookie SYN_ACK, challenge ACK) not
+				 * sent: rate limit */
+	/* Defences against a hostile peer (pony/WIRE.md "Handshake", "Resets"). */
+	uint64_t cookie_tx;     /* SYN_ACKs sent without state (cookie) */
+	uint64_t cookie_ok;     /* flows created when the peer echoed a valid cookie */
+	uint64_t cookie_bad;    /* packets for no flow whose dst_flow is not our cookie */
+	uint64_t refused_flow_budget;   /* SYNs/handshakes from a peer IP at its flow budget */
+	uint64_t refused_stream_budget; /* OPENs from a peer IP at its stream budget */
+	uint64_t refused_no_listener;   /* OPENs to a service nobody listens on */
+	uint64_t refuse_deferred; /* OPENs left unacked: refusal queue or window full */
+	uint64_t challenge_ack_tx; /* challenge ACKs: unexpected SYN or inexact RST */
+	uint64_t rst_bad_seq;   /* RSTs ignored: ids or seq do not match the flow */
+	uint64_t ack_invalid;   /* acks of seqs never sent: ignored */
+	uint64_t ack_timeouts;  /* flows failed: the peer acked nothing for dead_timeout */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 

@@ -91,7 +91,8 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 	h->csum = pony_rd32(p + OFF_CSUM);
 	if (pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
-	if (!type_known(h->type) || pony_rd16(p + OFF_RESERVED) != 0 || (h->flags & ~0x07u))
+	if (!type_known(h->type) || pony_rd16(p + OFF_RESERVED) != 0 || (h->flags & ~PONY_F_ALL) ||
+	    ((h->flags & PONY_F_HS) && (h->type != PONY_T_ACK || !(h->flags & PONY_F_ACK_VALID))))
 		return -EINVAL;
 	h->src_flow = pony_rd32(p + OFF_SRC_FLOW);
 	h->dst_flow = pony_rd32(p + OFF_DST_FLOW);

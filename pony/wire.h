@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PONY_WIRE_VERSION 2 /* 2: one-sided OS_REQ / OS_RESP */
+#define PONY_WIRE_VERSION 3 /* 2: one-sided OS_REQ / OS_RESP; 3: stateless handshake, exact RST */
 #define PONY_UDP_PORT_DEFAULT 4791 /* configurable per pony element */
 #define PONY_SACK_MAX 4
 #define PONY_HDR_FIXED 72                                  /* bytes before the SACK blocks */
@@ -47,6 +47,9 @@ static inline int pony_type_sequenced(uint8_t t)
 #define PONY_F_ACK_VALID 0x01 /* ack/SACK/echo fields are meaningful */
 #define PONY_F_RETX 0x02      /* this is a retransmission (statistics only) */
 #define PONY_F_ACK_NOW 0x04   /* ask the receiver to ack immediately (last segment, probes) */
+#define PONY_F_HS 0x08        /* (v3, ACK only) handshake ACK: seq = sender's ISN, aux = its
+			       * window, dst_flow = the responder's cookie */
+#define PONY_F_ALL 0x0f
 
 /* Host-order view of a header. */
 struct pony_hdr {

@@ -1,5 +1,5 @@
 /* Regression test for the remote heap overflow of issue 14 (security): a peer holding a
- * region key pins B's one-sided response buffers (B's responses are never acked), then sends
+ * region key pins its flow's one-sided response buffers (B's responses are never acked), then sends
  * one OS_REQ whose first records exactly fill a response packet (READ 1024 + READ 320 at MTU
  * 1500) followed by 40 one-byte READs. The old executor appended a 12-byte status record for
  * each record that did not fit, past the end of the last response buffer (ASan:
@@ -19,7 +19,9 @@
 
 #define REG_SIZE 4096u
 #define KEY 0x5eedull
-#define PINS 511u   /* all but one of the transport's 512 response buffers */
+/* All but one of the flow's 32 response buffers: a flow may hold no more (OS_RESP_PER_FLOW in
+ * pony/onesided.c, issue 14 item 2); the attack's packet takes the last one. */
+#define PINS 31u
 #define SMALL 40u   /* one-byte READs after the two that fill the packet */
 
 static uint8_t region[REG_SIZE];
