@@ -400,9 +400,11 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 			tp->st.malformed++;
 		goto out;
 	}
+	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
+	if (pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
+		goto out;
 	tp->st.rx_pkts++;
 	tp->st.rx_bytes += rte_pktmbuf_data_len(m);
-	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
 	if (h.type == PONY_T_SYN) {
 		handle_syn(tp, f, ip, port, &h);
 		goto out;

@@ -218,6 +218,7 @@ struct pony_tp {
 	uint64_t rst_window_tsc;
 	uint32_t rst_in_window;
 	struct pony_os *os;          /* one-sided ops (pony/onesided.c); NULL until attached */
+	struct pony_auth *auth;      /* authenticated flows (pony/auth.h); NULL: off */
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
@@ -271,3 +272,14 @@ void pony_flow_flush_acks(struct pony_tp *tp);
 unsigned pony_flow_poll_all(struct pony_tp *tp);
 uint64_t pony_flow_next_deadline(const struct pony_tp *tp);
 uint32_t pony_tp_rand(struct pony_tp *tp);
+
+/* flowauth.c: the tag of every packet in authenticated mode (no-ops when tp->auth is NULL).
+ * Seal h's packet of len bytes at pkt (built, with PONY_AUTH_TRAILER bytes of room after it)
+ * for the peer (ip, port); f is the flow it belongs to, NULL for an RST without one. 0 or
+ * -EIO (counted by the caller as a send failure). */
+int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+		      uint16_t port, const struct pony_hdr *h, uint8_t *pkt, size_t len);
+/* Check a parsed packet from (ip, port) that lookup matched to f (or NULL). 0: authentic
+ * (its trailer trimmed off m) or nothing to check; -EBADMSG: drop it, counted auth_fail. */
+int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+		      uint16_t port, const struct pony_hdr *h, struct rte_mbuf *m, uint32_t hl);

@@ -12,7 +12,8 @@
 #define SAVE_MAGIC 0x504f4e5953415645ull /* "PONYSAVE" */
 /* Bump when any saved struct changes layout or meaning; the sizes below catch most
  * accidental changes too (restore answers -EPROTO). */
-#define SAVE_VERSION 2 /* 2: one-sided state (pony_os_save) after the held segments */
+#define SAVE_VERSION 3 /* 2: one-sided state (pony_os_save) after the held segments;
+			 * 3: stats gained auth_fail */
 
 struct save_hdr {
 	uint64_t magic;

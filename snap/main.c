@@ -70,11 +70,17 @@ static void list_elements(void)
 static void on_signal(int fd, void *arg)
 {
 	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		SNAP_LOG(NOTICE, "signal %u (%s): shutting down", si.ssi_signo,
-			 strsignal((int)si.ssi_signo));
-		snap_loop_stop();
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		/* Elements re-read their files (Pony key rotation) at their next poll. */
+		__atomic_add_fetch(&snap_reload_gen, 1, __ATOMIC_RELAXED);
+		SNAP_LOG(NOTICE, "SIGHUP: elements reload their files (keys)");
+		return;
 	}
+	SNAP_LOG(NOTICE, "signal %u (%s): shutting down", si.ssi_signo,
+		 strsignal((int)si.ssi_signo));
+	snap_loop_stop();
 }
 
 static bool takeover; /* --takeover: this process is the new daemon of an upgrade */
