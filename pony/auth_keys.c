@@ -117,8 +117,8 @@ int pony_auth_keyset_load(const char *path, struct pony_auth_keyset *ks, char *e
 	else if (!S_ISREG(st.st_mode))
 		r = fail(err, errlen, -EPERM, "key file %s: not a regular file", path);
 	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		r = fail(err, errlen, -EPERM, "key file %s: owned by uid %u, must be root's (or %u's)",
-			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		r = fail(err, errlen, -EPERM, "key file %s: owned by uid %u, must be root's%s", path,
+			 (unsigned)st.st_uid, geteuid() ? " or the daemon's uid" : "");
 	else if (st.st_mode & 077)
 		r = fail(err, errlen, -EPERM, "key file %s: mode %03o, must be 0600 or 0400", path,
 			 (unsigned)(st.st_mode & 0777));

@@ -10,7 +10,7 @@ PACKAGES=(
   libbpf-dev libssl-dev
   # tests
   libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping arping tshark bpftool
-  procps psmisc util-linux python3 valgrind ethtool
+  procps psmisc util-linux python3 python3-cryptography valgrind ethtool
   # benchmarks and plots
   gnuplot-nox
 )
