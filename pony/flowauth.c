@@ -12,6 +12,17 @@ static bool hs_type(uint8_t t)
 	return t == PONY_T_SYN || t == PONY_T_SYN_ACK || t == PONY_T_RST;
 }
 
+/* Budget of checks in the scratch slot (packets of no known flow incarnation). */
+static bool scratch_allowed(struct pony_tp *tp)
+{
+	uint64_t ms = (uint64_t)(1e6 / tp->ns_per_tsc);
+	if (tp->now - tp->auth_window_tsc >= ms) {
+		tp->auth_window_tsc = tp->now;
+		tp->auth_in_window = 0;
+	}
+	return tp->auth_in_window++ < PONY_AUTH_SCRATCH_PER_MS;
+}
+
 int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
 		      uint16_t port, const struct pony_hdr *h, uint8_t *pkt, size_t len)
 {
@@ -51,6 +62,10 @@ int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 	uint32_t slot = tp->cfg.max_flows;
 	if (f != NULL && (hs || (h->dst_flow == f->local_id && h->src_flow == f->peer_id)))
 		slot = (uint32_t)(f - tp->flows);
+	else if (!scratch_allowed(tp)) {
+		tp->st.auth_fail++;
+		return -EBADMSG;
+	}
 	if (pony_auth_open(tp->auth, slot, hs ? PONY_AUTH_HS_RX : PONY_AUTH_FLOW_RX, &id,
 			   h->key_id, rte_pktmbuf_mtod(m, const uint8_t *),
 			   hl + h->payload_len) < 0) {

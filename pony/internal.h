@@ -19,6 +19,10 @@
 #define PONY_LISTEN_MAX 64
 #define PONY_TX_BATCH 32
 #define PONY_RST_PER_MS 64 /* RSTs sent per millisecond at most */
+/* Packets of no known flow incarnation checked per millisecond at most (authenticated mode):
+ * each may need a key derived (HKDF + AES key schedule, microseconds), so a flood of forged
+ * packets from random sources cannot take the engine; the rest are dropped as auth_fail. */
+#define PONY_AUTH_SCRATCH_PER_MS 32
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -219,6 +223,8 @@ struct pony_tp {
 	uint32_t rst_in_window;
 	struct pony_os *os;          /* one-sided ops (pony/onesided.c); NULL until attached */
 	struct pony_auth *auth;      /* authenticated flows (pony/auth.h); NULL: off */
+	uint64_t auth_window_tsc;    /* PONY_AUTH_SCRATCH_PER_MS accounting */
+	uint32_t auth_in_window;
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)

@@ -48,7 +48,8 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(cwnd_init, 16);
 	DFLT(cwnd_max, c->window);
 	DFLT(seed, 0x5eed);
-	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0)
+	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0 ||
+	    (c->auth_keys && c->auth_keys->n == 0))
 		return -EINVAL;
 	if (c->mtu < 576 || c->mtu > 9000 || c->max_flows > 4096 ||
 	    c->max_streams > PONY_SID_IDX_MASK || !pow2(c->window) || c->window < 64 ||

@@ -1,7 +1,8 @@
 /* Pony authenticated flows (pony/auth.h, WIRE.md "Authentication") end to end over the
  * simulated link: traffic under an impaired link, forged SYN/RST/data/one-sided packets
  * (bad tag, wrong key, no tag, one modified byte) dropped and counted with the flow intact,
- * key rotation mid-flow without loss, a side without keys refused, and key file checks. */
+ * key rotation mid-flow without loss, the bound on key derivations a flood of random flow
+ * ids can cause, a side without keys refused, and key file checks. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -224,6 +225,31 @@ static void test_auth_rotation(void **state)
 	sim_pair_stop();
 }
 
+/* Forged packets naming random flow ids (no known incarnation) each need a key derived to be
+ * checked: at most PONY_AUTH_SCRATCH_PER_MS are per millisecond, the rest are dropped
+ * unchecked. All are counted; the real flow is untouched. */
+static void test_auth_scratch_budget(void **state)
+{
+	start_auth(4, K1, K1);
+	struct sim_ts *a = sim_pair_connect(4);
+	(void)a;
+	struct pony_tp_stats before = stats(1);
+	uint64_t d0 = derivations(1);
+	for (uint32_t i = 0; i < 500; i++) {
+		struct pony_hdr h = {.type = PONY_T_ACK, .src_flow = 1000 + i, .dst_flow = 7 + i,
+				     .flags = PONY_F_ACK_VALID};
+		inject(&h, 0, BAD_TAG);
+	}
+	uint64_t derived = derivations(1) - d0;
+	print_message("500 forged ACKs of random flows in one instant: %lu keys derived\n",
+		      (unsigned long)derived);
+	assert_int_equal(stats(1).auth_fail - before.auth_fail, 500);
+	assert_true(derived <= PONY_AUTH_SCRATCH_PER_MS);
+	assert_int_equal(stats(1).rst_tx, before.rst_tx); /* no RST for unchecked packets */
+	assert_int_equal(stats(1).flows_failed, 0);
+	sim_pair_stop();
+}
+
 /* A transport without keys cannot talk to one with keys: its SYNs are dropped (auth_fail)
  * and so are the other side's; the open times out. */
 static void test_auth_mismatch(void **state)
@@ -274,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_auth_impaired),
 		cmocka_unit_test(test_auth_forged),
 		cmocka_unit_test(test_auth_rotation),
+		cmocka_unit_test(test_auth_scratch_budget),
 		cmocka_unit_test(test_auth_mismatch),
 	};
 	return sim_pair_run_tests("pony_auth", tests, sizeof(tests) / sizeof(tests[0]));
