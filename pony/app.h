@@ -256,6 +256,9 @@ unsigned pony_app_attach_pollfds(const struct pony_app_attach *a, struct pollfd 
 int pony_app_attach_handle(struct pony_app_attach *a, int fd, short revents);
 /* Housekeeping (call at least every second): retries detaches that timed out. */
 void pony_app_attach_tick(struct pony_app_attach *a);
+/* Replace who may attach (allow lists, own-uid rule) with c's; the rest of the running
+ * config stays. Judged at each later hello; apps already attached keep their sessions. */
+void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app_config *c);
 /* Every fd held (listener, app sockets, memfds, eventfds) for the fd registry. Returns the
  * total count (may exceed max; only max are written). */
 unsigned pony_app_attach_fds(const struct pony_app_attach *a, struct pony_app_fd *out,

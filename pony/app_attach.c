@@ -506,3 +506,12 @@ void pony_app_attach_set_hooks(struct pony_app_attach *a, const struct pony_app_
 		fd_added(a, cn->cpl_efd, PONY_APP_FD_CPL_EFD, cn->app_id);
 	}
 }
+
+void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app_config *c)
+{
+	memcpy(a->cfg.allow_uids, c->allow_uids, sizeof(a->cfg.allow_uids));
+	a->cfg.n_allow_uids = c->n_allow_uids;
+	memcpy(a->cfg.allow_gids, c->allow_gids, sizeof(a->cfg.allow_gids));
+	a->cfg.n_allow_gids = c->n_allow_gids;
+	a->cfg.allow_own_uid = c->allow_own_uid;
+}

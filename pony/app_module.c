@@ -71,6 +71,15 @@ static void tick(uint64_t now_ns, void *arg)
 		pony_app_attach_tick(attach);
 }
 
+int pony_app_module_reload(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	struct pony_app_config ac;
+	int r = pony_app_config_from_snap(cfg, &ac, err, errlen);
+	if (r == 0 && attach)
+		pony_app_attach_set_policy(attach, &ac);
+	return r;
+}
+
 int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errlen)
 {
 	static struct pony_app_config ac;
