@@ -35,7 +35,7 @@ chmod 600 "$T/keys"
 pony_bridge_pair "" "auth_key_file = \"$T/keys\";"
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 4096 -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
-start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n 100000000 -d 8 \
+start_app cli "$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n 100000000 -d 9 \
   -M 1 -m 4096 -S 2 -w 8 -x $$ -T 60
 
 # 3. The attack: sniff on the bridge port toward B, inject on the port toward A.
@@ -49,7 +49,7 @@ sleep 0.5
 rotate() {
   (umask 077; printf '%s\n' "$@" >"$T/keys.new"); mv "$T/keys.new" "$T/keys"
   kill -HUP $PID_a $PID_b
-  sleep 0.5
+  sleep 1 # both engines re-read the file before the next step
 }
 rotate "1 $K1" "2 $K2 accept-only"
 rotate "1 $K1" "2 $K2"
@@ -65,6 +65,8 @@ echo "A: auth_fail $(ca auth_fail) rst_rx $(ca rst_rx) flows_failed $(ca flows_f
   "flows_created $(ca flows_created) os_req_pkts_rx $(ca os_req_pkts_rx) os_executed" \
   "$(ca os_executed) auth_reloads $(ca auth_reloads) bad_csum $(ca bad_csum)"
 echo "B: auth_fail $(cb auth_fail) flows_failed $(cb flows_failed) auth_reloads $(cb auth_reloads)"
+# Every non-zero counter of A's engine, so a failure shows where the packets went.
+awk '$1=="counter" && $5!=0 {printf "%s ", $3 "." $4 "=" $5} END {print ""}' "$T/a.log"
 [ -n "$injected" ] && [ "$injected" -gt 0 ] || fail "nothing injected"
 [ "$(ca auth_fail)" -eq "$injected" ] ||
   fail "A counted $(ca auth_fail) auth failures for $injected forged packets"
