@@ -3,6 +3,7 @@
  * output `tx` carries finished Ethernet/IPv4/UDP frames toward port_tx. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,9 +15,11 @@
 #include "engines/arp.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
+#include "pony/auth.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
+#include "snap/log.h"
 #include "snap/port.h"
 
 #define ARP_RETRY_US 1000 /* at most one ARP request per peer per this interval */
@@ -45,6 +48,9 @@ struct pony_elem {
 		uint64_t tsc;
 	} arp[ARP_SLOTS];
 	uint64_t rx_not_pony, no_neigh, arp_tx;
+	uint64_t auth_reloads, auth_reload_errors;
+	uint64_t reload_gen;         /* snap_reload_gen when the key file was last read */
+	char auth_path[PATH_MAX];    /* key file ("": not authenticated) */
 };
 
 struct pony_tp *pony_elem_tp(struct snap_elem *el)
@@ -162,9 +168,34 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16
 	return 0;
 }
 
+/* SIGHUP: re-read the key file on the engine's thread (rare; the transport is ours here).
+ * A bad file keeps the keys we have, so a typo cannot cut every flow. */
+static void auth_reload(struct pony_elem *pe)
+{
+	uint64_t gen = __atomic_load_n(&snap_reload_gen, __ATOMIC_RELAXED);
+	if (__builtin_expect(gen == pe->reload_gen, 1) || pe->auth_path[0] == '\0')
+		return;
+	pe->reload_gen = gen;
+	struct pony_auth_keyset ks;
+	char err[256] = "the transport refused the key set";
+	int r = pony_auth_keyset_load(pe->auth_path, &ks, err, sizeof(err));
+	if (r == 0)
+		r = pony_tp_auth_set_keys(pe->tp, &ks);
+	explicit_bzero(&ks, sizeof(ks));
+	if (r < 0) {
+		pe->auth_reload_errors++;
+		SNAP_LOG(ERR, "pony %s: keys not reloaded, keeping the old ones: %s",
+			 pe->el->name, err);
+		return;
+	}
+	pe->auth_reloads++;
+	SNAP_LOG(NOTICE, "pony %s: keys reloaded from %s", pe->el->name, pe->auth_path);
+}
+
 static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
+	auth_reload(pe);
 	uint64_t now = rte_rdtsc();
 	/* These packets were not in our input when the engine last polled us (its port or
 	 * ring source runs in that same poll), so they arrived after it started: the best
@@ -203,6 +234,7 @@ static unsigned pony_poll(struct snap_elem *el, uint64_t now_tsc)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
 	pe->poll_tsc = now_tsc;
+	auth_reload(pe);
 	unsigned work = pe->apps ? pony_app_host_poll(pe->apps, APP_CMD_BUDGET) : 0;
 	if (work >= APP_CMD_BUDGET && el->engine)
 		snap_engine_note_backlog(el->engine); /* apps' commands left for the next poll */
@@ -291,12 +323,26 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	/* 0: the transport's defaults (max_flows / 8, max_streams / 4). */
 	ARG_U32("max_flows_per_peer", max_flows_per_peer, 0, 0, 4096);
 	ARG_U32("max_streams_per_peer", max_streams_per_peer, 0, 0, PONY_SID_IDX_MASK);
+	struct pony_auth_keyset ks;
+	const char *keys = snap_elem_arg_str(args, "auth_key_file", NULL);
+	if (keys != NULL) {
+		char err[256];
+		if (snprintf(pe->auth_path, sizeof(pe->auth_path), "%s", keys) >=
+		    (int)sizeof(pe->auth_path))
+			return snap_elem_args_error(args, "auth_key_file: path too long");
+		if (pony_auth_keyset_load(keys, &ks, err, sizeof(err)) < 0)
+			return snap_elem_args_error(args, "auth_key_file: %s", err);
+		cfg.auth_keys = &ks;
+		pe->reload_gen = __atomic_load_n(&snap_reload_gen, __ATOMIC_RELAXED);
+	}
 	cfg.local_ip = pe->ip;
 	cfg.local_port = pe->udp_port;
 	cfg.tsc_hz = pe->hz;
 	cfg.xmit = elem_xmit;
 	cfg.xmit_ctx = pe;
 	pe->tp = pony_tp_create(&cfg);
+	if (keys != NULL)
+		explicit_bzero(&ks, sizeof(ks));
 	if (pe->tp == NULL)
 		return snap_elem_args_error(args, "invalid transport limits (window and sendq_max "
 					    "must be powers of 2, rto_min <= rto_max) or no memory");
@@ -338,8 +384,12 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
 	S(rst_limited); S(cookie_tx); S(cookie_ok); S(cookie_bad); S(refused_flow_budget);
 	S(refused_stream_budget); S(refused_no_listener); S(refuse_deferred); S(challenge_ack_tx);
-	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts);
+	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(auth_fail);
 #undef S
+	if (pe->auth_path[0]) {
+		fn(ctx, "auth_reloads", pe->auth_reloads);
+		fn(ctx, "auth_reload_errors", pe->auth_reload_errors);
+	}
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);

@@ -493,15 +493,19 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 	if (hl < 0) {
 		if (hl == -EPROTONOSUPPORT)
 			tp->st.bad_version++;
+		else if (hl == -EBADMSG && tp->auth != NULL)
+			tp->st.auth_fail++; /* untagged (key_id 0) in authenticated mode: no CRC counts */
 		else if (hl == -EBADMSG)
 			tp->st.bad_csum++;
 		else
 			tp->st.malformed++;
 		goto out;
 	}
+	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
+	if (pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
+		goto out;
 	tp->st.rx_pkts++;
 	tp->st.rx_bytes += rte_pktmbuf_data_len(m);
-	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
 	if (h.type == PONY_T_SYN) {
 		handle_syn(tp, f, ip, port, &h);
 		goto out;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pony/auth.h"
 #include "pony/flowtx.h"
 
 #define BACKOFF_MAX 16
@@ -62,8 +63,8 @@ static void fill_ack(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 	f->rx_unacked = 0;
 }
 
-static int build_send(struct pony_tp *tp, uint32_t ip, uint16_t port, struct pony_hdr *h,
-		      const uint8_t *payload, uint16_t len)
+static int build_send(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip, uint16_t port,
+		      struct pony_hdr *h, const uint8_t *payload, uint16_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(tp->cfg.pool);
 	if (m == NULL) {
@@ -72,8 +73,10 @@ static int build_send(struct pony_tp *tp, uint32_t ip, uint16_t port, struct pon
 	}
 	h->ts = tp->now;
 	h->payload_len = len;
+	h->key_id = tp->auth ? pony_auth_tx_id(tp->auth) : 0;
 	size_t hl = pony_wire_hdr_len(h);
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + len));
+	size_t trailer = h->key_id ? PONY_AUTH_TRAILER : 0;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + len + trailer));
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		tp->st.no_mbuf++;
@@ -82,6 +85,11 @@ static int build_send(struct pony_tp *tp, uint32_t ip, uint16_t port, struct pon
 	if (len)
 		memcpy(p + hl, payload, len);
 	pony_wire_build(p, h);
+	if (pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
+		rte_pktmbuf_free(m);
+		tp->st.no_mbuf++; /* as if out of buffers: retransmission repairs it */
+		return -ENOBUFS;
+	}
 	tp->st.tx_pkts++;
 	tp->st.tx_bytes += hl + len;
 	emit(tp, ip, port, m);
@@ -94,7 +102,7 @@ static int flow_send(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 	h->src_flow = f->local_id;
 	h->dst_flow = f->peer_id;
 	fill_ack(tp, f, h);
-	int r = build_send(tp, f->peer_ip, f->peer_port, h, payload, len);
+	int r = build_send(tp, f, f->peer_ip, f->peer_port, h, payload, len);
 	if (r == 0) {
 		f->last_tx_tsc = tp->now;
 		f->tx_pkts++;
@@ -145,7 +153,7 @@ void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, const 
 			     .seq = (in->flags & PONY_F_ACK_VALID) ? in->ack : 0};
 	if (!stateless_allow(tp))
 		return;
-	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
+	if (build_send(tp, NULL, ip, port, &h, NULL, 0) == 0)
 		tp->st.rst_tx++;
 }
 
@@ -157,7 +165,7 @@ void pony_flowtx_send_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port,
 			     .ts_echo = in->type == PONY_T_SYN ? in->ts : 0};
 	if (!stateless_allow(tp))
 		return;
-	if (build_send(tp, ip, port, &h, NULL, 0) == 0)
+	if (build_send(tp, NULL, ip, port, &h, NULL, 0) == 0)
 		tp->st.cookie_tx++;
 }
 

@@ -21,6 +21,10 @@
 #define PONY_TX_BATCH 32
 #define PONY_RST_PER_MS 64 /* stateless replies (RST, cookie SYN_ACK, challenge ACK) per ms */
 #define PONY_REFUSE_Q 8    /* OPEN refusals a flow queues without a stream (stateless) */
+/* Packets of no known flow incarnation checked per millisecond at most (authenticated mode):
+ * each may need a key derived (HKDF + AES key schedule, microseconds), so a flood of forged
+ * packets from random sources cannot take the engine; the rest are dropped as auth_fail. */
+#define PONY_AUTH_SCRATCH_PER_MS 32
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -231,6 +235,9 @@ struct pony_tp {
 	uint64_t rst_window_tsc;
 	uint32_t rst_in_window;
 	struct pony_os *os;          /* one-sided ops (pony/onesided.c); NULL until attached */
+	struct pony_auth *auth;      /* authenticated flows (pony/auth.h); NULL: off */
+	uint64_t auth_window_tsc;    /* PONY_AUTH_SCRATCH_PER_MS accounting */
+	uint32_t auth_in_window;
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
@@ -287,3 +294,15 @@ uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip);
 void pony_flow_flush_acks(struct pony_tp *tp);
 unsigned pony_flow_poll_all(struct pony_tp *tp);
 uint64_t pony_flow_next_deadline(const struct pony_tp *tp);
+uint32_t pony_tp_rand(struct pony_tp *tp);
+
+/* flowauth.c: the tag of every packet in authenticated mode (no-ops when tp->auth is NULL).
+ * Seal h's packet of len bytes at pkt (built, with PONY_AUTH_TRAILER bytes of room after it)
+ * for the peer (ip, port); f is the flow it belongs to, NULL for an RST without one. 0 or
+ * -EIO (counted by the caller as a send failure). */
+int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+		      uint16_t port, const struct pony_hdr *h, uint8_t *pkt, size_t len);
+/* Check a parsed packet from (ip, port) that lookup matched to f (or NULL). 0: authentic
+ * (its trailer trimmed off m) or nothing to check; -EBADMSG: drop it, counted auth_fail. */
+int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+		      uint16_t port, const struct pony_hdr *h, struct rte_mbuf *m, uint32_t hl);

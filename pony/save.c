@@ -14,7 +14,8 @@
  * accidental changes too (restore answers -EPROTO). */
 #define SAVE_VERSION 3 /* 2: one-sided state (pony_os_save) after the held segments;
 			* 3: the getrandom() key replaces the xorshift state, per-flow
-			* refusal queue and ack-progress time, defence counters */
+			* refusal queue and ack-progress time, defence counters; stats gained
+			* auth_fail */
 
 struct save_hdr {
 	uint64_t magic;

@@ -5,6 +5,7 @@
 
 #include <rte_malloc.h>
 
+#include "pony/auth.h"
 #include "pony/flowtx.h"
 #include "pony/internal.h"
 
@@ -49,7 +50,8 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(cwnd_max, c->window);
 	DFLT(max_flows_per_peer, c->max_flows >= 8 ? c->max_flows / 8 : 1);
 	DFLT(max_streams_per_peer, c->max_streams >= 4 ? c->max_streams / 4 : 1);
-	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0)
+	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0 ||
+	    (c->auth_keys && c->auth_keys->n == 0))
 		return -EINVAL;
 	if (c->mtu < 576 || c->mtu > 9000 || c->max_flows > 4096 ||
 	    c->max_streams > PONY_SID_IDX_MASK || !pow2(c->window) || c->window < 64 ||
@@ -78,7 +80,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		return NULL;
 	}
 	tp->up = c->up;
-	tp->seg_max = c->mtu - 28u - PONY_HDR_MAX;
+	tp->seg_max = c->mtu - 28u - PONY_HDR_MAX - (c->auth_keys ? PONY_AUTH_TRAILER : 0u);
 	tp->ns_per_tsc = 1e9 / (double)c->tsc_hz;
 	tp->rto_min = us_tsc(c->tsc_hz, c->rto_min_us);
 	tp->rto_max = us_tsc(c->tsc_hz, c->rto_max_us);
@@ -112,8 +114,12 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 				 (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs),
 				 RTE_CACHE_LINE_SIZE);
 	tp->held = rte_zmalloc("pony_held", nf * w * sizeof(*tp->held), RTE_CACHE_LINE_SIZE);
+	if (c->auth_keys) {
+		tp->auth = pony_auth_create(c->max_flows, c->auth_keys);
+		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
+	}
 	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
-	    !tp->txmsgs || !tp->held) {
+	    !tp->txmsgs || !tp->held || (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
 		return NULL;
@@ -137,6 +143,7 @@ void pony_tp_destroy(struct pony_tp *tp)
 			rte_pktmbuf_free(tp->held[i].m);
 	rte_pktmbuf_free_bulk(tp->txb, tp->txb_n);
 	pony_os_destroy(tp);
+	pony_auth_destroy(tp->auth);
 	rte_free(tp->flows);
 	rte_free(tp->descs);
 	rte_free(tp->rxmaps);
@@ -145,6 +152,11 @@ void pony_tp_destroy(struct pony_tp *tp)
 	rte_free(tp->txmsgs);
 	rte_free(tp->held);
 	rte_free(tp);
+}
+
+int pony_tp_auth_set_keys(struct pony_tp *tp, const struct pony_auth_keyset *ks)
+{
+	return tp->auth ? pony_auth_set_keys(tp->auth, ks) : -EINVAL;
 }
 
 void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up)

@@ -26,6 +26,7 @@
 #define PONY_MSG_MAX (8u << 20) /* largest message: 8 MiB */
 
 struct pony_tp;
+struct pony_auth_keyset;
 struct rte_mbuf;
 struct rte_mempool;
 
@@ -104,11 +105,20 @@ struct pony_tp_config {
 			 uint16_t n);
 	void *xmit_ctx;
 	const struct pony_tp_upcalls *up; /* may be set later with pony_tp_set_upcalls */
+	/* Authenticated flows (pony/auth.h; NULL: off). Copied at create. When on, every packet
+	 * sent carries an AES-GCM tag under the set's sending key, and a packet received without
+	 * a valid tag under one of its keys is dropped (counted auth_fail); segments are
+	 * PONY_AUTH_TRAILER bytes smaller. Both ends of a flow must agree on on/off. */
+	const struct pony_auth_keyset *auth_keys;
 };
 
 /* Create a transport. cfg is copied. NULL with errno EINVAL (bad limits, no pool/xmit/tsc_hz)
  * or ENOMEM. */
 struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg);
+/* Replace the keys of an authenticated transport (rotation, engine thread): sending switches
+ * to ks's sending key at once, receiving accepts exactly ks's keys; flows stay up. 0, or
+ * -EINVAL (created without auth_keys, or ks empty). */
+int pony_tp_auth_set_keys(struct pony_tp *tp, const struct pony_auth_keyset *ks);
 /* Destroy: frees held mbufs and pools; no upcalls are made. NULL is a no-op. */
 void pony_tp_destroy(struct pony_tp *tp);
 /* Set the upcall table (the app layer does this once before listening/opening). */
@@ -147,6 +157,8 @@ struct pony_tp_stats {
 	uint64_t credit_stalls; /* times a stream had data but no credit */
 	uint64_t rst_limited;   /* stateless replies (RST, cookie SYN_ACK, challenge ACK) not
 				 * sent: rate limit */
+	uint64_t auth_fail;     /* dropped: missing, unknown-key or wrong tag (authenticated
+				 * mode), or a tag we cannot check (auth off) */
 	/* Defences against a hostile peer (pony/WIRE.md "Handshake", "Resets"). */
 	uint64_t cookie_tx;     /* SYN_ACKs sent without state (cookie) */
 	uint64_t cookie_ok;     /* flows created when the peer echoed a valid cookie */

@@ -32,7 +32,8 @@ enum {
 	OFF_OFFSET = 56,
 	OFF_AUX = 60,
 	OFF_PAYLOAD_LEN = 64,
-	OFF_RESERVED = 66,
+	OFF_KEY_ID = 66,
+	OFF_RESERVED = 67,
 	OFF_CSUM = 68,
 	OFF_SACK = 72,
 };
@@ -86,12 +87,15 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 	if (len < hl)
 		return -EMSGSIZE;
 	h->payload_len = pony_rd16(p + OFF_PAYLOAD_LEN);
-	if ((size_t)h->payload_len != len - hl)
+	h->key_id = p[OFF_KEY_ID];
+	size_t trailer = h->key_id ? PONY_AUTH_TRAILER : 0;
+	if (len < hl + trailer || (size_t)h->payload_len != len - hl - trailer)
 		return -EMSGSIZE;
 	h->csum = pony_rd32(p + OFF_CSUM);
-	if (pony_wire_csum(p, hl, h->payload_len) != h->csum)
+	/* Authenticated: the tag covers every byte, the crc would only cost time. */
+	if (h->key_id ? h->csum != 0 : pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
-	if (!type_known(h->type) || pony_rd16(p + OFF_RESERVED) != 0 || (h->flags & ~PONY_F_ALL) ||
+	if (!type_known(h->type) || p[OFF_RESERVED] != 0 || (h->flags & ~PONY_F_ALL) ||
 	    ((h->flags & PONY_F_HS) && (h->type != PONY_T_ACK || !(h->flags & PONY_F_ACK_VALID))))
 		return -EINVAL;
 	h->src_flow = pony_rd32(p + OFF_SRC_FLOW);
@@ -159,12 +163,13 @@ size_t pony_wire_build(void *out, const struct pony_hdr *h)
 	pony_wr32(p + OFF_OFFSET, h->offset);
 	pony_wr32(p + OFF_AUX, h->aux);
 	pony_wr16(p + OFF_PAYLOAD_LEN, h->payload_len);
-	pony_wr16(p + OFF_RESERVED, 0);
+	p[OFF_KEY_ID] = h->key_id;
+	p[OFF_RESERVED] = 0;
 	for (unsigned i = 0; i < h->n_sack; i++) {
 		pony_wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
 		pony_wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
 	}
-	pony_wr32(p + OFF_CSUM, pony_wire_csum(p, hl, h->payload_len));
+	pony_wr32(p + OFF_CSUM, h->key_id ? 0 : pony_wire_csum(p, hl, h->payload_len));
 	return hl;
 }
 

@@ -5,12 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PONY_WIRE_VERSION 3 /* 2: one-sided OS_REQ / OS_RESP; 3: stateless handshake, exact RST */
+#define PONY_WIRE_VERSION 3 /* 2: one-sided OS_REQ / OS_RESP; 3: stateless handshake, exact
+			     * RST, key_id + auth trailer */
 #define PONY_UDP_PORT_DEFAULT 4791 /* configurable per pony element */
 #define PONY_SACK_MAX 4
 #define PONY_HDR_FIXED 72                                  /* bytes before the SACK blocks */
 #define PONY_HDR_MAX (PONY_HDR_FIXED + 8 * PONY_SACK_MAX) /* 104 */
 #define PONY_OS_RECS_MAX 64 /* records per one-sided packet (PONY_OS_BATCH_MAX) */
+/* Authenticated packets (key_id != 0) end in a trailer after the payload: a 96-bit AES-GCM
+ * nonce then the 128-bit tag over everything before the trailer (WIRE.md "Authentication"). */
+#define PONY_AUTH_TRAILER 28
 
 /* Packet types. Values are wire contract: never renumber, only append (see WIRE.md). */
 enum pony_type {
@@ -71,14 +75,16 @@ struct pony_hdr {
 	uint32_t offset;     /* byte offset of this segment in the message (DATA) */
 	uint32_t aux;        /* type-specific: service, status, credit */
 	uint16_t payload_len;
+	uint8_t key_id;      /* 0: crc32c in csum; else the AES-GCM trailer's key (csum = 0) */
 	uint32_t csum;       /* crc32c of header (csum = 0) + payload */
 	struct {
 		uint32_t start, end; /* received seqs [start, end) beyond ack */
 	} sack[PONY_SACK_MAX];
 };
 
-/* Parse and validate a packet (Pony header + payload, len bytes) into h. Checks: length,
- * version, type known, n_sack, payload_len == len - header, checksum, and per-type field
+/* Parse and validate a packet (Pony header + payload [+ auth trailer], len bytes) into h.
+ * Checks: length, version, type known, n_sack, payload_len == len - header (- trailer when
+ * key_id != 0), the checksum (only when key_id is 0: the caller checks the tag), and per-type field
  * bounds (DATA: msg_len in 1..PONY_MSG_MAX, offset + payload <= msg_len, payload > 0; SACK
  * blocks non-empty, ordered start < end, beyond ack and at most 2^15 wide).
  * Returns the header length (payload starts there) or: -EMSGSIZE truncated/inconsistent
@@ -93,7 +99,8 @@ static inline size_t pony_wire_hdr_len(const struct pony_hdr *h)
 
 /* Write h (version forced to PONY_WIRE_VERSION) into out (>= pony_wire_hdr_len(h) bytes)
  * with the checksum computed over header and the payload that follows it in memory
- * (h->payload_len bytes at out + hdr_len). Returns the header length. */
+ * (h->payload_len bytes at out + hdr_len); with h->key_id != 0 the csum is 0 and the caller
+ * appends the auth trailer (pony_auth_seal). Returns the header length. */
 size_t pony_wire_build(void *out, const struct pony_hdr *h);
 
 /* The checksum pony_wire_build writes: crc32c over hdr_len header bytes (its csum field

@@ -11,6 +11,8 @@
 #define ELEM_TYPES_MAX 128
 #define ELEM_ARGS_MAX 64
 
+uint64_t snap_reload_gen;
+
 static const struct snap_elem_desc *types[ELEM_TYPES_MAX];
 static unsigned n_types;
 

@@ -115,6 +115,9 @@ static void on_signal(int fd, void *arg)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
+		/* Elements re-read their own files (Pony's key file) at their next poll, whatever
+		 * becomes of the config file's reload. */
+		__atomic_add_fetch(&snap_reload_gen, 1, __ATOMIC_RELAXED);
 		reload(arg);
 		return;
 	}

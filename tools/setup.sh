@@ -7,10 +7,10 @@ PACKAGES=(
   # build
   gcc clang meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libconfig-dev libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev
-  libbpf-dev libsystemd-dev libisal-dev
+  libbpf-dev libsystemd-dev libisal-dev libssl-dev
   # tests
   libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping arping tshark bpftool
-  procps psmisc util-linux python3 valgrind ethtool
+  procps psmisc util-linux python3 python3-cryptography valgrind ethtool
   # benchmarks and plots
   gnuplot-nox
 )

@@ -46,6 +46,10 @@ struct snap_engine *snap_elem_args_engine(const struct snap_elem_args *a);
 struct snap_elem_args *snap_elem_args_new(void);
 int snap_elem_args_set(struct snap_elem_args *a, const char *key, const char *val);
 void snap_elem_args_free(struct snap_elem_args *a);
+/* Bumped (atomically) by the daemon on SIGHUP: an element that read a file at init (pony's
+ * key file) re-reads it, on its engine's thread, when it sees the value change. Read it with
+ * __atomic_load_n(&snap_reload_gen, __ATOMIC_RELAXED). */
+extern uint64_t snap_reload_gen;
 /* The last error message recorded by snap_elem_args_error ("" if none). */
 const char *snap_elem_args_errmsg(const struct snap_elem_args *a);
 

@@ -1,9 +1,12 @@
 /* Fuzz target for the Pony transport's receive path: adversarial packets injected into an
  * established flow (optionally patched to carry the right flow ids, in-window seqs, valid
  * acks and sids, and a correct checksum, so they get past the early checks), followed by a
- * normal run. Invariants: no crash/UB, every mbuf returned to the pool at the end.
+ * normal run. With bit 0x80 of the first chunk's flags both transports run authenticated and
+ * "consistent" packets are sealed with the sender's real key (so fuzzed fields get past the
+ * tag too). Invariants: no crash/UB, every mbuf returned to the pool at the end.
  * libFuzzer with -Dfuzz=true; otherwise main() replays seeded random inputs (unit suite). */
 #include "../unit/pony_sim.h"
+#include "pony/auth.h"
 #include "pony/onesided.h"
 
 #define SERVICE 7
@@ -12,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static bool ready;
+static bool auth_mode;
 
 /* One-sided ops on both sides, over a small region with a key the input can name, so
  * OS_REQ/OS_RESP packets reach the executor and the response buffer pool. */
@@ -86,15 +90,24 @@ static void inject(int to, uint8_t flags, const uint8_t *b, size_t len)
 		if ((flags & 0x10) && sim_ep[to].n_ts) /* a live sid */
 			be32(p + 40, sim_ep[to].ts[rd32(p + 40) % sim_ep[to].n_ts].sid);
 	}
-	if ((flags & 0x01) && len >= PONY_HDR_FIXED) { /* consistent lengths + checksum */
+	if ((flags & 0x01) && len >= PONY_HDR_FIXED) { /* consistent lengths + checksum/tag */
 		p[0] = PONY_WIRE_VERSION;
 		size_t ns = p[3] % (PONY_SACK_MAX + 1);
-		size_t hl = PONY_HDR_FIXED + 8 * ns;
-		if (len >= hl) {
+		size_t hl = PONY_HDR_FIXED + 8 * ns, tr = auth_mode ? PONY_AUTH_TRAILER : 0;
+		if (len >= hl + tr) {
+			size_t pl = len - hl - tr;
 			p[3] = (uint8_t)ns;
-			p[64] = (uint8_t)((len - hl) >> 8);
-			p[65] = (uint8_t)(len - hl);
-			be32(p + 68, pony_wire_csum(p, hl, len - hl));
+			p[64] = (uint8_t)(pl >> 8);
+			p[65] = (uint8_t)pl;
+			p[66] = auth_mode ? 1 : 0;
+			be32(p + 68, auth_mode ? 0 : pony_wire_csum(p, hl, pl));
+		}
+		if (auth_mode && len >= hl + tr) {
+			struct pony_tp *ftp = sim_ep[from].tp;
+			struct pony_hdr h = {.type = p[1], .src_flow = rd32(p + 4),
+					     .dst_flow = rd32(p + 8), .key_id = 1};
+			pony_flow_auth_tx(ftp, pony_flow_lookup(ftp, sim_ep[to].ip, sim_ep[to].port),
+					  sim_ep[to].ip, sim_ep[to].port, &h, p, len - tr);
 		}
 	}
 	pony_tp_input(tp, sim_ep[from].ip, sim_ep[from].port, &m, 1, sim_now);
@@ -116,6 +129,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_rng_state = 88172645463325252ull;
 	sim_cfg(&ca, 0);
 	sim_cfg(&cb, 1);
+	struct pony_auth_keyset ks = {.n = 1, .tx_id = 1, .id = {1}, .key = {{0x42}}};
+	auth_mode = size > 0 && (data[0] & 0x80);
+	if (auth_mode)
+		ca.auth_keys = cb.auth_keys = &ks;
 	ca.window = cb.window = 64;
 	ca.max_streams = cb.max_streams = 16;
 	ca.max_flows = cb.max_flows = 4;

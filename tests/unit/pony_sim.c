@@ -10,6 +10,7 @@
 #include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 
+#include "pony/auth.h"
 #include "pony_sim.h"
 
 uint64_t sim_rng_state = 88172645463325252ull;
@@ -281,6 +282,10 @@ void sim_cfg(struct pony_tp_config *c, int idx)
 	c->rto_max_us = 20000;
 	c->keepalive_us = 5000;
 	c->dead_timeout_us = 50000;
+	/* PONY_SIM_AUTH=1: every scenario in authenticated mode (pony/auth.h), one shared key. */
+	static const struct pony_auth_keyset ks = {.n = 1, .tx_id = 7, .id = {7}, .key = {{1, 2, 3}}};
+	if (getenv("PONY_SIM_AUTH") && atoi(getenv("PONY_SIM_AUTH")))
+		c->auth_keys = &ks;
 }
 
 int sim_ep_start(int idx, struct pony_tp_config *c)

@@ -118,7 +118,10 @@ int sim_eal_init(const char *name);
 void sim_eal_fini(void);
 
 /* Fill c with the harness defaults for endpoint idx: 127.0.0.(idx+1):4791, sim_pool, the
- * link's xmit, the checking upcalls, short RTO/keep-alive/dead timeouts for simulated time. */
+ * link's xmit, the checking upcalls, short RTO/keep-alive/dead timeouts for simulated time.
+ * With PONY_SIM_AUTH=1 in the environment, also one shared auth key: every scenario then
+ * runs authenticated (all pass except those that inject unauthenticated packets on purpose,
+ * e.g. test_syn_flood_reaped, whose SYNs are then dropped as auth_fail). */
 void sim_cfg(struct pony_tp_config *c, int idx);
 
 /* Reset endpoint idx and create its transport from c. Returns 0 or -errno of

@@ -9,8 +9,8 @@
 #          the kernel TCP client's per-RPC path: a snapbench echo server on 127.0.0.1 and a
 #          64 B ping-pong client under callgrind, collecting in tcp_poll (epoll wait
 #          return, read, framing, the RPC completion upcall, histogram, next sendmsg)
-#        tools/bench/callgrind.sh --pony [--snapbench PATH] [--snapnetd PATH] [--ops N]
-#                                 [--keep FILE]
+#        tools/bench/callgrind.sh --pony [--auth] [--snapbench PATH] [--snapnetd PATH]
+#                                 [--ops N] [--keep FILE]
 #          Pony's engine path per RPC: two snapnetd daemons joined by memif (no root), the
 #          client side's daemon under callgrind collecting in the pony element's process()
 #          and poll() (receive path, app commands, transmit, timers, acks), a 64 B
@@ -18,7 +18,10 @@
 #          with the client's stream open and idle; polls = calls of pony_tp_poll) and their
 #          cost is taken out:
 #          instructions_per_op = (Ir during the RPCs - polls x Ir per idle poll) / RPCs.
-#          Also prints the raw figure and the top functions of the RPC phase.
+#          Also prints the raw figure and the top functions of the RPC phase. --auth: both
+#          daemons in authenticated mode (a fresh key file; every packet AES-GCM tagged), so
+#          the difference of two runs is the tag's cost per RPC (4 packets: 2 sealed and 2
+#          checked on the measured side).
 # Prints "instructions_per_op <N>" as its last line; exits non-zero when it cannot tell.
 set -euo pipefail
 
@@ -29,6 +32,7 @@ ops=""
 keep=""
 demo=0
 pony=0
+auth=0
 sb=${SNAPBENCH:-}
 snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift ;;
     --demo) demo=1 ;;
     --pony) pony=1 ;;
+    --auth) auth=1 ;;
     --snapbench) sb=$2; shift ;;
     --snapnetd) snapnetd=$2; shift ;;
     --) shift; break ;;
@@ -108,8 +113,12 @@ pony_engine_path() {
   ca=${BENCH_CLIENT_CPUS:-0}; ca=${ca%%[,-]*}
   cb=${BENCH_SERVER_CPUS:-1}; cb=${cb%%[,-]*}
   local ma=02:00:00:5c:00:02 mb=02:00:00:5c:00:01 ia=10.201.0.2 ib=10.201.0.1
-  pony_conf "cg$$b" "$cb" "$(pony_memif_port server "$tmp/memif.sock" $mb $ib $ia $ma)" >"$tmp/b.conf"
-  pony_conf "cg$$a" "$ca" "$(pony_memif_port client "$tmp/memif.sock" $ma $ia $ib $mb)" >"$tmp/a.conf"
+  local keys=""
+  [ $auth -eq 0 ] || keys=$(pony_auth_keyfile "$tmp/pony.keys")
+  pony_conf "cg$$b" "$cb" "$(pony_memif_port server "$tmp/memif.sock" $mb $ib $ia $ma)" \
+    "$keys" >"$tmp/b.conf"
+  pony_conf "cg$$a" "$ca" "$(pony_memif_port client "$tmp/memif.sock" $ma $ia $ib $mb)" \
+    "$keys" >"$tmp/a.conf"
   taskset -c "$cb" "$snapnetd" -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 &
   bg_pids+=($!)
   cgout=${keep:-$tmp/callgrind.out}

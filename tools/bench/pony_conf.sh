@@ -9,9 +9,10 @@
 # every such pause fired spurious RTOs: retransmits equal to the peer's duplicates, no
 # loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
 # host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
-# pony_conf NAME CPU PORT-BLOCK: a daemon config on stdout.
+# pony_conf NAME CPU PORT-BLOCK [PONY-KEYS]: a daemon config on stdout; PONY-KEYS are extra
+# settings of the pony element (e.g. the authenticated variant's auth_key_file).
 pony_conf() {
-  local name=$1 cpu=$2
+  local name=$1 cpu=$2 extra=${4:-}
   cat <<CONF
 daemon = { name = "$name"; run_dir = "$DTMP/$name"; memory_mb = 256; main_cpu = $cpu;
            app_region_mb = 128; app_max_streams = 2048; app_max_ops = 16384;
@@ -28,7 +29,7 @@ engines = ( {
     { name = "echo"; type = "icmp_echo"; },
     { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128;
-      rto_min_us = 20000; target_delay_us = 200; },
+      rto_min_us = 20000; target_delay_us = 200; $extra },
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );
   links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
@@ -42,4 +43,11 @@ CONF
 # (static neighbour: the link has exactly one peer).
 pony_memif_port() {
   echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); }"
+}
+
+# pony_auth_keyfile PATH: a fresh random Pony key file (key id 1, mode 0600) for the
+# authenticated variant; prints the pony element setting that uses it.
+pony_auth_keyfile() {
+  (umask 077; echo "1 $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$1")
+  echo "auth_key_file = \"$1\";"
 }

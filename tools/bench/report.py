@@ -10,7 +10,7 @@ import sys
 import time
 
 # Column order of the comparison: the kernel baseline first, then every Pony stack.
-STACKS = ["kernel-tcp", "pony-afpacket", "pony-memif"]
+STACKS = ["kernel-tcp", "pony-afpacket", "pony-memif", "pony-memif-auth"]
 BASE = "kernel-tcp"
 NA = "n/a"
 
@@ -286,6 +286,25 @@ def report(out, kernel, ccpus, scpus, quick):
                 fmt(k["cpu_core_s"]),
                 "%s (%s)" % (fmt(p["cpu_core_s"]), fmt(p["daemon_cpu_s"])),
                 fmt(p["ops_per_app_core_s"])]) + " |")
+        md.append("")
+    # Authenticated flows: the same memif pair with every packet tagged (AES-GCM), same run.
+    auth_rows = [(row, ms) for row, ms in rows if ms["pony-memif"]["ops_per_s"] is not None
+                 and ms["pony-memif-auth"]["ops_per_s"] is not None]
+    if auth_rows:
+        md += ["## Cost of authenticated flows (pony-memif-auth vs pony-memif)", "",
+               "Same daemons, link and cases; the auth variant tags every packet (AES-256-GCM "
+               "over header and payload, pony/WIRE.md \"Authentication\"). Ratio = auth / plain.",
+               "", "| case | ops/core-s | auth ops/core-s | ratio | Gbit/core-s | "
+               "auth Gbit/core-s | ratio | p50 us | auth p50 us |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for row, ms in auth_rows:
+            p, a = ms["pony-memif"], ms["pony-memif-auth"]
+            md.append("| " + " | ".join([
+                row[0], fmt(p["ops_per_core_s"]), fmt(a["ops_per_core_s"]),
+                fmt(ratio(a["ops_per_core_s"], p["ops_per_core_s"]), 3),
+                fmt(p["gbit_per_core_s"], 3), fmt(a["gbit_per_core_s"], 3),
+                fmt(ratio(a["gbit_per_core_s"], p["gbit_per_core_s"]), 3),
+                fmt(p["p50_us"], 1), fmt(a["p50_us"], 1)]) + " |")
         md.append("")
     reads = [r for r in runs if r["workload"] == "read"]
     if not reads:

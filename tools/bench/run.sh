@@ -11,7 +11,9 @@
 #   --out DIR    results folder (default tools/bench/results/<UTC time>)
 #   --snapbench  the snapbench binary (default $SNAPBENCH, else build*/tools/bench/snapbench)
 #   --snapnetd   the daemon for the Pony runs (default $SNAPNETD, else next to snapbench)
-#   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif (default: all)
+#   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif,pony-memif-auth (default:
+#                all; pony-memif-auth is pony-memif with authenticated flows, every packet
+#                tagged: the report compares the two, same run)
 #   --cases RE   only the cases whose label matches the extended regex RE (default: all)
 #   --duration S seconds per case instead of the mode's (quick 0.3, full 5)
 # Env: BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
@@ -28,7 +30,7 @@ quick=0
 out=""
 sb=${SNAPBENCH:-}
 snapnetd=${SNAPNETD:-}
-stacks=kernel-tcp,pony-afpacket,pony-memif
+stacks=kernel-tcp,pony-afpacket,pony-memif,pony-memif-auth
 cases_re=.
 dur_opt=""
 while [ $# -gt 0 ]; do
@@ -49,7 +51,7 @@ done
 ROOT=1
 [ "$(id -u)" -eq 0 ] || ROOT=0
 want() { [[ ",$stacks," == *",$1,"* ]]; }
-if [ $ROOT -eq 0 ] && ! want pony-memif; then
+if [ $ROOT -eq 0 ] && ! want pony-memif && ! want pony-memif-auth; then
   echo "SKIP: the veth runs need root (network namespaces)"
   exit 77
 fi
@@ -386,11 +388,12 @@ run_cases_pony() {
   return $fails
 }
 
-# pony_pair STACK NS_A NS_B PORT_A PORT_B: starts both daemons, runs every case, stops them.
+# pony_pair STACK NS_A NS_B PORT_A PORT_B [PONY-KEYS]: starts both daemons, runs every case,
+# stops them.
 pony_pair() {
   local stack=$1 nsa=$2 nsb=$3 rc=0 da db
-  pony_conf "sb$$b" "$(first_cpu "$SCPUS")" "$5" >"$out/raw/daemon-$stack-b.conf"
-  pony_conf "sb$$a" "$(first_cpu "$CCPUS")" "$4" >"$out/raw/daemon-$stack-a.conf"
+  pony_conf "sb$$b" "$(first_cpu "$SCPUS")" "$5" "${6:-}" >"$out/raw/daemon-$stack-b.conf"
+  pony_conf "sb$$a" "$(first_cpu "$CCPUS")" "$4" "${6:-}" >"$out/raw/daemon-$stack-a.conf"
   daemon_start "$stack-b" "$out/raw/daemon-$stack-b.conf" "$nsb" "$SCPUS" || {
     echo "$stack failed daemon B did not start" >>"$out/status.txt"; return 1; }
   db=$DAEMON_PID
@@ -433,11 +436,12 @@ pony_afpacket_runs() {
 
 # Pony Express between the two daemons joined by memif (shared-memory virtual link; no
 # veth, no kernel on the data path, no root). The apps are pinned exactly like the others.
+# pony_memif_runs STACK [PONY-KEYS]: pony-memif, or pony-memif-auth with a key file.
 pony_memif_runs() {
-  local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif.sock
-  log "Pony over memif: daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
-  pony_pair pony-memif - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
-    "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)"
+  local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif-$1.sock
+  log "Pony over memif ($1): daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
+  pony_pair "$1" - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
+    "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)" "${2:-}"
 }
 
 # ---- main ---------------------------------------------------------------------------
@@ -453,8 +457,11 @@ else
 fi
 if want pony-afpacket; then pony_afpacket_runs || rc=1
 else echo "pony-afpacket not-measured not selected (--stacks)" >>"$out/status.txt"; fi
-if want pony-memif; then pony_memif_runs || rc=1
+if want pony-memif; then pony_memif_runs pony-memif || rc=1
 else echo "pony-memif not-measured not selected (--stacks)" >>"$out/status.txt"; fi
+if want pony-memif-auth; then
+  pony_memif_runs pony-memif-auth "$(pony_auth_keyfile "$DTMP/pony.keys")" || rc=1
+else echo "pony-memif-auth not-measured not selected (--stacks)" >>"$out/status.txt"; fi
 python3 "$here/report.py" report "$out" "$(uname -r)" "$CCPUS" "$SCPUS" "$quick" || rc=1
 log "results in $out ($(python3 -c "import sys; print(round($(date +%s.%N) - $t_start, 1))") s)"
 exit $rc
