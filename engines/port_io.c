@@ -45,7 +45,7 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	int r = snap_port_claim_rxq(s->port, s->queue, e);
 	if (r == -EBUSY)
 		return snap_elem_args_error(args, "rx queue %u of port %s is owned by engine %s",
-					    s->queue, name, s->port->rxq_owner[s->queue]->name);
+					    s->queue, name, snap_engine_name(s->port->rxq_owner[s->queue]));
 	if (r)
 		return snap_elem_args_error(args, "port %s has no rx queue %u", name, s->queue);
 	s->intr_fd = -1;
@@ -165,7 +165,7 @@ static int tx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	int r = snap_port_claim_txq(s->port, s->queue, snap_elem_args_engine(args));
 	if (r == -EBUSY)
 		return snap_elem_args_error(args, "tx queue %u of port %s is owned by engine %s",
-					    s->queue, name, s->port->txq_owner[s->queue]->name);
+					    s->queue, name, snap_engine_name(s->port->txq_owner[s->queue]));
 	if (r)
 		return snap_elem_args_error(args, "port %s has no tx queue %u", name, s->queue);
 	return 0;

@@ -536,7 +536,7 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 					   struct pony_tp *tp)
 {
 	if (engine)
-		name = engine->name;
+		name = snap_engine_name(engine);
 	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(hosts[0]->name)) {
 		errno = EINVAL;
 		return NULL;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "control/mbox.h"
+#include "snap/mbox.h"
 #include "snap/config.h"
 
 struct pctx {
@@ -552,7 +552,7 @@ static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_c
 static void set_defaults(struct snap_config *cfg)
 {
 	cfg->memory_mb = 256;
-	cfg->mbox_gap_us = CTL_MBOX_GAP_US_DEFAULT;
+	cfg->mbox_gap_us = SNAP_MBOX_GAP_US_DEFAULT;
 	cfg->socket_mode = 0660;
 	cfg->app_region_mb = 16;
 	cfg->app_max_streams = 1024;

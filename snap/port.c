@@ -243,7 +243,7 @@ int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
 		int r = snap_engine_call(owners[i], noop_fn, NULL, timeout_ms);
 		if (r < 0) {
 			SNAP_LOG(ERR, "port %s: engine %s did not pass a quiescent point: %s", p->name,
-				 owners[i]->name, strerror(-r));
+				 snap_engine_name(owners[i]), strerror(-r));
 			if (first == 0)
 				first = r;
 		}
