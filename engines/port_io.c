@@ -114,8 +114,8 @@ static void rx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 static void rx_destroy(struct snap_elem *el)
 {
 	struct port_rx *s = snap_elem_priv(el);
-	if (s->port && s->port->rxq_owner[s->queue] == el->engine)
-		s->port->rxq_owner[s->queue] = NULL;
+	if (s->port)
+		snap_port_release_rxq(s->port, s->queue, el->engine);
 	if (s->intr_fd >= 0)
 		snap_engine_del_wake_fd(el->engine, s->intr_fd);
 }
@@ -261,8 +261,8 @@ static void tx_destroy(struct snap_elem *el)
 		s->head = (uint16_t)((s->head + 1) % TX_BACKLOG);
 		s->count--;
 	}
-	if (s->port && s->port->txq_owner[s->queue] == el->engine)
-		s->port->txq_owner[s->queue] = NULL;
+	if (s->port)
+		snap_port_release_txq(s->port, s->queue, el->engine);
 }
 
 static const struct snap_elem_desc port_tx_desc = {
