@@ -304,13 +304,13 @@ int snap_engine_link(struct snap_engine *e, const char *from, const char *out_na
 	return 0;
 }
 
+/* Bucket b counts us < 2^b: the bit length of us, capped at the last bucket (a clz instead
+ * of a loop over the buckets: this runs on every busy poll). */
 static unsigned qdelay_bucket(uint64_t ns)
 {
 	uint64_t us = ns / 1000;
-	unsigned b = 0;
-	while (b < SNAP_QDELAY_BUCKETS - 1 && us >= (1ull << b))
-		b++;
-	return b;
+	unsigned b = us ? 64u - (unsigned)__builtin_clzll(us) : 0;
+	return b < SNAP_QDELAY_BUCKETS - 1 ? b : SNAP_QDELAY_BUCKETS - 1;
 }
 
 void snap_engine_note_backlog(struct snap_engine *e)
