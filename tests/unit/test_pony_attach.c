@@ -226,14 +226,21 @@ static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
 	hook_fds[k]--;
 }
 
+/* An env (own uid allowed) whose attach layer reports its fds to the hooks above. */
+static void env_start_counted(struct env *e, const char *name)
+{
+	env_init(e, true, name);
+	env_start(e);
+	static const struct pony_app_attach_hooks hooks = {.fd_added = hook_add,
+							   .fd_removed = hook_del};
+	memset(hook_fds, 0, sizeof(hook_fds));
+	pony_app_attach_set_hooks(e->at, &hooks, NULL);
+}
+
 static void test_detach_on_close(void **state)
 {
 	struct env e;
-	env_init(&e, true, "close");
-	env_start(&e);
-	const struct pony_app_attach_hooks hooks = {.fd_added = hook_add, .fd_removed = hook_del};
-	memset(hook_fds, 0, sizeof(hook_fds));
-	pony_app_attach_set_hooks(e.at, &hooks, NULL);
+	env_start_counted(&e, "close");
 	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
 	struct client c = {0};
 	run_client(&e, &c); /* attaches, listens, closes */
@@ -304,11 +311,7 @@ static int raw_connect(struct env *e)
 static void test_host_destroyed_with_apps(void **state)
 {
 	struct env e;
-	env_init(&e, true, "gone");
-	env_start(&e);
-	const struct pony_app_attach_hooks hooks = {.fd_added = hook_add, .fd_removed = hook_del};
-	memset(hook_fds, 0, sizeof(hook_fds));
-	pony_app_attach_set_hooks(e.at, &hooks, NULL);
+	env_start_counted(&e, "gone");
 	struct client c[2] = {{.hold = true}, {.hold = true}};
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++) {
