@@ -182,10 +182,10 @@ static void set_deadline(struct sched_thread *t)
 static void sync_fds(struct sched_thread *t, struct slot_local *l)
 {
 	uint32_t gen = snap_engine_wake_gen(l->e);
+	if (gen == l->gen && l->n_fds == snap_engine_wake_fds(l->e, NULL, 0))
+		return;
 	int fds[SNAP_ENGINE_WAKE_FDS_MAX];
 	unsigned n = snap_engine_wake_fds(l->e, fds, SNAP_ENGINE_WAKE_FDS_MAX);
-	if (gen == l->gen && l->n_fds == n)
-		return;
 	for (uint16_t i = 0; i < l->n_fds; i++)
 		epoll_ctl(t->ep_fd, EPOLL_CTL_DEL, l->fds[i], NULL);
 	l->n_fds = 0;

@@ -145,8 +145,8 @@ void *snap_engine_exec_data(struct snap_engine *e);
 
 /* Wake fds, read by the thread running the engine (or the owner of a parked engine).
  * snap_engine_wake_gen changes (acquire, pairs with the release bump in add/del) whenever
- * the set changes; snap_engine_wake_fds copies up to max fds into fds and returns how many
- * the engine has (at most SNAP_ENGINE_WAKE_FDS_MAX). */
+ * the set changes; snap_engine_wake_fds copies up to max fds into fds (max 0: none, fds
+ * may be NULL) and returns how many the engine has (at most SNAP_ENGINE_WAKE_FDS_MAX). */
 uint32_t snap_engine_wake_gen(const struct snap_engine *e);
 unsigned snap_engine_wake_fds(const struct snap_engine *e, int *fds, unsigned max);
 
