@@ -34,6 +34,30 @@ static uint64_t engine_moves(const struct snap_engine *e)
 	return si.moves;
 }
 
+struct report_find {
+	const char *name;
+	uint64_t value;
+	int found;
+};
+
+static void report_find_fn(void *ctx, const char *elem, const char *counter, uint64_t value)
+{
+	struct report_find *f = ctx;
+	if (elem[0] == '\0' && strcmp(counter, f->name) == 0) {
+		f->value = value;
+		f->found++;
+	}
+}
+
+/* An engine-level counter from snap_engine_report (exactly once in the list). */
+static uint64_t report_value(const struct snap_engine *e, const char *name)
+{
+	struct report_find f = {.name = name};
+	snap_engine_report(e, report_find_fn, &f);
+	assert_int_equal(f.found, 1);
+	return f.value;
+}
+
 static void dump(struct sched_group *g)
 {
 	char buf[8192];
@@ -200,6 +224,8 @@ static void test_moves_and_mode_changes(void **state)
 	sched_group_destroy(b);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(snap_engine_state(c[i].e), SNAP_ENGINE_PARKED);
+		/* Out of every group, the engine keeps its moves, and its report says so. */
+		assert_int_equal(report_value(c[i].e, "moves"), engine_moves(c[i].e));
 		synth_engine_free(&c[i]);
 	}
 }
