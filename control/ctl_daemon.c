@@ -1,5 +1,6 @@
 /* RPC methods of the daemon module: `status` and `log-level`, with their core functions. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -7,9 +8,11 @@
 
 #include "control/ctl.h"
 #include "control/ctl.pb-c.h"
+#include "control/internal.h"
 #include "control/rpc.h"
 #include "snap/build_id.h"
 #include "snap/log.h"
+#include "snap/loop.h"
 #include "sched/sched.h"
 #include "snap/port.h"
 
@@ -38,6 +41,43 @@ static unsigned (*app_count)(void);
 void ctl_status_set_app_count(unsigned (*fn)(void))
 {
 	app_count = fn;
+}
+
+static ctl_status_counters_fn app_counters;
+
+void ctl_status_set_app_counters(ctl_status_counters_fn fn)
+{
+	app_counters = fn;
+}
+
+#define STATUS_APP_COUNTERS_MAX 32
+
+/* control.*, apps.* and loop.* counters into r (names and Counters from a). */
+static void status_counters(struct ctl_arena *a, struct ctl_rpc_server *srv,
+			    Ctl__StatusReply *r)
+{
+	const char *names[STATUS_APP_COUNTERS_MAX];
+	uint64_t vals[STATUS_APP_COUNTERS_MAX];
+	unsigned n_app = app_counters ? app_counters(names, vals, STATUS_APP_COUNTERS_MAX) : 0;
+	struct snap_loop_stats ls;
+	snap_loop_get_stats(&ls);
+	const char *loop_names[] = {"loop.fds", "loop.fds_peak", "loop.fd_refused"};
+	uint64_t loop_vals[] = {ls.fds, ls.fds_peak, ls.fd_refused};
+	size_t max = CTL_RPC_C_MAX + n_app + 3;
+	r->counters = ctl_arena_alloc(a, max * sizeof(*r->counters));
+	if (r->counters == NULL)
+		return;
+	char name[64];
+	for (unsigned c = 0; c < CTL_RPC_C_MAX; c++) {
+		snprintf(name, sizeof(name), "control.%s", ctl_rpc_counter_name(c));
+		r->counters[r->n_counters++] = ctl_counter_new(a, name, ctl_rpc_counter(srv, c));
+	}
+	for (unsigned i = 0; i < n_app; i++) {
+		snprintf(name, sizeof(name), "apps.%s", names[i]);
+		r->counters[r->n_counters++] = ctl_counter_new(a, name, vals[i]);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		r->counters[r->n_counters++] = ctl_counter_new(a, loop_names[i], loop_vals[i]);
 }
 
 int ctl_log_level_set(const char *type, const char *level)
@@ -91,7 +131,12 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	r.n_clients = ctl_rpc_n_clients(ctl_rpc_call_server(call));
 	r.has_proto_version = true;
 	r.proto_version = CTL_PROTO_VERSION;
-	return ctl_rpc_reply(call, &r.base);
+	struct ctl_arena a = {0};
+	status_counters(&a, ctl_rpc_call_server(call), &r);
+	int rr = a.oom ? ctl_rpc_error(call, -ENOMEM, "out of memory")
+		       : ctl_rpc_reply(call, &r.base);
+	ctl_arena_free(&a);
+	return rr;
 }
 
 /* `log-level` reports; `log-level.set` changes (and reports), so reading stays read-only. */

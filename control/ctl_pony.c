@@ -54,12 +54,6 @@ static int flows_fn(struct snap_engine *e, void *arg)
 	return 0;
 }
 
-static const char *flow_state(uint8_t s)
-{
-	static const char *const names[] = {"free", "syn_sent", "established", "failed"};
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
-
 static void add_counter(struct ctl_arena *a, Ctl__Counter ***v, size_t *n, const char *name,
 			uint64_t value)
 {
@@ -82,7 +76,7 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 	fi->peer = ctl_arena_str(a, peer);
 	fi->has_id = true;
 	fi->id = slot;
-	fi->state = ctl_arena_str(a, flow_state(st->state));
+	fi->state = ctl_arena_str(a, pony_flow_state_name(st->state));
 	const struct {
 		const char *n;
 		uint64_t v;

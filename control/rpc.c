@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,11 +20,13 @@
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
 #include "control/rpc_internal.h"
+#include "snap/counters.h"
 #include "snap/log.h"
 
 #define EVENTS_BATCH 32
+#define ACCEPTS_PER_PASS 16
 
-static uint64_t mono_ns(void)
+uint64_t ctl_rpc_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -38,6 +41,9 @@ void ctl_rpc_config_default(struct ctl_rpc_config *c)
 	c->max_msg = CTL_MAX_MSG_DEFAULT;
 	c->max_clients = 64;
 	c->idle_evict_ms = 5000;
+	c->hello_timeout_ms = 3000;
+	c->max_out = 256u << 10;
+	c->budget = 8;
 }
 
 int ctl_rpc_listen_fd(const struct ctl_rpc_server *s)
@@ -55,17 +61,14 @@ unsigned ctl_rpc_n_clients(const struct ctl_rpc_server *s)
 	return s->n_clients;
 }
 
-uint64_t ctl_rpc_n_requests(const struct ctl_rpc_server *s)
+SNAP_X_NAME_FN(ctl_rpc_counter_name, CTL_RPC_COUNTERS)
+
+uint64_t ctl_rpc_counter(const struct ctl_rpc_server *s, unsigned c)
 {
-	return s->n_requests;
+	return c < CTL_RPC_C_MAX ? s->cnt[c] : 0;
 }
 
-uint64_t ctl_rpc_n_errors(const struct ctl_rpc_server *s)
-{
-	return s->n_errors;
-}
-
-static void bury(struct ctl_rpc_server *s, struct ctl_rpc_item *it)
+void ctl_rpc_bury(struct ctl_rpc_server *s, struct ctl_rpc_item *it)
 {
 	struct ctl_rpc_item **pp = &s->items;
 	while (*pp && *pp != it)
@@ -77,7 +80,7 @@ static void bury(struct ctl_rpc_server *s, struct ctl_rpc_item *it)
 	s->graveyard = it;
 }
 
-static void free_graveyard(struct ctl_rpc_server *s)
+void ctl_rpc_free_graveyard(struct ctl_rpc_server *s)
 {
 	while (s->graveyard) {
 		struct ctl_rpc_item *it = s->graveyard;
@@ -91,167 +94,13 @@ static void free_graveyard(struct ctl_rpc_server *s)
 	}
 }
 
-/* ---- connections ------------------------------------------------------------------------- */
-
-static void conn_close(struct ctl_rpc_conn *c)
-{
-	if (c->it.dead)
-		return;
-	struct ctl_rpc_server *s = c->s;
-	struct ctl_rpc_call *call = c->pending;
-	c->pending = NULL;
-	if (call) {
-		/* The owner still finishes the call; it only frees it from now on. */
-		call->c = NULL;
-		if (call->cancel)
-			call->cancel(call->cancel_arg);
-	}
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-	s->n_clients--;
-	bury(s, &c->it);
-	if (s->depth == 0)
-		free_graveyard(s);
-}
-
-static void conn_update_events(struct ctl_rpc_conn *c)
-{
-	size_t unsent = c->out_len - c->out_off;
-	uint32_t ev = 0;
-	/* Stop reading while a call is deferred (requests are answered in order) or while the
-	 * client is not reading its replies (bounded output buffering). */
-	if (!c->closing && c->pending == NULL && unsent < c->s->max_msg)
-		ev |= EPOLLIN;
-	if (c->pending)
-		ev |= EPOLLRDHUP; /* notice a client that gives up waiting */
-	if (unsent)
-		ev |= EPOLLOUT;
-	if (ev == c->ev)
-		return;
-	struct epoll_event e = {.events = ev, .data.ptr = &c->it};
-	if (epoll_ctl(c->s->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
-		c->ev = ev;
-}
-
-/* Write what we can; close when done if closing. */
-static void conn_flush(struct ctl_rpc_conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			conn_close(c); /* peer gone */
-			return;
-		}
-		c->out_off += (size_t)n;
-	}
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	if (c->closing && c->out_len == 0) {
-		conn_close(c);
-		return;
-	}
-	conn_update_events(c);
-}
-
-static int buf_reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	uint8_t *p = realloc(*buf, ncap);
-	if (p == NULL)
-		return -ENOMEM;
-	*buf = p;
-	*cap = ncap;
-	return 0;
-}
-
-/* Queue one Response frame. */
-int ctl_rpc_conn_send(struct ctl_rpc_conn *c, const Ctl__Response *rsp)
-{
-	size_t n = protobuf_c_message_get_packed_size(&rsp->base);
-	if (n > CTL_CLIENT_MAX_MSG)
-		return -EMSGSIZE;
-	if (c->out_off && c->out_len + CTL_FRAME_HDR + n > c->out_cap) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-	}
-	if (buf_reserve(&c->out, &c->out_cap, c->out_len + CTL_FRAME_HDR + n) < 0)
-		return -ENOMEM;
-	uint8_t *p = c->out + c->out_len;
-	p[0] = (uint8_t)(n >> 24);
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
-	protobuf_c_message_pack(&rsp->base, p + CTL_FRAME_HDR);
-	c->out_len += CTL_FRAME_HDR + n;
-	return 0;
-}
-
-void ctl_rpc_send_error(struct ctl_rpc_conn *c, uint64_t id, const char *method, int err, const char *msg)
-{
-	Ctl__Response rsp = CTL__RESPONSE__INIT;
-	rsp.version = CTL_PROTO_VERSION;
-	rsp.id = id;
-	rsp.method = (char *)(uintptr_t)(method ? method : "");
-	rsp.has_error = true;
-	rsp.error = err < 0 ? -err : err;
-	rsp.message = (char *)(uintptr_t)(msg && msg[0] ? msg : strerror(rsp.error));
-	c->s->n_errors++;
-	if (ctl_rpc_conn_send(c, &rsp) < 0)
-		c->closing = true; /* cannot even say why: drop the client */
-}
-
-/* ---- calls ------------------------------------------------------------------------------- */
-
-static void call_release(struct ctl_rpc_call *call)
-{
-	struct ctl_rpc_conn *c = call->c;
-	if (c && c->pending == call)
-		c->pending = NULL;
-	free(call);
-}
-
-static void conn_parse(struct ctl_rpc_conn *c);
-
-/* A deferred call has been answered: flush and resume reading that client's requests. */
-void ctl_rpc_call_finish_deferred(struct ctl_rpc_call *call)
-{
-	struct ctl_rpc_conn *c = call->c;
-	call_release(call);
-	if (c == NULL)
-		return;
-	c->s->depth++;
-	conn_parse(c);
-	if (!c->it.dead)
-		conn_flush(c);
-	if (--c->s->depth == 0)
-		free_graveyard(c->s);
-}
-
-void ctl_rpc_conn_push(struct ctl_rpc_conn *c)
-{
-	struct ctl_rpc_server *s = c->s;
-	s->depth++; /* a closed connection is freed only after we are done with it */
-	conn_flush(c);
-	if (--s->depth == 0)
-		free_graveyard(s);
-}
+/* ---- requests ---------------------------------------------------------------------------- */
 
 /* One complete frame: decode the envelope, authorize, dispatch. */
-static void dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
+void ctl_rpc_dispatch(struct ctl_rpc_conn *c, const uint8_t *frame, size_t len)
 {
 	struct ctl_rpc_server *s = c->s;
-	s->n_requests++;
+	s->cnt[CTL_RPC_C_REQUESTS]++;
 	Ctl__Request *req = ctl__request__unpack(NULL, len, frame);
 	if (req == NULL) {
 		ctl_rpc_send_error(c, 0, NULL, EBADMSG, "malformed request envelope");
@@ -308,74 +157,6 @@ out:
 	ctl__request__free_unpacked(req, NULL);
 }
 
-/* Dispatch every complete frame in the input buffer. */
-static void conn_parse(struct ctl_rpc_conn *c)
-{
-	size_t off = 0;
-	while (!c->closing && c->pending == NULL && c->in_len - off >= CTL_FRAME_HDR) {
-		const uint8_t *p = c->in + off;
-		uint32_t n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		if (n > c->s->max_msg) {
-			/* The stream cannot be resynchronised cheaply: say why, then close. */
-			char msg[ERRMSG_MAX];
-			snprintf(msg, sizeof(msg), "request of %u bytes exceeds the %u-byte limit", n,
-				 c->s->max_msg);
-			ctl_rpc_send_error(c, 0, NULL, EMSGSIZE, msg);
-			c->closing = true;
-			off = c->in_len;
-			break;
-		}
-		if (c->in_len - off - CTL_FRAME_HDR < n)
-			break;
-		dispatch(c, p + CTL_FRAME_HDR, n);
-		off += CTL_FRAME_HDR + n;
-	}
-	if (off) {
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-	}
-}
-
-static void conn_readable(struct ctl_rpc_conn *c)
-{
-	for (;;) {
-		if (c->closing || c->pending)
-			break;
-		/* Room for at least the next frame header, up to one maximal frame. */
-		size_t want = c->in_len + 4096;
-		if (want > c->s->max_msg + CTL_FRAME_HDR)
-			want = c->s->max_msg + CTL_FRAME_HDR;
-		if (want <= c->in_len) {
-			conn_parse(c); /* buffer full of complete frames (cannot happen) */
-			break;
-		}
-		if (buf_reserve(&c->in, &c->in_cap, want) < 0) {
-			conn_close(c);
-			return;
-		}
-		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			conn_close(c);
-			return;
-		}
-		if (n == 0) { /* orderly shutdown: answer what is complete, then close */
-			conn_parse(c);
-			c->closing = true;
-			break;
-		}
-		c->in_len += (size_t)n;
-		c->last_active_ns = mono_ns();
-		conn_parse(c);
-		if (c->it.dead)
-			return;
-	}
-	conn_flush(c);
-}
-
 /* Operators: root, the daemon's own user, and members of the operator group (primary or
  * supplementary, looked up once per connection). */
 static bool peer_is_operator(const struct ctl_rpc_server *s, uid_t uid, gid_t gid)
@@ -400,74 +181,117 @@ static bool peer_is_operator(const struct ctl_rpc_server *s, uid_t uid, gid_t gi
 	return false;
 }
 
-/* Close the connection idle the longest, if idle for idle_evict_ns and not waiting for a
- * deferred reply. true if a slot was freed. */
-static bool evict_idle(struct ctl_rpc_server *s)
+/* Make room for a newcomer: close the oldest connection that never sent a request (an
+ * idle flood must not lock operators out), else the one idle the longest if idle for
+ * idle_evict_ns; never one waiting for a deferred reply. true if a slot was freed. */
+static bool evict_one(struct ctl_rpc_server *s)
 {
-	uint64_t now = mono_ns();
-	struct ctl_rpc_conn *victim = NULL;
+	uint64_t now = ctl_rpc_mono_ns();
+	struct ctl_rpc_conn *silent = NULL, *idle = NULL;
 	for (struct ctl_rpc_item *it = s->items; it; it = it->next) {
 		struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
-		if (it->kind != ITEM_CONN || c->pending || now - c->last_active_ns < s->idle_evict_ns)
+		if (it->kind != ITEM_CONN || c->pending)
 			continue;
-		if (victim == NULL || c->last_active_ns < victim->last_active_ns)
-			victim = c;
+		if (!c->spoke && (silent == NULL || c->since_ns < silent->since_ns))
+			silent = c;
+		if (now - c->last_active_ns >= s->idle_evict_ns &&
+		    (idle == NULL || c->last_active_ns < idle->last_active_ns))
+			idle = c;
 	}
+	struct ctl_rpc_conn *victim = silent ? silent : idle;
 	if (victim == NULL)
 		return false;
-	SNAP_LOG(NOTICE, "control: all %u slots taken, closing idle connection of pid %d",
-		 s->n_clients, (int)victim->pid);
-	conn_close(victim);
+	SNAP_LOG_LIMITED(NOTICE, 1000, "control: all %u slots taken, closing %s connection of pid %d",
+			 s->n_clients, silent ? "a silent" : "an idle", (int)victim->pid);
+	s->cnt[CTL_RPC_C_EVICTED]++;
+	ctl_rpc_conn_close(victim);
 	return true;
 }
 
-static void accept_all(struct ctl_rpc_server *s)
+/* Accept one pending client; false when there is none (or accept failed). */
+static bool accept_one(struct ctl_rpc_server *s)
 {
-	for (;;) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				SNAP_LOG(WARNING, "control: accept: %s", strerror(errno));
-			return;
+	int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EINTR || errno == ECONNABORTED)
+			return true;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* EMFILE and the like: the client stays in the backlog and we try again
+			 * on the next pass; counted, and said once a second at most. */
+			s->cnt[CTL_RPC_C_ACCEPT_ERRORS]++;
+			SNAP_LOG_LIMITED(WARNING, 1000, "control: accept: %s", strerror(errno));
 		}
-		struct ucred cr;
-		socklen_t crlen = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
-			close(fd);
-			continue;
-		}
-		if (s->n_clients >= s->max_clients && !evict_idle(s)) {
-			SNAP_LOG(WARNING, "control: too many clients (%u), refusing pid %d",
-				 s->n_clients, (int)cr.pid);
-			close(fd);
-			continue;
-		}
-		struct ctl_rpc_conn *c = calloc(1, sizeof(*c));
-		if (c == NULL) {
-			close(fd);
-			continue;
-		}
-		c->it.kind = ITEM_CONN;
-		c->s = s;
-		c->fd = fd;
-		c->pid = cr.pid;
-		c->uid = cr.uid;
-		c->gid = cr.gid;
-		c->operator = peer_is_operator(s, cr.uid, cr.gid);
-		c->ev = EPOLLIN;
-		c->last_active_ns = mono_ns();
-		struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->it};
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->it.next = s->items;
-		s->items = &c->it;
-		s->n_clients++;
+		return false;
 	}
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+		close(fd);
+		return true;
+	}
+	if (s->n_clients >= s->max_clients && !evict_one(s)) {
+		s->cnt[CTL_RPC_C_REFUSED_FULL]++;
+		SNAP_LOG_LIMITED(WARNING, 1000, "control: too many clients (%u), refusing pid %d",
+				 s->n_clients, (int)cr.pid);
+		close(fd);
+		return true;
+	}
+	struct ctl_rpc_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		s->cnt[CTL_RPC_C_ACCEPT_ERRORS]++;
+		close(fd);
+		return true;
+	}
+	c->it.kind = ITEM_CONN;
+	c->s = s;
+	c->fd = fd;
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	c->gid = cr.gid;
+	c->operator = peer_is_operator(s, cr.uid, cr.gid);
+	c->ev = EPOLLIN;
+	c->last_active_ns = c->since_ns = ctl_rpc_mono_ns();
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->it};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+		s->cnt[CTL_RPC_C_ACCEPT_ERRORS]++;
+		close(fd);
+		free(c);
+		return true;
+	}
+	c->it.next = s->items;
+	s->items = &c->it;
+	s->n_clients++;
+	/* A client usually sent its request right after connecting: serving it now makes it
+	 * a speaker before the next newcomer looks for a silent connection to evict. */
+	ctl_rpc_conn_serve(c);
+	return true;
+}
+
+/* Bounded per pass (the listener stays readable), so a connect flood cannot hold the
+ * control thread away from the clients already connected. */
+static void accept_some(struct ctl_rpc_server *s)
+{
+	for (unsigned k = 0; k < ACCEPTS_PER_PASS && accept_one(s); k++)
+		;
+}
+
+void ctl_rpc_tick(struct ctl_rpc_server *s, uint64_t now_ns)
+{
+	s->depth++;
+	struct ctl_rpc_item *next;
+	for (struct ctl_rpc_item *it = s->items; it; it = next) {
+		next = it->next; /* closing moves it to the graveyard list */
+		struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
+		if (it->kind != ITEM_CONN || c->spoke || c->pending ||
+		    now_ns - c->since_ns < s->hello_timeout_ns)
+			continue;
+		s->cnt[CTL_RPC_C_HELLO_TIMEOUT]++;
+		SNAP_LOG_LIMITED(NOTICE, 1000, "control: closing connection of pid %d: no request "
+				 "in %u ms", (int)c->pid, (unsigned)(s->hello_timeout_ns / 1000000));
+		ctl_rpc_conn_close(c);
+	}
+	if (--s->depth == 0)
+		ctl_rpc_free_graveyard(s);
 }
 
 /* ---- watched fds ------------------------------------------------------------------------- */
@@ -498,9 +322,9 @@ int ctl_rpc_unwatch_fd(struct ctl_rpc_server *s, int fd)
 		if (it->kind != ITEM_WATCH || ((struct ctl_rpc_watch *)it)->fd != fd)
 			continue;
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
-		bury(s, it);
+		ctl_rpc_bury(s, it);
 		if (s->depth == 0)
-			free_graveyard(s);
+			ctl_rpc_free_graveyard(s);
 		return 0;
 	}
 	return -ENOENT;
@@ -515,13 +339,16 @@ int ctl_rpc_process(struct ctl_rpc_server *s)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	s->depth++;
+	s->pass++;
 	for (int i = 0; i < n; i++) {
 		struct ctl_rpc_item *it = evs[i].data.ptr;
 		if (it->dead)
 			continue;
 		switch (it->kind) {
 		case ITEM_LISTEN:
-			accept_all(s);
+			accept_some(s);
+			break;
+		case ITEM_KICK: /* the ready list below */
 			break;
 		case ITEM_WATCH: {
 			struct ctl_rpc_watch *w = (struct ctl_rpc_watch *)it;
@@ -532,20 +359,22 @@ int ctl_rpc_process(struct ctl_rpc_server *s)
 			struct ctl_rpc_conn *c = (struct ctl_rpc_conn *)it;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
 				if (c->pending || (evs[i].events & EPOLLERR)) {
-					conn_close(c);
+					ctl_rpc_conn_close(c);
 					break;
 				}
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
-				conn_readable(c);
+				ctl_rpc_conn_serve(c);
 			else if (evs[i].events & EPOLLOUT)
-				conn_flush(c);
+				ctl_rpc_conn_flush(c);
 			break;
 		}
 		}
 	}
+	ctl_rpc_serve_ready(s);
+	ctl_rpc_kick_update(s);
 	if (--s->depth == 0)
-		free_graveyard(s);
+		ctl_rpc_free_graveyard(s);
 	return n;
 }
 
@@ -575,12 +404,16 @@ struct ctl_rpc_server *ctl_rpc_create(const struct ctl_rpc_config *cfg)
 	struct ctl_rpc_server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->lfd = s->epfd = -1;
+	s->lfd = s->epfd = s->kick_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->max_msg = cfg && cfg->max_msg ? cfg->max_msg : def.max_msg;
 	s->max_clients = cfg && cfg->max_clients ? cfg->max_clients : def.max_clients;
-	s->idle_evict_ns = (uint64_t)(cfg && cfg->idle_evict_ms ? cfg->idle_evict_ms
-								 : def.idle_evict_ms) * 1000000ull;
+#define CFG_OR_DEFAULT(f) (cfg && cfg->f ? cfg->f : def.f)
+	s->idle_evict_ns = (uint64_t)CFG_OR_DEFAULT(idle_evict_ms) * 1000000ull;
+	s->hello_timeout_ns = (uint64_t)CFG_OR_DEFAULT(hello_timeout_ms) * 1000000ull;
+	s->max_out = CFG_OR_DEFAULT(max_out);
+	s->budget = CFG_OR_DEFAULT(budget);
+#undef CFG_OR_DEFAULT
 	s->readonly_open = cfg && cfg->readonly_open;
 	unsigned mode = cfg && cfg->mode ? cfg->mode : def.mode;
 	int err = 0;
@@ -650,8 +483,12 @@ listening:
 		goto fail;
 	}
 	s->listen_it.kind = ITEM_LISTEN;
+	s->kick_it.kind = ITEM_KICK;
+	s->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct epoll_event e = {.events = EPOLLIN, .data.ptr = &s->listen_it};
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &e) < 0) {
+	struct epoll_event ek = {.events = EPOLLIN, .data.ptr = &s->kick_it};
+	if (s->kick_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &e) < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->kick_fd, &ek) < 0) {
 		err = errno;
 		unlink(path);
 		goto fail;
@@ -664,6 +501,8 @@ fail:
 		close(s->lfd);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->kick_fd >= 0)
+		close(s->kick_fd);
 	free(s);
 	errno = err;
 	return NULL;
@@ -677,16 +516,17 @@ void ctl_rpc_destroy(struct ctl_rpc_server *s)
 	while (s->items) {
 		struct ctl_rpc_item *it = s->items;
 		if (it->kind == ITEM_CONN) {
-			conn_close((struct ctl_rpc_conn *)it);
+			ctl_rpc_conn_close((struct ctl_rpc_conn *)it);
 		} else {
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ((struct ctl_rpc_watch *)it)->fd, NULL);
-			bury(s, it);
+			ctl_rpc_bury(s, it);
 		}
 	}
 	s->depth--;
-	free_graveyard(s);
+	ctl_rpc_free_graveyard(s);
 	close(s->lfd);
 	close(s->epfd);
+	close(s->kick_fd);
 	unlink(s->path);
 	free(s);
 }

@@ -94,9 +94,17 @@ struct ctl_rpc_config {
 	bool readonly_open;    /* READONLY methods allowed for any peer that can connect */
 	uint32_t max_msg;      /* largest request payload (CTL_MAX_MSG_DEFAULT) */
 	unsigned max_clients;  /* concurrent connections (64) */
-	unsigned idle_evict_ms; /* with every slot taken, a new client evicts the longest-idle
-				 * connection idle at least this long (5000), so idle
-				 * connections cannot lock operators out */
+	unsigned idle_evict_ms; /* with every slot taken, a new client evicts the oldest
+				 * connection that never sent a request, else the longest-idle
+				 * one idle at least this long (5000), so idle connections
+				 * cannot lock operators out */
+	unsigned hello_timeout_ms; /* a connection that sends no complete request within this
+				    * is closed (3000) */
+	uint32_t max_out;      /* unsent reply bytes per connection (256 KiB): at this much the
+				* server reads no more requests from it until it drains
+				* (backpressure; one reply may overshoot it) */
+	unsigned budget;       /* requests served per connection per ctl_rpc_process (8), so
+				* a pipelining client cannot starve the others */
 };
 void ctl_rpc_config_default(struct ctl_rpc_config *c);
 
@@ -114,9 +122,11 @@ void ctl_rpc_destroy(struct ctl_rpc_server *s);
 int ctl_rpc_fd(const struct ctl_rpc_server *s);
 /* The listening socket (for upgrade's fd registry). */
 int ctl_rpc_listen_fd(const struct ctl_rpc_server *s);
-/* Handle whatever is ready, without blocking: accept, read, dispatch, write, watched fds.
- * Call when ctl_rpc_fd is readable (calling it spuriously is harmless). Returns the number
- * of events handled (>= 0) or -errno of epoll_wait. */
+/* Handle whatever is ready, without blocking: accept (at most 16 per call), read, dispatch
+ * (at most cfg.budget requests per connection per call), write, watched fds. Call when
+ * ctl_rpc_fd is readable (calling it spuriously is harmless); it stays readable while some
+ * connection has requests left over. Returns the number of events handled (>= 0) or -errno
+ * of epoll_wait. */
 int ctl_rpc_process(struct ctl_rpc_server *s);
 
 /* Watch an extra fd (e.g. a capture's timerfd) from the server's epoll: cb(arg) runs from
@@ -124,7 +134,31 @@ int ctl_rpc_process(struct ctl_rpc_server *s);
 int ctl_rpc_watch_fd(struct ctl_rpc_server *s, int fd, void (*cb)(void *arg), void *arg);
 int ctl_rpc_unwatch_fd(struct ctl_rpc_server *s, int fd);
 
-/* Introspection for status: open connections; requests served; requests refused. */
+/* Housekeeping, from a periodic timer (about every 250 ms): close connections past their
+ * hello timeout. now_ns: CLOCK_MONOTONIC. */
+void ctl_rpc_tick(struct ctl_rpc_server *s, uint64_t now_ns);
+
+/* The server's counters (status shows them as control.NAME): one list makes the enum and
+ * the names. */
+#define CTL_RPC_COUNTERS(X)                                                                \
+	X(REQUESTS, "requests")            /* complete request frames dispatched */       \
+	X(ERRORS, "errors")                /* error replies sent */                       \
+	X(OUT_PAUSED, "out_paused")        /* a connection hit max_out: reading paused */ \
+	X(BUDGET_YIELD, "budget_yield")    /* a connection used its budget, more queued */ \
+	X(REFUSED_FULL, "refused_full")    /* accepted then closed: every slot busy */    \
+	X(EVICTED, "evicted")              /* closed to make room for a newcomer */       \
+	X(HELLO_TIMEOUT, "hello_timeout")  /* closed: no request within hello_timeout */  \
+	X(ACCEPT_ERRORS, "accept_errors")  /* accept failed (out of fds, memory) */
+
+enum ctl_rpc_counter {
+#define CTL_RPC_X_ENUM(e, s) CTL_RPC_C_##e,
+	CTL_RPC_COUNTERS(CTL_RPC_X_ENUM)
+#undef CTL_RPC_X_ENUM
+	CTL_RPC_C_MAX
+};
+/* Name of a counter ("out_paused"); "?" if out of range. */
+const char *ctl_rpc_counter_name(unsigned c);
+
+/* Introspection for status: open connections; a counter's value (0 if out of range). */
 unsigned ctl_rpc_n_clients(const struct ctl_rpc_server *s);
-uint64_t ctl_rpc_n_requests(const struct ctl_rpc_server *s);
-uint64_t ctl_rpc_n_errors(const struct ctl_rpc_server *s);
+uint64_t ctl_rpc_counter(const struct ctl_rpc_server *s, unsigned c);

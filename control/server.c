@@ -20,11 +20,19 @@ struct ctl_rpc_server *ctl_server(void)
 	return srv;
 }
 
+#define TICK_MS 250 /* hello timeouts are seconds: a quarter of one is precise enough */
+
 static void on_readable(int fd, void *arg)
 {
 	int r = ctl_rpc_process(arg);
 	if (r < 0)
-		SNAP_LOG(WARNING, "control: %s", strerror(-r));
+		SNAP_LOG_LIMITED(WARNING, 1000, "control: %s", strerror(-r));
+}
+
+static void on_tick(uint64_t now_ns, void *arg)
+{
+	if (srv)
+		ctl_rpc_tick(srv, now_ns);
 }
 
 int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
@@ -37,6 +45,8 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		rc.mode = cfg->socket_mode;
 	rc.group = cfg->operator_group[0] ? cfg->operator_group : NULL;
 	rc.readonly_open = cfg->readonly_anyone;
+	if (cfg->control_max_clients)
+		rc.max_clients = cfg->control_max_clients;
 	rc.adopt_fd = snap_takeover_take_fd(SNAP_FD_CONTROL_LISTEN); /* upgrade: keep serving */
 	rc.adopt = rc.adopt_fd >= 0;
 	srv = ctl_rpc_create(&rc);
@@ -55,6 +65,16 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		return r;
 	}
 	snap_fdreg_add(ctl_rpc_listen_fd(srv), SNAP_FD_CONTROL_LISTEN, 0, "control listener");
+	static bool tick_added; /* timers cannot be removed: one for the process */
+	if (!tick_added) {
+		r = snap_loop_add_timer(TICK_MS, on_tick, NULL);
+		if (r < 0) {
+			snprintf(err, errlen, "control: cannot add the housekeeping timer");
+			ctl_server_stop();
+			return r;
+		}
+		tick_added = true;
+	}
 	return 0;
 }
 

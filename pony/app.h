@@ -41,7 +41,10 @@ struct pony_app_config {
 	char engine[32];         /* default engine for apps that name none */
 	uint64_t buf_size;       /* payload-area bytes per app (config: app_region_mb) */
 	uint32_t cmd_entries;    /* command ring entries (power of two) */
-	uint32_t max_apps;       /* attached apps, whole daemon */
+	uint32_t max_apps;       /* attached apps, whole daemon (checked at accept and hello) */
+	uint32_t max_pending;    /* connections still in their hello; a newcomer beyond this
+				  * closes the oldest (the flood, not the app that just came) */
+	uint32_t hello_timeout_ms; /* a connection that sends no hello within this is closed */
 	uint32_t max_streams;    /* per app */
 	uint32_t max_ops;        /* outstanding sends + posted receives + pending opens, per app */
 	uint32_t max_regions;    /* per app */
@@ -49,7 +52,8 @@ struct pony_app_config {
 };
 
 /* Defaults: socket PONY_DEFAULT_SOCKET mode 0660, own uid only, 4 MiB payload, 256 cmd
- * entries, 64 apps, 256 streams, 1024 ops, 64 regions, 16 listens, engine "pony". */
+ * entries, 64 apps, 16 pending hellos of at most 3 s, 256 streams, 1024 ops, 64 regions,
+ * 16 listens, engine "pony". */
 void pony_app_config_defaults(struct pony_app_config *c);
 /* Check ranges and that the derived completion ring fits. 0 or -EINVAL with err filled. */
 int pony_app_config_check(const struct pony_app_config *c, char *err, size_t errlen);
@@ -57,7 +61,8 @@ int pony_app_config_check(const struct pony_app_config *c, char *err, size_t err
  * PONY_RECV_BATCH_MAX + 8 (see "completion credit" in app.c). */
 uint32_t pony_app_cpl_entries(const struct pony_app_config *c);
 /* Fill c from the daemon's parsed config (app_socket, socket_mode, allow_uids/gids,
- * app_engine, app_region_mb, app_max_streams/ops/regions); fields it leaves 0/empty keep
+ * app_engine, app_region_mb, app_max_streams/ops/regions/apps/pending, app_hello_timeout_ms);
+ * fields it leaves 0/empty keep
  * their defaults (max_regions 0 means no regions). 0 or -EINVAL (err says which limit). */
 struct snap_config;
 int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_config *c,
@@ -249,7 +254,9 @@ int pony_app_attach_adopt(struct pony_app_attach *a, struct pony_app_host *h,
  * pony_app_attach_handle) and its fd registry (all kinds) in sync without polling
  * pony_app_attach_pollfds. fd_removed runs just before the fd is closed. */
 struct pony_app_attach_hooks {
-	void (*fd_added)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
+	/* 0, or -errno if the daemon cannot serve fd (its event loop refused it): a new app
+	 * connection is then closed at once (counted fd_refused); other kinds ignore it. */
+	int (*fd_added)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
 	void (*fd_removed)(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id);
 };
 /* Install hooks (copied; NULL removes them); fd_added is called at once for every fd
@@ -267,12 +274,41 @@ unsigned pony_app_attach_pollfds(const struct pony_app_attach *a, struct pollfd 
 int pony_app_attach_handle(struct pony_app_attach *a, int fd, short revents);
 /* Housekeeping (call at least every second): retries detaches that timed out. */
 void pony_app_attach_tick(struct pony_app_attach *a);
+/* Replace who may attach (allow lists, own-uid rule) with c's; the rest of the running
+ * config stays. Judged at each later hello; apps already attached keep their sessions. */
+void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app_config *c);
 /* Every fd held (listener, app sockets, memfds, eventfds) for the fd registry. Returns the
  * total count (may exceed max; only max are written). */
 unsigned pony_app_attach_fds(const struct pony_app_attach *a, struct pony_app_fd *out,
 			     unsigned max);
 /* Attached apps right now. */
 unsigned pony_app_attach_count(const struct pony_app_attach *a);
+
+/* What the attach socket refused and why (status shows them as apps.NAME): one list makes
+ * the enum and the names. */
+#define PONY_ATTACH_COUNTERS(X)                                                            \
+	X(ACCEPTED, "accepted")             /* connections accepted */                    \
+	X(ATTACHED, "attached")             /* hellos that ended attached */              \
+	X(REFUSED_POLICY, "refused_policy") /* uid/gid not allowed */                     \
+	X(REFUSED_MAX_APPS, "refused_max_apps") /* max_apps reached (accept or hello) */  \
+	X(REFUSED_HELLO, "refused_hello")   /* malformed hello, version, engine, region */ \
+	X(HELLO_EVICTED, "hello_evicted")   /* closed: max_pending hellos, a newer came */ \
+	X(HELLO_TIMEOUT, "hello_timeout")   /* closed: no hello within hello_timeout_ms */ \
+	X(FD_REFUSED, "fd_refused")         /* closed: the event loop could not watch it */ \
+	X(ACCEPT_ERRORS, "accept_errors")   /* accept failed (out of fds, memory) */
+
+enum pony_attach_counter {
+#define PONY_ATTACH_X_ENUM(e, s) PONY_ATTACH_C_##e,
+	PONY_ATTACH_COUNTERS(PONY_ATTACH_X_ENUM)
+#undef PONY_ATTACH_X_ENUM
+	PONY_ATTACH_C_MAX
+};
+/* Name of a counter ("hello_timeout"); "?" if out of range. */
+const char *pony_app_attach_counter_name(unsigned c);
+/* A counter's value (0 if out of range). */
+uint64_t pony_app_attach_counter(const struct pony_app_attach *a, unsigned c);
+/* Connections in their hello right now. */
+unsigned pony_app_attach_pending(const struct pony_app_attach *a);
 /* The policy check alone: 0 if (uid, gids) may attach under c, else -EACCES with a reason
  * in msg. */
 int pony_app_policy_check(const struct pony_app_config *c, uid_t uid, const gid_t *gids,

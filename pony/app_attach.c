@@ -16,10 +16,10 @@
 
 #include "pony/app.h"
 #include "pony/shm.h"
+#include "snap/counters.h"
 #include "snap/fdpass.h"
 #include "snap/log.h"
 
-#define HANDSHAKE_TIMEOUT_MS 5000
 #define PEER_GROUPS_MAX 64
 #define REFUSED_LINGER_MS 1000
 #define REFUSED_MAX 64 /* lingering refused sockets; beyond that close at once */
@@ -46,6 +46,8 @@ struct pony_app_attach {
 	struct attach_conn *conns;
 	unsigned n_attached;
 	unsigned n_refused;
+	unsigned n_pending;     /* CONN_WAIT_REQ: bounded by cfg.max_pending */
+	uint64_t cnt[PONY_ATTACH_C_MAX];
 	uint32_t next_id;
 	struct pony_app_attach_hooks hooks;
 	void *hooks_ctx;
@@ -53,10 +55,11 @@ struct pony_app_attach {
 
 static void host_gone(void *ctx, struct pony_app_host *h);
 
-static void fd_added(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
+static int fd_added(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
 {
 	if (a->hooks.fd_added && fd >= 0)
-		a->hooks.fd_added(a->hooks_ctx, fd, k, id);
+		return a->hooks.fd_added(a->hooks_ctx, fd, k, id);
+	return 0;
 }
 
 static void fd_removed(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
@@ -232,6 +235,8 @@ static void conn_unlink(struct pony_app_attach *a, struct attach_conn *cn)
 {
 	if (cn->state == CONN_REFUSED)
 		a->n_refused--;
+	if (cn->state == CONN_WAIT_REQ)
+		a->n_pending--;
 	for (struct attach_conn **p = &a->conns; *p; p = &(*p)->next)
 		if (*p == cn) {
 			*p = cn->next;
@@ -279,13 +284,40 @@ static void conn_detach(struct pony_app_attach *a, struct attach_conn *cn)
 	conn_unlink(a, cn);
 }
 
+/* Make room for a new hello: close the oldest pending one. A flood of idle connects thus
+ * only ever delays itself; an app sends its hello right after connecting and is served
+ * at accept time (handle_listener), long before max_pending newer ones push it out. */
+static void evict_oldest_pending(struct pony_app_attach *a)
+{
+	struct attach_conn *old = NULL;
+	for (struct attach_conn *cn = a->conns; cn; cn = cn->next)
+		if (cn->state == CONN_WAIT_REQ && (old == NULL || cn->since_ms < old->since_ms))
+			old = cn;
+	if (old == NULL)
+		return;
+	a->cnt[PONY_ATTACH_C_HELLO_EVICTED]++;
+	SNAP_LOG_LIMITED(NOTICE, 1000, "apps: %u connections in their hello, closing the oldest "
+			 "(uid %u)", a->n_pending, (unsigned)old->uid);
+	refuse(old->fd, -EAGAIN, "snapnetd: too many connections in their hello; try again");
+	conn_unlink(a, old);
+}
+
+static void handle_req(struct pony_app_attach *a, struct attach_conn *cn);
+
 static void handle_listener(struct pony_app_attach *a)
 {
 	/* Bounded: at most a handful per call so one flood cannot starve the control loop. */
 	for (int k = 0; k < 16; k++) {
 		int fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED) {
+				a->cnt[PONY_ATTACH_C_ACCEPT_ERRORS]++;
+				SNAP_LOG_LIMITED(WARNING, 1000, "apps: accept: %s", strerror(errno));
+			}
 			return;
+		}
+		a->cnt[PONY_ATTACH_C_ACCEPTED]++;
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 		gid_t gids[PEER_GROUPS_MAX + 1];
@@ -300,23 +332,29 @@ static void handle_listener(struct pony_app_attach *a)
 			n_gids += glen / sizeof(gid_t);
 		char msg[PONY_ATTACH_MSG_MAX];
 		int r = pony_app_policy_check(&a->cfg, cr.uid, gids, n_gids, msg, sizeof(msg));
+		enum pony_attach_counter why = PONY_ATTACH_C_REFUSED_POLICY;
 		if (r == 0 && a->n_attached >= a->cfg.max_apps) {
 			snprintf(msg, sizeof(msg), "snapnetd: app limit (%u) reached",
 				 a->cfg.max_apps);
 			r = -ENOSPC;
+			why = PONY_ATTACH_C_REFUSED_MAX_APPS;
 		}
 		if (r) {
-			SNAP_LOG(NOTICE, "app attach from pid %d uid %u refused: %s", (int)cr.pid,
-				 (unsigned)cr.uid, msg);
+			a->cnt[why]++;
+			SNAP_LOG_LIMITED(NOTICE, 1000, "app attach from pid %d uid %u refused: %s",
+					 (int)cr.pid, (unsigned)cr.uid, msg);
 			refuse(fd, r, msg);
 			shutdown(fd, SHUT_WR);
 			if (a->n_refused >= REFUSED_MAX) {
 				close(fd);
 				continue;
 			}
+		} else if (a->n_pending >= a->cfg.max_pending) {
+			evict_oldest_pending(a);
 		}
 		struct attach_conn *cn = calloc(1, sizeof(*cn));
 		if (cn == NULL) {
+			a->cnt[PONY_ATTACH_C_ACCEPT_ERRORS]++;
 			if (!r)
 				refuse(fd, -ENOMEM, "snapnetd: out of memory");
 			close(fd);
@@ -328,9 +366,17 @@ static void handle_listener(struct pony_app_attach *a)
 		cn->since_ms = now_ms();
 		cn->state = r ? CONN_REFUSED : CONN_WAIT_REQ;
 		a->n_refused += r != 0;
+		a->n_pending += r == 0;
 		cn->next = a->conns;
 		a->conns = cn;
-		fd_added(a, fd, PONY_APP_FD_CONN, 0);
+		if (fd_added(a, fd, PONY_APP_FD_CONN, 0) < 0) {
+			/* The loop said why (rate-limited); the app sees its socket close. */
+			a->cnt[PONY_ATTACH_C_FD_REFUSED]++;
+			conn_unlink(a, cn);
+			continue;
+		}
+		if (r == 0)
+			handle_req(a, cn); /* the hello is usually there already */
 	}
 }
 
@@ -344,8 +390,10 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	char msg[PONY_ATTACH_MSG_MAX];
 	int st = 0;
 	if (n != (ssize_t)sizeof(req) || req.magic != PONY_ATTACH_MAGIC) {
-		if (n > 0)
+		if (n > 0) {
+			a->cnt[PONY_ATTACH_C_REFUSED_HELLO]++;
 			refuse(cn->fd, -EPROTO, "snapnetd: malformed attach request");
+		}
 		conn_unlink(a, cn);
 		return;
 	}
@@ -359,8 +407,13 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	} else if (h == NULL) {
 		st = -ENODEV;
 		snprintf(msg, sizeof(msg), "snapnetd has no Pony engine named '%s'", eng);
+	} else if (a->n_attached >= a->cfg.max_apps) {
+		/* Checked again: several connections may have passed the accept-time check. */
+		st = -ENOSPC;
+		snprintf(msg, sizeof(msg), "snapnetd: app limit (%u) reached", a->cfg.max_apps);
 	}
 	if (st) {
+		a->cnt[st == -ENOSPC ? PONY_ATTACH_C_REFUSED_MAX_APPS : PONY_ATTACH_C_REFUSED_HELLO]++;
 		refuse(cn->fd, st, msg);
 		conn_unlink(a, cn);
 		return;
@@ -393,7 +446,9 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	cn->host = h;
 	cn->app_id = id;
 	cn->state = CONN_ATTACHED;
+	a->n_pending--;
 	a->n_attached++;
+	a->cnt[PONY_ATTACH_C_ATTACHED]++;
 	const struct pony_shm_hdr *hdr = pony_app_session_base(s);
 	struct pony_attach_rep rep = {
 		.magic = PONY_ATTACH_MAGIC, .version = PONY_SHM_VERSION, .status = 0,
@@ -450,11 +505,17 @@ void pony_app_attach_tick(struct pony_app_attach *a)
 	struct attach_conn *next;
 	for (struct attach_conn *cn = a->conns; cn; cn = next) {
 		next = cn->next;
-		if (cn->state == CONN_DETACH_PENDING)
+		if (cn->state == CONN_DETACH_PENDING) {
 			conn_detach(a, cn);
-		else if ((cn->state == CONN_WAIT_REQ && now - cn->since_ms > HANDSHAKE_TIMEOUT_MS) ||
-			 (cn->state == CONN_REFUSED && now - cn->since_ms > REFUSED_LINGER_MS))
+		} else if (cn->state == CONN_WAIT_REQ &&
+			   now - cn->since_ms > a->cfg.hello_timeout_ms) {
+			a->cnt[PONY_ATTACH_C_HELLO_TIMEOUT]++;
+			SNAP_LOG_LIMITED(NOTICE, 1000, "apps: closing a connection of uid %u: no "
+					 "hello in %u ms", (unsigned)cn->uid, a->cfg.hello_timeout_ms);
 			conn_unlink(a, cn);
+		} else if (cn->state == CONN_REFUSED && now - cn->since_ms > REFUSED_LINGER_MS) {
+			conn_unlink(a, cn);
+		}
 	}
 }
 
@@ -498,6 +559,18 @@ unsigned pony_app_attach_count(const struct pony_app_attach *a)
 	return a->n_attached;
 }
 
+unsigned pony_app_attach_pending(const struct pony_app_attach *a)
+{
+	return a->n_pending;
+}
+
+SNAP_X_NAME_FN(pony_app_attach_counter_name, PONY_ATTACH_COUNTERS)
+
+uint64_t pony_app_attach_counter(const struct pony_app_attach *a, unsigned c)
+{
+	return c < PONY_ATTACH_C_MAX ? a->cnt[c] : 0;
+}
+
 void pony_app_attach_destroy(struct pony_app_attach *a)
 {
 	if (a == NULL)
@@ -535,4 +608,13 @@ void pony_app_attach_set_hooks(struct pony_app_attach *a, const struct pony_app_
 		fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, cn->app_id);
 		fd_added(a, cn->cpl_efd, PONY_APP_FD_CPL_EFD, cn->app_id);
 	}
+}
+
+void pony_app_attach_set_policy(struct pony_app_attach *a, const struct pony_app_config *c)
+{
+	memcpy(a->cfg.allow_uids, c->allow_uids, sizeof(a->cfg.allow_uids));
+	a->cfg.n_allow_uids = c->n_allow_uids;
+	memcpy(a->cfg.allow_gids, c->allow_gids, sizeof(a->cfg.allow_gids));
+	a->cfg.n_allow_gids = c->n_allow_gids;
+	a->cfg.allow_own_uid = c->allow_own_uid;
 }

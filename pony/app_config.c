@@ -20,6 +20,8 @@ void pony_app_config_defaults(struct pony_app_config *c)
 	c->buf_size = 4u << 20;
 	c->cmd_entries = 256;
 	c->max_apps = 64;
+	c->max_pending = 16;
+	c->hello_timeout_ms = 3000;
 	c->max_streams = 256;
 	c->max_ops = 1024;
 	c->max_regions = 64;
@@ -49,6 +51,10 @@ int pony_app_config_check(const struct pony_app_config *c, char *err, size_t err
 		bad = "cmd_entries: must be a power of two in 16..65536";
 	else if (c->max_apps == 0 || c->max_apps > 4096)
 		bad = "max_apps: must be 1..4096";
+	else if (c->max_pending == 0 || c->max_pending > 1024)
+		bad = "max_pending: must be 1..1024";
+	else if (c->hello_timeout_ms < 100 || c->hello_timeout_ms > 60000)
+		bad = "hello_timeout_ms: must be 100..60000";
 	else if (c->max_streams == 0 || c->max_streams > 65535)
 		bad = "max_streams: must be 1..65535";
 	else if (c->max_ops < PONY_RECV_BATCH_MAX || c->max_ops > 32768)
@@ -102,5 +108,11 @@ int pony_app_config_from_snap(const struct snap_config *sc, struct pony_app_conf
 	if (sc->app_max_ops)
 		c->max_ops = sc->app_max_ops;
 	c->max_regions = sc->app_max_regions;
+	if (sc->app_max_apps)
+		c->max_apps = sc->app_max_apps;
+	if (sc->app_max_pending)
+		c->max_pending = sc->app_max_pending;
+	if (sc->app_hello_ms)
+		c->hello_timeout_ms = sc->app_hello_ms;
 	return pony_app_config_check(c, err, errlen);
 }

@@ -46,16 +46,16 @@ static enum snap_fd_kind reg_kind(enum pony_app_fd_kind k)
 	}
 }
 
-static void fd_added(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id)
+static int fd_added(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id)
 {
 	static const char *const what[] = {"app listener", "app socket", "app memfd",
 					   "app cmd doorbell", "app cpl doorbell"};
 	snap_fdreg_add(fd, reg_kind(kind), app_id, what[kind]);
-	if (kind == PONY_APP_FD_LISTENER || kind == PONY_APP_FD_CONN) {
-		int r = snap_loop_add_fd(fd, on_readable, ctx);
-		if (r)
-			SNAP_LOG(ERR, "apps: cannot watch fd %d: %s", fd, strerror(-r));
-	}
+	if (kind != PONY_APP_FD_LISTENER && kind != PONY_APP_FD_CONN)
+		return 0;
+	/* A refusal is counted and logged (rate-limited) by the loop; a new app connection is
+	 * then closed by the attach layer, which calls fd_removed (snap_loop_del_fd: -ENOENT). */
+	return snap_loop_add_fd(fd, on_readable, ctx);
 }
 
 static void fd_removed(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t app_id)
@@ -65,10 +65,34 @@ static void fd_removed(void *ctx, int fd, enum pony_app_fd_kind kind, uint32_t a
 	snap_fdreg_del(fd);
 }
 
+/* The attach layer's counters and how many hellos are pending, for `status` (apps.NAME). */
+static unsigned app_counters(const char **names, uint64_t *values, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned c = 0; attach && c < PONY_ATTACH_C_MAX && n < max; c++, n++) {
+		names[n] = pony_app_attach_counter_name(c);
+		values[n] = pony_app_attach_counter(attach, c);
+	}
+	if (attach && n < max) {
+		names[n] = "pending";
+		values[n++] = pony_app_attach_pending(attach);
+	}
+	return n;
+}
+
 static void tick(uint64_t now_ns, void *arg)
 {
 	if (attach)
 		pony_app_attach_tick(attach);
+}
+
+int pony_app_module_reload(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	struct pony_app_config ac;
+	int r = pony_app_config_from_snap(cfg, &ac, err, errlen);
+	if (r == 0 && attach)
+		pony_app_attach_set_policy(attach, &ac);
+	return r;
 }
 
 int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errlen)
@@ -92,6 +116,7 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 	if (n)
 		SNAP_LOG(NOTICE, "apps: %u attached apps carried over from the old daemon", n);
 	ctl_status_set_app_count(app_count);
+	ctl_status_set_app_counters(app_counters);
 	r = snap_loop_add_timer(TICK_MS, tick, NULL);
 	if (r) {
 		snprintf(err, errlen, "apps: cannot add the housekeeping timer");
@@ -103,6 +128,7 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 void pony_app_module_stop(void)
 {
 	ctl_status_set_app_count(NULL);
+	ctl_status_set_app_counters(NULL);
 	pony_app_attach_destroy(attach);
 	attach = NULL;
 }

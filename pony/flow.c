@@ -351,6 +351,22 @@ static void handle_fin(struct pony_tp *tp, struct pony_flow *f, const struct pon
 	}
 }
 
+/* An ack is owed. It rides on the next packet we send the peer if one leaves within
+ * ack_delay: an RPC's reply usually does, so an RPC costs two packets, not four (request,
+ * ack, reply, ack). It goes out standalone at once when the peer needs it sooner: for a
+ * duplicate (our ack was lost), an out-of-order arrival (SACK drives the peer's recovery), a
+ * probe, and on every second new packet (a bulk sender keeps its ack clock). The peer's RTT
+ * sample stays true: the ack echoes how long we held the packet (echo_delay). */
+static void ack_owed(struct pony_tp *tp, struct pony_flow *f, bool at_once)
+{
+	if (!f->ack_pending) {
+		f->ack_pending = true;
+		f->ack_due_tsc = tp->now + tp->ack_delay;
+	}
+	if (at_once || f->rx_unacked >= 2)
+		f->ack_due_tsc = tp->now;
+}
+
 static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		       struct rte_mbuf *m, uint32_t hl)
 {
@@ -358,7 +374,7 @@ static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pon
 	case PONY_RX_DUP:
 		/* Our ack was lost or the packet duplicated: re-ack at once. */
 		tp->st.dup_rx++;
-		f->ack_pending = true;
+		ack_owed(tp, f, true);
 		return false;
 	case PONY_RX_OUTSIDE:
 		tp->st.out_of_window++;
@@ -373,11 +389,14 @@ static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pon
 		return false;
 	if (f->state != PONY_F_ESTABLISHED)
 		return r == 1; /* a handler failed the flow (peer broke the protocol) */
+	/* Out of order, or filling a gap: the peer's loss recovery waits on this ack. */
+	bool gap = h->seq != f->rx.rcv_nxt || f->rx.rcv_max != f->rx.rcv_nxt;
 	if (h->seq != f->rx.rcv_nxt)
 		tp->st.ooo_rx++;
 	if (pony_rxwin_mark(&f->rx, h->seq) && f->n_close_pending)
 		pony_stream_close_ready(tp, f);
-	f->ack_pending = true;
+	f->rx_unacked++;
+	ack_owed(tp, f, gap);
 	return r == 1;
 }
 
@@ -442,7 +461,7 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 	case PONY_T_PROBE:
 		f->echo_ts = h.ts;
 		f->echo_rx_tsc = tp->rx_tsc;
-		f->ack_pending = true;
+		ack_owed(tp, f, true);
 		break;
 	case PONY_T_FIN:
 	case PONY_T_FIN_ACK:

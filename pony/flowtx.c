@@ -58,6 +58,7 @@ static void fill_ack(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 	h->ts_echo = f->echo_ts;
 	h->echo_delay = f->echo_ts ? (uint32_t)ns_of(tp, tp->now - f->echo_rx_tsc) : 0;
 	f->ack_pending = false;
+	f->rx_unacked = 0;
 }
 
 static int build_send(struct pony_tp *tp, uint32_t ip, uint16_t port, struct pony_hdr *h,
@@ -371,7 +372,7 @@ void pony_flow_flush_acks(struct pony_tp *tp)
 {
 	for (uint32_t i = 0; i < tp->flows_hi; i++) {
 		struct pony_flow *f = &tp->flows[i];
-		if (f->state == PONY_F_ESTABLISHED && f->ack_pending)
+		if (f->state == PONY_F_ESTABLISHED && f->ack_pending && f->ack_due_tsc <= tp->now)
 			pony_flowtx_send_unseq(tp, f, PONY_T_ACK);
 	}
 	pony_flowtx_flush(tp);
@@ -412,7 +413,7 @@ uint64_t pony_flow_next_deadline(const struct pony_tp *tp)
 		if (f->state != PONY_F_ESTABLISHED)
 			continue;
 		if (f->ack_pending)
-			return 0;
+			AT(f->ack_due_tsc);
 		if ((f->n_lost || has_new(tp, f))) {
 			if (f->cc.cwnd >= 1.0 ? f->pipe < (uint32_t)f->cc.cwnd : f->pipe == 0)
 				AT(f->cc.cwnd >= 1.0 ? 0 : f->next_send_tsc);

@@ -138,16 +138,14 @@ struct pony_held {
 };
 
 enum pony_flow_state {
-	PONY_F_FREE = 0,
-	PONY_F_SYN_SENT,
-	PONY_F_ESTABLISHED,
-	PONY_F_FAILED,
+#define PONY_FLOW_X_ENUM(e, s) PONY_F_##e,
+	PONY_FLOW_STATES(PONY_FLOW_X_ENUM)
+#undef PONY_FLOW_X_ENUM
 };
 
 struct pony_flow {
 	uint8_t state;
-	bool ack_pending;
-	bool ack_now;
+	bool ack_pending;    /* an ack is owed to the peer (see ack_due_tsc) */
 	bool fin_sent;
 	uint32_t peer_ip;
 	uint16_t peer_port;
@@ -170,6 +168,9 @@ struct pony_flow {
 	/* Receive. */
 	struct pony_rxwin rx;
 	uint64_t echo_ts, echo_rx_tsc;
+	uint64_t ack_due_tsc; /* an owed ack goes out standalone at this time if no packet of
+			       * ours has carried it by then */
+	uint32_t rx_unacked;  /* new sequenced packets since our last ack */
 	uint64_t last_rx_tsc, last_tx_tsc, created_tsc;
 	/* Streams. */
 	uint32_t streams, n_streams, rr;
@@ -192,6 +193,7 @@ struct pony_tp {
 	const struct pony_tp_upcalls *up;
 	uint32_t seg_max;     /* DATA payload per packet */
 	uint64_t rto_min, rto_max, rto_init, keepalive, dead; /* TSC ticks */
+	uint64_t ack_delay;   /* TSC ticks an ack may wait for a packet to ride on */
 	double ns_per_tsc;
 	uint64_t rng;
 	struct pony_flow *flows;

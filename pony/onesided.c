@@ -235,15 +235,10 @@ bool pony_os_pending(const struct pony_tp *tp, const struct pony_flow *f)
 	return of->r_head != PONY_NONE || (of->q_head != PONY_NONE && os->n_free > OS_BUF_RESERVE);
 }
 
-/* Bytes an op's request record and its worst-case response record take. */
+/* Bytes an op's request record takes. */
 static uint32_t req_size(const struct os_op *o)
 {
 	return PONY_OS_REQ_HDR + (o->opcode == PONY_OS_WRITE ? o->len : o->key_len);
-}
-
-static uint32_t resp_size(uint32_t opcode, uint32_t len)
-{
-	return PONY_OS_RESP_HDR + (opcode == PONY_OS_WRITE ? 0 : len);
 }
 
 bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
@@ -267,7 +262,7 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 			uint32_t i = of->q_head;
 			struct os_op *o = &os->ops[i];
 			if (used + req_size(o) > os->buf_size ||
-			    rsp + resp_size(o->opcode, o->len) > os->buf_size)
+			    rsp + pony_os_resp_worst(o->opcode, o->len) > os->buf_size)
 				break;
 			struct pony_os_rec r = {
 				.opcode = o->opcode, .flags = o->flags, .op_id = (uint32_t)o->gen << 16 | i,
@@ -281,7 +276,7 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 				r.data = o->key;
 			}
 			used += (uint32_t)pony_os_put_req(p + used, &r);
-			rsp += resp_size(o->opcode, o->len);
+			rsp += pony_os_resp_worst(o->opcode, o->len);
 			n++;
 			of->q_head = o->next;
 			o->next = PONY_NONE;
@@ -352,29 +347,14 @@ static int rx_req(struct pony_tp *tp, struct pony_os *os, struct pony_flow *f,
 		os->st.no_buf++;
 		return -EAGAIN; /* not marked received: executed when it comes again */
 	}
-	os->st.req_pkts_rx++;
-	uint8_t *out = buf_data(os, b);
-	uint32_t used = 0;
-	for (int k = 0; k < n; k++) {
-		struct pony_os_rec r = rec[k];
-		uint32_t worst = r.len <= PONY_OS_DATA_MAX ? resp_size(r.opcode, r.len) : 0;
-		if (worst == 0 || used + worst > os->buf_size)
-			r.opcode = 0; /* does not fit the response packet: answered BAD_REQ */
-		struct pony_os_region rg;
-		unsigned st = PONY_OS_ST_NO_TARGET, status;
-		if (os->attached && os->hooks.resolve && r.opcode)
-			st = os->hooks.resolve(os->ctx, r.region, r.key, &rg);
-		used += (uint32_t)pony_os_exec(&r, st == PONY_OS_ST_OK ? &rg : NULL, st, out + used,
-					       &status);
-		os->st.executed++;
-		os->st.status[status < PONY_OS_ST_MAX ? status : PONY_OS_ST_BAD_REQ]++;
-		if (status == PONY_OS_ST_OK) {
-			if (r.opcode == PONY_OS_WRITE)
-				os->st.bytes_written += r.len;
-			else
-				os->st.bytes_read += r.len;
-		}
+	int used = pony_os_answer(rec, (unsigned)n, os->attached ? os->hooks.resolve : NULL,
+				  os->ctx, buf_data(os, b), os->buf_size, &os->st);
+	if (used < 0) { /* more records than one response packet can answer */
+		buf_put(os, b);
+		os->st.malformed++;
+		return 0;
 	}
+	os->st.req_pkts_rx++;
 	os->bufs[b].type = PONY_T_OS_RESP;
 	os->bufs[b].len = (uint16_t)used;
 	os->bufs[b].nrec = (uint16_t)n;

@@ -33,6 +33,28 @@ enum pony_os_opcode {
 #define PONY_OS_BATCH_MAX 64u   /* ops per packet */
 #define PONY_OS_REQ_HDR 32u     /* request record header, then data_len bytes */
 #define PONY_OS_RESP_HDR 12u    /* response record header, then data_len bytes */
+
+/* Record layouts (wire contract, WIRE.md "One-sided payloads"; change both and bump
+ * PONY_WIRE_VERSION): byte offsets from a record's start, multi-byte fields big-endian. */
+enum pony_os_req_off {
+	PONY_OSQ_OPCODE = 0,   /* u8 */
+	PONY_OSQ_FLAGS = 1,    /* u8 */
+	PONY_OSQ_DATA_LEN = 2, /* u16: bytes after the header (WRITE data, SCAN key) */
+	PONY_OSQ_OP_ID = 4,    /* u32: the requester's, echoed in the response */
+	PONY_OSQ_REGION = 8,   /* u32 */
+	PONY_OSQ_LEN = 12,     /* u32 */
+	PONY_OSQ_KEY = 16,     /* u64: the region's key */
+	PONY_OSQ_OFF = 24,     /* u64 */
+};
+enum pony_os_resp_off {
+	PONY_OSR_OP_ID = 0,    /* u32 */
+	PONY_OSR_STATUS = 4,   /* u8: PONY_OS_ST_* */
+	PONY_OSR_RESERVED = 5, /* u8: 0 */
+	PONY_OSR_DATA_LEN = 6, /* u16 */
+	PONY_OSR_LEN = 8,      /* u32 */
+};
+_Static_assert(PONY_OSQ_OFF + 8 == PONY_OS_REQ_HDR, "request record header size");
+_Static_assert(PONY_OSR_LEN + 4 == PONY_OS_RESP_HDR, "response record header size");
 #define PONY_OS_SCAN_RETRIES 4u /* seqlock retries before BUSY */
 
 /* Status of one op as the remote engine reports it (wire contract). */
@@ -75,8 +97,10 @@ struct pony_os_region {
  * PONY_OS_ST_* (OK with *out filled). done: an op submitted with (owner, cookie) finished:
  * status 0 or -errno, len = bytes read/written/value length. Called exactly once per
  * accepted submit, never from inside pony_tp_os_submit. */
+typedef unsigned (*pony_os_resolve_fn)(void *ctx, uint32_t region, uint64_t key,
+				       struct pony_os_region *out);
 struct pony_os_hooks {
-	unsigned (*resolve)(void *ctx, uint32_t region, uint64_t key, struct pony_os_region *out);
+	pony_os_resolve_fn resolve;
 	void (*done)(void *owner, uint64_t cookie, int status, uint32_t len);
 };
 
@@ -141,11 +165,28 @@ size_t pony_os_put_req(uint8_t *out, const struct pony_os_rec *r);
 int pony_os_parse_req(const uint8_t *p, size_t len, unsigned expected, struct pony_os_rec *out,
 		      unsigned max);
 /* Execute one record against region rg (already resolved, or NULL with st the resolver's
- * failure). Writes the response record into out (room >= PONY_OS_RESP_HDR + r->len when
- * r->len <= PONY_OS_DATA_MAX). Returns the response bytes written; *status gets the
- * status. Never touches memory outside [rg->base, rg->base + rg->len). */
+ * failure). Writes the response record into out, never more than room bytes: a result
+ * whose data does not fit is answered BAD_REQ (status only); room < PONY_OS_RESP_HDR runs
+ * nothing, writes nothing and returns 0. Returns the response bytes written; *status gets
+ * the status. Never touches memory outside [rg->base, rg->base + rg->len). */
 size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg,
-		    unsigned st, uint8_t *out, unsigned *status);
+		    unsigned st, uint8_t *out, size_t room, unsigned *status);
+/* Bytes of the largest response record a request record (opcode, len) can get: the header,
+ * plus the data for everything but WRITE. Requesters pack by it; responders reserve by it. */
+static inline uint32_t pony_os_resp_worst(uint32_t opcode, uint32_t len)
+{
+	return PONY_OS_RESP_HDR + (opcode == PONY_OS_WRITE ? 0u : len);
+}
+struct pony_os_stats;
+/* Answer the n records of one request into out (room bytes, the response packet's payload):
+ * each record, in order, gets exactly one response record. A record's data is returned only
+ * if it fits with a status record kept for every record after it; otherwise it is answered
+ * BAD_REQ without running. resolve (NULL: answer NO_TARGET) looks each region up. Counts
+ * executed ops, their statuses and bytes into st. Returns the bytes written (<= room), or
+ * -EMSGSIZE (nothing written, nothing run) when n is 0, over PONY_OS_BATCH_MAX, or n status
+ * records alone exceed room: such a request can never be answered whole. */
+int pony_os_answer(const struct pony_os_rec *rec, unsigned n, pony_os_resolve_fn resolve,
+		   void *ctx, uint8_t *out, size_t room, struct pony_os_stats *st);
 /* Response record header. */
 struct pony_os_resp {
 	uint32_t op_id;

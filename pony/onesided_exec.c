@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 
 #include "pony/bytes.h"
@@ -37,14 +38,14 @@ int pony_os_status_errno(unsigned st)
 
 size_t pony_os_put_req(uint8_t *out, const struct pony_os_rec *r)
 {
-	out[0] = r->opcode;
-	out[1] = r->flags;
-	pony_wr16(out + 2, r->data_len);
-	pony_wr32(out + 4, r->op_id);
-	pony_wr32(out + 8, r->region);
-	pony_wr32(out + 12, r->len);
-	pony_wr64(out + 16, r->key);
-	pony_wr64(out + 24, r->off);
+	out[PONY_OSQ_OPCODE] = r->opcode;
+	out[PONY_OSQ_FLAGS] = r->flags;
+	pony_wr16(out + PONY_OSQ_DATA_LEN, r->data_len);
+	pony_wr32(out + PONY_OSQ_OP_ID, r->op_id);
+	pony_wr32(out + PONY_OSQ_REGION, r->region);
+	pony_wr32(out + PONY_OSQ_LEN, r->len);
+	pony_wr64(out + PONY_OSQ_KEY, r->key);
+	pony_wr64(out + PONY_OSQ_OFF, r->off);
 	if (r->data_len)
 		memcpy(out + PONY_OS_REQ_HDR, r->data, r->data_len);
 	return PONY_OS_REQ_HDR + r->data_len;
@@ -60,14 +61,14 @@ int pony_os_parse_req(const uint8_t *p, size_t len, unsigned expected, struct po
 			return -EBADMSG;
 		struct pony_os_rec *r = &out[n];
 		const uint8_t *q = p + at;
-		r->opcode = q[0];
-		r->flags = q[1];
-		r->data_len = pony_rd16(q + 2);
-		r->op_id = pony_rd32(q + 4);
-		r->region = pony_rd32(q + 8);
-		r->len = pony_rd32(q + 12);
-		r->key = pony_rd64(q + 16);
-		r->off = pony_rd64(q + 24);
+		r->opcode = q[PONY_OSQ_OPCODE];
+		r->flags = q[PONY_OSQ_FLAGS];
+		r->data_len = pony_rd16(q + PONY_OSQ_DATA_LEN);
+		r->op_id = pony_rd32(q + PONY_OSQ_OP_ID);
+		r->region = pony_rd32(q + PONY_OSQ_REGION);
+		r->len = pony_rd32(q + PONY_OSQ_LEN);
+		r->key = pony_rd64(q + PONY_OSQ_KEY);
+		r->off = pony_rd64(q + PONY_OSQ_OFF);
 		at += PONY_OS_REQ_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -88,12 +89,12 @@ int pony_os_parse_resp(const uint8_t *p, size_t len, unsigned expected, struct p
 			return -EBADMSG;
 		struct pony_os_resp *r = &out[n];
 		const uint8_t *q = p + at;
-		r->op_id = pony_rd32(q);
-		r->status = q[4];
-		if (q[5] != 0)
+		r->op_id = pony_rd32(q + PONY_OSR_OP_ID);
+		r->status = q[PONY_OSR_STATUS];
+		if (q[PONY_OSR_RESERVED] != 0)
 			return -EBADMSG;
-		r->data_len = pony_rd16(q + 6);
-		r->len = pony_rd32(q + 8);
+		r->data_len = pony_rd16(q + PONY_OSR_DATA_LEN);
+		r->len = pony_rd32(q + PONY_OSR_LEN);
 		at += PONY_OS_RESP_HDR;
 		if (len - at < r->data_len)
 			return -EBADMSG;
@@ -110,27 +111,38 @@ static inline bool in_bounds(uint64_t rlen, uint64_t off, uint64_t len)
 	return off <= rlen && len <= rlen - off;
 }
 
-static size_t resp(uint8_t *out, const struct pony_os_rec *r, unsigned st, uint32_t len,
-		   const uint8_t *data, uint16_t data_len, unsigned *status)
+/* The one place a response record is written: never more than room bytes. Data that does
+ * not fit is not written; the record then says BAD_REQ (the requester packed more than one
+ * response packet can answer). room < PONY_OS_RESP_HDR writes nothing and returns 0. */
+static size_t resp(uint8_t *out, size_t room, const struct pony_os_rec *r, unsigned st,
+		   uint32_t len, const uint8_t *data, uint16_t data_len, unsigned *status)
 {
-	pony_wr32(out, r->op_id);
-	out[4] = (uint8_t)st;
-	out[5] = 0;
-	pony_wr16(out + 6, data_len);
-	pony_wr32(out + 8, len);
+	*status = PONY_OS_ST_BAD_REQ;
+	if (unlikely(room < PONY_OS_RESP_HDR))
+		return 0;
+	if (unlikely(data_len > room - PONY_OS_RESP_HDR)) {
+		st = PONY_OS_ST_BAD_REQ;
+		len = 0;
+		data_len = 0;
+	}
+	pony_wr32(out + PONY_OSR_OP_ID, r->op_id);
+	out[PONY_OSR_STATUS] = (uint8_t)st;
+	out[PONY_OSR_RESERVED] = 0;
+	pony_wr16(out + PONY_OSR_DATA_LEN, data_len);
+	pony_wr32(out + PONY_OSR_LEN, len);
 	if (data_len)
 		memcpy(out + PONY_OS_RESP_HDR, data, data_len);
 	*status = st;
 	return PONY_OS_RESP_HDR + data_len;
 }
 
-#define FAIL(st_) resp(out, r, (st_), 0, NULL, 0, status)
+#define FAIL(st_) resp(out, room, r, (st_), 0, NULL, 0, status)
 
 /* Scan the kv_layout.h table at [toff, ...) of the region for the key in r->data. The table
  * header and each probed bucket are copied out before use; the bucket copy is accepted only
  * under an even, unchanged seqlock. */
 static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region *rg,
-			uint8_t *out, unsigned *status)
+			uint8_t *out, size_t room, unsigned *status)
 {
 	struct kv_table_hdr t;
 	if (r->data_len == 0 || r->data_len > PONY_OS_KEY_MAX || r->data_len > KV_KEY_MAX)
@@ -167,8 +179,8 @@ static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region
 			if (c.val_len > KV_VAL_MAX)
 				return FAIL(PONY_OS_ST_BAD_TABLE);
 			if (c.val_len > r->len)
-				return resp(out, r, PONY_OS_ST_TOO_BIG, c.val_len, NULL, 0, status);
-			return resp(out, r, PONY_OS_ST_OK, c.val_len, (const uint8_t *)c.val,
+				return resp(out, room, r, PONY_OS_ST_TOO_BIG, c.val_len, NULL, 0, status);
+			return resp(out, room, r, PONY_OS_ST_OK, c.val_len, (const uint8_t *)c.val,
 				    c.val_len, status);
 		}
 	}
@@ -176,8 +188,12 @@ static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region
 }
 
 size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg, unsigned st,
-		    uint8_t *out, unsigned *status)
+		    uint8_t *out, size_t room, unsigned *status)
 {
+	if (unlikely(room < PONY_OS_RESP_HDR)) { /* nothing runs that could not be answered */
+		*status = PONY_OS_ST_BAD_REQ;
+		return 0;
+	}
 	if (r->opcode == 0 || r->opcode >= PONY_OS_OPCODE_MAX || r->len == 0 ||
 	    r->len > PONY_OS_DATA_MAX ||
 	    (r->flags & ~(r->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
@@ -193,13 +209,13 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 	case PONY_OS_READ:
 		if (!in_bounds(rg->len, r->off, r->len))
 			return FAIL(PONY_OS_ST_RANGE);
-		return resp(out, r, PONY_OS_ST_OK, r->len, rg->base + r->off, (uint16_t)r->len,
+		return resp(out, room, r, PONY_OS_ST_OK, r->len, rg->base + r->off, (uint16_t)r->len,
 			    status);
 	case PONY_OS_WRITE:
 		if (!in_bounds(rg->len, r->off, r->len))
 			return FAIL(PONY_OS_ST_RANGE);
 		memcpy(rg->base + r->off, r->data, r->len);
-		return resp(out, r, PONY_OS_ST_OK, r->len, NULL, 0, status);
+		return resp(out, room, r, PONY_OS_ST_OK, r->len, NULL, 0, status);
 	case PONY_OS_READ_INDIRECT: {
 		if (!in_bounds(rg->len, r->off, 8))
 			return FAIL(PONY_OS_ST_RANGE);
@@ -218,14 +234,45 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 			doff = rte_le_to_cpu_32(o);
 			dlen = rte_le_to_cpu_32(l);
 			if (dlen > r->len)
-				return resp(out, r, PONY_OS_ST_TOO_BIG, dlen, NULL, 0, status);
+				return resp(out, room, r, PONY_OS_ST_TOO_BIG, dlen, NULL, 0, status);
 		}
 		if (!in_bounds(rg->len, doff, dlen))
 			return FAIL(PONY_OS_ST_BAD_DESC);
-		return resp(out, r, PONY_OS_ST_OK, dlen, rg->base + doff, (uint16_t)dlen, status);
+		return resp(out, room, r, PONY_OS_ST_OK, dlen, rg->base + doff, (uint16_t)dlen, status);
 	}
 	case PONY_OS_SCAN_READ:
-		return exec_scan(r, rg, out, status);
+		return exec_scan(r, rg, out, room, status);
 	}
 	return FAIL(PONY_OS_ST_BAD_REQ);
+}
+
+int pony_os_answer(const struct pony_os_rec *rec, unsigned n, pony_os_resolve_fn resolve,
+		   void *ctx, uint8_t *out, size_t room, struct pony_os_stats *st)
+{
+	/* Every record is answered, so a status record for each must fit before any data:
+	 * the room kept for the records after k is reserved when record k is sized. */
+	if (n == 0 || n > PONY_OS_BATCH_MAX || (size_t)n * PONY_OS_RESP_HDR > room)
+		return -EMSGSIZE;
+	size_t used = 0;
+	for (unsigned k = 0; k < n; k++) {
+		struct pony_os_rec r = rec[k];
+		size_t avail = room - used - (size_t)(n - 1 - k) * PONY_OS_RESP_HDR;
+		if (r.len > PONY_OS_DATA_MAX || pony_os_resp_worst(r.opcode, r.len) > avail)
+			r.opcode = 0; /* does not fit the response packet: answered BAD_REQ */
+		struct pony_os_region rg;
+		unsigned rst = PONY_OS_ST_NO_TARGET, status;
+		if (resolve && r.opcode)
+			rst = resolve(ctx, r.region, r.key, &rg);
+		used += pony_os_exec(&r, rst == PONY_OS_ST_OK ? &rg : NULL, rst, out + used, avail,
+				     &status);
+		st->executed++;
+		st->status[status < PONY_OS_ST_MAX ? status : PONY_OS_ST_BAD_REQ]++;
+		if (status == PONY_OS_ST_OK) {
+			if (r.opcode == PONY_OS_WRITE)
+				st->bytes_written += r.len;
+			else
+				st->bytes_read += r.len;
+		}
+	}
+	return (int)used;
 }

@@ -37,6 +37,7 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(rto_init_us, 1000);
 	DFLT(keepalive_us, 50000);
 	DFLT(dead_timeout_us, 1000000);
+	DFLT(ack_delay_us, 20);
 	DFLT(target_delay_us, 25);
 	DFLT(target_per_hop_us, 1);
 	DFLT(hops, 3);
@@ -82,6 +83,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->rto_max = us_tsc(c->tsc_hz, c->rto_max_us);
 	tp->rto_init = us_tsc(c->tsc_hz, c->rto_init_us);
 	tp->keepalive = us_tsc(c->tsc_hz, c->keepalive_us);
+	tp->ack_delay = c->ack_delay_us > 1 ? us_tsc(c->tsc_hz, c->ack_delay_us) : 0;
 	tp->dead = us_tsc(c->tsc_hz, c->dead_timeout_us);
 	tp->ccp = (struct pony_cc_params){
 		.target_tsc = us_tsc(c->tsc_hz, c->target_delay_us + c->hops * c->target_per_hop_us),
@@ -272,6 +274,16 @@ unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc)
 	clock_advance(tp, now_tsc);
 	tp->rx_tsc = tp->now;
 	return pony_flow_poll_all(tp);
+}
+
+const char *pony_flow_state_name(uint8_t state)
+{
+	static const char *const names[] = {
+#define PONY_FLOW_X_NAME(e, s) s,
+		PONY_FLOW_STATES(PONY_FLOW_X_NAME)
+#undef PONY_FLOW_X_NAME
+	};
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
 uint64_t pony_tp_next_deadline(const struct pony_tp *tp)

@@ -79,6 +79,8 @@ struct pony_tp_config {
 	uint32_t rto_init_us;   /* before the first RTT sample (1000) */
 	uint32_t keepalive_us;  /* probe an idle flow with open streams after this (10000) */
 	uint32_t dead_timeout_us; /* peer silent this long with state pending: fail (1000000) */
+	uint32_t ack_delay_us;  /* an ack for one new packet waits this long for a packet of
+				 * ours to carry it, e.g. an RPC's reply (20; 1 = at once) */
 	uint32_t target_delay_us; /* CC base target fabric delay (25) */
 	uint32_t target_per_hop_us; /* added per hop (1); hops from config `hops` */
 	uint32_t hops;          /* assumed hop count for the target (3) */
@@ -145,11 +147,21 @@ struct pony_tp_stats {
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 
+/* Flow states, in their numeric order (the state field of pony_flow_stats), with the names
+ * snapctl and logs print. */
+#define PONY_FLOW_STATES(X)                                                                \
+	X(FREE, "free")                                                                    \
+	X(SYN_SENT, "syn_sent")                                                            \
+	X(ESTABLISHED, "established")                                                      \
+	X(FAILED, "failed")
+/* Name of a flow state, "?" if unknown. */
+const char *pony_flow_state_name(uint8_t state);
+
 /* Per-flow state and counters (for snapctl and tests). */
 struct pony_flow_stats {
 	uint32_t peer_ip;
 	uint16_t peer_port;
-	uint8_t state; /* 0 free, 1 SYN sent, 2 established, 3 failed */
+	uint8_t state; /* PONY_FLOW_STATES order: pony_flow_state_name() */
 	uint32_t n_streams;
 	double cwnd;   /* packets */
 	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;

@@ -1,8 +1,10 @@
 /* Pony header parse (validate everything, trust nothing) and build. Byte offsets here are the
  * wire contract documented in pony/WIRE.md; change both together and bump the version. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
+#include <isa-l/crc.h>
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
 
@@ -38,6 +40,16 @@ _Static_assert(OFF_SACK == PONY_HDR_FIXED, "fixed header size is part of the wir
 
 #define SACK_SPAN_MAX (1u << 15) /* no sane window is wider; bounds receiver work */
 
+uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc)
+{
+	/* ISA-L folds the buffer with carry-less multiplies over several streams at once; the
+	 * crc32 instruction DPDK chains 8 bytes at a time waits 3 cycles per step. Both compute
+	 * the same raw CRC-32C (no inversion), so they can be chained either way. */
+	if (len >= PONY_CRC_FOLD_MIN && len <= INT_MAX)
+		return crc32_iscsi((unsigned char *)(uintptr_t)p, (int)len, crc);
+	return rte_hash_crc(p, (uint32_t)len, crc);
+}
+
 /* crc32c over the header with the csum field taken as zero, then the payload. */
 uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
 {
@@ -45,8 +57,8 @@ uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
 	static const uint8_t zero[4];
 	uint32_t c = rte_hash_crc(p, OFF_CSUM, 0xffffffffu);
 	c = rte_hash_crc(zero, 4, c);
-	c = rte_hash_crc(p + OFF_CSUM + 4, hdr_len - OFF_CSUM - 4 + payload_len, c);
-	return ~c;
+	c = rte_hash_crc(p + OFF_CSUM + 4, (uint32_t)(hdr_len - OFF_CSUM - 4), c);
+	return ~pony_crc32c(p + hdr_len, payload_len, c);
 }
 
 static int type_known(uint8_t t)

@@ -97,5 +97,11 @@ size_t pony_wire_build(void *out, const struct pony_hdr *h);
  * taken as zero) followed by payload_len payload bytes, starting at pkt. */
 uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len);
 
+/* Raw CRC-32C of len bytes at p continuing from crc (no pre/post inversion: chainable,
+ * rte_hash_crc's convention). Buffers of PONY_CRC_FOLD_MIN bytes and more go through ISA-L's
+ * folding implementation (tools/bench/crc_bench measures both). */
+#define PONY_CRC_FOLD_MIN 256
+uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc);
+
 /* Name of a type for logs/tests ("DATA"), "?" if unknown. */
 const char *pony_type_name(uint8_t t);

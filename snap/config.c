@@ -6,6 +6,7 @@
 #include <libconfig.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,24 @@ static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_c
 	if (opt_int(p, d, "app_max_ops", 1, 1 << 20, &v))
 		return -EINVAL;
 	cfg->app_max_ops = (unsigned)v;
+	/* Limits on what a local peer can make the daemon hold (issue 14); 0 = default. */
+	static const struct {
+		const char *key;
+		long long min, max;
+		size_t off;
+	} lim[] = {
+		{"control_max_clients", 1, 1024, offsetof(struct snap_config, control_max_clients)},
+		{"app_max_apps", 1, 4096, offsetof(struct snap_config, app_max_apps)},
+		{"app_max_pending", 1, 1024, offsetof(struct snap_config, app_max_pending)},
+		{"app_hello_timeout_ms", 100, 60000, offsetof(struct snap_config, app_hello_ms)},
+	};
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		unsigned *f = (unsigned *)((char *)cfg + lim[i].off);
+		v = *f;
+		if (opt_int(p, d, lim[i].key, lim[i].min, lim[i].max, &v))
+			return -EINVAL;
+		*f = (unsigned)v;
+	}
 	if (parse_ids(p, d, "allow_users", false, cfg->allow_uids, &cfg->n_allow_uids) ||
 	    parse_ids(p, d, "allow_groups", true, cfg->allow_gids, &cfg->n_allow_gids))
 		return -EINVAL;

@@ -96,6 +96,7 @@ struct snap_config {
 	unsigned socket_mode;        /* control/app socket file mode */
 	char operator_group[32];     /* may mutate through the control socket */
 	bool readonly_anyone;        /* read-only control queries allowed to anyone */
+	unsigned control_max_clients; /* concurrent control connections (0: the server's 64) */
 	unsigned memory_mb;
 	bool hugepages;
 	char log_level[16];
@@ -108,6 +109,9 @@ struct snap_config {
 	uint32_t allow_uids[32], allow_gids[32];
 	unsigned app_region_mb;
 	unsigned app_max_streams, app_max_regions, app_max_ops;
+	unsigned app_max_apps;       /* attached apps (0: the attach layer's default) */
+	unsigned app_max_pending;    /* connections still in their hello (0: default) */
+	unsigned app_hello_ms;       /* time allowed for an app's hello (0: default) */
 	char app_engine[32];         /* engine that serves app sessions (default: first with pony) */
 	unsigned n_ports;
 	struct snap_port_cfg ports[SNAP_CFG_PORTS_MAX];

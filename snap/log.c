@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "snap/counters.h"
 #include "snap/log.h"
@@ -37,13 +38,19 @@ const char *snap_log_level_name(int level)
 	return level_names[level];
 }
 
-static const char *const drop_names[] = {
-#define SNAP_X_NAME(e, s) s,
-	SNAP_DROP_REASONS(SNAP_X_NAME)
-#undef SNAP_X_NAME
-};
+SNAP_X_NAME_FN(snap_drop_name, SNAP_DROP_REASONS)
 
-const char *snap_drop_name(unsigned reason)
+bool snap_log_limit_ok(struct snap_log_limit *l, unsigned period_ms, unsigned *suppressed)
 {
-	return reason < SNAP_DROP_MAX ? drop_names[reason] : "?";
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now < l->next_ns) {
+		l->suppressed++;
+		return false;
+	}
+	l->next_ns = now + (uint64_t)period_ms * 1000000ull;
+	*suppressed = l->suppressed;
+	l->suppressed = 0;
+	return true;
 }

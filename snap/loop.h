@@ -11,7 +11,10 @@ typedef void (*snap_loop_timer_fn)(uint64_t now_ns, void *arg);
 
 int snap_loop_init(void);
 void snap_loop_fini(void);
-/* 0, -EEXIST, -ENOSPC, or epoll_ctl's -errno. */
+/* Watch fd for EPOLLIN. The table grows as needed, so this fails only for a real reason,
+ * which is counted (fd_refused) and logged (rate-limited); the caller then closes the fd or
+ * refuses its peer. 0, -EBADF, -EEXIST, -EMFILE (fd above RLIMIT_NOFILE), -ENOMEM, or
+ * epoll_ctl's -errno. */
 int snap_loop_add_fd(int fd, snap_loop_fd_fn fn, void *arg);
 /* Safe to call from inside a callback (also for the fd being served). 0 or -ENOENT. */
 int snap_loop_del_fd(int fd);
@@ -21,3 +24,11 @@ int snap_loop_add_timer(unsigned period_ms, snap_loop_timer_fn fn, void *arg);
 void snap_loop_run(void);
 void snap_loop_stop(void);
 uint64_t snap_loop_now_ns(void);
+
+/* For status: fds watched now, the most ever watched at once, and fds the loop refused. */
+struct snap_loop_stats {
+	unsigned fds;
+	unsigned fds_peak;
+	uint64_t fd_refused;
+};
+void snap_loop_get_stats(struct snap_loop_stats *out);

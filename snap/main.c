@@ -24,6 +24,7 @@
 #include "snap/engine.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/notify.h"
 #include "snap/portsetup.h"
 #include "snap/privs.h"
 #include "snap/takeover.h"
@@ -67,14 +68,52 @@ static void list_elements(void)
 	}
 }
 
+/* SIGHUP: re-read the config file and apply what can change while running: the log level
+ * and the app policy. Everything else (ports, engines, sockets) stays as it is; a bad file
+ * changes nothing and says why. */
+static void reload(struct snap_config *cfg)
+{
+	static struct snap_config fresh; /* large: not on the stack */
+	char err[512];
+	snap_notify_reloading();
+	int lvl = -EINVAL;
+	int r = snap_config_load(cfg->file, &fresh, err, sizeof(err));
+	if (r == 0 && (lvl = snap_log_level_parse(fresh.log_level)) < 0) {
+		snprintf(err, sizeof(err), "%s: unknown log level '%s'", cfg->file,
+			 fresh.log_level);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = snap_daemon_modules_reload(snap_daemon(), &fresh, err, sizeof(err));
+	if (r == 0) {
+		rte_log_set_level(snap_logtype, (uint32_t)lvl);
+		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", fresh.log_level);
+		memcpy(cfg->allow_uids, fresh.allow_uids, sizeof(cfg->allow_uids));
+		cfg->n_allow_uids = fresh.n_allow_uids;
+		memcpy(cfg->allow_gids, fresh.allow_gids, sizeof(cfg->allow_gids));
+		cfg->n_allow_gids = fresh.n_allow_gids;
+		SNAP_LOG(NOTICE, "reloaded %s: log level %s, app policy %u uids %u gids",
+			 cfg->file, snap_log_level_name(lvl), cfg->n_allow_uids, cfg->n_allow_gids);
+	} else {
+		SNAP_LOG(ERR, "reload refused, nothing changed: %s", err);
+	}
+	snap_notify_ready("running: %u ports, %u engines%s", cfg->n_ports, snap_engine_count(),
+			  r == 0 ? "" : "; last reload failed");
+}
+
 static void on_signal(int fd, void *arg)
 {
 	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		SNAP_LOG(NOTICE, "signal %u (%s): shutting down", si.ssi_signo,
-			 strsignal((int)si.ssi_signo));
-		snap_loop_stop();
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(arg);
+		return;
 	}
+	SNAP_LOG(NOTICE, "signal %u (%s): shutting down", si.ssi_signo,
+		 strsignal((int)si.ssi_signo));
+	snap_notify_stopping();
+	snap_loop_stop();
 }
 
 static bool takeover; /* --takeover: this process is the new daemon of an upgrade */
@@ -235,7 +274,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (snap_loop_init() || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
-	    snap_loop_add_fd(sfd, on_signal, NULL)) {
+	    snap_loop_add_fd(sfd, on_signal, cfg) || snap_notify_init(takeover)) {
 		fprintf(stderr, "snapnetd: event loop set-up failed: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -249,6 +288,7 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out_loop;
 	}
+	snap_log_journal_setup();
 	snap_mbox_set_default_gap_us(cfg->mbox_gap_us);
 	snap_ports_defer_start = takeover;
 	r = snap_ports_create(cfg, err, sizeof(err));
@@ -280,6 +320,9 @@ int main(int argc, char **argv)
 		rc = r == -EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 		goto out_modules;
 	}
+	/* Before the old daemon of an upgrade hears we run (and exits): the service manager
+	 * must know the new main pid first. */
+	snap_notify_ready("running: %u ports, %u engines", cfg->n_ports, snap_engine_count());
 	if (takeover && (r = snap_takeover_client_finish()) != 0)
 		SNAP_LOG(WARNING, "takeover: could not tell the old daemon we run: %s",
 			 strerror(-r));

@@ -60,6 +60,12 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 	return r;
 }
 
+int snap_daemon_modules_reload(struct snap_daemon *d, const struct snap_config *fresh,
+			       char *err, size_t errlen)
+{
+	return pony_app_module_reload(fresh, err, errlen);
+}
+
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
 	snap_takeover_stop();

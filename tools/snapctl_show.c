@@ -58,6 +58,11 @@ int snapctl_cmd_status(struct snapctl_ctx *x, int argc, char **argv)
 			printf("  apps     %u\n", r->n_apps);
 		if (r->has_n_clients)
 			printf("  clients  %u\n", r->n_clients);
+		/* Limits at work (refusals, backpressure): only what happened; --json has all. */
+		for (size_t i = 0; i < r->n_counters; i++)
+			if (r->counters[i]->value)
+				printf("  %-24s %" PRIu64 "\n", r->counters[i]->name,
+				       r->counters[i]->value);
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return EXIT_OK;

@@ -52,3 +52,13 @@ enum snap_drop {
 
 /* Name of a drop reason ("truncated"); "?" if out of range. */
 const char *snap_drop_name(unsigned reason);
+
+/* Defines `const char *fn(unsigned i)`: the name of entry i of an X-macro list whose entries
+ * are X(ENUM, "name"), or "?" if out of range. One per list, next to its enum's users. */
+#define SNAP_X_NAME_(e, s) s,
+#define SNAP_X_NAME_FN(fn, LIST)                                                           \
+	const char *fn(unsigned i)                                                         \
+	{                                                                                  \
+		static const char *const names_[] = {LIST(SNAP_X_NAME_)};                  \
+		return i < sizeof(names_) / sizeof(names_[0]) ? names_[i] : "?";            \
+	}

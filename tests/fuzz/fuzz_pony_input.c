@@ -4,6 +4,7 @@
  * normal run. Invariants: no crash/UB, every mbuf returned to the pool at the end.
  * libFuzzer with -Dfuzz=true; otherwise main() replays seeded random inputs (unit suite). */
 #include "../unit/pony_sim.h"
+#include "pony/onesided.h"
 
 #define SERVICE 7
 
@@ -11,6 +12,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static bool ready;
+
+/* One-sided ops on both sides, over a small region with a key the input can name, so
+ * OS_REQ/OS_RESP packets reach the executor and the response buffer pool. */
+#define OS_KEY 0x1122334455667788ull
+static uint8_t os_region[4096];
+
+static unsigned os_resolve(void *ctx, uint32_t rid, uint64_t key, struct pony_os_region *out)
+{
+	if (rid != 1)
+		return PONY_OS_ST_NO_REGION;
+	if (key != OS_KEY)
+		return PONY_OS_ST_BAD_KEY;
+	*out = (struct pony_os_region){.base = os_region, .len = sizeof(os_region),
+				       .perms = PONY_OS_PERM_READ | PONY_OS_PERM_WRITE};
+	return PONY_OS_ST_OK;
+}
+
+static void os_done(void *owner, uint64_t cookie, int status, uint32_t len)
+{
+}
+
+static const struct pony_os_hooks os_hooks = {.resolve = os_resolve, .done = os_done};
 
 static void fini(void)
 {
@@ -98,6 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ca.max_flows = cb.max_flows = 4;
 	if (sim_ep_start(0, &ca) || sim_ep_start(1, &cb))
 		abort();
+	if (pony_tp_os_attach(sim_ep[0].tp, &os_hooks, NULL) ||
+	    pony_tp_os_attach(sim_ep[1].tp, &os_hooks, NULL))
+		abort();
 	sim_ep[1].initial_credit = 8;
 	pony_tp_listen(sim_ep[1].tp, SERVICE, &sim_ep[1]);
 	pony_tp_listen(sim_ep[0].tp, SERVICE, &sim_ep[0]);
@@ -113,7 +139,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_ts_plan(a, 6, 5000);
 	sim_ts_plan(&sim_ep[1].ts[0], 6, 5000);
 
-	/* Chunks: [flags][len hi][len lo][bytes]; bit 5 of flags: inject into A instead of B. */
+	/* Chunks: [flags][len hi][len lo][bytes]; bit 5 of flags: inject into A instead of B;
+	 * bit 7: toggle the link toward A, so B's packets (one-sided responses among them) go
+	 * unacked and pin B's buffers while later requests arrive. */
 	size_t off = 0;
 	unsigned steps = 0;
 	while (off + 3 <= size) {
@@ -124,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - off;
 		if (len > 1500)
 			len = 1500;
+		if (flags & 0x80)
+			sim_link.down[0] = !sim_link.down[0];
 		inject((flags & 0x20) ? 0 : 1, flags, data + off, len);
 		off += len;
 		if (flags & 0x40) { /* let time pass between injections */
@@ -131,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			steps++;
 		}
 	}
+	sim_link.down[0] = false;
 	for (unsigned i = 0; i < 300; i++)
 		sim_step();
 	sim_drop_pending();
@@ -171,13 +202,32 @@ int main(int argc, char **argv)
 				buf[n + k] = (uint8_t)r;
 			}
 			/* Plausible fields: a known type, small lengths/offsets. */
-			static const uint8_t types[] = {1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21};
+			static const uint8_t types[] = {1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21,
+							32, 33};
 			buf[n + 1] = types[(r >> 24) % sizeof(types)];
 			buf[n + 2] &= 0x07;
 			be32(buf + n + 52, 1 + (uint32_t)((r >> 32) % 6000));
 			be32(buf + n + 56, (uint32_t)((r >> 40) % 6000));
 			be32(buf + n + 48, (uint32_t)((r >> 20) % 8));
 			be32(buf + n + 60, (uint32_t)((r >> 28) % 16));
+			if (buf[n + 1] == PONY_T_OS_REQ && len >= PONY_HDR_FIXED + PONY_OS_REQ_HDR) {
+				/* One well-formed record: a READ or WRITE, the right key mostly. */
+				buf[n + 3] = 0; /* no SACK: the record starts right after */
+				be32(buf + n + 60, 1);
+				len = PONY_HDR_FIXED + PONY_OS_REQ_HDR;
+				struct pony_os_rec rec = {
+					.opcode = (r >> 5) % 3 ? PONY_OS_READ : PONY_OS_WRITE,
+					.op_id = (uint32_t)r, .region = 1 + (r % 7 == 0),
+					.len = 1 + (uint32_t)((r >> 12) % 1400),
+					.key = r % 11 ? OS_KEY : r, .off = (r >> 40) % 5000};
+				if (rec.opcode == PONY_OS_WRITE)
+					rec.len = 0; /* no data carried: BAD_REQ by the rules */
+				pony_os_put_req(buf + n + PONY_HDR_FIXED, &rec);
+				buf[n - 2] = (uint8_t)(len >> 8);
+				buf[n - 1] = (uint8_t)len;
+			}
+			if ((r >> 50) % 9 == 0)
+				buf[n - 3] |= 0x80; /* cut or restore the link toward A */
 			n += len;
 		}
 		LLVMFuzzerTestOneInput(buf, n);

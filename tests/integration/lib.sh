@@ -84,6 +84,26 @@ counter() {
   awk -v e="$2" -v el="$3" -v c="$4" '$1=="counter" && $2==e && $3==el && $4==c {v=$5} END {print v+0}' "$1"
 }
 
+# notify_listen: play the service manager: a notify socket at $T/notify.sock (exported as
+# NOTIFY_SOCKET for the daemons started next) logged to $T/notify.log as "PID KEY=VALUE".
+notify_listen() {
+  export NOTIFY_SOCKET="$T/notify.sock"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/notify_listener.py" "$NOTIFY_SOCKET" "$T/notify.log" &
+  CLEANUPS+=("kill $!")
+  for _ in $(seq 50); do [ -S "$NOTIFY_SOCKET" ] && return 0; sleep 0.1; done
+  fail "notify listener did not start"
+}
+
+# wait_notify 'KEY=VALUE' [FROM_LINE]: waits (10 s max) for that assignment in the notify
+# log, from line FROM_LINE on (default 1).
+wait_notify() {
+  for _ in $(seq 100); do
+    tail -n "+${2:-1}" "$T/notify.log" 2>/dev/null | grep -q -- " $1\$" && return 0
+    sleep 0.1
+  done
+  cat "$T/notify.log"; fail "no '$1' from the daemon"
+}
+
 # netns NAME: creates a namespace deleted at exit.
 netns() {
   ip netns add "$1"

@@ -310,7 +310,8 @@ static unsigned loop_os_run(void)
 		}
 		struct pony_os_region rg;
 		unsigned st = loop_os.h.resolve(loop_os.ctx, r.region, r.key, &rg), status;
-		size_t len = pony_os_exec(&r, st == PONY_OS_ST_OK ? &rg : NULL, st, out, &status);
+		size_t len = pony_os_exec(&r, st == PONY_OS_ST_OK ? &rg : NULL, st, out, sizeof(out),
+					  &status);
 		struct pony_os_resp rs;
 		int k = pony_os_parse_resp(out, len, 1, &rs, 1);
 		int err = k == 1 ? pony_os_status_errno(rs.status) : -EPROTO;

@@ -32,6 +32,9 @@ bad bad_ip 3 "bad IPv4 address" 'ports = ( {
   ip = "10.0.0.300/24"; } );' --check
 bad bad_mac 1 "bad MAC" 'ports = ( { name = "p0"; type = "null"; mac = "zz"; } );' --check
 bad mtu_range 1 "out of range" 'ports = ( { name = "p0"; type = "null"; mtu = 20; } );' --check
+bad hello_range 1 "'app_hello_timeout_ms' = 10 is out of range" 'daemon = { app_hello_timeout_ms = 10; };' --check
+bad pending_range 1 "'app_max_pending' = 0 is out of range" 'daemon = { app_max_pending = 0; };' --check
+bad ctl_clients_range 1 "'control_max_clients' = 5000 is out of range" 'daemon = { control_max_clients = 5000; };' --check
 bad unknown_section 2 "unknown section 'portz'" 'daemon = { };
 portz = ( );' --check
 bad dup_engine 3 "duplicate engine name" 'engines = (

@@ -1,7 +1,7 @@
 /* Control RPC server tests, in-process (fixture: ctl_rpc_fix.h): every implemented method's
  * replies, malformed, oversized and garbage frames, unknown methods and buggy handlers,
- * server creation errors, idle eviction, SO_PEERCRED rules and the snapctl binary. Deferred
- * replies and progress frames are in test_ctl_defer.c. */
+ * server creation errors, SO_PEERCRED rules and the snapctl binary. Deferred replies and
+ * progress frames are in test_ctl_defer.c; connection limits in test_ctl_limits.c. */
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -506,55 +506,6 @@ static void test_create_errors(void **state)
 	assert_int_equal(ctl_rpc_register("x", h_silent, 0), -EINVAL);
 }
 
-static void test_idle_eviction(void **state)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s/evict.sock", ctl_fix_dir);
-	struct ctl_rpc_config cfg;
-	ctl_rpc_config_default(&cfg);
-	cfg.path = path;
-	cfg.max_clients = 2;
-	cfg.idle_evict_ms = 200;
-	struct ctl_rpc_server *s = ctl_rpc_create(&cfg);
-	assert_non_null(s);
-	struct snapctl_conn *a = snapctl_connect(path), *b = snapctl_connect(path);
-	assert_non_null(a);
-	assert_non_null(b);
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(ctl_rpc_n_clients(s), 2);
-	/* Full, nobody idle long enough: the newcomer is refused. */
-	struct snapctl_conn *c = snapctl_connect(path);
-	assert_non_null(c); /* the kernel accepted it into the backlog */
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(ctl_rpc_n_clients(s), 2);
-	Ctl__Response *rsp = NULL;
-	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), -ECONNRESET);
-	snapctl_close(c);
-	/* b stays active, a goes idle: the next newcomer takes a's slot. */
-	usleep(250 * 1000);
-	assert_int_equal(snapctl_send_request(b, CTL_PROTO_VERSION, 1, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 3; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(snapctl_recv(b, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	ctl__response__free_unpacked(rsp, NULL);
-	c = snapctl_connect(path);
-	assert_non_null(c);
-	assert_int_equal(snapctl_send_request(c, CTL_PROTO_VERSION, 2, CTL_M_STATUS, NULL), 0);
-	for (int i = 0; i < 4; i++)
-		ctl_rpc_process(s);
-	assert_int_equal(snapctl_recv(c, CTL_FIX_TIMEOUT_MS, &rsp), 0);
-	assert_int_equal(rsp->id, 2);
-	ctl__response__free_unpacked(rsp, NULL);
-	/* a was evicted */
-	assert_int_equal(snapctl_recv(a, CTL_FIX_TIMEOUT_MS, &rsp), -ECONNRESET);
-	snapctl_close(a);
-	snapctl_close(b);
-	snapctl_close(c);
-	ctl_rpc_destroy(s);
-}
-
 /* ---- the snapctl binary ------------------------------------------------------------------ */
 
 /* Run snapctl with args (NULL-terminated), capture stdout+stderr into out; exit code. */
@@ -653,7 +604,6 @@ int main(void)
 		cmocka_unit_test(test_half_frame_disconnect),
 		cmocka_unit_test(test_peercred),
 		cmocka_unit_test(test_create_errors),
-		cmocka_unit_test(test_idle_eviction),
 		cmocka_unit_test(test_snapctl_binary),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,8 +1,9 @@
 /* Attach protocol tests over a real Unix socket: SO_PEERCRED policy (a policy that refuses
  * our uid gives a clear error string), gid policy, the hello/version/engine checks, fds
  * passed with SCM_RIGHTS, socket file mode, the fd listing for upgrade, detach on close
- * back to zero, and the library noticing a daemon that went away. The daemon side is
- * pumped by the test's main thread; the app runs in a second thread. */
+ * back to zero, the bound and timeout on pending hellos, and the library noticing a daemon
+ * that went away. The daemon side is pumped by the test's main thread; the app runs in a
+ * second thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -210,12 +211,13 @@ static void test_attach_lifecycle(void **state)
 /* Net count of fds the hooks were told about, per kind. */
 static int hook_fds[5];
 
-static void hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
+static int hook_add(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
 {
 	(void)ctx;
 	(void)id;
 	assert_true(fcntl(fd, F_GETFD) >= 0);
 	hook_fds[k]++;
+	return 0;
 }
 
 static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
@@ -386,6 +388,38 @@ static void test_bad_hello(void **state)
 	(void)state;
 }
 
+/* Issue 14: idle connections beyond max_pending displace the oldest pending one, never the
+ * app that sends its hello; and pending ones time out after hello_timeout_ms. Counted. */
+static void test_pending_bound(void **state)
+{
+	struct env e;
+	env_init(&e, true, "bound");
+	e.cfg.max_pending = 2;
+	e.cfg.hello_timeout_ms = 100;
+	env_start(&e);
+	int idle[3];
+	for (int i = 0; i < 3; i++) {
+		idle[i] = raw_connect(&e);
+		pump_once(&e);
+	}
+	assert_int_equal(pony_app_attach_pending(e.at), 2);
+	assert_int_equal(pony_app_attach_counter(e.at, PONY_ATTACH_C_HELLO_EVICTED), 1);
+	struct client c = {.engine = "bound"};
+	run_client(&e, &c); /* attaches, then closes */
+	assert_int_equal(c.err, 0);
+	assert_int_equal(pony_app_attach_counter(e.at, PONY_ATTACH_C_ATTACHED), 1);
+	usleep(150 * 1000);
+	pony_app_attach_tick(e.at);
+	assert_int_equal(pony_app_attach_pending(e.at), 0);
+	assert_true(pony_app_attach_counter(e.at, PONY_ATTACH_C_HELLO_TIMEOUT) >= 1);
+	assert_string_equal(pony_app_attach_counter_name(PONY_ATTACH_C_HELLO_TIMEOUT),
+			    "hello_timeout");
+	for (int i = 0; i < 3; i++)
+		close(idle[i]);
+	env_fini(&e);
+	(void)state;
+}
+
 /* A daemon that stops (or hands over to its upgrade) while an app's hello is pending answers
  * it with -EAGAIN, the status libpony retries on. */
 static void test_hello_pending_at_stop(void **state)
@@ -510,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_bad_hello),
 		cmocka_unit_test(test_connect_retries),
 		cmocka_unit_test(test_hello_pending_at_stop),
+		cmocka_unit_test(test_pending_bound),
 		cmocka_unit_test(test_host_destroyed_with_apps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
