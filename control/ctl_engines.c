@@ -16,11 +16,12 @@
 static int snapshot_fn(struct snap_engine *e, void *arg)
 {
 	struct ctl_engine_snap *out = arg;
-	out->st = e->st;
-	out->n_elems = e->n_elems;
-	for (uint16_t i = 0; i < e->n_elems; i++) {
-		snprintf(out->elem_name[i], SNAP_NAME_MAX, "%s", e->elems[i]->name);
-		snprintf(out->elem_type[i], SNAP_NAME_MAX, "%s", e->elems[i]->desc->name);
+	snap_engine_stats_read(e, &out->st);
+	out->n_elems = snap_engine_n_elems(e);
+	for (uint16_t i = 0; i < out->n_elems; i++) {
+		const struct snap_elem *el = snap_engine_elem_at(e, i);
+		snprintf(out->elem_name[i], SNAP_NAME_MAX, "%s", el->name);
+		snprintf(out->elem_type[i], SNAP_NAME_MAX, "%s", el->desc->name);
 	}
 	return 0;
 }
@@ -59,15 +60,17 @@ int ctl_stats_collect(struct snap_engine *e, struct ctl_stat_buf *b, unsigned ti
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
-static void engine_counters(struct ctl_arena *a, Ctl__EngineInfo *ei, const struct snap_engine_stats *st)
+/* st: the engine's own counters; si: the scheduler's (wakeups, moves). */
+static void engine_counters(struct ctl_arena *a, Ctl__EngineInfo *ei, const struct snap_engine_stats *st,
+			    const struct sched_engine_info *si)
 {
 	const struct {
 		const char *n;
 		uint64_t v;
 	} es[] = {
 		{"polls", st->polls},         {"busy_polls", st->busy_polls}, {"work", st->work},
-		{"mbox_runs", st->mbox_runs}, {"cpu_ns", st->cpu_ns},         {"wakeups", st->wakeups},
-		{"moves", st->moves},         {"qdelay_last_ns", st->qdelay_last_ns},
+		{"mbox_runs", st->mbox_runs}, {"cpu_ns", st->cpu_ns},         {"wakeups", si->wakeups},
+		{"moves", si->moves},         {"qdelay_last_ns", st->qdelay_last_ns},
 	};
 	size_t n = sizeof(es) / sizeof(es[0]);
 	ei->counters = ctl_arena_alloc(a, n * sizeof(*ei->counters));
@@ -98,16 +101,16 @@ static int h_engines(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e == NULL || (q->name && strcmp(q->name, e->name) != 0))
+		if (e == NULL || (q->name && strcmp(q->name, snap_engine_name(e)) != 0))
 			continue;
 		Ctl__EngineInfo *ei = ctl_arena_alloc(&a, sizeof(*ei));
 		if (ei == NULL)
 			break;
 		ctl__engine_info__init(ei);
-		ei->name = ctl_arena_str(&a, e->name);
-		ei->id = e->id;
-		ei->numa = e->socket_id;
-		bool running = atomic_load(&e->state) == SNAP_ENGINE_RUNNING;
+		ei->name = ctl_arena_str(&a, snap_engine_name(e));
+		ei->id = snap_engine_id(e);
+		ei->numa = snap_engine_socket(e);
+		bool running = snap_engine_state(e) == SNAP_ENGINE_RUNNING;
 		int sr = ctl_engine_snapshot(e, snap, CTL_ENGINE_TIMEOUT_MS);
 		ei->state = ctl_arena_str(&a, sr < 0 ? "unresponsive" : running ? "running" : "parked");
 		/* Placement is the control thread's own bookkeeping (sched/), readable here. */
@@ -126,7 +129,7 @@ static int h_engines(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 					 snap->elem_type[k]);
 				ei->elements[ei->n_elements++] = ctl_arena_str(&a, buf);
 			}
-			engine_counters(&a, ei, &snap->st);
+			engine_counters(&a, ei, &snap->st, &si);
 		}
 		rep.engines[rep.n_engines++] = ei;
 	}
@@ -196,13 +199,13 @@ static int h_stats(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e == NULL || (q->engine && strcmp(q->engine, e->name) != 0))
+		if (e == NULL || (q->engine && strcmp(q->engine, snap_engine_name(e)) != 0))
 			continue;
 		Ctl__EngineStats *es = ctl_arena_alloc(&a, sizeof(*es));
 		if (es == NULL)
 			break;
 		ctl__engine_stats__init(es);
-		es->engine = ctl_arena_str(&a, e->name);
+		es->engine = ctl_arena_str(&a, snap_engine_name(e));
 		int cr = ctl_stats_collect(e, &b, CTL_ENGINE_TIMEOUT_MS);
 		if (cr < 0) {
 			es->has_error = true;

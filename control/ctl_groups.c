@@ -33,8 +33,8 @@ static void group_info(struct ctl_arena *a, const struct sched_group *g, Ctl__Gr
 	gi->engines = ctl_arena_alloc(a, (ne + 1) * sizeof(char *));
 	for (unsigned i = 0; gi->engines && i < ne; i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e && e->group == g)
-			gi->engines[gi->n_engines++] = ctl_arena_str(a, e->name);
+		if (e && sched_engine_group(e) == g)
+			gi->engines[gi->n_engines++] = ctl_arena_str(a, snap_engine_name(e));
 	}
 	const struct {
 		const char *n;
@@ -206,7 +206,7 @@ static int h_engine_destroy(struct ctl_rpc_call *call, const uint8_t *req, size_
 	if (e == NULL) {
 		r = ctl_rpc_error(call, -ENOENT, "no engine named '%s'", q->name);
 	} else {
-		if (e->group)
+		if (sched_engine_group(e))
 			r = sched_engine_remove(e);
 		if (r) {
 			r = ctl_rpc_error(call, r, "engine '%s' did not stop: %s", q->name,
@@ -259,7 +259,7 @@ static int h_engine_create(struct ctl_rpc_call *call, const uint8_t *req, size_t
 	}
 	Ctl__EngineCreateReply rep = CTL__ENGINE_CREATE_REPLY__INIT;
 	rep.has_id = true;
-	rep.id = e->id;
+	rep.id = snap_engine_id(e);
 	r = ctl_rpc_reply(call, &rep.base);
 out:
 	protobuf_c_message_free_unpacked(&q->base, NULL);

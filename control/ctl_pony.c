@@ -34,8 +34,8 @@ static int flows_fn(struct snap_engine *e, void *arg)
 {
 	struct flow_snap *fs = arg;
 	fs->n = 0;
-	for (uint16_t i = 0; i < e->n_elems; i++) {
-		struct pony_tp *tp = pony_elem_tp(e->elems[i]);
+	for (uint16_t i = 0; i < snap_engine_n_elems(e); i++) {
+		struct pony_tp *tp = pony_elem_tp(snap_engine_elem_at(e, i));
 		if (tp == NULL)
 			continue;
 		struct pony_flow_stats st;
@@ -123,13 +123,13 @@ static int h_flows(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	}
 	for (unsigned i = 0; i < snap_engine_count(); i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e == NULL || (q->engine && strcmp(q->engine, e->name) != 0))
+		if (e == NULL || (q->engine && strcmp(q->engine, snap_engine_name(e)) != 0))
 			continue;
 		found = true;
 		fs->truncated = false;
 		int cr = snap_engine_call(e, flows_fn, fs, CTL_ENGINE_TIMEOUT_MS);
 		if (cr < 0) {
-			r = ctl_rpc_error(call, cr, "engine %s did not answer: %s", e->name,
+			r = ctl_rpc_error(call, cr, "engine %s did not answer: %s", snap_engine_name(e),
 					  strerror(-cr));
 			goto out;
 		}
@@ -142,7 +142,7 @@ static int h_flows(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 			memcpy(v, rep.flows, rep.n_flows * sizeof(*v));
 		rep.flows = v;
 		for (unsigned k = 0; k < fs->n; k++) {
-			Ctl__FlowInfo *fi = flow_info(&a, e->name, fs->f[k].slot, &fs->f[k].st);
+			Ctl__FlowInfo *fi = flow_info(&a, snap_engine_name(e), fs->f[k].slot, &fs->f[k].st);
 			if (fi)
 				rep.flows[rep.n_flows++] = fi;
 		}
@@ -234,11 +234,11 @@ static int h_apps(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	}
 	for (unsigned i = 0; i < snap_engine_count(); i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e == NULL || (as->h = pony_app_host_find(e->name)) == NULL)
+		if (e == NULL || (as->h = pony_app_host_find(snap_engine_name(e))) == NULL)
 			continue;
 		int cr = snap_engine_call(e, apps_fn, as, CTL_ENGINE_TIMEOUT_MS);
 		if (cr < 0) {
-			r = ctl_rpc_error(call, cr, "engine %s did not answer: %s", e->name,
+			r = ctl_rpc_error(call, cr, "engine %s did not answer: %s", snap_engine_name(e),
 					  strerror(-cr));
 			goto out;
 		}
@@ -251,7 +251,7 @@ static int h_apps(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 			memcpy(v, rep.apps, rep.n_apps * sizeof(*v));
 		rep.apps = v;
 		for (unsigned k = 0; k < as->n; k++) {
-			Ctl__AppInfo *ai = app_info(&a, e->name, &as->v[k]);
+			Ctl__AppInfo *ai = app_info(&a, snap_engine_name(e), &as->v[k]);
 			if (ai)
 				rep.apps[rep.n_apps++] = ai;
 		}

@@ -72,11 +72,11 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 	pi->rxq_owner = ctl_arena_alloc(a, (p->n_rxq + 1) * sizeof(char *));
 	for (uint16_t q = 0; pi->rxq_owner && q < p->n_rxq && q < SNAP_PORT_QUEUES_MAX; q++)
 		pi->rxq_owner[pi->n_rxq_owner++] =
-			ctl_arena_str(a, p->rxq_owner[q] ? p->rxq_owner[q]->name : "");
+			ctl_arena_str(a, p->rxq_owner[q] ? snap_engine_name(p->rxq_owner[q]) : "");
 	pi->txq_owner = ctl_arena_alloc(a, (p->n_txq + 1) * sizeof(char *));
 	for (uint16_t q = 0; pi->txq_owner && q < p->n_txq && q < SNAP_PORT_QUEUES_MAX; q++)
 		pi->txq_owner[pi->n_txq_owner++] =
-			ctl_arena_str(a, p->txq_owner[q] ? p->txq_owner[q]->name : "");
+			ctl_arena_str(a, p->txq_owner[q] ? snap_engine_name(p->txq_owner[q]) : "");
 }
 
 static int h_ports(struct ctl_rpc_call *call, const uint8_t *req, size_t len)

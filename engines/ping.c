@@ -51,7 +51,7 @@ static int ping_init(struct snap_elem *el, const struct snap_elem_args *args)
 	s->payload = (uint16_t)size;
 	s->count = count;
 	s->interval_tsc = interval_us * rte_get_tsc_hz() / 1000000;
-	s->ident = htons((uint16_t)(0x5300 | (el->engine->id & 0xff)));
+	s->ident = htons((uint16_t)(0x5300 | (snap_engine_id(el->engine) & 0xff)));
 	s->rtt_min_ns = UINT64_MAX;
 	return 0;
 }

@@ -45,7 +45,7 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	int r = snap_port_claim_rxq(s->port, s->queue, e);
 	if (r == -EBUSY)
 		return snap_elem_args_error(args, "rx queue %u of port %s is owned by engine %s",
-					    s->queue, name, s->port->rxq_owner[s->queue]->name);
+					    s->queue, name, snap_engine_name(s->port->rxq_owner[s->queue]));
 	if (r)
 		return snap_elem_args_error(args, "port %s has no rx queue %u", name, s->queue);
 	s->intr_fd = -1;
@@ -114,8 +114,8 @@ static void rx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 static void rx_destroy(struct snap_elem *el)
 {
 	struct port_rx *s = snap_elem_priv(el);
-	if (s->port && s->port->rxq_owner[s->queue] == el->engine)
-		s->port->rxq_owner[s->queue] = NULL;
+	if (s->port)
+		snap_port_release_rxq(s->port, s->queue, el->engine);
 	if (s->intr_fd >= 0)
 		snap_engine_del_wake_fd(el->engine, s->intr_fd);
 }
@@ -165,7 +165,7 @@ static int tx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	int r = snap_port_claim_txq(s->port, s->queue, snap_elem_args_engine(args));
 	if (r == -EBUSY)
 		return snap_elem_args_error(args, "tx queue %u of port %s is owned by engine %s",
-					    s->queue, name, s->port->txq_owner[s->queue]->name);
+					    s->queue, name, snap_engine_name(s->port->txq_owner[s->queue]));
 	if (r)
 		return snap_elem_args_error(args, "port %s has no tx queue %u", name, s->queue);
 	return 0;
@@ -261,8 +261,8 @@ static void tx_destroy(struct snap_elem *el)
 		s->head = (uint16_t)((s->head + 1) % TX_BACKLOG);
 		s->count--;
 	}
-	if (s->port && s->port->txq_owner[s->queue] == el->engine)
-		s->port->txq_owner[s->queue] = NULL;
+	if (s->port)
+		snap_port_release_txq(s->port, s->queue, el->engine);
 }
 
 static const struct snap_elem_desc port_tx_desc = {

@@ -23,7 +23,7 @@ static int ring_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (snap_elem_arg_u64(args, "burst", SNAP_BURST_MAX, 1, SNAP_BURST_MAX, &burst))
 		return -EINVAL;
 	s->burst = (uint16_t)burst;
-	s->ring = snap_ring_get(name, snap_elem_args_engine(args)->socket_id);
+	s->ring = snap_ring_get(name, snap_engine_socket(snap_elem_args_engine(args)));
 	if (s->ring == NULL)
 		return snap_elem_args_error(args, "cannot create ring '%s'", name);
 	return 0;

@@ -55,7 +55,7 @@ static int udp_demux_ring(struct parse_ctx *c, const char *name)
 		return snap_elem_args_error(c->a, "more than %d distinct rings", UDP_DEMUX_RINGS);
 	if (name[0] == '\0' || strlen(name) >= sizeof(s->ring_names[0]))
 		return snap_elem_args_error(c->a, "ring name \"%s\" empty or too long", name);
-	struct rte_ring *r = snap_ring_get(name, c->el->engine->socket_id);
+	struct rte_ring *r = snap_ring_get(name, snap_engine_socket(c->el->engine));
 	if (r == NULL)
 		return snap_elem_args_error(c->a, "ring \"%s\": %s", name, strerror(errno));
 	snprintf(s->ring_names[s->n_rings], sizeof(s->ring_names[0]), "%s", name);

@@ -547,7 +547,7 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 					   struct pony_tp *tp)
 {
 	if (engine)
-		name = engine->name;
+		name = snap_engine_name(engine);
 	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(hosts[0]->name)) {
 		errno = EINVAL;
 		return NULL;
@@ -578,6 +578,29 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 	return h;
 }
 
+static struct {
+	pony_app_host_gone_fn fn;
+	void *ctx;
+} watchers[PONY_APP_HOST_WATCHERS_MAX];
+
+int pony_app_host_watch(pony_app_host_gone_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < PONY_APP_HOST_WATCHERS_MAX; i++)
+		if (watchers[i].fn == NULL) {
+			watchers[i].fn = fn;
+			watchers[i].ctx = ctx;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+void pony_app_host_unwatch(pony_app_host_gone_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < PONY_APP_HOST_WATCHERS_MAX; i++)
+		if (watchers[i].fn == fn && watchers[i].ctx == ctx)
+			watchers[i].fn = NULL;
+}
+
 void pony_app_host_destroy(struct pony_app_host *h)
 {
 	if (h == NULL)
@@ -596,6 +619,9 @@ void pony_app_host_destroy(struct pony_app_host *h)
 			hosts[i] = NULL;
 	if (h->tp != NULL)
 		pony_tp_os_attach(h->tp, NULL, NULL); /* later op completions find no session */
+	for (unsigned i = 0; i < PONY_APP_HOST_WATCHERS_MAX; i++)
+		if (watchers[i].fn)
+			watchers[i].fn(watchers[i].ctx, h);
 	free(h);
 }
 

@@ -137,8 +137,19 @@ struct pony_app_host_counters {
  * NULL with errno EEXIST (name taken), ENOMEM, EINVAL. */
 struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const char *name,
 					   struct pony_tp *tp);
-/* Detach every session (engine thread or parked) and free. NULL is a no-op. */
+/* Detach every session (engine thread or parked) and free. NULL is a no-op. Watchers
+ * (pony_app_host_watch) hear of it after the sessions are gone, before h is freed. */
 void pony_app_host_destroy(struct pony_app_host *h);
+/* A layer that keeps (host, session) pairs, the attach socket, learns here that a host is
+ * going away with its sessions (its engine was destroyed with apps attached), so it drops
+ * them instead of detaching them later through freed memory. fn(ctx, h) runs on the
+ * control thread inside pony_app_host_destroy; it may compare h and its sessions' pointers
+ * but not use them. 0, -ENOSPC (PONY_APP_HOST_WATCHERS_MAX watchers). */
+#define PONY_APP_HOST_WATCHERS_MAX 8
+typedef void (*pony_app_host_gone_fn)(void *ctx, struct pony_app_host *h);
+int pony_app_host_watch(pony_app_host_gone_fn fn, void *ctx);
+/* Remove a watcher (same fn and ctx); unknown ones are ignored. */
+void pony_app_host_unwatch(pony_app_host_gone_fn fn, void *ctx);
 /* The upcalls to put into the transport's config: owners/listeners are app-layer objects. */
 extern const struct pony_tp_upcalls pony_app_upcalls;
 /* One bounded round: drain up to budget commands over all sessions (round-robin, bursts of

@@ -54,6 +54,8 @@ struct pony_app_attach {
 	void *hooks_ctx;
 };
 
+static void host_gone(void *ctx, struct pony_app_host *h);
+
 static int fd_added(struct pony_app_attach *a, int fd, enum pony_app_fd_kind k, uint32_t id)
 {
 	if (a->hooks.fd_added && fd >= 0)
@@ -127,8 +129,16 @@ struct pony_app_attach *pony_app_attach_create(const struct pony_app_config *c)
 	char why[256];
 	a->lfd = snap_unix_listen(c->socket_path, SOCK_SEQPACKET, c->socket_mode, c->socket_gid,
 				  64, why, sizeof(why));
-	if (a->lfd >= 0)
-		return a;
+	if (a->lfd >= 0) {
+		int w = pony_app_host_watch(host_gone, a);
+		if (w == 0)
+			return a;
+		close(a->lfd);
+		unlink(c->socket_path);
+		snprintf(why, sizeof(why), "%s: cannot watch hosts: %s", c->socket_path,
+			 strerror(-w));
+		a->lfd = w;
+	}
 	SNAP_LOG(ERR, "app socket: %s", why);
 	int e = -a->lfd;
 	free(a);
@@ -151,6 +161,11 @@ struct pony_app_attach *pony_app_attach_adopt_listener(const struct pony_app_con
 	a->cfg = *c;
 	a->next_id = 1;
 	a->lfd = lfd;
+	if (pony_app_host_watch(host_gone, a) != 0) {
+		free(a);
+		errno = ENOSPC;
+		return NULL;
+	}
 	return a;
 }
 
@@ -208,6 +223,26 @@ static void conn_unlink(struct pony_app_attach *a, struct attach_conn *cn)
 		}
 	conn_close_fds(a, cn);
 	free(cn);
+}
+
+/* h is being destroyed (its engine was, with apps attached) and took its sessions with it:
+ * forget them and hang up on those apps, which then see the daemon close their socket. */
+static void host_gone(void *ctx, struct pony_app_host *h)
+{
+	struct pony_app_attach *a = ctx;
+	struct attach_conn *next;
+	for (struct attach_conn *cn = a->conns; cn; cn = next) {
+		next = cn->next;
+		if (cn->host != h)
+			continue;
+		if (cn->s) {
+			cn->s = NULL;
+			a->n_attached--;
+		}
+		SNAP_LOG(INFO, "app %u (uid %u) detached: its engine was destroyed", cn->app_id,
+			 (unsigned)cn->uid);
+		conn_unlink(a, cn);
+	}
 }
 
 /* Detach an attached app (or retry). The fds are closed only once the engine let go. */
@@ -535,6 +570,7 @@ void pony_app_attach_destroy(struct pony_app_attach *a)
 			conn_detach(a, cn);
 		}
 	}
+	pony_app_host_unwatch(host_gone, a);
 	fd_removed(a, a->lfd, PONY_APP_FD_LISTENER, 0);
 	close(a->lfd);
 	unlink(a->cfg.socket_path);

@@ -292,7 +292,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (pe->port == NULL) {
 		/* Portless (tests, loopback graphs): a private pool, broadcast destination. */
 		char name[RTE_MEMPOOL_NAMESIZE];
-		snprintf(name, sizeof(name), "pony_%u_%u", el->engine ? el->engine->id : 0, el->index);
+		snprintf(name, sizeof(name), "pony_%u_%u", el->engine ? snap_engine_id(el->engine) : 0, el->index);
 		pe->own_pool = rte_pktmbuf_pool_create(name, 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 						       SOCKET_ID_ANY);
 		if (pe->own_pool == NULL)

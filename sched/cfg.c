@@ -89,14 +89,16 @@ int sched_cfg_apply(const struct snap_config *cfg, char *err, size_t errlen)
 	/* Engines made by modules rather than the config (none is left unrun). */
 	for (unsigned i = 0; i < snap_engine_count(); i++) {
 		struct snap_engine *e = snap_engine_at(i);
-		if (e->group)
-			continue;
+		struct sched_engine_info si;
+		if (sched_engine_info(e, &si) == 0)
+			continue; /* already in a group */
 		struct sched_group *g = sched_group_find(SCHED_CFG_DEFAULT_GROUP);
 		if (g == NULL)
 			g = sched_group_create(SCHED_CFG_DEFAULT_GROUP, SCHED_MODE_SPREADING, NULL);
 		int r = g ? sched_engine_add(g, e) : -errno;
 		if (r < 0) {
-			snprintf(err, errlen, "engine '%s': cannot start in group '%s': %s", e->name,
+			snprintf(err, errlen, "engine '%s': cannot start in group '%s': %s",
+				 snap_engine_name(e),
 				 SCHED_CFG_DEFAULT_GROUP, strerror(-r));
 			return r;
 		}

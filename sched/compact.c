@@ -35,13 +35,14 @@ uint64_t sched_hist_p99_ns(const uint64_t *h, uint64_t *total)
  * service time = work/window * cpu_ns/work = busy fraction of a core). */
 static void engine_window(struct snap_engine *e, uint64_t win_ns, bool record)
 {
-	struct sched_eng *se = e->sched_priv;
-	uint64_t h[SNAP_QDELAY_BUCKETS], d[SNAP_QDELAY_BUCKETS];
-	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++) {
-		h[b] = sched_peek(&e->st.qdelay_hist[b]);
+	struct sched_eng *se = sched_eng(e);
+	struct snap_engine_stats st;
+	snap_engine_stats_read(e, &st);
+	const uint64_t *h = st.qdelay_hist;
+	uint64_t d[SNAP_QDELAY_BUCKETS];
+	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
 		d[b] = h[b] - se->w_hist[b];
-	}
-	uint64_t work = sched_peek(&e->st.work), cpu = sched_peek(&e->st.cpu_ns);
+	uint64_t work = st.work, cpu = st.cpu_ns;
 	if (record) {
 		uint64_t samples;
 		uint64_t p99 = sched_hist_p99_ns(d, &samples);
@@ -52,7 +53,7 @@ static void engine_window(struct snap_engine *e, uint64_t win_ns, bool record)
 		uint64_t l = win_ns ? dc * 1000 / win_ns : 0;
 		se->load_milli = (uint32_t)(l > 1000 ? 1000 : l);
 	}
-	memcpy(se->w_hist, h, sizeof(h));
+	memcpy(se->w_hist, h, sizeof(se->w_hist));
 	se->w_work = work;
 	se->w_cpu_ns = cpu;
 }
@@ -70,7 +71,7 @@ static struct sched_thread *least_loaded(struct sched_group *g, const struct sch
 		unsigned l = 0;
 		for (unsigned k = 0; k < SCHED_THREAD_ENGINES_MAX; k++)
 			if (t->engines[k])
-				l += ((struct sched_eng *)t->engines[k]->sched_priv)->load_milli;
+				l += sched_eng(t->engines[k])->load_milli;
 		if (best == NULL || l < best_load) {
 			best = t;
 			best_load = l;
@@ -89,7 +90,7 @@ static unsigned load_of(const struct sched_thread *t, struct snap_engine **heavi
 		struct snap_engine *e = t->engines[k];
 		if (e == NULL)
 			continue;
-		unsigned el = ((struct sched_eng *)e->sched_priv)->load_milli;
+		unsigned el = sched_eng(e)->load_milli;
 		l += el;
 		if (*heaviest == NULL || el > hmax) {
 			*heaviest = e;
@@ -146,7 +147,7 @@ static bool balance(struct sched_group *g)
 		struct snap_engine *e = hot->engines[k];
 		if (e == NULL)
 			continue;
-		unsigned el = ((struct sched_eng *)e->sched_priv)->load_milli;
+		unsigned el = sched_eng(e)->load_milli;
 		unsigned mx = hot_load - el > cool_load + el ? hot_load - el : cool_load + el;
 		/* Demand a clear gain (5% of a core): load estimates are noisy and each move
 		 * costs a park and a hand-over. */
@@ -159,7 +160,7 @@ static bool balance(struct sched_group *g)
 		return false;
 	g->balances++;
 	SNAP_LOG(INFO, "sched: group %s balances: %s moved from thread %u to thread %u "
-		 "(load %u.%03u and %u.%03u before)", g->name, best->name, hot->index, cool->index,
+		 "(load %u.%03u and %u.%03u before)", g->name, snap_engine_name(best), hot->index, cool->index,
 		 hot_load / 1000, hot_load % 1000, cool_load / 1000, cool_load % 1000);
 	return true;
 }
@@ -189,7 +190,7 @@ static void grow(struct sched_group *g, unsigned n_threads)
 	g->grows++;
 	g->grow_load[n_threads + 1] = g->little_milli ? g->little_milli : 1;
 	SNAP_LOG(INFO, "sched: group %s grows to %u threads: %s moved off thread %u "
-		 "(p99 %lu ns > target %lu ns, load %u.%03u)", g->name, n_threads + 1, victim->name,
+		 "(p99 %lu ns > target %lu ns, load %u.%03u)", g->name, n_threads + 1, snap_engine_name(victim),
 		 hot->index, (unsigned long)g->p99_max_ns, (unsigned long)g->p.qdelay_target_ns,
 		 hot_load / 1000, hot_load % 1000);
 }
@@ -240,7 +241,7 @@ void sched_compact_tick(struct sched_group *g, uint64_t now_ns)
 	for (unsigned i = 0; i < g->n_engines; i++) {
 		struct snap_engine *e = g->engines[i];
 		engine_window(e, win, record);
-		struct sched_eng *se = e->sched_priv;
+		struct sched_eng *se = sched_eng(e);
 		if (se->p99_ns > p99max)
 			p99max = se->p99_ns;
 		little += se->load_milli;

@@ -16,7 +16,7 @@ static bool inited;
 /* Wake the engine's thread around a mailbox call so a sleeping thread runs the closure. */
 static void call_hook(struct snap_engine *e, bool begin)
 {
-	struct sched_thread *t = e->thread;
+	struct sched_thread *t = sched_eng(e)->t;
 	if (t == NULL)
 		return;
 	if (begin) {
@@ -29,11 +29,24 @@ static void call_hook(struct snap_engine *e, bool begin)
 	}
 }
 
+/* The engine-level counters that are sched's, in snap_engine_report's list. */
+static void report_hook(const struct snap_engine *e, snap_engine_stat_fn fn, void *ctx)
+{
+	const struct sched_eng *se = sched_eng(e);
+	fn(ctx, "", "wakeups", snap_stat_get(&se->wakeups));
+	fn(ctx, "", "moves", snap_stat_get(&se->moves));
+}
+
+static const struct snap_executor executor = {.call = call_hook, .report = report_hook};
+/* After sched_fini no engine runs, but their wakeups and moves stay in their records and
+ * are still reported (the daemon's counter dump at exit comes after sched_fini). */
+static const struct snap_executor executor_stopped = {.report = report_hook};
+
 int sched_init(void)
 {
 	if (inited)
 		return -EALREADY;
-	snap_engine_call_hook = call_hook;
+	snap_engine_set_executor(&executor);
 	inited = true;
 	return 0;
 }
@@ -42,7 +55,7 @@ void sched_fini(void)
 {
 	for (unsigned i = 0; i < SCHED_GROUPS_MAX; i++)
 		sched_group_destroy(groups[i]);
-	snap_engine_call_hook = NULL;
+	snap_engine_set_executor(&executor_stopped);
 	inited = false;
 }
 
@@ -142,7 +155,7 @@ static unsigned thread_load(const struct sched_thread *t)
 	unsigned l = 0;
 	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++)
 		if (t->engines[i])
-			l += ((struct sched_eng *)t->engines[i]->sched_priv)->load_milli;
+			l += sched_eng(t->engines[i])->load_milli;
 	return l;
 }
 
@@ -166,7 +179,7 @@ static struct sched_thread *choose_thread(struct sched_group *g, struct snap_eng
 				if (t->cpu >= 0 && node >= 0 && t->node != node)
 					SNAP_LOG(WARNING,
 						 "sched: engine %s (node %d) on dedicated cpu %d of node %d",
-						 e->name, node, t->cpu, t->node);
+						 snap_engine_name(e), node, t->cpu, t->node);
 				return t;
 			}
 		}
@@ -214,15 +227,13 @@ static void group_list_del(struct sched_group *g, struct snap_engine *e)
 /* Forget a parked engine that could not be re-placed: it leaves g, unowned. */
 static void drop_engine(struct sched_group *g, struct snap_engine *e, int err)
 {
-	SNAP_LOG(ERR, "sched: engine %s left parked, out of group %s: %s", e->name, g->name,
-		 strerror(-err));
+	SNAP_LOG(ERR, "sched: engine %s left parked, out of group %s: %s", snap_engine_name(e),
+		 g->name, strerror(-err));
 	group_list_del(g, e);
-	e->group = NULL;
-	free(e->sched_priv);
-	e->sched_priv = NULL;
+	sched_eng(e)->g = NULL;
 }
 
-/* Place a parked engine that already has sched_priv into g. */
+/* Place a parked engine into g. */
 static int place_engine(struct sched_group *g, struct snap_engine *e)
 {
 	struct sched_thread *t = choose_thread(g, e);
@@ -238,48 +249,52 @@ int sched_engine_add(struct sched_group *g, struct snap_engine *e)
 {
 	if (g == NULL || e == NULL)
 		return -EINVAL;
-	if (atomic_load(&e->state) != SNAP_ENGINE_PARKED || e->group)
+	struct sched_eng *se = sched_eng(e);
+	if (snap_engine_state(e) != SNAP_ENGINE_PARKED || se->g)
 		return -EBUSY;
 	if (g->n_engines >= SCHED_GROUP_ENGINES_MAX)
 		return -ENOSPC;
-	struct sched_eng *se = calloc(1, sizeof(*se));
-	if (se == NULL)
-		return -ENOMEM;
+	/* A fresh compacting window; the lifetime counters stay. */
+	se->park_req = false;
 	se->slot = -1;
-	e->sched_priv = se;
+	memset(se->w_hist, 0, sizeof(se->w_hist));
+	se->w_work = se->w_cpu_ns = se->p99_ns = 0;
+	se->load_milli = 0;
 	int r = place_engine(g, e);
 	if (r < 0) {
-		e->sched_priv = NULL;
-		e->group = NULL;
-		free(se);
+		se->g = NULL;
 		return r;
 	}
 	group_list_add(g, e);
 	return 0;
 }
 
-/* Park e and take it out of its group's bookkeeping, keeping sched_priv. */
+/* Park e and take it out of its group's bookkeeping, keeping its window. */
 static int detach_engine(struct snap_engine *e)
 {
-	struct sched_group *g = e->group;
+	struct sched_eng *se = sched_eng(e);
+	struct sched_group *g = se->g;
 	int r = sched_thread_unlink(e);
 	if (r < 0)
 		return r;
 	group_list_del(g, e);
-	e->group = NULL;
+	se->g = NULL;
 	return 0;
+}
+
+struct sched_group *sched_engine_group(const struct snap_engine *e)
+{
+	return sched_eng(e)->g;
 }
 
 int sched_engine_remove(struct snap_engine *e)
 {
-	if (e == NULL || e->group == NULL)
+	if (e == NULL || sched_eng(e)->g == NULL)
 		return -ENOENT;
-	struct sched_group *g = e->group;
+	struct sched_group *g = sched_eng(e)->g;
 	int r = detach_engine(e);
 	if (r < 0)
 		return r;
-	free(e->sched_priv);
-	e->sched_priv = NULL;
 	reap_threads(g);
 	return 0;
 }
@@ -294,7 +309,7 @@ int sched_move_to_thread(struct snap_engine *e, struct sched_thread *t)
 		drop_engine(t->g, e, r);
 		return r;
 	}
-	e->st.moves++;
+	snap_stat_add(&sched_eng(e)->moves, 1);
 	t->g->moves++;
 	return 0;
 }
@@ -303,7 +318,7 @@ int sched_engine_move(struct snap_engine *e, struct sched_group *g)
 {
 	if (e == NULL || g == NULL)
 		return -EINVAL;
-	struct sched_group *old = e->group;
+	struct sched_group *old = sched_eng(e)->g;
 	if (old == NULL)
 		return -ENOENT;
 	if (g->n_engines >= SCHED_GROUP_ENGINES_MAX)
@@ -322,7 +337,7 @@ int sched_engine_move(struct snap_engine *e, struct sched_group *g)
 		return r;
 	}
 	group_list_add(g, e);
-	e->st.moves++;
+	snap_stat_add(&sched_eng(e)->moves, 1);
 	old->moves++;
 	if (g != old)
 		g->moves++;
@@ -375,7 +390,7 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode)
 				first = r;
 			continue;
 		}
-		es[i]->st.moves++;
+		snap_stat_add(&sched_eng(es[i])->moves, 1);
 		g->moves++;
 	}
 	return first;
@@ -391,7 +406,7 @@ void sched_group_destroy(struct sched_group *g)
 			/* Cannot park it: its thread must keep running; leak the group rather
 			 * than free memory a thread still uses. */
 			SNAP_LOG(ERR, "sched: group %s not destroyed: engine %s would not park",
-				 g->name, e->name);
+				 g->name, snap_engine_name(e));
 			return;
 		}
 	}

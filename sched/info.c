@@ -69,7 +69,7 @@ int sched_thread_info(const struct sched_group *g, unsigned i, struct sched_thre
 	for (unsigned k = 0; k < SCHED_THREAD_ENGINES_MAX; k++)
 		if (t->engines[k])
 			snprintf(out->engines[out->n_engines++], SNAP_NAME_MAX, "%s",
-				 t->engines[k]->name);
+				 snap_engine_name(t->engines[k]));
 	out->loops = LD(loops);
 	out->busy_loops = LD(busy_loops);
 	out->idle_loops = LD(idle_loops);
@@ -92,21 +92,23 @@ int sched_engine_info(const struct snap_engine *e, struct sched_engine_info *out
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->thread = -1;
-	out->polls = sched_peek(&e->st.polls);
-	out->busy_polls = sched_peek(&e->st.busy_polls);
+	struct snap_engine_stats st;
+	snap_engine_stats_read(e, &st);
+	const struct sched_eng *se = sched_eng(e);
+	out->polls = st.polls;
+	out->busy_polls = st.busy_polls;
 	out->idle_polls = out->polls - out->busy_polls;
-	out->work = sched_peek(&e->st.work);
-	out->cpu_ns = sched_peek(&e->st.cpu_ns);
-	out->wakeups = sched_peek(&e->st.wakeups);
-	out->moves = sched_peek(&e->st.moves);
-	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
-		out->qdelay_hist[b] = sched_peek(&e->st.qdelay_hist[b]);
-	if (e->group == NULL)
+	out->work = st.work;
+	out->cpu_ns = st.cpu_ns;
+	out->wakeups = snap_stat_get(&se->wakeups);
+	out->moves = snap_stat_get(&se->moves);
+	memcpy(out->qdelay_hist, st.qdelay_hist, sizeof(out->qdelay_hist));
+	if (se->g == NULL)
 		return -ENOENT;
-	snprintf(out->group, sizeof(out->group), "%s", e->group->name);
-	if (e->thread)
-		out->thread = (int)e->thread->index;
-	out->qdelay_p99_ns = ((const struct sched_eng *)e->sched_priv)->p99_ns;
+	snprintf(out->group, sizeof(out->group), "%s", se->g->name);
+	if (se->t)
+		out->thread = (int)se->t->index;
+	out->qdelay_p99_ns = se->p99_ns;
 	return 0;
 }
 

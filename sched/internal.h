@@ -6,23 +6,39 @@
 #include <stdatomic.h>
 
 #include "sched/sched.h"
+#include "snap/stat.h"
 
 #define SCHED_GROUPS_MAX 64
 #define SCHED_GROUP_ENGINES_MAX 256
 #define SCHED_PARK_TIMEOUT_MS 1000
 
-/* Per-engine scheduling data (engine->sched_priv), owned by the control thread except
+/* Per-engine scheduling data, kept in the engine's executor record (snap_engine_exec_data:
+ * zeroed at create, as long-lived as the engine). Owned by the control thread except
  * park_req, which the park closure sets and the engine's thread clears (both on that
- * thread). */
+ * thread), and wakeups, which the thread running the engine writes. */
 struct sched_eng {
+	struct sched_group *g;    /* NULL: in no group */
+	struct sched_thread *t;   /* NULL: parked */
 	bool park_req;
 	int slot;                 /* slot on its thread, -1 when parked */
-	/* Compacting window: counters at the window start and the last window's results. */
+	/* Compacting window: counters at the window start and the last window's results
+	 * (reset when the engine joins a group). */
 	uint64_t w_hist[SNAP_QDELAY_BUCKETS];
 	uint64_t w_work, w_cpu_ns;
 	uint64_t p99_ns;
 	uint32_t load_milli;      /* Little's law concurrency of the last window, x1000 */
+	/* For the engine's lifetime, across groups (snap_stat_*: read from other threads). */
+	_Atomic uint64_t wakeups; /* sleeps of its thread that ended in an event */
+	_Atomic uint64_t moves;   /* thread/group changes */
 };
+_Static_assert(sizeof(struct sched_eng) <= SNAP_ENGINE_EXEC_DATA_SIZE,
+	       "struct sched_eng must fit the engine's executor record");
+
+static inline struct sched_eng *sched_eng(const struct snap_engine *e)
+{
+	/* The record is sched's own data, writable even through a const engine pointer. */
+	return snap_engine_exec_data((struct snap_engine *)(uintptr_t)e);
+}
 
 /* Counters written only by the thread (relaxed atomics so inspect can read them). */
 struct sched_thread_stats {
@@ -109,8 +125,3 @@ void sched_group_drop_thread(struct sched_group *g, struct sched_thread *t);
 
 /* compact.c */
 void sched_compact_tick(struct sched_group *g, uint64_t now_ns);
-/* Relaxed read of a counter the engine thread writes with plain stores. */
-static inline uint64_t sched_peek(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}

@@ -91,6 +91,8 @@ int sched_engine_add(struct sched_group *g, struct snap_engine *e);
  * or the error of the park closure's snap_engine_call (-ETIMEDOUT/-EBUSY: the engine's
  * thread did not pick it up within a second; the engine keeps running where it was). */
 int sched_engine_remove(struct snap_engine *e);
+/* The group e runs in, or NULL (parked, in no group). Control thread. */
+struct sched_group *sched_engine_group(const struct snap_engine *e);
 /* Move e to group g (or to another thread of the same group chosen by g's policy).
  * 0 or the errors of remove/add; if adding fails e is put back where it was. */
 int sched_engine_move(struct snap_engine *e, struct sched_group *g);

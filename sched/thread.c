@@ -32,22 +32,11 @@
 /* What the thread itself knows about the engine in each slot (its epoll registrations). */
 struct slot_local {
 	struct snap_engine *e;
+	struct sched_eng *se;     /* e's record, looked up once per link */
 	uint32_t gen;
 	uint16_t n_fds;
 	int fds[SNAP_ENGINE_WAKE_FDS_MAX];
 };
-
-static inline void cnt_add(_Atomic uint64_t *c, uint64_t v)
-{
-	/* Single writer: a load + store avoids a locked instruction on the hot path. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
-}
-
-static inline void cnt_set(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, v, memory_order_relaxed);
-}
 
 static uint64_t tsc_to_ns(uint64_t tsc)
 {
@@ -63,8 +52,9 @@ int sched_engine_node(const struct snap_engine *e)
 {
 	if (numa_available() < 0)
 		return -1;
-	if (e->socket_id >= 0 && e->socket_id <= numa_max_node())
-		return e->socket_id;
+	int s = snap_engine_socket(e);
+	if (s >= 0 && s <= numa_max_node())
+		return s;
 	int cpu = sched_getcpu();
 	int n = cpu >= 0 ? numa_node_of_cpu(cpu) : -1;
 	return n >= 0 ? n : 0;
@@ -191,15 +181,17 @@ static void set_deadline(struct sched_thread *t)
  * us once, so fds the elements drain themselves never spin the loop). */
 static void sync_fds(struct sched_thread *t, struct slot_local *l)
 {
-	uint32_t gen = atomic_load_explicit(&l->e->wake_gen, memory_order_acquire);
-	if (gen == l->gen && l->n_fds == l->e->n_wake_fds)
+	uint32_t gen = snap_engine_wake_gen(l->e);
+	if (gen == l->gen && l->n_fds == snap_engine_wake_fds(l->e, NULL, 0))
 		return;
+	int fds[SNAP_ENGINE_WAKE_FDS_MAX];
+	unsigned n = snap_engine_wake_fds(l->e, fds, SNAP_ENGINE_WAKE_FDS_MAX);
 	for (uint16_t i = 0; i < l->n_fds; i++)
 		epoll_ctl(t->ep_fd, EPOLL_CTL_DEL, l->fds[i], NULL);
 	l->n_fds = 0;
-	for (uint16_t i = 0; i < l->e->n_wake_fds; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = TAG_ENGINE};
-		int fd = l->e->wake_fds[i];
+		int fd = fds[i];
 		if (epoll_ctl(t->ep_fd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
 			l->fds[l->n_fds++] = fd;
 	}
@@ -225,6 +217,7 @@ static unsigned poll_all(struct sched_thread *t, struct slot_local *loc)
 		if (e != loc[i].e) {
 			detach(t, &loc[i]);
 			loc[i].e = e;
+			loc[i].se = e ? sched_eng(e) : NULL;
 			loc[i].gen = UINT32_MAX;
 		}
 		if (e == NULL)
@@ -232,7 +225,7 @@ static unsigned poll_all(struct sched_thread *t, struct slot_local *loc)
 		/* Each engine gets its own start time: its cpu_ns and queueing delay must not
 		 * include the engines polled before it. */
 		work += snap_engine_poll(e, rte_rdtsc());
-		struct sched_eng *se = e->sched_priv;
+		struct sched_eng *se = loc[i].se;
 		if (unlikely(se->park_req)) {
 			/* Safe point: the poll is over and we will not touch e again. */
 			se->park_req = false;
@@ -301,8 +294,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		if (loc[i].e == NULL)
 			continue;
 		es[n++] = loc[i].e;
-		unsynced |= loc[i].gen != atomic_load_explicit(&loc[i].e->wake_gen,
-							       memory_order_acquire);
+		unsynced |= loc[i].gen != snap_engine_wake_gen(loc[i].e);
 	}
 	if (work || unsynced || atomic_load(&t->calls) || atomic_load(&t->stop) || dl <= now) {
 		arm_all(es, n, false, NULL);
@@ -318,7 +310,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		b = b ? b * 2 : p->backoff_min_ns;
 		if (b > p->backoff_max_ns)
 			b = p->backoff_max_ns;
-		cnt_set(&t->st.backoff_cur_ns, b);
+		snap_stat_set(&t->st.backoff_cur_ns, b);
 		if (b < ns)
 			ns = b;
 		else
@@ -333,22 +325,22 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		timerfd_settime(t->timer_fd, 0, &its, NULL);
 	}
 	if (b)
-		cnt_add(&t->st.backoffs, 1);
+		snap_stat_add(&t->st.backoffs, 1);
 	else
-		cnt_add(&t->st.sleeps, 1);
+		snap_stat_add(&t->st.sleeps, 1);
 	uint64_t t0 = b ? rte_rdtsc() : 0;
 	k = epoll_wait(t->ep_fd, evs, EVS_MAX, -1);
 	bool woke = false, fired = false;
 	for (int i = 0; i < k; i++) {
 		if (evs[i].data.u64 == TAG_CTL) {
 			drain(t->ctl_fd);
-			cnt_add(&t->st.ctl_wakeups, 1);
+			snap_stat_add(&t->st.ctl_wakeups, 1);
 			woke = true;
 		} else if (evs[i].data.u64 == TAG_TIMER) {
 			drain(t->timer_fd);
 			fired = true;
 			if (!b) {
-				cnt_add(&t->st.timer_wakeups, 1);
+				snap_stat_add(&t->st.timer_wakeups, 1);
 				woke = true;
 			}
 		} else {
@@ -356,9 +348,9 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		}
 	}
 	if (b)
-		cnt_add(&t->st.backoff_ns, tsc_to_ns(rte_rdtsc() - t0));
+		snap_stat_add(&t->st.backoff_ns, tsc_to_ns(rte_rdtsc() - t0));
 	if (woke)
-		cnt_add(&t->st.wakeups, 1);
+		snap_stat_add(&t->st.wakeups, 1);
 	if (timer && !fired) { /* a one-shot timer that fired is already off */
 		struct itimerspec off = {0};
 		timerfd_settime(t->timer_fd, 0, &off, NULL);
@@ -366,7 +358,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	/* Engines that were parked meanwhile are not in loc any more; es[] entries are still
 	 * ours: only this thread unlinks engines from itself. */
 	for (unsigned i = 0; woke && i < n; i++)
-		es[i]->st.wakeups++;
+		snap_stat_add(&sched_eng(es[i])->wakeups, 1);
 	arm_all(es, n, false, NULL);
 	return b == 0;
 }
@@ -392,19 +384,19 @@ static void *thread_main(void *arg)
 	atomic_store_explicit(&t->ready, true, memory_order_release);
 
 	uint64_t spin_ns = p->spin_min_ns, idle_start = 0;
-	cnt_set(&t->st.spin_ns, spin_ns);
+	snap_stat_set(&t->st.spin_ns, spin_ns);
 	while (!atomic_load_explicit(&t->stop, memory_order_acquire)) {
 		uint64_t now = rte_rdtsc();
 		unsigned work = poll_all(t, loc);
-		cnt_add(&t->st.loops, 1);
+		snap_stat_add(&t->st.loops, 1);
 		if (work) {
-			cnt_add(&t->st.busy_loops, 1);
+			snap_stat_add(&t->st.busy_loops, 1);
 			idle_start = 0;
 			if (atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed))
-				cnt_set(&t->st.backoff_cur_ns, 0);
+				snap_stat_set(&t->st.backoff_cur_ns, 0);
 			continue;
 		}
-		cnt_add(&t->st.idle_loops, 1);
+		snap_stat_add(&t->st.idle_loops, 1);
 		if (t->polling) {
 			rte_pause();
 			continue;
@@ -435,7 +427,7 @@ static void *thread_main(void *arg)
 				spin_ns = spin_ns * 2 > p->spin_max_ns ? p->spin_max_ns : spin_ns * 2;
 			else
 				spin_ns = spin_ns / 2 < p->spin_min_ns ? p->spin_min_ns : spin_ns / 2;
-			cnt_set(&t->st.spin_ns, spin_ns);
+			snap_stat_set(&t->st.spin_ns, spin_ns);
 		}
 	}
 	if (registered)
@@ -530,14 +522,14 @@ int sched_thread_link(struct sched_thread *t, struct snap_engine *e)
 		i++;
 	if (i == SCHED_THREAD_ENGINES_MAX)
 		return -ENOSPC;
-	struct sched_eng *se = e->sched_priv;
+	struct sched_eng *se = sched_eng(e);
 	se->park_req = false;
 	se->slot = (int)i;
 	t->engines[i] = e;
 	t->n_engines++;
-	e->thread = t;
-	e->group = t->g;
-	atomic_store_explicit(&e->state, SNAP_ENGINE_RUNNING, memory_order_release);
+	se->t = t;
+	se->g = t->g;
+	snap_engine_set_state(e, SNAP_ENGINE_RUNNING);
 	/* release: everything written to the engine while parked is visible to the thread. */
 	atomic_store_explicit(&t->slot[i], e, memory_order_release);
 	sched_thread_wake(t);
@@ -546,15 +538,15 @@ int sched_thread_link(struct sched_thread *t, struct snap_engine *e)
 
 static int park_closure(struct snap_engine *e, void *arg)
 {
-	struct sched_eng *se = e->sched_priv;
+	struct sched_eng *se = sched_eng(e);
 	se->park_req = true; /* the thread unlinks e right after this poll */
 	return 0;
 }
 
 int sched_thread_unlink(struct snap_engine *e)
 {
-	struct sched_thread *t = e->thread;
-	struct sched_eng *se = e->sched_priv;
+	struct sched_eng *se = sched_eng(e);
+	struct sched_thread *t = se->t;
 	int r = snap_engine_call(e, park_closure, NULL, SCHED_PARK_TIMEOUT_MS);
 	if (r < 0)
 		return r;
@@ -567,7 +559,7 @@ int sched_thread_unlink(struct snap_engine *e)
 	while (atomic_load_explicit(&t->slot[se->slot], memory_order_acquire) == e) {
 		if (rte_get_timer_cycles() > warn) {
 			SNAP_LOG(WARNING, "sched: engine %s: parked, waiting for thread %u to "
-				 "finish its poll", e->name, t->index);
+				 "finish its poll", snap_engine_name(e), t->index);
 			warn = rte_get_timer_cycles() + 5 * hz;
 		}
 		if (++spins < 100) {
@@ -580,7 +572,7 @@ int sched_thread_unlink(struct snap_engine *e)
 	t->engines[se->slot] = NULL;
 	t->n_engines--;
 	se->slot = -1;
-	e->thread = NULL;
-	atomic_store_explicit(&e->state, SNAP_ENGINE_PARKED, memory_order_release);
+	se->t = NULL;
+	snap_engine_set_state(e, SNAP_ENGINE_PARKED);
 	return 0;
 }

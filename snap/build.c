@@ -9,7 +9,7 @@
 
 #include "snap/build.h"
 #include "snap/config.h"
-#include "snap/engine.h"
+#include "snap/engine_int.h"
 #include "snap/log.h"
 #include "snap/port.h"
 

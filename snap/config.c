@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "control/mbox.h"
+#include "snap/mbox.h"
 #include "snap/config.h"
 #include "snap/config_int.h"
 #include "snap/paths.h"
@@ -363,7 +363,7 @@ static int parse_engine(struct pctx *p, const config_setting_t *es, struct snap_
 static void set_defaults(struct snap_config *cfg)
 {
 	cfg->memory_mb = 256;
-	cfg->mbox_gap_us = CTL_MBOX_GAP_US_DEFAULT;
+	cfg->mbox_gap_us = SNAP_MBOX_GAP_US_DEFAULT;
 	cfg->socket_mode = 0660;
 	cfg->app_region_mb = 16;
 	cfg->app_max_streams = 1024;

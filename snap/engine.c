@@ -7,7 +7,7 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
-#include "snap/engine.h"
+#include "snap/engine_int.h"
 #include "snap/log.h"
 
 #define ENGINES_MAX 256
@@ -70,8 +70,8 @@ struct snap_engine *snap_engine_create(const char *name, int socket_id)
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->id = next_engine_id++;
 	e->socket_id = socket_id;
-	ctl_mbox_init(&e->mbox);
-	atomic_store(&e->state, SNAP_ENGINE_PARKED);
+	snap_mbox_init(&e->mbox);
+	snap_engine_set_state(e, SNAP_ENGINE_PARKED);
 	engines[slot] = e;
 	return e;
 }
@@ -98,12 +98,76 @@ void *snap_engine_zmalloc(const struct snap_engine *e, size_t size)
 	return rte_zmalloc_socket("snap_engine_mem", size, RTE_CACHE_LINE_SIZE, e->socket_id);
 }
 
+const char *snap_engine_name(const struct snap_engine *e)
+{
+	return e->name;
+}
+
+uint32_t snap_engine_id(const struct snap_engine *e)
+{
+	return e->id;
+}
+
+int snap_engine_socket(const struct snap_engine *e)
+{
+	return e->socket_id;
+}
+
+void snap_engine_stats_read(const struct snap_engine *e, struct snap_engine_stats *out)
+{
+	out->polls = snap_stat_get(&e->st.polls);
+	out->busy_polls = snap_stat_get(&e->st.busy_polls);
+	out->work = snap_stat_get(&e->st.work);
+	out->mbox_runs = snap_stat_get(&e->st.mbox_runs);
+	out->cpu_ns = snap_stat_get(&e->st.cpu_ns);
+	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++)
+		out->qdelay_hist[b] = snap_stat_get(&e->st.qdelay_hist[b]);
+	out->qdelay_last_ns = snap_stat_get(&e->st.qdelay_last_ns);
+}
+
+enum snap_engine_state snap_engine_state(const struct snap_engine *e)
+{
+	return (enum snap_engine_state)atomic_load_explicit(&e->state, memory_order_acquire);
+}
+
+void snap_engine_set_state(struct snap_engine *e, enum snap_engine_state s)
+{
+	atomic_store_explicit(&e->state, (int)s, memory_order_release);
+}
+
+void *snap_engine_exec_data(struct snap_engine *e)
+{
+	return e->exec_data;
+}
+
+uint32_t snap_engine_wake_gen(const struct snap_engine *e)
+{
+	return atomic_load_explicit(&e->wake_gen, memory_order_acquire);
+}
+
+unsigned snap_engine_wake_fds(const struct snap_engine *e, int *fds, unsigned max)
+{
+	for (unsigned i = 0; i < e->n_wake_fds && i < max; i++)
+		fds[i] = e->wake_fds[i];
+	return e->n_wake_fds;
+}
+
 struct snap_elem *snap_engine_elem(const struct snap_engine *e, const char *name)
 {
 	for (uint16_t i = 0; i < e->n_elems; i++)
 		if (strcmp(e->elems[i]->name, name) == 0)
 			return e->elems[i];
 	return NULL;
+}
+
+uint16_t snap_engine_n_elems(const struct snap_engine *e)
+{
+	return e->n_elems;
+}
+
+struct snap_elem *snap_engine_elem_at(const struct snap_engine *e, uint16_t i)
+{
+	return i < e->n_elems ? e->elems[i] : NULL;
 }
 
 struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const char *type)
@@ -240,21 +304,26 @@ int snap_engine_link(struct snap_engine *e, const char *from, const char *out_na
 	return 0;
 }
 
+/* Bucket b counts us < 2^b: the bit length of us, capped at the last bucket (a clz instead
+ * of a loop over the buckets: this runs on every busy poll). */
 static unsigned qdelay_bucket(uint64_t ns)
 {
 	uint64_t us = ns / 1000;
-	unsigned b = 0;
-	while (b < SNAP_QDELAY_BUCKETS - 1 && us >= (1ull << b))
-		b++;
-	return b;
+	unsigned b = us ? 64u - (unsigned)__builtin_clzll(us) : 0;
+	return b < SNAP_QDELAY_BUCKETS - 1 ? b : SNAP_QDELAY_BUCKETS - 1;
+}
+
+void snap_engine_note_backlog(struct snap_engine *e)
+{
+	e->more = true;
 }
 
 unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc)
 {
 	unsigned work = 0;
-	e->st.polls++;
-	if (unlikely(ctl_mbox_run(&e->mbox, e, now_tsc))) {
-		e->st.mbox_runs++;
+	snap_stat_add(&e->st.polls, 1);
+	if (unlikely(snap_mbox_run(&e->mbox, e, now_tsc))) {
+		snap_stat_add(&e->st.mbox_runs, 1);
 		work++;
 	}
 	for (uint16_t i = 0; i < e->n_sources; i++) {
@@ -264,14 +333,14 @@ unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc)
 	uint64_t end = rte_rdtsc();
 	if (work) {
 		uint64_t hz = rte_get_tsc_hz();
-		e->st.busy_polls++;
-		e->st.work += work;
-		e->st.cpu_ns += (end - now_tsc) * 1000000000ull / hz;
+		snap_stat_add(&e->st.busy_polls, 1);
+		snap_stat_add(&e->st.work, work);
+		snap_stat_add(&e->st.cpu_ns, (end - now_tsc) * 1000000000ull / hz);
 		uint64_t since = e->backlog_since_tsc ? e->backlog_since_tsc : e->last_poll_tsc;
 		if (since && now_tsc > since) {
 			uint64_t ns = (now_tsc - since) * 1000000000ull / hz;
-			e->st.qdelay_last_ns = ns;
-			e->st.qdelay_hist[qdelay_bucket(ns)]++;
+			snap_stat_set(&e->st.qdelay_last_ns, ns);
+			snap_stat_add(&e->st.qdelay_hist[qdelay_bucket(ns)], 1);
 		}
 	}
 	if (unlikely(e->more)) {
@@ -336,21 +405,26 @@ int snap_engine_del_wake_fd(struct snap_engine *e, int fd)
 	return -ENOENT;
 }
 
-void (*snap_engine_call_hook)(struct snap_engine *e, bool begin);
+static const struct snap_executor *executor;
 
-int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms)
+void snap_engine_set_executor(const struct snap_executor *x)
 {
-	if (atomic_load_explicit(&e->state, memory_order_acquire) == SNAP_ENGINE_PARKED) {
+	executor = x;
+}
+
+int snap_engine_call(struct snap_engine *e, snap_mbox_fn fn, void *arg, unsigned timeout_ms)
+{
+	if (snap_engine_state(e) == SNAP_ENGINE_PARKED) {
 		/* No engine thread owns it: the control thread does. Count it as a mailbox run
 		 * so counters do not depend on where the engine happened to be. */
 		int r = fn(e, arg);
-		e->st.mbox_runs++;
+		snap_stat_add(&e->st.mbox_runs, 1);
 		return r;
 	}
-	void (*hook)(struct snap_engine *, bool) = snap_engine_call_hook;
+	void (*hook)(struct snap_engine *, bool) = executor ? executor->call : NULL;
 	if (hook)
 		hook(e, true);
-	int r = ctl_mbox_call(&e->mbox, fn, arg, timeout_ms);
+	int r = snap_mbox_call(&e->mbox, fn, arg, timeout_ms);
 	if (hook)
 		hook(e, false);
 	return r;
@@ -371,25 +445,33 @@ static void stat_adapter_fn(void *ctx, const char *name, uint64_t value)
 
 void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, void *ctx)
 {
+	struct snap_engine_stats st;
+	snap_engine_stats_read(e, &st);
 	struct {
 		const char *n;
 		uint64_t v;
 	} es[] = {
-		{"polls", e->st.polls},       {"busy_polls", e->st.busy_polls},
-		{"work", e->st.work},         {"mbox_runs", e->st.mbox_runs},
-		{"cpu_ns", e->st.cpu_ns},     {"wakeups", e->st.wakeups},
-		{"moves", e->st.moves},       {"qdelay_last_ns", e->st.qdelay_last_ns},
+		{"polls", st.polls},          {"busy_polls", st.busy_polls},
+		{"work", st.work},            {"mbox_runs", st.mbox_runs},
+		{"cpu_ns", st.cpu_ns},
+	}, es2[] = {
+		{"qdelay_last_ns", st.qdelay_last_ns},
 		/* Futex wake-ups the engine gave sleeping mailbox posters (this process only). */
 		{"mbox_wakes", e->mbox.wakes},
 	};
 	for (unsigned i = 0; i < RTE_DIM(es); i++)
 		fn(ctx, "", es[i].n, es[i].v);
+	/* The executor's counters (wakeups, moves) keep their place in the list. */
+	if (executor && executor->report)
+		executor->report(e, fn, ctx);
+	for (unsigned i = 0; i < RTE_DIM(es2); i++)
+		fn(ctx, "", es2[i].n, es2[i].v);
 	char name[32];
 	for (unsigned b = 0; b < SNAP_QDELAY_BUCKETS; b++) {
-		if (!e->st.qdelay_hist[b])
+		if (!st.qdelay_hist[b])
 			continue;
 		snprintf(name, sizeof(name), "qdelay_lt_%uus", 1u << b);
-		fn(ctx, "", name, e->st.qdelay_hist[b]);
+		fn(ctx, "", name, st.qdelay_hist[b]);
 	}
 	for (uint16_t i = 0; i < e->n_elems; i++) {
 		const struct snap_elem *el = e->elems[i];

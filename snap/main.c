@@ -14,7 +14,7 @@
 #include <rte_eal.h>
 #include <rte_log.h>
 
-#include "control/mbox.h"
+#include "snap/mbox.h"
 #include "sched/sched.h"
 #include "snap/build.h"
 #include "snap/build_id.h"
@@ -240,7 +240,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 static void print_counter(void *ctx, const char *elem, const char *name, uint64_t v)
 {
 	const struct snap_engine *e = ctx;
-	printf("counter %s %s %s %" PRIu64 "\n", e->name, elem[0] ? elem : "-", name, v);
+	printf("counter %s %s %s %" PRIu64 "\n", snap_engine_name(e), elem[0] ? elem : "-", name, v);
 }
 
 /* Final counters on stdout at shutdown, one "counter ENGINE ELEMENT NAME VALUE" line each,
@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	snap_log_journal_setup();
-	ctl_mbox_set_default_gap_us(cfg->mbox_gap_us);
+	snap_mbox_set_default_gap_us(cfg->mbox_gap_us);
 	snap_ports_defer_start = takeover;
 	r = snap_ports_create(cfg, err, sizeof(err));
 	if (r) {

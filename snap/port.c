@@ -128,24 +128,46 @@ bool snap_port_on_link(const struct snap_port *p, uint32_t ip)
 	return (ip & mask) == (p->ip & mask);
 }
 
+/* One owner table (rx or tx) of n queues. */
+static int queue_claim(struct snap_engine **owner, uint16_t n, uint16_t q, struct snap_engine *e)
+{
+	if (q >= n)
+		return -EINVAL;
+	if (owner[q] && owner[q] != e)
+		return -EBUSY;
+	owner[q] = e;
+	return 0;
+}
+
+static int queue_release(struct snap_engine **owner, uint16_t n, uint16_t q,
+			 const struct snap_engine *e)
+{
+	if (q >= n)
+		return -EINVAL;
+	if (owner[q] != e || e == NULL)
+		return -ENOENT;
+	owner[q] = NULL;
+	return 0;
+}
+
 int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e)
 {
-	if (q >= p->n_rxq)
-		return -EINVAL;
-	if (p->rxq_owner[q] && p->rxq_owner[q] != e)
-		return -EBUSY;
-	p->rxq_owner[q] = e;
-	return 0;
+	return queue_claim(p->rxq_owner, p->n_rxq, q, e);
 }
 
 int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e)
 {
-	if (q >= p->n_txq)
-		return -EINVAL;
-	if (p->txq_owner[q] && p->txq_owner[q] != e)
-		return -EBUSY;
-	p->txq_owner[q] = e;
-	return 0;
+	return queue_claim(p->txq_owner, p->n_txq, q, e);
+}
+
+int snap_port_release_rxq(struct snap_port *p, uint16_t q, const struct snap_engine *e)
+{
+	return queue_release(p->rxq_owner, p->n_rxq, q, e);
+}
+
+int snap_port_release_txq(struct snap_port *p, uint16_t q, const struct snap_engine *e)
+{
+	return queue_release(p->txq_owner, p->n_txq, q, e);
 }
 
 struct rte_ring *snap_ring_get(const char *name, int socket_id)
@@ -197,7 +219,7 @@ int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
 		int r = snap_engine_call(owners[i], noop_fn, NULL, timeout_ms);
 		if (r < 0) {
 			SNAP_LOG(ERR, "port %s: engine %s did not pass a quiescent point: %s", p->name,
-				 owners[i]->name, strerror(-r));
+				 snap_engine_name(owners[i]), strerror(-r));
 			if (first == 0)
 				first = r;
 		}

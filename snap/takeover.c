@@ -281,11 +281,11 @@ static void resume_parked(struct parked *pk, unsigned n)
 			continue;
 		int r = sched_engine_add(pk[i].g, pk[i].e);
 		if (r)
-			SNAP_LOG(ERR, "takeover: engine %s could not resume: %s", pk[i].e->name,
+			SNAP_LOG(ERR, "takeover: engine %s could not resume: %s", snap_engine_name(pk[i].e),
 				 strerror(-r));
 		else
 			SNAP_LOG(NOTICE, "takeover: engine %s resumed in the old daemon",
-				 pk[i].e->name);
+				 snap_engine_name(pk[i].e));
 	}
 }
 
@@ -378,12 +378,12 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 	for (unsigned i = 0; i < n && r == 0; i++) {
 		struct snap_engine *e = snap_engine_at(i);
 		t_park[i] = to_mono_ns();
-		pk[np] = (struct parked){e, e->group};
-		if (e->group) {
+		pk[np] = (struct parked){e, sched_engine_group(e)};
+		if (pk[np].g) {
 			r = sched_engine_remove(e);
 			if (r) {
 				snprintf(res->msg, sizeof(res->msg),
-					 "takeover: engine %s would not park: %s", e->name,
+					 "takeover: engine %s would not park: %s", snap_engine_name(e),
 					 strerror(-r));
 				break;
 			}
@@ -392,7 +392,7 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		struct snap_sbuf b;
 		snap_sbuf_init(&b);
 		struct to_engine hdr = {.index = i, .total = n};
-		snprintf(hdr.name, sizeof(hdr.name), "%s", e->name);
+		snprintf(hdr.name, sizeof(hdr.name), "%s", snap_engine_name(e));
 		snap_sbuf_put(&b, &hdr, sizeof(hdr));
 		r = snap_engine_save(e, &b);
 		if (r == 0 && b.err)
@@ -410,23 +410,23 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 			ack.msg[sizeof(ack.msg) - 1] = '\0';
 			r = ack.status < 0 ? ack.status : -EPROTO;
 			snprintf(res->msg, sizeof(res->msg), "new daemon could not restore %s: %s",
-				 e->name, ack.msg);
+				 snap_engine_name(e), ack.msg);
 			break;
 		}
 		if (r) {
 			snprintf(res->msg, sizeof(res->msg),
 				 "takeover of engine %s failed (%s): the old daemon resumed the %u "
-				 "engine(s) it had parked", e->name,
+				 "engine(s) it had parked", snap_engine_name(e),
 				 r == -ECONNRESET ? "the new daemon went away" : strerror(-r), np);
 			break;
 		}
-		pg.engine = e->name;
+		pg.engine = snap_engine_name(e);
 		pg.index = i;
 		pg.total = n;
 		pg.engine_ns = to_mono_ns() - t_park[i];
 		pg.state_bytes = blob;
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "
-			 "%zu bytes of state, parked %.3f ms so far", i + 1, n, e->name, blob,
+			 "%zu bytes of state, parked %.3f ms so far", i + 1, n, snap_engine_name(e), blob,
 			 pg.engine_ns / 1e6);
 		report(&pg, SNAP_TAKEOVER_STEP_ENGINE);
 	}

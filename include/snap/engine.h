@@ -8,66 +8,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control/mbox.h"
 #include "snap/element.h"
+#include "snap/mbox.h"
 
 #define SNAP_ENGINE_ELEMS_MAX 64
 #define SNAP_ENGINE_WAKE_FDS_MAX 64
 #define SNAP_QDELAY_BUCKETS 16 /* log2 buckets of queueing delay in microseconds */
+#define SNAP_ENGINE_EXEC_DATA_SIZE 384 /* bytes of the executor's per-engine record */
 
-struct sched_group;
-struct sched_thread;
+/* Opaque outside the runtime (its layout is in snap/engine_int.h). */
+struct snap_engine;
 struct snap_port;
 
-/* Engine-level counters (element counters live in each element). Written only by the thread
- * running the engine. */
+/* A copy of the engine-level counters (element counters live in each element), taken by
+ * snap_engine_stats_read. Scheduling counters (wake-ups, moves) belong to the executor. */
 struct snap_engine_stats {
 	uint64_t polls;        /* calls to snap_engine_poll */
 	uint64_t busy_polls;   /* polls that found work */
 	uint64_t work;         /* units of work done (packets, commands, timers) */
 	uint64_t mbox_runs;    /* mailbox closures run */
 	uint64_t cpu_ns;       /* time spent in busy polls */
-	uint64_t wakeups;      /* times a sleeping engine was woken (sched writes) */
-	uint64_t moves;        /* thread/group changes (control thread writes while parked) */
 	uint64_t qdelay_hist[SNAP_QDELAY_BUCKETS]; /* see snap_engine_poll */
 	uint64_t qdelay_last_ns; /* most recent sample */
 };
 
 enum snap_engine_state {
-	SNAP_ENGINE_PARKED = 0, /* owned by the control thread; no engine thread runs it */
-	SNAP_ENGINE_RUNNING,    /* owned by engine->thread */
-};
-
-struct snap_engine {
-	char name[SNAP_NAME_MAX];
-	uint32_t id;
-	int socket_id;                  /* NUMA node of its memory and thread */
-	struct ctl_mbox mbox;
-	uint16_t n_elems;
-	struct snap_elem *elems[SNAP_ENGINE_ELEMS_MAX];
-	uint16_t n_sources;             /* elements with a poll callback, in config order */
-	struct snap_elem *sources[SNAP_ENGINE_ELEMS_MAX];
-	struct snap_engine_stats st;
-	uint64_t last_poll_tsc;         /* end of the previous poll (queueing delay estimate) */
-	uint64_t backlog_since_tsc;     /* start of the first of the polls in a row that left
-					 * input queued (0: the last poll drained everything) */
-	bool more;                      /* set by a source during a poll: input left queued */
-
-	/* fds whose readability means "this engine has work" (app doorbells, rx interrupt
-	 * fds); a sleeping group thread waits on them. Changed only on the engine's thread or
-	 * while it is parked; the group re-reads them via wake_gen when it changes. */
-	int wake_fds[SNAP_ENGINE_WAKE_FDS_MAX];
-	uint16_t n_wake_fds;
-	_Atomic uint32_t wake_gen;
-
-	/* Scheduling: changed only by the control thread (see sched/). */
-	_Atomic int state;              /* enum snap_engine_state */
-	struct sched_group *group;
-	struct sched_thread *thread;
-	void *sched_priv;               /* the group's per-engine data */
-
-	/* Saved-state blob handed to restore at start (upgrade, moves across processes). */
-	void *cfg_priv;                 /* builder's record of the config, for save */
+	SNAP_ENGINE_PARKED = 0, /* owned by the control thread; no executor thread runs it */
+	SNAP_ENGINE_RUNNING,    /* owned by the executor thread it was handed to */
 };
 
 /* Create an engine with no elements on NUMA node socket_id (SOCKET_ID_ANY: the caller's).
@@ -86,6 +53,10 @@ int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *na
 int snap_engine_link(struct snap_engine *e, const char *from, const char *out_name,
 		     const char *to, char *errmsg, size_t errlen);
 struct snap_elem *snap_engine_elem(const struct snap_engine *e, const char *name);
+/* Elements in creation order: how many, and the i-th (NULL past the end). Engine's thread
+ * or parked. */
+uint16_t snap_engine_n_elems(const struct snap_engine *e);
+struct snap_elem *snap_engine_elem_at(const struct snap_engine *e, uint16_t i);
 /* First element of a given type in the engine, or NULL. */
 struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const char *type);
 
@@ -101,11 +72,9 @@ struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const ch
  */
 unsigned snap_engine_poll(struct snap_engine *e, uint64_t now_tsc);
 
-/* A source, in its poll, says it left input queued (its burst came back full). */
-static inline void snap_engine_note_backlog(struct snap_engine *e)
-{
-	e->more = true;
-}
+/* A source, in its poll, says it left input queued (its burst came back full). Out of line
+ * (the engine is opaque): a call only on a full burst, amortised over that burst. */
+void snap_engine_note_backlog(struct snap_engine *e);
 /* Earliest TSC at which some element has timed work; UINT64_MAX if none. */
 uint64_t snap_engine_next_deadline(const struct snap_engine *e);
 /* Ask every source element to arm (true) or disarm (false) its wake-up interrupts before a
@@ -120,12 +89,19 @@ int snap_engine_del_wake_fd(struct snap_engine *e, int fd);
 
 /* Run fn(e, arg) on the engine's thread through its mailbox, or directly if the engine is
  * parked (the caller, the control thread, owns it then). Returns fn's result or the
- * ctl_mbox_call error. Only the control thread may call it for a parked engine. */
-int snap_engine_call(struct snap_engine *e, ctl_mbox_fn fn, void *arg, unsigned timeout_ms);
-/* Set by sched/ (sched_init): called on the caller's thread with begin=true before
- * snap_engine_call posts to a running engine's mailbox and begin=false after the call
- * returns, so the group can wake the engine's thread if it sleeps. NULL: none. */
-extern void (*snap_engine_call_hook)(struct snap_engine *e, bool begin);
+ * snap_mbox_call error. Only the control thread may call it for a parked engine. */
+int snap_engine_call(struct snap_engine *e, snap_mbox_fn fn, void *arg, unsigned timeout_ms);
+
+/* Identity (fixed at create; any thread). */
+const char *snap_engine_name(const struct snap_engine *e);
+uint32_t snap_engine_id(const struct snap_engine *e);
+/* NUMA node given at create (SOCKET_ID_ANY: none). */
+int snap_engine_socket(const struct snap_engine *e);
+
+/* Copy the engine-level counters into out, from any thread. Each value is one the counter
+ * held (the owning thread stores them with relaxed atomic stores, readers load them
+ * relaxed); different fields may be from instants a poll apart. */
+void snap_engine_stats_read(const struct snap_engine *e, struct snap_engine_stats *out);
 
 /* Registry (control thread). */
 struct snap_engine *snap_engine_find(const char *name);
@@ -147,3 +123,43 @@ typedef void (*snap_engine_stat_fn)(void *ctx, const char *elem, const char *cou
 				    uint64_t value);
 /* Report all counters of the engine and its elements (call on the engine's thread). */
 void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, void *ctx);
+
+/*
+ * Executor interface: how a scheduler (sched/) drives engines without knowing their layout.
+ * An executor hands a parked engine to one of its threads, which calls snap_engine_poll in a
+ * loop; before sleeping it arms wake-ups, waits on the engine's wake fds and its next
+ * deadline, and disarms after. Handing over and back goes through the state below.
+ */
+
+/* PARKED or RUNNING (acquire: a reader that sees PARKED also sees what the last executor
+ * thread wrote to the engine). Any thread. */
+enum snap_engine_state snap_engine_state(const struct snap_engine *e);
+/* The executor, on the control thread, records a hand-over (release: what the control
+ * thread wrote to the parked engine is visible to the thread that sees RUNNING; the
+ * executor publishes the engine to its thread with a release store of its own after). */
+void snap_engine_set_state(struct snap_engine *e, enum snap_engine_state s);
+
+/* The executor's per-engine record: SNAP_ENGINE_EXEC_DATA_SIZE bytes, cache-aligned, zeroed
+ * at create, living as long as the engine. The runtime never reads it. */
+void *snap_engine_exec_data(struct snap_engine *e);
+
+/* Wake fds, read by the thread running the engine (or the owner of a parked engine).
+ * snap_engine_wake_gen changes (acquire, pairs with the release bump in add/del) whenever
+ * the set changes; snap_engine_wake_fds copies up to max fds into fds (max 0: none, fds
+ * may be NULL) and returns how many the engine has (at most SNAP_ENGINE_WAKE_FDS_MAX). */
+uint32_t snap_engine_wake_gen(const struct snap_engine *e);
+unsigned snap_engine_wake_fds(const struct snap_engine *e, int *fds, unsigned max);
+
+/* Callbacks an executor registers (sched_init), all optional. */
+struct snap_executor {
+	/* On the caller's thread, begin=true before snap_engine_call posts to a running
+	 * engine's mailbox and begin=false after the call returns, so the executor can wake
+	 * the engine's thread if it sleeps. */
+	void (*call)(struct snap_engine *e, bool begin);
+	/* snap_engine_report asks the executor for its engine-level counters (wakeups,
+	 * moves) through this, on the thread that runs the report. */
+	void (*report)(const struct snap_engine *e, snap_engine_stat_fn fn, void *ctx);
+};
+/* Install x (NULL: none). x must stay valid while installed. Control thread, before any
+ * engine runs or after all are parked. */
+void snap_engine_set_executor(const struct snap_executor *x);

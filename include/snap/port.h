@@ -93,9 +93,15 @@ struct snap_port *snap_port_at(unsigned i);
 unsigned snap_port_count(void);
 const char *snap_port_kind_name(enum snap_port_kind k);
 
-/* Claim rx (tx) queue q of port for engine e. 0, -EBUSY (owned by another engine), -EINVAL. */
+/* Claim rx (tx) queue q of port for engine e (at build time, engine parked). 0 (also when
+ * e owns it already), -EBUSY (owned by another engine), -EINVAL (no such queue). */
 int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e);
 int snap_port_claim_txq(struct snap_port *p, uint16_t q, struct snap_engine *e);
+/* Give back rx (tx) queue q if e owns it (an element's destroy, engine parked), so another
+ * engine may claim it. 0 (released), -ENOENT (e does not own it: nothing changes; an init
+ * that failed to claim may call it), -EINVAL (no such queue). */
+int snap_port_release_rxq(struct snap_port *p, uint16_t q, const struct snap_engine *e);
+int snap_port_release_txq(struct snap_port *p, uint16_t q, const struct snap_engine *e);
 
 /* Make every engine that owns one of p's queues pass a quiescent point (an empty closure
  * through its mailbox; run directly if parked): once this returns 0, no burst that started

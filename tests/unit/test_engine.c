@@ -15,7 +15,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "snap/engine.h"
+#include "snap/engine_int.h"
 #include "testlib.h"
 
 static struct rte_mempool *pool;
@@ -210,7 +210,7 @@ static void test_mailbox(void **st)
 	pthread_join(t, NULL);
 	assert_true(pthread_equal(who, t));
 	/* Nobody polls now: the call times out and the closure is cancelled, never run. */
-	assert_int_equal(ctl_mbox_call(&e->mbox, add_arg, &x, 20), -ETIMEDOUT);
+	assert_int_equal(snap_mbox_call(&e->mbox, add_arg, &x, 20), -ETIMEDOUT);
 	snap_engine_poll(e, rte_rdtsc());
 	assert_int_equal(x, 1001);
 	atomic_store(&e->state, SNAP_ENGINE_PARKED);

@@ -1,4 +1,4 @@
-/* Mailbox stress: 1M closures posted back to back through ctl_mbox_call to an engine that
+/* Mailbox stress: 1M closures posted back to back through snap_mbox_call to an engine that
  * forwards traffic at full speed on its own CPU: packets circle through a net_ring port
  * (port_rx -> port_tx -> the ring -> port_rx). Each closure must run exactly once, in order, on the engine's thread; the forwarding
  * rate with and without the flood is measured and printed, and the drop is asserted loosely
@@ -22,7 +22,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "snap/engine.h"
+#include "snap/engine_int.h"
 #include "tests/unit/elemtest.h"
 
 #define N_CLOSURES 1000000u  /* override with $MBOX_STRESS_N */
@@ -123,7 +123,7 @@ static int setup(void **state)
 	atomic_store(&engine_cpu, cpus[1] >= 0 ? cpus[1] : cpus[0]);
 	const char *genv = getenv("MBOX_GAP_US"); /* for experiments; the daemon's default else */
 	if (genv)
-		ctl_mbox_set_default_gap_us((unsigned)atoi(genv));
+		snap_mbox_set_default_gap_us((unsigned)atoi(genv));
 	eng = snap_engine_create("fwd", SOCKET_ID_ANY);
 	if (eng == NULL)
 		return -1;
@@ -207,7 +207,7 @@ static struct post_result post(uint64_t from, uint64_t n, double budget)
 	double t0 = now_s(), deadline = t0 + budget;
 	for (uint64_t seq = from; seq < from + n; seq++) {
 		uint64_t arg = seq;
-		int r = ctl_mbox_call(&eng->mbox, closure, &arg, 1000);
+		int r = snap_mbox_call(&eng->mbox, closure, &arg, 1000);
 		if (r < 0) {
 			pr.errors++;
 			break; /* a lost or timed-out closure breaks the sequence check anyway */

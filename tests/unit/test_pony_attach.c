@@ -84,7 +84,8 @@ static void pump(struct env *e, _Atomic int *flag)
 				assert_int_equal(pony_app_attach_handle(e->at, p[i].fd, p[i].revents),
 						 0);
 		pony_app_attach_tick(e->at);
-		pony_app_host_poll(e->h, 64);
+		if (e->h)
+			pony_app_host_poll(e->h, 64);
 	}
 	assert_true(atomic_load(flag));
 }
@@ -227,14 +228,21 @@ static void hook_del(void *ctx, int fd, enum pony_app_fd_kind k, uint32_t id)
 	hook_fds[k]--;
 }
 
+/* An env (own uid allowed) whose attach layer reports its fds to the hooks above. */
+static void env_start_counted(struct env *e, const char *name)
+{
+	env_init(e, true, name);
+	env_start(e);
+	static const struct pony_app_attach_hooks hooks = {.fd_added = hook_add,
+							   .fd_removed = hook_del};
+	memset(hook_fds, 0, sizeof(hook_fds));
+	pony_app_attach_set_hooks(e->at, &hooks, NULL);
+}
+
 static void test_detach_on_close(void **state)
 {
 	struct env e;
-	env_init(&e, true, "close");
-	env_start(&e);
-	const struct pony_app_attach_hooks hooks = {.fd_added = hook_add, .fd_removed = hook_del};
-	memset(hook_fds, 0, sizeof(hook_fds));
-	pony_app_attach_set_hooks(e.at, &hooks, NULL);
+	env_start_counted(&e, "close");
 	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 1);
 	struct client c = {0};
 	run_client(&e, &c); /* attaches, listens, closes */
@@ -296,6 +304,65 @@ static int raw_connect(struct env *e)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e->cfg.socket_path);
 	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return s;
+}
+
+/* Destroying an engine with apps attached destroys its app host and sessions (the pony
+ * element's destroy): the attach layer must forget them at once, not detach them through
+ * freed memory when the apps disconnect later (ASan build: a use-after-free before the
+ * fix). The apps see the daemon hang up; the socket keeps serving a new host. */
+static void test_host_destroyed_with_apps(void **state)
+{
+	struct env e;
+	env_start_counted(&e, "gone");
+	struct client c[2] = {{.hold = true}, {.hold = true}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++) {
+		c[i].env = &e;
+		assert_int_equal(pthread_create(&th[i], NULL, client_thread, &c[i]), 0);
+		pump(&e, &c[i].attached);
+	}
+	for (int k = 0; k < 2; k++) /* both listens through, so sessions hold state */
+		for (int i = 0; i < 300 && c[k].listen_status == 1; i++) {
+			pump_once(&e);
+			pony_app_host_poll(e.h, 64);
+		}
+	assert_int_equal(pony_app_attach_count(e.at), 2);
+	assert_int_equal(hook_fds[PONY_APP_FD_CONN], 2);
+
+	pony_app_host_destroy(e.h); /* what engine destroy does through the pony element */
+	e.h = NULL;
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+	for (int k = PONY_APP_FD_CONN; k <= PONY_APP_FD_CPL_EFD; k++)
+		assert_int_equal(hook_fds[k], 0);
+	struct pony_app_fd fds[8];
+	assert_int_equal(pony_app_attach_fds(e.at, fds, 8), 1); /* only the listener */
+
+	/* Now the apps disconnect: nothing of theirs is left to detach. */
+	for (int i = 0; i < 2; i++) {
+		atomic_store(&c[i].release, 1);
+		pump(&e, &c[i].done);
+		pthread_join(th[i], NULL);
+		assert_int_equal(c[i].listen_status, 0);
+		assert_int_equal(c[i].wait_after_close, -EPIPE);
+	}
+	for (int i = 0; i < 10; i++)
+		pump_once(&e);
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+
+	/* A new engine of the same name: apps attach to it as usual. */
+	e.h = pony_app_host_create(NULL, "gone", e.tp);
+	assert_non_null(e.h);
+	struct client c3 = {0};
+	run_client(&e, &c3);
+	assert_int_equal(c3.err, 0);
+	assert_int_equal(c3.listen_status, 0);
+	for (int i = 0; i < 500 && pony_app_attach_count(e.at); i++) {
+		pump_once(&e);
+		pony_app_host_poll(e.h, 64);
+	}
+	assert_int_equal(pony_app_attach_count(e.at), 0);
+	env_fini(&e);
+	(void)state;
 }
 
 static void test_bad_hello(void **state)
@@ -478,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_connect_retries),
 		cmocka_unit_test(test_hello_pending_at_stop),
 		cmocka_unit_test(test_pending_bound),
+		cmocka_unit_test(test_host_destroyed_with_apps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * port_rx/port_tx, what the memif link keeper relies on): while the port is stopped, rx finds
  * nothing and tx drops as port_stopped, leaking no mbuf; started again, traffic flows. Ring
  * ports, so what p0 sends comes back on p0. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,6 +104,37 @@ static void test_sync_no_owner(void **state)
 	assert_int_equal(snap_port_sync_owners(p0, 100), 0);
 }
 
+/* Queue ownership: claimed by the engine whose port_rx/port_tx use it, refused to another,
+ * released only by its owner (the elements' destroy calls release), then claimable again. */
+static void test_queue_claim_release(void **state)
+{
+	struct snap_engine *other = snap_engine_create("other", SOCKET_ID_ANY);
+	assert_non_null(other);
+	assert_int_equal(snap_port_claim_rxq(p0, 0, other), -EBUSY);
+	assert_int_equal(snap_port_claim_txq(p0, 0, other), -EBUSY);
+	assert_int_equal(snap_port_claim_rxq(p0, 0, eng), 0); /* the owner again: fine */
+	assert_int_equal(snap_port_release_rxq(p0, 0, other), -ENOENT);
+	assert_int_equal(snap_port_release_txq(p0, 0, other), -ENOENT);
+	assert_ptr_equal(p0->rxq_owner[0], eng);
+	assert_ptr_equal(p0->txq_owner[0], eng);
+	assert_int_equal(snap_port_release_rxq(p0, p0->n_rxq, eng), -EINVAL);
+	assert_int_equal(snap_port_claim_txq(p0, p0->n_txq, eng), -EINVAL);
+
+	/* Destroying the owner's elements gives the queues back. */
+	snap_engine_destroy(eng);
+	eng = snap_engine_create("porter", SOCKET_ID_ANY);
+	assert_non_null(eng);
+	assert_null(p0->rxq_owner[0]);
+	assert_null(p0->txq_owner[0]);
+	et_add(other, "port_rx", "rx", "port=p0", NULL);
+	assert_ptr_equal(p0->rxq_owner[0], other);
+	assert_int_equal(snap_port_release_rxq(p0, 0, other), 0);
+	assert_int_equal(snap_port_release_rxq(p0, 0, other), -ENOENT);
+	assert_null(p0->rxq_owner[0]);
+	snap_engine_destroy(other); /* its port_rx releases nothing it does not own */
+	assert_null(p0->rxq_owner[0]);
+}
+
 int main(int argc, char **argv)
 {
 	et_port_kind = SNAP_PORT_RING;
@@ -112,6 +144,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_stop_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queued_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_no_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_claim_release, setup, teardown),
 	};
 	int r = cmocka_run_group_tests_name("port_stop", tests, NULL, NULL);
 	et_eal_fini();

@@ -19,6 +19,45 @@
 #include "sched/cfg.h"
 #include "sched_synth.h"
 
+/* Placement and moves as sched reports them (the engine itself is opaque here). */
+static int engine_thread(const struct snap_engine *e)
+{
+	struct sched_engine_info si;
+	sched_engine_info(e, &si);
+	return si.thread;
+}
+
+static uint64_t engine_moves(const struct snap_engine *e)
+{
+	struct sched_engine_info si;
+	sched_engine_info(e, &si);
+	return si.moves;
+}
+
+struct report_find {
+	const char *name;
+	uint64_t value;
+	int found;
+};
+
+static void report_find_fn(void *ctx, const char *elem, const char *counter, uint64_t value)
+{
+	struct report_find *f = ctx;
+	if (elem[0] == '\0' && strcmp(counter, f->name) == 0) {
+		f->value = value;
+		f->found++;
+	}
+}
+
+/* An engine-level counter from snap_engine_report (exactly once in the list). */
+static uint64_t report_value(const struct snap_engine *e, const char *name)
+{
+	struct report_find f = {.name = name};
+	snap_engine_report(e, report_find_fn, &f);
+	assert_int_equal(f.found, 1);
+	return f.value;
+}
+
 static void dump(struct sched_group *g)
 {
 	char buf[8192];
@@ -50,9 +89,9 @@ static void test_each_mode(void **state)
 			snprintf(n, sizeof(n), "mode%d-%d", m, i);
 			struct snap_engine *e = synth_engine(n, &c[i], 1024);
 			assert_int_equal(sched_engine_add(g, e), 0);
-			assert_int_equal(atomic_load(&e->state), SNAP_ENGINE_RUNNING);
-			assert_ptr_equal(e->group, g);
-			assert_non_null(e->thread);
+			assert_int_equal(snap_engine_state(e), SNAP_ENGINE_RUNNING);
+			assert_ptr_equal(sched_engine_group(e), g);
+			assert_int_not_equal(engine_thread(e), -1);
 			/* Adding twice is refused. */
 			assert_int_equal(sched_engine_add(g, e), -EBUSY);
 		}
@@ -80,9 +119,9 @@ static void test_each_mode(void **state)
 		assert_null(strstr(ti.placement, "not applied"));
 		for (int i = 0; i < 2; i++) {
 			assert_int_equal(sched_engine_remove(c[i].e), 0);
-			assert_int_equal(atomic_load(&c[i].e->state), SNAP_ENGINE_PARKED);
-			assert_null(c[i].e->thread);
-			assert_null(c[i].e->group);
+			assert_int_equal(snap_engine_state(c[i].e), SNAP_ENGINE_PARKED);
+			assert_int_equal(engine_thread(c[i].e), -1);
+			assert_null(sched_engine_group(c[i].e));
 			assert_int_equal(sched_engine_remove(c[i].e), -ENOENT);
 			synth_engine_free(&c[i]);
 		}
@@ -131,12 +170,12 @@ static void test_moves_and_mode_changes(void **state)
 	for (int round = 0; round < 12; round++) {
 		synth_sleep_ns(20000000);
 		struct snap_engine *e = c[round % 3].e;
-		struct sched_group *to = e->group == a ? b : a;
+		struct sched_group *to = sched_engine_group(e) == a ? b : a;
 		uint64_t t0 = synth_now_ns();
 		assert_int_equal(sched_engine_move(e, to), 0);
 		uint64_t dt = synth_now_ns() - t0;
 		move_max = dt > move_max ? dt : move_max;
-		assert_ptr_equal(e->group, to);
+		assert_ptr_equal(sched_engine_group(e), to);
 		moves++;
 		synth_sleep_ns(20000000);
 		struct sched_group *g = round & 1 ? a : b;
@@ -166,12 +205,12 @@ static void test_moves_and_mode_changes(void **state)
 		assert_true(synth_wait_drained(&c[i], 5000));
 		printf("engine %d: sent %lu received %lu order errors %lu moves %lu\n", i,
 		       (unsigned long)c[i].sent, (unsigned long)atomic_load(&c[i].received),
-		       (unsigned long)atomic_load(&c[i].errors), (unsigned long)c[i].e->st.moves);
+		       (unsigned long)atomic_load(&c[i].errors), (unsigned long)engine_moves(c[i].e));
 		assert_int_equal(atomic_load(&c[i].received), c[i].sent);
 		assert_int_equal(atomic_load(&c[i].errors), 0);
 		assert_int_equal(atomic_load(&c[i].next_seq), c[i].sent);
 		total += c[i].sent;
-		emoves += c[i].e->st.moves;
+		emoves += engine_moves(c[i].e);
 	}
 	printf("longest engine move %.3f ms, longest mode change %.3f ms\n", move_max / 1e6,
 	       mode_max / 1e6);
@@ -184,7 +223,9 @@ static void test_moves_and_mode_changes(void **state)
 	sched_group_destroy(a);
 	sched_group_destroy(b);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(atomic_load(&c[i].e->state), SNAP_ENGINE_PARKED);
+		assert_int_equal(snap_engine_state(c[i].e), SNAP_ENGINE_PARKED);
+		/* Out of every group, the engine keeps its moves, and its report says so. */
+		assert_int_equal(report_value(c[i].e, "moves"), engine_moves(c[i].e));
 		synth_engine_free(&c[i]);
 	}
 }
@@ -488,8 +529,8 @@ static void test_cfg_apply(void **state)
 	struct sched_group *dg = sched_group_find(SCHED_CFG_DEFAULT_GROUP);
 	assert_non_null(cg);
 	assert_non_null(dg);
-	assert_ptr_equal(c[0].e->group, cg);
-	assert_ptr_equal(c[1].e->group, dg);
+	assert_ptr_equal(sched_engine_group(c[0].e), cg);
+	assert_ptr_equal(sched_engine_group(c[1].e), dg);
 	struct sched_group_info gi;
 	assert_int_equal(sched_group_info(cg, &gi), 0);
 	assert_int_equal(gi.mode, SCHED_MODE_COMPACTING);
@@ -549,8 +590,8 @@ static void test_move_failure_restores(void **state)
 	struct snap_engine *e = synth_engine("mover", &c[N], 64);
 	assert_int_equal(sched_engine_add(src, e), 0);
 	assert_int_equal(sched_engine_move(e, full), -ENOSPC);
-	assert_ptr_equal(e->group, src);
-	assert_int_equal(atomic_load(&e->state), SNAP_ENGINE_RUNNING);
+	assert_ptr_equal(sched_engine_group(e), src);
+	assert_int_equal(snap_engine_state(e), SNAP_ENGINE_RUNNING);
 	synth_send(&c[N], 10);
 	assert_true(synth_wait_drained(&c[N], 1000));
 	struct sched_group_info gi;

@@ -10,7 +10,7 @@
  * The release store of POSTED publishes fn/arg to the engine; the release store of DONE
  * publishes the closure's side effects and result to the poster. Because a poster only cancels
  * a message the engine has not claimed, the arg pointer stays valid for as long as the engine
- * can touch it: the poster keeps arg alive until ctl_mbox_call returns.
+ * can touch it: the poster keeps arg alive until snap_mbox_call returns.
  *
  * Waiting: a poster spins briefly (an engine polling on another core answers within a poll),
  * then sleeps in futex(2) on the state word. Before sleeping it raises `sleepers` and then
@@ -39,22 +39,22 @@
 struct snap_engine;
 
 /* A closure: runs on the engine's thread with exclusive access to the engine. Returns 0 or
- * -errno; that value is what ctl_mbox_call returns. */
-typedef int (*ctl_mbox_fn)(struct snap_engine *e, void *arg);
+ * -errno; that value is what snap_mbox_call returns. */
+typedef int (*snap_mbox_fn)(struct snap_engine *e, void *arg);
 
-enum ctl_mbox_state {
-	CTL_MBOX_EMPTY = 0,
-	CTL_MBOX_WRITING,
-	CTL_MBOX_POSTED,
-	CTL_MBOX_RUNNING,
-	CTL_MBOX_DONE,
+enum snap_mbox_state {
+	SNAP_MBOX_EMPTY = 0,
+	SNAP_MBOX_WRITING,
+	SNAP_MBOX_POSTED,
+	SNAP_MBOX_RUNNING,
+	SNAP_MBOX_DONE,
 };
 
-struct ctl_mbox {
+struct snap_mbox {
 	_Atomic uint32_t state;
 	_Atomic uint32_t sleepers; /* posters asleep (or about to) in futex on state */
 	int result;
-	ctl_mbox_fn fn;
+	snap_mbox_fn fn;
 	void *arg;
 	uint64_t posted;   /* closures posted (poster-written) */
 	uint64_t gap_ns;       /* the budget gap, for posters */
@@ -71,24 +71,24 @@ struct ctl_mbox {
 
 /* The gap given to mailboxes initialised from now on, in microseconds (0 turns the budget
  * off). Set once at daemon start from daemon.mbox_gap_us; needs the TSC rate (after EAL). */
-#define CTL_MBOX_GAP_US_DEFAULT 20
-void ctl_mbox_set_default_gap_us(unsigned us);
+#define SNAP_MBOX_GAP_US_DEFAULT 20
+void snap_mbox_set_default_gap_us(unsigned us);
 
-void ctl_mbox_init(struct ctl_mbox *mb);
+void snap_mbox_init(struct snap_mbox *mb);
 
-/* Slow path of ctl_mbox_run: claim and execute the posted closure. */
-void ctl_mbox_run_slow(struct ctl_mbox *mb, struct snap_engine *e);
+/* Slow path of snap_mbox_run: claim and execute the posted closure. */
+void snap_mbox_run_slow(struct snap_mbox *mb, struct snap_engine *e);
 
 /* Engine side, at the top of each poll: run the pending closure if there is one and the gap
  * since the previous closure has passed. Cheap when empty (one relaxed load of a line the
  * engine usually holds). Returns 1 if a closure ran. */
-static inline int ctl_mbox_run(struct ctl_mbox *mb, struct snap_engine *e, uint64_t now_tsc)
+static inline int snap_mbox_run(struct snap_mbox *mb, struct snap_engine *e, uint64_t now_tsc)
 {
-	if (likely(atomic_load_explicit(&mb->state, memory_order_relaxed) != CTL_MBOX_POSTED))
+	if (likely(atomic_load_explicit(&mb->state, memory_order_relaxed) != SNAP_MBOX_POSTED))
 		return 0;
 	if (now_tsc < mb->next_tsc)
 		return 0; /* within the budget gap: a later poll runs it */
-	ctl_mbox_run_slow(mb, e);
+	snap_mbox_run_slow(mb, e);
 	mb->next_tsc = now_tsc + mb->gap_tsc;
 	return 1;
 }
@@ -99,7 +99,7 @@ static inline int ctl_mbox_run(struct ctl_mbox *mb, struct snap_engine *e, uint6
  * pick the closure up in time (it was cancelled and will not run). Thread-safe between
  * posters. While the engine is running the closure the poster waits past the timeout: the
  * closure is bounded work and arg must outlive it. */
-int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeout_ms);
+int snap_mbox_call(struct snap_mbox *mb, snap_mbox_fn fn, void *arg, unsigned timeout_ms);
 
 /* For an engine that no thread runs (parked or not yet started): the caller owns the engine
- * and runs fn directly. Used by ctl_mbox_call's users through snap_engine_call(). */
+ * and runs fn directly. Used by snap_mbox_call's users through snap_engine_call(). */

@@ -11,7 +11,7 @@
 #include <rte_cycles.h>
 #include <rte_pause.h>
 
-#include "control/mbox.h"
+#include "snap/mbox.h"
 
 /* How long a poster spins before it sleeps, counted from when the engine may run the closure
  * (the budget gap after the previous one): an engine polling on another core answers within
@@ -24,16 +24,16 @@
 /* Longest single sleep: bounds how late a poster notices its deadline. */
 #define SLEEP_MAX_NS 1000000ull
 
-static unsigned default_gap_us = CTL_MBOX_GAP_US_DEFAULT;
+static unsigned default_gap_us = SNAP_MBOX_GAP_US_DEFAULT;
 
-void ctl_mbox_set_default_gap_us(unsigned us)
+void snap_mbox_set_default_gap_us(unsigned us)
 {
 	default_gap_us = us;
 }
 
-void ctl_mbox_init(struct ctl_mbox *mb)
+void snap_mbox_init(struct snap_mbox *mb)
 {
-	atomic_store_explicit(&mb->state, CTL_MBOX_EMPTY, memory_order_relaxed);
+	atomic_store_explicit(&mb->state, SNAP_MBOX_EMPTY, memory_order_relaxed);
 	atomic_store_explicit(&mb->sleepers, 0, memory_order_relaxed);
 	mb->fn = NULL;
 	mb->arg = NULL;
@@ -51,17 +51,17 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 	return syscall(SYS_futex, (uint32_t *)word, op | FUTEX_PRIVATE_FLAG, val, ts, NULL, 0);
 }
 
-void ctl_mbox_run_slow(struct ctl_mbox *mb, struct snap_engine *e)
+void snap_mbox_run_slow(struct snap_mbox *mb, struct snap_engine *e)
 {
-	uint32_t expect = CTL_MBOX_POSTED;
+	uint32_t expect = SNAP_MBOX_POSTED;
 	/* acquire: pairs with the poster's release store of POSTED, so fn/arg are visible. */
-	if (!atomic_compare_exchange_strong_explicit(&mb->state, &expect, CTL_MBOX_RUNNING,
+	if (!atomic_compare_exchange_strong_explicit(&mb->state, &expect, SNAP_MBOX_RUNNING,
 						     memory_order_acquire, memory_order_relaxed))
 		return; /* cancelled by a timed-out poster in between */
 	mb->result = mb->fn(e, mb->arg);
 	mb->runs++;
 	/* release: the closure's writes and result are visible to the poster that sees DONE. */
-	atomic_store_explicit(&mb->state, CTL_MBOX_DONE, memory_order_release);
+	atomic_store_explicit(&mb->state, SNAP_MBOX_DONE, memory_order_release);
 	/* Store DONE, full fence, load sleepers: pairs with the poster's store of sleepers, fence,
 	 * futex compare of state (see mbox.h). */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -82,7 +82,7 @@ static uint64_t now_ns(void)
 /* Wait until state leaves `seen` or until deadline_ns. Spins until spin_until_ns, then sleeps
  * in futex on the state word (woken by the engine's DONE, or by another poster's EMPTY).
  * Returns true if it slept. */
-static bool wait_change(struct ctl_mbox *mb, uint32_t seen, uint64_t spin_until_ns,
+static bool wait_change(struct snap_mbox *mb, uint32_t seen, uint64_t spin_until_ns,
 			uint64_t deadline_ns)
 {
 	uint64_t now = now_ns();
@@ -110,21 +110,21 @@ static bool wait_change(struct ctl_mbox *mb, uint32_t seen, uint64_t spin_until_
 
 /* After this poster made the slot EMPTY: wake posters queued for it (they sleep on the same
  * word), with the same store-fence-load as the engine's DONE. */
-static void wake_queued(struct ctl_mbox *mb)
+static void wake_queued(struct snap_mbox *mb)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&mb->sleepers, memory_order_relaxed))
 		futex(&mb->state, FUTEX_WAKE, INT_MAX, NULL);
 }
 
-int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeout_ms)
+int snap_mbox_call(struct snap_mbox *mb, snap_mbox_fn fn, void *arg, unsigned timeout_ms)
 {
 	uint64_t start = now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000ull;
 
 	/* Claim the slot. */
 	for (;;) {
-		uint32_t expect = CTL_MBOX_EMPTY;
-		if (atomic_compare_exchange_weak_explicit(&mb->state, &expect, CTL_MBOX_WRITING,
+		uint32_t expect = SNAP_MBOX_EMPTY;
+		if (atomic_compare_exchange_weak_explicit(&mb->state, &expect, SNAP_MBOX_WRITING,
 							  memory_order_acquire,
 							  memory_order_relaxed))
 			break;
@@ -135,7 +135,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 	mb->fn = fn;
 	mb->arg = arg;
 	mb->posted++;
-	atomic_store_explicit(&mb->state, CTL_MBOX_POSTED, memory_order_release);
+	atomic_store_explicit(&mb->state, SNAP_MBOX_POSTED, memory_order_release);
 
 	/* The engine may take it a gap after the previous closure (a racy read of a hint
 	 * written by whichever poster saw that one finish: harmless if stale). */
@@ -151,12 +151,12 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 	}
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&mb->state, memory_order_acquire);
-		if (st == CTL_MBOX_DONE)
+		if (st == SNAP_MBOX_DONE)
 			break;
-		if (st == CTL_MBOX_POSTED && now_ns() > deadline) {
-			uint32_t expect = CTL_MBOX_POSTED;
+		if (st == SNAP_MBOX_POSTED && now_ns() > deadline) {
+			uint32_t expect = SNAP_MBOX_POSTED;
 			if (atomic_compare_exchange_strong_explicit(&mb->state, &expect,
-								    CTL_MBOX_EMPTY,
+								    SNAP_MBOX_EMPTY,
 								    memory_order_acq_rel,
 								    memory_order_acquire)) {
 				wake_queued(mb);
@@ -167,7 +167,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 		/* Past the deadline while RUNNING: the closure is bounded work and arg must
 		 * outlive it, so keep waiting, in sleeps of the longest step. */
 		slept |= wait_change(mb, st, spin_until,
-				     st == CTL_MBOX_RUNNING ? now_ns() + SLEEP_MAX_NS : deadline);
+				     st == SNAP_MBOX_RUNNING ? now_ns() + SLEEP_MAX_NS : deadline);
 	}
 	if (spin_until) {
 		/* Two vain spins in a row (not one: an engine thread preempted for a moment
@@ -180,7 +180,7 @@ int ctl_mbox_call(struct ctl_mbox *mb, ctl_mbox_fn fn, void *arg, unsigned timeo
 	}
 	int r = mb->result;
 	mb->last_done_ns = now_ns();
-	atomic_store_explicit(&mb->state, CTL_MBOX_EMPTY, memory_order_release);
+	atomic_store_explicit(&mb->state, SNAP_MBOX_EMPTY, memory_order_release);
 	wake_queued(mb);
 	return r;
 }
