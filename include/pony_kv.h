@@ -1,5 +1,6 @@
-/* The KV example's table layout and RPC messages. The table lives in a registered memory
- * region so that clients can GET without the server app: the one-sided scan-and-read op
+/* libpony's key-value table layout (public, installed next to <pony.h>) and the RPC messages
+ * of the KV example (tools/examples/kv_*.c). The table lives in a registered memory region so
+ * that clients can GET without the server app: the one-sided scan-and-read op
  * (pony_scan_read, executed by the server's engine in pony/onesided_exec.c) searches exactly
  * this layout; PUT (and GET without -o) go through RPC messages.
  * This layout is a contract between server, clients and the Pony engine's scan op: bump
