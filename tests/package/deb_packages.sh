@@ -1,10 +1,12 @@
 #!/bin/sh
 # The Debian packages: build them with dpkg-buildpackage -b from a copy of the tree (it writes
 # debian/ build products and ../*.deb, so never in the source tree), install them into a
-# throwaway root with `dpkg --root --unpack` (a real dpkg installation with its database and
-# conffiles, but no maintainer scripts: they would run chrooted into a root that has no
-# shell, or act on this host), then run the installed snapctl and snapnetd --version, build
-# a program against the installed libpony-dev and render the installed manual pages.
+# throwaway root with `dpkg --root --unpack`: a real dpkg installation, with its database and
+# conffiles, that stops before "configure" (postinst and triggers), which would run chrooted
+# into a root that has no shell, or chrootless on this host (creating a user here). Unpacked,
+# a conffile is still FILE.dpkg-new (configure renames it). Then run the installed snapctl
+# and snapnetd --version, build a program against the installed libpony-dev and render the
+# installed manual pages.
 # Usage: deb_packages.sh SOURCE_DIR VERSION TEST_PONY_VERSION_C
 set -eu
 src=$1 ver=$2 prog=$3
@@ -82,7 +84,9 @@ case $out in "snapctl $ver (build "*")") ;; *) fail "snapctl --version: '$out'" 
 out=$("$root/usr/sbin/snapnetd" --version)
 echo "$out"
 case $out in "snapnetd $ver (build "*")") ;; *) fail "snapnetd --version: '$out'" ;; esac
-"$root/usr/sbin/snapnetd" --check -c "$root/etc/snapnetd/snapnetd.conf" ||
+dpkg --root="$root" -s snapnetd | grep -q "^ /etc/snapnetd/snapnetd.conf " ||
+	fail "dpkg does not know /etc/snapnetd/snapnetd.conf as a conffile of snapnetd"
+"$root/usr/sbin/snapnetd" --check -c "$root/etc/snapnetd/snapnetd.conf.dpkg-new" ||
 	fail "installed config does not pass --check"
 
 # An outside program built against the installed libpony-dev, run with the installed libpony0.
