@@ -94,6 +94,11 @@ export PKG_CONFIG_PATH="$root/usr/lib/$multi/pkgconfig" PKG_CONFIG_SYSROOT_DIR="
 # shellcheck disable=SC2046
 cc -std=c99 -Wall -Wextra -Werror -o "$tmp/pony_version" "$prog" $(pkg-config --cflags --libs pony)
 LD_LIBRARY_PATH="$root/usr/lib/$multi" "$tmp/pony_version" "$ver" || fail "installed libpony"
+if command -v c++ >/dev/null; then
+	# shellcheck disable=SC2046
+	c++ -Wall -Wextra -Werror -fsyntax-only -x c++ $(pkg-config --cflags pony) "$prog" ||
+		fail "installed headers do not compile as C++"
+fi
 
 # The installed manual pages render.
 for page in man8/snapnetd.8 man8/snapctl.8 man5/snapnetd.conf.5 man3/libpony.3; do
