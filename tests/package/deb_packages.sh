@@ -24,7 +24,7 @@ mkdir "$tmp/snap-c"
 	(cd "$src" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
 	tar -C "$src" --null -T - -cf - | tar -C "$tmp/snap-c" -xf -
 
-echo "building packages (log: dpkg-buildpackage.log on failure)"
+echo "building packages (dpkg-buildpackage -b; the end of its log is shown on failure)"
 if ! (cd "$tmp/snap-c" && DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck" \
 		dpkg-buildpackage -b -us -uc >"$tmp/build.log" 2>&1); then
 	tail -n 60 "$tmp/build.log"
@@ -80,10 +80,10 @@ done
 # The installed binaries run (the host has their dependencies: DPDK, protobuf-c, ...).
 out=$(LD_LIBRARY_PATH="$root/usr/lib/$multi" "$root/usr/bin/snapctl" --version)
 echo "$out"
-case $out in "snapctl $ver (build "*")") ;; *) fail "snapctl --version: '$out'" ;; esac
+case $out in "snapctl $ver (build $ver-1)") ;; *) fail "snapctl --version: '$out'" ;; esac
 out=$("$root/usr/sbin/snapnetd" --version)
 echo "$out"
-case $out in "snapnetd $ver (build "*")") ;; *) fail "snapnetd --version: '$out'" ;; esac
+case $out in "snapnetd $ver (build $ver-1)") ;; *) fail "snapnetd --version: '$out'" ;; esac
 dpkg --root="$root" -s snapnetd | grep -q "^ /etc/snapnetd/snapnetd.conf " ||
 	fail "dpkg does not know /etc/snapnetd/snapnetd.conf as a conffile of snapnetd"
 "$root/usr/sbin/snapnetd" --check -c "$root/etc/snapnetd/snapnetd.conf.dpkg-new" ||
