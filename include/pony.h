@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pony_version.h"
 #include "snap_paths.h"
 
 #ifdef __cplusplus
@@ -61,6 +62,12 @@ extern "C" {
 #define PONY_API __attribute__((visibility("default")))
 
 struct pony_app;
+
+/* The version of the libpony the app runs with, "MAJOR.MINOR.PATCH" (static storage, never
+ * NULL, cannot fail). It differs from PONY_VERSION, the version the app was compiled
+ * against, when the shared library was upgraded underneath it; the app/daemon shared-memory
+ * protocol is versioned separately (pony_connect fails with EPROTO on a mismatch). */
+PONY_API const char *pony_version(void);
 
 /* Operation type of a completion (and of a command on the ring). */
 enum pony_op {
@@ -238,7 +245,7 @@ PONY_API int pony_write(struct pony_app *app, const struct pony_remote *rm, uint
 PONY_API int pony_read_indirect(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
 				void *buf, uint32_t len, unsigned flags, uint64_t tag);
 /* Scan-and-read: look key (1..PONY_SCAN_KEY_MAX bytes) up in the hash table at offset off of
- * the remote region (the layout of tools/examples/kv_layout.h: struct kv_table_hdr, linear
+ * the remote region (the layout of <pony_kv.h>: struct kv_table_hdr, linear
  * probing, seqlocked buckets) and read its value (at most len bytes) into buf, in one round
  * trip. The completion's len is the value's length. */
 PONY_API int pony_scan_read(struct pony_app *app, const struct pony_remote *rm, uint64_t off,

@@ -19,7 +19,7 @@ enum pony_os_opcode {
 	PONY_OS_READ = 1,          /* len bytes at off */
 	PONY_OS_WRITE = 2,         /* len bytes (carried in the request) to off */
 	PONY_OS_READ_INDIRECT = 3, /* 8 bytes at off name the data, see PONY_OS_F_PTR */
-	PONY_OS_SCAN_READ = 4,     /* kv_layout.h table at off: the value of key (request data) */
+	PONY_OS_SCAN_READ = 4,     /* pony_kv.h table at off: the value of key (request data) */
 	PONY_OS_OPCODE_MAX
 };
 

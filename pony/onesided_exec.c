@@ -12,7 +12,7 @@
 
 #include "pony/bytes.h"
 #include "pony/onesided.h"
-#include "tools/examples/kv_layout.h"
+#include "pony_kv.h"
 
 static const char *const st_names[] = {
 #define PONY_OS_X_NAME(e, s, errno_) s,
@@ -138,7 +138,7 @@ static size_t resp(uint8_t *out, size_t room, const struct pony_os_rec *r, unsig
 
 #define FAIL(st_) resp(out, room, r, (st_), 0, NULL, 0, status)
 
-/* Scan the kv_layout.h table at [toff, ...) of the region for the key in r->data. The table
+/* Scan the pony_kv.h table at [toff, ...) of the region for the key in r->data. The table
  * header and each probed bucket are copied out before use; the bucket copy is accepted only
  * under an even, unchanged seqlock. */
 static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region *rg,

@@ -7,7 +7,9 @@ PACKAGES=(
   # build
   gcc clang meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libconfig-dev libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev
-  libbpf-dev libsystemd-dev libisal-dev libssl-dev
+  libbpf-dev libsystemd-dev libisal-dev libssl-dev git
+  # packages and manual pages (tests/package)
+  debhelper dpkg-dev groff-base man-db
   # tests
   libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping arping tshark bpftool
   procps psmisc util-linux python3 python3-cryptography valgrind ethtool

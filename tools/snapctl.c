@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build_id_vcs.h"
 #include "snap/paths.h"
 #include "tools/snapctl.h"
 
@@ -237,6 +238,7 @@ static void usage_all(FILE *f)
 		"  -j, --json          machine-readable output (one JSON object per reply)\n"
 		"  -t, --timeout SECS  how long to wait for the daemon (default 5)\n"
 		"  -h, --help          this help; `snapctl COMMAND --help` for a command's\n"
+		"  -V, --version       print snapctl's version and build id\n"
 		"\ncommands:\n",
 		CTL_SOCKET_ENV, CTL_SOCKET_DEFAULT);
 	for (const struct cmd *c = cmds; c->name; c++)
@@ -264,6 +266,7 @@ int main(int argc, char **argv)
 					   {"json", no_argument, NULL, 'j'},
 					   {"timeout", required_argument, NULL, 't'},
 					   {"help", no_argument, NULL, 'h'},
+					   {"version", no_argument, NULL, 'V'},
 					   {0}};
 	struct snapctl_ctx x = {.timeout_ms = 5000};
 	char def[256];
@@ -274,7 +277,7 @@ int main(int argc, char **argv)
 	}
 	int o;
 	double t;
-	while ((o = getopt_long(argc, argv, "+s:jt:h", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+s:jt:hV", lo, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			x.socket = optarg;
@@ -291,6 +294,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage_all(stdout);
+			return EXIT_OK;
+		case 'V':
+			/* The daemon's own version: `snapctl status`. */
+			printf("snapctl %s (build %s)\n", SNAP_VERSION, SNAP_BUILD_ID);
 			return EXIT_OK;
 		default:
 			usage_all(stderr);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole Snap-C test suite, from a fresh clone: installs missing packages (as root), builds
 # with gcc and with clang (warnings are errors in both; the clang build adds ASan/UBSan and
-# libFuzzer), then runs the unit, integration, fuzz and bench-quick suites.
+# libFuzzer), then runs the unit, integration, fuzz and bench-quick suites and the package
+# suite (builds the Debian packages once more and installs them in a throwaway root).
 # Usage: tools/test.sh [--quick]   (--quick: unit suite on the gcc build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,17 +25,19 @@ configure() { # dir, extra args...
 }
 
 step "build (gcc)"
-CC=gcc configure build-gcc -Dtests=true
+# werror is off by default (distribution builds); CI wants it on.
+CC=gcc configure build-gcc -Dtests=true -Dwerror=true
 ninja -C build-gcc
 
 suites=(unit)
-[ $quick -eq 0 ] && suites+=(integration security bench-quick upgrade)
+[ $quick -eq 0 ] && suites+=(integration security bench-quick upgrade package)
 if [ $quick -eq 0 ]; then
   step "build (clang, ASan+UBSan, libFuzzer)"
   # -fno-sanitize=alignment: DPDK's x86 CRC inlines (rte_hash_crc.h, used for Pony's
   # checksum) load 8 bytes from unaligned packet offsets, which x86 allows; every other UBSan
   # check stays on and halts.
-  CC=clang configure build-clang -Dtests=true -Dfuzz=true -Db_sanitize=address,undefined \
+  CC=clang configure build-clang -Dtests=true -Dwerror=true -Dfuzz=true \
+    -Db_sanitize=address,undefined \
     -Db_lundef=false -Dc_args=-fno-sanitize=alignment
   ninja -C build-clang
 fi
@@ -52,7 +55,7 @@ run_suite() { # build dir, suite, parallel jobs
 run_suite build-gcc unit 2
 if [ $quick -eq 0 ]; then
   # Integration tests start daemons that poll: one at a time on a 2-core machine.
-  for s in integration security upgrade bench-quick; do run_suite build-gcc "$s" 1; done
+  for s in integration security upgrade bench-quick package; do run_suite build-gcc "$s" 1; done
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite build-clang unit 2
   run_suite build-clang fuzz 1

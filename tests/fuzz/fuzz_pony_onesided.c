@@ -1,5 +1,5 @@
 /* Fuzz target for the one-sided op records (pony/onesided_exec.c): request and response
- * parsers and the executor, against a region (holding a kv_layout.h table and descriptors
+ * parsers and the executor, against a region (holding a pony_kv.h table and descriptors
  * taken from the input) between guard zones. Checks: no crash, accepted requests re-encode to
  * the same bytes, every response fits the documented size, status is known, and not one byte
  * outside the region changes (nor inside it without a successful WRITE).
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "pony/onesided.h"
-#include "tools/examples/kv_layout.h"
+#include "pony_kv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void pony_fuzz_report(void);

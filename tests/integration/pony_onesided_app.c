@@ -1,6 +1,6 @@
 /* Test app for one-sided ops between two daemons.
  *   target -s SOCK: registers a 1 MiB region (known pattern, descriptors at [0, 64 KiB), a
- *     kv_layout.h table at 512 KiB with keys k0..k99) and a 4 KiB read-only one, prints
+ *     pony_kv.h table at 512 KiB with keys k0..k99) and a 4 KiB read-only one, prints
  *     "region R key K ro R2 key2 K2", then sleeps without polling its rings until killed
  *     (one-sided ops must not need it).
  *   client -s SOCK -i IP -r R:K -R R2:K2 [-n N]: N rounds of every op type (read, write then
@@ -17,7 +17,7 @@
 
 #include <pony.h>
 
-#include "tools/examples/kv_layout.h"
+#include "pony_kv.h"
 
 #define RLEN (1u << 20)
 #define TABLE_OFF (512u << 10)

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "build_id_vcs.h"
 #include "snap/log.h"
 #include "tests/unit/ctl_rpc_fix.h"
 

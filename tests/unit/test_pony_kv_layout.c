@@ -1,4 +1,4 @@
-/* Unit test of the KV example's region table (tools/examples/kv_layout.h): put/find,
+/* Unit test of the KV example's region table (include/pony_kv.h): put/find,
  * replace, the probe window limit, and the seqlock parity a one-sided reader relies on. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "kv_layout.h"
+#include "pony_kv.h"
 
 static void test_kv(void **state)
 {

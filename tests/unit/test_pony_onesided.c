@@ -5,7 +5,7 @@
  * error case with its distinct status and B's counter, guard bytes around the regions
  * never touched, and revocation racing with ops in flight. */
 #include "pony_sim_app.h"
-#include "tools/examples/kv_layout.h"
+#include "pony_kv.h"
 
 
 static struct pony_app_host *hA, *hB;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "ex_common.h"
-#include "kv_layout.h"
+#include <pony_kv.h>
 
 static int usage(const char *me)
 {

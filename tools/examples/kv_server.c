@@ -1,11 +1,11 @@
-/* libpony example: tiny key-value server. The table (kv_layout.h) lives in a payload buffer
+/* libpony example: tiny key-value server. The table (pony_kv.h) lives in a payload buffer
  * registered as a read-only memory region, so clients can later read it one-sidedly; GET,
  * PUT and INFO arrive as RPC messages and are answered with one message each.
  * Usage: kv_server [-s socket] [-e engine] [-p service] [-n buckets (power of two)] */
 #include <getopt.h>
 
 #include "ex_common.h"
-#include "kv_layout.h"
+#include <pony_kv.h>
 
 #define RX_BUFS 16
 

@@ -1,5 +1,6 @@
-/* The KV example's table layout and RPC messages. The table lives in a registered memory
- * region so that clients can GET without the server app: the one-sided scan-and-read op
+/* libpony's key-value table layout (public, installed next to <pony.h>) and the RPC messages
+ * of the KV example (tools/examples/kv_*.c). The table lives in a registered memory region so
+ * that clients can GET without the server app: the one-sided scan-and-read op
  * (pony_scan_read, executed by the server's engine in pony/onesided_exec.c) searches exactly
  * this layout; PUT (and GET without -o) go through RPC messages.
  * This layout is a contract between server, clients and the Pony engine's scan op: bump
@@ -18,6 +19,13 @@
 
 #include <stdint.h>
 #include <string.h>
+
+/* Usable from C11 and C++ (installed header). */
+#ifdef __cplusplus
+#define KV_STATIC_ASSERT static_assert
+#else
+#define KV_STATIC_ASSERT _Static_assert
+#endif
 
 #define KV_MAGIC 0x31564b594e4f50ull /* "PONYKV1" */
 #define KV_VERSION 1u
@@ -46,13 +54,13 @@ struct kv_bucket {
 	char val[KV_VAL_MAX];
 };
 
-_Static_assert(sizeof(struct kv_table_hdr) == 64, "kv header: one cache line");
-_Static_assert(sizeof(struct kv_bucket) == 128, "kv bucket: two cache lines");
+KV_STATIC_ASSERT(sizeof(struct kv_table_hdr) == 64, "kv header: one cache line");
+KV_STATIC_ASSERT(sizeof(struct kv_bucket) == 128, "kv bucket: two cache lines");
 
 /* FNV-1a, 64 bit: simple, stable across builds and hosts (part of the contract). */
 static inline uint64_t kv_hash(const void *key, unsigned len)
 {
-	const uint8_t *p = key;
+	const uint8_t *p = (const uint8_t *)key;
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (unsigned i = 0; i < len; i++) {
 		h ^= p[i];
@@ -151,4 +159,4 @@ struct kv_info {
 	uint32_t n_buckets;
 	uint64_t key;     /* the region's access key */
 };
-_Static_assert(sizeof(struct kv_info) <= KV_VAL_MAX, "info fits a value");
+KV_STATIC_ASSERT(sizeof(struct kv_info) <= KV_VAL_MAX, "info fits a value");
