@@ -302,7 +302,7 @@ kernel_tcp_runs() {
 
 # ---- Pony Express -------------------------------------------------------------------
 # Two snapnetd daemons, A on the client's CPUs and B on the server's, each with one port and
-# one engine: port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4791) ->
+# one engine: port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) ->
 # pony -> port_tx. The engine is in a dedicated group pinned to the side's first CPU (a
 # polling engine, as Snap runs it: it burns that core whether or not there is work, and
 # that CPU is counted), and the whole daemon is confined to the side's CPUs with taskset.
