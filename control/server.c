@@ -7,6 +7,7 @@
 #include "control/capture.h"
 #include "control/rpc.h"
 #include "control/server.h"
+#include "control/telemetry.h"
 #include "snap/config.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
@@ -55,6 +56,8 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		return r;
 	}
 	snap_fdreg_add(ctl_rpc_listen_fd(srv), SNAP_FD_CONTROL_LISTEN, 0, "control listener");
+	if ((r = ctl_telemetry_start()) < 0) /* optional: the daemon runs without it */
+		SNAP_LOG(WARNING, "telemetry: not served: %s", strerror(-r));
 	return 0;
 }
 
@@ -63,6 +66,7 @@ void ctl_server_stop(void)
 	if (srv == NULL)
 		return;
 	ctl_capture_stop_all();
+	ctl_telemetry_stop();
 	snap_loop_del_fd(ctl_rpc_fd(srv));
 	snap_fdreg_del(ctl_rpc_listen_fd(srv));
 	ctl_rpc_destroy(srv);

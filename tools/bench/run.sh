@@ -94,8 +94,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
-  # A killed daemon leaves its DPDK runtime dir (file prefix snap-<daemon name>-<pid>).
-  rm -rf /var/run/dpdk/snap-sb$$[ab]-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb$$[ab]-* 2>/dev/null || true
+  # A killed daemon leaves its DPDK runtime dir (file prefix snap-<daemon name>).
+  rm -rf /var/run/dpdk/snap-sb$$[ab]* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb$$[ab]* 2>/dev/null || true
   if [ $ROOT -eq 1 ]; then
     ip netns del $NS_A 2>/dev/null || true
     ip netns del $NS_B 2>/dev/null || true
