@@ -111,16 +111,32 @@ static ProtobufCMessage *call(const char *method, const ProtobufCMessage *msg,
 	return m;
 }
 
+/* DPDK 22.11 refuses dict names outside [A-Za-z0-9_/]: '.' (as in "app1.cmds") becomes '/',
+ * anything else '_'. */
+static const char *tel_name(char *out, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i < RTE_TEL_MAX_STRING_LEN - 1; i++) {
+		char ch = in[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '/';
+		out[i] = ok ? ch : ch == '.' ? '/' : '_';
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* A dict of counters (name -> value) added to d under key; DPDK frees it with d. */
 static void add_counters(struct rte_tel_data *d, const char *key, Ctl__Counter **c, size_t n)
 {
+	char name[RTE_TEL_MAX_STRING_LEN];
 	struct rte_tel_data *cd = rte_tel_data_alloc();
 	if (cd == NULL)
 		return;
 	rte_tel_data_start_dict(cd);
 	for (size_t i = 0; i < n && i < RTE_TEL_MAX_DICT_ENTRIES; i++)
-		rte_tel_data_add_dict_u64(cd, c[i]->name, c[i]->value);
-	if (rte_tel_data_add_dict_container(d, key, cd, 0) != 0)
+		rte_tel_data_add_dict_u64(cd, tel_name(name, c[i]->name), c[i]->value);
+	if (rte_tel_data_add_dict_container(d, tel_name(name, key), cd, 0) != 0)
 		rte_tel_data_free(cd);
 }
 
@@ -134,14 +150,16 @@ static int t_engines(const char *cmd, const char *params, struct rte_tel_data *d
 	if (r == NULL)
 		return rc;
 	rte_tel_data_start_dict(d);
+	char name[RTE_TEL_MAX_STRING_LEN];
 	for (size_t i = 0; i < r->n_engines && i < RTE_TEL_MAX_DICT_ENTRIES; i++)
-		rte_tel_data_add_dict_string(d, r->engines[i]->name, r->engines[i]->state);
+		rte_tel_data_add_dict_string(d, tel_name(name, r->engines[i]->name),
+					     r->engines[i]->state);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return 0;
 }
 
 /* /snap/engine,NAME: the engine's `snapctl stats`: element -> counter -> value ("engine" for
- * the engine's own counters). */
+ * the engine's own counters; names through tel_name). */
 static int t_engine(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;

@@ -490,6 +490,7 @@ static int parse_daemon(struct pctx *p, const config_setting_t *d, struct snap_c
 	    opt_str(p, d, "log_level", cfg->log_level, sizeof(cfg->log_level)) ||
 	    opt_str(p, d, "socket_mode", mode, sizeof(mode)) ||
 	    opt_str(p, d, "app_engine", cfg->app_engine, sizeof(cfg->app_engine)) ||
+	    opt_str(p, d, "metrics_listen", cfg->metrics_listen, sizeof(cfg->metrics_listen)) ||
 	    opt_bool(p, d, "hugepages", &cfg->hugepages) ||
 	    opt_bool(p, d, "readonly_anyone", &cfg->readonly_anyone))
 		return -EINVAL;

@@ -96,6 +96,7 @@ struct snap_config {
 	unsigned socket_mode;        /* control/app socket file mode */
 	char operator_group[32];     /* may mutate through the control socket */
 	bool readonly_anyone;        /* read-only control queries allowed to anyone */
+	char metrics_listen[64];     /* "127.0.0.1:9464": HTTP /metrics on loopback; "" = off */
 	unsigned memory_mb;
 	bool hugepages;
 	char log_level[16];
