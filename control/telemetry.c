@@ -140,39 +140,20 @@ static void add_counters(struct rte_tel_data *d, const char *key, Ctl__Counter *
 		rte_tel_data_free(cd);
 }
 
-static int t_engines(const char *cmd, const char *params, struct rte_tel_data *d)
+/* Fillers: one reply -> d (a started dict). */
+static void f_engines(const ProtobufCMessage *m, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	int rc;
-	Ctl__EnginesReply *r = (Ctl__EnginesReply *)call(CTL_M_ENGINES, NULL,
-							 &ctl__engines_reply__descriptor, &rc);
-	if (r == NULL)
-		return rc;
-	rte_tel_data_start_dict(d);
+	const Ctl__EnginesReply *r = (const Ctl__EnginesReply *)m;
 	char name[RTE_TEL_MAX_STRING_LEN];
 	for (size_t i = 0; i < r->n_engines && i < RTE_TEL_MAX_DICT_ENTRIES; i++)
 		rte_tel_data_add_dict_string(d, tel_name(name, r->engines[i]->name),
 					     r->engines[i]->state);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return 0;
 }
 
-/* /snap/engine,NAME: the engine's `snapctl stats`: element -> counter -> value ("engine" for
- * the engine's own counters; names through tel_name). */
-static int t_engine(const char *cmd, const char *params, struct rte_tel_data *d)
+/* element -> counter -> value ("engine" for the engine's own counters). */
+static void f_engine(const ProtobufCMessage *m, struct rte_tel_data *d)
 {
-	(void)cmd;
-	if (params == NULL || !params[0])
-		return -EINVAL;
-	Ctl__StatsRequest q = CTL__STATS_REQUEST__INIT;
-	q.engine = (char *)(uintptr_t)params;
-	int rc;
-	Ctl__StatsReply *r = (Ctl__StatsReply *)call(CTL_M_STATS, &q.base,
-						     &ctl__stats_reply__descriptor, &rc);
-	if (r == NULL)
-		return rc;
-	rte_tel_data_start_dict(d);
+	const Ctl__StatsReply *r = (const Ctl__StatsReply *)m;
 	for (size_t i = 0; i < r->n_engines; i++) {
 		const Ctl__EngineStats *es = r->engines[i];
 		if (es->has_error)
@@ -183,63 +164,79 @@ static int t_engine(const char *cmd, const char *params, struct rte_tel_data *d)
 				     el->n_counters);
 		}
 	}
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return 0;
 }
 
-static int t_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+static void f_ports(const ProtobufCMessage *m, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	int rc;
-	Ctl__PortsReply *r = (Ctl__PortsReply *)call(CTL_M_PORTS, NULL,
-						     &ctl__ports_reply__descriptor, &rc);
-	if (r == NULL)
-		return rc;
-	rte_tel_data_start_dict(d);
+	const Ctl__PortsReply *r = (const Ctl__PortsReply *)m;
 	for (size_t i = 0; i < r->n_ports && i < RTE_TEL_MAX_DICT_ENTRIES; i++)
 		add_counters(d, r->ports[i]->name, r->ports[i]->counters, r->ports[i]->n_counters);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return 0;
 }
 
-/* /snap/pony/flows: "engine/peer" -> the flow's counters. */
-static int t_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+/* "engine/peer" -> the flow's counters. */
+static void f_flows(const ProtobufCMessage *m, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	int rc;
-	Ctl__FlowsReply *r = (Ctl__FlowsReply *)call(CTL_M_FLOWS, NULL,
-						     &ctl__flows_reply__descriptor, &rc);
-	if (r == NULL)
-		return rc;
-	rte_tel_data_start_dict(d);
+	const Ctl__FlowsReply *r = (const Ctl__FlowsReply *)m;
+	char key[RTE_TEL_MAX_STRING_LEN];
 	for (size_t i = 0; i < r->n_flows && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
-		char key[RTE_TEL_MAX_STRING_LEN];
 		snprintf(key, sizeof(key), "%s/%s", r->flows[i]->engine, r->flows[i]->peer);
 		add_counters(d, key, r->flows[i]->counters, r->flows[i]->n_counters);
 	}
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return 0;
 }
 
-/* /snap/pony/apps: app "name/pid" -> its counters. */
-static int t_apps(const char *cmd, const char *params, struct rte_tel_data *d)
+/* "app/pid" -> its counters. */
+static void f_apps(const ProtobufCMessage *m, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	int rc;
-	Ctl__AppsReply *r = (Ctl__AppsReply *)call(CTL_M_APPS, NULL,
-						   &ctl__apps_reply__descriptor, &rc);
-	if (r == NULL)
-		return rc;
-	rte_tel_data_start_dict(d);
+	const Ctl__AppsReply *r = (const Ctl__AppsReply *)m;
+	char key[RTE_TEL_MAX_STRING_LEN];
 	for (size_t i = 0; i < r->n_apps && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
-		char key[RTE_TEL_MAX_STRING_LEN];
 		snprintf(key, sizeof(key), "%s/%d", r->apps[i]->name, (int)r->apps[i]->pid);
 		add_counters(d, key, r->apps[i]->counters, r->apps[i]->n_counters);
 	}
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+/* The commands: each the control method behind a snapctl command and a filler. */
+static const struct tel_cmd {
+	const char *cmd, *method, *help;
+	const ProtobufCMessageDescriptor *reply;
+	void (*fill)(const ProtobufCMessage *m, struct rte_tel_data *d);
+	bool engine_param; /* requires ",NAME": StatsRequest.engine */
+} cmds[] = {
+	{"/snap/engines", CTL_M_ENGINES, "Engines and their states. No parameters",
+	 &ctl__engines_reply__descriptor, f_engines, false},
+	{"/snap/engine", CTL_M_STATS,
+	 "One engine's counters by element (as snapctl stats). Parameters: engine name",
+	 &ctl__stats_reply__descriptor, f_engine, true},
+	{"/snap/ports", CTL_M_PORTS, "Ports and their ethdev counters. No parameters",
+	 &ctl__ports_reply__descriptor, f_ports, false},
+	{"/snap/pony/flows", CTL_M_FLOWS, "Pony flows and their counters. No parameters",
+	 &ctl__flows_reply__descriptor, f_flows, false},
+	{"/snap/pony/apps", CTL_M_APPS, "Pony apps and their counters. No parameters",
+	 &ctl__apps_reply__descriptor, f_apps, false},
+};
+
+/* The one DPDK callback: find cmd, run its method on the control thread, fill d. */
+static int t_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct tel_cmd *c = NULL;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && c == NULL; i++)
+		if (!strcmp(cmds[i].cmd, cmd))
+			c = &cmds[i];
+	if (c == NULL)
+		return -ENOENT;
+	Ctl__StatsRequest q = CTL__STATS_REQUEST__INIT;
+	if (c->engine_param) {
+		if (params == NULL || !params[0])
+			return -EINVAL;
+		q.engine = (char *)(uintptr_t)params;
+	}
+	int rc;
+	ProtobufCMessage *m = call(c->method, c->engine_param ? &q.base : NULL, c->reply, &rc);
+	if (m == NULL)
+		return rc;
+	rte_tel_data_start_dict(d);
+	c->fill(m, d);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return 0;
 }
 
@@ -260,21 +257,8 @@ int ctl_telemetry_start(void)
 	serving = true;
 	pthread_mutex_unlock(&mu);
 	if (!registered) {
-		static const struct {
-			const char *cmd;
-			telemetry_cb fn;
-			const char *help;
-		} cmds[] = {
-			{"/snap/engines", t_engines, "Engines and their states. No parameters"},
-			{"/snap/engine", t_engine,
-			 "One engine's counters by element (as snapctl stats). Parameters: name"},
-			{"/snap/ports", t_ports, "Ports and their ethdev counters. No parameters"},
-			{"/snap/pony/flows", t_flows, "Pony flows and their counters. No parameters"},
-			{"/snap/pony/apps", t_apps, "Pony apps and their counters. No parameters"},
-		};
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-			if ((r = rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn,
-							    cmds[i].help)) != 0)
+			if ((r = rte_telemetry_register_cmd(cmds[i].cmd, t_cmd, cmds[i].help)) != 0)
 				SNAP_LOG(WARNING, "telemetry: cannot register %s: %s", cmds[i].cmd,
 					 strerror(-r));
 		registered = true;

@@ -117,65 +117,61 @@ local function crc32c(tvb, hdr_len, total)
 	return bit32.bnot(c)
 end
 
--- One-sided request records (names gets each opcode's name); returns the number decoded and
--- whether the payload was exactly n well-formed records.
-local function os_requests(tvb, tree, n, names)
-	local pos, len, done = 0, tvb:len(), 0
-	while done < n and pos + OS_REQ_HDR <= len do
+-- One-sided record layouts (pony/onesided.h, WIRE.md "One-sided payloads"): header size,
+-- where data_len is, the fields in order {offset, length, field}, and a one-line summary
+-- (returns it and the name collected for the Info column). A new record field is one line.
+local OS_REQ = {
+	hdr = OS_REQ_HDR, dlen_at = 2,
+	fields = {
+		{ 0, 1, f.os_opcode }, { 1, 1, f.os_flags, f.os_flag_ptr }, { 2, 2, f.os_data_len },
+		{ 4, 4, f.os_op_id }, { 8, 4, f.os_region }, { 12, 4, f.os_len }, { 16, 8, f.os_key },
+		{ 24, 8, f.os_off },
+	},
+	summary = function(tvb, pos)
 		local op = tvb(pos, 1):uint()
-		local dlen = tvb(pos + 2, 2):uint()
-		local rlen = math.min(OS_REQ_HDR + dlen, len - pos)
 		local name = OS_OPCODES[op] or ("op " .. op)
-		names[#names + 1] = name
-		local t = tree:add(f.os_rec, tvb(pos, rlen))
-		t:set_text(string.format("Request %s region %u off %u len %u", name,
-			tvb(pos + 8, 4):uint(), tvb(pos + 24, 8):uint64():tonumber(), tvb(pos + 12, 4):uint()))
-		t:add(f.os_opcode, tvb(pos, 1))
-		local ft = t:add(f.os_flags, tvb(pos + 1, 1))
-		ft:add(f.os_flag_ptr, tvb(pos + 1, 1))
-		t:add(f.os_data_len, tvb(pos + 2, 2))
-		t:add(f.os_op_id, tvb(pos + 4, 4))
-		t:add(f.os_region, tvb(pos + 8, 4))
-		t:add(f.os_len, tvb(pos + 12, 4))
-		t:add(f.os_key, tvb(pos + 16, 8))
-		t:add(f.os_off, tvb(pos + 24, 8))
-		if dlen > 0 then
-			if pos + OS_REQ_HDR + dlen > len then
-				t:add_proto_expert_info(e_malformed, "record data runs past the payload")
-				return done + 1, false
-			end
-			t:add(f.os_data, tvb(pos + OS_REQ_HDR, dlen))
-		end
-		pos = pos + OS_REQ_HDR + dlen
-		done = done + 1
-	end
-	return done, done == n and pos == len
-end
-
-local function os_responses(tvb, tree, n, names)
-	local pos, len, done = 0, tvb:len(), 0
-	while done < n and pos + OS_RESP_HDR <= len do
+		return string.format("Request %s region %u off %u len %u", name, tvb(pos + 8, 4):uint(),
+			tvb(pos + 24, 8):uint64():tonumber(), tvb(pos + 12, 4):uint()), name
+	end,
+}
+local OS_RESP = {
+	hdr = OS_RESP_HDR, dlen_at = 6,
+	fields = {
+		{ 0, 4, f.os_op_id }, { 4, 1, f.os_status }, { 5, 1, f.os_reserved },
+		{ 6, 2, f.os_data_len }, { 8, 4, f.os_len },
+	},
+	summary = function(tvb, pos)
 		local st = tvb(pos + 4, 1):uint()
-		local dlen = tvb(pos + 6, 2):uint()
-		local rlen = math.min(OS_RESP_HDR + dlen, len - pos)
-		local sname = OS_STATUS[st] or ("status " .. st)
-		names[#names + 1] = sname
-		local t = tree:add(f.os_rec, tvb(pos, rlen))
-		t:set_text(string.format("Response op 0x%08x %s len %u", tvb(pos, 4):uint(), sname,
-			tvb(pos + 8, 4):uint()))
-		t:add(f.os_op_id, tvb(pos, 4))
-		t:add(f.os_status, tvb(pos + 4, 1))
-		t:add(f.os_reserved, tvb(pos + 5, 1))
-		t:add(f.os_data_len, tvb(pos + 6, 2))
-		t:add(f.os_len, tvb(pos + 8, 4))
+		local name = OS_STATUS[st] or ("status " .. st)
+		return string.format("Response op 0x%08x %s len %u", tvb(pos, 4):uint(), name,
+			tvb(pos + 8, 4):uint()), name
+	end,
+}
+
+-- Decode n records of layout L from tvb into tree (names gets each record's opcode or status
+-- name); returns the number decoded and whether the payload was exactly n whole records.
+local function os_records(L, tvb, tree, n, names)
+	local pos, len, done = 0, tvb:len(), 0
+	while done < n and pos + L.hdr <= len do
+		local dlen = tvb(pos + L.dlen_at, 2):uint()
+		local t = tree:add(f.os_rec, tvb(pos, math.min(L.hdr + dlen, len - pos)))
+		local text, name = L.summary(tvb, pos)
+		t:set_text(text)
+		names[#names + 1] = name
+		for _, fl in ipairs(L.fields) do
+			local it = t:add(fl[3], tvb(pos + fl[1], fl[2]))
+			if fl[4] then
+				it:add(fl[4], tvb(pos + fl[1], fl[2]))
+			end
+		end
 		if dlen > 0 then
-			if pos + OS_RESP_HDR + dlen > len then
+			if pos + L.hdr + dlen > len then
 				t:add_proto_expert_info(e_malformed, "record data runs past the payload")
 				return done + 1, false
 			end
-			t:add(f.os_data, tvb(pos + OS_RESP_HDR, dlen))
+			t:add(f.os_data, tvb(pos + L.hdr, dlen))
 		end
-		pos = pos + OS_RESP_HDR + dlen
+		pos = pos + L.hdr + dlen
 		done = done + 1
 	end
 	return done, done == n and pos == len
@@ -256,11 +252,7 @@ function pony.dissector(tvb, pinfo, root)
 			local n = tvb(60, 4):uint()
 			local got, ok
 			local names = {}
-			if ptype == T_OS_REQ then
-				got, ok = os_requests(ptvb, pt, n, names)
-			else
-				got, ok = os_responses(ptvb, pt, n, names)
-			end
+			got, ok = os_records(ptype == T_OS_REQ and OS_REQ or OS_RESP, ptvb, pt, n, names)
 			pt:set_text(string.format("%u one-sided %s records", got,
 				ptype == T_OS_REQ and "request" or "response"))
 			if not ok then
