@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 
-#include "control/metrics_text.h"
 #include "snap/log.h"
 #include "tests/unit/ctl_rpc_fix.h"
 
@@ -42,48 +41,6 @@ static int h_double(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	return -EINVAL;
 }
 
-/* Runs on the server (control) thread: ctl_rpc_invoke of real methods, in-process as the
- * telemetry and metrics endpoints use it, and the OpenMetrics rendering of its reply. */
-static int h_invoke(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
-{
-	uint8_t *rep, buf[64];
-	size_t n;
-	char err[128], *text = NULL;
-	Ctl__StatsRequest q = CTL__STATS_REQUEST__INIT;
-	q.engine = "e1";
-	size_t ql = ctl__stats_request__pack(&q, buf);
-	if (ctl_rpc_invoke(CTL_M_STATS, buf, ql, &rep, &n, err, sizeof(err)) != 0)
-		return ctl_rpc_error(call, -EPROTO, "stats e1: %s", err);
-	Ctl__StatsReply *r = ctl__stats_reply__unpack(NULL, n, rep);
-	free(rep);
-	FILE *f = open_memstream(&text, &n);
-	struct ctl_metrics_src src = {.stats = r};
-	int rr = r && f ? ctl_metrics_render(f, &src) : -EIO;
-	if (f)
-		fclose(f);
-	bool ok = rr == 0 && text &&
-		  strstr(text, "# TYPE snap_element counter\n") &&
-		  strstr(text, "\nsnap_element_total{engine=\"e1\",element=\"\",counter=\"polls\"} 5\n") &&
-		  strstr(text, "\nsnap_element_total{engine=\"e1\",element=\"src\",counter=\"generated\"} 5\n") &&
-		  n > 6 && !strcmp(text + n - 6, "# EOF\n");
-	free(text);
-	if (r)
-		ctl__stats_reply__free_unpacked(r, NULL);
-	if (!ok)
-		return ctl_rpc_error(call, -EPROTO, "metrics text of stats e1 not as expected");
-	q.engine = "ghost";
-	ql = ctl__stats_request__pack(&q, buf);
-	if (ctl_rpc_invoke(CTL_M_STATS, buf, ql, &rep, &n, err, sizeof(err)) != -ENOENT ||
-	    !strstr(err, "ghost"))
-		return ctl_rpc_error(call, -EPROTO, "stats ghost: %s", err);
-	if (ctl_rpc_invoke(CTL_M_ENGINE_DESTROY, NULL, 0, &rep, &n, err, sizeof(err)) != -ENOSYS)
-		return ctl_rpc_error(call, -EPROTO, "a mutating method ran in-process");
-	if (ctl_rpc_invoke("test.silent", NULL, 0, &rep, &n, err, sizeof(err)) != -EIO)
-		return ctl_rpc_error(call, -EPROTO, "a handler without reply: %s", err);
-	Ctl__StatusRequest empty = CTL__STATUS_REQUEST__INIT;
-	return ctl_rpc_reply(call, &empty.base);
-}
-
 /* ---- fixture ----------------------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -91,7 +48,6 @@ static int group_setup(void **state)
 	static const struct ctl_fix_method methods[] = {
 		{"test.silent", h_silent, CTL_RPC_READONLY},
 		{"test.double", h_double, CTL_RPC_READONLY},
-		{"test.invoke", h_invoke, CTL_RPC_READONLY},
 	};
 	const struct ctl_fix_cfg cfg = {
 		.name = "ctlrpc", .methods = methods, .n_methods = RTE_DIM(methods)};
@@ -213,18 +169,6 @@ static void test_stats(void **state)
 	q.engine = "ghost";
 	rsp = ctl_fix_call(c, CTL_M_STATS, &q.base);
 	assert_int_equal(ctl_fix_rsp_error(rsp), ENOENT);
-	ctl__response__free_unpacked(rsp, NULL);
-	snapctl_close(c);
-}
-
-static void test_invoke(void **state)
-{
-	struct snapctl_conn *c = ctl_fix_conn_open();
-	Ctl__StatusRequest q = CTL__STATUS_REQUEST__INIT;
-	Ctl__Response *rsp = ctl_fix_call(c, "test.invoke", &q.base);
-	if (ctl_fix_rsp_error(rsp))
-		fprintf(stderr, "test.invoke: %s\n", rsp->message ? rsp->message : "?");
-	assert_int_equal(ctl_fix_rsp_error(rsp), 0);
 	ctl__response__free_unpacked(rsp, NULL);
 	snapctl_close(c);
 }
@@ -702,7 +646,6 @@ int main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_engines),
 		cmocka_unit_test(test_stats),
-		cmocka_unit_test(test_invoke),
 		cmocka_unit_test(test_log_level),
 		cmocka_unit_test(test_unknown_methods),
 		cmocka_unit_test(test_garbage),
