@@ -73,9 +73,7 @@ int snap_eal_prefix_pick(const char *name, char *out, size_t len)
 	return -EBUSY;
 }
 
-/* RUN_DIR/dpdk_telemetry.v2 -> this instance's telemetry socket, replaced atomically so a
- * takeover moves it to the new daemon in one step. Best effort: telemetry is optional. */
-static void telemetry_link_make(const char *run_dir)
+void snap_eal_telemetry_link(const char *run_dir)
 {
 	char target[600], tmp[540];
 	snprintf(target, sizeof(target), "%s/dpdk_telemetry.v2", runtime_dir);
@@ -187,7 +185,6 @@ int snap_eal_start(const struct snap_config *cfg, char *err, size_t errlen)
 		return -rte_errno ? -rte_errno : -EIO;
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
-	telemetry_link_make(cfg->run_dir);
 	return 0;
 }
 

@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 		rc = r == -EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 		goto out_modules;
 	}
+	snap_eal_telemetry_link(cfg->run_dir);
 	if (takeover && (r = snap_takeover_client_finish()) != 0)
 		SNAP_LOG(WARNING, "takeover: could not tell the old daemon we run: %s",
 			 strerror(-r));
