@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Issue 19 test helper: a strict OpenMetrics text parser (the subset snapnetd writes:
 counter families with # TYPE/# HELP, labelled _total samples, # EOF), and a client for DPDK's
-telemetry socket. Imported by nothing: run as
+telemetry socket (SOCK_SEQPACKET; no dpdk-telemetry.py needed). Loaded by metrics.sh with
+importlib, or run as
   metrics_check.py parse FILE            -> prints one "family{labels} value" per sample
   metrics_check.py telemetry SOCK CMD... -> prints each command's JSON reply, one per line
 """
