@@ -81,6 +81,15 @@ void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *a
 void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid);
 struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call);
 
+/* Run a READONLY method in-process, as if a client with every right had called it: other
+ * views of the same data (DPDK telemetry, the metrics endpoint) go through the very handler
+ * `snapctl` uses. Control thread only; the method must answer synchronously. On success
+ * *reply (malloc'd, the caller frees it) holds the packed *Reply message. 0, or the
+ * handler's -errno (-ENOENT...) with its message in err; -ENOSYS (no such read-only
+ * method), -ENOMEM, -EINPROGRESS (the method deferred its answer: nothing to return). */
+int ctl_rpc_invoke(const char *method, const uint8_t *req, size_t len, uint8_t **reply,
+		   size_t *reply_len, char *err, size_t errlen);
+
 /* ---- the server -------------------------------------------------------------------------- */
 
 struct ctl_rpc_config {

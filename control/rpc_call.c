@@ -70,12 +70,60 @@ static int queue_msg(struct ctl_rpc_call *call, const ProtobufCMessage *msg, boo
 	return r;
 }
 
+/* ctl_rpc_invoke's reply: the packed message, kept for the caller. */
+static int local_store(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	call->local_buf = malloc(n ? n : 1);
+	if (call->local_buf == NULL)
+		return -ENOMEM;
+	call->local_len = protobuf_c_message_pack(msg, call->local_buf);
+	return 0;
+}
+
+int ctl_rpc_invoke(const char *method, const uint8_t *req, size_t len, uint8_t **reply,
+		   size_t *reply_len, char *err, size_t errlen)
+{
+	*reply = NULL;
+	*reply_len = 0;
+	const struct ctl_rpc_method *m = ctl_rpc_method_find(method);
+	if (m == NULL || m->flags != CTL_RPC_READONLY) {
+		snprintf(err, errlen, "no read-only method '%s'", method);
+		return -ENOSYS;
+	}
+	struct ctl_rpc_call *call = calloc(1, sizeof(*call));
+	if (call == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	call->local = true;
+	snprintf(call->method, sizeof(call->method), "%s", m->name);
+	int r = m->fn(call, req, len);
+	if (r == CTL_RPC_DEFERRED && !call->replied) {
+		/* The handler owns the call now and finishes it later; nobody hears that. */
+		call->local = false;
+		call->deferred = true;
+		snprintf(err, errlen, "method '%s' answers asynchronously", method);
+		return -EINPROGRESS;
+	}
+	if (call->replied && call->local_buf) {
+		*reply = call->local_buf;
+		*reply_len = call->local_len;
+		r = 0;
+	} else {
+		snprintf(err, errlen, "%s", call->errmsg[0] ? call->errmsg : strerror(r < 0 ? -r : EIO));
+		r = r < 0 ? r : -EIO;
+	}
+	free(call);
+	return r;
+}
+
 int ctl_rpc_reply(struct ctl_rpc_call *call, const ProtobufCMessage *msg)
 {
 	if (call->replied)
 		return -EALREADY; /* one Response per request, whatever the handler does */
-	int r = call->c ? queue_msg(call, msg, false) : 0;
-	if (r < 0)
+	int r = call->local ? local_store(call, msg) : call->c ? queue_msg(call, msg, false) : 0;
+	if (r < 0 && call->c)
 		ctl_rpc_send_error(call->c, call->id, call->method, -r,
 				   r == -EMSGSIZE ? "reply too large" : "out of memory");
 	call->replied = true; /* a reply or its error is queued: dispatch sends nothing more */

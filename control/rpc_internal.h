@@ -101,6 +101,9 @@ struct ctl_rpc_call {
 	char errmsg[ERRMSG_MAX];
 	void (*cancel)(void *arg);
 	void *cancel_arg;
+	bool local;            /* ctl_rpc_invoke: the reply goes to local_buf, not a client */
+	uint8_t *local_buf;
+	size_t local_len;
 };
 
 /* rpc.c: connections closed during a batch are freed after it (graveyard). */

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "control/capture.h"
+#include "control/metrics_http.h"
 #include "control/rpc.h"
 #include "control/server.h"
+#include "control/telemetry.h"
 #include "snap/config.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
@@ -75,6 +77,12 @@ int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen)
 		}
 		tick_added = true;
 	}
+	if ((r = ctl_telemetry_start()) < 0) /* optional: the daemon runs without it */
+		SNAP_LOG(WARNING, "telemetry: not served: %s", strerror(-r));
+	if ((r = ctl_metrics_http_start(cfg->metrics_listen, rc.adopt, err, errlen)) < 0) {
+		ctl_server_stop();
+		return r;
+	}
 	return 0;
 }
 
@@ -83,6 +91,8 @@ void ctl_server_stop(void)
 	if (srv == NULL)
 		return;
 	ctl_capture_stop_all();
+	ctl_telemetry_stop();
+	ctl_metrics_http_stop();
 	snap_loop_del_fd(ctl_rpc_fd(srv));
 	snap_fdreg_del(ctl_rpc_listen_fd(srv));
 	ctl_rpc_destroy(srv);

@@ -7,7 +7,7 @@
 
 #define PONY_WIRE_VERSION 3 /* 2: one-sided OS_REQ / OS_RESP; 3: stateless handshake, exact
 			     * RST, key_id + auth trailer */
-#define PONY_UDP_PORT_DEFAULT 4791 /* configurable per pony element */
+#define PONY_UDP_PORT_DEFAULT 4793 /* configurable per pony element; not 4791 (RoCEv2), see WIRE.md */
 #define PONY_SACK_MAX 4
 #define PONY_HDR_FIXED 72                                  /* bytes before the SACK blocks */
 #define PONY_HDR_MAX (PONY_HDR_FIXED + 8 * PONY_SACK_MAX) /* 104 */

@@ -114,6 +114,7 @@ struct snap_config {
 	struct snap_service_owner service_owners[SNAP_CFG_OWNERS_MAX];
 	bool readonly_anyone;        /* read-only control queries allowed to anyone */
 	unsigned control_max_clients; /* concurrent control connections (0: the server's 64) */
+	char metrics_listen[64];     /* "127.0.0.1:9464": HTTP /metrics on loopback; "" = off */
 	unsigned memory_mb;
 	bool hugepages;
 	char log_level[16];

@@ -93,6 +93,7 @@ int snap_cfg_parse_daemon(struct pctx *p, const config_setting_t *d, struct snap
 	    opt_str(p, d, "operator_group", cfg->operator_group, sizeof(cfg->operator_group)) ||
 	    opt_str(p, d, "upgrade_dir", cfg->upgrade_dir, sizeof(cfg->upgrade_dir)) ||
 	    opt_str(p, d, "capture_dir", cfg->capture_dir, sizeof(cfg->capture_dir)) ||
+	    opt_str(p, d, "metrics_listen", cfg->metrics_listen, sizeof(cfg->metrics_listen)) ||
 	    opt_str(p, d, "log_level", cfg->log_level, sizeof(cfg->log_level)) ||
 	    opt_str(p, d, "socket_mode", mode, sizeof(mode)) ||
 	    opt_str(p, d, "app_engine", cfg->app_engine, sizeof(cfg->app_engine)) ||

@@ -330,6 +330,7 @@ int main(int argc, char **argv)
 		rc = r == -EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 		goto out_modules;
 	}
+	snap_eal_telemetry_link(cfg->run_dir);
 	/* Before the old daemon of an upgrade hears we run (and exits): the service manager
 	 * must know the new main pid first. */
 	snap_notify_ready("running: %u ports, %u engines", cfg->n_ports, snap_engine_count());

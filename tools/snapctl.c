@@ -198,6 +198,8 @@ static const struct cmd cmds[] = {
 	{"stats", NULL, snapctl_cmd_stats, "stats [ENGINE] [--watch [SECS]] [--count N] [--nonzero]",
 	 "every counter of every engine and element; --watch refreshes every SECS (1) with "
 	 "rates, --count bounds the refreshes, --nonzero hides zeros"},
+	{"metrics", NULL, snapctl_cmd_metrics, "metrics",
+	 "the counters of stats, ports, flows and apps in the OpenMetrics text format"},
 	{"engine", "create", snapctl_cmd_engine_create,
 	 "engine create NAME [--group GROUP] [--config TEXT | --config-file FILE]",
 	 "build a new engine from an engine block in snapnetd's config syntax"},

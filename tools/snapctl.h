@@ -68,6 +68,7 @@ int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_flows(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_apps(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_stats(struct snapctl_ctx *x, int argc, char **argv);
+int snapctl_cmd_metrics(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_engine_create(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_engine_destroy(struct snapctl_ctx *x, int argc, char **argv);
 int snapctl_cmd_engine_move(struct snapctl_ctx *x, int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/metrics_text.h"
 #include "tools/snapctl.h"
 
 static volatile sig_atomic_t interrupted;
@@ -503,3 +504,37 @@ int snapctl_cmd_stats(struct snapctl_ctx *x, int argc, char **argv)
 	return ec;
 }
 
+
+/* The counters of stats, ports, flows and apps in the OpenMetrics text format: the same
+ * replies those commands print, rendered by the daemon's metrics endpoint code too. */
+int snapctl_cmd_metrics(struct snapctl_ctx *x, int argc, char **argv)
+{
+	int a, ec = snapctl_simple_args(argc, argv, 0, "metrics", NULL, &a);
+	if (ec >= 0)
+		return ec;
+	Ctl__StatsRequest sq = CTL__STATS_REQUEST__INIT;
+	Ctl__PortsRequest pq = CTL__PORTS_REQUEST__INIT;
+	Ctl__FlowsRequest fq = CTL__FLOWS_REQUEST__INIT;
+	Ctl__AppsRequest aq = CTL__APPS_REQUEST__INIT;
+	ProtobufCMessage *m[4] = {NULL, NULL, NULL, NULL};
+	if ((ec = snapctl_rpc(x, CTL_M_STATS, &sq.base, &ctl__stats_reply__descriptor, &m[0], 0)) ||
+	    (ec = snapctl_rpc(x, CTL_M_PORTS, &pq.base, &ctl__ports_reply__descriptor, &m[1], 0)) ||
+	    (ec = snapctl_rpc(x, CTL_M_FLOWS, &fq.base, &ctl__flows_reply__descriptor, &m[2], 0)) ||
+	    (ec = snapctl_rpc(x, CTL_M_APPS, &aq.base, &ctl__apps_reply__descriptor, &m[3], 0)))
+		goto out;
+	struct ctl_metrics_src src = {
+		.stats = (Ctl__StatsReply *)m[0],
+		.ports = (Ctl__PortsReply *)m[1],
+		.flows = (Ctl__FlowsReply *)m[2],
+		.apps = (Ctl__AppsReply *)m[3],
+	};
+	if (ctl_metrics_render(stdout, &src) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "snapctl: metrics: cannot write the output\n");
+		ec = EXIT_REPLY;
+	}
+out:
+	for (int i = 0; i < 4; i++)
+		if (m[i])
+			protobuf_c_message_free_unpacked(m[i], NULL);
+	return ec;
+}

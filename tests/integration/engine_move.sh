@@ -22,7 +22,7 @@ engines = ( {
     { name = "arp"; type = "arp"; port = "m0"; },
     { name = "ip"; type = "ipv4_in"; port = "m0"; },
     { name = "echo"; type = "icmp_echo"; port = "m0"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "m0"; },
     { name = "tx"; type = "port_tx"; port = "m0"; }$8
   );

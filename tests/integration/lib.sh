@@ -21,12 +21,13 @@ cleanup() {
   done
   local i
   for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[$i]}" || true; done
-  # DPDK runtime dirs (snap-NAME-PID) of daemons this test started (their names end in $$)
-  # that could not remove their own: killed, or made to die by a test hook mid-upgrade.
-  # Only a dead daemon's dir goes.
+  # DPDK runtime dirs (snap-NAME, snap-NAME.1 during upgrades) of daemons this test started
+  # (their names end in $$) that could not remove their own: killed, or made to die by a test
+  # hook mid-upgrade. Only a dead daemon's dir goes.
   local d
-  for d in /var/run/dpdk/snap-*$$-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-*$$-*; do
-    [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+  for d in /var/run/dpdk/snap-*$$ /var/run/dpdk/snap-*$$.1 "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-*$$ \
+           "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-*$$.1; do
+    [ -d "$d" ] && ! dpdk_dir_live "$d" && rm -rf "$d"
   done
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); logs in $T:"
@@ -37,6 +38,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# dpdk_dir_live DIR: a live EAL primary owns DIR (it write-locks DIR/config for its life;
+# /proc/locks lists the lock by inode).
+dpdk_dir_live() {
+  local ino
+  ino=$(stat -c %i "$1/config" 2>/dev/null) || return 1
+  grep -q ":$ino " /proc/locks
+}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }

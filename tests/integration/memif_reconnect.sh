@@ -38,7 +38,7 @@ wait_pings() {
   return 1
 }
 # The killed server's DPDK runtime directory is not removed by anyone else.
-dpdk_dirs() { ls -d /var/run/dpdk/snap-ra$$-* /tmp/dpdk/snap-ra$$-* "${XDG_RUNTIME_DIR:-/nonexistent}"/dpdk/snap-ra$$-* 2>/dev/null || true; }
+dpdk_dirs() { ls -d /var/run/dpdk/snap-ra$$ /tmp/dpdk/snap-ra$$ "${XDG_RUNTIME_DIR:-/nonexistent}"/dpdk/snap-ra$$ 2>/dev/null || true; }
 CLEANUPS+=('rm -rf $(dpdk_dirs)')
 
 # 1. The client starts alone: it must come up (READY) with its link down, and keep trying.

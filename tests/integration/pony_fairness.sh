@@ -37,7 +37,7 @@ engines = ( {
     { name = "eth"; type = "eth_classify"; port = "p0"; },
     { name = "arp"; type = "arp"; port = "p0"; },
     { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; target_delay_us = $TARGET_US; hops = 0;
       target_per_hop_us = 0; dead_timeout_us = 5000000; },
     { name = "tx"; type = "port_tx"; port = "p0"; }

@@ -21,7 +21,7 @@ pony_bridge_pair "{ name = \"inj\"; type = \"injector\"; reorder = ${KIMP_REORDE
   "target_delay_us = ${KIMP_TARGET_US:-300};"
 # Kernel impairment on both directions, Pony's UDP port only (ARP stays clean).
 for d in $KB1 $KB2; do
-  bash "$IMP" -n $BR attach $d --udp-port 4791 ${KIMP_ARGS:---loss 0.05 --dup 0.01 --corrupt 0.001} \
+  bash "$IMP" -n $BR attach $d --udp-port 4793 ${KIMP_ARGS:---loss 0.05 --dup 0.01 --corrupt 0.001} \
     >/dev/null || fail "impair attach on $d failed"
 done
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m "$MAX" -w 8

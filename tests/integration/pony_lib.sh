@@ -25,7 +25,7 @@ engines = ( {
     { name = "eth"; type = "eth_classify"; port = "m0"; },
     { name = "arp"; type = "arp"; port = "m0"; },
     { name = "ip"; type = "ipv4_in"; port = "m0"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "m0"; ${8:-} },
     { name = "tx"; type = "port_tx"; port = "m0"; }
   );
@@ -114,7 +114,7 @@ engines = ( {
     { name = "eth"; type = "eth_classify"; port = "p0"; },
     { name = "arp"; type = "arp"; port = "p0"; },
     { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; ${2:-} },
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );

@@ -35,8 +35,8 @@ sleep 0.5
 kill -0 "$APP_cli2" 2>/dev/null || { cat "$T/cli2.log"; fail "client ended early"; }
 kill -KILL "$PID_a"
 t0=$(date +%s%N)
-# A killed daemon cannot remove its DPDK runtime dir (prefix snap-<name>-<pid>).
-CLEANUPS+=("rm -rf /var/run/dpdk/snap-pa$$-$PID_a ${XDG_RUNTIME_DIR:-/tmp}/dpdk/snap-pa$$-$PID_a")
+# A killed daemon cannot remove its DPDK runtime dir (prefix snap-<name>).
+CLEANUPS+=("rm -rf /var/run/dpdk/snap-pa$$ ${XDG_RUNTIME_DIR:-/tmp}/dpdk/snap-pa$$")
 set +e
 wait "$APP_cli2"; rc=$?
 set -e

@@ -26,7 +26,7 @@ SYN, SYN_ACK, RST, FIN, FIN_ACK, ACK, PROBE = 1, 2, 3, 4, 5, 6, 7
 DATA, OPEN, OS_REQ = 16, 17, 32
 F_ACK_VALID, F_HS = 0x01, 0x08
 HDR = struct.Struct(">BBBBIIIIQQIIIIIIIHHI")  # pony/WIRE.md, 72 bytes
-PORT = 4791
+PORT = 4793
 SO_NO_CHECK = 11  # linux/asm-generic/socket.h
 
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-PORT = 4791
+PORT = 4793
 VERSION = 3
 T_SYN, T_RST, T_DATA, T_OS_REQ = 1, 3, 16, 32
 TRAILER = 28

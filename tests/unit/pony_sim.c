@@ -270,7 +270,7 @@ void sim_cfg(struct pony_tp_config *c, int idx)
 {
 	memset(c, 0, sizeof(*c));
 	c->local_ip = 0x0100007f + ((uint32_t)idx << 24); /* 127.0.0.1, 127.0.0.2 (net order) */
-	c->local_port = 4791;
+	c->local_port = PONY_UDP_PORT_DEFAULT;
 	c->tsc_hz = SIM_HZ;
 	c->pool = sim_pool;
 	c->xmit = sim_xmit;

@@ -117,7 +117,7 @@ int sim_eal_init(const char *name);
 /* Free what sim_eal_init made, clean the EAL up and remove its runtime dir. */
 void sim_eal_fini(void);
 
-/* Fill c with the harness defaults for endpoint idx: 127.0.0.(idx+1):4791, sim_pool, the
+/* Fill c with the harness defaults for endpoint idx: 127.0.0.(idx+1):PONY_UDP_PORT_DEFAULT, sim_pool, the
  * link's xmit, the checking upcalls, short RTO/keep-alive/dead timeouts for simulated time.
  * With PONY_SIM_AUTH=1 in the environment, also one shared auth key: every scenario then
  * runs authenticated (all pass except those that inject unauthenticated packets on purpose,

@@ -45,7 +45,7 @@ static void cap_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n
 		    rte_ipv4_cksum(&ipc) != ip->hdr_checksum ||
 		    rte_be_to_cpu_16(ip->total_length) != rte_pktmbuf_pkt_len(m) - sizeof(*eh) ||
 		    rte_be_to_cpu_16(uh->dgram_len) != rte_pktmbuf_pkt_len(m) - sizeof(*eh) - 20 ||
-		    rte_be_to_cpu_16(uh->dst_port) != 4791)
+		    rte_be_to_cpu_16(uh->dst_port) != PONY_UDP_PORT_DEFAULT)
 			c->bad_frames++;
 		if (c->n < CAP_MAX)
 			c->m[c->n++] = m;

@@ -15,6 +15,7 @@
 
 #include "elemtest.h"
 #include "pony/elem.h"
+#include "pony/wire.h"
 
 struct app {
 	uint32_t sid;
@@ -80,8 +81,8 @@ static void check_frame(struct rte_mbuf *m, const struct rte_ether_addr *src,
 	c.hdr_checksum = 0;
 	assert_int_equal(rte_ipv4_cksum(&c), ip->hdr_checksum);
 	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-	assert_int_equal(rte_be_to_cpu_16(uh->dst_port), 4791);
-	assert_int_equal(rte_be_to_cpu_16(uh->src_port), 4791);
+	assert_int_equal(rte_be_to_cpu_16(uh->dst_port), PONY_UDP_PORT_DEFAULT);
+	assert_int_equal(rte_be_to_cpu_16(uh->src_port), PONY_UDP_PORT_DEFAULT);
 }
 
 static void test_port_exchange(void **state)

@@ -5,7 +5,8 @@
 # over: A's echo-path counter = replies B got), and prints the blackout figures.
 # snapctl's progress (check_progress.py): upgrade 1 prints it for people, upgrade 2 as JSON
 # lines, both live (each step reaches snapctl's stdout when the daemon reports it, before the
-# result); upgrade 3 asks for none (--no-progress) and must get none, as old clients.
+# result); upgrade 3 asks for none (--no-progress) and must get none, as old clients. The new
+# daemons alternate between EAL prefixes snap-NAME.1 and snap-NAME, telemetry following.
 # `upgrade_echo.sh slow`: every new daemon waits 60 ms before acking each engine
 # (SNAP_TAKEOVER_ACK_DELAY_MS), so the per-engine lines, sent while engines are parked, must
 # arrive 60 ms apart too.
@@ -51,6 +52,14 @@ for i in 1 2 3; do
   PIDS+=("$new")
   pid=$new
   SA engines | grep -q running || fail "no engine running after upgrade $i"
+  # Stable EAL prefixes (issue 19): the new daemon took the one the old did not hold, and the
+  # run dir's telemetry link names its socket, which answers.
+  want=snap-upa$$
+  [ $((i % 2)) -eq 1 ] && want=snap-upa$$.1
+  tl=$(readlink "$T/run-a/dpdk_telemetry.v2") || fail "upgrade $i: no telemetry link"
+  case "$tl" in */$want/dpdk_telemetry.v2) ;; *) fail "upgrade $i: telemetry link $tl, want $want";; esac
+  python3 "$(dirname "$0")/../integration/metrics_check.py" telemetry "$T/run-a/dpdk_telemetry.v2" \
+    /snap/engines | grep -q '"host": "running"' || fail "upgrade $i: telemetry does not answer"
   sleep 0.5
 done
 sleep $(( ${PINGS:-6000} / 1000 - 2 ))

@@ -68,9 +68,9 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
-  # DPDK runtime dirs (file prefix snap-<daemon name>-<pid>) of our daemons: a daemon that
+  # DPDK runtime dirs (file prefix snap-<daemon name>) of our daemons: a daemon that
   # was killed, or ran under valgrind, can leave its own behind.
-  rm -rf /var/run/dpdk/snap-cg$$[ab]-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-cg$$[ab]-* 2>/dev/null || true
+  rm -rf /var/run/dpdk/snap-cg$$[ab]* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-cg$$[ab]* 2>/dev/null || true
   rm -rf "$tmp"
   exit $rc
 }

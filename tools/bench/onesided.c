@@ -52,7 +52,7 @@ static void deliver(struct link_end *e, uint32_t from_ip, uint64_t now)
 	unsigned off = 0;
 	while (off < e->n) {
 		uint16_t n = (uint16_t)(e->n - off > 32 ? 32 : e->n - off);
-		pony_tp_input(e->tp, from_ip, 4791, e->q + off, n, now);
+		pony_tp_input(e->tp, from_ip, PONY_UDP_PORT_DEFAULT, e->q + off, n, now);
 		off += n;
 	}
 	e->n = 0;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	struct pony_app_host *host[2];
 	for (int i = 0; i < 2; i++) {
 		struct pony_tp_config c = {
-			.local_ip = 0x0100007f + ((uint32_t)i << 24), .local_port = 4791,
+			.local_ip = 0x0100007f + ((uint32_t)i << 24), .local_port = PONY_UDP_PORT_DEFAULT,
 			.tsc_hz = rte_get_tsc_hz(), .pool = pool, .xmit = link_xmit,
 			.up = &pony_app_upcalls, .seed = 7 + (uint32_t)i, .window = 1024,
 			.cwnd_init = 256, .cwnd_max = 1024,

@@ -1,7 +1,7 @@
 # Sourced by run.sh and callgrind.sh: the snapnetd config of one side of a Pony benchmark
 # pair (run dirs under $DTMP, which the caller creates and removes).
 # One port p0, one engine in a dedicated (polling) group pinned to CPU:
-#   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4791) -> pony -> port_tx
+#   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) -> pony -> port_tx
 # App limits sized for 1,000 streams per app with posted receives and sends in flight
 # (tp_pony.c stays below app_max_ops and the engine's sendq_max). Transport tuning for a
 # small shared VM, where each polling engine shares its core with an app and other load:
@@ -27,7 +27,7 @@ engines = ( {
     { name = "arp"; type = "arp"; port = "p0"; },
     { name = "ip"; type = "ipv4_in"; port = "p0"; },
     { name = "echo"; type = "icmp_echo"; },
-    { name = "udp"; type = "udp_demux"; dport_4791 = "p0"; },
+    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128;
       rto_min_us = 20000; target_delay_us = 200; $extra },
     { name = "tx"; type = "port_tx"; port = "p0"; }

@@ -96,8 +96,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
-  # A killed daemon leaves its DPDK runtime dir (file prefix snap-<daemon name>-<pid>).
-  rm -rf /var/run/dpdk/snap-sb$$[ab]-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb$$[ab]-* 2>/dev/null || true
+  # A killed daemon leaves its DPDK runtime dir (file prefix snap-<daemon name>).
+  rm -rf /var/run/dpdk/snap-sb$$[ab]* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sb$$[ab]* 2>/dev/null || true
   if [ $ROOT -eq 1 ]; then
     ip netns del $NS_A 2>/dev/null || true
     ip netns del $NS_B 2>/dev/null || true
@@ -304,7 +304,7 @@ kernel_tcp_runs() {
 
 # ---- Pony Express -------------------------------------------------------------------
 # Two snapnetd daemons, A on the client's CPUs and B on the server's, each with one port and
-# one engine: port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4791) ->
+# one engine: port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) ->
 # pony -> port_tx. The engine is in a dedicated group pinned to the side's first CPU (a
 # polling engine, as Snap runs it: it burns that core whether or not there is work, and
 # that CPU is counted), and the whole daemon is confined to the side's CPUs with taskset.
