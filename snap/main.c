@@ -39,8 +39,9 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: snapnetd -c FILE [options]\n"
-		"  -c, --config FILE         configuration file (libconfig syntax; see tools/conf/)\n"
+		"usage: snapnetd [-c FILE] [options]\n"
+		"  -c, --config FILE         configuration file (libconfig syntax; see tools/conf/;\n"
+		"                            default " SNAP_CONFIG_DEFAULT ")\n"
 		"  -n, --name NAME           instance name (overrides daemon.name)\n"
 		"      --run-dir DIR         directory for sockets (default " SNAP_RUN_DIR_SYSTEM " as\n"
 		"                            root, else $XDG_RUNTIME_DIR/" SNAP_RUN_DIR_USER "); must be\n"
@@ -183,8 +184,10 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		default: usage(stderr); *rc = EXIT_CONFIG; return -1;
 		}
 	}
-	if (optind < argc || file == NULL) {
-		fprintf(stderr, "snapnetd: %s\n", file ? "unexpected argument" : "missing -c FILE");
+	if (file == NULL)
+		file = SNAP_CONFIG_DEFAULT; /* as a system service: no arguments */
+	if (optind < argc) {
+		fprintf(stderr, "snapnetd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		*rc = EXIT_CONFIG;
 		return -1;

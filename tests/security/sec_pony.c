@@ -1,7 +1,8 @@
 /* The app side of the security tests: attach to a socket and report why it failed, or listen
  * on a service and report the completion's status.
  *   sec_pony connect PATH           exit 0 attached, 3 refused (reason on stderr)
- *   sec_pony listen PATH SERVICE    exit 0 listening, 5 -EACCES, 1 other failure */
+ *   sec_pony listen PATH SERVICE    exit 0 listening, 5 -EACCES, 1 other failure
+ * PATH "default" connects with pony_connect(NULL, NULL): libpony's default socket. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sec_pony connect PATH | listen PATH SERVICE\n");
 		return 2;
 	}
-	struct pony_app *a = pony_connect(argv[2], NULL);
+	struct pony_app *a = pony_connect(strcmp(argv[2], "default") ? argv[2] : NULL, NULL);
 	if (a == NULL) {
 		fprintf(stderr, "refused (%s): %s\n", strerror(errno), pony_connect_error());
 		return 3;
