@@ -2,9 +2,9 @@
 # End-to-end run of the libpony examples against pony_loopd (the real app layer over a
 # loopback transport double): echo RPC, key-value PUT/GET/INFO, an app killed with -9,
 # and every app-layer gauge back to zero at the end. Cleans up on any exit.
-# Usage: test_pony_examples.sh LOOPD ECHO_SERVER ECHO_CLIENT KV_SERVER KV_CLIENT
+# Usage: test_pony_examples.sh LOOPD ECHO_SERVER ECHO_CLIENT KV_SERVER KV_CLIENT HELLO
 set -eu
-loopd=$1 echo_server=$2 echo_client=$3 kv_server=$4 kv_client=$5
+loopd=$1 echo_server=$2 echo_client=$3 kv_server=$4 kv_client=$5 hello=$6
 tmp=$(mktemp -d)
 sock=$tmp/pony.sock
 pids=""
@@ -30,6 +30,9 @@ for i in $(seq 50); do grep -q listening "$tmp/echo_server.log" && break; sleep 
 out=$(timeout 30 "$echo_client" -i 127.0.0.1 -p 7 -n 2000 -l 1000) || fail "echo_client"
 echo "$out"
 echo "$out" | grep -q "2000 x 1000 B" || fail "echo output: $out"
+# The README's minimal program (pony_connect(NULL, NULL): here $PONY_SOCKET).
+out=$(timeout 30 "$hello" 127.0.0.1 7) || fail "pony_hello"
+[ "$out" = "reply: hello" ] || fail "pony_hello printed: $out"
 timeout 30 "$echo_client" -i 127.0.0.1 -p 8 -n 1 >/dev/null 2>"$tmp/refused.log" &&
 	fail "open to a service nobody listens on succeeded"
 grep -q "refused" "$tmp/refused.log" || fail "no refusal message"
