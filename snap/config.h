@@ -107,6 +107,8 @@ struct snap_config {
 	char takeover_socket[SNAP_PATH_MAX];
 	unsigned socket_mode;        /* control/app socket file mode */
 	char operator_group[32];     /* may mutate through the control socket */
+	char user[32], group[32];    /* run as this user/group once started ("": stay) */
+	long run_uid, run_gid;       /* resolved from user/group at load; -1: not set */
 	char upgrade_dir[SNAP_PATH_MAX]; /* `upgrade --binary` only from here (default: the dir
 					  * of the running binary) */
 	char capture_dir[SNAP_PATH_MAX]; /* captures only into here (empty: refused) */

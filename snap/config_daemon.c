@@ -91,6 +91,8 @@ int snap_cfg_parse_daemon(struct pctx *p, const config_setting_t *d, struct snap
 	    opt_str(p, d, "app_socket", cfg->app_socket, sizeof(cfg->app_socket)) ||
 	    opt_str(p, d, "takeover_socket", cfg->takeover_socket, sizeof(cfg->takeover_socket)) ||
 	    opt_str(p, d, "operator_group", cfg->operator_group, sizeof(cfg->operator_group)) ||
+	    opt_str(p, d, "user", cfg->user, sizeof(cfg->user)) ||
+	    opt_str(p, d, "group", cfg->group, sizeof(cfg->group)) ||
 	    opt_str(p, d, "upgrade_dir", cfg->upgrade_dir, sizeof(cfg->upgrade_dir)) ||
 	    opt_str(p, d, "capture_dir", cfg->capture_dir, sizeof(cfg->capture_dir)) ||
 	    opt_str(p, d, "metrics_listen", cfg->metrics_listen, sizeof(cfg->metrics_listen)) ||
@@ -130,6 +132,25 @@ int snap_cfg_parse_daemon(struct pctx *p, const config_setting_t *d, struct snap
 	    parse_ids(p, d, "allow_groups", true, cfg->allow_gids, &cfg->n_allow_gids, 32) ||
 	    parse_owners(p, d, cfg))
 		return -EINVAL;
+	cfg->run_uid = cfg->run_gid = -1;
+	if (cfg->user[0]) {
+		struct passwd *pw = getpwnam(cfg->user);
+		if (pw == NULL)
+			return fail(p, config_setting_get_member(d, "user"), "unknown user '%s'",
+				    cfg->user);
+		cfg->run_uid = pw->pw_uid;
+		cfg->run_gid = pw->pw_gid; /* the user's primary group unless group says */
+	}
+	if (cfg->group[0]) {
+		struct group *gr = getgrnam(cfg->group);
+		if (gr == NULL)
+			return fail(p, config_setting_get_member(d, "group"), "unknown group '%s'",
+				    cfg->group);
+		if (!cfg->user[0])
+			return fail(p, config_setting_get_member(d, "group"),
+				    "'group' needs 'user' too");
+		cfg->run_gid = gr->gr_gid;
+	}
 	const char *dirs[2][2] = {{"upgrade_dir", cfg->upgrade_dir},
 				  {"capture_dir", cfg->capture_dir}};
 	for (int i = 0; i < 2; i++)

@@ -340,7 +340,13 @@ int main(int argc, char **argv)
 	if (takeover && (r = snap_takeover_client_finish()) != 0)
 		SNAP_LOG(WARNING, "takeover: could not tell the old daemon we run: %s",
 			 strerror(-r));
-	snap_privs_drop(cfg);
+	if (snap_privs_drop(cfg) < 0 && cfg->user[0]) {
+		fprintf(stderr, "snapnetd: cannot run as user %s (see the log); stopping\n",
+			 cfg->user);
+		snap_notify_stopping();
+		rc = EXIT_RUNTIME;
+		goto out_modules;
+	}
 	SNAP_LOG(NOTICE, "snapnetd %s (build %s) instance %s ready: %u ports, %u engines; "
 		 "control %s, apps %s", SNAP_VERSION, snap_build_id, cfg->name, cfg->n_ports,
 		 snap_engine_count(), cfg->control_socket, cfg->app_socket);
