@@ -205,7 +205,7 @@ static const struct cmd cmds[] = {
 	 "build a new engine from an engine block in snapnetd's config syntax"},
 	{"engine", "destroy", snapctl_cmd_engine_destroy, "engine destroy NAME",
 	 "stop and destroy an engine"},
-	{"engine", "move", snapctl_cmd_engine_move, "engine move NAME --group GROUP [--thread N]",
+	{"engine", "move", snapctl_cmd_engine_move, "engine move NAME --group GROUP",
 	 "move an engine to another group (and thread)"},
 	{"group", "create", snapctl_cmd_group_create,
 	 "group create NAME --mode dedicated|spreading|compacting [--cpus LIST] [--threads N]",

@@ -113,17 +113,15 @@ int snapctl_cmd_engine_move(struct snapctl_ctx *x, int argc, char **argv)
 {
 	static const struct option lo[] = {HELP_OPT,
 					   {"group", required_argument, NULL, 'g'},
-					   {"thread", required_argument, NULL, 't'},
 					   {0}};
 	Ctl__EngineMoveRequest q = CTL__ENGINE_MOVE_REQUEST__INIT;
 	optind = 0;
 	int o;
-	uint64_t th;
-	while ((o = getopt_long(argc, argv, "hg:t:", lo, NULL)) != -1) {
+	/* No --thread: a group places its engines on its own threads (the compacting controller
+	 * rebalances them), so a pinned thread would not hold. */
+	while ((o = getopt_long(argc, argv, "hg:", lo, NULL)) != -1) {
 		if (o == 'g')
 			q.group = optarg;
-		else if (o == 't' && snapctl_parse_u64(optarg, &th) && th < INT32_MAX)
-			q.has_thread = true, q.thread = (int32_t)th;
 		else
 			return snapctl_usage_of("engine", "move", o == 'h' ? stdout : stderr,
 					o == 'h' ? EXIT_OK : EXIT_USAGE);
