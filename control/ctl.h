@@ -53,10 +53,5 @@ struct ctl_stat_buf {
  * (b->n reset first). 0 or the snap_engine_call error. */
 int ctl_stats_collect(struct snap_engine *e, struct ctl_stat_buf *b, unsigned timeout_ms);
 
-/* Applications attached (pony/app*): the app module registers its counter so `status` can
- * report it without control/ depending on pony/. NULL: not reported. */
-void ctl_status_set_app_count(unsigned (*fn)(void));
-/* Likewise the app attach socket's counters, shown by `status` as apps.NAME: fn writes up to
- * max (name, value) pairs (names static) and returns how many. NULL: not reported. */
-typedef unsigned (*ctl_status_counters_fn)(const char **names, uint64_t *values, unsigned max);
-void ctl_status_set_app_counters(ctl_status_counters_fn fn);
+/* `status` reports attached apps and module counters from the module table (snap/module.h:
+ * sessions and counters), so control/ needs no module's header. */

@@ -13,6 +13,7 @@
 #include "snap/build_id.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/module.h"
 #include "sched/sched.h"
 #include "snap/port.h"
 
@@ -36,29 +37,26 @@ uint64_t ctl_uptime_ms(void)
 	return (mono_ns() - start_ns) / 1000000ull;
 }
 
-static unsigned (*app_count)(void);
+#define STATUS_MOD_COUNTERS_MAX 64
 
-void ctl_status_set_app_count(unsigned (*fn)(void))
-{
-	app_count = fn;
-}
-
-static ctl_status_counters_fn app_counters;
-
-void ctl_status_set_app_counters(ctl_status_counters_fn fn)
-{
-	app_counters = fn;
-}
-
-#define STATUS_APP_COUNTERS_MAX 32
-
-/* control.*, apps.* and loop.* counters into r (names and Counters from a). */
+/* control.*, every module's NAME.* and loop.* counters into r (names and Counters from a). */
 static void status_counters(struct ctl_arena *a, struct ctl_rpc_server *srv,
 			    Ctl__StatusReply *r)
 {
-	const char *names[STATUS_APP_COUNTERS_MAX];
-	uint64_t vals[STATUS_APP_COUNTERS_MAX];
-	unsigned n_app = app_counters ? app_counters(names, vals, STATUS_APP_COUNTERS_MAX) : 0;
+	const char *names[STATUS_MOD_COUNTERS_MAX];
+	const char *owner[STATUS_MOD_COUNTERS_MAX];
+	uint64_t vals[STATUS_MOD_COUNTERS_MAX];
+	unsigned n_app = 0;
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++) {
+		if (m->counters == NULL)
+			continue;
+		unsigned k = m->counters(names + n_app, vals + n_app,
+					 STATUS_MOD_COUNTERS_MAX - n_app);
+		for (unsigned j = 0; j < k; j++)
+			owner[n_app + j] = m->name;
+		n_app += k;
+	}
 	struct snap_loop_stats ls;
 	snap_loop_get_stats(&ls);
 	const char *loop_names[] = {"loop.fds", "loop.fds_peak", "loop.fd_refused"};
@@ -73,7 +71,7 @@ static void status_counters(struct ctl_arena *a, struct ctl_rpc_server *srv,
 		r->counters[r->n_counters++] = ctl_counter_new(a, name, ctl_rpc_counter(srv, c));
 	}
 	for (unsigned i = 0; i < n_app; i++) {
-		snprintf(name, sizeof(name), "apps.%s", names[i]);
+		snprintf(name, sizeof(name), "%s.%s", owner[i], names[i]);
 		r->counters[r->n_counters++] = ctl_counter_new(a, name, vals[i]);
 	}
 	for (unsigned i = 0; i < 3; i++)
@@ -123,10 +121,12 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	r.has_n_groups = true;
 	while (sched_group_at(r.n_groups))
 		r.n_groups++;
-	if (app_count) {
-		r.has_n_apps = true;
-		r.n_apps = app_count();
-	}
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
+		if (m->sessions) {
+			r.has_n_apps = true;
+			r.n_apps += m->sessions();
+		}
 	r.has_n_clients = true;
 	r.n_clients = ctl_rpc_n_clients(ctl_rpc_call_server(call));
 	r.has_proto_version = true;

@@ -13,6 +13,7 @@
 #include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/module.h"
 #include "snap/takeover.h"
 
 static struct ctl_rpc_server *srv;
@@ -98,3 +99,8 @@ void ctl_server_stop(void)
 	ctl_rpc_destroy(srv);
 	srv = NULL;
 }
+
+static const struct snap_module ctl_module = {
+	.name = "control", .order = 30, .start = ctl_server_start, .stop = ctl_server_stop,
+};
+SNAP_MODULE_REGISTER(ctl_module)

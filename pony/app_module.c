@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "control/ctl.h"
 #include "pony/app.h"
 #include "pony/app_module.h"
 #include "snap/config.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/module.h"
 #include "snap/takeover.h"
 
 #define TICK_MS 250
@@ -115,8 +115,6 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 	unsigned n = pony_app_restored_adopt ? pony_app_restored_adopt(attach) : 0;
 	if (n)
 		SNAP_LOG(NOTICE, "apps: %u attached apps carried over from the old daemon", n);
-	ctl_status_set_app_count(app_count);
-	ctl_status_set_app_counters(app_counters);
 	r = snap_loop_add_timer(TICK_MS, tick, NULL);
 	if (r) {
 		snprintf(err, errlen, "apps: cannot add the housekeeping timer");
@@ -127,8 +125,27 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 
 void pony_app_module_stop(void)
 {
-	ctl_status_set_app_count(NULL);
-	ctl_status_set_app_counters(NULL);
 	pony_app_attach_destroy(attach);
 	attach = NULL;
 }
+
+/* The fd registry records an app's socket at accept, before the app has an id; the attach
+ * layer knows the id now (upgrade: the new daemon matches sockets to sessions by it). */
+static uint64_t fd_owner(int fd, enum snap_fd_kind kind, uint64_t owner)
+{
+	if (attach == NULL || kind != SNAP_FD_APP_CONN)
+		return owner;
+	struct pony_app_fd l[512];
+	unsigned n = pony_app_attach_fds(attach, l, 512);
+	for (unsigned i = 0; i < n && i < 512; i++)
+		if (l[i].fd == fd && l[i].kind == PONY_APP_FD_CONN)
+			return l[i].app_id;
+	return owner;
+}
+
+static const struct snap_module app_module = {
+	.name = "apps", .order = 40, .start = pony_app_module_start,
+	.stop = pony_app_module_stop, .reload = pony_app_module_reload,
+	.sessions = app_count, .counters = app_counters, .fd_owner = fd_owner,
+};
+SNAP_MODULE_REGISTER(app_module)

@@ -1,15 +1,15 @@
-/* Module start/stop order for the daemon: groups (sched/) start the engines, and the control
- * loop drives the compacting controller and keeps memif client links up. */
+/* Start/stop order of the daemon: groups (sched/) start the engines, the control loop drives
+ * the compacting controller and keeps memif client links up, then the registered modules
+ * (snap/module.h: control server, apps, ...) in their order. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "control/server.h"
-#include "pony/app_module.h"
 #include "sched/cfg.h"
 #include "snap/config.h"
 #include "snap/daemon.h"
 #include "snap/loop.h"
+#include "snap/module.h"
 #include "snap/portsetup.h"
 #include "snap/takeover.h"
 
@@ -47,22 +47,33 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "ports: cannot add the memif link timer");
 		return r;
 	}
-	r = ctl_server_start(d->cfg, err, errlen);
-	if (r < 0)
-		return r;
-	return pony_app_module_start(d->cfg, err, errlen);
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
+		if ((r = m->start(d->cfg, err, errlen)) < 0)
+			return r; /* the caller stops every module, started or not */
+	return 0;
 }
 
 int snap_daemon_modules_reload(struct snap_daemon *d, const struct snap_config *fresh,
 			       char *err, size_t errlen)
 {
-	return pony_app_module_reload(fresh, err, errlen);
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++) {
+		int r = m->reload ? m->reload(fresh, err, errlen) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 void snap_daemon_modules_stop(struct snap_daemon *d)
 {
 	snap_takeover_stop();
-	pony_app_module_stop(); /* apps detach while their engines still run */
-	ctl_server_stop();      /* captures end while engines still run */
+	/* In reverse: apps detach while their engines still run, then captures end. */
+	unsigned n = 0;
+	while (snap_module_at(n))
+		n++;
+	while (n-- > 0)
+		snap_module_at(n)->stop();
 	sched_fini(); /* parks every engine and joins the group threads */
 }

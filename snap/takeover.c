@@ -13,14 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pony/app.h"
-#include "pony/app_module.h"
 #include "sched/sched.h"
 #include "snap/build.h"
 #include "snap/engine.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
 #include "snap/loop.h"
+#include "snap/module.h"
 #include "snap/port.h"
 #include "snap/portsetup.h"
 #include "snap/build_id.h"
@@ -226,17 +225,26 @@ pid_t snap_takeover_spawn(const char *binary)
 	return pid;
 }
 
-/* The fd registry records an app's socket at accept, before the app has an id; the attach
- * layer knows the id now. */
-static uint64_t conn_owner(int fd, uint64_t owner)
+/* The owner id to hand over with a registered fd: the module that registered it may know a
+ * better one now (an app socket registered at accept, before its session had an id). */
+static uint64_t fd_owner(int fd, enum snap_fd_kind kind, uint64_t owner)
 {
-	struct pony_app_attach *a = pony_app_module_attach();
-	struct pony_app_fd l[512];
-	unsigned n = a ? pony_app_attach_fds(a, l, 512) : 0;
-	for (unsigned i = 0; i < n && i < 512; i++)
-		if (l[i].fd == fd && l[i].kind == PONY_APP_FD_CONN)
-			return l[i].app_id;
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
+		if (m->fd_owner)
+			owner = m->fd_owner(fd, kind, owner);
 	return owner;
+}
+
+/* Clients of every module (apps), for the progress report. */
+static unsigned sessions(void)
+{
+	unsigned n = 0;
+	const struct snap_module *m;
+	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
+		if (m->sessions)
+			n += m->sessions();
+	return n;
 }
 
 /* Every registered fd (SNAP_FD_TAKEOVER excepted), in batches with its metadata. */
@@ -249,8 +257,7 @@ static int send_fds(int s, unsigned *count)
 		const struct snap_fd_ent *e = snap_fdreg_at(i);
 		if (e && e->kind != SNAP_FD_TAKEOVER) {
 			meta[n] = (struct to_fd){.kind = e->kind, .owner = e->owner};
-			if (e->kind == SNAP_FD_APP_CONN)
-				meta[n].owner = conn_owner(e->fd, e->owner);
+			meta[n].owner = fd_owner(e->fd, e->kind, e->owner);
 			snprintf(meta[n].desc, sizeof(meta[n].desc), "%s", e->desc);
 			fds[n++] = e->fd;
 		}
@@ -434,9 +441,8 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		resume_parked(pk, np);
 		return res->status = r;
 	}
-	struct pony_app_attach *apps = pony_app_module_attach();
 	pg.engine = NULL;
-	pg.apps = apps ? pony_app_attach_count(apps) : 0;
+	pg.apps = sessions();
 	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
 	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners
