@@ -38,6 +38,7 @@ sec_conf a >"$T/a.conf"
 start_daemon a "$T/a.conf"
 [ "$(stat -c %a "$T/run-a")" = 755 ] || fail "run dir mode $(stat -c %a "$T/run-a")"
 [ "$(stat -c %a "$T/run-a/control.sock")" = 660 ] || fail "control.sock mode"
-[ "$(stat -c %a "$T/run-a/takeover.sock")" = 600 ] || fail "takeover.sock mode"
+# No takeover socket at all: the next daemon of an upgrade inherits a socketpair.
+[ ! -e "$T/run-a/takeover.sock" ] || fail "a takeover socket exists"
 stop_daemon a
 echo PASS

@@ -11,7 +11,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
 cat >"$T/d.conf" <<CONF
-daemon = { name = "tot$$"; run_dir = "$T/run"; memory_mb = 128; log_level = "notice"; };
+daemon = { name = "tot$$"; run_dir = "$T/run"; memory_mb = 128; log_level = "notice";
+           upgrade_dir = "$T/bin"; };
 ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24"; } );
 engines = ( { name = "e"; elements = ( { name = "c"; type = "counter"; } ); links = ( ); } );
 CONF
@@ -40,7 +41,7 @@ echo "by hand: refused ($(grep -o 'no takeover channel[^:]*' "$T/byhand.log" | h
 
 # Fake new daemons: python scripts given the channel as SNAP_TAKEOVER_FD.
 fake() { # fake NAME MODE
-  cat >"$T/$1" <<PY
+  cat >"$T/bin/$1" <<PY
 #!/usr/bin/env python3
 import os, struct, time
 fd = int(os.environ["SNAP_TAKEOVER_FD"])
@@ -52,14 +53,17 @@ elif "$2" == "pid":
     os.write(fd, struct.pack("<IIII", MAGIC, 1, len(hello), 0) + hello)
 time.sleep(60)
 PY
-  chmod +x "$T/$1"
+  chmod 755 "$T/bin/$1"
 }
+# The impostors are "released" binaries: only upgrade_dir's files may run (root-owned, not
+# group/world-writable).
+mkdir -m 755 "$T/bin"
 fake silent silent
 fake big big
 fake wrongpid pid
 
 # 2. Silent child: the control thread answers meanwhile.
-ctl upgrade --binary "$T/silent" --timeout 6 --no-progress >"$T/up_silent.out" 2>&1 &
+ctl upgrade --binary "$T/bin/silent" --timeout 6 --no-progress >"$T/up_silent.out" 2>&1 &
 up=$!
 sleep 1
 t0=$(date +%s%N)
@@ -73,14 +77,14 @@ grep -q "did not take over in time" "$T/up_silent.out" || { cat "$T/up_silent.ou
 
 # 3. Oversized hello.
 rc=0
-ctl upgrade --binary "$T/big" --timeout 20 --no-progress >"$T/up_big.out" 2>&1 || rc=$?
+ctl upgrade --binary "$T/bin/big" --timeout 20 --no-progress >"$T/up_big.out" 2>&1 || rc=$?
 cat "$T/up_big.out"
 [ "$rc" -ne 0 ] || fail "oversized hello accepted"
 grep -q "frame longer than a hello" "$T/up_big.out" || fail "oversized hello: no reason"
 
 # 4. Hello naming another pid.
 rc=0
-ctl upgrade --binary "$T/wrongpid" --timeout 20 --no-progress >"$T/up_pid.out" 2>&1 || rc=$?
+ctl upgrade --binary "$T/bin/wrongpid" --timeout 20 --no-progress >"$T/up_pid.out" 2>&1 || rc=$?
 cat "$T/up_pid.out"
 [ "$rc" -ne 0 ] || fail "hello with a foreign pid accepted"
 grep -q "not the spawned pid" "$T/up_pid.out" || fail "foreign pid: no reason"
