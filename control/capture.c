@@ -441,9 +441,12 @@ static int h_capture(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	if (r == 0 && cc == NULL)
 		r = ctl_rpc_error(call, -ENOMEM, "out of memory");
 	if (r == 0) {
+		/* No daemon config (a bare RPC server, as in tests and the fuzzer): no capture
+		 * dir, so captures are refused like an unset daemon.capture_dir. */
+		const struct snap_config *dc = snap_daemon()->cfg;
 		struct ctl_capture_req cr = {
 			.port = q->port,
-			.dir = snap_daemon()->cfg->capture_dir,
+			.dir = dc ? dc->capture_dir : "",
 			.path = q->path,
 			.count = q->has_count ? q->count : 0,
 			.duration_ms = q->has_duration_ms ? q->duration_ms : 0,
