@@ -13,14 +13,15 @@ command -v tshark >/dev/null || skip "tshark not installed (tools/setup.sh insta
 TS=(tshark -X "lua_script:$LUA" -o "pony.check_csum:TRUE")
 tshark -G fields -X "lua_script:$LUA" 2>/dev/null | grep -q $'\tpony.seq\t' ||
   skip "this tshark runs no Lua plugins"
-pony_pair
+mkdir -m 755 "$T/cap" # captures go only into daemon.capture_dir
+pony_pair "capture_dir = \"$T/cap\";"
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 65536 -w 8
 start_app tgt "$OS_APP" target -s "$T/run-a/app.sock"
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 wait_log "$T/tgt.log" "^region " 10 || fail "target app did not register"
 read -r _ R _ K _ R2 _ K2 <"$T/tgt.log"
 # Capture ends at 800 packets or after 60 s, whichever first (the traffic below is bounded).
-$SA capture m0 --out "$T/pony.pcapng" --count 800 --duration 60 >"$T/cap.out" 2>&1 &
+$SA capture m0 --out pony.pcapng --count 800 --duration 60 >"$T/cap.out" 2>&1 &
 CAP=$!
 PIDS+=("$CAP")
 wait_log "$T/a.log" "capture m0: started" 10 || fail "capture did not start"
@@ -30,12 +31,12 @@ timeout 60 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 100 -m 4096 -S 
   >"$T/cli.log" 2>&1 || fail "rpc client"
 wait "$CAP" || fail "capture failed: $(cat "$T/cap.out")"
 cat "$T/cap.out"
-"${TS[@]}" -r "$T/pony.pcapng" -Y pony -T fields -E separator=/t -e pony.type -e pony.src_flow \
+"${TS[@]}" -r "$T/cap/pony.pcapng" -Y pony -T fields -E separator=/t -e pony.type -e pony.src_flow \
   -e pony.dst_flow -e pony.seq -e pony.ack -e pony.flags.ack_valid -e pony.n_sack \
   -e pony.csum.status -e pony.os.opcode -e pony.os.status -e ip.src >"$T/fields.txt" 2>"$T/tshark.err" \
   || fail "tshark failed: $(cat "$T/tshark.err")"
-"${TS[@]}" -r "$T/pony.pcapng" -Y pony -V -O pony >"$T/verbose.txt" 2>/dev/null
-"${TS[@]}" -r "$T/pony.pcapng" -Y pony >"$T/summary.txt" 2>/dev/null
+"${TS[@]}" -r "$T/cap/pony.pcapng" -Y pony -V -O pony >"$T/verbose.txt" 2>/dev/null
+"${TS[@]}" -r "$T/cap/pony.pcapng" -Y pony >"$T/summary.txt" 2>/dev/null
 head -n 8 "$T/summary.txt"
 python3 - "$T/fields.txt" "$T/verbose.txt" $PIPA $PIPB <<'PY' || fail "dissection not as expected"
 import collections, re, sys
