@@ -10,9 +10,10 @@
 # loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
 # host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
 # pony_conf NAME CPU PORT-BLOCK [PONY-KEYS]: a daemon config on stdout; PONY-KEYS are extra
-# settings of the pony element (e.g. the authenticated variant's auth_key_file).
+# settings of the pony element (e.g. the authenticated variant's auth_key_file); the env var
+# PONY_BENCH_KEYS adds more, for experiments (e.g. "ack_delay_us = 1;" to ack at once).
 pony_conf() {
-  local name=$1 cpu=$2 extra=${4:-}
+  local name=$1 cpu=$2 extra="${4:-} ${PONY_BENCH_KEYS:-}"
   cat <<CONF
 daemon = { name = "$name"; run_dir = "$DTMP/$name"; memory_mb = 256; main_cpu = $cpu;
            app_region_mb = 128; app_max_streams = 2048; app_max_ops = 16384;
