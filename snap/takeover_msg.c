@@ -166,7 +166,8 @@ int snap_takeover_recv(int sock, uint32_t *type, void **payload, uint32_t *len, 
 			close(got[i]);
 		return r;
 	}
-	memcpy(fds, got, sizeof(int) * ngot);
+	if (ngot) /* fds may be NULL when none are allowed: memcpy(NULL, ..., 0) is UB */
+		memcpy(fds, got, sizeof(int) * ngot);
 	if (nfds)
 		*nfds = ngot;
 	*type = h.type;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole Snap-C test suite, from a fresh clone: installs missing packages (as root), builds
 # with gcc and with clang (warnings are errors in both; the clang build adds ASan/UBSan and
-# libFuzzer), then runs the unit, integration, fuzz and bench-quick suites and the package
-# suite (builds the Debian packages once more and installs them in a throwaway root).
+# libFuzzer), then runs the unit, integration, security, upgrade, bench-quick and package
+# suites on the gcc build (package: builds the Debian packages once more and installs them in
+# a throwaway root), and unit, integration, security, upgrade and fuzz on the clang build.
 # Usage: tools/test.sh [--quick]   (--quick: unit suite on the gcc build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +59,9 @@ if [ $quick -eq 0 ]; then
   for s in integration security upgrade bench-quick package; do run_suite build-gcc "$s" 1; done
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite build-clang unit 2
+  # Real daemons under ASan/UBSan too: memory errors are caught where they happen (the gcc
+  # build cannot say why a daemon died).
+  for s in integration security upgrade; do run_suite build-clang "$s" 1; done
   run_suite build-clang fuzz 1
 fi
 
