@@ -130,8 +130,14 @@ static void conn_update_events(struct ctl_rpc_conn *c)
 /* After any progress: what to wait for next, and whether c still has work it may do now. */
 static void conn_settle(struct ctl_rpc_conn *c)
 {
-	if (c->paused && conn_may_serve(c))
+	/* Counted here, where every path ends: a connection can reach the cap at the end of its
+	 * budget, with no frame left to parse in that pass. */
+	if (!c->paused && !c->closing && unsent(c) >= c->s->max_out) {
+		c->paused = true;
+		c->s->cnt[CTL_RPC_C_OUT_PAUSED]++;
+	} else if (c->paused && conn_may_serve(c)) {
 		c->paused = false;
+	}
 	if (conn_may_serve(c) && conn_has_frame(c)) {
 		ready_add(c);
 	} else {
@@ -226,13 +232,8 @@ static unsigned conn_parse(struct ctl_rpc_conn *c, unsigned budget)
 	size_t off = 0;
 	unsigned done = 0;
 	while (done < budget && c->in_len - off >= CTL_FRAME_HDR) {
-		if (!conn_may_serve(c)) {
-			if (!c->paused && unsent(c) >= c->s->max_out) {
-				c->paused = true;
-				c->s->cnt[CTL_RPC_C_OUT_PAUSED]++;
-			}
-			break;
-		}
+		if (!conn_may_serve(c))
+			break; /* deferred call or output cap: conn_settle counts the pause */
 		const uint8_t *p = c->in + off;
 		uint32_t n = frame_len(p);
 		if (n > c->s->max_msg) {
