@@ -121,12 +121,11 @@ static int h_status(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	r.has_n_groups = true;
 	while (sched_group_at(r.n_groups))
 		r.n_groups++;
-	const struct snap_module *m;
-	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
-		if (m->sessions) {
-			r.has_n_apps = true;
-			r.n_apps += m->sessions();
-		}
+	unsigned apps;
+	if (snap_module_sessions(&apps)) {
+		r.has_n_apps = true;
+		r.n_apps = apps;
+	}
 	r.has_n_clients = true;
 	r.n_clients = ctl_rpc_n_clients(ctl_rpc_call_server(call));
 	r.has_proto_version = true;

@@ -29,3 +29,15 @@ const struct snap_module *snap_module_at(unsigned i)
 {
 	return i < n_mods ? mods[i] : NULL;
 }
+
+bool snap_module_sessions(unsigned *n)
+{
+	bool any = false;
+	*n = 0;
+	for (unsigned i = 0; i < n_mods; i++)
+		if (mods[i]->sessions) {
+			*n += mods[i]->sessions();
+			any = true;
+		}
+	return any;
+}

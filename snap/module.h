@@ -4,6 +4,7 @@
  * by its name or its headers. Registration runs from constructors, before main. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,3 +50,5 @@ void snap_module_register(const struct snap_module *m);
 
 /* Registered modules in start order (increasing order field); NULL past the end. */
 const struct snap_module *snap_module_at(unsigned i);
+/* Clients of every module that counts them, summed into *n; false if no module does. */
+bool snap_module_sessions(unsigned *n);

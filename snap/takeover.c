@@ -236,16 +236,6 @@ static uint64_t fd_owner(int fd, enum snap_fd_kind kind, uint64_t owner)
 	return owner;
 }
 
-/* Clients of every module (apps), for the progress report. */
-static unsigned sessions(void)
-{
-	unsigned n = 0;
-	const struct snap_module *m;
-	for (unsigned i = 0; (m = snap_module_at(i)) != NULL; i++)
-		if (m->sessions)
-			n += m->sessions();
-	return n;
-}
 
 /* Every registered fd (SNAP_FD_TAKEOVER excepted), in batches with its metadata. */
 static int send_fds(int s, unsigned *count)
@@ -442,7 +432,7 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		return res->status = r;
 	}
 	pg.engine = NULL;
-	pg.apps = sessions();
+	snap_module_sessions(&pg.apps);
 	report(&pg, SNAP_TAKEOVER_STEP_APPS);
 
 	/* Commit: release the ports (the new daemon starts its own); app sockets and listeners
