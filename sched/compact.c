@@ -230,11 +230,9 @@ static void shrink(struct sched_group *g)
 		 g->little_milli / 1000, g->little_milli % 1000);
 }
 
-void sched_compact_tick(struct sched_group *g, uint64_t now_ns)
+/* One window's end: sample every engine, then grow, shrink or keep the group. */
+static void compact_window(struct sched_group *g, uint64_t now_ns, bool record)
 {
-	bool record = g->win_start_ns != 0;
-	if (record && now_ns - g->win_start_ns < g->p.window_ns)
-		return;
 	uint64_t win = record ? now_ns - g->win_start_ns : 0;
 	g->win_start_ns = now_ns;
 	uint64_t p99max = 0, little = 0;
@@ -283,4 +281,13 @@ void sched_compact_tick(struct sched_group *g, uint64_t now_ns)
 	/* Moves reset the engines' windows so the next decision sees the new placement. */
 	for (unsigned i = 0; i < g->n_engines; i++)
 		engine_window(g->engines[i], 0, false);
+}
+
+uint64_t sched_compact_tick(struct sched_group *g, uint64_t now_ns)
+{
+	bool record = g->win_start_ns != 0;
+	if (record && now_ns - g->win_start_ns < g->p.window_ns)
+		return g->win_start_ns + g->p.window_ns - now_ns;
+	compact_window(g, now_ns, record);
+	return g->p.window_ns;
 }

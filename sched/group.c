@@ -419,9 +419,14 @@ void sched_group_destroy(struct sched_group *g)
 	free(g);
 }
 
-void sched_tick(uint64_t now_ns)
+uint64_t sched_tick(uint64_t now_ns)
 {
-	for (unsigned i = 0; i < SCHED_GROUPS_MAX; i++)
-		if (groups[i] && groups[i]->mode == SCHED_MODE_COMPACTING)
-			sched_compact_tick(groups[i], now_ns);
+	uint64_t next = UINT64_MAX;
+	for (unsigned i = 0; i < SCHED_GROUPS_MAX; i++) {
+		if (groups[i] && groups[i]->mode == SCHED_MODE_COMPACTING) {
+			uint64_t d = sched_compact_tick(groups[i], now_ns);
+			next = d < next ? d : next;
+		}
+	}
+	return next;
 }

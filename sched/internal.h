@@ -124,4 +124,5 @@ struct sched_thread *sched_group_new_thread(struct sched_group *g, int node, int
 void sched_group_drop_thread(struct sched_group *g, struct sched_thread *t);
 
 /* compact.c */
-void sched_compact_tick(struct sched_group *g, uint64_t now_ns);
+/* Returns the ns until this group's window ends (when it wants the next tick). */
+uint64_t sched_compact_tick(struct sched_group *g, uint64_t now_ns);

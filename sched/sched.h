@@ -107,10 +107,11 @@ int sched_group_set_mode(struct sched_group *g, enum sched_mode mode);
  * the sample count. 0 for an empty histogram. */
 uint64_t sched_hist_p99_ns(const uint64_t *h, uint64_t *total);
 
-/* Compacting controller: call from the control thread periodically (about every 10 ms)
- * with CLOCK_MONOTONIC nanoseconds. Samples queueing delay and load, and grows or shrinks
- * compacting groups. Other modes ignore it. */
-void sched_tick(uint64_t now_ns);
+/* Compacting controller: call from the control thread with CLOCK_MONOTONIC nanoseconds,
+ * again after at most the returned delay (ns). Samples queueing delay and load at the end
+ * of each group's window, and grows or shrinks compacting groups. Other modes ignore it:
+ * with no compacting group it returns UINT64_MAX, so an idle host is not woken for it. */
+uint64_t sched_tick(uint64_t now_ns);
 
 /* Inspection (snapctl). Counters are read without stopping threads: each value is exact,
  * different values may be from instants microseconds apart. */

@@ -141,6 +141,17 @@ int snap_loop_add_timer(unsigned period_ms, snap_loop_timer_fn fn, void *arg)
 	return 0;
 }
 
+int snap_loop_timer_defer(snap_loop_timer_fn fn, void *arg, unsigned delay_ms)
+{
+	for (unsigned i = 0; i < n_timers; i++) {
+		if (timers[i].fn == fn && timers[i].arg == arg) {
+			timers[i].next_ns = snap_loop_now_ns() + delay_ms * 1000000ull;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 void snap_loop_stop(void)
 {
 	stopping = true;

@@ -20,6 +20,10 @@ int snap_loop_add_fd(int fd, snap_loop_fd_fn fn, void *arg);
 int snap_loop_del_fd(int fd);
 /* 0 or -ENOSPC. Timers run from the loop, not from a signal. */
 int snap_loop_add_timer(unsigned period_ms, snap_loop_timer_fn fn, void *arg);
+/* The timer registered with (fn, arg) next fires delay_ms from now, then every period
+ * again: how a timer with nothing to watch sleeps longer (call it from its own callback).
+ * 0 or -ENOENT. */
+int snap_loop_timer_defer(snap_loop_timer_fn fn, void *arg, unsigned delay_ms);
 /* Run until snap_loop_stop(). */
 void snap_loop_run(void);
 void snap_loop_stop(void);

@@ -13,7 +13,9 @@
 #include "snap/portsetup.h"
 #include "snap/takeover.h"
 
-#define SCHED_TICK_MS 10 /* compacting controller period (its windows are longer) */
+/* The compacting controller is called at the end of each group's window; with no compacting
+ * group it is looked at once a second (a group may be created), not 100 times. */
+#define SCHED_TICK_MS 1000
 
 static struct snap_daemon daemon_state;
 
@@ -24,7 +26,9 @@ struct snap_daemon *snap_daemon(void)
 
 static void sched_timer(uint64_t now_ns, void *arg)
 {
-	sched_tick(now_ns);
+	uint64_t ns = sched_tick(now_ns);
+	if (ns < SCHED_TICK_MS * 1000000ull)
+		snap_loop_timer_defer(sched_timer, arg, (unsigned)((ns + 999999) / 1000000));
 }
 
 int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)

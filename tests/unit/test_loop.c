@@ -1,6 +1,6 @@
 /* The control thread's event loop (snap/loop.c): its fd table grows past the old fixed
  * 1,024 slots, and an fd it cannot watch is refused with an error and counted (issue 14),
- * never silently dropped. No EAL: the loop and its rate-limited log need none. */
+ * never silently dropped; a timer can defer itself. No EAL: the loop and its rate-limited log need none. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,10 +76,40 @@ static void test_grow_and_refuse(void **state)
 	(void)state;
 }
 
+static int deferred_runs, stopper_runs;
+
+static void on_deferred(uint64_t now_ns, void *arg)
+{
+	deferred_runs++;
+	assert_int_equal(snap_loop_timer_defer(on_deferred, arg, 60000), 0);
+}
+
+static void on_stopper(uint64_t now_ns, void *arg)
+{
+	if (++stopper_runs == 3)
+		snap_loop_stop();
+}
+
+/* A timer that defers itself (the compacting controller with no compacting group) is not
+ * called at its period meanwhile; other timers keep theirs. */
+static void test_timer_defer(void **state)
+{
+	assert_int_equal(snap_loop_init(), 0);
+	assert_int_equal(snap_loop_timer_defer(on_deferred, NULL, 1), -ENOENT);
+	assert_int_equal(snap_loop_add_timer(1, on_deferred, NULL), 0);
+	assert_int_equal(snap_loop_add_timer(20, on_stopper, NULL), 0);
+	snap_loop_run();
+	assert_int_equal(stopper_runs, 3);
+	assert_int_equal(deferred_runs, 1);
+	snap_loop_fini();
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_and_refuse),
+		cmocka_unit_test(test_timer_defer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
