@@ -93,6 +93,7 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 		{"retransmits", st->retransmits},
 		{"fast_retransmits", st->fast_retransmits},
 		{"timeouts", st->timeouts},
+		{"spurious_timeouts", st->spurious_timeouts},
 		{"cc_decreases", st->cc_decreases},
 		{"tx_pkts", st->tx_pkts},
 		{"rx_pkts", st->rx_pkts},

@@ -19,6 +19,8 @@ void pony_cc_init(struct pony_cc *cc, const struct pony_cc_params *p, double cwn
 	cc->min_delay_tsc = UINT64_MAX;
 	cc->decreases = 0;
 	cc->samples = 0;
+	cc->cwnd_undo = 0;
+	cc->undos = 0;
 }
 
 uint64_t pony_cc_target(const struct pony_cc *cc, const struct pony_cc_params *p)
@@ -77,6 +79,8 @@ void pony_cc_on_loss(struct pony_cc *cc, const struct pony_cc_params *p, uint64_
 void pony_cc_on_timeout(struct pony_cc *cc, const struct pony_cc_params *p, unsigned consecutive,
 			uint64_t now)
 {
+	if (consecutive == 1)
+		cc->cwnd_undo = cc->cwnd;
 	if (consecutive >= TIMEOUTS_TO_MIN)
 		cc->cwnd = p->cwnd_min;
 	else
@@ -85,9 +89,20 @@ void pony_cc_on_timeout(struct pony_cc *cc, const struct pony_cc_params *p, unsi
 	cc->decreases++;
 }
 
-uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, uint64_t srtt)
+void pony_cc_undo_timeout(struct pony_cc *cc)
+{
+	if (cc->cwnd_undo > cc->cwnd)
+		cc->cwnd = cc->cwnd_undo;
+	cc->cwnd_undo = 0;
+	cc->undos++;
+}
+
+uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, const struct pony_cc_params *p,
+			    uint64_t srtt)
 {
 	if (cc->cwnd >= 1.0)
 		return 0;
-	return (uint64_t)llround((double)srtt / cc->cwnd);
+	uint64_t target = pony_cc_target(cc, p);
+	uint64_t rtt = srtt < target ? srtt : target;
+	return (uint64_t)llround((double)rtt / cc->cwnd);
 }

@@ -26,6 +26,8 @@ struct pony_cc {
 	uint64_t min_delay_tsc;
 	uint64_t decreases;
 	uint64_t samples;
+	double cwnd_undo;          /* cwnd before the current timeout episode; 0 = none */
+	uint64_t undos;            /* spurious timeouts undone */
 };
 
 void pony_cc_init(struct pony_cc *cc, const struct pony_cc_params *p, double cwnd_init);
@@ -39,7 +41,15 @@ void pony_cc_on_loss(struct pony_cc *cc, const struct pony_cc_params *p, uint64_
 		     uint64_t now);
 void pony_cc_on_timeout(struct pony_cc *cc, const struct pony_cc_params *p, unsigned consecutive,
 			uint64_t now);
+/* The timeout episode that began at the first of `consecutive` timeouts was spurious (an ack
+ * for a transmission sent before it arrived): the window goes back to what it was before. */
+void pony_cc_undo_timeout(struct pony_cc *cc);
 /* The target this flow's delay samples are held to: target_tsc plus its base delay. */
 uint64_t pony_cc_target(const struct pony_cc *cc, const struct pony_cc_params *p);
-/* Pacing gap between packets when cwnd < 1 (srtt / cwnd), 0 when window-limited. */
-uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, uint64_t srtt);
+/* Pacing gap between packets when cwnd < 1, 0 when window-limited: one packet per
+ * rtt / cwnd, where rtt is srtt but at most the delay target. A window below one packet
+ * means "this share of a path held at its target delay"; dividing an srtt that the very
+ * delay being fought has inflated would punish twice (a host whose threads wait for a CPU
+ * had srtt at 10 ms, so cwnd_min paced one packet a second and an RPC took 26 s). */
+uint64_t pony_cc_pacing_gap(const struct pony_cc *cc, const struct pony_cc_params *p,
+			    uint64_t srtt);

@@ -272,6 +272,14 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 		}
 	}
 	if (advanced) {
+		/* Eifel (RFC 3522): the echoed timestamp names the transmission acked. One sent
+		 * before the timeout means the data was not lost, only late (a descheduled peer
+		 * or engine, a queue): undo the timeout's window cut. */
+		if (f->consec_timeouts && h->ts_echo != 0 && h->ts_echo < f->rto_fired_tsc) {
+			pony_cc_undo_timeout(&f->cc);
+			tp->st.spurious_timeouts++;
+		}
+		f->rto_fired_tsc = 0;
 		f->una_tsc = tp->now;
 		f->backoff = 0;
 		f->consec_timeouts = 0;

@@ -324,7 +324,7 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 			f->n_lost++;
 			break;
 		}
-		uint64_t gap = pony_cc_pacing_gap(&f->cc, f->srtt ? f->srtt : tp->rto_init);
+		uint64_t gap = pony_cc_pacing_gap(&f->cc, &tp->ccp, f->srtt ? f->srtt : tp->rto_init);
 		if (gap)
 			f->next_send_tsc = tp->now + gap;
 		n++;
@@ -359,7 +359,8 @@ static void on_timeout(struct pony_tp *tp, struct pony_flow *f)
 	f->timeouts++;
 	tp->st.timeouts++;
 	f->backoff++;
-	f->consec_timeouts++;
+	if (f->consec_timeouts++ == 0)
+		f->rto_fired_tsc = tp->now;
 	f->rto_start = tp->now;
 	pony_cc_on_timeout(&f->cc, &tp->ccp, f->consec_timeouts, tp->now);
 }

@@ -168,6 +168,8 @@ struct pony_flow {
 	uint64_t rto_start;  /* RTO timer runs from here while pipe > 0 */
 	uint32_t backoff;
 	uint32_t consec_timeouts;
+	uint64_t rto_fired_tsc; /* first timeout of the current episode (0: none): an ack that
+				 * echoes an older transmission proves it spurious */
 	uint64_t srtt, rttvar, rto; /* TSC ticks */
 	uint64_t last_echo;  /* latest echoed timestamp processed (sample once) */
 	uint64_t next_send_tsc; /* pacing */

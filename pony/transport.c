@@ -330,6 +330,7 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.min_delay_ns = f->cc.samples ? (uint64_t)(f->cc.min_delay_tsc * ns) : 0,
 		.inflight = f->pipe, .delay_samples = f->cc.samples,
 		.retransmits = f->retransmits, .timeouts = f->timeouts,
+		.spurious_timeouts = f->cc.undos,
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,
 		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
 		.rx_pkts = f->rx_pkts};

@@ -171,6 +171,7 @@ struct pony_tp_stats {
 	uint64_t rst_bad_seq;   /* RSTs ignored: ids or seq do not match the flow */
 	uint64_t ack_invalid;   /* acks of seqs never sent: ignored */
 	uint64_t ack_timeouts;  /* flows failed: the peer acked nothing for dead_timeout */
+	uint64_t spurious_timeouts; /* retransmit timeouts undone: the original was acked */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 
@@ -194,6 +195,7 @@ struct pony_flow_stats {
 	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
 	uint32_t inflight;
 	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
+	uint64_t spurious_timeouts;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 };
 /* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */

@@ -106,8 +106,10 @@ pony_bridge_pair() {
     cat >"$T/$n.conf" <<CONF
 daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; };
 ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; } );
+groups = ( { name = "g"; mode = "${PONY_BRIDGE_MODE:-dedicated}"; } );
 engines = ( {
   name = "pony0";
+  group = "g";
   elements = (
     { name = "rx"; type = "port_rx"; port = "p0"; },
     ${1:-}

@@ -105,15 +105,27 @@ static void test_cc(void **state)
 	before = cc.cwnd;
 	pony_cc_on_ack(&cc, &p, 1, 1000000, 2000, 20000);
 	assert_true(cc.cwnd > before * 0.5 - 1e-9 && cc.cwnd < before * 0.5 + 1e-9);
-	/* Repeated timeouts push it below one packet: then paced at srtt / cwnd. */
+	/* Repeated timeouts push it below one packet: then paced at rtt / cwnd, where rtt is
+	 * srtt up to the target (an srtt inflated past it does not slow the pacing further). */
+	double pre = cc.cwnd;
 	for (unsigned i = 1; i <= 3; i++)
 		pony_cc_on_timeout(&cc, &p, i, 30000 + i);
 	assert_true(cc.cwnd == 0.01);
-	assert_int_equal(pony_cc_pacing_gap(&cc, 2000), 200000);
+	assert_int_equal(pony_cc_pacing_gap(&cc, &p, 800), 80000);
+	assert_int_equal(pony_cc_pacing_gap(&cc, &p, 2000), 100000);
+	assert_int_equal(pony_cc_pacing_gap(&cc, &p, 1000000), 100000);
+	/* The timeouts were spurious (an ack for an original came): the window they cut is
+	 * back, once. */
+	pony_cc_undo_timeout(&cc);
+	assert_true(cc.cwnd == pre && cc.undos == 1);
+	pony_cc_undo_timeout(&cc);
+	assert_true(cc.cwnd == pre && cc.undos == 2);
+	for (unsigned i = 1; i <= 3; i++)
+		pony_cc_on_timeout(&cc, &p, i, 35000 + i);
 	/* Fractional windows grow by ai per ack. */
 	pony_cc_on_ack(&cc, &p, 1, 10, 2000, 40000);
 	assert_true(cc.cwnd > 1.0 && cc.cwnd < 1.02);
-	assert_int_equal(pony_cc_pacing_gap(&cc, 2000), 0);
+	assert_int_equal(pony_cc_pacing_gap(&cc, &p, 2000), 0);
 	for (int i = 0; i < 100000; i++)
 		pony_cc_on_ack(&cc, &p, 1, 10, 2000, 50000 + i);
 	assert_true(cc.cwnd <= 100);
