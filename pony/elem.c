@@ -384,7 +384,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
 	S(rst_limited); S(cookie_tx); S(cookie_ok); S(cookie_bad); S(refused_flow_budget);
 	S(refused_stream_budget); S(refused_no_listener); S(refuse_deferred); S(challenge_ack_tx);
-	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(spurious_timeouts); S(auth_fail);
+	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(spurious_timeouts); S(credit_tx); S(auth_fail);
 #undef S
 	if (pe->auth_path[0]) {
 		fn(ctx, "auth_reloads", pe->auth_reloads);

@@ -271,7 +271,8 @@ static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc
 		if (ctrl ? s->ctrl != 0 : s->ready) {
 			f->rr = idx;
 			memset(d, 0, sizeof(*d));
-			if (ctrl)
+			/* A credit alone, with data to send: it rides on the data. */
+			if (ctrl && !(s->ctrl == PONY_C_CREDIT && s->ready && s->rx_granted != 0))
 				pony_stream_next_ctrl(tp, s, d);
 			else
 				pony_stream_next_seg(tp, s, d, tp->seg_max);

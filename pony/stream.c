@@ -136,6 +136,7 @@ void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pon
 		d->aux = 0;
 	} else if (s->ctrl & PONY_C_CREDIT) {
 		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		tp->st.credit_tx++;
 		d->type = PONY_T_CREDIT;
 		d->aux = s->rx_granted;
 		s->rx_advertised = s->rx_granted;
@@ -161,6 +162,14 @@ void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony
 	d->msg_len = msg->len;
 	d->offset = msg->seg_off;
 	d->len = (uint16_t)len;
+	/* A credit owed to the peer rides on the data (its aux), so an RPC's "post a receive,
+	 * send the request" is one packet, not a CREDIT and a DATA (pony/WIRE.md). Absolute and
+	 * monotonic, so a retransmission carrying an older value is harmless; 0 means none. */
+	if ((s->ctrl & PONY_C_CREDIT) && s->rx_granted != 0) {
+		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		d->aux = s->rx_granted;
+		s->rx_advertised = s->rx_granted;
+	}
 	msg->seg_off += len;
 	if (msg->seg_off == msg->len) {
 		s->tx_seg++;
@@ -420,6 +429,17 @@ static void rx_open_ack(struct pony_tp *tp, struct pony_stream *s, const struct 
 		pony_stream_free(tp, s);
 }
 
+/* The peer's absolute credit for s (CREDIT, or riding on DATA): msg ids < credit may go. */
+static void take_credit(struct pony_tp *tp, struct pony_stream *s, uint32_t credit)
+{
+	/* May overtake the OPEN_ACK (both are sent right after accept). */
+	if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) &&
+	    seq_lt(s->peer_credit, credit)) {
+		s->peer_credit = credit;
+		pony_stream_update_ready(tp, s);
+	}
+}
+
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		   uint32_t seq, struct rte_mbuf *m, uint32_t hl)
 {
@@ -435,16 +455,14 @@ int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 	switch (h->type) {
 	case PONY_T_DATA:
 		tp->st.data_rx++;
+		if (h->aux != 0)
+			take_credit(tp, s, h->aux);
 		return s->state == PONY_S_OPEN ? rx_data(tp, s, h, m, hl) : 0;
 	case PONY_T_OPEN_ACK:
 		rx_open_ack(tp, s, h);
 		return 0;
 	case PONY_T_CREDIT:
-		/* May overtake the OPEN_ACK (both are sent right after accept). */
-		if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) && seq_lt(s->peer_credit, h->aux)) {
-			s->peer_credit = h->aux;
-			pony_stream_update_ready(tp, s);
-		}
+		take_credit(tp, s, h->aux);
 		return 0;
 	case PONY_T_CLOSE:
 		if (s->state == PONY_S_OPEN && !s->close_pending) {

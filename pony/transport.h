@@ -172,6 +172,7 @@ struct pony_tp_stats {
 	uint64_t ack_invalid;   /* acks of seqs never sent: ignored */
 	uint64_t ack_timeouts;  /* flows failed: the peer acked nothing for dead_timeout */
 	uint64_t spurious_timeouts; /* retransmit timeouts undone: the original was acked */
+	uint64_t credit_tx;     /* CREDIT packets: a credit owed with no data to ride on */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 
