@@ -100,13 +100,14 @@ for line in open(sys.argv[1]):
 print(n)
 PY
 }
-# tx_pkts rx_pkts of the measured daemon's flows (summed), from snapctl when it is built.
+# tx_pkts rx_pkts of the measured daemon's Pony element (flows come and go: the element's
+# counters only grow), from snapctl when it is built.
 flow_pkts() {
   local ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
   [ -x "$ctl" ] || return 0
-  "$ctl" --socket "$tmp/cg$$a/control.sock" flows 2>/dev/null |
-    awk '{for (i = 1; i <= NF; i++) {if ($i ~ /^tx_pkts=/) t += substr($i, 9);
-          if ($i ~ /^rx_pkts=/) r += substr($i, 9)}} END {print t + 0, r + 0}'
+  "$ctl" --socket "$tmp/cg$$a/control.sock" stats 2>/dev/null |
+    awk '$2 == "pony" && $3 == "tx_pkts" {t += $4} $2 == "pony" && $3 == "rx_pkts" {r += $4}
+         END {print t + 0, r + 0}'
 }
 
 pony_engine_path() {
@@ -196,7 +197,7 @@ print("functions %s; idle: %d instructions over %d polls (%.1f per poll); RPC ph
                                            polls_busy, rpcs))
 pk0, pk1 = sys.argv[7].split(), sys.argv[8].split()
 if len(pk0) == 2 and len(pk1) == 2:
-    print("packets_per_op tx %.2f rx %.2f (the measured side's flow)" %
+    print("packets_per_op tx %.2f rx %.2f (the measured side)" %
           ((int(pk1[0]) - int(pk0[0])) / rpcs, (int(pk1[1]) - int(pk0[1])) / rpcs))
 print("instructions_per_op_raw %.1f" % (ir_busy / rpcs))
 print("instructions_per_op %.1f" % net)
