@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pony/internal.h"
+#include "pony/txq.h"
 
 struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid)
 {
@@ -36,6 +37,8 @@ struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
 	s->flow = (uint32_t)(f - tp->flows);
 	s->held = PONY_NONE;
 	s->prev = PONY_NONE;
+	for (unsigned q = 0; q < PONY_TXQ_N; q++)
+		s->txq_prev[q] = s->txq_next[q] = PONY_NONE;
 	s->next = f->streams;
 	if (f->streams != PONY_NONE)
 		tp->streams[f->streams].prev = idx;
@@ -68,6 +71,8 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 		f->n_ready--;
 	if (s->ctrl)
 		f->n_ctrl--;
+	pony_txq_set(tp, s, PONY_TXQ_CTRL, false);
+	pony_txq_set(tp, s, PONY_TXQ_DATA, false);
 	if (s->close_pending)
 		f->n_close_pending--;
 	if (s->passive)
@@ -80,8 +85,6 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 	if (s->next != PONY_NONE)
 		tp->streams[s->next].prev = s->prev;
 	f->n_streams--;
-	if (f->rr == idx)
-		f->rr = PONY_NONE;
 	s->state = PONY_S_FREE;
 	s->ctrl = 0;
 	s->ready = false;
@@ -100,20 +103,25 @@ void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s)
 	if (r != s->ready) {
 		tp->flows[s->flow].n_ready += r ? 1 : (uint32_t)-1;
 		s->ready = r;
+		pony_txq_set(tp, s, PONY_TXQ_DATA, r);
 	}
 }
 
 void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
 {
-	if (s->ctrl == 0)
+	if (s->ctrl == 0) {
 		tp->flows[s->flow].n_ctrl++;
+		pony_txq_set(tp, s, PONY_TXQ_CTRL, true);
+	}
 	s->ctrl |= c;
 }
 
 void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
 {
-	if (s->ctrl && !(s->ctrl & ~c))
+	if (s->ctrl && !(s->ctrl & ~c)) {
 		tp->flows[s->flow].n_ctrl--;
+		pony_txq_set(tp, s, PONY_TXQ_CTRL, false);
+	}
 	s->ctrl &= (uint8_t)~c;
 }
 
