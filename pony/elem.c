@@ -267,7 +267,8 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	struct pony_elem *pe = snap_elem_priv(el);
 	struct pony_tp_config cfg = {0};
 	uint64_t v;
-	int socket = el->engine ? snap_engine_socket(el->engine) : SOCKET_ID_ANY; /* its tables' node */
+	/* The node of the transport's tables and pool: the engine's. */
+	int socket = el->engine ? snap_engine_socket(el->engine) : SOCKET_ID_ANY;
 
 	pe->el = el;
 	pe->hz = rte_get_tsc_hz();

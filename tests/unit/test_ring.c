@@ -182,8 +182,9 @@ static void test_ring_mp_sleeping_consumer(void **state)
 			if (n == 0) {
 				struct pollfd p = {.fd = snap_ring_wake_fd(r), .events = POLLIN};
 				sleeps++;
-				/* Liveness bound, not a timing assertion: producers run flat out,
-				 * so 10 s without a doorbell while items are due is a lost wake-up. */
+				/* Liveness bound, not a timing assertion: producers run flat
+				 * out, so 10 s without a doorbell while items are due is a
+				 * lost wake-up. */
 				if (poll(&p, 1, 10000) == 0)
 					fail_msg("lost wake-up: %lu of %lu items received",
 						 (unsigned long)got, (unsigned long)total);
