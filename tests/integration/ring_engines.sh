@@ -2,9 +2,10 @@
 # Engine-to-engine rings (issue 17): engine "front" owns an af_packet port on a veth pair in
 # test-made namespaces and hands a share of the UDP traffic to engine "back" through a named
 # ring, from two producers (udp_demux's ring: target and a ring_tx element). "back" runs in
-# a spreading group of its own: idle, its thread sleeps (under 2% of a core over 10 s, from
-# /proc, as idle_cpu.sh measures); when packets come the ring's doorbell wakes it, and every
-# packet handed over is counted at "back" (counters match exactly). Needs root.
+# a group of its own, spreading then compacting: idle, its thread sleeps (under 2% of a core
+# over 10 s, from /proc, as idle_cpu.sh measures); when packets come the ring's doorbell
+# wakes it, and every packet handed over is counted at "back" (counters match exactly).
+# Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
 SNAPCTL=${SNAPCTL:?}
@@ -19,10 +20,12 @@ veth_ns $NA $NB ra$$ rb$$ 10.78.0.2/24
 ip -n $NB neigh replace 10.78.0.1 lladdr "$VETH_MAC" dev rb$$
 ip netns exec $NB ethtool -K rb$$ tx off >/dev/null # real UDP checksums on the wire
 
-cat >"$T/a.conf" <<CONF
-daemon = { name = "ring$$"; run_dir = "$T/run"; memory_mb = 128; };
+# run MODE: the whole scenario with "back" in a group of that mode.
+run() {
+  cat >"$T/$1.conf" <<CONF
+daemon = { name = "ring$$"; run_dir = "$T/run-$1"; memory_mb = 128; };
 ports = ( { name = "p0"; type = "af_packet"; iface = "ra$$"; ip = "10.78.0.1/24"; } );
-groups = ( { name = "front"; mode = "spreading"; }, { name = "back"; mode = "spreading"; } );
+groups = ( { name = "front"; mode = "spreading"; }, { name = "back"; mode = "$1"; } );
 engines = ( {
   name = "front"; group = "front";
   elements = (
@@ -47,32 +50,32 @@ engines = ( {
   links = ( "rx -> got", "got -> sink" );
 } );
 CONF
-start_daemon a "$T/a.conf" ip netns exec $NA
-S="$SNAPCTL --socket $T/run/control.sock"
+  start_daemon a "$T/$1.conf" ip netns exec $NA
+  S="$SNAPCTL --socket $T/run-$1/control.sock"
 
-# stat ENGINE ELEMENT COUNTER: live value (0 if absent).
-stat() { $S stats "$1" | awk -v el="$2" -v c="$3" '$2==el && $3==c {v=$4} END {print v+0}'; }
-TID=""
-for t in /proc/"$PID_a"/task/*; do
-  [ "$(cat "$t/comm")" = "sch-back-0" ] && TID=${t##*/}
-done
-[ -n "$TID" ] || fail "no thread sch-back-0 in the daemon"
-ticks() { awk '{print $14 + $15}' "/proc/$PID_a/task/$TID/stat"; }
-# idle_pct SECS: percent of one core the back engine's thread used over SECS.
-idle_pct() {
-  local a b
-  a=$(ticks); sleep "$1"; b=$(ticks)
-  python3 -c "print(f'{100.0 * ($b - $a) / $HZ / $1:.2f}')"
-}
+  # stat ENGINE ELEMENT COUNTER: live value (0 if absent).
+  stat() { $S stats "$1" | awk -v el="$2" -v c="$3" '$2==el && $3==c {v=$4} END {print v+0}'; }
+  TID=""
+  for t in /proc/"$PID_a"/task/*; do
+    [ "$(cat "$t/comm")" = "sch-back-0" ] && TID=${t##*/}
+  done
+  [ -n "$TID" ] || fail "no thread sch-back-0 in the daemon"
+  ticks() { awk '{print $14 + $15}' "/proc/$PID_a/task/$TID/stat"; }
+  # idle_pct SECS: percent of one core the back engine's thread used over SECS.
+  idle_pct() {
+    local a b
+    a=$(ticks); sleep "$1"; b=$(ticks)
+    python3 -c "print(f'{100.0 * ($b - $a) / $HZ / $1:.2f}')"
+  }
 
-sleep 1 # let start-up settle
-idle1=$(idle_pct "$SECS")
-echo "back engine idle: ${idle1}% of a core over ${SECS} s"
-python3 -c "import sys; sys.exit(0 if $idle1 < 2.0 else 1)" || fail "idle back engine used ${idle1}% (limit 2%)"
-wake0=$(stat back - wakeups)
+  sleep 1 # let start-up settle
+  idle1=$(idle_pct "$SECS")
+  echo "$1: back engine idle: ${idle1}% of a core over ${SECS} s"
+  python3 -c "import sys; sys.exit(0 if $idle1 < 2.0 else 1)" || fail "$1: idle back engine used ${idle1}% (limit 2%)"
+  wake0=$(stat back - wakeups)
 
-# The load: N datagrams to each port, paced (50 every 5 ms) so af_packet keeps up.
-ip netns exec $NB python3 - "$N" <<'PY'
+  # The load: N datagrams to each port, paced (48 every 5 ms) so af_packet keeps up.
+  ip netns exec $NB python3 - "$N" <<'PY'
 import socket, sys, time
 n = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -83,33 +86,38 @@ for i in range(n):
         time.sleep(0.005)
 PY
 
-# Wait (bounded) until what front handed over has all been counted at back.
-handed=-1 got=-2
-for _ in $(seq 100); do
-  handed=$(( $(stat front hand in_pkts) + $(stat front udp to_rings) ))
-  got=$(stat back got packets)
-  [ "$handed" -eq "$got" ] && [ "$handed" -ge $((2 * N)) ] && break
-  sleep 0.1
+  # Wait (bounded) until what front handed over has all been counted at back.
+  handed=-1 got=-2
+  for _ in $(seq 100); do
+    handed=$(( $(stat front hand in_pkts) + $(stat front udp to_rings) ))
+    got=$(stat back got packets)
+    [ "$handed" -eq "$got" ] && [ "$handed" -ge $((2 * N)) ] && break
+    sleep 0.1
+  done
+  local_n=$(stat front local packets)
+  full=$(( $(stat front hand drop_ring_full) + $(stat front udp drop_ring_full) ))
+  doorbells=$(stat back rx doorbells)
+  wake1=$(stat back - wakeups)
+  echo "$1: sent $((3 * N)) datagrams: front kept $local_n, handed $handed to back (ring full: $full);" \
+       "back counted $got; doorbells $doorbells, back wake-ups $wake0 -> $wake1 (with snapctl's)"
+  [ "$got" -eq "$handed" ] || fail "back counted $got of the $handed packets handed over"
+  [ "$full" -eq 0 ] || fail "$full packets dropped on a full ring"
+  # af_packet may lose a datagram under a loaded host; the ring must not.
+  [ "$handed" -ge $((2 * N * 95 / 100)) ] || fail "front handed only $handed of $((2 * N))"
+  [ "$local_n" -ge $((N * 95 / 100)) ] || fail "front kept only $local_n of $N"
+  # Producers ring only an engine that sleeps: a doorbell proves back slept between bursts
+  # and was woken by the ring.
+  [ "$doorbells" -ge 1 ] || fail "the ring never rang the sleeping back engine"
+
+  # Asleep again once the traffic is gone.
+  idle2=$(idle_pct $((SECS / 2)))
+  echo "$1: back engine idle after the load: ${idle2}% of a core over $((SECS / 2)) s"
+  python3 -c "import sys; sys.exit(0 if $idle2 < 2.0 else 1)" || fail "$1: back engine used ${idle2}% after the load (limit 2%)"
+
+  stop_daemon a || fail "daemon did not exit cleanly"
+}
+
+for mode in ${RING_MODES:-spreading compacting}; do
+  run "$mode"
 done
-local_n=$(stat front local packets)
-full=$(( $(stat front hand drop_ring_full) + $(stat front udp drop_ring_full) ))
-doorbells=$(stat back rx doorbells)
-wake1=$(stat back - wakeups)
-echo "sent $((3 * N)) datagrams: front kept $local_n, handed $handed to back (ring full: $full);" \
-     "back counted $got; doorbells $doorbells, back wake-ups $wake0 -> $wake1 (with snapctl's)"
-[ "$got" -eq "$handed" ] || fail "back counted $got of the $handed packets handed over"
-[ "$full" -eq 0 ] || fail "$full packets dropped on a full ring"
-# af_packet may lose a datagram under a loaded host; the ring must not.
-[ "$handed" -ge $((2 * N * 95 / 100)) ] || fail "front handed only $handed of $((2 * N))"
-[ "$local_n" -ge $((N * 95 / 100)) ] || fail "front kept only $local_n of $N"
-# Producers ring only an engine that sleeps: a doorbell proves back slept between bursts
-# and was woken by the ring.
-[ "$doorbells" -ge 1 ] || fail "the ring never rang the sleeping back engine"
-
-# Asleep again once the traffic is gone.
-idle2=$(idle_pct $((SECS / 2)))
-echo "back engine idle after the load: ${idle2}% of a core over $((SECS / 2)) s"
-python3 -c "import sys; sys.exit(0 if $idle2 < 2.0 else 1)" || fail "back engine used ${idle2}% after the load (limit 2%)"
-
-stop_daemon a || fail "daemon did not exit cleanly"
 echo PASS
