@@ -93,8 +93,14 @@ static void ring_rx_destroy(struct snap_elem *el)
 		ring_rx_arm(el, false);
 	if (s->wake_fd)
 		snap_engine_del_wake_fd(el->engine, snap_ring_wake_fd(s->ring));
-	if (s->claimed)
+	if (s->claimed) {
+		/* Nobody else may consume this ring: free what is left rather than leak it. */
+		struct rte_mbuf *pkts[SNAP_BURST_MAX];
+		unsigned n;
+		while ((n = snap_ring_dequeue_burst(s->ring, pkts, SNAP_BURST_MAX, NULL)) > 0)
+			rte_pktmbuf_free_bulk(pkts, n);
 		snap_ring_release(s->ring, el->engine);
+	}
 }
 
 static void ring_tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
