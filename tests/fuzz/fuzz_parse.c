@@ -9,12 +9,13 @@
 
 #include <rte_ring.h>
 
+#include "snap/ring.h"
 #include "tests/unit/elemtest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct snap_engine *eng;
-static struct rte_ring *ring;
+static struct snap_ring *ring;
 static unsigned baseline;
 static uint64_t n_inputs, n_replies, n_delivered;
 
@@ -87,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	et_sink_clear(et_sink_of(eng, "unmatched"));
 	et_sink_clear(et_sink_of(eng, "other"));
 	void *o;
-	while (rte_ring_dequeue(ring, &o) == 0)
+	while (rte_ring_dequeue(ring->r, &o) == 0)
 		rte_pktmbuf_free(o);
 	if (et_in_use() != baseline) {
 		fprintf(stderr, "mbuf leak: %u in use, expected %u\n", et_in_use(), baseline);
