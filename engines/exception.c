@@ -105,19 +105,7 @@ static int exc_init(struct snap_elem *el, const struct snap_elem_args *a)
 	struct snap_engine *e = snap_elem_args_engine(a);
 	uint64_t burst, addr;
 	char err[160];
-	int r = snap_net_port_arg(a, &s->port);
-	if (r)
-		return r;
-	const char *tap = snap_elem_arg_str(a, "tap", NULL);
-	if (tap == NULL)
-		return snap_elem_args_error(a, "missing argument tap = NAME (a port of type tap)");
-	s->tap = snap_port_find(tap);
-	if (s->tap == NULL || s->tap->kind != SNAP_PORT_TAP || s->tap == s->port)
-		return snap_elem_args_error(a, "tap = \"%s\": not a port of type tap (other than "
-					    "port)", tap);
-	if (s->port->ip == 0)
-		return snap_elem_args_error(a, "port %s has no ip: the kernel needs the host's "
-					    "address", s->port->name);
+	/* Arguments first, so a bad one is reported whatever the ports are. */
 	if (snap_elem_arg_u64(a, "burst", SNAP_BURST_MAX, 1, SNAP_BURST_MAX, &burst) ||
 	    snap_elem_arg_u64(a, "kernel_addr", 1, 0, 1, &addr))
 		return -EINVAL;
@@ -125,16 +113,28 @@ static int exc_init(struct snap_elem *el, const struct snap_elem_args *a)
 	if (snap_exc_filter_parse(&s->filter, snap_elem_arg_str(a, "allow", NULL), err,
 				  sizeof(err)))
 		return snap_elem_args_error(a, "%s", err);
-	r = snap_port_claim_rxq(s->tap, 0, e);
+	int r = snap_net_port_arg(a, &s->port);
+	if (r)
+		return r;
+	const char *name = snap_elem_arg_str(a, "tap", NULL);
+	if (name == NULL)
+		return snap_elem_args_error(a, "missing argument tap = NAME (a port of type tap)");
+	struct snap_port *tap = snap_port_find(name);
+	if (tap == NULL || tap->kind != SNAP_PORT_TAP || tap == s->port)
+		return snap_elem_args_error(a, "tap = \"%s\": not a port of type tap (other than "
+					    "port)", name);
+	if (s->port->ip == 0)
+		return snap_elem_args_error(a, "port %s has no ip: the kernel needs the host's "
+					    "address", s->port->name);
+	r = snap_port_claim_rxq(tap, 0, e);
 	if (r == 0) {
-		r = snap_port_claim_txq(s->tap, 0, e);
+		r = snap_port_claim_txq(tap, 0, e);
 		if (r)
-			snap_port_release_rxq(s->tap, 0, e);
+			snap_port_release_rxq(tap, 0, e);
 	}
-	if (r) {
-		s->tap = NULL; /* destroy releases nothing */
-		return snap_elem_args_error(a, "tap %s: queue 0 is owned by another engine", tap);
-	}
+	if (r)
+		return snap_elem_args_error(a, "tap %s: queue 0 is owned by another engine", name);
+	s->tap = tap; /* from here destroy gives the queues back */
 	return addr ? kernel_side_setup(s, a) : 0;
 }
 
