@@ -26,6 +26,7 @@ struct exception {
 	struct snap_port *port; /* the physical port: its address and MAC */
 	struct snap_port *tap;  /* the exception port: rx and tx queue 0 are ours */
 	uint16_t burst;
+	int intr_fd;            /* the tap queue's fd as a wake fd; -1: poll only */
 	uint64_t to_kernel, to_kernel_bytes, from_kernel, from_kernel_bytes;
 	uint64_t to_kernel_cls[SNAP_EXC_CLASSES];
 	struct snap_exc_filter filter;
@@ -105,6 +106,7 @@ static int exc_init(struct snap_elem *el, const struct snap_elem_args *a)
 	struct snap_engine *e = snap_elem_args_engine(a);
 	uint64_t burst, addr;
 	char err[160];
+	s->intr_fd = -1;
 	/* Arguments first, so a bad one is reported whatever the ports are. */
 	if (snap_elem_arg_u64(a, "burst", SNAP_BURST_MAX, 1, SNAP_BURST_MAX, &burst) ||
 	    snap_elem_arg_u64(a, "kernel_addr", 1, 0, 1, &addr))
@@ -135,6 +137,13 @@ static int exc_init(struct snap_elem *el, const struct snap_elem_args *a)
 	if (r)
 		return snap_elem_args_error(a, "tap %s: queue 0 is owned by another engine", name);
 	s->tap = tap; /* from here destroy gives the queues back */
+	/* With rx_interrupts on the tap port, its queue fd (the tap device itself, readable
+	 * while frames wait) wakes a sleeping engine; nothing to arm or consume. */
+	if (tap->rx_intr) {
+		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(tap->port_id, 0);
+		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0)
+			s->intr_fd = fd;
+	}
 	return addr ? kernel_side_setup(s, a) : 0;
 }
 
@@ -199,11 +208,12 @@ static unsigned exc_poll(struct snap_elem *el, uint64_t now)
 	return n;
 }
 
-/* The tap's rx can wake nobody (its queue fd is the device itself): a sleeping engine comes
- * back on the scheduler's back-off timer to look. */
+/* Without a wake fd (the tap port has no rx_interrupts) a sleeping engine comes back on the
+ * scheduler's back-off timer to look at the tap. */
 static int exc_arm(struct snap_elem *el, bool arm)
 {
-	return -ENOTSUP;
+	const struct exception *s = snap_elem_priv(el);
+	return s->intr_fd >= 0 ? 0 : -ENOTSUP;
 }
 
 static void exc_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
@@ -223,6 +233,8 @@ static void exc_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 static void exc_destroy(struct snap_elem *el)
 {
 	struct exception *s = snap_elem_priv(el);
+	if (s->intr_fd >= 0)
+		snap_engine_del_wake_fd(el->engine, s->intr_fd);
 	if (s->tap) {
 		snap_port_release_rxq(s->tap, 0, el->engine);
 		snap_port_release_txq(s->tap, 0, el->engine);

@@ -13,7 +13,9 @@ need_root
 command -v ethtool >/dev/null || skip "needs ethtool (veth offloads)"
 MB=${EXC_MB:-100}
 TAP=snapx$$
-export PONY_BRIDGE_A_PORTS=", { name = \"x0\"; type = \"tap\"; iface = \"$TAP\"; }"
+# Spreading: A's engine sleeps when idle, and the tap's queue fd (rx_interrupts) wakes it.
+export PONY_BRIDGE_MODE=${PONY_BRIDGE_MODE:-spreading}
+export PONY_BRIDGE_A_PORTS=", { name = \"x0\"; type = \"tap\"; iface = \"$TAP\"; rx_interrupts = true; }"
 export PONY_BRIDGE_A_ELEMENTS="{ name = \"echo\"; type = \"icmp_echo\"; port = \"p0\"; },
     { name = \"exc\"; type = \"exception\"; port = \"p0\"; tap = \"x0\"; allow = \"tcp:5001, icmp, arp\"; },"
 export PONY_BRIDGE_A_LINKS=', "ip.icmp -> echo", "echo -> tx", "echo.other -> exc",
@@ -99,10 +101,6 @@ python3 -c "print('kernel TCP: $MB MB in %.1f s' % ($t1 - $t0))"
 echo "Pony messages A received during the transfer: $((rpc1 - rpc0))"
 [ $((rpc1 - rpc0)) -gt 0 ] || fail "no Pony RPC progressed while TCP ran"
 
-# Ping both ways: A's kernel -> C (replies reach the kernel through icmp_echo.other), C -> A
-# (answered by the engine's icmp_echo).
-ip netns exec $NA ping -c 3 -i 0.2 -W 2 10.94.0.3 >"$T/ping_a.log" || { cat "$T/ping_a.log"; fail "ping from A's kernel failed"; }
-ip netns exec $NC ping -c 3 -i 0.2 -W 2 10.94.0.1 >"$T/ping_c.log" || { cat "$T/ping_c.log"; fail "ping to A failed"; }
 # A TCP port the allow list does not name never reaches the kernel (no RST: the SYN dies).
 ip netns exec $NC timeout 10 python3 -c '
 import socket, sys
@@ -116,6 +114,12 @@ sys.exit(1)' || fail "TCP to port 5002 was not filtered"
 
 wait $cli || { cat "$T/cli.log"; fail "Pony RPCs failed while the kernel path ran"; }
 cat "$T/cli.log"
+# Ping both ways once the RPCs are over (A's engine idle, asleep between pings): A's kernel ->
+# C (the replies reach the kernel through icmp_echo.other), C -> A (answered by the engine).
+ip netns exec $NA ping -c 3 -i 0.2 -W 2 10.94.0.3 >"$T/ping_a.log" || { cat "$T/ping_a.log"; fail "ping from A's kernel failed"; }
+ip netns exec $NC ping -c 3 -i 0.2 -W 2 10.94.0.1 >"$T/ping_c.log" || { cat "$T/ping_c.log"; fail "ping to A failed"; }
+echo "ping from A's kernel: $(tail -n 1 "$T/ping_a.log"); to A's engine: $(tail -n 1 "$T/ping_c.log")"
+grep -q "x0: tap .*rx interrupts on" "$T/a.log" || fail "the tap port has no rx interrupts"
 $SA stats pony0 --nonzero | grep -E " (exc|echo|arp|pony|tx) " | grep -E "kernel|exception|drop|msgs|to_out|to_other|requests" || true
 stop_daemon b
 stop_daemon a
