@@ -152,16 +152,15 @@ static void exc_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n
 {
 	struct exception *s = snap_elem_priv(el);
 	struct rte_mbuf *ok[SNAP_BURST_MAX];
+	uint8_t cls[SNAP_BURST_MAX];
 	uint16_t n_ok = 0;
-	uint64_t bytes = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		enum snap_exc_class c;
 		if (!snap_exc_filter_match(&s->filter, pkts[i], &c)) {
 			snap_elem_drop(el, pkts[i], SNAP_DROP_EXC_FILTERED);
 			continue;
 		}
-		s->to_kernel_cls[c]++;
-		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		cls[n_ok] = (uint8_t)c;
 		ok[n_ok++] = pkts[i];
 	}
 	if (n_ok == 0)
@@ -170,11 +169,16 @@ static void exc_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n
 		snap_elem_drop_burst(el, ok, n_ok, SNAP_DROP_PORT_STOPPED);
 		return;
 	}
+	/* Lengths and classes are read before the burst: sent mbufs belong to the PMD. */
+	uint32_t len[SNAP_BURST_MAX];
+	for (uint16_t i = 0; i < n_ok; i++)
+		len[i] = rte_pktmbuf_pkt_len(ok[i]);
 	uint16_t sent = rte_eth_tx_burst(s->tap->port_id, 0, ok, n_ok);
 	s->to_kernel += sent;
-	for (uint16_t i = sent; i < n_ok; i++)
-		bytes -= rte_pktmbuf_pkt_len(ok[i]);
-	s->to_kernel_bytes += bytes;
+	for (uint16_t i = 0; i < sent; i++) {
+		s->to_kernel_bytes += len[i];
+		s->to_kernel_cls[cls[i]]++;
+	}
 	if (unlikely(sent < n_ok))
 		snap_elem_drop_burst(el, ok + sent, (uint16_t)(n_ok - sent), SNAP_DROP_EXC_TAP_FULL);
 }
