@@ -58,6 +58,13 @@ bad bad_output 4 "has no output 'nope'" 'daemon = { name = "cfgv'$$'"; memory_mb
 ports = ( { name = "p0"; type = "null"; } );
 engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; }, { name = "y"; type = "port_tx"; port = "p0"; } );
   links = ( "x.nope -> y" ); } );'
+# The exception element (issue 17): a bad allow list, a tap that is not a tap port.
+bad exc_allow 3 'allow: bad token "tcp:0"' 'daemon = { name = "cfgw'$$'"; memory_mb = 128; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24"; }, { name = "p1"; type = "null"; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "exception"; port = "p0"; tap = "p1"; allow = "tcp, tcp:0"; } ); } );'
+bad exc_not_tap 3 'tap = "p1": not a port of type tap' 'daemon = { name = "cfgx'$$'"; memory_mb = 128; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24"; }, { name = "p1"; type = "null"; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "exception"; port = "p0"; tap = "p1"; } ); } );'
 "$SNAPNETD" --check -c "$T/missing.conf" 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing.conf: cannot read file" "$T/err" || { echo "FAIL: missing file: rc $rc $(cat "$T/err")"; fails=$((fails+1)); }
 echo "$fails failures"
