@@ -413,6 +413,8 @@ def markdown(meta, status, stacks, rows, runs, busy):
            "| case | workload | size | conns | in flight | ops/s | Gbit/s | p50 us | p99 us | "
            "p99.9 us | core-s | ops/core-s | Gbit/core-s | busy runs |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    if not any(med(ss[BASE], "ops_per_s") is not None for _, ss in rows):
+        md.append("| not measured: %s |" % status.get(BASE, "not run") + " |" * 13)
     for row, ss in rows:
         k = ss[BASE]
         if med(k, "ops_per_s") is None:
