@@ -44,7 +44,8 @@ dur_opt=""
 repeat=""
 pony_modes=dedicated
 busy_limit=0.1
-cmdline="tools/bench/run.sh $*"
+printf -v cmdline ' %q' "$@"
+cmdline="tools/bench/run.sh$cmdline"   # recorded in the results, quoted to be rerun as is
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
