@@ -32,10 +32,8 @@ static void unlink(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *
 		f->txq_tail[q] = s->txq_prev[q];
 }
 
-void pony_txq_set(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want)
+void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want)
 {
-	if (s->in_txq[q] == want)
-		return;
 	struct pony_flow *f = &tp->flows[s->flow];
 	if (want)
 		push_tail(tp, f, s, s->sid & PONY_SID_IDX_MASK, q);

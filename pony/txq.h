@@ -14,8 +14,14 @@ enum { PONY_TXQ_CTRL = 0, PONY_TXQ_DATA = 1, PONY_TXQ_N = 2 };
 
 /* Empty queues for a new flow. */
 void pony_txq_flow_init(struct pony_flow *f);
-/* Put s in, or take it out of, queue q of its flow to match `want`. */
-void pony_txq_set(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want);
+void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want);
+/* Put s in, or take it out of, queue q of its flow to match `want` (inline: most calls
+ * find it already so). */
+static inline void pony_txq_set(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want)
+{
+	if (s->in_txq[q] != want)
+		pony_txq_change(tp, s, q, want);
+}
 /* Head of queue q (PONY_NONE when empty). */
 static inline uint32_t pony_txq_head(const struct pony_flow *f, unsigned q)
 {

@@ -104,6 +104,7 @@ static int evict(struct snap_port *p)
 	p->neigh_dead[p->neigh_n_dead].pos = pos;
 	p->neigh_dead[p->neigh_n_dead++].tsc = rte_get_timer_cycles();
 	p->neigh_evicted++;
+	atomic_fetch_add_explicit(&p->neigh_gen, 1, memory_order_release);
 	return 0;
 }
 
@@ -128,6 +129,7 @@ static int put(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *ma
 		return -ENOSPC;
 	}
 	p->neigh_updates++;
+	atomic_fetch_add_explicit(&p->neigh_gen, 1, memory_order_release);
 	return 0;
 }
 

@@ -54,6 +54,9 @@ struct snap_port {
 	 * ARP element of the engine owning queue 0 (and the port setup before), read lock-free
 	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
 	struct rte_hash *neigh;
+	/* Bumped (release) after every change of an entry, so a sender may cache a lookup and
+	 * trust it while the generation it read before the lookup is still current. */
+	_Atomic uint32_t neigh_gen;
 	/* Eviction (the writer's only): sampling position, and the key slots of evicted
 	 * entries, freed only after a grace period (a lock-free reader may still be in one). */
 	uint32_t neigh_hand;
@@ -122,6 +125,12 @@ int snap_port_neigh_create(struct snap_port *p);
 int snap_port_neigh_static(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);
 int snap_port_neigh_learn(struct snap_port *p, uint32_t ip, const struct rte_ether_addr *mac);
 int snap_port_neigh_lookup(const struct snap_port *p, uint32_t ip, struct rte_ether_addr *mac);
+/* The neighbour table's generation: read it before a lookup; a cached result stays valid
+ * while the generation is unchanged (any engine, lock-free). */
+static inline uint32_t snap_port_neigh_gen(const struct snap_port *p)
+{
+	return atomic_load_explicit(&p->neigh_gen, memory_order_acquire);
+}
 bool snap_port_neigh_known(const struct snap_port *p, uint32_t ip);
 /* Outstanding ARP requests (any engine, lock-free): solicit records that we asked for ip
  * (an older request sharing its slot is forgotten); solicited answers whether a reply from
