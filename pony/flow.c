@@ -317,6 +317,12 @@ static void flow_established(struct pony_tp *tp, struct pony_flow *f, const stru
 {
 	f->peer_id = h->src_flow;
 	f->peer_window = h->aux;
+	/* Segment size: the smaller of ours and the peer's (its SYN, SYN_ACK or handshake ACK
+	 * says what its MTU takes; a peer that says nothing is taken for a 1500-byte MTU). A
+	 * claim below a 576-byte MTU's is raised to it: tiny segments would only cost us CPU. */
+	uint32_t peer = h->msg_len ? h->msg_len : tp->seg_legacy;
+	uint32_t seg = RTE_MIN(peer, tp->seg_max);
+	f->seg_max = RTE_MAX(seg, tp->seg_floor);
 	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
 	f->state = PONY_F_ESTABLISHED;
 	f->last_rx_tsc = tp->now;

@@ -117,7 +117,8 @@ int pony_flowtx_send_unseq(struct pony_tp *tp, struct pony_flow *f, uint8_t type
 	struct pony_hdr h = {.type = type};
 	if (type == PONY_T_SYN || type == PONY_T_SYN_ACK) {
 		h.seq = f->isn;
-		h.aux = tp->cfg.window; /* our receive window, packets */
+		h.aux = tp->cfg.window;    /* our receive window, packets */
+		h.msg_len = tp->seg_max;   /* the largest payload our MTU takes */
 	}
 	if (type == PONY_T_ACK)
 		tp->st.acks_tx++;
@@ -163,7 +164,7 @@ void pony_flowtx_send_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port,
 {
 	struct pony_hdr h = {.type = PONY_T_SYN_ACK, .src_flow = c->local_id,
 			     .dst_flow = in->src_flow, .seq = c->isn, .aux = tp->cfg.window,
-			     .ts_echo = in->type == PONY_T_SYN ? in->ts : 0};
+			     .msg_len = tp->seg_max, .ts_echo = in->type == PONY_T_SYN ? in->ts : 0};
 	if (!stateless_allow(tp))
 		return;
 	if (build_send(tp, NULL, ip, port, &h, NULL, 0) == 0)
@@ -181,7 +182,7 @@ void pony_flowtx_challenge(struct pony_tp *tp, struct pony_flow *f)
 int pony_flowtx_send_hs(struct pony_tp *tp, struct pony_flow *f)
 {
 	struct pony_hdr h = {.type = PONY_T_ACK, .flags = PONY_F_HS, .seq = f->isn,
-			     .aux = tp->cfg.window};
+			     .aux = tp->cfg.window, .msg_len = tp->seg_max};
 	tp->st.acks_tx++;
 	return flow_send(tp, f, &h, NULL, 0);
 }
@@ -269,7 +270,7 @@ static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc
 	if (q == PONY_TXQ_CTRL && !(s->ctrl == PONY_C_CREDIT && s->ready && s->rx_granted != 0))
 		pony_stream_next_ctrl(tp, s, d);
 	else
-		pony_stream_next_seg(tp, s, d, tp->seg_max);
+		pony_stream_next_seg(tp, s, d, f->seg_max);
 	/* Round-robin: one packet per turn (a stream freed by its CLOSE left the queue). */
 	if (s->state != PONY_S_FREE)
 		pony_txq_rotate(tp, s, q);

@@ -162,6 +162,7 @@ struct pony_flow {
 	uint32_t local_id, peer_id;
 	uint32_t isn;
 	uint32_t peer_window; /* from its SYN/SYN_ACK; 0 = unknown (use ours) */
+	uint32_t seg_max;     /* payload per packet: ours and the peer's smaller (handshake) */
 	/* Transmit sequence space. */
 	uint32_t snd_una, snd_nxt;
 	uint32_t pipe;       /* INFLIGHT descs */
@@ -211,7 +212,9 @@ struct pony_tp {
 	struct pony_tp_config cfg;
 	struct pony_cc_params ccp;
 	const struct pony_tp_upcalls *up;
-	uint32_t seg_max;     /* DATA payload per packet */
+	uint32_t seg_max;     /* DATA payload per packet our MTU takes (advertised in handshakes) */
+	uint32_t seg_floor;   /* the same for a 576-byte MTU: no peer may ask for less */
+	uint32_t seg_legacy;  /* the same for 1500: a peer that advertises nothing */
 	uint64_t rto_min, rto_max, rto_init, keepalive, dead; /* TSC ticks */
 	uint64_t ack_delay;   /* TSC ticks an ack may wait for a packet to ride on */
 	double ns_per_tsc;

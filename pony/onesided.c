@@ -293,11 +293,13 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 		/* Pack queued ops while both the request and its response fit one packet. */
 		uint8_t *p = buf_data(os, b);
 		uint32_t used = 0, rsp = 0, n = 0;
+		/* Requests must fit the peer's MTU and responses ours: the flow's segment. */
+		uint32_t room = RTE_MIN(os->buf_size, f->seg_max);
 		while (of->q_head != PONY_NONE && n < PONY_OS_BATCH_MAX) {
 			uint32_t i = of->q_head;
 			struct os_op *o = &os->ops[i];
-			if (used + req_size(o) > os->buf_size ||
-			    rsp + pony_os_resp_worst(o->opcode, o->len) > os->buf_size)
+			if (used + req_size(o) > room ||
+			    rsp + pony_os_resp_worst(o->opcode, o->len) > room)
 				break;
 			struct pony_os_rec r = {
 				.opcode = o->opcode, .flags = o->flags, .op_id = (uint32_t)o->gen << 16 | i,
@@ -381,7 +383,8 @@ static int rx_req(struct pony_tp *tp, struct pony_os *os, struct pony_flow *f,
 	if (b == PONY_NONE)
 		return -EAGAIN; /* not marked received: executed when it comes again */
 	int used = pony_os_answer(rec, (unsigned)n, os->attached ? os->hooks.resolve : NULL,
-				  os->ctx, buf_data(os, b), os->buf_size, &os->st);
+				  os->ctx, buf_data(os, b), RTE_MIN(os->buf_size, f->seg_max),
+				  &os->st);
 	if (used < 0) { /* more records than one response packet can answer */
 		buf_put(os, b);
 		os->st.malformed++;

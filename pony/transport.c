@@ -80,7 +80,10 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		return NULL;
 	}
 	tp->up = c->up;
-	tp->seg_max = c->mtu - 28u - PONY_HDR_MAX - (c->auth_keys ? PONY_AUTH_TRAILER : 0u);
+	uint32_t over = 28u + PONY_HDR_MAX + (c->auth_keys ? PONY_AUTH_TRAILER : 0u);
+	tp->seg_max = c->mtu - over;
+	tp->seg_floor = 576u - over;
+	tp->seg_legacy = RTE_MIN(tp->seg_max, 1500u - over);
 	tp->ns_per_tsc = 1e9 / (double)c->tsc_hz;
 	tp->rto_min = us_tsc(c->tsc_hz, c->rto_min_us);
 	tp->rto_max = us_tsc(c->tsc_hz, c->rto_max_us);
@@ -327,7 +330,7 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.rto_ns = (uint64_t)(f->rto * ns),
 		.last_delay_ns = (uint64_t)(f->cc.last_delay_tsc * ns),
 		.min_delay_ns = f->cc.samples ? (uint64_t)(f->cc.min_delay_tsc * ns) : 0,
-		.inflight = f->pipe, .delay_samples = f->cc.samples,
+		.inflight = f->pipe, .seg_max = f->seg_max, .delay_samples = f->cc.samples,
 		.retransmits = f->retransmits, .timeouts = f->timeouts,
 		.spurious_timeouts = f->cc.undos,
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,

@@ -198,6 +198,7 @@ struct pony_flow_stats {
 	double cwnd;   /* packets */
 	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
 	uint32_t inflight;
+	uint32_t seg_max; /* payload bytes per packet, agreed with the peer */
 	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
 	uint64_t spurious_timeouts;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;

@@ -224,6 +224,47 @@ static void test_credit_rides_on_data(void **state)
 	sim_pair_stop();
 }
 
+static uint32_t flow_seg(int ep)
+{
+	struct pony_flow_stats st;
+	for (unsigned i = 0; pony_tp_flow_stats(sim_ep[ep].tp, i, &st) != -ENOENT; i++)
+		if (st.state == 2) /* established */
+			return st.seg_max;
+	return 0;
+}
+
+/* Jumbo frames on one side only: A's MTU is 9,000, B's 1,500. The handshake agrees on B's
+ * segment size both ways, so A never sends B a packet its port cannot take, and messages
+ * of 20 KB go through intact in both directions. */
+static void test_mtu_agreed(void **state)
+{
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.mtu = 9000;
+	static struct rte_mempool *jumbo;
+	if (jumbo == NULL)
+		jumbo = rte_pktmbuf_pool_create("sim_jumbo", 4095, 0, 0,
+						RTE_PKTMBUF_HEADROOM + 9000, SOCKET_ID_ANY);
+	assert_non_null(jumbo);
+	ca.pool = jumbo;
+	sim_pair_start(&ca, &cb, 8);
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	uint32_t legacy = 1500 - 28 - PONY_HDR_MAX;
+	assert_int_equal(flow_seg(0), legacy);
+	assert_int_equal(flow_seg(1), legacy);
+	assert_int_equal(sim_ts_plan(a, 50, 20000), 0);
+	assert_int_equal(sim_ts_plan(b, 50, 20000), 0);
+	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 2000000));
+	assert_int_equal(a->rx_next, 50);
+	assert_int_equal(b->rx_next, 50);
+	assert_int_equal(a->rx_bad + b->rx_bad, 0);
+	struct pony_tp_stats sb;
+	pony_tp_get_stats(sim_ep[1].tp, &sb);
+	assert_int_equal(sb.malformed, 0);
+	sim_pair_stop();
+}
+
 static uint32_t stall_credit;
 
 /* A receiver that grants nothing stalls the sender: -ENOBUFS at the send queue limit, no
@@ -415,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_reassembly_orders),
 		cmocka_unit_test(test_sack_fast_retransmit),
 		cmocka_unit_test(test_credit_rides_on_data),
+		cmocka_unit_test(test_mtu_agreed),
 		cmocka_unit_test(test_credit_stall),
 		cmocka_unit_test(test_cc_bottleneck),
 		cmocka_unit_test(test_paced_fractional),
