@@ -320,14 +320,20 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 			return r;
 		}
 	}
+	bool mtu_own = false;
 	if (pc->mtu != 1500) {
 		r = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
-		if (r < 0)
+		/* memif (22.11) has no MTU to set and enforces none: a frame is bounded by the
+		 * ring's buffer size (bsize, sized from the MTU in snap_port_eal_arg) and our mbufs
+		 * (data room from the MTU below), so the configured MTU is the link's. */
+		if (r == -ENOTSUP && p->kind == SNAP_PORT_MEMIF)
+			mtu_own = true;
+		else if (r < 0)
 			SNAP_LOG(WARNING, "port %s: cannot set MTU %u (%s); keeping the device's",
 				 p->name, pc->mtu, strerror(-r));
 	}
 	uint16_t mtu = 0;
-	p->mtu = rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
+	p->mtu = !mtu_own && rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
 	bool soft_mac = false;
 	if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
 	    p->kind != SNAP_PORT_VIRTIO_USER) {
