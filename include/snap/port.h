@@ -48,6 +48,7 @@ struct snap_port {
 	uint16_t mtu;
 	uint16_t n_rxq, n_txq;
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
+	uint64_t rss_hf;               /* RSS hash types configured (snap/steer.h key); 0: none */
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
 	/* Neighbour cache (snap/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
 	 * of the data pointer, with a static flag and the learn time above. Written only by the
