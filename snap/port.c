@@ -200,6 +200,22 @@ static int noop_fn(struct snap_engine *e, void *arg)
 	return 0;
 }
 
+void snap_ports_warn_unpolled(void)
+{
+	for (unsigned i = 0; i < n_ports; i++) {
+		const struct snap_port *p = ports[i];
+		char list[8 * SNAP_PORT_QUEUES_MAX] = "";
+		size_t off = 0;
+		for (uint16_t q = 0; q < p->n_rxq && off < sizeof(list); q++)
+			if (p->rxq_owner[q] == NULL)
+				off += (size_t)snprintf(list + off, sizeof(list) - off, " %u", q);
+		if (off)
+			SNAP_LOG(WARNING, "port %s: rx queue(s)%s polled by no engine: what the "
+				 "peer or RSS puts there is lost (give each queue a port_rx)",
+				 p->name, list);
+	}
+}
+
 int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
 {
 	struct snap_engine *owners[2 * SNAP_PORT_QUEUES_MAX];
@@ -325,11 +341,18 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 	/* RSS over IPv4/IPv6 + UDP ports where the device hashes (PCI, tap), with our key so
 	 * the flow mapper (snap/steer.h) can predict its queue choice. */
 	uint64_t rss_hf = info.flow_type_rss_offloads & SNAP_STEER_RSS_HF;
-	if (p->n_rxq > 1 && rss_hf && info.hash_key_size == SNAP_STEER_RSS_KEY_LEN) {
+	if (p->n_rxq > 1 && rss_hf) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)snap_steer_rss_key;
-		conf.rx_adv_conf.rss_conf.rss_key_len = SNAP_STEER_RSS_KEY_LEN;
 		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+		/* ethdev refuses a key of another length than the device's. */
+		if (info.hash_key_size == SNAP_STEER_RSS_KEY_LEN) {
+			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)snap_steer_rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = SNAP_STEER_RSS_KEY_LEN;
+		} else {
+			SNAP_LOG(WARNING, "port %s: RSS with the device's own key (its key length is "
+				 "%u, ours %u): queues cannot be predicted by the flow mapper",
+				 p->name, info.hash_key_size, SNAP_STEER_RSS_KEY_LEN);
+		}
 	}
 	r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
 	if (r < 0 && pc->rx_intr) {
