@@ -87,8 +87,9 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 			     pc->queues, pc->server ? 0 : 1);
 		break;
 	case SNAP_PORT_VIRTIO_USER:
-		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d", name, pc->socket,
-			     pc->queues, pc->server ? 1 : 0);
+		/* Several queue pairs need the control queue (VIRTIO_NET_CTRL_MQ enables them). */
+		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d%s", name, pc->socket,
+			     pc->queues, pc->server ? 1 : 0, pc->queues > 1 ? ",cq=1" : "");
 		if (pc->mac_set)
 			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
 				      RTE_ETHER_ADDR_BYTES(&pc->mac));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 17, multi-queue ports and several Pony engines per daemon: two daemons joined by one
-# 4-queue memif port, each with 4 Pony engines sharing the port's IP and UDP port; engine k
+# 4-queue memif port (or vhost-user <-> virtio-user with MQ_KIND=vhost), each with 4 Pony engines sharing the port's IP and UDP port; engine k
 # owns rx and tx queue k (memif: our tx queue k is the peer's rx queue k, so the sending
 # engine picks the queue; docs/ARCHITECTURE.md, "Queues and flow steering"). 8 client apps
 # on B, two per engine, open 64 streams to A's 4 echo servers (one per engine). Checks: the
@@ -10,14 +10,19 @@
 # queue's owner and the port's capabilities. Bounded: each client 120 s at most.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
+# MQ_KIND=vhost: the same over vhost-user (A, the server) <-> virtio-user (B): virtio's tx
+# queue k is the vhost port's rx queue k and back.
 NQ=4
 N=${PONY_MQ_RPCS:-1500}
+KIND=${MQ_KIND:-memif}
 
 # mq_conf NAME ROLE MAC IP PEER_IP PEER_MAC
 mq_conf() {
+  local type=memif
+  [ "$KIND" = vhost ] && { type=vhost; [ "$2" = client ] && type=virtio_user; }
   cat <<CONF
 daemon = { name = "mq$1$$"; run_dir = "$T/run-$1"; memory_mb = 512; app_region_mb = 16; };
-ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
+ports = ( { name = "m0"; type = "$type"; role = "$2"; socket = "$T/port.sock"; mac = "$3";
             ip = "$4/24"; queues = $NQ; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 engines = (
 CONF
@@ -59,10 +64,10 @@ SA="$SNAPCTL --socket $T/run-a/control.sock"
 SB="$SNAPCTL --socket $T/run-b/control.sock"
 up=0
 for _ in $(seq 50); do
-  $SB ports 2>/dev/null | grep -q " up/" && { up=1; break; }
+  $SB ports 2>/dev/null | grep -Eq " up(/[0-9]+M)? " && { up=1; break; }
   sleep 0.1
 done
-[ $up -eq 1 ] || fail "memif link did not come up"
+[ $up -eq 1 ] || fail "$KIND link did not come up"
 
 # Ports: queue owners and capabilities, in text and JSON.
 $SA ports | tee "$T/ports.txt"
