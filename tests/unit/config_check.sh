@@ -58,6 +58,14 @@ bad bad_output 4 "has no output 'nope'" 'daemon = { name = "cfgv'$$'"; memory_mb
 ports = ( { name = "p0"; type = "null"; } );
 engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; }, { name = "y"; type = "port_tx"; port = "p0"; } );
   links = ( "x.nope -> y" ); } );'
+# Multi-queue ports (issue 17): a queue the port does not have; one rx queue, two engines.
+bad queue_range 3 "port p0 has no rx queue 2 (its queues: 0-1)" 'daemon = { name = "cfgw'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; queues = 2; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 2; } ); } );'
+bad queue_twice 4 "rx queue 1 of port p0 is owned by engine e0" 'daemon = { name = "cfgx'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; queues = 2; } );
+engines = ( { name = "e0"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); },
+  { name = "e1"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); } );'
 "$SNAPNETD" --check -c "$T/missing.conf" 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing.conf: cannot read file" "$T/err" || { echo "FAIL: missing file: rc $rc $(cat "$T/err")"; fails=$((fails+1)); }
 echo "$fails failures"
