@@ -3,7 +3,7 @@
 # 4-queue memif port (or vhost-user <-> virtio-user with MQ_KIND=vhost), each with 4 Pony engines sharing the port's IP and UDP port; engine k
 # owns rx and tx queue k (memif: our tx queue k is the peer's rx queue k, so the sending
 # engine picks the queue; docs/ARCHITECTURE.md, "Queues and flow steering"). 8 client apps
-# on B, two per engine, open 64 streams to A's 4 echo servers (one per engine). Checks: the
+# on B, attached with engine "*" (B spreads them, two per engine), open 64 streams to A's 4 echo servers (one per engine). Checks: the
 # 64 streams land evenly on A's engines (none more than 2x another), every RPC comes back
 # intact, each engine's transport has exactly its own flow and streams, each rx queue's
 # packets went to its own engine only (no Pony drops anywhere), `snapctl ports` names each
@@ -96,7 +96,8 @@ for k in $(seq 0 $((NQ - 1))); do
   wait_log "$T/srv$k.log" "listening" 10 || fail "server app $k did not start"
 done
 for j in $(seq 0 $((2 * NQ - 1))); do
-  start_app cli$j "$PONY_RPC" client -s "$T/run-b/app.sock" -e pony$((j % NQ)) -i $PIPA \
+  # "*": B's attach layer puts each app on its least loaded engine (2 per engine).
+  start_app cli$j "$PONY_RPC" client -s "$T/run-b/app.sock" -e '*' -i $PIPA \
     -n "$N" -m 8192 -S 8 -w 4 -x $((j + 1)) -I 20 -T 120
 done
 # Flows and streams while every client is connected: each holds its 8 streams open for
@@ -104,6 +105,16 @@ done
 for j in $(seq 0 $((2 * NQ - 1))); do
   wait_log "$T/cli$j.log" "all echoed intact" 120 || fail "client $j did not finish its RPCs"
 done
+$SB --json apps >"$T/apps_b.json" || fail "snapctl --json apps failed"
+python3 - "$T/apps_b.json" $NQ <<'PY' || fail "B did not spread its apps over its engines"
+import json, sys
+ap = json.load(open(sys.argv[1])).get("apps", [])
+per = {}
+for a in ap:
+    per[a["engine"]] = per.get(a["engine"], 0) + 1
+assert len(ap) == 2 * int(sys.argv[2]) and set(per.values()) == {2}, per
+print("B's apps per engine:", per)
+PY
 $SA flows | tee "$T/flows.txt"
 $SA --json flows >"$T/flows.json" || fail "snapctl --json flows failed"
 python3 - "$T/flows.json" $NQ $PIPB <<'PY' || fail "streams not spread over A's engines as expected"
