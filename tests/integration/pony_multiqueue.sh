@@ -6,14 +6,15 @@
 # on B, attached with engine "*" (B spreads them, two per engine), open 64 streams to A's 4 echo servers (one per engine). Checks: the
 # 64 streams land evenly on A's engines (none more than 2x another), every RPC comes back
 # intact, each engine's transport has exactly its own flow and streams, each rx queue's
-# packets went to its own engine only (no Pony drops anywhere), `snapctl ports` names each
-# queue's owner and the port's capabilities. Bounded: each client 120 s at most.
+# packets went to its own engine only (no Pony drops anywhere), engines moved between groups
+# mid-run lose nothing, `snapctl ports` names each queue's owner and the port's capabilities.
+# Bounded: each client issues RPCs for 4 s and gives up after 120 s.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 # MQ_KIND=vhost: the same over vhost-user (A, the server) <-> virtio-user (B): virtio's tx
 # queue k is the vhost port's rx queue k and back.
 NQ=4
-N=${PONY_MQ_RPCS:-1500}
+SECS=${PONY_MQ_SECS:-4}
 KIND=${MQ_KIND:-memif}
 
 # mq_conf NAME ROLE MAC IP PEER_IP PEER_MAC
@@ -24,6 +25,7 @@ mq_conf() {
 daemon = { name = "mq$1$$"; run_dir = "$T/run-$1"; memory_mb = 512; app_region_mb = 16; };
 ports = ( { name = "m0"; type = "$type"; role = "$2"; socket = "$T/port.sock"; mac = "$3";
             ip = "$4/24"; queues = $NQ; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+groups = ( { name = "g1"; mode = "spreading"; }, { name = "g2"; mode = "spreading"; } );
 engines = (
 CONF
   local k arp_el arp_link sep=""
@@ -38,6 +40,7 @@ CONF
     cat <<CONF
   $sep{
     name = "pony$k";
+    group = "g1";
     elements = (
       { name = "rx"; type = "port_rx"; port = "m0"; queue = $k; },
       { name = "eth"; type = "eth_classify"; port = "m0"; },
@@ -98,8 +101,22 @@ done
 for j in $(seq 0 $((2 * NQ - 1))); do
   # "*": B's attach layer puts each app on its least loaded engine (2 per engine).
   start_app cli$j "$PONY_RPC" client -s "$T/run-b/app.sock" -e '*' -i $PIPA \
-    -n "$N" -m 8192 -S 8 -w 4 -x $((j + 1)) -I 20 -T 120
+    -n 1000000 -d "$SECS" -m 8192 -S 8 -w 4 -x $((j + 1)) -I 20 -T 120
 done
+# Engine moves mid-run on A: engines 1 and 2 go back and forth between groups g1 and g2
+# while every client issues RPCs (they stop issuing after $SECS s).
+sleep 0.5
+moves=0
+for _ in 1 2 3; do
+  for g in g2 g1; do
+    for e in pony1 pony2; do
+      $SA engine move $e --group $g >/dev/null || fail "engine move of $e to $g failed"
+      moves=$((moves + 1))
+    done
+    sleep 0.2
+  done
+done
+echo "$moves engine moves on A while the RPCs ran"
 # Flows and streams while every client is connected: each holds its 8 streams open for
 # 20 s after its last RPC was echoed (-I: idle in pony_wait).
 for j in $(seq 0 $((2 * NQ - 1))); do
@@ -139,7 +156,7 @@ for j in $(seq 0 $((2 * NQ - 1))); do
   wait "$pid" || fail "client $j failed (rc $?)"
   grep -q "all echoed intact" "$T/cli$j.log" || fail "client $j: not every RPC came back intact"
 done
-echo "all $((2 * NQ)) clients: $N RPCs each on 8 streams, every reply intact"
+echo "all $((2 * NQ)) clients: $SECS s of RPCs each on 8 streams, every reply intact"
 
 # Per-engine counters: each of A's engines created exactly one flow and received exactly
 # the messages its own server app echoed (so no other engine's traffic reached it, and none
@@ -163,7 +180,7 @@ for k in $(seq 0 $((NQ - 1))); do
   np=$(counter "$T/a.log" pony$k pony rx_not_pony)
   echo "a pony$k: streams $streams, echoed $echoed, msgs_rx $rx, flows_created $fc," \
     "no_flow $nf, rx_not_pony $np"
-  [ "$streams" -eq 16 ] && [ "$rx" -eq "$echoed" ] && [ "$rx" -eq $((2 * N)) ] && [ "$fc" -eq 1 ] && [ "$nf" -eq 0 ] &&
+  [ "$streams" -eq 16 ] && [ "$rx" -eq "$echoed" ] && [ "$rx" -gt 0 ] && [ "$fc" -eq 1 ] && [ "$nf" -eq 0 ] &&
     [ "$np" -eq 0 ] || bad=1
 done
 [ $bad -eq 0 ] || fail "an engine's counters are not exactly its own flow's"
