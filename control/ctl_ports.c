@@ -1,7 +1,7 @@
 /* RPC method of the ports module: `ports` (addressing, queues and owners, capabilities,
- * link, ethdev counters, memif reconnects). Port records are written at start-up and by the control
- * thread (link keeping), and ethdev stats/link reads are safe from any thread, so no engine
- * is involved. */
+ * link, ethdev counters, memif reconnects). Port records are written at start-up and by the
+ * control thread (link keeping), and ethdev info/stats/link reads are safe from any thread,
+ * so no engine is involved. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Issue 17, multi-queue ports and several Pony engines per daemon: two daemons joined by one
-# 4-queue memif port (or vhost-user <-> virtio-user with MQ_KIND=vhost), each with 4 Pony engines sharing the port's IP and UDP port; engine k
-# owns rx and tx queue k (memif: our tx queue k is the peer's rx queue k, so the sending
-# engine picks the queue; docs/ARCHITECTURE.md, "Queues and flow steering"). 8 client apps
-# on B, attached with engine "*" (B spreads them, two per engine), open 64 streams to A's 4 echo servers (one per engine). Checks: the
-# 64 streams land evenly on A's engines (none more than 2x another), every RPC comes back
-# intact, each engine's transport has exactly its own flow and streams, each rx queue's
-# packets went to its own engine only (no Pony drops anywhere), engines moved between groups
-# mid-run lose nothing, `snapctl ports` names each queue's owner and the port's capabilities.
-# Bounded: each client issues RPCs for 4 s and gives up after 120 s.
+# 4-queue memif port (or vhost-user <-> virtio-user with MQ_KIND=vhost), each with 4 Pony
+# engines sharing the port's IP and UDP port; engine k owns rx and tx queue k (memif: our tx
+# queue k is the peer's rx queue k, so the sending engine picks the queue;
+# docs/ARCHITECTURE.md, "Queues and flow steering"). 8 client apps on B, attached with
+# engine "*" (B spreads them, two per engine), open 64 streams to A's 4 echo servers (one
+# per engine). Checks: the 64 streams land evenly on A's engines (none more than 2x
+# another), every RPC comes back intact, each engine's transport has exactly its own flow
+# and streams, each rx queue's packets went to its own engine only (no Pony drops anywhere),
+# engines moved between groups mid-run lose nothing, `snapctl ports` names each queue's
+# owner and the port's capabilities. Bounded: each client issues RPCs for 4 s and gives up
+# after 120 s.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 # MQ_KIND=vhost: the same over vhost-user (A, the server) <-> virtio-user (B): virtio's tx
@@ -180,8 +182,8 @@ for k in $(seq 0 $((NQ - 1))); do
   np=$(counter "$T/a.log" pony$k pony rx_not_pony)
   echo "a pony$k: streams $streams, echoed $echoed, msgs_rx $rx, flows_created $fc," \
     "no_flow $nf, rx_not_pony $np"
-  [ "$streams" -eq 16 ] && [ "$rx" -eq "$echoed" ] && [ "$rx" -gt 0 ] && [ "$fc" -eq 1 ] && [ "$nf" -eq 0 ] &&
-    [ "$np" -eq 0 ] || bad=1
+  [ "$streams" -eq 16 ] && [ "$rx" -eq "$echoed" ] && [ "$rx" -gt 0 ] && [ "$fc" -eq 1 ] &&
+    [ "$nf" -eq 0 ] && [ "$np" -eq 0 ] || bad=1
 done
 [ $bad -eq 0 ] || fail "an engine's counters are not exactly its own flow's"
 echo PASS
