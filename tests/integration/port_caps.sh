@@ -2,7 +2,8 @@
 # Issue 17: `snapctl ports` (text and --json) shows every port's queues, their owners and
 # the device's capabilities, for each port kind the tests use that one daemon can hold alone:
 # null (4 queues: the null PMD offers RSS, so RSS is configured), ring, memif (server),
-# tap, af_packet (a veth) and vhost (server). Run inside a test-made namespace. Needs root.
+# tap, af_packet (a veth) and vhost (server); and a port asking for more queues than its
+# device has is refused with the device's limit. Run inside a test-made namespace. Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
 NS=pcaps$$
@@ -60,4 +61,17 @@ for n in ("rng", "mem", "afp", "vho"):
     assert not ports[n].get("rss"), (n, ports[n])  # no RSS offered: senders pick queues
 PY
 stop_daemon caps || fail "daemon did not exit cleanly"
+
+# More queues than the device has: refused at start, naming the device's limit (af_packet
+# made to open one queue pair by a devargs override).
+cat >"$T/many.conf" <<CONF
+daemon = { name = "pcapm$$"; run_dir = "$T/run"; memory_mb = 128; };
+ports = ( { name = "afp"; type = "af_packet"; iface = "pcv0"; queues = 2; devargs = "qpairs=1"; } );
+CONF
+rc=0
+ip netns exec $NS "$SNAPNETD" -c "$T/many.conf" >"$T/many.log" 2>&1 || rc=$?
+grep "2 queues configured" "$T/many.log" || true
+want="port afp: 2 queues configured but the af_packet device has at most 1 rx / 1 tx queues"
+[ $rc -ne 0 ] && grep -q "$want" "$T/many.log" ||
+  fail "more queues than the device has: rc $rc, no clear error"
 echo PASS
