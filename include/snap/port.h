@@ -52,9 +52,12 @@ struct snap_port {
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
 	/* Neighbour cache (snap/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
 	 * of the data pointer, with a static flag and the learn time above. Written only by the
-	 * ARP element of the engine owning queue 0 (and the port setup before), read lock-free
+	 * arp elements of one engine, neigh_writer (and the port setup before), read lock-free
 	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
 	struct rte_hash *neigh;
+	/* The engine whose arp elements write neigh: claimed by the first arp element built on
+	 * the port; an arp element of another engine is refused (one writer). Build time. */
+	struct snap_engine *neigh_writer;
 	/* Eviction (the writer's only): sampling position, and the key slots of evicted
 	 * entries, freed only after a grace period (a lock-free reader may still be in one). */
 	uint32_t neigh_hand;
