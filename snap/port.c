@@ -339,9 +339,12 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 	p->n_rxq = p->n_txq = pc->queues;
 	struct rte_eth_conf conf = {0};
 	conf.intr_conf.rxq = pc->rx_intr ? 1 : 0;
-	/* RSS over IPv4/IPv6 + UDP ports where the device hashes (PCI, tap), with our key so
-	 * the flow mapper (snap/steer.h) can predict its queue choice. */
-	uint64_t rss_hf = info.flow_type_rss_offloads & SNAP_STEER_RSS_HF;
+	/* RSS over IPv4/IPv6 + UDP ports where the device hashes (PCI NICs), with our key so
+	 * the flow mapper (snap/steer.h) can predict its queue choice. The tap PMD offers RSS
+	 * only through rte_flow rules (eBPF), which we do not install: the kernel's tun queue
+	 * choice applies there, so claiming RSS would mislead. */
+	uint64_t rss_hf = p->kind == SNAP_PORT_TAP ? 0
+						   : info.flow_type_rss_offloads & SNAP_STEER_RSS_HF;
 	if (p->n_rxq > 1 && rss_hf) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
