@@ -13,7 +13,8 @@ const uint8_t snap_steer_rss_key[SNAP_STEER_RSS_KEY_LEN] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
-uint32_t snap_steer_hash4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport)
+uint32_t snap_steer_toeplitz4(const uint8_t *key, uint32_t src_ip, uint32_t dst_ip,
+			      uint16_t sport, uint16_t dport)
 {
 	struct rte_ipv4_tuple t = {
 		.src_addr = rte_be_to_cpu_32(src_ip),
@@ -21,7 +22,12 @@ uint32_t snap_steer_hash4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint
 		.sport = sport,
 		.dport = dport,
 	};
-	return rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, snap_steer_rss_key);
+	return rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, key);
+}
+
+uint32_t snap_steer_hash4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport)
+{
+	return snap_steer_toeplitz4(snap_steer_rss_key, src_ip, dst_ip, sport, dport);
 }
 
 uint16_t snap_steer_queue4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport,

@@ -23,7 +23,10 @@
 extern const uint8_t snap_steer_rss_key[SNAP_STEER_RSS_KEY_LEN];
 
 /* The Toeplitz hash of an IPv4/UDP packet from src_ip:sport to dst_ip:dport (addresses
- * network order, ports host order) under snap_steer_rss_key. */
+ * network order, ports host order) under key (40 bytes), as a NIC computes it. */
+uint32_t snap_steer_toeplitz4(const uint8_t *key, uint32_t src_ip, uint32_t dst_ip,
+			      uint16_t sport, uint16_t dport);
+/* The same under snap_steer_rss_key. */
 uint32_t snap_steer_hash4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport);
 
 /* The rx queue of n_queues (>= 1) an RSS port with our key gives that packet. Exact for
