@@ -21,12 +21,17 @@ KIND=${MQ_KIND:-memif}
 
 # mq_conf NAME ROLE MAC IP PEER_IP PEER_MAC
 mq_conf() {
-  local type=memif
-  [ "$KIND" = vhost ] && { type=vhost; [ "$2" = client ] && type=virtio_user; }
+  local type=memif intr=""
+  # vhost/virtio-user also with rx interrupts: one eventfd per queue, each engine sleeps on
+  # its own.
+  if [ "$KIND" = vhost ]; then
+    type=vhost intr="rx_interrupts = true;"
+    [ "$2" = client ] && type=virtio_user
+  fi
   cat <<CONF
 daemon = { name = "mq$1$$"; run_dir = "$T/run-$1"; memory_mb = 512; app_region_mb = 16; };
 ports = ( { name = "m0"; type = "$type"; role = "$2"; socket = "$T/port.sock"; mac = "$3";
-            ip = "$4/24"; queues = $NQ; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+            ip = "$4/24"; queues = $NQ; $intr neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 groups = ( { name = "g1"; mode = "spreading"; }, { name = "g2"; mode = "spreading"; } );
 engines = (
 CONF
@@ -171,6 +176,13 @@ for k in $(seq 0 $((NQ - 1))); do
 done
 stop_daemon b
 stop_daemon a
+if [ "$KIND" = vhost ]; then
+  for k in $(seq 0 $((NQ - 1))); do
+    arms=$(counter "$T/a.log" pony$k rx intr_arms)
+    echo "a pony$k: rx interrupt arms $arms"
+    [ "$arms" -gt 0 ] || fail "engine pony$k never slept on its queue's interrupt"
+  done
+fi
 bad=0
 for k in $(seq 0 $((NQ - 1))); do
   # The server prints its running total of echoed messages as each stream closes.
