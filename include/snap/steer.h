@@ -29,9 +29,10 @@ uint32_t snap_steer_toeplitz4(const uint8_t *key, uint32_t src_ip, uint32_t dst_
 /* The same under snap_steer_rss_key. */
 uint32_t snap_steer_hash4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport);
 
-/* The rx queue of n_queues (0 or 1: 0) an RSS port with our key gives that packet. Exact for
- * every redirection table whose size is a multiple of n_queues (the default table of
- * every NIC when n_queues is a power of two: entry i -> queue i % n_queues). */
+/* The rx queue, of n_queues, that an RSS port with our key gives that packet (0 when
+ * n_queues <= 1). Exact for every redirection table whose size is a multiple of n_queues
+ * (the default table of every NIC when n_queues is a power of two: entry i -> queue
+ * i % n_queues). */
 uint16_t snap_steer_queue4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport,
 			   uint16_t n_queues);
 
