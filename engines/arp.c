@@ -11,8 +11,10 @@
 #include "engines/net.h"
 #include "snap/engine.h"
 
-enum { OUT_OUT, N_OUT };
-static const char *const outputs[N_OUT] = {"out"};
+/* kernel (optional): ARP replies, after learning, for the host kernel's own neighbour table
+ * (the exception path); unwired, they are consumed here. */
+enum { OUT_OUT, OUT_KERNEL, N_OUT };
+static const char *const outputs[N_OUT] = {"out", "kernel"};
 
 struct arp {
 	struct snap_port *port;
@@ -105,58 +107,62 @@ static void arp_learn(struct arp *s, uint32_t sip, const struct rte_ether_addr *
 		s->learn_failed++;
 }
 
-/* Returns true if *mp was turned into a reply to emit (possibly a private copy that replaced
- * it); false if it was consumed or dropped. */
-static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf **mp)
+/* Returns OUT_OUT if *mp was turned into a reply to emit (possibly a private copy that
+ * replaced it), OUT_KERNEL for a reply to pass to the kernel, N_OUT if it was consumed or
+ * dropped. */
+static uint16_t arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf **mp,
+			bool kernel_wired)
 {
 	struct rte_mbuf *m = *mp;
 	struct rte_ether_hdr *eh = snap_net_hdr(m, 0, sizeof(*eh));
 	struct rte_arp_hdr *ah = snap_net_hdr(m, sizeof(*eh), sizeof(*ah));
 	if (unlikely(eh == NULL || ah == NULL)) {
 		snap_elem_drop(el, m, SNAP_DROP_ARP_MALFORMED);
-		return false;
+		return N_OUT;
 	}
 	if (unlikely(ah->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 		     ah->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 		     ah->arp_hlen != RTE_ETHER_ADDR_LEN || ah->arp_plen != sizeof(uint32_t))) {
 		snap_elem_drop(el, m, SNAP_DROP_ARP_UNSUPPORTED);
-		return false;
+		return N_OUT;
 	}
 	uint16_t op = rte_be_to_cpu_16(ah->arp_opcode);
 	if (unlikely(op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)) {
 		snap_elem_drop(el, m, SNAP_DROP_ARP_UNSUPPORTED);
-		return false;
+		return N_OUT;
 	}
 	struct rte_arp_ipv4 *ad = &ah->arp_data;
 	/* A sender hardware address must be a unicast station; anything else is forged or
 	 * broken, and learning it would poison the table. */
 	if (unlikely(!rte_is_valid_assigned_ether_addr(&ad->arp_sha))) {
 		snap_elem_drop(el, m, SNAP_DROP_ARP_MALFORMED);
-		return false;
+		return N_OUT;
 	}
 	uint32_t sip = ad->arp_sip, tip = ad->arp_tip, ours = s->port->ip;
 	if (unlikely(ours != 0 && sip == ours)) {
 		s->conflicts++;
 		rte_pktmbuf_free(m);
-		return false;
+		return N_OUT;
 	}
 	if (op == RTE_ARP_OP_REPLY) {
 		s->replies_seen++;
 		arp_learn(s, sip, &ad->arp_sha, snap_port_neigh_solicited(s->port, sip));
+		if (kernel_wired && tip == ours)
+			return OUT_KERNEL;
 		rte_pktmbuf_free(m);
-		return false;
+		return N_OUT;
 	}
 	if (ours == 0 || tip != ours) {
 		s->ignored++;
 		arp_learn(s, sip, &ad->arp_sha, false);
 		rte_pktmbuf_free(m);
-		return false;
+		return N_OUT;
 	}
 	s->requests++;
 	arp_learn(s, sip, &ad->arp_sha, true);
 	if (unlikely(snap_net_make_writable(mp) != 0)) {
 		snap_elem_drop(el, m, SNAP_DROP_NO_MBUF);
-		return false;
+		return N_OUT;
 	}
 	if (*mp != m) { /* headers moved with the copy */
 		m = *mp;
@@ -171,18 +177,21 @@ static bool arp_one(struct snap_elem *el, struct arp *s, struct rte_mbuf **mp)
 	arp_fill(ah, RTE_ARP_OP_REPLY, &s->port->mac, ours, &req_mac, sip);
 	rte_ether_addr_copy(&req_mac, &eh->dst_addr);
 	rte_ether_addr_copy(&s->port->mac, &eh->src_addr);
-	return true;
+	return OUT_OUT;
 }
 
 static void arp_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct arp *s = snap_elem_priv(el);
-	struct rte_mbuf *out[SNAP_BURST_MAX];
-	uint16_t n_out = 0;
-	for (uint16_t i = 0; i < n; i++)
-		if (arp_one(el, s, &pkts[i]))
-			out[n_out++] = pkts[i];
-	snap_elem_emit(el, OUT_OUT, out, n_out);
+	struct snap_elem_batch b;
+	bool kernel_wired = el->out[OUT_KERNEL].next != NULL;
+	snap_elem_batch_init(&b, N_OUT);
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t o = arp_one(el, s, &pkts[i], kernel_wired);
+		if (o != N_OUT)
+			snap_elem_batch_add(&b, o, pkts[i]);
+	}
+	snap_elem_batch_flush(el, &b, N_OUT);
 }
 
 static void arp_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)

@@ -1,11 +1,13 @@
 /* icmp_echo: answers ICMP echo requests in place (the request mbuf becomes the reply);
- * everything else ICMP is counted and dropped. Input: ipv4_in's icmp output. */
+ * everything else ICMP goes to output `other` (the kernel exception path: echo replies to
+ * the kernel's pings, errors for its sockets) or, unwired, is counted and dropped. Input:
+ * ipv4_in's icmp output. */
 #include <rte_icmp.h>
 
 #include "engines/net.h"
 
-enum { OUT_OUT, N_OUT };
-static const char *const outputs[N_OUT] = {"out"};
+enum { OUT_OUT, OUT_OTHER, N_OUT };
+static const char *const outputs[N_OUT] = {"out", "other"};
 
 #define ICMP_REPLY_TTL 64
 
@@ -29,9 +31,11 @@ static int icmp_echo_init(struct snap_elem *el, const struct snap_elem_args *a)
 	return 0;
 }
 
-/* Returns true if *mp became a reply to emit (possibly a private copy that replaced it);
- * false if it was dropped. */
-static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struct rte_mbuf **mp)
+/* Returns OUT_OUT if *mp became a reply to emit (possibly a private copy that replaced it),
+ * OUT_OTHER for a valid message that is not an echo request (other_wired only), N_OUT if it
+ * was dropped. */
+static uint16_t icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s,
+			      struct rte_mbuf **mp, bool other_wired)
 {
 	struct rte_mbuf *m = *mp;
 	uint16_t ihl;
@@ -52,6 +56,8 @@ static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struc
 		goto drop;
 	}
 	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0) {
+		if (other_wired)
+			return OUT_OTHER;
 		why = SNAP_DROP_ICMP_UNHANDLED;
 		goto drop;
 	}
@@ -93,21 +99,24 @@ static bool icmp_echo_one(struct snap_elem *el, const struct icmp_echo *s, struc
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
-	return true;
+	return OUT_OUT;
 drop:
 	snap_elem_drop(el, m, why);
-	return false;
+	return N_OUT;
 }
 
 static void icmp_echo_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct icmp_echo *s = snap_elem_priv(el);
-	struct rte_mbuf *out[SNAP_BURST_MAX];
-	uint16_t n_out = 0;
-	for (uint16_t i = 0; i < n; i++)
-		if (icmp_echo_one(el, s, &pkts[i]))
-			out[n_out++] = pkts[i];
-	snap_elem_emit(el, OUT_OUT, out, n_out);
+	struct snap_elem_batch b;
+	bool other_wired = el->out[OUT_OTHER].next != NULL;
+	snap_elem_batch_init(&b, N_OUT);
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t o = icmp_echo_one(el, s, &pkts[i], other_wired);
+		if (o != N_OUT)
+			snap_elem_batch_add(&b, o, pkts[i]);
+	}
+	snap_elem_batch_flush(el, &b, N_OUT);
 }
 
 static const struct snap_elem_desc icmp_echo_desc = {

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_ring.h>
 #include <rte_udp.h>
 
 #include "engines/net.h"
 #include "snap/engine.h"
+#include "snap/ring.h"
 
 /*
  * Arguments: one key per destination port,
@@ -34,7 +34,7 @@ static const char *const outputs[N_OUT] = {"p0", "p1", "p2", "p3", "p4",
 struct udp_demux {
 	uint8_t map[65536];          /* by destination port, host order */
 	uint16_t n_rings;
-	struct rte_ring *rings[UDP_DEMUX_RINGS];
+	struct snap_ring *rings[UDP_DEMUX_RINGS];
 	char ring_names[UDP_DEMUX_RINGS][SNAP_NAME_MAX * 2];
 	uint64_t to_rings;
 };
@@ -55,7 +55,7 @@ static int udp_demux_ring(struct parse_ctx *c, const char *name)
 		return snap_elem_args_error(c->a, "more than %d distinct rings", UDP_DEMUX_RINGS);
 	if (name[0] == '\0' || strlen(name) >= sizeof(s->ring_names[0]))
 		return snap_elem_args_error(c->a, "ring name \"%s\" empty or too long", name);
-	struct rte_ring *r = snap_ring_get(name, snap_engine_socket(c->el->engine));
+	struct snap_ring *r = snap_ring_get(name, snap_engine_socket(c->el->engine));
 	if (r == NULL)
 		return snap_elem_args_error(c->a, "ring \"%s\": %s", name, strerror(errno));
 	snprintf(s->ring_names[s->n_rings], sizeof(s->ring_names[0]), "%s", name);
@@ -157,7 +157,7 @@ static void udp_demux_process(struct snap_elem *el, struct rte_mbuf **pkts, uint
 	for (uint16_t r = 0; r < s->n_rings; r++) {
 		if (rn[r] == 0)
 			continue;
-		unsigned done = rte_ring_enqueue_burst(s->rings[r], (void **)rq[r], rn[r], NULL);
+		unsigned done = snap_ring_enqueue_burst(s->rings[r], rq[r], rn[r]);
 		s->to_rings += done;
 		if (done < rn[r])
 			snap_elem_drop_burst(el, rq[r] + done, (uint16_t)(rn[r] - done),

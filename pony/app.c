@@ -21,6 +21,7 @@
 #include "pony/app_internal.h"
 #include "snap/engine.h"
 #include "snap/log.h"
+#include "snap/numa.h"
 
 #define HOSTS_MAX 64
 
@@ -192,11 +193,11 @@ void pony_app_session_free(struct pony_app_session *s)
 	if (s == NULL)
 		return;
 	session_unmap(s);
-	free(s->streams);
-	free(s->ops);
-	free(s->regions);
-	free(s->listens);
-	free(s);
+	snap_numa_free(s->streams);
+	snap_numa_free(s->ops);
+	snap_numa_free(s->regions);
+	snap_numa_free(s->listens);
+	snap_numa_free(s);
 }
 
 static int session_map(struct pony_app_session *s, const struct pony_app_config *c)
@@ -240,9 +241,10 @@ void pony_app_session_set_owner(struct pony_app_session *s, const struct pony_ap
 }
 
 struct pony_app_session *pony_app_session_create(const struct pony_app_config *c,
-						 uint32_t app_id, int sock_fd)
+						 uint32_t app_id, int sock_fd, int socket_id)
 {
-	struct pony_app_session *s = calloc(1, sizeof(*s));
+	int so = socket_id;
+	struct pony_app_session *s = snap_numa_calloc("pony_app_session", 1, sizeof(*s), so);
 	if (s == NULL)
 		return NULL;
 	s->app_id = app_id;
@@ -252,10 +254,11 @@ struct pony_app_session *pony_app_session_create(const struct pony_app_config *c
 	s->max_ops = c->max_ops;
 	s->max_regions = c->max_regions;
 	s->max_listens = c->max_listens;
-	s->streams = calloc(c->max_streams, sizeof(*s->streams));
-	s->ops = calloc(c->max_ops, sizeof(*s->ops));
-	s->regions = calloc(c->max_regions ? c->max_regions : 1, sizeof(*s->regions));
-	s->listens = calloc(c->max_listens, sizeof(*s->listens));
+	s->streams = snap_numa_calloc("pony_app_streams", c->max_streams, sizeof(*s->streams), so);
+	s->ops = snap_numa_calloc("pony_app_ops", c->max_ops, sizeof(*s->ops), so);
+	s->regions = snap_numa_calloc("pony_app_regions", c->max_regions ? c->max_regions : 1,
+				      sizeof(*s->regions), so);
+	s->listens = snap_numa_calloc("pony_app_listens", c->max_listens, sizeof(*s->listens), so);
 	int r = -ENOMEM;
 	if (s->streams && s->ops && s->regions && s->listens)
 		r = session_map(s, c);
@@ -552,13 +555,14 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 		errno = ENOSPC;
 		return NULL;
 	}
-	struct pony_app_host *h = calloc(1, sizeof(*h));
+	struct pony_app_host *h = snap_numa_calloc(
+		"pony_app_host", 1, sizeof(*h), engine ? snap_engine_socket(engine) : SOCKET_ID_ANY);
 	if (h == NULL)
 		return NULL;
 	h->engine = engine;
 	h->tp = tp;
 	if (tp != NULL && pony_tp_os_attach(tp, &pony_app_os_hooks, h) != 0) {
-		free(h);
+		snap_numa_free(h);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -611,7 +615,12 @@ void pony_app_host_destroy(struct pony_app_host *h)
 	for (unsigned i = 0; i < PONY_APP_HOST_WATCHERS_MAX; i++)
 		if (watchers[i].fn)
 			watchers[i].fn(watchers[i].ctx, h);
-	free(h);
+	snap_numa_free(h);
+}
+
+int pony_app_host_socket(const struct pony_app_host *h)
+{
+	return h->engine ? snap_engine_socket(h->engine) : SOCKET_ID_ANY;
 }
 
 struct pony_app_host *pony_app_host_find(const char *name)

@@ -137,6 +137,8 @@ struct pony_app_host_counters {
  * NULL with errno EEXIST (name taken), ENOMEM, EINVAL. */
 struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const char *name,
 					   struct pony_tp *tp);
+/* NUMA node of h's engine (SOCKET_ID_ANY without one): where its sessions' tables go. */
+int pony_app_host_socket(const struct pony_app_host *h);
 /* Detach every session (engine thread or parked) and free. NULL is a no-op. Watchers
  * (pony_app_host_watch) hear of it after the sessions are gone, before h is freed. */
 void pony_app_host_destroy(struct pony_app_host *h);
@@ -197,11 +199,13 @@ unsigned pony_app_host_list(const struct pony_app_host *h, struct pony_app_info 
 /* ---- Sessions (mostly for the attach layer and tests) ---- */
 
 /* Create a session's shared region (memfd sized, sealed against resizing, mapped, header
- * and rings initialised) and eventfds. Control thread. NULL with errno (ENOMEM, EINVAL, or
- * the failing syscall's). The session owns its mapping; the fds are recorded in it but are
- * owned and closed by the caller (the attach layer keeps every fd, for upgrade's registry). */
+ * and rings initialised) and eventfds; its tables on NUMA node socket_id (the node of the
+ * host that will adopt it, pony_app_host_socket). Control thread. NULL with errno (ENOMEM,
+ * EINVAL, or the failing syscall's). The session owns its mapping; the fds are recorded in
+ * it but are owned and closed by the caller (the attach layer keeps every fd, for upgrade's
+ * registry). */
 struct pony_app_session *pony_app_session_create(const struct pony_app_config *c,
-						 uint32_t app_id, int sock_fd);
+						 uint32_t app_id, int sock_fd, int socket_id);
 /* The fds of a session (memfd, cmd eventfd = daemon's doorbell, cpl eventfd = app's). */
 void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd_efd,
 			  int *cpl_efd);

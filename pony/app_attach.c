@@ -415,7 +415,8 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	}
 	uint32_t id = a->next_id++;
 	cn->app_id = id;
-	struct pony_app_session *s = pony_app_session_create(&a->cfg, id, cn->fd);
+	struct pony_app_session *s = pony_app_session_create(&a->cfg, id, cn->fd,
+							     pony_app_host_socket(h));
 	if (s == NULL) {
 		st = -errno;
 		snprintf(msg, sizeof(msg), "snapnetd: cannot create shared region: %s",

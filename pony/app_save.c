@@ -14,6 +14,7 @@
 #include "pony/save.h"
 #include "snap/engine.h"
 #include "snap/log.h"
+#include "snap/numa.h"
 #include "snap/takeover.h"
 
 #define APP_SAVE_MAGIC 0x50415050534156ull /* "PAPPSAV" */
@@ -338,13 +339,18 @@ static int session_rebuild(struct pony_app_host *h, const struct save_session *v
 		close_fds(sock, memfd, cmd_efd, cpl_efd);
 		return -EINVAL;
 	}
-	struct pony_app_session *s = calloc(1, sizeof(*s));
+	int so = pony_app_host_socket(h);
+	struct pony_app_session *s = snap_numa_calloc("pony_app_session", 1, sizeof(*s), so);
 	if (s == NULL)
 		return -ENOMEM;
-	s->streams = calloc(v->max_streams ? v->max_streams : 1, sizeof(*s->streams));
-	s->ops = calloc(v->max_ops ? v->max_ops : 1, sizeof(*s->ops));
-	s->regions = calloc(v->max_regions ? v->max_regions : 1, sizeof(*s->regions));
-	s->listens = calloc(v->max_listens ? v->max_listens : 1, sizeof(*s->listens));
+	s->streams = snap_numa_calloc("pony_app_streams", v->max_streams ? v->max_streams : 1,
+				      sizeof(*s->streams), so);
+	s->ops = snap_numa_calloc("pony_app_ops", v->max_ops ? v->max_ops : 1, sizeof(*s->ops),
+				  so);
+	s->regions = snap_numa_calloc("pony_app_regions", v->max_regions ? v->max_regions : 1,
+				      sizeof(*s->regions), so);
+	s->listens = snap_numa_calloc("pony_app_listens", v->max_listens ? v->max_listens : 1,
+				      sizeof(*s->listens), so);
 	void *base = mmap(NULL, v->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (!s->streams || !s->ops || !s->regions || !s->listens || base == MAP_FAILED) {
 		if (base != MAP_FAILED)

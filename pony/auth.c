@@ -13,6 +13,7 @@
 
 #include "pony/auth.h"
 #include "pony/bytes.h"
+#include "snap/numa.h"
 
 _Static_assert(PONY_AUTH_TRAILER == 12 + 16, "trailer = 96-bit nonce + 128-bit GCM tag");
 
@@ -40,17 +41,19 @@ struct pony_auth {
 
 _Static_assert(sizeof(struct pony_auth_ident) == 20, "ident is compared with memcmp: no padding");
 
-struct pony_auth *pony_auth_create(uint32_t n_slots, const struct pony_auth_keyset *ks)
+struct pony_auth *pony_auth_create(uint32_t n_slots, const struct pony_auth_keyset *ks,
+				    int socket_id)
 {
 	if (ks == NULL || ks->n == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
-	struct pony_auth *a = calloc(1, sizeof(*a));
+	struct pony_auth *a = snap_numa_calloc("pony_auth", 1, sizeof(*a), socket_id);
 	if (a == NULL)
 		return NULL;
 	a->n_slots = n_slots;
-	a->slots = calloc((size_t)(n_slots + 1) * PONY_AUTH_KINDS, sizeof(*a->slots));
+	a->slots = snap_numa_calloc("pony_auth_slots", (size_t)(n_slots + 1) * PONY_AUTH_KINDS,
+				    sizeof(*a->slots), socket_id);
 	a->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	a->kdf = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -78,11 +81,11 @@ void pony_auth_destroy(struct pony_auth *a)
 	if (a->slots)
 		for (size_t i = 0; i < (size_t)(a->n_slots + 1) * PONY_AUTH_KINDS; i++)
 			EVP_CIPHER_CTX_free(a->slots[i].ctx); /* wipes the key schedule */
-	free(a->slots);
+	snap_numa_free(a->slots);
 	EVP_KDF_CTX_free(a->kdf);
 	EVP_CIPHER_free(a->cipher);
 	explicit_bzero(&a->ks, sizeof(a->ks));
-	free(a);
+	snap_numa_free(a);
 }
 
 int pony_auth_set_keys(struct pony_auth *a, const struct pony_auth_keyset *ks)

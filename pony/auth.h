@@ -58,8 +58,10 @@ struct pony_auth_ident {
 struct pony_auth;
 
 /* Runtime state for n_slots flow slots plus one scratch slot (index n_slots: packets of no
- * flow). NULL with errno EINVAL (empty keyset) or ENOMEM. */
-struct pony_auth *pony_auth_create(uint32_t n_slots, const struct pony_auth_keyset *ks);
+ * flow), on NUMA node socket_id (the transport's). NULL with errno EINVAL (empty keyset) or
+ * ENOMEM. */
+struct pony_auth *pony_auth_create(uint32_t n_slots, const struct pony_auth_keyset *ks,
+				   int socket_id);
 /* NULL is a no-op. Wipes the keys. */
 void pony_auth_destroy(struct pony_auth *a);
 /* Replace the keys (rotation): derived keys are re-derived lazily, flows stay up. 0 or

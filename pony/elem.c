@@ -267,6 +267,8 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	struct pony_elem *pe = snap_elem_priv(el);
 	struct pony_tp_config cfg = {0};
 	uint64_t v;
+	/* The node of the transport's tables and pool: the engine's. */
+	int socket = el->engine ? snap_engine_socket(el->engine) : SOCKET_ID_ANY;
 
 	pe->el = el;
 	pe->hz = rte_get_tsc_hz();
@@ -303,7 +305,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 		char name[RTE_MEMPOOL_NAMESIZE];
 		snprintf(name, sizeof(name), "pony_%u_%u", el->engine ? snap_engine_id(el->engine) : 0, el->index);
 		pe->own_pool = rte_pktmbuf_pool_create(name, 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-						       SOCKET_ID_ANY);
+						       socket);
 		if (pe->own_pool == NULL)
 			return snap_elem_args_error(args, "cannot create mbuf pool");
 		cfg.pool = pe->own_pool;
@@ -349,6 +351,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	cfg.tsc_hz = pe->hz;
 	cfg.xmit = elem_xmit;
 	cfg.xmit_ctx = pe;
+	cfg.socket_id = socket;
 	pe->tp = pony_tp_create(&cfg);
 	if (keys != NULL)
 		explicit_bzero(&ks, sizeof(ks));
@@ -393,7 +396,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(flows_created); S(msgs_tx); S(msgs_rx); S(held_mbufs); S(credit_stalls);
 	S(rst_limited); S(cookie_tx); S(cookie_ok); S(cookie_bad); S(refused_flow_budget);
 	S(refused_stream_budget); S(refused_no_listener); S(refuse_deferred); S(challenge_ack_tx);
-	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(spurious_timeouts); S(auth_fail);
+	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(spurious_timeouts); S(credit_tx); S(auth_fail);
 #undef S
 	if (pe->auth_path[0]) {
 		fn(ctx, "auth_reloads", pe->auth_reloads);

@@ -12,6 +12,7 @@
 
 #include "pony/auth.h"
 #include "pony/flowtx.h"
+#include "pony/txq.h"
 
 #define BACKOFF_MAX 16
 #define NOACK_RTOS 8 /* consecutive RTOs (with nothing acked) before a silent acker fails */
@@ -258,28 +259,21 @@ static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc
 		return true; /* refusals first: they free the peer's opens and hold nothing */
 	if (pony_os_next(tp, f, d))
 		return true; /* one-sided responses and requests first: they are small */
-	bool ctrl = f->n_ctrl > 0;
-	uint32_t fi = (uint32_t)(f - tp->flows);
-	uint32_t idx = f->rr;
-	if (idx == PONY_NONE || tp->streams[idx].state == PONY_S_FREE || tp->streams[idx].flow != fi ||
-	    tp->streams[idx].next == PONY_NONE)
-		idx = f->streams;
+	unsigned q = pony_txq_head(f, PONY_TXQ_CTRL) != PONY_NONE ? PONY_TXQ_CTRL : PONY_TXQ_DATA;
+	uint32_t idx = pony_txq_head(f, q);
+	if (idx == PONY_NONE)
+		return false;
+	struct pony_stream *s = &tp->streams[idx];
+	memset(d, 0, sizeof(*d));
+	/* A credit alone, with data to send: it rides on the data. */
+	if (q == PONY_TXQ_CTRL && !(s->ctrl == PONY_C_CREDIT && s->ready && s->rx_granted != 0))
+		pony_stream_next_ctrl(tp, s, d);
 	else
-		idx = tp->streams[idx].next;
-	for (uint32_t k = 0; k < f->n_streams && idx != PONY_NONE; k++) {
-		struct pony_stream *s = &tp->streams[idx];
-		if (ctrl ? s->ctrl != 0 : s->ready) {
-			f->rr = idx;
-			memset(d, 0, sizeof(*d));
-			if (ctrl)
-				pony_stream_next_ctrl(tp, s, d);
-			else
-				pony_stream_next_seg(tp, s, d, tp->seg_max);
-			return true;
-		}
-		idx = s->next != PONY_NONE ? s->next : f->streams;
-	}
-	return false;
+		pony_stream_next_seg(tp, s, d, tp->seg_max);
+	/* Round-robin: one packet per turn (a stream freed by its CLOSE left the queue). */
+	if (s->state != PONY_S_FREE)
+		pony_txq_rotate(tp, s, q);
+	return true;
 }
 
 static uint32_t lowest_lost(struct pony_tp *tp, struct pony_flow *f)

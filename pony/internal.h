@@ -122,6 +122,9 @@ struct pony_stream {
 	uint32_t flow;
 	uint32_t peer_sid;
 	uint32_t prev, next; /* flow's stream list */
+	/* Flow's transmit queues (pony/txq.h): [0] stream control to send, [1] data. */
+	uint32_t txq_prev[2], txq_next[2];
+	bool in_txq[2];
 	void *owner;
 	/* Transmit: msg ids [tx_head, tx_seg) partly/fully sent, [tx_seg, tx_tail) queued. */
 	uint32_t tx_head, tx_seg, tx_tail;
@@ -188,7 +191,8 @@ struct pony_flow {
 	uint16_t refuse_err[PONY_REFUSE_Q];
 	uint32_t refuse_sid[PONY_REFUSE_Q];
 	/* Streams. */
-	uint32_t streams, n_streams, rr;
+	uint32_t streams, n_streams;
+	uint32_t txq_head[2], txq_tail[2]; /* streams with control / data to send (txq.h) */
 	uint32_t n_passive;  /* streams the peer opened (max_streams_per_peer over its flows) */
 	uint32_t n_ready, n_ctrl, n_close_pending;
 	uint32_t n_held;     /* segments held for reassembly (<= window: a peer cannot hog) */

@@ -10,6 +10,7 @@
 #include "pony/internal.h"
 #include "pony/onesided.h"
 #include "pony/save.h"
+#include "snap/numa.h"
 
 #define OS_OPS 4096u          /* ops in flight per transport (op id: gen << 16 | index) */
 #define OS_BUFS 512u          /* one-sided packets in flight or queued, both directions */
@@ -70,21 +71,23 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 {
 	struct pony_os *os = tp->os;
 	if (os == NULL) {
-		os = calloc(1, sizeof(*os));
+		int so = tp->cfg.socket_id;
+		os = snap_numa_calloc("pony_os", 1, sizeof(*os), so);
 		if (os == NULL)
 			return -ENOMEM;
 		os->buf_size = tp->seg_max;
 		os->n_flows = tp->cfg.max_flows;
-		os->ops = calloc(OS_OPS, sizeof(*os->ops));
-		os->flows = calloc(tp->cfg.max_flows, sizeof(*os->flows));
-		os->bufs = calloc(OS_BUFS, sizeof(*os->bufs));
-		os->data = malloc((size_t)OS_BUFS * os->buf_size);
+		os->ops = snap_numa_calloc("pony_os_ops", OS_OPS, sizeof(*os->ops), so);
+		os->flows = snap_numa_calloc("pony_os_flows", tp->cfg.max_flows,
+					     sizeof(*os->flows), so);
+		os->bufs = snap_numa_calloc("pony_os_bufs", OS_BUFS, sizeof(*os->bufs), so);
+		os->data = snap_numa_calloc("pony_os_data", OS_BUFS, os->buf_size, so);
 		if (!os->ops || !os->flows || !os->bufs || !os->data) {
-			free(os->ops);
-			free(os->flows);
-			free(os->bufs);
-			free(os->data);
-			free(os);
+			snap_numa_free(os->ops);
+			snap_numa_free(os->flows);
+			snap_numa_free(os->bufs);
+			snap_numa_free(os->data);
+			snap_numa_free(os);
 			return -ENOMEM;
 		}
 		for (uint32_t i = 0; i < OS_OPS; i++)
@@ -113,11 +116,11 @@ void pony_os_destroy(struct pony_tp *tp)
 	struct pony_os *os = tp->os;
 	if (os == NULL)
 		return;
-	free(os->ops);
-	free(os->flows);
-	free(os->bufs);
-	free(os->data);
-	free(os);
+	snap_numa_free(os->ops);
+	snap_numa_free(os->flows);
+	snap_numa_free(os->bufs);
+	snap_numa_free(os->data);
+	snap_numa_free(os);
 	tp->os = NULL;
 }
 

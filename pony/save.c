@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pony/flowtx.h"
+#include "pony/txq.h"
 #include "pony/internal.h"
 #include "pony/save.h"
 
@@ -284,6 +285,7 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		if (tp->listen[i].used)
 			tp->listen[i].listener = rb->listener(rb->ctx, tp->listen[i].service,
 							      tp->listen[i].listener);
+	pony_txq_rebuild(tp);
 	pony_flow_recount(tp);
 	if (has_os)
 		return pony_os_restore(tp, os_rd.p, os_rd.left, rb, true);

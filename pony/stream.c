@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pony/internal.h"
+#include "pony/txq.h"
 
 struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid)
 {
@@ -36,6 +37,8 @@ struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
 	s->flow = (uint32_t)(f - tp->flows);
 	s->held = PONY_NONE;
 	s->prev = PONY_NONE;
+	for (unsigned q = 0; q < PONY_TXQ_N; q++)
+		s->txq_prev[q] = s->txq_next[q] = PONY_NONE;
 	s->next = f->streams;
 	if (f->streams != PONY_NONE)
 		tp->streams[f->streams].prev = idx;
@@ -68,6 +71,8 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 		f->n_ready--;
 	if (s->ctrl)
 		f->n_ctrl--;
+	pony_txq_set(tp, s, PONY_TXQ_CTRL, false);
+	pony_txq_set(tp, s, PONY_TXQ_DATA, false);
 	if (s->close_pending)
 		f->n_close_pending--;
 	if (s->passive)
@@ -80,8 +85,6 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 	if (s->next != PONY_NONE)
 		tp->streams[s->next].prev = s->prev;
 	f->n_streams--;
-	if (f->rr == idx)
-		f->rr = PONY_NONE;
 	s->state = PONY_S_FREE;
 	s->ctrl = 0;
 	s->ready = false;
@@ -100,20 +103,25 @@ void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s)
 	if (r != s->ready) {
 		tp->flows[s->flow].n_ready += r ? 1 : (uint32_t)-1;
 		s->ready = r;
+		pony_txq_set(tp, s, PONY_TXQ_DATA, r);
 	}
 }
 
 void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
 {
-	if (s->ctrl == 0)
+	if (s->ctrl == 0) {
 		tp->flows[s->flow].n_ctrl++;
+		pony_txq_set(tp, s, PONY_TXQ_CTRL, true);
+	}
 	s->ctrl |= c;
 }
 
 void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
 {
-	if (s->ctrl && !(s->ctrl & ~c))
+	if (s->ctrl && !(s->ctrl & ~c)) {
 		tp->flows[s->flow].n_ctrl--;
+		pony_txq_set(tp, s, PONY_TXQ_CTRL, false);
+	}
 	s->ctrl &= (uint8_t)~c;
 }
 
@@ -136,6 +144,7 @@ void pony_stream_next_ctrl(struct pony_tp *tp, struct pony_stream *s, struct pon
 		d->aux = 0;
 	} else if (s->ctrl & PONY_C_CREDIT) {
 		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		tp->st.credit_tx++;
 		d->type = PONY_T_CREDIT;
 		d->aux = s->rx_granted;
 		s->rx_advertised = s->rx_granted;
@@ -161,6 +170,14 @@ void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony
 	d->msg_len = msg->len;
 	d->offset = msg->seg_off;
 	d->len = (uint16_t)len;
+	/* A credit owed to the peer rides on the data (its aux), so an RPC's "post a receive,
+	 * send the request" is one packet, not a CREDIT and a DATA (pony/WIRE.md). Absolute and
+	 * monotonic, so a retransmission carrying an older value is harmless; 0 means none. */
+	if ((s->ctrl & PONY_C_CREDIT) && s->rx_granted != 0) {
+		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
+		d->aux = s->rx_granted;
+		s->rx_advertised = s->rx_granted;
+	}
 	msg->seg_off += len;
 	if (msg->seg_off == msg->len) {
 		s->tx_seg++;
@@ -420,6 +437,17 @@ static void rx_open_ack(struct pony_tp *tp, struct pony_stream *s, const struct 
 		pony_stream_free(tp, s);
 }
 
+/* The peer's absolute credit for s (CREDIT, or riding on DATA): msg ids < credit may go. */
+static void take_credit(struct pony_tp *tp, struct pony_stream *s, uint32_t credit)
+{
+	/* May overtake the OPEN_ACK (both are sent right after accept). */
+	if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) &&
+	    seq_lt(s->peer_credit, credit)) {
+		s->peer_credit = credit;
+		pony_stream_update_ready(tp, s);
+	}
+}
+
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		   uint32_t seq, struct rte_mbuf *m, uint32_t hl)
 {
@@ -435,16 +463,14 @@ int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 	switch (h->type) {
 	case PONY_T_DATA:
 		tp->st.data_rx++;
+		if (h->aux != 0)
+			take_credit(tp, s, h->aux);
 		return s->state == PONY_S_OPEN ? rx_data(tp, s, h, m, hl) : 0;
 	case PONY_T_OPEN_ACK:
 		rx_open_ack(tp, s, h);
 		return 0;
 	case PONY_T_CREDIT:
-		/* May overtake the OPEN_ACK (both are sent right after accept). */
-		if ((s->state == PONY_S_OPEN || s->state == PONY_S_OPENING) && seq_lt(s->peer_credit, h->aux)) {
-			s->peer_credit = h->aux;
-			pony_stream_update_ready(tp, s);
-		}
+		take_credit(tp, s, h->aux);
 		return 0;
 	case PONY_T_CLOSE:
 		if (s->state == PONY_S_OPEN && !s->close_pending) {

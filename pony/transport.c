@@ -3,11 +3,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_malloc.h>
 
 #include "pony/auth.h"
 #include "pony/flowtx.h"
 #include "pony/internal.h"
+#include "snap/numa.h"
 
 
 static bool pow2(uint32_t v)
@@ -67,7 +67,7 @@ static int config_fill(struct pony_tp_config *c)
 
 struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 {
-	struct pony_tp *tp = rte_zmalloc("pony_tp", sizeof(*tp), RTE_CACHE_LINE_SIZE);
+	struct pony_tp *tp = snap_numa_calloc("pony_tp", 1, sizeof(*tp), cfg->socket_id);
 	if (tp == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -75,7 +75,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->cfg = *cfg;
 	struct pony_tp_config *c = &tp->cfg;
 	if (config_fill(c) < 0) {
-		rte_free(tp);
+		snap_numa_free(tp);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -94,7 +94,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
 	if (pony_key_init(tp->key) < 0) {
-		rte_free(tp);
+		snap_numa_free(tp);
 		errno = EIO;
 		return NULL;
 	}
@@ -104,18 +104,17 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	while (ht < 2 * nf)
 		ht <<= 1;
 	tp->flow_ht_mask = ht - 1;
-	tp->flows = rte_zmalloc("pony_flows", nf * sizeof(*tp->flows), RTE_CACHE_LINE_SIZE);
-	tp->descs = rte_zmalloc("pony_descs", nf * w * sizeof(*tp->descs), RTE_CACHE_LINE_SIZE);
-	tp->rxmaps = rte_zmalloc("pony_rxmaps", nf * w / 8, RTE_CACHE_LINE_SIZE);
-	tp->flow_ht = rte_malloc("pony_flow_ht", ht * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
-	tp->streams = rte_zmalloc("pony_streams", c->max_streams * sizeof(*tp->streams),
-				  RTE_CACHE_LINE_SIZE);
-	tp->txmsgs = rte_zmalloc("pony_txmsgs",
-				 (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs),
-				 RTE_CACHE_LINE_SIZE);
-	tp->held = rte_zmalloc("pony_held", nf * w * sizeof(*tp->held), RTE_CACHE_LINE_SIZE);
+	int so = c->socket_id;
+	tp->flows = snap_numa_calloc("pony_flows", nf, sizeof(*tp->flows), so);
+	tp->descs = snap_numa_calloc("pony_descs", nf * w, sizeof(*tp->descs), so);
+	tp->rxmaps = snap_numa_calloc("pony_rxmaps", nf * w / 8, 1, so);
+	tp->flow_ht = snap_numa_calloc("pony_flow_ht", ht, sizeof(uint32_t), so);
+	tp->streams = snap_numa_calloc("pony_streams", c->max_streams, sizeof(*tp->streams), so);
+	tp->txmsgs = snap_numa_calloc("pony_txmsgs", (size_t)c->max_streams * c->sendq_max,
+				      sizeof(*tp->txmsgs), so);
+	tp->held = snap_numa_calloc("pony_held", nf * w, sizeof(*tp->held), so);
 	if (c->auth_keys) {
-		tp->auth = pony_auth_create(c->max_flows, c->auth_keys);
+		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
 	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
@@ -144,14 +143,14 @@ void pony_tp_destroy(struct pony_tp *tp)
 	rte_pktmbuf_free_bulk(tp->txb, tp->txb_n);
 	pony_os_destroy(tp);
 	pony_auth_destroy(tp->auth);
-	rte_free(tp->flows);
-	rte_free(tp->descs);
-	rte_free(tp->rxmaps);
-	rte_free(tp->flow_ht);
-	rte_free(tp->streams);
-	rte_free(tp->txmsgs);
-	rte_free(tp->held);
-	rte_free(tp);
+	snap_numa_free(tp->flows);
+	snap_numa_free(tp->descs);
+	snap_numa_free(tp->rxmaps);
+	snap_numa_free(tp->flow_ht);
+	snap_numa_free(tp->streams);
+	snap_numa_free(tp->txmsgs);
+	snap_numa_free(tp->held);
+	snap_numa_free(tp);
 }
 
 int pony_tp_auth_set_keys(struct pony_tp *tp, const struct pony_auth_keyset *ks)

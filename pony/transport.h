@@ -110,6 +110,9 @@ struct pony_tp_config {
 	 * a valid tag under one of its keys is dropped (counted auth_fail); segments are
 	 * PONY_AUTH_TRAILER bytes smaller. Both ends of a flow must agree on on/off. */
 	const struct pony_auth_keyset *auth_keys;
+	/* NUMA node of the transport's tables (the engine's, snap_engine_socket; -1
+	 * SOCKET_ID_ANY: the caller's; 0 in a zeroed config is node 0). */
+	int socket_id;
 };
 
 /* Create a transport. cfg is copied. NULL with errno EINVAL (bad limits, no pool/xmit/tsc_hz)
@@ -172,6 +175,7 @@ struct pony_tp_stats {
 	uint64_t ack_invalid;   /* acks of seqs never sent: ignored */
 	uint64_t ack_timeouts;  /* flows failed: the peer acked nothing for dead_timeout */
 	uint64_t spurious_timeouts; /* retransmit timeouts undone: the original was acked */
+	uint64_t credit_tx;     /* CREDIT packets: a credit owed with no data to ride on */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
 

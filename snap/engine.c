@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_malloc.h>
 
 #include "snap/engine_int.h"
 #include "snap/log.h"
+#include "snap/numa.h"
 
 #define ENGINES_MAX 256
 #define SAVE_MAGIC 0x534e4150454e4731ull /* "SNAPENG1" */
@@ -61,8 +61,7 @@ struct snap_engine *snap_engine_create(const char *name, int socket_id)
 		errno = ENOSPC;
 		return NULL;
 	}
-	struct snap_engine *e = rte_zmalloc_socket("snap_engine", sizeof(*e), RTE_CACHE_LINE_SIZE,
-						   socket_id);
+	struct snap_engine *e = snap_numa_calloc("snap_engine", 1, sizeof(*e), socket_id);
 	if (e == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -84,18 +83,18 @@ void snap_engine_destroy(struct snap_engine *e)
 		struct snap_elem *el = e->elems[i];
 		if (el->desc->destroy)
 			el->desc->destroy(el);
-		rte_free(el->priv);
-		rte_free(el);
+		snap_numa_free(el->priv);
+		snap_numa_free(el);
 	}
 	for (unsigned j = 0; j < ENGINES_MAX; j++)
 		if (engines[j] == e)
 			engines[j] = NULL;
-	rte_free(e);
+	snap_numa_free(e);
 }
 
 void *snap_engine_zmalloc(const struct snap_engine *e, size_t size)
 {
-	return rte_zmalloc_socket("snap_engine_mem", size, RTE_CACHE_LINE_SIZE, e->socket_id);
+	return snap_numa_calloc("snap_engine_mem", 1, size, e->socket_id);
 }
 
 const char *snap_engine_name(const struct snap_engine *e)
@@ -216,7 +215,7 @@ int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *na
 	if (d->priv_size) {
 		el->priv = snap_engine_zmalloc(e, d->priv_size);
 		if (el->priv == NULL) {
-			rte_free(el);
+			snap_numa_free(el);
 			snprintf(errmsg, errlen, "out of memory");
 			return -ENOMEM;
 		}
@@ -225,8 +224,8 @@ int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *na
 	if (args == NULL) {
 		empty = snap_elem_args_new();
 		if (empty == NULL) {
-			rte_free(el->priv);
-			rte_free(el);
+			snap_numa_free(el->priv);
+			snap_numa_free(el);
 			return -ENOMEM;
 		}
 		args = empty;
@@ -238,8 +237,8 @@ int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *na
 		snprintf(errmsg, errlen, "%s", m[0] ? m : strerror(-r));
 		if (d->destroy)
 			d->destroy(el);
-		rte_free(el->priv);
-		rte_free(el);
+		snap_numa_free(el->priv);
+		snap_numa_free(el);
 		snap_elem_args_free(empty);
 		return r;
 	}

@@ -1,6 +1,6 @@
 /* Ports: turning port configs into DPDK vdev/PCI arguments, bringing ethdevs up on their NUMA
  * node with a mempool and a neighbour table, queue ownership, starting and stopping a device
- * under its queue owners' feet, named inter-engine rings. */
+ * under its queue owners' feet. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -15,7 +15,6 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
-#include <rte_ring.h>
 
 #include "snap/config.h"
 #include "snap/engine.h"
@@ -23,16 +22,13 @@
 #include "snap/loop.h"
 #include "snap/port.h"
 #include "snap/portsetup.h"
+#include "snap/ring.h"
 #include "snap/steer.h"
 
 #define PORTS_MAX SNAP_CFG_PORTS_MAX
-#define RINGS_MAX 128
-#define RING_SIZE 4096
 
 static struct snap_port *ports[PORTS_MAX];
 static unsigned n_ports;
-static struct rte_ring *rings[RINGS_MAX];
-static unsigned n_rings;
 
 struct snap_port *snap_port_find(const char *name)
 {
@@ -170,30 +166,6 @@ int snap_port_release_rxq(struct snap_port *p, uint16_t q, const struct snap_eng
 int snap_port_release_txq(struct snap_port *p, uint16_t q, const struct snap_engine *e)
 {
 	return queue_release(p->txq_owner, p->n_txq, q, e);
-}
-
-struct rte_ring *snap_ring_get(const char *name, int socket_id)
-{
-	char full[RTE_RING_NAMESIZE];
-	if (snprintf(full, sizeof(full), "snr_%s", name) >= (int)sizeof(full)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	struct rte_ring *r = rte_ring_lookup(full);
-	if (r)
-		return r;
-	if (n_rings >= RINGS_MAX) {
-		errno = ENOSPC;
-		return NULL;
-	}
-	/* Many engines may feed one engine: multi-producer, single-consumer. */
-	r = rte_ring_create(full, RING_SIZE, socket_id, RING_F_SC_DEQ);
-	if (r == NULL) {
-		errno = rte_errno;
-		return NULL;
-	}
-	rings[n_rings++] = r;
-	return r;
 }
 
 static int noop_fn(struct snap_engine *e, void *arg)
@@ -516,9 +488,5 @@ void snap_ports_destroy(void)
 		ports[i] = NULL;
 	}
 	n_ports = 0;
-	for (unsigned i = 0; i < n_rings; i++) {
-		rte_ring_free(rings[i]);
-		rings[i] = NULL;
-	}
-	n_rings = 0;
+	snap_rings_destroy();
 }

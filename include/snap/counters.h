@@ -41,7 +41,10 @@
 	X(PONY_OUT_OF_WINDOW, "pony_out_of_window")                                       \
 	X(POLICY, "policy")                                                               \
 	X(SHUTDOWN, "shutdown")                                                           \
-	X(PORT_STOPPED, "port_stopped")
+	X(PORT_STOPPED, "port_stopped")                                                   \
+	X(EXC_FILTERED, "exception_filtered")                                             \
+	X(EXC_TAP_FULL, "exception_tap_full")                                             \
+	X(EXC_BAD_FRAME, "exception_bad_frame")
 
 enum snap_drop {
 #define SNAP_X_ENUM(e, s) SNAP_DROP_##e,

@@ -108,7 +108,8 @@ struct snap_engine *snap_engine_find(const char *name);
 struct snap_engine *snap_engine_at(unsigned i); /* i-th engine or NULL */
 unsigned snap_engine_count(void);
 
-/* Engine-local memory on its NUMA node (zeroed, cache-aligned); free with rte_free. */
+/* Engine-local memory on its NUMA node (zeroed, cache-aligned; snap/numa.h); free with
+ * snap_numa_free (rte_free: engines exist only with EAL running). */
 void *snap_engine_zmalloc(const struct snap_engine *e, size_t size);
 
 /* Serialize every element's state (those with save) into out: a versioned container of

@@ -136,6 +136,3 @@ bool snap_port_neigh_solicited(struct snap_port *p, uint32_t ip);
 /* Is ip (network order) on this port's subnet? */
 bool snap_port_on_link(const struct snap_port *p, uint32_t ip);
 
-/* Named rings between engines (multi-producer, single-consumer), created on first use on the
- * given NUMA node. NULL with errno on failure. Freed at shutdown. */
-struct rte_ring *snap_ring_get(const char *name, int socket_id);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# bench-quick: runs tools/bench/run.sh --quick (a few seconds per stack) into a temp dir
-# and checks that every output exists and parses: results.json with a run per case and
-# ops/s > 0 for every measured stack, results.csv, compare.csv with Pony/kernel ratios,
-# results.md, latency CDF files, and real PNG plots. As root: kernel TCP and Pony over
-# af_packet on the veth pair, and Pony over memif. Without root: Pony over memif only (the
-# veth runs need namespaces and are reported as not measured).
+# bench-quick: runs tools/bench/run.sh --quick --repeat 1 (a few seconds per stack) into a
+# temp dir and checks that every output exists and parses: results.json with a run per case
+# and ops/s > 0 for every measured stack, the busy-machine fields of every run (load average
+# before and after, foreign CPU, busy flag) and the per-case summary (median, spread),
+# results.csv, compare.csv with Pony/kernel ratios, results.md, latency CDF files, and real
+# PNG plots. As root: kernel TCP and Pony over af_packet on the veth pair, and Pony over
+# memif. Without root: Pony over memif only (the veth runs need namespaces and are reported
+# as not measured). Then a second short run, Pony over memif in a spreading group, one case
+# twice, checks the repeats' median and spread and the group mode in the stack's name.
 set -euo pipefail
 : "${SNAPBENCH:?SNAPBENCH must point at the snapbench binary}"
 run_sh=$(cd "$(dirname "$0")/../../tools/bench" && pwd)/run.sh
@@ -14,7 +17,7 @@ root=0
 [ "$(id -u)" -eq 0 ] && root=1
 
 rc=0
-bash "$run_sh" --quick --out "$out" --snapbench "$SNAPBENCH" ${SNAPNETD:+--snapnetd "$SNAPNETD"} || rc=$?
+bash "$run_sh" --quick --repeat 1 --out "$out" --snapbench "$SNAPBENCH" ${SNAPNETD:+--snapnetd "$SNAPNETD"} || rc=$?
 [ $rc -eq 77 ] && exit 77
 if [ $rc -ne 0 ]; then
   echo "FAIL: run.sh --quick exited $rc"
@@ -36,7 +39,8 @@ def check(cond, what):
 res = json.load(open(os.path.join(out, "results.json")))
 runs = res["runs"]
 want = {"pp-64", "pp-1k", "pp-8k", "pp-64k", "closed16-64", "stream-1m", "conns1000-64"}
-measured = ["kernel-tcp", "pony-afpacket", "pony-memif"] if root else ["pony-memif"]
+measured = (["kernel-tcp", "pony-afpacket/dedicated", "pony-memif/dedicated"] if root
+            else ["pony-memif/dedicated"])
 # One-sided reads join the Pony stacks' cases.
 has_read = True
 for st in measured:
@@ -44,7 +48,7 @@ for st in measured:
     exp = want | ({"read-64"} if has_read and st != "kernel-tcp" else set())
     check(got == exp, "%s cases: got %s, want %s" % (st, sorted(got), sorted(exp)))
     check(res["meta"]["stacks"].get(st) == "measured", st + " measured")
-for st in ("kernel-tcp", "pony-afpacket"):
+for st in ("kernel-tcp", "pony-afpacket/dedicated"):
     if not root:
         check(res["meta"]["stacks"].get(st, "").startswith("not yet measured (needs root"),
               st + " labelled as needing root")
@@ -64,13 +68,35 @@ for r in runs:
         l = r["lat_ns"]
         check(l and 0 < l["min"] <= l["p50"] <= l["p99"] <= l["p999"] <= l["max"],
               name + ": latency percentiles ordered")
-        cdf = os.path.join(out, "cdf", "%s-%s.dat" % (r["stack"], r["label"]))
+        cdf = os.path.join(out, "cdf", "%s-%s-r1.dat" % (r["stack"].replace("/", "."),
+                                                          r["label"]))
         pts = [tuple(map(float, x.split())) for x in open(cdf) if x.strip()]
         check(pts and abs(pts[-1][1] - 1.0) < 1e-6, name + ": CDF ends at 1")
     if r["workload"] == "conns":
         check(r["conns"] == 1000, name + ": 1000 conns")
+    # Busy-machine detection and repeats.
+    check(r["repeat"] == 1, name + ": repeat 1")
+    check(r["pony_mode"] == (None if r["stack"] == "kernel-tcp" else "dedicated"),
+          name + ": group mode recorded")
+    for k in ("loadavg_before", "loadavg_after"):
+        check(len(r[k]) == 3 and all(x >= 0 for x in r[k]), name + ": " + k)
+    check(r["window_s"] > 0 and r["foreign_cpu_s"] >= 0 and r["foreign_cores"] >= 0
+          and isinstance(r["busy"], bool), name + ": foreign CPU and busy flag")
+meta = res["meta"]
+check(meta["repeat"] == 1 and meta["pony_modes"] == ["dedicated"], "meta: repeat, modes")
+check(len(meta["loadavg_start"]) == 3, "meta: load average before the run")
+check(meta["busy_runs"] == sum(r["busy"] for r in runs) and meta["case_runs"] == len(runs)
+      and meta["busy_limit_cores"] > 0, "meta: busy runs counted")
+check("--quick" in meta["command"], "meta: the command")
+summ = {(s["stack"], s["label"]): s for s in res["summary"]}
+check(len(summ) == len(runs), "summary: one entry per (stack, case)")
+for (st, lb), s in summ.items():
+    check(s["runs"] == 1 and s["repeats"] == [1] and s["busy_runs"] in (0, 1),
+          "summary %s %s: runs" % (st, lb))
+    check(s["median"]["ops_per_s"] > 0 and s["spread"]["ops_per_s"]["rel"] == 0,
+          "summary %s %s: median and spread" % (st, lb))
 if root:
-    sv = res["meta"]["servers"].get("kernel-tcp")
+    sv = res["meta"]["servers"].get("kernel-tcp-r1")
     check(sv and sv["errors"] == 0 and sv["accepted"] >= 1006 and sv["echoed"] > 0,
           "kernel-tcp server summary: no errors, every conn accepted, echoes sent")
 for name, sv in res["meta"]["servers"].items():
@@ -78,7 +104,7 @@ for name, sv in res["meta"]["servers"].items():
 for st in measured:
     if st == "kernel-tcp":
         continue
-    sv = res["meta"]["servers"].get(st + "-conns1000-64")
+    sv = res["meta"]["servers"].get(st.replace("/", ".") + "-conns1000-64-r1")
     check(sv and sv["accepted"] >= 1000, st + ": the 1,000-stream server accepted every stream")
 
 rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
@@ -95,14 +121,17 @@ for x in cmp_rows:
         if root and st != "kernel-tcp":
             check(float(x[st + "_vs_kernel_ops_per_core_s"]) > 0, "compare.csv %s ratio" % st)
     if not root:
-        check(x["kernel-tcp_ops_per_s"] == "n/a" and x["pony-memif_vs_kernel_ops_per_s"] == "n/a",
+        check(x["kernel-tcp_ops_per_s"] == "n/a"
+              and x["pony-memif/dedicated_vs_kernel_ops_per_s"] == "n/a",
               "compare.csv: kernel columns and ratios n/a without root")
 
 md = open(os.path.join(out, "results.md")).read()
-check("### pony-memif" in md and "| pp-64 |" in md, "results.md Pony table")
+check("### pony-memif/dedicated" in md and "| pp-64 |" in md, "results.md Pony table")
+check("case runs flagged busy" in md and "load average before the run" in md,
+      "results.md header: busy runs and load average")
 if root:
     check("## Kernel TCP baseline" in md and "| pp-64 | pingpong | 64 |" in md, "results.md table")
-    check("### pony-afpacket" in md, "results.md Pony over af_packet table")
+    check("### pony-afpacket/dedicated" in md, "results.md Pony over af_packet table")
 
 for png in ("lat_cdf.png", "per_core.png"):
     p = os.path.join(out, png)
@@ -115,5 +144,52 @@ if fails:
     sys.exit(1)
 print("bench-quick: %d runs checked" % len(runs))
 PY
-awk '/^### pony/ {on=1} on {print} on && /^$/ && ++b == 2 {on=0; b=0}' "$out/results.md" | head -30
+# The first lines of the Pony tables (awk stops by itself: a head closing the pipe would
+# fail the script under pipefail).
+awk '/^### pony/ {on=1} on && n++ < 30 {print} on && /^$/ && ++b == 2 {on=0; b=0}' "$out/results.md"
+grep "case runs flagged busy" "$out/results.md"
+
+# Repeats and group modes: one case twice, Pony over memif in a spreading group.
+out2=$out/modes
+rc=0
+bash "$run_sh" --quick --repeat 2 --stacks pony-memif --pony-mode spreading --cases '^pp-64$' \
+  --out "$out2" --snapbench "$SNAPBENCH" ${SNAPNETD:+--snapnetd "$SNAPNETD"} || rc=$?
+if [ $rc -ne 0 ]; then
+  echo "FAIL: run.sh --repeat 2 --pony-mode spreading exited $rc"
+  cat "$out2/status.txt" 2>/dev/null || true
+  for f in "$out2"/raw/*.log; do [ -s "$f" ] && { echo "== $f"; tail -5 "$f"; }; done
+  exit 1
+fi
+grep -q 'mode = "spreading"' "$out2/raw/daemon-pony-memif.spreading-a-r1.conf" ||
+  { echo "FAIL: the daemon config has no spreading group"; exit 1; }
+python3 - "$out2" <<'PY'
+import json, os, sys
+res = json.load(open(os.path.join(sys.argv[1], "results.json")))
+fails = []
+runs = res["runs"]
+if sorted((r["stack"], r["label"], r["repeat"]) for r in runs) != [
+        ("pony-memif/spreading", "pp-64", 1), ("pony-memif/spreading", "pp-64", 2)]:
+    fails.append("runs: %s" % [(r["stack"], r["label"], r["repeat"]) for r in runs])
+if res["meta"]["stacks"].get("pony-memif/spreading") != "measured":
+    fails.append("pony-memif/spreading measured")
+s = res["summary"][0] if len(res["summary"]) == 1 else None
+if not s or s["runs"] != 2 or s["repeats"] != [1, 2]:
+    fails.append("summary: one case, two runs")
+else:
+    for k in ("ops_per_s", "ops_per_core_s", "p50_us", "p99_us"):
+        sp, m = s["spread"][k], s["median"][k]
+        vals = sorted(r["ops_per_s"] if k == "ops_per_s" else
+                      r["ops_per_core_s"] if k == "ops_per_core_s" else
+                      r["lat_ns"][k[:3]] / 1000.0 for r in runs)
+        if not (sp["min"] <= m <= sp["max"] and sp["rel"] >= 0
+                and abs(m - sum(vals) / 2) <= 0.01 * m + 0.01):
+            fails.append("summary %s: median %s of %s, spread %s" % (k, m, vals, sp))
+md = open(os.path.join(sys.argv[1], "results.md")).read()
+if "### pony-memif/spreading" not in md or "2 run(s) of every case" not in md:
+    fails.append("results.md: the spreading table and the repeat count")
+if fails:
+    print("FAIL (repeats, modes):\n  " + "\n  ".join(fails))
+    sys.exit(1)
+print("bench-quick: repeats and the spreading mode checked")
+PY
 echo PASS

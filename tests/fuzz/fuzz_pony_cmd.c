@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pony_app_session *s[2];
 	struct pony_app *app[2];
 	for (int i = 0; i < 2; i++) {
-		s[i] = pony_app_session_create(&cfg, (uint32_t)i + 1, -1);
+		s[i] = pony_app_session_create(&cfg, (uint32_t)i + 1, -1, SOCKET_ID_ANY);
 		CHECK(s[i]);
 		CHECK(pony_app_host_adopt(h, s[i]) == 0);
 		int m, ce, pe;

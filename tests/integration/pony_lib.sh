@@ -83,7 +83,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # outages are applied: a daemon's own packet socket sees frames before its tc ingress).
 # A is 10.94.0.1 (namespace $NA), B 10.94.0.2 ($NB); bridge ports $KB1 (toward A) and $KB2
 # (toward B) in $BR. RX_ELEMENT (an element block ending in ",", named "inj") goes between
-# port_rx and eth_classify. Needs root.
+# port_rx and eth_classify. A's config takes more ports, elements and links from
+# PONY_BRIDGE_A_PORTS, PONY_BRIDGE_A_ELEMENTS (each entry ending in ",") and
+# PONY_BRIDGE_A_LINKS (each starting with ","). Needs root.
 pony_bridge_pair() {
   BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
   local n i=0 rx_link='"rx -> eth"'
@@ -101,11 +103,12 @@ pony_bridge_pair() {
     ip -n $n link set k$i$$ up
   done
   for n in a b; do
-    local ip=10.94.0.1 dev=k1$$
-    [ $n = b ] && ip=10.94.0.2 dev=k2$$
+    local ip=10.94.0.1 dev=k1$$ xp=${PONY_BRIDGE_A_PORTS:-} xe=${PONY_BRIDGE_A_ELEMENTS:-}
+    local xl=${PONY_BRIDGE_A_LINKS:-}
+    [ $n = b ] && ip=10.94.0.2 dev=k2$$ xp="" xe="" xl=""
     cat >"$T/$n.conf" <<CONF
 daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; } );
+ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; } $xp );
 groups = ( { name = "g"; mode = "${PONY_BRIDGE_MODE:-dedicated}"; } );
 engines = ( {
   name = "pony0";
@@ -113,6 +116,7 @@ engines = ( {
   elements = (
     { name = "rx"; type = "port_rx"; port = "p0"; },
     ${1:-}
+    $xe
     { name = "eth"; type = "eth_classify"; port = "p0"; },
     { name = "arp"; type = "arp"; port = "p0"; },
     { name = "ip"; type = "ipv4_in"; port = "p0"; },
@@ -121,7 +125,7 @@ engines = ( {
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );
   links = ( $rx_link, "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
-            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
+            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" $xl );
 } );
 CONF
   done

@@ -29,7 +29,7 @@ struct app_fix {
 
 static inline void fix_add(struct app_fix *x, unsigned i)
 {
-	x->s[i] = pony_app_session_create(&x->cfg, 100 + i, -1);
+	x->s[i] = pony_app_session_create(&x->cfg, 100 + i, -1, SOCKET_ID_ANY);
 	assert_non_null(x->s[i]);
 	assert_int_equal(pony_app_host_adopt(x->h, x->s[i]), 0);
 	int memfd, cmd, cpl;

@@ -23,7 +23,7 @@ int save_fix_init(const char *name, struct pony_app_host **host, struct pony_app
 	ac.max_ops = 64;
 	ac.max_regions = 2;
 	ac.max_listens = 2;
-	*sess = *host ? pony_app_session_create(&ac, 1, -1) : NULL;
+	*sess = *host ? pony_app_session_create(&ac, 1, -1, SOCKET_ID_ANY) : NULL;
 	return *sess && pony_app_host_adopt(*host, *sess) == 0 ? 0 : -1;
 }
 

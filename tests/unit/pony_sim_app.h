@@ -24,7 +24,7 @@ static inline struct pony_app_session *sim_app_session(struct pony_app_config *c
 						       struct pony_app_host *h, uint32_t id,
 						       struct pony_app **app)
 {
-	struct pony_app_session *s = pony_app_session_create(cfg, id, -1);
+	struct pony_app_session *s = pony_app_session_create(cfg, id, -1, SOCKET_ID_ANY);
 	CHECK(s);
 	CHECK(pony_app_host_adopt(h, s) == 0);
 	int m, ce, pe;

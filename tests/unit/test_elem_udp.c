@@ -9,6 +9,8 @@
 #include <cmocka.h>
 #include <rte_ip.h>
 #include <rte_ring.h>
+
+#include "snap/ring.h"
 #include <rte_udp.h>
 
 #include "tests/unit/elemtest.h"
@@ -17,7 +19,7 @@ static struct snap_engine *eng;
 static unsigned baseline;
 static uint8_t buf[2048];
 static uint32_t ip_us, ip_peer;
-static struct rte_ring *ring;
+static struct snap_ring *ring;
 
 /* eth -> ip -> udp(demux): p0 -> s0, p3 -> s3, 6000 -> ring "et.rx", unmatched unwired. */
 static int setup(void **state)
@@ -44,7 +46,7 @@ static void drain_ring(void)
 {
 	void *objs[64];
 	unsigned n;
-	while ((n = rte_ring_dequeue_burst(ring, objs, RTE_DIM(objs), NULL)) > 0)
+	while ((n = rte_ring_dequeue_burst(ring->r, objs, RTE_DIM(objs), NULL)) > 0)
 		rte_pktmbuf_free_bulk((struct rte_mbuf **)objs, n);
 }
 
@@ -99,7 +101,7 @@ static void test_udp_dispatch(void **state)
 	struct et_sink *s0 = et_sink_of(eng, "s0"), *s3 = et_sink_of(eng, "s3");
 	assert_int_equal(s0->n, 1);
 	assert_int_equal(s3->n, 2);
-	assert_int_equal(rte_ring_count(ring), 2);
+	assert_int_equal(rte_ring_count(ring->r), 2);
 	assert_int_equal(et_stat(eng, "udp", "to_rings"), 2);
 
 	/* consumers get the whole frame, Ethernet header first, offsets set */
@@ -188,9 +190,9 @@ static void test_udp_ring_full(void **state)
 {
 	/* Fill the ring with placeholders until 3 slots remain, then send 8 datagrams. */
 	static int dummy;
-	unsigned free_slots = rte_ring_free_count(ring);
+	unsigned free_slots = rte_ring_free_count(ring->r);
 	for (unsigned i = 0; i + 3 < free_slots; i++)
-		assert_int_equal(rte_ring_enqueue(ring, &dummy), 0);
+		assert_int_equal(rte_ring_enqueue(ring->r, &dummy), 0);
 	struct rte_mbuf *pk[8];
 	for (unsigned i = 0; i < 8; i++) {
 		size_t len = et_build_udp(buf, &et_mac_us, ip_peer, ip_us, 40000, 6000, i);
@@ -201,7 +203,7 @@ static void test_udp_ring_full(void **state)
 	assert_int_equal(et_stat(eng, "udp", "to_rings"), 3);
 	void *o;
 	unsigned real = 0;
-	while (rte_ring_dequeue(ring, &o) == 0) {
+	while (rte_ring_dequeue(ring->r, &o) == 0) {
 		if (o != &dummy) {
 			rte_pktmbuf_free(o);
 			real++;

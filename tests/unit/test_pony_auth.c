@@ -98,7 +98,7 @@ static void inject(const struct pony_hdr *h0, uint16_t plen, enum forge how)
 		/* A well-formed tag under key id 1 with other key bytes: a peer with a wrong key. */
 		struct pony_auth_keyset ks;
 		keyset(&ks, "1 ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
-		struct pony_auth *bad = pony_auth_create(1, &ks);
+		struct pony_auth *bad = pony_auth_create(1, &ks, SOCKET_ID_ANY);
 		assert_non_null(bad);
 		bool hs = h.type == PONY_T_SYN || h.type == PONY_T_RST;
 		struct pony_auth_ident id = {.src_ip = sim_ep[0].ip, .src_port = sim_ep[0].port,

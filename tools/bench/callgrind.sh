@@ -100,6 +100,16 @@ for line in open(sys.argv[1]):
 print(n)
 PY
 }
+# tx_pkts rx_pkts of the measured daemon's Pony element (flows come and go: the element's
+# counters only grow), from snapctl when it is built.
+flow_pkts() {
+  local ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
+  [ -x "$ctl" ] || return 0
+  "$ctl" --socket "$tmp/cg$$a/control.sock" stats 2>/dev/null |
+    awk '$2 == "pony" && $3 == "tx_pkts" {t += $4} $2 == "pony" && $3 == "rx_pkts" {r += $4}
+         END {print t + 0, r + 0}'
+}
+
 pony_engine_path() {
   [ -n "$snapnetd" ] || snapnetd=$(cd "$(dirname "$sb")/../.." && pwd)/snapnetd
   [ -x "$snapnetd" ] || { echo "callgrind.sh: snapnetd not found" >&2; return 1; }
@@ -157,9 +167,12 @@ pony_engine_path() {
   callgrind_control --dump=idle $vpid >/dev/null
   grep -q "^STARTING" "$tmp/client.log" && { echo "callgrind.sh: the idle window overlapped the RPCs (machine too slow); try again" >&2; return 1; }
   # RPC phase: the rest of the hold (subtracted like the idle phase) and the RPCs.
+  local pk0 pk1
+  pk0=$(flow_pkts)
   callgrind_control -z $vpid >/dev/null
   wait $cpid || { echo "callgrind.sh: RPC phase failed: $(tail -2 "$tmp/client.log")" >&2; return 1; }
   callgrind_control --dump=rpcs $vpid >/dev/null
+  pk1=$(flow_pkts)
   sleep 0.5
   local fidle fbusy
   fidle=$(ls "$cgout".* | sort -t. -k2 -n | sed -n 1p)
@@ -174,7 +187,7 @@ pony_engine_path() {
   echo "top functions of the RPC phase (self instructions):"
   callgrind_annotate --threshold=100 "$fbusy" 2>/dev/null |
     awk '/file:function/ {on=1; next} on && /^ *[0-9,]+ / {print "  " $0}' | sed -n '1,15p'
-  python3 - "$ir_idle" "$p_idle" "$ir_busy" "$p_busy" "$rpcs" "${funcs[*]}" <<'PY'
+  python3 - "$ir_idle" "$p_idle" "$ir_busy" "$p_busy" "$rpcs" "${funcs[*]}" "$pk0" "$pk1" <<'PY'
 import sys
 ir_idle, polls_idle, ir_busy, polls_busy, rpcs = map(int, sys.argv[1:6])
 per_poll = ir_idle / polls_idle if polls_idle else 0.0
@@ -182,6 +195,10 @@ net = (ir_busy - polls_busy * per_poll) / rpcs
 print("functions %s; idle: %d instructions over %d polls (%.1f per poll); RPC phase: %d "
       "instructions, %d polls, %d RPCs" % (sys.argv[6], ir_idle, polls_idle, per_poll, ir_busy,
                                            polls_busy, rpcs))
+pk0, pk1 = sys.argv[7].split(), sys.argv[8].split()
+if len(pk0) == 2 and len(pk1) == 2:
+    print("packets_per_op tx %.2f rx %.2f (the measured side)" %
+          ((int(pk1[0]) - int(pk0[0])) / rpcs, (int(pk1[1]) - int(pk0[1])) / rpcs))
 print("instructions_per_op_raw %.1f" % (ir_busy / rpcs))
 print("instructions_per_op %.1f" % net)
 PY

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	struct pony_app *app[2];
 	struct pony_app_session *sess[2];
 	for (int i = 0; i < 2; i++) {
-		sess[i] = pony_app_session_create(&cfg, (uint32_t)i + 1, -1);
+		sess[i] = pony_app_session_create(&cfg, (uint32_t)i + 1, -1, SOCKET_ID_ANY);
 		if (sess[i] == NULL || pony_app_host_adopt(host[i], sess[i]) != 0)
 			return die("session", errno ? errno : EINVAL);
 		int m, ce, pe;

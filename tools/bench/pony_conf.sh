@@ -1,6 +1,7 @@
 # Sourced by run.sh and callgrind.sh: the snapnetd config of one side of a Pony benchmark
 # pair (run dirs under $DTMP, which the caller creates and removes).
-# One port p0, one engine in a dedicated (polling) group pinned to CPU:
+# One port p0, one engine in a group on CPU (dedicated by default: a polling thread pinned
+# there; spreading or compacting: threads that sleep when idle, kept on that CPU):
 #   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) -> pony -> port_tx
 # App limits sized for 1,000 streams per app with posted receives and sends in flight
 # (tp_pony.c stays below app_max_ops and the engine's sendq_max). Transport tuning for a
@@ -9,19 +10,26 @@
 # every such pause fired spurious RTOs: retransmits equal to the peer's duplicates, no
 # loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
 # host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
-# pony_conf NAME CPU PORT-BLOCK [PONY-KEYS]: a daemon config on stdout; PONY-KEYS are extra
-# settings of the pony element (e.g. the authenticated variant's auth_key_file); the env var
-# PONY_BENCH_KEYS adds more, for experiments (e.g. "ack_delay_us = 1;" to ack at once).
+# pony_conf NAME CPU PORT-BLOCK [PONY-KEYS [MODE]]: a daemon config on stdout; PONY-KEYS are
+# extra settings of the pony element (e.g. the authenticated variant's auth_key_file); the
+# env var PONY_BENCH_KEYS adds more, for experiments (e.g. "ack_delay_us = 1;" to ack at
+# once). MODE is the engine group's mode: dedicated (default), spreading or compacting; the
+# env var PONY_BENCH_GROUP_KEYS adds group parameters (struct sched_params fields, e.g.
+# "backoff_max_ns = 100000;").
 pony_conf() {
-  local name=$1 cpu=$2 extra="${4:-} ${PONY_BENCH_KEYS:-}"
+  local name=$1 cpu=$2 extra="${4:-} ${PONY_BENCH_KEYS:-}" mode=${5:-dedicated}
+  case $mode in
+    dedicated|spreading|compacting) ;;
+    *) echo "pony_conf: unknown group mode '$mode'" >&2; return 2 ;;
+  esac
   cat <<CONF
 daemon = { name = "$name"; run_dir = "$DTMP/$name"; memory_mb = 256; main_cpu = $cpu;
            app_region_mb = 128; app_max_streams = 2048; app_max_ops = 16384;
            log_level = "warning"; eal_args = [ "--log-level=lib.*:error" ]; };
 ports = ( $3 );
-groups = ( { name = "poll"; mode = "dedicated"; cpus = [ $cpu ]; } );
+groups = ( { name = "bench"; mode = "$mode"; cpus = [ $cpu ]; ${PONY_BENCH_GROUP_KEYS:-} } );
 engines = ( {
-  name = "pony"; group = "poll";
+  name = "pony"; group = "bench";
   elements = (
     { name = "rx"; type = "port_rx"; port = "p0"; },
     { name = "eth"; type = "eth_classify"; port = "p0"; },

@@ -6,7 +6,8 @@
 # JSON, CSV, markdown and PNG plots.
 #
 # Usage: tools/bench/run.sh [--quick] [--out DIR] [--snapbench PATH] [--snapnetd PATH]
-#                           [--stacks LIST]
+#                           [--stacks LIST] [--pony-mode LIST] [--repeat N] [--cases RE]
+#                           [--duration S] [--busy-limit CORES]
 #   --quick      a few seconds in all (CI: the bench-quick suite); default is the full run
 #   --out DIR    results folder (default tools/bench/results/<UTC time>)
 #   --snapbench  the snapbench binary (default $SNAPBENCH, else build*/tools/bench/snapbench)
@@ -16,6 +17,13 @@
 #                tagged: the report compares the two, same run)
 #   --cases RE   only the cases whose label matches the extended regex RE (default: all)
 #   --duration S seconds per case instead of the mode's (quick 0.3, full 5)
+#   --repeat N   runs of every case of every stack (default: full 3, quick 1); the repeats
+#                are interleaved (repeat 1 of every stack, then repeat 2, ...) so that a noisy
+#                minute hits every stack; the report gives the median and spread of each
+#   --pony-mode  comma list of the Pony engines' group modes, dedicated,spreading,compacting
+#                (default dedicated): every Pony stack runs once per mode, named STACK/MODE
+#   --busy-limit CORES  flag a case run "busy" when the CPU used by other processes of the
+#                machine during it averaged more than CORES cores (default 0.1)
 # Env: BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
 #   side A (client app and its snapnetd) and side B (server app and its snapnetd).
 # The veth runs (kernel TCP, Pony over af_packet) need root (namespaces) and are skipped
@@ -33,6 +41,11 @@ snapnetd=${SNAPNETD:-}
 stacks=kernel-tcp,pony-afpacket,pony-memif,pony-memif-auth
 cases_re=.
 dur_opt=""
+repeat=""
+pony_modes=dedicated
+busy_limit=0.1
+printf -v cmdline ' %q' "$@"
+cmdline="tools/bench/run.sh$cmdline"   # recorded in the results, quoted to be rerun as is
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
@@ -42,10 +55,31 @@ while [ $# -gt 0 ]; do
     --stacks) stacks=$2; shift ;;
     --cases) cases_re=$2; shift ;;
     --duration) dur_opt=$2; shift ;;
+    --repeat) repeat=$2; shift ;;
+    --pony-mode) pony_modes=$2; shift ;;
+    --busy-limit) busy_limit=$2; shift ;;
     -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
+done
+
+[ -n "$repeat" ] || repeat=$([ $quick -eq 1 ] && echo 1 || echo 3)
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --repeat wants a count >= 1" >&2; exit 2; }
+[[ $busy_limit =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "run.sh: --busy-limit wants cores, e.g. 0.1" >&2; exit 2; }
+MODES=()
+for m in ${pony_modes//,/ }; do
+  case $m in
+    dedicated|spreading|compacting) [[ " ${MODES[*]} " == *" $m "* ]] || MODES+=("$m") ;;
+    *) echo "run.sh: unknown --pony-mode $m (dedicated, spreading, compacting)" >&2; exit 2 ;;
+  esac
+done
+[ ${#MODES[@]} -gt 0 ] || { echo "run.sh: --pony-mode is empty" >&2; exit 2; }
+for st in ${stacks//,/ }; do
+  case $st in
+    kernel-tcp|pony-afpacket|pony-memif|pony-memif-auth) ;;
+    *) echo "run.sh: unknown stack $st" >&2; exit 2 ;;
+  esac
 done
 
 ROOT=1
@@ -134,22 +168,9 @@ topology_up() {
 # /proc/<pid>/schedstat (exact). Both include softirq work done in the task's context on
 # this kernel (no IRQ time accounting). The per-core figures use the exact one; the tick
 # one is kept next to it as a cross-check.
-proc_ticks() {
-  local s
-  s=$(cat /proc/$1/stat 2>/dev/null) || { echo 0; return; }
-  s=${s##*) }
-  set -- $s
-  echo $(( ${12} + ${13} ))
-}
-proc_ns() { # summed over the process's threads (schedstat is per thread; a daemon has several)
-  local ns=0 t v any=0
-  for t in /proc/$1/task/*/schedstat; do
-    read -r v _ <"$t" 2>/dev/null || continue
-    ns=$((ns + v)); any=1
-  done
-  [ $any -eq 1 ] || ns=$(( $(proc_ticks $1) * 1000000000 / HZ ))
-  echo "$ns"
-}
+# Everything here runs between the machine-wide readings that find the CPU of other
+# processes (see reading), where the harness's own work would count as theirs: so nothing
+# forks (builtins and redirections only).
 cpu_list() { # expands "0,2-3" into "0 2 3"
   local part a b
   for part in ${1//,/ }; do
@@ -158,20 +179,77 @@ cpu_list() { # expands "0,2-3" into "0 2 3"
 }
 PINNED=$( (cpu_list "$CCPUS"; cpu_list "$SCPUS") | sort -un | tr '\n' ' ')
 KSOFTIRQD=$(for c in $PINNED; do ps -eo pid=,comm= | awk -v n="ksoftirqd/$c" '$2==n {print $1}'; done)
-# pids_cpu PID...: "ticks ns" summed over the pids.
+# pids_cpu PID...: CPU_T = utime+stime ticks, CPU_N = runtime ns, summed over the pids (the
+# runtime over each process's threads: schedstat is per thread, a daemon has several).
 pids_cpu() {
-  local t=0 n=0 p
-  for p in "$@"; do t=$((t + $(proc_ticks "$p"))); n=$((n + $(proc_ns "$p"))); done
-  echo "$t $n"
-}
-# Softirq ticks of the pinned CPUs from /proc/stat (CPU-wide: includes anything else that
-# ran there; reported for information, not added, see README.md "CPU accounting").
-softirq_ticks() {
-  local t=0 c
-  for c in $PINNED; do
-    t=$((t + $(awk -v n="cpu$c" '$1==n {print $8}' /proc/stat)))
+  local p s t v any
+  local -a f
+  CPU_T=0 CPU_N=0
+  for p in "$@"; do
+    { read -r s <"/proc/$p/stat"; } 2>/dev/null || continue
+    s=${s##*) }
+    f=($s)
+    CPU_T=$((CPU_T + f[11] + f[12]))
+    any=0
+    for t in /proc/$p/task/*/schedstat; do
+      { read -r v _ <"$t"; } 2>/dev/null || continue
+      CPU_N=$((CPU_N + v)); any=1
+    done
+    [ $any -eq 1 ] || CPU_N=$((CPU_N + (f[11] + f[12]) * 1000000000 / HZ))
   done
-  echo $t
+}
+# sys_cpu: SYS_BUSY = busy ticks of the whole machine from /proc/stat (user, nice, system,
+# irq, softirq over all CPUs; idle, iowait and steal are not busy, guest is already in user);
+# SYS_SOFTIRQ = softirq ticks of the pinned CPUs (CPU-wide: includes anything else that ran
+# there; reported for information, not added, see README.md "CPU accounting").
+sys_cpu() {
+  local -a f
+  SYS_BUSY=0 SYS_SOFTIRQ=0
+  while read -r -a f; do
+    case ${f[0]} in
+      cpu) SYS_BUSY=$((f[1] + f[2] + f[3] + f[6] + f[7])) ;;
+      cpu*) if [[ " $PINNED " == *" ${f[0]#cpu} "* ]]; then SYS_SOFTIRQ=$((SYS_SOFTIRQ + f[7])); fi ;;
+      *) break ;;
+    esac
+  done </proc/stat
+}
+# shell_cpu: SELF_MS = user+system ms of this shell (the harness's own bookkeeping),
+# CHILD_MS = the same for its children that have exited and been waited for (a client's
+# whole life, set-up and drain included, with its timeout wrapper), from the times builtin
+# (written to a file: a command substitution would fork).
+shell_cpu() {
+  local t m sec line=0
+  local -a v
+  times >"$DTMP/times"
+  SELF_MS=0 CHILD_MS=0
+  while read -r -a v; do
+    for t in "${v[@]}"; do # "1m2.345s"
+      m=${t%%m*}; sec=${t#*m}; sec=${sec%s}
+      m=$((m * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.}))
+      if [ $line -eq 0 ]; then SELF_MS=$((SELF_MS + m)); else CHILD_MS=$((CHILD_MS + m)); fi
+    done
+    line=$((line + 1))
+  done <"$DTMP/times"
+}
+# reading SERVER_PID: RD = (server ticks, server ns, EXTRA_PIDS ticks, ns, ksoftirqd ticks,
+# ns, softirq ticks of the pinned CPUs, machine busy ticks, children ms, wall clock us,
+# shell ms).
+# The difference of two readings around a case gives the CPU of the processes the benchmark
+# accounts and, from the machine's busy time, the CPU of everything else (report.py merge).
+reading() {
+  local w=${EPOCHREALTIME/[.,]/}
+  sys_cpu
+  shell_cpu
+  RD=()
+  pids_cpu "$1"; RD+=($CPU_T $CPU_N)
+  pids_cpu "${EXTRA_PIDS[@]}"; RD+=($CPU_T $CPU_N)
+  pids_cpu $KSOFTIRQD; RD+=($CPU_T $CPU_N)
+  RD+=($SYS_SOFTIRQ $SYS_BUSY $CHILD_MS $w $SELF_MS)
+}
+loadavg() { # "1m,5m,15m" load averages
+  local a b c
+  read -r a b c _ </proc/loadavg
+  echo "$a,$b,$c"
 }
 
 # ---- servers --------------------------------------------------------------------------
@@ -204,35 +282,36 @@ stop_server() { # pid
 
 # ---- one run ------------------------------------------------------------------------
 # bench_case STACK LABEL NETNS CPUS SERVER_PID snapbench-client-args...
-# Runs one client, brackets it with CPU readings of every process involved (the client
-# reports its own /proc/self/stat delta over the measured interval; the server and the
-# ksoftirqd threads are read here) and appends the merged record to runs.jsonl.
+# Runs one client (repeat $REP), brackets it with CPU readings of every process involved
+# (the client reports its own /proc/self/stat delta over the measured interval; the server,
+# the daemons and the ksoftirqd threads are read here) and of the whole machine, with the
+# load average before and after, and appends the merged record to runs.jsonl.
 # Extra pids whose CPU counts (e.g. snapnetd daemons of a Pony run) go in EXTRA_PIDS.
 EXTRA_PIDS=()
+REP=1
 bench_case() {
   local stack=$1 label=$2 ns=$3 cpus=$4 spid=$5; shift 5
-  local s0 s1 e0 e1 k0 k1 q0 q1 rc=0
-  read -r -a s0 <<<"$(pids_cpu "$spid")"
-  read -r -a e0 <<<"$(pids_cpu "${EXTRA_PIDS[@]}")"
-  read -r -a k0 <<<"$(pids_cpu $KSOFTIRQD)"
-  q0=$(softirq_ticks)
-  local pre=()
+  local name=${stack//\//.}-$label-r$REP r0 r1 la0 la1 rc=0 pre=()
   [ "$ns" = - ] || pre=(ip netns exec "$ns")
+  la0=$(loadavg)
+  reading "$spid"; r0=("${RD[@]}")
   timeout $CLIENT_TIMEOUT_S "${pre[@]}" taskset -c "$cpus" "$sb" client \
-    --label "$label" --cdf "$out/cdf/$stack-$label.dat" "$@" \
-    >"$out/raw/$stack-$label.json" 2>"$out/raw/$stack-$label.log" || rc=$?
-  read -r -a s1 <<<"$(pids_cpu "$spid")"
-  read -r -a e1 <<<"$(pids_cpu "${EXTRA_PIDS[@]}")"
-  read -r -a k1 <<<"$(pids_cpu $KSOFTIRQD)"
-  q1=$(softirq_ticks)
-  if [ $rc -ne 0 ] || [ ! -s "$out/raw/$stack-$label.json" ]; then
-    log "$stack $label failed (rc=$rc): $(tail -3 "$out/raw/$stack-$label.log")"
-    echo "$stack $label failed rc=$rc" >>"$out/status.txt"
+    --label "$label" --cdf "$out/cdf/$name.dat" "$@" \
+    >"$out/raw/$name.json" 2>"$out/raw/$name.log" || rc=$?
+  reading "$spid"; r1=("${RD[@]}")
+  la1=$(loadavg)
+  if [ $rc -ne 0 ] || [ ! -s "$out/raw/$name.json" ]; then
+    log "$stack $label (repeat $REP) failed (rc=$rc): $(tail -3 "$out/raw/$name.log")"
+    echo "$stack $label failed rc=$rc repeat=$REP" >>"$out/status.txt"
     return 1
   fi
-  python3 "$here/report.py" merge "$out/raw/$stack-$label.json" "$stack" "$HZ" \
-    $((s1[0] - s0[0])) $((s1[1] - s0[1])) $((e1[0] - e0[0])) $((e1[1] - e0[1])) \
-    $((k1[0] - k0[0])) $((k1[1] - k0[1])) $((q1 - q0)) >>"$out/runs.jsonl"
+  python3 "$here/report.py" merge "$out/raw/$name.json" "$stack" hz=$HZ repeat=$REP \
+    server_ticks=$((r1[0] - r0[0])) server_ns=$((r1[1] - r0[1])) \
+    extra_ticks=$((r1[2] - r0[2])) extra_ns=$((r1[3] - r0[3])) \
+    ksoftirqd_ticks=$((r1[4] - r0[4])) ksoftirqd_ns=$((r1[5] - r0[5])) \
+    softirq_ticks=$((r1[6] - r0[6])) busy_ticks=$((r1[7] - r0[7])) \
+    child_ms=$((r1[8] - r0[8])) wall_us=$((r1[9] - r0[9])) shell_ms=$((r1[10] - r0[10])) \
+    loadavg_before=$la0 loadavg_after=$la1 busy_limit=$busy_limit >>"$out/runs.jsonl"
   python3 "$here/report.py" line "$out/runs.jsonl" >&2
 }
 
@@ -293,8 +372,8 @@ run_cases() {
 
 # ---- stacks -------------------------------------------------------------------------
 kernel_tcp_runs() {
-  log "kernel TCP over veth: client on CPUs $CCPUS ($NS_A), server on CPUs $SCPUS ($NS_B)"
-  start_server kernel-tcp $NS_B "$SCPUS" --transport tcp --addr $IP_B --port 0 || exit 1
+  log "kernel TCP over veth (repeat $REP): client on CPUs $CCPUS ($NS_A), server on CPUs $SCPUS ($NS_B)"
+  start_server kernel-tcp-r$REP $NS_B "$SCPUS" --transport tcp --addr $IP_B --port 0 || exit 1
   local spid=$SERVER_PID rc=0
   run_cases kernel-tcp $NS_A "$CCPUS" $spid $IP_B $SERVER_PORT tcp || rc=$?
   stop_server $spid || rc=1
@@ -305,9 +384,10 @@ kernel_tcp_runs() {
 # ---- Pony Express -------------------------------------------------------------------
 # Two snapnetd daemons, A on the client's CPUs and B on the server's, each with one port and
 # one engine: port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) ->
-# pony -> port_tx. The engine is in a dedicated group pinned to the side's first CPU (a
-# polling engine, as Snap runs it: it burns that core whether or not there is work, and
-# that CPU is counted), and the whole daemon is confined to the side's CPUs with taskset.
+# pony -> port_tx. The engine is in a group on the side's first CPU, in the --pony-mode
+# being run: dedicated (a polling engine, as Snap runs it: it burns that core whether or
+# not there is work, and that CPU is counted), spreading or compacting (threads that sleep
+# when idle); the whole daemon is confined to the side's CPUs with taskset.
 # The apps attach through the daemons' app sockets ($PONY_SOCKET).
 first_cpu() { cpu_list "$1" | head -n 1; }
 
@@ -339,9 +419,10 @@ daemon_stop() { # pid: SIGTERM, 10 s for a clean exit (it prints its final count
 # pony_warmup STACK NS_A NS_B ADDR SOCK_A SOCK_B: a short ping-pong until one succeeds
 # (the memif link comes up and ARP resolves after READY), at most ~10 s. Not recorded.
 pony_warmup() {
-  local stack=$1 nsa=$2 nsb=$3 addr=$4 socka=$5 sockb=$6 i ok=1 pre=()
+  local stack=$1 nsa=$2 nsb=$3 addr=$4 socka=$5 sockb=$6 i ok=1 pre=() w
+  w=${1//\//.}-warmup-r$REP
   export PONY_SOCKET=$sockb
-  start_server "$stack-warmup" "$nsb" "$SCPUS" --transport pony --port 4999 --max-msg 64 \
+  start_server "$w" "$nsb" "$SCPUS" --transport pony --port 4999 --max-msg 64 \
     --max-conns 1 || return 1
   local spid=$SERVER_PID
   export PONY_SOCKET=$socka
@@ -349,14 +430,14 @@ pony_warmup() {
   for i in $(seq 10); do
     if timeout 20 "${pre[@]}" taskset -c "$CCPUS" "$sb" client --transport pony --addr "$addr" \
        --port 4999 --workload pingpong --size 64 --duration 0.2 \
-       >"$out/raw/$stack-warmup.json" 2>"$out/raw/$stack-warmup.log"; then
+       >"$out/raw/$w.json" 2>"$out/raw/$w.log"; then
       ok=0; break
     fi
     sleep 1
   done
   stop_server $spid || true
-  rm -f "$out/raw/server-$stack-warmup.json"
-  [ $ok -eq 0 ] || log "$stack: no ping-pong succeeded: $(tail -2 "$out/raw/$stack-warmup.log")"
+  rm -f "$out/raw/server-$w.json"
+  [ $ok -eq 0 ] || log "$stack: no ping-pong succeeded: $(tail -2 "$out/raw/$w.log")"
   return $ok
 }
 
@@ -371,9 +452,9 @@ run_cases_pony() {
     dur=$DUR; [ "$wl" = conns ] && dur=$DUR_CONNS
     svc=$((svc + 1))
     export PONY_SOCKET=$sockb
-    if ! start_server "$stack-$label" "$nsb" "$SCPUS" --transport pony --port $svc \
+    if ! start_server "${stack//\//.}-$label-r$REP" "$nsb" "$SCPUS" --transport pony --port $svc \
          --max-msg "$size" --max-conns "$conns"; then
-      echo "$stack $label failed server" >>"$out/status.txt"
+      echo "$stack $label failed server repeat=$REP" >>"$out/status.txt"
       fails=$((fails + 1))
       continue
     fi
@@ -388,17 +469,19 @@ run_cases_pony() {
   return $fails
 }
 
-# pony_pair STACK NS_A NS_B PORT_A PORT_B [PONY-KEYS]: starts both daemons, runs every case,
-# stops them.
+# pony_pair STACK NS_A NS_B PORT_A PORT_B PONY-KEYS MODE: starts both daemons with their
+# engine in a MODE group, runs every case (repeat $REP), stops them. The daemons are
+# started afresh for each repeat, so the repeats are independent.
 pony_pair() {
-  local stack=$1 nsa=$2 nsb=$3 rc=0 da db
-  pony_conf "sb$$b" "$(first_cpu "$SCPUS")" "$5" "${6:-}" >"$out/raw/daemon-$stack-b.conf"
-  pony_conf "sb$$a" "$(first_cpu "$CCPUS")" "$4" "${6:-}" >"$out/raw/daemon-$stack-a.conf"
-  daemon_start "$stack-b" "$out/raw/daemon-$stack-b.conf" "$nsb" "$SCPUS" || {
-    echo "$stack failed daemon B did not start" >>"$out/status.txt"; return 1; }
+  local stack=$1 nsa=$2 nsb=$3 rc=0 da db d=daemon-${1//\//.}
+  pony_conf "sb$$b" "$(first_cpu "$SCPUS")" "$5" "$6" "$7" >"$out/raw/$d-b-r$REP.conf"
+  pony_conf "sb$$a" "$(first_cpu "$CCPUS")" "$4" "$6" "$7" >"$out/raw/$d-a-r$REP.conf"
+  daemon_start "${d#daemon-}-b-r$REP" "$out/raw/$d-b-r$REP.conf" "$nsb" "$SCPUS" || {
+    echo "$stack failed daemon B did not start repeat=$REP" >>"$out/status.txt"; return 1; }
   db=$DAEMON_PID
-  daemon_start "$stack-a" "$out/raw/daemon-$stack-a.conf" "$nsa" "$CCPUS" || {
-    daemon_stop $db; echo "$stack failed daemon A did not start" >>"$out/status.txt"; return 1; }
+  daemon_start "${d#daemon-}-a-r$REP" "$out/raw/$d-a-r$REP.conf" "$nsa" "$CCPUS" || {
+    daemon_stop $db
+    echo "$stack failed daemon A did not start repeat=$REP" >>"$out/status.txt"; return 1; }
   da=$DAEMON_PID
   EXTRA_PIDS=($da $db)
   local socka=$DTMP/sb$$a/app.sock sockb=$DTMP/sb$$b/app.sock
@@ -406,7 +489,7 @@ pony_pair() {
     run_cases_pony "$stack" "$nsa" "$nsb" "$IP_B" "$socka" "$sockb" || rc=$?
     echo "$stack measured" >>"$out/status.txt"
   else
-    echo "$stack failed no stream could be opened between the daemons" >>"$out/status.txt"
+    echo "$stack failed no stream could be opened between the daemons repeat=$REP" >>"$out/status.txt"
     rc=1
   fi
   EXTRA_PIDS=()
@@ -420,48 +503,68 @@ pony_pair() {
 # first: af_packet sees a copy of every frame and the kernel stack still gets it, so with
 # the addresses left the kernel would answer ARP too and send ICMP port unreachable for
 # every Pony datagram. Without them it drops the copies early (that work runs in the
-# sending daemon's context and is counted in its CPU).
+# sending daemon's context and is counted in its CPU). They are put back afterwards for
+# the kernel's next repeat.
+# pony_afpacket_runs MODE
 pony_afpacket_runs() {
-  if [ $ROOT -eq 0 ]; then
-    echo "pony-afpacket not-measured needs root (network namespaces)" >>"$out/status.txt"
-    return 0
-  fi
-  log "Pony over af_packet on the veth pair: daemon+client on CPUs $CCPUS ($NS_A), daemon+server on CPUs $SCPUS ($NS_B)"
+  local rc=0
+  log "Pony over af_packet on the veth pair ($1 group, repeat $REP): daemon+client on CPUs $CCPUS ($NS_A), daemon+server on CPUs $SCPUS ($NS_B)"
   ip -n $NS_A addr flush dev $VA
   ip -n $NS_B addr flush dev $VB
-  pony_pair pony-afpacket $NS_A $NS_B \
+  pony_pair pony-afpacket/$1 $NS_A $NS_B \
     "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; }" \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; }"
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; }" "" "$1" || rc=1
+  # Back to the kernel for its next repeat.
+  ip -n $NS_A addr add $IP_A/24 dev $VA
+  ip -n $NS_B addr add $IP_B/24 dev $VB
+  return $rc
 }
 
 # Pony Express between the two daemons joined by memif (shared-memory virtual link; no
 # veth, no kernel on the data path, no root). The apps are pinned exactly like the others.
-# pony_memif_runs STACK [PONY-KEYS]: pony-memif, or pony-memif-auth with a key file.
+# pony_memif_runs STACK MODE [PONY-KEYS]: pony-memif, or pony-memif-auth with a key file.
 pony_memif_runs() {
-  local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif-$1.sock
-  log "Pony over memif ($1): daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
-  pony_pair "$1" - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
-    "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)" "${2:-}"
+  local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif-$1-$2.sock
+  log "Pony over memif ($1, $2 group, repeat $REP): daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
+  pony_pair "$1/$2" - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
+    "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)" "${3:-}" "$2"
 }
 
 # ---- main ---------------------------------------------------------------------------
 t_start=$(date +%s.%N)
 rc=0
+LOAD_START=$(loadavg)
+log "load average before the run: ${LOAD_START//,/ } (1, 5, 15 min; a quiet machine is under 0.2)"
+log "$repeat repeat(s) of every case, interleaved; Pony group modes: ${MODES[*]}; busy above $busy_limit foreign cores"
 [ $ROOT -eq 1 ] && { want kernel-tcp || want pony-afpacket; } && topology_up
+# The stacks that will not run, once, under the names they would have had.
 if ! want kernel-tcp; then
   echo "kernel-tcp not-measured not selected (--stacks)" >>"$out/status.txt"
-elif [ $ROOT -eq 1 ]; then
-  kernel_tcp_runs || rc=1
-else
+elif [ $ROOT -eq 0 ]; then
   echo "kernel-tcp not-measured needs root (network namespaces)" >>"$out/status.txt"
 fi
-if want pony-afpacket; then pony_afpacket_runs || rc=1
-else echo "pony-afpacket not-measured not selected (--stacks)" >>"$out/status.txt"; fi
-if want pony-memif; then pony_memif_runs pony-memif || rc=1
-else echo "pony-memif not-measured not selected (--stacks)" >>"$out/status.txt"; fi
-if want pony-memif-auth; then
-  pony_memif_runs pony-memif-auth "$(pony_auth_keyfile "$DTMP/pony.keys")" || rc=1
-else echo "pony-memif-auth not-measured not selected (--stacks)" >>"$out/status.txt"; fi
-python3 "$here/report.py" report "$out" "$(uname -r)" "$CCPUS" "$SCPUS" "$quick" || rc=1
+for st in pony-afpacket pony-memif pony-memif-auth; do
+  for m in "${MODES[@]}"; do
+    if ! want $st; then
+      echo "$st/$m not-measured not selected (--stacks)" >>"$out/status.txt"
+    elif [ $st = pony-afpacket ] && [ $ROOT -eq 0 ]; then
+      echo "$st/$m not-measured needs root (network namespaces)" >>"$out/status.txt"
+    fi
+  done
+done
+keys=""
+want pony-memif-auth && keys=$(pony_auth_keyfile "$DTMP/pony.keys")
+for REP in $(seq "$repeat"); do
+  [ "$repeat" -eq 1 ] || log "---- repeat $REP of $repeat"
+  if want kernel-tcp && [ $ROOT -eq 1 ]; then kernel_tcp_runs || rc=1; fi
+  for m in "${MODES[@]}"; do
+    if want pony-afpacket && [ $ROOT -eq 1 ]; then pony_afpacket_runs "$m" || rc=1; fi
+    if want pony-memif; then pony_memif_runs pony-memif "$m" || rc=1; fi
+    if want pony-memif-auth; then pony_memif_runs pony-memif-auth "$m" "$keys" || rc=1; fi
+  done
+done
+python3 "$here/report.py" report "$out" "$(uname -r)" "$CCPUS" "$SCPUS" "$quick" \
+  repeat="$repeat" pony_modes="${MODES[*]}" busy_limit="$busy_limit" \
+  loadavg_start="$LOAD_START" command="$cmdline" || rc=1
 log "results in $out ($(python3 -c "import sys; print(round($(date +%s.%N) - $t_start, 1))") s)"
 exit $rc
