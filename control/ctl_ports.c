@@ -1,7 +1,7 @@
-/* RPC method of the ports module: `ports` (addressing, queues and owners, link, ethdev
- * counters, memif reconnects). Port records are written at start-up and by the control
- * thread (link keeping), and ethdev stats/link reads are safe from any thread, so no engine
- * is involved. */
+/* RPC method of the ports module: `ports` (addressing, queues and owners, capabilities,
+ * link, ethdev counters, memif reconnects). Port records are written at start-up and by the
+ * control thread (link keeping), and ethdev info/stats/link reads are safe from any thread,
+ * so no engine is involved. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +14,58 @@
 #include "control/rpc.h"
 #include "snap/engine.h"
 #include "snap/port.h"
+
+/* Names of the bits of mask that name() knows, as an arena array; *n their count. */
+static char **bit_names(struct ctl_arena *a, uint64_t mask, const char *(*name)(uint64_t),
+			size_t *n)
+{
+	char **v = ctl_arena_alloc(a, 64 * sizeof(char *));
+	*n = 0;
+	for (unsigned b = 0; v && b < 64; b++) {
+		const char *s = mask & (1ull << b) ? name(1ull << b) : NULL;
+		if (s && strcmp(s, "UNKNOWN") != 0)
+			v[(*n)++] = ctl_arena_str(a, s);
+	}
+	return v;
+}
+
+static const char *rss_name(uint64_t bit)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} names[] = {
+		{RTE_ETH_RSS_IPV4, "ipv4"},   {RTE_ETH_RSS_NONFRAG_IPV4_UDP, "ipv4-udp"},
+		{RTE_ETH_RSS_NONFRAG_IPV4_TCP, "ipv4-tcp"}, {RTE_ETH_RSS_IPV6, "ipv6"},
+		{RTE_ETH_RSS_NONFRAG_IPV6_UDP, "ipv6-udp"}, {RTE_ETH_RSS_NONFRAG_IPV6_TCP, "ipv6-tcp"},
+	};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].bit == bit)
+			return names[i].name;
+	return NULL;
+}
+
+/* Capabilities from the device and what we configured of them. */
+static void port_caps(struct ctl_arena *a, const struct snap_port *p, Ctl__PortInfo *pi)
+{
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(p->port_id, &info) != 0)
+		return;
+	pi->has_max_rx_queues = pi->has_max_tx_queues = true;
+	pi->max_rx_queues = info.max_rx_queues;
+	pi->max_tx_queues = info.max_tx_queues;
+	pi->has_min_mtu = pi->has_max_mtu = true;
+	pi->min_mtu = info.min_mtu;
+	pi->max_mtu = info.max_mtu;
+	pi->has_rx_interrupts = true;
+	pi->rx_interrupts = p->rx_intr;
+	pi->rx_offloads = bit_names(a, info.rx_offload_capa, rte_eth_dev_rx_offload_name,
+				    &pi->n_rx_offloads);
+	pi->tx_offloads = bit_names(a, info.tx_offload_capa, rte_eth_dev_tx_offload_name,
+				    &pi->n_tx_offloads);
+	pi->rss_offered = bit_names(a, info.flow_type_rss_offloads, rss_name, &pi->n_rss_offered);
+	pi->rss = bit_names(a, p->rss_hf, rss_name, &pi->n_rss);
+}
 
 /* Fill pi from p (strings and arrays in a). */
 static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortInfo *pi)
@@ -69,6 +121,7 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 		pi->reconnect_attempts = p->reconnect_attempts;
 		pi->reconnects = p->reconnects;
 	}
+	port_caps(a, p, pi);
 	pi->rxq_owner = ctl_arena_alloc(a, (p->n_rxq + 1) * sizeof(char *));
 	for (uint16_t q = 0; pi->rxq_owner && q < p->n_rxq && q < SNAP_PORT_QUEUES_MAX; q++)
 		pi->rxq_owner[pi->n_rxq_owner++] =

@@ -9,6 +9,7 @@
 
 #include "engines/arp.h"
 #include "engines/net.h"
+#include "snap/engine.h"
 
 /* kernel (optional): ARP replies, after learning, for the host kernel's own neighbour table
  * (the exception path); unwired, they are consumed here. */
@@ -31,7 +32,29 @@ struct arp {
 static int arp_init(struct snap_elem *el, const struct snap_elem_args *a)
 {
 	struct arp *s = snap_elem_priv(el);
-	return snap_net_port_arg(a, &s->port);
+	int r = snap_net_port_arg(a, &s->port);
+	if (r)
+		return r;
+	/* The neighbour table takes one writer: on a multi-queue port only one engine (the
+	 * one whose queue gets ARP: queue 0 under RSS) may run arp. */
+	struct snap_engine *e = snap_elem_args_engine(a);
+	struct snap_port *p = s->port;
+	if (e != NULL && p->neigh_writer != NULL && p->neigh_writer != e) {
+		s->port = NULL;
+		return snap_elem_args_error(a, "port %s: its neighbour table is written by the arp "
+					    "element of engine %s (one arp engine per port)",
+					    p->name, snap_engine_name(p->neigh_writer));
+	}
+	if (e != NULL)
+		p->neigh_writer = e;
+	return 0;
+}
+
+static void arp_destroy(struct snap_elem *el)
+{
+	struct arp *s = snap_elem_priv(el);
+	if (s->port != NULL && s->port->neigh_writer == el->engine)
+		s->port->neigh_writer = NULL;
 }
 
 static void arp_fill(struct rte_arp_hdr *ah, uint16_t op, const struct rte_ether_addr *sha,
@@ -193,5 +216,6 @@ static const struct snap_elem_desc arp_desc = {
 	.init = arp_init,
 	.process = arp_process,
 	.stats = arp_stats,
+	.destroy = arp_destroy,
 };
 SNAP_ELEM_REGISTER(arp_desc)

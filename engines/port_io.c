@@ -47,7 +47,8 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 		return snap_elem_args_error(args, "rx queue %u of port %s is owned by engine %s",
 					    s->queue, name, snap_engine_name(s->port->rxq_owner[s->queue]));
 	if (r)
-		return snap_elem_args_error(args, "port %s has no rx queue %u", name, s->queue);
+		return snap_elem_args_error(args, "port %s has no rx queue %u (its queues: 0-%u)",
+					    name, s->queue, s->port->n_rxq - 1);
 	s->intr_fd = -1;
 	if (s->port->rx_intr) {
 		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
@@ -167,7 +168,8 @@ static int tx_init(struct snap_elem *el, const struct snap_elem_args *args)
 		return snap_elem_args_error(args, "tx queue %u of port %s is owned by engine %s",
 					    s->queue, name, snap_engine_name(s->port->txq_owner[s->queue]));
 	if (r)
-		return snap_elem_args_error(args, "port %s has no tx queue %u", name, s->queue);
+		return snap_elem_args_error(args, "port %s has no tx queue %u (its queues: 0-%u)",
+					    name, s->queue, s->port->n_txq - 1);
 	return 0;
 }
 

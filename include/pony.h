@@ -114,7 +114,8 @@ struct pony_completion {
 
 /* Options for pony_connect; a NULL opts means all defaults. */
 struct pony_opts {
-	const char *engine;   /* daemon engine to attach to; NULL: the daemon's default */
+	const char *engine;   /* daemon engine to attach to; NULL: the daemon's default;
+			       * "*": the Pony engine with the fewest attached apps */
 	unsigned timeout_ms;  /* attach handshake timeout; 0: 5000 */
 };
 

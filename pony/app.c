@@ -631,6 +631,29 @@ struct pony_app_host *pony_app_host_find(const char *name)
 	return NULL;
 }
 
+struct pony_app_host *pony_app_host_least(unsigned (*load)(const struct pony_app_host *h,
+							   void *ctx),
+					  void *ctx)
+{
+	struct pony_app_host *best = NULL;
+	unsigned best_load = 0;
+	for (unsigned i = 0; i < HOSTS_MAX; i++) {
+		if (hosts[i] == NULL)
+			continue;
+		unsigned l = load(hosts[i], ctx);
+		if (best == NULL || l < best_load) {
+			best = hosts[i];
+			best_load = l;
+		}
+	}
+	return best;
+}
+
+const char *pony_app_host_name(const struct pony_app_host *h)
+{
+	return h->name;
+}
+
 void *pony_app_region_lookup(struct pony_app_session *s, uint32_t id, uint64_t key,
 			     uint64_t off, uint64_t len, uint32_t perms)
 {

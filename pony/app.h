@@ -169,6 +169,16 @@ int pony_app_host_arm(struct pony_app_host *h, bool arm);
 const struct pony_app_host_counters *pony_app_host_counters(const struct pony_app_host *h);
 /* Find a host by engine name (control thread). NULL if none. */
 struct pony_app_host *pony_app_host_find(const char *name);
+/* Engine name meaning "any Pony engine": the attach layer picks the least loaded (apps spread
+ * over the engines of a multi-queue port). */
+#define PONY_APP_ENGINE_ANY "*"
+/* The host for which load(h, ctx) is smallest (the first of equals), NULL if there is none.
+ * Control thread. */
+struct pony_app_host *pony_app_host_least(unsigned (*load)(const struct pony_app_host *h,
+							   void *ctx),
+					  void *ctx);
+/* The engine name a host serves (for messages). */
+const char *pony_app_host_name(const struct pony_app_host *h);
 /* Report counters: per session "app<id>.<counter>" and host totals. Engine thread. */
 typedef void (*pony_app_stat_fn)(void *ctx, const char *name, uint64_t value);
 void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, void *ctx);

@@ -360,6 +360,17 @@ static void handle_listener(struct pony_app_attach *a)
 	}
 }
 
+/* Apps attached to h (their sessions may be busier or idler: attached apps is what the
+ * control thread knows without asking the engines). */
+static unsigned host_load(const struct pony_app_host *h, void *ctx)
+{
+	const struct pony_app_attach *a = ctx;
+	unsigned n = 0;
+	for (const struct attach_conn *cn = a->conns; cn; cn = cn->next)
+		n += cn->host == h && cn->state == CONN_ATTACHED;
+	return n;
+}
+
 /* The app's hello: validate, build its session, hand it to the engine, reply with fds. */
 static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 {
@@ -379,7 +390,11 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	}
 	req.engine[sizeof(req.engine) - 1] = '\0';
 	const char *eng = req.engine[0] ? req.engine : a->cfg.engine;
-	struct pony_app_host *h = pony_app_host_find(eng);
+	struct pony_app_host *h = strcmp(eng, PONY_APP_ENGINE_ANY) == 0
+					  ? pony_app_host_least(host_load, a)
+					  : pony_app_host_find(eng);
+	if (h)
+		eng = pony_app_host_name(h);
 	if (req.version != PONY_SHM_VERSION) {
 		st = -EPROTO;
 		snprintf(msg, sizeof(msg), "snapnetd speaks app protocol %u, library %u",

@@ -297,6 +297,15 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 		pe->ip = pe->port->ip;
 		cfg.pool = pe->port->pool;
 		cfg.mtu = pe->port->mtu;
+		enum snap_port_kind k = pe->port->kind;
+		/* Engines sharing the address keep their flows apart only where the sender picks
+		 * the queue (docs/ARCHITECTURE.md, "Queues and flow steering"). */
+		if (pe->port->n_rxq > 1 && k != SNAP_PORT_MEMIF && k != SNAP_PORT_VHOST &&
+		    k != SNAP_PORT_VIRTIO_USER)
+			SNAP_LOG(WARNING, "pony %s: port %s (%s) spreads its %u queues by a hash: "
+				 "Pony engines sharing its address and UDP port may see each "
+				 "other's flows (per-flow source ports are not built yet)", el->name,
+				 pe->port->name, snap_port_kind_name(k), pe->port->n_rxq);
 	}
 	const char *ip = snap_elem_arg_str(args, "ip", NULL);
 	if (ip != NULL && inet_pton(AF_INET, ip, &pe->ip) != 1)

@@ -12,6 +12,7 @@
 #include "snap/engine_int.h"
 #include "snap/log.h"
 #include "snap/port.h"
+#include "snap/portsetup.h"
 
 static int engine_socket(const struct snap_engine_cfg *ec)
 {
@@ -83,5 +84,6 @@ int snap_engines_build(const struct snap_config *cfg, char *err, size_t errlen)
 		if (r)
 			return r;
 	}
+	snap_ports_warn_unpolled();
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "snap/port.h"
 #include "snap/portsetup.h"
 #include "snap/ring.h"
+#include "snap/steer.h"
 
 #define PORTS_MAX SNAP_CFG_PORTS_MAX
 
@@ -82,8 +83,9 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 			     pc->queues, pc->server ? 0 : 1);
 		break;
 	case SNAP_PORT_VIRTIO_USER:
-		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d", name, pc->socket,
-			     pc->queues, pc->server ? 1 : 0);
+		/* Several queue pairs need the control queue (VIRTIO_NET_CTRL_MQ enables them). */
+		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d%s", name, pc->socket,
+			     pc->queues, pc->server ? 1 : 0, pc->queues > 1 ? ",cq=1" : "");
 		if (pc->mac_set)
 			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
 				      RTE_ETHER_ADDR_BYTES(&pc->mac));
@@ -169,6 +171,22 @@ int snap_port_release_txq(struct snap_port *p, uint16_t q, const struct snap_eng
 static int noop_fn(struct snap_engine *e, void *arg)
 {
 	return 0;
+}
+
+void snap_ports_warn_unpolled(void)
+{
+	for (unsigned i = 0; i < n_ports; i++) {
+		const struct snap_port *p = ports[i];
+		char list[8 * SNAP_PORT_QUEUES_MAX] = "";
+		size_t off = 0;
+		for (uint16_t q = 0; q < p->n_rxq && off < sizeof(list); q++)
+			if (p->rxq_owner[q] == NULL)
+				off += (size_t)snprintf(list + off, sizeof(list) - off, " %u", q);
+		if (off)
+			SNAP_LOG(WARNING, "port %s: rx queue(s)%s polled by no engine: what the "
+				 "peer or RSS puts there is lost (give each queue a port_rx)",
+				 p->name, list);
+	}
 }
 
 int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms)
@@ -282,14 +300,36 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 		snprintf(err, errlen, "port %s: cannot get device info: %s", p->name, strerror(-r));
 		return r;
 	}
-	p->n_rxq = RTE_MIN(pc->queues, info.max_rx_queues);
-	p->n_txq = RTE_MIN(pc->queues, info.max_tx_queues);
-	if (p->n_rxq == 0 || p->n_txq == 0) {
-		snprintf(err, errlen, "port %s: device has no queues", p->name);
-		return -ENODEV;
+	/* Fewer queues than configured would leave engines that name the missing ones
+	 * failing later with a vaguer message: say it here, with the device's limit. */
+	if (pc->queues > info.max_rx_queues || pc->queues > info.max_tx_queues) {
+		snprintf(err, errlen, "port %s: %u queues configured but the %s device has at most "
+			 "%u rx / %u tx queues", p->name, pc->queues, snap_port_kind_name(p->kind),
+			 info.max_rx_queues, info.max_tx_queues);
+		return -EINVAL;
 	}
+	p->n_rxq = p->n_txq = pc->queues;
 	struct rte_eth_conf conf = {0};
 	conf.intr_conf.rxq = pc->rx_intr ? 1 : 0;
+	/* RSS over IPv4/IPv6 + UDP ports where the device hashes (PCI NICs), with our key so
+	 * the flow mapper (snap/steer.h) can predict its queue choice. The tap PMD offers RSS
+	 * only through rte_flow rules (eBPF), which we do not install: the kernel's tun queue
+	 * choice applies there, so claiming RSS would mislead. */
+	uint64_t rss_hf = p->kind == SNAP_PORT_TAP ? 0
+						   : info.flow_type_rss_offloads & SNAP_STEER_RSS_HF;
+	if (p->n_rxq > 1 && rss_hf) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+		/* ethdev refuses a key of another length than the device's. */
+		if (info.hash_key_size == SNAP_STEER_RSS_KEY_LEN) {
+			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)snap_steer_rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = SNAP_STEER_RSS_KEY_LEN;
+		} else {
+			SNAP_LOG(WARNING, "port %s: RSS with the device's own key (its key length is "
+				 "%u, ours %u): queues cannot be predicted by the flow mapper",
+				 p->name, info.hash_key_size, SNAP_STEER_RSS_KEY_LEN);
+		}
+	}
 	r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
 	if (r < 0 && pc->rx_intr) {
 		SNAP_LOG(WARNING, "port %s: rx interrupts not supported (%s); engines will poll",
@@ -297,10 +337,20 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 		conf.intr_conf.rxq = 0;
 		r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
 	}
+	if (r < 0 && conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
+		/* Our key or hash types refused: queues are then the senders' choice, as on
+		 * ports without RSS (docs/ARCHITECTURE.md, "Queues and flow steering"). */
+		SNAP_LOG(WARNING, "port %s: RSS refused (%s); continuing without", p->name,
+			 strerror(-r));
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+		memset(&conf.rx_adv_conf.rss_conf, 0, sizeof(conf.rx_adv_conf.rss_conf));
+		r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "port %s: configure failed: %s", p->name, strerror(-r));
 		return r;
 	}
+	p->rss_hf = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? conf.rx_adv_conf.rss_conf.rss_hf : 0;
 	p->rx_intr = conf.intr_conf.rxq;
 	uint16_t nrx = pc->ring_size, ntx = pc->ring_size;
 	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
@@ -422,10 +472,10 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		if (p->ip)
 			inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
 		SNAP_LOG(INFO, "port %s: %s dpdk port %u, NUMA node %d, mac " RTE_ETHER_ADDR_PRT_FMT
-			 ", ip %s/%u, mtu %u, %u queue(s), rx interrupts %s", p->name,
+			 ", ip %s/%u, mtu %u, %u queue(s), RSS %s, rx interrupts %s", p->name,
 			 snap_port_kind_name(p->kind), p->port_id, p->socket_id,
 			 RTE_ETHER_ADDR_BYTES(&p->mac), ip, p->prefix_len, p->mtu, p->n_rxq,
-			 p->rx_intr ? "on" : "off");
+			 p->rss_hf ? "on" : "off", p->rx_intr ? "on" : "off");
 	}
 	return 0;
 }

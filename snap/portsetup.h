@@ -17,6 +17,9 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
 /* Set before snap_ports_create: configure ports but do not start them (upgrade: the old
  * daemon still holds the devices; the takeover starts them once it released them). */
 extern bool snap_ports_defer_start;
+/* After the engines are built: log a warning for each port's rx queues that no engine
+ * polls (a multi-queue port whose config forgot some). */
+void snap_ports_warn_unpolled(void);
 /* Stop and close every port, free pools, tables and inter-engine rings. */
 void snap_ports_destroy(void);
 /* Before EAL start (not for a takeover): a killed memif server leaves its socket file and

@@ -170,6 +170,33 @@ int snapctl_cmd_groups(struct snapctl_ctx *x, int argc, char **argv)
 	return ec;
 }
 
+static void print_list(const char *label, char **v, size_t n)
+{
+	printf("  %s", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? "," : " ", v[i]);
+	printf("%s\n", n ? "" : " -");
+}
+
+/* Below the table: which engine owns each queue, and what the device can do. */
+static void port_detail(const Ctl__PortInfo *p)
+{
+	printf("%s:\n  queues (rx/tx owner):", p->name);
+	for (size_t q = 0; q < p->n_rxq_owner || q < p->n_txq_owner; q++) {
+		const char *rx = q < p->n_rxq_owner && p->rxq_owner[q][0] ? p->rxq_owner[q] : "-";
+		const char *tx = q < p->n_txq_owner && p->txq_owner[q][0] ? p->txq_owner[q] : "-";
+		printf(" %zu:%s/%s", q, rx, tx);
+	}
+	printf("\n");
+	if (p->has_max_rx_queues)
+		printf("  max queues rx %u tx %u; mtu %u-%u; rx interrupts %s\n", p->max_rx_queues,
+		       p->max_tx_queues, p->min_mtu, p->max_mtu, p->rx_interrupts ? "on" : "off");
+	print_list("rss offered:", p->rss_offered, p->n_rss_offered);
+	print_list("rss configured:", p->rss, p->n_rss);
+	print_list("rx offloads:", p->rx_offloads, p->n_rx_offloads);
+	print_list("tx offloads:", p->tx_offloads, p->n_tx_offloads);
+}
+
 int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv)
 {
 	int a, ec = snapctl_simple_args(argc, argv, 1, "ports", NULL, &a);
@@ -220,6 +247,8 @@ int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv)
 			snapctl_table_end_row(t);
 		}
 		ec = snapctl_print_table(t);
+		for (size_t i = 0; ec == 0 && i < r->n_ports; i++)
+			port_detail(r->ports[i]);
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return ec;

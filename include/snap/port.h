@@ -48,15 +48,19 @@ struct snap_port {
 	uint16_t mtu;
 	uint16_t n_rxq, n_txq;
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
+	uint64_t rss_hf;               /* RSS hash types configured (snap/steer.h key); 0: none */
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
 	/* Neighbour cache (snap/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
 	 * of the data pointer, with a static flag and the learn time above. Written only by the
-	 * ARP element of the engine owning queue 0 (and the port setup before), read lock-free
+	 * arp elements of one engine, neigh_writer (and the port setup before), read lock-free
 	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
 	struct rte_hash *neigh;
 	/* Bumped (release) after every change of an entry, so a sender may cache a lookup and
 	 * trust it while the generation it read before the lookup is still current. */
 	_Atomic uint32_t neigh_gen;
+	/* The engine whose arp elements write neigh: claimed by the first arp element built on
+	 * the port; an arp element of another engine is refused (one writer). Build time. */
+	struct snap_engine *neigh_writer;
 	/* Eviction (the writer's only): sampling position, and the key slots of evicted
 	 * entries, freed only after a grace period (a lock-free reader may still be in one). */
 	uint32_t neigh_hand;

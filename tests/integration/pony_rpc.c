@@ -68,9 +68,12 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+static const char *engine_name; /* -e: the daemon engine to attach to (NULL: its default) */
+
 static struct pony_app *attach(const char *sock)
 {
-	struct pony_app *a = pony_connect(sock, NULL);
+	struct pony_opts po = {.engine = engine_name};
+	struct pony_app *a = pony_connect(sock, &po);
 	if (a == NULL) {
 		fprintf(stderr, "pony_rpc: pony_connect: %s\n", pony_connect_error());
 		exit(errno == EACCES ? 3 : 1);
@@ -673,9 +676,10 @@ int main(int argc, char **argv)
 			 .min_len = 1, .big_max = 0, .seed = 1, .timeout_s = 120};
 	int opt;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "s:i:p:n:m:M:S:w:b:B:x:I:T:P:D:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:e:i:p:n:m:M:S:w:b:B:x:I:T:P:D:d:")) != -1) {
 		switch (opt) {
 		case 's': o.sock = optarg; break;
+		case 'e': engine_name = optarg; break;
 		case 'i': o.ip = optarg; break;
 		case 'p': o.service = (unsigned)atoi(optarg); break;
 		case 'n': o.n = (unsigned)strtoul(optarg, NULL, 0); break;

@@ -65,6 +65,18 @@ engines = ( { name = "e"; elements = ( { name = "x"; type = "exception"; port = 
 bad exc_not_tap 3 'tap = "p1": not a port of type tap' 'daemon = { name = "cfgx'$$'"; memory_mb = 128; run_dir = "'$T'/run"; };
 ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24"; }, { name = "p1"; type = "null"; } );
 engines = ( { name = "e"; elements = ( { name = "x"; type = "exception"; port = "p0"; tap = "p1"; } ); } );'
+# Multi-queue ports (issue 17): a queue the port does not have; one rx queue, two engines.
+bad queue_range 3 "port p0 has no rx queue 2 (its queues: 0-1)" 'daemon = { name = "cfgq'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; queues = 2; } );
+engines = ( { name = "e"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 2; } ); } );'
+bad queue_twice 4 "rx queue 1 of port p0 is owned by engine e0" 'daemon = { name = "cfgr'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; queues = 2; } );
+engines = ( { name = "e0"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); },
+  { name = "e1"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); } );'
+bad arp_twice 4 "its neighbour table is written by the arp element of engine e0" 'daemon = { name = "cfgs'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+ports = ( { name = "p0"; type = "null"; queues = 2; } );
+engines = ( { name = "e0"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); },
+  { name = "e1"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); } );'
 "$SNAPNETD" --check -c "$T/missing.conf" 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing.conf: cannot read file" "$T/err" || { echo "FAIL: missing file: rc $rc $(cat "$T/err")"; fails=$((fails+1)); }
 echo "$fails failures"

@@ -35,6 +35,7 @@ const struct rte_ether_addr et_mac_peer = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}}
 	} while (0)
 
 enum snap_port_kind et_port_kind = SNAP_PORT_NULL;
+uint16_t et_port_queues = 1;
 
 static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
 			const struct rte_ether_addr *mac, const char *ip)
@@ -46,7 +47,7 @@ static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
 	pc->ip = et_ip(ip);
 	pc->prefix_len = 24;
 	pc->mtu = 1500;
-	pc->queues = 1;
+	pc->queues = et_port_queues;
 	pc->ring_size = 256;
 	pc->mbufs = 511;
 }

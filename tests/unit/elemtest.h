@@ -30,6 +30,8 @@ extern struct rte_mempool *et_pool;
 int et_eal_init(const char *progname);
 /* Kind of the two ports et_eal_init creates: null (default), or ring (tx loops back to rx). */
 extern enum snap_port_kind et_port_kind;
+/* Queue pairs of each (default 1). */
+extern uint16_t et_port_queues;
 /* Destroy ports and pool, clean up EAL and remove the prefix's runtime directory. */
 void et_eal_fini(void);
 

@@ -71,6 +71,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static struct pony_app_host *extra_host; /* a second engine's host, polled by pump too */
+
 /* Run the daemon side until *flag or 5 s. */
 static void pump(struct env *e, _Atomic int *flag)
 {
@@ -86,6 +88,8 @@ static void pump(struct env *e, _Atomic int *flag)
 		pony_app_attach_tick(e->at);
 		if (e->h)
 			pony_app_host_poll(e->h, 64);
+		if (extra_host)
+			pony_app_host_poll(extra_host, 64);
 	}
 	assert_true(atomic_load(flag));
 }
@@ -282,6 +286,46 @@ static void test_detach_on_close(void **state)
 	assert_int_equal(errno, EADDRINUSE);
 	env_fini(&e);
 	assert_int_equal(hook_fds[PONY_APP_FD_LISTENER], 0);
+	(void)state;
+}
+
+/* Engine "*" (issue 17): each attaching app goes to the host with the fewest attached apps,
+ * so apps spread over the Pony engines of a multi-queue port. */
+static void test_attach_any(void **state)
+{
+	struct env e;
+	env_init(&e, true, "anyA");
+	struct fake_tp *f2;
+	struct pony_tp *tp2 = fake_tp_new(&f2);
+	extra_host = pony_app_host_create(NULL, "anyB", tp2);
+	assert_non_null(extra_host);
+	env_start(&e);
+	struct client c[3] = {{.engine = "*", .hold = true}, {.engine = "*", .hold = true},
+			      {.engine = "*", .hold = true}};
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		c[i].env = &e;
+		assert_int_equal(pthread_create(&th[i], NULL, client_thread, &c[i]), 0);
+		pump(&e, &c[i].attached);
+		/* Two hosts: the second app goes to the other one, the third to either. */
+		if (i == 1) {
+			assert_int_equal(pony_app_host_counters(e.h)->attached, 1);
+			assert_int_equal(pony_app_host_counters(extra_host)->attached, 1);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		atomic_store(&c[i].release, 1);
+		pump(&e, &c[i].done);
+		pthread_join(th[i], NULL);
+	}
+	assert_int_equal(pony_app_host_counters(e.h)->attached +
+				 pony_app_host_counters(extra_host)->attached, 3);
+	pony_app_attach_destroy(e.at);
+	e.at = NULL;
+	pony_app_host_destroy(extra_host);
+	extra_host = NULL;
+	fake_tp_free(tp2);
+	env_fini(&e);
 	(void)state;
 }
 
@@ -546,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_hello_pending_at_stop),
 		cmocka_unit_test(test_pending_bound),
 		cmocka_unit_test(test_host_destroyed_with_apps),
+		cmocka_unit_test(test_attach_any),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
