@@ -4,12 +4,13 @@
 # there; spreading or compacting: threads that sleep when idle, kept on that CPU):
 #   port_rx -> eth_classify -> arp | ipv4_in -> icmp_echo | udp_demux(4793) -> pony -> port_tx
 # App limits sized for 1,000 streams per app with posted receives and sends in flight
-# (tp_pony.c stays below app_max_ops and the engine's sendq_max). Transport tuning for a
-# small shared VM, where each polling engine shares its core with an app and other load:
-# rto_min 20 ms (the scheduler preempts an engine for milliseconds; with the 200 us default
-# every such pause fired spurious RTOs: retransmits equal to the peer's duplicates, no
-# loss) and a 200 us delay target (the default 25 us is a datacenter fabric's; here the
-# host's own scheduling delay exceeds it and Swift shrank cwnd to its minimum).
+# (tp_pony.c stays below app_max_ops and the engine's sendq_max). The transport runs with
+# its defaults: it used to need rto_min 20 ms and a 200 us delay target here (an engine
+# preempted for milliseconds fired spurious RTOs), until spurious timeouts were detected and
+# undone (Eifel) and fractional windows paced by the target; with the defaults a memif run
+# retransmits under 0.01% of data packets. PONY_BENCH_TUNING replaces nothing by default;
+# set it to pony keys to try other transport settings. PONY_BENCH_MTU (memif ports): the
+# link MTU, e.g. 9000 for jumbo frames (Pony's segment follows it).
 # pony_conf NAME CPU PORT-BLOCK [PONY-KEYS [MODE]]: a daemon config on stdout; PONY-KEYS are
 # extra settings of the pony element (e.g. the authenticated variant's auth_key_file); the
 # env var PONY_BENCH_KEYS adds more, for experiments (e.g. "ack_delay_us = 1;" to ack at
@@ -38,7 +39,7 @@ engines = ( {
     { name = "echo"; type = "icmp_echo"; },
     { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
     { name = "pony"; type = "pony"; port = "p0"; max_streams = 4096; sendq_max = 128;
-      rto_min_us = 20000; target_delay_us = 200; $extra },
+      ${PONY_BENCH_TUNING:-} $extra },
     { name = "tx"; type = "port_tx"; port = "p0"; }
   );
   links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
@@ -51,7 +52,7 @@ CONF
 # pony_memif_port ROLE SOCKET MAC IP PEER-IP PEER-MAC: the port block of one memif end
 # (static neighbour: the link has exactly one peer).
 pony_memif_port() {
-  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); }"
+  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); mtu = ${PONY_BENCH_MTU:-1500}; }"
 }
 
 # pony_auth_keyfile PATH: a fresh random Pony key file (key id 1, mode 0600) for the
