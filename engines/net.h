@@ -1,15 +1,18 @@
 /* Small L2/L3 helpers shared by the protocol elements (eth_classify, arp, ipv4_in, icmp_echo,
- * udp_demux): where headers sit in a frame, the port argument, RFC 1624 checksum updates. */
+ * udp_demux) and the modules that send UDP (pony): where headers sit in a frame, the port
+ * argument, RFC 1624 checksum updates, UDP/IPv4 framing. */
 #pragma once
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include "snap/element.h"
 #include "snap/port.h"
@@ -83,4 +86,56 @@ static inline int snap_net_make_writable(struct rte_mbuf **m)
 	rte_pktmbuf_free(*m);
 	*m = c;
 	return 0;
+}
+
+/* Ethernet + IPv4 (no options) + UDP: the headers snap_net_udp4_prepend writes. */
+#define SNAP_NET_UDP4_HDRS                                                                \
+	((uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +          \
+		    sizeof(struct rte_udp_hdr)))
+
+/* Addresses of a UDP/IPv4 datagram: IPs network order, ports host order. */
+struct snap_net_udp4 {
+	struct rte_ether_addr src_mac, dst_mac;
+	uint32_t src_ip, dst_ip;
+	uint16_t src_port, dst_port;
+};
+
+/* Frame m's data (the UDP payload) as one datagram: prepends Ethernet, IPv4 (DF, TTL 64,
+ * id ip_id, header checksum computed) and UDP (checksum 0: the payload carries its own)
+ * and sets l2_len/l3_len. Returns the Ethernet header, or NULL when m lacks the headroom
+ * or the datagram would exceed IPv4's 64 KiB (m unchanged). */
+static inline struct rte_ether_hdr *snap_net_udp4_prepend(struct rte_mbuf *m,
+							  const struct snap_net_udp4 *a,
+							  uint16_t ip_id)
+{
+	uint32_t plen = rte_pktmbuf_pkt_len(m);
+	uint32_t ip_len = plen + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
+	if (ip_len > UINT16_MAX)
+		return NULL;
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, SNAP_NET_UDP4_HDRS);
+	if (eh == NULL)
+		return NULL;
+	eh->dst_addr = a->dst_mac;
+	eh->src_addr = a->src_mac;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)ip_len);
+	ip->packet_id = rte_cpu_to_be_16(ip_id);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = a->src_ip;
+	ip->dst_addr = a->dst_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	uh->src_port = rte_cpu_to_be_16(a->src_port);
+	uh->dst_port = rte_cpu_to_be_16(a->dst_port);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(plen + sizeof(struct rte_udp_hdr)));
+	uh->dgram_cksum = 0;
+	m->l2_len = sizeof(*eh);
+	m->l3_len = sizeof(*ip);
+	return eh;
 }

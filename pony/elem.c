@@ -13,6 +13,7 @@
 #include <rte_udp.h>
 
 #include "engines/arp.h"
+#include "engines/net.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
 #include "pony/auth.h"
@@ -114,39 +115,17 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struc
 	} else {
 		memset(&dmac, 0xff, sizeof(dmac));
 	}
+	/* UDP checksum 0: Pony carries its own crc32c over header and payload. */
+	const struct snap_net_udp4 a = {.src_mac = pe->mac, .dst_mac = dmac, .src_ip = pe->ip,
+					.dst_ip = peer_ip, .src_port = pe->udp_port,
+					.dst_port = peer_port};
 	uint16_t k = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint16_t plen = rte_pktmbuf_pkt_len(m);
-		const uint16_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
-				    sizeof(struct rte_udp_hdr);
-		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, hl);
-		if (eh == NULL) {
+		if (snap_net_udp4_prepend(m, &a, pe->ip_id++) == NULL) {
 			snap_elem_drop(pe->el, m, SNAP_DROP_TRUNCATED);
 			continue;
 		}
-		eh->dst_addr = dmac;
-		eh->src_addr = pe->mac;
-		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->type_of_service = 0;
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(plen + 28));
-		ip->packet_id = rte_cpu_to_be_16(pe->ip_id++);
-		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->hdr_checksum = 0;
-		ip->src_addr = pe->ip;
-		ip->dst_addr = peer_ip;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-		uh->src_port = rte_cpu_to_be_16(pe->udp_port);
-		uh->dst_port = rte_cpu_to_be_16(peer_port);
-		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(plen + 8));
-		uh->dgram_cksum = 0; /* Pony carries its own crc32c over header and payload */
-		m->l2_len = sizeof(*eh);
-		m->l3_len = sizeof(*ip);
 		pkts[k++] = m;
 	}
 	snap_elem_emit(pe->el, OUT_TX, pkts, k);
@@ -157,9 +136,7 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struc
  * return the peer's address, or -1 to drop. */
 static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16_t *port)
 {
-	const uint32_t min = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
-			     sizeof(struct rte_udp_hdr);
-	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < min)
+	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < SNAP_NET_UDP4_HDRS)
 		return -1;
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
