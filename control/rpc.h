@@ -40,8 +40,6 @@ typedef int (*ctl_rpc_handler_fn)(struct ctl_rpc_call *call, const uint8_t *req,
  * flags: exactly one of CTL_RPC_READONLY / CTL_RPC_MUTATING.
  * 0, -EINVAL (bad name or flags), -EEXIST (name taken), -ENOSPC (table full). */
 int ctl_rpc_register(const char *method, ctl_rpc_handler_fn fn, unsigned flags);
-/* Remove a method (tests). 0 or -ENOENT. */
-int ctl_rpc_unregister(const char *method);
 #define CTL_RPC_REGISTER(tag, method, fn, flags)                                           \
 	static void __attribute__((constructor)) ctl_rpc_reg_##tag(void)                   \
 	{                                                                                 \
@@ -77,8 +75,6 @@ ProtobufCMessage *ctl_rpc_unpack(struct ctl_rpc_call *call,
 /* For deferred calls: fn(arg) runs if the client disconnects before the reply; the owner must
  * still finish the call with ctl_rpc_reply/ctl_rpc_error (which then only free it). */
 void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *arg);
-/* Who is calling (from SO_PEERCRED at accept time). */
-void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid);
 struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call);
 
 /* Run a READONLY method in-process, as if a client with every right had called it: other

@@ -38,15 +38,6 @@ int ctl_rpc_register(const char *method, ctl_rpc_handler_fn fn, unsigned flags)
 	return 0;
 }
 
-int ctl_rpc_unregister(const char *method)
-{
-	const struct ctl_rpc_method *m = ctl_rpc_method_find(method);
-	if (m == NULL)
-		return -ENOENT;
-	methods[m - methods] = methods[--n_methods];
-	return 0;
-}
-
 /* Queue msg as the payload of a Response to call (a final one, or progress). 0, -ENOMEM,
  * -EMSGSIZE; nothing is queued on failure. */
 static int queue_msg(struct ctl_rpc_call *call, const ProtobufCMessage *msg, bool progress)
@@ -175,17 +166,6 @@ void ctl_rpc_on_cancel(struct ctl_rpc_call *call, void (*fn)(void *arg), void *a
 {
 	call->cancel = fn;
 	call->cancel_arg = arg;
-}
-
-void ctl_rpc_peer(const struct ctl_rpc_call *call, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-	const struct ctl_rpc_conn *c = call->c;
-	if (pid)
-		*pid = c ? c->pid : 0;
-	if (uid)
-		*uid = c ? c->uid : (uid_t)-1;
-	if (gid)
-		*gid = c ? c->gid : (gid_t)-1;
 }
 
 struct ctl_rpc_server *ctl_rpc_call_server(const struct ctl_rpc_call *call)

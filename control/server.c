@@ -18,11 +18,6 @@
 
 static struct ctl_rpc_server *srv;
 
-struct ctl_rpc_server *ctl_server(void)
-{
-	return srv;
-}
-
 #define TICK_MS 250 /* hello timeouts are seconds: a quarter of one is precise enough */
 
 static void on_readable(int fd, void *arg)

@@ -13,5 +13,3 @@ struct ctl_rpc_server;
 int ctl_server_start(const struct snap_config *cfg, char *err, size_t errlen);
 /* End captures, close connections, remove the socket. No-op if not started. */
 void ctl_server_stop(void);
-/* The running server (NULL if none). */
-struct ctl_rpc_server *ctl_server(void);

@@ -292,11 +292,6 @@ void *pony_app_session_base(const struct pony_app_session *s)
 	return s->base;
 }
 
-const struct pony_app_counters *pony_app_session_counters(const struct pony_app_session *s)
-{
-	return &s->cnt;
-}
-
 bool pony_app_session_broken(const struct pony_app_session *s)
 {
 	return s->broken;

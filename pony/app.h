@@ -211,7 +211,6 @@ void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd
 			  int *cpl_efd);
 /* Base address and header of the daemon's mapping (tests poke the rings through it). */
 void *pony_app_session_base(const struct pony_app_session *s);
-const struct pony_app_counters *pony_app_session_counters(const struct pony_app_session *s);
 /* Whether the session broke the ring protocol and was cut off. */
 bool pony_app_session_broken(const struct pony_app_session *s);
 /* Free a session that was never adopted (control thread). NULL is a no-op. */

@@ -21,11 +21,6 @@ static struct pony_app_attach *attach;
 /* pony/app_save.c. Weak: tests link the app layer against a fake transport without it. */
 extern unsigned pony_app_restored_adopt(struct pony_app_attach *a) __attribute__((weak));
 
-struct pony_app_attach *pony_app_module_attach(void)
-{
-	return attach;
-}
-
 static unsigned app_count(void)
 {
 	return attach ? pony_app_attach_count(attach) : 0;

@@ -15,5 +15,3 @@ int pony_app_module_start(const struct snap_config *cfg, char *err, size_t errle
 int pony_app_module_reload(const struct snap_config *cfg, char *err, size_t errlen);
 /* Detach every app and close the socket. Safe if never started. */
 void pony_app_module_stop(void);
-/* The attach layer (NULL before start), for the `apps` control method. */
-struct pony_app_attach *pony_app_module_attach(void);

@@ -188,16 +188,6 @@ int snap_eal_start(const struct snap_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-const char *snap_eal_file_prefix(void)
-{
-	return file_prefix;
-}
-
-const char *snap_eal_cmdline(void)
-{
-	return cmdline;
-}
-
 static void remove_dir(const char *path)
 {
 	DIR *d = opendir(path);

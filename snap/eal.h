@@ -24,9 +24,5 @@ int snap_eal_prefix_pick(const char *name, char *out, size_t len);
  * control socket is up), so a second daemon refused at start-up does not take the link;
  * snap_eal_stop removes it if it still names ours. Best effort: failures are logged. */
 void snap_eal_telemetry_link(const char *run_dir);
-/* The prefix in use ("" before snap_eal_start). */
-const char *snap_eal_file_prefix(void);
 /* rte_eal_cleanup and removal of the instance's runtime directory. */
 void snap_eal_stop(void);
-/* The EAL command line used (for logs and `snapctl status`). */
-const char *snap_eal_cmdline(void);

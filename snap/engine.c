@@ -169,14 +169,6 @@ struct snap_elem *snap_engine_elem_at(const struct snap_engine *e, uint16_t i)
 	return i < e->n_elems ? e->elems[i] : NULL;
 }
 
-struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const char *type)
-{
-	for (uint16_t i = 0; i < e->n_elems; i++)
-		if (strcmp(e->elems[i]->desc->name, type) == 0)
-			return e->elems[i];
-	return NULL;
-}
-
 int snap_engine_add_elem(struct snap_engine *e, const char *type, const char *name,
 			 const struct snap_elem_args *args, char *errmsg, size_t errlen)
 {

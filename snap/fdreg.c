@@ -36,11 +36,6 @@ int snap_fdreg_del(int fd)
 	return -ENOENT;
 }
 
-unsigned snap_fdreg_count(void)
-{
-	return n_ents;
-}
-
 const struct snap_fd_ent *snap_fdreg_at(unsigned i)
 {
 	return i < n_ents ? &ents[i] : NULL;

@@ -27,7 +27,6 @@ struct snap_fd_ent {
 int snap_fdreg_add(int fd, enum snap_fd_kind kind, uint64_t owner, const char *desc);
 /* Forget fd (the caller closes it). 0 or -ENOENT. */
 int snap_fdreg_del(int fd);
-unsigned snap_fdreg_count(void);
 /* i-th entry (stable only until the next add/del) or NULL. */
 const struct snap_fd_ent *snap_fdreg_at(unsigned i);
 const char *snap_fd_kind_name(enum snap_fd_kind k);

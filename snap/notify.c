@@ -89,16 +89,6 @@ void snap_notify_ready(const char *fmt, ...)
 	va_end(ap);
 }
 
-void snap_notify_status(const char *fmt, ...)
-{
-	if (!managed)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vnotify("", fmt, ap);
-	va_end(ap);
-}
-
 void snap_notify_reloading(void)
 {
 	notify("RELOADING=1\nSTATUS=reloading configuration");

@@ -18,8 +18,6 @@ int snap_notify_init(bool takeover);
  * the service (the unit needs NotifyAccess=all). */
 void snap_notify_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* STATUS= line only. */
-void snap_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* RELOADING=1 before a SIGHUP reload; snap_notify_ready() ends it. */
 void snap_notify_reloading(void);

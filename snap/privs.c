@@ -24,11 +24,6 @@ static void describe(void)
 	free(t);
 }
 
-const char *snap_privs_describe(void)
-{
-	return desc;
-}
-
 /* Give dir and the entries in it (sockets, DPDK's lock and map files) to uid:gid, without
  * following links, so the daemon can still remove them at exit and clients see a run dir
  * owned by the uid that serves it (their peer check). Not recursive: both dirs are flat. */

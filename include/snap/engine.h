@@ -57,8 +57,6 @@ struct snap_elem *snap_engine_elem(const struct snap_engine *e, const char *name
  * or parked. */
 uint16_t snap_engine_n_elems(const struct snap_engine *e);
 struct snap_elem *snap_engine_elem_at(const struct snap_engine *e, uint16_t i);
-/* First element of a given type in the engine, or NULL. */
-struct snap_elem *snap_engine_elem_by_type(const struct snap_engine *e, const char *type);
 
 /*
  * One bounded round of work: run a pending mailbox closure, then poll every source element
