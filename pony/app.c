@@ -32,7 +32,7 @@ static struct pony_app_host *hosts[HOSTS_MAX];
 /* Re-read the app's consumer index and check it: it may only move forward, up to our tail. */
 int app_cpl_refresh(struct pony_app_session *s)
 {
-	uint32_t h = atomic_load_explicit(&s->cpl_ring->cons.head, memory_order_acquire);
+	uint32_t h = pony_shm_head(s->cpl_ring);
 	if (h - s->cpl_head_seen > s->cpl_tail - s->cpl_head_seen)
 		return -EPROTO;
 	s->cpl_head_seen = h;
@@ -57,8 +57,7 @@ void app_cpl_push(struct pony_app_session *s, const struct pony_shm_cpl *c)
 	}
 	memcpy(&s->cpls[s->cpl_tail & (s->hdr.cpl_entries - 1)], c, sizeof(*c));
 	s->cpl_tail++;
-	/* RELEASE: the entry bytes above become visible before the new tail. */
-	atomic_store_explicit(&s->cpl_ring->prod.tail, s->cpl_tail, memory_order_release);
+	pony_shm_publish(s->cpl_ring, s->cpl_tail);
 	s->cnt.cpls++;
 	s->kick = true;
 	s->host->kick_pending = true;
@@ -70,8 +69,7 @@ static void session_kick(struct pony_app_session *s)
 	if (!s->kick)
 		return;
 	s->kick = false;
-	atomic_thread_fence(memory_order_seq_cst); /* our tail store before its flag load */
-	if (atomic_load_explicit(&s->cpl_ring->cons.sleeping, memory_order_relaxed)) {
+	if (pony_shm_consumer_sleeps(s->cpl_ring)) {
 		uint64_t one = 1;
 		if (write(s->cpl_efd, &one, sizeof(one)) == sizeof(one))
 			s->cnt.kicks++;
@@ -444,8 +442,7 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 	(void)h;
 	if (s->broken)
 		return 0;
-	/* ACQUIRE: entries up to tail are visible after this load. */
-	uint32_t tail = atomic_load_explicit(&s->cmd_ring->prod.tail, memory_order_acquire);
+	uint32_t tail = pony_shm_tail(s->cmd_ring);
 	/* The tail may only move forward from what we saw and at most a ring ahead of us. */
 	if (tail - s->cmd_head > s->hdr.cmd_entries ||
 	    tail - s->cmd_tail_seen > tail - s->cmd_head ||
@@ -470,8 +467,7 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 			return n;
 	}
 	if (n)
-		/* RELEASE: our reads of the consumed slots happen before the app may reuse them. */
-		atomic_store_explicit(&s->cmd_ring->cons.head, s->cmd_head, memory_order_release);
+		pony_shm_release(s->cmd_ring, s->cmd_head);
 	return n;
 }
 
@@ -509,16 +505,13 @@ int pony_app_host_arm(struct pony_app_host *h, bool arm)
 			continue;
 		uint64_t v;
 		if (!arm) {
-			atomic_store_explicit(&s->cmd_ring->cons.sleeping, 0, memory_order_relaxed);
+			pony_shm_disarm(s->cmd_ring);
 			if (read(s->cmd_efd, &v, sizeof(v)) < 0) {
 				/* EAGAIN: nobody rang; nothing to reset. */
 			}
 			continue;
 		}
-		atomic_store_explicit(&s->cmd_ring->cons.sleeping, 1, memory_order_relaxed);
-		atomic_thread_fence(memory_order_seq_cst); /* flag store before the tail load */
-		if (atomic_load_explicit(&s->cmd_ring->prod.tail, memory_order_relaxed) !=
-		    s->cmd_head) {
+		if (pony_shm_arm(s->cmd_ring, s->cmd_head)) {
 			v = 1; /* work raced in: make our own wake fd readable */
 			if (write(s->cmd_efd, &v, sizeof(v)) < 0) {
 				/* cannot fail short of a full counter, which is readable anyway */

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -201,6 +202,57 @@ static inline struct pony_shm_ring *pony_shm_cmd_ring(void *base, const struct p
 static inline struct pony_shm_ring *pony_shm_cpl_ring(void *base, const struct pony_shm_hdr *h)
 {
 	return (struct pony_shm_ring *)((char *)base + h->cpl_ring_off);
+}
+
+/* ---- The ring protocol above, the one implementation the daemon, libpony and the tests
+ * use. Indexes read from the other side are as the other side wrote them: a side that
+ * does not trust its peer checks them (the daemon does, pony/app.c). ---- */
+
+/* Producer: publish the entries written up to tail (RELEASE: their bytes before the index). */
+static inline void pony_shm_publish(struct pony_shm_ring *r, uint32_t tail)
+{
+	atomic_store_explicit(&r->prod.tail, tail, memory_order_release);
+}
+
+/* Producer, after publishing: does the consumer sleep, so its doorbell must be rung? The
+ * fence orders our tail store before the flag load (the Dekker pairing with pony_shm_arm). */
+static inline bool pony_shm_consumer_sleeps(struct pony_shm_ring *r)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&r->cons.sleeping, memory_order_relaxed) != 0;
+}
+
+/* Producer: the consumer's head (ACQUIRE: its reads of the slots before it are done). */
+static inline uint32_t pony_shm_head(struct pony_shm_ring *r)
+{
+	return atomic_load_explicit(&r->cons.head, memory_order_acquire);
+}
+
+/* Consumer: the producer's tail (ACQUIRE: entries before it are visible). */
+static inline uint32_t pony_shm_tail(struct pony_shm_ring *r)
+{
+	return atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+}
+
+/* Consumer: slots before head may be reused (RELEASE: our reads of them are done). */
+static inline void pony_shm_release(struct pony_shm_ring *r, uint32_t head)
+{
+	atomic_store_explicit(&r->cons.head, head, memory_order_release);
+}
+
+/* Consumer about to sleep, having consumed up to head: raise the flag, then look again.
+ * Returns true when work raced in (the flag is up: pony_shm_disarm before not sleeping). */
+static inline bool pony_shm_arm(struct pony_shm_ring *r, uint32_t head)
+{
+	atomic_store_explicit(&r->cons.sleeping, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst); /* flag store before the tail load */
+	return pony_shm_tail(r) != head;
+}
+
+/* Consumer awake: producers stop ringing. */
+static inline void pony_shm_disarm(struct pony_shm_ring *r)
+{
+	atomic_store_explicit(&r->cons.sleeping, 0, memory_order_relaxed);
 }
 
 /* ---- Attach handshake (SOCK_SEQPACKET on the daemon's app socket) ---- */

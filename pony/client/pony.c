@@ -329,19 +329,14 @@ static int cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
 		return -EPIPE;
 	const uint32_t n = a->hdr.cmd_entries;
 	if (a->cmd_tail - a->cmd_head_cache >= n) {
-		/* ACQUIRE: the daemon finished reading the slots it released. */
-		a->cmd_head_cache = atomic_load_explicit(&a->cmd_ring->cons.head,
-							 memory_order_acquire);
+		a->cmd_head_cache = pony_shm_head(a->cmd_ring);
 		if (a->cmd_tail - a->cmd_head_cache >= n)
 			return -EAGAIN;
 	}
 	memcpy(&a->cmds[a->cmd_tail & (n - 1)], c, sizeof(*c));
 	a->cmd_tail++;
-	/* RELEASE: the command bytes are visible before the new tail. */
-	atomic_store_explicit(&a->cmd_ring->prod.tail, a->cmd_tail, memory_order_release);
-	/* Doorbell (shm.h): tail store before the sleeping-flag load. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&a->cmd_ring->cons.sleeping, memory_order_relaxed)) {
+	pony_shm_publish(a->cmd_ring, a->cmd_tail);
+	if (pony_shm_consumer_sleeps(a->cmd_ring)) {
 		uint64_t one = 1;
 		if (write(a->cmd_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			return -errno;
@@ -508,7 +503,7 @@ static void disarm(struct pony_app *a)
 	if (!a->armed)
 		return;
 	a->armed = false;
-	atomic_store_explicit(&a->cpl_ring->cons.sleeping, 0, memory_order_relaxed);
+	pony_shm_disarm(a->cpl_ring);
 	uint64_t v;
 	if (read(a->cpl_efd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: the daemon did not ring */
@@ -517,8 +512,7 @@ static void disarm(struct pony_app *a)
 
 int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 {
-	/* ACQUIRE: completion bytes up to tail are visible. */
-	uint32_t tail = atomic_load_explicit(&a->cpl_ring->prod.tail, memory_order_acquire);
+	uint32_t tail = pony_shm_tail(a->cpl_ring);
 	uint32_t avail = tail - a->cpl_head;
 	if (avail > a->hdr.cpl_entries)
 		return -EPROTO;
@@ -544,14 +538,13 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 		}
 	}
 	a->cpl_head += n;
-	/* RELEASE: our reads of these slots happen before the daemon reuses them. */
-	atomic_store_explicit(&a->cpl_ring->cons.head, a->cpl_head, memory_order_release);
+	pony_shm_release(a->cpl_ring, a->cpl_head);
 	return (int)n;
 }
 
 static bool cpl_pending(struct pony_app *a)
 {
-	return atomic_load_explicit(&a->cpl_ring->prod.tail, memory_order_acquire) != a->cpl_head;
+	return pony_shm_tail(a->cpl_ring) != a->cpl_head;
 }
 
 int pony_arm(struct pony_app *a)
@@ -559,10 +552,7 @@ int pony_arm(struct pony_app *a)
 	if (cpl_pending(a))
 		return 1;
 	a->armed = true;
-	atomic_store_explicit(&a->cpl_ring->cons.sleeping, 1, memory_order_relaxed);
-	/* Doorbell (shm.h): flag store before the re-check of the tail. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (cpl_pending(a)) {
+	if (pony_shm_arm(a->cpl_ring, a->cpl_head)) {
 		disarm(a);
 		return 1;
 	}

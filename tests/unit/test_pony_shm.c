@@ -162,7 +162,7 @@ static void *daemon_thread(void *arg)
 		pony_app_host_arm(st->x->h, false);
 		st->daemon_sleeps++;
 		if (r == 0 && !atomic_load(&st->stop) &&
-		    atomic_load(&s->cmd_ring->prod.tail) != s->cmd_head)
+		    pony_shm_tail(s->cmd_ring) != s->cmd_head)
 			st->daemon_lost++;
 	}
 	return NULL;
@@ -193,7 +193,7 @@ static void test_stress_two_threads(void **state)
 		 * lost wakeup. */
 		int w = pony_wait(a, 1000);
 		st.app_sleeps++;
-		if (w == 0 && atomic_load(&a->cpl_ring->prod.tail) != a->cpl_head)
+		if (w == 0 && pony_shm_tail(a->cpl_ring) != a->cpl_head)
 			st.app_lost++;
 	}
 	double dt = now_s() - t0;
