@@ -3,6 +3,7 @@
 set -euo pipefail
 
 SNAPNETD=${SNAPNETD:?SNAPNETD must point at the snapnetd binary}
+LSAN_SUPP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan.supp
 T=$(mktemp -d /tmp/snaptest.XXXXXX)
 chmod 755 "$T"
 CLEANUPS=()
@@ -64,11 +65,14 @@ as_nobody() {
 # start_daemon NAME CONF [prefix command...]: starts snapnetd, waits for READY (20 s max).
 start_daemon() {
   local name=$1 conf=$2; shift 2
+  # Empty the log first: a restarted daemon's READY must not be read from its predecessor's
+  # log before the new one has truncated it.
+  : >"$T/$name.log"
   # Leak detection on for the daemon (ASan builds; ignored otherwise): stop_daemon fails the
   # test on a leak report, except for leaks inside libraries we do not own (lsan.supp). The
   # tools and apps keep the suite's setting.
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1" \
-    LSAN_OPTIONS="suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan.supp:print_suppressions=0" \
+    LSAN_OPTIONS="suppressions=$LSAN_SUPP:print_suppressions=0" \
     "$@" "$SNAPNETD" -c "$conf" >"$T/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
