@@ -20,7 +20,7 @@ static void push_tail(struct pony_tp *tp, struct pony_flow *f, struct pony_strea
 	f->txq_tail[q] = idx;
 }
 
-static void unlink(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, unsigned q)
+static void txq_unlink(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, unsigned q)
 {
 	if (s->txq_prev[q] != PONY_NONE)
 		tp->streams[s->txq_prev[q]].txq_next[q] = s->txq_next[q];
@@ -38,7 +38,7 @@ void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool
 	if (want)
 		push_tail(tp, f, s, s->sid & PONY_SID_IDX_MASK, q);
 	else
-		unlink(tp, f, s, q);
+		txq_unlink(tp, f, s, q);
 	s->in_txq[q] = want;
 }
 
@@ -47,7 +47,7 @@ void pony_txq_rotate(struct pony_tp *tp, struct pony_stream *s, unsigned q)
 	struct pony_flow *f = &tp->flows[s->flow];
 	if (!s->in_txq[q] || f->txq_tail[q] == (s->sid & PONY_SID_IDX_MASK))
 		return;
-	unlink(tp, f, s, q);
+	txq_unlink(tp, f, s, q);
 	push_tail(tp, f, s, s->sid & PONY_SID_IDX_MASK, q);
 }
 
