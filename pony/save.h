@@ -37,7 +37,10 @@ static inline bool pony_saved_bool_ok(const bool *b)
 	return v <= 1;
 }
 
-/* Append tp's state to out. 0 or -ENOMEM. No packets or upcalls. */
+/* Append tp's state to out, in blob version `version` (pony/save_int.h: 3, release 0.1.0's
+ * layout; 4, self-describing tables). 0, -ENOMEM, or -EPROTONOSUPPORT (a version this build
+ * does not write). No packets or upcalls. pony_tp_save writes the newest. */
+int pony_tp_save_v(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t version);
 int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 /* Replace tp's state with a saved one (tp must have been created with the same max_flows,
  * max_streams, window and sendq_max; its config otherwise applies). The rebind callbacks run
