@@ -39,7 +39,7 @@ static void counter_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx
 	fn(ctx, "bytes", s->bytes);
 }
 
-static int counter_save(const struct snap_elem *el, struct snap_sbuf *out)
+static int counter_save(const struct snap_elem *el, struct snap_sbuf *out, uint32_t version)
 {
 	const struct counter *s = snap_elem_priv(el);
 	struct counter_saved v = {COUNTER_SAVE_VERSION, 0, s->packets, s->bytes};
@@ -47,7 +47,8 @@ static int counter_save(const struct snap_elem *el, struct snap_sbuf *out)
 	return out->err;
 }
 
-static int counter_restore(struct snap_elem *el, const void *data, size_t len)
+static int counter_restore(struct snap_elem *el, const void *data, size_t len,
+			   uint32_t version)
 {
 	struct counter *s = snap_elem_priv(el);
 	struct counter_saved v;
@@ -69,6 +70,7 @@ static const struct snap_elem_desc counter_desc = {
 	.outputs = outputs,
 	.process = counter_process,
 	.stats = counter_stats,
+	.state_version = COUNTER_SAVE_VERSION,
 	.save = counter_save,
 	.restore = counter_restore,
 };

@@ -12,6 +12,7 @@
 #include "pony/app_internal.h"
 #include "pony/app_save.h"
 #include "pony/save.h"
+#include "pony/save_int.h"
 #include "snap/engine.h"
 #include "snap/log.h"
 #include "snap/numa.h"
@@ -43,8 +44,8 @@ struct save_session {
 	struct pony_app_counters cnt;
 };
 
-int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
-		  struct snap_sbuf *out)
+int pony_app_save_v(const struct pony_app_host *h, const struct pony_tp *tp,
+		    struct snap_sbuf *out, uint32_t tp_version)
 {
 	struct save_hdr sh = {
 		.magic = APP_SAVE_MAGIC, .version = APP_SAVE_VERSION,
@@ -79,7 +80,13 @@ int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
 	}
 	if (out->err)
 		return out->err;
-	return pony_tp_save(tp, out);
+	return pony_tp_save_v(tp, out, tp_version);
+}
+
+int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
+		  struct snap_sbuf *out)
+{
+	return pony_app_save_v(h, tp, out, PONY_TP_SAVE_V_TABLES);
 }
 
 /* Sessions restored in this process, for the attach layer (pony_app_restored_adopt) and for

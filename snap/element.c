@@ -20,7 +20,10 @@ void snap_elem_register(const struct snap_elem_desc *d)
 {
 	/* Runs from constructors, before main: a duplicate or overflow is a build bug. */
 	if (n_types >= ELEM_TYPES_MAX || snap_elem_find(d->name) != NULL ||
-	    d->n_outputs > SNAP_ELEM_OUT_MAX || d->process == NULL) {
+	    d->n_outputs > SNAP_ELEM_OUT_MAX || d->process == NULL ||
+	    (d->save && (d->state_version == 0 || d->restore == NULL ||
+			 d->state_read_min > d->state_version ||
+			 d->state_write_min > d->state_version))) {
 		fprintf(stderr, "snap: bad or duplicate element type '%s'\n", d->name);
 		abort();
 	}
@@ -33,6 +36,15 @@ const struct snap_elem_desc *snap_elem_find(const char *name)
 		if (strcmp(types[i]->name, name) == 0)
 			return types[i];
 	return NULL;
+}
+
+void snap_elem_state_range(const struct snap_elem_desc *d, uint32_t *write_min,
+			   uint32_t *read_min, uint32_t *cur)
+{
+	uint32_t v = d->save ? d->state_version : 0;
+	*cur = v;
+	*write_min = d->state_write_min ? d->state_write_min : v;
+	*read_min = d->state_read_min ? d->state_read_min : v;
 }
 
 const struct snap_elem_desc *snap_elem_type_at(unsigned i)

@@ -12,7 +12,6 @@
 
 #define ENGINES_MAX 256
 #define SAVE_MAGIC 0x534e4150454e4731ull /* "SNAPENG1" */
-#define SAVE_VERSION 1 /* bump when the container layout below changes */
 
 void snap_elem_args_bind(struct snap_elem_args *a, struct snap_engine *e);
 
@@ -487,32 +486,48 @@ void snap_engine_report(const struct snap_engine *e, snap_engine_stat_fn fn, voi
 	}
 }
 
-/* Saved-state container (a contract between daemon versions: bump SAVE_VERSION when it
- * changes; each element versions its own blob):
+/* Saved-state container (a contract between daemon versions: SNAP_ENGINE_SAVE_V*; each
+ * element versions its own blob):
  *   u64 magic, u32 version, u32 records, then per record:
- *   char elem_name[32], char elem_type[32], u32 len, u8 blob[len]. */
+ *   version 1: char elem_name[32], char elem_type[32], u32 len, u8 blob[len];
+ *   version 2: the same with u32 elem_version before len. */
 struct save_rec_hdr {
 	char name[SNAP_NAME_MAX];
 	char type[32];
 	uint32_t len;
 } __attribute__((packed));
+struct save_rec_hdr2 {
+	char name[SNAP_NAME_MAX];
+	char type[32];
+	uint32_t version;
+	uint32_t len;
+} __attribute__((packed));
 
-int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out)
+int snap_engine_save_v(const struct snap_engine *e, struct snap_sbuf *out, uint32_t container,
+		       snap_engine_version_fn fn, void *ctx)
 {
 	uint64_t magic = SAVE_MAGIC;
-	uint32_t version = SAVE_VERSION, n = 0;
+	uint32_t n = 0;
+	if (container != SNAP_ENGINE_SAVE_V1 && container != SNAP_ENGINE_SAVE_V2)
+		return -EPROTONOSUPPORT;
 	for (uint16_t i = 0; i < e->n_elems; i++)
 		n += e->elems[i]->desc->save != NULL;
 	snap_sbuf_put(out, &magic, sizeof(magic));
-	snap_sbuf_put(out, &version, sizeof(version));
+	snap_sbuf_put(out, &container, sizeof(container));
 	snap_sbuf_put(out, &n, sizeof(n));
 	for (uint16_t i = 0; i < e->n_elems; i++) {
 		const struct snap_elem *el = e->elems[i];
-		if (!el->desc->save)
+		const struct snap_elem_desc *d = el->desc;
+		if (!d->save)
 			continue;
+		uint32_t wmin, rmin, cur;
+		snap_elem_state_range(d, &wmin, &rmin, &cur);
+		uint32_t v = container == SNAP_ENGINE_SAVE_V1 ? 1 : fn ? fn(d->name, ctx) : cur;
+		if (v < wmin || v > cur)
+			return -EPROTONOSUPPORT;
 		struct snap_sbuf blob;
 		snap_sbuf_init(&blob);
-		int r = el->desc->save(el, &blob);
+		int r = d->save(el, &blob, v);
 		if (r == 0 && blob.err)
 			r = blob.err;
 		if (r == 0 && blob.len > UINT32_MAX)
@@ -521,35 +536,59 @@ int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out)
 			snap_sbuf_fini(&blob);
 			return r;
 		}
-		struct save_rec_hdr h = {.len = (uint32_t)blob.len};
+		struct save_rec_hdr2 h = {.version = v, .len = (uint32_t)blob.len};
 		snprintf(h.name, sizeof(h.name), "%s", el->name);
-		snprintf(h.type, sizeof(h.type), "%s", el->desc->name);
-		snap_sbuf_put(out, &h, sizeof(h));
+		snprintf(h.type, sizeof(h.type), "%s", d->name);
+		if (container == SNAP_ENGINE_SAVE_V1) {
+			struct save_rec_hdr h1 = {.len = h.len};
+			memcpy(h1.name, h.name, sizeof(h1.name));
+			memcpy(h1.type, h.type, sizeof(h1.type));
+			snap_sbuf_put(out, &h1, sizeof(h1));
+		} else {
+			snap_sbuf_put(out, &h, sizeof(h));
+		}
 		snap_sbuf_put(out, blob.data, blob.len);
 		snap_sbuf_fini(&blob);
 	}
 	return out->err;
 }
 
+int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out)
+{
+	return snap_engine_save_v(e, out, SNAP_ENGINE_SAVE_V2, NULL, NULL);
+}
+
 int snap_engine_restore(struct snap_engine *e, const void *data, size_t len)
 {
 	const uint8_t *p = data, *end = p + len;
 	uint64_t magic;
-	uint32_t version, n;
+	uint32_t container, n;
 	if (len < sizeof(magic) + 2 * sizeof(uint32_t))
 		return -EPROTO;
 	memcpy(&magic, p, sizeof(magic));
-	memcpy(&version, p + 8, sizeof(version));
+	memcpy(&container, p + 8, sizeof(container));
 	memcpy(&n, p + 12, sizeof(n));
 	p += 16;
-	if (magic != SAVE_MAGIC || version != SAVE_VERSION)
+	if (magic != SAVE_MAGIC ||
+	    (container != SNAP_ENGINE_SAVE_V1 && container != SNAP_ENGINE_SAVE_V2))
 		return -EPROTO;
 	for (uint32_t i = 0; i < n; i++) {
-		struct save_rec_hdr h;
-		if ((size_t)(end - p) < sizeof(h))
-			return -EPROTO;
-		memcpy(&h, p, sizeof(h));
-		p += sizeof(h);
+		struct save_rec_hdr2 h = {.version = 1};
+		if (container == SNAP_ENGINE_SAVE_V1) {
+			struct save_rec_hdr h1;
+			if ((size_t)(end - p) < sizeof(h1))
+				return -EPROTO;
+			memcpy(&h1, p, sizeof(h1));
+			p += sizeof(h1);
+			memcpy(h.name, h1.name, sizeof(h.name));
+			memcpy(h.type, h1.type, sizeof(h.type));
+			h.len = h1.len;
+		} else {
+			if ((size_t)(end - p) < sizeof(h))
+				return -EPROTO;
+			memcpy(&h, p, sizeof(h));
+			p += sizeof(h);
+		}
 		if ((size_t)(end - p) < h.len)
 			return -EPROTO;
 		h.name[sizeof(h.name) - 1] = '\0';
@@ -557,7 +596,11 @@ int snap_engine_restore(struct snap_engine *e, const void *data, size_t len)
 		struct snap_elem *el = snap_engine_elem(e, h.name);
 		if (el == NULL || strcmp(el->desc->name, h.type) != 0 || !el->desc->restore)
 			return -ENOENT;
-		int r = el->desc->restore(el, p, h.len);
+		uint32_t wmin, rmin, cur;
+		snap_elem_state_range(el->desc, &wmin, &rmin, &cur);
+		if (h.version < rmin || h.version > cur)
+			return -EPROTO;
+		int r = el->desc->restore(el, p, h.len, h.version);
 		if (r)
 			return r;
 		p += h.len;

@@ -56,6 +56,8 @@ static void usage(FILE *f)
 		"      --takeover            take over the running instance (transparent upgrade)\n"
 		"      --check               validate the config file and exit\n"
 		"      --list-elements       list the element types this binary has\n"
+		"      --state-versions      list the saved-state versions it writes and reads\n"
+		"                            (transparent upgrade between releases)\n"
 		"  -V, --version             print version and build id\n"
 		"  -h, --help                this text\n"
 		"Exit status: 0 clean shutdown, 1 runtime failure, 2 bad command line or config.\n");
@@ -144,6 +146,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 		{"check", no_argument, NULL, 'k'},
 		{"takeover", no_argument, NULL, 'T'},
 		{"list-elements", no_argument, NULL, 'E'},
+		{"state-versions", no_argument, NULL, 'S'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -176,6 +179,7 @@ static int parse_args(int argc, char **argv, struct snap_config *cfg, int *rc)
 			break;
 		}
 		case 'E': list_elements(); *rc = 0; return -1;
+		case 'S': snap_takeover_print_versions(stdout); *rc = 0; return -1;
 		case 'V':
 			printf("snapnetd %s (build %s)\n", SNAP_VERSION, snap_build_id);
 			*rc = 0;

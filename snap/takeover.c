@@ -324,13 +324,17 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 	report(&pg, SNAP_TAKEOVER_STEP_HELLO);
 	unsigned n = snap_engine_count();
 	res->engines_total = n;
-	struct to_welcome w = {.version = SNAP_TAKEOVER_STATE_VERSION, .pid = getpid(),
-			       .n_engines = n};
+	/* A binary of release 0.1.0 reads protocol 1 only: everything in its version 1. */
+	uint32_t proto = hello.read_version == 1 ? 1 : SNAP_TAKEOVER_STATE_VERSION;
+	uint32_t container = SNAP_ENGINE_SAVE_V1;
+	struct to_welcome w = {.version = proto, .pid = getpid(), .n_engines = n};
 	snprintf(w.build, sizeof(w.build), "%s", to_build_id());
 	if (n > SNAP_TAKEOVER_ENGINES_MAX) {
 		w.status = -E2BIG;
 		snprintf(w.msg, sizeof(w.msg), "%u engines (max %d)", n,
 			 SNAP_TAKEOVER_ENGINES_MAX);
+	} else if (proto == 1) {
+		w.status = to_check_write_v1(w.msg, sizeof(w.msg));
 	}
 	r = snap_takeover_send(s, T_WELCOME, &w, sizeof(w), NULL, 0);
 	if (w.status) {
@@ -340,7 +344,7 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 	uint32_t type, len;
 	void *p = NULL;
 	if (r == 0)
-		r = snap_takeover_recv(s, &type, &p, &len, sizeof(struct to_status), NULL, 0, NULL);
+		r = snap_takeover_recv(s, &type, &p, &len, sizeof(struct to_reads), NULL, 0, NULL);
 	if (r == 0 && type == T_REFUSE && len == sizeof(struct to_status)) {
 		struct to_status *st = p;
 		st->msg[sizeof(st->msg) - 1] = '\0';
@@ -349,11 +353,28 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		free(p);
 		return res->status = r;
 	}
-	free(p);
-	if (r == 0 && type != T_GO)
+	if (r == 0 && proto == 1 && type != T_GO)
 		r = -EPROTO;
+	if (r == 0 && proto > 1) {
+		/* What the new binary reads, part by part: agree on each before parking. */
+		if (type != T_READS || len != sizeof(struct to_reads) ||
+		    ((struct to_reads *)p)->n > TO_READS_MAX) {
+			r = -EPROTO;
+		} else {
+			char m[160] = "";
+			int pr = to_plan(p, &container, m, sizeof(m));
+			r = to_send_status(s, T_PLAN, pr, m);
+			if (pr) {
+				free(p);
+				snprintf(res->msg, sizeof(res->msg), "takeover refused before any "
+					 "blackout: %s", m);
+				return res->status = pr;
+			}
+		}
+	}
+	free(p);
 	if (r == 0) {
-		pg.state_version = SNAP_TAKEOVER_STATE_VERSION;
+		pg.state_version = proto;
 		report(&pg, SNAP_TAKEOVER_STEP_VERSION);
 		r = send_fds(s, &res->fds_passed);
 	}
@@ -391,7 +412,8 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		struct to_engine hdr = {.index = i, .total = n};
 		snprintf(hdr.name, sizeof(hdr.name), "%s", snap_engine_name(e));
 		snap_sbuf_put(&b, &hdr, sizeof(hdr));
-		r = snap_engine_save(e, &b);
+		r = snap_engine_save_v(e, &b, container, proto > 1 ? to_plan_version : NULL,
+				       NULL);
 		if (r == 0 && b.err)
 			r = b.err;
 		if (r == 0 && b.len > SNAP_TAKEOVER_FRAME_MAX)

@@ -9,19 +9,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "snap/fdreg.h"
 
 struct snap_config;
 
-/* Version of everything the takeover carries (this protocol, the fd metadata, the engine
- * container and element blobs). A new binary that cannot read the old daemon's version
- * refuses before any engine is parked. Bump on any incompatible change. */
-#define SNAP_TAKEOVER_STATE_VERSION 1u
+/* Version of the takeover protocol and the fd metadata. 1: release 0.1.0 (one version for
+ * all state); 2: the new binary lists the versions of each part of the state it reads (the
+ * engine container, each element type's blob) and the old daemon writes each in the newest
+ * version both know, or refuses naming the part (snap/takeover_versions.c). Both versions
+ * are spoken, so 0.1.0 and this release upgrade to each other. Whatever cannot be agreed is
+ * refused before any engine is parked. */
+#define SNAP_TAKEOVER_STATE_VERSION 2u
+#define SNAP_TAKEOVER_STATE_VERSION_MIN 1u
 /* Test hooks (read only by the NEW daemon, i.e. the --takeover side; an old daemon passes
  * its environment to the binary it spawns for `snapctl upgrade`):
  *   SNAP_TAKEOVER_FAKE_VERSION=N  claim to read only state version N (incompatibility test)
+ *   SNAP_TAKEOVER_FAKE_READS=T:L-H  claim to read element type T's state in versions L-H
  *   SNAP_TAKEOVER_DIE_AFTER=N     _exit(1) after restoring N engines, before acking the Nth
  *   SNAP_TAKEOVER_BUILD_ID=S      build id announced in the hello (a "different" binary)
  *   SNAP_TAKEOVER_ACK_DELAY_MS=N  wait N ms (< 5000) before acking each restored engine (a
@@ -122,6 +128,9 @@ int snap_takeover_take_fd(enum snap_fd_kind kind);
  * doorbells), for the pony engine that restores the app's session; the caller owns them.
  * 0 or -ENOENT (then none is returned). */
 int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, int *cpl_efd);
+/* Print every part of the saved state with the version this binary writes and the ranges it
+ * writes and reads (`snapnetd --state-versions`). */
+void snap_takeover_print_versions(FILE *f);
 /* Tell the old daemon the engines run here now (it reports and exits). 0 or -errno. */
 int snap_takeover_client_finish(void);
 

@@ -223,16 +223,39 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 		r = -EBUSY;
 		goto fail;
 	}
-	if (w.version != readv) {
-		char m[160];
-		snprintf(m, sizeof(m), "binary %s reads state version %u, running daemon (build %s)"
-			 " writes version %u", to_build_id(), readv, w.build, w.version);
-		to_send_status(s, T_REFUSE, -EPROTONOSUPPORT, m);
-		snprintf(err, errlen, "takeover: %s: refusing before any blackout", m);
+	uint32_t lo = fake && fake[0] ? readv : SNAP_TAKEOVER_STATE_VERSION_MIN;
+	char m[160] = "";
+	if (w.version < lo || w.version > readv) {
+		snprintf(m, sizeof(m), "binary %s reads state versions %u-%u, running daemon (build "
+			 "%s) writes version %u", to_build_id(), lo, readv, w.build, w.version);
 		r = -EPROTONOSUPPORT;
+	} else if (w.version == 1) {
+		r = to_check_read_v1(m, sizeof(m));
+	}
+	if (r) {
+		to_send_status(s, T_REFUSE, r, m);
+		snprintf(err, errlen, "takeover: %s: refusing before any blackout", m);
 		goto fail;
 	}
-	r = snap_takeover_send(s, T_GO, NULL, 0, NULL, 0);
+	if (w.version == 1) {
+		r = snap_takeover_send(s, T_GO, NULL, 0, NULL, 0);
+	} else {
+		/* Tell what we read, part by part; the old daemon plans or refuses. */
+		static struct to_reads rd;
+		struct to_status plan = {0};
+		r = to_reads_mine(&rd);
+		if (r == 0)
+			r = snap_takeover_send(s, T_READS, &rd, sizeof(rd), NULL, 0);
+		if (r == 0)
+			r = to_recv_fixed(s, T_PLAN, &plan, sizeof(plan));
+		if (r == 0 && plan.status) {
+			plan.msg[sizeof(plan.msg) - 1] = '\0';
+			snprintf(err, errlen, "takeover: the running daemon (build %s) refused: %s",
+				 w.build, plan.msg);
+			r = plan.status < 0 ? plan.status : -EPROTONOSUPPORT;
+			goto fail;
+		}
+	}
 	if (r == 0)
 		r = recv_fds(s);
 	if (r) {
@@ -261,7 +284,7 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 			r = -EPROTO;
 			goto fail;
 		}
-		char m[160] = "";
+		m[0] = '\0';
 		int st = restore_one(p, len, m, sizeof(m));
 		free(p);
 		if (st == 0 && die_after && ++restored >= die_after) {

@@ -22,6 +22,8 @@ enum msg_type {
 	T_ACK,       /* new -> old: struct to_status */
 	T_RELEASED,  /* old -> new: ports stopped, listeners closed; start running */
 	T_RUNNING,   /* new -> old: struct to_status */
+	T_READS,     /* new -> old (protocol 2, in place of T_GO): struct to_reads */
+	T_PLAN,      /* old -> new: struct to_status (0: fds follow; else refused) */
 };
 
 struct to_hello {
@@ -51,6 +53,30 @@ struct to_engine {
 	char name[SNAP_NAME_MAX];
 	uint32_t index, total;
 };
+
+/* What a new binary reads (protocol 2): a range of versions per part of the state. */
+#define TO_READS_MAX 64
+struct to_range {
+	char name[32];         /* "engine" (the container) or an element type */
+	uint32_t lo, hi;
+};
+struct to_reads {
+	uint32_t n;
+	uint32_t pad;
+	struct to_range r[TO_READS_MAX];
+};
+
+/* takeover_versions.c. New side: fill r with this binary's read ranges. 0 or -E2BIG. */
+int to_reads_mine(struct to_reads *r);
+/* Old side: choose the container version and each saved element type's version for reader
+ * r (kept for to_plan_version). 0 or -EPROTONOSUPPORT with the reason in msg. */
+int to_plan(const struct to_reads *r, uint32_t *container, char *msg, size_t len);
+/* The planned version for an element type (snap_engine_version_fn). */
+uint32_t to_plan_version(const char *type, void *ctx);
+/* Protocol 1 (a 0.1.0 peer): every element type in our engines can write version 1 (old
+ * side); every type we have reads version 1 (new side). 0 or -EPROTONOSUPPORT with msg. */
+int to_check_write_v1(char *msg, size_t len);
+int to_check_read_v1(char *msg, size_t len);
 
 uint64_t to_mono_ns(void);
 /* SO_RCVTIMEO/SO_SNDTIMEO of sec seconds. */

@@ -110,11 +110,23 @@ unsigned snap_engine_count(void);
  * snap_numa_free (rte_free: engines exist only with EAL running). */
 void *snap_engine_zmalloc(const struct snap_engine *e, size_t size);
 
-/* Serialize every element's state (those with save) into out: a versioned container of
- * (element name, type, blob). 0 or -errno. Engine must be parked or call from its thread. */
+/* Saved-state container versions: 1, release 0.1.0's (records carry no version: each is
+ * its element's version 1); 2, each record carries its element's format version. */
+#define SNAP_ENGINE_SAVE_V1 1u
+#define SNAP_ENGINE_SAVE_V2 2u
+/* The format version to write for elements of type `type` (a takeover's plan). */
+typedef uint32_t (*snap_engine_version_fn)(const char *type, void *ctx);
+/* Serialize every element's state (those with save) into out: a container of (element
+ * name, type, version, blob) in container version `container`, each element in the version
+ * fn gives (NULL: each type's newest; with container 1, every element in its version 1).
+ * 0, -EPROTONOSUPPORT (a version outside an element's write range), or -errno. Engine must
+ * be parked or call from its thread. snap_engine_save: the newest of everything. */
+int snap_engine_save_v(const struct snap_engine *e, struct snap_sbuf *out, uint32_t container,
+		       snap_engine_version_fn fn, void *ctx);
 int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out);
-/* Restore from snap_engine_save output into an engine built from the same config. -EPROTO
- * on an unknown container version, -ENOENT if an element is missing. */
+/* Restore from snap_engine_save output (container version 1 or 2) into an engine built from
+ * the same config. -EPROTO on an unknown container version, a damaged container, or an
+ * element version outside the element's read range; -ENOENT if an element is missing. */
 int snap_engine_restore(struct snap_engine *e, const void *data, size_t len);
 
 /* Element counters snapshot callback, for stats readers (runs on the engine thread). */
