@@ -44,6 +44,14 @@ struct save_session {
 	struct pony_app_counters cnt;
 };
 
+/* Release 0.1.0 reads this blob's version 2 with these sizes (pony element state version 1):
+ * a change must bump APP_SAVE_VERSION, raise pony's state_write_min/read_min to 2
+ * (pony/elem.c; release 0.1.0 is then refused before any blackout) and update this check. */
+_Static_assert(APP_SAVE_VERSION == 2 && sizeof(struct save_session) == 448 &&
+	       sizeof(struct app_stream) == 56 && sizeof(struct app_op) == 40 &&
+	       sizeof(struct app_region) == 40 && sizeof(struct app_listen) == 24,
+	       "app session layout differs from release 0.1.0's: see the comment above");
+
 int pony_app_save_v(const struct pony_app_host *h, const struct pony_tp *tp,
 		    struct snap_sbuf *out, uint32_t tp_version)
 {

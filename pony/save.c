@@ -36,6 +36,16 @@ struct save_hdr {
 
 static void save_os(const struct pony_tp *tp, struct snap_sbuf *out);
 
+/* Release 0.1.0 reads only version 3, checking these sizes: while they hold, pony elements
+ * can be written for it (a roll-back) and read from it (state_write_min/read_min 1 in
+ * pony/elem.c). A change here must raise those to 2 (release 0.1.0 is then refused before
+ * any blackout) and update this check. */
+_Static_assert(sizeof(struct pony_flow) == 432 && sizeof(struct pony_txdesc) == 48 &&
+	       sizeof(struct pony_stream) == 128 && sizeof(struct pony_txmsg) == 32 &&
+	       sizeof(struct pony_tp_stats) == 352 && sizeof(struct pony_listener) == 16 &&
+	       sizeof(struct pony_save_held) == 24,
+	       "transport layout differs from release 0.1.0's: see the comment above");
+
 /* Version 3: the tables as they lie in memory. */
 static int save_raw(const struct pony_tp *tp, struct snap_sbuf *out)
 {
