@@ -93,6 +93,34 @@ static void save_os(const struct pony_tp *tp, struct snap_sbuf *out)
 		pony_os_save(tp, out);
 }
 
+/* Which records a version 4 blob carries: those of flows and streams in use. The rest read
+ * back as zero, which is what a free flow's (memset at allocation) and its descriptors and
+ * receive bitmap are, and a free stream's send queue. Streams themselves are all written:
+ * a free one keeps its sid generation and free-list link. */
+static bool flow_used(size_t i, void *ctx)
+{
+	const struct pony_tp *tp = ctx;
+	return tp->flows[i].state != PONY_F_FREE;
+}
+
+static bool desc_used(size_t i, void *ctx)
+{
+	const struct pony_tp *tp = ctx;
+	return flow_used(i / tp->cfg.window, ctx);
+}
+
+static bool rxword_used(size_t i, void *ctx)
+{
+	const struct pony_tp *tp = ctx;
+	return flow_used(i / (tp->cfg.window / 64), ctx);
+}
+
+static bool txmsg_used(size_t i, void *ctx)
+{
+	const struct pony_tp *tp = ctx;
+	return tp->streams[i / tp->cfg.sendq_max].state != PONY_S_FREE;
+}
+
 /* Version 4: every table with its schema; held segments' bytes after their table. */
 static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 {
@@ -126,13 +154,16 @@ static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 	PUT(pony_schema_tp, &sc, 1);
 	PUT(pony_schema_stats, &tp->st, 1);
 	PUT(pony_schema_listener, tp->listen, PONY_LISTEN_MAX);
-	PUT(pony_schema_flow, tp->flows, nf);
-	PUT(pony_schema_desc, tp->descs, nf * w);
-	PUT(pony_schema_rxword, tp->rxmaps, nf * w / 64);
+#define SPARSE(schema, recs, n, keep)                                                       \
+	snap_rec_put_sparse(out, &(schema), (recs), (n), (schema).size, keep, (void *)tp)
+	SPARSE(pony_schema_flow, tp->flows, nf, flow_used);
+	SPARSE(pony_schema_desc, tp->descs, nf * w, desc_used);
+	SPARSE(pony_schema_rxword, tp->rxmaps, nf * w / 64, rxword_used);
 	PUT(pony_schema_stream, tp->streams, c->max_streams);
-	PUT(pony_schema_txmsg, tp->txmsgs, (size_t)c->max_streams * c->sendq_max);
+	SPARSE(pony_schema_txmsg, tp->txmsgs, (size_t)c->max_streams * c->sendq_max, txmsg_used);
 	PUT(pony_schema_held, held, nh);
 #undef PUT
+#undef SPARSE
 	for (size_t k = 0; k < nh; k++)
 		snap_sbuf_put(out, rte_pktmbuf_mtod(tp->held[held[k].idx].m, void *), held[k].len);
 	free(held);

@@ -14,7 +14,7 @@
 struct rec_hdr {
 	uint32_t magic;
 	uint16_t name_len, n_fields;
-	uint32_t rec_size, count;
+	uint32_t rec_size, count, kept;
 };
 struct rec_fhdr {
 	uint8_t kind, flags;
@@ -246,10 +246,12 @@ static int copy_recs(const struct rec_map *m, const uint8_t *src, size_t src_str
 	return 0;
 }
 
-static void put_schema(struct snap_sbuf *out, const struct snap_rec_schema *s, size_t count)
+static void put_schema(struct snap_sbuf *out, const struct snap_rec_schema *s, size_t count,
+		       size_t kept)
 {
 	struct rec_hdr h = {.magic = REC_MAGIC, .name_len = (uint16_t)strlen(s->name),
-			    .n_fields = s->n_fields, .rec_size = s->size, .count = (uint32_t)count};
+			    .n_fields = s->n_fields, .rec_size = s->size, .count = (uint32_t)count,
+			    .kept = (uint32_t)kept};
 	snap_sbuf_put(out, &h, sizeof(h));
 	snap_sbuf_put(out, s->name, h.name_len);
 	for (unsigned i = 0; i < s->n_fields; i++) {
@@ -269,7 +271,7 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 	if (count > UINT32_MAX)
 		return -EINVAL;
 	if (dst == NULL) {
-		put_schema(out, s, count);
+		put_schema(out, s, count, count);
 		if (stride == s->size) {
 			snap_sbuf_put(out, recs, count * s->size);
 		} else {
@@ -282,7 +284,7 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 	int r = plan(s, dst, &m, err, errlen);
 	if (r)
 		return r;
-	put_schema(out, dst, count);
+	put_schema(out, dst, count, count);
 	size_t at = out->len, n = count * dst->size;
 	/* Room for the mapped records, zeroed (padding and fields the mapping leaves). */
 	for (size_t z = 0; z < n && out->err == 0;) {
@@ -299,6 +301,32 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 	return r;
 }
 
+int snap_rec_put_sparse(struct snap_sbuf *out, const struct snap_rec_schema *s,
+			const void *recs, size_t count, size_t stride,
+			bool (*keep)(size_t i, void *ctx), void *ctx)
+{
+	if (count > UINT32_MAX)
+		return -EINVAL;
+	size_t kept = 0;
+	for (size_t i = 0; i < count; i++)
+		kept += keep(i, ctx);
+	put_schema(out, s, count, kept);
+	if (kept == count) {
+		for (size_t i = 0; i < count; i++)
+			snap_sbuf_put(out, (const uint8_t *)recs + i * stride, s->size);
+		return out->err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint32_t idx = (uint32_t)i;
+		if (keep(i, ctx))
+			snap_sbuf_put(out, &idx, sizeof(idx));
+	}
+	for (size_t i = 0; i < count; i++)
+		if (keep(i, ctx))
+			snap_sbuf_put(out, (const uint8_t *)recs + i * stride, s->size);
+	return out->err;
+}
+
 static const void *take(const uint8_t **p, size_t *left, size_t n)
 {
 	if (n > *left)
@@ -311,7 +339,7 @@ static const void *take(const uint8_t **p, size_t *left, size_t n)
 
 /* Parse a table's header and schema from the wire into w. */
 static int get_schema(const uint8_t **p, size_t *left, struct wire_schema *w, uint32_t *count,
-		      char *err, size_t errlen)
+		      uint32_t *kept, char *err, size_t errlen)
 {
 	struct rec_hdr h;
 	const void *q = take(p, left, sizeof(h));
@@ -319,6 +347,7 @@ static int get_schema(const uint8_t **p, size_t *left, struct wire_schema *w, ui
 		goto trunc;
 	memcpy(&h, q, sizeof(h));
 	if (h.magic != REC_MAGIC || h.name_len == 0 || h.name_len >= SNAP_REC_NAME_MAX ||
+	    h.kept > h.count ||
 	    h.n_fields == 0 || h.n_fields > SNAP_REC_FIELDS_MAX || h.rec_size == 0 ||
 	    h.rec_size > REC_SIZE_MAX) {
 		snprintf(err, errlen, "saved table: bad header");
@@ -345,6 +374,7 @@ static int get_schema(const uint8_t **p, size_t *left, struct wire_schema *w, ui
 	w->s = (struct snap_rec_schema){.name = w->name, .size = h.rec_size,
 					.n_fields = h.n_fields, .fields = w->f};
 	*count = h.count;
+	*kept = h.kept;
 	int r = snap_rec_schema_check(&w->s, err, errlen);
 	return r ? -EINVAL : 0;
 trunc:
@@ -358,8 +388,8 @@ int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *
 	/* The wire schema is large (names): keep it off the engine's stack. */
 	static __thread struct wire_schema w;
 	static __thread struct rec_map m;
-	uint32_t n;
-	int r = get_schema(p, left, &w, &n, err, errlen);
+	uint32_t n, kept;
+	int r = get_schema(p, left, &w, &n, &kept, err, errlen);
 	if (r)
 		return r;
 	if (strcmp(w.name, s->name) != 0 || n != count) {
@@ -367,15 +397,31 @@ int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *
 			 w.name, n, s->name, count);
 		return -EINVAL;
 	}
-	const void *q = take(p, left, (size_t)n * w.s.size);
-	if (q == NULL) {
+	const uint8_t *idx = kept < n ? take(p, left, (size_t)kept * sizeof(uint32_t)) : NULL;
+	const uint8_t *q = take(p, left, (size_t)kept * w.s.size);
+	if (q == NULL || (kept < n && idx == NULL)) {
 		snprintf(err, errlen, "saved table %s: truncated records", s->name);
 		return -EINVAL;
 	}
 	r = plan(&w.s, s, &m, err, errlen);
 	if (r)
 		return r;
-	r = copy_recs(&m, q, w.s.size, recs, stride, count, s->size);
+	if (kept == n) {
+		r = copy_recs(&m, q, w.s.size, recs, stride, count, s->size);
+	} else {
+		/* Sparse: each kept record to its index (ascending, so each at most once). */
+		for (uint32_t k = 0, last = 0; k < kept && r == 0; k++) {
+			uint32_t i;
+			memcpy(&i, idx + (size_t)k * sizeof(i), sizeof(i));
+			if (i >= n || (k > 0 && i <= last)) {
+				snprintf(err, errlen, "saved table %s: bad record index", s->name);
+				return -EINVAL;
+			}
+			last = i;
+			r = copy_recs(&m, q + (size_t)k * w.s.size, w.s.size,
+				      (uint8_t *)recs + (size_t)i * stride, stride, 1, s->size);
+		}
+	}
 	if (r)
 		snprintf(err, errlen, "saved table %s: a value does not fit this release's field",
 			 s->name);

@@ -17,9 +17,10 @@
  * layout (a frozen one of an older release, for a roll-back to it).
  *
  * Wire layout of one table (little-endian, as the host; for the same host only):
- *   u32 magic 'SREC', u16 name_len, u16 n_fields, u32 rec_size, u32 count, name bytes,
- *   n_fields x { u8 kind, u8 flags, u16 name_len, u32 offset, u32 size, name bytes },
- *   count x rec_size record bytes. */
+ *   u32 magic 'SREC', u16 name_len, u16 n_fields, u32 rec_size, u32 count, u32 kept,
+ *   name bytes, n_fields x { u8 kind, u8 flags, u16 name_len, u32 offset, u32 size, name },
+ *   then kept == count: count x rec_size record bytes; else (sparse: the records not kept
+ *   are all zero) kept x u32 ascending record indices, then kept x rec_size bytes. */
 #pragma once
 
 #include <stdbool.h>
@@ -76,6 +77,13 @@ int snap_rec_schema_check(const struct snap_rec_schema *s, char *err, size_t err
 int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const void *recs,
 		 size_t count, size_t stride, const struct snap_rec_schema *dst, char *err,
 		 size_t errlen);
+
+/* The same, writing only the records keep() accepts (index i of count); the others read back
+ * as zero records. For tables mostly unused (a transport's send queues of free streams):
+ * the blackout of an upgrade moves what is in use, not the limits. */
+int snap_rec_put_sparse(struct snap_sbuf *out, const struct snap_rec_schema *s,
+			const void *recs, size_t count, size_t stride,
+			bool (*keep)(size_t i, void *ctx), void *ctx);
 
 /* Read one table from *p (at most *left bytes; both advance past it) into recs: exactly
  * count records of the reader's schema s, stride bytes apart (zero-initialise them first:
