@@ -407,6 +407,7 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 			}
 		}
 		np++;
+		uint64_t t_parked = to_mono_ns(), t_saved = 0, t_sent = 0;
 		struct snap_sbuf b;
 		snap_sbuf_init(&b);
 		struct to_engine hdr = {.index = i, .total = n};
@@ -418,8 +419,10 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 			r = b.err;
 		if (r == 0 && b.len > SNAP_TAKEOVER_FRAME_MAX)
 			r = -EFBIG; /* the receiver would refuse it */
+		t_saved = to_mono_ns();
 		if (r == 0)
 			r = snap_takeover_send(s, T_ENGINE, b.data, (uint32_t)b.len, NULL, 0);
+		t_sent = to_mono_ns();
 		size_t blob = b.len;
 		snap_sbuf_fini(&b);
 		struct to_status ack = {0};
@@ -445,8 +448,10 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 		pg.engine_ns = to_mono_ns() - t_park[i];
 		pg.state_bytes = blob;
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "
-			 "%zu bytes of state, parked %.3f ms so far", i + 1, n, snap_engine_name(e), blob,
-			 pg.engine_ns / 1e6);
+			 "%zu bytes of state, parked %.3f ms so far (park %.3f, save %.3f, send "
+			 "%.3f, restore and ack %.3f ms)", i + 1, n, snap_engine_name(e), blob,
+			 pg.engine_ns / 1e6, (t_parked - t_park[i]) / 1e6, (t_saved - t_parked) / 1e6,
+			 (t_sent - t_saved) / 1e6, (to_mono_ns() - t_sent) / 1e6);
 		report(&pg, SNAP_TAKEOVER_STEP_ENGINE);
 	}
 	if (r) {

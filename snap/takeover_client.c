@@ -131,12 +131,13 @@ static int restore_one(const void *p, uint32_t len, char *msg, size_t msglen)
 		snprintf(msg, msglen, "no engine '%s' in the new daemon's config", h.name);
 		return -ENOENT;
 	}
+	uint64_t t0 = to_mono_ns();
 	int r = snap_engine_restore(e, (const uint8_t *)p + sizeof(h), len - sizeof(h));
 	if (r)
 		snprintf(msg, msglen, "engine %s: restore failed: %s", h.name, strerror(-r));
 	else
-		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored", h.index + 1, h.total,
-			 h.name);
+		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in %.3f ms", h.index + 1,
+			 h.total, h.name, (to_mono_ns() - t0) / 1e6);
 	return r;
 }
 
