@@ -34,7 +34,7 @@ struct save_hdr {
 
 #define save_held pony_save_held
 
-static void save_os(const struct pony_tp *tp, struct snap_sbuf *out);
+static void save_os(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t version);
 
 /* Release 0.1.0 reads only version 3, checking these sizes: while they hold, pony elements
  * can be written for it (a roll-back) and read from it (state_write_min/read_min 1 in
@@ -80,17 +80,17 @@ static int save_raw(const struct pony_tp *tp, struct snap_sbuf *out)
 		snap_sbuf_put(out, &sh, sizeof(sh));
 		snap_sbuf_put(out, rte_pktmbuf_mtod(hd->m, void *), sh.len);
 	}
-	save_os(tp, out);
+	save_os(tp, out, PONY_TP_SAVE_V_RAW);
 	return out->err;
 }
 
 /* Last in both versions: a flag, then (if attached) the one-sided section. */
-static void save_os(const struct pony_tp *tp, struct snap_sbuf *out)
+static void save_os(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t version)
 {
 	uint32_t has_os = tp->os != NULL;
 	snap_sbuf_put(out, &has_os, sizeof(has_os));
 	if (has_os)
-		pony_os_save(tp, out);
+		pony_os_save(tp, out, version);
 }
 
 /* Which records a version 4 blob carries: those of flows and streams in use. The rest read
@@ -167,7 +167,7 @@ static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 	for (size_t k = 0; k < nh; k++)
 		snap_sbuf_put(out, rte_pktmbuf_mtod(tp->held[held[k].idx].m, void *), held[k].len);
 	free(held);
-	save_os(tp, out);
+	save_os(tp, out, PONY_TP_SAVE_V_TABLES);
 	return out->err;
 }
 
@@ -540,7 +540,7 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		e = -EPROTO;
 	}
 	if (e == 0 && im.has_os)
-		e = pony_os_restore(tp, im.os.p, im.os.left, rb, false);
+		e = pony_os_restore(tp, im.os.p, im.os.left, h.version, rb, false);
 	if (e == 0 && check_tables(tp, &im) != 0)
 		e = -EINVAL;
 	if (e == 0) {
@@ -552,7 +552,7 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		pony_txq_rebuild(tp);
 		pony_flow_recount(tp);
 		if (im.has_os)
-			e = pony_os_restore(tp, im.os.p, im.os.left, rb, true);
+			e = pony_os_restore(tp, im.os.p, im.os.left, h.version, rb, true);
 	}
 	image_free(&im);
 	return e;

@@ -50,12 +50,13 @@ int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		    const struct pony_tp_rebind *rb);
 
-/* The one-sided part (pony/onesided.c), for pony_tp_save/restore only: ops in flight, the
- * per-flow queues, packet buffers with their bytes and generations, stats. Save appends
- * nothing if one-sided ops were never attached; 0 or -ENOMEM. Restore checks the section
- * (exactly len bytes) and, only with apply, installs it (allocating the pools if tp has none:
- * hooks stay as the new user attached them) and rebinds each op's owner and buffer. 0,
- * -EPROTO (other layout), -EINVAL (damaged), -ENOMEM. */
-int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out);
-int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
+/* The one-sided part (pony/onesided_save.c), for pony_tp_save/restore only: ops in flight,
+ * the per-flow queues, packet buffers with their bytes and generations, stats, in the layout
+ * of transport blob version tp_version. Save appends nothing if one-sided ops were never
+ * attached; 0 or -ENOMEM. Restore checks the section (exactly len bytes) and, only with
+ * apply, installs it (allocating the pools if tp has none: hooks stay as the new user
+ * attached them) and rebinds each op's owner and buffer. 0, -EPROTO (other layout),
+ * -EINVAL (damaged), -ENOMEM. */
+int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t tp_version);
+int pony_os_restore(struct pony_tp *tp, const void *data, size_t len, uint32_t tp_version,
 		    const struct pony_tp_rebind *rb, bool apply);
