@@ -30,6 +30,10 @@ struct pony_save_rxword {
 extern const struct snap_rec_schema pony_schema_flow, pony_schema_desc, pony_schema_stream,
 	pony_schema_txmsg, pony_schema_stats, pony_schema_listener, pony_schema_held,
 	pony_schema_tp, pony_schema_rxword;
+/* The app sessions' (pony/app_save.c). */
+extern const struct snap_rec_schema pony_schema_app_count, pony_schema_app_session,
+	pony_schema_app_stream, pony_schema_app_op, pony_schema_app_region,
+	pony_schema_app_listen;
 /* The one-sided section's (pony/onesided_save.c). */
 extern const struct snap_rec_schema pony_schema_os, pony_schema_os_op, pony_schema_os_flow,
 	pony_schema_os_buf, pony_schema_os_stats;
