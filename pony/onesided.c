@@ -148,11 +148,13 @@ int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 	struct pony_os *os = tp->os;
 	if (os == NULL || !os->attached)
 		return -ENODEV;
+	uint16_t args = pony_os_atomic_args(op->opcode);
 	if (op->opcode == 0 || op->opcode >= PONY_OS_OPCODE_MAX || op->len == 0 ||
 	    (op->flags & ~(op->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
 	    (op->opcode == PONY_OS_SCAN_READ
 		     ? op->key_len == 0 || op->key_len > PONY_OS_KEY_MAX || op->key_data == NULL
-		     : op->key_len != 0) ||
+	     : args ? op->key_len != args || op->key_data == NULL || op->len != PONY_OS_ATOMIC_LEN
+		    : op->key_len != 0) ||
 	    op->buf == NULL)
 		return -EINVAL;
 	if (op->len > os->data_max)
@@ -250,7 +252,7 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 			if (o->opcode == PONY_OS_WRITE) {
 				r.data_len = (uint16_t)o->len;
 				r.data = o->buf;
-			} else if (o->opcode == PONY_OS_SCAN_READ) {
+			} else if (o->key_len) { /* a scan's key, an atomic's operands */
 				r.data_len = o->key_len;
 				r.data = o->key;
 			}
