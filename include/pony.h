@@ -266,6 +266,10 @@ PONY_API int pony_scan_read(struct pony_app *app, const struct pony_remote *rm, 
  * cmp_swap: if word == expect, word = swap. res: 16 bytes of the payload area (the operands
  * travel in them); the completion (PONY_OP_CMP_SWAP) finds the old value in the first 8: the
  * swap happened iff it equals expect.
+ * res is the op's until its completion (the daemon reads the operands from it when it takes
+ * the command, and writes the old value there when the answer comes): reusing it earlier for
+ * another op can hand that op the first one's old value as its operand. Completions of ops in
+ * flight together come in any order.
  * Returns as pony_read; -EINVAL for a NULL res. */
 PONY_API int pony_fetch_add(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
 			    uint64_t add, uint64_t *res, uint64_t tag);
