@@ -24,10 +24,10 @@
 #include "control/ctl.pb-c.h"
 #include "control/ctl.h"
 #include "control/rpc.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "snap/log.h"
-#include "snap/paths.h"
+#include "core/paths.h"
 #include "snap/port.h"
 
 #define CAPTURES_MAX 16

@@ -10,10 +10,10 @@
 #include "control/ctl.pb-c.h"
 #include "control/internal.h"
 #include "control/rpc.h"
-#include "snap/build_id.h"
+#include "core/build_id.h"
 #include "snap/log.h"
-#include "snap/loop.h"
-#include "snap/module.h"
+#include "core/loop.h"
+#include "core/module.h"
 #include "sched/sched.h"
 #include "snap/port.h"
 

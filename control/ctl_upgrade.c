@@ -1,5 +1,5 @@
 /* The `upgrade` method: spawn the new snapnetd (same arguments + --takeover), let it take
- * over through the takeover socket (snap/takeover.c) and answer at the end with its pid and
+ * over through the takeover socket (core/takeover.c) and answer at the end with its pid and
  * the blackout per engine (deferred reply); a caller that asked for progress gets an
  * UpgradeProgress frame per step as it happens. A new binary that exits or hangs before
  * taking over gets an error reply and the old daemon keeps serving. */
@@ -17,12 +17,12 @@
 
 #include "control/ctl.pb-c.h"
 #include "control/rpc.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "snap/log.h"
-#include "snap/paths.h"
-#include "snap/loop.h"
-#include "snap/takeover.h"
+#include "core/paths.h"
+#include "core/loop.h"
+#include "core/takeover.h"
 
 #define WATCH_MS 50
 #define DEFAULT_TIMEOUT_MS 30000

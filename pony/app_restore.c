@@ -16,7 +16,7 @@
 #include "pony/save.h"
 #include "snap/log.h"
 #include "snap/numa.h"
-#include "snap/takeover.h"
+#include "core/takeover.h"
 
 /* Sessions restored in this process, for the attach layer (pony_app_restored_adopt) and for
  * rebinding the transport's pointers. */

@@ -12,8 +12,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "engines/arp.h"
-#include "engines/net.h"
+#include "elements/arp.h"
+#include "elements/net.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
 #include "pony/save_int.h"

@@ -1,11 +1,11 @@
-/* Groups from the daemon's configuration: turns the `groups` section (snap/config.h) into
+/* Groups from the daemon's configuration: turns the `groups` section (core/config.h) into
  * sched groups and puts each configured engine into its group. Control thread only. */
 #pragma once
 
 #include <stddef.h>
 
 #include "sched/sched.h"
-#include "snap/config.h"
+#include "core/config.h"
 
 /* Group used for engines that name no group (unless the config defines one by that name:
  * then that one is used). Spreading, default parameters. */

@@ -10,8 +10,8 @@ set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
 # Engine-owned code. Not listed: control-thread objects (pony/app_attach.c connections,
-# snap/element.c argument sets and save buffers, sched/ records).
-files=(snap/engine.c engines/*.c pony/transport.c pony/onesided*.c pony/auth*.c pony/flow*.c
+# core/element.c argument sets and save buffers, sched/ records).
+files=(core/engine.c elements/*.c pony/transport.c pony/onesided*.c pony/auth*.c pony/flow*.c
        pony/stream.c pony/rxwin.c pony/cc.c pony/elem.c pony/wire.c pony/cookie.c pony/app.c
        pony/app_cmd.c pony/app_upcall.c pony/app_save.c)
 # Known exceptions, by text: the scratch copies a restore decodes a saved blob into, checked

@@ -16,7 +16,7 @@
 #define SNAP_QDELAY_BUCKETS 16 /* log2 buckets of queueing delay in microseconds */
 #define SNAP_ENGINE_EXEC_DATA_SIZE 384 /* bytes of the executor's per-engine record */
 
-/* Opaque outside the runtime (its layout is in snap/engine_int.h). */
+/* Opaque outside the runtime (its layout is in core/engine_int.h). */
 struct snap_engine;
 struct snap_port;
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "pony/client/internal.h"
-#include "snap/paths.h"
+#include "core/paths.h"
 
 static __thread char connect_err[PONY_ATTACH_MSG_MAX + 64];
 

@@ -15,7 +15,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "snap/engine_int.h"
+#include "core/engine_int.h"
 #include "testlib.h"
 
 static struct rte_mempool *pool;

@@ -1,4 +1,4 @@
-/* Self-describing saved tables (snap/saverec.c, issue 18): a table written by one release's
+/* Self-describing saved tables (core/saverec.c, issue 18): a table written by one release's
  * layout is read by another's: fields added, removed, moved, widened and narrowed, each
  * allowed only when the schemas say so, refused by name otherwise; damaged tables refused;
  * every transport schema (pony/save_schema.c) lists every member of its struct. No EAL. */
