@@ -117,16 +117,25 @@ static int bad(char *err, size_t errlen, const char *what, unsigned i)
 	return -EPROTO;
 }
 
+/* Copy the next n bytes of p (len) at *off to out, if there are n left. */
+static bool take(const uint8_t *p, uint32_t len, size_t *off, void *out, size_t n)
+{
+	if (len - *off < n)
+		return false;
+	memcpy(out, p + *off, n);
+	*off += n;
+	return true;
+}
+
 /* Reads of p stay inside [0, len): every length is checked first. The wire is copied into
  * our own structs once and only the copies are checked and used. */
 static int decode(const uint8_t *p, uint32_t len, struct snap_group_cfg *gs, unsigned *ng,
 		  struct snap_engine_cfg *es, unsigned *ne, struct to_topo_hdr *h, char *err,
 		  size_t errlen)
 {
-	size_t off = sizeof(*h);
-	if (len < sizeof(*h))
+	size_t off = 0;
+	if (!take(p, len, &off, h, sizeof(*h)))
 		return bad(err, errlen, "header of length", len);
-	memcpy(h, p, sizeof(*h));
 	if (h->version != TO_TOPO_VERSION) {
 		snprintf(err, errlen, "topology version %u, this binary reads %u", h->version,
 			 TO_TOPO_VERSION);
@@ -139,10 +148,8 @@ static int decode(const uint8_t *p, uint32_t len, struct snap_group_cfg *gs, uns
 		return bad(err, errlen, "log level", (unsigned)h->snap_log_level);
 	for (unsigned i = 0; i < h->n_groups; i++) {
 		struct to_topo_group w;
-		if (len - off < sizeof(w))
+		if (!take(p, len, &off, &w, sizeof(w)))
 			return bad(err, errlen, "(truncated) group", i);
-		memcpy(&w, p + off, sizeof(w));
-		off += sizeof(w);
 		if (!field_ok(w.name, sizeof(w.name), true) || !field_ok(w.mode, sizeof(w.mode), true) ||
 		    w.n_cpus > SNAP_CFG_CPUS_MAX || w.n_kv > SNAP_CFG_KV_MAX)
 			return bad(err, errlen, "group", i);
@@ -172,10 +179,8 @@ static int decode(const uint8_t *p, uint32_t len, struct snap_group_cfg *gs, uns
 	}
 	for (unsigned i = 0; i < h->n_engines; i++) {
 		struct to_topo_engine w;
-		if (len - off < sizeof(w))
+		if (!take(p, len, &off, &w, sizeof(w)))
 			return bad(err, errlen, "(truncated) engine", i);
-		memcpy(&w, p + off, sizeof(w));
-		off += sizeof(w);
 		if (!field_ok(w.name, sizeof(w.name), true) || !field_ok(w.group, sizeof(w.group), false) ||
 		    w.desc_len == 0 || w.desc_len > TO_TOPO_DESC_MAX || len - off < w.desc_len ||
 		    memchr(p + off, '\0', w.desc_len))
