@@ -12,7 +12,8 @@ N=${UPGRADE_RPC_N:-200000}
 PINGS=300
 pony_conf a server $PMA $PIPA $PIPB $PMB >"$T/a.conf"
 # B has a second port: a loopback ring (what the created engine sends comes back to it).
-pony_conf b client $PMB $PIPB $PIPA $PMA | sed 's|^ports = ( |ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24"; neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); },\n          |' >"$T/b.conf"
+mkdir -m 700 "$T/cap"
+pony_conf b client $PMB $PIPB $PIPA $PMA "capture_dir = \"$T/cap\";" | sed 's|^ports = ( |ports = ( { name = "p0"; type = "ring"; ip = "10.0.0.1/24"; neighbours = ( { ip = "10.0.0.2"; mac = "02:00:00:00:00:02"; } ); },\n          |' >"$T/b.conf"
 start_daemon a "$T/a.conf"
 start_daemon b "$T/b.conf"
 SA="$SNAPCTL --socket $T/run-a/control.sock"
@@ -45,8 +46,30 @@ c0=$(live_stat "$SB" rt0 cnt packets)
 $SB --json groups >"$T/groups0.json"
 $SB engines | tee "$T/engines0.txt"
 
-grep -q "all echoed intact" "$T/cli.log" && fail "RPCs finished before the upgrade (raise UPGRADE_RPC_N)"
 pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+# A capture lives in the old daemon only: while one runs the upgrade is refused, with the
+# reason, before anything starts; once it is stopped the upgrade goes ahead.
+$SB capture m0 --out c.pcapng --duration 60 >"$T/cap.out" 2>&1 &
+cap=$!
+PIDS+=("$cap")
+for _ in $(seq 50); do [ -e "$T/cap/c.pcapng" ] && break; sleep 0.1; done
+[ -e "$T/cap/c.pcapng" ] || { cat "$T/cap.out"; fail "capture did not start"; }
+set +e
+$SB upgrade --binary "$SNAPNETD_NEXT" >"$T/up0.out" 2>&1; ec=$?
+set -e
+cat "$T/up0.out"
+[ $ec -ne 0 ] || fail "upgrade went ahead during a capture"
+grep -q "capture in progress (port m0)" "$T/up0.out" || fail "no capture reason in the refusal"
+[ "$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" = "$pid" ] ||
+  fail "another daemon after the refused upgrade"
+kill -TERM "$cap"; wait "$cap" || true # (a background job ignores SIGINT)
+# The capture ends at its next tick: until then an upgrade (of a binary that is refused
+# anyway, so nothing starts) still names it.
+for _ in $(seq 50); do
+  $SB upgrade --binary /nonexistent 2>&1 | grep -q "capture in progress" || break
+  sleep 0.1
+done
+grep -q "all echoed intact" "$T/cli.log" && fail "RPCs finished before the upgrade (raise UPGRADE_RPC_N)"
 id=$("$SNAPNETD_NEXT" --version | sed 's/.*(build \(.*\))/\1/')
 $SB --json upgrade --binary "$SNAPNETD_NEXT" >"$T/up1.out" 2>&1 || { cat "$T/up1.out"; fail "upgrade failed"; }
 cat "$T/up1.out"
