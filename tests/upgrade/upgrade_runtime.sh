@@ -8,7 +8,7 @@
 # reattaching, the log level kept.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
-N=${UPGRADE_RPC_N:-200000}
+N=${UPGRADE_RPC_N:-400000}
 PINGS=300
 pony_conf a server $PMA $PIPA $PIPB $PMB >"$T/a.conf"
 # B has a second port: a loopback ring (what the created engine sends comes back to it).
