@@ -5,7 +5,8 @@ their median at most 20 ms, over all the upgrades whose `snapctl upgrade` output
 usage: blackout.py [--no-bound] FILE...
 
 Each FILE is one upgrade's snapctl output: with --json, the UpgradeReply object (the last
-line that has "engine_blackout_us"); without, the "blackout per engine: NAME N us, ..." line.
+line that has "engine_blackout_us"); without, the "blackout per engine: NAME N us, ..." line
+(either may follow check_progress.py's time stamp).
 Prints the figures; exits 1 with a FAIL line if a bound is broken (--no-bound: print only,
 for runs that delay acks on purpose).
 """
@@ -21,16 +22,17 @@ def per_engine(path):
     found = None
     with open(path) as f:
         for line in f:
-            line = line.strip()
-            if line.startswith("{"):
+            # check_progress.py stamps each line with its arrival time: look past it.
+            if "{" in line:
                 try:
-                    o = json.loads(line)
+                    o = json.loads(line[line.index("{"):])
                 except ValueError:
                     continue
                 if "engine_blackout_us" in o:
                     found = [int(v) for v in o["engine_blackout_us"]]
-            elif line.startswith("blackout per engine: "):
-                found = [int(v) for v in re.findall(r"(\d+) us", line)]
+            elif "blackout per engine: " in line:
+                rest = line[line.index("blackout per engine: "):]
+                found = [int(v) for v in re.findall(r"(\d+) us", rest)]
     if not found:
         print("FAIL: no per-engine blackout in " + path)
         sys.exit(1)
