@@ -121,5 +121,8 @@ tail -3 "$T/cli.log"
 # Pony, the median is their mean, and the Pony engine's 3.4 MB of state takes 10-35 ms).
 python3 "$(dirname "$0")/blackout.py" --no-bound "$T/up1.out"
 kill -TERM "$new"; for _ in $(seq 100); do kill -0 "$new" 2>/dev/null || break; sleep 0.1; done
+# (ASan builds) the new daemon, built from the topology, checked for leaks at its exit too.
+! grep -q "ERROR: LeakSanitizer" "$T/b.log" ||
+  fail "daemon b leaked memory: $(grep -A4 'ERROR: LeakSanitizer' "$T/b.log" | tr '\n' ' ')"
 stop_daemon a
 echo PASS
