@@ -15,6 +15,7 @@
 
 #include "sched/sched.h"
 #include "snap/build.h"
+#include "snap/daemon.h"
 #include "snap/engine.h"
 #include "snap/fdreg.h"
 #include "snap/log.h"
@@ -360,6 +361,9 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo
 			 SNAP_TAKEOVER_ENGINES_MAX);
 	} else if (proto == 1) {
 		w.status = to_check_write_v1(w.msg, sizeof(w.msg));
+		const struct snap_config *cfg = snap_daemon()->cfg;
+		if (w.status == 0 && cfg)
+			w.status = to_topo_matches_config(cfg, w.msg, sizeof(w.msg));
 	} else {
 		/* Described now, so what cannot be rebuilt is refused before anything else. */
 		w.status = to_topo_build(topo, w.msg, sizeof(w.msg));

@@ -133,6 +133,10 @@ struct snap_sbuf;
  * engines than a config holds, a description too long), -ENOTSUP (an engine made by code,
  * not from a description: it cannot be rebuilt), -ENOMEM, with a message in err. */
 int to_topo_build(struct snap_sbuf *b, char *err, size_t errlen);
+/* Old side, protocol 1 (a 0.1.0 new binary, which builds from its config file): 0 if what
+ * runs is what cfg describes (engines, their groups, group modes, the log level), else
+ * -ENOTSUP with what changed at run time in err (-ENOMEM). */
+int to_topo_matches_config(const struct snap_config *cfg, char *err, size_t errlen);
 /* New side: check a received topology (p, len: untrusted) and, only if all of it is good,
  * replace cfg's groups and engines with it and set the log levels. 0, or -EPROTO (layout:
  * counts, lengths, unterminated names, version), -EINVAL (a group or engine the config

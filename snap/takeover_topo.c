@@ -102,6 +102,80 @@ int to_topo_build(struct snap_sbuf *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* What protocol 1 (a 0.1.0 new binary) would build: its config file. Differences are what
+ * it would lose or resurrect. */
+static int engine_vs_config(const struct snap_config *cfg, struct snap_engine *e, char *err,
+			    size_t errlen)
+{
+	const struct snap_engine_cfg *ec = NULL;
+	for (unsigned k = 0; k < cfg->n_engines && ec == NULL; k++)
+		if (strcmp(cfg->engines[k].name, snap_engine_name(e)) == 0)
+			ec = &cfg->engines[k];
+	if (ec == NULL) {
+		snprintf(err, errlen, "engine %s was created at run time", snap_engine_name(e));
+		return -ENOTSUP;
+	}
+	char *txt = NULL;
+	if (snap_config_format_engine(ec, &txt) != 0)
+		return -ENOMEM;
+	const char *d = snap_engine_desc(e);
+	bool same = d && strcmp(d, txt) == 0;
+	free(txt);
+	struct sched_group *g = sched_engine_group(e);
+	struct sched_group_info gi = {.name = ""};
+	if (g)
+		sched_group_info(g, &gi);
+	const char *want = ec->group[0] ? ec->group : SCHED_CFG_DEFAULT_GROUP;
+	if (!same || strcmp(gi.name, want) != 0) {
+		snprintf(err, errlen, "engine %s was %s at run time", snap_engine_name(e),
+			 same ? "moved to another group" : "recreated");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int to_topo_matches_config(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	unsigned ne = snap_engine_count();
+	int r = 0;
+	for (unsigned i = 0; i < ne && r == 0; i++)
+		r = engine_vs_config(cfg, snap_engine_at(i), err, errlen);
+	for (unsigned k = 0; k < cfg->n_engines && r == 0; k++)
+		if (snap_engine_find(cfg->engines[k].name) == NULL) {
+			snprintf(err, errlen, "engine %s was destroyed at run time",
+				 cfg->engines[k].name);
+			r = -ENOTSUP;
+		}
+	struct sched_group *g;
+	for (unsigned i = 0; r == 0 && (g = sched_group_at(i)) != NULL; i++) {
+		struct sched_group_info gi;
+		if (sched_group_info(g, &gi) != 0)
+			continue;
+		const char *mode = strcmp(gi.name, SCHED_CFG_DEFAULT_GROUP) == 0 ? "spreading" : NULL;
+		for (unsigned k = 0; k < cfg->n_groups; k++)
+			if (strcmp(cfg->groups[k].name, gi.name) == 0)
+				mode = cfg->groups[k].mode;
+		if (mode == NULL || strcmp(mode, sched_mode_name(gi.mode)) != 0) {
+			snprintf(err, errlen, "group %s was %s at run time", gi.name,
+				 mode ? "given another mode" : "created");
+			r = -ENOTSUP;
+		}
+	}
+	if (r == 0 && rte_log_get_level((uint32_t)snap_logtype) !=
+			      snap_log_level_parse(cfg->log_level)) {
+		snprintf(err, errlen, "the log level was changed at run time");
+		r = -ENOTSUP;
+	}
+	if (r == -ENOTSUP) {
+		/* One line for people: what is lost and what to do. */
+		char what[128];
+		snprintf(what, sizeof(what), "%s", err);
+		snprintf(err, errlen, "the new binary (protocol 1, release 0.1.0) builds from its "
+			 "config file and %s: put it in the config first", what);
+	}
+	return r;
+}
+
 /* ---- new side ---- */
 
 /* A name field of the wire: NUL-terminated inside it (and non-empty if need). */

@@ -90,8 +90,11 @@ if [ -n "$OS_APP" ]; then
   [ "$ex" -ge "$os_ops" ] || fail "A executed $ex one-sided ops, fewer than the $os_ops checked"
 fi
 if [ "$MODE" = upgrade ]; then
-  # Issue 18's bound, with apps attached: each engine dark at most 50 ms, the median 20 ms.
-  python3 "$(dirname "$0")/blackout.py" "$T"/up[123].out || fail "blackout over the bound"
+  # Issue 18's bound, with apps attached: each engine dark at most 50 ms, the median 20 ms
+  # (UPGRADE_BLACKOUT_BOUND=no, upgrade_release.sh: figures only, see there).
+  nb=()
+  [ "${UPGRADE_BLACKOUT_BOUND:-yes}" = no ] && nb=(--no-bound)
+  python3 "$(dirname "$0")/blackout.py" "${nb[@]}" "$T"/up[123].out || fail "blackout over the bound"
   grep -c "carried over" "$T/b.log" | grep -q 3 || fail "app not carried over by each new daemon"
 fi
 # Where each blackout went (park, save, send, restore), as both daemons logged it.
