@@ -9,8 +9,9 @@
 #     any engine is parked;
 #  3. an executable that is not snapnetd (exits at once): error reply, nothing parked;
 #  4. v1runtime: the new binary speaks only protocol 1 (SNAP_TAKEOVER_FAKE_VERSION=1, as
-#     release 0.1.0), which builds from its config file, and a group's mode was changed at run
-#     time: the old daemon refuses in its welcome, naming the change, before parking anything.
+#     release 0.1.0), which builds from its config file, and a group was created at run time
+#     (an empty one: the engines' path stays as it is): the old daemon refuses in its
+#     welcome, naming the change, before parking anything.
 # The env vars are read only by the --takeover side; A's spawned binary inherits them.
 # B pings A every millisecond throughout; every ping must be answered and A's counter match.
 # snapctl's progress must stop at the step that failed (check_progress.py): die after the fds
@@ -29,7 +30,7 @@ case ${1:-die} in
   v1runtime) start_daemon a "$T/a.conf" env SNAP_TAKEOVER_FAKE_VERSION=1 ;;
 esac
 sleep 1
-[ "${1:-die}" = v1runtime ] && { SA group set-mode default compacting || fail "set-mode"; }
+[ "${1:-die}" = v1runtime ] && { SA group create spare --mode spreading || fail "group create"; }
 pid=$(a_pid)
 bin=$SNAPNETD
 case ${1:-die} in die) steps=4 ;; version|elemversion|v1runtime) steps=2 ;; notsnap) steps=1 ;; esac
@@ -46,7 +47,7 @@ for i in 1 2; do
     elemversion) grep -q "before any blackout: 'counter' state: the new binary reads versions 9-9" \
       "$T/up.out" || fail "no element version reason" ;;
     notsnap) grep -q "exited" "$T/up.out" || fail "no exit reason" ;;
-    v1runtime) grep -q "builds from its config file and group default was given another mode at run time" \
+    v1runtime) grep -q "builds from its config file and group spare was created at run time" \
       "$T/up.out" || fail "no run-time change reason" ;;
   esac
   [ "$(a_pid)" = "$pid" ] || fail "another daemon answers A's control socket"
