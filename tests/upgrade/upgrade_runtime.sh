@@ -28,7 +28,7 @@ ID_cli=$($SB apps | awk -v p="$APP_cli" '$2==p {print $1}')
 [ -n "$ID_cli" ] || fail "RPC client not attached"
 
 # The run-time changes.
-$SB group create rt --mode spreading --threads 2 || fail "group create"
+$SB group create rt --mode spreading --cpus 0 --threads 2 || fail "group create"
 $SB group set-mode rt compacting || fail "group set-mode"
 $SB group create spare --mode dedicated || fail "group create spare"
 $SB engine move pony0 --group rt || fail "engine move"
@@ -88,11 +88,12 @@ $SB --json groups >"$T/groups1.json"
 python3 - "$T/groups0.json" "$T/groups1.json" <<'PY' || fail "groups changed across the upgrade"
 import json, sys
 def groups(p):
-    return {g["name"]: (g["mode"], sorted(g.get("engines", []))) for g in json.load(open(p))["groups"]}
+    return {g["name"]: (g["mode"], sorted(g.get("engines", [])), g.get("cpus", []))
+            for g in json.load(open(p))["groups"]}
 before, after = groups(sys.argv[1]), groups(sys.argv[2])
 print("groups before:", before)
 print("groups after: ", after)
-want = {"rt": ("compacting", ["pony0", "rt0"]), "spare": ("dedicated", [])}
+want = {"rt": ("compacting", ["pony0", "rt0"], [0]), "spare": ("dedicated", [], [])}
 for k, v in want.items():
     if before.get(k) != v:
         sys.exit("before the upgrade, group %s is %s, want %s" % (k, before.get(k), v))
