@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/capture.h"
 #include "control/ctl.pb-c.h"
+#include "control/internal.h"
 #include "control/rpc.h"
 #include "core/config.h"
 #include "core/daemon.h"
@@ -242,6 +244,11 @@ static int check_binary(struct ctl_rpc_call *call, const char *bin)
 	return 0;
 }
 
+bool ctl_upgrade_active(void)
+{
+	return up.active;
+}
+
 static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
 	Ctl__UpgradeRequest *q = (Ctl__UpgradeRequest *)ctl_rpc_unpack(
@@ -249,8 +256,16 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	if (q == NULL)
 		return -EBADMSG;
 	int r = 0;
+	char cport[32];
+	unsigned ncap = ctl_capture_active(cport, sizeof(cport));
 	if (up.active)
 		r = ctl_rpc_error(call, -EBUSY, "an upgrade is already in progress");
+	else if (ncap)
+		/* A capture is this process's (its file, ring and the port's callbacks): it
+		 * would end silently at the hand-over. Refused before anything starts. */
+		r = ctl_rpc_error(call, -EBUSY, "upgrade refused: %u capture%s in progress (port "
+				  "%s); it would not survive the hand-over: wait for it to end or "
+				  "stop it, then upgrade", ncap, ncap == 1 ? "" : "s", cport);
 	else
 		r = check_binary(call, q->binary);
 	if (r == 0 && !up.timer) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <numa.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_lcore.h>
@@ -65,6 +66,13 @@ int snap_engine_build(const struct snap_config *cfg, const struct snap_engine_cf
 			return r;
 		}
 	}
+	/* Kept for a transparent upgrade, which rebuilds the engine from it in the new daemon. */
+	char *desc = NULL;
+	if (snap_config_format_engine(ec, &desc) != 0 || snap_engine_set_desc(e, desc) != 0) {
+		free(desc);
+		goto nomem;
+	}
+	free(desc);
 	SNAP_LOG(INFO, "engine %s: %u elements, %u sources, memory on NUMA node %d%s", e->name,
 		 e->n_elems, e->n_sources, e->socket_id,
 		 numa_available() < 0 ? " (libnuma: single node system)" : "");

@@ -153,3 +153,7 @@ const struct snap_kv *snap_kv_find(const struct snap_kv *kv, unsigned n, const c
  * file) for an engine called name (runtime `engine create`). 0 or -EINVAL with a message. */
 int snap_config_parse_engine(const char *name, const char *body, struct snap_engine_cfg *ec,
 			     char *err, size_t errlen);
+/* The inverse of snap_config_parse_engine: ec's elements and links as a body it parses back
+ * into the same graph (every setting a string, quoted and escaped for libconfig). A malloc'd
+ * string in *out (the caller frees it): 0 or -ENOMEM. */
+int snap_config_format_engine(const struct snap_engine_cfg *ec, char **out);

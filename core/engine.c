@@ -2,6 +2,7 @@
  * save/restore of element state. Scheduling (which thread polls) lives in sched/. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -88,7 +89,23 @@ void snap_engine_destroy(struct snap_engine *e)
 	for (unsigned j = 0; j < ENGINES_MAX; j++)
 		if (engines[j] == e)
 			engines[j] = NULL;
+	free(e->desc);
 	snap_numa_free(e);
+}
+
+int snap_engine_set_desc(struct snap_engine *e, const char *desc)
+{
+	char *d = NULL;
+	if (desc && (d = strdup(desc)) == NULL)
+		return -ENOMEM;
+	free(e->desc);
+	e->desc = d;
+	return 0;
+}
+
+const char *snap_engine_desc(const struct snap_engine *e)
+{
+	return e->desc;
 }
 
 void *snap_engine_zmalloc(const struct snap_engine *e, size_t size)

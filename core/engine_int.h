@@ -34,6 +34,7 @@ struct snap_engine {
 	uint64_t backlog_since_tsc;     /* start of the first of the polls in a row that left
 					 * input queued (0: the last poll drained everything) */
 	bool more;                      /* set by a source during a poll: input left queued */
+	char *desc;                     /* malloc'd, control thread: snap_engine_desc */
 
 	/* fds whose readability means "this engine has work" (app doorbells, rx interrupt
 	 * fds); a sleeping executor thread waits on them. Changed only on the engine's thread

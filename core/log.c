@@ -38,6 +38,18 @@ const char *snap_log_level_name(int level)
 	return level_names[level];
 }
 
+void snap_log_set_dpdk_level(int level)
+{
+	rte_log_set_global_level((uint32_t)level);
+	rte_log_set_level_pattern("lib.*", (uint32_t)level);
+	rte_log_set_level_pattern("pmd.*", (uint32_t)level);
+}
+
+int snap_log_dpdk_level(void)
+{
+	return rte_log_get_level(RTE_LOGTYPE_EAL);
+}
+
 SNAP_X_NAME_FN(snap_drop_name, SNAP_DROP_REASONS)
 
 bool snap_log_limit_ok(struct snap_log_limit *l, unsigned period_ms, unsigned *suppressed)

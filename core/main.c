@@ -314,7 +314,9 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out_ports;
 	}
-	r = snap_engines_build(cfg, err, sizeof(err));
+	/* A takeover builds the engines the old daemon runs now (engines and groups made or
+	 * changed with snapctl included), not those of the config file. */
+	r = takeover ? 0 : snap_engines_build(cfg, err, sizeof(err));
 	if (r) {
 		/* Element arguments are config: a bad one is the operator's to fix. */
 		fprintf(stderr, "snapnetd: %s\n", err);
@@ -322,8 +324,8 @@ int main(int argc, char **argv)
 		goto out_engines;
 	}
 	if (takeover) {
-		/* Brownout done (EAL, ports, engines built): receive the old daemon's fds and
-		 * engine states; on return it has released ports and sockets. */
+		/* Brownout (EAL and ports are up): build the old daemon's topology, receive its
+		 * fds and engine states; on return it has released ports and sockets. */
 		r = snap_takeover_client(cfg, err, sizeof(err));
 		if (r) {
 			fprintf(stderr, "snapnetd: %s\n", err);

@@ -15,6 +15,7 @@
 
 #include "sched/sched.h"
 #include "core/build.h"
+#include "core/daemon.h"
 #include "snap/engine.h"
 #include "core/fdreg.h"
 #include "snap/log.h"
@@ -299,9 +300,34 @@ static void ports_set(bool up)
 	}
 }
 
+/* The run-time topology to the new daemon, which builds its engines and groups from it (its
+ * brownout) and acks: nothing is parked yet, so a refusal costs no blackout. 0 or -errno
+ * with res->msg set. */
+static int send_topology(int s, const struct snap_sbuf *topo, struct snap_takeover_result *res)
+{
+	struct to_status ack = {0};
+	int r = snap_takeover_send(s, T_TOPOLOGY, topo->data, (uint32_t)topo->len, NULL, 0);
+	if (r == 0)
+		r = to_recv_fixed(s, T_ACK, &ack, sizeof(ack));
+	if (r) {
+		snprintf(res->msg, sizeof(res->msg), "takeover: topology hand-over failed: %s",
+			 r == -ECONNRESET ? "the new daemon went away" : strerror(-r));
+		return r;
+	}
+	if (ack.status) {
+		ack.msg[sizeof(ack.msg) - 1] = '\0';
+		snprintf(res->msg, sizeof(res->msg), "new daemon could not build the running "
+			 "topology (nothing was parked): %s", ack.msg);
+		return ack.status < 0 ? ack.status : -EPROTO;
+	}
+	SNAP_LOG(NOTICE, "takeover: new daemon built the running topology (%zu bytes)", topo->len);
+	return 0;
+}
+
 /* Hand every engine over to the child pid we spawned, which said hello. res is filled;
- * returns res->status. */
-static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_result *res)
+ * returns res->status. topo: scratch for the topology (the caller finis it). */
+static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo,
+		 struct snap_takeover_result *res)
 {
 	int r;
 	uint64_t t0 = to_mono_ns();
@@ -335,6 +361,12 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 			 SNAP_TAKEOVER_ENGINES_MAX);
 	} else if (proto == 1) {
 		w.status = to_check_write_v1(w.msg, sizeof(w.msg));
+		const struct snap_config *cfg = snap_daemon()->cfg;
+		if (w.status == 0 && cfg)
+			w.status = to_topo_matches_config(cfg, w.msg, sizeof(w.msg));
+	} else {
+		/* Described now, so what cannot be rebuilt is refused before anything else. */
+		w.status = to_topo_build(topo, w.msg, sizeof(w.msg));
 	}
 	r = snap_takeover_send(s, T_WELCOME, &w, sizeof(w), NULL, 0);
 	if (w.status) {
@@ -376,6 +408,10 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_takeover_r
 	if (r == 0) {
 		pg.state_version = proto;
 		report(&pg, SNAP_TAKEOVER_STEP_VERSION);
+		/* Protocol 1 (a 0.1.0 binary) builds from its config file: no topology. */
+		r = proto > 1 ? send_topology(s, topo, res) : 0;
+		if (r)
+			return res->status = r;
 		r = send_fds(s, &res->fds_passed);
 	}
 	if (r) {
@@ -529,7 +565,10 @@ static void on_peer(int fd, void *arg)
 		kill_child(pid);
 	} else {
 		to_set_timeouts(fd, TO_STEP_TIMEOUT_S);
-		serve(fd, pid, hello, &res);
+		struct snap_sbuf topo;
+		snap_sbuf_init(&topo);
+		serve(fd, pid, hello, &topo, &res);
+		snap_sbuf_fini(&topo);
 	}
 	channel_close();
 	if (res.status)

@@ -2,8 +2,10 @@
  * The channel is one end of a socketpair the old daemon creates when it spawns the new binary
  * (`snapctl upgrade`) and hands down as an inherited fd (SNAP_TAKEOVER_FD): there is no path
  * another process could connect to, and the only peer is the child we spawned. The new daemon
- * (`snapnetd --takeover`) speaks first once its own EAL, ports and engines exist (brownout),
- * then receives the registered fds and every engine's saved state, one engine at a time. */
+ * (`snapnetd --takeover`) speaks first once its own EAL and ports exist, then receives the
+ * old daemon's run-time topology (groups, engines as they are now, log levels) and builds
+ * its engines from it, not from its config file (brownout, nothing parked yet), then the
+ * registered fds and every engine's saved state, one engine at a time. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,7 +23,9 @@ struct snap_config;
  * engine container, each element type's blob) and the old daemon writes each in the newest
  * version both know, or refuses naming the part (core/takeover_versions.c). Both versions
  * are spoken, so 0.1.0 and this release upgrade to each other. Whatever cannot be agreed is
- * refused before any engine is parked. */
+ * refused before any engine is parked. In protocol 2 the run-time topology (groups, engines
+ * as they are now, log levels) is one of the parts ("topology") and follows the plan, so the
+ * new daemon builds what the old one runs; a 0.1.0 binary builds from its config file. */
 #define SNAP_TAKEOVER_STATE_VERSION 2u
 #define SNAP_TAKEOVER_STATE_VERSION_MIN 1u
 /* Test hooks (read only by the NEW daemon, i.e. the --takeover side; an old daemon passes
@@ -113,14 +117,17 @@ pid_t snap_takeover_spawn(const char *binary);
 
 /* Run the new side over the channel inherited from the old daemon (SNAP_TAKEOVER_FD, which is
  * then unset and closed on exec): check it is a stream socket whose peer is our parent with
- * our uid, check versions, receive fds and every engine's state into the already built
- * (parked) engines of this process, then wait for the old daemon to release its ports and
- * listeners. On 0 the caller starts its modules (groups start the engines, sockets are bound
- * again) and must then call snap_takeover_client_finish(). -errno with a message in err
- * otherwise: -ENOTCONN (no channel: not spawned by `snapctl upgrade`), -EACCES (the peer is
- * not our parent or runs as another uid), -EPROTONOSUPPORT (versions), -EBUSY (old daemon
- * refused), -EMSGSIZE (a frame over its bound), -EPROTO. */
-int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen);
+ * our uid, check versions, receive the old daemon's run-time topology, replace cfg's groups
+ * and engines with it and build those engines (parked: the caller builds none itself), receive
+ * fds and every engine's state into them, then wait for the old daemon to release its ports
+ * and listeners. On 0 the caller starts its modules (groups start the engines, sockets are
+ * bound again) and must then call snap_takeover_client_finish(). -errno with a message in err
+ * otherwise (engines built so far stay registered: the caller destroys them): -ENOTCONN (no
+ * channel: not spawned by `snapctl upgrade`), -EACCES (the peer is not our parent or runs as
+ * another uid), -EPROTONOSUPPORT (versions), -EBUSY (old daemon refused), -EMSGSIZE (a frame
+ * over its bound), -EPROTO (also a topology that breaks its layout), -EINVAL (a group or
+ * engine of the topology refused by the config checks), an engine build's error. */
+int snap_takeover_client(struct snap_config *cfg, char *err, size_t errlen);
 /* A listening socket received from the old daemon, for its module to adopt (the control
  * server takes SNAP_FD_CONTROL_LISTEN). The caller owns the fd. -1 if none. */
 int snap_takeover_take_fd(enum snap_fd_kind kind);

@@ -1,6 +1,6 @@
 /* Transparent upgrade, the new daemon's side (`snapnetd --takeover`, see takeover.h):
- * hand-shake, receiving fds and engine states into the parked engines built from the same
- * config, then starting the ports the old daemon released. */
+ * hand-shake, building the engines the old daemon runs (its run-time topology), receiving
+ * fds and engine states into them, then starting the ports the old daemon released. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/build.h"
 #include "core/config.h"
 #include "snap/engine.h"
 #include "core/fdreg.h"
@@ -141,6 +142,36 @@ static int restore_one(const void *p, uint32_t len, char *msg, size_t msglen)
 	return r;
 }
 
+/* Receive the running daemon's topology and build its engines from it instead of the config
+ * file's (parked; sched_cfg_apply makes their groups at module start), then tell the old
+ * daemon, for whom a refusal here costs no blackout. 0 or -errno with err set. */
+static int build_topology(int s, struct snap_config *cfg, char *err, size_t errlen)
+{
+	uint32_t type, len;
+	void *p;
+	int r = snap_takeover_recv(s, &type, &p, &len, TO_TOPO_MAX, NULL, 0, NULL);
+	if (r) {
+		snprintf(err, errlen, "takeover: no topology from the running daemon: %s",
+			 strerror(-r));
+		return r;
+	}
+	if (type != T_TOPOLOGY) {
+		snprintf(err, errlen, "takeover: expected the topology, got message %u", type);
+		r = -EPROTO;
+	} else {
+		r = to_topo_apply(p, len, cfg, err, errlen);
+	}
+	free(p);
+	if (r == 0)
+		r = snap_engines_build(cfg, err, errlen);
+	int w = to_send_status(s, T_ACK, r, r ? err : "built");
+	if (r == 0 && w) {
+		snprintf(err, errlen, "takeover: lost the running daemon: %s", strerror(-w));
+		r = w;
+	}
+	return r;
+}
+
 /* Ports were configured but not started (snap_ports_defer_start): the old daemon held the
  * devices until now. A memif client connects to its peer's server here; if that server is
  * away, the link keeper connects it later (portlink.c), as at a normal start. */
@@ -194,9 +225,8 @@ static int channel_take(char *err, size_t errlen)
 	return s;
 }
 
-int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen)
+int snap_takeover_client(struct snap_config *cfg, char *err, size_t errlen)
 {
-	(void)cfg; /* same config as the old daemon; the channel is inherited */
 	int s = channel_take(err, errlen);
 	if (s < 0)
 		return s;
@@ -239,9 +269,18 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 		goto fail;
 	}
 	if (w.version == 1) {
+		/* A 0.1.0 daemon sends no topology: build what our config file says, as 0.1.0
+		 * does, before saying go (a bad config is refused with nothing parked). */
+		r = snap_engines_build(cfg, m, sizeof(m));
+		if (r) {
+			to_send_status(s, T_REFUSE, r, m);
+			snprintf(err, errlen, "takeover: %s", m);
+			goto fail;
+		}
 		r = snap_takeover_send(s, T_GO, NULL, 0, NULL, 0);
 	} else {
-		/* Tell what we read, part by part; the old daemon plans or refuses. */
+		/* Tell what we read, part by part; the old daemon plans or refuses, then sends
+		 * what it runs for us to build. */
 		static struct to_reads rd;
 		struct to_status plan = {0};
 		r = to_reads_mine(&rd);
@@ -256,6 +295,8 @@ int snap_takeover_client(const struct snap_config *cfg, char *err, size_t errlen
 			r = plan.status < 0 ? plan.status : -EPROTONOSUPPORT;
 			goto fail;
 		}
+		if (r == 0 && (r = build_topology(s, cfg, err, errlen)) != 0)
+			goto fail;
 	}
 	if (r == 0)
 		r = recv_fds(s);

@@ -23,7 +23,10 @@ enum msg_type {
 	T_RELEASED,  /* old -> new: ports stopped, listeners closed; start running */
 	T_RUNNING,   /* new -> old: struct to_status */
 	T_READS,     /* new -> old (protocol 2, in place of T_GO): struct to_reads */
-	T_PLAN,      /* old -> new: struct to_status (0: fds follow; else refused) */
+	T_PLAN,      /* old -> new: struct to_status (0: the topology follows; else refused) */
+	T_TOPOLOGY,  /* old -> new (protocol 2, after T_PLAN, before T_FDS): the run-time
+		      * topology (struct to_topo_hdr ...), answered by a T_ACK (struct
+		      * to_status) once the new daemon built it (or could not) */
 };
 
 struct to_hello {
@@ -77,6 +80,69 @@ uint32_t to_plan_version(const char *type, void *ctx);
  * side); every type we have reads version 1 (new side). 0 or -EPROTONOSUPPORT with msg. */
 int to_check_write_v1(char *msg, size_t len);
 int to_check_read_v1(char *msg, size_t len);
+
+/* ---- T_TOPOLOGY: what the old daemon runs now, for the new one to build instead of its
+ * config file's engines and groups (engines and groups created, changed or moved at run
+ * time, the log levels). The layout is a contract between releases: bump TO_TOPO_VERSION on
+ * any change. All integers host order (both sides run on the same host).
+ *
+ *   struct to_topo_hdr
+ *   struct to_topo_group   x n_groups
+ *   { struct to_topo_engine, desc_len bytes of description (no NUL) }   x n_engines
+ *
+ * Groups are those of sched_cfg_describe; an engine's description is snap_engine_desc (the
+ * body `snapctl engine create` takes), rebuilt through snap_config_parse_engine and the one
+ * engine builder. Names and strings are NUL-terminated inside their fields. Engines in the
+ * order the old daemon lists them (the first Pony engine serves the apps). */
+#define TO_TOPO_VERSION 1u
+#define TO_TOPO_DESC_MAX (64u << 10)
+struct to_topo_hdr {
+	uint32_t version;         /* TO_TOPO_VERSION */
+	int32_t snap_log_level;   /* RTE_LOG_* of the daemon's own log type */
+	int32_t dpdk_log_level;   /* RTE_LOG_* of DPDK's libraries and drivers */
+	uint32_t n_groups;        /* <= SNAP_CFG_GROUPS_MAX */
+	uint32_t n_engines;       /* <= SNAP_CFG_ENGINES_MAX */
+	uint32_t pad;
+};
+struct to_topo_kv {
+	char key[48];
+	char val[160];
+};
+struct to_topo_group {
+	char name[32];
+	char mode[16];            /* sched_mode_name */
+	uint32_t n_cpus;          /* <= SNAP_CFG_CPUS_MAX */
+	uint32_t n_kv;            /* <= SNAP_CFG_KV_MAX: sched_params_set keys and values */
+	int32_t cpus[64];
+	struct to_topo_kv kv[16];
+};
+struct to_topo_engine {
+	char name[32];
+	char group[32];           /* one of the groups above, "" for an engine in no group */
+	uint32_t desc_len;        /* 1..TO_TOPO_DESC_MAX */
+	uint32_t pad;
+};
+/* The largest T_TOPOLOGY payload a receiver accepts (checked before allocating). */
+#define TO_TOPO_MAX                                                                        \
+	(sizeof(struct to_topo_hdr) + 16 * sizeof(struct to_topo_group) +                  \
+	 32 * (sizeof(struct to_topo_engine) + TO_TOPO_DESC_MAX))
+
+struct snap_config;
+struct snap_sbuf;
+/* Old side: the topology this daemon runs, appended to b. 0, or -E2BIG (more groups or
+ * engines than a config holds, a description too long), -ENOTSUP (an engine made by code,
+ * not from a description: it cannot be rebuilt), -ENOMEM, with a message in err. */
+int to_topo_build(struct snap_sbuf *b, char *err, size_t errlen);
+/* Old side, protocol 1 (a 0.1.0 new binary, which builds from its config file): 0 if what
+ * runs is what cfg describes (engines, their groups, group modes, the log level), else
+ * -ENOTSUP with what changed at run time in err (-ENOMEM). */
+int to_topo_matches_config(const struct snap_config *cfg, char *err, size_t errlen);
+/* New side: check a received topology (p, len: untrusted) and, only if all of it is good,
+ * replace cfg's groups and engines with it and set the log levels. 0, or -EPROTO (layout:
+ * counts, lengths, unterminated names, version), -EINVAL (a group or engine the config
+ * parser or sched_cfg_params refuses), -ENOMEM, with a message in err. */
+int to_topo_apply(const void *p, uint32_t len, struct snap_config *cfg, char *err,
+		  size_t errlen);
 
 uint64_t to_mono_ns(void);
 /* SO_RCVTIMEO/SO_SNDTIMEO of sec seconds. */

@@ -15,6 +15,7 @@
 #include "core/takeover_int.h"
 
 #define CONTAINER "engine"
+#define TOPOLOGY "topology" /* the run-time topology (T_TOPOLOGY, takeover_topo.c) */
 
 /* The old daemon's plan: one version per element type it sends. */
 static struct {
@@ -55,6 +56,8 @@ int to_reads_mine(struct to_reads *r)
 {
 	memset(r, 0, sizeof(*r));
 	int e = add_range(r, CONTAINER, SNAP_ENGINE_SAVE_V1, SNAP_ENGINE_SAVE_V2);
+	if (e == 0)
+		e = add_range(r, TOPOLOGY, TO_TOPO_VERSION, TO_TOPO_VERSION);
 	const struct snap_elem_desc *d;
 	for (unsigned i = 0; e == 0 && (d = snap_elem_type_at(i)) != NULL; i++) {
 		uint32_t wmin, rmin, cur;
@@ -141,6 +144,14 @@ int to_plan(const struct to_reads *r, uint32_t *container, char *msg, size_t len
 {
 	plan.n = 0;
 	int e = pick(r, CONTAINER, SNAP_ENGINE_SAVE_V1, SNAP_ENGINE_SAVE_V2, container, msg, len);
+	uint32_t topo;
+	if (e == 0 && find_range(r, TOPOLOGY) == NULL) {
+		snprintf(msg, len, "the new binary cannot build the running topology (it reads no "
+			 "'%s')", TOPOLOGY);
+		e = -EPROTONOSUPPORT;
+	}
+	if (e == 0) /* only one layout so far: both sides must have it */
+		e = pick(r, TOPOLOGY, TO_TOPO_VERSION, TO_TOPO_VERSION, &topo, msg, len);
 	if (e == 0)
 		e = each_saved_type(plan_one, &(struct plan_arg){r, msg, len});
 	if (e == -E2BIG)
@@ -200,6 +211,8 @@ void snap_takeover_print_versions(FILE *f)
 	fprintf(f, "%-20s %7u %7u-%-2u %7u-%-2u\n", CONTAINER " container",
 		SNAP_ENGINE_SAVE_V2, SNAP_ENGINE_SAVE_V1, SNAP_ENGINE_SAVE_V2, SNAP_ENGINE_SAVE_V1,
 		SNAP_ENGINE_SAVE_V2);
+	fprintf(f, "%-20s %7u %7u-%-2u %7u-%-2u\n", "run-time topology", TO_TOPO_VERSION,
+		TO_TOPO_VERSION, TO_TOPO_VERSION, TO_TOPO_VERSION, TO_TOPO_VERSION);
 	const struct snap_elem_desc *d;
 	for (unsigned i = 0; (d = snap_elem_type_at(i)) != NULL; i++) {
 		uint32_t wmin, rmin, cur;

@@ -17,6 +17,11 @@
 int sched_cfg_params(const struct snap_group_cfg *g, struct sched_params *p, char *err,
 		     size_t errlen);
 
+/* The inverse of sched_cfg_params: g as it is now (mode, cpus, every parameter) as a config
+ * group, so a transparent upgrade recreates it in the new daemon through sched_cfg_params
+ * and sched_cfg_apply. 0 or -EINVAL (NULL). */
+int sched_cfg_describe(const struct sched_group *g, struct snap_group_cfg *out);
+
 /* Create every configured group and add every configured engine (already built, looked up
  * by name, parked) to its group, starting it. Engines without a group, and engines that exist
  * but are not in the config, go to SCHED_CFG_DEFAULT_GROUP. 0, or -errno with a one-line reason in err (what was started

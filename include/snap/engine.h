@@ -42,6 +42,13 @@ enum snap_engine_state {
 struct snap_engine *snap_engine_create(const char *name, int socket_id);
 /* Destroy a parked engine: destroys its elements (freeing what they hold). NULL is a no-op. */
 void snap_engine_destroy(struct snap_engine *e);
+/* The description e was built from: its element graph in the syntax `snapctl engine create`
+ * takes ("elements = (...); links = (...);", see snap_config_format_engine), kept so that a
+ * transparent upgrade builds the same engine in the new daemon. Control thread. set copies
+ * desc (NULL clears it): 0 or -ENOMEM (the old one is kept). get: NULL for an engine made by
+ * code rather than from a description (it cannot be rebuilt elsewhere). */
+int snap_engine_set_desc(struct snap_engine *e, const char *desc);
+const char *snap_engine_desc(const struct snap_engine *e);
 
 /* Add an element of type `type` named `name`, initialised from args. 0 or -errno
  * (-ENOENT unknown type, -EEXIST duplicate name, -ENOSPC too many, or init's error; errmsg,
