@@ -54,3 +54,9 @@ struct pony_app {
  * ENOMEM. Not exported from libpony.so. */
 struct pony_app *pony_app_wrap(void *base, size_t size, int cmd_efd, int cpl_efd);
 void pony_app_unwrap(struct pony_app *a);
+
+/* pony.c, for the other parts of the library: the payload-area offset of [buf, buf+len)
+ * (0, or -EFAULT if it is not inside the area), and queueing one command on the ring
+ * (0, -EAGAIN when full, -EPIPE when the daemon is gone). */
+int pony_buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint64_t *off);
+int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c);

@@ -2,7 +2,6 @@
  * off the completion ring, and sleep on the completion eventfd. See include/pony.h for the
  * API and pony/shm.h for the ring and doorbell protocol implemented here (app side). */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -313,7 +312,7 @@ size_t pony_buf_area_size(const struct pony_app *a)
 }
 
 /* Offset of [buf, buf+len) in the payload area, or -EFAULT. */
-static int buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint64_t *off)
+int pony_buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint64_t *off)
 {
 	const char *p = buf;
 	if (p < a->buf || p >= a->buf + a->hdr.buf_size)
@@ -324,7 +323,7 @@ static int buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint
 
 /* ---- commands ---- */
 
-static int cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
+int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
 {
 	if (a->dead)
 		return -EPIPE;
@@ -348,7 +347,7 @@ static int cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
 int pony_stream_open(struct pony_app *a, uint32_t ip, uint16_t service, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_OPEN, .ip = ip, .service = service, .tag = tag};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 int pony_stream_open_str(struct pony_app *a, const char *ip, uint16_t service, uint64_t tag)
@@ -362,19 +361,19 @@ int pony_stream_open_str(struct pony_app *a, const char *ip, uint16_t service, u
 int pony_listen(struct pony_app *a, uint16_t service, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_LISTEN, .service = service, .tag = tag};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 int pony_unlisten(struct pony_app *a, uint16_t service, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_UNLISTEN, .service = service, .tag = tag};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 int pony_stream_close(struct pony_app *a, uint32_t stream, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_CLOSE, .stream = stream, .tag = tag};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 static int send_flags(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len,
@@ -383,11 +382,11 @@ static int send_flags(struct pony_app *a, uint32_t stream, const void *buf, uint
 	uint64_t off;
 	if (len == 0 || len > PONY_MSG_MAX_BYTES)
 		return -EINVAL;
-	if (buf_off(a, buf, len, &off))
+	if (pony_buf_off(a, buf, len, &off))
 		return -EFAULT;
 	struct pony_shm_cmd c = {.op = PONY_OP_SEND, .stream = stream, .off = off, .len = len,
 				 .tag = tag, .flags = flags};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 int pony_send(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len, uint64_t tag)
@@ -416,111 +415,16 @@ int pony_recv_post_n(struct pony_app *a, uint32_t stream, void *buf, uint32_t le
 	uint64_t off;
 	if (len == 0 || len > PONY_MSG_MAX_BYTES || n == 0 || n > PONY_RECV_BATCH_MAX)
 		return -EINVAL;
-	if (buf_off(a, buf, (uint64_t)len * n, &off))
+	if (pony_buf_off(a, buf, (uint64_t)len * n, &off))
 		return -EFAULT;
 	struct pony_shm_cmd c = {.op = PONY_OP_RECV, .stream = stream, .off = off, .len = len,
 				 .count = n, .tag = tag};
-	return cmd_push(a, &c);
+	return pony_cmd_push(a, &c);
 }
 
 int pony_recv_post(struct pony_app *a, uint32_t stream, void *buf, uint32_t len, uint64_t tag)
 {
 	return pony_recv_post_n(a, stream, buf, len, 1, tag);
-}
-
-int pony_region_register(struct pony_app *a, void *buf, uint64_t len, uint32_t perms,
-			 uint64_t tag)
-{
-	uint64_t off;
-	if (perms == 0 || (perms & ~(uint32_t)(PONY_REGION_READ | PONY_REGION_WRITE)) || len == 0)
-		return -EINVAL;
-	if (buf_off(a, buf, len, &off))
-		return -EFAULT;
-	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REG, .off = off, .len = len,
-				 .perms = perms, .tag = tag};
-	return cmd_push(a, &c);
-}
-
-/* One-sided ops: the command names the remote (ip, port, region, key, offset) and a local
- * buffer; the daemon checks everything again. */
-static int onesided(struct pony_app *a, uint8_t op, uint8_t flags, const struct pony_remote *rm,
-		    uint64_t roff, const void *buf, uint32_t len, uint32_t key_len, uint64_t tag)
-{
-	uint64_t off;
-	if (rm == NULL || buf == NULL || len == 0 || len > PONY_ONESIDED_MAX)
-		return -EINVAL;
-	if (buf_off(a, buf, len, &off))
-		return -EFAULT;
-	struct pony_shm_cmd c = {.op = op, .flags = flags, .service = rm->port, .ip = rm->ip,
-				 .region = rm->region, .rkey = rm->key, .roff = roff, .off = off,
-				 .len = len, .count = key_len, .tag = tag};
-	return cmd_push(a, &c);
-}
-
-int pony_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
-	      uint32_t len, uint64_t tag)
-{
-	return onesided(a, PONY_OP_READ, 0, rm, off, buf, len, 0, tag);
-}
-
-int pony_write(struct pony_app *a, const struct pony_remote *rm, uint64_t off, const void *buf,
-	       uint32_t len, uint64_t tag)
-{
-	return onesided(a, PONY_OP_WRITE, 0, rm, off, buf, len, 0, tag);
-}
-
-int pony_read_indirect(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
-		       uint32_t len, unsigned flags, uint64_t tag)
-{
-	if (flags & ~PONY_INDIRECT_PTR)
-		return -EINVAL;
-	return onesided(a, PONY_OP_READ_INDIRECT, (flags & PONY_INDIRECT_PTR) ? PONY_CMDF_IND_PTR : 0,
-			rm, off, buf, len, 0, tag);
-}
-
-int pony_scan_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off,
-		   const void *key, uint32_t key_len, void *buf, uint32_t len, uint64_t tag)
-{
-	if (key == NULL || key_len == 0 || key_len > PONY_SCAN_KEY_MAX || key_len > len)
-		return -EINVAL;
-	uint64_t boff;
-	if (buf == NULL || buf_off(a, buf, len, &boff))
-		return buf == NULL ? -EINVAL : -EFAULT;
-	/* The key travels at the start of the buffer (the daemon copies it at once). */
-	memmove(buf, key, key_len);
-	return onesided(a, PONY_OP_SCAN_READ, 0, rm, off, buf, len, key_len, tag);
-}
-
-int pony_fetch_add(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t add,
-		   uint64_t *res, uint64_t tag)
-{
-	if (res == NULL)
-		return -EINVAL;
-	uint64_t le = htole64(add);
-	uint64_t boff;
-	if (buf_off(a, res, 8, &boff))
-		return -EFAULT;
-	memcpy(res, &le, 8); /* the operand travels in the buffer (copied by the daemon) */
-	return onesided(a, PONY_OP_FETCH_ADD, 0, rm, off, res, 8, 0, tag);
-}
-
-int pony_cmp_swap(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t expect,
-		  uint64_t swap, uint64_t *res, uint64_t tag)
-{
-	if (res == NULL)
-		return -EINVAL;
-	uint64_t le[2] = {htole64(expect), htole64(swap)};
-	uint64_t boff;
-	if (buf_off(a, res, 16, &boff))
-		return -EFAULT;
-	memcpy(res, le, 16);
-	return onesided(a, PONY_OP_CMP_SWAP, 0, rm, off, res, 16, 0, tag);
-}
-
-int pony_region_revoke(struct pony_app *a, uint32_t region, uint64_t tag)
-{
-	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REVOKE, .region = region, .tag = tag};
-	return cmd_push(a, &c);
 }
 
 /* ---- completions and sleeping ---- */

@@ -1,0 +1,104 @@
+/* libpony's memory regions and one-sided operations (pony.h "One-sided operations"): each
+ * call checks its arguments, places its operands in the app's payload buffer where the op
+ * needs them, and queues one command; the daemon checks everything again. */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+int pony_region_register(struct pony_app *a, void *buf, uint64_t len, uint32_t perms,
+			 uint64_t tag)
+{
+	uint64_t off;
+	if (perms == 0 || (perms & ~(uint32_t)(PONY_REGION_READ | PONY_REGION_WRITE)) || len == 0)
+		return -EINVAL;
+	if (pony_buf_off(a, buf, len, &off))
+		return -EFAULT;
+	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REG, .off = off, .len = len,
+				 .perms = perms, .tag = tag};
+	return pony_cmd_push(a, &c);
+}
+
+/* One-sided ops: the command names the remote (ip, port, region, key, offset) and a local
+ * buffer; the daemon checks everything again. */
+static int onesided(struct pony_app *a, uint8_t op, uint8_t flags, const struct pony_remote *rm,
+		    uint64_t roff, const void *buf, uint32_t len, uint32_t key_len, uint64_t tag)
+{
+	uint64_t off;
+	if (rm == NULL || buf == NULL || len == 0 || len > PONY_ONESIDED_MAX)
+		return -EINVAL;
+	if (pony_buf_off(a, buf, len, &off))
+		return -EFAULT;
+	struct pony_shm_cmd c = {.op = op, .flags = flags, .service = rm->port, .ip = rm->ip,
+				 .region = rm->region, .rkey = rm->key, .roff = roff, .off = off,
+				 .len = len, .count = key_len, .tag = tag};
+	return pony_cmd_push(a, &c);
+}
+
+int pony_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
+	      uint32_t len, uint64_t tag)
+{
+	return onesided(a, PONY_OP_READ, 0, rm, off, buf, len, 0, tag);
+}
+
+int pony_write(struct pony_app *a, const struct pony_remote *rm, uint64_t off, const void *buf,
+	       uint32_t len, uint64_t tag)
+{
+	return onesided(a, PONY_OP_WRITE, 0, rm, off, buf, len, 0, tag);
+}
+
+int pony_read_indirect(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
+		       uint32_t len, unsigned flags, uint64_t tag)
+{
+	if (flags & ~PONY_INDIRECT_PTR)
+		return -EINVAL;
+	return onesided(a, PONY_OP_READ_INDIRECT, (flags & PONY_INDIRECT_PTR) ? PONY_CMDF_IND_PTR : 0,
+			rm, off, buf, len, 0, tag);
+}
+
+int pony_scan_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off,
+		   const void *key, uint32_t key_len, void *buf, uint32_t len, uint64_t tag)
+{
+	if (key == NULL || key_len == 0 || key_len > PONY_SCAN_KEY_MAX || key_len > len)
+		return -EINVAL;
+	uint64_t boff;
+	if (buf == NULL || pony_buf_off(a, buf, len, &boff))
+		return buf == NULL ? -EINVAL : -EFAULT;
+	/* The key travels at the start of the buffer (the daemon copies it at once). */
+	memmove(buf, key, key_len);
+	return onesided(a, PONY_OP_SCAN_READ, 0, rm, off, buf, len, key_len, tag);
+}
+
+int pony_fetch_add(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t add,
+		   uint64_t *res, uint64_t tag)
+{
+	if (res == NULL)
+		return -EINVAL;
+	uint64_t le = htole64(add);
+	uint64_t boff;
+	if (pony_buf_off(a, res, 8, &boff))
+		return -EFAULT;
+	memcpy(res, &le, 8); /* the operand travels in the buffer (copied by the daemon) */
+	return onesided(a, PONY_OP_FETCH_ADD, 0, rm, off, res, 8, 0, tag);
+}
+
+int pony_cmp_swap(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t expect,
+		  uint64_t swap, uint64_t *res, uint64_t tag)
+{
+	if (res == NULL)
+		return -EINVAL;
+	uint64_t le[2] = {htole64(expect), htole64(swap)};
+	uint64_t boff;
+	if (pony_buf_off(a, res, 16, &boff))
+		return -EFAULT;
+	memcpy(res, le, 16);
+	return onesided(a, PONY_OP_CMP_SWAP, 0, rm, off, res, 16, 0, tag);
+}
+
+int pony_region_revoke(struct pony_app *a, uint32_t region, uint64_t tag)
+{
+	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REVOKE, .region = region, .tag = tag};
+	return pony_cmd_push(a, &c);
+}
+
