@@ -221,6 +221,16 @@ PONY_API int pony_region_revoke(struct pony_app *app, uint32_t region, uint64_t 
  * and locally: -ETIMEDOUT / -ECONNRESET (the flow failed: a WRITE may or may not have been
  * applied), -ENOBUFS (too many ops in flight), -EHOSTUNREACH. */
 #define PONY_ONESIDED_MAX 1024u
+/* pony_read and pony_write take up to 64 KiB: libpony sends a longer op as pieces of
+ * PONY_ONESIDED_MAX bytes (batched into packets by the engine) and completes it once, when
+ * every piece has: status 0 and the whole length, or the first failing piece's status (len
+ * 0; other pieces of a WRITE may have been applied: pieces run in any order, like the ops of
+ * an RDMA NIC, and a large op is not atomic). It needs as many free command slots and
+ * daemon op slots as pieces (-EAGAIN if the ring cannot take them all now; at most
+ * PONY_LARGE_OPS_MAX large ops in flight, else -EBUSY); the remote needs a 1 KiB op to fit
+ * its path (MTU 1500 or more). */
+#define PONY_ONESIDED_LARGE_MAX (64u << 10)
+#define PONY_LARGE_OPS_MAX 32u
 #define PONY_SCAN_KEY_MAX 24u
 #define PONY_INDIRECT_PTR 0x1u /* pony_read_indirect: the 8 bytes are a uint64 offset */
 
@@ -234,7 +244,7 @@ struct pony_remote {
 };
 
 /* Read len bytes at offset off of the remote region into buf. Returns 0, -EAGAIN, -EFAULT,
- * -EINVAL (len 0 or > PONY_ONESIDED_MAX, NULL), -EPIPE. */
+ * -EINVAL (len 0 or > PONY_ONESIDED_LARGE_MAX, NULL), -EBUSY (large ops), -EPIPE. */
 PONY_API int pony_read(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
 		       void *buf, uint32_t len, uint64_t tag);
 /* Write len bytes from buf to offset off of the remote region (needs PONY_REGION_WRITE).

@@ -81,6 +81,8 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 		return false;
 	if ((c->flags & PONY_CMDF_IND_PTR) && c->op != PONY_OP_READ_INDIRECT)
 		return false;
+	if ((c->flags & PONY_CMDF_PIECE) && c->op != PONY_OP_READ && c->op != PONY_OP_WRITE)
+		return false;
 	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&

@@ -92,7 +92,9 @@ struct pony_shm_ring {
 #define PONY_CMDF_FREE_ON_DONE 0x01u /* library-internal: echoed in the completion; the
 				      * library frees the buffer when it polls it */
 #define PONY_CMDF_IND_PTR 0x02u     /* READ_INDIRECT: pointer-as-offset (PONY_INDIRECT_PTR) */
-#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR)
+#define PONY_CMDF_PIECE 0x04u       /* library-internal: one piece of a large READ/WRITE, echoed
+				      * in its completion; the library completes the whole op once */
+#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE)
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
  * commands with stray fields, so they stay free for later versions). */

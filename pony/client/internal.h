@@ -46,7 +46,22 @@ struct pony_app {
 	bool armed;   /* our sleeping flag is set */
 	bool dead;    /* the daemon closed the socket */
 	struct pony_alloc alloc;
+	/* Large one-sided ops (onesided.c): each sent as pieces, completed once. */
+	struct pony_large_op {
+		uint64_t tag;
+		uint64_t off;      /* payload-area offset of the whole buffer */
+		uint32_t len, left; /* bytes; pieces not completed yet (0: slot free) */
+		int status;        /* the first failing piece's */
+		uint8_t op;
+	} large[PONY_LARGE_OPS_MAX];
 };
+
+/* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large
+ * op; if so *out is that op's one completion. 0 (absorbed), 1 (out filled), or -EPROTO (a
+ * piece of no op we sent). */
+struct pony_shm_cpl;
+int pony_large_piece_done(struct pony_app *a, const struct pony_shm_cpl *c,
+			  struct pony_completion *out);
 
 /* Build an app handle over an already mapped region (in-process tests that run the real
  * daemon code against the real library without a socket). The handle does not own base or

@@ -36,15 +36,76 @@ static int onesided(struct pony_app *a, uint8_t op, uint8_t flags, const struct 
 	return pony_cmd_push(a, &c);
 }
 
+/* A READ or WRITE over PONY_ONESIDED_MAX: all its pieces are queued or none (so the ring
+ * must have room for every one), each with PONY_CMDF_PIECE and the large op's slot as tag. */
+static int large(struct pony_app *a, uint8_t op, const struct pony_remote *rm, uint64_t roff,
+		 const void *buf, uint32_t len, uint64_t tag)
+{
+	uint64_t off;
+	if (rm == NULL || buf == NULL || len > PONY_ONESIDED_LARGE_MAX)
+		return -EINVAL;
+	if (pony_buf_off(a, buf, len, &off))
+		return -EFAULT;
+	if (a->dead)
+		return -EPIPE;
+	unsigned slot = PONY_LARGE_OPS_MAX;
+	for (unsigned i = 0; i < PONY_LARGE_OPS_MAX && slot == PONY_LARGE_OPS_MAX; i++)
+		if (a->large[i].left == 0)
+			slot = i;
+	if (slot == PONY_LARGE_OPS_MAX)
+		return -EBUSY;
+	uint32_t pieces = (len + PONY_ONESIDED_MAX - 1) / PONY_ONESIDED_MAX;
+	a->cmd_head_cache = pony_shm_head(a->cmd_ring);
+	if (a->cmd_tail - a->cmd_head_cache + pieces > a->hdr.cmd_entries)
+		return -EAGAIN;
+	a->large[slot] = (struct pony_large_op){.tag = tag, .off = off, .len = len,
+						.left = pieces, .op = op};
+	for (uint32_t k = 0; k < pieces; k++) {
+		uint32_t at = k * PONY_ONESIDED_MAX;
+		uint32_t n = len - at < PONY_ONESIDED_MAX ? len - at : PONY_ONESIDED_MAX;
+		struct pony_shm_cmd c = {.op = op, .flags = PONY_CMDF_PIECE, .service = rm->port,
+					 .ip = rm->ip, .region = rm->region, .rkey = rm->key,
+					 .roff = roff + at, .off = off + at, .len = n, .tag = slot};
+		int r = pony_cmd_push(a, &c);
+		if (r) {
+			/* Only the daemon going away now: the pieces queued complete with
+			 * errors, the rest are counted as failed here. */
+			a->large[slot].left -= pieces - k;
+			a->large[slot].status = r;
+			return k == 0 ? r : 0;
+		}
+	}
+	return 0;
+}
+
+int pony_large_piece_done(struct pony_app *a, const struct pony_shm_cpl *c,
+			  struct pony_completion *out)
+{
+	if (c->tag >= PONY_LARGE_OPS_MAX || a->large[c->tag].left == 0)
+		return -EPROTO;
+	struct pony_large_op *l = &a->large[c->tag];
+	if (c->status && l->status == 0)
+		l->status = c->status;
+	if (--l->left)
+		return 0;
+	*out = (struct pony_completion){.tag = l->tag, .status = l->status, .op = l->op,
+					.len = l->status ? 0 : l->len, .buf = a->buf + l->off};
+	return 1;
+}
+
 int pony_read(struct pony_app *a, const struct pony_remote *rm, uint64_t off, void *buf,
 	      uint32_t len, uint64_t tag)
 {
+	if (len > PONY_ONESIDED_MAX)
+		return large(a, PONY_OP_READ, rm, off, buf, len, tag);
 	return onesided(a, PONY_OP_READ, 0, rm, off, buf, len, 0, tag);
 }
 
 int pony_write(struct pony_app *a, const struct pony_remote *rm, uint64_t off, const void *buf,
 	       uint32_t len, uint64_t tag)
 {
+	if (len > PONY_ONESIDED_MAX)
+		return large(a, PONY_OP_WRITE, rm, off, buf, len, tag);
 	return onesided(a, PONY_OP_WRITE, 0, rm, off, buf, len, 0, tag);
 }
 

@@ -450,11 +450,24 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 	disarm(a);
 	if (avail == 0)
 		return a->dead ? -EPIPE : 0;
-	unsigned n = avail < max ? avail : max;
-	for (unsigned i = 0; i < n; i++) {
+	/* Pieces of a large op are taken off the ring as they come; the op's one completion
+	 * is returned with the last. */
+	unsigned n = 0, i = 0;
+	for (; i < avail && n < max; i++) {
 		struct pony_shm_cpl c;
 		memcpy(&c, &a->cpls[(a->cpl_head + i) & (a->hdr.cpl_entries - 1)], sizeof(c));
-		struct pony_completion *o = &out[i];
+		struct pony_completion *o = &out[n];
+		if (c.flags & PONY_CMDF_PIECE) {
+			int r = pony_large_piece_done(a, &c, o);
+			if (r < 0) {
+				a->cpl_head += i;
+				pony_shm_release(a->cpl_ring, a->cpl_head);
+				return r;
+			}
+			n += (unsigned)r;
+			continue;
+		}
+		n++;
 		*o = (struct pony_completion){
 			.tag = c.tag, .status = c.status, .op = c.op, .service = c.service,
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
@@ -468,7 +481,7 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			o->buf = NULL;
 		}
 	}
-	a->cpl_head += n;
+	a->cpl_head += i;
 	pony_shm_release(a->cpl_ring, a->cpl_head);
 	return (int)n;
 }

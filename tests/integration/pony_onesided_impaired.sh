@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Remote atomics between two daemons over memif with an injector on each receive path (loss,
-# reordering, duplication; issue 21): 8 client apps on B each run PONY_ATOMICS_N (default
+# One-sided ops between two daemons over memif with an injector on each receive path (loss,
+# reordering, duplication; issue 21). Atomics: 8 client apps on B each run PONY_ATOMICS_N (default
 # 100,000) fetch-and-adds of 1 on one word of A's target region, 32 in flight each: the word
 # must end at exactly 8 x N (each add ran once although packets were lost, duplicated and
 # retransmitted). Then 8 clients take a compare-and-swap lock PONY_ATOMICS_LOCKS times each
 # around a read-modify-write of a second word: it must end at exactly 8 x LOCKS (mutual
-# exclusion, every unlock finding its own id). A's target app never polls (its threads are
+# exclusion, every unlock finding its own id). Large ops: 4 apps each write 64 KiB patterns
+# to their own slice and read them back byte for byte, PONY_OS_LARGE_ROUNDS times (each op
+# one completion over 64 pieces). A's target app never polls (its threads are
 # not involved), and A's engine counts every execution.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 OS_APP=${PONY_ONESIDED_APP:?}
-AT_APP=${PONY_ATOMICS_APP:?}
+AT_APP=${PONY_OS_STRESS:?}
 N=${PONY_ATOMICS_N:-100000}
 LOCKS=${PONY_ATOMICS_LOCKS:-200}
 C=8
@@ -45,6 +47,15 @@ retries=$(cat "$T"/lock*.log | awk '/^PASS lock/ {s += $5} END {print s + 0}')
 echo "cmp-swap lock: $C clients x $LOCKS critical sections: counter $V (want $((C * LOCKS))), lock word $L, $retries busy retries"
 [ "$V" = $((C * LOCKS)) ] || fail "the guarded counter is $V, not $((C * LOCKS))"
 [ "$L" = 0 ] || fail "the lock was left held ($L)"
+R_LARGE=${PONY_OS_LARGE_ROUNDS:-50}
+pids=()
+for i in 1 2 3 4; do
+  at large -n "$R_LARGE" -t "$i" -o $((600 * 1024 + (i - 1) * 65536)) >"$T/large$i.log" 2>&1 & pids+=($!)
+done
+for i in 1 2 3 4; do
+  wait "${pids[$((i - 1))]}" || { cat "$T/large$i.log"; fail "large-op client $i failed"; }
+done
+echo "large ops: 4 clients x $R_LARGE rounds of a 64 KiB write and read-back, byte for byte"
 ex=$(live_stat "$SA" pony0 pony os_executed)
 echo "A executed $((ex - ex0)) one-sided ops"
 [ $((ex - ex0)) -ge $((C * N)) ] || fail "A executed $((ex - ex0)) ops, fewer than the adds"

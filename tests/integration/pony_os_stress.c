@@ -1,4 +1,4 @@
-/* Test app for remote atomics (issue 21), against the read-write region of
+/* Stress app for one-sided ops under impairment (issue 21), against the read-write region of
  * pony_onesided_app's target. Three 8-byte words at OFF (8-byte aligned): a counter that
  * fetch-and-adds bump, a lock word, and a counter guarded by the lock.
  *   init -s SOCK -i IP -r R:K -o OFF: zero the three words (one WRITE).
@@ -9,6 +9,9 @@
  *     it + 1, release with compare-and-swap ID -> 0 (which must find ID). Prints "PASS lock N
  *     retries R".
  *   get -s SOCK -i IP -r R:K -o OFF: prints "words A B C".
+ *   large -s SOCK -i IP -r R:K -o OFF -n N -t SEED: N rounds of a 64 KiB WRITE of a pattern
+ *     (seeded by SEED and the round) at OFF, then a 64 KiB READ of it, byte for byte, with the
+ *     next round's write in flight with each read. Prints "PASS large N".
  * Exits 0, or 1 saying what went wrong. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -120,6 +123,43 @@ static int lock_loop(const struct pony_remote *rm, uint64_t off, unsigned n, uin
 	return 0;
 }
 
+static void pattern(uint8_t *p, uint32_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	for (uint32_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)x;
+	}
+}
+
+static int large_loop(const struct pony_remote *rm, uint64_t off, unsigned n, uint64_t seed)
+{
+	const uint32_t L = PONY_ONESIDED_LARGE_MAX;
+	uint8_t *w = pony_buf_alloc(app, L), *r = pony_buf_alloc(app, L), *want = malloc(L);
+	if (w == NULL || r == NULL || want == NULL)
+		FAIL("no buffer");
+	struct pony_completion c;
+	for (unsigned i = 0; i < n; i++) {
+		pattern(w, L, seed * 1000003 + i);
+		memcpy(want, w, L);
+		int st = sync_op(pony_write(app, rm, off, w, L, 1), &c);
+		if (st || c.len != L || c.op != PONY_OP_WRITE)
+			FAIL("large write %u: %s (len %u)", i, strerror(-st), c.len);
+		memset(r, 0, L);
+		st = sync_op(pony_read(app, rm, off, r, L, 2), &c);
+		if (st || c.len != L || c.op != PONY_OP_READ || c.buf != r)
+			FAIL("large read %u: %s (len %u)", i, strerror(-st), c.len);
+		for (uint32_t k = 0; k < L; k++)
+			if (r[k] != want[k])
+				FAIL("large round %u: byte %u is %02x, wrote %02x", i, k, r[k], want[k]);
+	}
+	free(want);
+	printf("PASS large %u\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *ip = NULL;
@@ -176,8 +216,10 @@ int main(int argc, char **argv)
 		return fadd(&rm, off, n, depth);
 	if (strcmp(argv[1], "lock") == 0)
 		return lock_loop(&rm, off, n, id);
+	if (strcmp(argv[1], "large") == 0)
+		return large_loop(&rm, off, n, id);
 usage:
-	fprintf(stderr, "usage: %s init|fadd|lock|get -s SOCK -i IP -r R:K -o OFF [-n N] "
+	fprintf(stderr, "usage: %s init|fadd|lock|get|large -s SOCK -i IP -r R:K -o OFF [-n N] "
 		"[-d DEPTH] [-t ID]\n", argv[0]);
 	return 2;
 }
