@@ -252,7 +252,8 @@ static int client(const char *sock, const char *ip, struct pony_remote rw,
 		      "scan miss"), "errors");
 	FAILIF(expect(pony_scan_read(app, &rw, 0, "k1", 2, buf, KV_VAL_MAX, 0), -EILSEQ,
 		      "scan no table"), "errors");
-	FAILIF(pony_read(app, &ro, 0, buf, 4096, 0) != -EINVAL, "too long not refused locally");
+	FAILIF(pony_read(app, &ro, 0, buf, PONY_ONESIDED_LARGE_MAX + 1, 0) != -EINVAL,
+	       "too long not refused locally");
 	printf("PASS %lu one-sided ops checked over %u rounds, every error status seen\n", n_ops,
 	       rounds);
 	pony_close(app);
