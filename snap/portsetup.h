@@ -14,9 +14,16 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
  * 0 or -errno with a one-line message in err. Partially created ports are released by
  * snap_ports_destroy(). */
 int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
-/* Set before snap_ports_create: configure ports but do not start them (upgrade: the old
- * daemon still holds the devices; the takeover starts them once it released them). */
+/* Set before snap_eal_start and snap_ports_create: configure ports but do not start them
+ * (upgrade: the old daemon still holds the devices; the takeover starts them once it
+ * released them). Exclusive ports (below) are not even probed then: snap_port_reclaim
+ * opens them. */
 extern bool snap_ports_defer_start;
+/* Ports whose device two daemons cannot hold at once, so an upgrade closes them in the old
+ * daemon before the new one opens them: a memif server (its listening socket), af_xdp (one
+ * XDP socket per queue), tap (the tun device) and af_packet (both daemons' sockets would
+ * get every frame: the new one would answer again what the old one answered). */
+bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */
 void snap_ports_warn_unpolled(void);
@@ -34,12 +41,23 @@ int snap_port_start(struct snap_port *p);
  * 0, or the sync error: then the device was not touched and p is open again. */
 int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
 
+/* Upgrade, old daemon: stop p (snap_port_stop) and, for an exclusive port, close its device
+ * (its sockets closed, a memif server's file unlinked) so the new daemon can open it. 0, or
+ * the stop's error (then nothing was closed), or -ENOENT (not a port). Control thread. */
+int snap_port_release(struct snap_port *p, unsigned timeout_ms);
+/* Start p again: snap_port_start, or for a closed device (released, or not yet opened by a
+ * takeover's new daemon) probe it from its config, set it up and start it. 0 or -errno
+ * (logged; p stays closed). Control thread, queue owners parked or not yet running. */
+int snap_port_reclaim(struct snap_port *p);
+
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u
+#define SNAP_PORTLINK_QUICK_TRIES 4u  /* first attempts of an outage: one a link tick (20 ms) */
 
 /* memif client links (portlink.c). The PMD connects a client only when the device starts
- * and never retries, so while such a port's link is down the control thread restarts it
- * with back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
+ * and never retries, so while such a port's link is down the control thread restarts it:
+ * the first SNAP_PORTLINK_QUICK_TRIES attempts of an outage one link tick apart, then with
+ * back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
  * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
  * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
 int snap_portlink_start(void);

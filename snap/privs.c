@@ -70,6 +70,28 @@ static int change_id(const struct snap_config *cfg)
 	return 0;
 }
 
+/* Capabilities the ports' devices need to be opened: by the new binary of an upgrade (the
+ * old daemon closed them, snap_port_release) and by a roll-back. */
+static void port_caps(const struct snap_config *cfg, bool *raw, bool *xdp, bool *tap)
+{
+	*raw = *xdp = *tap = false;
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		*raw |= cfg->ports[i].kind == SNAP_PORT_AF_PACKET;
+		*xdp |= cfg->ports[i].kind == SNAP_PORT_AF_XDP;
+		*tap |= cfg->ports[i].kind == SNAP_PORT_TAP;
+	}
+}
+
+/* Add cap to the sets of type, and to those an upgrade's exec keeps (inheritable: a root
+ * process's new image gets its inheritable set; ambient: another uid's gets that one). */
+static void keep(unsigned type, bool exec, int cap)
+{
+	capng_update(CAPNG_ADD, type, (unsigned)cap);
+	if (exec)
+		capng_update(CAPNG_ADD, CAPNG_INHERITABLE | CAPNG_AMBIENT | CAPNG_PERMITTED,
+			     (unsigned)cap);
+}
+
 int snap_privs_drop(const struct snap_config *cfg)
 {
 	capng_get_caps_process();
@@ -78,30 +100,38 @@ int snap_privs_drop(const struct snap_config *cfg)
 		SNAP_LOG(INFO, "capabilities after start-up: %s", desc);
 		return 0;
 	}
-	bool raw = false, xdp = false;
-	for (unsigned i = 0; i < cfg->n_ports; i++) {
-		raw |= cfg->ports[i].kind == SNAP_PORT_AF_PACKET;
-		xdp |= cfg->ports[i].kind == SNAP_PORT_AF_XDP;
-	}
+	bool raw, xdp, tap;
+	port_caps(cfg, &raw, &xdp, &tap);
 	bool nice = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_NICE);
-	capng_clear(CAPNG_SELECT_BOTH);
+	/* The bounding set can only shrink with CAP_SETPCAP: a new binary of an upgrade
+	 * starts with it empty already. */
+	bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(CAPNG_SELECT_ALL);
 	unsigned type = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
 	if (raw || xdp)
-		capng_update(CAPNG_ADD, type, CAP_NET_RAW);
+		keep(type, true, CAP_NET_RAW);
 	if (xdp) {
-		capng_update(CAPNG_ADD, type, CAP_NET_ADMIN);
-		capng_update(CAPNG_ADD, type, CAP_SYS_ADMIN);
+		keep(type, true, CAP_NET_ADMIN);
+		keep(type, true, CAP_SYS_ADMIN);
 #ifdef CAP_BPF
-		capng_update(CAPNG_ADD, type, CAP_BPF);
+		keep(type, true, CAP_BPF);
 #endif
 	}
-	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move. */
+	/* A tap is created at start-up only: the daemon never uses CAP_NET_ADMIN afterwards,
+	 * its next binary does (permitted, for ambient, not effective). */
+	if (tap)
+		keep(0, true, CAP_NET_ADMIN);
+	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move, in
+	 * this binary and the next. */
 	if (nice)
-		capng_update(CAPNG_ADD, type, CAP_SYS_NICE);
+		keep(type, true, CAP_SYS_NICE);
 	bool become = cfg->user[0] && geteuid() == 0;
-	int r = become ? change_id(cfg) : capng_apply(CAPNG_SELECT_BOTH);
+	int r = become ? change_id(cfg) : capng_apply(setpcap ? CAPNG_SELECT_BOTH
+								: CAPNG_SELECT_CAPS);
 	if (r < 0 && become)
 		return r; /* the operator asked for another user: not running as it is fatal */
+	/* After the uid change, which empties the ambient set. */
+	int ra = r == 0 ? capng_apply(CAPNG_SELECT_AMBIENT) : 0;
 	capng_get_caps_process();
 	describe();
 	if (r < 0) {
@@ -109,6 +139,9 @@ int snap_privs_drop(const struct snap_config *cfg)
 			 desc);
 		return -EPERM;
 	}
+	if (ra < 0)
+		SNAP_LOG(WARNING, "cannot keep capabilities for an upgrade's new binary "
+			 "(ambient: %d): it may fail to open this daemon's ports", ra);
 	SNAP_LOG(INFO, "capabilities after start-up: %s", desc);
 	return 0;
 }
