@@ -542,7 +542,7 @@ void snap_ports_destroy(void)
 bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc)
 {
 	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP ||
-	       pc->kind == SNAP_PORT_AF_PACKET || pc->kind == SNAP_PORT_TAP;
+	       pc->kind == SNAP_PORT_TAP;
 }
 
 static int port_index(const struct snap_port *p)
@@ -556,6 +556,11 @@ static int port_index(const struct snap_port *p)
 int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 {
 	int i = port_index(p);
+	/* Two packet sockets on one interface both get every frame, and closing one waits for
+	 * an RCU grace period (tens of ms, in the blackout): af_packet stays open here until
+	 * this daemon exits; nobody reads it, the engines are parked. */
+	if (i >= 0 && p->kind == SNAP_PORT_AF_PACKET)
+		return 0;
 	int r = i < 0 ? i : snap_port_stop(p, timeout_ms);
 	if (r || closed[i] || !snap_port_cfg_exclusive(port_cfgs[i]))
 		return r;
@@ -607,11 +612,32 @@ static int port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 	return 0;
 }
 
+/* A takeover's af_packet socket, open since start-up beside the old daemon's, holds frames
+ * the old daemon answered (or would have, had it not parked): only what comes next is
+ * ours. */
+static void drain_rx(struct snap_port *p)
+{
+	struct rte_mbuf *m[32];
+	unsigned n = 0;
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		uint16_t k;
+		while ((k = rte_eth_rx_burst(p->port_id, q, m, RTE_DIM(m))) > 0) {
+			rte_pktmbuf_free_bulk(m, k);
+			n += k;
+		}
+	}
+	if (n)
+		SNAP_LOG(INFO, "port %s: %u frames received before the hand-over dropped",
+			 p->name, n);
+}
+
 int snap_port_reclaim(struct snap_port *p)
 {
 	int i = port_index(p);
 	if (i < 0)
 		return i;
+	if (!closed[i] && p->kind == SNAP_PORT_AF_PACKET && !snap_port_started(p))
+		drain_rx(p);
 	if (!closed[i])
 		return snap_port_start(p);
 	int r = port_reopen(p, port_cfgs[i]);

@@ -21,8 +21,8 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
 extern bool snap_ports_defer_start;
 /* Ports whose device two daemons cannot hold at once, so an upgrade closes them in the old
  * daemon before the new one opens them: a memif server (its listening socket), af_xdp (one
- * XDP socket per queue), tap (the tun device) and af_packet (both daemons' sockets would
- * get every frame: the new one would answer again what the old one answered). */
+ * XDP socket per queue), tap (the tun device). af_packet is shared instead: the new
+ * daemon's socket opens at start-up and drops what it received before the release. */
 bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */
@@ -42,12 +42,14 @@ int snap_port_start(struct snap_port *p);
 int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
 
 /* Upgrade, old daemon: stop p (snap_port_stop) and, for an exclusive port, close its device
- * (its sockets closed, a memif server's file unlinked) so the new daemon can open it. 0, or
- * the stop's error (then nothing was closed), or -ENOENT (not a port). Control thread. */
+ * (its sockets closed, a memif server's file unlinked) so the new daemon can open it; an
+ * af_packet port is left as it is. 0, or the stop's error (then nothing was closed), or
+ * -ENOENT (not a port). Control thread, queue owners parked. */
 int snap_port_release(struct snap_port *p, unsigned timeout_ms);
-/* Start p again: snap_port_start, or for a closed device (released, or not yet opened by a
- * takeover's new daemon) probe it from its config, set it up and start it. 0 or -errno
- * (logged; p stays closed). Control thread, queue owners parked or not yet running. */
+/* Start p again: snap_port_start (a stopped af_packet port first drops what it received),
+ * or for a closed device (released, or not yet opened by a takeover's new daemon) probe it
+ * from its config, set it up and start it. 0 or -errno (logged; p stays closed). Control
+ * thread, queue owners parked or not yet running. */
 int snap_port_reclaim(struct snap_port *p);
 
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u

@@ -126,8 +126,11 @@ int snap_privs_drop(const struct snap_config *cfg)
 	if (nice)
 		keep(type, true, CAP_SYS_NICE);
 	bool become = cfg->user[0] && geteuid() == 0;
-	int r = become ? change_id(cfg) : capng_apply(setpcap ? CAPNG_SELECT_BOTH
-								: CAPNG_SELECT_CAPS);
+	/* The sets before the bounding set: a capability outside it cannot be made inheritable
+	 * any more. */
+	int r = capng_apply(CAPNG_SELECT_CAPS);
+	if (r == 0)
+		r = become ? change_id(cfg) : setpcap ? capng_apply(CAPNG_SELECT_BOUNDS) : 0;
 	if (r < 0 && become)
 		return r; /* the operator asked for another user: not running as it is fatal */
 	/* After the uid change, which empties the ambient set. */

@@ -12,6 +12,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
 . "$(dirname "$0")/lib_up.sh"
+CLEANUPS+=("cp $T/*.log /tmp/upkeep/ 2>/dev/null")
 KIND=${1:?usage: upgrade_ports.sh memif_server|af_packet|af_xdp|tap}
 [ "$KIND" = memif_server ] || need_root
 PINGS=${PINGS:-15000}
