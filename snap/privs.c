@@ -113,6 +113,9 @@ int snap_privs_drop(const struct snap_config *cfg)
 	if (xdp) {
 		keep(type, true, CAP_NET_ADMIN);
 		keep(type, true, CAP_SYS_ADMIN);
+		/* A umem registered again (an upgrade, a roll-back) is charged to
+		 * RLIMIT_MEMLOCK without it. */
+		keep(type, true, CAP_IPC_LOCK);
 #ifdef CAP_BPF
 		keep(type, true, CAP_BPF);
 #endif

@@ -9,10 +9,12 @@
 # the other end of a veth in another namespace) or, for tap, the kernel's ping.
 # Checks: each upgrade moves every engine, per-engine blackout (`snapctl --json upgrade`) at
 # most 50 ms (printed), no ping answered twice, only pings sent during blackouts lost.
+# Not registered yet (known to fail): af_xdp (the new daemon's xsk socket creation fails
+# with EINVAL after the old daemon closed its device) and tap (the new daemon re-creates the
+# tap, so the kernel side's address is gone; blackout 36-54 ms).
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
 . "$(dirname "$0")/lib_up.sh"
-CLEANUPS+=("cp $T/*.log /tmp/upkeep/ 2>/dev/null")
 KIND=${1:?usage: upgrade_ports.sh memif_server|af_packet|af_xdp|tap}
 [ "$KIND" = memif_server ] || need_root
 PINGS=${PINGS:-15000}
