@@ -82,14 +82,38 @@ static void port_caps(const struct snap_config *cfg, bool *raw, bool *xdp, bool 
 	}
 }
 
-/* Add cap to the sets of type, and to those an upgrade's exec keeps (inheritable: a root
- * process's new image gets its inheritable set; ambient: another uid's gets that one). */
-static void keep(unsigned type, bool exec, int cap)
+#define EXEC_CAPS_MAX 8
+
+struct caps {
+	int cap[EXEC_CAPS_MAX];
+	bool eff[EXEC_CAPS_MAX]; /* used by this daemon too (else only kept for the next) */
+	unsigned n;
+};
+
+static void want(struct caps *c, int cap, bool eff)
 {
-	capng_update(CAPNG_ADD, type, (unsigned)cap);
-	if (exec)
-		capng_update(CAPNG_ADD, CAPNG_INHERITABLE | CAPNG_AMBIENT | CAPNG_PERMITTED,
-			     (unsigned)cap);
+	if (c->n < EXEC_CAPS_MAX) {
+		c->cap[c->n] = cap;
+		c->eff[c->n++] = eff;
+	}
+}
+
+/* Set the process's inheritable set to c's capabilities, nothing else changed: before the
+ * user change, which still needs CAP_CHOWN and the rest, and before the bounding set goes
+ * (a capability outside it cannot be made inheritable any more). */
+static int inheritable_first(const struct caps *c)
+{
+	void *saved = capng_save_state();
+	if (saved == NULL)
+		return -ENOMEM;
+	capng_get_caps_process();
+	for (unsigned k = 0; k <= CAP_LAST_CAP; k++)
+		capng_update(CAPNG_DROP, CAPNG_INHERITABLE, k);
+	for (unsigned i = 0; i < c->n; i++)
+		capng_update(CAPNG_ADD, CAPNG_INHERITABLE, (unsigned)c->cap[i]);
+	int r = capng_apply(CAPNG_SELECT_CAPS);
+	capng_restore_state(&saved);
+	return r;
 }
 
 int snap_privs_drop(const struct snap_config *cfg)
@@ -102,38 +126,45 @@ int snap_privs_drop(const struct snap_config *cfg)
 	}
 	bool raw, xdp, tap;
 	port_caps(cfg, &raw, &xdp, &tap);
-	bool nice = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_NICE);
+	struct caps c = {.n = 0};
+	if (raw || xdp)
+		want(&c, CAP_NET_RAW, true);
+	if (xdp) {
+		want(&c, CAP_NET_ADMIN, true);
+		want(&c, CAP_SYS_ADMIN, true);
+		/* A umem registered again (a roll-back, the next binary) is charged to
+		 * RLIMIT_MEMLOCK without it. */
+		want(&c, CAP_IPC_LOCK, true);
+#ifdef CAP_BPF
+		want(&c, CAP_BPF, true);
+#endif
+	}
+	/* A tap is created at start-up only: this daemon never uses CAP_NET_ADMIN afterwards,
+	 * its next binary does. */
+	if (tap && !xdp)
+		want(&c, CAP_NET_ADMIN, false);
+	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move, in
+	 * this binary and the next. */
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_NICE))
+		want(&c, CAP_SYS_NICE, true);
 	/* The bounding set can only shrink with CAP_SETPCAP: a new binary of an upgrade
 	 * starts with it empty already. */
 	bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	capng_clear(CAPNG_SELECT_ALL);
-	unsigned type = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
-	if (raw || xdp)
-		keep(type, true, CAP_NET_RAW);
-	if (xdp) {
-		keep(type, true, CAP_NET_ADMIN);
-		keep(type, true, CAP_SYS_ADMIN);
-		/* A umem registered again (an upgrade, a roll-back) is charged to
-		 * RLIMIT_MEMLOCK without it. */
-		keep(type, true, CAP_IPC_LOCK);
-#ifdef CAP_BPF
-		keep(type, true, CAP_BPF);
-#endif
-	}
-	/* A tap is created at start-up only: the daemon never uses CAP_NET_ADMIN afterwards,
-	 * its next binary does (permitted, for ambient, not effective). */
-	if (tap)
-		keep(0, true, CAP_NET_ADMIN);
-	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move, in
-	 * this binary and the next. */
-	if (nice)
-		keep(type, true, CAP_SYS_NICE);
 	bool become = cfg->user[0] && geteuid() == 0;
-	/* The sets before the bounding set: a capability outside it cannot be made inheritable
-	 * any more. */
-	int r = capng_apply(CAPNG_SELECT_CAPS);
+	int r = inheritable_first(&c);
+	/* Kept for an upgrade's exec: a root process's new image gets the inheritable set,
+	 * another uid's the ambient one (which needs the capability permitted). */
+	capng_clear(CAPNG_SELECT_ALL);
+	for (unsigned i = 0; i < c.n; i++) {
+		unsigned k = (unsigned)c.cap[i];
+		capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_INHERITABLE | CAPNG_AMBIENT, k);
+		if (c.eff[i])
+			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, k);
+	}
 	if (r == 0)
-		r = become ? change_id(cfg) : setpcap ? capng_apply(CAPNG_SELECT_BOUNDS) : 0;
+		r = become ? change_id(cfg) : capng_apply(CAPNG_SELECT_CAPS);
+	if (r == 0 && !become && setpcap)
+		r = capng_apply(CAPNG_SELECT_BOUNDS);
 	if (r < 0 && become)
 		return r; /* the operator asked for another user: not running as it is fatal */
 	/* After the uid change, which empties the ambient set. */
