@@ -38,6 +38,10 @@ static const struct snap_port_cfg *port_cfgs[PORTS_MAX];
 /* The port's device is closed (an upgrade's old daemon released it) or not probed yet (the
  * new daemon, until the old one released it): port_id means nothing. */
 static bool closed[PORTS_MAX];
+/* af_xdp: the AF_XDP sockets its set-up opened (see portxsk.c). */
+#define XSK_MAX (2 * SNAP_PORT_QUEUES_MAX)
+static int xsk[PORTS_MAX][XSK_MAX];
+static unsigned n_xsk[PORTS_MAX];
 
 struct snap_port *snap_port_find(const char *name)
 {
@@ -300,7 +304,7 @@ void snap_ports_clear_stale_sockets(const struct snap_config *cfg)
 
 bool snap_ports_defer_start;
 
-static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
+static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
 		      char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
@@ -444,6 +448,28 @@ static void closed_mac(struct snap_port *p, const struct snap_port_cfg *pc)
 		close(s);
 }
 
+static int port_index(const struct snap_port *p);
+
+/* port_setup, noting the AF_XDP sockets an af_xdp port's queues opened. */
+static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
+		      char *err, size_t errlen)
+{
+	int before[XSK_MAX * PORTS_MAX], after[XSK_MAX * PORTS_MAX];
+	bool x = p->kind == SNAP_PORT_AF_XDP;
+	unsigned nb = x ? snap_xsk_fds(before, RTE_DIM(before)) : 0;
+	int r = port_setup(p, pc, defer, err, errlen);
+	int i = port_index(p);
+	unsigned na = x && i >= 0 ? snap_xsk_fds(after, RTE_DIM(after)) : 0;
+	for (unsigned a = 0; a < na; a++) {
+		bool old = false;
+		for (unsigned b = 0; b < nb; b++)
+			old |= before[b] == after[a];
+		if (!old && n_xsk[i] < XSK_MAX)
+			xsk[i][n_xsk[i]++] = after[a];
+	}
+	return r;
+}
+
 int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
@@ -571,6 +597,10 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 	if (r)
 		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
 			 strerror(-r));
+	for (unsigned k = 0; k < n_xsk[i]; k++)
+		if (snap_xsk_is(xsk[i][k]))
+			close(xsk[i][k]); /* left open by the PMD: the queue stays bound */
+	n_xsk[i] = 0;
 	closed[i] = true;
 	return 0;
 }
@@ -641,6 +671,12 @@ int snap_port_reclaim(struct snap_port *p)
 	if (!closed[i])
 		return snap_port_start(p);
 	int r = port_reopen(p, port_cfgs[i]);
+	/* The kernel frees an AF_XDP queue a grace period after its last socket closed: the
+	 * old daemon's, just now. */
+	for (unsigned k = 0; r && p->kind == SNAP_PORT_AF_XDP && k < 20; k++) {
+		usleep(5000);
+		r = port_reopen(p, port_cfgs[i]);
+	}
 	if (r == 0)
 		closed[i] = false;
 	return r;

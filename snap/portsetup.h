@@ -52,6 +52,12 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms);
  * thread, queue owners parked or not yet running. */
 int snap_port_reclaim(struct snap_port *p);
 
+/* The AF_XDP socket fds open in this process (portxsk.c): how many were written to fds, at
+ * most max. */
+unsigned snap_xsk_fds(int *fds, unsigned max);
+/* fd is an AF_XDP socket. */
+bool snap_xsk_is(int fd);
+
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u
 #define SNAP_PORTLINK_QUICK_TRIES 4u  /* first attempts of an outage: one a link tick (20 ms) */
