@@ -567,8 +567,7 @@ void snap_ports_destroy(void)
 
 bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc)
 {
-	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP ||
-	       pc->kind == SNAP_PORT_TAP;
+	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP;
 }
 
 static int port_index(const struct snap_port *p)
@@ -601,6 +600,9 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 		if (snap_xsk_is(xsk[i][k]))
 			close(xsk[i][k]); /* left open by the PMD: the queue stays bound */
 	n_xsk[i] = 0;
+	if (p->kind == SNAP_PORT_AF_XDP && (r = snap_xdp_detach(port_cfgs[i]->iface)) < 0)
+		SNAP_LOG(WARNING, "port %s: cannot detach the XDP program of %s: %s", p->name,
+			 port_cfgs[i]->iface, strerror(-r));
 	closed[i] = true;
 	return 0;
 }
@@ -671,8 +673,9 @@ int snap_port_reclaim(struct snap_port *p)
 	if (!closed[i])
 		return snap_port_start(p);
 	int r = port_reopen(p, port_cfgs[i]);
-	/* The kernel frees an AF_XDP queue a grace period after its last socket closed: the
-	 * old daemon's, just now. */
+	/* The kernel frees an AF_XDP queue some ms after its last socket closed (the old
+	 * daemon's, just now): until then bind says EBUSY. Not reliable yet (libxdp may keep
+	 * failing in this process after a first EBUSY): af_xdp upgrades are untested. */
 	for (unsigned k = 0; r && p->kind == SNAP_PORT_AF_XDP && k < 20; k++) {
 		usleep(5000);
 		r = port_reopen(p, port_cfgs[i]);

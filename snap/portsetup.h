@@ -20,9 +20,10 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
  * opens them. */
 extern bool snap_ports_defer_start;
 /* Ports whose device two daemons cannot hold at once, so an upgrade closes them in the old
- * daemon before the new one opens them: a memif server (its listening socket), af_xdp (one
- * XDP socket per queue), tap (the tun device). af_packet is shared instead: the new
- * daemon's socket opens at start-up and drops what it received before the release. */
+ * daemon before the new one opens them: a memif server (its listening socket) and af_xdp
+ * (one XDP socket per queue). Others are opened by both: af_packet (the new daemon's socket
+ * drops what it received before the release), tap (the tun device is multi-queue: each
+ * daemon has its own queues, and the device with its kernel-side addresses lives on). */
 bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */
@@ -52,11 +53,14 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms);
  * thread, queue owners parked or not yet running. */
 int snap_port_reclaim(struct snap_port *p);
 
-/* The AF_XDP socket fds open in this process (portxsk.c): how many were written to fds, at
- * most max. */
+/* af_xdp leftovers (portxdp.c). The AF_XDP socket fds open in this process: how many were
+ * written to fds, at most max. */
 unsigned snap_xsk_fds(int *fds, unsigned max);
 /* fd is an AF_XDP socket. */
 bool snap_xsk_is(int fd);
+/* Detach the XDP program (native or generic mode) of interface iface, in our namespace. 0,
+ * -ENODEV (no such interface) or the kernel's -errno. */
+int snap_xdp_detach(const char *iface);
 
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u

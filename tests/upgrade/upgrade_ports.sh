@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Upgrade across every port kind that two daemons cannot hold at once (the old daemon closes
-# it at release, the new one opens it: snap_port_release/reclaim): `upgrade_ports.sh KIND`,
-# KIND one of memif_server, af_packet, af_xdp, tap. Host A (the one upgraded, three times in
-# a row, alternating two builds) answers pings every millisecond through a counter whose
-# count must survive each hand-over; where the port carries Pony (all but tap) an RPC client
-# app on A checks every echo RPC through B's server app (byte-identical, in order, exactly
-# once: pony_rpc) and must stay attached. The peer: daemon B (memif client, or af_packet on
-# the other end of a veth in another namespace) or, for tap, the kernel's ping.
-# Checks: each upgrade moves every engine, per-engine blackout (`snapctl --json upgrade`) at
-# most 50 ms (printed), no ping answered twice, only pings sent during blackouts lost.
-# Not registered yet (known to fail): af_xdp (the new daemon's xsk socket creation fails
-# with EINVAL after the old daemon closed its device) and tap (the new daemon re-creates the
-# tap, so the kernel side's address is gone; blackout 36-54 ms).
+# Upgrade across the port kinds that two daemons cannot simply both open:
+# `upgrade_ports.sh KIND`, KIND one of memif_server (the old daemon closes the device at
+# release, the new one opens it then: snap_port_release/reclaim), af_packet (both open it;
+# the new daemon drops what its socket got before the release), tap (multi-queue: both
+# attach to the same device, whose kernel side keeps its address), af_xdp (closed and
+# re-opened like memif_server; not registered: see snap_port_reclaim). Host A (the one
+# upgraded, three times in a row, alternating two builds) answers pings every millisecond
+# through a counter whose count must survive each hand-over; where the port carries Pony
+# (all but tap) an RPC client app on A checks every echo RPC through B's server app
+# (byte-identical, in order, exactly once: pony_rpc) and must stay attached. The peer:
+# daemon B (memif client, or af_packet on the other end of a veth in another namespace) or,
+# for tap, the kernel's ping(8) in A's namespace.
+# Checks: each upgrade moves every engine; per-engine blackout (`snapctl --json upgrade`) at
+# most 50 ms (printed); no ping answered twice; only pings sent during blackouts lost.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
 . "$(dirname "$0")/lib_up.sh"

@@ -1,0 +1,106 @@
+/* What DPDK 22.11's af_xdp PMD (with libxdp, single-program mode) leaves behind when its
+ * device is removed, which keeps the queue bound (EBUSY for the next opener: an upgrade's
+ * new daemon, a roll-back): the queues' AF_XDP sockets, still open, and the XDP program
+ * whose socket map still holds them. port.c notes the sockets a device opened and, after
+ * removing it, closes those and detaches the program. */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "snap/portsetup.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+bool snap_xsk_is(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_XDP;
+}
+
+unsigned snap_xsk_fds(int *fds, unsigned max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 0;
+	unsigned n = 0;
+	struct dirent *e;
+	while (n < max && (e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && e->d_name[0] && fd != dirfd(d) && snap_xsk_is((int)fd))
+			fds[n++] = (int)fd;
+	}
+	closedir(d);
+	return n;
+}
+
+struct xdp_req {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+	struct rtattr xdp;        /* IFLA_XDP, nesting the two below */
+	struct rtattr fd_attr;    /* IFLA_XDP_FD = -1: none */
+	int32_t fd;
+	struct rtattr flags_attr; /* IFLA_XDP_FLAGS: the mode */
+	uint32_t flags;
+};
+
+/* One detach request for the mode in flags: the kernel's ack status. */
+static int detach_mode(int s, int ifindex, uint32_t flags)
+{
+	struct xdp_req q = {0};
+	q.nh.nlmsg_len = sizeof(q);
+	q.nh.nlmsg_type = RTM_SETLINK;
+	q.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	q.ifi.ifi_family = AF_UNSPEC;
+	q.ifi.ifi_index = ifindex;
+	q.xdp.rta_type = IFLA_XDP | NLA_F_NESTED;
+	q.xdp.rta_len = sizeof(q) - offsetof(struct xdp_req, xdp);
+	q.fd_attr.rta_type = IFLA_XDP_FD;
+	q.fd_attr.rta_len = RTA_LENGTH(sizeof(q.fd));
+	q.fd = -1;
+	q.flags_attr.rta_type = IFLA_XDP_FLAGS;
+	q.flags_attr.rta_len = RTA_LENGTH(sizeof(q.flags));
+	q.flags = flags;
+	if (send(s, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
+		return -errno;
+	char buf[512];
+	ssize_t n = recv(s, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+	if ((size_t)n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || h->nlmsg_type != NLMSG_ERROR)
+		return -EPROTO;
+	struct nlmsgerr e;
+	memcpy(&e, NLMSG_DATA(h), sizeof(e));
+	return e.error;
+}
+
+int snap_xdp_detach(const char *iface)
+{
+	int ifindex = (int)if_nametoindex(iface);
+	if (ifindex == 0)
+		return -ENODEV;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Whichever mode libxdp chose; detaching an empty mode is no error. */
+	int r = detach_mode(s, ifindex, XDP_FLAGS_DRV_MODE);
+	int r2 = detach_mode(s, ifindex, XDP_FLAGS_SKB_MODE);
+	close(s);
+	return r ? r : r2;
+}
