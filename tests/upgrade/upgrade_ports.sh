@@ -15,6 +15,7 @@
 # most 50 ms (printed); no ping answered twice; only pings sent during blackouts lost.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
+. "$(dirname "$0")/../integration/host_conf.sh"
 . "$(dirname "$0")/lib_up.sh"
 KIND=${1:?usage: upgrade_ports.sh memif_server|af_packet|af_xdp|tap}
 [ "$KIND" = memif_server ] || need_root
@@ -26,38 +27,21 @@ case ${SNAP_SANITIZE:-none} in none|'') ;; *) BLACKOUT_MAX_US=150000 ;; esac
 IPA=10.92.0.1 IPB=10.92.0.2
 NA=upa$$ NB=upb$$
 
-# host NAME PORT_BLOCK PEER_IP PEER_MAC [PING_ELEMENT]: one engine answering pings (through
-# counter cnt) and serving Pony apps on port p0, plus an engine "side" with a counter (one
-# more engine state to move). With PING_ELEMENT it pings PEER_IP too.
+# host NAME PORT_BLOCK PEER_IP PEER_MAC [ping]: host_conf's graph, whose pings pass through
+# counter cnt, serving Pony apps on port p0, plus an engine "side" with a counter (one more
+# engine state to move). With "ping" it pings PEER_IP every millisecond too.
 host() {
-  local ping="" plinks=""
+  local icmp="ip.icmp -> cnt" ping=""
   if [ -n "${5:-}" ]; then
-    ping="{ name = \"ping\"; type = \"icmp_ping\"; port = \"p0\"; dst = \"$3\"; interval_us = 1000; count = $PINGS; },"
-    plinks='"ip.icmp -> ping", "ping.other -> cnt", "ping.tx -> tx",'
-  else
-    plinks='"ip.icmp -> cnt",'
+    ping=", { name = \"ping\"; type = \"icmp_ping\"; port = \"p0\"; dst = \"$3\"; interval_us = 1000; count = $PINGS; }"
+    icmp='ip.icmp -> ping", "ping.other -> cnt", "ping.tx -> tx'
   fi
-  cat <<CONF
-daemon = { name = "up$1$$"; run_dir = "$T/run-$1"; memory_mb = 256; app_region_mb = 32; };
-ports = ( { name = "p0"; $2 neighbours = ( { ip = "$3"; mac = "$4"; } ); } );
-engines = ( {
-  name = "host";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    $ping
-    { name = "cnt"; type = "counter"; },
-    { name = "echo"; type = "icmp_echo"; port = "p0"; },
-    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
-    { name = "pony"; type = "pony"; port = "p0"; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", $plinks "cnt -> echo",
-            "echo -> tx", "arp -> tx", "ip.udp -> udp", "udp.p0 -> pony", "pony.tx -> tx" );
-}, { name = "side"; elements = ( { name = "c2"; type = "counter"; } ); links = ( ); } );
-CONF
+  host_conf "$1" "$2 neighbours = ( { ip = \"$3\"; mac = \"$4\"; } );" \
+    ", { name = \"cnt\"; type = \"counter\"; }, { name = \"udp\"; type = \"udp_demux\"; dport_4793 = \"p0\"; },
+    { name = \"pony\"; type = \"pony\"; port = \"p0\"; }$ping" \
+    ', "cnt -> echo", "ip.udp -> udp", "udp.p0 -> pony", "pony.tx -> tx"' "$icmp" \
+    ', { name = "side"; elements = ( { name = "c2"; type = "counter"; } ); links = ( ); }' \
+    'memory_mb = 256; app_region_mb = 32;'
 }
 
 # A veth pair $1 (namespace NA) - $2 (namespace NB) with MACs MA and MB.
