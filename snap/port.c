@@ -39,7 +39,8 @@ static const struct snap_port_cfg *port_cfgs[PORTS_MAX];
  * new daemon, until the old one released it): port_id means nothing. */
 static bool closed[PORTS_MAX];
 /* af_xdp: the AF_XDP sockets its set-up opened (see portxsk.c). */
-#define XSK_MAX (2 * SNAP_PORT_QUEUES_MAX)
+#define XSK_MAX (2 * SNAP_PORT_QUEUES_MAX + 2)
+#define XSK_WAIT_MS 2000 /* for the kernel to free an af_xdp port's queues */
 static int xsk[PORTS_MAX][XSK_MAX];
 static unsigned n_xsk[PORTS_MAX];
 
@@ -596,9 +597,10 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 	if (r)
 		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
 			 strerror(-r));
-	for (unsigned k = 0; k < n_xsk[i]; k++)
+	for (unsigned k = 0; k < n_xsk[i]; k++) {
 		if (snap_xsk_is(xsk[i][k]))
 			close(xsk[i][k]); /* left open by the PMD: the queue stays bound */
+	}
 	n_xsk[i] = 0;
 	if (p->kind == SNAP_PORT_AF_XDP && (r = snap_xdp_detach(port_cfgs[i]->iface)) < 0)
 		SNAP_LOG(WARNING, "port %s: cannot detach the XDP program of %s: %s", p->name,
@@ -672,14 +674,19 @@ int snap_port_reclaim(struct snap_port *p)
 		drain_rx(p);
 	if (!closed[i])
 		return snap_port_start(p);
+	uint64_t t0 = snap_loop_now_ns();
 	int r = port_reopen(p, port_cfgs[i]);
-	/* The kernel frees an AF_XDP queue some ms after its last socket closed (the old
-	 * daemon's, just now): until then bind says EBUSY. Not reliable yet (libxdp may keep
-	 * failing in this process after a first EBUSY): af_xdp upgrades are untested. */
-	for (unsigned k = 0; r && p->kind == SNAP_PORT_AF_XDP && k < 20; k++) {
+	/* The kernel frees an AF_XDP queue only after a chain of deferred frees (program,
+	 * socket map, socket, buffer pool) once the old daemon let go of it: bind says EBUSY
+	 * until then, 10 ms to over 100 ms on a loaded machine. */
+	while (r && p->kind == SNAP_PORT_AF_XDP &&
+	       snap_loop_now_ns() - t0 < XSK_WAIT_MS * 1000000ull) {
 		usleep(5000);
 		r = port_reopen(p, port_cfgs[i]);
 	}
+	if (r == 0 && p->kind == SNAP_PORT_AF_XDP)
+		SNAP_LOG(INFO, "port %s: opened after %.1f ms", p->name,
+			 (snap_loop_now_ns() - t0) / 1e6);
 	if (r == 0)
 		closed[i] = false;
 	return r;

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,7 +28,16 @@ bool snap_xsk_is(int fd)
 {
 	int dom = 0;
 	socklen_t len = sizeof(dom);
-	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_XDP;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0)
+		return dom == AF_XDP;
+	/* The program and its socket map (which holds the sockets). */
+	char path[32], link[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:bpf-map") == 0 || strcmp(link, "anon_inode:bpf-prog") == 0;
 }
 
 unsigned snap_xsk_fds(int *fds, unsigned max)
