@@ -579,20 +579,6 @@ static int port_index(const struct snap_port *p)
 	return -ENOENT;
 }
 
-/* After removing an af_xdp device: what the PMD left open (sockets, the program and its
- * socket map) keeps its queues bound. */
-static void xdp_leftovers_close(int i)
-{
-	for (unsigned k = 0; k < n_xsk[i]; k++)
-		if (snap_xsk_is(xsk[i][k]))
-			close(xsk[i][k]);
-	n_xsk[i] = 0;
-	int r = ports[i]->kind == SNAP_PORT_AF_XDP ? snap_xdp_detach(port_cfgs[i]->iface) : 0;
-	if (r < 0)
-		SNAP_LOG(WARNING, "port %s: cannot detach the XDP program of %s: %s",
-			 ports[i]->name, port_cfgs[i]->iface, strerror(-r));
-}
-
 int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 {
 	int i = port_index(p);
@@ -611,19 +597,15 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 	if (r)
 		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
 			 strerror(-r));
-	xdp_leftovers_close(i);
+	for (unsigned k = 0; k < n_xsk[i]; k++) {
+		if (snap_xsk_is(xsk[i][k]))
+			close(xsk[i][k]); /* left open by the PMD: the queue stays bound */
+	}
+	n_xsk[i] = 0;
+	if (p->kind == SNAP_PORT_AF_XDP && (r = snap_xdp_detach(port_cfgs[i]->iface)) < 0)
+		SNAP_LOG(WARNING, "port %s: cannot detach the XDP program of %s: %s", p->name,
+			 port_cfgs[i]->iface, strerror(-r));
 	closed[i] = true;
-	/* The kernel frees the queues after a chain of deferred frees (program, socket map,
-	 * socket, buffer pool): the new daemon's PMD must find them free, it does not recover
-	 * from a failed first try. */
-	uint64_t t0 = snap_loop_now_ns();
-	for (uint16_t q = 0; p->kind == SNAP_PORT_AF_XDP && q < p->n_rxq; q++)
-		while (snap_xdp_queue_free(port_cfgs[i]->iface, q) == -EBUSY &&
-		       snap_loop_now_ns() - t0 < XSK_WAIT_MS * 1000000ull)
-			usleep(1000);
-	if (p->kind == SNAP_PORT_AF_XDP)
-		SNAP_LOG(NOTICE, "port %s: queues free after %.1f ms", p->name,
-			 (snap_loop_now_ns() - t0) / 1e6);
 	return 0;
 }
 
@@ -655,9 +637,6 @@ static int port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 	if (r) {
 		SNAP_LOG(ERR, "%s", err);
 		rte_eal_hotplug_remove("vdev", name);
-		int i = port_index(p);
-		if (i >= 0)
-			xdp_leftovers_close(i);
 		return r;
 	}
 	if (!rte_is_same_ether_addr(&before, &p->mac))
@@ -706,7 +685,7 @@ int snap_port_reclaim(struct snap_port *p)
 		r = port_reopen(p, port_cfgs[i]);
 	}
 	if (r == 0 && p->kind == SNAP_PORT_AF_XDP)
-		SNAP_LOG(NOTICE, "port %s: opened after %.1f ms", p->name,
+		SNAP_LOG(INFO, "port %s: opened after %.1f ms", p->name,
 			 (snap_loop_now_ns() - t0) / 1e6);
 	if (r == 0)
 		closed[i] = false;

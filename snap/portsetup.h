@@ -61,9 +61,6 @@ bool snap_xsk_is(int fd);
 /* Detach the XDP program (native or generic mode) of interface iface, in our namespace. 0,
  * -ENODEV (no such interface) or the kernel's -errno. */
 int snap_xdp_detach(const char *iface);
-/* Whether a new AF_XDP socket can bind queue of iface now (it binds one, copy mode, and
- * closes it). 0, -EBUSY (still bound, or not freed yet), -ENODEV or another -errno. */
-int snap_xdp_queue_free(const char *iface, unsigned queue);
 
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <linux/if_link.h>
-#include <linux/if_xdp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -114,31 +113,4 @@ int snap_xdp_detach(const char *iface)
 	int r2 = detach_mode(s, ifindex, XDP_FLAGS_SKB_MODE);
 	close(s);
 	return r ? r : r2;
-}
-
-int snap_xdp_queue_free(const char *iface, unsigned queue)
-{
-	int ifindex = (int)if_nametoindex(iface);
-	if (ifindex == 0)
-		return -ENODEV;
-	int s = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	/* The least a bind takes: a umem of two frames, its fill and completion rings, an rx
-	 * ring. Copy mode: no driver resources. */
-	void *mem = aligned_alloc(4096, 4096);
-	struct xdp_umem_reg mr = {.addr = (uintptr_t)mem, .len = 4096, .chunk_size = 2048};
-	int n = 4, r = mem ? 0 : -ENOMEM;
-	if (r == 0 && (setsockopt(s, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) ||
-		       setsockopt(s, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) ||
-		       setsockopt(s, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) ||
-		       setsockopt(s, SOL_XDP, XDP_RX_RING, &n, sizeof(n))))
-		r = -errno;
-	struct sockaddr_xdp sa = {.sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)ifindex,
-				  .sxdp_queue_id = queue, .sxdp_flags = XDP_COPY};
-	if (r == 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		r = -errno;
-	close(s);
-	free(mem);
-	return r;
 }
