@@ -47,17 +47,24 @@ int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
  * af_packet port is left as it is. 0, or the stop's error (then nothing was closed), or
  * -ENOENT (not a port). Control thread, queue owners parked. */
 int snap_port_release(struct snap_port *p, unsigned timeout_ms);
-/* Start p again: snap_port_start (a stopped af_packet port first drops what it received),
+/* Start p again: snap_port_start (a stopped af_packet port then drops what it received),
  * or for a closed device (released, or not yet opened by a takeover's new daemon) probe it
  * from its config, set it up and start it. 0 or -errno (logged; p stays closed). Control
  * thread, queue owners parked or not yet running. */
 int snap_port_reclaim(struct snap_port *p);
 
-/* af_xdp leftovers (portxdp.c). The AF_XDP socket fds open in this process: how many were
- * written to fds, at most max. */
+/* af_xdp leftovers (portxdp.c). The fds open in this process that snap_xsk_is: how many
+ * were written to fds, at most max. */
 unsigned snap_xsk_fds(int *fds, unsigned max);
-/* fd is an AF_XDP socket. */
+/* fd is an AF_XDP socket, a BPF program or a BPF map (what the af_xdp PMD leaves open). */
 bool snap_xsk_is(int fd);
+/* Around the set-up of port (index) port: note the fds that snap_xsk_is it opened. Control
+ * thread. */
+void snap_xdp_note_begin(void);
+void snap_xdp_note_end(unsigned port);
+/* After port's device was removed: close what it opened that is still open, and detach
+ * the XDP program of iface. snap_xdp_detach's result. */
+int snap_xdp_leftovers_close(unsigned port, const char *iface);
 /* Detach the XDP program (native or generic mode) of interface iface, in our namespace. 0,
  * -ENODEV (no such interface) or the kernel's -errno. */
 int snap_xdp_detach(const char *iface);

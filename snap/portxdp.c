@@ -1,8 +1,9 @@
 /* What DPDK 22.11's af_xdp PMD (with libxdp, single-program mode) leaves behind when its
- * device is removed, which keeps the queue bound (EBUSY for the next opener: an upgrade's
- * new daemon, a roll-back): the queues' AF_XDP sockets, still open, and the XDP program
- * whose socket map still holds them. port.c notes the sockets a device opened and, after
- * removing it, closes those and detaches the program. */
+ * device is removed (or its set-up fails), which keeps the queue bound (EBUSY for the next
+ * opener: an upgrade's new daemon, a roll-back): the queues' AF_XDP sockets, still open,
+ * and the XDP program and socket map that still hold them. port.c has the fds a port's
+ * set-up opened noted here and, after removing the device, closed, and the program
+ * detached. */
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
@@ -18,6 +19,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "snap/config.h"
+#include "snap/port.h"
 #include "snap/portsetup.h"
 
 #ifndef AF_XDP
@@ -55,6 +58,32 @@ unsigned snap_xsk_fds(int *fds, unsigned max)
 	}
 	closedir(d);
 	return n;
+}
+
+#define NOTE_MAX (2 * SNAP_PORT_QUEUES_MAX + 4)
+#define FDS_MAX (NOTE_MAX * SNAP_CFG_PORTS_MAX)
+
+static int noted[SNAP_CFG_PORTS_MAX][NOTE_MAX];
+static unsigned n_noted[SNAP_CFG_PORTS_MAX];
+static int before[FDS_MAX];
+static unsigned n_before;
+
+void snap_xdp_note_begin(void)
+{
+	n_before = snap_xsk_fds(before, FDS_MAX);
+}
+
+void snap_xdp_note_end(unsigned port)
+{
+	int after[FDS_MAX];
+	unsigned na = port < SNAP_CFG_PORTS_MAX ? snap_xsk_fds(after, FDS_MAX) : 0;
+	for (unsigned a = 0; a < na; a++) {
+		bool old = false;
+		for (unsigned b = 0; b < n_before; b++)
+			old |= before[b] == after[a];
+		if (!old && n_noted[port] < NOTE_MAX)
+			noted[port][n_noted[port]++] = after[a];
+	}
 }
 
 struct xdp_req {
@@ -113,4 +142,14 @@ int snap_xdp_detach(const char *iface)
 	int r2 = detach_mode(s, ifindex, XDP_FLAGS_SKB_MODE);
 	close(s);
 	return r ? r : r2;
+}
+
+int snap_xdp_leftovers_close(unsigned port, const char *iface)
+{
+	for (unsigned k = 0; port < SNAP_CFG_PORTS_MAX && k < n_noted[port]; k++)
+		if (snap_xsk_is(noted[port][k]))
+			close(noted[port][k]);
+	if (port < SNAP_CFG_PORTS_MAX)
+		n_noted[port] = 0;
+	return snap_xdp_detach(iface);
 }
