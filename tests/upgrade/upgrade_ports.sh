@@ -159,6 +159,9 @@ else
   recv=$(counter "$T/b.log" host ping received)
 fi
 stop_a_any "$pid"
+# Every generation of A logs here (a new daemon inherits the old one's stdout).
+! grep -q "ERROR: \(Leak\|Address\)Sanitizer" "$T/a.log" ||
+  fail "a daemon of A: $(grep -A4 'ERROR: .*Sanitizer' "$T/a.log" | tr '\n' ' ')"
 cnt=$(counter "$T/a.log" host cnt packets)
 echo "$KIND: 3 upgrades; $sent pings sent, $recv answered; A's counter (carried over 3 times): $cnt"
 [ "$sent" -eq "$PINGS" ] || fail "$sent pings of $PINGS sent"
