@@ -23,11 +23,12 @@
 #include "control/capture.h"
 #include "control/ctl.pb-c.h"
 #include "control/ctl.h"
+#include "control/internal.h"
 #include "control/rpc.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "snap/log.h"
-#include "snap/paths.h"
+#include "core/paths.h"
 #include "snap/port.h"
 
 #define CAPTURES_MAX 16
@@ -222,6 +223,17 @@ static void tick(void *arg)
 	bool full = c->limit != UINT64_MAX && c->written >= c->limit;
 	if (full || c->cancelled || c->io_error || mono_ns() >= c->deadline_ns)
 		capture_finish(c);
+}
+
+unsigned ctl_capture_active(char *port, size_t len)
+{
+	unsigned n = 0;
+	if (len)
+		port[0] = '\0';
+	for (unsigned i = 0; i < CAPTURES_MAX; i++)
+		if (active[i] && n++ == 0 && len)
+			snprintf(port, len, "%s", active[i]->port->name);
+	return n;
 }
 
 void ctl_capture_cancel(struct ctl_capture *c)
@@ -429,7 +441,10 @@ static int h_capture(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 		return -EBADMSG;
 	int r = 0;
 	unsigned dirs = 0;
-	if (q->direction == NULL || strcmp(q->direction, "both") == 0)
+	if (ctl_upgrade_active())
+		r = ctl_rpc_error(call, -EBUSY, "an upgrade is in progress: a capture would not "
+				  "survive it; capture once it is done");
+	else if (q->direction == NULL || strcmp(q->direction, "both") == 0)
 		dirs = CTL_CAPTURE_RX | CTL_CAPTURE_TX;
 	else if (strcmp(q->direction, "rx") == 0)
 		dirs = CTL_CAPTURE_RX;

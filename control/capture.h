@@ -53,6 +53,9 @@ typedef void (*ctl_capture_done_fn)(void *arg, int err, const struct ctl_capture
 int ctl_capture_start(struct ctl_rpc_server *srv, const struct ctl_capture_req *req,
 		      ctl_capture_done_fn done, void *arg, struct ctl_capture **out, char *err,
 		      size_t errlen);
+/* Captures in progress; port (len bytes) gets the first one's port name ("" if none). A
+ * capture lives in this process and its port's callbacks: `upgrade` refuses while one runs. */
+unsigned ctl_capture_active(char *port, size_t len);
 /* Ask a capture to end at its next tick (done runs with -ECANCELED). */
 void ctl_capture_cancel(struct ctl_capture *c);
 /* End every capture now (daemon shutdown, before the server and ports go away). */

@@ -53,5 +53,5 @@ struct ctl_stat_buf {
  * (b->n reset first). 0 or the snap_engine_call error. */
 int ctl_stats_collect(struct snap_engine *e, struct ctl_stat_buf *b, unsigned timeout_ms);
 
-/* `status` reports attached apps and module counters from the module table (snap/module.h:
+/* `status` reports attached apps and module counters from the module table (core/module.h:
  * sessions and counters), so control/ needs no module's header. */

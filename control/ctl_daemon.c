@@ -10,10 +10,10 @@
 #include "control/ctl.pb-c.h"
 #include "control/internal.h"
 #include "control/rpc.h"
-#include "snap/build_id.h"
+#include "core/build_id.h"
 #include "snap/log.h"
-#include "snap/loop.h"
-#include "snap/module.h"
+#include "core/loop.h"
+#include "core/module.h"
 #include "sched/sched.h"
 #include "snap/port.h"
 
@@ -89,11 +89,8 @@ int ctl_log_level_set(const char *type, const char *level)
 		snap = dpdk = true;
 	if (!snap && !dpdk)
 		return -EINVAL;
-	if (dpdk) {
-		rte_log_set_global_level((uint32_t)lvl);
-		rte_log_set_level_pattern("lib.*", (uint32_t)lvl);
-		rte_log_set_level_pattern("pmd.*", (uint32_t)lvl);
-	}
+	if (dpdk)
+		snap_log_set_dpdk_level(lvl);
 	if (snap)
 		rte_log_set_level((uint32_t)snap_logtype, (uint32_t)lvl);
 	return 0;
@@ -102,9 +99,7 @@ int ctl_log_level_set(const char *type, const char *level)
 void ctl_log_level_get(int *snap_level, int *dpdk_level)
 {
 	*snap_level = rte_log_get_level((uint32_t)snap_logtype);
-	/* "dpdk" sets the global level and every lib.* / pmd.* type; EAL's type stands for
-	 * them when reading back (the global level alone does not filter per-type logs). */
-	*dpdk_level = rte_log_get_level(RTE_LOGTYPE_EAL);
+	*dpdk_level = snap_log_dpdk_level();
 }
 
 /* ---- handlers ---------------------------------------------------------------------------- */

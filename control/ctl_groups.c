@@ -10,9 +10,9 @@
 #include "control/internal.h"
 #include "control/rpc.h"
 #include "sched/sched.h"
-#include "snap/build.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
+#include "core/build.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "snap/engine.h"
 
 static void group_info(struct ctl_arena *a, const struct sched_group *g, Ctl__GroupInfo *gi)

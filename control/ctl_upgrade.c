@@ -1,5 +1,5 @@
 /* The `upgrade` method: spawn the new snapnetd (same arguments + --takeover), let it take
- * over through the takeover socket (snap/takeover.c) and answer at the end with its pid and
+ * over through the takeover socket (core/takeover.c) and answer at the end with its pid and
  * the blackout per engine (deferred reply); a caller that asked for progress gets an
  * UpgradeProgress frame per step as it happens. A new binary that exits or hangs before
  * taking over gets an error reply and the old daemon keeps serving. */
@@ -15,14 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/capture.h"
 #include "control/ctl.pb-c.h"
+#include "control/internal.h"
 #include "control/rpc.h"
-#include "snap/config.h"
-#include "snap/daemon.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "snap/log.h"
-#include "snap/paths.h"
-#include "snap/loop.h"
-#include "snap/takeover.h"
+#include "core/paths.h"
+#include "core/loop.h"
+#include "core/takeover.h"
 
 #define WATCH_MS 50
 #define DEFAULT_TIMEOUT_MS 30000
@@ -242,6 +244,11 @@ static int check_binary(struct ctl_rpc_call *call, const char *bin)
 	return 0;
 }
 
+bool ctl_upgrade_active(void)
+{
+	return up.active;
+}
+
 static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 {
 	Ctl__UpgradeRequest *q = (Ctl__UpgradeRequest *)ctl_rpc_unpack(
@@ -249,8 +256,16 @@ static int h_upgrade(struct ctl_rpc_call *call, const uint8_t *req, size_t len)
 	if (q == NULL)
 		return -EBADMSG;
 	int r = 0;
+	char cport[32];
+	unsigned ncap = ctl_capture_active(cport, sizeof(cport));
 	if (up.active)
 		r = ctl_rpc_error(call, -EBUSY, "an upgrade is already in progress");
+	else if (ncap)
+		/* A capture is this process's (its file, ring and the port's callbacks): it
+		 * would end silently at the hand-over. Refused before anything starts. */
+		r = ctl_rpc_error(call, -EBUSY, "upgrade refused: %u capture%s in progress (port "
+				  "%s); it would not survive the hand-over: wait for it to end or "
+				  "stop it, then upgrade", ncap, ncap == 1 ? "" : "s", cport);
 	else
 		r = check_binary(call, q->binary);
 	if (r == 0 && !up.timer) {

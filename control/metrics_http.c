@@ -21,7 +21,7 @@
 #include "control/rpc.h"
 #include "control/rpc_wire.h"
 #include "snap/log.h"
-#include "snap/loop.h"
+#include "core/loop.h"
 
 #define MH_CONN_MAX 8
 #define MH_REQ_MAX 2048

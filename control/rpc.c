@@ -22,7 +22,7 @@
 #include "control/rpc_internal.h"
 #include "snap/counters.h"
 #include "snap/log.h"
-#include "snap/unixsock.h"
+#include "core/unixsock.h"
 
 #define EVENTS_BATCH 32
 #define ACCEPTS_PER_PASS 16

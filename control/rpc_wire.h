@@ -14,7 +14,7 @@
 
 /* The system daemon's control socket (override: config daemon.control_socket, snapctl
  * --socket or $SNAPCTL_SOCKET; snapctl run by another user first tries its own daemon's
- * $XDG_RUNTIME_DIR/snapnetd/control.sock, see snap/paths.h). */
+ * $XDG_RUNTIME_DIR/snapnetd/control.sock, see core/paths.h). */
 #define CTL_SOCKET_DEFAULT SNAP_RUN_DIR_SYSTEM "/" SNAP_CONTROL_SOCKET_NAME
 #define CTL_SOCKET_ENV "SNAPCTL_SOCKET"
 

@@ -9,12 +9,12 @@
 #include "control/rpc.h"
 #include "control/server.h"
 #include "control/telemetry.h"
-#include "snap/config.h"
-#include "snap/fdreg.h"
+#include "core/config.h"
+#include "core/fdreg.h"
 #include "snap/log.h"
-#include "snap/loop.h"
-#include "snap/module.h"
-#include "snap/takeover.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/takeover.h"
 
 static struct ctl_rpc_server *srv;
 

@@ -1,5 +1,5 @@
 /* The daemon's control server: the RPC server built from snapnetd's config and served from
- * the control thread's event loop (snap/loop.h). */
+ * the control thread's event loop (core/loop.h). */
 #pragma once
 
 #include <stddef.h>

@@ -18,7 +18,7 @@
 #include "control/rpc_wire.h"
 #include "control/telemetry.h"
 #include "snap/log.h"
-#include "snap/loop.h"
+#include "core/loop.h"
 
 /* One command waiting for the control thread; lives on the telemetry thread's stack. */
 struct tel_job {

@@ -88,6 +88,8 @@ enum pony_op {
 	PONY_OP_WRITE = 12,         /* or the value's length); status 0 or a remote error */
 	PONY_OP_READ_INDIRECT = 13, /* (see "One-sided operations" below) */
 	PONY_OP_SCAN_READ = 14,
+	PONY_OP_FETCH_ADD = 15,     /* remote atomics: buf holds the old value, len 8 */
+	PONY_OP_CMP_SWAP = 16,
 	PONY_OP_MAX
 };
 
@@ -252,6 +254,27 @@ PONY_API int pony_read_indirect(struct pony_app *app, const struct pony_remote *
 PONY_API int pony_scan_read(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
 			    const void *key, uint32_t key_len, void *buf, uint32_t len,
 			    uint64_t tag);
+
+/* Remote atomics on the 8-byte word at offset off of the remote region (8-byte aligned in
+ * the remote's memory, else -EBADMSG; the region must be readable and writable, else
+ * -EACCES), executed exactly once by the remote engine with one atomic instruction, so the
+ * region's own app may use atomics on the same word meanwhile. The word is in the remote
+ * host's order; operands and the old value travel as little-endian u64s (every host this
+ * runs on is little-endian: they are plain uint64_t there).
+ * fetch_add: word += add. res: 8 bytes of the payload area; the completion (PONY_OP_FETCH_ADD,
+ * len 8) finds the word's old value there.
+ * cmp_swap: if word == expect, word = swap. res: 16 bytes of the payload area (the operands
+ * travel in them); the completion (PONY_OP_CMP_SWAP) finds the old value in the first 8: the
+ * swap happened iff it equals expect.
+ * res is the op's until its completion (the daemon reads the operands from it when it takes
+ * the command, and writes the old value there when the answer comes): reusing it earlier for
+ * another op can hand that op the first one's old value as its operand. Completions of ops in
+ * flight together come in any order.
+ * Returns as pony_read; -EINVAL for a NULL res. */
+PONY_API int pony_fetch_add(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+			    uint64_t add, uint64_t *res, uint64_t tag);
+PONY_API int pony_cmp_swap(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
+			   uint64_t expect, uint64_t swap, uint64_t *res, uint64_t tag);
 
 /* Take up to max completions. Returns how many (0..max), or -EPIPE if the daemon is gone,
  * -EPROTO if it broke the ring protocol. Never blocks. */

@@ -18,7 +18,7 @@
  * header compiles warning-free. */
 struct pony_tp_config_internal;
 #include "pony/transport.h"
-#include "snap/config.h"
+#include "core/config.h"
 /* Deliberately not pony/shm.h (which pulls the public <pony.h>): daemon files that include
  * this header, like the pony element, also include the transport's internals, whose names
  * share the pony_ prefix with the client API. */

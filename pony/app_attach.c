@@ -16,9 +16,9 @@
 #include "pony/app.h"
 #include "pony/shm.h"
 #include "snap/counters.h"
-#include "snap/fdpass.h"
+#include "core/fdpass.h"
 #include "snap/log.h"
-#include "snap/unixsock.h"
+#include "core/unixsock.h"
 
 #define PEER_GROUPS_MAX 64
 #define REFUSED_LINGER_MS 1000

@@ -22,7 +22,7 @@ static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enu
 		.service = c->service, .stream = c->stream, .region = c->region,
 	};
 	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV ||
-	    (c->op >= PONY_OP_READ && c->op <= PONY_OP_SCAN_READ)) {
+	    pony_shm_op_onesided(c->op)) {
 		cpl.off = c->off;
 		/* echo len only when it is one a completion can carry */
 		cpl.len = c->len <= PONY_MSG_MAX ? (uint32_t)c->len : 0;
@@ -67,6 +67,8 @@ static const uint16_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_WRITE] = F_ONESIDED,
 	[PONY_OP_READ_INDIRECT] = F_ONESIDED,
 	[PONY_OP_SCAN_READ] = F_ONESIDED | F_COUNT,
+	[PONY_OP_FETCH_ADD] = F_ONESIDED,
+	[PONY_OP_CMP_SWAP] = F_ONESIDED,
 };
 
 static bool fields_ok(const struct pony_shm_cmd *c)
@@ -341,12 +343,17 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 	if (c->op == PONY_OP_SCAN_READ && (c->count == 0 || c->count > PONY_SCAN_KEY_MAX ||
 					   c->count > c->len))
 		return refuse(s, c, PONY_APP_ERR_BAD_COUNT, -EINVAL);
+	/* Atomics: the buffer holds the operands (add; compare, swap), 8 or 16 bytes. */
+	bool atomic = c->op == PONY_OP_FETCH_ADD || c->op == PONY_OP_CMP_SWAP;
+	if (atomic && c->len != (c->op == PONY_OP_FETCH_ADD ? 8u : 16u))
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
 	if (s->n_ops >= s->max_ops)
 		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
 	static const uint8_t opcode[PONY_OP_MAX] = {
 		[PONY_OP_READ] = PONY_OS_READ, [PONY_OP_WRITE] = PONY_OS_WRITE,
 		[PONY_OP_READ_INDIRECT] = PONY_OS_READ_INDIRECT,
 		[PONY_OP_SCAN_READ] = PONY_OS_SCAN_READ,
+		[PONY_OP_FETCH_ADD] = PONY_OS_FETCH_ADD, [PONY_OP_CMP_SWAP] = PONY_OS_CMP_SWAP,
 	};
 	uint8_t key[PONY_SCAN_KEY_MAX];
 	struct pony_os_op o = {
@@ -358,13 +365,18 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 		memcpy(key, s->buf + c->off, c->count); /* copied once: the app may scribble */
 		o.key_len = (uint8_t)c->count;
 		o.key_data = key;
+	} else if (atomic) {
+		memcpy(key, s->buf + c->off, c->len); /* the operands, copied once too */
+		o.key_len = (uint8_t)c->len;
+		o.key_data = key;
+		o.len = PONY_OS_ATOMIC_LEN;
 	}
 	uint32_t i = app_op_alloc(s);
 	struct app_op *op = &s->ops[i];
 	op->op = c->op;
 	op->tag = c->tag;
 	op->off = c->off;
-	op->len = (uint32_t)c->len;
+	op->len = o.len;
 	op->stream = 0;
 	op->flags = c->flags;
 	app_op_hold(s, i);
@@ -381,7 +393,7 @@ static void os_done(void *owner, uint64_t cookie, int status, uint32_t len)
 	struct pony_app_session *s = owner;
 	uint32_t i = (uint32_t)cookie;
 	if (i >= s->max_ops || s->ops[i].gen != (uint32_t)(cookie >> 32) || !s->ops[i].held ||
-	    s->ops[i].op < PONY_OP_READ || s->ops[i].op > PONY_OP_SCAN_READ) {
+	    !pony_shm_op_onesided(s->ops[i].op)) {
 		s->cnt.stray_upcalls++;
 		return;
 	}
@@ -443,6 +455,8 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_WRITE:
 	case PONY_OP_READ_INDIRECT:
 	case PONY_OP_SCAN_READ:
+	case PONY_OP_FETCH_ADD:
+	case PONY_OP_CMP_SWAP:
 		break;
 	default:
 		return refuse(s, c, PONY_APP_ERR_BAD_OP, -EINVAL);
@@ -470,6 +484,8 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_WRITE:
 	case PONY_OP_READ_INDIRECT:
 	case PONY_OP_SCAN_READ:
+	case PONY_OP_FETCH_ADD:
+	case PONY_OP_CMP_SWAP:
 		return cmd_onesided(s, c);
 	}
 }

@@ -1,5 +1,5 @@
 /* App-layer configuration: defaults, range checks, and the mapping from the daemon's
- * parsed config (snap/config.h app_* fields). Control thread. */
+ * parsed config (core/config.h app_* fields). Control thread. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 
 #include "pony/app.h"
 #include "pony/shm.h"
-#include "snap/config.h"
+#include "core/config.h"
 
 void pony_app_config_defaults(struct pony_app_config *c)
 {

@@ -7,12 +7,12 @@
 
 #include "pony/app.h"
 #include "pony/app_module.h"
-#include "snap/config.h"
-#include "snap/fdreg.h"
+#include "core/config.h"
+#include "core/fdreg.h"
 #include "snap/log.h"
-#include "snap/loop.h"
-#include "snap/module.h"
-#include "snap/takeover.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/takeover.h"
 
 #define TICK_MS 250
 

@@ -1,26 +1,21 @@
-/* Save/restore of a Pony engine's app sessions and transport for upgrade (app_save.h). The
+/* Save of a Pony engine's app sessions and transport for upgrade (app_save.h), and the
+ * parsing of both blob versions (app_save_int.h); the rebuild is pony/app_restore.c. The
  * shared regions are not copied: the new daemon maps the same memfds, so ring contents and
  * payload buffers carry over as they are; only the daemon's private bookkeeping is written. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "pony/app_internal.h"
 #include "pony/app_save.h"
+#include "pony/app_save_int.h"
 #include "pony/save.h"
-#include "snap/engine.h"
+#include "pony/save_int.h"
 #include "snap/log.h"
-#include "snap/numa.h"
-#include "snap/takeover.h"
 
 #define APP_SAVE_MAGIC 0x50415050534156ull /* "PAPPSAV" */
-#define APP_SAVE_VERSION 2u /* 2: old_sess (one-sided op owners) */
-#define RESTORED_MAX 256
 
+/* Version 2's header. */
 struct save_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -28,35 +23,101 @@ struct save_hdr {
 	uint32_t sz_session, sz_stream, sz_op, sz_region, sz_listen;
 	uint32_t pad;
 };
-
-/* One session's scalars; its arrays follow (streams, ops, regions, listens). */
-struct save_session {
-	uint32_t app_id;
-	uint32_t max_streams, max_ops, max_regions, max_listens;
-	uint32_t n_streams, n_ops, n_regions, n_listens;
-	uint32_t cmd_head, cmd_tail_seen, cpl_tail, cpl_head_seen, owed, tp_refs, op_free;
-	uint8_t kick, broken, torn, pad;
-	uint64_t map_size;
-	uint64_t old_streams, old_listens, old_buf; /* old addresses, for rebinding */
-	uint64_t old_sess;                          /* one-sided ops' owner */
-	struct pony_shm_hdr hdr;
-	struct pony_app_counters cnt;
+/* Version 3's: magic and version as in 2, then the sessions' count in a table. */
+struct save_hdr3 {
+	uint64_t magic;
+	uint32_t version, pad;
+};
+struct save_count {
+	uint32_t n_sessions;
 };
 
-int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
-		  struct snap_sbuf *out)
+/* Release 0.1.0 reads version 2 with these sizes (pony element state version 1): a change
+ * must raise pony's state_write_min/read_min to 2 (pony/elem.c; release 0.1.0 is then
+ * refused before any blackout) and update this check. */
+_Static_assert(sizeof(struct save_session) == 448 &&
+	       sizeof(struct app_stream) == 56 && sizeof(struct app_op) == 40 &&
+	       sizeof(struct app_region) == 40 && sizeof(struct app_listen) == 24,
+	       "app session layout differs from release 0.1.0's: see the comment above");
+
+#define SE(kind, m) SNAP_REC_F(struct save_session, kind, m)
+static const struct snap_rec_field session_fields[] = {
+	SE(UINT, app_id), SE(UINT, max_streams), SE(UINT, max_ops), SE(UINT, max_regions),
+	SE(UINT, max_listens), SE(UINT, n_streams), SE(UINT, n_ops), SE(UINT, n_regions),
+	SE(UINT, n_listens), SE(UINT, cmd_head), SE(UINT, cmd_tail_seen), SE(UINT, cpl_tail),
+	SE(UINT, cpl_head_seen), SE(UINT, owed), SE(UINT, tp_refs), SE(UINT, op_free),
+	SE(UINT, kick), SE(UINT, broken), SE(UINT, torn), SE(UINT, pad), SE(UINT, map_size),
+	SE(UINT, old_streams), SE(UINT, old_listens), SE(UINT, old_buf), SE(UINT, old_sess),
+	SE(UINT, hdr.magic), SE(UINT, hdr.version), SE(UINT, hdr.hdr_size),
+	SE(UINT, hdr.region_size), SE(UINT, hdr.cmd_ring_off), SE(UINT, hdr.cpl_ring_off),
+	SE(UINT, hdr.cmd_off), SE(UINT, hdr.cmd_entries), SE(UINT, hdr.cpl_off),
+	SE(UINT, hdr.cpl_entries), SE(UINT, hdr.buf_off), SE(UINT, hdr.buf_size),
+	SE(UINT, cnt.cmds), SE(UINT, cnt.cpls), SE(UINT, cnt.kicks), SE(BYTES, cnt.errors),
+	SE(UINT, cnt.accept_refused), SE(UINT, cnt.cpl_overflow), SE(UINT, cnt.stray_upcalls),
+	SE(UINT, cnt.tx_bytes), SE(UINT, cnt.rx_bytes),
+};
+#define AS(kind, m) SNAP_REC_F(struct app_stream, kind, m)
+static const struct snap_rec_field stream_fields[] = {
+	AS(PTR, s), AS(UINT, id), AS(UINT, sid), AS(UINT, gen), AS(UINT, state),
+	AS(UINT, service), AS(UINT, peer_ip), AS(UINT, tag), AS(UINT, open_op), AS(UINT, rx_head),
+	AS(UINT, rx_tail), AS(UINT, rx_deferred),
+};
+#define AO(m) SNAP_REC_F(struct app_op, UINT, m)
+static const struct snap_rec_field op_fields[] = {
+	AO(tag), AO(off), AO(len), AO(gen), AO(stream), AO(next), AO(op), AO(flags), AO(held),
+};
+#define AR(m) SNAP_REC_F(struct app_region, UINT, m)
+static const struct snap_rec_field region_fields[] = {
+	AR(id), AR(gen), AR(perms), AR(off), AR(len), AR(key),
+};
+#define AL(kind, m) SNAP_REC_F(struct app_listen, kind, m)
+static const struct snap_rec_field listen_fields[] = {
+	AL(PTR, s), AL(UINT, used), AL(UINT, service), AL(UINT, tag),
+};
+static const struct snap_rec_field count_fields[] = {
+	SNAP_REC_F(struct save_count, UINT, n_sessions),
+};
+#define SCHEMA(var, tname, type, tab)                                                       \
+	const struct snap_rec_schema var = {.name = tname, .size = sizeof(type),             \
+					    .n_fields = sizeof(tab) / sizeof(tab[0]),        \
+					    .fields = tab}
+SCHEMA(pony_schema_app_count, "app.sessions", struct save_count, count_fields);
+SCHEMA(pony_schema_app_session, "app.session", struct save_session, session_fields);
+SCHEMA(pony_schema_app_stream, "app.stream", struct app_stream, stream_fields);
+SCHEMA(pony_schema_app_op, "app.op", struct app_op, op_fields);
+SCHEMA(pony_schema_app_region, "app.region", struct app_region, region_fields);
+SCHEMA(pony_schema_app_listen, "app.listen", struct app_listen, listen_fields);
+
+static size_t n_regions(const struct save_session *v)
 {
-	struct save_hdr sh = {
-		.magic = APP_SAVE_MAGIC, .version = APP_SAVE_VERSION,
-		.sz_session = sizeof(struct save_session), .sz_stream = sizeof(struct app_stream),
-		.sz_op = sizeof(struct app_op), .sz_region = sizeof(struct app_region),
-		.sz_listen = sizeof(struct app_listen),
-	};
+	return v->max_regions ? v->max_regions : 1;
+}
+
+int pony_app_save_v(const struct pony_app_host *h, const struct pony_tp *tp,
+		    struct snap_sbuf *out, uint32_t tp_version)
+{
+	bool tables = tp_version != PONY_TP_SAVE_V_RAW;
+	uint32_t n = 0;
 	if (h && h->zombies)
 		return -EBUSY;
 	for (const struct pony_app_session *s = h ? h->live : NULL; s; s = s->next)
-		sh.n_sessions++;
-	snap_sbuf_put(out, &sh, sizeof(sh));
+		n++;
+	char err[160];
+#define PUT(schema, recs, cnt) snap_rec_put(out, &(schema), (recs), (cnt), (schema).size, NULL, err, sizeof(err))
+	if (tables) {
+		struct save_hdr3 h3 = {.magic = APP_SAVE_MAGIC, .version = APP_SAVE_V_TABLES};
+		struct save_count c = {n};
+		snap_sbuf_put(out, &h3, sizeof(h3));
+		PUT(pony_schema_app_count, &c, 1);
+	} else {
+		struct save_hdr sh = {
+			.magic = APP_SAVE_MAGIC, .version = APP_SAVE_V_RAW, .n_sessions = n,
+			.sz_session = sizeof(struct save_session),
+			.sz_stream = sizeof(struct app_stream), .sz_op = sizeof(struct app_op),
+			.sz_region = sizeof(struct app_region), .sz_listen = sizeof(struct app_listen),
+		};
+		snap_sbuf_put(out, &sh, sizeof(sh));
+	}
 	for (const struct pony_app_session *s = h ? h->live : NULL; s; s = s->next) {
 		struct save_session v = {
 			.app_id = s->app_id, .max_streams = s->max_streams, .max_ops = s->max_ops,
@@ -71,415 +132,138 @@ int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
 			.old_sess = (uintptr_t)s,
 			.hdr = s->hdr, .cnt = s->cnt,
 		};
+		if (tables) {
+			PUT(pony_schema_app_session, &v, 1);
+			PUT(pony_schema_app_stream, s->streams, s->max_streams);
+			PUT(pony_schema_app_op, s->ops, s->max_ops);
+			PUT(pony_schema_app_region, s->regions, n_regions(&v));
+			PUT(pony_schema_app_listen, s->listens, s->max_listens);
+			continue;
+		}
 		snap_sbuf_put(out, &v, sizeof(v));
 		snap_sbuf_put(out, s->streams, sizeof(*s->streams) * s->max_streams);
 		snap_sbuf_put(out, s->ops, sizeof(*s->ops) * s->max_ops);
-		snap_sbuf_put(out, s->regions, sizeof(*s->regions) * (s->max_regions ? s->max_regions : 1));
+		snap_sbuf_put(out, s->regions, sizeof(*s->regions) * n_regions(&v));
 		snap_sbuf_put(out, s->listens, sizeof(*s->listens) * s->max_listens);
 	}
+#undef PUT
 	if (out->err)
 		return out->err;
-	return pony_tp_save(tp, out);
+	return pony_tp_save_v(tp, out, tp_version);
 }
 
-/* Sessions restored in this process, for the attach layer (pony_app_restored_adopt) and for
- * rebinding the transport's pointers. */
-static struct restored {
-	struct pony_app_session *s;
-	struct pony_app_host *h;
-	int sock;
-	uint64_t old_streams, old_listens, old_buf, old_sess;
-	bool adopted;
-} rs[RESTORED_MAX];
-static unsigned n_rs;
-
-static bool rb_failed; /* a pointer no restored session explains */
-
-static struct restored *find_range(uint64_t p, int which)
+int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
+		  struct snap_sbuf *out)
 {
-	for (unsigned i = 0; i < n_rs; i++) {
-		const struct pony_app_session *s = rs[i].s;
-		uint64_t b = which == 0 ? rs[i].old_streams : which == 1 ? rs[i].old_listens
-									 : rs[i].old_buf;
-		uint64_t n = which == 0 ? s->max_streams * sizeof(struct app_stream)
-			   : which == 1 ? s->max_listens * sizeof(struct app_listen)
-					: s->hdr.buf_size;
-		if (p >= b && p < b + n)
-			return &rs[i];
+	return pony_app_save_v(h, tp, out, PONY_TP_SAVE_V_TABLES);
+}
+
+static int get(const uint8_t **pp, const uint8_t *end, const struct snap_rec_schema *s,
+	       void *recs, size_t n)
+{
+	char err[160];
+	size_t left = (size_t)(end - *pp);
+	int r = snap_rec_get(pp, &left, s, recs, n, s->size, err, sizeof(err));
+	if (r) {
+		SNAP_LOG(ERR, "apps: saved sessions: %s", err);
+		return r == -ENOMEM ? r : -EPROTO;
 	}
-	return NULL;
-}
-
-static void *fail_ptr(const void *old)
-{
-	rb_failed |= old != NULL;
-	return NULL;
-}
-
-static void *rb_owner(void *ctx, uint32_t sid, void *old)
-{
-	struct restored *r = find_range((uintptr_t)old, 0);
-	if (r == NULL)
-		return fail_ptr(old);
-	return (char *)r->s->streams + ((uintptr_t)old - r->old_streams);
-}
-
-static void *rb_listener(void *ctx, uint16_t service, void *old)
-{
-	struct restored *r = find_range((uintptr_t)old, 1);
-	if (r == NULL)
-		return fail_ptr(old);
-	return (char *)r->s->listens + ((uintptr_t)old - r->old_listens);
-}
-
-static const void *rb_tx_buf(void *ctx, uint32_t sid, uint64_t cookie, const void *old)
-{
-	struct restored *r = find_range((uintptr_t)old, 2);
-	if (r == NULL)
-		return fail_ptr(old);
-	return r->s->buf + ((uintptr_t)old - r->old_buf);
-}
-
-static uint8_t *rb_rx_dst(void *ctx, uint32_t sid, uint64_t cookie, uint8_t *old)
-{
-	return (uint8_t *)(uintptr_t)rb_tx_buf(ctx, sid, cookie, old);
-}
-
-/* A one-sided op's owner is its session (app_cmd.c cmd_onesided). */
-static void *rb_os_owner(void *ctx, uint64_t cookie, void *old)
-{
-	for (unsigned i = 0; i < n_rs; i++)
-		if (rs[i].old_sess == (uintptr_t)old)
-			return rs[i].s;
-	return fail_ptr(old);
-}
-
-static void *rb_os_buf(void *ctx, uint64_t cookie, void *old)
-{
-	return (void *)(uintptr_t)rb_tx_buf(ctx, 0, cookie, old);
-}
-
-static void close_fds(int a, int b, int c, int d)
-{
-	close(a);
-	close(b);
-	close(c);
-	close(d);
-}
-
-static bool idx_ok(uint32_t i, uint32_t n)
-{
-	return i == APP_NONE || i < n;
-}
-
-static bool span_ok(uint64_t off, uint64_t len, uint64_t size)
-{
-	return off <= size && len <= size - off;
-}
-
-/* Follow a list of op indexes through ops[].next from head: every link in range, at most
- * max_ops steps (no cycle). Returns the count, or UINT32_MAX if broken. */
-static uint32_t op_chain(const struct app_op *ops, uint32_t max_ops, uint32_t head, bool free)
-{
-	uint32_t n = 0;
-	for (uint32_t i = head; i != APP_NONE; i = ops[i].next) {
-		if (i >= max_ops || n >= max_ops ||
-		    (free && (ops[i].op != PONY_OP_NONE || ops[i].held)))
-			return UINT32_MAX;
-		n++;
-	}
-	return n;
-}
-
-/* The session's own bookkeeping, as the blob has it: the limits are ones a config could
- * give, the shm header is the layout those limits produce, ring positions are within a
- * ring of each other, and every index, list and payload span points inside its table. */
-static int session_check(const struct save_session *v, const struct app_stream *st,
-			 const struct app_op *ops, const struct app_region *rg,
-			 const struct app_listen *ls)
-{
-	struct pony_app_config c;
-	pony_app_config_defaults(&c);
-	c.buf_size = v->hdr.buf_size;
-	c.cmd_entries = v->hdr.cmd_entries;
-	c.max_streams = v->max_streams;
-	c.max_ops = v->max_ops;
-	c.max_regions = v->max_regions;
-	c.max_listens = v->max_listens;
-	char err[128];
-	if (pony_app_config_check(&c, err, sizeof(err)) != 0 ||
-	    pony_shm_check(&v->hdr, v->map_size) != 0 || v->hdr.region_size != v->map_size ||
-	    v->hdr.cpl_entries != pony_app_cpl_entries(&c))
-		return -EINVAL;
-	if (v->n_streams > v->max_streams || v->n_ops > v->max_ops ||
-	    v->n_regions > v->max_regions || v->n_listens > v->max_listens ||
-	    v->tp_refs > v->n_ops || v->owed > v->max_ops + v->max_streams ||
-	    v->cmd_tail_seen - v->cmd_head > v->hdr.cmd_entries ||
-	    v->cpl_tail - v->cpl_head_seen > v->hdr.cpl_entries)
-		return -EINVAL;
-	for (uint32_t i = 0; i < v->max_ops; i++)
-		if (!pony_saved_bool_ok(&ops[i].held) || !idx_ok(ops[i].next, v->max_ops) ||
-		    (ops[i].op != PONY_OP_NONE && !span_ok(ops[i].off, ops[i].len, v->hdr.buf_size)))
-			return -EINVAL;
-	for (uint32_t i = 0; i < v->max_listens; i++)
-		if (!pony_saved_bool_ok(&ls[i].used))
-			return -EINVAL;
-	uint32_t nfree = op_chain(ops, v->max_ops, v->op_free, true);
-	if (nfree == UINT32_MAX || nfree + v->n_ops != v->max_ops)
-		return -EINVAL;
-	for (uint32_t i = 0; i < v->max_streams; i++) {
-		if (st[i].state > APP_STREAM_OPEN)
-			return -EINVAL;
-		if (st[i].state == APP_STREAM_FREE)
-			continue;
-		if (!idx_ok(st[i].open_op, v->max_ops) || !idx_ok(st[i].rx_tail, v->max_ops) ||
-		    op_chain(ops, v->max_ops, st[i].rx_head, false) == UINT32_MAX)
-			return -EINVAL;
-	}
-	for (uint32_t i = 0; i < v->max_regions; i++)
-		if (rg[i].id != 0 && !span_ok(rg[i].off, rg[i].len, v->hdr.buf_size))
-			return -EINVAL;
 	return 0;
 }
 
-/* Bytes of one session's arrays after its record. */
-static size_t session_arrays(const struct save_session *v)
+int app_save_begin(const uint8_t **pp, const uint8_t *end, uint32_t *version, uint32_t *n)
 {
-	return sizeof(struct app_stream) * v->max_streams + sizeof(struct app_op) * v->max_ops +
-	       sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1) +
-	       sizeof(struct app_listen) * v->max_listens;
+	struct save_hdr3 h3;
+	if ((size_t)(end - *pp) < sizeof(h3))
+		return -EPROTO;
+	memcpy(&h3, *pp, sizeof(h3));
+	if (h3.magic != APP_SAVE_MAGIC)
+		return -EPROTO;
+	*version = h3.version;
+	if (h3.version == APP_SAVE_V_TABLES) {
+		*pp += sizeof(h3);
+		struct save_count c;
+		int r = get(pp, end, &pony_schema_app_count, &c, 1);
+		if (r)
+			return r;
+		*n = c.n_sessions;
+	} else {
+		struct save_hdr sh;
+		if (h3.version != APP_SAVE_V_RAW || (size_t)(end - *pp) < sizeof(sh))
+			return -EPROTO;
+		memcpy(&sh, *pp, sizeof(sh));
+		*pp += sizeof(sh);
+		if (sh.sz_session != sizeof(struct save_session) ||
+		    sh.sz_stream != sizeof(struct app_stream) || sh.sz_op != sizeof(struct app_op) ||
+		    sh.sz_region != sizeof(struct app_region) ||
+		    sh.sz_listen != sizeof(struct app_listen))
+			return -EPROTO;
+		*n = sh.n_sessions;
+	}
+	return *n > RESTORED_MAX ? -EINVAL : 0;
 }
 
-/* One session record at *pp (and its arrays) copied into v and checked; *pp advances. The
- * arrays are checked in place (the caller copies them afterwards from the same immutable
- * buffer). 0, -EPROTO (truncated) or -EINVAL. */
-static int session_take(struct save_session *v, const uint8_t **pp, const uint8_t *end)
+void app_sess_free(struct sess_image *si)
 {
-	if ((size_t)(end - *pp) < sizeof(*v))
-		return -EPROTO;
-	memcpy(v, *pp, sizeof(*v));
+	free(si->st);
+	free(si->ops);
+	free(si->rg);
+	free(si->ls);
+	si->st = NULL;
+	si->ops = NULL;
+	si->rg = NULL;
+	si->ls = NULL;
+}
+
+int app_sess_read(uint32_t version, const uint8_t **pp, const uint8_t *end,
+		  struct sess_image *si)
+{
+	struct save_session *v = &si->v;
+	memset(si, 0, sizeof(*si));
+	if (version == APP_SAVE_V_TABLES) {
+		int r = get(pp, end, &pony_schema_app_session, v, 1);
+		if (r)
+			return r;
+	} else {
+		if ((size_t)(end - *pp) < sizeof(*v))
+			return -EPROTO;
+		memcpy(v, *pp, sizeof(*v));
+		*pp += sizeof(*v);
+	}
 	/* Limits first: they size the arrays, so nothing below may trust them unchecked. */
 	if (v->max_streams > 65535 || v->max_ops > 32768 || v->max_regions > 65535 ||
 	    v->max_listens > 1024)
 		return -EINVAL;
-	const uint8_t *a = *pp + sizeof(*v);
-	size_t need = session_arrays(v);
-	if ((size_t)(end - a) < need)
-		return -EPROTO;
+	size_t ns = v->max_streams, no = v->max_ops, nr = n_regions(v), nl = v->max_listens;
+	si->st = calloc(ns ? ns : 1, sizeof(*si->st));
+	si->ops = calloc(no ? no : 1, sizeof(*si->ops));
+	si->rg = calloc(nr, sizeof(*si->rg));
+	si->ls = calloc(nl ? nl : 1, sizeof(*si->ls));
+	if (!si->st || !si->ops || !si->rg || !si->ls)
+		return -ENOMEM;
+	if (version == APP_SAVE_V_TABLES) {
+		int r = get(pp, end, &pony_schema_app_stream, si->st, ns);
+		if (r == 0)
+			r = get(pp, end, &pony_schema_app_op, si->ops, no);
+		if (r == 0)
+			r = get(pp, end, &pony_schema_app_region, si->rg, nr);
+		if (r == 0)
+			r = get(pp, end, &pony_schema_app_listen, si->ls, nl);
+		return r;
+	}
 	/* The blob is a malloc'd frame: copy the tables out rather than cast (alignment). */
-	size_t ns = sizeof(struct app_stream) * v->max_streams;
-	size_t no = sizeof(struct app_op) * v->max_ops;
-	size_t nr = sizeof(struct app_region) * (v->max_regions ? v->max_regions : 1);
-	size_t nl = sizeof(struct app_listen) * v->max_listens;
-	struct app_stream *st = malloc(ns ? ns : 1);
-	struct app_op *ops = malloc(no ? no : 1);
-	struct app_region *rg = malloc(nr);
-	struct app_listen *ls = malloc(nl ? nl : 1);
-	int r = st && ops && rg && ls ? 0 : -ENOMEM;
-	if (r == 0) {
-		memcpy(st, a, ns);
-		memcpy(ops, a + ns, no);
-		memcpy(rg, a + ns + no, nr);
-		memcpy(ls, a + ns + no + nr, nl);
-		r = session_check(v, st, ops, rg, ls);
-	}
-	free(st);
-	free(ops);
-	free(rg);
-	free(ls);
-	if (r == 0)
-		*pp = a;
-	return r;
-}
-
-int pony_app_save_check(const void *data, size_t len, size_t *tp_off)
-{
-	const uint8_t *p = data, *end = p + len;
-	struct save_hdr sh;
-	if (len < sizeof(sh))
+	size_t need = ns * sizeof(*si->st) + no * sizeof(*si->ops) + nr * sizeof(*si->rg) +
+		      nl * sizeof(*si->ls);
+	if ((size_t)(end - *pp) < need)
 		return -EPROTO;
-	memcpy(&sh, p, sizeof(sh));
-	p += sizeof(sh);
-	if (sh.magic != APP_SAVE_MAGIC || sh.version != APP_SAVE_VERSION ||
-	    sh.sz_session != sizeof(struct save_session) ||
-	    sh.sz_stream != sizeof(struct app_stream) || sh.sz_op != sizeof(struct app_op) ||
-	    sh.sz_region != sizeof(struct app_region) ||
-	    sh.sz_listen != sizeof(struct app_listen))
-		return -EPROTO;
-	if (sh.n_sessions > RESTORED_MAX)
-		return -EINVAL;
-	for (uint32_t i = 0; i < sh.n_sessions; i++) {
-		struct save_session v;
-		int r = session_take(&v, &p, end);
-		if (r)
-			return r;
-		p += session_arrays(&v);
-	}
-	*tp_off = (size_t)(p - (const uint8_t *)data);
+	const uint8_t *a = *pp;
+	memcpy(si->st, a, ns * sizeof(*si->st));
+	a += ns * sizeof(*si->st);
+	memcpy(si->ops, a, no * sizeof(*si->ops));
+	a += no * sizeof(*si->ops);
+	memcpy(si->rg, a, nr * sizeof(*si->rg));
+	a += nr * sizeof(*si->rg);
+	memcpy(si->ls, a, nl * sizeof(*si->ls));
+	*pp = a + nl * sizeof(*si->ls);
 	return 0;
-}
-
-/* Map the received memfd and rebuild one session from its checked record. */
-static int session_rebuild(struct pony_app_host *h, const struct save_session *v,
-			   const uint8_t **pp, const uint8_t *end)
-{
-	if (n_rs >= RESTORED_MAX)
-		return -ENOSPC;
-	int sock, memfd, cmd_efd, cpl_efd;
-	int r = snap_takeover_app_fds(v->app_id, &sock, &memfd, &cmd_efd, &cpl_efd);
-	if (r)
-		return r;
-	/* Mapping past the file's end would fault on first touch: the region must really be
-	 * as large as the record says. */
-	struct stat fst;
-	if (fstat(memfd, &fst) != 0 || !S_ISREG(fst.st_mode) ||
-	    (uint64_t)fst.st_size < v->map_size) {
-		SNAP_LOG(ERR, "apps: app %u: its memfd is smaller than its saved region (%llu)",
-			 v->app_id, (unsigned long long)v->map_size);
-		close_fds(sock, memfd, cmd_efd, cpl_efd);
-		return -EINVAL;
-	}
-	int so = pony_app_host_socket(h);
-	struct pony_app_session *s = snap_numa_calloc("pony_app_session", 1, sizeof(*s), so);
-	if (s == NULL)
-		return -ENOMEM;
-	s->streams = snap_numa_calloc("pony_app_streams", v->max_streams ? v->max_streams : 1,
-				      sizeof(*s->streams), so);
-	s->ops = snap_numa_calloc("pony_app_ops", v->max_ops ? v->max_ops : 1, sizeof(*s->ops),
-				  so);
-	s->regions = snap_numa_calloc("pony_app_regions", v->max_regions ? v->max_regions : 1,
-				      sizeof(*s->regions), so);
-	s->listens = snap_numa_calloc("pony_app_listens", v->max_listens ? v->max_listens : 1,
-				      sizeof(*s->listens), so);
-	void *base = mmap(NULL, v->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (!s->streams || !s->ops || !s->regions || !s->listens || base == MAP_FAILED) {
-		if (base != MAP_FAILED)
-			munmap(base, v->map_size);
-		pony_app_session_free(s);
-		close_fds(sock, memfd, cmd_efd, cpl_efd);
-		return -ENOMEM;
-	}
-	s->app_id = v->app_id;
-	s->sock_fd = sock;
-	s->memfd = memfd;
-	s->cmd_efd = cmd_efd;
-	s->cpl_efd = cpl_efd;
-	s->base = base;
-	s->map_size = v->map_size;
-	s->hdr = v->hdr;
-	s->cmd_ring = pony_shm_cmd_ring(base, &s->hdr);
-	s->cpl_ring = pony_shm_cpl_ring(base, &s->hdr);
-	s->cmds = (struct pony_shm_cmd *)((char *)base + s->hdr.cmd_off);
-	s->cpls = (struct pony_shm_cpl *)((char *)base + s->hdr.cpl_off);
-	s->buf = (char *)base + s->hdr.buf_off;
-	s->cmd_head = v->cmd_head;
-	s->cmd_tail_seen = v->cmd_tail_seen;
-	s->cpl_tail = v->cpl_tail;
-	s->cpl_head_seen = v->cpl_head_seen;
-	s->owed = v->owed;
-	s->kick = true; /* completions the old daemon wrote may not have been rung yet */
-	s->broken = v->broken;
-	s->torn = v->torn;
-	s->max_streams = v->max_streams;
-	s->max_ops = v->max_ops;
-	s->max_regions = v->max_regions;
-	s->max_listens = v->max_listens;
-	s->n_streams = v->n_streams;
-	s->n_ops = v->n_ops;
-	s->n_regions = v->n_regions;
-	s->n_listens = v->n_listens;
-	s->tp_refs = v->tp_refs;
-	s->op_free = v->op_free;
-	s->cnt = v->cnt;
-	const uint8_t *p = *pp;
-	memcpy(s->streams, p, sizeof(*s->streams) * v->max_streams);
-	p += sizeof(*s->streams) * v->max_streams;
-	memcpy(s->ops, p, sizeof(*s->ops) * v->max_ops);
-	p += sizeof(*s->ops) * v->max_ops;
-	size_t nreg = v->max_regions ? v->max_regions : 1;
-	memcpy(s->regions, p, sizeof(*s->regions) * nreg);
-	p += sizeof(*s->regions) * nreg;
-	memcpy(s->listens, p, sizeof(*s->listens) * v->max_listens);
-	p += sizeof(*s->listens) * v->max_listens;
-	*pp = p;
-	for (uint32_t i = 0; i < v->max_streams; i++)
-		s->streams[i].s = s;
-	for (uint32_t i = 0; i < v->max_listens; i++)
-		s->listens[i].s = s;
-	r = pony_app_host_adopt(h, s);
-	if (r) {
-		pony_app_session_free(s);
-		close_fds(sock, memfd, cmd_efd, cpl_efd);
-		return r;
-	}
-	h->cnt.streams += s->n_streams;
-	h->cnt.ops += s->n_ops;
-	h->cnt.regions += s->n_regions;
-	h->cnt.listens += s->n_listens;
-	h->kick_pending = true;
-	rs[n_rs++] = (struct restored){s, h, sock, v->old_streams, v->old_listens, v->old_buf,
-				       v->old_sess, false};
-	SNAP_LOG(NOTICE, "apps: app %u restored (%u streams, %u ops, cmd head %u, cpl tail %u)",
-		 s->app_id, s->n_streams, s->n_ops, s->cmd_head, s->cpl_tail);
-	return 0;
-}
-
-int pony_app_restore(struct pony_app_host *h, struct pony_tp *tp, const void *data,
-		     size_t len)
-{
-	/* Every record is checked before any session is built or any fd taken. */
-	size_t tp_off;
-	int r = pony_app_save_check(data, len, &tp_off);
-	if (r) {
-		SNAP_LOG(ERR, "apps: saved sessions refused: %s", r == -EPROTO ? "other format or "
-			 "truncated" : "inconsistent record");
-		return r;
-	}
-	const uint8_t *p = data, *end = p + len;
-	struct save_hdr sh;
-	memcpy(&sh, p, sizeof(sh));
-	p += sizeof(sh);
-	if (sh.n_sessions && h == NULL)
-		return -EINVAL;
-	for (uint32_t i = 0; i < sh.n_sessions; i++) {
-		struct save_session v;
-		memcpy(&v, p, sizeof(v));
-		p += sizeof(v);
-		r = session_rebuild(h, &v, &p, end);
-		if (r)
-			return r;
-	}
-	/* A pointer the transport holds that no session explains: refuse rather than run
-	 * with a dangling one (the old daemon then resumes). */
-	const struct pony_tp_rebind rb = {
-		.ctx = NULL, .owner = rb_owner, .tx_buf = rb_tx_buf, .rx_dst = rb_rx_dst,
-		.listener = rb_listener, .os_owner = rb_os_owner, .os_buf = rb_os_buf,
-	};
-	rb_failed = false;
-	r = pony_tp_restore(tp, p, (size_t)(end - p), &rb);
-	if (r == 0 && rb_failed) {
-		SNAP_LOG(ERR, "apps: transport state points outside every restored session");
-		r = -EINVAL;
-	}
-	return r;
-}
-
-unsigned pony_app_restored_adopt(struct pony_app_attach *a)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < n_rs; i++) {
-		if (rs[i].adopted)
-			continue;
-		int memfd, cmd_efd, cpl_efd;
-		pony_app_session_fds(rs[i].s, &memfd, &cmd_efd, &cpl_efd);
-		struct ucred cr = {0};
-		socklen_t cl = sizeof(cr);
-		getsockopt(rs[i].sock, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
-		if (pony_app_attach_adopt(a, rs[i].h, rs[i].s, rs[i].s->app_id, rs[i].sock,
-					  cr.uid) == 0) {
-			rs[i].adopted = true;
-			n++;
-		}
-	}
-	return n;
 }

@@ -16,6 +16,10 @@ struct snap_sbuf;
  * detached session still drains its transport buffers: retry later), -ENOMEM. */
 int pony_app_save(const struct pony_app_host *h, const struct pony_tp *tp,
 		  struct snap_sbuf *out);
+/* The same with the transport's part in blob version tp_version (pony/save_int.h); also
+ * -EPROTONOSUPPORT. */
+int pony_app_save_v(const struct pony_app_host *h, const struct pony_tp *tp,
+		    struct snap_sbuf *out, uint32_t tp_version);
 /* Rebuild the sessions (mapping the apps' memfds received by the takeover, see
  * snap_takeover_app_fds) and restore tp with pointers rebound. 0, -EPROTO (format),
  * -ENOENT (an app's fds were not received), -EINVAL, -ENOMEM, or pony_tp_restore's error. */

@@ -12,10 +12,11 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "engines/arp.h"
-#include "engines/net.h"
+#include "elements/arp.h"
+#include "elements/net.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
+#include "pony/save_int.h"
 #include "pony/auth.h"
 #include "pony/elem.h"
 #include "pony/internal.h"
@@ -403,14 +404,21 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 }
 
 /* Upgrade: the app sessions and the transport (pony/app_save.c). */
-static int pony_save(const struct snap_elem *el, struct snap_sbuf *out)
+/* The element's saved-state versions: 1, release 0.1.0 (the transport's blob in its
+ * version 3, structs as they lie in memory); 2, the transport in self-describing tables.
+ * The app sessions' part keeps its own version inside (pony/app_save.c). */
+#define PONY_ELEM_STATE_V 2
+
+static int pony_save(const struct snap_elem *el, struct snap_sbuf *out, uint32_t version)
 {
 	const struct pony_elem *pe = snap_elem_priv(el);
 	/* One-sided ops in flight travel in the transport's blob (pony_os_save). */
-	return pony_app_save(pe->apps, pe->tp, out);
+	return pony_app_save_v(pe->apps, pe->tp, out,
+			       version == 1 ? PONY_TP_SAVE_V_RAW : PONY_TP_SAVE_V_TABLES);
 }
 
-static int pony_restore(struct snap_elem *el, const void *data, size_t len)
+/* Either version: the transport's blob says which of its formats it is. */
+static int pony_restore(struct snap_elem *el, const void *data, size_t len, uint32_t version)
 {
 	struct pony_elem *pe = snap_elem_priv(el);
 	return pony_app_restore(pe->apps, pe->tp, data, len);
@@ -428,6 +436,9 @@ static const struct snap_elem_desc pony_desc = {
 	.next_deadline = pony_next_deadline,
 	.arm = pony_arm,
 	.stats = pony_stats,
+	.state_version = PONY_ELEM_STATE_V,
+	.state_read_min = 1,
+	.state_write_min = 1,
 	.save = pony_save,
 	.restore = pony_restore,
 	.destroy = pony_destroy,

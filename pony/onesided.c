@@ -12,60 +12,7 @@
 #include "pony/save.h"
 #include "snap/numa.h"
 
-#define OS_OPS 4096u          /* ops in flight per transport (op id: gen << 16 | index) */
-#define OS_BUFS 512u          /* one-sided packets in flight or queued, both directions */
-#define OS_BUF_RESERVE 32u    /* buffers only responses may take (requests never starve them) */
-/* Response buffers one flow may hold (queued or unacked). Every request packet costs one,
- * whatever its records' status (a wrong key too: the requester must learn BAD_KEY, reliably),
- * so this is what bounds a peer flooding requests; with a peer's flows bounded by
- * max_flows_per_peer (8 of 64 by default) one peer IP holds at most half the pool. */
-#define OS_RESP_PER_FLOW 32u
-
-enum { OS_OP_FREE = 0, OS_OP_QUEUED, OS_OP_INFLIGHT };
-
-struct os_op {
-	uint8_t state, opcode, flags, key_len;
-	uint16_t gen;
-	uint32_t flow, flow_id; /* flow slot and its incarnation at submit */
-	uint32_t region, len;
-	uint64_t rkey, off;
-	uint8_t key[PONY_OS_KEY_MAX];
-	void *buf, *owner;
-	uint64_t cookie;
-	uint32_t next;
-};
-
-struct os_flow {
-	uint32_t q_head, q_tail; /* ops to pack */
-	uint32_t r_head, r_tail; /* response buffers to send */
-	uint32_t n_ops;          /* ops queued or awaiting their response */
-	uint32_t n_resp;         /* response buffers held, queued or unacked (<= OS_RESP_PER_FLOW) */
-};
-
-struct os_buf {
-	bool used;
-	uint8_t type;
-	uint16_t len, nrec;
-	uint32_t next;
-	uint32_t flow; /* response: the flow slot charged for it (os_flow.n_resp) */
-	uint32_t gen; /* copied into the desc (msg_id): a stale desc never finds a reused buffer */
-};
-
-struct pony_os {
-	struct pony_os_hooks hooks;
-	bool attached;
-	void *ctx;
-	struct os_op *ops;
-	uint32_t op_free;
-	struct os_flow *flows;
-	struct os_buf *bufs;
-	uint8_t *data;
-	uint32_t buf_size, buf_free, n_free;
-	uint32_t data_max; /* largest op length for this MTU */
-	uint32_t gen;      /* buffer generations, from a random start per transport */
-	uint32_t n_flows;  /* os_flow slots (the transport's max_flows) */
-	struct pony_os_stats st;
-};
+#include "pony/onesided_int.h"
 
 int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *ctx)
 {
@@ -195,22 +142,19 @@ static void buf_put(struct pony_os *os, uint32_t b)
 	os->n_free++;
 }
 
-static inline uint8_t *buf_data(struct pony_os *os, uint32_t b)
-{
-	return os->data + (size_t)b * os->buf_size;
-}
-
 int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie)
 {
 	struct pony_os *os = tp->os;
 	if (os == NULL || !os->attached)
 		return -ENODEV;
+	uint16_t args = pony_os_atomic_args(op->opcode);
 	if (op->opcode == 0 || op->opcode >= PONY_OS_OPCODE_MAX || op->len == 0 ||
 	    (op->flags & ~(op->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
 	    (op->opcode == PONY_OS_SCAN_READ
 		     ? op->key_len == 0 || op->key_len > PONY_OS_KEY_MAX || op->key_data == NULL
-		     : op->key_len != 0) ||
+	     : args ? op->key_len != args || op->key_data == NULL || op->len != PONY_OS_ATOMIC_LEN
+		    : op->key_len != 0) ||
 	    op->buf == NULL)
 		return -EINVAL;
 	if (op->len > os->data_max)
@@ -308,7 +252,7 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 			if (o->opcode == PONY_OS_WRITE) {
 				r.data_len = (uint16_t)o->len;
 				r.data = o->buf;
-			} else if (o->opcode == PONY_OS_SCAN_READ) {
+			} else if (o->key_len) { /* a scan's key, an atomic's operands */
 				r.data_len = o->key_len;
 				r.data = o->key;
 			}
@@ -482,157 +426,3 @@ void pony_os_flow_gone(struct pony_tp *tp, struct pony_flow *f, int err)
 	}
 }
 
-/* ---- Save/restore (pony/save.c calls these for transparent upgrade). ---- */
-
-struct os_save_hdr {
-	uint32_t sz_op, sz_flow, sz_buf, sz_stats;
-	uint32_t n_ops, n_bufs, n_flows, buf_size;
-	uint32_t op_free, buf_free, n_free, gen, n_used;
-	uint32_t pad;
-	struct pony_os_stats st;
-};
-
-int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out)
-{
-	const struct pony_os *os = tp->os;
-	if (os == NULL)
-		return out->err;
-	struct os_save_hdr h = {
-		.sz_op = sizeof(struct os_op), .sz_flow = sizeof(struct os_flow),
-		.sz_buf = sizeof(struct os_buf), .sz_stats = sizeof(struct pony_os_stats),
-		.n_ops = OS_OPS, .n_bufs = OS_BUFS, .n_flows = tp->cfg.max_flows,
-		.buf_size = os->buf_size, .op_free = os->op_free, .buf_free = os->buf_free,
-		.n_free = os->n_free, .gen = os->gen, .n_used = OS_BUFS - os->n_free, .st = os->st,
-	};
-	snap_sbuf_put(out, &h, sizeof(h));
-	snap_sbuf_put(out, os->ops, OS_OPS * sizeof(*os->ops));
-	snap_sbuf_put(out, os->flows, tp->cfg.max_flows * sizeof(*os->flows));
-	snap_sbuf_put(out, os->bufs, OS_BUFS * sizeof(*os->bufs));
-	/* Only the bytes of buffers in use: request packets not yet acked (a WRITE's data as
-	 * first copied) and responses kept until acked (a READ's result as executed). */
-	for (uint32_t b = 0; b < OS_BUFS; b++) {
-		if (!os->bufs[b].used)
-			continue;
-		snap_sbuf_put(out, &b, sizeof(b));
-		snap_sbuf_put(out, buf_data((struct pony_os *)os, b), os->bufs[b].len);
-	}
-	return out->err;
-}
-
-static bool idx_ok(uint32_t i, uint32_t n)
-{
-	return i == PONY_NONE || i < n;
-}
-
-int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
-		    const struct pony_tp_rebind *rb, bool apply)
-{
-	const uint8_t *p = data, *end = p + len;
-	struct os_save_hdr h;
-	if (len < sizeof(h))
-		return -EINVAL;
-	memcpy(&h, p, sizeof(h));
-	p += sizeof(h);
-	if (h.sz_op != sizeof(struct os_op) || h.sz_flow != sizeof(struct os_flow) ||
-	    h.sz_buf != sizeof(struct os_buf) || h.sz_stats != sizeof(struct pony_os_stats) ||
-	    h.n_ops != OS_OPS || h.n_bufs != OS_BUFS)
-		return -EPROTO;
-	size_t nf = tp->cfg.max_flows;
-	if (h.n_flows != nf || h.buf_size != tp->seg_max || h.n_used > OS_BUFS ||
-	    h.n_free != OS_BUFS - h.n_used || !idx_ok(h.op_free, OS_OPS) ||
-	    !idx_ok(h.buf_free, OS_BUFS))
-		return -EINVAL;
-	size_t fixed = OS_OPS * sizeof(struct os_op) + nf * sizeof(struct os_flow) +
-		       OS_BUFS * sizeof(struct os_buf);
-	if ((size_t)(end - p) < fixed)
-		return -EINVAL;
-	const struct os_op *ops = (const void *)p;
-	const struct os_flow *flows = (const void *)(p + OS_OPS * sizeof(struct os_op));
-	const struct os_buf *bufs = (const void *)((const uint8_t *)flows + nf * sizeof(*flows));
-	const uint8_t *q = p + fixed;
-	/* Indices must stay inside the tables (the blob comes from our own older process, but
-	 * a damaged one must not send the engine out of bounds). memcpy'd copies: the blob
-	 * may be unaligned. */
-	uint32_t used = 0;
-	for (uint32_t i = 0; i < OS_OPS; i++) {
-		struct os_op o;
-		memcpy(&o, &ops[i], sizeof(o));
-		if (!idx_ok(o.next, OS_OPS) || o.state > OS_OP_INFLIGHT ||
-		    (o.state != OS_OP_FREE && (o.flow >= nf || o.len > PONY_OS_DATA_MAX ||
-					       o.key_len > PONY_OS_KEY_MAX)))
-			return -EINVAL;
-	}
-	for (size_t i = 0; i < nf; i++) {
-		struct os_flow f;
-		memcpy(&f, &flows[i], sizeof(f));
-		if (!idx_ok(f.q_head, OS_OPS) || !idx_ok(f.q_tail, OS_OPS) ||
-		    !idx_ok(f.r_head, OS_BUFS) || !idx_ok(f.r_tail, OS_BUFS) || f.n_ops > OS_OPS ||
-		    f.n_resp > OS_RESP_PER_FLOW)
-			return -EINVAL;
-	}
-	for (uint32_t b = 0; b < OS_BUFS; b++) {
-		struct os_buf ob;
-		memcpy(&ob, &bufs[b], sizeof(ob));
-		if (!idx_ok(ob.next, OS_BUFS) || ob.len > h.buf_size || !pony_saved_bool_ok(&ob.used) ||
-		    (ob.used && ob.type == PONY_T_OS_RESP && ob.flow >= nf))
-			return -EINVAL;
-		used += ob.used;
-	}
-	if (used != h.n_used)
-		return -EINVAL;
-	const uint8_t *bytes = q;
-	for (uint32_t k = 0; k < h.n_used; k++) {
-		uint32_t b;
-		struct os_buf ob;
-		if ((size_t)(end - q) < sizeof(b))
-			return -EINVAL;
-		memcpy(&b, q, sizeof(b));
-		q += sizeof(b);
-		if (b >= OS_BUFS)
-			return -EINVAL;
-		memcpy(&ob, &bufs[b], sizeof(ob));
-		if (!ob.used || (size_t)(end - q) < ob.len)
-			return -EINVAL;
-		q += ob.len;
-	}
-	if (q != end)
-		return -EINVAL;
-	if (!apply)
-		return 0;
-
-	/* Pools of this process (hooks as the new user attached them, or none yet). */
-	if (tp->os == NULL) {
-		int r = pony_tp_os_attach(tp, NULL, NULL);
-		if (r)
-			return r;
-	}
-	struct pony_os *os = tp->os;
-	memcpy(os->ops, ops, OS_OPS * sizeof(*os->ops));
-	memcpy(os->flows, flows, nf * sizeof(*os->flows));
-	memcpy(os->bufs, bufs, OS_BUFS * sizeof(*os->bufs));
-	os->op_free = h.op_free;
-	os->buf_free = h.buf_free;
-	os->n_free = h.n_free;
-	os->gen = h.gen; /* the restored descs carry the saved buffer generations */
-	os->st = h.st;
-	q = bytes;
-	for (uint32_t k = 0; k < h.n_used; k++) {
-		uint32_t b;
-		memcpy(&b, q, sizeof(b));
-		q += sizeof(b);
-		memcpy(buf_data(os, b), q, os->bufs[b].len);
-		q += os->bufs[b].len;
-	}
-	/* Completion targets are the user's pointers: its owner and its buffer (a READ's
-	 * destination, a WRITE's source not yet packed). */
-	for (uint32_t i = 0; rb && i < OS_OPS; i++) {
-		struct os_op *o = &os->ops[i];
-		if (o->state == OS_OP_FREE)
-			continue;
-		if (rb->os_owner)
-			o->owner = rb->os_owner(rb->ctx, o->cookie, o->owner);
-		if (rb->os_buf)
-			o->buf = rb->os_buf(rb->ctx, o->cookie, o->buf);
-	}
-	return 0;
-}

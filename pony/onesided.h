@@ -20,6 +20,8 @@ enum pony_os_opcode {
 	PONY_OS_WRITE = 2,         /* len bytes (carried in the request) to off */
 	PONY_OS_READ_INDIRECT = 3, /* 8 bytes at off name the data, see PONY_OS_F_PTR */
 	PONY_OS_SCAN_READ = 4,     /* pony_kv.h table at off: the value of key (request data) */
+	PONY_OS_FETCH_ADD = 5,     /* the 8-byte word at off += operand; answers the old value */
+	PONY_OS_CMP_SWAP = 6,      /* if word == compare: word = swap; answers the old value */
 	PONY_OS_OPCODE_MAX
 };
 
@@ -27,6 +29,17 @@ enum pony_os_opcode {
  * len} (little-endian, offsets from the region start) and the data must fit the requester's
  * len; with it they are one uint64 offset (pointer-as-offset) and len bytes are read there. */
 #define PONY_OS_F_PTR 0x01u
+
+/* Atomics: the word is 8 bytes, 8-byte aligned in memory, in the region's host order; the
+ * operands (request data: add, or compare then swap) and the old value (response data) are
+ * little-endian u64s. They need a region readable and writable. Exactly once like WRITE:
+ * the request executes when its packet first arrives; the answer is kept until acked. */
+#define PONY_OS_ATOMIC_LEN 8u
+/* Request data bytes of an atomic opcode (operands), 0 for the others. */
+static inline uint16_t pony_os_atomic_args(uint8_t opcode)
+{
+	return opcode == PONY_OS_FETCH_ADD ? 8 : opcode == PONY_OS_CMP_SWAP ? 16 : 0;
+}
 
 #define PONY_OS_DATA_MAX 1024u  /* bytes one op reads or writes (fits one packet) */
 #define PONY_OS_KEY_MAX 24u     /* scan key bytes (KV_KEY_MAX) */
@@ -112,7 +125,8 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 /* One op to submit. buf: READ/READ_INDIRECT/SCAN_READ destination (len bytes, written
  * before done()), WRITE source (len bytes, copied when the request packet is first built).
  * SCAN_READ: the key is key_data[0..key_len), copied at submit; off is the table's offset in
- * the region. */
+ * the region. FETCH_ADD/CMP_SWAP: len 8, key_data the operands (key_len 8 or 16, copied at
+ * submit), the old value written to buf (8 bytes). */
 struct pony_os_op {
 	uint8_t opcode;
 	uint8_t flags;

@@ -187,6 +187,33 @@ static size_t exec_scan(const struct pony_os_rec *r, const struct pony_os_region
 	return FAIL(PONY_OS_ST_NOT_FOUND);
 }
 
+/* An atomic on the aligned word at off: the app owning the region may update it with its
+ * own atomics at the same time, so the engine's access is one atomic instruction too. */
+static size_t exec_atomic(const struct pony_os_rec *r, const struct pony_os_region *rg,
+			  uint8_t *out, size_t room, unsigned *status)
+{
+	if (!in_bounds(rg->len, r->off, PONY_OS_ATOMIC_LEN))
+		return FAIL(PONY_OS_ST_RANGE);
+	uint8_t *w = rg->base + r->off;
+	if ((uintptr_t)w % PONY_OS_ATOMIC_LEN)
+		return FAIL(PONY_OS_ST_BAD_REQ); /* misaligned: no single-copy atomicity */
+	uint64_t a, b, old;
+	memcpy(&a, r->data, 8);
+	a = rte_le_to_cpu_64(a);
+	if (r->opcode == PONY_OS_FETCH_ADD) {
+		old = __atomic_fetch_add((uint64_t *)w, a, __ATOMIC_SEQ_CST);
+	} else {
+		memcpy(&b, r->data + 8, 8);
+		b = rte_le_to_cpu_64(b);
+		old = a;
+		__atomic_compare_exchange_n((uint64_t *)w, &old, b, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	}
+	old = rte_cpu_to_le_64(old);
+	return resp(out, room, r, PONY_OS_ST_OK, PONY_OS_ATOMIC_LEN, (const uint8_t *)&old,
+		    PONY_OS_ATOMIC_LEN, status);
+}
+
 size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg, unsigned st,
 		    uint8_t *out, size_t room, unsigned *status)
 {
@@ -194,16 +221,19 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 		*status = PONY_OS_ST_BAD_REQ;
 		return 0;
 	}
+	uint16_t args = pony_os_atomic_args(r->opcode);
 	if (r->opcode == 0 || r->opcode >= PONY_OS_OPCODE_MAX || r->len == 0 ||
 	    r->len > PONY_OS_DATA_MAX ||
 	    (r->flags & ~(r->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
-	    (r->opcode == PONY_OS_WRITE ? r->data_len != r->len
-					: r->opcode != PONY_OS_SCAN_READ && r->data_len != 0))
+	    (args ? r->data_len != args || r->len != PONY_OS_ATOMIC_LEN
+	     : r->opcode == PONY_OS_WRITE ? r->data_len != r->len
+					  : r->opcode != PONY_OS_SCAN_READ && r->data_len != 0))
 		return FAIL(PONY_OS_ST_BAD_REQ);
 	if (st != PONY_OS_ST_OK || rg == NULL)
 		return FAIL(st != PONY_OS_ST_OK && st < PONY_OS_ST_MAX ? st : PONY_OS_ST_NO_TARGET);
-	uint32_t need = r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE : PONY_OS_PERM_READ;
-	if (!(rg->perms & need))
+	uint32_t need = args ? PONY_OS_PERM_READ | PONY_OS_PERM_WRITE
+		      : r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE : PONY_OS_PERM_READ;
+	if ((rg->perms & need) != need)
 		return FAIL(PONY_OS_ST_PERM);
 	switch (r->opcode) {
 	case PONY_OS_READ:
@@ -242,6 +272,9 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 	}
 	case PONY_OS_SCAN_READ:
 		return exec_scan(r, rg, out, room, status);
+	case PONY_OS_FETCH_ADD:
+	case PONY_OS_CMP_SWAP:
+		return exec_atomic(r, rg, out, room, status);
 	}
 	return FAIL(PONY_OS_ST_BAD_REQ);
 }

@@ -37,7 +37,10 @@ static inline bool pony_saved_bool_ok(const bool *b)
 	return v <= 1;
 }
 
-/* Append tp's state to out. 0 or -ENOMEM. No packets or upcalls. */
+/* Append tp's state to out, in blob version `version` (pony/save_int.h: 3, release 0.1.0's
+ * layout; 4, self-describing tables). 0, -ENOMEM, or -EPROTONOSUPPORT (a version this build
+ * does not write). No packets or upcalls. pony_tp_save writes the newest. */
+int pony_tp_save_v(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t version);
 int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 /* Replace tp's state with a saved one (tp must have been created with the same max_flows,
  * max_streams, window and sendq_max; its config otherwise applies). The rebind callbacks run
@@ -47,12 +50,13 @@ int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 		    const struct pony_tp_rebind *rb);
 
-/* The one-sided part (pony/onesided.c), for pony_tp_save/restore only: ops in flight, the
- * per-flow queues, packet buffers with their bytes and generations, stats. Save appends
- * nothing if one-sided ops were never attached; 0 or -ENOMEM. Restore checks the section
- * (exactly len bytes) and, only with apply, installs it (allocating the pools if tp has none:
- * hooks stay as the new user attached them) and rebinds each op's owner and buffer. 0,
- * -EPROTO (other layout), -EINVAL (damaged), -ENOMEM. */
-int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out);
-int pony_os_restore(struct pony_tp *tp, const void *data, size_t len,
+/* The one-sided part (pony/onesided_save.c), for pony_tp_save/restore only: ops in flight,
+ * the per-flow queues, packet buffers with their bytes and generations, stats, in the layout
+ * of transport blob version tp_version. Save appends nothing if one-sided ops were never
+ * attached; 0 or -ENOMEM. Restore checks the section (exactly len bytes) and, only with
+ * apply, installs it (allocating the pools if tp has none: hooks stay as the new user
+ * attached them) and rebinds each op's owner and buffer. 0, -EPROTO (other layout),
+ * -EINVAL (damaged), -ENOMEM. */
+int pony_os_save(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t tp_version);
+int pony_os_restore(struct pony_tp *tp, const void *data, size_t len, uint32_t tp_version,
 		    const struct pony_tp_rebind *rb, bool apply);

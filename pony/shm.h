@@ -145,6 +145,12 @@ _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
 #define PONY_SHM_RING_MIN 16u
 #define PONY_SHM_RING_MAX 65536u
 
+/* Whether op is a one-sided op (its command and completion carry a payload-area buffer). */
+static inline bool pony_shm_op_onesided(unsigned op)
+{
+	return op >= PONY_OP_READ && op <= PONY_OP_CMP_SWAP;
+}
+
 static inline int pony_shm_is_pow2(uint32_t v)
 {
 	return v && (v & (v - 1)) == 0;

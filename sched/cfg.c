@@ -51,6 +51,29 @@ int sched_cfg_params(const struct snap_group_cfg *g, struct sched_params *p, cha
 	return 0;
 }
 
+int sched_cfg_describe(const struct sched_group *g, struct snap_group_cfg *out)
+{
+	struct sched_group_info in;
+	if (out == NULL || sched_group_info(g, &in) < 0)
+		return -EINVAL;
+	_Static_assert(SNAP_CFG_CPUS_MAX >= SCHED_CPUS_MAX, "a group's cpus fit its config");
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", in.name);
+	snprintf(out->mode, sizeof(out->mode), "%s", sched_mode_name(in.mode));
+	out->n_cpus = in.params.n_cpus;
+	for (unsigned i = 0; i < in.params.n_cpus; i++)
+		out->cpus[i] = in.params.cpus[i];
+	const char *key;
+	uint64_t v;
+	for (unsigned i = 0; out->n_kv < SNAP_CFG_KV_MAX &&
+			     sched_params_get(&in.params, i, &key, &v) == 0; i++) {
+		struct snap_kv *kv = &out->kv[out->n_kv++];
+		snprintf(kv->key, sizeof(kv->key), "%s", key);
+		snprintf(kv->val, sizeof(kv->val), "%llu", (unsigned long long)v);
+	}
+	return 0;
+}
+
 int sched_cfg_apply(const struct snap_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->n_groups; i++) {

@@ -150,3 +150,19 @@ int sched_params_set(struct sched_params *p, const char *key, const char *val)
 	}
 	return -ENOENT;
 }
+
+int sched_params_get(const struct sched_params *p, unsigned i, const char **key, uint64_t *val)
+{
+	if (i >= RTE_DIM(keys))
+		return -ENOENT;
+	const char *f = (const char *)p + keys[i].off;
+	if (keys[i].size == sizeof(uint16_t)) {
+		uint16_t v16;
+		memcpy(&v16, f, sizeof(v16));
+		*val = v16;
+	} else {
+		memcpy(val, f, sizeof(*val));
+	}
+	*key = keys[i].key;
+	return 0;
+}

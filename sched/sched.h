@@ -64,6 +64,9 @@ void sched_params_default(struct sched_params *p);
  * "0,2-3" (config files, control RPCs). Checked against the field's range here and for
  * consistency at sched_group_create. 0, -ENOENT (unknown key), -EINVAL (bad value). */
 int sched_params_set(struct sched_params *p, const char *key, const char *val);
+/* The i-th numeric parameter of p by the name sched_params_set takes (every one but "cpus"),
+ * so a group's parameters can be written back out: 0, or -ENOENT past the last. */
+int sched_params_get(const struct sched_params *p, unsigned i, const char **key, uint64_t *val);
 
 /* Module setup/teardown (control thread, after rte_eal_init). init installs the hook that
  * wakes an engine's sleeping thread when snap_engine_call posts to its mailbox.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Layer check over #include lines (see docs/ARCHITECTURE.md, "Layers"): the runtime core
-# (snap/, include/snap/) includes neither pony/ nor control/; pony/ does not include control/;
-# the engine's private layout (snap/engine_int.h) is included only by the runtime (snap/)
+# (core/, include/snap/) includes neither pony/ nor control/; pony/ does not include control/;
+# public headers (include/) include no private one; the engine's private layout (core/engine_int.h) is included only by the runtime (core/)
 # and tests, never by sched/ or any other module, which use the executor interface.
 # Prints each violation as file:line: rule, and exits 1 if there is any (0 if none).
 # Usage: tools/check_layers.sh [source root]   (default: the checkout this script is in)
@@ -27,14 +27,17 @@ rule() {
 
 existing() { for d in "$@"; do [ -d "$d" ] && printf '%s\n' "$d"; done; }
 
-mapfile -t core < <(existing snap include/snap)
+mapfile -t core < <(existing core include/snap)
 mapfile -t pony < <(existing pony)
-mapfile -t others < <(existing sched control engines pony tools include/pony)
+mapfile -t others < <(existing sched control elements pony tools include/pony)
 
 [ ${#core[@]} -gt 0 ] && rule "runtime core includes pony/ or control/" 'pony/|control/' "${core[@]}"
 [ ${#pony[@]} -gt 0 ] && rule "pony/ includes control/" 'control/' "${pony[@]}"
+# Public headers (include/, included as "snap/X.h", "pony.h") never pull in a private one
+# ("core/X.h" and the like): what an out-of-tree element or app sees is the public API only.
+[ -d include ] && rule "public header includes a private one" 'core/|pony/|control/|sched/|elements/' include
 [ ${#others[@]} -gt 0 ] && rule "private engine layout included outside the runtime" \
-  'snap/engine_int\.h' "${others[@]}"
+  'core/engine_int\.h' "${others[@]}"
 
 if [ "$violations" -gt 0 ]; then
   echo "check_layers: $violations violation(s)" >&2

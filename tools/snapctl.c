@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "build_id_vcs.h"
-#include "snap/paths.h"
+#include "core/paths.h"
 #include "tools/snapctl.h"
 
 struct cmd {

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "snap/paths.h"
+#include "core/paths.h"
 #include "tools/snapctl_client.h"
 
 struct snapctl_conn {

@@ -87,12 +87,18 @@ struct snap_elem_desc {
 	int (*arm)(struct snap_elem *el, bool arm);
 	/* Report element-specific counters. May be NULL. */
 	void (*stats)(const struct snap_elem *el, snap_stat_fn fn, void *ctx);
-	/* Serialize state for a move/upgrade into out (versioned by the element). May be NULL
-	 * for stateless elements. 0 or -errno. */
-	int (*save)(const struct snap_elem *el, struct snap_sbuf *out);
-	/* Restore from what save() produced (after init()). 0 or -errno (-EPROTO on version
-	 * mismatch). May be NULL. */
-	int (*restore)(struct snap_elem *el, const void *data, size_t len);
+	/* Saved-state versions, for upgrades between releases (docs/UPGRADE.md): save writes
+	 * any version in [state_write_min, state_version] (older ones for a roll-back to an
+	 * older release), restore reads any in [state_read_min, state_version]; a min of 0
+	 * means state_version. Version 1 is release 0.1.0's format. An upgrade checks these
+	 * ranges, both binaries', before any engine is parked. Required with save. */
+	uint32_t state_version, state_read_min, state_write_min;
+	/* Serialize state for a move/upgrade into out, in format `version` (within the range
+	 * above). May be NULL for stateless elements. 0 or -errno. */
+	int (*save)(const struct snap_elem *el, struct snap_sbuf *out, uint32_t version);
+	/* Restore from what save() produced in format `version` (after init()). 0 or -errno
+	 * (-EPROTO: a blob that does not match its version). May be NULL. */
+	int (*restore)(struct snap_elem *el, const void *data, size_t len, uint32_t version);
 	/* Free resources (called once, also after a failed init). May be NULL. */
 	void (*destroy)(struct snap_elem *el);
 };
@@ -104,6 +110,10 @@ void snap_elem_register(const struct snap_elem_desc *d);
 	{                                                                                 \
 		snap_elem_register(&(d));                                                 \
 	}
+/* The saved-state ranges of d (see state_version): what it writes and what it reads. All
+ * zero for a type without save. */
+void snap_elem_state_range(const struct snap_elem_desc *d, uint32_t *write_min,
+			   uint32_t *read_min, uint32_t *cur);
 /* Look up a registered type; NULL if unknown. */
 const struct snap_elem_desc *snap_elem_find(const char *name);
 /* Iterate types (for --list-elements). Returns the i-th type or NULL past the end. */

@@ -16,7 +16,7 @@
 #define SNAP_QDELAY_BUCKETS 16 /* log2 buckets of queueing delay in microseconds */
 #define SNAP_ENGINE_EXEC_DATA_SIZE 384 /* bytes of the executor's per-engine record */
 
-/* Opaque outside the runtime (its layout is in snap/engine_int.h). */
+/* Opaque outside the runtime (its layout is in core/engine_int.h). */
 struct snap_engine;
 struct snap_port;
 
@@ -42,6 +42,13 @@ enum snap_engine_state {
 struct snap_engine *snap_engine_create(const char *name, int socket_id);
 /* Destroy a parked engine: destroys its elements (freeing what they hold). NULL is a no-op. */
 void snap_engine_destroy(struct snap_engine *e);
+/* The description e was built from: its element graph in the syntax `snapctl engine create`
+ * takes ("elements = (...); links = (...);", see snap_config_format_engine), kept so that a
+ * transparent upgrade builds the same engine in the new daemon. Control thread. set copies
+ * desc (NULL clears it): 0 or -ENOMEM (the old one is kept). get: NULL for an engine made by
+ * code rather than from a description (it cannot be rebuilt elsewhere). */
+int snap_engine_set_desc(struct snap_engine *e, const char *desc);
+const char *snap_engine_desc(const struct snap_engine *e);
 
 /* Add an element of type `type` named `name`, initialised from args. 0 or -errno
  * (-ENOENT unknown type, -EEXIST duplicate name, -ENOSPC too many, or init's error; errmsg,
@@ -110,11 +117,23 @@ unsigned snap_engine_count(void);
  * snap_numa_free (rte_free: engines exist only with EAL running). */
 void *snap_engine_zmalloc(const struct snap_engine *e, size_t size);
 
-/* Serialize every element's state (those with save) into out: a versioned container of
- * (element name, type, blob). 0 or -errno. Engine must be parked or call from its thread. */
+/* Saved-state container versions: 1, release 0.1.0's (records carry no version: each is
+ * its element's version 1); 2, each record carries its element's format version. */
+#define SNAP_ENGINE_SAVE_V1 1u
+#define SNAP_ENGINE_SAVE_V2 2u
+/* The format version to write for elements of type `type` (a takeover's plan). */
+typedef uint32_t (*snap_engine_version_fn)(const char *type, void *ctx);
+/* Serialize every element's state (those with save) into out: a container of (element
+ * name, type, version, blob) in container version `container`, each element in the version
+ * fn gives (NULL: each type's newest; with container 1, every element in its version 1).
+ * 0, -EPROTONOSUPPORT (a version outside an element's write range), or -errno. Engine must
+ * be parked or call from its thread. snap_engine_save: the newest of everything. */
+int snap_engine_save_v(const struct snap_engine *e, struct snap_sbuf *out, uint32_t container,
+		       snap_engine_version_fn fn, void *ctx);
 int snap_engine_save(const struct snap_engine *e, struct snap_sbuf *out);
-/* Restore from snap_engine_save output into an engine built from the same config. -EPROTO
- * on an unknown container version, -ENOENT if an element is missing. */
+/* Restore from snap_engine_save output (container version 1 or 2) into an engine built from
+ * the same config. -EPROTO on an unknown container version, a damaged container, or an
+ * element version outside the element's read range; -ENOENT if an element is missing. */
 int snap_engine_restore(struct snap_engine *e, const void *data, size_t len);
 
 /* Element counters snapshot callback, for stats readers (runs on the engine thread). */

@@ -15,8 +15,12 @@ extern int snap_logtype;
 /* Parse "error|warning|notice|info|debug" (or a number 1..8) into an RTE_LOG level.
  * Returns the level or -EINVAL. */
 int snap_log_level_parse(const char *s);
-/* Name of an RTE_LOG level. */
+/* Name of an RTE_LOG level ("?" for none). */
 const char *snap_log_level_name(int level);
+/* DPDK's own level (the global level and every lib.* / pmd.* type), set and read back (EAL's
+ * type stands for them: the global level alone does not filter per-type logs). */
+void snap_log_set_dpdk_level(int level);
+int snap_log_dpdk_level(void);
 
 /* Rate limit for messages a peer can trigger at will (refused connections, fd exhaustion):
  * at most one per period per call site, so an attacker cannot flood the log. Control thread

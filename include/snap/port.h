@@ -50,7 +50,7 @@ struct snap_port {
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
 	uint64_t rss_hf;               /* RSS hash types configured (snap/steer.h key); 0: none */
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
-	/* Neighbour cache (snap/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
+	/* Neighbour cache (core/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
 	 * of the data pointer, with a static flag and the learn time above. Written only by the
 	 * arp elements of one engine, neigh_writer (and the port setup before), read lock-free
 	 * by any engine (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). */
@@ -117,7 +117,7 @@ int snap_port_release_txq(struct snap_port *p, uint16_t q, const struct snap_eng
  * engine is named in the log), after trying every owner. */
 int snap_port_sync_owners(struct snap_port *p, unsigned timeout_ms);
 
-/* Neighbour cache (snap/neigh.c). Bounded: when it is full, learning a new address evicts
+/* Neighbour cache (core/neigh.c). Bounded: when it is full, learning a new address evicts
  * the oldest-learned of a few sampled dynamic entries (static ones, from the config, are
  * never evicted nor changed by learning).
  * create: port setup; 0 or -rte_errno. static: a config entry; 0 or -ENOSPC.

@@ -1,7 +1,7 @@
 /* Flow steering: which rx queue a UDP flow lands on, and the flow mapper that picks a local
  * UDP port so the return traffic lands on a chosen queue (as eRPC and Machnet do).
  * Ports with RSS hash IPv4/IPv6 + UDP ports with the Toeplitz function and snap_steer_rss_key
- * (configured by snap/port.c); a peer running this code uses the same key, so both ends can
+ * (configured by core/port.c); a peer running this code uses the same key, so both ends can
  * compute the other's queue choice. Ports without RSS (memif, vhost, af_packet in DPDK
  * 22.11) land a packet on the rx queue with the index of the peer's tx queue, so there the
  * sender's engine, not a hash, picks the queue (docs/ARCHITECTURE.md, "Queues and flow

@@ -2,6 +2,7 @@
  * off the completion ring, and sleep on the completion eventfd. See include/pony.h for the
  * API and pony/shm.h for the ring and doorbell protocol implemented here (app side). */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "pony/client/internal.h"
-#include "snap/paths.h"
+#include "core/paths.h"
 
 static __thread char connect_err[PONY_ATTACH_MSG_MAX + 64];
 
@@ -490,6 +491,32 @@ int pony_scan_read(struct pony_app *a, const struct pony_remote *rm, uint64_t of
 	return onesided(a, PONY_OP_SCAN_READ, 0, rm, off, buf, len, key_len, tag);
 }
 
+int pony_fetch_add(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t add,
+		   uint64_t *res, uint64_t tag)
+{
+	if (res == NULL)
+		return -EINVAL;
+	uint64_t le = htole64(add);
+	uint64_t boff;
+	if (buf_off(a, res, 8, &boff))
+		return -EFAULT;
+	memcpy(res, &le, 8); /* the operand travels in the buffer (copied by the daemon) */
+	return onesided(a, PONY_OP_FETCH_ADD, 0, rm, off, res, 8, 0, tag);
+}
+
+int pony_cmp_swap(struct pony_app *a, const struct pony_remote *rm, uint64_t off, uint64_t expect,
+		  uint64_t swap, uint64_t *res, uint64_t tag)
+{
+	if (res == NULL)
+		return -EINVAL;
+	uint64_t le[2] = {htole64(expect), htole64(swap)};
+	uint64_t boff;
+	if (buf_off(a, res, 16, &boff))
+		return -EFAULT;
+	memcpy(res, le, 16);
+	return onesided(a, PONY_OP_CMP_SWAP, 0, rm, off, res, 16, 0, tag);
+}
+
 int pony_region_revoke(struct pony_app *a, uint32_t region, uint64_t tag)
 {
 	struct pony_shm_cmd c = {.op = PONY_OP_REGION_REVOKE, .region = region, .tag = tag};
@@ -530,7 +557,7 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.region = c.region, .key = c.key,
 		};
 		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV ||
-		     (c.op >= PONY_OP_READ && c.op <= PONY_OP_SCAN_READ)) && c.off < a->hdr.buf_size)
+		     pony_shm_op_onesided(c.op)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;
 		if (c.flags & PONY_CMDF_FREE_ON_DONE) {
 			pony_buf_free(a, o->buf);
@@ -663,7 +690,8 @@ const char *pony_op_name(unsigned op)
 		[PONY_OP_CLOSED] = "closed", [PONY_OP_REGION_REG] = "region_register",
 		[PONY_OP_REGION_REVOKE] = "region_revoke", [PONY_OP_READ] = "read",
 		[PONY_OP_WRITE] = "write", [PONY_OP_READ_INDIRECT] = "read_indirect",
-		[PONY_OP_SCAN_READ] = "scan_read",
+		[PONY_OP_SCAN_READ] = "scan_read", [PONY_OP_FETCH_ADD] = "fetch_add",
+		[PONY_OP_CMP_SWAP] = "cmp_swap",
 	};
 	return op < PONY_OP_MAX ? names[op] : "?";
 }

@@ -10,7 +10,7 @@
 
 #include <rte_ring.h>
 
-#include "engines/exception.h"
+#include "elements/exception.h"
 #include "snap/ring.h"
 #include "tests/unit/elemtest.h"
 

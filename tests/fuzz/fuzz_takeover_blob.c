@@ -16,7 +16,7 @@
 #include "pony/app.h"
 #include "pony/app_save.h"
 #include "pony/save.h"
-#include "snap/takeover.h"
+#include "core/takeover.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

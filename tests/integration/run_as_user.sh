@@ -35,7 +35,7 @@ echo "daemon uids: $uid gid $gid CapEff $capeff CapBnd $capbnd"
 [ "$uid" = "65534 65534 65534 65534" ] || fail "daemon runs as uids $uid, not nobody"
 [ "$gid" = "$(getent group nogroup | cut -d: -f3)" ] || fail "daemon gid $gid, not nogroup"
 # CAP_NET_RAW (bit 13) kept for the af_packet port; CAP_SYS_NICE (bit 23) may stay, for
-# real-time groups (snap/privs.c); nothing else.
+# real-time groups (core/privs.c); nothing else.
 eff=$((16#$capeff))
 [ $((eff & (1 << 13))) -ne 0 ] || fail "effective capabilities $capeff lack net_raw"
 [ $((eff & ~((1 << 13) | (1 << 23)))) -eq 0 ] || fail "effective capabilities $capeff: more than net_raw and sys_nice"

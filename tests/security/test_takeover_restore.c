@@ -22,7 +22,7 @@
 #include "pony/app_save.h"
 #include "pony/internal.h"
 #include "pony/save.h"
-#include "snap/takeover.h"
+#include "core/takeover.h"
 
 #define MAGIC 0x534e5455u /* takeover_msg.c's frame magic */
 

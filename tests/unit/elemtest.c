@@ -15,8 +15,8 @@
 #include <rte_arp.h>
 #include <rte_udp.h>
 
-#include "snap/config.h"
-#include "snap/portsetup.h"
+#include "core/config.h"
+#include "core/portsetup.h"
 #include "tests/unit/elemtest.h"
 
 struct rte_mempool *et_pool;

@@ -13,7 +13,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "engines/arp.h"
+#include "elements/arp.h"
 #include "tests/unit/elemtest.h"
 
 static struct snap_port *port;

@@ -140,15 +140,15 @@ static void test_counter(void **state)
 	struct snap_elem *a = snap_engine_elem(eng, "cnt");
 	struct snap_sbuf sb;
 	snap_sbuf_init(&sb);
-	assert_int_equal(a->desc->save(a, &sb), 0);
+	assert_int_equal(a->desc->save(a, &sb, 1), 0);
 	et_add(eng, "counter", "cnt2", NULL);
 	struct snap_elem *b = snap_engine_elem(eng, "cnt2");
-	assert_int_equal(b->desc->restore(b, sb.data, sb.len), 0);
+	assert_int_equal(b->desc->restore(b, sb.data, sb.len, 1), 0);
 	assert_int_equal(et_stat(eng, "cnt2", "packets"), 10);
 	assert_int_equal(et_stat(eng, "cnt2", "bytes"), 10 * frame_len);
 	sb.data[0] ^= 0xff;
-	assert_int_equal(b->desc->restore(b, sb.data, sb.len), -EPROTO);
-	assert_int_equal(b->desc->restore(b, sb.data, sb.len - 1), -EPROTO);
+	assert_int_equal(b->desc->restore(b, sb.data, sb.len, 1), -EPROTO);
+	assert_int_equal(b->desc->restore(b, sb.data, sb.len - 1, 1), -EPROTO);
 	snap_sbuf_fini(&sb);
 }
 

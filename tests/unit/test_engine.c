@@ -15,7 +15,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "snap/engine_int.h"
+#include "core/engine_int.h"
 #include "testlib.h"
 
 static struct rte_mempool *pool;
@@ -45,14 +45,14 @@ static void pass_process(struct snap_elem *el, struct rte_mbuf **p, uint16_t n)
 	snap_elem_emit(el, 0, p, n);
 }
 
-static int src_save(const struct snap_elem *el, struct snap_sbuf *out)
+static int src_save(const struct snap_elem *el, struct snap_sbuf *out, uint32_t version)
 {
 	const struct t_src *s = snap_elem_priv(el);
 	snap_sbuf_put(out, &s->state, sizeof(s->state));
 	return 0;
 }
 
-static int src_restore(struct snap_elem *el, const void *d, size_t len)
+static int src_restore(struct snap_elem *el, const void *d, size_t len, uint32_t version)
 {
 	struct t_src *s = snap_elem_priv(el);
 	if (len != sizeof(s->state))
@@ -64,7 +64,8 @@ static int src_restore(struct snap_elem *el, const void *d, size_t len)
 static const char *const outs[] = {"out", "alt"};
 static const struct snap_elem_desc t_src_desc = {
 	.name = "t_src", .priv_size = sizeof(struct t_src), .n_outputs = 2, .outputs = outs,
-	.process = pass_process, .poll = src_poll, .save = src_save, .restore = src_restore,
+	.process = pass_process, .poll = src_poll, .state_version = 1, .save = src_save,
+	.restore = src_restore,
 };
 SNAP_ELEM_REGISTER(t_src_desc)
 

@@ -12,7 +12,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "engines/exception.h"
+#include "elements/exception.h"
 #include "tests/unit/elemtest.h"
 
 static uint8_t buf[2048];

@@ -1,4 +1,4 @@
-/* The control thread's event loop (snap/loop.c): its fd table grows past the old fixed
+/* The control thread's event loop (core/loop.c): its fd table grows past the old fixed
  * 1,024 slots, and an fd it cannot watch is refused with an error and counted (issue 14),
  * never silently dropped; a timer can defer itself. No EAL: the loop and its rate-limited log need none. */
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "snap/loop.h"
+#include "core/loop.h"
 
 #define N_FDS 1100
 

@@ -22,7 +22,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "snap/engine_int.h"
+#include "core/engine_int.h"
 #include "tests/unit/elemtest.h"
 
 #define N_CLOSURES 1000000u  /* override with $MBOX_STRESS_N */

@@ -1,4 +1,4 @@
-/* snap/paths.c and snap/unixsock.c: run dir checks, trusted dirs, names inside a dir, the
+/* core/paths.c and core/unixsock.c: run dir checks, trusted dirs, names inside a dir, the
  * clients' peer check against a listener of our own, and the listener helper's refusal to
  * touch a non-socket path (a planted symlink). No privileges needed. */
 #include <errno.h>
@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "snap/paths.h"
-#include "snap/unixsock.h"
+#include "core/paths.h"
+#include "core/unixsock.h"
 
 static char dir[64];
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "pony_app_fix.h"
-#include "snap/config.h"
+#include "core/config.h"
 
 #define ERRCNT(x, i, e) ((x)->s[i]->cnt.errors[PONY_APP_ERR_##e])
 

@@ -324,6 +324,64 @@ static void test_revoke_race(uint8_t *dst)
 	free(cp);
 }
 
+/* Remote atomics (issue 21): fetch-and-adds in flight through loss, duplication and
+ * reordering each run exactly once (the word ends at the count, and the old values they
+ * return are exactly 0..N-1); compare-and-swap succeeds and fails as it should; misaligned,
+ * read-only and out-of-range words refused with their statuses. */
+static void test_atomics(const struct pony_remote *whole, uint8_t *dst)
+{
+	const uint64_t woff = 8192; /* areaB is page-aligned: so is this word */
+	uint64_t *word = (uint64_t *)(areaB + woff);
+	*word = 0;
+	sim_link.loss = 0.05;
+	sim_link.dup = 0.05;
+	sim_link.reorder = 0.05;
+	sim_link.reorder_ns = 20000;
+	const unsigned N = 200, ROUNDS = 5;
+	uint64_t *res = (uint64_t *)dst;
+	uint8_t *seen = calloc(N * ROUNDS, 1);
+	struct pony_completion *cp = calloc(N, sizeof(*cp));
+	struct pony_os_stats s0, s1;
+	pony_tp_os_stats(tpB, &s0);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		for (unsigned i = 0; i < N; i++)
+			CHECK(pony_fetch_add(a, whole, woff, 1, &res[i], i) == 0);
+		CHECK(collect(a, cp, N) == N);
+		for (unsigned i = 0; i < N; i++) {
+			CHECK(cp[i].status == 0 && cp[i].op == PONY_OP_FETCH_ADD && cp[i].len == 8);
+			uint64_t old;
+			memcpy(&old, cp[i].buf, 8);
+			CHECK(old < N * ROUNDS && !seen[old]);
+			seen[old] = 1;
+		}
+	}
+	pony_tp_os_stats(tpB, &s1);
+	CHECK(*word == N * ROUNDS);
+	CHECK(s1.executed - s0.executed == N * ROUNDS);
+	sim_link.loss = sim_link.dup = sim_link.reorder = 0;
+	/* Compare-and-swap: a lock taken, a second take refused, released. */
+	EXPECT(pony_cmp_swap(a, whole, woff, N * ROUNDS, 7, res, 1), 0, 8, PONY_OS_ST_OK);
+	CHECK(res[0] == N * ROUNDS && *word == 7);
+	EXPECT(pony_cmp_swap(a, whole, woff, N * ROUNDS, 9, res, 1), 0, 8, PONY_OS_ST_OK);
+	CHECK(res[0] == 7 && *word == 7);
+	/* The region's own app adds with its atomics meanwhile: nothing lost either side. */
+	__atomic_fetch_add(word, 10, __ATOMIC_SEQ_CST);
+	EXPECT(pony_fetch_add(a, whole, woff, 100, res, 1), 0, 8, PONY_OS_ST_OK);
+	CHECK(res[0] == 17 && *word == 117);
+	/* Misaligned, out of range, read-only. */
+	EXPECT(pony_fetch_add(a, whole, woff + 4, 1, res, 1), -EBADMSG, 0, PONY_OS_ST_BAD_REQ);
+	EXPECT(pony_fetch_add(a, whole, sizeB - 4, 1, res, 1), -ERANGE, 0, PONY_OS_ST_RANGE);
+	uint8_t *ro = pony_buf_alloc(b, 4096);
+	struct pony_remote rrm = reg(ro, 4096, PONY_REGION_READ);
+	EXPECT(pony_cmp_swap(a, &rrm, 0, 0, 1, res, 1), -EACCES, 0, PONY_OS_ST_PERM);
+	CHECK(*word == 117);
+	CHECK(pony_fetch_add(a, whole, woff, 1, NULL, 1) == -EINVAL);
+	printf("atomics: %u fetch-and-adds through loss exactly once; cmp-swap and errors ok\n",
+	       N * ROUNDS);
+	free(seen);
+	free(cp);
+}
+
 int main(void)
 {
 	struct sim_apps p;
@@ -346,6 +404,7 @@ int main(void)
 	test_errors(dst);
 	test_revoke_race(dst);
 	test_scan(dst);
+	test_atomics(&whole, dst);
 
 	struct pony_os_stats s;
 	pony_tp_os_stats(tpB, &s);

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "snap/portsetup.h"
+#include "core/portsetup.h"
 #include "snap/steer.h"
 #include "tests/unit/elemtest.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <rte_cycles.h>
 
-#include "snap/portsetup.h"
+#include "core/portsetup.h"
 #include "tests/unit/elemtest.h"
 
 static struct snap_engine *eng;

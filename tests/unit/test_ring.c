@@ -1,4 +1,4 @@
-/* Unit tests for the inter-engine rings (snap/ring.c, engines/ring_io.c): the doorbell rings
+/* Unit tests for the inter-engine rings (core/ring.c, elements/ring_io.c): the doorbell rings
  * a sleeping consumer once per sleep and never an awake one, one consumer per ring, and
  * several producer threads against a consumer that sleeps whenever the ring runs dry: every
  * item arrives, in each producer's order, and no wake-up is lost. */

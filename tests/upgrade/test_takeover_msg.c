@@ -1,4 +1,4 @@
-/* Takeover framing (snap/takeover_msg.c): fds arrive as the same open files, large payloads
+/* Takeover framing (core/takeover_msg.c): fds arrive as the same open files, large payloads
  * cross a stream socket intact, and bad frames are refused without leaking fds. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "snap/takeover.h"
+#include "core/takeover.h"
 
 static void pair(int sv[2])
 {

@@ -60,7 +60,7 @@ for i in 1 2 3; do
   bin=$SNAPNETD_NEXT
   [ $((i % 2)) -eq 0 ] && bin=$SNAPNETD
   id=$("$bin" --version | sed 's/.*(build \(.*\))/\1/')
-  $SB upgrade --binary "$bin" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
+  $SB --json upgrade --binary "$bin" >"$T/up$i.out" 2>&1 || { cat "$T/up$i.out"; fail "upgrade $i failed"; }
   $SB status | grep -qF "build $id" || fail "upgrade $i: the daemon now serving is not build $id"
   cat "$T/up$i.out"
   new=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
@@ -90,8 +90,15 @@ if [ -n "$OS_APP" ]; then
   [ "$ex" -ge "$os_ops" ] || fail "A executed $ex one-sided ops, fewer than the $os_ops checked"
 fi
 if [ "$MODE" = upgrade ]; then
+  # Issue 18's bound, with apps attached: each engine dark at most 50 ms, the median 20 ms
+  # (UPGRADE_BLACKOUT_BOUND=no, upgrade_release.sh: figures only, see there).
+  nb=()
+  [ "${UPGRADE_BLACKOUT_BOUND:-yes}" = no ] && nb=(--no-bound)
+  python3 "$(dirname "$0")/blackout.py" "${nb[@]}" "$T"/up[123].out || fail "blackout over the bound"
   grep -c "carried over" "$T/b.log" | grep -q 3 || fail "app not carried over by each new daemon"
 fi
+# Where each blackout went (park, save, send, restore), as both daemons logged it.
+grep -h "takeover: engine" "$T/b.log" || true
 kill -TERM "$pid"; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 stop_daemon a
 echo PASS

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # An upgrade under a service manager (this test plays it: its own notify socket, a watchdog):
 # the old daemon says READY with its pid; after `snapctl upgrade` the new daemon says
-# MAINPID=<its pid> and READY=1 before the old one exits, and the watchdog pings then come
-# from the new pid (it adopted the settings systemd gave its parent). No STOPPING=1 from the
-# hand-over: the service never stopped. B's pings are answered throughout.
+# MAINPID=<its pid>, READY=1 and STATUS=running (its ports and engines) before the old one
+# exits, and the watchdog pings then come from the new pid (it adopted the settings systemd
+# gave its parent). No STOPPING=1 from the hand-over: the service never stopped. B's pings are
+# answered throughout.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_up.sh"
 PINGS=2000 up_setup
@@ -25,6 +26,9 @@ new=$(a_pid)
 [ "$new" != "$old" ] || fail "the same daemon answers after the upgrade"
 wait_notify "MAINPID=$new" "$mark"
 tail -n "+$mark" "$T/notify.log" | grep -q "^$new READY=1$" || fail "no READY=1 from the new pid"
+# The new daemon's status line for the service manager, with what it runs (A's 2 engines).
+tail -n "+$mark" "$T/notify.log" | grep -q "^$new STATUS=running: 1 ports, 2 engines$" ||
+  { cat "$T/notify.log"; fail "no STATUS=running line from the new pid"; }
 tail -n "+$mark" "$T/notify.log" | grep -q " STOPPING=1$" && fail "the hand-over said STOPPING=1"
 sleep 1
 tail -n "+$mark" "$T/notify.log" | grep -q "^$new WATCHDOG=1$" ||

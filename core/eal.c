@@ -1,0 +1,228 @@
+/* EAL start-up: the argument vector, hugepage detection, and leaving no runtime files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "core/config.h"
+#include "core/eal.h"
+#include "snap/log.h"
+#include "core/portsetup.h"
+
+#define EAL_ARGS_MAX 96
+
+static char runtime_dir[512];
+static char cmdline[2048];
+static char file_prefix[SNAP_EAL_PREFIX_MAX];
+static char telemetry_link[512]; /* RUN_DIR/dpdk_telemetry.v2, "" when not made */
+
+static long free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* The parent of EAL runtime dirs, as eal_create_runtime_dir computes it. */
+static void runtime_parent(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	snprintf(out, len, "%s/dpdk", getuid() == 0 ? "/var/run" : xdg ? xdg : "/tmp");
+}
+
+/* Whether a live primary holds prefix: it keeps a write lock on its runtime dir's config
+ * file for its whole life (a crashed daemon's dir holds no lock and is reused). */
+static bool prefix_held(const char *prefix)
+{
+	char path[640];
+	runtime_parent(path, sizeof(path));
+	size_t n = strlen(path);
+	snprintf(path + n, sizeof(path) - n, "/%s/config", prefix);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* The whole file: DPDK locks a range inside it (the memseg lists), not byte 0. */
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
+int snap_eal_prefix_pick(const char *name, char *out, size_t len)
+{
+	for (int i = 0; i < 2; i++) {
+		int n = snprintf(out, len, i ? "snap-%s.1" : "snap-%s", name);
+		if (n < 0 || (size_t)n >= len)
+			return -ENAMETOOLONG;
+		if (!prefix_held(out))
+			return 0;
+	}
+	return -EBUSY;
+}
+
+void snap_eal_telemetry_link(const char *run_dir)
+{
+	char target[600], tmp[540];
+	snprintf(target, sizeof(target), "%s/dpdk_telemetry.v2", runtime_dir);
+	if ((size_t)snprintf(telemetry_link, sizeof(telemetry_link), "%s/dpdk_telemetry.v2",
+			     run_dir) >= sizeof(telemetry_link) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.%d", telemetry_link, (int)getpid()) >=
+		    sizeof(tmp)) {
+		telemetry_link[0] = '\0';
+		return;
+	}
+	unlink(tmp);
+	if (symlink(target, tmp) != 0 || rename(tmp, telemetry_link) != 0) {
+		SNAP_LOG(WARNING, "telemetry: cannot link %s: %s", telemetry_link, strerror(errno));
+		unlink(tmp);
+		telemetry_link[0] = '\0';
+	}
+}
+
+/* Remove the link only while it still names our socket (after a takeover it is the new
+ * daemon's). */
+static void telemetry_link_drop(void)
+{
+	char cur[600], ours[600];
+	if (!telemetry_link[0])
+		return;
+	ssize_t n = readlink(telemetry_link, cur, sizeof(cur) - 1);
+	snprintf(ours, sizeof(ours), "%s/dpdk_telemetry.v2", runtime_dir);
+	if (n > 0) {
+		cur[n] = '\0';
+		if (!strcmp(cur, ours))
+			unlink(telemetry_link);
+	}
+	telemetry_link[0] = '\0';
+}
+
+int snap_eal_start(const struct snap_config *cfg, char *err, size_t errlen)
+{
+	static char store[EAL_ARGS_MAX][256];
+	char *argv[EAL_ARGS_MAX + 1];
+	int argc = 0;
+	bool pci = false;
+
+#define ARG(...)                                                                           \
+	do {                                                                               \
+		if (argc >= EAL_ARGS_MAX) {                                                \
+			snprintf(err, errlen, "too many EAL arguments");                   \
+			return -E2BIG;                                                     \
+		}                                                                          \
+		snprintf(store[argc], sizeof(store[argc]), __VA_ARGS__);                   \
+		argv[argc] = store[argc];                                                  \
+		argc++;                                                                    \
+	} while (0)
+
+	int pr = snap_eal_prefix_pick(cfg->name, file_prefix, sizeof(file_prefix));
+	if (pr) {
+		if (pr == -EBUSY)
+			snprintf(err, errlen, "instance %s: EAL file prefixes snap-%s and snap-%s.1 "
+				 "are both held by running daemons", cfg->name, cfg->name, cfg->name);
+		else
+			snprintf(err, errlen, "instance %s: name too long for an EAL file prefix",
+				 cfg->name);
+		return pr;
+	}
+	ARG("snapnetd-%s", cfg->name);
+	ARG("--file-prefix=%s", file_prefix);
+	ARG("--proc-type=primary");
+	ARG("-l");
+	ARG("%d", cfg->main_cpu);
+	ARG("-m");
+	ARG("%u", cfg->memory_mb);
+	if (!cfg->hugepages || free_hugepages() <= 0) {
+		if (cfg->hugepages)
+			SNAP_LOG(WARNING, "hugepages requested but none are free; using --no-huge");
+		ARG("--no-huge");
+	}
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		const struct snap_port_cfg *pc = &cfg->ports[i];
+		char dev[256];
+		if (snap_ports_defer_start && snap_port_cfg_exclusive(pc))
+			continue; /* the old daemon holds it: opened after the hand-over */
+		if (snap_port_eal_arg(pc, dev, sizeof(dev))) {
+			snprintf(err, errlen, "%s:%d: port %s: device arguments too long", cfg->file,
+				 pc->line, pc->name);
+			return -ENAMETOOLONG;
+		}
+		if (pc->kind == SNAP_PORT_PCI) {
+			pci = true;
+			ARG("-a");
+		} else {
+			ARG("--vdev");
+		}
+		ARG("%s", dev);
+	}
+	if (!pci)
+		ARG("--no-pci");
+	for (unsigned i = 0; i < cfg->n_eal_args; i++)
+		ARG("%s", cfg->eal_args[i]);
+	argv[argc] = NULL;
+#undef ARG
+
+	size_t n = 0;
+	for (int i = 0; i < argc && n < sizeof(cmdline); i++)
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", argv[i]);
+	SNAP_LOG(INFO, "EAL: %s", cmdline);
+
+	/* rte_eal_init permutes argv; it gets a copy so the cmdline above stays readable. */
+	char *argv_copy[EAL_ARGS_MAX + 1];
+	memcpy(argv_copy, argv, sizeof(argv));
+	if (rte_eal_init(argc, argv_copy) < 0) {
+		snprintf(err, errlen, "DPDK EAL init failed: %s", rte_strerror(rte_errno));
+		return -rte_errno ? -rte_errno : -EIO;
+	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	return 0;
+}
+
+static void remove_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	char p[1024];
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		if (unlink(p) != 0 && errno == EISDIR)
+			remove_dir(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+void snap_eal_stop(void)
+{
+	telemetry_link_drop();
+	rte_eal_cleanup();
+	if (runtime_dir[0]) {
+		remove_dir(runtime_dir);
+		/* The parent (/var/run/dpdk or $XDG_RUNTIME_DIR/dpdk) is shared by every DPDK
+		 * process; remove it only if we were the last. */
+		char parent[512];
+		snprintf(parent, sizeof(parent), "%s", runtime_dir);
+		char *slash = strrchr(parent, '/');
+		if (slash) {
+			*slash = '\0';
+			rmdir(parent);
+		}
+		runtime_dir[0] = '\0';
+	}
+}

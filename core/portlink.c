@@ -1,0 +1,137 @@
+/* memif client links that come back by themselves. DPDK 22.11's memif PMD connects a client
+ * only inside rte_eth_dev_start (a refused connect fails the start) and, when its server
+ * goes away, marks the link down and never tries again. So the control loop watches every
+ * memif client port and, while its link is down, stops and restarts the device with
+ * back-off. Stopping goes through snap_port_stop: queue owners are closed out of the port
+ * and synchronised first, because DPDK forbids bursts concurrent with dev_stop/start. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_log.h>
+
+#include "core/config.h"
+#include "snap/log.h"
+#include "core/loop.h"
+#include "snap/port.h"
+#include "core/portsetup.h"
+
+#define LINK_TICK_MS 20       /* how often link state is read: the delay to notice a drop */
+#define HANDSHAKE_MS 1000     /* a client started this long ago without a link is restarted */
+#define SYNC_TIMEOUT_MS 1000  /* per queue owner, to pass a quiescent point */
+
+struct link {
+	struct snap_port *p;
+	bool up;                 /* link seen up at the last check */
+	uint64_t due_ns;         /* next step while down: stop a started device, or attempt */
+	unsigned backoff_ms;     /* wait after the next failed attempt */
+	unsigned tries;          /* attempts since the link was last up */
+	bool failed_once;        /* a connect failed in this outage (the PMD logged it) */
+	uint64_t down_ns;        /* when the outage began */
+};
+
+static struct link links[SNAP_CFG_PORTS_MAX];
+static unsigned n_links;
+static int memif_logtype = -1;
+
+static bool link_up(const struct snap_port *p)
+{
+	struct rte_eth_link l;
+	return snap_port_started(p) && rte_eth_link_get_nowait(p->port_id, &l) == 0 &&
+	       l.link_status == RTE_ETH_LINK_UP;
+}
+
+/* One connection attempt. The PMD logs an error for every refused connect; the first of an
+ * outage is worth seeing, the rest (one a second while the peer is away) are muted by
+ * raising the PMD's log threshold for the duration of the call on this thread. */
+static int attempt(struct link *l)
+{
+	int saved = -1;
+	if (l->failed_once && memif_logtype >= 0) {
+		saved = rte_log_get_level((uint32_t)memif_logtype);
+		if (saved > (int)RTE_LOG_CRIT)
+			rte_log_set_level((uint32_t)memif_logtype, RTE_LOG_CRIT);
+	}
+	l->p->reconnect_attempts++;
+	l->tries++;
+	int r = snap_port_start(l->p);
+	if (saved > (int)RTE_LOG_CRIT)
+		rte_log_set_level((uint32_t)memif_logtype, (uint32_t)saved);
+	if (r)
+		l->failed_once = true;
+	return r;
+}
+
+static void check(struct link *l, uint64_t now)
+{
+	struct snap_port *p = l->p;
+	if (link_up(p)) {
+		if (!l->up && l->tries) {
+			p->reconnects++;
+			SNAP_LOG(NOTICE, "port %s: memif link up after %u attempt(s), %.1f s down",
+				 p->name, l->tries, (double)(now - l->down_ns) / 1e9);
+		}
+		*l = (struct link){.p = p, .up = true, .backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS};
+		return;
+	}
+	if (l->up) {
+		SNAP_LOG(WARNING, "port %s: memif link down; reconnecting every %u-%u ms", p->name,
+			 SNAP_PORTLINK_BACKOFF_MIN_MS, SNAP_PORTLINK_BACKOFF_MAX_MS);
+		l->up = false;
+		l->down_ns = now;
+		l->due_ns = now; /* stop at once: owners drop instead of queueing for a dead link */
+	}
+	if (now < l->due_ns)
+		return;
+	if (snap_port_started(p)) {
+		/* Whoever started it (an attempt, the start-up, a takeover's roll-back), the PMD
+		 * needs a moment for the hand-shake; past that, the peer left or never answered. */
+		if (now < p->start_ns + HANDSHAKE_MS * 1000000ull)
+			return;
+		if (snap_port_stop(p, SYNC_TIMEOUT_MS))
+			SNAP_LOG(WARNING, "port %s: cannot stop for a reconnect now; trying again",
+				 p->name);
+		l->due_ns = now + (l->tries < SNAP_PORTLINK_QUICK_TRIES
+					   ? 0 : (uint64_t)l->backoff_ms * 1000000u);
+		return;
+	}
+	attempt(l);
+	if (l->tries <= SNAP_PORTLINK_QUICK_TRIES) {
+		/* A peer's server back within ms (an upgrade of the peer daemon) costs only
+		 * what these ticks take, not a 100 ms back-off. */
+		l->due_ns = now;
+		return;
+	}
+	l->due_ns = now + (uint64_t)l->backoff_ms * 1000000u;
+	l->backoff_ms = RTE_MIN(l->backoff_ms * 2, SNAP_PORTLINK_BACKOFF_MAX_MS);
+}
+
+static void tick(uint64_t now_ns, void *arg)
+{
+	for (unsigned i = 0; i < n_links; i++)
+		check(&links[i], now_ns);
+}
+
+int snap_portlink_start(void)
+{
+	uint64_t now = snap_loop_now_ns();
+	n_links = 0;
+	for (unsigned i = 0; i < snap_port_count() && n_links < RTE_DIM(links); i++) {
+		struct snap_port *p = snap_port_at(i);
+		if (!p->memif_client)
+			continue;
+		/* Started: its first hand-shake is under way. Not started: its server did not
+		 * answer (port_start logged it), so the next attempt is muted already. */
+		bool started = snap_port_started(p);
+		links[n_links++] = (struct link){
+			.p = p, .due_ns = now + SNAP_PORTLINK_BACKOFF_MIN_MS * 1000000ull,
+			.backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS, .failed_once = !started,
+			.down_ns = now};
+	}
+	if (n_links == 0)
+		return 0;
+	/* Registered by the driver when its library was loaded; this only looks it up. */
+	memif_logtype = rte_log_register("pmd.net.memif");
+	return snap_loop_add_timer(LINK_TICK_MS, tick, NULL);
+}
