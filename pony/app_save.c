@@ -77,16 +77,12 @@ static const struct snap_rec_field listen_fields[] = {
 static const struct snap_rec_field count_fields[] = {
 	SNAP_REC_F(struct save_count, UINT, n_sessions),
 };
-#define SCHEMA(var, tname, type, tab)                                                       \
-	const struct snap_rec_schema var = {.name = tname, .size = sizeof(type),             \
-					    .n_fields = sizeof(tab) / sizeof(tab[0]),        \
-					    .fields = tab}
-SCHEMA(pony_schema_app_count, "app.sessions", struct save_count, count_fields);
-SCHEMA(pony_schema_app_session, "app.session", struct save_session, session_fields);
-SCHEMA(pony_schema_app_stream, "app.stream", struct app_stream, stream_fields);
-SCHEMA(pony_schema_app_op, "app.op", struct app_op, op_fields);
-SCHEMA(pony_schema_app_region, "app.region", struct app_region, region_fields);
-SCHEMA(pony_schema_app_listen, "app.listen", struct app_listen, listen_fields);
+SNAP_REC_SCHEMA(pony_schema_app_count, "app.sessions", struct save_count, count_fields);
+SNAP_REC_SCHEMA(pony_schema_app_session, "app.session", struct save_session, session_fields);
+SNAP_REC_SCHEMA(pony_schema_app_stream, "app.stream", struct app_stream, stream_fields);
+SNAP_REC_SCHEMA(pony_schema_app_op, "app.op", struct app_op, op_fields);
+SNAP_REC_SCHEMA(pony_schema_app_region, "app.region", struct app_region, region_fields);
+SNAP_REC_SCHEMA(pony_schema_app_listen, "app.listen", struct app_listen, listen_fields);
 
 static size_t n_regions(const struct save_session *v)
 {

@@ -59,15 +59,11 @@ static const struct snap_rec_field stats_fields[] = {
 	ST(UINT, bytes_read), ST(UINT, bytes_written), ST(UINT, malformed), ST(UINT, stray_resp),
 	ST(UINT, no_buf), ST(UINT, resp_budget), ST(UINT, failed),
 };
-#define SCHEMA(var, tname, type, tab)                                                       \
-	const struct snap_rec_schema var = {.name = tname, .size = sizeof(type),             \
-					    .n_fields = sizeof(tab) / sizeof(tab[0]),        \
-					    .fields = tab}
-SCHEMA(pony_schema_os, "pony.os", struct os_save_scalars, scalar_fields);
-SCHEMA(pony_schema_os_op, "pony.os_op", struct os_op, op_fields);
-SCHEMA(pony_schema_os_flow, "pony.os_flow", struct os_flow, flow_fields);
-SCHEMA(pony_schema_os_buf, "pony.os_buf", struct os_buf, buf_fields);
-SCHEMA(pony_schema_os_stats, "pony.os_stats", struct pony_os_stats, stats_fields);
+SNAP_REC_SCHEMA(pony_schema_os, "pony.os", struct os_save_scalars, scalar_fields);
+SNAP_REC_SCHEMA(pony_schema_os_op, "pony.os_op", struct os_op, op_fields);
+SNAP_REC_SCHEMA(pony_schema_os_flow, "pony.os_flow", struct os_flow, flow_fields);
+SNAP_REC_SCHEMA(pony_schema_os_buf, "pony.os_buf", struct os_buf, buf_fields);
+SNAP_REC_SCHEMA(pony_schema_os_stats, "pony.os_stats", struct pony_os_stats, stats_fields);
 
 /* The bytes of buffers in use: request packets not yet acked (a WRITE's data as first
  * copied) and responses kept until acked (a READ's result as executed). */

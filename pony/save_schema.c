@@ -87,19 +87,15 @@ static const struct snap_rec_field tp_fields[] = {
 #define RX(m) SNAP_REC_F(struct pony_save_rxword, BYTES, m)
 static const struct snap_rec_field rxword_fields[] = {RX(bits)};
 
-#define SCHEMA(var, tname, type, tab)                                                       \
-	const struct snap_rec_schema var = {.name = tname, .size = sizeof(type),             \
-					    .n_fields = sizeof(tab) / sizeof(tab[0]),        \
-					    .fields = tab}
-SCHEMA(pony_schema_flow, "pony.flow", struct pony_flow, flow_fields);
-SCHEMA(pony_schema_desc, "pony.desc", struct pony_txdesc, desc_fields);
-SCHEMA(pony_schema_stream, "pony.stream", struct pony_stream, stream_fields);
-SCHEMA(pony_schema_txmsg, "pony.txmsg", struct pony_txmsg, txmsg_fields);
-SCHEMA(pony_schema_stats, "pony.stats", struct pony_tp_stats, stats_fields);
-SCHEMA(pony_schema_listener, "pony.listener", struct pony_listener, listener_fields);
-SCHEMA(pony_schema_held, "pony.held", struct pony_save_held, held_fields);
-SCHEMA(pony_schema_tp, "pony.tp", struct pony_save_tp, tp_fields);
-SCHEMA(pony_schema_rxword, "pony.rxmap", struct pony_save_rxword, rxword_fields);
+SNAP_REC_SCHEMA(pony_schema_flow, "pony.flow", struct pony_flow, flow_fields);
+SNAP_REC_SCHEMA(pony_schema_desc, "pony.desc", struct pony_txdesc, desc_fields);
+SNAP_REC_SCHEMA(pony_schema_stream, "pony.stream", struct pony_stream, stream_fields);
+SNAP_REC_SCHEMA(pony_schema_txmsg, "pony.txmsg", struct pony_txmsg, txmsg_fields);
+SNAP_REC_SCHEMA(pony_schema_stats, "pony.stats", struct pony_tp_stats, stats_fields);
+SNAP_REC_SCHEMA(pony_schema_listener, "pony.listener", struct pony_listener, listener_fields);
+SNAP_REC_SCHEMA(pony_schema_held, "pony.held", struct pony_save_held, held_fields);
+SNAP_REC_SCHEMA(pony_schema_tp, "pony.tp", struct pony_save_tp, tp_fields);
+SNAP_REC_SCHEMA(pony_schema_rxword, "pony.rxmap", struct pony_save_rxword, rxword_fields);
 
 const struct snap_rec_schema *const pony_save_schemas[] = {
 	&pony_schema_tp, &pony_schema_stats, &pony_schema_listener, &pony_schema_flow,

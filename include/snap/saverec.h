@@ -65,6 +65,11 @@ struct snap_rec_schema {
 	{#m, (uint32_t)offsetof(type, m), (uint32_t)SNAP_REC_MEMBER_SIZE(type, m),          \
 	 SNAP_REC_##kind, (fl)}
 #define SNAP_REC_F(type, kind, m) SNAP_REC_FX(type, kind, m, 0)
+/* A schema named tname for records of type, over the field table tab (an array). */
+#define SNAP_REC_SCHEMA(var, tname, type, tab)                                             \
+	const struct snap_rec_schema var = {.name = tname, .size = sizeof(type),             \
+					    .n_fields = sizeof(tab) / sizeof((tab)[0]),      \
+					    .fields = tab}
 
 /* Check a schema as a program declares it: names unique and bounded, fields inside the
  * record, sizes valid for their kinds. 0 or -EINVAL (a build error: tests run it). */
