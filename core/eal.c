@@ -152,6 +152,8 @@ int snap_eal_start(const struct snap_config *cfg, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
 		const struct snap_port_cfg *pc = &cfg->ports[i];
 		char dev[256];
+		if (snap_ports_defer_start && snap_port_cfg_exclusive(pc))
+			continue; /* the old daemon holds it: opened after the hand-over */
 		if (snap_port_eal_arg(pc, dev, sizeof(dev))) {
 			snprintf(err, errlen, "%s:%d: port %s: device arguments too long", cfg->file,
 				 pc->line, pc->name);

@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 	/* A takeover's old daemon still owns its sockets: none of them is stale. */
 	if (!takeover)
 		snap_ports_clear_stale_sockets(cfg);
+	snap_ports_defer_start = takeover;
 	r = snap_eal_start(cfg, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "snapnetd: %s\n", err);
@@ -307,7 +308,6 @@ int main(int argc, char **argv)
 	}
 	snap_log_journal_setup();
 	snap_mbox_set_default_gap_us(cfg->mbox_gap_us);
-	snap_ports_defer_start = takeover;
 	r = snap_ports_create(cfg, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "snapnetd: %s\n", err);

@@ -3,14 +3,17 @@
  * under its queue owners' feet. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_dev.h>
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
@@ -29,6 +32,13 @@
 
 static struct snap_port *ports[PORTS_MAX];
 static unsigned n_ports;
+/* Each port's config (the daemon's, alive until exit): a closed device is probed again
+ * from it. */
+static const struct snap_port_cfg *port_cfgs[PORTS_MAX];
+/* The port's device is closed (an upgrade's old daemon released it) or not probed yet (the
+ * new daemon, until the old one released it): port_id means nothing. */
+static bool closed[PORTS_MAX];
+#define XSK_WAIT_MS 2000 /* for the kernel to free an af_xdp port's queues */
 
 struct snap_port *snap_port_find(const char *name)
 {
@@ -291,8 +301,8 @@ void snap_ports_clear_stale_sockets(const struct snap_config *cfg)
 
 bool snap_ports_defer_start;
 
-static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char *err,
-		      size_t errlen)
+static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
+		      char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
 	int r = rte_eth_dev_info_get(p->port_id, &info);
@@ -397,7 +407,7 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
-	r = snap_ports_defer_start ? 0 : snap_port_start(p);
+	r = defer ? 0 : snap_port_start(p);
 	if (r < 0 && p->memif_client) {
 		/* Its server may simply not run yet: the link is kept from the control loop. */
 		SNAP_LOG(WARNING, "port %s: memif server socket %s does not answer yet; the link "
@@ -415,20 +425,57 @@ static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, char 
 	return 0;
 }
 
+/* A closed port's MAC before its device exists, so elements built now (which copy it) agree
+ * with the device probed later: the configured one, else the kernel interface's (af_packet
+ * and af_xdp take it from there too). Else the PMD picks one at probe (logged then). */
+static void closed_mac(struct snap_port *p, const struct snap_port_cfg *pc)
+{
+	if (pc->mac_set) {
+		p->mac = pc->mac;
+		return;
+	}
+	if (pc->kind != SNAP_PORT_AF_PACKET && pc->kind != SNAP_PORT_AF_XDP)
+		return;
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pc->iface);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0 && ioctl(s, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(p->mac.addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
+	if (s >= 0)
+		close(s);
+}
+
+static int port_index(const struct snap_port *p);
+
+/* port_setup, noting what an af_xdp port's queues opened (portxdp.c). */
+static int port_start(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
+		      char *err, size_t errlen)
+{
+	int i = port_index(p);
+	bool x = p->kind == SNAP_PORT_AF_XDP && i >= 0;
+	if (x)
+		snap_xdp_note_begin();
+	int r = port_setup(p, pc, defer, err, errlen);
+	if (x)
+		snap_xdp_note_end((unsigned)i);
+	return r;
+}
+
 int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
 		const struct snap_port_cfg *pc = &cfg->ports[i];
 		char name[64];
 		dev_name(pc, name, sizeof(name));
-		uint16_t pid;
-		if (rte_eth_dev_get_port_by_name(name, &pid) != 0) {
+		uint16_t pid = RTE_MAX_ETHPORTS;
+		bool later = snap_ports_defer_start && snap_port_cfg_exclusive(pc);
+		if (!later && rte_eth_dev_get_port_by_name(name, &pid) != 0) {
 			snprintf(err, errlen, "%s:%d: port %s: DPDK did not create device %s "
 				 "(driver missing or bad arguments; see the EAL log above)",
 				 cfg->file, pc->line, pc->name, name);
 			return -ENODEV;
 		}
-		int sock = rte_eth_dev_socket_id(pid);
+		int sock = later ? 0 : rte_eth_dev_socket_id(pid);
 		if (sock < 0)
 			sock = 0;
 		struct snap_port *p = rte_zmalloc_socket("snap_port", sizeof(*p), RTE_CACHE_LINE_SIZE,
@@ -444,6 +491,8 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		p->ip = pc->ip;
 		p->prefix_len = pc->prefix_len;
 		p->memif_client = pc->kind == SNAP_PORT_MEMIF && !pc->server;
+		port_cfgs[n_ports] = pc;
+		closed[n_ports] = later;
 		ports[n_ports++] = p;
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
@@ -465,7 +514,16 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		}
 		for (unsigned j = 0; j < pc->n_neigh; j++)
 			snap_port_neigh_static(p, pc->neigh[j].ip, &pc->neigh[j].mac);
-		r = port_start(p, pc, err, errlen);
+		if (later) {
+			/* Queue claims of the engines built next need the counts. */
+			p->n_rxq = p->n_txq = pc->queues;
+			p->mtu = pc->mtu;
+			closed_mac(p, pc);
+			SNAP_LOG(INFO, "port %s: %s device opened once the old daemon released it",
+				 p->name, snap_port_kind_name(p->kind));
+			continue;
+		}
+		r = port_start(p, pc, snap_ports_defer_start, err, errlen);
 		if (r)
 			return r;
 		char ip[INET_ADDRSTRLEN] = "-";
@@ -487,7 +545,8 @@ void snap_ports_destroy(void)
 		/* Engines are parked or destroyed by now: nobody bursts. */
 		if (atomic_exchange_explicit(&p->started, false, memory_order_relaxed))
 			rte_eth_dev_stop(p->port_id);
-		rte_eth_dev_close(p->port_id);
+		if (!closed[i])
+			rte_eth_dev_close(p->port_id);
 		rte_hash_free(p->neigh);
 		rte_mempool_free(p->pool);
 		rte_free(p);
@@ -495,4 +554,142 @@ void snap_ports_destroy(void)
 	}
 	n_ports = 0;
 	snap_rings_destroy();
+}
+
+bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc)
+{
+	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP;
+}
+
+static int port_index(const struct snap_port *p)
+{
+	for (unsigned i = 0; i < n_ports; i++)
+		if (ports[i] == p)
+			return (int)i;
+	return -ENOENT;
+}
+
+static void xdp_leftovers_close(int i)
+{
+	int r = ports[i]->kind == SNAP_PORT_AF_XDP
+			? snap_xdp_leftovers_close((unsigned)i, port_cfgs[i]->iface) : 0;
+	if (r < 0)
+		SNAP_LOG(WARNING, "port %s: cannot detach the XDP program of %s: %s",
+			 ports[i]->name, port_cfgs[i]->iface, strerror(-r));
+}
+
+int snap_port_release(struct snap_port *p, unsigned timeout_ms)
+{
+	int i = port_index(p);
+	/* Two packet sockets on one interface both get every frame, and closing one waits for
+	 * an RCU grace period (tens of ms, in the blackout): af_packet stays open here until
+	 * this daemon exits; nobody reads it, the engines are parked. */
+	if (i >= 0 && p->kind == SNAP_PORT_AF_PACKET)
+		return 0;
+	int r = i < 0 ? i : snap_port_stop(p, timeout_ms);
+	if (r || closed[i] || !snap_port_cfg_exclusive(port_cfgs[i]))
+		return r;
+	char name[64];
+	dev_name(port_cfgs[i], name, sizeof(name));
+	/* Closes the PMD's sockets; memif unlinks its server socket file. */
+	r = rte_eal_hotplug_remove("vdev", name);
+	if (r)
+		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
+			 strerror(-r));
+	xdp_leftovers_close(i);
+	closed[i] = true;
+	return 0;
+}
+
+/* Probe a closed port's device again and set it up as at start-up. */
+static int port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
+{
+	char name[64], arg[512], err[256];
+	dev_name(pc, name, sizeof(name));
+	int r = snap_port_eal_arg(pc, arg, sizeof(arg));
+	if (r)
+		return r;
+	const char *comma = strchr(arg, ',');
+	struct stat st;
+	/* A memif server's file the old daemon could not unlink (nobody listens there now). */
+	if (pc->kind == SNAP_PORT_MEMIF && lstat(pc->socket, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    unix_probe(pc->socket) == -ECONNREFUSED)
+		unlink(pc->socket);
+	r = rte_eal_hotplug_add("vdev", name, comma ? comma + 1 : "");
+	uint16_t pid;
+	if (r == 0 && rte_eth_dev_get_port_by_name(name, &pid) != 0)
+		r = -ENODEV;
+	if (r) {
+		SNAP_LOG(ERR, "port %s: cannot open device %s: %s", p->name, name, strerror(-r));
+		return r;
+	}
+	struct rte_ether_addr before = p->mac;
+	p->port_id = pid;
+	r = port_start(p, pc, false, err, sizeof(err));
+	if (r) {
+		SNAP_LOG(ERR, "%s", err);
+		rte_eal_hotplug_remove("vdev", name);
+		int i = port_index(p);
+		if (i >= 0)
+			xdp_leftovers_close(i);
+		return r;
+	}
+	if (!rte_is_same_ether_addr(&before, &p->mac))
+		SNAP_LOG(WARNING, "port %s: MAC " RTE_ETHER_ADDR_PRT_FMT " after re-opening (no mac "
+			 "configured): elements built before may still use the old one", p->name,
+			 RTE_ETHER_ADDR_BYTES(&p->mac));
+	return 0;
+}
+
+/* A takeover's af_packet socket, open since start-up beside the old daemon's, holds frames
+ * the old daemon answered (or would have, had it not parked): only what comes next is
+ * ours. Just started, before any queue owner runs. */
+static void drain_rx(struct snap_port *p)
+{
+	struct rte_mbuf *m[32];
+	unsigned n = 0;
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		uint16_t k;
+		while ((k = rte_eth_rx_burst(p->port_id, q, m, RTE_DIM(m))) > 0) {
+			rte_pktmbuf_free_bulk(m, k);
+			n += k;
+		}
+	}
+	if (n)
+		SNAP_LOG(INFO, "port %s: %u frames received before the hand-over dropped",
+			 p->name, n);
+}
+
+int snap_port_reclaim(struct snap_port *p)
+{
+	int i = port_index(p);
+	if (i < 0)
+		return i;
+	if (!closed[i] && p->kind == SNAP_PORT_AF_PACKET && !snap_port_started(p)) {
+		/* ethdev reads nothing from a device that is not started. */
+		int r = snap_port_start(p);
+		if (r == 0)
+			drain_rx(p);
+		return r;
+	}
+	if (!closed[i])
+		return snap_port_start(p);
+	uint64_t t0 = snap_loop_now_ns();
+	int r = port_reopen(p, port_cfgs[i]);
+	/* The kernel frees an AF_XDP queue only after a chain of deferred frees (program,
+	 * socket map, socket, buffer pool) once the old daemon let go of it: bind says EBUSY
+	 * until then, 10 ms to over 100 ms on a loaded machine. Not reliable: after a few
+	 * failed tries the 22.11 PMD keeps failing in this process (the old daemon's roll-back
+	 * then opens it at once), so af_xdp upgrades are not tested yet. */
+	while (r && p->kind == SNAP_PORT_AF_XDP &&
+	       snap_loop_now_ns() - t0 < XSK_WAIT_MS * 1000000ull) {
+		usleep(5000);
+		r = port_reopen(p, port_cfgs[i]);
+	}
+	if (r == 0 && p->kind == SNAP_PORT_AF_XDP)
+		SNAP_LOG(INFO, "port %s: opened after %.1f ms", p->name,
+			 (snap_loop_now_ns() - t0) / 1e6);
+	if (r == 0)
+		closed[i] = false;
+	return r;
 }

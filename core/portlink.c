@@ -92,10 +92,17 @@ static void check(struct link *l, uint64_t now)
 		if (snap_port_stop(p, SYNC_TIMEOUT_MS))
 			SNAP_LOG(WARNING, "port %s: cannot stop for a reconnect now; trying again",
 				 p->name);
-		l->due_ns = now + (uint64_t)l->backoff_ms * 1000000u;
+		l->due_ns = now + (l->tries < SNAP_PORTLINK_QUICK_TRIES
+					   ? 0 : (uint64_t)l->backoff_ms * 1000000u);
 		return;
 	}
 	attempt(l);
+	if (l->tries <= SNAP_PORTLINK_QUICK_TRIES) {
+		/* A peer's server back within ms (an upgrade of the peer daemon) costs only
+		 * what these ticks take, not a 100 ms back-off. */
+		l->due_ns = now;
+		return;
+	}
 	l->due_ns = now + (uint64_t)l->backoff_ms * 1000000u;
 	l->backoff_ms = RTE_MIN(l->backoff_ms * 2, SNAP_PORTLINK_BACKOFF_MAX_MS);
 }

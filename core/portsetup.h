@@ -14,9 +14,17 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
  * 0 or -errno with a one-line message in err. Partially created ports are released by
  * snap_ports_destroy(). */
 int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen);
-/* Set before snap_ports_create: configure ports but do not start them (upgrade: the old
- * daemon still holds the devices; the takeover starts them once it released them). */
+/* Set before snap_eal_start and snap_ports_create: configure ports but do not start them
+ * (upgrade: the old daemon still holds the devices; the takeover starts them once it
+ * released them). Exclusive ports (below) are not even probed then: snap_port_reclaim
+ * opens them. */
 extern bool snap_ports_defer_start;
+/* Ports whose device two daemons cannot hold at once, so an upgrade closes them in the old
+ * daemon before the new one opens them: a memif server (its listening socket) and af_xdp
+ * (one XDP socket per queue). Others are opened by both: af_packet (the new daemon's socket
+ * drops what it received before the release), tap (the tun device is multi-queue: each
+ * daemon has its own queues, and the device with its kernel-side addresses lives on). */
+bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */
 void snap_ports_warn_unpolled(void);
@@ -34,12 +42,41 @@ int snap_port_start(struct snap_port *p);
  * 0, or the sync error: then the device was not touched and p is open again. */
 int snap_port_stop(struct snap_port *p, unsigned timeout_ms);
 
+/* Upgrade, old daemon: stop p (snap_port_stop) and, for an exclusive port, close its device
+ * (its sockets closed, a memif server's file unlinked) so the new daemon can open it; an
+ * af_packet port is left as it is. 0, or the stop's error (then nothing was closed), or
+ * -ENOENT (not a port). Control thread, queue owners parked. */
+int snap_port_release(struct snap_port *p, unsigned timeout_ms);
+/* Start p again: snap_port_start (a stopped af_packet port then drops what it received),
+ * or for a closed device (released, or not yet opened by a takeover's new daemon) probe it
+ * from its config, set it up and start it. 0 or -errno (logged; p stays closed). Control
+ * thread, queue owners parked or not yet running. */
+int snap_port_reclaim(struct snap_port *p);
+
+/* af_xdp leftovers (portxdp.c). The fds open in this process that snap_xsk_is: how many
+ * were written to fds, at most max. */
+unsigned snap_xsk_fds(int *fds, unsigned max);
+/* fd is an AF_XDP socket, a BPF program or a BPF map (what the af_xdp PMD leaves open). */
+bool snap_xsk_is(int fd);
+/* Around the set-up of port (index) port: note the fds that snap_xsk_is it opened. Control
+ * thread. */
+void snap_xdp_note_begin(void);
+void snap_xdp_note_end(unsigned port);
+/* After port's device was removed: close what it opened that is still open, and detach
+ * the XDP program of iface. snap_xdp_detach's result. */
+int snap_xdp_leftovers_close(unsigned port, const char *iface);
+/* Detach the XDP program (native or generic mode) of interface iface, in our namespace. 0,
+ * -ENODEV (no such interface) or the kernel's -errno. */
+int snap_xdp_detach(const char *iface);
+
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u
+#define SNAP_PORTLINK_QUICK_TRIES 4u  /* first attempts of an outage: one a link tick (20 ms) */
 
 /* memif client links (portlink.c). The PMD connects a client only when the device starts
- * and never retries, so while such a port's link is down the control thread restarts it
- * with back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
+ * and never retries, so while such a port's link is down the control thread restarts it:
+ * the first SNAP_PORTLINK_QUICK_TRIES attempts of an outage one link tick apart, then with
+ * back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
  * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
  * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
 int snap_portlink_start(void);

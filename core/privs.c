@@ -70,6 +70,52 @@ static int change_id(const struct snap_config *cfg)
 	return 0;
 }
 
+/* Capabilities the ports' devices need to be opened: by the new binary of an upgrade (the
+ * old daemon closed them, snap_port_release) and by a roll-back. */
+static void port_caps(const struct snap_config *cfg, bool *raw, bool *xdp, bool *tap)
+{
+	*raw = *xdp = *tap = false;
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		*raw |= cfg->ports[i].kind == SNAP_PORT_AF_PACKET;
+		*xdp |= cfg->ports[i].kind == SNAP_PORT_AF_XDP;
+		*tap |= cfg->ports[i].kind == SNAP_PORT_TAP;
+	}
+}
+
+#define EXEC_CAPS_MAX 8
+
+struct caps {
+	int cap[EXEC_CAPS_MAX];
+	bool eff[EXEC_CAPS_MAX]; /* used by this daemon too (else only kept for the next) */
+	unsigned n;
+};
+
+static void want(struct caps *c, int cap, bool eff)
+{
+	if (c->n < EXEC_CAPS_MAX) {
+		c->cap[c->n] = cap;
+		c->eff[c->n++] = eff;
+	}
+}
+
+/* Set the process's inheritable set to c's capabilities, nothing else changed: before the
+ * user change, which still needs CAP_CHOWN and the rest, and before the bounding set goes
+ * (a capability outside it cannot be made inheritable any more). */
+static int inheritable_first(const struct caps *c)
+{
+	void *saved = capng_save_state();
+	if (saved == NULL)
+		return -ENOMEM;
+	capng_get_caps_process();
+	for (unsigned k = 0; k <= CAP_LAST_CAP; k++)
+		capng_update(CAPNG_DROP, CAPNG_INHERITABLE, k);
+	for (unsigned i = 0; i < c->n; i++)
+		capng_update(CAPNG_ADD, CAPNG_INHERITABLE, (unsigned)c->cap[i]);
+	int r = capng_apply(CAPNG_SELECT_CAPS);
+	capng_restore_state(&saved);
+	return r;
+}
+
 int snap_privs_drop(const struct snap_config *cfg)
 {
 	capng_get_caps_process();
@@ -78,30 +124,51 @@ int snap_privs_drop(const struct snap_config *cfg)
 		SNAP_LOG(INFO, "capabilities after start-up: %s", desc);
 		return 0;
 	}
-	bool raw = false, xdp = false;
-	for (unsigned i = 0; i < cfg->n_ports; i++) {
-		raw |= cfg->ports[i].kind == SNAP_PORT_AF_PACKET;
-		xdp |= cfg->ports[i].kind == SNAP_PORT_AF_XDP;
-	}
-	bool nice = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_NICE);
-	capng_clear(CAPNG_SELECT_BOTH);
-	unsigned type = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
+	bool raw, xdp, tap;
+	port_caps(cfg, &raw, &xdp, &tap);
+	struct caps c = {.n = 0};
 	if (raw || xdp)
-		capng_update(CAPNG_ADD, type, CAP_NET_RAW);
+		want(&c, CAP_NET_RAW, true);
 	if (xdp) {
-		capng_update(CAPNG_ADD, type, CAP_NET_ADMIN);
-		capng_update(CAPNG_ADD, type, CAP_SYS_ADMIN);
+		want(&c, CAP_NET_ADMIN, true);
+		want(&c, CAP_SYS_ADMIN, true);
+		/* A umem registered again (a roll-back, the next binary) is charged to
+		 * RLIMIT_MEMLOCK without it. */
+		want(&c, CAP_IPC_LOCK, true);
 #ifdef CAP_BPF
-		capng_update(CAPNG_ADD, type, CAP_BPF);
+		want(&c, CAP_BPF, true);
 #endif
 	}
-	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move. */
-	if (nice)
-		capng_update(CAPNG_ADD, type, CAP_SYS_NICE);
+	/* A tap is created at start-up only: this daemon never uses CAP_NET_ADMIN afterwards,
+	 * its next binary does. */
+	if (tap && !xdp)
+		want(&c, CAP_NET_ADMIN, false);
+	/* Real-time engine groups (SCHED_DEADLINE) need CAP_SYS_NICE when threads move, in
+	 * this binary and the next. */
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_NICE))
+		want(&c, CAP_SYS_NICE, true);
+	/* The bounding set can only shrink with CAP_SETPCAP: a new binary of an upgrade
+	 * starts with it empty already. */
+	bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 	bool become = cfg->user[0] && geteuid() == 0;
-	int r = become ? change_id(cfg) : capng_apply(CAPNG_SELECT_BOTH);
+	int r = inheritable_first(&c);
+	/* Kept for an upgrade's exec: a root process's new image gets the inheritable set,
+	 * another uid's the ambient one (which needs the capability permitted). */
+	capng_clear(CAPNG_SELECT_ALL);
+	for (unsigned i = 0; i < c.n; i++) {
+		unsigned k = (unsigned)c.cap[i];
+		capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_INHERITABLE | CAPNG_AMBIENT, k);
+		if (c.eff[i])
+			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, k);
+	}
+	if (r == 0)
+		r = become ? change_id(cfg) : capng_apply(CAPNG_SELECT_CAPS);
+	if (r == 0 && !become && setpcap)
+		r = capng_apply(CAPNG_SELECT_BOUNDS);
 	if (r < 0 && become)
 		return r; /* the operator asked for another user: not running as it is fatal */
+	/* After the uid change, which empties the ambient set. */
+	int ra = r == 0 ? capng_apply(CAPNG_SELECT_AMBIENT) : 0;
 	capng_get_caps_process();
 	describe();
 	if (r < 0) {
@@ -109,6 +176,9 @@ int snap_privs_drop(const struct snap_config *cfg)
 			 desc);
 		return -EPERM;
 	}
+	if (ra < 0)
+		SNAP_LOG(WARNING, "cannot keep capabilities for an upgrade's new binary "
+			 "(ambient: %d): it may fail to open this daemon's ports", ra);
 	SNAP_LOG(INFO, "capabilities after start-up: %s", desc);
 	return 0;
 }

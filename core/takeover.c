@@ -287,13 +287,15 @@ static void resume_parked(struct parked *pk, unsigned n)
 	}
 }
 
-/* Every engine is parked here, so stopping syncs with nobody. A memif client that cannot
- * reconnect on a roll-back is left to the link keeper (portlink.c). */
+/* Every engine is parked here, so stopping syncs with nobody. Releasing closes the devices
+ * the new daemon cannot open beside ours (snap_port_cfg_exclusive); a roll-back opens them
+ * again. A memif client that cannot reconnect on a roll-back is left to the link keeper
+ * (portlink.c). */
 static void ports_set(bool up)
 {
 	for (unsigned i = 0; i < snap_port_count(); i++) {
 		struct snap_port *p = snap_port_at(i);
-		int r = up ? snap_port_start(p) : snap_port_stop(p, 1000);
+		int r = up ? snap_port_reclaim(p) : snap_port_release(p, 1000);
 		if (r)
 			SNAP_LOG(WARNING, "takeover: port %s %s: %s", p->name,
 				 up ? "start" : "stop", strerror(-r));

@@ -172,14 +172,15 @@ static int build_topology(int s, struct snap_config *cfg, char *err, size_t errl
 	return r;
 }
 
-/* Ports were configured but not started (snap_ports_defer_start): the old daemon held the
- * devices until now. A memif client connects to its peer's server here; if that server is
- * away, the link keeper connects it later (portlink.c), as at a normal start. */
+/* Ports were configured but not started (snap_ports_defer_start), exclusive ones not even
+ * opened: the old daemon held the devices until now. A memif client connects to its peer's
+ * server here; if that server is away, the link keeper connects it later (portlink.c), as
+ * at a normal start. */
 static int ports_start(char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < snap_port_count(); i++) {
 		struct snap_port *p = snap_port_at(i);
-		int r = snap_port_start(p);
+		int r = snap_port_reclaim(p);
 		if (r && p->memif_client) {
 			SNAP_LOG(WARNING, "takeover: port %s: memif server does not answer; the link "
 				 "comes up when it does", p->name);

@@ -1,12 +1,14 @@
 # The port-kind tests' daemon config (sourced): one port and the same minimal host graph as
 # ping_veth.sh (answers ARP and ping), so the tests prove a port kind is a config change only.
-# host_conf NAME PORT_SETTINGS [EXTRA_ELEMENTS] [EXTRA_LINKS] [ICMP_LINKS]
+# host_conf NAME PORT_SETTINGS [EXTRA_ELEMENTS] [EXTRA_LINKS] [ICMP_LINKS] [EXTRA_ENGINES]
+#           [DAEMON_SETTINGS]
 #   PORT_SETTINGS: the port group's body after name ("type = ...; ...;"); the port is "p0".
-#   EXTRA_ELEMENTS/EXTRA_LINKS: appended to the lists (start with ", ").
+#   EXTRA_ELEMENTS/EXTRA_LINKS/EXTRA_ENGINES: appended to the lists (start with ", ").
 #   ICMP_LINKS: the ICMP path, default "ip.icmp -> echo".
+#   DAEMON_SETTINGS: default "memory_mb = 128;".
 host_conf() {
   cat <<CONF
-daemon = { name = "$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; };
+daemon = { name = "$1$$"; run_dir = "$T/run-$1"; ${7:-memory_mb = 128;} };
 ports = ( { name = "p0"; $2 } );
 engines = ( {
   name = "host";
@@ -20,7 +22,7 @@ engines = ( {
   );
   links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "arp -> tx", "echo -> tx",
             "${5:-ip.icmp -> echo}"${4:-} );
-} );
+}${6:-} );
 CONF
 }
 

@@ -1,0 +1,155 @@
+/* What DPDK 22.11's af_xdp PMD (with libxdp, single-program mode) leaves behind when its
+ * device is removed (or its set-up fails), which keeps the queue bound (EBUSY for the next
+ * opener: an upgrade's new daemon, a roll-back): the queues' AF_XDP sockets, still open,
+ * and the XDP program and socket map that still hold them. port.c has the fds a port's
+ * set-up opened noted here and, after removing the device, closed, and the program
+ * detached. */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "core/config.h"
+#include "snap/port.h"
+#include "core/portsetup.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+bool snap_xsk_is(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0)
+		return dom == AF_XDP;
+	/* The program and its socket map (which holds the sockets). */
+	char path[32], link[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:bpf-map") == 0 || strcmp(link, "anon_inode:bpf-prog") == 0;
+}
+
+unsigned snap_xsk_fds(int *fds, unsigned max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 0;
+	unsigned n = 0;
+	struct dirent *e;
+	while (n < max && (e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && e->d_name[0] && fd != dirfd(d) && snap_xsk_is((int)fd))
+			fds[n++] = (int)fd;
+	}
+	closedir(d);
+	return n;
+}
+
+#define NOTE_MAX (2 * SNAP_PORT_QUEUES_MAX + 4)
+#define FDS_MAX (NOTE_MAX * SNAP_CFG_PORTS_MAX)
+
+static int noted[SNAP_CFG_PORTS_MAX][NOTE_MAX];
+static unsigned n_noted[SNAP_CFG_PORTS_MAX];
+static int before[FDS_MAX];
+static unsigned n_before;
+
+void snap_xdp_note_begin(void)
+{
+	n_before = snap_xsk_fds(before, FDS_MAX);
+}
+
+void snap_xdp_note_end(unsigned port)
+{
+	int after[FDS_MAX];
+	unsigned na = port < SNAP_CFG_PORTS_MAX ? snap_xsk_fds(after, FDS_MAX) : 0;
+	for (unsigned a = 0; a < na; a++) {
+		bool old = false;
+		for (unsigned b = 0; b < n_before; b++)
+			old |= before[b] == after[a];
+		if (!old && n_noted[port] < NOTE_MAX)
+			noted[port][n_noted[port]++] = after[a];
+	}
+}
+
+struct xdp_req {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+	struct rtattr xdp;        /* IFLA_XDP, nesting the two below */
+	struct rtattr fd_attr;    /* IFLA_XDP_FD = -1: none */
+	int32_t fd;
+	struct rtattr flags_attr; /* IFLA_XDP_FLAGS: the mode */
+	uint32_t flags;
+};
+
+/* One detach request for the mode in flags: the kernel's ack status. */
+static int detach_mode(int s, int ifindex, uint32_t flags)
+{
+	struct xdp_req q = {0};
+	q.nh.nlmsg_len = sizeof(q);
+	q.nh.nlmsg_type = RTM_SETLINK;
+	q.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	q.ifi.ifi_family = AF_UNSPEC;
+	q.ifi.ifi_index = ifindex;
+	q.xdp.rta_type = IFLA_XDP | NLA_F_NESTED;
+	q.xdp.rta_len = sizeof(q) - offsetof(struct xdp_req, xdp);
+	q.fd_attr.rta_type = IFLA_XDP_FD;
+	q.fd_attr.rta_len = RTA_LENGTH(sizeof(q.fd));
+	q.fd = -1;
+	q.flags_attr.rta_type = IFLA_XDP_FLAGS;
+	q.flags_attr.rta_len = RTA_LENGTH(sizeof(q.flags));
+	q.flags = flags;
+	if (send(s, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
+		return -errno;
+	char buf[512];
+	ssize_t n = recv(s, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+	if ((size_t)n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || h->nlmsg_type != NLMSG_ERROR)
+		return -EPROTO;
+	struct nlmsgerr e;
+	memcpy(&e, NLMSG_DATA(h), sizeof(e));
+	return e.error;
+}
+
+int snap_xdp_detach(const char *iface)
+{
+	int ifindex = (int)if_nametoindex(iface);
+	if (ifindex == 0)
+		return -ENODEV;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Whichever mode libxdp chose; detaching an empty mode is no error. */
+	int r = detach_mode(s, ifindex, XDP_FLAGS_DRV_MODE);
+	int r2 = detach_mode(s, ifindex, XDP_FLAGS_SKB_MODE);
+	close(s);
+	return r ? r : r2;
+}
+
+int snap_xdp_leftovers_close(unsigned port, const char *iface)
+{
+	for (unsigned k = 0; port < SNAP_CFG_PORTS_MAX && k < n_noted[port]; k++)
+		if (snap_xsk_is(noted[port][k]))
+			close(noted[port][k]);
+	if (port < SNAP_CFG_PORTS_MAX)
+		n_noted[port] = 0;
+	return snap_xdp_detach(iface);
+}
