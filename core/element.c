@@ -203,7 +203,7 @@ void snap_sbuf_fini(struct snap_sbuf *b)
 
 void snap_sbuf_put(struct snap_sbuf *b, const void *p, size_t n)
 {
-	if (b->err)
+	if (b->err || n == 0) /* nothing to add (p may be NULL then: an empty table) */
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
