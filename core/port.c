@@ -38,7 +38,6 @@ static const struct snap_port_cfg *port_cfgs[PORTS_MAX];
 /* The port's device is closed (an upgrade's old daemon released it) or not probed yet (the
  * new daemon, until the old one released it): port_id means nothing. */
 static bool closed[PORTS_MAX];
-#define XSK_WAIT_MS 2000 /* for the kernel to free an af_xdp port's queues */
 
 struct snap_port *snap_port_find(const char *name)
 {
@@ -591,18 +590,21 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 		return r;
 	char name[64];
 	dev_name(port_cfgs[i], name, sizeof(name));
+	uint64_t t0 = snap_loop_now_ns();
 	/* Closes the PMD's sockets; memif unlinks its server socket file. */
 	r = rte_eal_hotplug_remove("vdev", name);
 	if (r)
 		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
 			 strerror(-r));
+	uint64_t t1 = snap_loop_now_ns();
 	xdp_leftovers_close(i);
 	closed[i] = true;
+	SNAP_LOG(INFO, "port %s: released in %.1f ms (device %.1f ms)", p->name,
+		 (snap_loop_now_ns() - t0) / 1e6, (t1 - t0) / 1e6);
 	return 0;
 }
 
-/* Probe a closed port's device again and set it up as at start-up. */
-static int port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
+int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 {
 	char name[64], arg[512], err[256];
 	dev_name(pc, name, sizeof(name));
@@ -675,21 +677,15 @@ int snap_port_reclaim(struct snap_port *p)
 	if (!closed[i])
 		return snap_port_start(p);
 	uint64_t t0 = snap_loop_now_ns();
-	int r = port_reopen(p, port_cfgs[i]);
-	/* The kernel frees an AF_XDP queue only after a chain of deferred frees (program,
-	 * socket map, socket, buffer pool) once the old daemon let go of it: bind says EBUSY
-	 * until then, 10 ms to over 100 ms on a loaded machine. Not reliable: after a few
-	 * failed tries the 22.11 PMD keeps failing in this process (the old daemon's roll-back
-	 * then opens it at once), so af_xdp upgrades are not tested yet. */
-	while (r && p->kind == SNAP_PORT_AF_XDP &&
-	       snap_loop_now_ns() - t0 < XSK_WAIT_MS * 1000000ull) {
-		usleep(5000);
-		r = port_reopen(p, port_cfgs[i]);
+	if (p->kind != SNAP_PORT_AF_XDP) {
+		int r = snap_port_reopen(p, port_cfgs[i]);
+		if (r == 0)
+			closed[i] = false;
+		return r;
 	}
-	if (r == 0 && p->kind == SNAP_PORT_AF_XDP)
-		SNAP_LOG(INFO, "port %s: opened after %.1f ms", p->name,
-			 (snap_loop_now_ns() - t0) / 1e6);
+	int r = snap_xdp_reopen(p, port_cfgs[i], t0);
 	if (r == 0)
 		closed[i] = false;
 	return r;
 }
+

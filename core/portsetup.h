@@ -52,6 +52,9 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms);
  * from its config, set it up and start it. 0 or -errno (logged; p stays closed). Control
  * thread, queue owners parked or not yet running. */
 int snap_port_reclaim(struct snap_port *p);
+/* Probe p's closed device again from pc and set it up and start it as at start-up. 0 or
+ * -errno (logged; the device is removed again). Control thread. */
+int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc);
 
 /* af_xdp leftovers (portxdp.c). The fds open in this process that snap_xsk_is: how many
  * were written to fds, at most max. */
@@ -68,6 +71,20 @@ int snap_xdp_leftovers_close(unsigned port, const char *iface);
 /* Detach the XDP program (native or generic mode) of interface iface, in our namespace. 0,
  * -ENODEV (no such interface) or the kernel's -errno. */
 int snap_xdp_detach(const char *iface);
+/* Whether an AF_XDP socket's buffer pool still holds queue q of iface, asked without taking
+ * the queue: a bind that insists on zero-copy fails -EBUSY while the queue is held, and
+ * otherwise fails before it registers (no zero-copy driver, or no XDP program attached, as
+ * after a release) or, rarely, takes the queue (a zero-copy driver with a program still
+ * attached). 1 held, 0 free, -EAGAIN when the probe took the queue (it is freed later, as
+ * any closed socket's: the caller must just try), other -errno (no AF_XDP, no
+ * CAP_NET_RAW, no such interface). Why: a failed af_xdp probe of the 22.11 PMD loses a
+ * fill ring's worth of the port's mbufs, so a new daemon must not try to open the queue
+ * before the old daemon's socket is gone. Control thread. */
+int snap_xsk_queue_held(const char *iface, unsigned q);
+/* snap_port_reopen for af_xdp port p: waits (snap_xsk_queue_held) until the kernel freed
+ * each queue, at most 2 s after t0 (snap_loop_now_ns), then opens, trying again only while
+ * the pool keeps what an open takes. 0 or -errno (logged). Control thread. */
+int snap_xdp_reopen(struct snap_port *p, const struct snap_port_cfg *pc, uint64_t t0);
 
 #define SNAP_PORTLINK_BACKOFF_MIN_MS 100u
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u

@@ -3,7 +3,8 @@
  * opener: an upgrade's new daemon, a roll-back): the queues' AF_XDP sockets, still open,
  * and the XDP program and socket map that still hold them. port.c has the fds a port's
  * set-up opened noted here and, after removing the device, closed, and the program
- * detached. */
+ * detached. And the way back in: a probe that tells when the kernel has freed a queue, and
+ * the re-open that waits for it. */
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
@@ -12,19 +13,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/if_xdp.h>
 
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <rte_mempool.h>
+
 #include "core/config.h"
+#include "snap/log.h"
+#include "core/loop.h"
 #include "snap/port.h"
 #include "core/portsetup.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
 #endif
 
 bool snap_xsk_is(int fd)
@@ -152,4 +163,81 @@ int snap_xdp_leftovers_close(unsigned port, const char *iface)
 	if (port < SNAP_CFG_PORTS_MAX)
 		n_noted[port] = 0;
 	return snap_xdp_detach(iface);
+}
+
+int snap_xsk_queue_held(const char *iface, unsigned q)
+{
+	int ifindex = (int)if_nametoindex(iface);
+	if (ifindex == 0)
+		return -ENODEV;
+	/* The smallest socket bind takes: a two-chunk umem with fill, completion and rx
+	 * rings of two entries. Its pages stay pinned until the kernel frees the umem. */
+	enum { CHUNK = 4096, RING = 2 };
+	void *area = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	int r = 0, fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	struct xdp_umem_reg reg = {.addr = (uintptr_t)area, .len = 2 * CHUNK, .chunk_size = CHUNK};
+	int ring = RING;
+	if (fd < 0 || setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof(reg)) ||
+	    setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, &ring, sizeof(ring)) ||
+	    setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &ring, sizeof(ring)) ||
+	    setsockopt(fd, SOL_XDP, XDP_RX_RING, &ring, sizeof(ring))) {
+		r = -errno;
+	} else {
+		struct sockaddr_xdp sa = {.sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)ifindex,
+					  .sxdp_queue_id = q, .sxdp_flags = XDP_ZEROCOPY};
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			r = -EAGAIN;
+		else
+			r = errno == EBUSY ? 1 : (errno == EOPNOTSUPP || errno == EINVAL) ? 0 : -errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	munmap(area, 2 * CHUNK);
+	return r;
+}
+
+/* The kernel frees an AF_XDP queue only after a chain of deferred frees (program, socket
+ * map, socket, buffer pool) once the old daemon let go of it: bind says EBUSY until then,
+ * 10 ms to over 100 ms on a loaded machine. And each failed open of the 22.11 PMD loses a
+ * fill ring's worth of p's mbufs (XSK_FILL_MBUFS a queue: handed to a fill ring that is
+ * then destroyed), which engines restored here may already hold buffers of, so the pool
+ * cannot be made anew: wait for the queues with a probe that takes nothing
+ * (snap_xsk_queue_held), then open, and try again only while the pool still has what an
+ * open takes. */
+#define XSK_FILL_MBUFS 2048u
+#define XSK_WAIT_MS 2000u /* for the kernel to free an af_xdp port's queues */
+int snap_xdp_reopen(struct snap_port *p, const struct snap_port_cfg *pc, uint64_t t0)
+{
+	uint64_t limit = t0 + XSK_WAIT_MS * 1000000ull;
+	unsigned tries = 0, waits = 0;
+	int r;
+	do {
+		if (tries++)
+			usleep(5000);
+		for (unsigned q = 0; q < pc->queues; q++) {
+			int h;
+			while ((h = snap_xsk_queue_held(pc->iface, q)) == 1 &&
+			       snap_loop_now_ns() < limit) {
+				waits++;
+				usleep(1000);
+			}
+			if (h < 0 && h != -EAGAIN)
+				SNAP_LOG(WARNING, "port %s: cannot tell whether queue %u of %s is free: "
+					 "%s", p->name, q, pc->iface, strerror(-h));
+		}
+		r = snap_port_reopen(p, pc);
+	} while (r && snap_loop_now_ns() < limit &&
+		 rte_mempool_avail_count(p->pool) >= XSK_FILL_MBUFS * pc->queues + 2 * 1024u);
+	if (r == 0)
+		SNAP_LOG(INFO, "port %s: opened after %.1f ms (%u ms waiting for the kernel to free "
+			 "its queues, %u open tries)", p->name, (snap_loop_now_ns() - t0) / 1e6,
+			 waits, tries);
+	else
+		SNAP_LOG(ERR, "port %s: not opened after %.1f ms and %u tries (%u mbufs of %u left)",
+			 p->name, (snap_loop_now_ns() - t0) / 1e6, tries,
+			 rte_mempool_avail_count(p->pool), p->pool->size);
+	return r;
 }

@@ -33,6 +33,11 @@ cleanup() {
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); logs in $T:"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
+    # SNAP_KEEP_LOGS=DIR: the whole test dir of a failed test is kept there (by hand runs).
+    if [ -n "${SNAP_KEEP_LOGS:-}" ]; then
+      mkdir -p "$SNAP_KEEP_LOGS" && cp -r "$T" "$SNAP_KEEP_LOGS/" 2>/dev/null &&
+        echo "kept in $SNAP_KEEP_LOGS/$(basename "$T")"
+    fi
   fi
   rm -rf "$T"
   exit $rc

@@ -4,7 +4,7 @@
 # release, the new one opens it then: snap_port_release/reclaim), af_packet (both open it;
 # the new daemon drops what its socket got before the release), tap (multi-queue: both
 # attach to the same device, whose kernel side keeps its address), af_xdp (closed and
-# re-opened like memif_server; not registered: see snap_port_reclaim). Host A (the one
+# re-opened like memif_server, once the kernel freed the queue: snap_xdp_reopen). Host A (the one
 # upgraded, three times in a row, alternating two builds) answers pings every millisecond
 # through a counter whose count must survive each hand-over; where the port carries Pony
 # (all but tap) an RPC client app on A checks every echo RPC through B's server app
@@ -171,4 +171,6 @@ echo "$KIND: 3 upgrades; $sent pings sent, $recv answered; A's counter (carried 
 # A ping is lost only when sent during a blackout: (blackout + the peer's reconnect) / 1 ms.
 [ $((sent - recv)) -le 600 ] || fail "lost $((sent - recv)) pings in 3 upgrades"
 echo "pings lost in 3 blackouts: $((sent - recv))"
+# af_xdp: how long each new daemon waited for the kernel to free the queue.
+[ "$KIND" != af_xdp ] || grep -h "released in\|opened after" "$T/a.log" || true
 echo PASS
