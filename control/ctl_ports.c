@@ -88,8 +88,10 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 	pi->n_txq = p->n_txq;
 	pi->has_mtu = true;
 	pi->mtu = p->mtu;
+	/* A released device, or one being probed again, has nothing to read. */
+	bool dev = snap_port_device_open(p);
 	struct rte_eth_link link;
-	if (rte_eth_link_get_nowait(p->port_id, &link) == 0) {
+	if (dev && rte_eth_link_get_nowait(p->port_id, &link) == 0) {
 		pi->has_link_up = true;
 		pi->link_up = link.link_status == RTE_ETH_LINK_UP;
 		if (link.link_speed != RTE_ETH_SPEED_NUM_NONE &&
@@ -99,7 +101,7 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 		}
 	}
 	struct rte_eth_stats st;
-	if (rte_eth_stats_get(p->port_id, &st) == 0) {
+	if (dev && rte_eth_stats_get(p->port_id, &st) == 0) {
 		const struct {
 			const char *n;
 			uint64_t v;
@@ -116,12 +118,13 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 				pi->counters[pi->n_counters++] = c;
 		}
 	}
-	if (p->memif_client) {
+	if (p->memif_client || p->virtio_client) {
 		pi->has_reconnect_attempts = pi->has_reconnects = true;
 		pi->reconnect_attempts = p->reconnect_attempts;
 		pi->reconnects = p->reconnects;
 	}
-	port_caps(a, p, pi);
+	if (dev)
+		port_caps(a, p, pi);
 	pi->rxq_owner = ctl_arena_alloc(a, (p->n_rxq + 1) * sizeof(char *));
 	for (uint16_t q = 0; pi->rxq_owner && q < p->n_rxq && q < SNAP_PORT_QUEUES_MAX; q++)
 		pi->rxq_owner[pi->n_rxq_owner++] =

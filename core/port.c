@@ -4,13 +4,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_dev.h>
@@ -254,50 +252,6 @@ int snap_port_stop(struct snap_port *p, unsigned timeout_ms)
 	return 0;
 }
 
-/* 0 if something listens on path, -EAGAIN if it listens but its backlog is full, -errno
- * otherwise (-ECONNREFUSED: a stale file). Never blocks for more than 200 ms. */
-static int unix_probe(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return -errno;
-	int r = connect(s, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	if (r == 0) {
-		/* A memif server greets every connection at once; closing only after the greeting
-		 * came means it next reads our EOF instead of writing into a closed socket (a
-		 * SIGPIPE for a server that does not ignore it). */
-		struct pollfd pf = {.fd = s, .events = POLLIN};
-		poll(&pf, 1, 200);
-	}
-	close(s);
-	return r;
-}
-
-void snap_ports_clear_stale_sockets(const struct snap_config *cfg)
-{
-	for (unsigned i = 0; i < cfg->n_ports; i++) {
-		const struct snap_port_cfg *pc = &cfg->ports[i];
-		struct stat st;
-		if (pc->kind != SNAP_PORT_MEMIF || !pc->server || lstat(pc->socket, &st) != 0 ||
-		    !S_ISSOCK(st.st_mode))
-			continue;
-		int r = unix_probe(pc->socket);
-		if (r == 0 || r == -EAGAIN)
-			SNAP_LOG(WARNING, "port %s: another process listens on memif socket %s",
-				 pc->name, pc->socket);
-		else if (r == -ECONNREFUSED && unlink(pc->socket) == 0)
-			SNAP_LOG(NOTICE, "port %s: removed stale memif socket %s (its server is gone)",
-				 pc->name, pc->socket);
-		else if (r == -ECONNREFUSED)
-			SNAP_LOG(WARNING, "port %s: cannot remove stale memif socket %s: %s",
-				 pc->name, pc->socket, strerror(errno));
-	}
-}
-
 bool snap_ports_defer_start;
 
 static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool defer,
@@ -490,6 +444,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		p->ip = pc->ip;
 		p->prefix_len = pc->prefix_len;
 		p->memif_client = pc->kind == SNAP_PORT_MEMIF && !pc->server;
+		p->virtio_client = pc->kind == SNAP_PORT_VIRTIO_USER && !pc->server;
 		port_cfgs[n_ports] = pc;
 		closed[n_ports] = later;
 		ports[n_ports++] = p;
@@ -557,7 +512,10 @@ void snap_ports_destroy(void)
 
 bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc)
 {
-	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP;
+	/* A vhost-user server's listener, and a client's one connection (a virtio-user server
+	 * serves one backend at a time) are held until closed. */
+	return (pc->kind == SNAP_PORT_MEMIF && pc->server) || pc->kind == SNAP_PORT_AF_XDP ||
+	       pc->kind == SNAP_PORT_VHOST;
 }
 
 static int port_index(const struct snap_port *p)
@@ -612,11 +570,8 @@ int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 	if (r)
 		return r;
 	const char *comma = strchr(arg, ',');
-	struct stat st;
-	/* A memif server's file the old daemon could not unlink (nobody listens there now). */
-	if (pc->kind == SNAP_PORT_MEMIF && lstat(pc->socket, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    unix_probe(pc->socket) == -ECONNREFUSED)
-		unlink(pc->socket);
+	/* A server's file the old daemon (or a new one that died) could not unlink. */
+	snap_port_clear_stale_socket(pc);
 	r = rte_eal_hotplug_add("vdev", name, comma ? comma + 1 : "");
 	uint16_t pid;
 	if (r == 0 && rte_eth_dev_get_port_by_name(name, &pid) != 0)
@@ -627,6 +582,7 @@ int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 	}
 	struct rte_ether_addr before = p->mac;
 	p->port_id = pid;
+	p->generation++;
 	r = port_start(p, pc, false, err, sizeof(err));
 	if (r) {
 		SNAP_LOG(ERR, "%s", err);
@@ -636,11 +592,35 @@ int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 			xdp_leftovers_close(i);
 		return r;
 	}
+	if (pc->kind == SNAP_PORT_VHOST && pc->server && snap_vhost_wake() != 0)
+		SNAP_LOG(WARNING, "port %s: vhost-user peers may wait up to 1 s to connect", p->name);
 	if (!rte_is_same_ether_addr(&before, &p->mac))
 		SNAP_LOG(WARNING, "port %s: MAC " RTE_ETHER_ADDR_PRT_FMT " after re-opening (no mac "
 			 "configured): elements built before may still use the old one", p->name,
 			 RTE_ETHER_ADDR_BYTES(&p->mac));
 	return 0;
+}
+
+bool snap_port_device_open(const struct snap_port *p)
+{
+	int i = port_index(p);
+	return i >= 0 && !closed[i];
+}
+
+int snap_port_reprobe(struct snap_port *p)
+{
+	int i = port_index(p);
+	if (i < 0 || snap_port_started(p))
+		return i < 0 ? i : -EBUSY;
+	char name[64];
+	dev_name(port_cfgs[i], name, sizeof(name));
+	int r = closed[i] ? 0 : rte_eal_hotplug_remove("vdev", name);
+	if (r)
+		return r;
+	closed[i] = true;
+	r = snap_port_reopen(p, port_cfgs[i]);
+	closed[i] = r != 0;
+	return r;
 }
 
 /* A takeover's af_packet socket, open since start-up beside the old daemon's, holds frames

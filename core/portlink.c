@@ -1,9 +1,11 @@
-/* memif client links that come back by themselves. DPDK 22.11's memif PMD connects a client
- * only inside rte_eth_dev_start (a refused connect fails the start) and, when its server
- * goes away, marks the link down and never tries again. So the control loop watches every
- * memif client port and, while its link is down, stops and restarts the device with
- * back-off. Stopping goes through snap_port_stop: queue owners are closed out of the port
- * and synchronised first, because DPDK forbids bursts concurrent with dev_stop/start. */
+/* Client links that come back by themselves. DPDK 22.11's memif PMD connects a client only
+ * inside rte_eth_dev_start (a refused connect fails the start) and, when its server goes
+ * away, marks the link down and never tries again; its virtio-user PMD connects a client
+ * only when probed. So the control loop watches every memif and virtio-user client port
+ * and, while its link is down, stops and restarts (memif) or probes again (virtio-user) the
+ * device with back-off: the peer's daemon restarted, or was upgraded. Stopping goes through
+ * snap_port_stop: queue owners are closed out of the port and synchronised first, because
+ * DPDK forbids bursts concurrent with dev_stop/start. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +57,7 @@ static int attempt(struct link *l)
 	}
 	l->p->reconnect_attempts++;
 	l->tries++;
-	int r = snap_port_start(l->p);
+	int r = l->p->virtio_client ? snap_port_reprobe(l->p) : snap_port_start(l->p);
 	if (saved > (int)RTE_LOG_CRIT)
 		rte_log_set_level((uint32_t)memif_logtype, (uint32_t)saved);
 	if (r)
@@ -69,14 +71,15 @@ static void check(struct link *l, uint64_t now)
 	if (link_up(p)) {
 		if (!l->up && l->tries) {
 			p->reconnects++;
-			SNAP_LOG(NOTICE, "port %s: memif link up after %u attempt(s), %.1f s down",
-				 p->name, l->tries, (double)(now - l->down_ns) / 1e9);
+			SNAP_LOG(NOTICE, "port %s: %s link up after %u attempt(s), %.1f s down",
+				 p->name, snap_port_kind_name(p->kind), l->tries, (double)(now - l->down_ns) / 1e9);
 		}
 		*l = (struct link){.p = p, .up = true, .backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS};
 		return;
 	}
 	if (l->up) {
-		SNAP_LOG(WARNING, "port %s: memif link down; reconnecting every %u-%u ms", p->name,
+		SNAP_LOG(WARNING, "port %s: %s link down; reconnecting every %u-%u ms", p->name,
+			 snap_port_kind_name(p->kind),
 			 SNAP_PORTLINK_BACKOFF_MIN_MS, SNAP_PORTLINK_BACKOFF_MAX_MS);
 		l->up = false;
 		l->down_ns = now;
@@ -87,8 +90,8 @@ static void check(struct link *l, uint64_t now)
 	if (snap_port_started(p)) {
 		/* Whoever started it (an attempt, the start-up, a takeover's roll-back), the PMD
 		 * needs a moment for the hand-shake; past that, the peer left or never answered. */
-		if (now < p->start_ns + HANDSHAKE_MS * 1000000ull)
-			return;
+		if (!p->virtio_client && now < p->start_ns + HANDSHAKE_MS * 1000000ull)
+			return; /* (virtio-user shakes hands inside the probe) */
 		if (snap_port_stop(p, SYNC_TIMEOUT_MS))
 			SNAP_LOG(WARNING, "port %s: cannot stop for a reconnect now; trying again",
 				 p->name);
@@ -119,7 +122,7 @@ int snap_portlink_start(void)
 	n_links = 0;
 	for (unsigned i = 0; i < snap_port_count() && n_links < RTE_DIM(links); i++) {
 		struct snap_port *p = snap_port_at(i);
-		if (!p->memif_client)
+		if (!p->memif_client && !p->virtio_client)
 			continue;
 		/* Started: its first hand-shake is under way. Not started: its server did not
 		 * answer (port_start logged it), so the next attempt is muted already. */

@@ -30,10 +30,21 @@ bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 void snap_ports_warn_unpolled(void);
 /* Stop and close every port, free pools, tables and inter-engine rings. */
 void snap_ports_destroy(void);
-/* Before EAL start (not for a takeover): a killed memif server leaves its socket file and
- * the PMD's bind() would then fail, so remove every configured memif server socket that is
- * a socket nobody listens on (connect refused). A live one is left alone (logged). */
+/* Before EAL start (not for a takeover): a killed memif or vhost-user server leaves its
+ * socket file and the PMD's bind() would then fail, so remove every configured server
+ * socket that is a socket nobody listens on (connect refused). A live one is left alone
+ * (logged). portsock.c. */
 void snap_ports_clear_stale_sockets(const struct snap_config *cfg);
+/* The same for one port config: 1 removed, 0 nothing to do, -EADDRINUSE somebody listens
+ * (logged), other -errno. */
+int snap_port_clear_stale_socket(const struct snap_port_cfg *pc);
+/* 0 if something listens on the unix socket path, -EAGAIN if it listens but its backlog
+ * is full, -errno otherwise (-ECONNREFUSED: a stale file). Never blocks for more than
+ * 200 ms. */
+int snap_unix_probe(const char *path);
+/* Wake DPDK's vhost event thread so that a vhost-user server port just opened accepts its
+ * peer at once rather than within a second (portvhost.c). 0 or -errno. Control thread. */
+int snap_vhost_wake(void);
 
 /* Start p's device and open it to its queue owners (p->started). 0 or rte_eth_dev_start's
  * -errno (p stays stopped). A memif client connects to its server here. Control thread. */
@@ -55,6 +66,10 @@ int snap_port_reclaim(struct snap_port *p);
 /* Probe p's closed device again from pc and set it up and start it as at start-up. 0 or
  * -errno (logged; the device is removed again). Control thread. */
 int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc);
+/* Close stopped port p's device and probe it again from its config (a virtio-user client,
+ * whose PMD never reconnects). 0, -EBUSY (p is started) or -errno (logged; p stays closed
+ * until a later call). Control thread. */
+int snap_port_reprobe(struct snap_port *p);
 
 /* af_xdp leftovers (portxdp.c). The fds open in this process that snap_xsk_is: how many
  * were written to fds, at most max. */

@@ -21,6 +21,7 @@ struct port_rx {
 	uint16_t queue;
 	uint16_t burst;
 	int intr_fd;     /* -1: no rx interrupts on this port */
+	uint32_t gen;    /* the port's generation intr_fd belongs to */
 	bool armed;
 	uint64_t empty_polls;
 	uint64_t intr_arms;
@@ -50,6 +51,7 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 		return snap_elem_args_error(args, "port %s has no rx queue %u (its queues: 0-%u)",
 					    name, s->queue, s->port->n_rxq - 1);
 	s->intr_fd = -1;
+	s->gen = s->port->generation;
 	if (s->port->rx_intr) {
 		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
 		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0)
@@ -78,8 +80,12 @@ static unsigned rx_poll(struct snap_elem *el, uint64_t now)
 static int rx_arm(struct snap_elem *el, bool arm)
 {
 	struct port_rx *s = snap_elem_priv(el);
-	if (s->intr_fd < 0)
+	/* A device probed again (portlink.c) has new interrupt fds: this engine then polls
+	 * (sleeping on the old fd would never wake). */
+	if (s->intr_fd < 0 || s->gen != s->port->generation) {
+		s->armed = false;
 		return -ENOTSUP;
+	}
 	if (arm && !s->armed) {
 		if (rte_eth_dev_rx_intr_enable(s->port->port_id, s->queue) < 0)
 			return -ENOTSUP;

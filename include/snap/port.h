@@ -41,6 +41,9 @@ struct snap_port {
 	 * before every burst: see snap_port_started(). */
 	_Atomic bool started;
 	bool memif_client;             /* memif role client: the daemon reconnects it (portlink.c) */
+	bool virtio_client;            /* virtio-user client: probed again when its link drops */
+	uint32_t generation;           /* bumped by each probe after the first: interrupt fds
+	                                * taken before are stale */
 	int socket_id;                 /* NUMA node (from the device; 0 if unknown) */
 	struct rte_ether_addr mac;
 	uint32_t ip;                   /* network byte order; 0 if none */
@@ -93,6 +96,11 @@ static inline bool snap_port_started(const struct snap_port *p)
 {
 	return atomic_load_explicit(&p->started, memory_order_acquire);
 }
+
+/* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):
+ * only then does port_id name a DPDK port to read link, stats or capabilities from. Control
+ * thread. */
+bool snap_port_device_open(const struct snap_port *p);
 
 /* Lookup by config name; NULL if none. */
 struct snap_port *snap_port_find(const char *name);

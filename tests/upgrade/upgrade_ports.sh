@@ -18,8 +18,8 @@
 . "$(dirname "$0")/../integration/pony_lib.sh"
 . "$(dirname "$0")/../integration/host_conf.sh"
 . "$(dirname "$0")/lib_up.sh"
-KIND=${1:?usage: upgrade_ports.sh memif_server|af_packet|af_xdp|tap}
-[ "$KIND" = memif_server ] || need_root
+KIND=${1:?usage: upgrade_ports.sh memif_server|vhost|af_packet|af_xdp|tap}
+case $KIND in memif_server|vhost) ;; *) need_root ;; esac
 PINGS=${PINGS:-15000}
 # The issue's bound. A sanitized build saves and restores engine states 2-4 times slower
 # (the Pony engine's is 3.6 MB): 150 ms there.
@@ -61,6 +61,11 @@ case $KIND in
   memif_server)
     host a "type = \"memif\"; role = \"server\"; socket = \"$T/memif.sock\"; mac = \"$MA\"; ip = \"$IPA/24\";" $IPB $MB >"$T/a.conf"
     host b "type = \"memif\"; role = \"client\"; socket = \"$T/memif.sock\"; mac = \"$MB\"; ip = \"$IPB/24\";" $IPA $MA ping >"$T/b.conf" ;;
+  vhost)
+    # The vhost-user side listens (server); B's virtio-user client connects, and B's daemon
+    # probes that port again when the link drops (portlink.c), as a memif client reconnects.
+    host a "type = \"vhost\"; role = \"server\"; socket = \"$T/vhost.sock\"; mac = \"$MA\"; ip = \"$IPA/24\";" $IPB $MB >"$T/a.conf"
+    host b "type = \"virtio_user\"; role = \"client\"; socket = \"$T/vhost.sock\"; mac = \"$MB\"; ip = \"$IPB/24\";" $IPA $MA ping >"$T/b.conf" ;;
   af_packet|af_xdp)
     veth_pair ua$$ ub$$
     RUN_A=(ip netns exec $NA) RUN_B=(ip netns exec $NB)
@@ -148,6 +153,8 @@ PY
   kill -0 "$pid" 2>/dev/null && fail "old daemon $pid still running after upgrade $i"
   PIDS+=("$new")
   pid=$new
+  # The peer reconnects to a re-opened server (memif, vhost-user) within its link ticks.
+  for _ in $(seq 50); do SA ports | grep -q " up/" && break; sleep 0.1; done
   SA ports | grep -q " up/" || { SA ports; fail "upgrade $i: port not up"; }
   if [ $PEER = daemon ]; then
     SA apps | awk -v p="$APP_cli" -v id="$ID_cli" '$1==id && $2==p {ok=1} END {exit !ok}' ||
