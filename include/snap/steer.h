@@ -65,7 +65,7 @@ const char *snap_steer_mode_name(enum snap_steer_mode m);
  * names the engine that owns its flow. Defaults of the port config keys steer_udp_base and
  * steer_udp_block. */
 #define SNAP_STEER_UDP_BASE_DEFAULT 4864
-#define SNAP_STEER_UDP_BLOCK_DEFAULT 128
+#define SNAP_STEER_UDP_BLOCK_DEFAULT 256
 
 /* The queue whose block holds UDP port `port`, or -ENOENT when port is outside the n_queues
  * blocks from base (block > 0). */
