@@ -2,6 +2,7 @@
  * its engine's Pony flows and install rte_flow rules where the device takes them. Control
  * thread, before the engines are built; the result is fixed for the port's life. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,10 +72,23 @@ static int rules_install(struct snap_port *p)
 	return 0;
 }
 
+/* Does the device hash with our key (so the flow mapper predicts its choice)? Read back:
+ * a device may have kept its own (core/port.c warns when the key length differs). */
+static bool rss_ours(const struct snap_port *p)
+{
+	uint8_t key[SNAP_STEER_RSS_KEY_LEN * 2];
+	struct rte_eth_rss_conf rc = {.rss_key = key, .rss_key_len = sizeof(key)};
+	if (p->rss_hf == 0 || rte_eth_dev_rss_hash_conf_get(p->port_id, &rc) != 0)
+		return false;
+	return rc.rss_key_len == SNAP_STEER_RSS_KEY_LEN &&
+	       memcmp(key, snap_steer_rss_key, SNAP_STEER_RSS_KEY_LEN) == 0;
+}
+
 void snap_port_steer_setup(struct snap_port *p, const struct snap_port_cfg *pc)
 {
-	p->steer_base = pc->steer_base;
-	p->steer_block = pc->steer_block;
+	/* A config not from the parser (tests) leaves them 0: the parser's defaults. */
+	p->steer_block = pc->steer_block ? pc->steer_block : SNAP_STEER_UDP_BLOCK_DEFAULT;
+	p->steer_base = pc->steer_block ? pc->steer_base : SNAP_STEER_UDP_BASE_DEFAULT;
 	p->steer_mode = SNAP_STEER_NONE;
 	p->steer_why[0] = '\0';
 	if (p->n_rxq <= 1)
@@ -92,9 +106,10 @@ void snap_port_steer_setup(struct snap_port *p, const struct snap_port_cfg *pc)
 			 p->steer_rules);
 		return;
 	}
-	p->steer_mode = p->rss_hf ? SNAP_STEER_RSS : SNAP_STEER_NONE;
+	bool rss = rss_ours(p);
+	p->steer_mode = rss ? SNAP_STEER_RSS : SNAP_STEER_NONE;
 	SNAP_LOG(WARNING, "port %s: rte_flow steering rules refused (%s); steering by %s", p->name,
-		 p->steer_why, p->rss_hf ? "RSS and the flow mapper" :
+		 p->steer_why, rss ? "RSS and the flow mapper" :
 		 "nothing we can predict (engines sharing this port's address see the kernel's "
 		 "or device's queue choice)");
 }
