@@ -35,34 +35,7 @@ ports = ( { name = "m0"; type = "$type"; role = "$2"; socket = "$T/port.sock"; m
 groups = ( { name = "g1"; mode = "spreading"; }, { name = "g2"; mode = "spreading"; } );
 engines = (
 CONF
-  local k arp_el arp_link sep=""
-  for k in $(seq 0 $((NQ - 1))); do
-    # The neighbour table has one writer: the engine of rx queue 0 (the others drop ARP;
-    # the test uses static neighbours).
-    arp_el="" arp_link=""
-    if [ "$k" -eq 0 ]; then
-      arp_el='{ name = "arp"; type = "arp"; port = "m0"; },'
-      arp_link='"eth.arp -> arp", "arp -> tx",'
-    fi
-    cat <<CONF
-  $sep{
-    name = "pony$k";
-    group = "g1";
-    elements = (
-      { name = "rx"; type = "port_rx"; port = "m0"; queue = $k; },
-      { name = "eth"; type = "eth_classify"; port = "m0"; },
-      $arp_el
-      { name = "ip"; type = "ipv4_in"; port = "m0"; },
-      { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
-      { name = "pony"; type = "pony"; port = "m0"; },
-      { name = "tx"; type = "port_tx"; port = "m0"; queue = $k; }
-    );
-    links = ( "rx -> eth", $arp_link "eth.ipv4 -> ip", "ip.udp -> udp",
-              "udp.p0 -> pony", "pony.tx -> tx" );
-  }
-CONF
-    sep=","
-  done
+  pony_mq_engines m0 $NQ 'group = "g1";'
   echo ");"
 }
 

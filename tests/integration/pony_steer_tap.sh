@@ -38,33 +38,8 @@ ports = ( { name = "t0"; type = "tap"; iface = "$TAP"; mac = "$MACA"; ip = "$IPA
             neighbours = ( { ip = "$IPB"; mac = "$MACB"; } ); } );
 engines = (
 CONF
-  sep=""
-  for k in $(seq 0 $((NQ - 1))); do
-    arp_el="" arp_link=""
-    if [ "$k" -eq 0 ]; then
-      arp_el='{ name = "arp"; type = "arp"; port = "t0"; },'
-      arp_link='"eth.arp -> arp", "arp -> tx",'
-    fi
-    cat <<CONF
-  $sep{
-    name = "pony$k";
-    elements = (
-      { name = "rx"; type = "port_rx"; port = "t0"; queue = $k; },
-      { name = "eth"; type = "eth_classify"; port = "t0"; },
-      $arp_el
-      { name = "ip"; type = "ipv4_in"; port = "t0"; },
-      { name = "udp"; type = "udp_demux"; dport_4793 = "p0";
-        dports_${BASE}_$((BASE + NQ * BLOCK - 1)) = "p0"; },
-      { name = "handed"; type = "ring_rx"; ring = "st$k"; },
-      { name = "pony"; type = "pony"; port = "t0"; steer_ring = "st"; },
-      { name = "tx"; type = "port_tx"; port = "t0"; queue = $k; }
-    );
-    links = ( "rx -> eth", $arp_link "eth.ipv4 -> ip", "ip.udp -> udp",
-              "udp.p0 -> pony", "handed -> pony", "pony.tx -> tx" );
-  }
-CONF
-    sep=","
-  done
+  pony_mq_engines t0 $NQ "" "dports_${BASE}_$((BASE + NQ * BLOCK - 1)) = \"p0\";" \
+    'steer_ring = "st";' st
   echo ");"
 } >"$T/a.conf"
 start_daemon a "$T/a.conf" ip netns exec "$NSA"
@@ -90,7 +65,7 @@ PY
   skip "the tap PMD's rte_flow rules are refused in this kernel ($why: needs TC flower," \
     "skbedit, multiq); refusal logged and shown, fallback none checked; no port kind here" \
     "offers RSS for the mapper path (memif, vhost/virtio-user, af_packet: none in DPDK" \
-    "22.11), whose queue choice the unit test steer checks"
+    "22.11); the unit tests steer and test_pony_steer check the mapper and the hand-off"
 fi
 
 # Rules installed: the full run.
@@ -106,25 +81,11 @@ ip -n "$NSA" link set "$TAP" master br0
 ip -n "$NSA" link set sva$$ master br0
 ip -n "$NSA" link set "$TAP" up
 ip -n "$NSA" link set br0 up
-cat >"$T/b.conf" <<CONF
-daemon = { name = "stb$$"; run_dir = "$T/run-b"; memory_mb = 256; app_region_mb = 16; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "svb$$"; ip = "$IPB/24";
-            neighbours = ( { ip = "$IPA"; mac = "$MACA"; } ); } );
-engines = ( {
-  name = "pony0";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
-    { name = "pony"; type = "pony"; port = "p0"; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
-            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
-} );
-CONF
+# B: pony_lib's one-engine daemon, on an af_packet port in place of memif.
+pony_conf b client "$MACB" $IPB $IPA $MACA |
+  sed 's|type = "memif"; role = "client"; socket = "[^"]*";|type = "af_packet"; iface = "svb'$$'";|' \
+  >"$T/b.conf"
+grep -q 'type = "af_packet"; iface = "svb' "$T/b.conf" || fail "B's config not made"
 start_daemon b "$T/b.conf" ip netns exec "$NSB"
 SB="$SNAPCTL --socket $T/run-b/control.sock"
 start_app srv "$PONY_RPC" server -s "$T/run-b/app.sock" -e pony0 -m 4096 -w 8
