@@ -198,6 +198,7 @@ const char *pony_flow_state_name(uint8_t state);
 struct pony_flow_stats {
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	uint16_t local_port; /* our UDP port for the flow (steered flows: not local_port) */
 	uint8_t state; /* PONY_FLOW_STATES order: pony_flow_state_name() */
 	uint32_t n_streams;
 	double cwnd;   /* packets */

@@ -112,6 +112,8 @@ assert ports == want, ("B's flows should come from each A engine's port", ports,
 per = {}
 for f in fa:
     c = {x["name"]: int(x["value"]) for x in f.get("counters", [])}
+    k = int(f["engine"][len("pony"):])
+    assert c["local_port"] == 4864 + k * 256, ("flow not on its engine's port", f)
     per[f["engine"]] = per.get(f["engine"], 0) + c.get("streams", 0)
 assert sorted(per) == ["pony%d" % k for k in range(nq)], per
 lo, hi = min(per.values()), max(per.values())
