@@ -166,10 +166,10 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16
 	if (dport != pe->udp_port) {
 		/* A steered flow's port: ours, or another engine's (handed over, never read by
 		 * our flow table). */
-		if (!pony_steer_active(&pe->steer))
-			return -1;
-		if (!pony_steer_accept(&pe->steer, pe->el, dport, m))
-			return -2;
+		int r = pony_steer_active(&pe->steer) ? pony_steer_accept(&pe->steer, pe->el, dport, m)
+						       : -ENOENT;
+		if (r <= 0)
+			return r == 0 ? -2 : -1;
 	}
 	*ip = iph->src_addr;
 	*port = rte_be_to_cpu_16(uh->src_port);

@@ -76,25 +76,23 @@ uint16_t pony_steer_pick(void *ctx, uint32_t peer_ip, uint16_t peer_port)
 	return 0;
 }
 
-bool pony_steer_accept(struct pony_steer *s, struct snap_elem *el, uint16_t dport,
-		       struct rte_mbuf *m)
+int pony_steer_accept(struct pony_steer *s, struct snap_elem *el, uint16_t dport,
+		      struct rte_mbuf *m)
 {
 	int owner = snap_steer_port_queue(s->base, s->block, s->n_queues, dport);
-	if (owner < 0) {
-		snap_elem_drop(el, m, SNAP_DROP_PONY_MALFORMED);
-		return false;
-	}
+	if (owner < 0)
+		return -ENOENT;
 	if (owner == s->q)
-		return true;
+		return 1;
 	/* Another engine's flow: never ours to process (our table would open a stray flow). */
 	s->misdirected++;
 	if (s->ring[owner] != NULL && snap_ring_enqueue_burst(s->ring[owner], &m, 1) == 1) {
 		s->handed_off++;
-		return false;
+		return 0;
 	}
 	snap_elem_drop(el, m, s->ring[owner] != NULL ? SNAP_DROP_RING_FULL
 						     : SNAP_DROP_PONY_MISDIRECTED);
-	return false;
+	return 0;
 }
 
 void pony_steer_stats(const struct pony_steer *s, snap_stat_fn fn, void *ctx)

@@ -42,10 +42,11 @@ static inline bool pony_steer_active(const struct pony_steer *s)
  * unmapped). */
 uint16_t pony_steer_pick(void *ctx, uint32_t peer_ip, uint16_t peer_port);
 
-/* A packet to our local UDP port dport: true if this engine may process it. false: it is
- * in another queue's block; m was handed to that queue's engine or dropped (counted). */
-bool pony_steer_accept(struct pony_steer *s, struct snap_elem *el, uint16_t dport,
-		       struct rte_mbuf *m);
+/* A packet m to our local UDP port dport (not the element's own): 1, this engine's block,
+ * process it; 0, another queue's block: m was handed to that queue's engine or dropped
+ * (counted); -ENOENT, no steered port (m untouched: the caller drops it). */
+int pony_steer_accept(struct pony_steer *s, struct snap_elem *el, uint16_t dport,
+		      struct rte_mbuf *m);
 
 /* Counters for the element's stats. */
 void pony_steer_stats(const struct pony_steer *s, snap_stat_fn fn, void *ctx);

@@ -172,6 +172,13 @@ static void test_steered_flows(void **state)
 		assert_int_equal(et_stat(ea[k], "pony", "steer_handed_off"), k == 2);
 	}
 	assert_int_equal(et_drops(ea[3], "pony", SNAP_DROP_PONY_MISDIRECTED), 1);
+	/* A port neither the element's nor steered: not Pony, as without steering. */
+	uint8_t buf[1600];
+	size_t len = et_build_udp(buf, &et_mac_us, ip_b, ip_a, PONY_UDP_PORT_DEFAULT, 9999, 32);
+	struct rte_mbuf *m = et_mbuf(buf, len);
+	et_feed(ea[0], "pony", &m, 1);
+	assert_int_equal(et_stat(ea[0], "pony", "rx_not_pony"), 1);
+	assert_int_equal(et_stat(ea[0], "pony", "steer_misdirected"), 0);
 	/* B keys each flow by A's address and the engine's port: four flows. */
 	assert_int_equal(et_stat(eb, "pony", "flows_created"), NQ);
 	for (uint16_t k = 0; k < NQ; k++) {
