@@ -57,6 +57,9 @@ $SA ports | tee "$T/ports.txt"
 grep -q "queues (rx/tx owner): 0:pony0/pony0 1:pony1/pony1 2:pony2/pony2 3:pony3/pony3" \
   "$T/ports.txt" || fail "snapctl ports does not show each queue's owner"
 grep -q "max queues rx" "$T/ports.txt" || fail "snapctl ports shows no capabilities"
+# The sender's tx queue is our rx queue: no rules, no mapper (docs/ARCHITECTURE.md).
+grep -q "steering queue-pairing; rte_flow rules 0" "$T/ports.txt" ||
+  fail "snapctl ports does not show queue-pairing steering"
 $SA --json ports >"$T/ports.json" || fail "snapctl --json ports failed"
 python3 - "$T/ports.json" $NQ <<'PY' || fail "ports JSON not as expected"
 import json, sys
@@ -67,6 +70,7 @@ assert p["rxq_owner"] == ["pony%d" % k for k in range(nq)], p["rxq_owner"]
 assert p["txq_owner"] == ["pony%d" % k for k in range(nq)], p["txq_owner"]
 assert p["max_rx_queues"] >= nq and p["max_mtu"] >= p["min_mtu"] > 0, p
 assert "rx_interrupts" in p, p
+assert p["steering"] == "queue-pairing" and "steer_refused" not in p, p
 print("ports JSON: %d queues, owners %s, max queues %d, mtu %d-%d, rss offered %s" %
       (nq, p["rxq_owner"], p["max_rx_queues"], p["min_mtu"], p["max_mtu"],
        p.get("rss_offered", [])))
