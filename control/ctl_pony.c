@@ -82,6 +82,7 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 		uint64_t v;
 	} cs[] = {
 		{"streams", st->n_streams},
+		{"local_port", st->local_port},
 		{"cwnd_milli", (uint64_t)(st->cwnd * 1000)},
 		{"inflight", st->inflight},
 		{"seg_max", st->seg_max},

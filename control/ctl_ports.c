@@ -14,6 +14,7 @@
 #include "control/rpc.h"
 #include "snap/engine.h"
 #include "snap/port.h"
+#include "snap/steer.h"
 
 /* Names of the bits of mask that name() knows, as an arena array; *n their count. */
 static char **bit_names(struct ctl_arena *a, uint64_t mask, const char *(*name)(uint64_t),
@@ -65,6 +66,13 @@ static void port_caps(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 				    &pi->n_tx_offloads);
 	pi->rss_offered = bit_names(a, info.flow_type_rss_offloads, rss_name, &pi->n_rss_offered);
 	pi->rss = bit_names(a, p->rss_hf, rss_name, &pi->n_rss);
+	pi->steering = ctl_arena_str(a, snap_steer_mode_name(p->steer_mode));
+	pi->has_steer_rules = pi->has_steer_udp_base = pi->has_steer_udp_block = true;
+	pi->steer_rules = p->steer_rules;
+	pi->steer_udp_base = p->steer_base;
+	pi->steer_udp_block = p->steer_block;
+	if (p->steer_why[0])
+		pi->steer_refused = ctl_arena_str(a, p->steer_why);
 }
 
 /* Fill pi from p (strings and arrays in a). */

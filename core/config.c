@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "snap/mbox.h"
+#include "snap/steer.h"
 #include "core/config.h"
 #include "core/config_int.h"
 #include "core/paths.h"
@@ -78,6 +79,26 @@ const char *snap_port_kind_name(enum snap_port_kind k)
 	return "?";
 }
 
+/* steer_udp_base / steer_udp_block: one block of UDP ports per queue (snap/steer.h). The
+ * block is a power of two and the base a multiple of it, so a block is one masked match. */
+static int parse_port_steer(struct pctx *p, const config_setting_t *ps,
+			    struct snap_port_cfg *pc)
+{
+	long long base = SNAP_STEER_UDP_BASE_DEFAULT, block = SNAP_STEER_UDP_BLOCK_DEFAULT;
+	if (opt_int(p, ps, "steer_udp_base", 1024, 65535, &base) ||
+	    opt_int(p, ps, "steer_udp_block", 8, 4096, &block))
+		return -EINVAL;
+	if ((block & (block - 1)) != 0 || base % block != 0)
+		return fail(p, ps, "port '%s': steer_udp_block must be a power of two and "
+			    "steer_udp_base a multiple of it (got %lld, %lld)", pc->name, base, block);
+	if (base + (long long)pc->queues * block - 1 > 65535)
+		return fail(p, ps, "port '%s': steered UDP ports %lld + %u queues x %lld pass 65535",
+			    pc->name, base, pc->queues, block);
+	pc->steer_base = (uint16_t)base;
+	pc->steer_block = (uint16_t)block;
+	return 0;
+}
+
 static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_port_cfg *pc)
 {
 	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "";
@@ -136,6 +157,8 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	if (opt_int(p, ps, "mbufs", 1023, 1 << 22, &v))
 		return -EINVAL;
 	pc->mbufs = (uint32_t)v;
+	if (parse_port_steer(p, ps, pc))
+		return -EINVAL;
 
 	if (role[0]) {
 		if (strcmp(role, "server") == 0)

@@ -48,6 +48,8 @@ struct snap_port_cfg {
 	uint16_t ring_size;
 	uint32_t mbufs;
 	bool rx_intr;
+	uint16_t steer_base;         /* steered UDP port blocks (snap/steer.h) */
+	uint16_t steer_block;
 	char devargs[160];           /* extra driver arguments appended verbatim */
 	unsigned n_neigh;
 	struct snap_neigh_cfg neigh[SNAP_CFG_NEIGH_MAX];

@@ -360,6 +360,7 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 			SNAP_LOG(WARNING, "port %s: cannot set MAC (%s); using the device's", p->name,
 				 strerror(-r));
 	}
+	snap_port_steer_setup(p, pc);
 	r = defer ? 0 : snap_port_start(p);
 	if (r < 0 && p->memif_client) {
 		/* Its server may simply not run yet: the link is kept from the control loop. */
@@ -499,8 +500,10 @@ void snap_ports_destroy(void)
 		/* Engines are parked or destroyed by now: nobody bursts. */
 		if (atomic_exchange_explicit(&p->started, false, memory_order_relaxed))
 			rte_eth_dev_stop(p->port_id);
-		if (!closed[i])
+		if (!closed[i]) {
+			snap_port_steer_close(p);
 			rte_eth_dev_close(p->port_id);
+		}
 		rte_hash_free(p->neigh);
 		rte_mempool_free(p->pool);
 		rte_free(p);

@@ -112,3 +112,11 @@ int snap_xdp_reopen(struct snap_port *p, const struct snap_port_cfg *pc, uint64_
  * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
  * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
 int snap_portlink_start(void);
+
+/* Flow steering (core/portsteer.c; snap/steer.h): decide p's steer_mode from its kind, its
+ * RSS (p->rss_hf, set before) and rte_flow rules tried here (validated, then created: one
+ * per queue, the first UDP port of its block -> that queue); a refusal is logged once with
+ * the device's reason and falls back to RSS or none. Port setup, queues configured. */
+void snap_port_steer_setup(struct snap_port *p, const struct snap_port_cfg *pc);
+/* Destroy the rules installed (before the device closes). No-op without rules. */
+void snap_port_steer_close(struct snap_port *p);

@@ -52,3 +52,30 @@ int snap_steer_pick_port4(uint32_t local_ip, uint32_t peer_ip, uint16_t peer_por
 	}
 	return -ENOENT;
 }
+
+int snap_steer_pick_block4(uint32_t local_ip, uint32_t peer_ip, uint16_t peer_port,
+			   uint16_t n_queues, uint16_t q, uint16_t base, uint16_t block)
+{
+	uint32_t lo = (uint32_t)base + (uint32_t)q * block, hi = lo + block - 1;
+	if (block == 0 || q >= n_queues || hi > UINT16_MAX)
+		return -EINVAL;
+	/* Different peers start at different points, so their flows do not all share the
+	 * block's first matching port (any port works; spreading eases reading captures). */
+	uint16_t start = (uint16_t)(lo + snap_steer_hash4(peer_ip, local_ip, peer_port, 0) % block);
+	return snap_steer_pick_port4(local_ip, peer_ip, peer_port, n_queues, q, (uint16_t)lo,
+				     (uint16_t)hi, start);
+}
+
+const char *snap_steer_mode_name(enum snap_steer_mode m)
+{
+	switch (m) {
+	case SNAP_STEER_QUEUE_PAIRING:
+		return "queue-pairing";
+	case SNAP_STEER_RSS:
+		return "rss";
+	case SNAP_STEER_FLOW:
+		return "flow";
+	default:
+		return "none";
+	}
+}

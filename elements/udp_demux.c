@@ -16,6 +16,8 @@
  *   dport_5000 = p0              -> static output p0..p7 of this element
  *   dport_6000 = ring:pony1.rx   -> enqueue to snap_ring_get("pony1.rx") (drop ring_full when
  *                                   the ring is full)
+ *   dports_4864_5375 = p0        -> every port of 4864..5375 (a range; e.g. a port's steered
+ *                                   UDP ports for Pony flows, snap/steer.h)
  * Datagrams to other ports go to output `unmatched` if it is wired, else are dropped as
  * udp_no_listener. Consumers receive the whole frame: the mbuf data still points at the
  * Ethernet header, l2_len/l3_len/l4_len are set, and pkt_len ends where the datagram ends, so
@@ -63,31 +65,52 @@ static int udp_demux_ring(struct parse_ctx *c, const char *name)
 	return s->n_rings++;
 }
 
+/* A port number of a key, 1..65535, ending at *end; 0 if none. */
+static unsigned long key_port(const char *s, char **end)
+{
+	if (*s < '0' || *s > '9')
+		return 0;
+	unsigned long port = strtoul(s, end, 10);
+	return port > 65535 ? 0 : port;
+}
+
 static int udp_demux_arg(void *ctx, const char *key, const char *val)
 {
 	struct parse_ctx *c = ctx;
-	if (strncmp(key, "dport_", 6) != 0)
-		return snap_elem_args_error(c->a, "unknown argument %s (expected dport_N: libconfig names cannot hold dots)", key);
-	char *end;
-	unsigned long port = strtoul(key + 6, &end, 10);
-	if (key[6] < '0' || key[6] > '9' || *end || port == 0 || port > 65535)
-		return snap_elem_args_error(c->a, "%s: port must be 1..65535", key);
-	if (c->s->map[port])
-		return snap_elem_args_error(c->a, "%s given twice", key);
+	char *end = NULL;
+	unsigned long lo, hi;
+	if (strncmp(key, "dport_", 6) == 0) {
+		lo = hi = key_port(key + 6, &end);
+		if (lo == 0 || *end)
+			return snap_elem_args_error(c->a, "%s: port must be 1..65535", key);
+	} else if (strncmp(key, "dports_", 7) == 0) {
+		lo = key_port(key + 7, &end);
+		hi = lo && *end == '_' ? key_port(end + 1, &end) : 0;
+		if (hi == 0 || *end || hi < lo)
+			return snap_elem_args_error(c->a, "%s: expected dports_LO_HI, ports 1..65535, "
+						    "LO <= HI", key);
+	} else {
+		return snap_elem_args_error(c->a, "unknown argument %s (expected dport_N or "
+					    "dports_LO_HI: libconfig names cannot hold dots)", key);
+	}
+	uint8_t to = 0;
 	if (strncmp(val, "ring:", 5) == 0) {
 		int r = udp_demux_ring(c, val + 5);
 		if (r < 0)
 			return r;
-		c->s->map[port] = (uint8_t)(MAP_RING_BASE + r);
-		return 0;
+		to = (uint8_t)(MAP_RING_BASE + r);
 	}
-	for (uint8_t o = 0; o < UDP_DEMUX_STATIC; o++) {
-		if (strcmp(val, outputs[o]) == 0) {
-			c->s->map[port] = (uint8_t)(o + 1);
-			return 0;
-		}
-	}
-	return snap_elem_args_error(c->a, "%s = \"%s\": expected p0..p7 or ring:NAME", key, val);
+	for (uint8_t o = 0; o < UDP_DEMUX_STATIC && to == 0; o++)
+		if (strcmp(val, outputs[o]) == 0)
+			to = (uint8_t)(o + 1);
+	if (to == 0)
+		return snap_elem_args_error(c->a, "%s = \"%s\": expected p0..p7 or ring:NAME", key, val);
+	for (unsigned long port = lo; port <= hi; port++)
+		if (c->s->map[port])
+			return snap_elem_args_error(c->a, "%s: port %lu given twice", key, port);
+	for (unsigned long port = lo; port <= hi; port++)
+		c->s->map[port] = to;
+	return 0;
 }
 
 static int udp_demux_init(struct snap_elem *el, const struct snap_elem_args *a)

@@ -19,6 +19,7 @@
 #include "pony/save_int.h"
 #include "pony/auth.h"
 #include "pony/elem.h"
+#include "pony/elem_steer.h"
 #include "pony/internal.h"
 #include "snap/engine.h"
 #include "snap/log.h"
@@ -42,6 +43,7 @@ struct pony_elem {
 	uint32_t ip;                 /* network order */
 	uint16_t udp_port;
 	uint16_t ip_id;
+	struct pony_steer steer;     /* our flows' local ports on a multi-queue port */
 	uint64_t hz;
 	uint64_t arp_gap;
 	uint64_t poll_tsc;           /* start of the engine poll that last polled us */
@@ -90,8 +92,8 @@ static void arp_request(struct pony_elem *pe, uint32_t ip, uint64_t now)
 }
 
 /* Transport xmit hook: wrap Pony packets in Ethernet/IPv4/UDP and emit them on `tx`. */
-static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
-			  uint16_t n)
+static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
+			  struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pony_elem *pe = ctx;
 	struct rte_ether_addr dmac;
@@ -118,7 +120,7 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struc
 	}
 	/* UDP checksum 0: Pony carries its own crc32c over header and payload. */
 	const struct snap_net_udp4 a = {.src_mac = pe->mac, .dst_mac = dmac, .src_ip = pe->ip,
-					.dst_ip = peer_ip, .src_port = pe->udp_port,
+					.dst_ip = peer_ip, .src_port = local_port,
 					.dst_port = peer_port};
 	uint16_t k = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -133,8 +135,16 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struc
 	return n;
 }
 
+/* Transport pick_port hook: the steered local port of a flow we open. */
+static uint16_t elem_pick_port(void *ctx, uint32_t peer_ip, uint16_t peer_port)
+{
+	struct pony_elem *pe = ctx;
+	return pony_steer_pick(&pe->steer, peer_ip, peer_port);
+}
+
 /* Strip Ethernet/IPv4/UDP (udp_demux validated them; we re-check what we rely on) and
- * return the peer's address, or -1 to drop. */
+ * return the peer's address; -1 to drop; -2 when m went to another engine's flows (taken or
+ * dropped by flow steering). */
 static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16_t *port)
 {
 	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < SNAP_NET_UDP4_HDRS)
@@ -150,9 +160,17 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16
 	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)((uint8_t *)iph + ihl);
 	uint16_t ulen = rte_be_to_cpu_16(uh->dgram_len);
 	uint32_t off = sizeof(*eh) + ihl + sizeof(*uh);
-	if (ulen < sizeof(*uh) || off + ulen - sizeof(*uh) > rte_pktmbuf_data_len(m) ||
-	    rte_be_to_cpu_16(uh->dst_port) != pe->udp_port)
+	if (ulen < sizeof(*uh) || off + ulen - sizeof(*uh) > rte_pktmbuf_data_len(m))
 		return -1;
+	uint16_t dport = rte_be_to_cpu_16(uh->dst_port);
+	if (dport != pe->udp_port) {
+		/* A steered flow's port: ours, or another engine's (handed over, never read by
+		 * our flow table). */
+		int r = pony_steer_active(&pe->steer) ? pony_steer_accept(&pe->steer, pe->el, dport, m)
+						       : -ENOENT;
+		if (r <= 0)
+			return r == 0 ? -2 : -1;
+	}
 	*ip = iph->src_addr;
 	*port = rte_be_to_cpu_16(uh->src_port);
 	rte_pktmbuf_adj(m, (uint16_t)off);
@@ -203,7 +221,10 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t ip;
 		uint16_t port;
-		if (unwrap(pe, pkts[i], &ip, &port) < 0) {
+		int u = unwrap(pe, pkts[i], &ip, &port);
+		if (u == -2)
+			continue;
+		if (u < 0) {
 			pe->rx_not_pony++;
 			snap_elem_drop(el, pkts[i], SNAP_DROP_PONY_MALFORMED);
 			continue;
@@ -275,15 +296,6 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 		pe->ip = pe->port->ip;
 		cfg.pool = pe->port->pool;
 		cfg.mtu = pe->port->mtu;
-		enum snap_port_kind k = pe->port->kind;
-		/* Engines sharing the address keep their flows apart only where the sender picks
-		 * the queue (docs/ARCHITECTURE.md, "Queues and flow steering"). */
-		if (pe->port->n_rxq > 1 && k != SNAP_PORT_MEMIF && k != SNAP_PORT_VHOST &&
-		    k != SNAP_PORT_VIRTIO_USER)
-			SNAP_LOG(WARNING, "pony %s: port %s (%s) spreads its %u queues by a hash: "
-				 "Pony engines sharing its address and UDP port may see each "
-				 "other's flows (per-flow source ports are not built yet)", el->name,
-				 pe->port->name, snap_port_kind_name(k), pe->port->n_rxq);
 	}
 	const char *ip = snap_elem_arg_str(args, "ip", NULL);
 	if (ip != NULL && inet_pton(AF_INET, ip, &pe->ip) != 1)
@@ -342,8 +354,14 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	cfg.local_ip = pe->ip;
 	cfg.local_port = pe->udp_port;
 	cfg.tsc_hz = pe->hz;
+	/* Engines sharing a multi-queue port's address give their flows ports that the port
+	 * steers back to them (docs/ARCHITECTURE.md, "Queues and flow steering"). */
+	if (pony_steer_init(&pe->steer, el, pe->port, pe->ip, args) < 0)
+		return -EINVAL;
 	cfg.xmit = elem_xmit;
 	cfg.xmit_ctx = pe;
+	if (pony_steer_active(&pe->steer))
+		cfg.pick_port = elem_pick_port;
 	cfg.socket_id = socket;
 	pe->tp = pony_tp_create(&cfg);
 	if (keys != NULL)
@@ -398,6 +416,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);
+	pony_steer_stats(&pe->steer, fn, ctx);
 	pony_tp_os_report(pe->tp, fn, ctx);
 	if (pe->apps)
 		pony_app_host_stats(pe->apps, fn, ctx);

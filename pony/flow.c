@@ -174,6 +174,8 @@ struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_
 	f = flow_alloc(tp, ip, port, NULL);
 	if (f == NULL)
 		return NULL;
+	if (tp->cfg.pick_port != NULL)
+		f->local_port = tp->cfg.pick_port(tp->cfg.xmit_ctx, ip, port);
 	/* The SYN goes out from the next poll (with a fresh clock): open may be called from
 	 * outside the engine's input/poll path. */
 	f->state = PONY_F_SYN_SENT;

@@ -29,7 +29,7 @@ int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 	if (tp->auth == NULL)
 		return 0;
 	bool hs = hs_type(h->type);
-	struct pony_auth_ident id = {.src_ip = tp->cfg.local_ip, .src_port = tp->cfg.local_port,
+	struct pony_auth_ident id = {.src_ip = tp->cfg.local_ip, .src_port = pony_flow_local_port(tp, f),
 				     .dst_ip = ip, .dst_port = port};
 	if (!hs) {
 		id.src_flow = h->src_flow;
@@ -52,7 +52,7 @@ int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 	}
 	bool hs = hs_type(h->type);
 	struct pony_auth_ident id = {.src_ip = ip, .src_port = port, .dst_ip = tp->cfg.local_ip,
-				     .dst_port = tp->cfg.local_port};
+				     .dst_port = pony_flow_local_port(tp, f)};
 	if (!hs) {
 		id.src_flow = h->src_flow;
 		id.dst_flow = h->dst_flow;

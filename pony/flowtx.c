@@ -27,7 +27,8 @@ void pony_flowtx_flush(struct pony_tp *tp)
 {
 	if (tp->txb_n == 0)
 		return;
-	uint16_t n = tp->cfg.xmit(tp->cfg.xmit_ctx, tp->txb_ip, tp->txb_port, tp->txb, tp->txb_n);
+	uint16_t n = tp->cfg.xmit(tp->cfg.xmit_ctx, tp->txb_ip, tp->txb_port, tp->txb_lport,
+				  tp->txb, tp->txb_n);
 	if (n < tp->txb_n) {
 		/* The link refused them: same as a loss, retransmission repairs it. */
 		tp->st.xmit_full += tp->txb_n - n;
@@ -36,12 +37,15 @@ void pony_flowtx_flush(struct pony_tp *tp)
 	tp->txb_n = 0;
 }
 
-static void emit(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m)
+static void emit(struct pony_tp *tp, uint32_t ip, uint16_t port, uint16_t lport,
+		 struct rte_mbuf *m)
 {
-	if (tp->txb_n && (tp->txb_ip != ip || tp->txb_port != port || tp->txb_n == PONY_TX_BATCH))
+	if (tp->txb_n && (tp->txb_ip != ip || tp->txb_port != port || tp->txb_lport != lport ||
+			  tp->txb_n == PONY_TX_BATCH))
 		pony_flowtx_flush(tp);
 	tp->txb_ip = ip;
 	tp->txb_port = port;
+	tp->txb_lport = lport;
 	tp->txb[tp->txb_n++] = m;
 }
 
@@ -93,7 +97,7 @@ static int build_send(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 	}
 	tp->st.tx_pkts++;
 	tp->st.tx_bytes += hl + len;
-	emit(tp, ip, port, m);
+	emit(tp, ip, port, pony_flow_local_port(tp, f), m);
 	return 0;
 }
 

@@ -159,6 +159,7 @@ struct pony_flow {
 	bool fin_sent;
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	uint16_t local_port; /* our UDP port for this flow (0: cfg.local_port): pick_port */
 	uint32_t local_id, peer_id;
 	uint32_t isn;
 	uint32_t peer_window; /* from its SYN/SYN_ACK; 0 = unknown (use ours) */
@@ -236,7 +237,7 @@ struct pony_tp {
 	/* Transmit batch toward one peer, flushed before returning to the engine (never holds
 	 * packets across calls, so it is not part of saved state). */
 	uint16_t txb_n;
-	uint16_t txb_port;
+	uint16_t txb_port, txb_lport;
 	uint32_t txb_ip;
 	struct rte_mbuf *txb[PONY_TX_BATCH];
 	uint64_t now;                /* time of the current input/poll call */
@@ -294,6 +295,11 @@ bool pony_stream_next_refusal(struct pony_flow *f, struct pony_txdesc *d);
 
 /* flow.c */
 struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port);
+/* f's local UDP port (cfg.local_port for f NULL or a flow without its own). */
+static inline uint16_t pony_flow_local_port(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	return f != NULL && f->local_port ? f->local_port : tp->cfg.local_port;
+}
 /* Rebuild the (ip, port) -> flow table from the flow array (after a restore). */
 void pony_flow_ht_rebuild(struct pony_tp *tp);
 struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);

@@ -28,6 +28,8 @@ static const struct snap_rec_field flow_fields[] = {
 	FL(UINT, n_passive), FL(UINT, n_ready), FL(UINT, n_ctrl), FL(UINT, n_close_pending),
 	FL(UINT, n_held), FL(UINT, tx_bytes), FL(UINT, rx_bytes), FL(UINT, tx_pkts),
 	FL(UINT, rx_pkts), FL(UINT, retransmits), FL(UINT, timeouts), FL(UINT, fast_retransmits),
+	/* Flow steering (issue 17): zero, the engine's port, for flows saved before it. */
+	SNAP_REC_FX(struct pony_flow, UINT, local_port, SNAP_REC_SINCE),
 };
 
 #define DE(kind, m) SNAP_REC_F(struct pony_txdesc, kind, m)

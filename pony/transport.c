@@ -324,7 +324,8 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		return -ESRCH;
 	double ns = tp->ns_per_tsc;
 	*st = (struct pony_flow_stats){
-		.peer_ip = f->peer_ip, .peer_port = f->peer_port, .state = f->state,
+		.peer_ip = f->peer_ip, .peer_port = f->peer_port,
+		.local_port = pony_flow_local_port(tp, f), .state = f->state,
 		.n_streams = f->n_streams, .cwnd = f->cc.cwnd,
 		.srtt_ns = (uint64_t)(f->srtt * ns), .rttvar_ns = (uint64_t)(f->rttvar * ns),
 		.rto_ns = (uint64_t)(f->rto * ns),

@@ -98,12 +98,17 @@ struct pony_tp_config {
 	uint32_t max_flows_per_peer;   /* flows one peer IP may make us hold (max_flows/8, >= 1) */
 	uint32_t max_streams_per_peer; /* streams one peer IP may open here (max_streams/4) */
 	struct rte_mempool *pool; /* mbufs for transmit (data room >= headroom + mtu) */
-	/* Transmit hook: takes ownership of n packets whose data starts at the Pony header and
+	/* Transmit hook (local_port: the flow's UDP source port): takes ownership of n packets whose data starts at the Pony header and
 	 * whose headroom can take Ethernet/IPv4/UDP. Returns how many it accepted; the
 	 * transport frees the rest (counted) and relies on retransmission. */
-	uint16_t (*xmit)(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
-			 uint16_t n);
+	uint16_t (*xmit)(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
+			 struct rte_mbuf **pkts, uint16_t n);
 	void *xmit_ctx;
+	/* Flow steering (optional; NULL: every flow uses local_port): called with xmit_ctx when
+	 * we open a flow to peer_ip:peer_port, returns the flow's local UDP port (0: local_port),
+	 * e.g. one whose return traffic the NIC steers to this engine (snap/steer.h). Flows the
+	 * peer opens use local_port. The peer keys the flow by our address and this port. */
+	uint16_t (*pick_port)(void *ctx, uint32_t peer_ip, uint16_t peer_port);
 	const struct pony_tp_upcalls *up; /* may be set later with pony_tp_set_upcalls */
 	/* Authenticated flows (pony/auth.h; NULL: off). Copied at create. When on, every packet
 	 * sent carries an AES-GCM tag under the set's sending key, and a packet received without
@@ -193,6 +198,7 @@ const char *pony_flow_state_name(uint8_t state);
 struct pony_flow_stats {
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	uint16_t local_port; /* our UDP port for the flow (steered flows: not local_port) */
 	uint8_t state; /* PONY_FLOW_STATES order: pony_flow_state_name() */
 	uint32_t n_streams;
 	double cwnd;   /* packets */

@@ -193,6 +193,11 @@ static void port_detail(const Ctl__PortInfo *p)
 		       p->max_tx_queues, p->min_mtu, p->max_mtu, p->rx_interrupts ? "on" : "off");
 	print_list("rss offered:", p->rss_offered, p->n_rss_offered);
 	print_list("rss configured:", p->rss, p->n_rss);
+	if (p->steering)
+		printf("  steering %s; rte_flow rules %u; udp ports %u + k*%u for queue k%s%s\n",
+		       p->steering, p->steer_rules, p->steer_udp_base, p->steer_udp_block,
+		       p->steer_refused ? "; rules refused: " : "",
+		       p->steer_refused ? p->steer_refused : "");
 	print_list("rx offloads:", p->rx_offloads, p->n_rx_offloads);
 	print_list("tx offloads:", p->tx_offloads, p->n_tx_offloads);
 }

@@ -44,7 +44,8 @@
 	X(PORT_STOPPED, "port_stopped")                                                   \
 	X(EXC_FILTERED, "exception_filtered")                                             \
 	X(EXC_TAP_FULL, "exception_tap_full")                                             \
-	X(EXC_BAD_FRAME, "exception_bad_frame")
+	X(EXC_BAD_FRAME, "exception_bad_frame")                                           \
+	X(PONY_MISDIRECTED, "pony_misdirected")
 
 enum snap_drop {
 #define SNAP_X_ENUM(e, s) SNAP_DROP_##e,

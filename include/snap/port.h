@@ -16,6 +16,7 @@
 #define SNAP_NEIGH_DEAD_MAX 64   /* evicted slots awaiting their grace period */
 #define SNAP_NEIGH_ASKED 16      /* outstanding ARP requests remembered per port */
 
+struct rte_flow;
 struct snap_engine;
 
 enum snap_port_kind {
@@ -52,6 +53,14 @@ struct snap_port {
 	uint16_t n_rxq, n_txq;
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
 	uint64_t rss_hf;               /* RSS hash types configured (snap/steer.h key); 0: none */
+	/* Flow steering (core/portsteer.c), decided at start and fixed after: the mode (enum
+	 * snap_steer_mode), the steered UDP port blocks, the rte_flow rules installed (FLOW) and,
+	 * when rules were refused, why (for snapctl ports; "" otherwise). */
+	uint8_t steer_mode;
+	uint16_t steer_base, steer_block;
+	uint16_t steer_rules;
+	struct rte_flow *steer_flow[SNAP_PORT_QUEUES_MAX];
+	char steer_why[128];
 	struct rte_mempool *pool;      /* rx and tx mbufs, on socket_id */
 	/* Neighbour cache (core/neigh.c): IPv4 (network order) -> MAC packed in the low 48 bits
 	 * of the data pointer, with a static flag and the learn time above. Written only by the

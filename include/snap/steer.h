@@ -8,6 +8,7 @@
  * steering"). */
 #pragma once
 
+#include <errno.h>
 #include <stdint.h>
 
 #include <rte_ethdev.h>
@@ -44,3 +45,41 @@ uint16_t snap_steer_queue4(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uin
 int snap_steer_pick_port4(uint32_t local_ip, uint32_t peer_ip, uint16_t peer_port,
 			  uint16_t n_queues, uint16_t queue, uint16_t lo, uint16_t hi,
 			  uint16_t start);
+
+/* How a multi-queue port's rx queue is chosen for a Pony flow (core/portsteer.c decides at
+ * start, in this order): FLOW, rte_flow rules send each queue's steered UDP port to it;
+ * QUEUE_PAIRING, the peer's tx queue is our rx queue (memif, vhost, virtio_user); RSS, our
+ * key hashes the flow and the flow mapper picks local ports that land on the queue; NONE, a
+ * hash we cannot predict (or one queue). */
+enum snap_steer_mode {
+	SNAP_STEER_NONE,
+	SNAP_STEER_QUEUE_PAIRING,
+	SNAP_STEER_RSS,
+	SNAP_STEER_FLOW,
+};
+const char *snap_steer_mode_name(enum snap_steer_mode m);
+
+/* Steered UDP ports: queue q of a port owns the block [base + q * block, base + (q + 1) *
+ * block - 1]; an engine picks its flows' local ports in its queue's block (first port of
+ * the block under FLOW rules; a mapper-chosen one under RSS), so a packet's destination port
+ * names the engine that owns its flow. Defaults of the port config keys steer_udp_base and
+ * steer_udp_block. */
+#define SNAP_STEER_UDP_BASE_DEFAULT 4864
+#define SNAP_STEER_UDP_BLOCK_DEFAULT 256
+
+/* The queue whose block holds UDP port `port`, or -ENOENT when port is outside the n_queues
+ * blocks from base (block > 0). */
+static inline int snap_steer_port_queue(uint16_t base, uint16_t block, uint16_t n_queues,
+					uint16_t port)
+{
+	if (port < base || block == 0 || (uint32_t)(port - base) / block >= n_queues)
+		return -ENOENT;
+	return (int)((port - base) / block);
+}
+
+/* The flow mapper over queue q's block: the local port in [base + q * block, base + (q + 1)
+ * * block - 1] for a flow with peer_ip:peer_port whose return traffic lands on rx queue q,
+ * the search starting at a point that spreads peers over the block. Returns the port,
+ * -EINVAL (q >= n_queues, block 0, block past port 65535) or -ENOENT (none in the block). */
+int snap_steer_pick_block4(uint32_t local_ip, uint32_t peer_ip, uint16_t peer_port,
+			   uint16_t n_queues, uint16_t q, uint16_t base, uint16_t block);

@@ -134,3 +134,43 @@ CONF
   SA="$SNAPCTL --socket $T/run-a/control.sock"
   SB="$SNAPCTL --socket $T/run-b/control.sock"
 }
+
+# pony_mq_engines PORT NQ [ENGINE_EXTRA] [UDP_EXTRA] [PONY_EXTRA] [RING_PREFIX]: the engines
+# list body of a daemon with one Pony engine per queue of PORT: engine pony$k owns rx and tx
+# queue k; only pony0 runs arp (the neighbour table has one writer; the others drop ARP, so
+# tests use static neighbours). ENGINE_EXTRA goes in each engine block (e.g. a group),
+# UDP_EXTRA in udp_demux, PONY_EXTRA in pony; RING_PREFIX adds a ring_rx of ring
+# RING_PREFIX$k feeding pony$k's pony element (steered flows handed over by other engines).
+pony_mq_engines() {
+  local port=$1 nq=$2 k arp_el arp_link ring_el ring_link sep=""
+  for k in $(seq 0 $((nq - 1))); do
+    arp_el="" arp_link="" ring_el="" ring_link=""
+    if [ "$k" -eq 0 ]; then
+      arp_el="{ name = \"arp\"; type = \"arp\"; port = \"$port\"; },"
+      arp_link='"eth.arp -> arp", "arp -> tx",'
+    fi
+    if [ -n "${6:-}" ]; then
+      ring_el="{ name = \"handed\"; type = \"ring_rx\"; ring = \"$6$k\"; },"
+      ring_link='"handed -> pony",'
+    fi
+    cat <<CONF
+  $sep{
+    name = "pony$k";
+    ${3:-}
+    elements = (
+      { name = "rx"; type = "port_rx"; port = "$port"; queue = $k; },
+      { name = "eth"; type = "eth_classify"; port = "$port"; },
+      $arp_el
+      { name = "ip"; type = "ipv4_in"; port = "$port"; },
+      { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; ${4:-} },
+      $ring_el
+      { name = "pony"; type = "pony"; port = "$port"; ${5:-} },
+      { name = "tx"; type = "port_tx"; port = "$port"; queue = $k; }
+    );
+    links = ( "rx -> eth", $arp_link $ring_link "eth.ipv4 -> ip", "ip.udp -> udp",
+              "udp.p0 -> pony", "pony.tx -> tx" );
+  }
+CONF
+    sep=","
+  done
+}

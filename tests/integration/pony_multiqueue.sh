@@ -35,34 +35,7 @@ ports = ( { name = "m0"; type = "$type"; role = "$2"; socket = "$T/port.sock"; m
 groups = ( { name = "g1"; mode = "spreading"; }, { name = "g2"; mode = "spreading"; } );
 engines = (
 CONF
-  local k arp_el arp_link sep=""
-  for k in $(seq 0 $((NQ - 1))); do
-    # The neighbour table has one writer: the engine of rx queue 0 (the others drop ARP;
-    # the test uses static neighbours).
-    arp_el="" arp_link=""
-    if [ "$k" -eq 0 ]; then
-      arp_el='{ name = "arp"; type = "arp"; port = "m0"; },'
-      arp_link='"eth.arp -> arp", "arp -> tx",'
-    fi
-    cat <<CONF
-  $sep{
-    name = "pony$k";
-    group = "g1";
-    elements = (
-      { name = "rx"; type = "port_rx"; port = "m0"; queue = $k; },
-      { name = "eth"; type = "eth_classify"; port = "m0"; },
-      $arp_el
-      { name = "ip"; type = "ipv4_in"; port = "m0"; },
-      { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
-      { name = "pony"; type = "pony"; port = "m0"; },
-      { name = "tx"; type = "port_tx"; port = "m0"; queue = $k; }
-    );
-    links = ( "rx -> eth", $arp_link "eth.ipv4 -> ip", "ip.udp -> udp",
-              "udp.p0 -> pony", "pony.tx -> tx" );
-  }
-CONF
-    sep=","
-  done
+  pony_mq_engines m0 $NQ 'group = "g1";'
   echo ");"
 }
 
@@ -84,6 +57,9 @@ $SA ports | tee "$T/ports.txt"
 grep -q "queues (rx/tx owner): 0:pony0/pony0 1:pony1/pony1 2:pony2/pony2 3:pony3/pony3" \
   "$T/ports.txt" || fail "snapctl ports does not show each queue's owner"
 grep -q "max queues rx" "$T/ports.txt" || fail "snapctl ports shows no capabilities"
+# The sender's tx queue is our rx queue: no rules, no mapper (docs/ARCHITECTURE.md).
+grep -q "steering queue-pairing; rte_flow rules 0" "$T/ports.txt" ||
+  fail "snapctl ports does not show queue-pairing steering"
 $SA --json ports >"$T/ports.json" || fail "snapctl --json ports failed"
 python3 - "$T/ports.json" $NQ <<'PY' || fail "ports JSON not as expected"
 import json, sys
@@ -94,6 +70,7 @@ assert p["rxq_owner"] == ["pony%d" % k for k in range(nq)], p["rxq_owner"]
 assert p["txq_owner"] == ["pony%d" % k for k in range(nq)], p["txq_owner"]
 assert p["max_rx_queues"] >= nq and p["max_mtu"] >= p["min_mtu"] > 0, p
 assert "rx_interrupts" in p, p
+assert p["steering"] == "queue-pairing" and "steer_refused" not in p, p
 print("ports JSON: %d queues, owners %s, max queues %d, mtu %d-%d, rss offered %s" %
       (nq, p["rxq_owner"], p["max_rx_queues"], p["min_mtu"], p["max_mtu"],
        p.get("rss_offered", [])))

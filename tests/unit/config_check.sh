@@ -77,6 +77,11 @@ bad arp_twice 4 "its neighbour table is written by the arp element of engine e0"
 ports = ( { name = "p0"; type = "null"; queues = 2; } );
 engines = ( { name = "e0"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); },
   { name = "e1"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); } );'
+# Issue 17, flow steering: the steered UDP port blocks.
+bad steer_block 1 "steer_udp_block must be a power of two" 'ports = ( { name = "p0"; type = "null"; steer_udp_block = 100; } );' --check
+bad steer_align 1 "steer_udp_base a multiple of it" 'ports = ( { name = "p0"; type = "null"; steer_udp_base = 5000; } );' --check
+bad steer_range 1 "pass 65535" 'ports = ( { name = "p0"; type = "null"; queues = 16; steer_udp_base = 61440; steer_udp_block = 512; } );' --check
+bad steer_low 1 "steer_udp_base" 'ports = ( { name = "p0"; type = "null"; steer_udp_base = 512; steer_udp_block = 8; } );' --check
 "$SNAPNETD" --check -c "$T/missing.conf" 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "missing.conf: cannot read file" "$T/err" || { echo "FAIL: missing file: rc $rc $(cat "$T/err")"; fails=$((fails+1)); }
 echo "$fails failures"

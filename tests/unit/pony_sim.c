@@ -21,9 +21,10 @@ struct rte_mempool *sim_pool;
 uint64_t sim_now;
 static char sim_prefix[64];
 
-static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, struct rte_mbuf **pkts,
-			 uint16_t n)
+static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
+			 struct rte_mbuf **pkts, uint16_t n)
 {
+	(void)local_port;
 	struct sim_ep *from = ctx;
 	struct sim_link *l = &sim_link;
 	int dst = -1;

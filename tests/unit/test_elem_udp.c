@@ -235,6 +235,23 @@ static void test_udp_args(void **state)
 	bad_args("dport_5000", "unmatched");
 	bad_args("dport_5000", "ring:");
 	bad_args("port.5000", "p0");
+	bad_args("dports_5000", "p0");
+	bad_args("dports_5001_5000", "p0");
+	bad_args("dports_5000_65536", "p0");
+	bad_args("dports_0_5", "p0");
+	bad_args("dports_5000_5001x", "p0");
+	/* A range is taken whole; one port of it given again is refused. */
+	struct snap_elem_args *a = snap_elem_args_new();
+	snap_elem_args_set(a, "dports_7000_7003", "p1");
+	char err[256];
+	assert_int_equal(snap_engine_add_elem(eng, "udp_demux", "range", a, err, sizeof(err)), 0);
+	snap_elem_args_free(a);
+	a = snap_elem_args_new();
+	snap_elem_args_set(a, "dports_7000_7003", "p1");
+	snap_elem_args_set(a, "dport_7002", "p2");
+	assert_int_equal(snap_engine_add_elem(eng, "udp_demux", "range2", a, err, sizeof(err)),
+			 -EINVAL);
+	snap_elem_args_free(a);
 }
 
 int main(int argc, char **argv)

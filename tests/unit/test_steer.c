@@ -79,6 +79,36 @@ static void test_pick(void **state)
 	assert_true(p >= 65500 && p <= 65535);
 }
 
+/* The flow mapper over the queue blocks: for every queue count and queue, the port it picks
+ * lies in that queue's block and the peer's packets back to it hash to that queue. */
+static void test_pick_block(void **state)
+{
+	(void)state;
+	uint32_t a = ip4("10.0.0.1");
+	uint16_t base = SNAP_STEER_UDP_BASE_DEFAULT, block = SNAP_STEER_UDP_BLOCK_DEFAULT;
+	for (uint16_t n = 2; n <= 16; n++) {
+		for (uint16_t q = 0; q < n; q++) {
+			for (uint32_t k = 0; k < 64; k++) {
+				uint32_t peer = htonl(0x0a000002 + k * 7919);
+				uint16_t pport = (uint16_t)(4793 + k % 3);
+				int p = snap_steer_pick_block4(a, peer, pport, n, q, base, block);
+				assert_true(p > 0);
+				assert_int_equal(snap_steer_port_queue(base, block, n, (uint16_t)p), q);
+				assert_int_equal(snap_steer_queue4(peer, a, pport, (uint16_t)p, n), q);
+			}
+		}
+	}
+	assert_int_equal(snap_steer_pick_block4(a, a, 1, 4, 4, base, block), -EINVAL);
+	assert_int_equal(snap_steer_pick_block4(a, a, 1, 4, 0, base, 0), -EINVAL);
+	assert_int_equal(snap_steer_pick_block4(a, a, 1, 4, 3, 65024, 256), -EINVAL);
+	assert_int_equal(snap_steer_port_queue(base, block, 4, (uint16_t)(base - 1)), -ENOENT);
+	assert_int_equal(snap_steer_port_queue(base, block, 4, (uint16_t)(base + 4 * block)),
+			 -ENOENT);
+	assert_int_equal(snap_steer_port_queue(base, block, 4, (uint16_t)(base + 3 * block + 5)), 3);
+	assert_string_equal(snap_steer_mode_name(SNAP_STEER_FLOW), "flow");
+	assert_string_equal(snap_steer_mode_name(SNAP_STEER_QUEUE_PAIRING), "queue-pairing");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -86,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_symmetric),
 		cmocka_unit_test(test_spread),
 		cmocka_unit_test(test_pick),
+		cmocka_unit_test(test_pick_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
