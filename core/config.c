@@ -59,6 +59,32 @@ static int parse_ip(const char *s, uint32_t *ip, uint8_t *prefix)
 	return 0;
 }
 
+/* "addr/len" (len 1..128, default 64) for the port's IPv6 address: a unicast address that
+ * can be ours (not unspecified, loopback, multicast nor IPv4-mapped). */
+static int parse_ip6(const char *s, uint8_t ip6[16], uint8_t *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	long plen = 64;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		plen = strtol(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || plen < 1 || plen > 128)
+			return -EINVAL;
+	}
+	struct in6_addr a;
+	if (inet_pton(AF_INET6, buf, &a) != 1 || IN6_IS_ADDR_UNSPECIFIED(&a) ||
+	    IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_V4MAPPED(&a))
+		return -EINVAL;
+	memcpy(ip6, &a, 16);
+	*prefix = (uint8_t)plen;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum snap_port_kind kind;
@@ -80,7 +106,7 @@ const char *snap_port_kind_name(enum snap_port_kind k)
 
 static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_port_cfg *pc)
 {
-	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "";
+	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "", ip6[64] = "";
 	long long v;
 	pc->line = config_setting_source_line(ps);
 	if (config_setting_type(ps) != CONFIG_TYPE_GROUP)
@@ -113,6 +139,7 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	    opt_str(p, ps, "iface", pc->iface, sizeof(pc->iface)) ||
 	    opt_str(p, ps, "pci", pc->pci, sizeof(pc->pci)) ||
 	    opt_str(p, ps, "mac", mac, sizeof(mac)) || opt_str(p, ps, "ip", ip, sizeof(ip)) ||
+	    opt_str(p, ps, "ip6", ip6, sizeof(ip6)) ||
 	    opt_str(p, ps, "devargs", pc->devargs, sizeof(pc->devargs)) ||
 	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr))
 		return -EINVAL;
@@ -177,6 +204,13 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	if (ip[0] && parse_ip(ip, &pc->ip, &pc->prefix_len))
 		return fail(p, config_setting_get_member(ps, "ip"),
 			    "port '%s': bad IPv4 address '%s' (want a.b.c.d/len)", pc->name, ip);
+	if (ip6[0]) {
+		if (parse_ip6(ip6, pc->ip6, &pc->prefix6_len))
+			return fail(p, config_setting_get_member(ps, "ip6"),
+				    "port '%s': bad IPv6 address '%s' (want a unicast addr/len, "
+				    "len 1-128)", pc->name, ip6);
+		pc->has_ip6 = true;
+	}
 
 	const config_setting_t *nl = config_setting_get_member(ps, "neighbours");
 	if (nl) {

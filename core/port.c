@@ -490,6 +490,9 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		p->socket_id = sock;
 		p->ip = pc->ip;
 		p->prefix_len = pc->prefix_len;
+		p->has_ip6 = pc->has_ip6;
+		p->prefix6_len = pc->prefix6_len;
+		memcpy(p->ip6, pc->ip6, sizeof(p->ip6));
 		p->memif_client = pc->kind == SNAP_PORT_MEMIF && !pc->server;
 		port_cfgs[n_ports] = pc;
 		closed[n_ports] = later;
@@ -507,6 +510,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		int r = snap_port_neigh_create(p);
+		r = r ? r : snap_port_nd6_create(p);
 		if (r) {
 			snprintf(err, errlen, "port %s: cannot create neighbour table: %s", pc->name,
 				 rte_strerror(-r));
@@ -548,6 +552,7 @@ void snap_ports_destroy(void)
 		if (!closed[i])
 			rte_eth_dev_close(p->port_id);
 		rte_hash_free(p->neigh);
+		snap_port_nd6_destroy(p);
 		rte_mempool_free(p->pool);
 		rte_free(p);
 		ports[i] = NULL;

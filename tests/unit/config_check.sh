@@ -73,7 +73,7 @@ bad queue_twice 4 "rx queue 1 of port p0 is owned by engine e0" 'daemon = { name
 ports = ( { name = "p0"; type = "null"; queues = 2; } );
 engines = ( { name = "e0"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); },
   { name = "e1"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); } );'
-bad arp_twice 4 "its neighbour table is written by the arp element of engine e0" 'daemon = { name = "cfgs'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+bad arp_twice 4 "its neighbour table is written by the arp/icmp6 elements of engine e0" 'daemon = { name = "cfgs'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
 ports = ( { name = "p0"; type = "null"; queues = 2; } );
 engines = ( { name = "e0"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); },
   { name = "e1"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); } );'
