@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# IPv6 underlay, over a veth pair in test-made namespaces: snapnetd owns one end through
+# af_packet with an IPv6 address; the kernel in the other namespace resolves it with NDP
+# (our advertisement carries the daemon's MAC) and `ping -6` gets every reply. Needs root.
+. "$(dirname "$0")/lib.sh"
+need_root
+. "$(dirname "$0")/host_conf.sh"
+NA=snap6A$$ NB=snap6B$$
+veth_ns $NA $NB va$$ vb$$ 10.78.0.2/24
+MAC=$VETH_MAC
+# Namespace A's kernel must stay silent on the daemon's interface (no IPv6 of its own there).
+ip netns exec $NA sysctl -qw net.ipv6.conf.va$$.disable_ipv6=1 || skip "no IPv6 in the kernel"
+ip -n $NB addr add fd00:78::2/64 dev vb$$ nodad || skip "no IPv6 in the kernel"
+cat >"$T/a.conf" <<CONF
+daemon = { name = "v6$$"; run_dir = "$T/run"; memory_mb = 128; };
+ports = ( { name = "p0"; type = "af_packet"; iface = "va$$"; ip = "10.78.0.1/24";
+            ip6 = "fd00:78::1/64"; } );
+engines = ( {
+  name = "host";
+  elements = (
+    { name = "rx"; type = "port_rx"; port = "p0"; },
+    { name = "eth"; type = "eth_classify"; port = "p0"; },
+    { name = "arp"; type = "arp"; port = "p0"; },
+    { name = "ip"; type = "ipv4_in"; port = "p0"; },
+    { name = "echo"; type = "icmp_echo"; },
+    { name = "ip6"; type = "ipv6_in"; port = "p0"; },
+    { name = "icmp6"; type = "icmp6"; port = "p0"; },
+    { name = "tx"; type = "port_tx"; port = "p0"; }
+  );
+  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
+            "eth.ipv6 -> ip6", "ip6.icmp6 -> icmp6",
+            "arp -> tx", "echo -> tx", "icmp6 -> tx" );
+} );
+CONF
+start_daemon a "$T/a.conf" ip netns exec $NA
+grep -q "port p0: ip6 fd00:78::1/64" "$T/a.log" || fail "the port's IPv6 address is not logged"
+
+ip netns exec $NB ping -6 -c 5 -i 0.2 -W 2 fd00:78::1 >"$T/ping.log" 2>&1 ||
+  fail "ping -6 got no replies: $(tail -2 "$T/ping.log")"
+grep -q " 0% packet loss" "$T/ping.log" || fail "ping -6 lost packets: $(tail -2 "$T/ping.log")"
+ip -n $NB -6 neigh show fd00:78::1 dev vb$$ | tee "$T/neigh.log"
+grep -qi "lladdr $MAC" "$T/neigh.log" || fail "the kernel did not learn the daemon's MAC $MAC by NDP"
+# IPv4 still answers beside it.
+ip netns exec $NB ping -c 2 -i 0.2 -W 2 10.78.0.1 >/dev/null || fail "IPv4 ping broke"
+
+stop_daemon a || fail "daemon did not exit cleanly"
+echoes=$(counter "$T/a.log" host icmp6 echo_replies)
+solicits=$(counter "$T/a.log" host icmp6 solicits)
+echo "echo6 replies: $echoes, solicitations answered: $solicits"
+[ "$echoes" -ge 5 ] || fail "expected >= 5 ICMPv6 echo replies counted, got $echoes"
+[ "$solicits" -ge 1 ] || fail "expected a neighbour solicitation answered"
+echo PASS
