@@ -26,6 +26,15 @@ engines = ( {
 CONF
 }
 
+# host6_conf NAME PORT_SETTINGS: host_conf plus IPv6 (the port settings need ip6): ipv6_in and
+# icmp6 (echo, NDP) beside ARP and ICMP, engine "host".
+host6_conf() {
+  host_conf "$1" "$2" ',
+    { name = "ip6"; type = "ipv6_in"; port = "p0"; },
+    { name = "icmp6"; type = "icmp6"; port = "p0"; }' ', "eth.ipv6 -> ip6", "ip6.icmp6 -> icmp6",
+            "icmp6 -> tx"'
+}
+
 # veth_ns NA NB IFA IFB IPB: namespaces NA and NB (deleted at exit) joined by a veth pair, IFA
 # up without an address in NA (for the daemon), IFB up in NB with IPB (addr/prefix), the
 # kernel peer. Sets VETH_MAC to IFA's MAC.

@@ -11,27 +11,8 @@ MAC=$VETH_MAC
 # Namespace A's kernel must stay silent on the daemon's interface (no IPv6 of its own there).
 ip netns exec $NA sysctl -qw net.ipv6.conf.va$$.disable_ipv6=1 || skip "no IPv6 in the kernel"
 ip -n $NB addr add fd00:78::2/64 dev vb$$ nodad || skip "no IPv6 in the kernel"
-cat >"$T/a.conf" <<CONF
-daemon = { name = "v6$$"; run_dir = "$T/run"; memory_mb = 128; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "va$$"; ip = "10.78.0.1/24";
-            ip6 = "fd00:78::1/64"; } );
-engines = ( {
-  name = "host";
-  elements = (
-    { name = "rx"; type = "port_rx"; port = "p0"; },
-    { name = "eth"; type = "eth_classify"; port = "p0"; },
-    { name = "arp"; type = "arp"; port = "p0"; },
-    { name = "ip"; type = "ipv4_in"; port = "p0"; },
-    { name = "echo"; type = "icmp_echo"; },
-    { name = "ip6"; type = "ipv6_in"; port = "p0"; },
-    { name = "icmp6"; type = "icmp6"; port = "p0"; },
-    { name = "tx"; type = "port_tx"; port = "p0"; }
-  );
-  links = ( "rx -> eth", "eth.arp -> arp", "eth.ipv4 -> ip", "ip.icmp -> echo",
-            "eth.ipv6 -> ip6", "ip6.icmp6 -> icmp6",
-            "arp -> tx", "echo -> tx", "icmp6 -> tx" );
-} );
-CONF
+host6_conf v6 "type = \"af_packet\"; iface = \"va$$\"; ip = \"10.78.0.1/24\";
+  ip6 = \"fd00:78::1/64\";" >"$T/a.conf"
 start_daemon a "$T/a.conf" ip netns exec $NA
 grep -q "port p0: ip6 fd00:78::1/64" "$T/a.log" || fail "the port's IPv6 address is not logged"
 
