@@ -60,7 +60,7 @@ static void fz_init(void)
 	et_link(eng, "arp", "kernel", "other");
 	et_link(eng, "eth", "ipv6", "ip6");
 	et_link(eng, "ip6", "icmp6", "icmp6");
-	et_link(eng, "ip6", "udp", "delivered");
+	et_link(eng, "ip6", "udp", "udp");
 	et_link(eng, "icmp6", "out", "replies");
 	et_link(eng, "icmp6", "other", "other");
 	char err[128];

@@ -183,6 +183,49 @@ static void test_ipv6_valid_and_padding(void **state)
 	assert_int_equal(s->n, 2);
 }
 
+/* udp_demux takes UDP/IPv6 too: delivered by port; the mandatory checksum and the lengths
+ * are checked. */
+static void test_udp6_demux(void **state)
+{
+	/* The fixture's graph with ip6.udp -> udp_demux instead of the sink. */
+	snap_engine_destroy(eng);
+	eng = snap_engine_create("ipv6u", SOCKET_ID_ANY);
+	assert_non_null(eng);
+	et_add(eng, "eth_classify", "eth", "port=p0", NULL);
+	et_add(eng, "ipv6_in", "ip6", "port=p0", NULL);
+	et_add(eng, "udp_demux", "udp", "dport_5000=p0", NULL);
+	for (unsigned i = 0; i < 2; i++)
+		et_add(eng, "test_sink", sinks[i], NULL);
+	et_add(eng, "test_sink", "p0_sink", NULL);
+	et_link(eng, "eth", "ipv6", "ip6");
+	et_link(eng, "ip6", "udp", "udp");
+	et_link(eng, "udp", "p0", "p0_sink");
+	static const uint8_t payload[100] = {1, 2, 3};
+	struct snap_net_udp6 a = {.src_mac = et_mac_peer, .dst_mac = et_mac_us,
+				  .src_port = 4000, .dst_port = 5000};
+	memcpy(a.src_ip, ip_peer, 16);
+	memcpy(a.dst_ip, ip_us, 16);
+	struct rte_mbuf *m = et_mbuf(payload, sizeof(payload));
+	assert_non_null(snap_net_udp6_prepend(m, &a));
+	size_t len = rte_pktmbuf_pkt_len(m);
+	memcpy(buf, rte_pktmbuf_mtod(m, void *), len);
+	et_feed(eng, "eth", &m, 1);
+	struct et_sink *s = et_sink_of(eng, "p0_sink");
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->pkts[0]->l4_len, 8);
+	et_sink_clear(s);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(buf + L4);
+	uint16_t good = uh->dgram_cksum;
+	uh->dgram_cksum = 0; /* "no checksum" is not allowed over IPv6 */
+	expect_drop("udp", SNAP_DROP_UDP_CSUM, len);
+	uh->dgram_cksum = (uint16_t)(good ^ 0x0101);
+	expect_drop("udp", SNAP_DROP_UDP_CSUM, len);
+	uh->dgram_cksum = good;
+	uh->dgram_len = rte_cpu_to_be_16(50); /* disagrees with the IPv6 payload length */
+	expect_drop("udp", SNAP_DROP_UDP_MALFORMED, len);
+	assert_int_equal(s->n, 0);
+}
+
 static void test_ipv6_malformed(void **state)
 {
 	size_t len = build6(ip_peer, ip_us, IPPROTO_UDP, 64, 16);
@@ -406,6 +449,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp6_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_valid_and_padding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp6_demux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp6_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ndp_solicit_answered, setup, teardown),
