@@ -4,8 +4,7 @@
  * and NDP never need. */
 #include "elements/net.h"
 
-enum { OUT_UDP, OUT_ICMP6, OUT_OTHER, N_OUT };
-static const char *const outputs[N_OUT] = {"udp", "icmp6", "other"};
+static const char *const outputs[SNAP_NET_IN_N] = {"udp", "icmp6", "other"};
 
 struct ipv6_in {
 	struct snap_port *port;
@@ -35,10 +34,11 @@ static inline bool ipv6_for_us(const struct snap_port *p, const uint8_t dst[16])
 	       snap_net_ip6_is_snm_of(dst, p->ip6);
 }
 
-/* Validate m; returns the output index, or N_OUT after dropping it. */
-static uint16_t ipv6_in_one(struct snap_elem *el, const struct ipv6_in *s, struct rte_mbuf *m,
+/* Validate m; returns the output index, or SNAP_NET_IN_N after dropping it. */
+static uint16_t ipv6_in_one(struct snap_elem *el, const void *priv, struct rte_mbuf *m,
 			    bool other_wired)
 {
+	const struct ipv6_in *s = priv;
 	struct rte_ipv6_hdr *ip = snap_net_hdr(m, SNAP_NET_L3_OFF, sizeof(*ip));
 	enum snap_drop why;
 	if (unlikely(ip == NULL)) {
@@ -76,41 +76,22 @@ static uint16_t ipv6_in_one(struct snap_elem *el, const struct ipv6_in *s, struc
 	}
 	m->l2_len = SNAP_NET_L3_OFF;
 	m->l3_len = sizeof(*ip);
-	switch (ip->proto) {
-	case IPPROTO_UDP:
-		return OUT_UDP;
-	case SNAP_NET_NH_ICMP6:
-		return OUT_ICMP6;
-	default:
-		if (other_wired)
-			return OUT_OTHER;
-		why = SNAP_DROP_PROTO_UNHANDLED;
-		break;
-	}
+	return snap_net_in_proto(el, m, ip->proto, SNAP_NET_NH_ICMP6, other_wired);
 drop:
 	snap_elem_drop(el, m, why);
-	return N_OUT;
+	return SNAP_NET_IN_N;
 }
 
 static void ipv6_in_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct ipv6_in *s = snap_elem_priv(el);
-	struct snap_elem_batch b;
-	snap_elem_batch_init(&b, N_OUT);
-	bool other_wired = el->out[OUT_OTHER].next != NULL;
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t o = ipv6_in_one(el, s, pkts[i], other_wired);
-		if (o != N_OUT)
-			snap_elem_batch_add(&b, o, pkts[i]);
-	}
-	snap_elem_batch_flush(el, &b, N_OUT);
+	snap_net_in_process(el, pkts, n, ipv6_in_one);
 }
 
 static const struct snap_elem_desc ipv6_in_desc = {
 	.name = "ipv6_in",
 	.help = "validate IPv6 to the port's address, split into udp/icmp6/other (args: port)",
 	.priv_size = sizeof(struct ipv6_in),
-	.n_outputs = N_OUT,
+	.n_outputs = SNAP_NET_IN_N,
 	.outputs = outputs,
 	.init = ipv6_in_init,
 	.process = ipv6_in_process,

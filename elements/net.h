@@ -65,6 +65,44 @@ static inline struct rte_ipv4_hdr *snap_net_ipv4(struct rte_mbuf *m, uint16_t *i
 	return ip;
 }
 
+/* The L3 input elements (ipv4_in, ipv6_in) share their outputs and their last steps. */
+enum { SNAP_NET_IN_UDP, SNAP_NET_IN_ICMP, SNAP_NET_IN_OTHER, SNAP_NET_IN_N };
+
+/* Output for upper-layer protocol proto of a validated packet m (icmp: ICMP's number in this
+ * family): udp, icmp, or other when wired; otherwise m is dropped as ip_proto_unhandled and
+ * SNAP_NET_IN_N returned. */
+static inline uint16_t snap_net_in_proto(struct snap_elem *el, struct rte_mbuf *m,
+					 uint8_t proto, uint8_t icmp, bool other_wired)
+{
+	if (proto == IPPROTO_UDP)
+		return SNAP_NET_IN_UDP;
+	if (proto == icmp)
+		return SNAP_NET_IN_ICMP;
+	if (other_wired)
+		return SNAP_NET_IN_OTHER;
+	snap_elem_drop(el, m, SNAP_DROP_PROTO_UNHANDLED);
+	return SNAP_NET_IN_N;
+}
+
+/* The process loop of an L3 input element: one() validates a packet and returns its output,
+ * or SNAP_NET_IN_N after dropping it. Always inlined, so one() is a direct (inlined) call. */
+typedef uint16_t (*snap_net_in_fn)(struct snap_elem *el, const void *priv, struct rte_mbuf *m,
+				   bool other_wired);
+static __rte_always_inline void snap_net_in_process(struct snap_elem *el, struct rte_mbuf **pkts,
+						    uint16_t n, snap_net_in_fn one)
+{
+	const void *priv = snap_elem_priv(el);
+	struct snap_elem_batch b;
+	snap_elem_batch_init(&b, SNAP_NET_IN_N);
+	bool other_wired = el->out[SNAP_NET_IN_OTHER].next != NULL;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t o = one(el, priv, pkts[i], other_wired);
+		if (o != SNAP_NET_IN_N)
+			snap_elem_batch_add(&b, o, pkts[i]);
+	}
+	snap_elem_batch_flush(el, &b, SNAP_NET_IN_N);
+}
+
 /* RFC 1624 eqn. 3: checksum ck after one 16-bit word of the covered data changes from old to
  * new. All three in the same (network) byte order as stored in the packet. */
 static inline uint16_t snap_net_cksum_update16(uint16_t ck, uint16_t old, uint16_t new)

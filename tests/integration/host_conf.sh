@@ -50,6 +50,15 @@ veth_ns() {
   VETH_MAC=$(ip -n "$1" -o link show "$3" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 }
 
+# veth6_ns NA NB IFA IFB IPB IP6B: veth_ns plus IPv6: IFB also gets IP6B (no DAD wait); IFA
+# gets no IPv6 at all, so namespace A's kernel stays silent beside the daemon. Skips when
+# the kernel has no IPv6.
+veth6_ns() {
+  veth_ns "$1" "$2" "$3" "$4" "$5"
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$3.disable_ipv6=1" || skip "no IPv6 in the kernel"
+  ip -n "$2" addr add "$6" dev "$4" nodad || skip "no IPv6 in the kernel"
+}
+
 # port_line LOG: the daemon's "port p0: ..." start-up line.
 port_line() { grep -m1 "port p0: " "$1" || true; }
 

@@ -6,11 +6,8 @@
 need_root
 . "$(dirname "$0")/host_conf.sh"
 NA=snap6A$$ NB=snap6B$$
-veth_ns $NA $NB va$$ vb$$ 10.78.0.2/24
+veth6_ns $NA $NB va$$ vb$$ 10.78.0.2/24 fd00:78::2/64
 MAC=$VETH_MAC
-# Namespace A's kernel must stay silent on the daemon's interface (no IPv6 of its own there).
-ip netns exec $NA sysctl -qw net.ipv6.conf.va$$.disable_ipv6=1 || skip "no IPv6 in the kernel"
-ip -n $NB addr add fd00:78::2/64 dev vb$$ nodad || skip "no IPv6 in the kernel"
 host6_conf v6 "type = \"af_packet\"; iface = \"va$$\"; ip = \"10.78.0.1/24\";
   ip6 = \"fd00:78::1/64\";" >"$T/a.conf"
 start_daemon a "$T/a.conf" ip netns exec $NA

@@ -11,10 +11,8 @@ need_root
 command -v python3 >/dev/null || skip "needs python3"
 . "$(dirname "$0")/../integration/host_conf.sh"
 NA=sndpA$$ NB=sndpB$$
-veth_ns $NA $NB va$$ vb$$ 10.79.0.2/24
+veth6_ns $NA $NB va$$ vb$$ 10.79.0.2/24 fd00:79::2/64
 MAC=$VETH_MAC
-ip netns exec $NA sysctl -qw net.ipv6.conf.va$$.disable_ipv6=1 || skip "no IPv6 in the kernel"
-ip -n $NB addr add fd00:79::2/64 dev vb$$ nodad || skip "no IPv6 in the kernel"
 host6_conf sndp "type = \"af_packet\"; iface = \"va$$\"; ip = \"10.79.0.1/24\";
   ip6 = \"fd00:79::1/64\";" >"$T/a.conf"
 start_daemon a "$T/a.conf" ip netns exec $NA
