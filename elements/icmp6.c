@@ -1,7 +1,7 @@
 /* icmp6: ICMPv6 for the port's IPv6 address, after ipv6_in's icmp6 output. Answers echo
  * requests in place (so `ping -6` from a host works), runs NDP (elements/ndp.c: answers
  * solicitations for our address, learns from solicited advertisements) and passes any other
- * valid message, and advertisements after learning, to output `other` (the kernel exception
+ * valid message, NDP it did not answer included, to output `other` (the kernel exception
  * path) or, unwired, counts them and frees them. */
 #include <rte_icmp.h>
 
@@ -101,7 +101,10 @@ static uint16_t icmp6_one(struct snap_elem *el, struct icmp6 *s, struct rte_mbuf
 		case SNAP_NDP_CONSUMED:
 			break;
 		}
-		if (type == SNAP_ND_NA && other_wired)
+		/* Not ours to answer (solicitations for other targets, DAD probes) and
+		 * advertisements after learning: the kernel behind the exception path may own
+		 * those addresses or have asked. */
+		if (other_wired)
 			return OUT_OTHER;
 		rte_pktmbuf_free(*mp);
 		return N_OUT;

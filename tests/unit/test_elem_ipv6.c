@@ -27,20 +27,38 @@ static const char *const sinks[] = {"udp_sink", "icmp6_sink"};
 
 #define L4 (SNAP_NET_L3_OFF + sizeof(struct rte_ipv6_hdr))
 
-/* eth -> {ipv6: ip6}; ip6 -> {udp: udp_sink, icmp6: icmp6 -> icmp6_sink}. */
-static int setup(void **state)
+/* eth -> {ipv6: ip6}; ip6 -> {udp: udp_sink (or udp_demux -> p0_sink with demux),
+ * icmp6: icmp6 -> icmp6_sink}; icmp6.other -> other_sink only with other. */
+static void build(bool demux, bool other)
 {
+	snap_engine_destroy(eng);
 	eng = snap_engine_create("ipv6", SOCKET_ID_ANY);
 	assert_non_null(eng);
 	et_add(eng, "eth_classify", "eth", "port=p0", NULL);
 	et_add(eng, "ipv6_in", "ip6", "port=p0", NULL);
 	et_add(eng, "icmp6", "icmp6", "port=p0", NULL);
-	et_add(eng, "test_sink", "udp_sink", NULL);
-	et_add(eng, "test_sink", "icmp6_sink", NULL);
+	for (unsigned i = 0; i < 2; i++)
+		et_add(eng, "test_sink", sinks[i], NULL);
 	et_link(eng, "eth", "ipv6", "ip6");
-	et_link(eng, "ip6", "udp", "udp_sink");
 	et_link(eng, "ip6", "icmp6", "icmp6");
 	et_link(eng, "icmp6", "out", "icmp6_sink");
+	if (demux) {
+		et_add(eng, "udp_demux", "udp", "dport_5000=p0", NULL);
+		et_add(eng, "test_sink", "p0_sink", NULL);
+		et_link(eng, "ip6", "udp", "udp");
+		et_link(eng, "udp", "p0", "p0_sink");
+	} else {
+		et_link(eng, "ip6", "udp", "udp_sink");
+	}
+	if (other) {
+		et_add(eng, "test_sink", "other_sink", NULL);
+		et_link(eng, "icmp6", "other", "other_sink");
+	}
+}
+
+static int setup(void **state)
+{
+	build(false, false);
 	baseline = et_in_use();
 	return 0;
 }
@@ -187,19 +205,7 @@ static void test_ipv6_valid_and_padding(void **state)
  * are checked. */
 static void test_udp6_demux(void **state)
 {
-	/* The fixture's graph with ip6.udp -> udp_demux instead of the sink. */
-	snap_engine_destroy(eng);
-	eng = snap_engine_create("ipv6u", SOCKET_ID_ANY);
-	assert_non_null(eng);
-	et_add(eng, "eth_classify", "eth", "port=p0", NULL);
-	et_add(eng, "ipv6_in", "ip6", "port=p0", NULL);
-	et_add(eng, "udp_demux", "udp", "dport_5000=p0", NULL);
-	for (unsigned i = 0; i < 2; i++)
-		et_add(eng, "test_sink", sinks[i], NULL);
-	et_add(eng, "test_sink", "p0_sink", NULL);
-	et_link(eng, "eth", "ipv6", "ip6");
-	et_link(eng, "ip6", "udp", "udp");
-	et_link(eng, "udp", "p0", "p0_sink");
+	build(true, false);
 	static const uint8_t payload[100] = {1, 2, 3};
 	struct snap_net_udp6 a = {.src_mac = et_mac_peer, .dst_mac = et_mac_us,
 				  .src_port = 4000, .dst_port = 5000};
@@ -325,6 +331,20 @@ static void test_ndp_solicit_answered(void **state)
 	assert_int_equal(et_stat(eng, "icmp6", "ignored"), ign + 2);
 	assert_int_equal(s->n, 1);
 	assert_int_equal(et_in_use(), baseline + 1);
+}
+
+/* With the exception path wired, NDP that is not ours to answer goes to the kernel. */
+static void test_ndp_other_to_kernel(void **state)
+{
+	build(false, true);
+	build_nd(SNAP_ND_NS, ip_peer, ip_us, ip_other, 0, 0, NULL);
+	send_frame(L4 + 24);
+	build_nd(SNAP_ND_NA, ip_peer, ip_us, ip_peer, 0, SNAP_ND_OPT_TLLA, &et_mac_peer);
+	send_frame(L4 + 32);
+	struct et_sink *o = et_sink_of(eng, "other_sink");
+	assert_int_equal(o->n, 2);
+	assert_int_equal(et_sink_of(eng, "icmp6_sink")->n, 0);
+	et_sink_clear(o);
 }
 
 static void test_ndp_malformed(void **state)
@@ -453,6 +473,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ipv6_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp6_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ndp_solicit_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ndp_other_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ndp_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ndp_unsolicited_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nd6_table_bounded, setup, teardown),
