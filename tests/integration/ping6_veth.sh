@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # IPv6 underlay, over a veth pair in test-made namespaces: snapnetd owns one end through
 # af_packet with an IPv6 address; the kernel in the other namespace resolves it with NDP
-# (our advertisement carries the daemon's MAC) and `ping -6` gets every reply. Needs root.
+# (our advertisement carries the daemon's MAC) and `ping -6` gets every reply; snapctl ports
+# shows the address. Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
 . "$(dirname "$0")/host_conf.sh"
@@ -18,6 +19,13 @@ ip netns exec $NB ping -6 -c 5 -i 0.2 -W 2 fd00:78::1 >"$T/ping.log" 2>&1 ||
 grep -q " 0% packet loss" "$T/ping.log" || fail "ping -6 lost packets: $(tail -2 "$T/ping.log")"
 ip -n $NB -6 neigh show fd00:78::1 dev vb$$ | tee "$T/neigh.log"
 grep -qi "lladdr $MAC" "$T/neigh.log" || fail "the kernel did not learn the daemon's MAC $MAC by NDP"
+# snapctl ports shows both addresses (human and --json).
+S="$T/run-v6/control.sock"
+"$SNAPCTL" --socket "$S" ports >"$T/ports.out" 2>&1 || fail "snapctl ports: $(cat "$T/ports.out")"
+grep -q "10.78.0.1/24,fd00:78::1/64" "$T/ports.out" || fail "snapctl ports: no IPv6 address: $(cat "$T/ports.out")"
+"$SNAPCTL" --socket "$S" --json ports >"$T/ports.json" 2>&1 || fail "snapctl ports --json"
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["ports"][0]; sys.exit(p.get("ip6") != "fd00:78::1/64")' \
+  "$T/ports.json" || fail "snapctl ports --json: no ip6: $(cat "$T/ports.json")"
 # IPv4 still answers beside it.
 ip netns exec $NB ping -c 2 -i 0.2 -W 2 10.78.0.1 >/dev/null || fail "IPv4 ping broke"
 
