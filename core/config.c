@@ -218,16 +218,24 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 			return fail(p, nl, "'neighbours' must be a list ( { ip = ..; mac = ..; } )");
 		for (int i = 0; i < config_setting_length(nl); i++) {
 			const config_setting_t *n = config_setting_get_elem(nl, i);
-			char nip[32] = "", nmac[32] = "";
+			char nip[32] = "", nip6[64] = "", nmac[32] = "";
 			if (pc->n_neigh >= SNAP_CFG_NEIGH_MAX)
 				return fail(p, n, "too many neighbours (max %d)", SNAP_CFG_NEIGH_MAX);
 			if (config_setting_type(n) != CONFIG_TYPE_GROUP ||
 			    opt_str(p, n, "ip", nip, sizeof(nip)) ||
-			    opt_str(p, n, "mac", nmac, sizeof(nmac)))
-				return fail(p, n, "neighbour must be { ip = \"a.b.c.d\"; mac = \"..\"; }");
+			    opt_str(p, n, "ip6", nip6, sizeof(nip6)) ||
+			    opt_str(p, n, "mac", nmac, sizeof(nmac)) || !nip[0] == !nip6[0])
+				return fail(p, n, "neighbour must be { ip = \"a.b.c.d\"; mac = \"..\"; } "
+					    "or { ip6 = \"..\"; mac = \"..\"; }");
 			struct snap_neigh_cfg *nc = &pc->neigh[pc->n_neigh++];
-			if (parse_ip(nip, &nc->ip, NULL) || parse_mac(nmac, &nc->mac))
-				return fail(p, n, "neighbour needs a valid 'ip' and 'mac'");
+			uint8_t plen;
+			nc->v6 = nip6[0] != '\0';
+			if (nc->v6 && !pc->has_ip6)
+				return fail(p, n, "an IPv6 neighbour needs the port's 'ip6'");
+			if ((nc->v6 ? parse_ip6(nip6, nc->ip6, &plen) : parse_ip(nip, &nc->ip, NULL)) ||
+			    parse_mac(nmac, &nc->mac))
+				return fail(p, n, "neighbour needs a valid '%s' and 'mac'",
+					    nc->v6 ? "ip6" : "ip");
 		}
 	}
 	return 0;

@@ -27,6 +27,8 @@ struct snap_kv {
 
 struct snap_neigh_cfg {
 	uint32_t ip; /* network order */
+	bool v6;     /* an IPv6 neighbour: ip6, not ip */
+	uint8_t ip6[16];
 	struct rte_ether_addr mac;
 };
 

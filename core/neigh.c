@@ -13,6 +13,8 @@
 #include <rte_jhash.h>
 #include <rte_random.h>
 
+#include "core/config.h"
+#include "core/portsetup.h"
 #include "snap/log.h"
 #include "snap/port.h"
 
@@ -217,6 +219,12 @@ bool snap_port_neigh_solicited(struct snap_port *p, uint32_t ip)
 	return ip != 0 && atomic_compare_exchange_strong_explicit(asked_slot(p, ip), &want, 0,
 								  memory_order_relaxed,
 								  memory_order_relaxed);
+}
+
+int snap_port_neigh_static_cfg(struct snap_port *p, const struct snap_neigh_cfg *nc)
+{
+	return nc->v6 ? snap_port_nd6_static(p, nc->ip6, &nc->mac)
+		      : snap_port_neigh_static(p, nc->ip, &nc->mac);
 }
 
 /* ---- IPv6 ---- */

@@ -517,7 +517,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 			return r;
 		}
 		for (unsigned j = 0; j < pc->n_neigh; j++)
-			snap_port_neigh_static(p, pc->neigh[j].ip, &pc->neigh[j].mac);
+			snap_port_neigh_static_cfg(p, &pc->neigh[j]);
 		if (later) {
 			/* Queue claims of the engines built next need the counts. */
 			p->n_rxq = p->n_txq = pc->queues;

@@ -35,6 +35,10 @@ bad bad_ip6 3 "bad IPv6 address 'fd00::1/129'" 'ports = ( {
   ip6 = "fd00::1/129"; } );' --check
 bad ip6_multicast 1 "bad IPv6 address 'ff02::1'" 'ports = ( { name = "p0"; type = "null"; ip6 = "ff02::1"; } );' --check
 bad ip6_v4mapped 1 "bad IPv6 address" 'ports = ( { name = "p0"; type = "null"; ip6 = "::ffff:10.0.0.1/96"; } );' --check
+bad neigh6_no_ip6 2 "an IPv6 neighbour needs the port's 'ip6'" 'ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24";
+  neighbours = ( { ip6 = "fd00::2"; mac = "02:00:00:00:00:02"; } ); } );' --check
+bad neigh_both 2 "neighbour must be" 'ports = ( { name = "p0"; type = "null"; ip6 = "fd00::1/64";
+  neighbours = ( { ip = "10.0.0.2"; ip6 = "fd00::2"; mac = "02:00:00:00:00:02"; } ); } );' --check
 bad icmp6_no_ip6 4 "port p0 has no IPv6 address" 'daemon = { name = "cfg6'$$'"; memory_mb = 64; run_dir = "'$T'/run6"; };
 ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24"; } );
 engines = ( { name = "e0"; elements = (

@@ -447,6 +447,13 @@ static void test_nd6_table_bounded(void **state)
 		assert_true(rte_hash_count(port->nd6.tab) <= SNAP_NEIGH_ENTRIES);
 	}
 	assert_true(port->nd6.evicted > 0);
+	/* The config's static neighbour survived the flood and learning cannot change it. */
+	const uint8_t stat[16] = {0xfd, [15] = 9};
+	const struct rte_ether_addr smac = {{2, 0, 0, 0, 0, 9}};
+	struct rte_ether_addr got;
+	assert_int_equal(snap_port_nd6_lookup(port, stat, &got), 0);
+	assert_true(rte_is_same_ether_addr(&got, &smac));
+	assert_int_equal(snap_port_nd6_learn(port, stat, &mac), -EPERM);
 	/* A port without IPv6 has no table: every call says so. */
 	struct snap_port none = {.has_ip6 = false};
 	assert_int_equal(snap_port_nd6_create(&none), 0);
