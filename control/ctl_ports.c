@@ -91,6 +91,12 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 		snprintf(buf, sizeof(buf), "%s/%u", ip, p->prefix_len);
 		pi->ip = ctl_arena_str(a, buf);
 	}
+	if (p->has_ip6) {
+		char ip6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, p->ip6, ip6, sizeof(ip6));
+		snprintf(buf, sizeof(buf), "%s/%u", ip6, p->prefix6_len);
+		pi->ip6 = ctl_arena_str(a, buf);
+	}
 	pi->numa = p->socket_id;
 	pi->n_rxq = p->n_rxq;
 	pi->n_txq = p->n_txq;

@@ -60,6 +60,32 @@ static int parse_ip(const char *s, uint32_t *ip, uint8_t *prefix)
 	return 0;
 }
 
+/* "addr/len" (len 1..128, default 64) for the port's IPv6 address: a unicast address that
+ * can be ours (not unspecified, loopback, multicast nor IPv4-mapped). */
+static int parse_ip6(const char *s, uint8_t ip6[16], uint8_t *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	long plen = 64;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		plen = strtol(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || plen < 1 || plen > 128)
+			return -EINVAL;
+	}
+	struct in6_addr a;
+	if (inet_pton(AF_INET6, buf, &a) != 1 || IN6_IS_ADDR_UNSPECIFIED(&a) ||
+	    IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_V4MAPPED(&a))
+		return -EINVAL;
+	memcpy(ip6, &a, 16);
+	*prefix = (uint8_t)plen;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum snap_port_kind kind;
@@ -101,7 +127,7 @@ static int parse_port_steer(struct pctx *p, const config_setting_t *ps,
 
 static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_port_cfg *pc)
 {
-	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "";
+	char type[32] = "", role[16] = "", mac[32] = "", ip[32] = "", ip6[64] = "";
 	long long v;
 	pc->line = config_setting_source_line(ps);
 	if (config_setting_type(ps) != CONFIG_TYPE_GROUP)
@@ -134,6 +160,7 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	    opt_str(p, ps, "iface", pc->iface, sizeof(pc->iface)) ||
 	    opt_str(p, ps, "pci", pc->pci, sizeof(pc->pci)) ||
 	    opt_str(p, ps, "mac", mac, sizeof(mac)) || opt_str(p, ps, "ip", ip, sizeof(ip)) ||
+	    opt_str(p, ps, "ip6", ip6, sizeof(ip6)) ||
 	    opt_str(p, ps, "devargs", pc->devargs, sizeof(pc->devargs)) ||
 	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr))
 		return -EINVAL;
@@ -200,6 +227,13 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	if (ip[0] && parse_ip(ip, &pc->ip, &pc->prefix_len))
 		return fail(p, config_setting_get_member(ps, "ip"),
 			    "port '%s': bad IPv4 address '%s' (want a.b.c.d/len)", pc->name, ip);
+	if (ip6[0]) {
+		if (parse_ip6(ip6, pc->ip6, &pc->prefix6_len))
+			return fail(p, config_setting_get_member(ps, "ip6"),
+				    "port '%s': bad IPv6 address '%s' (want a unicast addr/len, "
+				    "len 1-128)", pc->name, ip6);
+		pc->has_ip6 = true;
+	}
 
 	const config_setting_t *nl = config_setting_get_member(ps, "neighbours");
 	if (nl) {
@@ -207,16 +241,24 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 			return fail(p, nl, "'neighbours' must be a list ( { ip = ..; mac = ..; } )");
 		for (int i = 0; i < config_setting_length(nl); i++) {
 			const config_setting_t *n = config_setting_get_elem(nl, i);
-			char nip[32] = "", nmac[32] = "";
+			char nip[32] = "", nip6[64] = "", nmac[32] = "";
 			if (pc->n_neigh >= SNAP_CFG_NEIGH_MAX)
 				return fail(p, n, "too many neighbours (max %d)", SNAP_CFG_NEIGH_MAX);
 			if (config_setting_type(n) != CONFIG_TYPE_GROUP ||
 			    opt_str(p, n, "ip", nip, sizeof(nip)) ||
-			    opt_str(p, n, "mac", nmac, sizeof(nmac)))
-				return fail(p, n, "neighbour must be { ip = \"a.b.c.d\"; mac = \"..\"; }");
+			    opt_str(p, n, "ip6", nip6, sizeof(nip6)) ||
+			    opt_str(p, n, "mac", nmac, sizeof(nmac)) || !nip[0] == !nip6[0])
+				return fail(p, n, "neighbour must be { ip = \"a.b.c.d\"; mac = \"..\"; } "
+					    "or { ip6 = \"..\"; mac = \"..\"; }");
 			struct snap_neigh_cfg *nc = &pc->neigh[pc->n_neigh++];
-			if (parse_ip(nip, &nc->ip, NULL) || parse_mac(nmac, &nc->mac))
-				return fail(p, n, "neighbour needs a valid 'ip' and 'mac'");
+			uint8_t plen;
+			nc->v6 = nip6[0] != '\0';
+			if (nc->v6 && !pc->has_ip6)
+				return fail(p, n, "an IPv6 neighbour needs the port's 'ip6'");
+			if ((nc->v6 ? parse_ip6(nip6, nc->ip6, &plen) : parse_ip(nip, &nc->ip, NULL)) ||
+			    parse_mac(nmac, &nc->mac))
+				return fail(p, n, "neighbour needs a valid '%s' and 'mac'",
+					    nc->v6 ? "ip6" : "ip");
 		}
 	}
 	return 0;

@@ -27,6 +27,8 @@ struct snap_kv {
 
 struct snap_neigh_cfg {
 	uint32_t ip; /* network order */
+	bool v6;     /* an IPv6 neighbour: ip6, not ip */
+	uint8_t ip6[16];
 	struct rte_ether_addr mac;
 };
 
@@ -43,6 +45,9 @@ struct snap_port_cfg {
 	struct rte_ether_addr mac;
 	uint32_t ip;                 /* network order */
 	uint8_t prefix_len;
+	bool has_ip6;                /* ip6 = "addr/len" given */
+	uint8_t prefix6_len;
+	uint8_t ip6[16];
 	uint16_t mtu;
 	uint16_t queues;
 	uint16_t ring_size;

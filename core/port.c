@@ -444,6 +444,9 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 		p->socket_id = sock;
 		p->ip = pc->ip;
 		p->prefix_len = pc->prefix_len;
+		p->has_ip6 = pc->has_ip6;
+		p->prefix6_len = pc->prefix6_len;
+		memcpy(p->ip6, pc->ip6, sizeof(p->ip6));
 		p->memif_client = pc->kind == SNAP_PORT_MEMIF && !pc->server;
 		p->virtio_client = pc->kind == SNAP_PORT_VIRTIO_USER && !pc->server;
 		port_cfgs[n_ports] = pc;
@@ -462,13 +465,14 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		int r = snap_port_neigh_create(p);
+		r = r ? r : snap_port_nd6_create(p);
 		if (r) {
 			snprintf(err, errlen, "port %s: cannot create neighbour table: %s", pc->name,
 				 rte_strerror(-r));
 			return r;
 		}
 		for (unsigned j = 0; j < pc->n_neigh; j++)
-			snap_port_neigh_static(p, pc->neigh[j].ip, &pc->neigh[j].mac);
+			snap_port_neigh_static_cfg(p, &pc->neigh[j]);
 		if (later) {
 			/* Queue claims of the engines built next need the counts. */
 			p->n_rxq = p->n_txq = pc->queues;
@@ -505,6 +509,7 @@ void snap_ports_destroy(void)
 			rte_eth_dev_close(p->port_id);
 		}
 		rte_hash_free(p->neigh);
+		snap_port_nd6_destroy(p);
 		rte_mempool_free(p->pool);
 		rte_free(p);
 		ports[i] = NULL;

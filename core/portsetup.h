@@ -5,8 +5,14 @@
 #include <stddef.h>
 
 struct snap_config;
+struct snap_neigh_cfg;
 struct snap_port;
 struct snap_port_cfg;
+
+/* Enter a config neighbour (IPv4 or IPv6) into p's table as a static entry (core/neigh.c).
+ * 0, -ENOSPC (table full), -ENOENT (IPv6 neighbour, port without ip6: the config refuses
+ * that before). */
+int snap_port_neigh_static_cfg(struct snap_port *p, const struct snap_neigh_cfg *nc);
 
 /* The EAL --vdev (or -a for PCI) argument for a port config. 0 or -ENAMETOOLONG. */
 int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);

@@ -35,19 +35,10 @@ static int arp_init(struct snap_elem *el, const struct snap_elem_args *a)
 	int r = snap_net_port_arg(a, &s->port);
 	if (r)
 		return r;
-	/* The neighbour table takes one writer: on a multi-queue port only one engine (the
-	 * one whose queue gets ARP: queue 0 under RSS) may run arp. */
-	struct snap_engine *e = snap_elem_args_engine(a);
-	struct snap_port *p = s->port;
-	if (e != NULL && p->neigh_writer != NULL && p->neigh_writer != e) {
+	r = snap_net_claim_neigh(a, s->port);
+	if (r)
 		s->port = NULL;
-		return snap_elem_args_error(a, "port %s: its neighbour table is written by the arp "
-					    "element of engine %s (one arp engine per port)",
-					    p->name, snap_engine_name(p->neigh_writer));
-	}
-	if (e != NULL)
-		p->neigh_writer = e;
-	return 0;
+	return r;
 }
 
 static void arp_destroy(struct snap_elem *el)

@@ -2,8 +2,10 @@
  * (or broadcast/multicast, or anything with promisc = 1) and splits them by EtherType. */
 #include "elements/net.h"
 
-enum { OUT_IPV4, OUT_ARP, OUT_OTHER, N_OUT };
-static const char *const outputs[N_OUT] = {"ipv4", "arp", "other"};
+/* ipv6 comes last so configs and tests that index outputs keep their numbers; unwired, IPv6
+ * goes to `other` (or is dropped) as before it existed. */
+enum { OUT_IPV4, OUT_ARP, OUT_OTHER, OUT_IPV6, N_OUT };
+static const char *const outputs[N_OUT] = {"ipv4", "arp", "other", "ipv6"};
 
 struct eth_classify {
 	struct snap_port *port;
@@ -35,6 +37,7 @@ static void eth_classify_process(struct snap_elem *el, struct rte_mbuf **pkts, u
 	struct snap_elem_batch b;
 	snap_elem_batch_init(&b, N_OUT);
 	bool other_wired = el->out[OUT_OTHER].next != NULL;
+	bool ipv6_wired = el->out[OUT_IPV6].next != NULL;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -66,6 +69,13 @@ static void eth_classify_process(struct snap_elem *el, struct rte_mbuf **pkts, u
 		case RTE_BE16(RTE_ETHER_TYPE_QINQ):
 			snap_elem_drop(el, m, SNAP_DROP_VLAN);
 			continue;
+		case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+			if (ipv6_wired) {
+				out = OUT_IPV6;
+				break;
+			}
+			/* unwired, IPv6 is `other` traffic */
+			__attribute__((fallthrough));
 		default:
 			if (!other_wired) {
 				snap_elem_drop(el, m, SNAP_DROP_UNKNOWN_ETHERTYPE);
@@ -81,7 +91,8 @@ static void eth_classify_process(struct snap_elem *el, struct rte_mbuf **pkts, u
 
 static const struct snap_elem_desc eth_classify_desc = {
 	.name = "eth_classify",
-	.help = "check length and destination MAC, split by EtherType (args: port, promisc)",
+	.help = "check length and destination MAC, split by EtherType into ipv4/arp/ipv6/other "
+		"(args: port, promisc)",
 	.priv_size = sizeof(struct eth_classify),
 	.n_outputs = N_OUT,
 	.outputs = outputs,

@@ -2,8 +2,7 @@
  * splits by protocol. Fragments are not reassembled: they are dropped as ip_fragment. */
 #include "elements/net.h"
 
-enum { OUT_UDP, OUT_ICMP, OUT_OTHER, N_OUT };
-static const char *const outputs[N_OUT] = {"udp", "icmp", "other"};
+static const char *const outputs[SNAP_NET_IN_N] = {"udp", "icmp", "other"};
 
 struct ipv4_in {
 	struct snap_port *port;
@@ -22,10 +21,11 @@ static inline bool ipv4_bad_source(const struct snap_port *p, uint32_t src)
 	return (rte_be_to_cpu_32(src) >> 28) >= 0xe || snap_net_ip_is_bcast(p, src);
 }
 
-/* Validate m; returns the output index, or N_OUT after dropping it. */
-static uint16_t ipv4_in_one(struct snap_elem *el, const struct ipv4_in *s, struct rte_mbuf *m,
+/* Validate m; returns the output index, or SNAP_NET_IN_N after dropping it. */
+static uint16_t ipv4_in_one(struct snap_elem *el, const void *priv, struct rte_mbuf *m,
 			    bool other_wired)
 {
+	const struct ipv4_in *s = priv;
 	struct rte_ipv4_hdr *ip = snap_net_hdr(m, SNAP_NET_L3_OFF, sizeof(*ip));
 	enum snap_drop why;
 	if (unlikely(ip == NULL)) {
@@ -83,41 +83,22 @@ static uint16_t ipv4_in_one(struct snap_elem *el, const struct ipv4_in *s, struc
 	}
 	m->l2_len = SNAP_NET_L3_OFF;
 	m->l3_len = ihl;
-	switch (ip->next_proto_id) {
-	case IPPROTO_UDP:
-		return OUT_UDP;
-	case IPPROTO_ICMP:
-		return OUT_ICMP;
-	default:
-		if (other_wired)
-			return OUT_OTHER;
-		why = SNAP_DROP_PROTO_UNHANDLED;
-		break;
-	}
+	return snap_net_in_proto(el, m, ip->next_proto_id, IPPROTO_ICMP, other_wired);
 drop:
 	snap_elem_drop(el, m, why);
-	return N_OUT;
+	return SNAP_NET_IN_N;
 }
 
 static void ipv4_in_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct ipv4_in *s = snap_elem_priv(el);
-	struct snap_elem_batch b;
-	snap_elem_batch_init(&b, N_OUT);
-	bool other_wired = el->out[OUT_OTHER].next != NULL;
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t o = ipv4_in_one(el, s, pkts[i], other_wired);
-		if (o != N_OUT)
-			snap_elem_batch_add(&b, o, pkts[i]);
-	}
-	snap_elem_batch_flush(el, &b, N_OUT);
+	snap_net_in_process(el, pkts, n, ipv4_in_one);
 }
 
 static const struct snap_elem_desc ipv4_in_desc = {
 	.name = "ipv4_in",
 	.help = "validate IPv4 to the port's address, split into udp/icmp/other (args: port)",
 	.priv_size = sizeof(struct ipv4_in),
-	.n_outputs = N_OUT,
+	.n_outputs = SNAP_NET_IN_N,
 	.outputs = outputs,
 	.init = ipv4_in_init,
 	.process = ipv4_in_process,

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "elements/net.h"
+#include "snap/engine.h"
 
 int snap_net_port_arg(const struct snap_elem_args *a, struct snap_port **out)
 {
@@ -24,4 +25,18 @@ bool snap_net_ip_is_bcast(const struct snap_port *p, uint32_t ip)
 		return false;
 	uint32_t host = rte_cpu_to_be_32(UINT32_MAX >> p->prefix_len);
 	return (ip & ~host) == (p->ip & ~host) && (ip & host) == host;
+}
+
+int snap_net_claim_neigh(const struct snap_elem_args *a, struct snap_port *p)
+{
+	/* The neighbour tables take one writer: on a multi-queue port only one engine (the
+	 * one whose queue gets ARP and NDP: queue 0 under RSS) may run arp and icmp6. */
+	struct snap_engine *e = snap_elem_args_engine(a);
+	if (e != NULL && p->neigh_writer != NULL && p->neigh_writer != e)
+		return snap_elem_args_error(a, "port %s: its neighbour table is written by the "
+					    "arp/icmp6 elements of engine %s (one such engine per "
+					    "port)", p->name, snap_engine_name(p->neigh_writer));
+	if (e != NULL)
+		p->neigh_writer = e;
+	return 0;
 }

@@ -1,11 +1,12 @@
 /* Small L2/L3 helpers shared by the protocol elements (eth_classify, arp, ipv4_in, icmp_echo,
  * udp_demux) and the modules that send UDP (pony): where headers sit in a frame, the port
- * argument, RFC 1624 checksum updates, UDP/IPv4 framing. */
+ * argument, RFC 1624 checksum updates, UDP/IPv4 and UDP/IPv6 framing. */
 #pragma once
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 
 #include <rte_byteorder.h>
@@ -30,6 +31,11 @@
 /* Resolve the element's required `port = NAME` argument. 0, or -EINVAL with the message set
  * on args (missing, or no such port). */
 int snap_net_port_arg(const struct snap_elem_args *a, struct snap_port **out);
+
+/* Claim p's neighbour tables for the engine that builds the element (arp, icmp6): 0, or
+ * -EINVAL with the message set on a when another engine's element writes them (one
+ * writer per port). */
+int snap_net_claim_neigh(const struct snap_elem_args *a, struct snap_port *p);
 
 /* Is ip (network order) a broadcast address for port p: limited broadcast, or the directed
  * broadcast of p's subnet when p has an address and a prefix shorter than /31. */
@@ -57,6 +63,44 @@ static inline struct rte_ipv4_hdr *snap_net_ipv4(struct rte_mbuf *m, uint16_t *i
 		return NULL;
 	*ihl = hl;
 	return ip;
+}
+
+/* The L3 input elements (ipv4_in, ipv6_in) share their outputs and their last steps. */
+enum { SNAP_NET_IN_UDP, SNAP_NET_IN_ICMP, SNAP_NET_IN_OTHER, SNAP_NET_IN_N };
+
+/* Output for upper-layer protocol proto of a validated packet m (icmp: ICMP's number in this
+ * family): udp, icmp, or other when wired; otherwise m is dropped as ip_proto_unhandled and
+ * SNAP_NET_IN_N returned. */
+static inline uint16_t snap_net_in_proto(struct snap_elem *el, struct rte_mbuf *m,
+					 uint8_t proto, uint8_t icmp, bool other_wired)
+{
+	if (proto == IPPROTO_UDP)
+		return SNAP_NET_IN_UDP;
+	if (proto == icmp)
+		return SNAP_NET_IN_ICMP;
+	if (other_wired)
+		return SNAP_NET_IN_OTHER;
+	snap_elem_drop(el, m, SNAP_DROP_PROTO_UNHANDLED);
+	return SNAP_NET_IN_N;
+}
+
+/* The process loop of an L3 input element: one() validates a packet and returns its output,
+ * or SNAP_NET_IN_N after dropping it. Always inlined, so one() is a direct (inlined) call. */
+typedef uint16_t (*snap_net_in_fn)(struct snap_elem *el, const void *priv, struct rte_mbuf *m,
+				   bool other_wired);
+static __rte_always_inline void snap_net_in_process(struct snap_elem *el, struct rte_mbuf **pkts,
+						    uint16_t n, snap_net_in_fn one)
+{
+	const void *priv = snap_elem_priv(el);
+	struct snap_elem_batch b;
+	snap_elem_batch_init(&b, SNAP_NET_IN_N);
+	bool other_wired = el->out[SNAP_NET_IN_OTHER].next != NULL;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t o = one(el, priv, pkts[i], other_wired);
+		if (o != SNAP_NET_IN_N)
+			snap_elem_batch_add(&b, o, pkts[i]);
+	}
+	snap_elem_batch_flush(el, &b, SNAP_NET_IN_N);
 }
 
 /* RFC 1624 eqn. 3: checksum ck after one 16-bit word of the covered data changes from old to
@@ -138,4 +182,90 @@ static inline struct rte_ether_hdr *snap_net_udp4_prepend(struct rte_mbuf *m,
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ip);
 	return eh;
+}
+
+/* ---- IPv6 ---- */
+
+/* IPv6 next-header values this stack knows (netinet/in.h spells them per libc). */
+#define SNAP_NET_NH_ICMP6 58
+
+/* Ethernet + IPv6 + UDP: the headers snap_net_udp6_prepend writes. */
+#define SNAP_NET_UDP6_HDRS                                                                \
+	((uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv6_hdr) +          \
+		    sizeof(struct rte_udp_hdr)))
+
+/* Addresses of a UDP/IPv6 datagram: IPs network order, ports host order. */
+struct snap_net_udp6 {
+	struct rte_ether_addr src_mac, dst_mac;
+	uint8_t src_ip[16], dst_ip[16];
+	uint16_t src_port, dst_port;
+};
+
+/* Fill the fixed IPv6 header: version 6, traffic class and flow label 0, hop limit hops. */
+static inline void snap_net_ipv6_fill(struct rte_ipv6_hdr *ip, uint16_t payload_len,
+				      uint8_t proto, uint8_t hops, const uint8_t src[16],
+				      const uint8_t dst[16])
+{
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(payload_len);
+	ip->proto = proto;
+	ip->hop_limits = hops;
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+}
+
+/* Frame m's data (the UDP payload) as one UDP/IPv6 datagram: prepends Ethernet, IPv6 (hop
+ * limit 64, no extension headers) and UDP with its checksum, which IPv6 makes mandatory
+ * (RFC 8200 8.1; summed in software over every segment, a computed 0 sent as 0xffff), and
+ * sets l2_len/l3_len. Returns the Ethernet header, or NULL when m lacks the headroom or the
+ * datagram would exceed 64 KiB of payload (m unchanged). */
+static inline struct rte_ether_hdr *snap_net_udp6_prepend(struct rte_mbuf *m,
+							  const struct snap_net_udp6 *a)
+{
+	uint32_t udp_len = rte_pktmbuf_pkt_len(m) + sizeof(struct rte_udp_hdr);
+	if (udp_len > UINT16_MAX)
+		return NULL;
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, SNAP_NET_UDP6_HDRS);
+	if (eh == NULL)
+		return NULL;
+	eh->dst_addr = a->dst_mac;
+	eh->src_addr = a->src_mac;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eh + 1);
+	snap_net_ipv6_fill(ip, (uint16_t)udp_len, IPPROTO_UDP, 64, a->src_ip, a->dst_ip);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	uh->src_port = rte_cpu_to_be_16(a->src_port);
+	uh->dst_port = rte_cpu_to_be_16(a->dst_port);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)udp_len);
+	uh->dgram_cksum = 0;
+	m->l2_len = sizeof(*eh);
+	m->l3_len = sizeof(*ip);
+	uh->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip, SNAP_NET_L3_OFF + sizeof(*ip));
+	return eh;
+}
+
+/* Is a the solicited-node multicast group of ours (ff02::1:ffXX:XXXX, RFC 4291 2.7.1)? */
+static inline bool snap_net_ip6_is_snm_of(const uint8_t a[16], const uint8_t ours[16])
+{
+	static const uint8_t pfx[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff};
+	return memcmp(a, pfx, sizeof(pfx)) == 0 && memcmp(a + 13, ours + 13, 3) == 0;
+}
+
+/* The all-nodes group ff02::1. */
+static inline bool snap_net_ip6_is_all_nodes(const uint8_t a[16])
+{
+	static const uint8_t all[16] = {0xff, 0x02, [15] = 0x01};
+	return memcmp(a, all, 16) == 0;
+}
+
+/* The solicited-node group of target and its Ethernet group address 33:33:ff:XX:XX:XX
+ * (RFC 2464 7), where a neighbour solicitation for target is sent. */
+static inline void snap_net_ip6_snm(const uint8_t target[16], uint8_t group[16],
+				    struct rte_ether_addr *mac)
+{
+	static const uint8_t pfx[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff};
+	memcpy(group, pfx, sizeof(pfx));
+	memcpy(group + 13, target + 13, 3);
+	const uint8_t m[6] = {0x33, 0x33, group[12], group[13], group[14], group[15]};
+	memcpy(mac->addr_bytes, m, sizeof(m));
 }

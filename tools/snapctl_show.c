@@ -229,7 +229,13 @@ int snapctl_cmd_ports(struct snapctl_ctx *x, int argc, char **argv)
 			snapctl_table_cell(t, "%s", p->kind);
 			snapctl_table_cell(t, "%u", p->port_id);
 			snapctl_table_cell(t, "%s", p->mac);
-			snapctl_table_cell(t, "%s", p->ip ? p->ip : "-");
+			/* One column for both families: "v4", "v6" or "v4,v6" (no space, so
+			 * the column stays one word). */
+			if (p->ip6)
+				snapctl_table_cell(t, "%s%s%s", p->ip ? p->ip : "", p->ip ? "," : "",
+						   p->ip6);
+			else
+				snapctl_table_cell(t, "%s", p->ip ? p->ip : "-");
 			snapctl_table_cell(t, "%d", p->numa);
 			snapctl_table_cell(t, "%u", p->n_rxq);
 			snapctl_table_cell(t, "%u", p->n_txq);

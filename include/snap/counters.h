@@ -19,6 +19,8 @@
 	X(IP_FRAGMENT, "ip_fragment")                                                     \
 	X(IP_OPTIONS, "ip_options")                                                       \
 	X(IP_BAD_SOURCE, "ip_bad_source")                                                 \
+	X(IP6_EXT_HDR, "ipv6_ext_header")                                                 \
+	X(NDP_MALFORMED, "ndp_malformed")                                                 \
 	X(ICMP_MALFORMED, "icmp_malformed")                                               \
 	X(ICMP_CSUM, "icmp_bad_checksum")                                                 \
 	X(ICMP_UNHANDLED, "icmp_unhandled_type")                                          \

@@ -19,6 +19,29 @@
 struct rte_flow;
 struct snap_engine;
 
+/* An evicted neighbour key slot, freed after its grace period (core/neigh.c). */
+struct snap_neigh_dead {
+	int32_t pos;
+	uint64_t tsc;
+};
+
+/* A port's IPv6 neighbour cache (core/neigh.c, the same bounded lock-free table as the IPv4
+ * one, keyed by the 16-byte address): written only by the icmp6 element of the engine in
+ * neigh_writer, read by any engine; changes bump the port's neigh_gen too. */
+struct snap_port_nd6 {
+	struct rte_hash *tab;
+	uint32_t hand;
+	unsigned n_dead;
+	struct snap_neigh_dead dead[SNAP_NEIGH_DEAD_MAX];
+	/* Targets we sent a solicitation for and whose advertisement is not in yet, as a keyed
+	 * 32-bit hash of the address (0 = free slot; a 16-byte slot cannot be swapped
+	 * lock-free): only those advertisements may add or change an entry. The key is random
+	 * per port so a peer cannot aim a forged advertisement at a colliding slot. */
+	_Atomic uint32_t asked[SNAP_NEIGH_ASKED];
+	uint32_t asked_key;
+	uint64_t updates, full, evicted;
+};
+
 enum snap_port_kind {
 	SNAP_PORT_MEMIF,
 	SNAP_PORT_VHOST,
@@ -77,10 +100,7 @@ struct snap_port {
 	 * entries, freed only after a grace period (a lock-free reader may still be in one). */
 	uint32_t neigh_hand;
 	unsigned neigh_n_dead;
-	struct {
-		int32_t pos;
-		uint64_t tsc;
-	} neigh_dead[SNAP_NEIGH_DEAD_MAX];
+	struct snap_neigh_dead neigh_dead[SNAP_NEIGH_DEAD_MAX];
 	/* Addresses we asked for (snap_port_neigh_solicit, any engine) whose reply is not in yet:
 	 * only those replies may add an entry. 0 = free slot. */
 	_Atomic uint32_t neigh_asked[SNAP_NEIGH_ASKED];
@@ -98,6 +118,12 @@ struct snap_port {
 	uint64_t reconnect_attempts;
 	uint64_t reconnects;
 	uint64_t start_ns;             /* CLOCK_MONOTONIC of the last successful start */
+	/* IPv6 (config key ip6): the address and its on-link prefix; has_ip6 false: none (then
+	 * nd6 is unused and the IPv6 elements drop everything as not_for_us). */
+	bool has_ip6;
+	uint8_t prefix6_len;
+	uint8_t ip6[16];
+	struct snap_port_nd6 nd6;
 };
 
 /* May the owner of one of p's queues burst on it now? (Engine threads, every burst.) */
@@ -161,4 +187,21 @@ bool snap_port_neigh_solicited(struct snap_port *p, uint32_t ip);
 
 /* Is ip (network order) on this port's subnet? */
 bool snap_port_on_link(const struct snap_port *p, uint32_t ip);
+
+/* IPv6 neighbour cache (p->nd6; core/neigh.c): the same contracts as the IPv4 calls above,
+ * with a 16-byte address. All return -ENOENT (lookup, learn, static) or false when the port
+ * has no IPv6 address (no table). create: port setup, a no-op without ip6. */
+int snap_port_nd6_create(struct snap_port *p);
+void snap_port_nd6_destroy(struct snap_port *p);
+int snap_port_nd6_static(struct snap_port *p, const uint8_t ip6[16],
+			 const struct rte_ether_addr *mac);
+int snap_port_nd6_learn(struct snap_port *p, const uint8_t ip6[16],
+			const struct rte_ether_addr *mac);
+int snap_port_nd6_lookup(const struct snap_port *p, const uint8_t ip6[16],
+			 struct rte_ether_addr *mac);
+bool snap_port_nd6_known(const struct snap_port *p, const uint8_t ip6[16]);
+void snap_port_nd6_solicit(struct snap_port *p, const uint8_t ip6[16]);
+bool snap_port_nd6_solicited(struct snap_port *p, const uint8_t ip6[16]);
+/* Is ip6 on this port's IPv6 prefix (false without an IPv6 address)? */
+bool snap_port_on_link6(const struct snap_port *p, const uint8_t ip6[16]);
 

@@ -1,5 +1,5 @@
 /* Fuzz target for the receive-side parsers: arbitrary bytes as a frame through eth_classify ->
- * arp / ipv4_in -> icmp_echo / udp_demux, and the exception path's filter (which must be
+ * arp / ipv4_in -> icmp_echo / udp_demux, ipv6_in -> icmp6 (echo, NDP), and the exception path's filter (which must be
  * safe for any frame: it sees what the others do not consume). Aborts on a crash (sanitizers) or on any mbuf leak.
  * Built as a libFuzzer target with -DSNAP_FUZZING, else as a replay driver (corpus + random
  * mutations) that runs in the unit suite. */
@@ -39,6 +39,8 @@ static void fz_init(void)
 	et_add(eng, "arp", "arp", "port=p0", NULL);
 	et_add(eng, "ipv4_in", "ip", "port=p0", NULL);
 	et_add(eng, "icmp_echo", "icmp", NULL);
+	et_add(eng, "ipv6_in", "ip6", "port=p0", NULL);
+	et_add(eng, "icmp6", "icmp6", "port=p0", NULL);
 	et_add(eng, "udp_demux", "udp", "dport_5000=p0", "dport_5001=p1", "dport_6000=ring:fz.rx",
 	       NULL);
 	et_add(eng, "test_sink", "replies", NULL);
@@ -56,6 +58,11 @@ static void fz_init(void)
 	et_link(eng, "udp", "unmatched", "unmatched");
 	et_link(eng, "icmp", "other", "other");
 	et_link(eng, "arp", "kernel", "other");
+	et_link(eng, "eth", "ipv6", "ip6");
+	et_link(eng, "ip6", "icmp6", "icmp6");
+	et_link(eng, "ip6", "udp", "udp");
+	et_link(eng, "icmp6", "out", "replies");
+	et_link(eng, "icmp6", "other", "other");
 	char err[128];
 	if (snap_exc_filter_parse(&exc_filter, "tcp:22,udp:5000-6000,icmp,proto:47", err,
 				  sizeof(err)))
@@ -167,8 +174,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n_seeds; i++)
 		LLVMFuzzerTestOneInput(seeds[i], seed_len[i]);
 	uint64_t seed_replies = n_replies, seed_delivered = n_delivered;
-	/* the corpus holds an ARP request, an echo request and a datagram to port 5000 */
-	if (seed_replies < 2 || seed_delivered < 1) {
+	/* the corpus holds an ARP request, echo requests (v4, v6), a neighbour solicitation and
+	 * datagrams to port 5000 (v4, v6) */
+	if (seed_replies < 4 || seed_delivered < 3) {
 		fprintf(stderr, "corpus produced %llu replies, %llu datagrams: elements broken?\n",
 			(unsigned long long)seed_replies, (unsigned long long)seed_delivered);
 		return 1;

@@ -26,6 +26,15 @@ engines = ( {
 CONF
 }
 
+# host6_conf NAME PORT_SETTINGS: host_conf plus IPv6 (the port settings need ip6): ipv6_in and
+# icmp6 (echo, NDP) beside ARP and ICMP, engine "host".
+host6_conf() {
+  host_conf "$1" "$2" ',
+    { name = "ip6"; type = "ipv6_in"; port = "p0"; },
+    { name = "icmp6"; type = "icmp6"; port = "p0"; }' ', "eth.ipv6 -> ip6", "ip6.icmp6 -> icmp6",
+            "icmp6 -> tx"'
+}
+
 # veth_ns NA NB IFA IFB IPB: namespaces NA and NB (deleted at exit) joined by a veth pair, IFA
 # up without an address in NA (for the daemon), IFB up in NB with IPB (addr/prefix), the
 # kernel peer. Sets VETH_MAC to IFA's MAC.
@@ -39,6 +48,15 @@ veth_ns() {
   ip -n "$2" addr add "$5" dev "$4"
   ip -n "$2" link set "$4" up
   VETH_MAC=$(ip -n "$1" -o link show "$3" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+}
+
+# veth6_ns NA NB IFA IFB IPB IP6B: veth_ns plus IPv6: IFB also gets IP6B (no DAD wait); IFA
+# gets no IPv6 at all, so namespace A's kernel stays silent beside the daemon. Skips when
+# the kernel has no IPv6.
+veth6_ns() {
+  veth_ns "$1" "$2" "$3" "$4" "$5"
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$3.disable_ipv6=1" || skip "no IPv6 in the kernel"
+  ip -n "$2" addr add "$6" dev "$4" nodad || skip "no IPv6 in the kernel"
 }
 
 # port_line LOG: the daemon's "port p0: ..." start-up line.

@@ -30,6 +30,19 @@ bad memif_no_socket 2 "needs 'socket'" 'ports = (
 bad bad_ip 3 "bad IPv4 address" 'ports = ( {
   name = "p0"; type = "null";
   ip = "10.0.0.300/24"; } );' --check
+bad bad_ip6 3 "bad IPv6 address 'fd00::1/129'" 'ports = ( {
+  name = "p0"; type = "null";
+  ip6 = "fd00::1/129"; } );' --check
+bad ip6_multicast 1 "bad IPv6 address 'ff02::1'" 'ports = ( { name = "p0"; type = "null"; ip6 = "ff02::1"; } );' --check
+bad ip6_v4mapped 1 "bad IPv6 address" 'ports = ( { name = "p0"; type = "null"; ip6 = "::ffff:10.0.0.1/96"; } );' --check
+bad neigh6_no_ip6 2 "an IPv6 neighbour needs the port's 'ip6'" 'ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24";
+  neighbours = ( { ip6 = "fd00::2"; mac = "02:00:00:00:00:02"; } ); } );' --check
+bad neigh_both 2 "neighbour must be" 'ports = ( { name = "p0"; type = "null"; ip6 = "fd00::1/64";
+  neighbours = ( { ip = "10.0.0.2"; ip6 = "fd00::2"; mac = "02:00:00:00:00:02"; } ); } );' --check
+bad icmp6_no_ip6 4 "port p0 has no IPv6 address" 'daemon = { name = "cfg6'$$'"; memory_mb = 64; run_dir = "'$T'/run6"; };
+ports = ( { name = "p0"; type = "null"; ip = "10.0.0.1/24"; } );
+engines = ( { name = "e0"; elements = (
+  { name = "i6"; type = "icmp6"; port = "p0"; } ); } );'
 bad bad_mac 1 "bad MAC" 'ports = ( { name = "p0"; type = "null"; mac = "zz"; } );' --check
 bad mtu_range 1 "out of range" 'ports = ( { name = "p0"; type = "null"; mtu = 20; } );' --check
 bad hello_range 1 "'app_hello_timeout_ms' = 10 is out of range" 'daemon = { app_hello_timeout_ms = 10; };' --check
@@ -73,7 +86,7 @@ bad queue_twice 4 "rx queue 1 of port p0 is owned by engine e0" 'daemon = { name
 ports = ( { name = "p0"; type = "null"; queues = 2; } );
 engines = ( { name = "e0"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); },
   { name = "e1"; elements = ( { name = "x"; type = "port_rx"; port = "p0"; queue = 1; } ); } );'
-bad arp_twice 4 "its neighbour table is written by the arp element of engine e0" 'daemon = { name = "cfgs'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
+bad arp_twice 4 "its neighbour table is written by the arp/icmp6 elements of engine e0" 'daemon = { name = "cfgs'$$'"; memory_mb = 64; run_dir = "'$T'/run"; };
 ports = ( { name = "p0"; type = "null"; queues = 2; } );
 engines = ( { name = "e0"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); },
   { name = "e1"; elements = ( { name = "a"; type = "arp"; port = "p0"; } ); } );'

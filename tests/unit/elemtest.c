@@ -46,6 +46,19 @@ static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
 	pc->mac = *mac;
 	pc->ip = et_ip(ip);
 	pc->prefix_len = 24;
+	/* IPv6 fd00::<last byte of the IPv4 address>/64. */
+	pc->has_ip6 = true;
+	pc->prefix6_len = 64;
+	memset(pc->ip6, 0, sizeof(pc->ip6));
+	pc->ip6[0] = 0xfd;
+	pc->ip6[15] = (uint8_t)(rte_be_to_cpu_32(pc->ip) & 0xff);
+	/* A static IPv6 neighbour fd00::9 -> 02:00:00:00:00:09 (config neighbours). */
+	pc->n_neigh = 1;
+	pc->neigh[0].v6 = true;
+	memset(pc->neigh[0].ip6, 0, 16);
+	pc->neigh[0].ip6[0] = 0xfd;
+	pc->neigh[0].ip6[15] = 9;
+	memcpy(pc->neigh[0].mac.addr_bytes, (uint8_t[6]){2, 0, 0, 0, 0, 9}, 6);
 	pc->mtu = 1500;
 	pc->queues = et_port_queues;
 	pc->ring_size = 256;

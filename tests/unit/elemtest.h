@@ -25,8 +25,9 @@ struct et_sink {
 extern struct rte_mempool *et_pool;
 
 /* Start EAL (no hugepages, unique file prefix), create et_pool and two net_null ports
- * through the daemon's port code: "p0" (et_mac_us, 10.0.0.1/24) and "peer" (et_mac_peer,
- * 10.0.0.2/24). 0 or -errno (message on stderr). */
+ * through the daemon's port code: "p0" (et_mac_us, 10.0.0.1/24, fd00::1/64) and "peer"
+ * (et_mac_peer, 10.0.0.2/24, fd00::2/64), each with the static IPv6 neighbour
+ * fd00::9 -> 02:00:00:00:00:09. 0 or -errno (message on stderr). */
 int et_eal_init(const char *progname);
 /* Kind of the two ports et_eal_init creates: null (default), or ring (tx loops back to rx). */
 extern enum snap_port_kind et_port_kind;
