@@ -220,6 +220,8 @@ PONY_API int pony_region_revoke(struct pony_app *app, uint32_t region, uint64_t 
  *   -EILSEQ        scan: the region does not hold a valid table at off
  *   -EBUSY         scan: the bucket was being rewritten on every try (retry)
  *   -EBADMSG       malformed op; -EOPNOTSUPP the remote engine serves no one-sided ops
+ *   -ENOEXEC       bpf_call: the region has no program of that name
+ *   -EFAULT        bpf_call: the program faulted (see "Custom one-sided operations")
  * and locally: -ETIMEDOUT / -ECONNRESET (the flow failed: a WRITE may or may not have been
  * applied), -ENOBUFS (too many ops in flight), -EHOSTUNREACH. */
 #define PONY_ONESIDED_MAX 1024u
