@@ -17,26 +17,12 @@
 #include <pony.h>
 
 #include "../../tools/examples/bpf_progs.h"
+#include "app_check.h"
 
 #define RLEN (64u << 10)
 #define LIST_OFF 4096u
 #define TABLE_OFF 512u
 #define HOPS 16u
-
-#define FAILIF(c, ...)                                                                    \
-	do {                                                                              \
-		if (c) {                                                                  \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fprintf(stderr, "\n");                                            \
-			return 1;                                                         \
-		}                                                                         \
-	} while (0)
-
-/* Node h of the list: scattered 1 KiB slots (59 is prime: all distinct). */
-static uint64_t node_off(unsigned h)
-{
-	return LIST_OFF + (uint64_t)(h * 35u % 59u) * 1024u;
-}
 
 static int wait_one(struct pony_app *app, struct pony_completion *c)
 {
@@ -58,8 +44,9 @@ static int target(const char *sock)
 	FAILIF(r == NULL, "alloc");
 	memset(r, 0, RLEN);
 	for (unsigned h = 0; h <= HOPS; h++) {
-		struct bpf_walk_node nd = {.next = node_off(h + 1), .value = 1000 + h};
-		memcpy(r + node_off(h), &nd, sizeof(nd));
+		struct bpf_walk_node nd = {.next = bpf_walk_node_off(LIST_OFF, h + 1),
+					   .value = 1000 + h};
+		memcpy(r + bpf_walk_node_off(LIST_OFF, h), &nd, sizeof(nd));
 	}
 	struct bpf_scan_rec *recs = (struct bpf_scan_rec *)(r + TABLE_OFF);
 	for (unsigned i = 0; i < BPF_SCAN_MAX; i++)
@@ -107,11 +94,12 @@ static int client(const char *sock, const char *ip, struct pony_remote rm, unsig
 	struct pony_completion c;
 	for (unsigned i = 0; i < rounds; i++) {
 		unsigned hops = i == 0 ? HOPS : i % (HOPS + 1);
-		struct bpf_walk_args wa = {.start = node_off(0), .hops = hops};
+		struct bpf_walk_args wa = {.start = bpf_walk_node_off(LIST_OFF, 0), .hops = hops};
 		FAILIF(call(app, &rm, "walk", &wa, sizeof(wa), buf, 32, &c), "walk: submit");
 		uint64_t v[2];
 		memcpy(v, buf, 16);
-		FAILIF(c.status || c.len != 16 || v[0] != 1000 + hops || v[1] != node_off(hops),
+		FAILIF(c.status || c.len != 16 || v[0] != 1000 + hops ||
+		       v[1] != bpf_walk_node_off(LIST_OFF, hops),
 		       "walk %u hops: status %d len %u value %" PRIu64 " at %" PRIu64, hops,
 		       c.status, c.len, v[0], v[1]);
 		struct bpf_scan_args sa = {.table = TABLE_OFF, .n = BPF_SCAN_MAX, .want = i % 4,

@@ -9,26 +9,13 @@
 #include "pony/bpf.h"
 #include "../../tools/examples/bpf_progs.h"
 
-static struct pony_app_host *hA, *hB;
+static struct sim_apps P;
+static struct pony_app_host *hB;
 static struct pony_app *a, *b;
-
-static void step(void)
-{
-	sim_step();
-	pony_app_host_poll(hA, 256);
-	pony_app_host_poll(hB, 256);
-}
 
 static unsigned collect(struct pony_app *x, struct pony_completion *out, unsigned n)
 {
-	unsigned got = 0;
-	for (unsigned k = 0; k < 2000000 && got < n; k++) {
-		step();
-		int r = pony_poll(x, out + got, n - got);
-		CHECK(r >= 0);
-		got += (unsigned)r;
-	}
-	return got;
+	return sim_apps_collect(&P, x, out, n);
 }
 
 static struct pony_completion one(struct pony_app *x)
@@ -301,14 +288,12 @@ int main(void)
 {
 	test_load();
 	test_run_faults();
-	struct sim_apps p;
-	sim_apps_start(&p, "bpf", 1u << 20);
-	hA = p.h[0];
-	hB = p.h[1];
-	a = p.app[0];
-	b = p.app[1];
+	sim_apps_start(&P, "bpf", 1u << 20);
+	hB = P.h[1];
+	a = P.app[0];
+	b = P.app[1];
 	test_end_to_end();
-	sim_apps_stop(&p);
+	sim_apps_stop(&P);
 	printf("bpf ok\n");
 	return 0;
 }

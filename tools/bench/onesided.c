@@ -67,11 +67,6 @@ static void deliver(struct link_end *e, uint32_t from_ip, uint64_t now)
 
 /* The list walked by --walk and --chase: node i at a scattered 1 KiB slot of the region. */
 #define LIST_OFF (512u << 10)
-static uint64_t node_off(unsigned i)
-{
-	return LIST_OFF + (uint64_t)(i * 35u % 59u) * 1024u;
-}
-
 static int die(const char *what, int r)
 {
 	fprintf(stderr, "onesided_bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
@@ -177,8 +172,9 @@ int main(int argc, char **argv)
 		return die("register completion", EPROTO);
 	struct pony_remote rm = {.ip = 0x7f000002, .region = c[0].region, .key = c[0].key};
 	for (unsigned i = 0; i <= BPF_WALK_MAX; i++) {
-		uint64_t nd[3] = {node_off(i + 1), 1000 + i, node_off(i)}; /* next, value, self */
-		memcpy(region + node_off(i), nd, sizeof(nd));
+		uint64_t self = bpf_walk_node_off(LIST_OFF, i);
+		uint64_t nd[3] = {bpf_walk_node_off(LIST_OFF, i + 1), 1000 + i, self};
+		memcpy(region + self, nd, sizeof(nd));
 	}
 	if (walk) {
 		static struct pony_bpf_insn prog[PONY_BPF_INSNS_MAX];
@@ -193,7 +189,8 @@ int main(int argc, char **argv)
 			return die("bpf load completion", c[0].status ? c[0].status : EPROTO);
 	}
 	unsigned hops = walk ? walk : chase;
-	struct bpf_walk_args wa = {.start = node_off(0), .hops = walk};
+	uint64_t head = bpf_walk_node_off(LIST_OFF, 0), tail = bpf_walk_node_off(LIST_OFF, hops);
+	struct bpf_walk_args wa = {.start = head, .hops = walk};
 
 	uint8_t *dst = pony_buf_alloc(app[0], (size_t)inflight * size);
 	uint64_t *t_sub = calloc(inflight, sizeof(*t_sub));
@@ -213,7 +210,7 @@ int main(int argc, char **argv)
 			uint8_t *d = dst + (size_t)slot * size;
 			int r = walk	 ? pony_bpf_call(app[0], &rm, "walk", &wa, sizeof(wa), d, size,
 							 slot)
-				: chase	 ? pony_read_indirect(app[0], &rm, node_off(0), d, size,
+				: chase	 ? pony_read_indirect(app[0], &rm, head, d, size,
 							      PONY_INDIRECT_PTR, slot)
 				: indirect ? pony_read_indirect(app[0], &rm, (issued % 8192) * 8, d, size,
 								0, slot)
@@ -255,7 +252,7 @@ int main(int argc, char **argv)
 					continue;
 				}
 				/* walk: {value, offset}; chase: the last node {next, value, self} */
-				bool bad = walk ? nd[0] != 1000 + hops || nd[1] != node_off(hops)
+				bool bad = walk ? nd[0] != 1000 + hops || nd[1] != tail
 					: chase ? nd[1] != 1000 + hops : false;
 				if (c[k].status != 0 || c[k].len != (walk ? 16 : size) || bad)
 					errors++;

@@ -15,12 +15,6 @@
 #define LIST_OFF 4096u
 #define TABLE_OFF 512u
 
-/* Node h of the list: scattered over the region, 1 KiB apart (59 slots, 59 prime). */
-static uint64_t node_off(unsigned h)
-{
-	return LIST_OFF + (uint64_t)(h * 35u % 59u) * 1024u;
-}
-
 static struct pony_completion wait_op(struct ex_loop *l, const char *what)
 {
 	struct pony_completion c;
@@ -73,8 +67,9 @@ int main(int argc, char **argv)
 	ex_check(r ? 0 : -ENOMEM, "region buffer");
 	memset(r, 0, RLEN);
 	for (unsigned h = 0; h <= BPF_WALK_MAX; h++) {
-		struct bpf_walk_node nd = {.next = node_off(h + 1), .value = 1000 + h};
-		memcpy(r + node_off(h), &nd, sizeof(nd));
+		struct bpf_walk_node nd = {.next = bpf_walk_node_off(LIST_OFF, h + 1),
+					   .value = 1000 + h};
+		memcpy(r + bpf_walk_node_off(LIST_OFF, h), &nd, sizeof(nd));
 	}
 	for (unsigned i = 0; i < BPF_SCAN_MAX; i++) {
 		struct bpf_scan_rec rec = {.key = i, .value = 100 + i};
@@ -93,7 +88,7 @@ int main(int argc, char **argv)
 	/* The remote: the walk, then the scan, one op each. */
 	uint8_t *buf = pony_buf_alloc(app, 512);
 	ex_check(buf ? 0 : -ENOMEM, "buffer");
-	struct bpf_walk_args wa = {.start = node_off(0), .hops = hops};
+	struct bpf_walk_args wa = {.start = bpf_walk_node_off(LIST_OFF, 0), .hops = hops};
 	double t0 = ex_now_us();
 	ex_check(pony_bpf_call(app, &rm, "walk", &wa, sizeof(wa), buf, 32, 4), "walk");
 	c = wait_op(&l, "walk");
@@ -117,5 +112,5 @@ int main(int argc, char **argv)
 	}
 	printf("\n");
 	pony_close(app);
-	return v[0] == 1000 + hops && v[1] == node_off(hops) ? 0 : 1;
+	return v[0] == 1000 + hops && v[1] == bpf_walk_node_off(LIST_OFF, hops) ? 0 : 1;
 }

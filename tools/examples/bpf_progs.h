@@ -38,6 +38,12 @@ struct bpf_walk_args {
 	uint64_t start, hops;
 };
 #define BPF_WALK_MAX 32u
+/* Where the examples place node i of a list: 1 KiB slots after base, scattered (59 slots, 59
+ * prime: distinct for i < 59). */
+static inline uint64_t bpf_walk_node_off(uint64_t base, unsigned i)
+{
+	return base + (uint64_t)(i * 35u % 59u) * 1024u;
+}
 #define BPF_WALK_HOP_INSNS 5u
 
 /* Instructions of the walk program; bpf_walk_prog fills out (room for that many) and
