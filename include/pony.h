@@ -324,6 +324,9 @@ enum pony_bpf_helper {
 #define PONY_BPF_RESULT_MAX 256u      /* bytes a program may append to its result */
 #define PONY_BPF_PROGS_PER_REGION 4u
 #define PONY_BPF_PROGS_PER_APP 8u
+/* Load attempts an app may make while attached: validating a program takes its engine up to
+ * tens of milliseconds, so an app cannot keep the engine from serving others by loading. */
+#define PONY_BPF_LOADS_MAX 256u
 #define PONY_BPF_LOAD_HDR 32u /* BPF_LOAD command buffer: name (NUL-padded), then the insns */
 /* Why a load was refused: the PONY_OP_BPF_LOAD completion's status, and its len holds the
  * reason's number (pony_bpf_reason_name gives its name). */
@@ -336,7 +339,8 @@ enum pony_bpf_helper {
 	X(LIMIT_REGION, "limit_region", -ENOSPC) /* PONY_BPF_PROGS_PER_REGION loaded */     \
 	X(LIMIT_APP, "limit_app", -ENOSPC)     /* PONY_BPF_PROGS_PER_APP loaded */         \
 	X(NO_REGION, "no_region", -ENOENT)     /* not a live region of this app */         \
-	X(NO_MEM, "no_mem", -ENOMEM)
+	X(NO_MEM, "no_mem", -ENOMEM)                                                       \
+	X(LOADS, "too_many_loads", -EDQUOT)    /* PONY_BPF_LOADS_MAX attempts made */
 PONY_API const char *pony_bpf_reason_name(unsigned reason);
 
 /* Load n instructions (1..PONY_BPF_INSNS_MAX) as program name for region (one of this app's

@@ -355,9 +355,13 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
 		return refuse(s, c, PONY_APP_ERR_BAD_REGION, -ENOENT);
 	char name[PONY_BPF_LOAD_HDR];
 	memcpy(name, s->buf + c->off, sizeof(name));
-	unsigned reason;
-	int r = pony_bpf_table_load(&s->bpf, c->region, name, strnlen(name, sizeof(name)),
-			      s->buf + c->off + PONY_BPF_LOAD_HDR, c->count, &reason);
+	unsigned reason = PONY_BPF_R_LOADS;
+	int r = -EDQUOT;
+	if (s->bpf_attempts < PONY_BPF_LOADS_MAX) {
+		s->bpf_attempts++;
+		r = pony_bpf_table_load(&s->bpf, c->region, name, strnlen(name, sizeof(name)),
+					s->buf + c->off + PONY_BPF_LOAD_HDR, c->count, &reason);
+	}
 	if (r)
 		s->host->cnt.bpf_refused++;
 	else

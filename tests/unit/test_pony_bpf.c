@@ -281,6 +281,19 @@ static void test_end_to_end(void)
 	CHECK(hB->live->bpf->n == 0);
 	CHECK(pony_bpf_call(a, &rm, "walk", &wa, sizeof(wa), buf, 32, 16) == 0);
 	CHECK(one(a).status == -EKEYREVOKED);
+	/* Load attempts are bounded per app (each may cost its engine a validation). */
+	call_prog(p, PONY_BPF_REGION_LEN, 0, 0);
+	CHECK(pony_region_register(b, rb, 64, PONY_REGION_READ, 8) == 0);
+	c = one(b);
+	CHECK(c.status == 0);
+	unsigned refused = 0;
+	for (unsigned i = 0; i < PONY_BPF_LOADS_MAX && refused == 0; i++) {
+		CHECK(pony_bpf_load(b, c.region, "x", p, 4, 9) == 0);
+		struct pony_completion l = one(b);
+		CHECK(l.status == 0 || l.status == -EEXIST || l.status == -EDQUOT);
+		refused += l.status == -EDQUOT && l.len == PONY_BPF_R_LOADS;
+	}
+	CHECK(refused == 1 && hB->live->bpf_attempts == PONY_BPF_LOADS_MAX);
 	printf("end to end: 16-hop walk in one op, scan, faults, names, revocation, exactly once\n");
 }
 
