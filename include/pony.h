@@ -344,7 +344,8 @@ enum pony_bpf_helper {
 PONY_API const char *pony_bpf_reason_name(unsigned reason);
 
 /* Load n instructions (1..PONY_BPF_INSNS_MAX) as program name for region (one of this app's
- * regions; revoking it unloads its programs). The instructions are copied into a payload
+ * regions; revoking it unloads its programs; at most PONY_BPF_LOADS_MAX attempts per
+ * connection). The instructions are copied into a payload
  * buffer the library frees at the completion. The PONY_OP_BPF_LOAD completion: 0, or a
  * PONY_BPF_REASONS status with the reason in len. Returns 0, -EINVAL (NULL, n or name
  * length), -ENOMEM (no payload buffer), -EAGAIN, -EPIPE. */
