@@ -90,6 +90,8 @@ enum pony_op {
 	PONY_OP_SCAN_READ = 14,
 	PONY_OP_FETCH_ADD = 15,     /* remote atomics: buf holds the old value, len 8 */
 	PONY_OP_CMP_SWAP = 16,
+	PONY_OP_BPF_CALL = 17,      /* custom op: buf holds the program's result, len its bytes */
+	PONY_OP_BPF_LOAD = 18,      /* pony_bpf_load finished: status; len the reason if refused */
 	PONY_OP_MAX
 };
 
@@ -218,6 +220,8 @@ PONY_API int pony_region_revoke(struct pony_app *app, uint32_t region, uint64_t 
  *   -EILSEQ        scan: the region does not hold a valid table at off
  *   -EBUSY         scan: the bucket was being rewritten on every try (retry)
  *   -EBADMSG       malformed op; -EOPNOTSUPP the remote engine serves no one-sided ops
+ *   -ENOEXEC       bpf_call: the region has no program of that name
+ *   -EFAULT        bpf_call: the program faulted (see "Custom one-sided operations")
  * and locally: -ETIMEDOUT / -ECONNRESET (the flow failed: a WRITE may or may not have been
  * applied), -ENOBUFS (too many ops in flight), -EHOSTUNREACH. */
 #define PONY_ONESIDED_MAX 1024u
@@ -285,6 +289,79 @@ PONY_API int pony_fetch_add(struct pony_app *app, const struct pony_remote *rm, 
 			    uint64_t add, uint64_t *res, uint64_t tag);
 PONY_API int pony_cmp_swap(struct pony_app *app, const struct pony_remote *rm, uint64_t off,
 			   uint64_t expect, uint64_t swap, uint64_t *res, uint64_t tag);
+
+/* ---- Custom one-sided operations in eBPF ----
+ * The owner of a region loads eBPF programs for it by name; a remote app runs one against the
+ * region in one round trip (pony_bpf_call), executed by the owner's engine. Programs are
+ * checked by DPDK's rte_bpf when loaded (no loops, no unknown instructions, stack and
+ * argument accesses in bounds) and see the region only through the helpers below, each
+ * bounds-checked: a call outside the region, beyond its permissions, the result buffer or
+ * the budget stops the run (every later helper call does nothing) and the op completes
+ * -EFAULT (counted os_st_fault by the owner's engine). A run executes at most
+ * PONY_BPF_INSNS_MAX instructions (no loops) and PONY_BPF_CALLS_MAX helper calls.
+ * Calling convention: R1 points to the argument block (PONY_BPF_ARG_MAX bytes, zero past the
+ * caller's arguments); helpers take R1..R5 and return R0 (they clobber R1..R5); R0 at exit is
+ * the op's return value. Helper ids are the imm of EBPF_CALL (code 0x85). */
+struct pony_bpf_insn { /* struct ebpf_insn of DPDK's bpf_def.h (and Linux's struct bpf_insn) */
+	uint8_t code;
+	uint8_t dst_reg : 4;
+	uint8_t src_reg : 4;
+	int16_t off;
+	int32_t imm;
+};
+enum pony_bpf_helper {
+	PONY_BPF_LOAD64 = 0,     /* (off): the 8-byte word at off (host order) */
+	PONY_BPF_STORE64 = 1,    /* (off, val): word at off = val (region writable); returns 0 */
+	PONY_BPF_EMIT = 2,       /* (off, len): append region bytes [off, off+len) to the result */
+	PONY_BPF_EMIT64 = 3,     /* (val): append val (little-endian) to the result */
+	PONY_BPF_REGION_LEN = 4, /* (): the region's length in bytes */
+	PONY_BPF_HELPERS
+};
+#define PONY_BPF_INSNS_MAX 1024u      /* instructions a program may have */
+#define PONY_BPF_CALLS_MAX 256u       /* helper calls a run may make */
+#define PONY_BPF_NAME_MAX 31u         /* program name bytes (printable ASCII) */
+#define PONY_BPF_ARG_MAX 256u         /* argument block bytes */
+#define PONY_BPF_RESULT_MAX 256u      /* bytes a program may append to its result */
+#define PONY_BPF_PROGS_PER_REGION 4u
+#define PONY_BPF_PROGS_PER_APP 8u
+/* Load attempts an app may make while attached: validating a program takes its engine up to
+ * tens of milliseconds, so an app cannot keep the engine from serving others by loading. */
+#define PONY_BPF_LOADS_MAX 256u
+#define PONY_BPF_LOAD_HDR 32u /* BPF_LOAD command buffer: name (NUL-padded), then the insns */
+/* Why a load was refused: the PONY_OP_BPF_LOAD completion's status, and its len holds the
+ * reason's number (pony_bpf_reason_name gives its name). */
+#define PONY_BPF_REASONS(X)                                                                \
+	X(OK, "ok", 0)                                                                     \
+	X(NAME, "bad_name", -EINVAL)           /* name empty, too long or not printable */ \
+	X(SIZE, "bad_size", -E2BIG)            /* 0 or over PONY_BPF_INSNS_MAX insns */    \
+	X(VERIFY, "verify", -EINVAL)           /* rte_bpf refused it (daemon log: why) */  \
+	X(EXISTS, "exists", -EEXIST)           /* the region has a program of that name */ \
+	X(LIMIT_REGION, "limit_region", -ENOSPC) /* PONY_BPF_PROGS_PER_REGION loaded */     \
+	X(LIMIT_APP, "limit_app", -ENOSPC)     /* PONY_BPF_PROGS_PER_APP loaded */         \
+	X(NO_REGION, "no_region", -ENOENT)     /* not a live region of this app */         \
+	X(NO_MEM, "no_mem", -ENOMEM)                                                       \
+	X(LOADS, "too_many_loads", -EDQUOT)    /* PONY_BPF_LOADS_MAX attempts made */
+PONY_API const char *pony_bpf_reason_name(unsigned reason);
+
+/* Load n instructions (1..PONY_BPF_INSNS_MAX) as program name for region (one of this app's
+ * regions; revoking it unloads its programs; at most PONY_BPF_LOADS_MAX attempts per
+ * connection). The instructions are copied into a payload
+ * buffer the library frees at the completion. The PONY_OP_BPF_LOAD completion: 0, or a
+ * PONY_BPF_REASONS status with the reason in len. Returns 0, -EINVAL (NULL, n or name
+ * length), -ENOMEM (no payload buffer), -EAGAIN, -EPIPE. */
+PONY_API int pony_bpf_load(struct pony_app *app, uint32_t region, const char *name,
+			   const struct pony_bpf_insn *ins, uint32_t n, uint64_t tag);
+/* Run program name of the remote region with the argument block arg[0..arg_len) (arg_len
+ * <= PONY_BPF_ARG_MAX). buf (payload area, len bytes, len >= 8 and >= the request: 1 +
+ * name length + arg_len) receives the result: the program's return value (little-endian
+ * u64) then the bytes it appended (at most min(len - 8, PONY_BPF_RESULT_MAX)); the
+ * completion's len is 8 + those bytes. The request travels in buf until the daemon sends
+ * it: keep buf for the op until its completion. Exactly once like WRITE. Completion errors
+ * as for the other one-sided ops, and -ENOEXEC (no program of that name for the region),
+ * -EFAULT (the program faulted). Returns as pony_read, -EINVAL for bad lengths. */
+PONY_API int pony_bpf_call(struct pony_app *app, const struct pony_remote *rm, const char *name,
+			   const void *arg, uint32_t arg_len, void *buf, uint32_t len,
+			   uint64_t tag);
 
 /* Take up to max completions. Returns how many (0..max), or -EPIPE if the daemon is gone,
  * -EPROTO if it broke the ring protocol. Never blocks. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pony/app_internal.h"
+#include "pony/bpf.h"
 #include "snap/engine.h"
 #include "snap/log.h"
 #include "snap/numa.h"
@@ -195,6 +196,7 @@ void pony_app_session_free(struct pony_app_session *s)
 	snap_numa_free(s->ops);
 	snap_numa_free(s->regions);
 	snap_numa_free(s->listens);
+	pony_bpf_table_free(s->bpf);
 	snap_numa_free(s);
 }
 

@@ -126,6 +126,7 @@ struct pony_app_host_counters {
 	uint64_t regions;                /* gauge */
 	uint64_t listens;                /* gauge */
 	uint64_t mapped_bytes;           /* gauge: shared memory mapped */
+	uint64_t bpf_loads, bpf_refused; /* eBPF programs loaded / refused (pony/bpf.h) */
 };
 
 /* ---- Host: the app layer of one Pony engine ---- */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pony/app_internal.h"
+#include "pony/bpf.h"
 #include "pony/onesided.h"
 
 /* Refuse c: count the reason, complete with status. */
@@ -21,8 +22,10 @@ static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enu
 		.tag = c->tag, .status = status, .op = c->op, .flags = c->flags,
 		.service = c->service, .stream = c->stream, .region = c->region,
 	};
-	if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV ||
-	    pony_shm_op_onesided(c->op)) {
+	if (c->op == PONY_OP_BPF_LOAD) {
+		cpl.off = c->off; /* the library frees its copy of the program */
+	} else if (c->op == PONY_OP_SEND || c->op == PONY_OP_RECV ||
+		   pony_shm_op_onesided(c->op)) {
 		cpl.off = c->off;
 		/* echo len only when it is one a completion can carry */
 		cpl.len = c->len <= PONY_MSG_MAX ? (uint32_t)c->len : 0;
@@ -69,6 +72,8 @@ static const uint16_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_SCAN_READ] = F_ONESIDED | F_COUNT,
 	[PONY_OP_FETCH_ADD] = F_ONESIDED,
 	[PONY_OP_CMP_SWAP] = F_ONESIDED,
+	[PONY_OP_BPF_CALL] = F_ONESIDED | F_COUNT,
+	[PONY_OP_BPF_LOAD] = F_REGION | F_OFF | F_LEN | F_COUNT,
 };
 
 static bool fields_ok(const struct pony_shm_cmd *c)
@@ -77,7 +82,8 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 	if (c->flags & ~PONY_CMDF_ALL)
 		return false;
 	/* FREE_ON_DONE only makes sense for sends (the library's copy-in buffers). */
-	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND)
+	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND &&
+	    c->op != PONY_OP_BPF_LOAD)
 		return false;
 	if ((c->flags & PONY_CMDF_IND_PTR) && c->op != PONY_OP_READ_INDIRECT)
 		return false;
@@ -325,11 +331,43 @@ static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_
 	uint32_t idx = c->region & ((1u << APP_STREAM_IDX_BITS) - 1);
 	if (idx >= s->max_regions || s->regions[idx].id == 0 || s->regions[idx].id != c->region)
 		return refuse(s, c, PONY_APP_ERR_BAD_REGION, -ENOENT);
+	pony_bpf_table_unload(s->bpf, c->region); /* no op runs them from now on */
 	s->regions[idx].id = 0;
 	s->regions[idx].key = 0;
 	s->n_regions--;
 	s->host->cnt.regions--;
 	struct pony_shm_cpl cpl = {.region = c->region};
+	done(s, c, &cpl);
+}
+
+/* Load a program for one of this app's regions (pony/bpf.h). The buffer holds the name (32
+ * bytes, NUL-padded) then count instructions; both are copied before they are checked. The
+ * completion's len carries the refusal reason. */
+static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	if (c->count == 0 || c->count > PONY_BPF_INSNS_MAX ||
+	    c->len != PONY_BPF_LOAD_HDR + (uint64_t)c->count * sizeof(struct pony_bpf_insn))
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
+	if (!buf_ok(s, c->off, c->len, 1))
+		return refuse(s, c, PONY_APP_ERR_BAD_BUFFER, -EFAULT);
+	uint32_t idx = c->region & ((1u << APP_STREAM_IDX_BITS) - 1);
+	if (idx >= s->max_regions || s->regions[idx].id == 0 || s->regions[idx].id != c->region)
+		return refuse(s, c, PONY_APP_ERR_BAD_REGION, -ENOENT);
+	char name[PONY_BPF_LOAD_HDR];
+	memcpy(name, s->buf + c->off, sizeof(name));
+	unsigned reason = PONY_BPF_R_LOADS;
+	int r = -EDQUOT;
+	if (s->bpf_attempts < PONY_BPF_LOADS_MAX) {
+		s->bpf_attempts++;
+		r = pony_bpf_table_load(&s->bpf, c->region, name, strnlen(name, sizeof(name)),
+					s->buf + c->off + PONY_BPF_LOAD_HDR, c->count, &reason);
+	}
+	if (r)
+		s->host->cnt.bpf_refused++;
+	else
+		s->host->cnt.bpf_loads++;
+	struct pony_shm_cpl cpl = {.status = r, .region = c->region, .off = c->off,
+				   .len = r ? reason : 0};
 	done(s, c, &cpl);
 }
 
@@ -345,6 +383,13 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 	if (c->op == PONY_OP_SCAN_READ && (c->count == 0 || c->count > PONY_SCAN_KEY_MAX ||
 					   c->count > c->len))
 		return refuse(s, c, PONY_APP_ERR_BAD_COUNT, -EINVAL);
+	/* BPF: count request bytes ({name_len, name, args}) at the buffer's start, which
+	 * then takes the result; no remote offset. */
+	bool bpf = c->op == PONY_OP_BPF_CALL;
+	if (bpf && (c->count < 2 || c->count > PONY_OS_BPF_IN_MAX || c->count > c->len))
+		return refuse(s, c, PONY_APP_ERR_BAD_COUNT, -EINVAL);
+	if (bpf && (c->len < 8 || c->roff))
+		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
 	/* Atomics: the buffer holds the operands (add; compare, swap), 8 or 16 bytes. */
 	bool atomic = c->op == PONY_OP_FETCH_ADD || c->op == PONY_OP_CMP_SWAP;
 	if (atomic && c->len != (c->op == PONY_OP_FETCH_ADD ? 8u : 16u))
@@ -356,6 +401,7 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 		[PONY_OP_READ_INDIRECT] = PONY_OS_READ_INDIRECT,
 		[PONY_OP_SCAN_READ] = PONY_OS_SCAN_READ,
 		[PONY_OP_FETCH_ADD] = PONY_OS_FETCH_ADD, [PONY_OP_CMP_SWAP] = PONY_OS_CMP_SWAP,
+		[PONY_OP_BPF_CALL] = PONY_OS_BPF,
 	};
 	uint8_t key[PONY_SCAN_KEY_MAX];
 	struct pony_os_op o = {
@@ -372,6 +418,9 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 		o.key_len = (uint8_t)c->len;
 		o.key_data = key;
 		o.len = PONY_OS_ATOMIC_LEN;
+	} else if (bpf) { /* the transport copies the request from buf when it sends it */
+		o.off = c->count;
+		o.len = c->len < PONY_OS_BPF_OUT_MAX ? (uint32_t)c->len : PONY_OS_BPF_OUT_MAX;
 	}
 	uint32_t i = app_op_alloc(s);
 	struct app_op *op = &s->ops[i];
@@ -429,6 +478,8 @@ static unsigned os_resolve(void *ctx, uint32_t region, uint64_t key, struct pony
 				out->base = (uint8_t *)s->buf + r->off;
 				out->len = r->len;
 				out->perms = r->perms;
+				out->id = region;
+				out->bpf = s->bpf;
 				return PONY_OS_ST_OK;
 			}
 			st = PONY_OS_ST_BAD_KEY;
@@ -459,6 +510,8 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_SCAN_READ:
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
+	case PONY_OP_BPF_CALL:
+	case PONY_OP_BPF_LOAD:
 		break;
 	default:
 		return refuse(s, c, PONY_APP_ERR_BAD_OP, -EINVAL);
@@ -488,6 +541,9 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_SCAN_READ:
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
+	case PONY_OP_BPF_CALL:
 		return cmd_onesided(s, c);
+	case PONY_OP_BPF_LOAD:
+		return cmd_bpf_load(s, c);
 	}
 }

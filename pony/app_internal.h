@@ -86,6 +86,8 @@ struct pony_app_session {
 	struct app_op *ops;
 	struct app_region *regions;
 	struct app_listen *listens;
+	struct pony_bpf_table *bpf; /* eBPF programs loaded for its regions (pony/bpf.h) */
+	uint32_t bpf_attempts;      /* load commands taken (<= PONY_BPF_LOADS_MAX) */
 	/* Service ranges owned by someone (config) and which of them this app's user may
 	 * listen on (bit i: own_lo/hi[i]); set once at attach. */
 	uint8_t n_own;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "pony/app_internal.h"
+#include "pony/bpf.h"
 
 static const char *const err_names[] = {
 #define PONY_X_NAME(e, s) [PONY_APP_ERR_##e] = s,
@@ -34,6 +35,8 @@ void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, voi
 	fn(ctx, "apps_regions", c->regions);
 	fn(ctx, "apps_listens", c->listens);
 	fn(ctx, "apps_mapped_bytes", c->mapped_bytes);
+	fn(ctx, "apps_bpf_loads", c->bpf_loads);
+	fn(ctx, "apps_bpf_refused", c->bpf_refused);
 	char name[64];
 	for (const struct pony_app_session *s = h->live; s; s = s->next) {
 #define STAT(n, v)                                                                        \
@@ -49,6 +52,12 @@ void pony_app_host_stats(const struct pony_app_host *h, pony_app_stat_fn fn, voi
 		STAT("stray_upcalls", s->cnt.stray_upcalls);
 		STAT("tx_bytes", s->cnt.tx_bytes);
 		STAT("rx_bytes", s->cnt.rx_bytes);
+		if (s->bpf) { /* custom ops run for peers on this app's regions */
+			STAT("bpf_progs", s->bpf->n);
+			STAT("bpf_runs", s->bpf->runs);
+			STAT("bpf_faults", s->bpf->faults);
+			STAT("bpf_no_prog", s->bpf->no_prog);
+		}
 		for (unsigned e = 0; e < PONY_APP_ERR_MAX; e++)
 			if (s->cnt.errors[e])
 				STAT(pony_app_err_name(e), s->cnt.errors[e]);

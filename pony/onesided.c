@@ -94,7 +94,7 @@ void pony_tp_os_report(const struct pony_tp *tp,
 		PONY_OS_STATUSES(PONY_OS_X_STAT)
 #undef PONY_OS_X_STAT
 	};
-	for (unsigned i = 0; i < PONY_OS_ST_MAX; i++)
+	for (unsigned i = 0; i < PONY_OS_ST_COUNTED; i++)
 		fn(ctx, names[i], s.status[i]);
 }
 
@@ -154,7 +154,10 @@ int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 	    (op->opcode == PONY_OS_SCAN_READ
 		     ? op->key_len == 0 || op->key_len > PONY_OS_KEY_MAX || op->key_data == NULL
 	     : args ? op->key_len != args || op->key_data == NULL || op->len != PONY_OS_ATOMIC_LEN
-		    : op->key_len != 0) ||
+	     : op->opcode == PONY_OS_BPF
+		     ? op->key_len != 0 || op->len < 8 || op->len > PONY_OS_BPF_OUT_MAX ||
+			       op->off < 2 || op->off > PONY_OS_BPF_IN_MAX
+		     : op->key_len != 0) ||
 	    op->buf == NULL)
 		return -EINVAL;
 	if (op->len > os->data_max)
@@ -217,7 +220,9 @@ bool pony_os_pending(const struct pony_tp *tp, const struct pony_flow *f)
 /* Bytes an op's request record takes. */
 static uint32_t req_size(const struct os_op *o)
 {
-	return PONY_OS_REQ_HDR + (o->opcode == PONY_OS_WRITE ? o->len : o->key_len);
+	return PONY_OS_REQ_HDR + (o->opcode == PONY_OS_WRITE ? o->len
+				  : o->opcode == PONY_OS_BPF ? (uint32_t)o->off /* its data length */
+							     : o->key_len);
 }
 
 bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
@@ -252,6 +257,10 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 			if (o->opcode == PONY_OS_WRITE) {
 				r.data_len = (uint16_t)o->len;
 				r.data = o->buf;
+			} else if (o->opcode == PONY_OS_BPF) { /* name and args, in buf */
+				r.data_len = (uint16_t)o->off;
+				r.data = o->buf;
+				r.off = 0;
 			} else if (o->key_len) { /* a scan's key, an atomic's operands */
 				r.data_len = o->key_len;
 				r.data = o->key;

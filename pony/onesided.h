@@ -22,6 +22,7 @@ enum pony_os_opcode {
 	PONY_OS_SCAN_READ = 4,     /* pony_kv.h table at off: the value of key (request data) */
 	PONY_OS_FETCH_ADD = 5,     /* the 8-byte word at off += operand; answers the old value */
 	PONY_OS_CMP_SWAP = 6,      /* if word == compare: word = swap; answers the old value */
+	PONY_OS_BPF = 7,           /* run a loaded eBPF program (pony/bpf.h) on the region */
 	PONY_OS_OPCODE_MAX
 };
 
@@ -40,6 +41,13 @@ static inline uint16_t pony_os_atomic_args(uint8_t opcode)
 {
 	return opcode == PONY_OS_FETCH_ADD ? 8 : opcode == PONY_OS_CMP_SWAP ? 16 : 0;
 }
+
+/* PONY_OS_BPF: request data is {u8 name_len, name, argument block} (1 + 1..31 + 0..256
+ * bytes), len the result room (8..8 + PONY_BPF_RESULT_MAX), off 0. The response data is the
+ * program's return value (little-endian u64) then the bytes it appended. The requester keeps
+ * the request data's length in its op's off (a BPF op has no remote offset). */
+#define PONY_OS_BPF_IN_MAX (1u + 31u + 256u)
+#define PONY_OS_BPF_OUT_MAX (8u + 256u)
 
 #define PONY_OS_DATA_MAX 1024u  /* bytes one op reads or writes (fits one packet) */
 #define PONY_OS_KEY_MAX 24u     /* scan key bytes (KV_KEY_MAX) */
@@ -84,7 +92,9 @@ _Static_assert(PONY_OSR_LEN + 4 == PONY_OS_RESP_HDR, "response record header siz
 	X(BAD_REQ, "bad_req", -EBADMSG)              /* bad opcode/flags/len in a record */\
 	X(NO_TARGET, "no_target", -EOPNOTSUPP)       /* remote engine has no app layer */  \
 	X(BAD_TABLE, "bad_table", -EILSEQ)           /* scan: table header invalid */      \
-	X(BUSY, "busy", -EBUSY)                      /* scan: bucket kept changing */
+	X(BUSY, "busy", -EBUSY)                      /* scan: bucket kept changing */      \
+	X(NO_PROG, "no_prog", -ENOEXEC)              /* BPF: no program of that name */    \
+	X(FAULT, "fault", -EFAULT)                   /* BPF: the program faulted, stopped */
 
 enum pony_os_status {
 #define PONY_OS_X_ENUM(e, s, errno_) PONY_OS_ST_##e,
@@ -92,15 +102,21 @@ enum pony_os_status {
 #undef PONY_OS_X_ENUM
 	PONY_OS_ST_MAX
 };
+/* Statuses counted in pony_os_stats.status (its size is a saved layout, pony/onesided_save.c):
+ * the later BPF ones are counted by the owner's program table (pony/bpf.h). */
+#define PONY_OS_ST_COUNTED PONY_OS_ST_NO_PROG
 const char *pony_os_status_name(unsigned st);
 /* The completion status (0 or -errno) an op with wire status st reports. */
 int pony_os_status_errno(unsigned st);
 
 /* A region as the resolver hands it to the executor. */
+struct pony_bpf_table;
 struct pony_os_region {
 	uint8_t *base;
 	uint64_t len;
 	uint32_t perms; /* PONY_REGION_READ 1 | PONY_REGION_WRITE 2 */
+	uint32_t id;    /* the region id (PONY_OS_BPF looks its programs up by it) */
+	struct pony_bpf_table *bpf; /* the owner's programs, NULL if none */
 };
 #define PONY_OS_PERM_READ 1u
 #define PONY_OS_PERM_WRITE 2u
@@ -124,6 +140,9 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 
 /* One op to submit. buf: READ/READ_INDIRECT/SCAN_READ destination (len bytes, written
  * before done()), WRITE source (len bytes, copied when the request packet is first built).
+ * BPF: buf holds the request data ({name_len, name, args}, off bytes: 2..PONY_OS_BPF_IN_MAX,
+ * copied when the request packet is first built) and receives the result (len: 8..
+ * PONY_OS_BPF_OUT_MAX); key_len 0.
  * SCAN_READ: the key is key_data[0..key_len), copied at submit; off is the table's offset in
  * the region. FETCH_ADD/CMP_SWAP: len 8, key_data the operands (key_len 8 or 16, copied at
  * submit), the old value written to buf (8 bytes). */
@@ -148,7 +167,7 @@ int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 struct pony_os_stats {
 	uint64_t submitted, completed, req_pkts_tx, resp_pkts_tx, req_pkts_rx, resp_pkts_rx;
 	uint64_t executed;                  /* ops run by this engine for peers */
-	uint64_t status[PONY_OS_ST_MAX];    /* ...by the status they returned */
+	uint64_t status[PONY_OS_ST_COUNTED]; /* ...by the status they returned */
 	uint64_t bytes_read, bytes_written; /* region bytes served */
 	uint64_t malformed;                 /* OS packets whose records did not parse */
 	uint64_t stray_resp;                /* response records for no pending op */

@@ -10,6 +10,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 
+#include "pony/bpf.h"
 #include "pony/bytes.h"
 #include "pony/onesided.h"
 #include "pony_kv.h"
@@ -214,6 +215,37 @@ static size_t exec_atomic(const struct pony_os_rec *r, const struct pony_os_regi
 		    PONY_OS_ATOMIC_LEN, status);
 }
 
+/* Request data of a BPF op: {u8 name_len, name, args} with the name 1..PONY_BPF_NAME_MAX. */
+static bool bpf_req_ok(const struct pony_os_rec *r)
+{
+	return r->flags == 0 && r->off == 0 && r->len >= 8 && r->len <= PONY_OS_BPF_OUT_MAX &&
+	       r->data_len >= 2 && r->data_len <= PONY_OS_BPF_IN_MAX && r->data[0] >= 1 &&
+	       r->data[0] <= PONY_BPF_NAME_MAX && r->data[0] < r->data_len &&
+	       r->data_len - 1u - r->data[0] <= PONY_BPF_ARG_MAX;
+}
+
+/* Run the region's program named in the request (pony/bpf.h): its result (return value,
+ * appended bytes) is the response data. */
+static size_t exec_bpf(const struct pony_os_rec *r, const struct pony_os_region *rg,
+		       uint8_t *out, size_t room, unsigned *status)
+{
+	uint8_t nl = r->data[0];
+	struct pony_bpf_prog *p = pony_bpf_table_find(rg->bpf, rg->id, r->data + 1, nl);
+	if (p == NULL) {
+		if (rg->bpf)
+			rg->bpf->no_prog++;
+		return FAIL(PONY_OS_ST_NO_PROG);
+	}
+	uint8_t res[PONY_OS_BPF_OUT_MAX];
+	size_t n;
+	unsigned st = pony_bpf_prog_run(p, rg, r->data + 1 + nl, r->data_len - 1u - nl, res, r->len, &n);
+	rg->bpf->runs++;
+	rg->bpf->faults += st == PONY_OS_ST_FAULT;
+	if (st != PONY_OS_ST_OK)
+		return FAIL(st);
+	return resp(out, room, r, PONY_OS_ST_OK, (uint32_t)n, res, (uint16_t)n, status);
+}
+
 size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg, unsigned st,
 		    uint8_t *out, size_t room, unsigned *status)
 {
@@ -227,12 +259,16 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 	    (r->flags & ~(r->opcode == PONY_OS_READ_INDIRECT ? PONY_OS_F_PTR : 0u)) ||
 	    (args ? r->data_len != args || r->len != PONY_OS_ATOMIC_LEN
 	     : r->opcode == PONY_OS_WRITE ? r->data_len != r->len
+	     : r->opcode == PONY_OS_BPF   ? !bpf_req_ok(r)
 					  : r->opcode != PONY_OS_SCAN_READ && r->data_len != 0))
 		return FAIL(PONY_OS_ST_BAD_REQ);
 	if (st != PONY_OS_ST_OK || rg == NULL)
 		return FAIL(st != PONY_OS_ST_OK && st < PONY_OS_ST_MAX ? st : PONY_OS_ST_NO_TARGET);
+	/* BPF: each helper checks the permission its access needs. */
 	uint32_t need = args ? PONY_OS_PERM_READ | PONY_OS_PERM_WRITE
-		      : r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE : PONY_OS_PERM_READ;
+		      : r->opcode == PONY_OS_WRITE ? PONY_OS_PERM_WRITE
+		      : r->opcode == PONY_OS_BPF   ? 0
+						   : PONY_OS_PERM_READ;
 	if ((rg->perms & need) != need)
 		return FAIL(PONY_OS_ST_PERM);
 	switch (r->opcode) {
@@ -275,6 +311,8 @@ size_t pony_os_exec(const struct pony_os_rec *r, const struct pony_os_region *rg
 	case PONY_OS_FETCH_ADD:
 	case PONY_OS_CMP_SWAP:
 		return exec_atomic(r, rg, out, room, status);
+	case PONY_OS_BPF:
+		return exec_bpf(r, rg, out, room, status);
 	}
 	return FAIL(PONY_OS_ST_BAD_REQ);
 }
@@ -299,7 +337,8 @@ int pony_os_answer(const struct pony_os_rec *rec, unsigned n, pony_os_resolve_fn
 		used += pony_os_exec(&r, rst == PONY_OS_ST_OK ? &rg : NULL, rst, out + used, avail,
 				     &status);
 		st->executed++;
-		st->status[status < PONY_OS_ST_MAX ? status : PONY_OS_ST_BAD_REQ]++;
+		if (status < PONY_OS_ST_COUNTED) /* later ones: pony/bpf.h counts them */
+			st->status[status]++;
 		if (status == PONY_OS_ST_OK) {
 			if (r.opcode == PONY_OS_WRITE)
 				st->bytes_written += r.len;

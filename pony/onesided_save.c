@@ -211,7 +211,9 @@ static int check(const struct pony_tp *tp, const struct os_image *im)
 		memcpy(&o, &ops[i], sizeof(o));
 		if (!idx_ok(o.next, OS_OPS) || o.state > OS_OP_INFLIGHT ||
 		    (o.state != OS_OP_FREE && (o.flow >= nf || o.len > PONY_OS_DATA_MAX ||
-					       o.key_len > PONY_OS_KEY_MAX)))
+					       o.key_len > PONY_OS_KEY_MAX ||
+					       (o.opcode == PONY_OS_BPF &&
+						o.off > PONY_OS_BPF_IN_MAX))))
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < nf; i++) {

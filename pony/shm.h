@@ -109,7 +109,9 @@ struct pony_shm_cmd {
 	uint64_t len;     /* SEND, RECV: bytes per buffer; REGION_REG: region bytes;
 			   * one-sided: bytes to read/write (buffer size) */
 	uint32_t count;   /* RECV: buffers back to back (1..PONY_RECV_BATCH_MAX);
-			   * SCAN_READ: key length (the key is at the buffer's start) */
+			   * SCAN_READ: key length (the key is at the buffer's start);
+			   * BPF_CALL: request bytes at the buffer's start (u8 name_len, name,
+			   * args); BPF_LOAD: instructions, after PONY_BPF_LOAD_HDR name bytes */
 	uint32_t ip;      /* OPEN, one-sided: peer IPv4, host order */
 	uint32_t region;  /* REGION_REVOKE; one-sided: the remote region id */
 	uint32_t perms;   /* REGION_REG: PONY_REGION_* */
@@ -150,7 +152,7 @@ _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
 /* Whether op is a one-sided op (its command and completion carry a payload-area buffer). */
 static inline bool pony_shm_op_onesided(unsigned op)
 {
-	return op >= PONY_OP_READ && op <= PONY_OP_CMP_SWAP;
+	return op >= PONY_OP_READ && op <= PONY_OP_BPF_CALL;
 }
 
 static inline int pony_shm_is_pow2(uint32_t v)

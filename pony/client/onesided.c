@@ -163,3 +163,57 @@ int pony_region_revoke(struct pony_app *a, uint32_t region, uint64_t tag)
 	return pony_cmd_push(a, &c);
 }
 
+
+const char *pony_bpf_reason_name(unsigned reason)
+{
+	static const char *const names[] = {
+#define PONY_BPF_X_NAME(e, s, errno_) s,
+		PONY_BPF_REASONS(PONY_BPF_X_NAME)
+#undef PONY_BPF_X_NAME
+	};
+	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "?";
+}
+
+int pony_bpf_load(struct pony_app *a, uint32_t region, const char *name,
+		  const struct pony_bpf_insn *ins, uint32_t n, uint64_t tag)
+{
+	if (name == NULL || ins == NULL || n == 0 || n > PONY_BPF_INSNS_MAX ||
+	    strnlen(name, PONY_BPF_LOAD_HDR) > PONY_BPF_NAME_MAX || name[0] == 0)
+		return -EINVAL;
+	size_t len = PONY_BPF_LOAD_HDR + (size_t)n * sizeof(*ins);
+	uint8_t *b = pony_buf_alloc(a, len);
+	if (b == NULL)
+		return -ENOMEM;
+	memset(b, 0, PONY_BPF_LOAD_HDR);
+	memcpy(b, name, strlen(name));
+	memcpy(b + PONY_BPF_LOAD_HDR, ins, (size_t)n * sizeof(*ins));
+	uint64_t off;
+	pony_buf_off(a, b, len, &off);
+	/* The daemon copies the program at once; the library frees b at the completion. */
+	struct pony_shm_cmd c = {.op = PONY_OP_BPF_LOAD, .flags = PONY_CMDF_FREE_ON_DONE,
+				 .region = region, .off = off, .len = len, .count = n, .tag = tag};
+	int r = pony_cmd_push(a, &c);
+	if (r)
+		pony_buf_free(a, b);
+	return r;
+}
+
+int pony_bpf_call(struct pony_app *a, const struct pony_remote *rm, const char *name,
+		  const void *arg, uint32_t arg_len, void *buf, uint32_t len, uint64_t tag)
+{
+	size_t nl = name ? strnlen(name, PONY_BPF_NAME_MAX + 1) : 0;
+	uint32_t req = 1 + (uint32_t)nl + arg_len;
+	if (nl == 0 || nl > PONY_BPF_NAME_MAX || arg_len > PONY_BPF_ARG_MAX ||
+	    (arg_len && arg == NULL) || buf == NULL || len < 8 || len < req)
+		return -EINVAL;
+	uint64_t boff;
+	if (pony_buf_off(a, buf, len, &boff))
+		return -EFAULT;
+	/* The request travels at the start of the buffer (arg may overlap it). */
+	uint8_t *p = buf;
+	if (arg_len)
+		memmove(p + 1 + nl, arg, arg_len);
+	p[0] = (uint8_t)nl;
+	memcpy(p + 1, name, nl);
+	return onesided(a, PONY_OP_BPF_CALL, 0, rm, 0, buf, len, req, tag);
+}

@@ -473,7 +473,7 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
 			.region = c.region, .key = c.key,
 		};
-		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV ||
+		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV || c.op == PONY_OP_BPF_LOAD ||
 		     pony_shm_op_onesided(c.op)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;
 		if (c.flags & PONY_CMDF_FREE_ON_DONE) {
@@ -608,7 +608,8 @@ const char *pony_op_name(unsigned op)
 		[PONY_OP_REGION_REVOKE] = "region_revoke", [PONY_OP_READ] = "read",
 		[PONY_OP_WRITE] = "write", [PONY_OP_READ_INDIRECT] = "read_indirect",
 		[PONY_OP_SCAN_READ] = "scan_read", [PONY_OP_FETCH_ADD] = "fetch_add",
-		[PONY_OP_CMP_SWAP] = "cmp_swap",
+		[PONY_OP_CMP_SWAP] = "cmp_swap", [PONY_OP_BPF_CALL] = "bpf_call",
+		[PONY_OP_BPF_LOAD] = "bpf_load",
 	};
 	return op < PONY_OP_MAX ? names[op] : "?";
 }

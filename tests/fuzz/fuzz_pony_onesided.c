@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_log.h>
+
+#include "pony/bpf.h"
 #include "pony/onesided.h"
 #include "pony_kv.h"
+#include "../../tools/examples/bpf_progs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void pony_fuzz_report(void);
@@ -24,6 +28,20 @@ void pony_fuzz_report(void);
 static uint8_t mem[GUARD + RLEN + GUARD];
 static uint8_t ref[sizeof(mem)];
 static unsigned long n_inputs, n_exec, n_ok, by_status[PONY_OS_ST_MAX];
+
+/* The region's read-only eBPF programs (PONY_OS_BPF records name them, or not). */
+static struct pony_bpf_table *progs;
+static const char *const prog_names[4] = {"walk", "scan", "zz", "w"};
+
+static void progs_init(void)
+{
+	static struct pony_bpf_insn p[256];
+	unsigned why;
+	rte_log_set_level_pattern("lib.bpf", RTE_LOG_EMERG);
+	if (pony_bpf_table_load(&progs, 1, "walk", 4, p, bpf_walk_prog(p), &why) ||
+	    pony_bpf_table_load(&progs, 1, "scan", 4, p, bpf_scan_prog(p), &why))
+		abort();
+}
 
 static void region_init(const uint8_t *data, size_t size)
 {
@@ -46,7 +64,8 @@ static void region_init(const uint8_t *data, size_t size)
 
 static void exec_all(const struct pony_os_rec *rec, int n, uint8_t perms, unsigned rst)
 {
-	struct pony_os_region rg = {.base = mem + GUARD, .len = RLEN, .perms = perms & 3};
+	struct pony_os_region rg = {.base = mem + GUARD, .len = RLEN, .perms = perms & 3, .id = 1,
+				    .bpf = progs};
 	static uint8_t out[PONY_OS_RESP_HDR + PONY_OS_DATA_MAX];
 	for (int k = 0; k < n; k++) {
 		unsigned st;
@@ -81,7 +100,8 @@ struct fz_resolve {
 static unsigned fz_resolve(void *ctx, uint32_t region, uint64_t key, struct pony_os_region *out)
 {
 	const struct fz_resolve *z = ctx;
-	*out = (struct pony_os_region){.base = mem + GUARD, .len = RLEN, .perms = z->perms & 3};
+	*out = (struct pony_os_region){.base = mem + GUARD, .len = RLEN, .perms = z->perms & 3,
+				       .id = 1, .bpf = progs};
 	return z->st;
 }
 
@@ -131,7 +151,7 @@ static size_t structure(const uint8_t *in, size_t size, uint8_t *pay, size_t roo
 		const uint8_t *b = in + at;
 		at += 8;
 		struct pony_os_rec r = {0};
-		r.opcode = (uint8_t)(b[0] % 6);
+		r.opcode = (uint8_t)(b[0] % 8);
 		r.flags = (uint8_t)(r.opcode == PONY_OS_READ_INDIRECT || b[1] == 0xff ? b[1] & 0x81 : 0);
 		r.len = b[2] & 0x80 ? (uint32_t)b[3] << 4 : b[3];
 		if (b[2] & 0x40)
@@ -141,7 +161,9 @@ static size_t structure(const uint8_t *in, size_t size, uint8_t *pay, size_t roo
 		r.off = b[4] < 128 ? offs[b[4] % 12] : (uint64_t)b[4] * 61 + b[5];
 		r.op_id = b[6];
 		uint16_t dl = r.opcode == PONY_OS_WRITE ? (uint16_t)r.len
-			    : r.opcode == PONY_OS_SCAN_READ ? (uint16_t)(b[7] % 30) : (uint16_t)(b[7] == 0xff);
+			    : r.opcode == PONY_OS_SCAN_READ ? (uint16_t)(b[7] % 30)
+			    : r.opcode == PONY_OS_BPF ? (uint16_t)(b[7] >> 2)
+						       : (uint16_t)(b[7] == 0xff);
 		if (dl > size - at)
 			dl = (uint16_t)(size - at);
 		r.data_len = dl;
@@ -152,6 +174,20 @@ static size_t structure(const uint8_t *in, size_t size, uint8_t *pay, size_t roo
 			static const uint8_t key[2] = {'k', '3'};
 			r.data = b[5] & 2 ? in + at - dl : key;
 			r.data_len = b[5] & 2 ? dl : 2;
+		}
+		uint8_t bd[PONY_OS_BPF_IN_MAX + 1];
+		if (r.opcode == PONY_OS_BPF && !(b[5] & 0x80)) {
+			/* mostly well-formed: a name (known or not), arguments from the input */
+			const char *nm = prog_names[b[7] & 3];
+			size_t nl = strlen(nm), al = dl < 64 ? dl : 64;
+			bd[0] = (uint8_t)nl;
+			memcpy(bd + 1, nm, nl);
+			memcpy(bd + 1 + nl, r.data, al);
+			r.data = bd;
+			r.data_len = (uint16_t)(1 + nl + al);
+			r.off = b[5] & 0x40 ? r.off : 0;
+			r.flags = 0;
+			r.len = b[5] & 0x20 ? r.len : 8 + (b[3] % (PONY_BPF_RESULT_MAX + 1));
 		}
 		if (used + PONY_OS_REQ_HDR + r.data_len > room)
 			break;
@@ -165,6 +201,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t pay[65536];
 	static struct pony_os_rec rec[PONY_OS_BATCH_MAX];
+	if (progs == NULL)
+		progs_init();
 	n_inputs++;
 	if (size < 3)
 		return 0;

@@ -307,6 +307,10 @@ static unsigned loop_os_run(void)
 		} else if (op->opcode == PONY_OS_SCAN_READ) {
 			r.data = loop_os.q[i].key;
 			r.data_len = op->key_len;
+		} else if (op->opcode == PONY_OS_BPF) { /* the request is in buf, off bytes */
+			r.data = op->buf;
+			r.data_len = (uint16_t)op->off;
+			r.off = 0;
 		}
 		struct pony_os_region rg;
 		unsigned st = loop_os.h.resolve(loop_os.ctx, r.region, r.key, &rg), status;

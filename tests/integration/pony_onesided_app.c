@@ -17,6 +17,7 @@
 
 #include <pony.h>
 
+#include "app_check.h"
 #include "pony_kv.h"
 
 #define RLEN (1u << 20)
@@ -119,15 +120,6 @@ static int drain(struct pony_completion *out)
 	pending = 0;
 	return (int)got;
 }
-
-#define FAILIF(c, ...)                                                                    \
-	do {                                                                              \
-		if (c) {                                                                  \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fprintf(stderr, "\n");                                            \
-			return 1;                                                         \
-		}                                                                         \
-	} while (0)
 
 static int expect(int call, int status, const char *what)
 {

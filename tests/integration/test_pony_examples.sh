@@ -2,9 +2,9 @@
 # End-to-end run of the libpony examples against pony_loopd (the real app layer over a
 # loopback transport double): echo RPC, key-value PUT/GET/INFO, an app killed with -9,
 # and every app-layer gauge back to zero at the end. Cleans up on any exit.
-# Usage: test_pony_examples.sh LOOPD ECHO_SERVER ECHO_CLIENT KV_SERVER KV_CLIENT HELLO
+# Usage: test_pony_examples.sh LOOPD ECHO_SERVER ECHO_CLIENT KV_SERVER KV_CLIENT HELLO BPF_OPS
 set -eu
-loopd=$1 echo_server=$2 echo_client=$3 kv_server=$4 kv_client=$5 hello=$6
+loopd=$1 echo_server=$2 echo_client=$3 kv_server=$4 kv_client=$5 hello=$6 bpf_ops=$7
 tmp=$(mktemp -d)
 sock=$tmp/pony.sock
 pids=""
@@ -61,6 +61,11 @@ rk=$(timeout 10 "$kv_client" -i 127.0.0.1 info | awk '/^region /{print $2 ":" $4
 [ "$(timeout 10 "$kv_client" -i 127.0.0.1 -o -r "$rk" get hello)" = world ] || fail "kv one-sided get with -r"
 bad=${rk%%:*}:0 # the right region, a wrong key
 timeout 10 "$kv_client" -i 127.0.0.1 -o -r "$bad" get hello >/dev/null 2>&1 && fail "kv one-sided get with a wrong key"
+# eBPF custom ops: the 16-hop walk and the scan, each one op.
+out=$(timeout 10 "$bpf_ops" -h 16 -k 1 -m 3) || fail "bpf_ops: $out"
+echo "$out"
+echo "$out" | grep -q "value 1016 at" || fail "bpf_ops walk: $out"
+echo "$out" | grep -q "scan: 4 records.* 1=101 5=105 9=109 13=113" || fail "bpf_ops scan: $out"
 
 # Apps that die hard are detached like any other.
 kill -9 "$es" "$ks"

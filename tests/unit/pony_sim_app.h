@@ -65,6 +65,28 @@ static inline void sim_apps_start(struct sim_apps *p, const char *name, size_t b
 	}
 }
 
+/* One round: the link, then both hosts take their apps' commands. */
+static inline void sim_apps_step(struct sim_apps *p)
+{
+	sim_step();
+	pony_app_host_poll(p->h[0], 256);
+	pony_app_host_poll(p->h[1], 256);
+}
+
+/* Run rounds until n completions of app x arrived (bounded); returns how many did. */
+static inline unsigned sim_apps_collect(struct sim_apps *p, struct pony_app *x,
+					struct pony_completion *out, unsigned n)
+{
+	unsigned got = 0;
+	for (unsigned k = 0; k < 2000000 && got < n; k++) {
+		sim_apps_step(p);
+		int r = pony_poll(x, out + got, n - got);
+		CHECK(r >= 0);
+		got += (unsigned)r;
+	}
+	return got;
+}
+
 /* Check that no completion overflowed and no upcall went astray, detach both apps (their
  * hosts must be back to no sessions, streams or listeners) and tear everything down. */
 static inline void sim_apps_stop(struct sim_apps *p)

@@ -8,7 +8,7 @@
 #include "pony_kv.h"
 
 
-static struct pony_app_host *hA, *hB;
+static struct sim_apps P;
 static struct pony_app *a, *b;
 static struct pony_tp *tpB;
 static uint8_t *areaB; /* B's payload area as B's app sees it */
@@ -16,22 +16,12 @@ static size_t sizeB;
 
 static void step(void)
 {
-	sim_step();
-	pony_app_host_poll(hA, 256);
-	pony_app_host_poll(hB, 256);
+	sim_apps_step(&P);
 }
 
-/* Run until n completions of app x arrived (bounded). */
 static unsigned collect(struct pony_app *x, struct pony_completion *out, unsigned n)
 {
-	unsigned got = 0;
-	for (unsigned k = 0; k < 2000000 && got < n; k++) {
-		step();
-		int r = pony_poll(x, out + got, n - got);
-		CHECK(r >= 0);
-		got += (unsigned)r;
-	}
-	return got;
+	return sim_apps_collect(&P, x, out, n);
 }
 
 static struct pony_completion one(void)
@@ -427,13 +417,10 @@ static void test_large(const struct pony_remote *whole, uint8_t *dst)
 
 int main(void)
 {
-	struct sim_apps p;
-	sim_apps_start(&p, "onesided", 1u << 20);
-	tpB = p.tp[1];
-	hA = p.h[0];
-	hB = p.h[1];
-	a = p.app[0];
-	b = p.app[1];
+	sim_apps_start(&P, "onesided", 1u << 20);
+	tpB = P.tp[1];
+	a = P.app[0];
+	b = P.app[1];
 	areaB = (uint8_t *)b->base + b->hdr.buf_off;
 	sizeB = b->hdr.buf_size;
 	/* A region over the whole payload area: its first and last bytes are the area's. */
@@ -453,9 +440,9 @@ int main(void)
 	struct pony_os_stats s;
 	pony_tp_os_stats(tpB, &s);
 	CHECK(s.malformed == 0 && s.stray_resp == 0);
-	pony_tp_os_stats(p.tp[0], &s);
+	pony_tp_os_stats(P.tp[0], &s);
 	CHECK(s.malformed == 0 && s.stray_resp == 0 && s.failed == 0 && s.submitted == s.completed);
-	sim_apps_stop(&p);
+	sim_apps_stop(&P);
 	printf("onesided ok\n");
 	return 0;
 }

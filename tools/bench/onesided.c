@@ -5,7 +5,13 @@
  * latency from submit to completion as the client sees it (both engines' work, no wire
  * delay), and the whole loop's rate. For instructions per op run it under
  * tools/bench/callgrind.sh --func pony_os_rx (the responder's per-packet execution path).
- *   onesided_bench [--ops N] [--inflight K] [--size B] [--indirect] [--quick]
+ * Pointer chasing (issue 21): --walk H makes each op one eBPF custom op walking H hops of a
+ * linked list in the region (bpf_progs.h "walk"); --chase H makes each op H dependent
+ * indirect READs (PTR mode; node i holds {next, value, self}: a read at node i's offset
+ * returns node i+1, whose self is where the next read goes), so the two figures compare one
+ * round trip against H for the same walk. An op's latency is the whole walk's; ops are walks.
+ *   onesided_bench [--ops N] [--inflight K] [--size B] [--indirect | --walk H | --chase H]
+ *                  [--quick]
  * Prints one JSON line (fields as named) and exits 0 when every op succeeded. */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +24,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
+#include "../examples/bpf_progs.h"
 #include "hist.h"
 #include "pony/app_internal.h"
 #include "pony/client/internal.h"
@@ -60,6 +67,8 @@ static void deliver(struct link_end *e, uint32_t from_ip, uint64_t now)
 	e->n = 0;
 }
 
+/* The list walked by --walk and --chase: node i at a scattered 1 KiB slot of the region. */
+#define LIST_OFF (512u << 10)
 static int die(const char *what, int r)
 {
 	fprintf(stderr, "onesided_bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
@@ -71,9 +80,11 @@ int main(int argc, char **argv)
 	uint64_t ops = 2000000;
 	unsigned inflight = 128, size = 64;
 	bool indirect = false;
+	unsigned walk = 0, chase = 0;
 	static const struct option lo[] = {
 		{"ops", 1, 0, 'n'}, {"inflight", 1, 0, 'k'}, {"size", 1, 0, 's'},
-		{"indirect", 0, 0, 'i'}, {"quick", 0, 0, 'q'}, {0, 0, 0, 0}};
+		{"indirect", 0, 0, 'i'}, {"walk", 1, 0, 'w'}, {"chase", 1, 0, 'c'},
+		{"quick", 0, 0, 'q'}, {0, 0, 0, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
@@ -81,15 +92,21 @@ int main(int argc, char **argv)
 		case 'k': inflight = (unsigned)atoi(optarg); break;
 		case 's': size = (unsigned)atoi(optarg); break;
 		case 'i': indirect = true; break;
+		case 'w': walk = (unsigned)atoi(optarg); break;
+		case 'c': chase = (unsigned)atoi(optarg); break;
 		case 'q': ops = 100000; break;
 		default:
-			fprintf(stderr, "usage: %s [--ops N] [--inflight K] [--size B] [--indirect] [--quick]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--ops N] [--inflight K] [--size B] "
+				"[--indirect | --walk H | --chase H] [--quick]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (size == 0 || size > PONY_ONESIDED_MAX || inflight == 0 || inflight > 512 || ops == 0)
+	if (size == 0 || size > PONY_ONESIDED_MAX || inflight == 0 || inflight > 512 || ops == 0 ||
+	    walk > BPF_WALK_MAX || chase > BPF_WALK_MAX || (walk && chase) ||
+	    ((walk || chase) && indirect))
 		return die("arguments", EINVAL);
+	if (walk || chase)
+		size = walk ? 32 : 24; /* walk: result buffer; chase: one node */
 
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "osbench_%d", (int)getpid());
@@ -156,9 +173,30 @@ int main(int argc, char **argv)
 	if (got != 1 || c[0].status != 0)
 		return die("register completion", EPROTO);
 	struct pony_remote rm = {.ip = 0x7f000002, .region = c[0].region, .key = c[0].key};
+	for (unsigned i = 0; i <= BPF_WALK_MAX; i++) {
+		uint64_t self = bpf_walk_node_off(LIST_OFF, i);
+		uint64_t nd[3] = {bpf_walk_node_off(LIST_OFF, i + 1), 1000 + i, self};
+		memcpy(region + self, nd, sizeof(nd));
+	}
+	if (walk) {
+		static struct pony_bpf_insn prog[PONY_BPF_INSNS_MAX];
+		if (pony_bpf_load(app[1], rm.region, "walk", prog, bpf_walk_prog(prog), 2) != 0)
+			return die("bpf load", EINVAL);
+		got = 0;
+		for (unsigned k = 0; k < 1000 && got == 0; k++) {
+			pony_app_host_poll(host[1], 64);
+			got = pony_poll(app[1], c, 1);
+		}
+		if (got != 1 || c[0].status != 0)
+			return die("bpf load completion", c[0].status ? c[0].status : EPROTO);
+	}
+	unsigned hops = walk ? walk : chase;
+	uint64_t head = bpf_walk_node_off(LIST_OFF, 0), tail = bpf_walk_node_off(LIST_OFF, hops);
+	struct bpf_walk_args wa = {.start = head, .hops = walk};
 
 	uint8_t *dst = pony_buf_alloc(app[0], (size_t)inflight * size);
 	uint64_t *t_sub = calloc(inflight, sizeof(*t_sub));
+	unsigned *left = calloc(inflight, sizeof(*left)); /* --chase: reads still to go */
 	unsigned *free_slots = calloc(inflight, sizeof(*free_slots));
 	static struct bench_hist hist;
 	bench_hist_reset(&hist);
@@ -171,15 +209,20 @@ int main(int argc, char **argv)
 		while (n_free && issued < ops) {
 			unsigned slot = free_slots[n_free - 1];
 			uint64_t off = (issued * 4099) % (rlen - 65536 - size) + 65536;
-			int r = indirect ? pony_read_indirect(app[0], &rm, (issued % 8192) * 8,
-							      dst + (size_t)slot * size, size, 0, slot)
-					 : pony_read(app[0], &rm, off, dst + (size_t)slot * size, size,
-						     slot);
+			uint8_t *d = dst + (size_t)slot * size;
+			int r = walk	 ? pony_bpf_call(app[0], &rm, "walk", &wa, sizeof(wa), d, size,
+							 slot)
+				: chase	 ? pony_read_indirect(app[0], &rm, head, d, size,
+							      PONY_INDIRECT_PTR, slot)
+				: indirect ? pony_read_indirect(app[0], &rm, (issued % 8192) * 8, d, size,
+								0, slot)
+					   : pony_read(app[0], &rm, off, d, size, slot);
 			if (r == -EAGAIN)
 				break;
 			if (r)
 				return die("submit", r);
 			t_sub[slot] = rte_rdtsc();
+			left[slot] = chase ? chase - 1 : 0;
 			n_free--;
 			issued++;
 		}
@@ -198,7 +241,22 @@ int main(int argc, char **argv)
 			uint64_t t = rte_rdtsc();
 			for (int k = 0; k < n; k++) {
 				unsigned slot = (unsigned)c[k].tag;
-				if (c[k].status != 0 || c[k].len != size)
+				uint8_t *d = dst + (size_t)slot * size;
+				uint64_t nd[3] = {0};
+				if (walk || chase)
+					memcpy(nd, d, (walk ? 2 : 3) * sizeof(uint64_t));
+				if (c[k].status == 0 && left[slot]) { /* --chase: the next dependent read */
+					left[slot]--;
+					int r = pony_read_indirect(app[0], &rm, nd[2], d, size,
+								   PONY_INDIRECT_PTR, slot);
+					if (r)
+						return die("chase submit", r);
+					continue;
+				}
+				/* walk: {value, offset}; chase: the last node {next, value, self} */
+				bool bad = walk ? nd[0] != 1000 + hops || nd[1] != tail
+					: chase ? nd[1] != 1000 + hops : false;
+				if (c[k].status != 0 || c[k].len != (walk ? 16 : size) || bad)
 					errors++;
 				bench_hist_record(&hist, (t - t_sub[slot]) * 1000000000ull / hz);
 				free_slots[n_free++] = slot;
@@ -210,11 +268,16 @@ int main(int argc, char **argv)
 	double resp_s = (double)resp_cycles / (double)hz;
 	struct pony_os_stats st;
 	pony_tp_os_stats(ends[1].tp, &st);
-	printf("{\"workload\":\"%s\",\"size\":%u,\"inflight\":%u,\"ops\":%llu,\"errors\":%llu,"
+	printf("{\"workload\":\"%s\",\"size\":%u,\"hops\":%u,\"inflight\":%u,\"ops\":%llu,"
+	       "\"errors\":%llu,"
 	       "\"ops_per_s_per_engine_core\":%.0f,\"ns_per_op_engine\":%.1f,"
 	       "\"ops_per_s_loop\":%.0f,\"ops_per_req_pkt\":%.1f,"
 	       "\"lat_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu}}\n",
-	       indirect ? "onesided_read_indirect" : "onesided_read", size, inflight,
+	       walk	  ? "onesided_bpf_walk"
+	       : chase	  ? "onesided_indirect_chase"
+	       : indirect ? "onesided_read_indirect"
+			  : "onesided_read",
+	       size, hops, inflight,
 	       (unsigned long long)done, (unsigned long long)errors,
 	       resp_s > 0 ? (double)done / resp_s : 0.0, resp_s * 1e9 / (double)(done ? done : 1),
 	       (double)done / wall, st.req_pkts_rx ? (double)st.executed / (double)st.req_pkts_rx : 0,
@@ -231,6 +294,7 @@ int main(int argc, char **argv)
 		pony_tp_destroy(ends[i].tp);
 	}
 	free(t_sub);
+	free(left);
 	free(free_slots);
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
