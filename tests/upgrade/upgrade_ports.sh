@@ -109,6 +109,17 @@ else
 fi
 sleep 0.5
 pid=$(a_pid)
+# serving N: after upgrade N, A's port is up (the peer reconnects to a re-opened server,
+# memif or vhost-user, within its link ticks) and the RPC client is the same attached app.
+serving() {
+  for _ in $(seq 50); do SA ports | grep -q " up/" && break; sleep 0.1; done
+  SA ports | grep -q " up/" || { SA ports; fail "upgrade $1: port not up"; }
+  if [ $PEER = daemon ]; then
+    SA apps | awk -v p="$APP_cli" -v id="$ID_cli" '$1==id && $2==p {ok=1} END {exit !ok}' ||
+      fail "upgrade $1: the RPC client is not the same attached app"
+  fi
+  sleep 1
+}
 # First an upgrade whose new daemon dies after the old one released the ports: the old
 # daemon opens them again and resumes, its apps never notice.
 : >"$T/die"
@@ -118,13 +129,7 @@ cat "$T/up0.out"
 grep -q "failed after the ports were released" "$T/up0.out" || fail "upgrade 0: not the roll-back after the release"
 rm -f "$T/die"
 [ "$(a_pid)" = "$pid" ] || fail "upgrade 0: another daemon answers A's control socket"
-for _ in $(seq 50); do SA ports | grep -q " up/" && break; sleep 0.1; done
-SA ports | grep -q " up/" || { SA ports; fail "upgrade 0: port not up again after the roll-back"; }
-if [ $PEER = daemon ]; then
-  SA apps | awk -v p="$APP_cli" -v id="$ID_cli" '$1==id && $2==p {ok=1} END {exit !ok}' ||
-    fail "upgrade 0: the RPC client is not the same attached app"
-fi
-sleep 1
+serving 0
 for i in 1 2 3; do
   bin=$SNAPNETD_NEXT
   [ $((i % 2)) -eq 0 ] && bin=$SNAPNETD
@@ -153,14 +158,7 @@ PY
   kill -0 "$pid" 2>/dev/null && fail "old daemon $pid still running after upgrade $i"
   PIDS+=("$new")
   pid=$new
-  # The peer reconnects to a re-opened server (memif, vhost-user) within its link ticks.
-  for _ in $(seq 50); do SA ports | grep -q " up/" && break; sleep 0.1; done
-  SA ports | grep -q " up/" || { SA ports; fail "upgrade $i: port not up"; }
-  if [ $PEER = daemon ]; then
-    SA apps | awk -v p="$APP_cli" -v id="$ID_cli" '$1==id && $2==p {ok=1} END {exit !ok}' ||
-      fail "upgrade $i: the RPC client is not the same attached app"
-  fi
-  sleep 1
+  serving $i
 done
 
 # Every ping sent: then the counts are final.
