@@ -157,12 +157,20 @@ int snap_xdp_detach(const char *iface)
 
 int snap_xdp_leftovers_close(unsigned port, const char *iface)
 {
+	uint64_t t0 = snap_loop_now_ns();
+	unsigned n = 0;
 	for (unsigned k = 0; port < SNAP_CFG_PORTS_MAX && k < n_noted[port]; k++)
-		if (snap_xsk_is(noted[port][k]))
+		if (snap_xsk_is(noted[port][k])) {
 			close(noted[port][k]);
+			n++;
+		}
 	if (port < SNAP_CFG_PORTS_MAX)
 		n_noted[port] = 0;
-	return snap_xdp_detach(iface);
+	uint64_t t1 = snap_loop_now_ns();
+	int r = snap_xdp_detach(iface);
+	SNAP_LOG(INFO, "%s: %u af_xdp leftovers closed in %.1f ms, program detached in %.1f ms",
+		 iface, n, (t1 - t0) / 1e6, (snap_loop_now_ns() - t1) / 1e6);
+	return r;
 }
 
 int snap_xsk_queue_held(const char *iface, unsigned q)
