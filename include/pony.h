@@ -318,6 +318,12 @@ enum pony_bpf_helper {
 	PONY_BPF_HELPERS
 };
 #define PONY_BPF_INSNS_MAX 1024u      /* instructions a program may have */
+/* How complex a program may be: rte_bpf validates by walking every path, so its time grows
+ * with the paths, about 130 ns a step here (a scan of 16 records with a branch each, 1.2 M
+ * steps, took 155 ms of its engine). A program's steps are the sum over its instructions of
+ * the paths that reach each (a program without branches: its length); at most 2^16, some
+ * 8 ms of validation. Branch-free code costs least (tools/examples/bpf_progs.h). */
+#define PONY_BPF_STEPS_MAX (1u << 16)
 #define PONY_BPF_CALLS_MAX 256u       /* helper calls a run may make */
 #define PONY_BPF_NAME_MAX 31u         /* program name bytes (printable ASCII) */
 #define PONY_BPF_ARG_MAX 256u         /* argument block bytes */
@@ -325,7 +331,12 @@ enum pony_bpf_helper {
 #define PONY_BPF_PROGS_PER_REGION 4u
 #define PONY_BPF_PROGS_PER_APP 8u
 /* Load attempts an app may make while attached: validating a program takes its engine up to
- * tens of milliseconds, so an app cannot keep the engine from serving others by loading. */
+ * tens of milliseconds, so an app cannot keep the engine from serving others by loading.
+ * And an engine spends at most PONY_BPF_LOAD_DUTY_PCT percent of its time validating, after
+ * a first PONY_BPF_LOAD_BURST_MS, whichever apps ask (a load beyond is refused "busy",
+ * -EAGAIN: retry later). */
+#define PONY_BPF_LOAD_DUTY_PCT 2u
+#define PONY_BPF_LOAD_BURST_MS 100u
 #define PONY_BPF_LOADS_MAX 256u
 #define PONY_BPF_LOAD_HDR 32u /* BPF_LOAD command buffer: name (NUL-padded), then the insns */
 /* Why a load was refused: the PONY_OP_BPF_LOAD completion's status, and its len holds the
@@ -340,7 +351,9 @@ enum pony_bpf_helper {
 	X(LIMIT_APP, "limit_app", -ENOSPC)     /* PONY_BPF_PROGS_PER_APP loaded */         \
 	X(NO_REGION, "no_region", -ENOENT)     /* not a live region of this app */         \
 	X(NO_MEM, "no_mem", -ENOMEM)                                                       \
-	X(LOADS, "too_many_loads", -EDQUOT)    /* PONY_BPF_LOADS_MAX attempts made */
+	X(LOADS, "too_many_loads", -EDQUOT)    /* PONY_BPF_LOADS_MAX attempts made */     \
+	X(BUSY, "busy", -EAGAIN)               /* the engine's load budget is spent: retry */ \
+	X(COMPLEX, "too_complex", -E2BIG)      /* over PONY_BPF_STEPS_MAX to validate */
 PONY_API const char *pony_bpf_reason_name(unsigned reason);
 
 /* Load n instructions (1..PONY_BPF_INSNS_MAX) as program name for region (one of this app's

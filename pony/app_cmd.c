@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "pony/app_internal.h"
 #include "pony/bpf.h"
@@ -340,6 +341,28 @@ static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_
 	done(s, c, &cpl);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* May the engine validate a program now? Credit (ns) accrues at PONY_BPF_LOAD_DUTY_PCT of
+ * the time passed, up to PONY_BPF_LOAD_BURST_MS; each validation spends what it took. */
+static bool load_budget(struct pony_app_host *h, uint64_t now)
+{
+	const int64_t cap = (int64_t)PONY_BPF_LOAD_BURST_MS * 1000000;
+	if (h->bpf_credit_ns == 0)
+		h->bpf_credit = cap;
+	else
+		h->bpf_credit += (int64_t)((now - h->bpf_credit_ns) / 100u * PONY_BPF_LOAD_DUTY_PCT);
+	if (h->bpf_credit > cap)
+		h->bpf_credit = cap;
+	h->bpf_credit_ns = now;
+	return h->bpf_credit > 0;
+}
+
 /* Load a program for one of this app's regions (pony/bpf.h). The buffer holds the name (32
  * bytes, NUL-padded) then count instructions; both are copied before they are checked. The
  * completion's len carries the refusal reason. */
@@ -357,10 +380,15 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
 	memcpy(name, s->buf + c->off, sizeof(name));
 	unsigned reason = PONY_BPF_R_LOADS;
 	int r = -EDQUOT;
-	if (s->bpf_attempts < PONY_BPF_LOADS_MAX) {
+	uint64_t t0 = mono_ns();
+	if (!load_budget(s->host, t0)) {
+		reason = PONY_BPF_R_BUSY;
+		r = -EAGAIN;
+	} else if (s->bpf_attempts < PONY_BPF_LOADS_MAX) {
 		s->bpf_attempts++;
 		r = pony_bpf_table_load(&s->bpf, c->region, name, strnlen(name, sizeof(name)),
 					s->buf + c->off + PONY_BPF_LOAD_HDR, c->count, &reason);
+		s->host->bpf_credit -= (int64_t)(mono_ns() - t0);
 	}
 	if (r)
 		s->host->cnt.bpf_refused++;

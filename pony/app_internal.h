@@ -103,6 +103,11 @@ struct pony_app_host {
 	struct pony_app_session *live, *zombies;
 	struct pony_app_session *rr; /* next session to poll first */
 	bool kick_pending;
+	/* Program validation budget (PONY_BPF_LOAD_DUTY_PCT): ns the engine may still spend
+	 * validating (earned at the duty rate, at most PONY_BPF_LOAD_BURST_MS' worth), and
+	 * when (CLOCK_MONOTONIC ns) that was last brought up to date. */
+	int64_t bpf_credit;
+	uint64_t bpf_credit_ns;
 	struct pony_app_host_counters cnt;
 };
 

@@ -159,6 +159,48 @@ struct pony_bpf_prog *pony_bpf_table_find(struct pony_bpf_table *t, uint32_t reg
 	return NULL;
 }
 
+/* What validating the n instructions at ins costs: rte_bpf walks every path through the
+ * program (it has no loops, so its paths form a DAG), so the sum over instructions of the
+ * paths reaching each is the number of steps it takes, computed here in one pass (counts
+ * saturate). Each
+ * instruction is read once, from the app's buffer; the validator later runs on a copy, so a
+ * change under us only changes which program the budget was checked for. */
+static uint64_t validation_steps(const void *ins, uint32_t n)
+{
+	uint64_t paths[PONY_BPF_INSNS_MAX] = {0}, steps = 0;
+	paths[0] = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t p = paths[i];
+		if (p == 0)
+			continue;
+		steps = steps > UINT64_MAX - p ? UINT64_MAX : steps + p;
+		struct ebpf_insn x;
+		memcpy(&x, (const uint8_t *)ins + (size_t)i * sizeof(x), sizeof(x));
+		uint8_t op = BPF_OP(x.code);
+		int64_t next[2] = {(int64_t)i + 1, -1};
+		if (x.code == (BPF_LD | BPF_IMM | EBPF_DW)) {
+			next[0] = (int64_t)i + 2; /* a 64-bit immediate takes two slots */
+		} else if (BPF_CLASS(x.code) == BPF_JMP || BPF_CLASS(x.code) == 0x06) {
+			if (op == EBPF_EXIT)
+				next[0] = -1;
+			else if (op == BPF_JA)
+				next[0] = (int64_t)i + 1 + x.off;
+			else if (op != EBPF_CALL)
+				next[1] = (int64_t)i + 1 + x.off;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (next[k] < 0)
+				continue;
+			if (next[k] <= (int64_t)i)
+				continue; /* a loop: rte_bpf refuses it before walking any path */
+			if (next[k] < (int64_t)n)
+				paths[next[k]] = paths[next[k]] > UINT64_MAX - p ? UINT64_MAX
+										 : paths[next[k]] + p;
+		}
+	}
+	return steps;
+}
+
 int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char *name,
 		  size_t name_len, const void *ins, uint32_t n, unsigned *reason)
 {
@@ -168,6 +210,9 @@ int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char 
 		return refuse(reason, PONY_BPF_R_NAME);
 	if (n == 0 || n > PONY_BPF_INSNS_MAX || ins == NULL)
 		return refuse(reason, PONY_BPF_R_SIZE);
+	uint64_t steps = validation_steps(ins, n);
+	if (steps > PONY_BPF_STEPS_MAX)
+		return refuse(reason, PONY_BPF_R_COMPLEX);
 	struct pony_bpf_table *t = *tp;
 	if (pony_bpf_table_find(t, region, (const uint8_t *)name, name_len))
 		return refuse(reason, PONY_BPF_R_EXISTS);

@@ -35,7 +35,7 @@ static const char *const prog_names[4] = {"walk", "scan", "zz", "w"};
 
 static void progs_init(void)
 {
-	static struct pony_bpf_insn p[256];
+	static struct pony_bpf_insn p[PONY_BPF_INSNS_MAX];
 	unsigned why;
 	rte_log_set_level_pattern("lib.bpf", RTE_LOG_EMERG);
 	if (pony_bpf_table_load(&progs, 1, "walk", 4, p, bpf_walk_prog(p), &why) ||

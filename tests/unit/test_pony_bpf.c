@@ -64,6 +64,19 @@ static void test_load(void)
 	p[PONY_BPF_INSNS_MAX - 1] = BPF_I(BPF_I_EXIT, 0, 0, 0, 0);
 	CHECK(load(&t, 9, "max", p, PONY_BPF_INSNS_MAX, &why) == 0);
 	pony_bpf_table_unload(t, 9);
+	/* Paths that double at each of 40 branches (2^40 for the validator to walk: it would
+	 * hold the engine for ever): refused before rte_bpf sees it, at once. 20 such
+	 * branches are still too many; the branch-free scan above costs its length. */
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t branches = k ? 20 : 40, m = 0;
+		p[m++] = BPF_I(BPF_I_MOV64_K, 0, 0, 0, 0);
+		for (uint32_t j = 0; j < branches; j++) {
+			p[m++] = BPF_I(BPF_I_JEQ_K, 0, 0, 1, (int32_t)j);
+			p[m++] = BPF_I(BPF_I_ADD64_K, 0, 0, 0, 1);
+		}
+		p[m++] = BPF_I(BPF_I_EXIT, 0, 0, 0, 0);
+		CHECK(load(&t, 1, "fork", p, m, &why) == -E2BIG && why == PONY_BPF_R_COMPLEX);
+	}
 	/* A loop (back-edge). */
 	p[0] = BPF_I(BPF_I_MOV64_K, 0, 0, 0, 0);
 	p[1] = BPF_I(BPF_I_ADD64_K, 0, 0, 0, 1);

@@ -17,7 +17,15 @@ enum {
 	BPF_I_MOV64_K = 0xb7, /* dst = imm */
 	BPF_I_MOV64_X = 0xbf, /* dst = src */
 	BPF_I_ADD64_K = 0x07, /* dst += imm */
+	BPF_I_ADD64_X = 0x0f, /* dst += src */
 	BPF_I_AND64_X = 0x5f, /* dst &= src */
+	BPF_I_OR64_X = 0x4f,  /* dst |= src */
+	BPF_I_XOR64_X = 0xaf, /* dst ^= src */
+	BPF_I_XOR64_K = 0xa7, /* dst ^= imm */
+	BPF_I_SUB64_X = 0x1f, /* dst -= src */
+	BPF_I_NEG64 = 0x87,   /* dst = -dst */
+	BPF_I_LSH64_K = 0x67, /* dst <<= imm */
+	BPF_I_RSH64_K = 0x77, /* dst >>= imm (logical) */
 	BPF_I_JEQ_K = 0x15,   /* if dst == imm: pc += off */
 	BPF_I_JNE_X = 0x5d,   /* if dst != src: pc += off */
 	BPF_I_JA = 0x05,      /* pc += off */
@@ -89,12 +97,25 @@ struct bpf_scan_args {
 	uint64_t table, n, want, mask;
 };
 #define BPF_SCAN_MAX 16u
-#define BPF_SCAN_REC_INSNS 12u
+#define BPF_SCAN_REC_INSNS 25u
 
-/* As for the walk. */
+/* As for the walk. Branch-free: a record that does not match (or lies past the records
+ * asked for) is "emitted" with length 0, so the program has a single path and its
+ * validation costs its length (PONY_BPF_STEPS_MAX; with a branch per record it would
+ * double per record). */
 static inline uint32_t bpf_scan_len(void)
 {
 	return 6 + BPF_SCAN_MAX * BPF_SCAN_REC_INSNS + 2;
+}
+/* dst = (dst != 0), through tmp, without a branch: the sign bit of dst | -dst. */
+static inline uint32_t bpf_nonzero(struct pony_bpf_insn *out, uint32_t n, uint8_t dst,
+				   uint8_t tmp)
+{
+	out[n++] = BPF_I(BPF_I_MOV64_X, tmp, dst, 0, 0);
+	out[n++] = BPF_I(BPF_I_NEG64, tmp, 0, 0, 0);
+	out[n++] = BPF_I(BPF_I_OR64_X, dst, tmp, 0, 0);
+	out[n++] = BPF_I(BPF_I_RSH64_K, dst, 0, 0, 63);
+	return n;
 }
 static inline uint32_t bpf_scan_prog(struct pony_bpf_insn *out)
 {
@@ -106,20 +127,25 @@ static inline uint32_t bpf_scan_prog(struct pony_bpf_insn *out)
 	out[n++] = BPF_I(BPF_I_STXDW, 10, 2, -8, 0); /* mask on the stack */
 	out[n++] = BPF_I(BPF_I_MOV64_K, 9, 0, 0, 0); /* r9 = matches */
 	for (uint32_t k = 0; k < BPF_SCAN_MAX; k++) {
-		int16_t skip = (int16_t)((BPF_SCAN_MAX - k) * BPF_SCAN_REC_INSNS - 1);
-		out[n++] = BPF_I(BPF_I_JEQ_K, 7, 0, skip, 0);
 		out[n++] = BPF_I(BPF_I_MOV64_X, 1, 6, 0, 0);
 		out[n++] = BPF_I(BPF_I_CALL, 0, 0, 0, PONY_BPF_LOAD64);  /* r0 = key */
 		out[n++] = BPF_I(BPF_I_LDXDW, 2, 10, -8, 0);
 		out[n++] = BPF_I(BPF_I_AND64_X, 0, 2, 0, 0);
-		out[n++] = BPF_I(BPF_I_JNE_X, 0, 8, 4, 0);             /* no match: next */
+		out[n++] = BPF_I(BPF_I_XOR64_X, 0, 8, 0, 0);             /* 0 iff it matches */
+		n = bpf_nonzero(out, n, 0, 2);
+		out[n++] = BPF_I(BPF_I_XOR64_K, 0, 0, 0, 1);             /* r0 = matches */
+		out[n++] = BPF_I(BPF_I_MOV64_X, 3, 7, 0, 0);
+		n = bpf_nonzero(out, n, 3, 4);                           /* r3 = records left */
+		out[n++] = BPF_I(BPF_I_AND64_X, 0, 3, 0, 0);
+		out[n++] = BPF_I(BPF_I_STXDW, 10, 3, -16, 0);            /* (calls clobber r3) */
+		out[n++] = BPF_I(BPF_I_ADD64_X, 9, 0, 0, 0);
+		out[n++] = BPF_I(BPF_I_MOV64_X, 2, 0, 0, 0);
+		out[n++] = BPF_I(BPF_I_LSH64_K, 2, 0, 0, 4);             /* 16 bytes or 0 */
 		out[n++] = BPF_I(BPF_I_MOV64_X, 1, 6, 0, 0);
-		out[n++] = BPF_I(BPF_I_MOV64_K, 2, 0, 0, (int32_t)sizeof(struct bpf_scan_rec));
 		out[n++] = BPF_I(BPF_I_CALL, 0, 0, 0, PONY_BPF_EMIT);
-		out[n++] = BPF_I(BPF_I_ADD64_K, 9, 0, 0, 1);
-		/* next: */
+		out[n++] = BPF_I(BPF_I_LDXDW, 3, 10, -16, 0);
+		out[n++] = BPF_I(BPF_I_SUB64_X, 7, 3, 0, 0);
 		out[n++] = BPF_I(BPF_I_ADD64_K, 6, 0, 0, (int32_t)sizeof(struct bpf_scan_rec));
-		out[n++] = BPF_I(BPF_I_ADD64_K, 7, 0, 0, -1);
 	}
 	out[n++] = BPF_I(BPF_I_MOV64_X, 0, 9, 0, 0);
 	out[n++] = BPF_I(BPF_I_EXIT, 0, 0, 0, 0);
