@@ -96,6 +96,19 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		.base_max_tsc = us_tsc(c->tsc_hz, c->target_base_max_us),
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
+	struct pony_qos_params qp;
+	pony_qos_params_default(&qp);
+	for (unsigned i = 0; i < PONY_QOS_N; i++) {
+		if (c->qos_weight[i])
+			qp.weight[i] = c->qos_weight[i];
+		qp.slo_ns[i] = (uint64_t)c->qos_slo_us[i] * 1000;
+	}
+	if (pony_qos_params_check(&qp) < 0) {
+		snap_numa_free(tp);
+		errno = EINVAL;
+		return NULL;
+	}
+	pony_qos_init(&tp->qos, &qp);
 	if (pony_key_init(tp->key) < 0) {
 		snap_numa_free(tp);
 		errno = EIO;
@@ -116,12 +129,17 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->txmsgs = snap_numa_calloc("pony_txmsgs", (size_t)c->max_streams * c->sendq_max,
 				      sizeof(*tp->txmsgs), so);
 	tp->held = snap_numa_calloc("pony_held", nf * w, sizeof(*tp->held), so);
+	tp->qflows = snap_numa_calloc("pony_qflows", nf, sizeof(*tp->qflows), so);
+	tp->qmsgs = snap_numa_calloc("pony_qmsgs", (size_t)c->max_streams * c->sendq_max,
+				     sizeof(*tp->qmsgs), so);
+	tp->scls = snap_numa_calloc("pony_scls", c->max_streams, 1, so);
 	if (c->auth_keys) {
 		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
 	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
-	    !tp->txmsgs || !tp->held || (cfg->auth_keys && !tp->auth)) {
+	    !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls ||
+	    (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
 		return NULL;
@@ -153,6 +171,9 @@ void pony_tp_destroy(struct pony_tp *tp)
 	snap_numa_free(tp->streams);
 	snap_numa_free(tp->txmsgs);
 	snap_numa_free(tp->held);
+	snap_numa_free(tp->qflows);
+	snap_numa_free(tp->qmsgs);
+	snap_numa_free(tp->scls);
 	snap_numa_free(tp);
 }
 
@@ -219,7 +240,13 @@ int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *o
 
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len, uint64_t cookie)
 {
-	if (len == 0 || len > PONY_MSG_MAX || buf == NULL)
+	return pony_tp_send_qos(tp, sid, buf, len, PONY_QOS_NORMAL, NULL, cookie);
+}
+
+int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
+		     unsigned cls, unsigned *ran, uint64_t cookie)
+{
+	if (len == 0 || len > PONY_MSG_MAX || buf == NULL || cls >= PONY_QOS_N)
 		return -EINVAL;
 	struct pony_stream *s = pony_stream_get(tp, sid);
 	if (s == NULL || !(s->state == PONY_S_OPEN ||
@@ -229,6 +256,15 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 		return -ENOBUFS;
 	struct pony_txmsg *m = stream_msg(tp, s, s->tx_tail);
 	*m = (struct pony_txmsg){.buf = buf, .cookie = cookie, .len = len, .msg_id = s->tx_tail};
+	/* Admission (Aequitas): per class and peer, against the class's SLO. */
+	struct pony_qmsg *qm = stream_qmsg(tp, s, s->tx_tail);
+	*qm = (struct pony_qmsg){.t0 = tp->now};
+	uint64_t now_ns = (uint64_t)((double)tp->now * tp->ns_per_tsc);
+	uint32_t rnd = tp->qos.prm.slo_ns[cls] ? pony_tp_rand(tp) : 0;
+	cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns, rnd, &qm->ticket);
+	qm->code = pony_qos_code(cls);
+	if (ran != NULL)
+		*ran = cls;
 	s->tx_tail++;
 	pony_stream_update_ready(tp, s);
 	return 0;
@@ -336,5 +372,25 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,
 		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
 		.rx_pkts = f->rx_pkts};
+	return 0;
+}
+
+void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out)
+{
+	pony_qos_stats(&tp->qos, out);
+}
+
+int pony_tp_flow_qos(const struct pony_tp *tp, unsigned i, uint64_t *tx_pkts,
+		     uint64_t *tx_bytes, uint64_t *rx_pkts, uint64_t *rx_bytes)
+{
+	if (i >= tp->cfg.max_flows)
+		return -ENOENT;
+	if (tp->flows[i].state == PONY_F_FREE)
+		return -ESRCH;
+	const struct pony_qflow *qf = &tp->qflows[i];
+	memcpy(tx_pkts, qf->tx_pkts, sizeof(qf->tx_pkts));
+	memcpy(tx_bytes, qf->tx_bytes, sizeof(qf->tx_bytes));
+	memcpy(rx_pkts, qf->rx_pkts, sizeof(qf->rx_pkts));
+	memcpy(rx_bytes, qf->rx_bytes, sizeof(qf->rx_bytes));
 	return 0;
 }
