@@ -4,6 +4,7 @@
 
 #include "pony/app.h"
 #include "pony/onesided.h"
+#include "pony/qos.h"
 #include "pony/shm.h"
 
 #define APP_NONE UINT32_MAX
@@ -21,6 +22,7 @@ struct app_stream {
 	uint32_t sid;               /* transport's stream id */
 	uint16_t gen;
 	uint8_t state;              /* enum app_stream_state */
+	uint8_t qos;                /* default class of its sends (pony_qos_code: 0 normal) */
 	uint16_t service;
 	uint32_t peer_ip;
 	uint64_t tag;               /* tag of the CLOSED completion */
@@ -39,6 +41,7 @@ struct app_op {
 	uint8_t op;       /* enum pony_op; PONY_OP_NONE when free */
 	uint8_t flags;    /* the command's flags (echoed) */
 	bool held;        /* the transport holds this buffer (send queued, receive begun) */
+	uint8_t qos;      /* SEND: class it runs in (pony_qos_code: 0 normal) */
 };
 
 struct app_region {

@@ -1,0 +1,89 @@
+/* Priority classes through the app layer (fake transport): the class a send or a stream
+ * asks for reaches the transport, the class the message ran in (downgraded by admission
+ * control) comes back in the SEND completion, old calls stay normal, and class bits on
+ * other commands are refused. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pony_app_fix.h"
+
+/* Open a stream on app 0 with flags and complete it. Returns (id, its fake_tp owner). */
+static uint32_t open_flags(struct app_fix *x, unsigned flags, void **owner, uint32_t *tsid)
+{
+	assert_int_equal(pony_stream_open_flags(x->app[0], 0x7f000001, 7, flags, 1), 0);
+	assert_int_equal(fix_run(x, 0, NULL, 0), 0);
+	const struct fake_tp_call *o = fake_tp_last(x->f, FAKE_OPEN);
+	*owner = o->owner;
+	*tsid = o->sid;
+	pony_app_upcalls.opened(o->owner, o->sid, 0);
+	struct pony_completion c = fix_one(x, 0);
+	assert_int_equal(c.op, PONY_OP_OPEN);
+	assert_int_equal(c.status, 0);
+	return c.stream;
+}
+
+/* Send with flags; the transport call's class; complete it; the completion's class. */
+static unsigned send_cls(struct app_fix *x, uint32_t sid, void *owner, uint32_t tsid, char *buf,
+			 int flags, unsigned *asked)
+{
+	if (flags < 0)
+		assert_int_equal(pony_send(x->app[0], sid, buf, 8, 5), 0);
+	else
+		assert_int_equal(pony_send_flags(x->app[0], sid, buf, 8, (unsigned)flags, 5), 0);
+	assert_int_equal(fix_run(x, 0, NULL, 0), 0);
+	const struct fake_tp_call *snd = fake_tp_last(x->f, FAKE_SEND);
+	*asked = snd->cls;
+	pony_app_upcalls.tx_done(owner, tsid, snd->cookie, 0);
+	struct pony_completion c = fix_one(x, 0);
+	assert_int_equal(c.op, PONY_OP_SEND);
+	assert_int_equal(c.status, 0);
+	return c.qos_class;
+}
+
+static void test_classes(void **state)
+{
+	(void)state;
+	struct app_fix x;
+	fix_init(&x, "t_qos", 1, NULL);
+	char *buf = pony_buf_alloc(x.app[0], 64);
+	void *owner;
+	uint32_t tsid, asked;
+	/* A stream opened the old way: normal, unless a send names a class. */
+	uint32_t s0 = open_flags(&x, 0, &owner, &tsid);
+	assert_int_equal(send_cls(&x, s0, owner, tsid, buf, -1, &asked), PONY_CLASS_NORMAL);
+	assert_int_equal(asked, PONY_CLASS_NORMAL);
+	assert_int_equal(send_cls(&x, s0, owner, tsid, buf, PONY_SEND_CLASS(PONY_CLASS_CRITICAL),
+				  &asked), PONY_CLASS_CRITICAL);
+	assert_int_equal(asked, PONY_CLASS_CRITICAL);
+	/* A scavenger stream: its sends default to scavenger, a message may still ask more. */
+	uint32_t s1 = open_flags(&x, PONY_SEND_CLASS(PONY_CLASS_SCAVENGER), &owner, &tsid);
+	assert_int_equal(send_cls(&x, s1, owner, tsid, buf, 0, &asked), PONY_CLASS_SCAVENGER);
+	assert_int_equal(asked, PONY_CLASS_SCAVENGER);
+	/* Admission refused (the fake runs every send one class lower): the completion says
+	 * where the message actually ran. */
+	x.f->downgrade = true;
+	assert_int_equal(send_cls(&x, s1, owner, tsid, buf, PONY_SEND_CLASS(PONY_CLASS_CRITICAL),
+				  &asked), PONY_CLASS_NORMAL);
+	assert_int_equal(asked, PONY_CLASS_CRITICAL);
+	assert_int_equal(send_cls(&x, s1, owner, tsid, buf, PONY_SEND_CLASS(PONY_CLASS_NORMAL),
+				  &asked), PONY_CLASS_SCAVENGER);
+	x.f->downgrade = false;
+	/* Bad flags: refused in the library, and by the daemon on other commands. */
+	assert_int_equal(pony_send_flags(x.app[0], s1, buf, 8, 0x40, 1), -EINVAL);
+	assert_int_equal(pony_stream_open_flags(x.app[0], 1, 7, 0x1, 1), -EINVAL);
+	struct pony_shm_cmd c = {.op = PONY_OP_LISTEN, .service = 9,
+				 .flags = PONY_SEND_CLASS(PONY_CLASS_CRITICAL), .tag = 3};
+	uint64_t before = x.s[0]->cnt.errors[PONY_APP_ERR_BAD_FIELD];
+	fix_raw(&x, 0, &c);
+	struct pony_completion cpl = fix_one(&x, 0);
+	assert_int_equal(cpl.status, -EINVAL);
+	assert_int_equal(x.s[0]->cnt.errors[PONY_APP_ERR_BAD_FIELD], before + 1);
+	fix_fini(&x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_classes)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
