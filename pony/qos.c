@@ -26,6 +26,21 @@ unsigned pony_wrr_pick(struct pony_wrr *w, const uint32_t *weight, unsigned read
 	return c;
 }
 
+int pony_qos_parse_weights(const char *s, uint32_t w[PONY_QOS_N])
+{
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		uint32_t v = 0;
+		unsigned digits = 0;
+		for (; *s >= '0' && *s <= '9' && digits < 5; s++, digits++)
+			v = v * 10 + (uint32_t)(*s - '0');
+		if (digits == 0 || v == 0 || v > 1024 || *s != (c + 1 < PONY_QOS_N ? ':' : '\0'))
+			return -EINVAL;
+		w[c] = v;
+		s++;
+	}
+	return 0;
+}
+
 void pony_qos_params_default(struct pony_qos_params *p)
 {
 	*p = (struct pony_qos_params){.weight = {8, 4, 1}, .ai = 0.01, .md = 0.5, .p_min = 0.01};

@@ -62,6 +62,9 @@ struct pony_qos_params {
 				      * probing the class so it recovers */
 };
 
+/* Parse "C:N:S" (config key qos_weights), each weight 1..1024, into w[3]. 0 or -EINVAL. */
+int pony_qos_parse_weights(const char *s, uint32_t w[PONY_QOS_N]);
+
 /* Defaults above; pony_qos_params_check: 0 or -EINVAL (a weight 0 or over 1024, ai or md
  * or p_min outside (0, 1], an SLO on the scavenger class). */
 void pony_qos_params_default(struct pony_qos_params *p);

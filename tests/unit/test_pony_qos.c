@@ -155,6 +155,13 @@ static void test_params(void **state)
 	pony_qos_params_default(&p);
 	p.md = 0;
 	assert_int_equal(pony_qos_params_check(&p), -EINVAL);
+	uint32_t w[PONY_QOS_N] = {0};
+	assert_int_equal(pony_qos_parse_weights("16:4:1", w), 0);
+	assert_true(w[0] == 16 && w[1] == 4 && w[2] == 1);
+	static const char *const bad[] = {"", "8:4", "8:4:1:", "8:0:1", "8:4:1025", "8:4:x",
+					  "8;4;1", "99999999:1:1", "8:4:1 "};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pony_qos_parse_weights(bad[i], w), -EINVAL);
 }
 
 int main(void)
