@@ -406,6 +406,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);
 	pony_tp_os_report(pe->tp, fn, ctx);
+	pony_tp_qos_report(pe->tp, fn, ctx);
 	if (pe->apps)
 		pony_app_host_stats(pe->apps, fn, ctx);
 }

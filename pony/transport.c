@@ -372,6 +372,11 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,
 		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
 		.rx_pkts = f->rx_pkts};
+	const struct pony_qflow *qf = &tp->qflows[i];
+	memcpy(st->cls_tx_pkts, qf->tx_pkts, sizeof(st->cls_tx_pkts));
+	memcpy(st->cls_tx_bytes, qf->tx_bytes, sizeof(st->cls_tx_bytes));
+	memcpy(st->cls_rx_pkts, qf->rx_pkts, sizeof(st->cls_rx_pkts));
+	memcpy(st->cls_rx_bytes, qf->rx_bytes, sizeof(st->cls_rx_bytes));
 	return 0;
 }
 
@@ -380,17 +385,26 @@ void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *ou
 	pony_qos_stats(&tp->qos, out);
 }
 
-int pony_tp_flow_qos(const struct pony_tp *tp, unsigned i, uint64_t *tx_pkts,
-		     uint64_t *tx_bytes, uint64_t *rx_pkts, uint64_t *rx_bytes)
+void pony_tp_qos_report(const struct pony_tp *tp,
+			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
 {
-	if (i >= tp->cfg.max_flows)
-		return -ENOENT;
-	if (tp->flows[i].state == PONY_F_FREE)
-		return -ESRCH;
-	const struct pony_qflow *qf = &tp->qflows[i];
-	memcpy(tx_pkts, qf->tx_pkts, sizeof(qf->tx_pkts));
-	memcpy(tx_bytes, qf->tx_bytes, sizeof(qf->tx_bytes));
-	memcpy(rx_pkts, qf->rx_pkts, sizeof(qf->rx_pkts));
-	memcpy(rx_bytes, qf->rx_bytes, sizeof(qf->rx_bytes));
-	return 0;
+	struct pony_qos_class_stats st[PONY_QOS_N];
+	pony_qos_stats(&tp->qos, st);
+	/* Static names: the collector may keep the pointers. */
+#define QN(c, x) "qos_" c "_" #x
+#define QROW(c)                                                                           \
+	{QN(c, tx_pkts), QN(c, tx_bytes), QN(c, rx_pkts), QN(c, rx_bytes), QN(c, rpcs),     \
+	 QN(c, slo_missed), QN(c, downgraded), QN(c, p50_ns), QN(c, p99_ns), QN(c, p999_ns)}
+	static const char *const names[PONY_QOS_N][10] = {QROW("critical"), QROW("normal"),
+							  QROW("scavenger")};
+#undef QROW
+#undef QN
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		const struct pony_qos_class_stats *q = &st[c];
+		const uint64_t v[10] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
+					q->slo_missed, q->downgraded, q->p50_ns, q->p99_ns,
+					q->p999_ns};
+		for (unsigned k = 0; k < 10; k++)
+			fn(ctx, names[c][k], v[k]);
+	}
 }

@@ -207,6 +207,8 @@ struct pony_flow_stats {
 	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
 	uint64_t spurious_timeouts;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
+	/* DATA packets and payload bytes per priority class (PONY_QOS_* order, pony/qos.h). */
+	uint64_t cls_tx_pkts[3], cls_tx_bytes[3], cls_rx_pkts[3], cls_rx_bytes[3];
 };
 /* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
 int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);
@@ -245,10 +247,11 @@ int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t
  * the struct is pony/qos.h's pony_qos_class_stats). */
 struct pony_qos_class_stats;
 void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out);
-/* Per-class packets and bytes of flow slot i (3 entries each); -ENOENT past the end,
- * -ESRCH if the slot is free. */
-int pony_tp_flow_qos(const struct pony_tp *tp, unsigned i, uint64_t *tx_pkts,
-		     uint64_t *tx_bytes, uint64_t *rx_pkts, uint64_t *rx_bytes);
+/* The same as named counters for `snapctl stats` ("qos_critical_tx_pkts",
+ * "qos_normal_p99_ns", "qos_scavenger_downgraded"...: tx/rx pkts and bytes, rpcs,
+ * slo_missed, downgraded, p50/p99/p999 of the completion latency, per class). */
+void pony_tp_qos_report(const struct pony_tp *tp,
+			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
 /* Grant n more receive buffers (credits) on the stream. 0, -ENOTCONN, -EINVAL (more than
  * 2^30 outstanding). Safe from upcalls. */

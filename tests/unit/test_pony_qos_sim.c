@@ -79,9 +79,14 @@ static void test_wrr_on_wire(void **state)
 		assert_int_equal(t[c]->rx_bad, 0);
 		assert_int_equal(sim_ep[1].ts[c].rx_bad, 0);
 	}
-	uint64_t tp[3], tb[3], rp[3], rb[3];
-	assert_int_equal(pony_tp_flow_qos(sim_ep[0].tp, 0, tp, tb, rp, rb), 0);
-	assert_true(tp[0] >= MSGS && tb[2] > 0);
+	struct pony_flow_stats fa, fb;
+	assert_int_equal(pony_tp_flow_stats(sim_ep[0].tp, 0, &fa), 0);
+	assert_int_equal(pony_tp_flow_stats(sim_ep[1].tp, 0, &fb), 0);
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		assert_int_equal(fa.cls_tx_pkts[c], sa[c].tx_pkts);
+		assert_int_equal(fb.cls_rx_pkts[c], sb[c].rx_pkts);
+		assert_true(fa.cls_tx_bytes[c] > 0 && fb.cls_rx_bytes[c] == fa.cls_tx_bytes[c]);
+	}
 	sim_pair_dump("qos wrr");
 	sim_pair_stop();
 }
