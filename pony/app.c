@@ -485,16 +485,30 @@ unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget)
 {
 	unsigned done = 0;
 	struct pony_app_session *start = h->rr ? h->rr : h->live;
-	struct pony_app_session *s = start;
-	/* Round-robin from where the previous round stopped, one burst per session. */
-	while (s && done < budget) {
-		unsigned b = budget - done < APP_BURST ? budget - done : APP_BURST;
-		done += pony_app_session_poll(h, s, b);
-		s = s->next ? s->next : h->live;
-		if (s == start)
-			break;
+	/* Weighted by priority class (issue 21): sessions whose latest send asked for a more
+	 * urgent class are served first in the round, with bursts in proportion to the class
+	 * weights (APP_BURST for normal, as before classes; at most 8 times that); round-robin
+	 * from where the previous round started within a class. A session's own commands keep
+	 * their order. */
+	const uint32_t *w = pony_tp_qos_weight(h->tp);
+	h->round++;
+	for (unsigned c = 0; c < PONY_QOS_N && start; c++) {
+		uint64_t burst = (uint64_t)APP_BURST * w[c] / (w[PONY_QOS_NORMAL] ? w[PONY_QOS_NORMAL] : 1);
+		burst = burst > 8 * APP_BURST ? 8 * APP_BURST : burst;
+		struct pony_app_session *s = start;
+		while (s && done < budget) {
+			if (pony_qos_class(s->qos) == c && s->served_round != h->round) {
+				unsigned b = budget - done;
+				b = b < burst ? b : burst ? (unsigned)burst : 1;
+				s->served_round = h->round;
+				done += pony_app_session_poll(h, s, b);
+			}
+			s = s->next ? s->next : h->live;
+			if (s == start)
+				break;
+		}
 	}
-	h->rr = s;
+	h->rr = start && start->next ? start->next : h->live;
 	pony_app_host_flush(h);
 	return done;
 }

@@ -211,9 +211,9 @@ static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	op->stream = st->id;
 	op->flags = c->flags;
 	app_op_hold(s, i);
-	unsigned ran = PONY_QOS_NORMAL;
-	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len,
-				 cmd_class(c, pony_qos_class(st->qos)), &ran,
+	unsigned ran = PONY_QOS_NORMAL, cls = cmd_class(c, pony_qos_class(st->qos));
+	s->qos = pony_qos_code(cls); /* how urgently this app's commands are served */
+	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len, cls, &ran,
 				 (uint64_t)op->gen << 32 | i);
 	op->qos = pony_qos_code(ran);
 	if (r) {

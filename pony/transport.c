@@ -380,6 +380,11 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 	return 0;
 }
 
+const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)
+{
+	return tp->qos.prm.weight;
+}
+
 void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out)
 {
 	pony_qos_stats(&tp->qos, out);

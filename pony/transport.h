@@ -243,6 +243,9 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie);
 
+/* The weights of the classes (3, PONY_QOS_* order; the app layer serves commands by them). */
+const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp);
+
 /* Per-class counters and completion-latency percentiles (3 entries, PONY_QOS_* order;
  * the struct is pony/qos.h's pony_qos_class_stats). */
 struct pony_qos_class_stats;

@@ -8,19 +8,25 @@
 
 #include "pony_app_fix.h"
 
-/* Open a stream on app 0 with flags and complete it. Returns (id, its fake_tp owner). */
-static uint32_t open_flags(struct app_fix *x, unsigned flags, void **owner, uint32_t *tsid)
+/* Open a stream on app i with flags and complete it. Returns (id, its fake_tp owner). */
+static uint32_t open_on(struct app_fix *x, unsigned i, unsigned flags, void **owner,
+			uint32_t *tsid)
 {
-	assert_int_equal(pony_stream_open_flags(x->app[0], 0x7f000001, 7, flags, 1), 0);
-	assert_int_equal(fix_run(x, 0, NULL, 0), 0);
+	assert_int_equal(pony_stream_open_flags(x->app[i], 0x7f000001, 7, flags, 1), 0);
+	assert_int_equal(fix_run(x, i, NULL, 0), 0);
 	const struct fake_tp_call *o = fake_tp_last(x->f, FAKE_OPEN);
 	*owner = o->owner;
 	*tsid = o->sid;
 	pony_app_upcalls.opened(o->owner, o->sid, 0);
-	struct pony_completion c = fix_one(x, 0);
+	struct pony_completion c = fix_one(x, i);
 	assert_int_equal(c.op, PONY_OP_OPEN);
 	assert_int_equal(c.status, 0);
 	return c.stream;
+}
+
+static uint32_t open_flags(struct app_fix *x, unsigned flags, void **owner, uint32_t *tsid)
+{
+	return open_on(x, 0, flags, owner, tsid);
 }
 
 /* Send with flags; the transport call's class; complete it; the completion's class. */
@@ -82,8 +88,55 @@ static void test_classes(void **state)
 	fix_fini(&x);
 }
 
+/* Command service by class: with both apps' rings full of sends, the app whose sends are
+ * critical is served first in a host round and with a burst 8 times the scavenger's
+ * (weights 8:4:1), whatever the round-robin position. */
+static void test_command_service(void **state)
+{
+	(void)state;
+	struct app_fix x;
+	struct pony_app_config cfg;
+	pony_app_config_defaults(&cfg);
+	cfg.buf_size = 64 * 1024;
+	cfg.cmd_entries = 128;
+	cfg.max_streams = 4;
+	cfg.max_ops = 256;
+	fix_init(&x, "t_qos_cmd", 2, &cfg);
+	void *owner[2];
+	uint32_t tsid[2], sid[2];
+	char *buf[2];
+	/* app 0 critical, app 1 scavenger; app 1 first in the round-robin */
+	for (unsigned i = 0; i < 2; i++) {
+		unsigned cls = i == 0 ? PONY_CLASS_CRITICAL : PONY_CLASS_SCAVENGER;
+		sid[i] = open_on(&x, i, PONY_SEND_CLASS(cls), &owner[i], &tsid[i]);
+		buf[i] = pony_buf_alloc(x.app[i], 64);
+		assert_int_equal(pony_send(x.app[i], sid[i], buf[i], 8, 0), 0);
+		assert_int_equal(fix_run(&x, i, NULL, 0), 0); /* the session learns its class */
+	}
+	x.h->rr = x.s[1];
+	for (unsigned k = 1; k <= 100; k++)
+		for (unsigned i = 0; i < 2; i++)
+			assert_int_equal(pony_send(x.app[i], sid[i], buf[i], 8, k), 0);
+	unsigned before = x.f->n_calls;
+	assert_int_equal(pony_app_host_poll(x.h, 1000), 64 + 8);
+	unsigned n0 = 0, n1 = 0;
+	for (unsigned k = before; k < x.f->n_calls; k++) {
+		const struct fake_tp_call *c = &x.f->calls[k];
+		assert_int_equal(c->fn, FAKE_SEND);
+		unsigned i = c->sid == tsid[0] ? 0 : 1;
+		if (k < before + 64)
+			assert_int_equal(i, 0); /* the critical app's burst first */
+		n0 += i == 0;
+		n1 += i == 1;
+	}
+	assert_int_equal(n0, 64);
+	assert_int_equal(n1, 8);
+	fix_fini(&x);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_classes)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_classes),
+					   cmocka_unit_test(test_command_service)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
