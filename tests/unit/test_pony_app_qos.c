@@ -96,10 +96,8 @@ static void test_command_service(void **state)
 	(void)state;
 	struct app_fix x;
 	struct pony_app_config cfg;
-	pony_app_config_defaults(&cfg);
-	cfg.buf_size = 64 * 1024;
-	cfg.cmd_entries = 128;
-	cfg.max_streams = 4;
+	fix_cfg_small(&cfg);
+	cfg.cmd_entries = 128; /* 100 sends queued per app */
 	cfg.max_ops = 256;
 	fix_init(&x, "t_qos_cmd", 2, &cfg);
 	void *owner[2];

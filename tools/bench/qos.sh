@@ -64,13 +64,16 @@ MA=02:00:00:5c:00:02 MB=02:00:00:5c:00:01
 PIDS=()
 DTMP=$(mktemp -d /tmp/sbq.XXXXXX)
 chmod 755 "$DTMP"
+# stop PID: SIGTERM, 5 s to exit (a daemon prints its final counters), then SIGKILL.
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
   local rc=$? p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  for p in "${PIDS[@]}"; do stop "$p"; done
   rm -rf /var/run/dpdk/snap-sq$$[ab]* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sq$$[ab]* 2>/dev/null || true
   rm -rf "$DTMP"
   exit $rc
@@ -103,7 +106,6 @@ daemon() {
   log "daemon $name not ready after 20 s"
   return 1
 }
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 svc=5100
 # run_case CASE [qos_bench client options]: one server on B, one client on A.
