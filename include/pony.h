@@ -192,6 +192,10 @@ enum pony_class {
  * default class, used by sends that name none). */
 #define PONY_SEND_CLASS(c) ((((unsigned)(c)) + 1u) << 4)
 #define PONY_SEND_CLASS_MASK 0x30u
+/* pony_send_flags: this message is an RPC request: admission control measures its latency
+ * up to the next message the stream receives (its response; responses are taken to come in
+ * request order) instead of up to its acknowledgement. */
+#define PONY_SEND_RPC 0x40u
 
 /* Send one message of len bytes (1..PONY_MSG_MAX_BYTES) from buf, which must lie inside the
  * payload area and stay unchanged until the PONY_OP_SEND completion. Returns 0, -EAGAIN,
@@ -199,8 +203,8 @@ enum pony_class {
  * (-EBADF, -ENOTCONN, -ENOBUFS) arrive as the completion's status. */
 PONY_API int pony_send(struct pony_app *app, uint32_t stream, const void *buf, uint32_t len,
 	      uint64_t tag);
-/* pony_send with flags: PONY_SEND_CLASS(c) or 0 (the stream's class). -EINVAL for other
- * bits; errors otherwise as pony_send (a daemon without classes refuses the flag: -EINVAL
+/* pony_send with flags: PONY_SEND_CLASS(c) or 0 (the stream's class), and PONY_SEND_RPC.
+ * -EINVAL for other bits; errors otherwise as pony_send (a daemon without classes refuses the flag: -EINVAL
  * completion). */
 PONY_API int pony_send_flags(struct pony_app *app, uint32_t stream, const void *buf,
 			     uint32_t len, unsigned flags, uint64_t tag);

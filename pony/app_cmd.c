@@ -85,6 +85,8 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 		return false;
 	if ((c->flags & PONY_CMDF_CLASS_MASK) && c->op != PONY_OP_SEND && c->op != PONY_OP_OPEN)
 		return false;
+	if ((c->flags & PONY_CMDF_RPC) && c->op != PONY_OP_SEND)
+		return false;
 	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
@@ -213,7 +215,8 @@ static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	app_op_hold(s, i);
 	unsigned ran = PONY_QOS_NORMAL, cls = cmd_class(c, pony_qos_class(st->qos));
 	s->qos = pony_qos_code(cls); /* how urgently this app's commands are served */
-	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len, cls, &ran,
+	unsigned rpc = c->flags & PONY_CMDF_RPC ? PONY_QOS_RPC : 0;
+	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len, cls | rpc, &ran,
 				 (uint64_t)op->gen << 32 | i);
 	op->qos = pony_qos_code(ran);
 	if (r) {

@@ -219,6 +219,18 @@ struct pony_qmsg {
 	uint64_t t0;          /* tp->now when queued: completion latency */
 	pony_qos_ticket ticket;
 	uint8_t code;         /* pony_qos_code of the class it runs in */
+	bool rpc;             /* measured at its response (struct pony_srpc), not its ack */
+};
+
+/* A stream's RPCs waiting for their responses (PONY_QOS_RPC), oldest first: the next
+ * message the stream receives answers the oldest. Process-local, reset with the stream. */
+struct pony_srpc {
+	uint8_t head, n;
+	struct {
+		uint64_t t0;
+		pony_qos_ticket ticket;
+		uint8_t code;
+	} e[PONY_QOS_RPC_MAX];
 };
 
 struct pony_listener {
@@ -271,6 +283,7 @@ struct pony_tp {
 	struct pony_qflow *qflows;   /* max_flows */
 	struct pony_qmsg *qmsgs;     /* max_streams * sendq_max, indexed like txmsgs */
 	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */
+	struct pony_srpc *srpc;      /* max_streams */
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
@@ -292,6 +305,9 @@ static inline struct pony_qmsg *stream_qmsg(struct pony_tp *tp, const struct pon
 	return &tp->qmsgs[(size_t)(s->sid & PONY_SID_IDX_MASK) * tp->cfg.sendq_max +
 			  (msg_id & (tp->cfg.sendq_max - 1))];
 }
+
+/* transport.c: a message of stream s was delivered: the response of its oldest RPC. */
+void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s);
 
 /* transport.c: streams and delivery. */
 struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid);

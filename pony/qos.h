@@ -30,6 +30,11 @@ static inline unsigned pony_qos_class(unsigned code)
 {
 	return code == 1 ? PONY_QOS_CRITICAL : code == 2 ? PONY_QOS_SCAVENGER : PONY_QOS_NORMAL;
 }
+/* Or'ed into pony_tp_send_qos's class: the message is an RPC request, its latency runs to
+ * the next message received on its stream (the response) instead of to its ack. */
+#define PONY_QOS_RPC 0x100u
+#define PONY_QOS_RPC_MAX 8 /* RPCs a stream measures at once (more: measured to the ack) */
+
 /* Name of a class ("critical", "normal", "scavenger"), "?" if out of range. */
 const char *pony_qos_name(unsigned cls);
 

@@ -103,8 +103,10 @@ struct pony_shm_ring {
 _Static_assert(PONY_SEND_CLASS_MASK == PONY_CMDF_CLASS_MASK &&
 	       PONY_SEND_CLASS(PONY_CLASS_SCAVENGER) == 3u << PONY_CMDF_CLASS_SHIFT,
 	       "pony.h's send flags are the command's class bits");
+#define PONY_CMDF_RPC 0x40u  /* SEND: an RPC request (PONY_SEND_RPC), same version rule */
 #define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE | \
-		       PONY_CMDF_CLASS_MASK)
+		       PONY_CMDF_CLASS_MASK | PONY_CMDF_RPC)
+_Static_assert(PONY_SEND_RPC == PONY_CMDF_RPC, "pony.h's RPC flag is the command's");
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
  * commands with stray fields, so they stay free for later versions). */

@@ -33,6 +33,7 @@ struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
 	if ((gen & ((1u << (32 - PONY_SID_IDX_BITS)) - 1)) == 0)
 		gen = 1; /* sid 0 means "none" on the wire */
 	memset(s, 0, sizeof(*s));
+	tp->srpc[idx].n = 0; /* RPCs of the slot's previous stream are not answered here */
 	s->sid = (gen << PONY_SID_IDX_BITS) | idx;
 	s->flow = (uint32_t)(f - tp->flows);
 	s->held = PONY_NONE;
@@ -204,8 +205,9 @@ void pony_stream_acked(struct pony_tp *tp, uint32_t stream, uint32_t msg_id, uin
 			break;
 		uint64_t cookie = msg->cookie;
 		const struct pony_qmsg *qm = stream_qmsg(tp, s, s->tx_head);
-		pony_qos_complete(&tp->qos, qm->ticket, pony_qos_class(qm->code),
-				  (uint64_t)((double)(tp->now - qm->t0) * tp->ns_per_tsc));
+		if (!qm->rpc) /* an RPC is measured at its response */
+			pony_qos_complete(&tp->qos, qm->ticket, pony_qos_class(qm->code),
+					  (uint64_t)((double)(tp->now - qm->t0) * tp->ns_per_tsc));
 		s->tx_head++;
 		tp->st.msgs_tx++;
 		tp->up->tx_done(s->owner, sid, cookie, 0);
@@ -269,6 +271,7 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 	s->rx_active = false;
 	s->rx_next++;
 	tp->st.msgs_rx++;
+	pony_qos_rx_msg(tp, s);
 	tp->up->rx_done(s->owner, sid, s->rx_cookie, s->rx_len, s->rx_discard ? -EMSGSIZE : 0);
 	return true;
 }

@@ -133,12 +133,13 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->qmsgs = snap_numa_calloc("pony_qmsgs", (size_t)c->max_streams * c->sendq_max,
 				     sizeof(*tp->qmsgs), so);
 	tp->scls = snap_numa_calloc("pony_scls", c->max_streams, 1, so);
+	tp->srpc = snap_numa_calloc("pony_srpc", c->max_streams, sizeof(*tp->srpc), so);
 	if (c->auth_keys) {
 		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
 	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
-	    !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls ||
+	    !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls || !tp->srpc ||
 	    (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
@@ -174,6 +175,7 @@ void pony_tp_destroy(struct pony_tp *tp)
 	snap_numa_free(tp->qflows);
 	snap_numa_free(tp->qmsgs);
 	snap_numa_free(tp->scls);
+	snap_numa_free(tp->srpc);
 	snap_numa_free(tp);
 }
 
@@ -246,6 +248,8 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie)
 {
+	bool rpc = cls & PONY_QOS_RPC;
+	cls &= ~PONY_QOS_RPC;
 	if (len == 0 || len > PONY_MSG_MAX || buf == NULL || cls >= PONY_QOS_N)
 		return -EINVAL;
 	struct pony_stream *s = pony_stream_get(tp, sid);
@@ -263,6 +267,14 @@ int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t
 	uint32_t rnd = tp->qos.prm.slo_ns[cls] ? pony_tp_rand(tp) : 0;
 	cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns, rnd, &qm->ticket);
 	qm->code = pony_qos_code(cls);
+	struct pony_srpc *sr = &tp->srpc[s->sid & PONY_SID_IDX_MASK];
+	if (rpc && sr->n < PONY_QOS_RPC_MAX) {
+		unsigned k = (sr->head + sr->n++) % PONY_QOS_RPC_MAX;
+		sr->e[k].t0 = qm->t0;
+		sr->e[k].ticket = qm->ticket;
+		sr->e[k].code = qm->code;
+		qm->rpc = true;
+	}
 	if (ran != NULL)
 		*ran = cls;
 	s->tx_tail++;
@@ -416,6 +428,18 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 	memcpy(st->cls_rx_pkts, qf->rx_pkts, sizeof(st->cls_rx_pkts));
 	memcpy(st->cls_rx_bytes, qf->rx_bytes, sizeof(st->cls_rx_bytes));
 	return 0;
+}
+
+void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s)
+{
+	struct pony_srpc *sr = &tp->srpc[s->sid & PONY_SID_IDX_MASK];
+	if (sr->n == 0)
+		return;
+	const unsigned k = sr->head;
+	sr->head = (uint8_t)((sr->head + 1) % PONY_QOS_RPC_MAX);
+	sr->n--;
+	pony_qos_complete(&tp->qos, sr->e[k].ticket, pony_qos_class(sr->e[k].code),
+			  (uint64_t)((double)(tp->now - sr->e[k].t0) * tp->ns_per_tsc));
 }
 
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)

@@ -238,8 +238,9 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 
 /* pony_tp_send in priority class cls (PONY_QOS_*; pony_tp_send is class normal). When cls
  * has an SLO, admission control (pony/qos.h) may run the message in the next lower class:
- * *ran (if not NULL) gets the class it runs in. Its completion latency (queued to tx_done)
- * is measured in that class. Errors as pony_tp_send; -EINVAL also for cls out of range. */
+ * *ran (if not NULL) gets the class it runs in. Its latency is measured in that class: from
+ * here to tx_done, or with PONY_QOS_RPC or'ed into cls, to the next message the stream
+ * delivers (its response). Errors as pony_tp_send; -EINVAL also for cls out of range. */
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie);
 

@@ -406,7 +406,7 @@ int pony_send(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len
 int pony_send_flags(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len,
 		    unsigned flags, uint64_t tag)
 {
-	if (flags & ~PONY_SEND_CLASS_MASK)
+	if (flags & ~(PONY_SEND_CLASS_MASK | PONY_SEND_RPC))
 		return -EINVAL;
 	return send_flags(a, stream, buf, len, tag, (uint8_t)flags);
 }

@@ -137,6 +137,7 @@ const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie)
 {
+	cls &= ~0x100u; /* PONY_QOS_RPC: nothing is measured here */
 	if (cls >= 3)
 		return -EINVAL;
 	if (ran != NULL)

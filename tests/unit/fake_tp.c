@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "pony/onesided.h"
+#include "pony/qos.h"
 #include "fake_tp.h"
 
 struct pony_tp {
@@ -81,11 +82,13 @@ int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *o
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie)
 {
+	bool rpc = cls & PONY_QOS_RPC;
+	cls &= ~PONY_QOS_RPC;
 	if (ran != NULL)
 		*ran = tp->f.downgrade && cls < 2 ? cls + 1 : cls;
 	return record(tp, (struct fake_tp_call){.fn = FAKE_SEND, .sid = sid, .buf = buf,
 						.len = len, .cookie = cookie,
-						.cls = (uint8_t)cls});
+						.cls = (uint8_t)cls, .rpc = rpc});
 }
 
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)

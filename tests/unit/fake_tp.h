@@ -16,6 +16,7 @@ struct fake_tp_call {
 	uint32_t sid, ip, len, n; /* ip as the transport gets it: network order */
 	uint16_t service;
 	uint8_t cls;  /* SEND: the priority class asked for (PONY_QOS_*) */
+	bool rpc;     /* SEND: marked an RPC (PONY_QOS_RPC) */
 	const void *buf;
 	uint64_t cookie;
 	void *owner; /* owner or listener pointer passed */

@@ -75,8 +75,13 @@ static void test_classes(void **state)
 	assert_int_equal(send_cls(&x, s1, owner, tsid, buf, PONY_SEND_CLASS(PONY_CLASS_NORMAL),
 				  &asked), PONY_CLASS_SCAVENGER);
 	x.f->downgrade = false;
+	/* An RPC mark reaches the transport; plain sends carry none. */
+	send_cls(&x, s1, owner, tsid, buf, PONY_SEND_RPC, &asked);
+	assert_true(fake_tp_last(x.f, FAKE_SEND)->rpc);
+	send_cls(&x, s1, owner, tsid, buf, 0, &asked);
+	assert_false(fake_tp_last(x.f, FAKE_SEND)->rpc);
 	/* Bad flags: refused in the library, and by the daemon on other commands. */
-	assert_int_equal(pony_send_flags(x.app[0], s1, buf, 8, 0x40, 1), -EINVAL);
+	assert_int_equal(pony_send_flags(x.app[0], s1, buf, 8, 0x80, 1), -EINVAL);
 	assert_int_equal(pony_stream_open_flags(x.app[0], 1, 7, 0x1, 1), -EINVAL);
 	struct pony_shm_cmd c = {.op = PONY_OP_LISTEN, .service = 9,
 				 .flags = PONY_SEND_CLASS(PONY_CLASS_CRITICAL), .tag = 3};
@@ -85,6 +90,12 @@ static void test_classes(void **state)
 	struct pony_completion cpl = fix_one(&x, 0);
 	assert_int_equal(cpl.status, -EINVAL);
 	assert_int_equal(x.s[0]->cnt.errors[PONY_APP_ERR_BAD_FIELD], before + 1);
+	c = (struct pony_shm_cmd){.op = PONY_OP_RECV, .stream = s1, .len = 8, .count = 1,
+				  .flags = PONY_SEND_RPC, .tag = 4};
+	fix_raw(&x, 0, &c);
+	cpl = fix_one(&x, 0);
+	assert_int_equal(cpl.status, -EINVAL);
+	assert_int_equal(x.s[0]->cnt.errors[PONY_APP_ERR_BAD_FIELD], before + 2);
 	fix_fini(&x);
 }
 

@@ -4,7 +4,7 @@
  * exactly what a sender without classes writes), the receiver counts them per class and
  * every message arrives intact. Then admission control with an SLO no RPC can meet: the
  * admit probability collapses and most critical RPCs run downgraded to normal, as
- * pony_tp_send_qos and the per-class counters report. */
+ * pony_tp_send_qos and the per-class counters report. And an RPC measured to its response. */
 #include "pony_sim_pair.h"
 
 #define MSGS 64 /* sendq_max: all queued before the first poll */
@@ -142,11 +142,46 @@ static void test_admission_downgrades(void **state)
 	sim_pair_stop();
 }
 
+static bool b_sent_acked(void)
+{
+	return sim_ep[1].ts[0].acked == 1 && sim_ep[0].ts[0].rx_next == 1;
+}
+
+/* A message marked RPC is measured to its response, not to its ack: nothing is recorded
+ * when it is acked; the delay before the peer answers counts. */
+static void test_rpc_latency(void **state)
+{
+	(void)state;
+	sim_pair_start(NULL, NULL, 4);
+	struct sim_ts *a = sim_pair_connect(4);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, 1, 64), 0);
+	assert_int_equal(sim_ts_plan(b, 1, 64), 0);
+	a->total = b->total = 0; /* sent by hand */
+	assert_int_equal(pony_tp_send_qos(sim_ep[0].tp, a->sid, sim_pattern + a->off[0],
+					  a->len[0], PONY_QOS_CRITICAL | PONY_QOS_RPC, NULL, 0),
+			 0);
+	a->total = ++a->sent;
+	assert_true(sim_run_until(acked_all, SIM_HZ / 10, 100000));
+	struct pony_qos_class_stats st[PONY_QOS_N];
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 0); /* acked, not answered */
+	sim_now += 1000000; /* the server thinks for 1 ms */
+	b->total = 1;       /* the response (the harness pumps it) */
+	assert_true(sim_run_until(b_sent_acked, SIM_HZ / 10, 100000));
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 1);
+	assert_true(st[PONY_QOS_CRITICAL].p50_ns >= 1000000);
+	assert_int_equal(a->rx_bad + b->rx_bad, 0);
+	sim_pair_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrr_on_wire),
 		cmocka_unit_test(test_admission_downgrades),
+		cmocka_unit_test(test_rpc_latency),
 	};
 	return sim_pair_run_tests("pony_qos_sim", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -206,7 +206,9 @@ static int issue(struct qb_client *q, unsigned si, unsigned k)
 	if (s->kind == K_RPC &&
 	    pony_recv_post(q->app, s->id, sl->buf + s->echo_off, s->size, tag_of(K_RPC, si, k)) < 0)
 		return -1;
-	return pony_send(q->app, s->id, sl->buf, s->size, tag_of(s->kind, si, k));
+	/* RPCs are marked: admission control measures them to their echo */
+	return pony_send_flags(q->app, s->id, sl->buf, s->size,
+			       s->kind == K_RPC ? PONY_SEND_RPC : 0, tag_of(s->kind, si, k));
 }
 
 /* An RPC slot is done when both its send (class ran) and its echo completed. */
