@@ -16,7 +16,8 @@
 #   --smoke  0.3 s per case, engines in spreading groups, no plot: checks that every case
 #            runs and reports (no timing is asserted; the bench-quick suite runs it)
 # Env: BENCH_CLIENT_CPUS (0), BENCH_SERVER_CPUS (1): taskset CPU lists of side A and B;
-#   QOS_BENCH, SNAPNETD: the binaries (default: next to each other in a build dir).
+#   QOS_BENCH, SNAPNETD, SNAPCTL: the binaries (default: next to each other in a build dir);
+#   daemon A's `snapctl stats` after the overload case goes to DIR/stats.{txt,json}.
 # Traffic stays on the memif link between the two daemons started here.
 set -euo pipefail
 
@@ -154,6 +155,16 @@ fi
 stop $da
 daemon sq$$a a "$keys qos_slo_critical_us = $slo;" || rc=1
 run_case overload --rpc-streams "$ovl" --rpc-inflight 4 --slo-us "$slo" || rc=1
+# Daemon A's per-class counters as snapctl shows them (stats.txt, stats.json), when built.
+ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
+if [ -x "$ctl" ]; then
+  "$ctl" --socket "$DTMP/sq$$a/control.sock" stats >"$out/stats.txt" 2>&1 || rc=1
+  "$ctl" --socket "$DTMP/sq$$a/control.sock" --json stats >"$out/stats.json" 2>&1 || rc=1
+  for w in qos_critical_tx_pkts qos_critical_downgraded qos_critical_p99_ns qos_scavenger_tx_bytes; do
+    grep -q "$w" "$out/stats.txt" && grep -q "$w" "$out/stats.json" ||
+      { log "snapctl stats lacks $w"; rc=1; }
+  done
+fi
 stop $PID
 stop $db
 python3 - "$out/qos.jsonl" "$out/summary.json" <<'PY' || rc=1
