@@ -104,7 +104,7 @@ struct pony_completion {
 	uint64_t tag;       /* the caller's tag */
 	int32_t status;     /* 0 or -errno (see the list above) */
 	uint16_t op;        /* enum pony_op */
-	union {
+	__extension__ union { /* (__extension__: C99 -pedantic apps compile it too) */
 		uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
 		uint16_t qos_class; /* SEND: enum pony_class the message ran in: the class asked
 				     * for, or the next lower one when the daemon's admission
