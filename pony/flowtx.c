@@ -451,6 +451,12 @@ void pony_flow_flush_acks(struct pony_tp *tp)
 unsigned pony_flow_poll_all(struct pony_tp *tp)
 {
 	unsigned w = 0;
+	/* Flows with critical data go first (issue 21): a critical RPC to one peer does not
+	 * wait behind another flow's batch of bulk on the same port. */
+	for (uint32_t i = 0; i < tp->flows_hi; i++)
+		if (tp->flows[i].state == PONY_F_ESTABLISHED &&
+		    tp->qflows[i].head[PONY_QOS_CRITICAL] != PONY_NONE)
+			w += flow_tx(tp, &tp->flows[i]);
 	for (uint32_t i = 0; i < tp->flows_hi; i++) {
 		struct pony_flow *f = &tp->flows[i];
 		if (f->state == PONY_F_FREE)
