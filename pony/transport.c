@@ -345,17 +345,17 @@ static void input_by_class(struct pony_tp *tp, uint32_t ip, uint16_t port,
 			   struct rte_mbuf **pkts, uint16_t n)
 {
 	uint8_t cls[RX_CHUNK];
-	for (uint16_t off = 0; off < n; off += RX_CHUNK) {
-		uint16_t k = n - off < RX_CHUNK ? n - off : RX_CHUNK;
+	for (unsigned off = 0; off < n; off += RX_CHUNK) {
+		unsigned k = n - off < RX_CHUNK ? n - off : RX_CHUNK;
 		unsigned seen = 0;
-		for (uint16_t i = 0; i < k; i++) {
+		for (unsigned i = 0; i < k; i++) {
 			cls[i] = (uint8_t)rx_class(pkts[off + i]);
 			seen |= 1u << cls[i];
 		}
 		for (unsigned c = 0; c < PONY_QOS_N; c++) {
 			if (!(seen & (1u << c)))
 				continue;
-			for (uint16_t i = 0; i < k; i++)
+			for (unsigned i = 0; i < k; i++)
 				if (cls[i] == c)
 					pony_flow_input(tp, ip, port, pkts[off + i]);
 			if (seen == 1u << c)
