@@ -204,8 +204,8 @@ enum pony_class {
 PONY_API int pony_send(struct pony_app *app, uint32_t stream, const void *buf, uint32_t len,
 	      uint64_t tag);
 /* pony_send with flags: PONY_SEND_CLASS(c) or 0 (the stream's class), and PONY_SEND_RPC.
- * -EINVAL for other bits; errors otherwise as pony_send (a daemon without classes refuses the flag: -EINVAL
- * completion). */
+ * -EINVAL for other bits; errors otherwise as pony_send (a daemon without classes refuses
+ * the flags: an -EINVAL completion). */
 PONY_API int pony_send_flags(struct pony_app *app, uint32_t stream, const void *buf,
 			     uint32_t len, unsigned flags, uint64_t tag);
 /* Convenience: copy data into a fresh payload buffer and send it; the library frees that

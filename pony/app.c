@@ -493,7 +493,7 @@ unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget)
 	const uint32_t *w = pony_tp_qos_weight(h->tp);
 	h->round++;
 	for (unsigned c = 0; c < PONY_QOS_N && start; c++) {
-		uint64_t burst = (uint64_t)APP_BURST * w[c] / (w[PONY_QOS_NORMAL] ? w[PONY_QOS_NORMAL] : 1);
+		uint64_t burst = (uint64_t)APP_BURST * w[c] / w[PONY_QOS_NORMAL]; /* weights >= 1 */
 		burst = burst > 8 * APP_BURST ? 8 * APP_BURST : burst;
 		struct pony_app_session *s = start;
 		while (s && done < budget) {
