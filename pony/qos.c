@@ -129,21 +129,27 @@ unsigned pony_qos_admit(struct pony_qos *q, unsigned cls, uint32_t dest, uint64_
 	return cls + 1;
 }
 
+/* Log-linear: values below SUB are their own bucket; above, SUB buckets per power of two
+ * (the bits below the top one that select the bucket: SUB = 2^3). */
+#define SUB_BITS 3
+_Static_assert(PONY_QOS_HIST_SUB == 1 << SUB_BITS, "histogram sub-buckets");
+
 static unsigned hist_index(uint64_t v)
 {
-	if (v < 4)
+	if (v < PONY_QOS_HIST_SUB)
 		return (unsigned)v;
 	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
-	unsigned i = msb * 4 + (unsigned)((v >> (msb - 2)) & 3);
+	unsigned i = msb * PONY_QOS_HIST_SUB +
+		     (unsigned)((v >> (msb - SUB_BITS)) & (PONY_QOS_HIST_SUB - 1));
 	return i < PONY_QOS_HIST ? i : PONY_QOS_HIST - 1;
 }
 
 static uint64_t hist_upper(unsigned i)
 {
-	if (i < 4)
+	if (i < PONY_QOS_HIST_SUB * SUB_BITS) /* values below SUB (SUB..3 * SUB - 1: unused) */
 		return i;
-	unsigned msb = i / 4, sub = i % 4;
-	return ((uint64_t)(4 + sub + 1) << (msb - 2)) - 1;
+	unsigned msb = i / PONY_QOS_HIST_SUB, sub = i % PONY_QOS_HIST_SUB;
+	return ((uint64_t)(PONY_QOS_HIST_SUB + sub + 1) << (msb - SUB_BITS)) - 1;
 }
 
 uint64_t pony_qos_hist_pct(const struct pony_qos_hist *h, double pc)

@@ -55,7 +55,8 @@ unsigned pony_wrr_pick(struct pony_wrr *w, const uint32_t *weight, unsigned read
 
 #define PONY_QOS_ENT_MAX 256 /* (class, destination) entries a transport tracks */
 #define PONY_QOS_PROBE 8     /* slots searched for an entry (the oldest is reused) */
-#define PONY_QOS_HIST 128    /* latency buckets: 4 per power of two of nanoseconds */
+#define PONY_QOS_HIST_SUB 8  /* latency buckets per power of two of nanoseconds (<13%) */
+#define PONY_QOS_HIST (32 * PONY_QOS_HIST_SUB) /* up to 2^32 ns (4.3 s; more: the last) */
 
 struct pony_qos_params {
 	uint32_t weight[PONY_QOS_N]; /* WRR weights (8, 4, 1) */

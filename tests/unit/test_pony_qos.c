@@ -164,6 +164,25 @@ static void test_bounded(void **state)
 		assert_true(!q.ent[i].used || q.ent[i].p == 1.0);
 }
 
+/* Percentiles come from the upper edge of a log-linear bucket: within 1/8 above. */
+static void test_hist(void **state)
+{
+	(void)state;
+	static const uint64_t v[] = {0, 5, 8, 15, 100, 1000, 123456, 999999999, 1ull << 40};
+	for (unsigned k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		struct pony_qos_hist h = {0};
+		static struct pony_qos q;
+		setup_q(&q);
+		pony_qos_complete(&q, 0, PONY_QOS_NORMAL, v[k]);
+		h = q.hist[PONY_QOS_NORMAL];
+		uint64_t p = pony_qos_hist_pct(&h, 50);
+		if (v[k] < (1ull << 32))
+			assert_true(p >= v[k] && p <= v[k] + v[k] / 8);
+		else
+			assert_true(p == (1ull << 32) - 1); /* the last bucket */
+	}
+}
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -191,7 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrr_shares), cmocka_unit_test(test_wrr_idle),
 		cmocka_unit_test(test_codes),      cmocka_unit_test(test_aimd),
-		cmocka_unit_test(test_wire),
+		cmocka_unit_test(test_wire),       cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_bounded),    cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
