@@ -485,27 +485,42 @@ unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget)
 {
 	unsigned done = 0;
 	struct pony_app_session *start = h->rr ? h->rr : h->live;
-	/* Weighted by priority class (issue 21): sessions whose latest send asked for a more
-	 * urgent class are served first in the round, with bursts in proportion to the class
-	 * weights (APP_BURST for normal, as before classes; at most 8 times that); round-robin
-	 * from where the previous round started within a class. A session's own commands keep
-	 * their order. */
+	/* Weighted by priority class (issue 21): a session's class is that of its latest send.
+	 * Classes are served most urgent first, each up to its weight's share of the budget in
+	 * a first pass (so a backlogged scavenger still gets its share), what is left in a
+	 * second to the classes that reached their share. A session's burst is in proportion to
+	 * its class weight (APP_BURST for normal, as before classes; at most 8 times that), once
+	 * per pass, round-robin from where the previous round started. A session's own commands
+	 * keep their order. */
 	const uint32_t *w = pony_tp_qos_weight(h->tp);
+	const uint64_t wsum = (uint64_t)w[0] + w[1] + w[2];
 	h->round++;
-	for (unsigned c = 0; c < PONY_QOS_N && start; c++) {
-		uint64_t burst = (uint64_t)APP_BURST * w[c] / w[PONY_QOS_NORMAL]; /* weights >= 1 */
-		burst = burst > 8 * APP_BURST ? 8 * APP_BURST : burst;
-		struct pony_app_session *s = start;
-		while (s && done < budget) {
-			if (pony_qos_class(s->qos) == c && s->served_round != h->round) {
-				unsigned b = budget - done;
-				b = b < burst ? b : burst ? (unsigned)burst : 1;
-				s->served_round = h->round;
-				done += pony_app_session_poll(h, s, b);
+	bool capped[PONY_QOS_N] = {false};
+	for (unsigned pass = 0; pass < 2 && start; pass++) {
+		const uint32_t stamp = h->round * 2 + pass; /* a session once per pass */
+		for (unsigned c = 0; c < PONY_QOS_N && done < budget; c++) {
+			if (pass && !capped[c])
+				continue;
+			uint64_t burst = (uint64_t)APP_BURST * w[c] / w[PONY_QOS_NORMAL];
+			burst = burst > 8 * APP_BURST ? 8 * APP_BURST : burst ? burst : 1;
+			uint64_t cap = pass ? budget : (uint64_t)budget * w[c] / wsum;
+			cap = cap ? cap : 1;
+			unsigned used = 0;
+			struct pony_app_session *s = start;
+			while (s && done < budget && used < cap) {
+				if (pony_qos_class(s->qos) == c && s->served_round != stamp) {
+					uint64_t b = budget - done < cap - used ? budget - done : cap - used;
+					b = b < burst ? b : burst;
+					s->served_round = stamp;
+					unsigned n = pony_app_session_poll(h, s, (unsigned)b);
+					done += n;
+					used += n;
+				}
+				s = s->next ? s->next : h->live;
+				if (s == start)
+					break;
 			}
-			s = s->next ? s->next : h->live;
-			if (s == start)
-				break;
+			capped[c] = used >= cap;
 		}
 	}
 	h->rr = start && start->next ? start->next : h->live;

@@ -95,8 +95,8 @@ struct pony_app_session {
 	uint32_t own_ok;
 	uint16_t own_lo[SNAP_CFG_OWNERS_MAX], own_hi[SNAP_CFG_OWNERS_MAX];
 	/* Command service by class (pony_app_host_poll): the class the app's latest send asked
-	 * for (pony_qos_code: 0 normal, so a new session is normal), and the host round in
-	 * which it was last served. Process-local. */
+	 * for (pony_qos_code: 0 normal, so a new session is normal), and the pass of the host
+	 * poll in which it was last served (2 * round + pass). Process-local. */
 	uint8_t qos;
 	uint32_t served_round;
 	struct pony_app_counters cnt;
@@ -108,7 +108,7 @@ struct pony_app_host {
 	struct pony_tp *tp;
 	struct pony_app_session *live, *zombies;
 	struct pony_app_session *rr; /* next session to poll first */
-	uint32_t round;              /* host polls so far (a session is served once a round) */
+	uint32_t round;              /* host polls so far (pony_app_host_poll) */
 	bool kick_pending;
 	struct pony_app_host_counters cnt;
 };

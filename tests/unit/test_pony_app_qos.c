@@ -140,6 +140,18 @@ static void test_command_service(void **state)
 	}
 	assert_int_equal(n0, 64);
 	assert_int_equal(n1, 8);
+	/* A budget smaller than the critical app's backlog: the scavenger still gets its share
+	 * of the round (26 * 1/13 = 2), served before what is left goes to the critical app. */
+	before = x.f->n_calls;
+	assert_int_equal(pony_app_host_poll(x.h, 26), 26);
+	n0 = n1 = 0;
+	for (unsigned k = before; k < x.f->n_calls; k++)
+		if (x.f->calls[k].sid == tsid[0])
+			n0++;
+		else
+			n1++;
+	assert_int_equal(n1, 2);
+	assert_int_equal(n0, 24);
 	fix_fini(&x);
 }
 
