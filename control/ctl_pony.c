@@ -102,10 +102,23 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 		{"tx_bytes", st->tx_bytes},
 		{"rx_bytes", st->rx_bytes},
 	};
+	/* Per priority class (pony/qos.h order): DATA packets and bytes each way. */
+	static const char *const qn[3][4] = {
+		{"critical_tx_pkts", "critical_tx_bytes", "critical_rx_pkts", "critical_rx_bytes"},
+		{"normal_tx_pkts", "normal_tx_bytes", "normal_rx_pkts", "normal_rx_bytes"},
+		{"scavenger_tx_pkts", "scavenger_tx_bytes", "scavenger_rx_pkts",
+		 "scavenger_rx_bytes"},
+	};
 	size_t n = sizeof(cs) / sizeof(cs[0]);
-	fi->counters = ctl_arena_alloc(a, n * sizeof(*fi->counters));
+	fi->counters = ctl_arena_alloc(a, (n + 12) * sizeof(*fi->counters));
 	for (size_t i = 0; fi->counters && i < n; i++)
 		add_counter(a, &fi->counters, &fi->n_counters, cs[i].n, cs[i].v);
+	for (unsigned c = 0; fi->counters && c < 3; c++) {
+		const uint64_t v[4] = {st->cls_tx_pkts[c], st->cls_tx_bytes[c], st->cls_rx_pkts[c],
+				       st->cls_rx_bytes[c]};
+		for (unsigned k = 0; k < 4; k++)
+			add_counter(a, &fi->counters, &fi->n_counters, qn[c][k], v[k]);
+	}
 	return fi;
 }
 

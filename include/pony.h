@@ -106,7 +106,13 @@ struct pony_completion {
 	uint64_t tag;       /* the caller's tag */
 	int32_t status;     /* 0 or -errno (see the list above) */
 	uint16_t op;        /* enum pony_op */
-	uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
+	__extension__ union { /* (__extension__: C99 -pedantic apps compile it too) */
+		uint16_t service;   /* OPEN, LISTEN, UNLISTEN, ACCEPT */
+		uint16_t qos_class; /* SEND: enum pony_class the message ran in: the class asked
+				     * for, or the next lower one when the daemon's admission
+				     * control downgraded it (its class missed its latency
+				     * target); PONY_CLASS_NORMAL from a daemon without classes */
+	};
 	uint32_t stream;    /* stream id (OPEN, ACCEPT, SEND, RECV, CLOSE, CLOSED) */
 	uint32_t len;       /* SEND: bytes sent; RECV: bytes received; one-sided: bytes read or
 			     * written, the value's length (scan), the needed length (-EMSGSIZE) */
@@ -158,6 +164,10 @@ PONY_API size_t pony_buf_area_size(const struct pony_app *app);
  * Returns 0 (queued) or -EAGAIN (ring full), -EINVAL (bad address text), -EPIPE. */
 PONY_API int pony_stream_open(struct pony_app *app, uint32_t ip, uint16_t service, uint64_t tag);
 PONY_API int pony_stream_open_str(struct pony_app *app, const char *ip, uint16_t service, uint64_t tag);
+/* pony_stream_open with flags: PONY_SEND_CLASS(c) makes c the stream's default class (else
+ * normal); -EINVAL for other bits. */
+PONY_API int pony_stream_open_flags(struct pony_app *app, uint32_t ip, uint16_t service,
+				    unsigned flags, uint64_t tag);
 
 /* Listen on a service: PONY_OP_LISTEN completion (0, -EADDRINUSE, -ENOSPC); then one
  * PONY_OP_ACCEPT completion (with this tag) per incoming stream, already established.
@@ -169,12 +179,37 @@ PONY_API int pony_unlisten(struct pony_app *app, uint16_t service, uint64_t tag)
  * PONY_OP_CLOSE completion (after which the id is free). Returns 0, -EAGAIN, -EPIPE. */
 PONY_API int pony_stream_close(struct pony_app *app, uint32_t stream, uint64_t tag);
 
+/* Priority classes (issue 21). The engine serves the classes' messages by weighted round
+ * robin (weights in the daemon's config, 8:4:1 by default) when it chooses the next packet
+ * to send, and carries the class to the peer. A class with a latency target (SLO, daemon
+ * config) is under admission control: per class and peer host, while its messages' latency
+ * (send to acknowledgement) misses the target, a growing share of new messages asking for
+ * it is sent in the next lower class instead (the SEND completion's qos_class says which). */
+enum pony_class {
+	PONY_CLASS_CRITICAL = 0,  /* latency-critical RPCs */
+	PONY_CLASS_NORMAL = 1,    /* the default: everything sent without a class */
+	PONY_CLASS_SCAVENGER = 2, /* bulk: whatever the others leave */
+};
+/* Flags of pony_send_flags (this message's class) and pony_stream_open_flags (the stream's
+ * default class, used by sends that name none). */
+#define PONY_SEND_CLASS(c) ((((unsigned)(c)) + 1u) << 4)
+#define PONY_SEND_CLASS_MASK 0x30u
+/* pony_send_flags: this message is an RPC request: admission control measures its latency
+ * up to the next message the stream receives (its response; responses are taken to come in
+ * request order) instead of up to its acknowledgement. */
+#define PONY_SEND_RPC 0x40u
+
 /* Send one message of len bytes (1..PONY_MSG_MAX_BYTES) from buf, which must lie inside the
  * payload area and stay unchanged until the PONY_OP_SEND completion. Returns 0, -EAGAIN,
  * -EFAULT (buf not in the area), -EINVAL (len), -EPIPE; errors found by the daemon
  * (-EBADF, -ENOTCONN, -ENOBUFS) arrive as the completion's status. */
 PONY_API int pony_send(struct pony_app *app, uint32_t stream, const void *buf, uint32_t len,
 	      uint64_t tag);
+/* pony_send with flags: PONY_SEND_CLASS(c) or 0 (the stream's class), and PONY_SEND_RPC.
+ * -EINVAL for other bits; errors otherwise as pony_send (a daemon without classes refuses
+ * the flags: an -EINVAL completion). */
+PONY_API int pony_send_flags(struct pony_app *app, uint32_t stream, const void *buf,
+			     uint32_t len, unsigned flags, uint64_t tag);
 /* Convenience: copy data into a fresh payload buffer and send it; the library frees that
  * buffer when the SEND completion is polled (its buf field is then NULL). Returns 0,
  * -ENOMEM (area full), or pony_send's errors. */

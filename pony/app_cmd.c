@@ -90,12 +90,23 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 		return false;
 	if ((c->flags & PONY_CMDF_PIECE) && c->op != PONY_OP_READ && c->op != PONY_OP_WRITE)
 		return false;
+	if ((c->flags & PONY_CMDF_CLASS_MASK) && c->op != PONY_OP_SEND && c->op != PONY_OP_OPEN)
+		return false;
+	if ((c->flags & PONY_CMDF_RPC) && c->op != PONY_OP_SEND)
+		return false;
 	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
 	       ((f & F_OFF) || !c->off) && ((f & F_LEN) || !c->len) &&
 	       ((f & F_COUNT) || !c->count) && ((f & F_IP) || !c->ip) &&
 	       ((f & F_REGION) || !c->region) && ((f & F_PERMS) || !c->perms);
+}
+
+/* The priority class a command's flags ask for (PONY_CMDF_CLASS_MASK), else dflt. */
+static unsigned cmd_class(const struct pony_shm_cmd *c, unsigned dflt)
+{
+	unsigned v = (c->flags & PONY_CMDF_CLASS_MASK) >> PONY_CMDF_CLASS_SHIFT;
+	return v ? v - 1 : dflt;
 }
 
 static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
@@ -117,6 +128,7 @@ static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	st->tag = c->tag;
 	st->service = c->service;
 	st->peer_ip = c->ip;
+	st->qos = pony_qos_code(cmd_class(c, PONY_QOS_NORMAL));
 	/* Apps speak host byte order; the transport (like ports and the wire) network order. */
 	int r = pony_tp_open(s->host->tp, htonl(c->ip), c->service, st, &st->sid);
 	if (r) {
@@ -208,8 +220,12 @@ static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	op->stream = st->id;
 	op->flags = c->flags;
 	app_op_hold(s, i);
-	int r = pony_tp_send(s->host->tp, st->sid, s->buf + c->off, op->len,
-			     (uint64_t)op->gen << 32 | i);
+	unsigned ran = PONY_QOS_NORMAL, cls = cmd_class(c, pony_qos_class(st->qos));
+	s->qos = pony_qos_code(cls); /* how urgently this app's commands are served */
+	unsigned rpc = c->flags & PONY_CMDF_RPC ? PONY_QOS_RPC : 0;
+	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len, cls | rpc, &ran,
+				 (uint64_t)op->gen << 32 | i);
+	op->qos = pony_qos_code(ran);
 	if (r) {
 		app_op_free(s, i);
 		return refuse(s, c, PONY_APP_ERR_TRANSPORT, r);

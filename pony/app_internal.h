@@ -4,6 +4,7 @@
 
 #include "pony/app.h"
 #include "pony/onesided.h"
+#include "pony/qos.h"
 #include "pony/shm.h"
 
 #define APP_NONE UINT32_MAX
@@ -21,6 +22,7 @@ struct app_stream {
 	uint32_t sid;               /* transport's stream id */
 	uint16_t gen;
 	uint8_t state;              /* enum app_stream_state */
+	uint8_t qos;                /* default class of its sends (pony_qos_code: 0 normal) */
 	uint16_t service;
 	uint32_t peer_ip;
 	uint64_t tag;               /* tag of the CLOSED completion */
@@ -39,6 +41,7 @@ struct app_op {
 	uint8_t op;       /* enum pony_op; PONY_OP_NONE when free */
 	uint8_t flags;    /* the command's flags (echoed) */
 	bool held;        /* the transport holds this buffer (send queued, receive begun) */
+	uint8_t qos;      /* SEND: class it runs in (pony_qos_code: 0 normal) */
 };
 
 struct app_region {
@@ -93,6 +96,11 @@ struct pony_app_session {
 	uint8_t n_own;
 	uint32_t own_ok;
 	uint16_t own_lo[SNAP_CFG_OWNERS_MAX], own_hi[SNAP_CFG_OWNERS_MAX];
+	/* Command service by class (pony_app_host_poll): the class the app's latest send asked
+	 * for (pony_qos_code: 0 normal, so a new session is normal), and the pass of the host
+	 * poll in which it was last served (2 * round + pass). Process-local. */
+	uint8_t qos;
+	uint32_t served_round;
 	struct pony_app_counters cnt;
 };
 
@@ -102,6 +110,7 @@ struct pony_app_host {
 	struct pony_tp *tp;
 	struct pony_app_session *live, *zombies;
 	struct pony_app_session *rr; /* next session to poll first */
+	uint32_t round;              /* host polls so far (pony_app_host_poll) */
 	bool kick_pending;
 	/* Program validation budget (PONY_BPF_LOAD_DUTY_PCT): ns the engine may still spend
 	 * validating (earned at the duty rate, at most PONY_BPF_LOAD_BURST_MS' worth), and

@@ -61,10 +61,12 @@ static const struct snap_rec_field stream_fields[] = {
 	AS(PTR, s), AS(UINT, id), AS(UINT, sid), AS(UINT, gen), AS(UINT, state),
 	AS(UINT, service), AS(UINT, peer_ip), AS(UINT, tag), AS(UINT, open_op), AS(UINT, rx_head),
 	AS(UINT, rx_tail), AS(UINT, rx_deferred),
+	SNAP_REC_FX(struct app_stream, UINT, qos, SNAP_REC_SINCE), /* zero: normal */
 };
 #define AO(m) SNAP_REC_F(struct app_op, UINT, m)
 static const struct snap_rec_field op_fields[] = {
 	AO(tag), AO(off), AO(len), AO(gen), AO(stream), AO(next), AO(op), AO(flags), AO(held),
+	SNAP_REC_FX(struct app_op, UINT, qos, SNAP_REC_SINCE), /* zero: normal */
 };
 #define AR(m) SNAP_REC_F(struct app_region, UINT, m)
 static const struct snap_rec_field region_fields[] = {

@@ -339,6 +339,13 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	/* 0: the transport's defaults (max_flows / 8, max_streams / 4). */
 	ARG_U32("max_flows_per_peer", max_flows_per_peer, 0, 0, 4096);
 	ARG_U32("max_streams_per_peer", max_streams_per_peer, 0, 0, PONY_SID_IDX_MASK);
+	/* Priority classes (pony/qos.h): weights and admission-control latency targets. */
+	const char *qw = snap_elem_arg_str(args, "qos_weights", NULL);
+	if (qw != NULL && pony_qos_parse_weights(qw, cfg.qos_weight) < 0)
+		return snap_elem_args_error(args, "bad qos_weights '%s': want CRITICAL:NORMAL:"
+					    "SCAVENGER, each 1..1024 (e.g. 8:4:1)", qw);
+	ARG_U32("qos_slo_critical_us", qos_slo_us[PONY_QOS_CRITICAL], 0, 0, 10000000);
+	ARG_U32("qos_slo_normal_us", qos_slo_us[PONY_QOS_NORMAL], 0, 0, 10000000);
 	struct pony_auth_keyset ks;
 	const char *keys = snap_elem_arg_str(args, "auth_key_file", NULL);
 	if (keys != NULL) {
@@ -418,6 +425,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "arp_requests", pe->arp_tx);
 	pony_steer_stats(&pe->steer, fn, ctx);
 	pony_tp_os_report(pe->tp, fn, ctx);
+	pony_tp_qos_report(pe->tp, fn, ctx);
 	if (pe->apps)
 		pony_app_host_stats(pe->apps, fn, ctx);
 }

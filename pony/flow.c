@@ -112,7 +112,7 @@ static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t po
 		f->created_tsc = f->last_rx_tsc = f->last_tx_tsc = f->rto_start = f->una_tsc =
 			tp->now;
 		f->streams = PONY_NONE;
-		pony_txq_flow_init(f);
+		pony_txq_flow_init(tp, f);
 		pony_cc_init(&f->cc, &tp->ccp, tp->cfg.cwnd_init);
 		pony_rxwin_init(&f->rx, &tp->rxmaps[(size_t)fi * (tp->cfg.window / 64)],
 				tp->cfg.window, 0);

@@ -229,6 +229,13 @@ static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, stru
 			h.seq = seq;
 		} else {
 			tp->st.data_tx++;
+			/* DATA's src_sid is its class code (pony/WIRE.md "Priority classes") */
+			unsigned c = pony_qos_class(d->src_sid & 3);
+			struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+			qf->tx_pkts[c]++;
+			qf->tx_bytes[c] += len;
+			tp->qos.cls[c].tx_pkts++;
+			tp->qos.cls[c].tx_bytes += len;
 			if (d->offset + len == d->msg_len)
 				h.flags |= PONY_F_ACK_NOW;
 		}
@@ -257,15 +264,20 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 }
 
 /* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
- * round-robin over streams that have credit. */
+ * of the streams that have credit: classes by weighted round robin, streams of a class
+ * round-robin. */
 static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
 {
 	if (pony_stream_next_refusal(f, d))
 		return true; /* refusals first: they free the peer's opens and hold nothing */
 	if (pony_os_next(tp, f, d))
 		return true; /* one-sided responses and requests first: they are small */
-	unsigned q = pony_txq_head(f, PONY_TXQ_CTRL) != PONY_NONE ? PONY_TXQ_CTRL : PONY_TXQ_DATA;
-	uint32_t idx = pony_txq_head(f, q);
+	uint32_t idx = pony_txq_ctrl_head(f);
+	unsigned q = PONY_TXQ_CTRL;
+	if (idx == PONY_NONE) {
+		q = PONY_TXQ_DATA;
+		idx = pony_txq_data_next(tp, f); /* weighted round robin over the classes */
+	}
 	if (idx == PONY_NONE)
 		return false;
 	struct pony_stream *s = &tp->streams[idx];
@@ -443,6 +455,12 @@ void pony_flow_flush_acks(struct pony_tp *tp)
 unsigned pony_flow_poll_all(struct pony_tp *tp)
 {
 	unsigned w = 0;
+	/* Flows with critical data go first (issue 21): a critical RPC to one peer does not
+	 * wait behind another flow's batch of bulk on the same port. */
+	for (uint32_t i = 0; i < tp->flows_hi; i++)
+		if (tp->flows[i].state == PONY_F_ESTABLISHED &&
+		    tp->qflows[i].head[PONY_QOS_CRITICAL] != PONY_NONE)
+			w += flow_tx(tp, &tp->flows[i]);
 	for (uint32_t i = 0; i < tp->flows_hi; i++) {
 		struct pony_flow *f = &tp->flows[i];
 		if (f->state == PONY_F_FREE)

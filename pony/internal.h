@@ -11,6 +11,7 @@
 #include "pony/cc.h"
 #include "pony/cookie.h"
 #include "pony/onesided.h"
+#include "pony/qos.h"
 #include "pony/transport.h"
 #include "pony/wire.h"
 
@@ -203,6 +204,36 @@ struct pony_flow {
 	uint64_t retransmits, timeouts, fast_retransmits;
 };
 
+/* A flow's priority-class state (pony/qos.h, pony/txq.h): one data queue of streams per
+ * class served by weighted round robin, and per-class counters. Process-local (not saved):
+ * pony_txq_rebuild rebuilds the queues after a restore, the counters start again. */
+struct pony_qflow {
+	uint32_t head[PONY_QOS_N], tail[PONY_QOS_N];
+	struct pony_wrr wrr;
+	uint64_t tx_pkts[PONY_QOS_N], tx_bytes[PONY_QOS_N];
+	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
+};
+
+/* A queued message's class and admission record, beside its struct pony_txmsg (same
+ * index). Process-local: a message restored after an upgrade reads as normal, unmeasured. */
+struct pony_qmsg {
+	uint64_t t0;          /* tp->now when queued: completion latency */
+	pony_qos_ticket ticket;
+	uint8_t code;         /* pony_qos_code of the class it runs in */
+	bool rpc;             /* measured at its response (struct pony_srpc), not its ack */
+};
+
+/* A stream's RPCs waiting for their responses (PONY_QOS_RPC), oldest first: the next
+ * message the stream receives answers the oldest. Process-local, reset with the stream. */
+struct pony_srpc {
+	uint8_t head, n;
+	struct {
+		uint64_t t0;
+		pony_qos_ticket ticket;
+		uint8_t code;
+	} e[PONY_QOS_RPC_MAX];
+};
+
 struct pony_listener {
 	bool used;
 	uint16_t service;
@@ -248,6 +279,12 @@ struct pony_tp {
 	struct pony_auth *auth;      /* authenticated flows (pony/auth.h); NULL: off */
 	uint64_t auth_window_tsc;    /* PONY_AUTH_SCRATCH_PER_MS accounting */
 	uint32_t auth_in_window;
+	/* Priority classes (pony/qos.h): weights, SLOs, admission table, per-class counters. */
+	struct pony_qos qos;
+	struct pony_qflow *qflows;   /* max_flows */
+	struct pony_qmsg *qmsgs;     /* max_streams * sendq_max, indexed like txmsgs */
+	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */
+	struct pony_srpc *srpc;      /* max_streams */
 };
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
@@ -262,6 +299,16 @@ static inline struct pony_txmsg *stream_msg(struct pony_tp *tp, const struct pon
 	size_t si = s->sid & PONY_SID_IDX_MASK;
 	return &tp->txmsgs[si * tp->cfg.sendq_max + (msg_id & (tp->cfg.sendq_max - 1))];
 }
+
+static inline struct pony_qmsg *stream_qmsg(struct pony_tp *tp, const struct pony_stream *s,
+					    uint32_t msg_id)
+{
+	return &tp->qmsgs[(size_t)(s->sid & PONY_SID_IDX_MASK) * tp->cfg.sendq_max +
+			  (msg_id & (tp->cfg.sendq_max - 1))];
+}
+
+/* transport.c: a message of stream s was delivered: the response of its oldest RPC. */
+void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s);
 
 /* transport.c: streams and delivery. */
 struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid);

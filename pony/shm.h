@@ -94,7 +94,19 @@ struct pony_shm_ring {
 #define PONY_CMDF_IND_PTR 0x02u     /* READ_INDIRECT: pointer-as-offset (PONY_INDIRECT_PTR) */
 #define PONY_CMDF_PIECE 0x04u       /* library-internal: one piece of a large READ/WRITE, echoed
 				      * in its completion; the library completes the whole op once */
-#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE)
+/* OPEN (the stream's default class) and SEND (this message's): priority class + 1 in these
+ * two bits, 0 = none given (SEND: the stream's class; OPEN: normal). The values are
+ * include/pony.h's PONY_SEND_CLASS(). Added in version 2 without a bump: older libraries
+ * never set them (an older daemon refuses them as a stray field, -EINVAL). */
+#define PONY_CMDF_CLASS_SHIFT 4
+#define PONY_CMDF_CLASS_MASK 0x30u
+_Static_assert(PONY_SEND_CLASS_MASK == PONY_CMDF_CLASS_MASK &&
+	       PONY_SEND_CLASS(PONY_CLASS_SCAVENGER) == 3u << PONY_CMDF_CLASS_SHIFT,
+	       "pony.h's send flags are the command's class bits");
+#define PONY_CMDF_RPC 0x40u  /* SEND: an RPC request (PONY_SEND_RPC), same version rule */
+#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE | \
+		       PONY_CMDF_CLASS_MASK | PONY_CMDF_RPC)
+_Static_assert(PONY_SEND_RPC == PONY_CMDF_RPC, "pony.h's RPC flag is the command's");
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
  * commands with stray fields, so they stay free for later versions). */
@@ -132,7 +144,11 @@ struct pony_shm_cpl {
 	uint32_t peer_ip;
 	uint32_t region;
 	uint64_t key;
-	uint8_t rsvd[16];
+	uint8_t qos;      /* SEND: priority class the message ran in + 1 (admission control may
+			   * have downgraded it); 0: not reported. Was reserved (always 0) in
+			   * version 2: a library that ignores it loses nothing, so the version
+			   * (checked for equality at attach) stays */
+	uint8_t rsvd[15];
 } PONY_SHM_ALIGNED;
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "ring indexes must be lock-free (address-free)");
@@ -145,6 +161,7 @@ _Static_assert(sizeof(struct pony_shm_cmd) == 64, "command is one cache line");
 _Static_assert(sizeof(struct pony_shm_cpl) == 64, "completion is one cache line");
 _Static_assert(offsetof(struct pony_shm_cmd, rkey) == 48, "command layout");
 _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
+_Static_assert(offsetof(struct pony_shm_cpl, qos) == 48, "completion layout");
 
 #define PONY_SHM_RING_MIN 16u
 #define PONY_SHM_RING_MAX 65536u

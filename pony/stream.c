@@ -33,6 +33,7 @@ struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f)
 	if ((gen & ((1u << (32 - PONY_SID_IDX_BITS)) - 1)) == 0)
 		gen = 1; /* sid 0 means "none" on the wire */
 	memset(s, 0, sizeof(*s));
+	tp->srpc[idx].n = 0; /* RPCs of the slot's previous stream are not answered here */
 	s->sid = (gen << PONY_SID_IDX_BITS) | idx;
 	s->flow = (uint32_t)(f - tp->flows);
 	s->held = PONY_NONE;
@@ -170,6 +171,7 @@ void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony
 	d->msg_len = msg->len;
 	d->offset = msg->seg_off;
 	d->len = (uint16_t)len;
+	d->src_sid = stream_qmsg(tp, s, s->tx_seg)->code; /* the class, on the wire */
 	/* A credit owed to the peer rides on the data (its aux), so an RPC's "post a receive,
 	 * send the request" is one packet, not a CREDIT and a DATA (pony/WIRE.md). Absolute and
 	 * monotonic, so a retransmission carrying an older value is harmless; 0 means none. */
@@ -202,6 +204,10 @@ void pony_stream_acked(struct pony_tp *tp, uint32_t stream, uint32_t msg_id, uin
 		if (msg->acked != msg->len)
 			break;
 		uint64_t cookie = msg->cookie;
+		const struct pony_qmsg *qm = stream_qmsg(tp, s, s->tx_head);
+		if (!qm->rpc) /* an RPC is measured at its response */
+			pony_qos_complete(&tp->qos, qm->ticket, pony_qos_class(qm->code),
+					  (uint64_t)((double)(tp->now - qm->t0) * tp->ns_per_tsc));
 		s->tx_head++;
 		tp->st.msgs_tx++;
 		tp->up->tx_done(s->owner, sid, cookie, 0);
@@ -265,6 +271,7 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 	s->rx_active = false;
 	s->rx_next++;
 	tp->st.msgs_rx++;
+	pony_qos_rx_msg(tp, s);
 	tp->up->rx_done(s->owner, sid, s->rx_cookie, s->rx_len, s->rx_discard ? -EMSGSIZE : 0);
 	return true;
 }
@@ -448,6 +455,18 @@ static void take_credit(struct pony_tp *tp, struct pony_stream *s, uint32_t cred
 	}
 }
 
+/* Per-class receive counters: DATA's src_sid is its class code (0, normal, from a sender
+ * without classes); other bits are ignored, kept for later use. */
+static void rx_count_cls(struct pony_tp *tp, const struct pony_flow *f, const struct pony_hdr *h)
+{
+	unsigned c = pony_qos_class(h->src_sid & 3);
+	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	qf->rx_pkts[c]++;
+	qf->rx_bytes[c] += h->payload_len;
+	tp->qos.cls[c].rx_pkts++;
+	tp->qos.cls[c].rx_bytes += h->payload_len;
+}
+
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		   uint32_t seq, struct rte_mbuf *m, uint32_t hl)
 {
@@ -463,6 +482,7 @@ int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 	switch (h->type) {
 	case PONY_T_DATA:
 		tp->st.data_rx++;
+		rx_count_cls(tp, f, h);
 		if (h->aux != 0)
 			take_credit(tp, s, h->aux);
 		return s->state == PONY_S_OPEN ? rx_data(tp, s, h, m, hl) : 0;

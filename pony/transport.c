@@ -96,6 +96,19 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		.base_max_tsc = us_tsc(c->tsc_hz, c->target_base_max_us),
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
+	struct pony_qos_params qp;
+	pony_qos_params_default(&qp);
+	for (unsigned i = 0; i < PONY_QOS_N; i++) {
+		if (c->qos_weight[i])
+			qp.weight[i] = c->qos_weight[i];
+		qp.slo_ns[i] = (uint64_t)c->qos_slo_us[i] * 1000;
+	}
+	if (pony_qos_params_check(&qp) < 0) {
+		snap_numa_free(tp);
+		errno = EINVAL;
+		return NULL;
+	}
+	pony_qos_init(&tp->qos, &qp);
 	if (pony_key_init(tp->key) < 0) {
 		snap_numa_free(tp);
 		errno = EIO;
@@ -116,12 +129,18 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->txmsgs = snap_numa_calloc("pony_txmsgs", (size_t)c->max_streams * c->sendq_max,
 				      sizeof(*tp->txmsgs), so);
 	tp->held = snap_numa_calloc("pony_held", nf * w, sizeof(*tp->held), so);
+	tp->qflows = snap_numa_calloc("pony_qflows", nf, sizeof(*tp->qflows), so);
+	tp->qmsgs = snap_numa_calloc("pony_qmsgs", (size_t)c->max_streams * c->sendq_max,
+				     sizeof(*tp->qmsgs), so);
+	tp->scls = snap_numa_calloc("pony_scls", c->max_streams, 1, so);
+	tp->srpc = snap_numa_calloc("pony_srpc", c->max_streams, sizeof(*tp->srpc), so);
 	if (c->auth_keys) {
 		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
 	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
-	    !tp->txmsgs || !tp->held || (cfg->auth_keys && !tp->auth)) {
+	    !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls || !tp->srpc ||
+	    (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
 		return NULL;
@@ -153,6 +172,10 @@ void pony_tp_destroy(struct pony_tp *tp)
 	snap_numa_free(tp->streams);
 	snap_numa_free(tp->txmsgs);
 	snap_numa_free(tp->held);
+	snap_numa_free(tp->qflows);
+	snap_numa_free(tp->qmsgs);
+	snap_numa_free(tp->scls);
+	snap_numa_free(tp->srpc);
 	snap_numa_free(tp);
 }
 
@@ -219,7 +242,15 @@ int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *o
 
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len, uint64_t cookie)
 {
-	if (len == 0 || len > PONY_MSG_MAX || buf == NULL)
+	return pony_tp_send_qos(tp, sid, buf, len, PONY_QOS_NORMAL, NULL, cookie);
+}
+
+int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
+		     unsigned cls, unsigned *ran, uint64_t cookie)
+{
+	bool rpc = cls & PONY_QOS_RPC;
+	cls &= ~PONY_QOS_RPC;
+	if (len == 0 || len > PONY_MSG_MAX || buf == NULL || cls >= PONY_QOS_N)
 		return -EINVAL;
 	struct pony_stream *s = pony_stream_get(tp, sid);
 	if (s == NULL || !(s->state == PONY_S_OPEN ||
@@ -229,6 +260,23 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 		return -ENOBUFS;
 	struct pony_txmsg *m = stream_msg(tp, s, s->tx_tail);
 	*m = (struct pony_txmsg){.buf = buf, .cookie = cookie, .len = len, .msg_id = s->tx_tail};
+	/* Admission (Aequitas): per class and peer, against the class's SLO. */
+	struct pony_qmsg *qm = stream_qmsg(tp, s, s->tx_tail);
+	*qm = (struct pony_qmsg){.t0 = tp->now};
+	uint64_t now_ns = (uint64_t)((double)tp->now * tp->ns_per_tsc);
+	uint32_t rnd = tp->qos.prm.slo_ns[cls] ? pony_tp_rand(tp) : 0;
+	cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns, rnd, &qm->ticket);
+	qm->code = pony_qos_code(cls);
+	struct pony_srpc *sr = &tp->srpc[s->sid & PONY_SID_IDX_MASK];
+	if (rpc && sr->n < PONY_QOS_RPC_MAX) {
+		unsigned k = (sr->head + sr->n++) % PONY_QOS_RPC_MAX;
+		sr->e[k].t0 = qm->t0;
+		sr->e[k].ticket = qm->ticket;
+		sr->e[k].code = qm->code;
+		qm->rpc = true;
+	}
+	if (ran != NULL)
+		*ran = cls;
 	s->tx_tail++;
 	pony_stream_update_ready(tp, s);
 	return 0;
@@ -277,13 +325,51 @@ void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 	pony_tp_input_at(tp, peer_ip, peer_port, pkts, n, now_tsc, now_tsc);
 }
 
+/* The class a received packet's data runs in (pony/WIRE.md "Priority classes"), peeked at
+ * in the raw header only to order the burst: the packet is validated when it is processed,
+ * and whatever the peek read decides nothing but the order. Normal for all but DATA. */
+static unsigned rx_class(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	if (rte_pktmbuf_data_len(m) < PONY_HDR_FIXED || p[1] != PONY_T_DATA)
+		return PONY_QOS_NORMAL;
+	return pony_qos_class(p[47] & 3); /* src_sid (bytes 44..47, big-endian) bits 0-1 */
+}
+
+#define RX_CHUNK 64
+
+/* Deliver a burst in class order where it has a choice (issue 21): the critical packets of
+ * each chunk first, scavenger last, arrival order within a class. Reordering seqs inside one
+ * burst is what the receive window handles anyway; the acks go out after the burst. */
+static void input_by_class(struct pony_tp *tp, uint32_t ip, uint16_t port,
+			   struct rte_mbuf **pkts, uint16_t n)
+{
+	uint8_t cls[RX_CHUNK];
+	for (unsigned off = 0; off < n; off += RX_CHUNK) {
+		unsigned k = n - off < RX_CHUNK ? n - off : RX_CHUNK;
+		unsigned seen = 0;
+		for (unsigned i = 0; i < k; i++) {
+			cls[i] = (uint8_t)rx_class(pkts[off + i]);
+			seen |= 1u << cls[i];
+		}
+		for (unsigned c = 0; c < PONY_QOS_N; c++) {
+			if (!(seen & (1u << c)))
+				continue;
+			for (unsigned i = 0; i < k; i++)
+				if (cls[i] == c)
+					pony_flow_input(tp, ip, port, pkts[off + i]);
+			if (seen == 1u << c)
+				break; /* one class only (the usual case): one pass */
+		}
+	}
+}
+
 void pony_tp_input_at(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		      struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc, uint64_t rx_tsc)
 {
 	clock_advance(tp, now_tsc);
 	tp->rx_tsc = rx_tsc < tp->now ? rx_tsc : tp->now;
-	for (uint16_t i = 0; i < n; i++)
-		pony_flow_input(tp, peer_ip, peer_port, pkts[i]);
+	input_by_class(tp, peer_ip, peer_port, pkts, n);
 	/* One ack per flow per burst, unless data piggybacked it already. */
 	pony_flow_flush_acks(tp);
 }
@@ -337,5 +423,56 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,
 		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
 		.rx_pkts = f->rx_pkts};
+	const struct pony_qflow *qf = &tp->qflows[i];
+	memcpy(st->cls_tx_pkts, qf->tx_pkts, sizeof(st->cls_tx_pkts));
+	memcpy(st->cls_tx_bytes, qf->tx_bytes, sizeof(st->cls_tx_bytes));
+	memcpy(st->cls_rx_pkts, qf->rx_pkts, sizeof(st->cls_rx_pkts));
+	memcpy(st->cls_rx_bytes, qf->rx_bytes, sizeof(st->cls_rx_bytes));
 	return 0;
+}
+
+void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s)
+{
+	struct pony_srpc *sr = &tp->srpc[s->sid & PONY_SID_IDX_MASK];
+	if (sr->n == 0)
+		return;
+	const unsigned k = sr->head;
+	sr->head = (uint8_t)((sr->head + 1) % PONY_QOS_RPC_MAX);
+	sr->n--;
+	pony_qos_complete(&tp->qos, sr->e[k].ticket, pony_qos_class(sr->e[k].code),
+			  (uint64_t)((double)(tp->now - sr->e[k].t0) * tp->ns_per_tsc));
+}
+
+const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)
+{
+	return tp->qos.prm.weight;
+}
+
+void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out)
+{
+	pony_qos_stats(&tp->qos, out);
+}
+
+void pony_tp_qos_report(const struct pony_tp *tp,
+			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct pony_qos_class_stats st[PONY_QOS_N];
+	pony_qos_stats(&tp->qos, st);
+	/* Static names: the collector may keep the pointers. */
+#define QN(c, x) "qos_" c "_" #x
+#define QROW(c)                                                                           \
+	{QN(c, tx_pkts), QN(c, tx_bytes), QN(c, rx_pkts), QN(c, rx_bytes), QN(c, rpcs),     \
+	 QN(c, slo_missed), QN(c, downgraded), QN(c, p50_ns), QN(c, p99_ns), QN(c, p999_ns)}
+	static const char *const names[PONY_QOS_N][10] = {QROW("critical"), QROW("normal"),
+							  QROW("scavenger")};
+#undef QROW
+#undef QN
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		const struct pony_qos_class_stats *q = &st[c];
+		const uint64_t v[10] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
+					q->slo_missed, q->downgraded, q->p50_ns, q->p99_ns,
+					q->p999_ns};
+		for (unsigned k = 0; k < 10; k++)
+			fn(ctx, names[c][k], v[k]);
+	}
 }

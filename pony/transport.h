@@ -115,6 +115,11 @@ struct pony_tp_config {
 	 * a valid tag under one of its keys is dropped (counted auth_fail); segments are
 	 * PONY_AUTH_TRAILER bytes smaller. Both ends of a flow must agree on on/off. */
 	const struct pony_auth_keyset *auth_keys;
+	/* Priority classes (pony/qos.h, issue 21), indexed by PONY_QOS_*: weights of the
+	 * weighted round robin over the classes' data, in packets (0: 8, 4, 1), and each
+	 * class's RPC latency target for admission control (0: none; not for scavenger). */
+	uint32_t qos_weight[3];
+	uint32_t qos_slo_us[3];
 	/* NUMA node of the transport's tables (the engine's, snap_engine_socket; -1
 	 * SOCKET_ID_ANY: the caller's; 0 in a zeroed config is node 0). */
 	int socket_id;
@@ -208,6 +213,8 @@ struct pony_flow_stats {
 	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
 	uint64_t spurious_timeouts;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
+	/* DATA packets and payload bytes per priority class (PONY_QOS_* order, pony/qos.h). */
+	uint64_t cls_tx_pkts[3], cls_tx_bytes[3], cls_rx_pkts[3], cls_rx_bytes[3];
 };
 /* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
 int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);
@@ -234,6 +241,27 @@ int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, 
  * -ENOTCONN, -ENOBUFS (the stream's send queue limit). Safe from upcalls. */
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		 uint64_t cookie);
+
+/* pony_tp_send in priority class cls (PONY_QOS_*; pony_tp_send is class normal). When cls
+ * has an SLO, admission control (pony/qos.h) may run the message in the next lower class:
+ * *ran (if not NULL) gets the class it runs in. Its latency is measured in that class: from
+ * here to tx_done, or with PONY_QOS_RPC or'ed into cls, to the next message the stream
+ * delivers (its response). Errors as pony_tp_send; -EINVAL also for cls out of range. */
+int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
+		     unsigned cls, unsigned *ran, uint64_t cookie);
+
+/* The weights of the classes (3, PONY_QOS_* order; the app layer serves commands by them). */
+const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp);
+
+/* Per-class counters and completion-latency percentiles (3 entries, PONY_QOS_* order;
+ * the struct is pony/qos.h's pony_qos_class_stats). */
+struct pony_qos_class_stats;
+void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out);
+/* The same as named counters for `snapctl stats` ("qos_critical_tx_pkts",
+ * "qos_normal_p99_ns", "qos_scavenger_downgraded"...: tx/rx pkts and bytes, rpcs,
+ * slo_missed, downgraded, p50/p99/p999 of the completion latency, per class). */
+void pony_tp_qos_report(const struct pony_tp *tp,
+			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
 /* Grant n more receive buffers (credits) on the stream. 0, -ENOTCONN, -EINVAL (more than
  * 2^30 outstanding). Safe from upcalls. */

@@ -1,60 +1,112 @@
 /* A flow's transmit queues of streams (see txq.h): intrusive doubly linked FIFOs through
- * the stream table, so insert, remove and rotate are O(1). */
+ * the stream table, so insert, remove and rotate are O(1). The control FIFO's ends live in
+ * the flow (txq_head/tail[0]); the data FIFOs', one per class, in its struct pony_qflow
+ * (the flow's txq_head/tail[1] stay PONY_NONE, kept for the saved layout); a stream uses
+ * its [1] links for whichever class FIFO it is in (tp->scls says which). */
 #include "pony/txq.h"
 
-void pony_txq_flow_init(struct pony_flow *f)
+struct ends {
+	uint32_t *head, *tail;
+};
+
+static struct ends q_ends(struct pony_tp *tp, struct pony_flow *f, unsigned q, unsigned cls)
+{
+	if (q == PONY_TXQ_CTRL)
+		return (struct ends){&f->txq_head[q], &f->txq_tail[q]};
+	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	return (struct ends){&qf->head[cls], &qf->tail[cls]};
+}
+
+/* Class of the stream's next message to segment (normal when it has none). */
+static unsigned next_cls(struct pony_tp *tp, const struct pony_stream *s)
+{
+	if (s->tx_seg == s->tx_tail)
+		return PONY_QOS_NORMAL;
+	return pony_qos_class(stream_qmsg(tp, s, s->tx_seg)->code);
+}
+
+void pony_txq_flow_init(struct pony_tp *tp, struct pony_flow *f)
 {
 	for (unsigned q = 0; q < PONY_TXQ_N; q++)
 		f->txq_head[q] = f->txq_tail[q] = PONY_NONE;
+	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	*qf = (struct pony_qflow){0};
+	for (unsigned c = 0; c < PONY_QOS_N; c++)
+		qf->head[c] = qf->tail[c] = PONY_NONE;
 }
 
-static void push_tail(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, uint32_t idx,
+static void push_tail(struct pony_tp *tp, struct ends e, struct pony_stream *s, uint32_t idx,
 		      unsigned q)
 {
-	s->txq_prev[q] = f->txq_tail[q];
+	s->txq_prev[q] = *e.tail;
 	s->txq_next[q] = PONY_NONE;
-	if (f->txq_tail[q] != PONY_NONE)
-		tp->streams[f->txq_tail[q]].txq_next[q] = idx;
+	if (*e.tail != PONY_NONE)
+		tp->streams[*e.tail].txq_next[q] = idx;
 	else
-		f->txq_head[q] = idx;
-	f->txq_tail[q] = idx;
+		*e.head = idx;
+	*e.tail = idx;
 }
 
-static void txq_unlink(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, unsigned q)
+static void txq_unlink(struct pony_tp *tp, struct ends e, struct pony_stream *s, unsigned q)
 {
 	if (s->txq_prev[q] != PONY_NONE)
 		tp->streams[s->txq_prev[q]].txq_next[q] = s->txq_next[q];
 	else
-		f->txq_head[q] = s->txq_next[q];
+		*e.head = s->txq_next[q];
 	if (s->txq_next[q] != PONY_NONE)
 		tp->streams[s->txq_next[q]].txq_prev[q] = s->txq_prev[q];
 	else
-		f->txq_tail[q] = s->txq_prev[q];
+		*e.tail = s->txq_prev[q];
+}
+
+static void push(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, uint32_t idx,
+		 unsigned q)
+{
+	unsigned cls = 0;
+	if (q == PONY_TXQ_DATA)
+		tp->scls[idx] = (uint8_t)(cls = next_cls(tp, s));
+	push_tail(tp, q_ends(tp, f, q, cls), s, idx, q);
 }
 
 void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want)
 {
 	struct pony_flow *f = &tp->flows[s->flow];
+	uint32_t idx = s->sid & PONY_SID_IDX_MASK;
 	if (want)
-		push_tail(tp, f, s, s->sid & PONY_SID_IDX_MASK, q);
+		push(tp, f, s, idx, q);
 	else
-		txq_unlink(tp, f, s, q);
+		txq_unlink(tp, q_ends(tp, f, q, tp->scls[idx]), s, q);
 	s->in_txq[q] = want;
+}
+
+uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f)
+{
+	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	unsigned ready = 0;
+	for (unsigned c = 0; c < PONY_QOS_N; c++)
+		ready |= (unsigned)(qf->head[c] != PONY_NONE) << c;
+	if (ready == 0)
+		return PONY_NONE;
+	return qf->head[pony_wrr_pick(&qf->wrr, tp->qos.prm.weight, ready)];
 }
 
 void pony_txq_rotate(struct pony_tp *tp, struct pony_stream *s, unsigned q)
 {
 	struct pony_flow *f = &tp->flows[s->flow];
-	if (!s->in_txq[q] || f->txq_tail[q] == (s->sid & PONY_SID_IDX_MASK))
+	uint32_t idx = s->sid & PONY_SID_IDX_MASK;
+	if (!s->in_txq[q])
 		return;
-	txq_unlink(tp, f, s, q);
-	push_tail(tp, f, s, s->sid & PONY_SID_IDX_MASK, q);
+	struct ends e = q_ends(tp, f, q, q == PONY_TXQ_DATA ? tp->scls[idx] : 0);
+	if (*e.tail == idx && (q == PONY_TXQ_CTRL || tp->scls[idx] == next_cls(tp, s)))
+		return;
+	txq_unlink(tp, e, s, q);
+	push(tp, f, s, idx, q);
 }
 
 void pony_txq_rebuild(struct pony_tp *tp)
 {
 	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++) {
-		pony_txq_flow_init(&tp->flows[fi]);
+		pony_txq_flow_init(tp, &tp->flows[fi]);
 		tp->flows[fi].n_ready = tp->flows[fi].n_ctrl = 0;
 	}
 	for (uint32_t si = 0; si < tp->cfg.max_streams; si++) {

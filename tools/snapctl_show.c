@@ -292,7 +292,7 @@ int snapctl_cmd_flows(struct snapctl_ctx *x, int argc, char **argv)
 		struct snapctl_table *t = snapctl_table_new(5, h);
 		for (size_t i = 0; t && i < r->n_flows; i++) {
 			Ctl__FlowInfo *f = r->flows[i];
-			char cs[512] = "";
+			char cs[1024] = ""; /* ~30 counters, 12 of them per class */
 			size_t off = 0;
 			for (size_t k = 0; k < f->n_counters && off < sizeof(cs); k++)
 				off += (size_t)snprintf(cs + off, sizeof(cs) - off, "%s%s=%" PRIu64,

@@ -346,7 +346,16 @@ int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
 
 int pony_stream_open(struct pony_app *a, uint32_t ip, uint16_t service, uint64_t tag)
 {
-	struct pony_shm_cmd c = {.op = PONY_OP_OPEN, .ip = ip, .service = service, .tag = tag};
+	return pony_stream_open_flags(a, ip, service, 0, tag);
+}
+
+int pony_stream_open_flags(struct pony_app *a, uint32_t ip, uint16_t service, unsigned flags,
+			   uint64_t tag)
+{
+	if (flags & ~PONY_SEND_CLASS_MASK)
+		return -EINVAL;
+	struct pony_shm_cmd c = {.op = PONY_OP_OPEN, .ip = ip, .service = service, .tag = tag,
+				 .flags = (uint8_t)flags};
 	return pony_cmd_push(a, &c);
 }
 
@@ -392,6 +401,14 @@ static int send_flags(struct pony_app *a, uint32_t stream, const void *buf, uint
 int pony_send(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len, uint64_t tag)
 {
 	return send_flags(a, stream, buf, len, tag, 0);
+}
+
+int pony_send_flags(struct pony_app *a, uint32_t stream, const void *buf, uint32_t len,
+		    unsigned flags, uint64_t tag)
+{
+	if (flags & ~(PONY_SEND_CLASS_MASK | PONY_SEND_RPC))
+		return -EINVAL;
+	return send_flags(a, stream, buf, len, tag, (uint8_t)flags);
 }
 
 int pony_send_copy(struct pony_app *a, uint32_t stream, const void *data, uint32_t len,
@@ -473,6 +490,8 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
 			.region = c.region, .key = c.key,
 		};
+		if (c.op == PONY_OP_SEND)
+			o->qos_class = c.qos ? (uint16_t)(c.qos - 1) : PONY_CLASS_NORMAL;
 		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV || c.op == PONY_OP_BPF_LOAD ||
 		     pony_shm_op_onesided(c.op)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "pony/onesided.h"
+#include "pony/qos.h"
 #include "fake_tp.h"
 
 struct pony_tp {
@@ -78,11 +79,29 @@ int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *o
 						.service = service, .owner = owner, .sid = *sid});
 }
 
+int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
+		     unsigned cls, unsigned *ran, uint64_t cookie)
+{
+	bool rpc = cls & PONY_QOS_RPC;
+	cls &= ~PONY_QOS_RPC;
+	if (ran != NULL)
+		*ran = tp->f.downgrade && cls < 2 ? cls + 1 : cls;
+	return record(tp, (struct fake_tp_call){.fn = FAKE_SEND, .sid = sid, .buf = buf,
+						.len = len, .cookie = cookie,
+						.cls = (uint8_t)cls, .rpc = rpc});
+}
+
+const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)
+{
+	static const uint32_t w[3] = {8, 4, 1};
+	(void)tp;
+	return w;
+}
+
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		 uint64_t cookie)
 {
-	return record(tp, (struct fake_tp_call){.fn = FAKE_SEND, .sid = sid, .buf = buf,
-						.len = len, .cookie = cookie});
+	return pony_tp_send_qos(tp, sid, buf, len, 1, NULL, cookie);
 }
 
 int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n)

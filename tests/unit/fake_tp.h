@@ -3,6 +3,7 @@
  * only in tests; the daemon links the real transport. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct pony_tp_config_internal;
@@ -14,6 +15,8 @@ struct fake_tp_call {
 	enum fake_tp_fn fn;
 	uint32_t sid, ip, len, n; /* ip as the transport gets it: network order */
 	uint16_t service;
+	uint8_t cls;  /* SEND: the priority class asked for (PONY_QOS_*) */
+	bool rpc;     /* SEND: marked an RPC (PONY_QOS_RPC) */
 	const void *buf;
 	uint64_t cookie;
 	void *owner; /* owner or listener pointer passed */
@@ -27,6 +30,7 @@ struct fake_tp {
 	unsigned long n_total;
 	uint32_t next_sid;
 	int ret[6];            /* result to return per fn (0 by default) */
+	bool downgrade;        /* sends run one class lower than asked (admission refused) */
 	/* Optional hook run inside pony_tp_open/send (e.g. to scribble on the ring). */
 	void (*hook)(enum fake_tp_fn fn, void *ctx);
 	void *hook_ctx;

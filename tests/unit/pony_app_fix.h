@@ -38,22 +38,27 @@ static inline void fix_add(struct app_fix *x, unsigned i)
 	assert_non_null(x->app[i]);
 }
 
-/* cfg may be NULL (defaults with small limits that tests can reach). */
+/* The defaults with small limits that tests can reach. */
+static inline void fix_cfg_small(struct pony_app_config *c)
+{
+	pony_app_config_defaults(c);
+	c->buf_size = 64 * 1024;
+	c->cmd_entries = 16;
+	c->max_streams = 4;
+	c->max_ops = 64;
+	c->max_regions = 2;
+	c->max_listens = 2;
+}
+
+/* cfg may be NULL (fix_cfg_small). */
 static inline void fix_init(struct app_fix *x, const char *name, unsigned n,
 			    const struct pony_app_config *cfg)
 {
 	memset(x, 0, sizeof(*x));
-	if (cfg) {
+	if (cfg)
 		x->cfg = *cfg;
-	} else {
-		pony_app_config_defaults(&x->cfg);
-		x->cfg.buf_size = 64 * 1024;
-		x->cfg.cmd_entries = 16;
-		x->cfg.max_streams = 4;
-		x->cfg.max_ops = 64;
-		x->cfg.max_regions = 2;
-		x->cfg.max_listens = 2;
-	}
+	else
+		fix_cfg_small(&x->cfg);
 	char err[128];
 	assert_int_equal(pony_app_config_check(&x->cfg, err, sizeof(err)), 0);
 	x->tp = fake_tp_new(&x->f);

@@ -1,0 +1,187 @@
+/* Priority classes end to end over the simulated link (issue 21): three streams of one flow,
+ * one per class, all backlogged: the data packets on the wire come in the weights' 8:4:1
+ * proportion (counted in packets), each carries its class (DATA's src_sid; normal is 0,
+ * exactly what a sender without classes writes), the receiver counts them per class and
+ * every message arrives intact. Then admission control with an SLO no RPC can meet: the
+ * admit probability collapses and most critical RPCs run downgraded to normal, as
+ * pony_tp_send_qos and the per-class counters report. And an RPC measured to its response. */
+#include "pony_sim_pair.h"
+
+#define MSGS 64 /* sendq_max: all queued before the first poll */
+
+static void pump_cls(struct sim_ts *t, unsigned cls)
+{
+	while (t->sent < t->total) {
+		assert_int_equal(pony_tp_send_qos(t->ep->tp, t->sid, sim_pattern + t->off[t->sent],
+						  t->len[t->sent], cls, NULL, t->sent),
+				 0);
+		t->sent++;
+	}
+}
+
+static void test_wrr_on_wire(void **state)
+{
+	(void)state;
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.cwnd_init = 256; /* the window, not congestion control, decides what goes out */
+	sim_pair_start(&ca, &cb, MSGS);
+	struct sim_ts *t[PONY_QOS_N];
+	for (unsigned c = 0; c < PONY_QOS_N; c++)
+		t[c] = sim_pair_connect(MSGS);
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		assert_int_equal(sim_ts_plan(t[c], MSGS, 1000), 0); /* one segment each */
+		assert_int_equal(sim_ts_plan(&sim_ep[1].ts[c], 0, 1), 0);
+	}
+	sim_link.capture = true;
+	/* Classes in the reverse order of urgency: queueing order must not matter. */
+	for (int c = PONY_QOS_N - 1; c >= 0; c--)
+		pump_cls(t[c], (unsigned)c);
+	for (unsigned i = 0; i < 20 && sim_link.n < PONY_QOS_N * MSGS; i++)
+		sim_step();
+	/* First transmissions of DATA in wire order, by class. */
+	unsigned n[PONY_QOS_N] = {0}, seen = 0, by_stream[PONY_QOS_N] = {0};
+	for (unsigned i = 0; i < sim_link.n && seen < 13 * 8; i++) {
+		struct rte_mbuf *m = sim_link.p[i].m;
+		struct pony_hdr h;
+		if (sim_link.p[i].src != 0 ||
+		    pony_wire_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &h) < 0 ||
+		    h.type != PONY_T_DATA || (h.flags & PONY_F_RETX))
+			continue;
+		assert_true(h.src_sid <= 2);
+		unsigned c = pony_qos_class(h.src_sid);
+		n[c]++;
+		seen++;
+		for (unsigned k = 0; k < PONY_QOS_N; k++)
+			if (h.sid == t[k]->peer->sid)
+				by_stream[k] += k == c; /* each stream's packets carry its class */
+		if (c == PONY_QOS_NORMAL)
+			assert_int_equal(h.src_sid, 0); /* as every older sender */
+	}
+	print_message("first %u data packets: critical %u normal %u scavenger %u\n", seen, n[0],
+		      n[1], n[2]);
+	assert_int_equal(seen, 13 * 8);
+	/* 8 rounds of 8:4:1 while all three are backlogged, give or take one turn */
+	assert_true(n[0] >= 56 && n[0] <= 64);
+	assert_true(n[1] >= 28 && n[1] <= 36);
+	assert_true(n[2] >= 7 && n[2] <= 9);
+	assert_int_equal(by_stream[0] + by_stream[1] + by_stream[2], seen);
+	sim_link.capture = false;
+	assert_true(sim_run_until(sim_pair_all_done, SIM_HZ, 1000000));
+	struct pony_qos_class_stats sa[PONY_QOS_N], sb[PONY_QOS_N];
+	pony_tp_qos_stats(sim_ep[0].tp, sa);
+	pony_tp_qos_stats(sim_ep[1].tp, sb);
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		assert_true(sa[c].tx_pkts >= MSGS);
+		assert_true(sb[c].rx_pkts >= MSGS); /* the receiver saw each class */
+		assert_int_equal(sa[c].rpcs, MSGS); /* completion latencies, per class */
+		assert_true(sa[c].p50_ns > 0);
+		assert_int_equal(t[c]->rx_bad, 0);
+		assert_int_equal(sim_ep[1].ts[c].rx_bad, 0);
+	}
+	struct pony_flow_stats fa, fb;
+	assert_int_equal(pony_tp_flow_stats(sim_ep[0].tp, 0, &fa), 0);
+	assert_int_equal(pony_tp_flow_stats(sim_ep[1].tp, 0, &fb), 0);
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		assert_int_equal(fa.cls_tx_pkts[c], sa[c].tx_pkts);
+		assert_int_equal(fb.cls_rx_pkts[c], sb[c].rx_pkts);
+		assert_true(fa.cls_tx_bytes[c] > 0 && fb.cls_rx_bytes[c] == fa.cls_tx_bytes[c]);
+	}
+	sim_pair_dump("qos wrr");
+	sim_pair_stop();
+}
+
+static bool acked_all(void)
+{
+	const struct sim_ts *t = &sim_ep[0].ts[0];
+	return t->acked == t->sent;
+}
+
+/* An SLO of 1 us against a 10 us round trip: every admitted critical RPC misses, p falls to
+ * its floor and most of the rest run as normal; the latencies land in the class they ran in. */
+static void test_admission_downgrades(void **state)
+{
+	(void)state;
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.qos_slo_us[PONY_QOS_CRITICAL] = 1;
+	sim_pair_start(&ca, &cb, 4);
+	struct sim_ts *a = sim_pair_connect(4);
+	const unsigned rpcs = 200;
+	assert_int_equal(sim_ts_plan(a, rpcs, 64), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	a->total = 0; /* sent here one by one, not by the harness' pump */
+	unsigned down = 0;
+	for (unsigned i = 0; i < rpcs; i++) {
+		unsigned ran = 99;
+		assert_int_equal(pony_tp_send_qos(sim_ep[0].tp, a->sid, sim_pattern + a->off[i],
+						  a->len[i], PONY_QOS_CRITICAL, &ran, i),
+				 0);
+		a->total = ++a->sent;
+		assert_true(ran == PONY_QOS_CRITICAL || ran == PONY_QOS_NORMAL);
+		down += ran == PONY_QOS_NORMAL;
+		if (!sim_run_until(acked_all, SIM_HZ / 10, 100000)) {
+			print_message("rpc %u not acked\n", i);
+			sim_pair_dump("admission");
+			fail();
+		}
+	}
+	struct pony_qos_class_stats st[PONY_QOS_N];
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	print_message("%u of %u critical RPCs downgraded; critical p99 %lu ns\n", down, rpcs,
+		      (unsigned long)st[0].p99_ns);
+	assert_true(down >= rpcs * 3 / 4);
+	assert_int_equal(st[PONY_QOS_CRITICAL].downgraded, down);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, rpcs - down);
+	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed, rpcs - down);
+	assert_int_equal(st[PONY_QOS_NORMAL].rpcs, down);
+	double p = pony_qos_admit_p(&sim_ep[0].tp->qos, PONY_QOS_CRITICAL, sim_ep[1].ip);
+	assert_true(p < 0.05);
+	assert_true(sim_run_until(sim_pair_all_done, SIM_HZ, 1000000));
+	assert_int_equal(sim_ep[1].ts[0].rx_bad, 0);
+	sim_pair_stop();
+}
+
+static bool b_sent_acked(void)
+{
+	return sim_ep[1].ts[0].acked == 1 && sim_ep[0].ts[0].rx_next == 1;
+}
+
+/* A message marked RPC is measured to its response, not to its ack: nothing is recorded
+ * when it is acked; the delay before the peer answers counts. */
+static void test_rpc_latency(void **state)
+{
+	(void)state;
+	sim_pair_start(NULL, NULL, 4);
+	struct sim_ts *a = sim_pair_connect(4);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, 1, 64), 0);
+	assert_int_equal(sim_ts_plan(b, 1, 64), 0);
+	a->total = b->total = 0; /* sent by hand */
+	assert_int_equal(pony_tp_send_qos(sim_ep[0].tp, a->sid, sim_pattern + a->off[0],
+					  a->len[0], PONY_QOS_CRITICAL | PONY_QOS_RPC, NULL, 0),
+			 0);
+	a->total = ++a->sent;
+	assert_true(sim_run_until(acked_all, SIM_HZ / 10, 100000));
+	struct pony_qos_class_stats st[PONY_QOS_N];
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 0); /* acked, not answered */
+	sim_now += 1000000; /* the server thinks for 1 ms */
+	b->total = 1;       /* the response (the harness pumps it) */
+	assert_true(sim_run_until(b_sent_acked, SIM_HZ / 10, 100000));
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 1);
+	assert_true(st[PONY_QOS_CRITICAL].p50_ns >= 1000000);
+	assert_int_equal(a->rx_bad + b->rx_bad, 0);
+	sim_pair_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrr_on_wire),
+		cmocka_unit_test(test_admission_downgrades),
+		cmocka_unit_test(test_rpc_latency),
+	};
+	return sim_pair_run_tests("pony_qos_sim", tests, sizeof(tests) / sizeof(tests[0]));
+}

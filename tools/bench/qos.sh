@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Priority-class benchmark (issue 21): two snapnetd daemons joined by memif (no root
+# needed), a qos_bench echo server on daemon B and qos_bench clients on daemon A measuring a
+# latency-critical 64 B RPC stream:
+#   unloaded   the RPCs alone (critical)
+#   classes    next to scavenger bulk streams that saturate the link
+#   noclasses  the same with every stream normal (an app without classes)
+#   overload   many critical RPC streams next to the bulk, daemon A restarted with
+#              qos_slo_critical_us = the SLO (default: 2x the unloaded p99): admission
+#              control downgrades; the report gives p99 against the SLO and the downgrade
+#              share
+# Results: DIR/qos.jsonl (one qos_bench line per case), DIR/summary.json (the p99 ratios
+# the issue asks about), DIR/qos.png when qos_plot.py finds matplotlib.
+# Usage: tools/bench/qos.sh [--smoke] [--out DIR] [--duration S] [--slo-us US]
+#                           [--overload-streams N] [--weights C:N:S]
+#   --smoke  0.3 s per case, engines in spreading groups, no plot: checks that every case
+#            runs and reports (no timing is asserted; the bench-quick suite runs it)
+# Env: BENCH_CLIENT_CPUS (0), BENCH_SERVER_CPUS (1): taskset CPU lists of side A and B;
+#   QOS_BENCH, SNAPNETD, SNAPCTL: the binaries (default: next to each other in a build dir);
+#   daemon A's `snapctl stats` after the overload case goes to DIR/stats.{txt,json}.
+# Traffic stays on the memif link between the two daemons started here.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+smoke=0 out="" dur="" slo="" ovl=32 weights=8:4:1
+qb=${QOS_BENCH:-} snapnetd=${SNAPNETD:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smoke) smoke=1 ;;
+    --out) out=$2; shift ;;
+    --duration) dur=$2; shift ;;
+    --slo-us) slo=$2; shift ;;
+    --overload-streams) ovl=$2; shift ;;
+    --weights) weights=$2; shift ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
+    *) echo "qos.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$dur" ] || dur=$([ $smoke -eq 1 ] && echo 0.3 || echo 10)
+# The smoke run's engines sleep when idle (spreading groups): it shares CI machines. The
+# measured run polls, as Snap's engines do (dedicated).
+mode=dedicated
+[ $smoke -eq 1 ] && { ovl=8; mode=spreading; }
+if [ -z "$qb" ]; then
+  for d in "$top"/build "$top"/build-gcc "$top"/build-*; do
+    [ -x "$d/tools/bench/qos_bench" ] && { qb=$d/tools/bench/qos_bench; break; }
+  done
+fi
+[ -n "$qb" ] && [ -x "$qb" ] || { echo "qos.sh: qos_bench not found (build it)" >&2; exit 1; }
+[ -n "$snapnetd" ] || snapnetd=$(cd "$(dirname "$qb")/../.." && pwd)/snapnetd
+[ -x "$snapnetd" ] || { echo "qos.sh: snapnetd not found" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "qos.sh: taskset missing" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "qos.sh: python3 missing" >&2; exit 1; }
+[ -n "$out" ] || out=$here/results/qos-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out/raw"
+out=$(cd "$out" && pwd)
+: >"$out/qos.jsonl"
+
+CCPUS=${BENCH_CLIENT_CPUS:-0}
+SCPUS=${BENCH_SERVER_CPUS:-1}
+IP_A=10.201.0.2 IP_B=10.201.0.1
+MA=02:00:00:5c:00:02 MB=02:00:00:5c:00:01
+PIDS=()
+DTMP=$(mktemp -d /tmp/sbq.XXXXXX)
+chmod 755 "$DTMP"
+# stop PID: SIGTERM, 5 s to exit (a daemon prints its final counters), then SIGKILL.
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? p
+  for p in "${PIDS[@]}"; do stop "$p"; done
+  rm -rf /var/run/dpdk/snap-sq$$[ab]* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/snap-sq$$[ab]* 2>/dev/null || true
+  rm -rf "$DTMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+log() { printf '[qos] %s\n' "$*" >&2; }
+
+. "$here/pony_conf.sh"
+first_cpu() { echo "${1%%[,-]*}"; }
+
+# daemon NAME SIDE(a|b) PONY-KEYS: start it, wait for READY (20 s); sets PID.
+daemon() {
+  local name=$1 side=$2 keys=$3 cpus port sock=$DTMP/memif.sock
+  if [ "$side" = a ]; then
+    cpus=$CCPUS; port=$(pony_memif_port client "$sock" $MA $IP_A $IP_B $MB)
+  else
+    cpus=$SCPUS; port=$(pony_memif_port server "$sock" $MB $IP_B $IP_A $MA)
+  fi
+  PONY_BENCH_KEYS="$keys" pony_conf "$name" "$(first_cpu "$cpus")" "$port" "" "$mode" \
+    >"$out/raw/$name.conf"
+  taskset -c "$cpus" "$snapnetd" -c "$out/raw/$name.conf" >"$out/raw/$name.log" 2>&1 &
+  PID=$!
+  PIDS+=($PID)
+  for _ in $(seq 200); do
+    grep -q "^READY" "$out/raw/$name.log" && return 0
+    kill -0 $PID 2>/dev/null || { log "daemon $name died: $(tail -3 "$out/raw/$name.log")"; return 1; }
+    sleep 0.1
+  done
+  log "daemon $name not ready after 20 s"
+  return 1
+}
+
+svc=5100
+# run_case CASE [qos_bench client options]: one server on B, one client on A.
+run_case() {
+  local c=$1 spid ok=1; shift
+  svc=$((svc + 1))
+  PONY_SOCKET=$DTMP/sq$$b/app.sock taskset -c "$SCPUS" "$qb" server --service $svc \
+    --duration 600 >"$out/raw/server-$c.json" 2>"$out/raw/server-$c.log" &
+  spid=$!
+  PIDS+=($spid)
+  for _ in $(seq 100); do grep -q LISTENING "$out/raw/server-$c.log" 2>/dev/null && break; sleep 0.1; done
+  # The memif link and ARP come up after READY: retry the first case a few times.
+  for _ in $(seq 10); do
+    if PONY_SOCKET=$DTMP/sq$$a/app.sock timeout 120 taskset -c "$CCPUS" "$qb" client \
+       --addr $IP_B --service $svc --case "$c" --duration "$dur" "$@" \
+       >"$out/raw/client-$c.json" 2>"$out/raw/client-$c.log"; then
+      ok=0; break
+    fi
+    grep -q "opening streams" "$out/raw/client-$c.log" || break
+    sleep 1
+  done
+  stop $spid
+  if [ $ok -ne 0 ]; then
+    log "case $c failed: $(tail -2 "$out/raw/client-$c.log")"
+    return 1
+  fi
+  cat "$out/raw/client-$c.json" >>"$out/qos.jsonl"
+  log "$c: $(cat "$out/raw/client-$c.json")"
+}
+
+keys="qos_weights = \"$weights\";"
+daemon sq$$b b "$keys"; db=$PID
+daemon sq$$a a "$keys"; da=$PID
+rc=0
+run_case unloaded --bulk-streams 0 || rc=1
+run_case classes || rc=1
+run_case noclasses || rc=1
+# The overload case needs the SLO in daemon A's config: restart it with one.
+if [ -z "$slo" ]; then
+  slo=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["case"] == "unloaded": print(max(1, 2 * r["lat_ns"]["p99"] // 1000))' "$out/qos.jsonl" 2>/dev/null || true)
+  [ -n "$slo" ] || slo=100
+fi
+stop $da
+daemon sq$$a a "$keys qos_slo_critical_us = $slo;" || rc=1
+run_case overload --rpc-streams "$ovl" --rpc-inflight 4 --slo-us "$slo" || rc=1
+# Daemon A's per-class counters as snapctl shows them (stats.txt, stats.json), when built.
+ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
+if [ -x "$ctl" ]; then
+  "$ctl" --socket "$DTMP/sq$$a/control.sock" stats >"$out/stats.txt" 2>&1 || rc=1
+  "$ctl" --socket "$DTMP/sq$$a/control.sock" --json stats >"$out/stats.json" 2>&1 || rc=1
+  for w in qos_critical_tx_pkts qos_critical_downgraded qos_critical_p99_ns qos_scavenger_tx_bytes; do
+    grep -q "$w" "$out/stats.txt" && grep -q "$w" "$out/stats.json" ||
+      { log "snapctl stats lacks $w"; rc=1; }
+  done
+fi
+stop $PID
+stop $db
+python3 - "$out/qos.jsonl" "$out/summary.json" <<'PY' || rc=1
+import json, sys
+rows = {r["case"]: r for r in map(json.loads, open(sys.argv[1]))}
+need = ["unloaded", "classes", "noclasses", "overload"]
+missing = [c for c in need if c not in rows]
+def p99(c): return rows[c]["lat_ns"]["p99"] if c in rows else None
+s = {"cases": rows, "missing": missing}
+if p99("unloaded"):
+    for c in ("classes", "noclasses"):
+        if p99(c):
+            s[c + "_p99_over_unloaded"] = round(p99(c) / p99("unloaded"), 3)
+if "overload" in rows:
+    o = rows["overload"]
+    s["overload_slo_us"] = o["slo_us"]
+    s["overload_p99_in_class_us"] = o["lat_in_class_ns"]["p99"] / 1000
+    s["overload_downgrade_share"] = o["downgrade_share"]
+json.dump(s, open(sys.argv[2], "w"), indent=1)
+print(json.dumps({k: v for k, v in s.items() if k != "cases"}))
+sys.exit(1 if missing else 0)
+PY
+if [ $smoke -eq 0 ] && [ $rc -eq 0 ]; then
+  python3 "$here/qos_plot.py" "$out/qos.jsonl" "$out/qos.png" || log "no plot (matplotlib?)"
+fi
+log "results in $out"
+exit $rc

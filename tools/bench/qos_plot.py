@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Plot of tools/bench/qos.sh's results: the critical RPC stream's p50 and p99 per case
+(unloaded, with classes, without classes, overload with admission) with the SLO of the
+overload case, and the overload's downgrade share in the title.
+Usage: qos_plot.py QOS.JSONL OUT.PNG"""
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+rows = {r["case"]: r for r in map(json.loads, open(sys.argv[1]))}
+order = [c for c in ("unloaded", "classes", "noclasses", "overload") if c in rows]
+labels = {"unloaded": "unloaded", "classes": "bulk, classes", "noclasses": "bulk, no classes",
+          "overload": "critical overload\n(admitted RPCs)"}
+p50, p99 = [], []
+for c in order:
+    lat = rows[c]["lat_in_class_ns"] if c == "overload" else rows[c]["lat_ns"]
+    p50.append(lat["p50"] / 1000)
+    p99.append(lat["p99"] / 1000)
+fig, ax = plt.subplots(figsize=(7, 4))
+x = range(len(order))
+ax.bar([i - 0.2 for i in x], p50, 0.4, label="p50")
+ax.bar([i + 0.2 for i in x], p99, 0.4, label="p99")
+ax.set_xticks(list(x))
+ax.set_xticklabels([labels[c] for c in order])
+ax.set_ylabel("64 B critical RPC latency (us)")
+title = "Pony priority classes over memif"
+if "overload" in rows:
+    o = rows["overload"]
+    ax.axhline(o["slo_us"], color="red", linestyle="--", label="SLO (overload case)")
+    title += " - overload: %.0f%% downgraded" % (100 * o["downgrade_share"])
+ax.set_title(title)
+ax.legend()
+fig.tight_layout()
+fig.savefig(sys.argv[2], dpi=120)
