@@ -487,6 +487,21 @@ unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget)
 {
 	unsigned done = 0;
 	struct pony_app_session *start = h->rr ? h->rr : h->live;
+	if ((h->classes_asked & (h->classes_asked - 1)) == 0) {
+		/* One class (every app normal, as before classes): round-robin from where the
+		 * previous round stopped, one burst per session. */
+		struct pony_app_session *s = start;
+		while (s && done < budget) {
+			unsigned b = budget - done < APP_BURST ? budget - done : APP_BURST;
+			done += pony_app_session_poll(h, s, b);
+			s = s->next ? s->next : h->live;
+			if (s == start)
+				break;
+		}
+		h->rr = s;
+		pony_app_host_flush(h);
+		return done;
+	}
 	/* Weighted by priority class (issue 21): a session's class is that of its latest send.
 	 * Classes are served most urgent first, each up to its weight's share of the budget in
 	 * a first pass (so a backlogged scavenger still gets its share), what is left in a

@@ -222,6 +222,7 @@ static void cmd_send(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	app_op_hold(s, i);
 	unsigned ran = PONY_QOS_NORMAL, cls = cmd_class(c, pony_qos_class(st->qos));
 	s->qos = pony_qos_code(cls); /* how urgently this app's commands are served */
+	s->host->classes_asked |= (uint8_t)(1u << cls);
 	unsigned rpc = c->flags & PONY_CMDF_RPC ? PONY_QOS_RPC : 0;
 	int r = pony_tp_send_qos(s->host->tp, st->sid, s->buf + c->off, op->len, cls | rpc, &ran,
 				 (uint64_t)op->gen << 32 | i);

@@ -111,6 +111,9 @@ struct pony_app_host {
 	struct pony_app_session *live, *zombies;
 	struct pony_app_session *rr; /* next session to poll first */
 	uint32_t round;              /* host polls so far (pony_app_host_poll) */
+	/* Bit c: some app's send has asked for class c (never cleared): with one class alone,
+	 * command service is the plain round robin, without the weighted passes. */
+	uint8_t classes_asked;
 	bool kick_pending;
 	/* Program validation budget (PONY_BPF_LOAD_DUTY_PCT): ns the engine may still spend
 	 * validating (earned at the duty rate, at most PONY_BPF_LOAD_BURST_MS' worth), and

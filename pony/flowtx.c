@@ -457,7 +457,7 @@ unsigned pony_flow_poll_all(struct pony_tp *tp)
 	unsigned w = 0;
 	/* Flows with critical data go first (issue 21): a critical RPC to one peer does not
 	 * wait behind another flow's batch of bulk on the same port. */
-	for (uint32_t i = 0; i < tp->flows_hi; i++)
+	for (uint32_t i = 0; (tp->tx_classes & 1u << PONY_QOS_CRITICAL) && i < tp->flows_hi; i++)
 		if (tp->flows[i].state == PONY_F_ESTABLISHED &&
 		    tp->qflows[i].head[PONY_QOS_CRITICAL] != PONY_NONE)
 			w += flow_tx(tp, &tp->flows[i]);

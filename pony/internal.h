@@ -281,6 +281,12 @@ struct pony_tp {
 	uint32_t auth_in_window;
 	/* Priority classes (pony/qos.h): weights, SLOs, admission table, per-class counters. */
 	struct pony_qos qos;
+	/* Bit c: DATA of class c has arrived (never cleared). Until a second class shows up,
+	 * a burst is processed in arrival order without peeking at each packet's class. */
+	uint8_t rx_classes;
+	/* Bit c: a message of class c was queued to send (never cleared). With normal alone,
+	 * transmit skips the class passes (the critical-first flows, the weighted pick). */
+	uint8_t tx_classes;
 	struct pony_qflow *qflows;   /* max_flows */
 	struct pony_qmsg *qmsgs;     /* max_streams * sendq_max, indexed like txmsgs */
 	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */

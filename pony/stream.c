@@ -465,6 +465,7 @@ static void rx_count_cls(struct pony_tp *tp, const struct pony_flow *f, const st
 	qf->rx_bytes[c] += h->payload_len;
 	tp->qos.cls[c].rx_pkts++;
 	tp->qos.cls[c].rx_bytes += h->payload_len;
+	tp->rx_classes |= (uint8_t)(1u << c);
 }
 
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,

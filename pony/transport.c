@@ -263,10 +263,13 @@ int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t
 	/* Admission (Aequitas): per class and peer, against the class's SLO. */
 	struct pony_qmsg *qm = stream_qmsg(tp, s, s->tx_tail);
 	*qm = (struct pony_qmsg){.t0 = tp->now};
-	uint64_t now_ns = (uint64_t)((double)tp->now * tp->ns_per_tsc);
-	uint32_t rnd = tp->qos.prm.slo_ns[cls] ? pony_tp_rand(tp) : 0;
-	cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns, rnd, &qm->ticket);
+	if (tp->qos.prm.slo_ns[cls]) {
+		uint64_t now_ns = (uint64_t)((double)tp->now * tp->ns_per_tsc);
+		cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns,
+				     pony_tp_rand(tp), &qm->ticket);
+	}
 	qm->code = pony_qos_code(cls);
+	tp->tx_classes |= (uint8_t)(1u << cls);
 	struct pony_srpc *sr = &tp->srpc[s->sid & PONY_SID_IDX_MASK];
 	if (rpc && sr->n < PONY_QOS_RPC_MAX) {
 		unsigned k = (sr->head + sr->n++) % PONY_QOS_RPC_MAX;
@@ -344,6 +347,11 @@ static unsigned rx_class(const struct rte_mbuf *m)
 static void input_by_class(struct pony_tp *tp, uint32_t ip, uint16_t port,
 			   struct rte_mbuf **pkts, uint16_t n)
 {
+	if (n == 1 || (tp->rx_classes & (tp->rx_classes - 1)) == 0) {
+		for (unsigned i = 0; i < n; i++)
+			pony_flow_input(tp, ip, port, pkts[i]);
+		return;
+	}
 	uint8_t cls[RX_CHUNK];
 	for (unsigned off = 0; off < n; off += RX_CHUNK) {
 		unsigned k = n - off < RX_CHUNK ? n - off : RX_CHUNK;

@@ -20,7 +20,7 @@ static struct ends q_ends(struct pony_tp *tp, struct pony_flow *f, unsigned q, u
 /* Class of the stream's next message to segment (normal when it has none). */
 static unsigned next_cls(struct pony_tp *tp, const struct pony_stream *s)
 {
-	if (s->tx_seg == s->tx_tail)
+	if (s->tx_seg == s->tx_tail || (tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) == 0)
 		return PONY_QOS_NORMAL;
 	return pony_qos_class(stream_qmsg(tp, s, s->tx_seg)->code);
 }
@@ -82,6 +82,8 @@ void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool
 uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f)
 {
 	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	if ((tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) == 0)
+		return qf->head[PONY_QOS_NORMAL]; /* normal alone: nothing to weigh */
 	unsigned ready = 0;
 	for (unsigned c = 0; c < PONY_QOS_N; c++)
 		ready |= (unsigned)(qf->head[c] != PONY_NONE) << c;
