@@ -9,11 +9,15 @@ struct ends {
 	uint32_t *head, *tail;
 };
 
-static struct ends q_ends(struct pony_tp *tp, struct pony_flow *f, unsigned q, unsigned cls)
+/* The ends of queue q (class cls for data) of s's flow (by index: no pointer division). */
+static inline struct ends q_ends(struct pony_tp *tp, const struct pony_stream *s, unsigned q,
+				 unsigned cls)
 {
-	if (q == PONY_TXQ_CTRL)
+	if (q == PONY_TXQ_CTRL) {
+		struct pony_flow *f = &tp->flows[s->flow];
 		return (struct ends){&f->txq_head[q], &f->txq_tail[q]};
-	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	}
+	struct pony_qflow *qf = &tp->qflows[s->flow];
 	return (struct ends){&qf->head[cls], &qf->tail[cls]};
 }
 
@@ -59,23 +63,21 @@ static void txq_unlink(struct pony_tp *tp, struct ends e, struct pony_stream *s,
 		*e.tail = s->txq_prev[q];
 }
 
-static void push(struct pony_tp *tp, struct pony_flow *f, struct pony_stream *s, uint32_t idx,
-		 unsigned q)
+static inline void push(struct pony_tp *tp, struct pony_stream *s, uint32_t idx, unsigned q)
 {
 	unsigned cls = 0;
 	if (q == PONY_TXQ_DATA)
 		tp->scls[idx] = (uint8_t)(cls = next_cls(tp, s));
-	push_tail(tp, q_ends(tp, f, q, cls), s, idx, q);
+	push_tail(tp, q_ends(tp, s, q, cls), s, idx, q);
 }
 
 void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool want)
 {
-	struct pony_flow *f = &tp->flows[s->flow];
 	uint32_t idx = s->sid & PONY_SID_IDX_MASK;
 	if (want)
-		push(tp, f, s, idx, q);
+		push(tp, s, idx, q);
 	else
-		txq_unlink(tp, q_ends(tp, f, q, tp->scls[idx]), s, q);
+		txq_unlink(tp, q_ends(tp, s, q, tp->scls[idx]), s, q);
 	s->in_txq[q] = want;
 }
 
@@ -94,15 +96,14 @@ uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f)
 
 void pony_txq_rotate(struct pony_tp *tp, struct pony_stream *s, unsigned q)
 {
-	struct pony_flow *f = &tp->flows[s->flow];
 	uint32_t idx = s->sid & PONY_SID_IDX_MASK;
 	if (!s->in_txq[q])
 		return;
-	struct ends e = q_ends(tp, f, q, q == PONY_TXQ_DATA ? tp->scls[idx] : 0);
+	struct ends e = q_ends(tp, s, q, q == PONY_TXQ_DATA ? tp->scls[idx] : 0);
 	if (*e.tail == idx && (q == PONY_TXQ_CTRL || tp->scls[idx] == next_cls(tp, s)))
 		return;
 	txq_unlink(tp, e, s, q);
-	push(tp, f, s, idx, q);
+	push(tp, s, idx, q);
 }
 
 void pony_txq_rebuild(struct pony_tp *tp)
