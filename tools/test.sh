@@ -62,7 +62,8 @@ if [ $quick -eq 0 ]; then
   # Real daemons under ASan/UBSan too: memory errors are caught where they happen (the gcc
   # build cannot say why a daemon died).
   for s in integration security upgrade; do run_suite build-clang "$s" 1; done
-  run_suite build-clang fuzz 1
+  # Each fuzzer is one busy thread of its own: two at a time on two cores.
+  run_suite build-clang fuzz 2
 fi
 
 # One closing line that CI and people can read: totals over every suite that ran.

@@ -20,7 +20,7 @@
 . "$(dirname "$0")/lib_up.sh"
 KIND=${1:?usage: upgrade_ports.sh memif_server|vhost|af_packet|af_xdp|tap}
 case $KIND in memif_server|vhost) ;; *) need_root ;; esac
-PINGS=${PINGS:-15000}
+PINGS=${PINGS:-12000}
 # The issue's bound. A sanitized build saves and restores engine states 2-4 times slower
 # (the Pony engine's is 3.6 MB): 150 ms there.
 BLACKOUT_MAX_US=50000
