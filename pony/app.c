@@ -463,7 +463,16 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 		atomic_signal_fence(memory_order_seq_cst);
 		s->cmd_head++;
 		s->cnt.cmds++;
-		app_cmd_exec(s, &c);
+		/* An IPv6 peer rides in the next entry, published with the command (a missing
+		 * one is the app's error: exec refuses the command). Copied once, like c. */
+		struct pony_shm_cmd_addr a6;
+		bool has_a6 = (c.flags & PONY_CMDF_ADDR6) && s->cmd_head != tail;
+		if (has_a6) {
+			memcpy(&a6, &s->cmds[s->cmd_head & mask], sizeof(a6));
+			atomic_signal_fence(memory_order_seq_cst);
+			s->cmd_head++;
+		}
+		app_cmd_exec(s, &c, has_a6 ? a6.addr : NULL);
 		n++;
 		if (s->broken)
 			return n;

@@ -89,6 +89,8 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 		return false;
 	if ((c->flags & PONY_CMDF_PIECE) && c->op != PONY_OP_READ && c->op != PONY_OP_WRITE)
 		return false;
+	if ((c->flags & PONY_CMDF_ADDR6) && (!(f & F_IP) || c->ip))
+		return false;
 	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
@@ -97,7 +99,18 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 	       ((f & F_REGION) || !c->region) && ((f & F_PERMS) || !c->perms);
 }
 
-static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
+/* The peer c names (exec checked that an ADDR6 command has its address). */
+static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const uint8_t *addr6)
+{
+	struct pony_ip p;
+	if (addr6 == NULL)
+		return pony_ip_from4(htonl(c->ip)); /* apps speak host order, the transport network */
+	memcpy(p.b, addr6, 16);
+	return p;
+}
+
+static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		     const uint8_t *addr6)
 {
 	if (s->n_ops >= s->max_ops)
 		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
@@ -116,8 +129,8 @@ static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	st->tag = c->tag;
 	st->service = c->service;
 	st->peer_ip = c->ip;
-	/* Apps speak host byte order; the transport (like ports and the wire) network order. */
-	int r = pony_tp_open(s->host->tp, htonl(c->ip), c->service, st, &st->sid);
+	struct pony_ip peer = cmd_peer(c, addr6);
+	int r = pony_tp_open(s->host->tp, &peer, c->service, st, &st->sid);
 	if (r) {
 		st->open_op = APP_NONE;
 		app_op_free(s, op);
@@ -374,7 +387,8 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
 /* One-sided op: checked here, handed to the transport (pony/onesided.h), completed by
  * os_done. The op holds the session's mapping (tp_refs) until then: the transport writes
  * read results into the buffer when the response arrives. */
-static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c)
+static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c,
+			 const uint8_t *addr6)
 {
 	if (c->len == 0 || c->len > PONY_ONESIDED_MAX)
 		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
@@ -431,7 +445,8 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 	op->stream = 0;
 	op->flags = c->flags;
 	app_op_hold(s, i);
-	int r = pony_tp_os_submit(s->host->tp, htonl(c->ip), c->service, &o, s,
+	struct pony_ip peer = cmd_peer(c, addr6);
+	int r = pony_tp_os_submit(s->host->tp, &peer, c->service, &o, s,
 				  (uint64_t)op->gen << 32 | i);
 	if (r) {
 		app_op_free(s, i);
@@ -493,7 +508,8 @@ static unsigned os_resolve(void *ctx, uint32_t region, uint64_t key, struct pony
 
 const struct pony_os_hooks pony_app_os_hooks = {.resolve = os_resolve, .done = os_done};
 
-void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
+void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		  const uint8_t *addr6)
 {
 	switch (c->op) {
 	case PONY_OP_OPEN:
@@ -518,9 +534,19 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	}
 	if (!fields_ok(c))
 		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	/* An IPv6 peer: its entry must be there, and not alias an IPv4 one (v4-mapped). */
+	if (c->flags & PONY_CMDF_ADDR6) {
+		struct pony_ip p = {0};
+		if (addr6 != NULL)
+			p = cmd_peer(c, addr6);
+		if (addr6 == NULL || pony_ip_is4(&p))
+			return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	} else {
+		addr6 = NULL;
+	}
 	switch (c->op) {
 	case PONY_OP_OPEN:
-		return cmd_open(s, c);
+		return cmd_open(s, c, addr6);
 	case PONY_OP_LISTEN:
 		return cmd_listen(s, c);
 	case PONY_OP_UNLISTEN:
@@ -542,7 +568,7 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
 	case PONY_OP_BPF_CALL:
-		return cmd_onesided(s, c);
+		return cmd_onesided(s, c, addr6);
 	case PONY_OP_BPF_LOAD:
 		return cmd_bpf_load(s, c);
 	}

@@ -50,7 +50,8 @@
 #include "pony.h"
 
 #define PONY_SHM_MAGIC 0x31594e4f50414e53ull /* "SNAPONY1" little-endian */
-#define PONY_SHM_VERSION 2u /* 2: one-sided ops (cmd rkey/roff) */
+#define PONY_SHM_VERSION 3u /* 2: one-sided ops (cmd rkey/roff); 3: IPv6 peers
+			     * (PONY_CMDF_ADDR6 and its address entry, cpl peer_addr) */
 #define PONY_SHM_CACHELINE 64u
 #define PONY_SHM_PAGE 4096u
 
@@ -94,7 +95,11 @@ struct pony_shm_ring {
 #define PONY_CMDF_IND_PTR 0x02u     /* READ_INDIRECT: pointer-as-offset (PONY_INDIRECT_PTR) */
 #define PONY_CMDF_PIECE 0x04u       /* library-internal: one piece of a large READ/WRITE, echoed
 				      * in its completion; the library completes the whole op once */
-#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE)
+#define PONY_CMDF_ADDR6 0x08u      /* OPEN, one-sided: the peer is IPv6 (ip is 0); its address
+				      * is the next ring entry, a struct pony_shm_cmd_addr
+				      * published together with this command */
+#define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE | \
+		       PONY_CMDF_ADDR6)
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
  * commands with stray fields, so they stay free for later versions). */
@@ -119,6 +124,13 @@ struct pony_shm_cmd {
 	uint64_t roff;    /* one-sided: offset in the remote region */
 } PONY_SHM_ALIGNED;
 
+/* The ring entry after a command with PONY_CMDF_ADDR6: the command's IPv6 peer. The daemon
+ * consumes the two entries as one command (the pair counts once against its budget). */
+struct pony_shm_cmd_addr {
+	uint8_t addr[16]; /* network order; not v4-mapped (IPv4 peers travel in cmd.ip) */
+	uint8_t zero[48];
+} PONY_SHM_ALIGNED;
+
 /* A completion (daemon -> app); fields as in struct pony_completion, buf as an offset. */
 struct pony_shm_cpl {
 	uint64_t tag;
@@ -132,7 +144,8 @@ struct pony_shm_cpl {
 	uint32_t peer_ip;
 	uint32_t region;
 	uint64_t key;
-	uint8_t rsvd[16];
+	uint8_t peer_addr[16]; /* OPEN, ACCEPT: the peer, IPv6 or v4-mapped IPv4 (then peer_ip
+				* holds it too, host order) */
 } PONY_SHM_ALIGNED;
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "ring indexes must be lock-free (address-free)");
@@ -142,6 +155,8 @@ _Static_assert(sizeof(struct pony_shm_cons) == 64, "consumer line");
 _Static_assert(sizeof(struct pony_shm_ring) == 128, "ring: two lines");
 _Static_assert(offsetof(struct pony_shm_ring, cons) == 64, "cons on its own line");
 _Static_assert(sizeof(struct pony_shm_cmd) == 64, "command is one cache line");
+_Static_assert(sizeof(struct pony_shm_cmd_addr) == sizeof(struct pony_shm_cmd),
+	       "an address entry takes one command slot");
 _Static_assert(sizeof(struct pony_shm_cpl) == 64, "completion is one cache line");
 _Static_assert(offsetof(struct pony_shm_cmd, rkey) == 48, "command layout");
 _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");

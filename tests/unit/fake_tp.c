@@ -70,11 +70,11 @@ int pony_tp_unlisten(struct pony_tp *tp, uint16_t service)
 	return record(tp, (struct fake_tp_call){.fn = FAKE_UNLISTEN, .service = service});
 }
 
-int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t service, void *owner,
 		 uint32_t *sid)
 {
 	*sid = tp->f.next_sid++;
-	return record(tp, (struct fake_tp_call){.fn = FAKE_OPEN, .ip = peer_ip,
+	return record(tp, (struct fake_tp_call){.fn = FAKE_OPEN, .ip = pony_ip_4(peer),
 						.service = service, .owner = owner, .sid = *sid});
 }
 
@@ -104,11 +104,19 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 	return 0;
 }
 
-int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out)
+{
+	(void)tp;
+	(void)sid;
+	(void)out;
+	return -ENOTCONN; /* the app layer falls back on the stream's IPv4 address */
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie)
 {
 	(void)tp;
-	(void)peer_ip;
+	(void)peer;
 	(void)peer_port;
 	(void)op;
 	(void)owner;

@@ -92,7 +92,8 @@ struct sim_ts {
 struct sim_ep {
 	struct pony_tp *tp;
 	int idx;
-	uint32_t ip;
+	uint32_t ip;          /* IPv4 endpoints: cfg.local_ip; 0 for IPv6 ones */
+	struct pony_ip addr;  /* its address as the transport keys it (either family) */
 	uint16_t port;
 	unsigned n_ts;
 	struct sim_ts ts[SIM_TS_MAX];
