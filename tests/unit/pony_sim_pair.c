@@ -27,7 +27,7 @@ struct sim_ts *sim_pair_open(uint32_t credit)
 {
 	struct sim_ts *t = sim_ts_new(&sim_ep[0]);
 	assert_non_null(t);
-	assert_int_equal(pony_tp_open(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), SIM_SERVICE, t, &t->sid), 0);
+	assert_int_equal(pony_tp_open(sim_ep[0].tp, &sim_ep[1].addr, SIM_SERVICE, t, &t->sid), 0);
 	t->credit_step = 1;
 	if (credit)
 		assert_int_equal(pony_tp_grant(sim_ep[0].tp, t->sid, credit), 0);
