@@ -287,6 +287,12 @@ void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd
 	*cpl_efd = s->cpl_efd;
 }
 
+void pony_app_session_set_version(struct pony_app_session *s, uint32_t version)
+{
+	s->hdr.version = version;
+	memcpy(s->base, &s->hdr, sizeof(s->hdr));
+}
+
 void *pony_app_session_base(const struct pony_app_session *s)
 {
 	return s->base;

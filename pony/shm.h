@@ -52,6 +52,11 @@
 #define PONY_SHM_MAGIC 0x31594e4f50414e53ull /* "SNAPONY1" little-endian */
 #define PONY_SHM_VERSION 3u /* 2: one-sided ops (cmd rkey/roff); 3: IPv6 peers
 			     * (PONY_CMDF_ADDR6 and its address entry, cpl peer_addr) */
+/* The oldest version a daemon serves. 3 only adds to 2 (a command flag, a completion field
+ * in bytes 2 reserved): the layout is the same. The version agreed at attach is the app's
+ * (the daemon's reply and the region header carry it); a library refused with -EPROTO by an
+ * older daemon says hello again with the version of the daemon's reply, if it speaks it. */
+#define PONY_SHM_VERSION_MIN 2u
 #define PONY_SHM_CACHELINE 64u
 #define PONY_SHM_PAGE 4096u
 
@@ -165,6 +170,11 @@ _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
 #define PONY_SHM_RING_MAX 65536u
 
 /* Whether op is a one-sided op (its command and completion carry a payload-area buffer). */
+static inline bool pony_shm_version_ok(uint32_t v)
+{
+	return v >= PONY_SHM_VERSION_MIN && v <= PONY_SHM_VERSION;
+}
+
 static inline bool pony_shm_op_onesided(unsigned op)
 {
 	return op >= PONY_OP_READ && op <= PONY_OP_BPF_CALL;
@@ -207,14 +217,16 @@ static inline int pony_shm_layout(struct pony_shm_hdr *h, uint32_t cmd_entries,
 }
 
 /* Check a header read from a mapped region of map_size bytes (the app side, or tests):
- * 0 if it equals what pony_shm_layout computes for its own sizes and fits, else -EPROTO. */
+ * 0 if it equals what pony_shm_layout computes for its own sizes (at a version in
+ * PONY_SHM_VERSION_MIN..PONY_SHM_VERSION) and fits, else -EPROTO. */
 static inline int pony_shm_check(const struct pony_shm_hdr *h, uint64_t map_size)
 {
 	struct pony_shm_hdr want;
-	if (h->magic != PONY_SHM_MAGIC || h->version != PONY_SHM_VERSION)
+	if (h->magic != PONY_SHM_MAGIC || !pony_shm_version_ok(h->version))
 		return -71;
-	if (pony_shm_layout(&want, h->cmd_entries, h->cpl_entries, h->buf_size) != 0 ||
-	    memcmp(&want, h, sizeof(want)) != 0 || want.region_size > map_size)
+	int r = pony_shm_layout(&want, h->cmd_entries, h->cpl_entries, h->buf_size);
+	want.version = h->version; /* the agreed one: same layout */
+	if (r != 0 || memcmp(&want, h, sizeof(want)) != 0 || want.region_size > map_size)
 		return -71; /* -EPROTO */
 	return 0;
 }
@@ -288,7 +300,8 @@ static inline void pony_shm_disarm(struct pony_shm_ring *r)
 /* App -> daemon, first message after connect. */
 struct pony_attach_req {
 	uint64_t magic;
-	uint32_t version;  /* PONY_SHM_VERSION the library speaks */
+	uint32_t version;  /* PONY_SHM_VERSION the library speaks (or an older one it also
+			    * speaks, after a refusal) */
 	uint32_t rsvd;
 	char engine[32];   /* NUL-terminated; "" = daemon default */
 };
