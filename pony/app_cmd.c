@@ -104,7 +104,7 @@ static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const uint8_t *addr
 {
 	struct pony_ip p;
 	if (addr6 == NULL)
-		return pony_ip_from4(htonl(c->ip)); /* apps speak host order, the transport network */
+		return pony_ip_from4(htonl(c->ip)); /* apps: host order; the transport: network */
 	memcpy(p.b, addr6, 16);
 	return p;
 }

@@ -371,8 +371,8 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			    pe->ip6[0] == 0xff))
 		return snap_elem_args_error(args, "bad ip6 '%s' (a unicast IPv6 address)", ip6);
 	if (pe->ip == 0 && pe->ip6[0] == 0)
-		return snap_elem_args_error(args, "need port = NAME (with an address), ip = A.B.C.D "
-					    "or ip6 = ADDR");
+		return snap_elem_args_error(args, "need port = NAME (with an address), "
+					    "ip = A.B.C.D or ip6 = ADDR");
 	if (snap_elem_arg_u64(args, "udp_port", PONY_UDP_PORT_DEFAULT, 1, 65535, &v) < 0)
 		return snap_elem_args_error(args, "bad udp_port");
 	pe->udp_port = (uint16_t)v;

@@ -106,7 +106,8 @@ SNAP_REC_SCHEMA(pony_schema_peer, "pony.peer", struct pony_save_peer, peer_field
 const struct snap_rec_schema *const pony_save_schemas[] = {
 	&pony_schema_tp, &pony_schema_stats, &pony_schema_listener, &pony_schema_flow,
 	&pony_schema_desc, &pony_schema_rxword, &pony_schema_stream, &pony_schema_txmsg,
-	&pony_schema_held, &pony_schema_peer, &pony_schema_os, &pony_schema_os_op, &pony_schema_os_flow,
+	&pony_schema_held, &pony_schema_peer,
+	&pony_schema_os, &pony_schema_os_op, &pony_schema_os_flow,
 	&pony_schema_os_buf, &pony_schema_os_stats, &pony_schema_app_count,
 	&pony_schema_app_session, &pony_schema_app_stream, &pony_schema_app_op,
 	&pony_schema_app_region, &pony_schema_app_listen, NULL,

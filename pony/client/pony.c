@@ -209,7 +209,8 @@ static int do_connect(struct pony_app *a, const char *path, const struct pony_op
 		rep.msg[sizeof(rep.msg) - 1] = '\0';
 		r = rep.status < 0 && rep.status > -4096 ? rep.status : -EPROTO;
 		set_err("%s", rep.msg[0] ? rep.msg : strerror(-r));
-		if (r == -EPROTO && rep.version >= PONY_SHM_VERSION_MIN && rep.version < a->version) {
+		if (r == -EPROTO && rep.version >= PONY_SHM_VERSION_MIN &&
+		    rep.version < a->version) {
 			a->version = rep.version; /* an older daemon: again, in its version */
 			r = -EAGAIN;
 		}

@@ -216,7 +216,8 @@ unsigned loop_tp_run(struct pony_tp *tp)
 					listener = tp->l[k].listener;
 			uint32_t p = listener ? alloc_sid(tp) : 0;
 			void *powner = NULL;
-			if (p && tp->up->accept(listener, p, PONY_IP4(htonl(0x7f000001)), s->service,
+			const struct pony_ip *lo = PONY_IP4(htonl(0x7f000001));
+			if (p && tp->up->accept(listener, p, lo, s->service,
 						&powner) == 0) {
 				tp->s[p].owner = powner;
 				tp->s[p].peer = i;

@@ -86,6 +86,17 @@ live_stat() {
   $1 stats "$2" 2>/dev/null | awk -v el="$3" -v c="$4" '$2==el && $3==c {v=$4} END {print v+0}'
 }
 
+# pony_os_errors_check SNAPCTL_CMD: the one-sided error cases pony_onesided_app's client
+# provokes were each counted by the target's engine as often as provoked.
+pony_os_errors_check() {
+  local st v
+  # range: once inside the read-write region, once one byte past the end of the payload area.
+  for st in bad_key:1 no_region:1 range:2 perm:1 bad_desc:1 not_found:1 bad_table:1; do
+    v=$(live_stat "$1" pony0 pony os_st_${st%:*})
+    [ "$v" = "${st#*:}" ] || fail "os_st_${st%:*} is $v, want ${st#*:}"
+  done
+}
+
 # cpu_ticks PID: utime+stime of a process.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -78,8 +78,8 @@ static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_po
 				at += 1 + sim_rand() % l->reorder_ns;
 				l->reordered++;
 			}
-			l->p[l->n++] = (struct sim_pkt){.m = x, .at = at, .dst = dst, .src = from->idx,
-							.v6 = !pony_ip_is4(peer)};
+			l->p[l->n++] = (struct sim_pkt){.m = x, .at = at, .dst = dst,
+							.src = from->idx, .v6 = !pony_ip_is4(peer)};
 		}
 	}
 	return n;
@@ -123,7 +123,8 @@ unsigned sim_deliver(void)
 		}
 		if (nb)
 			pony_tp_input_at(sim_ep[d].tp, src_addr(src, v6), sim_ep[src].port, burst,
-					 nb, sim_now + l->input_ahead_ns, sim_now + l->input_ahead_ns);
+					 nb, sim_now + l->input_ahead_ns,
+					 sim_now + l->input_ahead_ns);
 	}
 	return done;
 }

@@ -70,6 +70,17 @@ void sim_pair_peers(void)
 	}
 }
 
+bool sim_pair_exchange(struct sim_ts *a, uint32_t n, uint32_t a_max, uint32_t b_max,
+		       uint64_t max_sim_ns, unsigned max_steps, const char *what)
+{
+	assert_int_equal(sim_ts_plan(a, n, a_max), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], n, b_max), 0);
+	bool ok = sim_run_until(sim_pair_all_done, max_sim_ns, max_steps);
+	if (!ok)
+		sim_pair_dump(what);
+	return ok;
+}
+
 void sim_pair_dump(const char *what)
 {
 	for (int e = 0; e < 2; e++) {

@@ -285,7 +285,8 @@ static void test_accept_close_copy(void **state)
 	assert_int_equal(c.status, 0);
 	const struct fake_tp_call *l = fake_tp_last(x.f, FAKE_LISTEN);
 	void *owner = NULL;
-	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, PONY_IP4(htonl(0x0a000001)), 4242, &owner),
+	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, PONY_IP4(htonl(0x0a000001)), 4242,
+						 &owner),
 			 0);
 	c = fix_one(&x, 0);
 	assert_int_equal(c.op, PONY_OP_ACCEPT);

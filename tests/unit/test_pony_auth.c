@@ -66,11 +66,8 @@ static void test_auth_impaired(void **state)
 	sim_link.dup = 0.01;
 	sim_link.corrupt = 0.01;
 	struct sim_ts *a = sim_pair_connect(16);
-	assert_int_equal(sim_ts_plan(a, 300, 256 << 10), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 300, 64 << 10), 0);
-	bool ok = sim_run_until(sim_pair_all_done, 300ull * SIM_HZ, 10 * 1000 * 1000);
-	sim_pair_dump("auth impaired");
-	assert_true(ok);
+	assert_true(sim_pair_exchange(a, 300, 256 << 10, 64 << 10, 300ull * SIM_HZ,
+				      10 * 1000 * 1000, "auth impaired"));
 	check_streams_clean(1);
 	struct pony_tp_stats sa = stats(0), sb = stats(1);
 	assert_true(sim_link.corrupted > 0);

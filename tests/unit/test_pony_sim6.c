@@ -45,12 +45,8 @@ static void run_pair6(const struct pony_auth_keyset *ks)
 	sim_link.loss = 0.03;
 	sim_link.reorder = 0.03;
 	struct sim_ts *a = sim_pair_connect(16);
-	assert_int_equal(sim_ts_plan(a, 300, 64 << 10), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 300, 64 << 10), 0);
-	bool ok = sim_run_until(sim_pair_all_done, 120ull * SIM_HZ, 5 * 1000 * 1000);
-	if (!ok)
-		sim_pair_dump("v6");
-	assert_true(ok);
+	assert_true(sim_pair_exchange(a, 300, 64 << 10, 64 << 10, 120ull * SIM_HZ,
+				      5 * 1000 * 1000, "v6"));
 	check_done();
 	struct pony_flow_stats fs;
 	assert_int_equal(pony_tp_flow_stats(sim_ep[1].tp, 0, &fs), 0);
