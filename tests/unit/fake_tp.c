@@ -75,7 +75,8 @@ int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t servic
 {
 	*sid = tp->f.next_sid++;
 	return record(tp, (struct fake_tp_call){.fn = FAKE_OPEN, .ip = pony_ip_4(peer),
-						.service = service, .owner = owner, .sid = *sid});
+						.peer = *peer, .service = service,
+						.owner = owner, .sid = *sid});
 }
 
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
@@ -104,12 +105,15 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 	return 0;
 }
 
+/* The peer its OPEN named (streams accepted through the upcall have none here). */
 int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out)
 {
-	(void)tp;
-	(void)sid;
-	(void)out;
-	return -ENOTCONN; /* the app layer falls back on the stream's IPv4 address */
+	for (unsigned i = tp->f.n_calls; i-- > 0;)
+		if (tp->f.calls[i].fn == FAKE_OPEN && tp->f.calls[i].sid == sid) {
+			*out = tp->f.calls[i].peer;
+			return 0;
+		}
+	return -ENOTCONN;
 }
 
 int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,

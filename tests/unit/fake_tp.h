@@ -13,6 +13,7 @@ enum fake_tp_fn { FAKE_LISTEN, FAKE_UNLISTEN, FAKE_OPEN, FAKE_SEND, FAKE_GRANT, 
 struct fake_tp_call {
 	enum fake_tp_fn fn;
 	uint32_t sid, ip, len, n; /* ip as the transport gets it: network order */
+	struct pony_ip peer;      /* OPEN: the peer, either family */
 	uint16_t service;
 	const void *buf;
 	uint64_t cookie;
