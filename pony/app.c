@@ -444,6 +444,19 @@ int pony_app_host_detach(struct pony_app_host *h, struct pony_app_session *s)
 
 /* ---- draining the command ring ---- */
 
+/* c with PONY_CMDF_ADDR6: its IPv6 peer rides in the next entry, published with it (a
+ * missing one is the app's error: the command is refused). Copied once, like c. */
+static void cmd_pair(struct pony_app_session *s, const struct pony_shm_cmd *c, uint32_t tail)
+{
+	struct pony_shm_cmd_addr a6;
+	if (s->cmd_head == tail)
+		return app_cmd_exec6(s, c, NULL);
+	memcpy(&a6, &s->cmds[s->cmd_head & (s->hdr.cmd_entries - 1)], sizeof(a6));
+	atomic_signal_fence(memory_order_seq_cst);
+	s->cmd_head++;
+	app_cmd_exec6(s, c, a6.addr);
+}
+
 unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session *s,
 			       unsigned budget)
 {
@@ -469,16 +482,10 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 		atomic_signal_fence(memory_order_seq_cst);
 		s->cmd_head++;
 		s->cnt.cmds++;
-		/* An IPv6 peer rides in the next entry, published with the command (a missing
-		 * one is the app's error: exec refuses the command). Copied once, like c. */
-		struct pony_shm_cmd_addr a6;
-		bool has_a6 = (c.flags & PONY_CMDF_ADDR6) && s->cmd_head != tail;
-		if (has_a6) {
-			memcpy(&a6, &s->cmds[s->cmd_head & mask], sizeof(a6));
-			atomic_signal_fence(memory_order_seq_cst);
-			s->cmd_head++;
-		}
-		app_cmd_exec(s, &c, has_a6 ? a6.addr : NULL);
+		if (__builtin_expect(c.flags & PONY_CMDF_ADDR6, 0))
+			cmd_pair(s, &c, tail);
+		else
+			app_cmd_exec(s, &c);
 		n++;
 		if (s->broken)
 			return n;

@@ -79,7 +79,9 @@ static const uint16_t op_fields[PONY_OP_MAX] = {
 static bool fields_ok(const struct pony_shm_cmd *c)
 {
 	uint16_t f = op_fields[c->op];
-	if (c->flags & ~PONY_CMDF_ALL)
+	/* ADDR6 is taken off by app_cmd_exec6 before it gets here: a command that still has
+	 * it came without its address entry. */
+	if (c->flags & ~(PONY_CMDF_ALL & ~PONY_CMDF_ADDR6))
 		return false;
 	/* FREE_ON_DONE only makes sense for sends (the library's copy-in buffers). */
 	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND &&
@@ -89,8 +91,6 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 		return false;
 	if ((c->flags & PONY_CMDF_PIECE) && c->op != PONY_OP_READ && c->op != PONY_OP_WRITE)
 		return false;
-	if ((c->flags & PONY_CMDF_ADDR6) && (!(f & F_IP) || c->ip))
-		return false;
 	if (!(f & F_REMOTE) && (c->rkey || c->roff))
 		return false;
 	return ((f & F_SERVICE) || !c->service) && ((f & F_STREAM) || !c->stream) &&
@@ -99,18 +99,16 @@ static bool fields_ok(const struct pony_shm_cmd *c)
 	       ((f & F_REGION) || !c->region) && ((f & F_PERMS) || !c->perms);
 }
 
-/* The peer c names (exec checked that an ADDR6 command has its address). */
-static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const uint8_t *addr6)
+/* The peer c names: peer6 (its address entry), else its IPv4 ip. */
+static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const struct pony_ip *peer6)
 {
-	struct pony_ip p;
-	if (addr6 == NULL)
-		return pony_ip_from4(htonl(c->ip)); /* apps: host order; the transport: network */
-	memcpy(p.b, addr6, 16);
-	return p;
+	if (peer6 != NULL)
+		return *peer6;
+	return pony_ip_from4(htonl(c->ip)); /* apps: host order; the transport: network */
 }
 
 static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
-		     const uint8_t *addr6)
+		     const struct pony_ip *peer6)
 {
 	if (s->n_ops >= s->max_ops)
 		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
@@ -129,7 +127,7 @@ static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
 	st->tag = c->tag;
 	st->service = c->service;
 	st->peer_ip = c->ip;
-	struct pony_ip peer = cmd_peer(c, addr6);
+	struct pony_ip peer = cmd_peer(c, peer6);
 	int r = pony_tp_open(s->host->tp, &peer, c->service, st, &st->sid);
 	if (r) {
 		st->open_op = APP_NONE;
@@ -388,7 +386,7 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
  * os_done. The op holds the session's mapping (tp_refs) until then: the transport writes
  * read results into the buffer when the response arrives. */
 static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c,
-			 const uint8_t *addr6)
+			 const struct pony_ip *peer6)
 {
 	if (c->len == 0 || c->len > PONY_ONESIDED_MAX)
 		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
@@ -445,7 +443,7 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 	op->stream = 0;
 	op->flags = c->flags;
 	app_op_hold(s, i);
-	struct pony_ip peer = cmd_peer(c, addr6);
+	struct pony_ip peer = cmd_peer(c, peer6);
 	int r = pony_tp_os_submit(s->host->tp, &peer, c->service, &o, s,
 				  (uint64_t)op->gen << 32 | i);
 	if (r) {
@@ -508,8 +506,11 @@ static unsigned os_resolve(void *ctx, uint32_t region, uint64_t key, struct pony
 
 const struct pony_os_hooks pony_app_os_hooks = {.resolve = os_resolve, .done = os_done};
 
-void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c,
-		  const uint8_t *addr6)
+/* peer6: an IPv6 command's peer (app_cmd_exec6), NULL for all others: inlined into
+ * app_cmd_exec with NULL, the per-op path pays nothing for IPv6. */
+static inline __attribute__((always_inline)) void exec(struct pony_app_session *s,
+						       const struct pony_shm_cmd *c,
+						       const struct pony_ip *peer6)
 {
 	switch (c->op) {
 	case PONY_OP_OPEN:
@@ -534,19 +535,9 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c,
 	}
 	if (!fields_ok(c))
 		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
-	/* An IPv6 peer: its entry must be there, and not alias an IPv4 one (v4-mapped). */
-	if (c->flags & PONY_CMDF_ADDR6) {
-		struct pony_ip p = {0};
-		if (addr6 != NULL)
-			p = cmd_peer(c, addr6);
-		if (addr6 == NULL || pony_ip_is4(&p))
-			return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
-	} else {
-		addr6 = NULL;
-	}
 	switch (c->op) {
 	case PONY_OP_OPEN:
-		return cmd_open(s, c, addr6);
+		return cmd_open(s, c, peer6);
 	case PONY_OP_LISTEN:
 		return cmd_listen(s, c);
 	case PONY_OP_UNLISTEN:
@@ -568,8 +559,29 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c,
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
 	case PONY_OP_BPF_CALL:
-		return cmd_onesided(s, c, addr6);
+		return cmd_onesided(s, c, peer6);
 	case PONY_OP_BPF_LOAD:
 		return cmd_bpf_load(s, c);
 	}
+}
+
+void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
+{
+	exec(s, c, NULL);
+}
+
+void app_cmd_exec6(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		   const uint8_t *addr6)
+{
+	struct pony_ip p = {0};
+	if (addr6 != NULL)
+		memcpy(p.b, addr6, 16);
+	/* Its entry must be there, the op one that names a peer, which must not alias an IPv4
+	 * one (v4-mapped) nor come with an IPv4 address too. */
+	if (addr6 == NULL || c->ip != 0 || pony_ip_is4(&p) ||
+	    (c->op != PONY_OP_OPEN && !pony_shm_op_onesided(c->op)))
+		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	struct pony_shm_cmd d = *c;
+	d.flags &= (uint8_t)~PONY_CMDF_ADDR6;
+	exec(s, &d, &p);
 }

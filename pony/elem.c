@@ -201,10 +201,12 @@ static struct rte_udp_hdr *unwrap6(struct pony_elem *pe, struct rte_mbuf *m,
 }
 
 /* Strip Ethernet/IP/UDP (udp_demux validated them; we re-check what we rely on) and
- * return the peer's address; -1 to drop; -2 when m went to another engine's flows (taken or
- * dropped by flow steering). */
-static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, struct pony_ip *ip, uint16_t *port)
+ * return the peer's address: 0, IPv4 in *ip4; 1, IPv6 in *ip6; -1 to drop; -2 when m went
+ * to another engine's flows (taken or dropped by flow steering). */
+static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struct pony_ip *ip6,
+		  uint16_t *port)
 {
+	int fam = 0;
 	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < SNAP_NET_UDP4_HDRS)
 		return -1;
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -215,11 +217,12 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, struct pony_ip *ip, 
 		if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP ||
 		    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(struct rte_udp_hdr))
 			return -1;
-		*ip = pony_ip_from4(iph->src_addr);
+		*ip4 = iph->src_addr;
 		uh = (struct rte_udp_hdr *)((uint8_t *)iph + ihl);
 	} else if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
-		if ((uh = unwrap6(pe, m, eh, ip)) == NULL)
+		if ((uh = unwrap6(pe, m, eh, ip6)) == NULL)
 			return -1;
+		fam = 1;
 	} else {
 		return -1;
 	}
@@ -240,7 +243,17 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, struct pony_ip *ip, 
 	rte_pktmbuf_adj(m, (uint16_t)off);
 	/* Drop Ethernet padding beyond the UDP length. */
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - (ulen - sizeof(*uh))));
-	return 0;
+	return fam;
+}
+
+/* One burst from one peer into the transport: the 16-byte key is built here, once per
+ * burst, not per packet. */
+static void input_burst(struct pony_elem *pe, bool v6, uint32_t ip4, const struct pony_ip *ip6,
+			uint16_t port, struct rte_mbuf **burst, uint16_t n, uint64_t now,
+			uint64_t rx)
+{
+	struct pony_ip key = v6 ? *ip6 : pony_ip_from4(ip4);
+	pony_tp_input_at(pe->tp, &key, port, burst, n, now, rx);
 }
 
 /* SIGHUP: re-read the key file on the engine's thread (rare; the transport is ours here).
@@ -278,14 +291,18 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 	uint64_t rx = pe->poll_tsc ? pe->poll_tsc : now;
 	struct rte_mbuf *burst[SNAP_BURST_MAX];
 	uint16_t nb = 0;
-	struct pony_ip bip = {0};
+	uint32_t bip4 = 0;
+	struct pony_ip bip6 = {0};
+	bool bv6 = false;
 	uint16_t bport = 0;
 
-	/* Consecutive packets from one peer go in together (one ack per burst per flow). */
+	/* Consecutive packets from one peer go in together (one ack per burst per flow). An
+	 * IPv4 peer is compared in its 4 bytes. */
 	for (uint16_t i = 0; i < n; i++) {
-		struct pony_ip ip;
+		uint32_t ip4 = 0;
+		struct pony_ip ip6;
 		uint16_t port;
-		int u = unwrap(pe, pkts[i], &ip, &port);
+		int u = unwrap(pe, pkts[i], &ip4, &ip6, &port);
 		if (u == -2)
 			continue;
 		if (u < 0) {
@@ -293,16 +310,21 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 			snap_elem_drop(el, pkts[i], SNAP_DROP_PONY_MALFORMED);
 			continue;
 		}
-		if (nb && (port != bport || !pony_ip_eq(&ip, &bip))) {
-			pony_tp_input_at(pe->tp, &bip, bport, burst, nb, now, rx);
+		bool v6 = u == 1;
+		if (nb && (port != bport || v6 != bv6 ||
+			   (unlikely(v6) ? !pony_ip_eq(&ip6, &bip6) : ip4 != bip4))) {
+			input_burst(pe, bv6, bip4, &bip6, bport, burst, nb, now, rx);
 			nb = 0;
 		}
-		bip = ip;
+		if (unlikely(v6))
+			bip6 = ip6;
+		bip4 = ip4;
+		bv6 = v6;
 		bport = port;
 		burst[nb++] = pkts[i];
 	}
 	if (nb)
-		pony_tp_input_at(pe->tp, &bip, bport, burst, nb, now, rx);
+		input_burst(pe, bv6, bip4, &bip6, bport, burst, nb, now, rx);
 	/* Deliveries above wrote completions: ring the apps that wait, once per burst. */
 	if (pe->apps)
 		pony_app_host_flush(pe->apps);

@@ -10,11 +10,11 @@
 
 /* ---- Flow table: open addressing on (address, port), backward-shift deletion. ---- */
 
-/* One multiply-fold over the 16 address bytes and the port: the v4-mapped prefix is a
- * constant, so IPv4 keys spread as well as before. */
+/* One multiply over the 16 address bytes folded and the port: the v4-mapped prefix is a
+ * constant, so IPv4 keys spread as they did (their address in the high word's top half). */
 static uint32_t flow_hash(const struct pony_ip *ip, uint16_t port)
 {
-	uint64_t k = (ip->q[0] * 0xc2b2ae3d27d4eb4full) ^ ip->q[1] ^ ((uint64_t)port << 48);
+	uint64_t k = (ip->q[0] + ip->q[1]) ^ port;
 	k *= 0x9e3779b97f4a7c15ull;
 	return (uint32_t)(k >> 32);
 }
