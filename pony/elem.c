@@ -43,7 +43,8 @@ struct pony_elem {
 	struct rte_mempool *own_pool; /* portless mode only */
 	struct rte_ether_addr mac;
 	uint32_t ip;                 /* network order; 0: no IPv4 address */
-	uint8_t ip6[16];             /* all zero: no IPv6 address */
+	uint8_t ip6[16];             /* valid when has_ip6 */
+	bool has_ip6;
 	uint16_t udp_port;
 	uint16_t ip_id;
 	struct pony_steer steer;     /* our flows' local ports on a multi-queue port */
@@ -80,7 +81,8 @@ struct pony_tp *pony_elem_tp(struct snap_elem *el)
  * table fills; until then Pony's retransmissions retry the send. */
 static void neigh_request(struct pony_elem *pe, const struct pony_ip *ip, uint64_t now)
 {
-	unsigned slot = (unsigned)((ip->q[0] ^ ip->q[1]) * 0x9e3779b97f4a7c15ull >> 60) % ARP_SLOTS;
+	unsigned slot = (unsigned)((ip->q[0] ^ ip->q[1]) * 0x9e3779b97f4a7c15ull >> 60) %
+			ARP_SLOTS;
 	if (pony_ip_eq(&pe->arp[slot].ip, ip) && now - pe->arp[slot].tsc < pe->arp_gap)
 		return;
 	pe->arp[slot].ip = *ip;
@@ -191,7 +193,7 @@ static struct rte_udp_hdr *unwrap6(struct pony_elem *pe, struct rte_mbuf *m,
 				   struct rte_ether_hdr *eh, struct pony_ip *ip)
 {
 	struct rte_ipv6_hdr *h6 = (struct rte_ipv6_hdr *)(eh + 1);
-	if (pe->ip6[0] == 0 || rte_pktmbuf_data_len(m) < SNAP_NET_UDP6_HDRS ||
+	if (!pe->has_ip6 || rte_pktmbuf_data_len(m) < SNAP_NET_UDP6_HDRS ||
 	    h6->proto != IPPROTO_UDP)
 		return NULL;
 	memcpy(ip->b, h6->src_addr, 16);
@@ -380,7 +382,8 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			return snap_elem_args_error(args, "unknown port '%s'", port);
 		pe->mac = pe->port->mac;
 		pe->ip = pe->port->ip;
-		if (pe->port->has_ip6)
+		pe->has_ip6 = pe->port->has_ip6;
+		if (pe->has_ip6)
 			memcpy(pe->ip6, pe->port->ip6, 16);
 		cfg.pool = pe->port->pool;
 		cfg.mtu = pe->port->mtu;
@@ -389,10 +392,16 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (ip != NULL && inet_pton(AF_INET, ip, &pe->ip) != 1)
 		return snap_elem_args_error(args, "bad ip '%s'", ip);
 	const char *ip6 = snap_elem_arg_str(args, "ip6", NULL);
-	if (ip6 != NULL && (inet_pton(AF_INET6, ip6, pe->ip6) != 1 || pe->ip6[0] == 0 ||
-			    pe->ip6[0] == 0xff))
-		return snap_elem_args_error(args, "bad ip6 '%s' (a unicast IPv6 address)", ip6);
-	if (pe->ip == 0 && pe->ip6[0] == 0)
+	if (ip6 != NULL) {
+		struct pony_ip a;
+		if (inet_pton(AF_INET6, ip6, a.b) != 1 || a.b[0] == 0xff || pony_ip_is4(&a) ||
+		    (a.q[0] == 0 && a.q[1] == 0))
+			return snap_elem_args_error(args, "bad ip6 '%s' (want a unicast IPv6 "
+						    "address, not v4-mapped)", ip6);
+		memcpy(pe->ip6, a.b, 16);
+		pe->has_ip6 = true;
+	}
+	if (pe->ip == 0 && !pe->has_ip6)
 		return snap_elem_args_error(args, "need port = NAME (with an address), "
 					    "ip = A.B.C.D or ip6 = ADDR");
 	if (snap_elem_arg_u64(args, "udp_port", PONY_UDP_PORT_DEFAULT, 1, 65535, &v) < 0)
@@ -510,7 +519,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);
-	if (pe->ip6[0])
+	if (pe->has_ip6)
 		fn(ctx, "nd_solicits", pe->nd_tx);
 	pony_steer_stats(&pe->steer, fn, ctx);
 	pony_tp_os_report(pe->tp, fn, ctx);
