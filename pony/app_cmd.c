@@ -76,7 +76,7 @@ static const uint16_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_BPF_LOAD] = F_REGION | F_OFF | F_LEN | F_COUNT,
 };
 
-static bool fields_ok(const struct pony_shm_cmd *c)
+static inline __attribute__((always_inline)) bool fields_ok(const struct pony_shm_cmd *c)
 {
 	uint16_t f = op_fields[c->op];
 	/* ADDR6 is taken off by app_cmd_exec6 before it gets here: a command that still has
@@ -506,11 +506,7 @@ static unsigned os_resolve(void *ctx, uint32_t region, uint64_t key, struct pony
 
 const struct pony_os_hooks pony_app_os_hooks = {.resolve = os_resolve, .done = os_done};
 
-/* peer6: an IPv6 command's peer (app_cmd_exec6), NULL for all others: inlined into
- * app_cmd_exec with NULL, the per-op path pays nothing for IPv6. */
-static inline __attribute__((always_inline)) void exec(struct pony_app_session *s,
-						       const struct pony_shm_cmd *c,
-						       const struct pony_ip *peer6)
+void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	switch (c->op) {
 	case PONY_OP_OPEN:
@@ -537,7 +533,7 @@ static inline __attribute__((always_inline)) void exec(struct pony_app_session *
 		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
 	switch (c->op) {
 	case PONY_OP_OPEN:
-		return cmd_open(s, c, peer6);
+		return cmd_open(s, c, NULL);
 	case PONY_OP_LISTEN:
 		return cmd_listen(s, c);
 	case PONY_OP_UNLISTEN:
@@ -559,15 +555,10 @@ static inline __attribute__((always_inline)) void exec(struct pony_app_session *
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
 	case PONY_OP_BPF_CALL:
-		return cmd_onesided(s, c, peer6);
+		return cmd_onesided(s, c, NULL);
 	case PONY_OP_BPF_LOAD:
 		return cmd_bpf_load(s, c);
 	}
-}
-
-void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
-{
-	exec(s, c, NULL);
 }
 
 void app_cmd_exec6(struct pony_app_session *s, const struct pony_shm_cmd *c,
@@ -581,7 +572,13 @@ void app_cmd_exec6(struct pony_app_session *s, const struct pony_shm_cmd *c,
 	if (addr6 == NULL || c->ip != 0 || pony_ip_is4(&p) ||
 	    (c->op != PONY_OP_OPEN && !pony_shm_op_onesided(c->op)))
 		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	/* The rest as app_cmd_exec checks it (kept apart: the per-op path stays as it was). */
 	struct pony_shm_cmd d = *c;
 	d.flags &= (uint8_t)~PONY_CMDF_ADDR6;
-	exec(s, &d, &p);
+	if (!fields_ok(&d))
+		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	if (d.op == PONY_OP_OPEN)
+		cmd_open(s, &d, &p);
+	else
+		cmd_onesided(s, &d, &p);
 }

@@ -203,12 +203,12 @@ static struct rte_udp_hdr *unwrap6(struct pony_elem *pe, struct rte_mbuf *m,
 }
 
 /* Strip Ethernet/IP/UDP (udp_demux validated them; we re-check what we rely on) and
- * return the peer's address: 0, IPv4 in *ip4; 1, IPv6 in *ip6; -1 to drop; -2 when m went
- * to another engine's flows (taken or dropped by flow steering). */
+ * return the peer's address: an IPv4 one in *ip4 (never 0), or *ip4 = 0 and the IPv6 one
+ * in *ip6. 0, or -1 to drop; -2 when m went to another engine's flows (taken or dropped by
+ * flow steering). */
 static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struct pony_ip *ip6,
 		  uint16_t *port)
 {
-	int fam = 0;
 	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < SNAP_NET_UDP4_HDRS)
 		return -1;
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -216,7 +216,7 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struc
 	if (likely(eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 		struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eh + 1);
 		uint32_t ihl = (uint32_t)(iph->version_ihl & 0x0f) * 4;
-		if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP ||
+		if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP || iph->src_addr == 0 ||
 		    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(struct rte_udp_hdr))
 			return -1;
 		*ip4 = iph->src_addr;
@@ -224,7 +224,7 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struc
 	} else if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		if ((uh = unwrap6(pe, m, eh, ip6)) == NULL)
 			return -1;
-		fam = 1;
+		*ip4 = 0;
 	} else {
 		return -1;
 	}
@@ -245,16 +245,16 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struc
 	rte_pktmbuf_adj(m, (uint16_t)off);
 	/* Drop Ethernet padding beyond the UDP length. */
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - (ulen - sizeof(*uh))));
-	return fam;
+	return 0;
 }
 
-/* One burst from one peer into the transport: the 16-byte key is built here, once per
- * burst, not per packet. */
-static void input_burst(struct pony_elem *pe, bool v6, uint32_t ip4, const struct pony_ip *ip6,
+/* One burst from one peer (IPv4 ip4, or ip6 when ip4 is 0) into the transport: the 16-byte
+ * key is built here, once per burst, not per packet. */
+static void input_burst(struct pony_elem *pe, uint32_t ip4, const struct pony_ip *ip6,
 			uint16_t port, struct rte_mbuf **burst, uint16_t n, uint64_t now,
 			uint64_t rx)
 {
-	struct pony_ip key = v6 ? *ip6 : pony_ip_from4(ip4);
+	struct pony_ip key = ip4 ? pony_ip_from4(ip4) : *ip6;
 	pony_tp_input_at(pe->tp, &key, port, burst, n, now, rx);
 }
 
@@ -294,12 +294,11 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 	struct rte_mbuf *burst[SNAP_BURST_MAX];
 	uint16_t nb = 0;
 	uint32_t bip4 = 0;
-	struct pony_ip bip6 = {0};
-	bool bv6 = false;
+	struct pony_ip bip6; /* read only while bip4 is 0 (set with it) */
 	uint16_t bport = 0;
 
 	/* Consecutive packets from one peer go in together (one ack per burst per flow). An
-	 * IPv4 peer is compared in its 4 bytes. */
+	 * IPv4 peer is compared in its 4 bytes (0: an IPv6 one, compared in bip6). */
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t ip4 = 0;
 		struct pony_ip ip6;
@@ -312,21 +311,19 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 			snap_elem_drop(el, pkts[i], SNAP_DROP_PONY_MALFORMED);
 			continue;
 		}
-		bool v6 = u == 1;
-		if (nb && (port != bport || v6 != bv6 ||
-			   (unlikely(v6) ? !pony_ip_eq(&ip6, &bip6) : ip4 != bip4))) {
-			input_burst(pe, bv6, bip4, &bip6, bport, burst, nb, now, rx);
+		if (nb && (ip4 != bip4 || port != bport ||
+			   (unlikely(ip4 == 0) && !pony_ip_eq(&ip6, &bip6)))) {
+			input_burst(pe, bip4, &bip6, bport, burst, nb, now, rx);
 			nb = 0;
 		}
-		if (unlikely(v6))
+		if (unlikely(ip4 == 0))
 			bip6 = ip6;
 		bip4 = ip4;
-		bv6 = v6;
 		bport = port;
 		burst[nb++] = pkts[i];
 	}
 	if (nb)
-		input_burst(pe, bv6, bip4, &bip6, bport, burst, nb, now, rx);
+		input_burst(pe, bip4, &bip6, bport, burst, nb, now, rx);
 	/* Deliveries above wrote completions: ring the apps that wait, once per burst. */
 	if (pe->apps)
 		pony_app_host_flush(pe->apps);

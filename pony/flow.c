@@ -26,7 +26,9 @@ struct pony_flow *pony_flow_lookup(struct pony_tp *tp, const struct pony_ip *ip,
 		if (fi == PONY_NONE)
 			return NULL;
 		struct pony_flow *f = &tp->flows[fi];
-		if (f->peer_port == port && pony_ip_eq(&tp->peers[fi], ip))
+		/* q[1] first: an IPv4 address lives there. */
+		if (f->peer_port == port && tp->peers[fi].q[1] == ip->q[1] &&
+		    tp->peers[fi].q[0] == ip->q[0])
 			return f;
 	}
 }
@@ -531,7 +533,9 @@ void pony_flow_input(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port
 		goto out;
 	}
 	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
-	if (pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
+	/* Authentication off and no tag: no call on the per-packet path. */
+	if ((tp->auth != NULL || h.key_id != 0) &&
+	    pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
 		goto out;
 	tp->st.rx_pkts++;
 	tp->st.rx_bytes += rte_pktmbuf_data_len(m);

@@ -92,7 +92,7 @@ static int build_send(struct pony_tp *tp, const struct pony_flow *f, const struc
 	if (len)
 		memcpy(p + hl, payload, len);
 	pony_wire_build(p, h);
-	if (pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
+	if (tp->auth != NULL && pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
 		rte_pktmbuf_free(m);
 		tp->st.no_mbuf++; /* as if out of buffers: retransmission repairs it */
 		return -ENOBUFS;
