@@ -69,9 +69,12 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 	if (fi == NULL)
 		return NULL;
 	ctl__flow_info__init(fi);
-	char peer[64], ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &st->peer_ip, ip, sizeof(ip));
-	snprintf(peer, sizeof(peer), "%s:%u", ip, st->peer_port);
+	/* "a.b.c.d:port" for IPv4 peers, "[v6]:port" for IPv6 ones (as in URLs). */
+	char peer[64], ip[INET6_ADDRSTRLEN];
+	bool v4 = pony_ip_is4(&st->peer);
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? (const void *)&st->peer_ip : st->peer.b, ip,
+		  sizeof(ip));
+	snprintf(peer, sizeof(peer), v4 ? "%s:%u" : "[%s]:%u", ip, st->peer_port);
 	fi->engine = ctl_arena_str(a, engine);
 	fi->peer = ctl_arena_str(a, peer);
 	fi->has_id = true;

@@ -169,6 +169,35 @@ PONY_API int pony_stream_open_str(struct pony_app *app, const char *ip, uint16_t
 PONY_API int pony_stream_open_flags(struct pony_app *app, uint32_t ip, uint16_t service,
 				    unsigned flags, uint64_t tag);
 
+/* ---- Peers of either family (IPv4 or IPv6 underlay) ---- */
+
+/* A peer's address. */
+struct pony_addr {
+	uint16_t family;  /* AF_INET or AF_INET6 */
+	uint16_t rsvd;    /* 0 */
+	uint8_t addr[16]; /* AF_INET6: the address; AF_INET: its 4 bytes first (network order),
+			   * the rest 0 */
+};
+
+/* Parse IPv4 dotted-quad or IPv6 text into *out. 0 or -EINVAL. (pony_stream_open_str takes
+ * either form too.) */
+PONY_API int pony_addr_parse(const char *text, struct pony_addr *out);
+
+/* pony_stream_open to a peer of either family (an IPv4-mapped IPv6 address is IPv4). The
+ * engine needs an address of the peer's family (its port's ip or ip6): else the OPEN
+ * completion fails with -EAFNOSUPPORT. Returns 0, -EAGAIN, -EINVAL (bad family), -EPIPE,
+ * -EAFNOSUPPORT (IPv6, and the daemon predates IPv6 peers). */
+PONY_API int pony_stream_open_addr(struct pony_app *app, const struct pony_addr *addr,
+				   uint16_t service, uint64_t tag);
+
+/* pony_poll, with the peer of each OPEN and ACCEPT completion: peers[i] belongs to out[i]
+ * (family 0 for other ops). peer_ip in the completion stays the IPv4 address (0 for an
+ * IPv6 peer). */
+PONY_API int pony_poll_peers(struct pony_app *app, struct pony_completion *out,
+			     struct pony_addr *peers, unsigned max);
+
+#define PONY_PEERS6_MAX 64u /* IPv6 remotes of one-sided ops per app (pony_remote_set_addr) */
+
 /* Listen on a service: PONY_OP_LISTEN completion (0, -EADDRINUSE, -ENOSPC); then one
  * PONY_OP_ACCEPT completion (with this tag) per incoming stream, already established.
  * unlisten: PONY_OP_UNLISTEN completion (0, -ENOENT). Returns 0, -EAGAIN, -EPIPE. */
@@ -281,6 +310,13 @@ struct pony_remote {
 	uint32_t region;
 	uint64_t key;
 };
+
+/* Point rm at addr (its region and key are left as they are). struct pony_remote holds an
+ * IPv4 address: an IPv6 one is stored as a handle in 0.0.0.0/8 (never a peer) that the
+ * library replaces by the address when it sends the op; up to PONY_PEERS6_MAX distinct
+ * IPv6 addresses per app, for its lifetime. Returns 0, -EINVAL (bad family), -ENOSPC. */
+PONY_API int pony_remote_set_addr(struct pony_app *app, struct pony_remote *rm,
+				  const struct pony_addr *addr);
 
 /* Read len bytes at offset off of the remote region into buf. Returns 0, -EAGAIN, -EFAULT,
  * -EINVAL (len 0 or > PONY_ONESIDED_LARGE_MAX, NULL), -EBUSY (large ops), -EPIPE. */

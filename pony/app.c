@@ -119,7 +119,7 @@ void app_op_complete(struct pony_app_session *s, uint32_t i, int status, uint32_
 	struct pony_shm_cpl c = {
 		.tag = op->tag, .status = status, .op = op->op, .flags = op->flags,
 		.stream = op->stream, .len = len, .off = op->off,
-		.qos = op->op == PONY_OP_SEND ? (uint8_t)(pony_qos_class(op->qos) + 1) : 0,
+		.service = op->op == PONY_OP_SEND ? (uint16_t)(pony_qos_class(op->qos) + 1) : 0,
 	};
 	app_op_free(s, i); /* first: the completion uses the slot this op owed */
 	app_cpl_push(s, &c);
@@ -288,6 +288,12 @@ void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd
 	*cpl_efd = s->cpl_efd;
 }
 
+void pony_app_session_set_version(struct pony_app_session *s, uint32_t version)
+{
+	s->hdr.version = version;
+	memcpy(s->base, &s->hdr, sizeof(s->hdr));
+}
+
 void *pony_app_session_base(const struct pony_app_session *s)
 {
 	return s->base;
@@ -439,6 +445,19 @@ int pony_app_host_detach(struct pony_app_host *h, struct pony_app_session *s)
 
 /* ---- draining the command ring ---- */
 
+/* c with PONY_CMDF_ADDR6: its IPv6 peer rides in the next entry, published with it (a
+ * missing one is the app's error: the command is refused). Copied once, like c. */
+static void cmd_pair(struct pony_app_session *s, const struct pony_shm_cmd *c, uint32_t tail)
+{
+	struct pony_shm_cmd_addr a6;
+	if (s->cmd_head == tail)
+		return app_cmd_exec6(s, c, NULL);
+	memcpy(&a6, &s->cmds[s->cmd_head & (s->hdr.cmd_entries - 1)], sizeof(a6));
+	atomic_signal_fence(memory_order_seq_cst);
+	s->cmd_head++;
+	app_cmd_exec6(s, c, a6.addr);
+}
+
 unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session *s,
 			       unsigned budget)
 {
@@ -464,7 +483,10 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 		atomic_signal_fence(memory_order_seq_cst);
 		s->cmd_head++;
 		s->cnt.cmds++;
-		app_cmd_exec(s, &c);
+		if (__builtin_expect(c.flags & PONY_CMDF_ADDR6, 0))
+			cmd_pair(s, &c, tail);
+		else
+			app_cmd_exec(s, &c);
 		n++;
 		if (s->broken)
 			return n;

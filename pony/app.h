@@ -212,6 +212,8 @@ void pony_app_session_fds(const struct pony_app_session *s, int *memfd, int *cmd
 			  int *cpl_efd);
 /* Base address and header of the daemon's mapping (tests poke the rings through it). */
 void *pony_app_session_base(const struct pony_app_session *s);
+/* The shm version agreed at attach (pony_shm_version_ok), into the region header. */
+void pony_app_session_set_version(struct pony_app_session *s, uint32_t version);
 /* Whether the session broke the ring protocol and was cut off. */
 bool pony_app_session_broken(const struct pony_app_session *s);
 /* Free a session that was never adopted (control thread). NULL is a no-op. */

@@ -395,10 +395,10 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 					  : pony_app_host_find(eng);
 	if (h)
 		eng = pony_app_host_name(h);
-	if (req.version != PONY_SHM_VERSION) {
+	if (!pony_shm_version_ok(req.version)) {
 		st = -EPROTO;
-		snprintf(msg, sizeof(msg), "snapnetd speaks app protocol %u, library %u",
-			 PONY_SHM_VERSION, req.version);
+		snprintf(msg, sizeof(msg), "snapnetd speaks app protocol %u..%u, library %u",
+			 PONY_SHM_VERSION_MIN, PONY_SHM_VERSION, req.version);
 	} else if (h == NULL) {
 		st = -ENODEV;
 		snprintf(msg, sizeof(msg), "snapnetd has no Pony engine named '%s'", eng);
@@ -426,6 +426,7 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 		return;
 	}
 	pony_app_session_set_owner(s, &a->cfg, cn->own_ok);
+	pony_app_session_set_version(s, req.version);
 	pony_app_session_fds(s, &cn->memfd, &cn->cmd_efd, &cn->cpl_efd);
 	fd_added(a, cn->memfd, PONY_APP_FD_MEMFD, id);
 	fd_added(a, cn->cmd_efd, PONY_APP_FD_CMD_EFD, id);
@@ -448,7 +449,7 @@ static void handle_req(struct pony_app_attach *a, struct attach_conn *cn)
 	a->cnt[PONY_ATTACH_C_ATTACHED]++;
 	const struct pony_shm_hdr *hdr = pony_app_session_base(s);
 	struct pony_attach_rep rep = {
-		.magic = PONY_ATTACH_MAGIC, .version = PONY_SHM_VERSION, .status = 0,
+		.magic = PONY_ATTACH_MAGIC, .version = req.version, .status = 0,
 		.region_size = hdr->region_size, .app_id = id,
 	};
 	snprintf(rep.msg, sizeof(rep.msg), "attached to engine %s as app %u", eng, id);

@@ -77,10 +77,12 @@ static const uint16_t op_fields[PONY_OP_MAX] = {
 	[PONY_OP_BPF_LOAD] = F_REGION | F_OFF | F_LEN | F_COUNT,
 };
 
-static bool fields_ok(const struct pony_shm_cmd *c)
+static inline __attribute__((always_inline)) bool fields_ok(const struct pony_shm_cmd *c)
 {
 	uint16_t f = op_fields[c->op];
-	if (c->flags & ~PONY_CMDF_ALL)
+	/* ADDR6 is taken off by app_cmd_exec6 before it gets here: a command that still has
+	 * it came without its address entry. */
+	if (c->flags & ~(PONY_CMDF_ALL & ~PONY_CMDF_ADDR6))
 		return false;
 	/* FREE_ON_DONE only makes sense for sends (the library's copy-in buffers). */
 	if ((c->flags & PONY_CMDF_FREE_ON_DONE) && c->op != PONY_OP_SEND &&
@@ -109,7 +111,16 @@ static unsigned cmd_class(const struct pony_shm_cmd *c, unsigned dflt)
 	return v ? v - 1 : dflt;
 }
 
-static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
+/* The peer c names: peer6 (its address entry), else its IPv4 ip. */
+static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const struct pony_ip *peer6)
+{
+	if (peer6 != NULL)
+		return *peer6;
+	return pony_ip_from4(htonl(c->ip)); /* apps: host order; the transport: network */
+}
+
+static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		     const struct pony_ip *peer6)
 {
 	if (s->n_ops >= s->max_ops)
 		return refuse(s, c, PONY_APP_ERR_LIMIT_OPS, -ENOBUFS);
@@ -129,8 +140,8 @@ static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	st->service = c->service;
 	st->peer_ip = c->ip;
 	st->qos = pony_qos_code(cmd_class(c, PONY_QOS_NORMAL));
-	/* Apps speak host byte order; the transport (like ports and the wire) network order. */
-	int r = pony_tp_open(s->host->tp, htonl(c->ip), c->service, st, &st->sid);
+	struct pony_ip peer = cmd_peer(c, peer6);
+	int r = pony_tp_open(s->host->tp, &peer, c->service, st, &st->sid);
 	if (r) {
 		st->open_op = APP_NONE;
 		app_op_free(s, op);
@@ -419,7 +430,8 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
 /* One-sided op: checked here, handed to the transport (pony/onesided.h), completed by
  * os_done. The op holds the session's mapping (tp_refs) until then: the transport writes
  * read results into the buffer when the response arrives. */
-static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c)
+static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c,
+			 const struct pony_ip *peer6)
 {
 	if (c->len == 0 || c->len > PONY_ONESIDED_MAX)
 		return refuse(s, c, PONY_APP_ERR_BAD_LEN, -EINVAL);
@@ -476,7 +488,8 @@ static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *
 	op->stream = 0;
 	op->flags = c->flags;
 	app_op_hold(s, i);
-	int r = pony_tp_os_submit(s->host->tp, htonl(c->ip), c->service, &o, s,
+	struct pony_ip peer = cmd_peer(c, peer6);
+	int r = pony_tp_os_submit(s->host->tp, &peer, c->service, &o, s,
 				  (uint64_t)op->gen << 32 | i);
 	if (r) {
 		app_op_free(s, i);
@@ -565,7 +578,7 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
 	switch (c->op) {
 	case PONY_OP_OPEN:
-		return cmd_open(s, c);
+		return cmd_open(s, c, NULL);
 	case PONY_OP_LISTEN:
 		return cmd_listen(s, c);
 	case PONY_OP_UNLISTEN:
@@ -587,8 +600,30 @@ void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	case PONY_OP_FETCH_ADD:
 	case PONY_OP_CMP_SWAP:
 	case PONY_OP_BPF_CALL:
-		return cmd_onesided(s, c);
+		return cmd_onesided(s, c, NULL);
 	case PONY_OP_BPF_LOAD:
 		return cmd_bpf_load(s, c);
 	}
+}
+
+void app_cmd_exec6(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		   const uint8_t *addr6)
+{
+	struct pony_ip p = {0};
+	if (addr6 != NULL)
+		memcpy(p.b, addr6, 16);
+	/* Its entry must be there, the op one that names a peer, which must not alias an IPv4
+	 * one (v4-mapped) nor come with an IPv4 address too. */
+	if (addr6 == NULL || c->ip != 0 || pony_ip_is4(&p) ||
+	    (c->op != PONY_OP_OPEN && !pony_shm_op_onesided(c->op)))
+		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	/* The rest as app_cmd_exec checks it (kept apart: the per-op path stays as it was). */
+	struct pony_shm_cmd d = *c;
+	d.flags &= (uint8_t)~PONY_CMDF_ADDR6;
+	if (!fields_ok(&d))
+		return refuse(s, c, PONY_APP_ERR_BAD_FIELD, -EINVAL);
+	if (d.op == PONY_OP_OPEN)
+		cmd_open(s, &d, &p);
+	else
+		cmd_onesided(s, &d, &p);
 }

@@ -145,5 +145,9 @@ void app_session_tp_drained(struct pony_app_session *s);
 
 /* app_cmd.c: validate and execute one command copied out of the ring. */
 void app_cmd_exec(struct pony_app_session *s, const struct pony_shm_cmd *c);
+/* A command with PONY_CMDF_ADDR6: addr6 is the 16 bytes of its address entry, NULL when the
+ * app published none (refused). */
+void app_cmd_exec6(struct pony_app_session *s, const struct pony_shm_cmd *c,
+		   const uint8_t *addr6);
 /* app_cmd.c: one-sided ops (pony/onesided.h) resolve regions and complete through these. */
 extern const struct pony_os_hooks pony_app_os_hooks;

@@ -28,7 +28,14 @@ static struct app_stream *stream_from_owner(void *owner, uint32_t sid)
 	return st;
 }
 
-static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
+/* A peer into a completion: peer_addr always, peer_ip (host order) for IPv4. */
+static void cpl_peer(const struct pony_ip *p, struct pony_shm_cpl *c)
+{
+	memcpy(c->peer_addr, p->b, 16);
+	c->peer_ip = ntohl(pony_ip_4(p));
+}
+
+static int up_accept(void *listener, uint32_t sid, const struct pony_ip *peer, uint16_t service,
 		     void **owner)
 {
 	struct app_listen *l = listener;
@@ -45,14 +52,14 @@ static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t se
 	}
 	st->sid = sid;
 	st->state = APP_STREAM_OPEN;
-	st->peer_ip = ntohl(peer_ip); /* the transport's network order -> the app's host order */
+	st->peer_ip = ntohl(pony_ip_4(peer)); /* network order -> the app's host order */
 	st->service = service;
 	st->tag = l->tag;
 	*owner = st;
 	struct pony_shm_cpl c = {
 		.tag = l->tag, .op = PONY_OP_ACCEPT, .service = service, .stream = st->id,
-		.peer_ip = st->peer_ip,
 	};
+	cpl_peer(peer, &c);
 	app_cpl_push(s, &c);
 	return 0;
 }
@@ -67,8 +74,12 @@ static void up_opened(void *owner, uint32_t sid, int status)
 	st->open_op = APP_NONE;
 	struct pony_shm_cpl c = {
 		.tag = s->ops[op].tag, .status = status, .op = PONY_OP_OPEN,
-		.service = st->service, .stream = st->id, .peer_ip = st->peer_ip,
+		.service = st->service, .stream = st->id,
 	};
+	struct pony_ip peer;
+	if (pony_tp_stream_peer(s->host->tp, sid, &peer) < 0)
+		peer = pony_ip_from4(htonl(st->peer_ip));
+	cpl_peer(&peer, &c);
 	app_op_free(s, op);
 	if (status == 0) {
 		st->state = APP_STREAM_OPEN;

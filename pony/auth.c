@@ -39,7 +39,7 @@ struct pony_auth {
 	struct auth_slot *slots; /* (n_slots + 1) * PONY_AUTH_KINDS */
 };
 
-_Static_assert(sizeof(struct pony_auth_ident) == 20, "ident is compared with memcmp: no padding");
+_Static_assert(sizeof(struct pony_auth_ident) == 48, "ident is compared with memcmp: no padding");
 
 struct pony_auth *pony_auth_create(uint32_t n_slots, const struct pony_auth_keyset *ks,
 				    int socket_id)
@@ -107,25 +107,35 @@ uint64_t pony_auth_derivations(const struct pony_auth *a)
 	return a->derivations;
 }
 
-/* HKDF-SHA256(master, info = label | key id | sender ip,port | receiver ip,port | flow ids). */
+/* HKDF-SHA256(master, info = label | key id | sender ip,port | receiver ip,port | flow ids).
+ * Two IPv4 ends: labels pony3-*, 4-byte addresses (as before IPv6); otherwise labels pony6-*
+ * and 16-byte addresses (pony/WIRE.md, "Authentication"). */
 static int derive(struct pony_auth *a, const uint8_t *master, enum pony_auth_kind kind,
 		  const struct pony_auth_ident *id, uint8_t key_id, uint8_t *out)
 {
-	uint8_t info[8 + 1 + 20];
+	uint8_t info[8 + 1 + 2 * (16 + 2) + 8];
 	bool hs = kind == PONY_AUTH_HS_TX || kind == PONY_AUTH_HS_RX;
-	memcpy(info, hs ? "pony3-hs" : "pony3-fl", 8);
+	bool v4 = pony_ip_is4(&id->src_ip) && pony_ip_is4(&id->dst_ip);
+	size_t al = v4 ? 4 : 16, o = 9;
+	if (v4)
+		memcpy(info, hs ? "pony3-hs" : "pony3-fl", 8);
+	else
+		memcpy(info, hs ? "pony6-hs" : "pony6-fl", 8);
 	info[8] = key_id;
-	memcpy(info + 9, &id->src_ip, 4); /* network order already */
-	pony_wr16(info + 13, id->src_port);
-	memcpy(info + 15, &id->dst_ip, 4);
-	pony_wr16(info + 19, id->dst_port);
-	pony_wr32(info + 21, id->src_flow);
-	pony_wr32(info + 25, id->dst_flow);
+	memcpy(info + o, id->src_ip.b + 16 - al, al); /* network order already */
+	pony_wr16(info + o + al, id->src_port);
+	o += al + 2;
+	memcpy(info + o, id->dst_ip.b + 16 - al, al);
+	pony_wr16(info + o + al, id->dst_port);
+	o += al + 2;
+	pony_wr32(info + o, id->src_flow);
+	pony_wr32(info + o + 4, id->dst_flow);
+	size_t info_len = o + 8;
 	OSSL_PARAM p[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master,
 						  PONY_AUTH_KEY_LEN),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_len),
 		OSSL_PARAM_construct_end(),
 	};
 	a->derivations++;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pony/transport.h"
 #include "pony/wire.h"
 
 #define PONY_AUTH_KEYS_MAX 8 /* keys in one key file (rotation needs 2 or 3) */
@@ -47,12 +48,14 @@ enum pony_auth_kind {
 	PONY_AUTH_KINDS,
 };
 
-/* What a key is derived from, always as seen by the packet: sender first. Addresses in
- * network order, ports host order; flow ids 0 for handshake keys. */
+/* What a key is derived from, always as seen by the packet: sender first. Addresses as the
+ * transport keys them (v4-mapped for IPv4: such identities derive exactly as before IPv6),
+ * ports host order; flow ids 0 for handshake keys. */
 struct pony_auth_ident {
-	uint32_t src_ip, dst_ip;
+	struct pony_ip src_ip, dst_ip;
 	uint16_t src_port, dst_port;
 	uint32_t src_flow, dst_flow;
+	uint32_t zero;      /* explicit padding, 0: identities are compared with memcmp */
 };
 
 struct pony_auth;

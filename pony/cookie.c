@@ -86,26 +86,35 @@ static uint64_t slot_now(const struct pony_tp *tp)
 	return (uint64_t)((double)tp->now * tp->ns_per_tsc) >> SLOT_SHIFT;
 }
 
-static void cookie_at(const struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t peer_id,
-		      uint64_t slot, struct pony_cookie *c)
+/* IPv4 peers: the MAC input of releases before IPv6, unchanged; IPv6 ones: their own domain
+ * and all 16 address bytes (pony/WIRE.md, "Handshake"). */
+static void cookie_at(const struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		      uint32_t peer_id, uint64_t slot, struct pony_cookie *c)
 {
-	uint64_t in[3] = {0x636f6f6b /* domain: "cook" */ ^ ((uint64_t)port << 32),
-			  ((uint64_t)ip << 32) | peer_id, slot};
-	uint64_t mac = pony_siphash(tp->key, in, sizeof(in));
+	uint64_t mac;
+	if (pony_ip_is4(ip)) {
+		uint64_t in[3] = {0x636f6f6b /* domain: "cook" */ ^ ((uint64_t)port << 32),
+				  ((uint64_t)ip->w[3] << 32) | peer_id, slot};
+		mac = pony_siphash(tp->key, in, sizeof(in));
+	} else {
+		uint64_t in[5] = {0x36636f6f6b /* domain: "cook6" */ ^ ((uint64_t)port << 40),
+				  ip->q[0], ip->q[1], peer_id, slot};
+		mac = pony_siphash(tp->key, in, sizeof(in));
+	}
 	c->local_id = (uint32_t)(slot & 3) << 30 | ((uint32_t)mac & 0x3fffffffu);
 	if (c->local_id == 0)
 		c->local_id = 1; /* 0 is "no flow" on the wire; the check recomputes the same */
 	c->isn = (uint32_t)(mac >> 32);
 }
 
-void pony_cookie_make(const struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t peer_id,
-		      struct pony_cookie *c)
+void pony_cookie_make(const struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		      uint32_t peer_id, struct pony_cookie *c)
 {
 	cookie_at(tp, ip, port, peer_id, slot_now(tp), c);
 }
 
-bool pony_cookie_check(const struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t peer_id,
-		       uint32_t local_id, struct pony_cookie *c)
+bool pony_cookie_check(const struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		       uint32_t peer_id, uint32_t local_id, struct pony_cookie *c)
 {
 	uint64_t s = slot_now(tp);
 	/* The slot's low 2 bits ride in the id: one MAC to recompute, not one per slot. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct pony_tp;
+struct pony_ip;
 
 /* SipHash-2-4 (Aumasson and Bernstein) of len bytes at p under the 128-bit key k. */
 uint64_t pony_siphash(const uint64_t k[2], const void *p, size_t len);
@@ -26,9 +27,9 @@ struct pony_cookie {
 	uint32_t local_id; /* our flow id: 2 bits of time slot, 30 bits of MAC, never 0 */
 	uint32_t isn;      /* our initial sequence number */
 };
-void pony_cookie_make(const struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t peer_id,
-		      struct pony_cookie *c);
+void pony_cookie_make(const struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		      uint32_t peer_id, struct pony_cookie *c);
 /* Is local_id a cookie we made for (ip, port, peer_id) in the current or the previous time
  * slot? On true, c holds the cookie (the same local_id and its ISN). */
-bool pony_cookie_check(const struct pony_tp *tp, uint32_t ip, uint16_t port, uint32_t peer_id,
-		       uint32_t local_id, struct pony_cookie *c);
+bool pony_cookie_check(const struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		       uint32_t peer_id, uint32_t local_id, struct pony_cookie *c);

@@ -1,6 +1,6 @@
 /* The `pony` element: hosts one Pony transport in an engine. process() takes the engine's
- * Pony UDP packets (Ethernet frames from udp_demux), poll() runs timers and transmit, and
- * output `tx` carries finished Ethernet/IPv4/UDP frames toward port_tx. */
+ * Pony UDP packets (Ethernet frames from udp_demux, over IPv4 or IPv6), poll() runs timers
+ * and transmit, and output `tx` carries finished Ethernet/IP/UDP frames toward port_tx. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +13,7 @@
 #include <rte_udp.h>
 
 #include "elements/arp.h"
+#include "elements/ndp.h"
 #include "elements/net.h"
 #include "pony/app.h"
 #include "pony/app_save.h"
@@ -25,7 +26,8 @@
 #include "snap/log.h"
 #include "snap/port.h"
 
-#define ARP_RETRY_US 1000 /* at most one ARP request per peer per this interval */
+#define ARP_RETRY_US 1000 /* at most one ARP request (or NDP solicitation) per peer per this
+			   * interval */
 #define ARP_SLOTS 16
 
 enum { OUT_TX = 0 };
@@ -40,7 +42,9 @@ struct pony_elem {
 	struct snap_port *port;      /* NULL: portless mode (tests): frames to broadcast MAC */
 	struct rte_mempool *own_pool; /* portless mode only */
 	struct rte_ether_addr mac;
-	uint32_t ip;                 /* network order */
+	uint32_t ip;                 /* network order; 0: no IPv4 address */
+	uint8_t ip6[16];             /* valid when has_ip6 */
+	bool has_ip6;
 	uint16_t udp_port;
 	uint16_t ip_id;
 	struct pony_steer steer;     /* our flows' local ports on a multi-queue port */
@@ -48,15 +52,16 @@ struct pony_elem {
 	uint64_t arp_gap;
 	uint64_t poll_tsc;           /* start of the engine poll that last polled us */
 	struct {
-		uint32_t ip;
+		struct pony_ip ip;
 		uint64_t tsc;
 	} arp[ARP_SLOTS];
-	uint64_t rx_not_pony, no_neigh, arp_tx;
+	uint64_t rx_not_pony, no_neigh, arp_tx, nd_tx;
 	/* The last peer's MAC, valid while the port's neighbour generation is still gen: a
 	 * flow's packets go to one peer, and a hash lookup per burst was 4% of an RPC. */
 	struct {
 		bool valid;
-		uint32_t ip, gen;
+		uint32_t gen;
+		struct pony_ip ip;
 		struct rte_ether_addr mac;
 	} nc;
 	uint64_t auth_reloads, auth_reload_errors;
@@ -71,29 +76,64 @@ struct pony_tp *pony_elem_tp(struct snap_elem *el)
 	return ((struct pony_elem *)snap_elem_priv(el))->tp;
 }
 
-/* Broadcast ARP who-has for ip (rate-limited per target) so the neighbour table fills;
- * until then Pony's retransmissions retry the send. */
-static void arp_request(struct pony_elem *pe, uint32_t ip, uint64_t now)
+/* Ask who has ip (rate-limited per target): a broadcast ARP who-has for an IPv4 peer, an
+ * NDP solicitation to its solicited-node group for an IPv6 one, so the port's neighbour
+ * table fills; until then Pony's retransmissions retry the send. */
+static void neigh_request(struct pony_elem *pe, const struct pony_ip *ip, uint64_t now)
 {
-	unsigned slot = (ip * 2654435761u) % ARP_SLOTS;
-	if (pe->arp[slot].ip == ip && now - pe->arp[slot].tsc < pe->arp_gap)
+	unsigned slot = (unsigned)((ip->q[0] ^ ip->q[1]) * 0x9e3779b97f4a7c15ull >> 60) %
+			ARP_SLOTS;
+	if (pony_ip_eq(&pe->arp[slot].ip, ip) && now - pe->arp[slot].tsc < pe->arp_gap)
 		return;
-	pe->arp[slot].ip = ip;
+	pe->arp[slot].ip = *ip;
 	pe->arp[slot].tsc = now;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pe->port->pool);
 	if (m == NULL)
 		return;
-	if (snap_arp_build_request(pe->port, ip, m) < 0) {
+	bool v4 = pony_ip_is4(ip);
+	if ((v4 ? snap_arp_build_request(pe->port, ip->w[3], m)
+		: snap_ndp_build_solicit(pe->port, ip->b, m)) < 0) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	pe->arp_tx++;
+	if (v4)
+		pe->arp_tx++;
+	else
+		pe->nd_tx++;
 	snap_elem_emit1(pe->el, OUT_TX, m);
 }
 
-/* Transport xmit hook: wrap Pony packets in Ethernet/IPv4/UDP and emit them on `tx`. */
-static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
-			  struct rte_mbuf **pkts, uint16_t n)
+static int neigh_lookup(const struct pony_elem *pe, const struct pony_ip *ip,
+			struct rte_ether_addr *mac)
+{
+	return pony_ip_is4(ip) ? snap_port_neigh_lookup(pe->port, ip->w[3], mac)
+			       : snap_port_nd6_lookup(pe->port, ip->b, mac);
+}
+
+/* Frame n packets for an IPv6 peer (IPv6 makes the UDP checksum mandatory: the rare
+ * family here, so out of the IPv4 loop). Returns how many it framed into pkts[0..). */
+static uint16_t frame6(struct pony_elem *pe, const struct pony_ip *peer,
+		       const struct rte_ether_addr *dmac, uint16_t peer_port, uint16_t local_port,
+		       struct rte_mbuf **pkts, uint16_t n)
+{
+	struct snap_net_udp6 a = {.src_mac = pe->mac, .dst_mac = *dmac, .src_port = local_port,
+				  .dst_port = peer_port};
+	memcpy(a.src_ip, pe->ip6, 16);
+	memcpy(a.dst_ip, peer->b, 16);
+	uint16_t k = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (snap_net_udp6_prepend(pkts[i], &a) == NULL) {
+			snap_elem_drop(pe->el, pkts[i], SNAP_DROP_TRUNCATED);
+			continue;
+		}
+		pkts[k++] = pkts[i];
+	}
+	return k;
+}
+
+/* Transport xmit hook: wrap Pony packets in Ethernet/IP/UDP and emit them on `tx`. */
+static uint16_t elem_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_port,
+			  uint16_t local_port, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pony_elem *pe = ctx;
 	struct rte_ether_addr dmac;
@@ -101,26 +141,31 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint1
 
 	if (pe->port != NULL) {
 		uint32_t gen = snap_port_neigh_gen(pe->port);
-		if (pe->nc.valid && pe->nc.ip == peer_ip && pe->nc.gen == gen) {
+		if (pe->nc.valid && pe->nc.gen == gen && pony_ip_eq(&pe->nc.ip, peer)) {
 			dmac = pe->nc.mac;
-		} else if (snap_port_neigh_lookup(pe->port, peer_ip, &dmac) == 0) {
+		} else if (neigh_lookup(pe, peer, &dmac) == 0) {
 			pe->nc.valid = true;
-			pe->nc.ip = peer_ip;
+			pe->nc.ip = *peer;
 			pe->nc.gen = gen;
 			pe->nc.mac = dmac;
 		} else {
 			/* Unresolved: drop (the transport retransmits) and ask who has it. */
 			pe->no_neigh += n;
 			snap_elem_drop_burst(pe->el, pkts, n, SNAP_DROP_NO_NEIGHBOUR);
-			arp_request(pe, peer_ip, now);
+			neigh_request(pe, peer, now);
 			return n;
 		}
 	} else {
 		memset(&dmac, 0xff, sizeof(dmac));
 	}
+	if (unlikely(!pony_ip_is4(peer))) {
+		snap_elem_emit(pe->el, OUT_TX, pkts,
+			       frame6(pe, peer, &dmac, peer_port, local_port, pkts, n));
+		return n;
+	}
 	/* UDP checksum 0: Pony carries its own crc32c over header and payload. */
 	const struct snap_net_udp4 a = {.src_mac = pe->mac, .dst_mac = dmac, .src_ip = pe->ip,
-					.dst_ip = peer_ip, .src_port = local_port,
+					.dst_ip = peer->w[3], .src_port = local_port,
 					.dst_port = peer_port};
 	uint16_t k = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -136,30 +181,55 @@ static uint16_t elem_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint1
 }
 
 /* Transport pick_port hook: the steered local port of a flow we open. */
-static uint16_t elem_pick_port(void *ctx, uint32_t peer_ip, uint16_t peer_port)
+static uint16_t elem_pick_port(void *ctx, const struct pony_ip *peer, uint16_t peer_port)
 {
 	struct pony_elem *pe = ctx;
-	return pony_steer_pick(&pe->steer, peer_ip, peer_port);
+	return pony_steer_pick(&pe->steer, peer, peer_port);
 }
 
-/* Strip Ethernet/IPv4/UDP (udp_demux validated them; we re-check what we rely on) and
- * return the peer's address; -1 to drop; -2 when m went to another engine's flows (taken or
- * dropped by flow steering). */
-static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16_t *port)
+/* The IPv6 half of unwrap: the UDP header after a fixed IPv6 header (ipv6_in passes no
+ * extension headers), the peer's address into *ip; NULL to drop. */
+static struct rte_udp_hdr *unwrap6(struct pony_elem *pe, struct rte_mbuf *m,
+				   struct rte_ether_hdr *eh, struct pony_ip *ip)
+{
+	struct rte_ipv6_hdr *h6 = (struct rte_ipv6_hdr *)(eh + 1);
+	if (!pe->has_ip6 || rte_pktmbuf_data_len(m) < SNAP_NET_UDP6_HDRS ||
+	    h6->proto != IPPROTO_UDP)
+		return NULL;
+	memcpy(ip->b, h6->src_addr, 16);
+	if (pony_ip_is4(ip))
+		return NULL; /* a v4-mapped source on the wire would alias an IPv4 peer's flows */
+	return (struct rte_udp_hdr *)(h6 + 1);
+}
+
+/* Strip Ethernet/IP/UDP (udp_demux validated them; we re-check what we rely on) and
+ * return the peer's address: an IPv4 one in *ip4 (never 0), or *ip4 = 0 and the IPv6 one
+ * in *ip6. 0, or -1 to drop; -2 when m went to another engine's flows (taken or dropped by
+ * flow steering). */
+static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip4, struct pony_ip *ip6,
+		  uint16_t *port)
 {
 	if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) < SNAP_NET_UDP4_HDRS)
 		return -1;
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+	struct rte_udp_hdr *uh;
+	if (likely(eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+		struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eh + 1);
+		uint32_t ihl = (uint32_t)(iph->version_ihl & 0x0f) * 4;
+		if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP || iph->src_addr == 0 ||
+		    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(struct rte_udp_hdr))
+			return -1;
+		*ip4 = iph->src_addr;
+		uh = (struct rte_udp_hdr *)((uint8_t *)iph + ihl);
+	} else if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		if ((uh = unwrap6(pe, m, eh, ip6)) == NULL)
+			return -1;
+		*ip4 = 0;
+	} else {
 		return -1;
-	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eh + 1);
-	uint32_t ihl = (uint32_t)(iph->version_ihl & 0x0f) * 4;
-	if (ihl < 20 || iph->next_proto_id != IPPROTO_UDP ||
-	    rte_pktmbuf_data_len(m) < sizeof(*eh) + ihl + sizeof(struct rte_udp_hdr))
-		return -1;
-	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)((uint8_t *)iph + ihl);
+	}
 	uint16_t ulen = rte_be_to_cpu_16(uh->dgram_len);
-	uint32_t off = sizeof(*eh) + ihl + sizeof(*uh);
+	uint32_t off = (uint32_t)((uint8_t *)(uh + 1) - (uint8_t *)eh);
 	if (ulen < sizeof(*uh) || off + ulen - sizeof(*uh) > rte_pktmbuf_data_len(m))
 		return -1;
 	uint16_t dport = rte_be_to_cpu_16(uh->dst_port);
@@ -171,12 +241,21 @@ static int unwrap(struct pony_elem *pe, struct rte_mbuf *m, uint32_t *ip, uint16
 		if (r <= 0)
 			return r == 0 ? -2 : -1;
 	}
-	*ip = iph->src_addr;
 	*port = rte_be_to_cpu_16(uh->src_port);
 	rte_pktmbuf_adj(m, (uint16_t)off);
 	/* Drop Ethernet padding beyond the UDP length. */
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - (ulen - sizeof(*uh))));
 	return 0;
+}
+
+/* One burst from one peer (IPv4 ip4, or ip6 when ip4 is 0) into the transport: the 16-byte
+ * key is built here, once per burst, not per packet. */
+static void input_burst(struct pony_elem *pe, uint32_t ip4, const struct pony_ip *ip6,
+			uint16_t port, struct rte_mbuf **burst, uint16_t n, uint64_t now,
+			uint64_t rx)
+{
+	struct pony_ip key = ip4 ? pony_ip_from4(ip4) : *ip6;
+	pony_tp_input_at(pe->tp, &key, port, burst, n, now, rx);
 }
 
 /* SIGHUP: re-read the key file on the engine's thread (rare; the transport is ours here).
@@ -214,14 +293,17 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 	uint64_t rx = pe->poll_tsc ? pe->poll_tsc : now;
 	struct rte_mbuf *burst[SNAP_BURST_MAX];
 	uint16_t nb = 0;
-	uint32_t bip = 0;
+	uint32_t bip4 = 0;
+	struct pony_ip bip6; /* read only while bip4 is 0 (set with it) */
 	uint16_t bport = 0;
 
-	/* Consecutive packets from one peer go in together (one ack per burst per flow). */
+	/* Consecutive packets from one peer go in together (one ack per burst per flow). An
+	 * IPv4 peer is compared in its 4 bytes (0: an IPv6 one, compared in bip6). */
 	for (uint16_t i = 0; i < n; i++) {
-		uint32_t ip;
+		uint32_t ip4 = 0;
+		struct pony_ip ip6;
 		uint16_t port;
-		int u = unwrap(pe, pkts[i], &ip, &port);
+		int u = unwrap(pe, pkts[i], &ip4, &ip6, &port);
 		if (u == -2)
 			continue;
 		if (u < 0) {
@@ -229,16 +311,19 @@ static void pony_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t 
 			snap_elem_drop(el, pkts[i], SNAP_DROP_PONY_MALFORMED);
 			continue;
 		}
-		if (nb && (ip != bip || port != bport)) {
-			pony_tp_input_at(pe->tp, bip, bport, burst, nb, now, rx);
+		if (nb && (ip4 != bip4 || port != bport ||
+			   (unlikely(ip4 == 0) && !pony_ip_eq(&ip6, &bip6)))) {
+			input_burst(pe, bip4, &bip6, bport, burst, nb, now, rx);
 			nb = 0;
 		}
-		bip = ip;
+		if (unlikely(ip4 == 0))
+			bip6 = ip6;
+		bip4 = ip4;
 		bport = port;
 		burst[nb++] = pkts[i];
 	}
 	if (nb)
-		pony_tp_input_at(pe->tp, bip, bport, burst, nb, now, rx);
+		input_burst(pe, bip4, &bip6, bport, burst, nb, now, rx);
 	/* Deliveries above wrote completions: ring the apps that wait, once per burst. */
 	if (pe->apps)
 		pony_app_host_flush(pe->apps);
@@ -294,14 +379,28 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			return snap_elem_args_error(args, "unknown port '%s'", port);
 		pe->mac = pe->port->mac;
 		pe->ip = pe->port->ip;
+		pe->has_ip6 = pe->port->has_ip6;
+		if (pe->has_ip6)
+			memcpy(pe->ip6, pe->port->ip6, 16);
 		cfg.pool = pe->port->pool;
 		cfg.mtu = pe->port->mtu;
 	}
 	const char *ip = snap_elem_arg_str(args, "ip", NULL);
 	if (ip != NULL && inet_pton(AF_INET, ip, &pe->ip) != 1)
 		return snap_elem_args_error(args, "bad ip '%s'", ip);
-	if (pe->ip == 0)
-		return snap_elem_args_error(args, "need port = NAME (with an address) or ip = A.B.C.D");
+	const char *ip6 = snap_elem_arg_str(args, "ip6", NULL);
+	if (ip6 != NULL) {
+		struct pony_ip a;
+		if (inet_pton(AF_INET6, ip6, a.b) != 1 || a.b[0] == 0xff || pony_ip_is4(&a) ||
+		    (a.q[0] == 0 && a.q[1] == 0))
+			return snap_elem_args_error(args, "bad ip6 '%s' (want a unicast IPv6 "
+						    "address, not v4-mapped)", ip6);
+		memcpy(pe->ip6, a.b, 16);
+		pe->has_ip6 = true;
+	}
+	if (pe->ip == 0 && !pe->has_ip6)
+		return snap_elem_args_error(args, "need port = NAME (with an address), "
+					    "ip = A.B.C.D or ip6 = ADDR");
 	if (snap_elem_arg_u64(args, "udp_port", PONY_UDP_PORT_DEFAULT, 1, 65535, &v) < 0)
 		return snap_elem_args_error(args, "bad udp_port");
 	pe->udp_port = (uint16_t)v;
@@ -315,7 +414,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			return snap_elem_args_error(args, "cannot create mbuf pool");
 		cfg.pool = pe->own_pool;
 		pe->mac.addr_bytes[0] = 0x02;
-		memcpy(&pe->mac.addr_bytes[2], &pe->ip, 4);
+		memcpy(&pe->mac.addr_bytes[2], pe->ip ? (const uint8_t *)&pe->ip : pe->ip6 + 12, 4);
 	}
 	ARG_U32("mtu", mtu, cfg.mtu ? cfg.mtu : 1500, 576, 9000);
 	ARG_U32("max_flows", max_flows, 64, 1, 4096);
@@ -359,6 +458,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 		pe->reload_gen = __atomic_load_n(&snap_reload_gen, __ATOMIC_RELAXED);
 	}
 	cfg.local_ip = pe->ip;
+	memcpy(cfg.local_ip6, pe->ip6, 16);
 	cfg.local_port = pe->udp_port;
 	cfg.tsc_hz = pe->hz;
 	/* Engines sharing a multi-queue port's address give their flows ports that the port
@@ -423,6 +523,8 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "rx_not_pony", pe->rx_not_pony);
 	fn(ctx, "no_neighbour", pe->no_neigh);
 	fn(ctx, "arp_requests", pe->arp_tx);
+	if (pe->has_ip6)
+		fn(ctx, "nd_solicits", pe->nd_tx);
 	pony_steer_stats(&pe->steer, fn, ctx);
 	pony_tp_os_report(pe->tp, fn, ctx);
 	pony_tp_qos_report(pe->tp, fn, ctx);

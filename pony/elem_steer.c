@@ -62,14 +62,16 @@ int pony_steer_init(struct pony_steer *s, struct snap_elem *el, struct snap_port
 	return prefix != NULL ? steer_rings(s, el, prefix, args) : 0;
 }
 
-uint16_t pony_steer_pick(void *ctx, uint32_t peer_ip, uint16_t peer_port)
+uint16_t pony_steer_pick(void *ctx, const struct pony_ip *peer, uint16_t peer_port)
 {
 	struct pony_steer *s = ctx;
 	uint16_t lo = (uint16_t)(s->base + s->q * s->block);
 	if (s->mode == SNAP_STEER_FLOW)
 		return lo; /* the rule's port: the rule, not a hash, picks the queue */
-	int r = snap_steer_pick_block4(s->ip, peer_ip, peer_port, s->n_queues, s->q, s->base,
-				       s->block);
+	/* The RSS mapper knows the IPv4 hash input only: IPv6 flows count as unmapped. */
+	int r = pony_ip_is4(peer) ? snap_steer_pick_block4(s->ip, peer->w[3], peer_port,
+							   s->n_queues, s->q, s->base, s->block)
+				  : 0;
 	if (r > 0)
 		return (uint16_t)r;
 	s->unmapped++;

@@ -8,6 +8,7 @@
 
 #include <rte_mbuf.h>
 
+#include "pony/transport.h"
 #include "snap/element.h"
 #include "snap/port.h"
 
@@ -38,9 +39,9 @@ static inline bool pony_steer_active(const struct pony_steer *s)
 }
 
 /* The transport's pick_port hook (ctx: the struct pony_steer): the local UDP port of a new
- * flow to peer_ip:peer_port; 0 (the element's own port) if the mapper finds none (counted
- * unmapped). */
-uint16_t pony_steer_pick(void *ctx, uint32_t peer_ip, uint16_t peer_port);
+ * flow to peer:peer_port; 0 (the element's own port) if the mapper finds none (counted
+ * unmapped; so are IPv6 peers in RSS mode: the mapper models the IPv4 hash only). */
+uint16_t pony_steer_pick(void *ctx, const struct pony_ip *peer, uint16_t peer_port);
 
 /* A packet m to our local UDP port dport (not the element's own): 1, this engine's block,
  * process it; 0, another queue's block: m was handed to that queue's engine or dropped

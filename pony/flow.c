@@ -8,23 +8,27 @@
 #include "pony/txq.h"
 #include "pony/flowtx.h"
 
-/* ---- Flow table: open addressing on (ip, port), backward-shift deletion. ---- */
+/* ---- Flow table: open addressing on (address, port), backward-shift deletion. ---- */
 
-static uint32_t flow_hash(uint32_t ip, uint16_t port)
+/* One multiply over the 16 address bytes folded and the port: the v4-mapped prefix is a
+ * constant, so IPv4 keys spread as they did (their address in the high word's top half). */
+static uint32_t flow_hash(const struct pony_ip *ip, uint16_t port)
 {
-	uint64_t k = ((uint64_t)ip << 16) | port;
+	uint64_t k = (ip->q[0] + ip->q[1]) ^ port;
 	k *= 0x9e3779b97f4a7c15ull;
 	return (uint32_t)(k >> 32);
 }
 
-struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port)
+struct pony_flow *pony_flow_lookup(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port)
 {
 	for (uint32_t i = flow_hash(ip, port) & tp->flow_ht_mask;; i = (i + 1) & tp->flow_ht_mask) {
 		uint32_t fi = tp->flow_ht[i];
 		if (fi == PONY_NONE)
 			return NULL;
 		struct pony_flow *f = &tp->flows[fi];
-		if (f->peer_ip == ip && f->peer_port == port)
+		/* q[1] first: an IPv4 address lives there. */
+		if (f->peer_port == port && tp->peers[fi].q[1] == ip->q[1] &&
+		    tp->peers[fi].q[0] == ip->q[0])
 			return f;
 	}
 }
@@ -32,7 +36,7 @@ struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t por
 static void ht_insert(struct pony_tp *tp, uint32_t fi)
 {
 	struct pony_flow *f = &tp->flows[fi];
-	uint32_t i = flow_hash(f->peer_ip, f->peer_port) & tp->flow_ht_mask;
+	uint32_t i = flow_hash(&tp->peers[fi], f->peer_port) & tp->flow_ht_mask;
 	while (tp->flow_ht[i] != PONY_NONE)
 		i = (i + 1) & tp->flow_ht_mask;
 	tp->flow_ht[i] = fi;
@@ -41,7 +45,7 @@ static void ht_insert(struct pony_tp *tp, uint32_t fi)
 static void ht_remove(struct pony_tp *tp, uint32_t fi)
 {
 	uint32_t m = tp->flow_ht_mask, i;
-	for (i = flow_hash(tp->flows[fi].peer_ip, tp->flows[fi].peer_port) & m; tp->flow_ht[i] != fi;
+	for (i = flow_hash(&tp->peers[fi], tp->flows[fi].peer_port) & m; tp->flow_ht[i] != fi;
 	     i = (i + 1) & m)
 		if (tp->flow_ht[i] == PONY_NONE)
 			return;
@@ -50,7 +54,7 @@ static void ht_remove(struct pony_tp *tp, uint32_t fi)
 	uint32_t hole = i;
 	for (uint32_t j = (i + 1) & m; tp->flow_ht[j] != PONY_NONE; j = (j + 1) & m) {
 		struct pony_flow *g = &tp->flows[tp->flow_ht[j]];
-		uint32_t home = flow_hash(g->peer_ip, g->peer_port) & m;
+		uint32_t home = flow_hash(&tp->peers[tp->flow_ht[j]], g->peer_port) & m;
 		if (((j - home) & m) >= ((j - hole) & m)) {
 			tp->flow_ht[hole] = tp->flow_ht[j];
 			hole = j;
@@ -62,40 +66,47 @@ static void ht_remove(struct pony_tp *tp, uint32_t fi)
 void pony_flow_ht_rebuild(struct pony_tp *tp)
 {
 	memset(tp->flow_ht, 0xff, (tp->flow_ht_mask + 1) * sizeof(uint32_t));
-	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++)
-		if (tp->flows[fi].state != PONY_F_FREE)
-			ht_insert(tp, fi);
+	static const struct pony_ip none;
+	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++) {
+		struct pony_flow *f = &tp->flows[fi];
+		if (f->state == PONY_F_FREE)
+			continue;
+		if (pony_ip_eq(&tp->peers[fi], &none)) /* saved by a release before IPv6 */
+			tp->peers[fi] = pony_ip_from4(f->peer_ip);
+		ht_insert(tp, fi);
+	}
 }
 
 /* Flows the peer at ip holds here (SYN_SENT or established). */
-static uint32_t peer_flows(const struct pony_tp *tp, uint32_t ip)
+static uint32_t peer_flows(const struct pony_tp *tp, const struct pony_ip *ip)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < tp->flows_hi; i++)
-		n += tp->flows[i].state != PONY_F_FREE && tp->flows[i].peer_ip == ip;
+		n += tp->flows[i].state != PONY_F_FREE && pony_ip_eq(&tp->peers[i], ip);
 	return n;
 }
 
-uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip)
+uint32_t pony_flow_peer_streams(const struct pony_tp *tp, const struct pony_ip *ip)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < tp->flows_hi; i++)
-		if (tp->flows[i].state != PONY_F_FREE && tp->flows[i].peer_ip == ip)
+		if (tp->flows[i].state != PONY_F_FREE && pony_ip_eq(&tp->peers[i], ip))
 			n += tp->flows[i].n_passive;
 	return n;
 }
 
 /* A free slot set up for (ip, port) with local id and ISN from c (a cookie), or fresh
  * unpredictable ones when c is NULL. NULL when the table is full. */
-static struct pony_flow *flow_alloc(struct pony_tp *tp, uint32_t ip, uint16_t port,
-				    const struct pony_cookie *c)
+static struct pony_flow *flow_alloc(struct pony_tp *tp, const struct pony_ip *ip,
+				    uint16_t port, const struct pony_cookie *c)
 {
 	for (uint32_t fi = 0; fi < tp->cfg.max_flows; fi++) {
 		struct pony_flow *f = &tp->flows[fi];
 		if (f->state != PONY_F_FREE)
 			continue;
 		memset(f, 0, sizeof(*f));
-		f->peer_ip = ip;
+		tp->peers[fi] = *ip;
+		f->peer_ip = pony_ip_4(ip);
 		f->peer_port = port;
 		if (c != NULL) {
 			f->local_id = c->local_id;
@@ -158,7 +169,8 @@ void pony_flow_fail(struct pony_tp *tp, struct pony_flow *f, int err)
 	pony_flow_release(tp, f);
 }
 
-struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port)
+struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, const struct pony_ip *ip,
+					uint16_t port)
 {
 	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
 	if (f != NULL && f->fin_sent && f->n_streams == 0 && f->snd_una == f->snd_nxt &&
@@ -332,8 +344,8 @@ static void flow_established(struct pony_tp *tp, struct pony_flow *f, const stru
 	f->rto_start = tp->now;
 }
 
-static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uint16_t port,
-		       const struct pony_hdr *h)
+static void handle_syn(struct pony_tp *tp, struct pony_flow *f, const struct pony_ip *ip,
+		       uint16_t port, const struct pony_hdr *h)
 {
 	if (f != NULL && f->state == PONY_F_ESTABLISHED) {
 		if (f->peer_id == h->src_flow) {
@@ -367,8 +379,8 @@ static void handle_syn(struct pony_tp *tp, struct pony_flow *f, uint32_t ip, uin
 /* A packet for no flow: the last leg of a stateless handshake if its dst_flow is a cookie we
  * made for this peer. Returns 1 with *fp = the new flow, 0 (answered or refused, counted)
  * or -1: not a cookie of ours. */
-static int handle_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port, const struct pony_hdr *h,
-			 struct pony_flow **fp)
+static int handle_cookie(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+			 const struct pony_hdr *h, struct pony_flow **fp)
 {
 	struct pony_cookie c;
 	if (!pony_cookie_check(tp, ip, port, h->src_flow, h->dst_flow, &c)) {
@@ -498,7 +510,8 @@ static bool seq_packet(struct pony_tp *tp, struct pony_flow *f, const struct pon
 	return r == 1;
 }
 
-void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m)
+void pony_flow_input(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		     struct rte_mbuf *m)
 {
 	struct pony_hdr h;
 	bool kept = false;
@@ -520,7 +533,9 @@ void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_
 		goto out;
 	}
 	struct pony_flow *f = pony_flow_lookup(tp, ip, port);
-	if (pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
+	/* Authentication off and no tag: no call on the per-packet path. */
+	if ((tp->auth != NULL || h.key_id != 0) &&
+	    pony_flow_auth_rx(tp, f, ip, port, &h, m, (uint32_t)hl) < 0)
 		goto out;
 	tp->st.rx_pkts++;
 	tp->st.rx_bytes += rte_pktmbuf_data_len(m);

@@ -23,14 +23,15 @@ static bool scratch_allowed(struct pony_tp *tp)
 	return tp->auth_in_window++ < PONY_AUTH_SCRATCH_PER_MS;
 }
 
-int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, const struct pony_ip *ip,
 		      uint16_t port, const struct pony_hdr *h, uint8_t *pkt, size_t len)
 {
 	if (tp->auth == NULL)
 		return 0;
 	bool hs = hs_type(h->type);
-	struct pony_auth_ident id = {.src_ip = tp->cfg.local_ip, .src_port = pony_flow_local_port(tp, f),
-				     .dst_ip = ip, .dst_port = port};
+	struct pony_auth_ident id = {.src_port = pony_flow_local_port(tp, f), .dst_ip = *ip,
+				     .dst_port = port};
+	pony_tp_local_addr(tp, ip, &id.src_ip);
 	if (!hs) {
 		id.src_flow = h->src_flow;
 		id.dst_flow = h->dst_flow;
@@ -40,7 +41,7 @@ int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 			      h->key_id, pkt, len);
 }
 
-int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, const struct pony_ip *ip,
 		      uint16_t port, const struct pony_hdr *h, struct rte_mbuf *m, uint32_t hl)
 {
 	if (tp->auth == NULL && h->key_id == 0)
@@ -51,8 +52,9 @@ int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 		return -EBADMSG;
 	}
 	bool hs = hs_type(h->type);
-	struct pony_auth_ident id = {.src_ip = ip, .src_port = port, .dst_ip = tp->cfg.local_ip,
+	struct pony_auth_ident id = {.src_ip = *ip, .src_port = port,
 				     .dst_port = pony_flow_local_port(tp, f)};
+	pony_tp_local_addr(tp, ip, &id.dst_ip);
 	if (!hs) {
 		id.src_flow = h->src_flow;
 		id.dst_flow = h->dst_flow;

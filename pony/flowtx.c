@@ -27,7 +27,7 @@ void pony_flowtx_flush(struct pony_tp *tp)
 {
 	if (tp->txb_n == 0)
 		return;
-	uint16_t n = tp->cfg.xmit(tp->cfg.xmit_ctx, tp->txb_ip, tp->txb_port, tp->txb_lport,
+	uint16_t n = tp->cfg.xmit(tp->cfg.xmit_ctx, &tp->txb_peer, tp->txb_port, tp->txb_lport,
 				  tp->txb, tp->txb_n);
 	if (n < tp->txb_n) {
 		/* The link refused them: same as a loss, retransmission repairs it. */
@@ -37,15 +37,17 @@ void pony_flowtx_flush(struct pony_tp *tp)
 	tp->txb_n = 0;
 }
 
-static void emit(struct pony_tp *tp, uint32_t ip, uint16_t port, uint16_t lport,
+static void emit(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port, uint16_t lport,
 		 struct rte_mbuf *m)
 {
-	if (tp->txb_n && (tp->txb_ip != ip || tp->txb_port != port || tp->txb_lport != lport ||
-			  tp->txb_n == PONY_TX_BATCH))
+	if (tp->txb_n && (tp->txb_port != port || tp->txb_lport != lport ||
+			  !pony_ip_eq(&tp->txb_peer, ip) || tp->txb_n == PONY_TX_BATCH))
 		pony_flowtx_flush(tp);
-	tp->txb_ip = ip;
-	tp->txb_port = port;
-	tp->txb_lport = lport;
+	if (tp->txb_n == 0) { /* a new batch: its peer (the rest of it matches) */
+		tp->txb_peer = *ip;
+		tp->txb_port = port;
+		tp->txb_lport = lport;
+	}
 	tp->txb[tp->txb_n++] = m;
 }
 
@@ -68,8 +70,8 @@ static void fill_ack(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 	f->rx_unacked = 0;
 }
 
-static int build_send(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip, uint16_t port,
-		      struct pony_hdr *h, const uint8_t *payload, uint16_t len)
+static int build_send(struct pony_tp *tp, const struct pony_flow *f, const struct pony_ip *ip,
+		      uint16_t port, struct pony_hdr *h, const uint8_t *payload, uint16_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(tp->cfg.pool);
 	if (m == NULL) {
@@ -90,7 +92,7 @@ static int build_send(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip
 	if (len)
 		memcpy(p + hl, payload, len);
 	pony_wire_build(p, h);
-	if (pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
+	if (tp->auth != NULL && pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
 		rte_pktmbuf_free(m);
 		tp->st.no_mbuf++; /* as if out of buffers: retransmission repairs it */
 		return -ENOBUFS;
@@ -107,7 +109,7 @@ static int flow_send(struct pony_tp *tp, struct pony_flow *f, struct pony_hdr *h
 	h->src_flow = f->local_id;
 	h->dst_flow = f->peer_id;
 	fill_ack(tp, f, h);
-	int r = build_send(tp, f, f->peer_ip, f->peer_port, h, payload, len);
+	int r = build_send(tp, f, flow_peer(tp, f), f->peer_port, h, payload, len);
 	if (r == 0) {
 		f->last_tx_tsc = tp->now;
 		f->tx_pkts++;
@@ -150,7 +152,8 @@ static bool stateless_allow(struct pony_tp *tp)
 	return true;
 }
 
-void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, const struct pony_hdr *in)
+void pony_flowtx_send_rst(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+			  const struct pony_hdr *in)
 {
 	/* Mirror the packet's ids and sequence state: the receiver acts only if they are its
 	 * own (its ids, seq = the ack it sent), so nobody else's flow can be reset by it. */
@@ -163,7 +166,7 @@ void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port, const 
 		tp->st.rst_tx++;
 }
 
-void pony_flowtx_send_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port,
+void pony_flowtx_send_cookie(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
 			     const struct pony_hdr *in, const struct pony_cookie *c)
 {
 	struct pony_hdr h = {.type = PONY_T_SYN_ACK, .src_flow = c->local_id,

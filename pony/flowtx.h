@@ -10,11 +10,11 @@ int pony_flowtx_send_unseq(struct pony_tp *tp, struct pony_flow *f, uint8_t type
 /* Answer packet `in` that matches no flow (or not its ids): an RST carrying its ids swapped
  * and seq = its ack, so only the flow that sent it can act on it (pony/WIRE.md "Resets").
  * Rate-limited with the other stateless replies (PONY_RST_PER_MS per millisecond). */
-void pony_flowtx_send_rst(struct pony_tp *tp, uint32_t ip, uint16_t port,
+void pony_flowtx_send_rst(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
 			  const struct pony_hdr *in);
 /* Stateless SYN_ACK to (ip, port) answering `in` (its SYN, or a packet that shows it got
  * our SYN_ACK but whose handshake ACK we never saw), carrying cookie c. Rate-limited. */
-void pony_flowtx_send_cookie(struct pony_tp *tp, uint32_t ip, uint16_t port,
+void pony_flowtx_send_cookie(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
 			     const struct pony_hdr *in, const struct pony_cookie *c);
 /* Challenge ACK on established flow f (unexpected SYN, RST with an inexact seq): our
  * current ids and ack, so a restarted peer can answer with an exact RST. Rate-limited. */

@@ -158,7 +158,8 @@ struct pony_flow {
 	uint8_t state;
 	bool ack_pending;    /* an ack is owed to the peer (see ack_due_tsc) */
 	bool fin_sent;
-	uint32_t peer_ip;
+	uint32_t peer_ip;    /* IPv4 peers: the address (saved state of releases before IPv6
+			      * knows only this); 0 for IPv6 ones. The key is tp->peers[]. */
 	uint16_t peer_port;
 	uint16_t local_port; /* our UDP port for this flow (0: cfg.local_port): pick_port */
 	uint32_t local_id, peer_id;
@@ -253,10 +254,13 @@ struct pony_tp {
 	uint64_t key[2];             /* from getrandom(): flow ids, ISNs, cookies (pony/cookie.h) */
 	uint64_t rand_ctr;           /* pony_tp_rand's counter */
 	struct pony_flow *flows;
+	/* Each flow's peer address, its key with peer_port (v4-mapped for IPv4). Beside the
+	 * flows, not in them: struct pony_flow keeps release 0.1.0's layout (pony/save.c). */
+	struct pony_ip *peers;
 	uint32_t flows_hi;           /* 1 + highest non-free flow slot: per-poll scans stop here */
 	struct pony_txdesc *descs;   /* max_flows * window */
 	uint64_t *rxmaps;            /* max_flows * window / 64 */
-	uint32_t *flow_ht;           /* open addressing (peer ip, port) -> flow index */
+	uint32_t *flow_ht;           /* open addressing (peer address, port) -> flow index */
 	uint32_t flow_ht_mask;
 	struct pony_stream *streams;
 	struct pony_txmsg *txmsgs;   /* max_streams * sendq_max */
@@ -269,7 +273,7 @@ struct pony_tp {
 	 * packets across calls, so it is not part of saved state). */
 	uint16_t txb_n;
 	uint16_t txb_port, txb_lport;
-	uint32_t txb_ip;
+	struct pony_ip txb_peer;
 	struct rte_mbuf *txb[PONY_TX_BATCH];
 	uint64_t now;                /* time of the current input/poll call */
 	uint64_t rx_tsc;             /* earliest arrival of the packets being input (<= now) */
@@ -292,6 +296,11 @@ struct pony_tp {
 	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */
 	struct pony_srpc *srpc;      /* max_streams */
 };
+
+static inline struct pony_ip *flow_peer(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	return &tp->peers[f - tp->flows];
+}
 
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
 {
@@ -347,18 +356,25 @@ void pony_stream_fail_all(struct pony_tp *tp, struct pony_flow *f, int err);
 bool pony_stream_next_refusal(struct pony_flow *f, struct pony_txdesc *d);
 
 /* flow.c */
-struct pony_flow *pony_flow_lookup(struct pony_tp *tp, uint32_t ip, uint16_t port);
+struct pony_flow *pony_flow_lookup(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port);
 /* f's local UDP port (cfg.local_port for f NULL or a flow without its own). */
 static inline uint16_t pony_flow_local_port(const struct pony_tp *tp, const struct pony_flow *f)
 {
 	return f != NULL && f->local_port ? f->local_port : tp->cfg.local_port;
 }
-/* Rebuild the (ip, port) -> flow table from the flow array (after a restore). */
+/* Rebuild the (address, port) -> flow table from the flow array (after a restore: flows
+ * saved before IPv6 get their address from peer_ip). */
 void pony_flow_ht_rebuild(struct pony_tp *tp);
-struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, uint32_t ip, uint16_t port);
-void pony_flow_input(struct pony_tp *tp, uint32_t ip, uint16_t port, struct rte_mbuf *m);
+/* NULL when the table is full. */
+struct pony_flow *pony_flow_get_or_open(struct pony_tp *tp, const struct pony_ip *ip,
+					uint16_t port);
+void pony_flow_input(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
+		     struct rte_mbuf *m);
 /* Streams the peer at ip opened here, over all its flows (for its budget). */
-uint32_t pony_flow_peer_streams(const struct pony_tp *tp, uint32_t ip);
+uint32_t pony_flow_peer_streams(const struct pony_tp *tp, const struct pony_ip *ip);
+/* Our address toward a peer of ip's family (cfg.local_ip v4-mapped, or cfg.local_ip6) into
+ * *out; false (out all zero) when we have none of that family. */
+bool pony_tp_local_addr(const struct pony_tp *tp, const struct pony_ip *ip, struct pony_ip *out);
 void pony_flow_flush_acks(struct pony_tp *tp);
 unsigned pony_flow_poll_all(struct pony_tp *tp);
 uint64_t pony_flow_next_deadline(const struct pony_tp *tp);
@@ -368,9 +384,9 @@ uint32_t pony_tp_rand(struct pony_tp *tp);
  * Seal h's packet of len bytes at pkt (built, with PONY_AUTH_TRAILER bytes of room after it)
  * for the peer (ip, port); f is the flow it belongs to, NULL for an RST without one. 0 or
  * -EIO (counted by the caller as a send failure). */
-int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+int pony_flow_auth_tx(struct pony_tp *tp, const struct pony_flow *f, const struct pony_ip *ip,
 		      uint16_t port, const struct pony_hdr *h, uint8_t *pkt, size_t len);
 /* Check a parsed packet from (ip, port) that lookup matched to f (or NULL). 0: authentic
  * (its trailer trimmed off m) or nothing to check; -EBADMSG: drop it, counted auth_fail. */
-int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, uint32_t ip,
+int pony_flow_auth_rx(struct pony_tp *tp, const struct pony_flow *f, const struct pony_ip *ip,
 		      uint16_t port, const struct pony_hdr *h, struct rte_mbuf *m, uint32_t hl);

@@ -142,7 +142,7 @@ static void buf_put(struct pony_os *os, uint32_t b)
 	os->n_free++;
 }
 
-int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie)
 {
 	struct pony_os *os = tp->os;
@@ -162,10 +162,13 @@ int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		return -EINVAL;
 	if (op->len > os->data_max)
 		return -EMSGSIZE;
+	struct pony_ip ours;
+	if (!pony_tp_local_addr(tp, peer, &ours))
+		return -EAFNOSUPPORT;
 	if (os->op_free == PONY_NONE)
 		return -ENOBUFS;
-	struct pony_flow *f = pony_flow_get_or_open(tp, peer_ip, peer_port ? peer_port
-									 : tp->cfg.local_port);
+	struct pony_flow *f = pony_flow_get_or_open(tp, peer, peer_port ? peer_port
+								      : tp->cfg.local_port);
 	if (f == NULL)
 		return -EHOSTUNREACH;
 	uint32_t i = os->op_free;

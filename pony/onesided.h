@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct pony_tp;
+struct pony_ip;
 
 /* Operation codes (wire contract, WIRE.md). */
 enum pony_os_opcode {
@@ -158,10 +159,11 @@ struct pony_os_op {
 	void *buf;
 };
 
-/* Queue op to (peer_ip network order, peer_port host order; 0 = our own port). Returns 0
+/* Queue op to (peer of either family, peer_port host order; 0 = our own port). Returns 0
  * (done() follows), -EINVAL (opcode/flags/len 0/key), -EMSGSIZE (len > data max for this
- * MTU), -ENOBUFS (op table full), -EHOSTUNREACH (flow table full), -ENODEV (no hooks). */
-int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+ * MTU), -ENOBUFS (op table full), -EHOSTUNREACH (flow table full), -ENODEV (no hooks),
+ * -EAFNOSUPPORT (no address of the peer's family here). */
+int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie);
 
 struct pony_os_stats {

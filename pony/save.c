@@ -51,6 +51,10 @@ static int save_raw(const struct pony_tp *tp, struct snap_sbuf *out)
 {
 	const struct pony_tp_config *c = &tp->cfg;
 	size_t nf = c->max_flows, w = c->window;
+	/* Release 0.1.0 knows IPv4 peers only (peer_ip): refuse rather than lose a flow. */
+	for (size_t i = 0; i < nf; i++)
+		if (tp->flows[i].state != PONY_F_FREE && !pony_ip_is4(&tp->peers[i]))
+			return -EPROTO;
 	struct save_hdr h = {
 		.magic = SAVE_MAGIC, .version = PONY_TP_SAVE_V_RAW,
 		.sz_flow = sizeof(struct pony_flow), .sz_desc = sizeof(struct pony_txdesc),
@@ -167,6 +171,9 @@ static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 	for (size_t k = 0; k < nh; k++)
 		snap_sbuf_put(out, rte_pktmbuf_mtod(tp->held[held[k].idx].m, void *), held[k].len);
 	free(held);
+	_Static_assert(sizeof(struct pony_save_peer) == sizeof(*tp->peers), "peer record");
+	snap_rec_put_sparse(out, &pony_schema_peer, tp->peers, nf, sizeof(*tp->peers), flow_used,
+			    (void *)tp);
 	save_os(tp, out, PONY_TP_SAVE_V_TABLES);
 	return out->err;
 }
@@ -234,16 +241,17 @@ struct image {
 	struct pony_tp_stats st;
 	struct pony_listener listen[PONY_LISTEN_MAX];
 	const void *flows, *descs, *maps, *streams, *txmsgs;
+	const struct pony_ip *peers;       /* NULL: a blob from before IPv6 */
 	struct pony_save_held *held;       /* n_held records */
 	const uint8_t **held_bytes;        /* each one's bytes */
 	struct rd os;                      /* the one-sided section, if has_os */
 	uint32_t has_os;
-	void *owned[5];                    /* decoded tables to free */
+	void *owned[6];                    /* decoded tables to free */
 };
 
 static void image_free(struct image *im)
 {
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < 6; i++)
 		free(im->owned[i]);
 	free(im->held);
 	free(im->held_bytes);
@@ -416,6 +424,17 @@ static int read_tables(const struct pony_tp *tp, struct rd *r, struct image *im)
 		if (im->held[i].len > tp->seg_max ||
 		    (im->held_bytes[i] = take(r, im->held[i].len)) == NULL)
 			return -EINVAL;
+	/* The flows' addresses (since IPv6); an older blob goes on with the one-sided flag, a
+	 * u32 0 or 1, where this table starts with its magic. */
+	uint32_t next = 0;
+	if (r->left >= sizeof(next))
+		memcpy(&next, r->p, sizeof(next));
+	if (next > 1) {
+		const void *peers;
+		if ((e = get_table(r, &pony_schema_peer, nf, im, 5, &peers)))
+			return e;
+		im->peers = peers;
+	}
 	return read_os(r, im);
 }
 
@@ -427,6 +446,10 @@ static void apply(struct pony_tp *tp, const struct image *im)
 	free_held(tp);
 	pony_flowtx_flush(tp);
 	memcpy(tp->flows, im->flows, nf * sizeof(*tp->flows));
+	if (im->peers != NULL)
+		memcpy(tp->peers, im->peers, nf * sizeof(*tp->peers));
+	else
+		memset(tp->peers, 0, nf * sizeof(*tp->peers)); /* IPv4 flows: from peer_ip */
 	memcpy(tp->descs, im->descs, nf * w * sizeof(*tp->descs));
 	memcpy(tp->rxmaps, im->maps, nf * w / 8);
 	memcpy(tp->streams, im->streams, c->max_streams * sizeof(*tp->streams));

@@ -38,8 +38,9 @@ static inline bool pony_saved_bool_ok(const bool *b)
 }
 
 /* Append tp's state to out, in blob version `version` (pony/save_int.h: 3, release 0.1.0's
- * layout; 4, self-describing tables). 0, -ENOMEM, or -EPROTONOSUPPORT (a version this build
- * does not write). No packets or upcalls. pony_tp_save writes the newest. */
+ * layout; 4, self-describing tables). 0, -ENOMEM, -EPROTONOSUPPORT (a version this build
+ * does not write), or -EPROTO (version 3 while a flow has an IPv6 peer: release 0.1.0
+ * knows IPv4 only). No packets or upcalls. pony_tp_save writes the newest. */
 int pony_tp_save_v(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t version);
 int pony_tp_save(const struct pony_tp *tp, struct snap_sbuf *out);
 /* Replace tp's state with a saved one (tp must have been created with the same max_flows,

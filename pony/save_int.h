@@ -22,6 +22,12 @@ struct pony_save_tp {
 	uint32_t stream_free, n_held;
 	uint64_t key[2], rand_ctr; /* cookies made before the upgrade stay valid after it */
 };
+/* A flow's peer address (tp->peers[i]: beside the flows, which keep release 0.1.0's layout).
+ * Version 4 blobs carry this table after the held segments' bytes since IPv6; older ones
+ * do not (their flows are IPv4: peer_ip says the address). */
+struct pony_save_peer {
+	uint8_t addr[16];
+};
 /* One word of a flow's receive bitmap. */
 struct pony_save_rxword {
 	uint64_t bits;
@@ -29,7 +35,7 @@ struct pony_save_rxword {
 
 extern const struct snap_rec_schema pony_schema_flow, pony_schema_desc, pony_schema_stream,
 	pony_schema_txmsg, pony_schema_stats, pony_schema_listener, pony_schema_held,
-	pony_schema_tp, pony_schema_rxword;
+	pony_schema_tp, pony_schema_rxword, pony_schema_peer;
 /* The app sessions' (pony/app_save.c). */
 extern const struct snap_rec_schema pony_schema_app_count, pony_schema_app_session,
 	pony_schema_app_stream, pony_schema_app_op, pony_schema_app_region,

@@ -98,11 +98,16 @@ SNAP_REC_SCHEMA(pony_schema_listener, "pony.listener", struct pony_listener, lis
 SNAP_REC_SCHEMA(pony_schema_held, "pony.held", struct pony_save_held, held_fields);
 SNAP_REC_SCHEMA(pony_schema_tp, "pony.tp", struct pony_save_tp, tp_fields);
 SNAP_REC_SCHEMA(pony_schema_rxword, "pony.rxmap", struct pony_save_rxword, rxword_fields);
+static const struct snap_rec_field peer_fields[] = {
+	SNAP_REC_F(struct pony_save_peer, BYTES, addr),
+};
+SNAP_REC_SCHEMA(pony_schema_peer, "pony.peer", struct pony_save_peer, peer_fields);
 
 const struct snap_rec_schema *const pony_save_schemas[] = {
 	&pony_schema_tp, &pony_schema_stats, &pony_schema_listener, &pony_schema_flow,
 	&pony_schema_desc, &pony_schema_rxword, &pony_schema_stream, &pony_schema_txmsg,
-	&pony_schema_held, &pony_schema_os, &pony_schema_os_op, &pony_schema_os_flow,
+	&pony_schema_held, &pony_schema_peer,
+	&pony_schema_os, &pony_schema_os_op, &pony_schema_os_flow,
 	&pony_schema_os_buf, &pony_schema_os_stats, &pony_schema_app_count,
 	&pony_schema_app_session, &pony_schema_app_stream, &pony_schema_app_op,
 	&pony_schema_app_region, &pony_schema_app_listen, NULL,

@@ -50,7 +50,13 @@
 #include "pony.h"
 
 #define PONY_SHM_MAGIC 0x31594e4f50414e53ull /* "SNAPONY1" little-endian */
-#define PONY_SHM_VERSION 2u /* 2: one-sided ops (cmd rkey/roff) */
+#define PONY_SHM_VERSION 3u /* 2: one-sided ops (cmd rkey/roff); 3: IPv6 peers
+			     * (PONY_CMDF_ADDR6 and its address entry, cpl peer_addr) */
+/* The oldest version a daemon serves. 3 only adds to 2 (a command flag, a completion field
+ * in bytes 2 reserved): the layout is the same. The version agreed at attach is the app's
+ * (the daemon's reply and the region header carry it); a library refused with -EPROTO by an
+ * older daemon says hello again with the version of the daemon's reply, if it speaks it. */
+#define PONY_SHM_VERSION_MIN 2u
 #define PONY_SHM_CACHELINE 64u
 #define PONY_SHM_PAGE 4096u
 
@@ -104,8 +110,11 @@ _Static_assert(PONY_SEND_CLASS_MASK == PONY_CMDF_CLASS_MASK &&
 	       PONY_SEND_CLASS(PONY_CLASS_SCAVENGER) == 3u << PONY_CMDF_CLASS_SHIFT,
 	       "pony.h's send flags are the command's class bits");
 #define PONY_CMDF_RPC 0x40u  /* SEND: an RPC request (PONY_SEND_RPC), same version rule */
+#define PONY_CMDF_ADDR6 0x08u      /* OPEN, one-sided: the peer is IPv6 (ip is 0); its address
+				      * is the next ring entry, a struct pony_shm_cmd_addr
+				      * published together with this command */
 #define PONY_CMDF_ALL (PONY_CMDF_FREE_ON_DONE | PONY_CMDF_IND_PTR | PONY_CMDF_PIECE | \
-		       PONY_CMDF_CLASS_MASK | PONY_CMDF_RPC)
+		       PONY_CMDF_ADDR6 | PONY_CMDF_CLASS_MASK | PONY_CMDF_RPC)
 _Static_assert(PONY_SEND_RPC == PONY_CMDF_RPC, "pony.h's RPC flag is the command's");
 
 /* A command (app -> daemon). Fields not used by an op must be 0 (the daemon rejects
@@ -131,24 +140,30 @@ struct pony_shm_cmd {
 	uint64_t roff;    /* one-sided: offset in the remote region */
 } PONY_SHM_ALIGNED;
 
+/* The ring entry after a command with PONY_CMDF_ADDR6: the command's IPv6 peer. The daemon
+ * consumes the two entries as one command (the pair counts once against its budget). */
+struct pony_shm_cmd_addr {
+	uint8_t addr[16]; /* network order; not v4-mapped (IPv4 peers travel in cmd.ip) */
+	uint8_t zero[48];
+} PONY_SHM_ALIGNED;
+
 /* A completion (daemon -> app); fields as in struct pony_completion, buf as an offset. */
 struct pony_shm_cpl {
 	uint64_t tag;
 	int32_t status;
 	uint8_t op;
 	uint8_t flags;    /* the command's flags, echoed */
-	uint16_t service;
+	uint16_t service; /* ACCEPT: the service; SEND: the priority class the message ran in
+			   * + 1 (admission control may have downgraded it), 0 not reported
+			   * (an older daemon: SEND left it 0) */
 	uint32_t stream;
 	uint32_t len;
 	uint64_t off;     /* payload-area offset of the buffer (SEND, RECV) */
 	uint32_t peer_ip;
 	uint32_t region;
 	uint64_t key;
-	uint8_t qos;      /* SEND: priority class the message ran in + 1 (admission control may
-			   * have downgraded it); 0: not reported. Was reserved (always 0) in
-			   * version 2: a library that ignores it loses nothing, so the version
-			   * (checked for equality at attach) stays */
-	uint8_t rsvd[15];
+	uint8_t peer_addr[16]; /* OPEN, ACCEPT: the peer, IPv6 or v4-mapped IPv4 (then peer_ip
+				* holds it too, host order) */
 } PONY_SHM_ALIGNED;
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "ring indexes must be lock-free (address-free)");
@@ -158,15 +173,22 @@ _Static_assert(sizeof(struct pony_shm_cons) == 64, "consumer line");
 _Static_assert(sizeof(struct pony_shm_ring) == 128, "ring: two lines");
 _Static_assert(offsetof(struct pony_shm_ring, cons) == 64, "cons on its own line");
 _Static_assert(sizeof(struct pony_shm_cmd) == 64, "command is one cache line");
+_Static_assert(sizeof(struct pony_shm_cmd_addr) == sizeof(struct pony_shm_cmd),
+	       "an address entry takes one command slot");
 _Static_assert(sizeof(struct pony_shm_cpl) == 64, "completion is one cache line");
 _Static_assert(offsetof(struct pony_shm_cmd, rkey) == 48, "command layout");
 _Static_assert(offsetof(struct pony_shm_cpl, key) == 40, "completion layout");
-_Static_assert(offsetof(struct pony_shm_cpl, qos) == 48, "completion layout");
+_Static_assert(offsetof(struct pony_shm_cpl, peer_addr) == 48, "completion layout");
 
 #define PONY_SHM_RING_MIN 16u
 #define PONY_SHM_RING_MAX 65536u
 
 /* Whether op is a one-sided op (its command and completion carry a payload-area buffer). */
+static inline bool pony_shm_version_ok(uint32_t v)
+{
+	return v >= PONY_SHM_VERSION_MIN && v <= PONY_SHM_VERSION;
+}
+
 static inline bool pony_shm_op_onesided(unsigned op)
 {
 	return op >= PONY_OP_READ && op <= PONY_OP_BPF_CALL;
@@ -209,14 +231,16 @@ static inline int pony_shm_layout(struct pony_shm_hdr *h, uint32_t cmd_entries,
 }
 
 /* Check a header read from a mapped region of map_size bytes (the app side, or tests):
- * 0 if it equals what pony_shm_layout computes for its own sizes and fits, else -EPROTO. */
+ * 0 if it equals what pony_shm_layout computes for its own sizes (at a version in
+ * PONY_SHM_VERSION_MIN..PONY_SHM_VERSION) and fits, else -EPROTO. */
 static inline int pony_shm_check(const struct pony_shm_hdr *h, uint64_t map_size)
 {
 	struct pony_shm_hdr want;
-	if (h->magic != PONY_SHM_MAGIC || h->version != PONY_SHM_VERSION)
+	if (h->magic != PONY_SHM_MAGIC || !pony_shm_version_ok(h->version))
 		return -71;
-	if (pony_shm_layout(&want, h->cmd_entries, h->cpl_entries, h->buf_size) != 0 ||
-	    memcmp(&want, h, sizeof(want)) != 0 || want.region_size > map_size)
+	int r = pony_shm_layout(&want, h->cmd_entries, h->cpl_entries, h->buf_size);
+	want.version = h->version; /* the agreed one: same layout */
+	if (r != 0 || memcmp(&want, h, sizeof(want)) != 0 || want.region_size > map_size)
 		return -71; /* -EPROTO */
 	return 0;
 }
@@ -290,7 +314,8 @@ static inline void pony_shm_disarm(struct pony_shm_ring *r)
 /* App -> daemon, first message after connect. */
 struct pony_attach_req {
 	uint64_t magic;
-	uint32_t version;  /* PONY_SHM_VERSION the library speaks */
+	uint32_t version;  /* PONY_SHM_VERSION the library speaks (or an older one it also
+			    * speaks, after a refusal) */
 	uint32_t rsvd;
 	char engine[32];   /* NUL-terminated; "" = daemon default */
 };

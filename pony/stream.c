@@ -383,7 +383,7 @@ static int rx_open(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 		refuse_open(f, h->src_sid, ECONNREFUSED);
 		return 0;
 	}
-	if (pony_flow_peer_streams(tp, f->peer_ip) >= tp->cfg.max_streams_per_peer) {
+	if (pony_flow_peer_streams(tp, flow_peer(tp, f)) >= tp->cfg.max_streams_per_peer) {
 		tp->st.refused_stream_budget++;
 		refuse_open(f, h->src_sid, ENOBUFS);
 		return 0;
@@ -398,7 +398,7 @@ static int rx_open(struct pony_tp *tp, struct pony_flow *f, const struct pony_hd
 	uint32_t sid = s->sid;
 	s->state = PONY_S_OPEN;
 	void *owner = NULL;
-	int r = tp->up->accept(l->listener, sid, f->peer_ip, s->service, &owner);
+	int r = tp->up->accept(l->listener, sid, flow_peer(tp, f), s->service, &owner);
 	if (!stream_valid(tp, s, sid, PONY_S_OPEN))
 		return 0; /* closed from within accept */
 	s->owner = owner;

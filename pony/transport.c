@@ -125,6 +125,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 	tp->descs = snap_numa_calloc("pony_descs", nf * w, sizeof(*tp->descs), so);
 	tp->rxmaps = snap_numa_calloc("pony_rxmaps", nf * w / 8, 1, so);
 	tp->flow_ht = snap_numa_calloc("pony_flow_ht", ht, sizeof(uint32_t), so);
+	tp->peers = snap_numa_calloc("pony_peers", nf, sizeof(*tp->peers), so);
 	tp->streams = snap_numa_calloc("pony_streams", c->max_streams, sizeof(*tp->streams), so);
 	tp->txmsgs = snap_numa_calloc("pony_txmsgs", (size_t)c->max_streams * c->sendq_max,
 				      sizeof(*tp->txmsgs), so);
@@ -138,9 +139,9 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
-	if (!tp->flows || !tp->descs || !tp->rxmaps || !tp->flow_ht || !tp->streams ||
-	    !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls || !tp->srpc ||
-	    (cfg->auth_keys && !tp->auth)) {
+	if (!tp->flows || !tp->peers || !tp->descs || !tp->rxmaps || !tp->flow_ht ||
+	    !tp->streams || !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls ||
+	    !tp->srpc || (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
 		return NULL;
@@ -169,6 +170,7 @@ void pony_tp_destroy(struct pony_tp *tp)
 	snap_numa_free(tp->descs);
 	snap_numa_free(tp->rxmaps);
 	snap_numa_free(tp->flow_ht);
+	snap_numa_free(tp->peers);
 	snap_numa_free(tp->streams);
 	snap_numa_free(tp->txmsgs);
 	snap_numa_free(tp->held);
@@ -215,14 +217,27 @@ int pony_tp_unlisten(struct pony_tp *tp, uint16_t service)
 	return -ENOENT;
 }
 
-int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, uint16_t service,
-		      void *owner, uint32_t *sid)
+bool pony_tp_local_addr(const struct pony_tp *tp, const struct pony_ip *ip, struct pony_ip *out)
 {
+	if (pony_ip_is4(ip)) {
+		*out = pony_ip_from4(tp->cfg.local_ip);
+		return tp->cfg.local_ip != 0;
+	}
+	memcpy(out->b, tp->cfg.local_ip6, 16);
+	return out->q[0] != 0 || out->q[1] != 0;
+}
+
+int pony_tp_open_port(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
+		      uint16_t service, void *owner, uint32_t *sid)
+{
+	struct pony_ip ours;
 	if (tp->up == NULL)
 		return -EINVAL;
+	if (!pony_tp_local_addr(tp, peer, &ours))
+		return -EAFNOSUPPORT;
 	if (tp->stream_free == PONY_NONE)
 		return -ENOSPC;
-	struct pony_flow *f = pony_flow_get_or_open(tp, peer_ip, peer_port);
+	struct pony_flow *f = pony_flow_get_or_open(tp, peer, peer_port);
 	if (f == NULL)
 		return -EHOSTUNREACH;
 	struct pony_stream *s = pony_stream_alloc(tp, f);
@@ -234,10 +249,19 @@ int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, 
 	return 0;
 }
 
-int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t service, void *owner,
 		 uint32_t *sid)
 {
-	return pony_tp_open_port(tp, peer_ip, tp->cfg.local_port, service, owner, sid);
+	return pony_tp_open_port(tp, peer, tp->cfg.local_port, service, owner, sid);
+}
+
+int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out)
+{
+	const struct pony_stream *s = pony_stream_get((struct pony_tp *)tp, sid);
+	if (s == NULL || s->state == PONY_S_FREE)
+		return -ENOTCONN;
+	*out = tp->peers[s->flow];
+	return 0;
 }
 
 int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len, uint64_t cookie)
@@ -325,7 +349,8 @@ static void clock_advance(struct pony_tp *tp, uint64_t now_tsc)
 void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc)
 {
-	pony_tp_input_at(tp, peer_ip, peer_port, pkts, n, now_tsc, now_tsc);
+	struct pony_ip peer = pony_ip_from4(peer_ip);
+	pony_tp_input_at(tp, &peer, peer_port, pkts, n, now_tsc, now_tsc);
 }
 
 /* The class a received packet's data runs in (pony/WIRE.md "Priority classes"), peeked at
@@ -344,7 +369,7 @@ static unsigned rx_class(const struct rte_mbuf *m)
 /* Deliver a burst in class order where it has a choice (issue 21): the critical packets of
  * each chunk first, scavenger last, arrival order within a class. Reordering seqs inside one
  * burst is what the receive window handles anyway; the acks go out after the burst. */
-static void input_by_class(struct pony_tp *tp, uint32_t ip, uint16_t port,
+static void input_by_class(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port,
 			   struct rte_mbuf **pkts, uint16_t n)
 {
 	if (n == 1 || (tp->rx_classes & (tp->rx_classes - 1)) == 0) {
@@ -372,12 +397,12 @@ static void input_by_class(struct pony_tp *tp, uint32_t ip, uint16_t port,
 	}
 }
 
-void pony_tp_input_at(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+void pony_tp_input_at(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc, uint64_t rx_tsc)
 {
 	clock_advance(tp, now_tsc);
 	tp->rx_tsc = rx_tsc < tp->now ? rx_tsc : tp->now;
-	input_by_class(tp, peer_ip, peer_port, pkts, n);
+	input_by_class(tp, peer, peer_port, pkts, n);
 	/* One ack per flow per burst, unless data piggybacked it already. */
 	pony_flow_flush_acks(tp);
 }
@@ -418,7 +443,7 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		return -ESRCH;
 	double ns = tp->ns_per_tsc;
 	*st = (struct pony_flow_stats){
-		.peer_ip = f->peer_ip, .peer_port = f->peer_port,
+		.peer = tp->peers[i], .peer_ip = f->peer_ip, .peer_port = f->peer_port,
 		.local_port = pony_flow_local_port(tp, f), .state = f->state,
 		.n_streams = f->n_streams, .cwnd = f->cc.cwnd,
 		.srtt_ns = (uint64_t)(f->srtt * ns), .rttvar_ns = (uint64_t)(f->rttvar * ns),

@@ -27,6 +27,53 @@
 
 struct pony_tp;
 struct pony_auth_keyset;
+
+/* A peer's IP address, one key type for both families: an IPv6 address, or an IPv4 one as
+ * the v4-mapped ::ffff:a.b.c.d (RFC 4291 2.5.5.2). Bytes in network order. Flows, cookies,
+ * authentication identities and saved state all key on it. */
+struct pony_ip {
+	union {
+		uint8_t b[16];
+		uint32_t w[4];
+		uint64_t q[2];
+	};
+};
+
+/* Word 2 of a v4-mapped address (bytes 00 00 ff ff) as it lies in memory. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PONY_IP_V4MAPPED_W2 0xffff0000u
+#else
+#define PONY_IP_V4MAPPED_W2 0x0000ffffu
+#endif
+
+/* The v4-mapped form of ip4 (network order). */
+static inline struct pony_ip pony_ip_from4(uint32_t ip4)
+{
+	struct pony_ip a;
+	a.q[0] = 0;
+	a.w[2] = PONY_IP_V4MAPPED_W2;
+	a.w[3] = ip4;
+	return a;
+}
+
+/* The same as a pointer to a compound literal (for arguments: PONY_IP4(ip)). */
+#define PONY_IP4(ip4) (&(const struct pony_ip){.w = {0, 0, PONY_IP_V4MAPPED_W2, (ip4)}})
+
+static inline bool pony_ip_is4(const struct pony_ip *a)
+{
+	return a->q[0] == 0 && a->w[2] == PONY_IP_V4MAPPED_W2;
+}
+
+/* The IPv4 address (network order) of a v4-mapped a; 0 for an IPv6 one. */
+static inline uint32_t pony_ip_4(const struct pony_ip *a)
+{
+	return pony_ip_is4(a) ? a->w[3] : 0;
+}
+
+static inline bool pony_ip_eq(const struct pony_ip *a, const struct pony_ip *b)
+{
+	return ((a->q[0] ^ b->q[0]) | (a->q[1] ^ b->q[1])) == 0;
+}
 struct rte_mbuf;
 struct rte_mempool;
 
@@ -36,7 +83,7 @@ struct rte_mempool;
 struct pony_tp_upcalls {
 	/* A peer opened a stream to `service` on which the user listens. Return 0 and set
 	 * *owner to accept, or -errno to refuse (the opener's opened() sees -ECONNREFUSED). */
-	int (*accept)(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
+	int (*accept)(void *listener, uint32_t sid, const struct pony_ip *peer, uint16_t service,
 		      void **owner);
 	/* Result of pony_tp_open: 0 established, or -ECONNREFUSED (refused), -ETIMEDOUT (no
 	 * answer within dead_timeout), -ECONNRESET (the peer restarted meanwhile). Not called
@@ -67,7 +114,10 @@ struct pony_tp_upcalls {
  * Limits size the fixed pools allocated at create: nothing is allocated afterwards except
  * mbufs from `pool`. Zero fields take the documented defaults. */
 struct pony_tp_config {
-	uint32_t local_ip;      /* network byte order (only identifies us to the xmit hook) */
+	uint32_t local_ip;      /* network byte order; 0: none (an IPv6-only engine) */
+	uint8_t local_ip6[16];  /* ours for IPv6 peers; all zero: none. The local address of a
+				 * flow (its authentication identity) is the one of its peer's
+				 * family. */
 	uint16_t local_port;    /* our engine's UDP port, host order */
 	uint16_t mtu;           /* IP MTU; segment payload = mtu - 28 - PONY_HDR_MAX (1500) */
 	uint32_t max_flows;     /* peers (64) */
@@ -101,14 +151,14 @@ struct pony_tp_config {
 	/* Transmit hook (local_port: the flow's UDP source port): takes ownership of n packets whose data starts at the Pony header and
 	 * whose headroom can take Ethernet/IPv4/UDP. Returns how many it accepted; the
 	 * transport frees the rest (counted) and relies on retransmission. */
-	uint16_t (*xmit)(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
-			 struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*xmit)(void *ctx, const struct pony_ip *peer, uint16_t peer_port,
+			 uint16_t local_port, struct rte_mbuf **pkts, uint16_t n);
 	void *xmit_ctx;
 	/* Flow steering (optional; NULL: every flow uses local_port): called with xmit_ctx when
 	 * we open a flow to peer_ip:peer_port, returns the flow's local UDP port (0: local_port),
 	 * e.g. one whose return traffic the NIC steers to this engine (snap/steer.h). Flows the
 	 * peer opens use local_port. The peer keys the flow by our address and this port. */
-	uint16_t (*pick_port)(void *ctx, uint32_t peer_ip, uint16_t peer_port);
+	uint16_t (*pick_port)(void *ctx, const struct pony_ip *peer, uint16_t peer_port);
 	const struct pony_tp_upcalls *up; /* may be set later with pony_tp_set_upcalls */
 	/* Authenticated flows (pony/auth.h; NULL: off). Copied at create. When on, every packet
 	 * sent carries an AES-GCM tag under the set's sending key, and a packet received without
@@ -140,8 +190,9 @@ void pony_tp_set_upcalls(struct pony_tp *tp, const struct pony_tp_upcalls *up);
 /* now_tsc (here and in pony_tp_poll): the caller's TSC reading. It may lag a value passed
  * earlier (callers sample at different moments); the transport's clock only moves forward.
  *
- * Feed received packets (data at the Pony header, UDP payload) from peer (ip network order,
- * udp port host order). Consumes (frees) every mbuf. Malformed ones are counted drops. */
+ * Feed received packets (data at the Pony header, UDP payload) from an IPv4 peer (ip network
+ * order, udp port host order). Consumes (frees) every mbuf. Malformed ones are counted drops.
+ * pony_tp_input_at takes a peer of either family. */
 void pony_tp_input(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
 		   struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc);
 /* Run timers (RTO, keep-alive, dead peers), flush acks and transmit what cwnd, pacing and
@@ -153,7 +204,7 @@ unsigned pony_tp_poll(struct pony_tp *tp, uint64_t now_tsc);
  * delay, not fabric delay: congestion control sees the delay from rx_tsc (here and in the
  * hold time the peer is told), RTO still the full round trip. pony_tp_input is this with
  * rx_tsc = now_tsc. */
-void pony_tp_input_at(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+void pony_tp_input_at(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      struct rte_mbuf **pkts, uint16_t n, uint64_t now_tsc, uint64_t rx_tsc);
 /* Earliest TSC at which pony_tp_poll has timed work: now-ish if something can be sent,
  * UINT64_MAX if nothing is pending. */
@@ -201,7 +252,8 @@ const char *pony_flow_state_name(uint8_t state);
 
 /* Per-flow state and counters (for snapctl and tests). */
 struct pony_flow_stats {
-	uint32_t peer_ip;
+	struct pony_ip peer;
+	uint32_t peer_ip; /* IPv4 peers: pony_ip_4(&peer); 0 for IPv6 ones */
 	uint16_t peer_port;
 	uint16_t local_port; /* our UDP port for the flow (steered flows: not local_port) */
 	uint8_t state; /* PONY_FLOW_STATES order: pony_flow_state_name() */
@@ -224,17 +276,21 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 int pony_tp_listen(struct pony_tp *tp, uint16_t service, void *listener);
 int pony_tp_unlisten(struct pony_tp *tp, uint16_t service);
 
-/* Open a stream to (peer_ip, service). Sets *sid at once; opened() reports the result
- * (-ETIMEDOUT when the peer does not answer within dead_timeout). Messages may be queued
- * with pony_tp_send and credits granted before opened(). 0, -EHOSTUNREACH (flow table
- * full), -ENOSPC (stream limit), -EINVAL (no upcalls set). */
-int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+/* Open a stream to (peer, service). Sets *sid at once; opened()
+ * reports the result (-ETIMEDOUT when the peer does not answer within dead_timeout). Messages
+ * may be queued with pony_tp_send and credits granted before opened(). 0, -EHOSTUNREACH
+ * (flow table full), -ENOSPC (stream limit), -EINVAL (no upcalls set), -EAFNOSUPPORT (we
+ * have no address of the peer's family). */
+int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t service, void *owner,
 		 uint32_t *sid);
 
-/* Same, to a peer engine on an explicit UDP port (pony_tp_open uses our own local_port:
- * engines that talk to each other usually share one port number on every host). */
-int pony_tp_open_port(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port, uint16_t service,
-		      void *owner, uint32_t *sid);
+/* Same, to a peer of either family on an explicit UDP port (pony_tp_open uses our own
+ * local_port: engines that talk to each other usually share one port number on every host). */
+int pony_tp_open_port(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
+		      uint16_t service, void *owner, uint32_t *sid);
+
+/* The peer of stream sid into *out. 0 or -ENOTCONN (unknown sid). */
+int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out);
 
 /* Queue a message of len bytes from buf. buf must stay valid and unchanged until tx_done
  * (the transport reads it at every (re)transmission). 0, -EINVAL (len 0 or > PONY_MSG_MAX),

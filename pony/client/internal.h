@@ -54,6 +54,10 @@ struct pony_app {
 		int status;        /* the first failing piece's */
 		uint8_t op;
 	} large[PONY_LARGE_OPS_MAX];
+	/* IPv6 remotes of one-sided ops: handle h (1..) in pony_remote.ip is peers6[h - 1]. */
+	uint8_t peers6[PONY_PEERS6_MAX][16];
+	unsigned n_peers6;
+	uint32_t version; /* shm version to say hello with / agreed (pony/shm.h) */
 };
 
 /* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large
@@ -75,3 +79,14 @@ void pony_app_unwrap(struct pony_app *a);
  * (0, -EAGAIN when full, -EPIPE when the daemon is gone). */
 int pony_buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint64_t *off);
 int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c);
+/* k consecutive entries c[0..k), published together: 0, -EAGAIN (room for fewer), -EPIPE. */
+int pony_cmd_push_n(struct pony_app *a, const struct pony_shm_cmd *c, uint32_t k);
+/* Queue c whose ip may be a pony_remote_set_addr handle: then as an IPv6 command and its
+ * address entry (PONY_CMDF_ADDR6), both or neither. 0, -EAGAIN, -EINVAL (an ip in 0.0.0.0/8
+ * that is no handle of ours), -EPIPE. */
+int pony_cmd_push_peer(struct pony_app *a, const struct pony_shm_cmd *c);
+/* Ring entries c takes (2 for an IPv6 remote). */
+static inline uint32_t pony_cmd_slots(const struct pony_shm_cmd *c)
+{
+	return c->ip != 0 && c->ip < (1u << 24) ? 2 : 1;
+}

@@ -33,7 +33,7 @@ static int onesided(struct pony_app *a, uint8_t op, uint8_t flags, const struct 
 	struct pony_shm_cmd c = {.op = op, .flags = flags, .service = rm->port, .ip = rm->ip,
 				 .region = rm->region, .rkey = rm->key, .roff = roff, .off = off,
 				 .len = len, .count = key_len, .tag = tag};
-	return pony_cmd_push(a, &c);
+	return pony_cmd_push_peer(a, &c);
 }
 
 /* A READ or WRITE over PONY_ONESIDED_MAX: all its pieces are queued or none (so the ring
@@ -55,8 +55,9 @@ static int large(struct pony_app *a, uint8_t op, const struct pony_remote *rm, u
 	if (slot == PONY_LARGE_OPS_MAX)
 		return -EBUSY;
 	uint32_t pieces = (len + PONY_ONESIDED_MAX - 1) / PONY_ONESIDED_MAX;
+	struct pony_shm_cmd probe = {.ip = rm->ip};
 	a->cmd_head_cache = pony_shm_head(a->cmd_ring);
-	if (a->cmd_tail - a->cmd_head_cache + pieces > a->hdr.cmd_entries)
+	if (a->cmd_tail - a->cmd_head_cache + pieces * pony_cmd_slots(&probe) > a->hdr.cmd_entries)
 		return -EAGAIN;
 	a->large[slot] = (struct pony_large_op){.tag = tag, .off = off, .len = len,
 						.left = pieces, .op = op};
@@ -66,7 +67,7 @@ static int large(struct pony_app *a, uint8_t op, const struct pony_remote *rm, u
 		struct pony_shm_cmd c = {.op = op, .flags = PONY_CMDF_PIECE, .service = rm->port,
 					 .ip = rm->ip, .region = rm->region, .rkey = rm->key,
 					 .roff = roff + at, .off = off + at, .len = n, .tag = slot};
-		int r = pony_cmd_push(a, &c);
+		int r = pony_cmd_push_peer(a, &c);
 		if (r) {
 			/* Only the daemon going away now: the pieces queued complete with
 			 * errors, the rest are counted as failed here. */

@@ -177,7 +177,7 @@ static int do_connect(struct pony_app *a, const char *path, const struct pony_op
 		set_err("%s", why);
 		return pr;
 	}
-	struct pony_attach_req req = {.magic = PONY_ATTACH_MAGIC, .version = PONY_SHM_VERSION};
+	struct pony_attach_req req = {.magic = PONY_ATTACH_MAGIC, .version = a->version};
 	if (opts && opts->engine) {
 		if (strlen(opts->engine) >= sizeof(req.engine)) {
 			set_err("engine name too long: %s", opts->engine);
@@ -209,6 +209,11 @@ static int do_connect(struct pony_app *a, const char *path, const struct pony_op
 		rep.msg[sizeof(rep.msg) - 1] = '\0';
 		r = rep.status < 0 && rep.status > -4096 ? rep.status : -EPROTO;
 		set_err("%s", rep.msg[0] ? rep.msg : strerror(-r));
+		if (r == -EPROTO && rep.version >= PONY_SHM_VERSION_MIN &&
+		    rep.version < a->version) {
+			a->version = rep.version; /* an older daemon: again, in its version */
+			r = -EAGAIN;
+		}
 	} else if (nfds != 3) {
 		r = -EPROTO;
 		set_err("snapnetd at %s: reply without the region's fds", path);
@@ -241,6 +246,7 @@ struct pony_app *pony_connect(const char *path, const struct pony_opts *opts)
 		return NULL;
 	}
 	a->sock = a->memfd = a->cmd_efd = a->cpl_efd = -1;
+	a->version = PONY_SHM_VERSION;
 	/* A daemon that closes the hello without an answer (it is stopping or being upgraded:
 	 * the new daemon then serves the same socket) or says -EAGAIN is tried again, every
 	 * 10 ms, within the handshake timeout. A refusal or an absent daemon is final. */
@@ -323,25 +329,31 @@ int pony_buf_off(const struct pony_app *a, const void *buf, uint64_t len, uint64
 
 /* ---- commands ---- */
 
-int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
+int pony_cmd_push_n(struct pony_app *a, const struct pony_shm_cmd *c, uint32_t k)
 {
 	if (a->dead)
 		return -EPIPE;
 	const uint32_t n = a->hdr.cmd_entries;
-	if (a->cmd_tail - a->cmd_head_cache >= n) {
+	if (a->cmd_tail - a->cmd_head_cache + k > n) {
 		a->cmd_head_cache = pony_shm_head(a->cmd_ring);
-		if (a->cmd_tail - a->cmd_head_cache >= n)
+		if (a->cmd_tail - a->cmd_head_cache + k > n)
 			return -EAGAIN;
 	}
-	memcpy(&a->cmds[a->cmd_tail & (n - 1)], c, sizeof(*c));
-	a->cmd_tail++;
-	pony_shm_publish(a->cmd_ring, a->cmd_tail);
+	for (uint32_t i = 0; i < k; i++)
+		memcpy(&a->cmds[(a->cmd_tail + i) & (n - 1)], &c[i], sizeof(*c));
+	a->cmd_tail += k;
+	pony_shm_publish(a->cmd_ring, a->cmd_tail); /* all k entries at once */
 	if (pony_shm_consumer_sleeps(a->cmd_ring)) {
 		uint64_t one = 1;
 		if (write(a->cmd_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			return -errno;
 	}
 	return 0;
+}
+
+int pony_cmd_push(struct pony_app *a, const struct pony_shm_cmd *c)
+{
+	return pony_cmd_push_n(a, c, 1);
 }
 
 int pony_stream_open(struct pony_app *a, uint32_t ip, uint16_t service, uint64_t tag)
@@ -361,10 +373,10 @@ int pony_stream_open_flags(struct pony_app *a, uint32_t ip, uint16_t service, un
 
 int pony_stream_open_str(struct pony_app *a, const char *ip, uint16_t service, uint64_t tag)
 {
-	struct in_addr in;
-	if (ip == NULL || inet_pton(AF_INET, ip, &in) != 1)
+	struct pony_addr pa;
+	if (ip == NULL || pony_addr_parse(ip, &pa) < 0)
 		return -EINVAL;
-	return pony_stream_open(a, ntohl(in.s_addr), service, tag);
+	return pony_stream_open_addr(a, &pa, service, tag);
 }
 
 int pony_listen(struct pony_app *a, uint16_t service, uint64_t tag)
@@ -460,6 +472,28 @@ static void disarm(struct pony_app *a)
 
 int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 {
+	return pony_poll_peers(a, out, NULL, max);
+}
+
+/* The peer of an OPEN or ACCEPT completion (pony_shm_cpl.peer_addr: IPv6 or v4-mapped). */
+static void cpl_peer(const struct pony_shm_cpl *c, struct pony_addr *p)
+{
+	static const uint8_t v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+	memset(p, 0, sizeof(*p));
+	if (c->op != PONY_OP_OPEN && c->op != PONY_OP_ACCEPT)
+		return;
+	if (memcmp(c->peer_addr, v4mapped, 12) == 0) {
+		p->family = AF_INET;
+		memcpy(p->addr, c->peer_addr + 12, 4);
+	} else {
+		p->family = AF_INET6;
+		memcpy(p->addr, c->peer_addr, 16);
+	}
+}
+
+int pony_poll_peers(struct pony_app *a, struct pony_completion *out, struct pony_addr *peers,
+		    unsigned max)
+{
 	uint32_t tail = pony_shm_tail(a->cpl_ring);
 	uint32_t avail = tail - a->cpl_head;
 	if (avail > a->hdr.cpl_entries)
@@ -484,6 +518,8 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			n += (unsigned)r;
 			continue;
 		}
+		if (peers != NULL)
+			cpl_peer(&c, &peers[n]);
 		n++;
 		*o = (struct pony_completion){
 			.tag = c.tag, .status = c.status, .op = c.op, .service = c.service,
@@ -491,7 +527,7 @@ int pony_poll(struct pony_app *a, struct pony_completion *out, unsigned max)
 			.region = c.region, .key = c.key,
 		};
 		if (c.op == PONY_OP_SEND)
-			o->qos_class = c.qos ? (uint16_t)(c.qos - 1) : PONY_CLASS_NORMAL;
+			o->qos_class = c.service ? (uint16_t)(c.service - 1) : PONY_CLASS_NORMAL;
 		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV || c.op == PONY_OP_BPF_LOAD ||
 		     pony_shm_op_onesided(c.op)) && c.off < a->hdr.buf_size)
 			o->buf = a->buf + c.off;

@@ -110,7 +110,8 @@ static void upcall(struct fz *z, struct fake_tp *f)
 	case 3:
 		if (c->fn == FAKE_LISTEN && c->owner) {
 			void *owner;
-			pony_app_upcalls.accept(c->owner, 10000 + take8(z), 1, c->service, &owner);
+			pony_app_upcalls.accept(c->owner, 10000 + take8(z), PONY_IP4(1), c->service,
+						&owner);
 		}
 		break;
 	default:

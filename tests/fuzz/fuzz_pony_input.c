@@ -77,7 +77,7 @@ static void inject(int to, uint8_t flags, const uint8_t *b, size_t len)
 	memcpy(p, b, len);
 	int from = 1 - to;
 	struct pony_tp *tp = sim_ep[to].tp;
-	struct pony_flow *f = pony_flow_lookup(tp, sim_ep[from].ip, sim_ep[from].port);
+	struct pony_flow *f = pony_flow_lookup(tp, PONY_IP4(sim_ep[from].ip), sim_ep[from].port);
 	if (len >= PONY_HDR_FIXED && f != NULL) {
 		if (flags & 0x02) { /* the right flow ids */
 			be32(p + 4, f->peer_id);
@@ -106,8 +106,9 @@ static void inject(int to, uint8_t flags, const uint8_t *b, size_t len)
 			struct pony_tp *ftp = sim_ep[from].tp;
 			struct pony_hdr h = {.type = p[1], .src_flow = rd32(p + 4),
 					     .dst_flow = rd32(p + 8), .key_id = 1};
-			pony_flow_auth_tx(ftp, pony_flow_lookup(ftp, sim_ep[to].ip, sim_ep[to].port),
-					  sim_ep[to].ip, sim_ep[to].port, &h, p, len - tr);
+			const struct pony_ip *to_ip = PONY_IP4(sim_ep[to].ip);
+			pony_flow_auth_tx(ftp, pony_flow_lookup(ftp, to_ip, sim_ep[to].port),
+					  to_ip, sim_ep[to].port, &h, p, len - tr);
 		}
 	}
 	pony_tp_input(tp, sim_ep[from].ip, sim_ep[from].port, &m, 1, sim_now);
@@ -145,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pony_tp_listen(sim_ep[1].tp, SERVICE, &sim_ep[1]);
 	pony_tp_listen(sim_ep[0].tp, SERVICE, &sim_ep[0]);
 	struct sim_ts *a = sim_ts_new(&sim_ep[0]);
-	pony_tp_open(sim_ep[0].tp, sim_ep[1].ip, SERVICE, a, &a->sid);
+	pony_tp_open(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), SERVICE, a, &a->sid);
 	pony_tp_grant(sim_ep[0].tp, a->sid, 8);
 	for (unsigned i = 0; i < 2000 && !is_open(); i++)
 		sim_step();

@@ -105,10 +105,18 @@ static uint32_t alloc_sid(struct pony_tp *tp)
 	return 0;
 }
 
-int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out)
+{
+	(void)tp;
+	(void)sid;
+	(void)out;
+	return -ENOTCONN; /* the app layer falls back on the stream's IPv4 address */
+}
+
+int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t service, void *owner,
 		 uint32_t *sid)
 {
-	(void)peer_ip;
+	(void)peer;
 	uint32_t i = alloc_sid(tp);
 	if (i == 0)
 		return -ENOSPC;
@@ -227,7 +235,8 @@ unsigned loop_tp_run(struct pony_tp *tp)
 					listener = tp->l[k].listener;
 			uint32_t p = listener ? alloc_sid(tp) : 0;
 			void *powner = NULL;
-			if (p && tp->up->accept(listener, p, htonl(0x7f000001), s->service,
+			const struct pony_ip *lo = PONY_IP4(htonl(0x7f000001));
+			if (p && tp->up->accept(listener, p, lo, s->service,
 						&powner) == 0) {
 				tp->s[p].owner = powner;
 				tp->s[p].peer = i;
@@ -291,11 +300,11 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 	return 0;
 }
 
-int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie)
 {
 	(void)tp;
-	(void)peer_ip;
+	(void)peer;
 	(void)peer_port;
 	if (loop_os.h.done == NULL)
 		return -ENODEV;

@@ -4,6 +4,9 @@ PONY_RPC=${PONY_RPC:?PONY_RPC must point at the pony_rpc test app}
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at snapctl}
 PMA=02:00:00:00:0e:01 PMB=02:00:00:00:0e:02
 PIPA=10.91.0.1 PIPB=10.91.0.2
+# PONY_IP6=1 before pony_pair: the ports get these IPv6 addresses too, and the engines
+# ipv6_in and icmp6 (NDP: no static IPv6 neighbours, Pony solicits them).
+P6A=fd00:91::1 P6B=fd00:91::2
 
 # pony_conf NAME ROLE MAC IP PEER_IP PEER_MAC [DAEMON_EXTRA] [PONY_ARGS] [INJECTOR_ARGS]
 # INJECTOR_ARGS non-empty: an injector element sits between port_rx and eth_classify.
@@ -13,10 +16,17 @@ pony_conf() {
     inj_el="{ name = \"inj\"; type = \"injector\"; $9 },"
     rx_link='"rx -> inj", "inj -> eth"'
   fi
+  local ip6="" el6="" links6=""
+  if [ -n "${PONY_IP6:-}" ]; then
+    ip6="ip6 = \"$( [ "$4" = "$PIPA" ] && echo $P6A || echo $P6B )/64\";"
+    el6='{ name = "ip6"; type = "ipv6_in"; port = "m0"; },
+    { name = "icmp6"; type = "icmp6"; port = "m0"; },'
+    links6=', "eth.ipv6 -> ip6", "ip6.udp -> udp", "ip6.icmp6 -> icmp6", "icmp6 -> tx"'
+  fi
   cat <<CONF
 daemon = { name = "p$1$$"; run_dir = "$T/run-$1"; memory_mb = 256; app_region_mb = 64; ${7:-} };
 ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
-            ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+            ip = "$4/24"; $ip6 neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 engines = ( {
   name = "pony0";
   elements = (
@@ -26,11 +36,12 @@ engines = ( {
     { name = "arp"; type = "arp"; port = "m0"; },
     { name = "ip"; type = "ipv4_in"; port = "m0"; },
     { name = "udp"; type = "udp_demux"; dport_4793 = "p0"; },
+    $el6
     { name = "pony"; type = "pony"; port = "m0"; ${8:-} },
     { name = "tx"; type = "port_tx"; port = "m0"; }
   );
   links = ( $rx_link, "eth.arp -> arp", "eth.ipv4 -> ip", "ip.udp -> udp",
-            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" );
+            "udp.p0 -> pony", "pony.tx -> tx", "arp -> tx" $links6 );
 } );
 CONF
 }
@@ -73,6 +84,17 @@ wait_log() {
 # live_stat SNAPCTL_CMD ENGINE ELEMENT COUNTER: a counter from `snapctl stats` now.
 live_stat() {
   $1 stats "$2" 2>/dev/null | awk -v el="$3" -v c="$4" '$2==el && $3==c {v=$4} END {print v+0}'
+}
+
+# pony_os_errors_check SNAPCTL_CMD: the one-sided error cases pony_onesided_app's client
+# provokes were each counted by the target's engine as often as provoked.
+pony_os_errors_check() {
+  local st v
+  # range: once inside the read-write region, once one byte past the end of the payload area.
+  for st in bad_key:1 no_region:1 range:2 perm:1 bad_desc:1 not_found:1 bad_table:1; do
+    v=$(live_stat "$1" pony0 pony os_st_${st%:*})
+    [ "$v" = "${st#*:}" ] || fail "os_st_${st%:*} is $v, want ${st#*:}"
+  done
 }
 
 # cpu_ticks PID: utime+stime of a process.

@@ -137,9 +137,10 @@ static int client(const char *sock, const char *ip, struct pony_remote rw,
 {
 	app = pony_connect(sock, NULL);
 	FAILIF(app == NULL, "connect: %s", pony_connect_error());
-	struct in_addr a;
-	FAILIF(inet_pton(AF_INET, ip, &a) != 1, "bad ip");
-	rw.ip = ro.ip = ntohl(a.s_addr);
+	struct pony_addr a; /* IPv4 or IPv6 text */
+	FAILIF(pony_addr_parse(ip, &a) != 0, "bad ip");
+	FAILIF(pony_remote_set_addr(app, &rw, &a) != 0 || pony_remote_set_addr(app, &ro, &a) != 0,
+	       "remote address");
 	uint8_t *buf = pony_buf_alloc(app, BATCH * PONY_ONESIDED_MAX), *src = pony_buf_alloc(app, 65536);
 	FAILIF(buf == NULL || src == NULL, "alloc");
 	struct pony_completion c[BATCH];

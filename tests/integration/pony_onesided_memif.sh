@@ -23,11 +23,7 @@ echo "target app commands before/after: $cmds0/$cmds1 (not involved)"
 # A's engine counted every execution and each error once (snapctl stats, element pony).
 ex=$(live_stat "$SA" pony0 pony os_executed)
 [ "$ex" -gt 9000 ] || fail "os_executed on A is $ex"
-# range: once inside the read-write region, once one byte past the end of the payload area.
-for st in bad_key:1 no_region:1 range:2 perm:1 bad_desc:1 not_found:1 bad_table:1; do
-  v=$(live_stat "$SA" pony0 pony os_st_${st%:*})
-  [ "$v" = "${st#*:}" ] || fail "A's os_st_${st%:*} is $v, want ${st#*:}"
-done
+pony_os_errors_check "$SA"
 echo "A executed $ex one-sided ops; each error counted as often as it was provoked"
 stop_daemon b
 stop_daemon a

@@ -8,7 +8,7 @@
  *   pony_rpc sink -s SOCK [-p service] [-n sends]
  *       on every accepted stream post no receive buffer and queue n sends the peer never
  *       grants credit for; exit 0 once every stream closed and every send failed.
- *   pony_rpc client -s SOCK -i IP [-p service] [-n rpcs] [-m max_len] [-M min_len]
+ *   pony_rpc client -s SOCK -i IP (IPv4 or IPv6) [-p service] [-n rpcs] [-m max_len] [-M min_len]
  *       [-S streams] [-w window] [-b big_rpcs] [-B big_max] [-x seed] [-I idle_s] [-T timeout_s]
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
  *       flight per stream; every reply must equal the request byte for byte and arrive in

@@ -71,12 +71,13 @@ int pony_tp_unlisten(struct pony_tp *tp, uint16_t service)
 	return record(tp, (struct fake_tp_call){.fn = FAKE_UNLISTEN, .service = service});
 }
 
-int pony_tp_open(struct pony_tp *tp, uint32_t peer_ip, uint16_t service, void *owner,
+int pony_tp_open(struct pony_tp *tp, const struct pony_ip *peer, uint16_t service, void *owner,
 		 uint32_t *sid)
 {
 	*sid = tp->f.next_sid++;
-	return record(tp, (struct fake_tp_call){.fn = FAKE_OPEN, .ip = peer_ip,
-						.service = service, .owner = owner, .sid = *sid});
+	return record(tp, (struct fake_tp_call){.fn = FAKE_OPEN, .ip = pony_ip_4(peer),
+						.peer = *peer, .service = service,
+						.owner = owner, .sid = *sid});
 }
 
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
@@ -123,11 +124,22 @@ int pony_tp_os_attach(struct pony_tp *tp, const struct pony_os_hooks *h, void *c
 	return 0;
 }
 
-int pony_tp_os_submit(struct pony_tp *tp, uint32_t peer_ip, uint16_t peer_port,
+/* The peer its OPEN named (streams accepted through the upcall have none here). */
+int pony_tp_stream_peer(const struct pony_tp *tp, uint32_t sid, struct pony_ip *out)
+{
+	for (unsigned i = tp->f.n_calls; i-- > 0;)
+		if (tp->f.calls[i].fn == FAKE_OPEN && tp->f.calls[i].sid == sid) {
+			*out = tp->f.calls[i].peer;
+			return 0;
+		}
+	return -ENOTCONN;
+}
+
+int pony_tp_os_submit(struct pony_tp *tp, const struct pony_ip *peer, uint16_t peer_port,
 		      const struct pony_os_op *op, void *owner, uint64_t cookie)
 {
 	(void)tp;
-	(void)peer_ip;
+	(void)peer;
 	(void)peer_port;
 	(void)op;
 	(void)owner;

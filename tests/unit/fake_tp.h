@@ -14,6 +14,7 @@ enum fake_tp_fn { FAKE_LISTEN, FAKE_UNLISTEN, FAKE_OPEN, FAKE_SEND, FAKE_GRANT, 
 struct fake_tp_call {
 	enum fake_tp_fn fn;
 	uint32_t sid, ip, len, n; /* ip as the transport gets it: network order */
+	struct pony_ip peer;      /* OPEN: the peer, either family */
 	uint16_t service;
 	uint8_t cls;  /* SEND: the priority class asked for (PONY_QOS_*) */
 	bool rpc;     /* SEND: marked an RPC (PONY_QOS_RPC) */

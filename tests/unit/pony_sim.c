@@ -21,15 +21,16 @@ struct rte_mempool *sim_pool;
 uint64_t sim_now;
 static char sim_prefix[64];
 
-static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16_t local_port,
-			 struct rte_mbuf **pkts, uint16_t n)
+static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_port,
+			 uint16_t local_port, struct rte_mbuf **pkts, uint16_t n)
 {
 	(void)local_port;
 	struct sim_ep *from = ctx;
 	struct sim_link *l = &sim_link;
 	int dst = -1;
 	for (int i = 0; i < SIM_EP_MAX; i++)
-		if (sim_ep[i].tp && sim_ep[i].ip == peer_ip && sim_ep[i].port == peer_port)
+		if (sim_ep[i].tp && sim_ep[i].port == peer_port &&
+		    (pony_ip_eq(&sim_ep[i].addr, peer) || pony_ip_eq(&sim_ep[i].addr6, peer)))
 			dst = i;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -77,10 +78,18 @@ static uint16_t sim_xmit(void *ctx, uint32_t peer_ip, uint16_t peer_port, uint16
 				at += 1 + sim_rand() % l->reorder_ns;
 				l->reordered++;
 			}
-			l->p[l->n++] = (struct sim_pkt){.m = x, .at = at, .dst = dst, .src = from->idx};
+			l->p[l->n++] = (struct sim_pkt){.m = x, .at = at, .dst = dst,
+							.src = from->idx, .v6 = !pony_ip_is4(peer)};
 		}
 	}
 	return n;
+}
+
+/* The address a packet from endpoint src came from: its own of the family it was sent to. */
+static const struct pony_ip *src_addr(int src, bool v6)
+{
+	const struct sim_ep *e = &sim_ep[src];
+	return v6 && (e->addr6.q[0] | e->addr6.q[1]) != 0 ? &e->addr6 : &e->addr;
 }
 
 unsigned sim_deliver(void)
@@ -93,25 +102,29 @@ unsigned sim_deliver(void)
 		struct rte_mbuf *burst[32];
 		uint16_t nb = 0;
 		int src = -1;
+		bool v6 = false;
 		for (unsigned i = 0; i < l->n;) {
 			struct sim_pkt *p = &l->p[i];
 			if (p->dst != d || p->at > sim_now) {
 				i++;
 				continue;
 			}
-			if (nb == 32 || (nb && src != p->src)) {
-				pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
-					      sim_now + l->input_ahead_ns);
+			if (nb == 32 || (nb && (src != p->src || v6 != p->v6))) {
+				pony_tp_input_at(sim_ep[d].tp, src_addr(src, v6), sim_ep[src].port,
+						 burst, nb, sim_now + l->input_ahead_ns,
+						 sim_now + l->input_ahead_ns);
 				nb = 0;
 			}
 			src = p->src;
+			v6 = p->v6;
 			burst[nb++] = p->m;
 			*p = l->p[--l->n];
 			done++;
 		}
 		if (nb)
-			pony_tp_input(sim_ep[d].tp, sim_ep[src].ip, sim_ep[src].port, burst, nb,
-				      sim_now + l->input_ahead_ns);
+			pony_tp_input_at(sim_ep[d].tp, src_addr(src, v6), sim_ep[src].port, burst,
+					 nb, sim_now + l->input_ahead_ns,
+					 sim_now + l->input_ahead_ns);
 	}
 	return done;
 }
@@ -146,7 +159,7 @@ struct sim_ts *sim_ts_new(struct sim_ep *ep)
 	return t;
 }
 
-static int up_accept(void *listener, uint32_t sid, uint32_t peer_ip, uint16_t service,
+static int up_accept(void *listener, uint32_t sid, const struct pony_ip *peer, uint16_t service,
 		     void **owner)
 {
 	struct sim_ep *ep = listener;
@@ -295,6 +308,12 @@ int sim_ep_start(int idx, struct pony_tp_config *c)
 	memset(ep, 0, sizeof(*ep));
 	ep->idx = idx;
 	ep->ip = c->local_ip;
+	if (c->local_ip)
+		ep->addr = pony_ip_from4(c->local_ip);
+	else
+		memcpy(ep->addr.b, c->local_ip6, 16);
+	if (c->local_ip)
+		memcpy(ep->addr6.b, c->local_ip6, 16); /* all zero (matches nothing) if none */
 	ep->port = c->local_port;
 	ep->tp = pony_tp_create(c);
 	return ep->tp ? 0 : -errno;

@@ -17,7 +17,7 @@
 
 #define SIM_HZ 1000000000ull
 #define SIM_PENDING_MAX 65536
-#define SIM_EP_MAX 2
+#define SIM_EP_MAX 3 /* a pair, and a third peer for the dual-stack case */
 #define SIM_TS_MAX 8
 #define SIM_PATTERN (2u << 20)
 
@@ -44,6 +44,7 @@ struct sim_pkt {
 	uint64_t at;
 	int dst; /* endpoint index */
 	int src;
+	bool v6; /* sent to an IPv6 address: comes from the sender's IPv6 one */
 };
 
 struct sim_link {
@@ -92,7 +93,9 @@ struct sim_ts {
 struct sim_ep {
 	struct pony_tp *tp;
 	int idx;
-	uint32_t ip;
+	uint32_t ip;          /* IPv4 endpoints: cfg.local_ip; 0 for IPv6 ones */
+	struct pony_ip addr;  /* its address as the transport keys it (either family) */
+	struct pony_ip addr6; /* dual-stack endpoints (local_ip and local_ip6): the IPv6 one */
 	uint16_t port;
 	unsigned n_ts;
 	struct sim_ts ts[SIM_TS_MAX];

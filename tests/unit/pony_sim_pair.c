@@ -27,7 +27,7 @@ struct sim_ts *sim_pair_open(uint32_t credit)
 {
 	struct sim_ts *t = sim_ts_new(&sim_ep[0]);
 	assert_non_null(t);
-	assert_int_equal(pony_tp_open(sim_ep[0].tp, sim_ep[1].ip, SIM_SERVICE, t, &t->sid), 0);
+	assert_int_equal(pony_tp_open(sim_ep[0].tp, &sim_ep[1].addr, SIM_SERVICE, t, &t->sid), 0);
 	t->credit_step = 1;
 	if (credit)
 		assert_int_equal(pony_tp_grant(sim_ep[0].tp, t->sid, credit), 0);
@@ -68,6 +68,17 @@ void sim_pair_peers(void)
 		sim_ep[0].ts[i].peer = &sim_ep[1].ts[i];
 		sim_ep[1].ts[i].peer = &sim_ep[0].ts[i];
 	}
+}
+
+bool sim_pair_exchange(struct sim_ts *a, uint32_t n, uint32_t a_max, uint32_t b_max,
+		       uint64_t max_sim_ns, unsigned max_steps, const char *what)
+{
+	assert_int_equal(sim_ts_plan(a, n, a_max), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], n, b_max), 0);
+	bool ok = sim_run_until(sim_pair_all_done, max_sim_ns, max_steps);
+	if (!ok)
+		sim_pair_dump(what);
+	return ok;
 }
 
 void sim_pair_dump(const char *what)

@@ -34,6 +34,11 @@ struct sim_ts *sim_pair_connect(uint32_t credit);
 /* A's stream i and B's stream i describe each other's messages (sim_ts.peer), for all i.
  * Streams must have been accepted by B in the order A opened them. */
 void sim_pair_peers(void);
+/* Plan n messages each way on stream a (up to a_max bytes each) and B's first one (up to
+ * b_max), run until all are done or max_sim_ns: whether they were (the pair's state is
+ * dumped under `what` when not). */
+bool sim_pair_exchange(struct sim_ts *a, uint32_t n, uint32_t a_max, uint32_t b_max,
+		       uint64_t max_sim_ns, unsigned max_steps, const char *what);
 
 /* Every stream of A and B is open, and B has as many as A. */
 bool sim_pair_all_open(void);

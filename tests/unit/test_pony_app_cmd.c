@@ -285,7 +285,8 @@ static void test_accept_close_copy(void **state)
 	assert_int_equal(c.status, 0);
 	const struct fake_tp_call *l = fake_tp_last(x.f, FAKE_LISTEN);
 	void *owner = NULL;
-	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, htonl(0x0a000001), 4242, &owner),
+	assert_int_equal(pony_app_upcalls.accept(l->owner, 500, PONY_IP4(htonl(0x0a000001)), 4242,
+						 &owner),
 			 0);
 	c = fix_one(&x, 0);
 	assert_int_equal(c.op, PONY_OP_ACCEPT);
@@ -322,7 +323,7 @@ static void test_accept_close_copy(void **state)
 	c = fix_one(&x, 0);
 	assert_int_equal(c.op, PONY_OP_UNLISTEN);
 	assert_int_equal(c.status, 0);
-	assert_int_equal(pony_app_upcalls.accept(l->owner, 501, 1, 4242, &owner), -ECONNREFUSED);
+	assert_int_equal(pony_app_upcalls.accept(l->owner, 501, PONY_IP4(1), 4242, &owner), -ECONNREFUSED);
 	assert_int_equal(x.s[0]->cnt.accept_refused, 1);
 	fix_fini(&x);
 	(void)state;
@@ -346,7 +347,7 @@ static void test_limits(void **state)
 	assert_int_equal(pony_listen(a, 5, 1), 0);
 	c = fix_one(&x, 0);
 	void *owner;
-	assert_int_equal(pony_app_upcalls.accept(fake_tp_last(x.f, FAKE_LISTEN)->owner, 900, 1,
+	assert_int_equal(pony_app_upcalls.accept(fake_tp_last(x.f, FAKE_LISTEN)->owner, 900, PONY_IP4(1),
 						 5, &owner),
 			 -ECONNREFUSED);
 	/* Listens. */

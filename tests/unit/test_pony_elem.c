@@ -73,7 +73,7 @@ struct app {
 };
 static struct app apps[2];
 
-static int a_accept(void *l, uint32_t sid, uint32_t ip, uint16_t svc, void **owner)
+static int a_accept(void *l, uint32_t sid, const struct pony_ip *ip, uint16_t svc, void **owner)
 {
 	struct app *a = l;
 	a->sid = sid;
@@ -151,7 +151,7 @@ static void test_elem_exchange(void **state)
 	assert_int_equal(pony_tp_listen(tb, 9, &apps[1]), 0);
 	uint32_t peer;
 	inet_pton(AF_INET, ips[1], &peer);
-	assert_int_equal(pony_tp_open(ta, peer, 9, &apps[0], &apps[0].sid), 0);
+	assert_int_equal(pony_tp_open(ta, PONY_IP4(peer), 9, &apps[0], &apps[0].sid), 0);
 	static char msgs[20][32];
 	for (unsigned i = 0; i < 20; i++) {
 		snprintf(msgs[i], sizeof(msgs[i]), "message %u", i);

@@ -63,7 +63,7 @@ static bool b_all_acked(void)
 /* B's flow with A: the attacker speaks as A on it (same addresses, ids, next seq). */
 static struct pony_flow *b_flow(void)
 {
-	return pony_flow_lookup(sim_ep[1].tp, sim_ep[0].ip, sim_ep[0].port);
+	return pony_flow_lookup(sim_ep[1].tp, PONY_IP4(sim_ep[0].ip), sim_ep[0].port);
 }
 
 /* Inject one OS_REQ of n records (lens[k] bytes READ each, from offset 0) into B as A. */
@@ -124,7 +124,7 @@ static void test_fill_then_overflow(void **state)
 	/* A legitimate READ sets the flow up. */
 	struct pony_os_op op = {.opcode = PONY_OS_READ, .region = 1, .len = 16, .rkey = KEY,
 				.buf = rbuf};
-	assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, sim_ep[1].ip, 0, &op, NULL, 1), 0);
+	assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), 0, &op, NULL, 1), 0);
 	assert_true(sim_run_until(one_done, SIM_HZ, 100000));
 	assert_int_equal(last_status, 0);
 	assert_memory_equal(rbuf, region, 16);
@@ -166,7 +166,7 @@ static void test_fill_then_overflow(void **state)
 	/* B still serves A's own ops. */
 	n_done = 0;
 	op.off = 100;
-	assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, sim_ep[1].ip, 0, &op, NULL, 2), 0);
+	assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), 0, &op, NULL, 2), 0);
 	assert_true(sim_run_until(one_done, 10 * SIM_HZ, 200000));
 	assert_int_equal(last_status, 0);
 	assert_memory_equal(rbuf, region + 100, 16);

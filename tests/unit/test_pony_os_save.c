@@ -160,7 +160,7 @@ static void test_os_save_restore(void **state)
 			o.off = rd_off(i);
 			o.buf = rbuf[i];
 		}
-		assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, sim_ep[1].ip, 0, &o, cur_owner, i),
+		assert_int_equal(pony_tp_os_submit(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), 0, &o, cur_owner, i),
 				 0);
 	}
 	/* Requester upgraded with ops queued and awaiting responses; its user moved. */

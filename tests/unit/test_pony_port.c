@@ -26,7 +26,7 @@ struct app {
 static struct app apps[2];
 static struct pony_tp *tp_b;
 
-static int a_accept(void *l, uint32_t sid, uint32_t ip, uint16_t svc, void **owner)
+static int a_accept(void *l, uint32_t sid, const struct pony_ip *ip, uint16_t svc, void **owner)
 {
 	struct app *a = l;
 	a->sid = sid;
@@ -94,7 +94,7 @@ static void test_port_exchange(void **state)
 	tp_b = pony_elem_tp(snap_engine_elem(eb, "pony"));
 	uint32_t ip_a = et_ip("10.0.0.1"), ip_b = et_ip("10.0.0.2");
 	assert_int_equal(pony_tp_listen(tp_b, 5, &apps[1]), 0);
-	assert_int_equal(pony_tp_open(ta, ip_b, 5, &apps[0], &apps[0].sid), 0);
+	assert_int_equal(pony_tp_open(ta, PONY_IP4(ip_b), 5, &apps[0], &apps[0].sid), 0);
 	assert_int_equal(pony_tp_send(ta, apps[0].sid, "hello", 5, 1), 0);
 
 	/* Unknown neighbour: an ARP request for B, the SYN is dropped. */

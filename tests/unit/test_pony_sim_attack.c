@@ -42,7 +42,7 @@ static uint32_t evil_connect(uint16_t port, uint32_t id)
 	struct pony_hdr syn = {.type = PONY_T_SYN, .src_flow = id, .seq = EVIL_ISN, .aux = 256};
 	inject(1, EVIL_IP, port, &syn, NULL, 0);
 	struct pony_cookie c;
-	pony_cookie_make(sim_ep[1].tp, EVIL_IP, port, id, &c);
+	pony_cookie_make(sim_ep[1].tp, PONY_IP4(EVIL_IP), port, id, &c);
 	struct pony_hdr hs = {.type = PONY_T_ACK, .flags = PONY_F_ACK_VALID | PONY_F_HS,
 			      .src_flow = id, .dst_flow = c.local_id, .seq = EVIL_ISN,
 			      .ack = c.isn, .aux = 256};
@@ -71,19 +71,19 @@ static void test_cookie_slots(void **state)
 	struct pony_tp *tp = sim_ep[1].tp;
 	struct pony_cookie c, d;
 	tp->now = 10ull << 31;
-	pony_cookie_make(tp, EVIL_IP, 5000, 42, &c);
+	pony_cookie_make(tp, PONY_IP4(EVIL_IP), 5000, 42, &c);
 	assert_int_not_equal(c.local_id, 0);
-	assert_true(pony_cookie_check(tp, EVIL_IP, 5000, 42, c.local_id, &d));
+	assert_true(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5000, 42, c.local_id, &d));
 	assert_int_equal(d.isn, c.isn);
-	assert_false(pony_cookie_check(tp, EVIL_IP, 5001, 42, c.local_id, &d));
-	assert_false(pony_cookie_check(tp, EVIL_IP + 1, 5000, 42, c.local_id, &d));
-	assert_false(pony_cookie_check(tp, EVIL_IP, 5000, 43, c.local_id, &d));
-	assert_false(pony_cookie_check(tp, EVIL_IP, 5000, 42, c.local_id ^ 1, &d));
-	assert_false(pony_cookie_check(sim_ep[0].tp, EVIL_IP, 5000, 42, c.local_id, &d));
+	assert_false(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5001, 42, c.local_id, &d));
+	assert_false(pony_cookie_check(tp, PONY_IP4(EVIL_IP + 1), 5000, 42, c.local_id, &d));
+	assert_false(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5000, 43, c.local_id, &d));
+	assert_false(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5000, 42, c.local_id ^ 1, &d));
+	assert_false(pony_cookie_check(sim_ep[0].tp, PONY_IP4(EVIL_IP), 5000, 42, c.local_id, &d));
 	tp->now = (11ull << 31) + 12345; /* next slot: still valid */
-	assert_true(pony_cookie_check(tp, EVIL_IP, 5000, 42, c.local_id, &d));
+	assert_true(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5000, 42, c.local_id, &d));
 	tp->now = 12ull << 31; /* two slots later: expired */
-	assert_false(pony_cookie_check(tp, EVIL_IP, 5000, 42, c.local_id, &d));
+	assert_false(pony_cookie_check(tp, PONY_IP4(EVIL_IP), 5000, 42, c.local_id, &d));
 	/* Ids and ISNs of active opens are not a counter anyone can follow. */
 	uint32_t r1 = pony_tp_rand(tp), r2 = pony_tp_rand(tp);
 	assert_int_not_equal(r1, r2);
@@ -99,7 +99,7 @@ static void test_hs_ack_lost(void **state)
 	struct pony_hdr syn = {.type = PONY_T_SYN, .src_flow = 31, .seq = EVIL_ISN, .aux = 256};
 	inject(1, EVIL_IP, 6000, &syn, NULL, 0);
 	struct pony_cookie c;
-	pony_cookie_make(sim_ep[1].tp, EVIL_IP, 6000, 31, &c);
+	pony_cookie_make(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000, 31, &c);
 	struct pony_hdr probe = {.type = PONY_T_PROBE, .flags = PONY_F_ACK_VALID, .src_flow = 31,
 				 .dst_flow = c.local_id, .ack = c.isn};
 	inject(1, EVIL_IP, 6000, &probe, NULL, 0);
@@ -117,7 +117,7 @@ static void test_hs_ack_lost(void **state)
 	inject(1, EVIL_IP, 6000, &hs, NULL, 0);
 	st = stats(1);
 	assert_int_equal(st.cookie_ok, 1);
-	struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000);
+	struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000);
 	assert_non_null(f);
 	assert_int_equal(f->local_id, c.local_id);
 	assert_int_equal(f->isn, c.isn);
@@ -225,7 +225,7 @@ static void test_forged_into_flow(void **state)
 	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 200, 3000), 0);
 	for (unsigned i = 0; i < 100000 && a->acked < 50; i++)
 		sim_step();
-	struct pony_flow *fb = pony_flow_lookup(sim_ep[1].tp, sim_ep[0].ip, sim_ep[0].port);
+	struct pony_flow *fb = pony_flow_lookup(sim_ep[1].tp, PONY_IP4(sim_ep[0].ip), sim_ep[0].port);
 	assert_non_null(fb);
 	uint32_t a_id = fb->peer_id, b_id = fb->local_id;
 	uint16_t ap = sim_ep[0].port;
@@ -233,7 +233,7 @@ static void test_forged_into_flow(void **state)
 	struct pony_hdr syn = {.type = PONY_T_SYN, .src_flow = a_id + 1, .seq = 77, .aux = 256};
 	inject(1, sim_ep[0].ip, ap, &syn, NULL, 0);
 	assert_int_equal(stats(1).challenge_ack_tx, 1);
-	assert_ptr_equal(pony_flow_lookup(sim_ep[1].tp, sim_ep[0].ip, ap), fb);
+	assert_ptr_equal(pony_flow_lookup(sim_ep[1].tp, PONY_IP4(sim_ep[0].ip), ap), fb);
 	/* RSTs with both ids but a stale or guessed seq: ignored. */
 	struct pony_hdr rst = {.type = PONY_T_RST, .src_flow = a_id, .dst_flow = b_id};
 	rst.seq = fb->rx.rcv_nxt - 1;
@@ -269,7 +269,7 @@ static void test_open_flood_unlistened(void **state)
 	sim_pair_start(NULL, NULL, 4);
 	uint32_t b_id = evil_connect(6000, 555);
 	for (uint32_t k = 0; k < 1000; k++) {
-		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000);
+		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000);
 		assert_non_null(f);
 		struct pony_hdr open = {.type = PONY_T_OPEN, .flags = PONY_F_ACK_VALID,
 					.src_flow = 555, .dst_flow = b_id, .seq = EVIL_ISN + k,
@@ -291,7 +291,7 @@ static void test_open_flood_unlistened(void **state)
 	for (unsigned i = 0; i < 200 && stats(1).ack_timeouts == 0; i++) {
 		struct pony_hdr probe = {.type = PONY_T_PROBE, .src_flow = 555, .dst_flow = b_id,
 					 .flags = PONY_F_ACK_VALID};
-		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000);
+		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000);
 		if (f == NULL)
 			break;
 		probe.ack = f->isn;
@@ -302,8 +302,8 @@ static void test_open_flood_unlistened(void **state)
 	}
 	assert_int_equal(stats(1).ack_timeouts, 1);
 	assert_int_equal(stats(1).flows_failed, 1);
-	assert_null(pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000));
-	assert_non_null(pony_flow_lookup(sim_ep[1].tp, sim_ep[0].ip, sim_ep[0].port));
+	assert_null(pony_flow_lookup(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000));
+	assert_non_null(pony_flow_lookup(sim_ep[1].tp, PONY_IP4(sim_ep[0].ip), sim_ep[0].port));
 	sim_pair_stop();
 }
 
@@ -319,7 +319,7 @@ static void test_os_flood_budget(void **state)
 				.key = 0xbad};
 	size_t rl = pony_os_put_req(rec, &r);
 	for (uint32_t k = 0; k < 600; k++) {
-		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, EVIL_IP, 6000);
+		struct pony_flow *f = pony_flow_lookup(sim_ep[1].tp, PONY_IP4(EVIL_IP), 6000);
 		assert_non_null(f);
 		struct pony_hdr req = {.type = PONY_T_OS_REQ, .flags = PONY_F_ACK_VALID,
 				       .src_flow = 777, .dst_flow = b_id, .seq = EVIL_ISN + k,

@@ -110,7 +110,7 @@ static void test_restarted_peer_reconnects(void **state)
 	sim_ep[0].initial_credit = 4;
 	assert_int_equal(pony_tp_listen(sim_ep[0].tp, SIM_SERVICE, &sim_ep[0]), 0);
 	struct sim_ts *b = sim_ts_new(&sim_ep[1]);
-	assert_int_equal(pony_tp_open(sim_ep[1].tp, sim_ep[0].ip, SIM_SERVICE, b, &b->sid), 0);
+	assert_int_equal(pony_tp_open(sim_ep[1].tp, PONY_IP4(sim_ep[0].ip), SIM_SERVICE, b, &b->sid), 0);
 	for (unsigned i = 0; i < 100000 && b->opened == 0; i++)
 		sim_step();
 	assert_int_equal(b->opened, 1);
@@ -278,7 +278,7 @@ static void test_close_and_refuse(void **state)
 	assert_int_equal(sim_ep[1].ts[0].rx_next, 20);
 	/* Refused: no listener on service 9. */
 	struct sim_ts *r = sim_ts_new(&sim_ep[0]);
-	assert_int_equal(pony_tp_open(sim_ep[0].tp, sim_ep[1].ip, 9, r, &r->sid), 0);
+	assert_int_equal(pony_tp_open(sim_ep[0].tp, PONY_IP4(sim_ep[1].ip), 9, r, &r->sid), 0);
 	for (unsigned i = 0; i < 100000 && r->opened == 0; i++)
 		sim_step();
 	assert_int_equal(r->opened, -ECONNREFUSED);

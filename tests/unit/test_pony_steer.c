@@ -28,7 +28,7 @@ static struct snap_engine *ea[NQ], *eb;
 static unsigned opened, delivered;
 static struct pony_tp *tp_b;
 
-static int b_accept(void *l, uint32_t sid, uint32_t ip, uint16_t svc, void **owner)
+static int b_accept(void *l, uint32_t sid, const struct pony_ip *ip, uint16_t svc, void **owner)
 {
 	*owner = l;
 	return pony_tp_grant(tp_b, sid, 10);
@@ -115,7 +115,7 @@ static void test_steered_flows(void **state)
 	for (uint16_t k = 0; k < NQ; k++) {
 		struct pony_tp *t = pony_elem_tp(snap_engine_elem(ea[k], "pony"));
 		uint32_t sid;
-		assert_int_equal(pony_tp_open(t, ip_b, SVC, NULL, &sid), 0);
+		assert_int_equal(pony_tp_open(t, PONY_IP4(ip_b), SVC, NULL, &sid), 0);
 		assert_int_equal(pony_tp_send(t, sid, "hello", 5, 1), 0);
 	}
 	struct et_sink *sb = et_sink_of(eb, "sink");

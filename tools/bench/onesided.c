@@ -42,13 +42,13 @@ struct link_end {
 
 static struct link_end ends[2];
 
-static uint16_t link_xmit(void *ctx, uint32_t ip, uint16_t port, uint16_t lport,
+static uint16_t link_xmit(void *ctx, const struct pony_ip *peer, uint16_t port, uint16_t lport,
 			   struct rte_mbuf **p, uint16_t n)
 {
 	(void)ctx;
 	(void)port;
 	(void)lport;
-	struct link_end *d = ends[0].ip == ip ? &ends[0] : &ends[1];
+	struct link_end *d = ends[0].ip == pony_ip_4(peer) ? &ends[0] : &ends[1];
 	uint16_t k = 0;
 	for (; k < n && d->n < LINK_MAX; k++)
 		d->q[d->n++] = p[k];
