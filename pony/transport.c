@@ -289,7 +289,7 @@ int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t
 	*qm = (struct pony_qmsg){.t0 = tp->now};
 	if (tp->qos.prm.slo_ns[cls]) {
 		uint64_t now_ns = (uint64_t)((double)tp->now * tp->ns_per_tsc);
-		cls = pony_qos_admit(&tp->qos, cls, tp->flows[s->flow].peer_ip, now_ns,
+		cls = pony_qos_admit(&tp->qos, cls, pony_ip_key32(&tp->peers[s->flow]), now_ns,
 				     pony_tp_rand(tp), &qm->ticket);
 	}
 	qm->code = pony_qos_code(cls);

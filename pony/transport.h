@@ -70,6 +70,13 @@ static inline uint32_t pony_ip_4(const struct pony_ip *a)
 	return pony_ip_is4(a) ? a->w[3] : 0;
 }
 
+/* A 32-bit name of a for tables keyed by peer (admission control): the IPv4 address
+ * itself, or the IPv6 address folded (two peers whose names collide share an entry). */
+static inline uint32_t pony_ip_key32(const struct pony_ip *a)
+{
+	return pony_ip_is4(a) ? a->w[3] : a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
 static inline bool pony_ip_eq(const struct pony_ip *a, const struct pony_ip *b)
 {
 	return ((a->q[0] ^ b->q[0]) | (a->q[1] ^ b->q[1])) == 0;
