@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Groups, idle CPU (issue 8): four idle engines in a spreading group, then in a compacting
-# group, must together use under 2% of one core over 10 s (from /proc/PID/stat); a dedicated
+# group, must together use under 2% of one core over 6 s (from /proc/PID/stat); a dedicated
 # group's polling thread uses its core fully, by design (printed, not asserted beyond > 50%).
 # The engines are Pony engines (timers and app doorbells only, no port), which is what an
 # idle host's transport engines look like.
 . "$(dirname "$0")/lib.sh"
-SECS=${IDLE_SECS:-10}
+SECS=${IDLE_SECS:-6}
 HZ=$(getconf CLK_TCK)
 
 conf() { # name mode

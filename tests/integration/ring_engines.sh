@@ -3,7 +3,7 @@
 # test-made namespaces and hands a share of the UDP traffic to engine "back" through a named
 # ring, from two producers (udp_demux's ring: target and a ring_tx element). "back" runs in
 # a group of its own, spreading then compacting: idle, its thread sleeps (under 2% of a core
-# over 10 s, from /proc, as idle_cpu.sh measures); when packets come the ring's doorbell
+# over 6 s, from /proc, as idle_cpu.sh measures); when packets come the ring's doorbell
 # wakes it, and every packet handed over is counted at "back" (counters match exactly).
 # Needs root.
 . "$(dirname "$0")/lib.sh"
@@ -11,7 +11,7 @@ need_root
 SNAPCTL=${SNAPCTL:?}
 for c in python3 ethtool; do command -v $c >/dev/null || skip "$c missing"; done
 . "$(dirname "$0")/host_conf.sh" # veth_ns
-SECS=${IDLE_SECS:-10}
+SECS=${IDLE_SECS:-6}
 N=${RING_PKTS:-2000} # datagrams to each of the three UDP ports
 HZ=$(getconf CLK_TCK)
 NA=ringA$$ NB=ringB$$
