@@ -33,7 +33,6 @@ struct pony_bpf_prog {
 	uint8_t name_len;
 	char name[PONY_BPF_NAME_MAX + 1];
 	struct rte_bpf *bpf;
-	uint64_t (*jit)(void *);         /* JIT code, NULL: interpreter */
 	uint64_t runs, faults;           /* runs, and runs stopped by a fault */
 };
 
