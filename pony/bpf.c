@@ -1,6 +1,7 @@
 /* eBPF custom one-sided ops (pony/bpf.h): loading through DPDK's rte_bpf (its validator, and
- * its interpreter for the runs) and runs whose every region access goes through a bounds-checked helper. The helpers find the
- * run's state in a thread-local pointer set around the program call (a program cannot name
+ * its interpreter for the runs) and runs whose every region access goes through a
+ * bounds-checked helper. The helpers find the run's state in a thread-local pointer set
+ * around the program call (a program cannot name
  * it, so it cannot forge it). */
 #include <errno.h>
 #include <stdlib.h>
