@@ -217,7 +217,9 @@ static void client_gone(void *arg)
  * there, not any path. 0 (up.binary set) or the error reply's code. */
 static int check_binary(struct ctl_rpc_call *call, const char *bin)
 {
-	const char *dir = snap_daemon()->cfg->upgrade_dir;
+	/* No config (a harness running the control plane alone): no upgrade dir either. */
+	const struct snap_config *cfg = snap_daemon()->cfg;
+	const char *dir = cfg ? cfg->upgrade_dir : "";
 	char err[512];
 	const char *name = dir[0] ? snap_paths_name_in(dir, bin, err, sizeof(err)) : NULL;
 	if (!dir[0])

@@ -424,7 +424,8 @@ enum pony_bpf_helper {
 	X(NO_MEM, "no_mem", -ENOMEM)                                                       \
 	X(LOADS, "too_many_loads", -EDQUOT)    /* PONY_BPF_LOADS_MAX attempts made */     \
 	X(BUSY, "busy", -EAGAIN)               /* the engine's load budget is spent: retry */ \
-	X(COMPLEX, "too_complex", -E2BIG)      /* over PONY_BPF_STEPS_MAX to validate */
+	X(COMPLEX, "too_complex", -E2BIG)      /* over PONY_BPF_STEPS_MAX to validate */     \
+	X(DISABLED, "disabled", -EPERM)        /* the daemon's pony element lacks bpf_ops */
 PONY_API const char *pony_bpf_reason_name(unsigned reason);
 
 /* Load n instructions (1..PONY_BPF_INSNS_MAX) as program name for region (one of this app's

@@ -556,6 +556,7 @@ struct pony_app_host *pony_app_host_create(struct snap_engine *engine, const cha
 		return NULL;
 	h->engine = engine;
 	h->tp = tp;
+	h->bpf_ops = true; /* the pony element turns it off unless configured */
 	if (tp != NULL && pony_tp_os_attach(tp, &pony_app_os_hooks, h) != 0) {
 		snap_numa_free(h);
 		errno = ENOMEM;
@@ -660,4 +661,9 @@ void *pony_app_region_lookup(struct pony_app_session *s, uint32_t id, uint64_t k
 	    off > r->len || len > r->len - off)
 		return NULL;
 	return s->buf + r->off + off;
+}
+
+void pony_app_host_set_bpf(struct pony_app_host *h, bool on)
+{
+	h->bpf_ops = on;
 }

@@ -162,6 +162,9 @@ unsigned pony_app_host_poll(struct pony_app_host *h, unsigned budget);
 /* Ring app eventfds for completions written by upcalls since the last poll (call at the end
  * of the pony element's process()). Engine thread. */
 void pony_app_host_flush(struct pony_app_host *h);
+/* Whether h's apps may load eBPF programs (on at creation; the pony element's bpf_ops key,
+ * off by default, decides for daemons). Loads refused with reason "disabled" otherwise. */
+void pony_app_host_set_bpf(struct pony_app_host *h, bool on);
 /* Before sleeping (arm=true): set every session's sleeping flag and re-check its ring; if a
  * command is already there, the doorbell eventfd is made readable so the sleep ends at once.
  * After waking (false): clear the flags and reset the eventfds. Always 0 (every session has

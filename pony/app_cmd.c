@@ -409,7 +409,10 @@ static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *
 	unsigned reason = PONY_BPF_R_LOADS;
 	int r = -EDQUOT;
 	uint64_t t0 = mono_ns();
-	if (!load_budget(s->host, t0)) {
+	if (!s->host->bpf_ops) {
+		reason = PONY_BPF_R_DISABLED;
+		r = -EPERM;
+	} else if (!load_budget(s->host, t0)) {
 		reason = PONY_BPF_R_BUSY;
 		r = -EAGAIN;
 	} else if (s->bpf_attempts < PONY_BPF_LOADS_MAX) {

@@ -114,6 +114,7 @@ struct pony_app_host {
 	/* Bit c: some app's send has asked for class c (never cleared): with one class alone,
 	 * command service is the plain round robin, without the weighted passes. */
 	uint8_t classes_asked;
+	bool bpf_ops;                /* apps may load eBPF programs (pony element bpf_ops) */
 	bool kick_pending;
 	/* Program validation budget (PONY_BPF_LOAD_DUTY_PCT): ns the engine may still spend
 	 * validating (earned at the duty rate, at most PONY_BPF_LOAD_BURST_MS' worth), and

@@ -486,6 +486,13 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			return snap_elem_args_error(args, "cannot create the app layer: %s",
 						    strerror(errno));
 		pony_tp_set_upcalls(pe->tp, &pony_app_upcalls);
+		/* eBPF custom ops are opt-in: DPDK 22.11's rte_bpf validator crashes on some
+		 * hostile programs (found by fuzz_pony_bpf), so only hosts whose apps are trusted
+		 * enable loading. */
+		uint64_t bpf = 0;
+		if (snap_elem_arg_u64(args, "bpf_ops", 0, 0, 1, &bpf) < 0)
+			return snap_elem_args_error(args, "bpf_ops must be 0 or 1");
+		pony_app_host_set_bpf(pe->apps, bpf != 0);
 	}
 	return 0;
 }

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 BPF_APP=${PONY_BPF_APP:?PONY_BPF_APP must point at pony_bpf_app}
-pony_pair
+pony_pair "" "bpf_ops = 1;"
 start_app tgt "$BPF_APP" target -s "$T/run-a/app.sock"
 wait_log "$T/tgt.log" "^region " 10 || { cat "$T/tgt.log"; fail "target app did not start"; }
 read -r _ R _ K <"$T/tgt.log"
