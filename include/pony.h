@@ -111,7 +111,9 @@ struct pony_completion {
 		uint16_t qos_class; /* SEND: enum pony_class the message ran in: the class asked
 				     * for, or the next lower one when the daemon's admission
 				     * control downgraded it (its class missed its latency
-				     * target); PONY_CLASS_NORMAL from a daemon without classes */
+				     * target); PONY_CLASS_NORMAL from a daemon without classes.
+				     * RECV: the class the sender ran it in (answer an RPC in
+				     * it to keep its class both ways) */
 	};
 	uint32_t stream;    /* stream id (OPEN, ACCEPT, SEND, RECV, CLOSE, CLOSED) */
 	uint32_t len;       /* SEND: bytes sent; RECV: bytes received; one-sided: bytes read or

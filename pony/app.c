@@ -119,7 +119,9 @@ void app_op_complete(struct pony_app_session *s, uint32_t i, int status, uint32_
 	struct pony_shm_cpl c = {
 		.tag = op->tag, .status = status, .op = op->op, .flags = op->flags,
 		.stream = op->stream, .len = len, .off = op->off,
-		.service = op->op == PONY_OP_SEND ? (uint16_t)(pony_qos_class(op->qos) + 1) : 0,
+		.service = op->op == PONY_OP_SEND || op->op == PONY_OP_RECV
+				   ? (uint16_t)(pony_qos_class(op->qos) + 1)
+				   : 0,
 	};
 	app_op_free(s, i); /* first: the completion uses the slot this op owed */
 	app_cpl_push(s, &c);

@@ -261,6 +261,7 @@ static void cmd_recv(struct pony_app_session *s, const struct pony_shm_cmd *c)
 		uint32_t i = app_op_alloc(s);
 		struct app_op *op = &s->ops[i];
 		op->op = PONY_OP_RECV;
+		op->qos = 0; /* normal until a message fills it (up_rx_done) */
 		op->tag = c->tag;
 		op->off = c->off + (uint64_t)k * c->len;
 		op->len = (uint32_t)c->len;

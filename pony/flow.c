@@ -251,6 +251,20 @@ static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
 	return lost;
 }
 
+/* The yield window (pony/qos.h "Yielding") follows the flow's own window while no class
+ * above scavenger is active, so it starts from there when one becomes active, and then
+ * runs Swift's rules against the low target (its decrease is bounded per RTT, so the queue
+ * drains in a few round trips). */
+static void yield_on_ack(struct pony_tp *tp, struct pony_flow *f, uint32_t newly,
+			 uint64_t delay)
+{
+	struct pony_cc *y = &tp->qflows[f - tp->flows].cc_yield;
+	if (tp->cls_until[PONY_QOS_CRITICAL] > tp->now || tp->cls_until[PONY_QOS_NORMAL] > tp->now)
+		pony_cc_on_ack(y, &tp->ccp_yield, newly, delay, f->srtt, tp->now);
+	else
+		*y = f->cc;
+}
+
 static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h)
 {
 	if (!(h->flags & PONY_F_ACK_VALID))
@@ -311,8 +325,11 @@ static void process_ack(struct pony_tp *tp, struct pony_flow *f, const struct po
 		uint64_t arrive = tp->rx_tsc > h->ts_echo ? tp->rx_tsc - h->ts_echo : 0;
 		uint64_t hold = (uint64_t)((double)h->echo_delay / tp->ns_per_tsc);
 		uint64_t delay = arrive > hold ? arrive - hold : 0;
-		if (newly)
+		if (newly) {
 			pony_cc_on_ack(&f->cc, &tp->ccp, newly, delay, f->srtt, tp->now);
+			if (tp->tx_classes & ~(1u << PONY_QOS_NORMAL))
+				yield_on_ack(tp, f, newly, delay);
+		}
 	}
 	if (newly) {
 		uint32_t lost = detect_losses(tp, f);

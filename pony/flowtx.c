@@ -235,6 +235,7 @@ static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, stru
 			/* DATA's src_sid is its class code (pony/WIRE.md "Priority classes") */
 			unsigned c = pony_qos_class(d->src_sid & 3);
 			struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+			tp->cls_until[c] = tp->now + tp->yield_hold;
 			qf->tx_pkts[c]++;
 			qf->tx_bytes[c] += len;
 			tp->qos.cls[c].tx_pkts++;
@@ -266,20 +267,52 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 	       f->snd_nxt - f->snd_una < w;
 }
 
-/* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
- * of the streams that have credit: classes by weighted round robin, streams of a class
- * round-robin. */
-static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
+#define ALLOW_CLASSES ((1u << PONY_QOS_N) - 1)
+#define ALLOW_OPEN (1u << PONY_QOS_N) /* the window is open: not only critical data */
+#define CRIT_BIT (1u << PONY_QOS_CRITICAL)
+
+/* What flow f may send now (pony/qos.h "Yielding"): ALLOW_OPEN and the classes whose data
+ * may go, 0 for nothing. A full window lets critical data pass by crit_burst packets; an
+ * open one holds the classes below an active one to the flow's yield window. */
+static unsigned tx_allow(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	if (pony_stream_next_refusal(f, d))
-		return true; /* refusals first: they free the peer's opens and hold nothing */
-	if (pony_os_next(tp, f, d))
-		return true; /* one-sided responses and requests first: they are small */
-	uint32_t idx = pony_txq_ctrl_head(f);
-	unsigned q = PONY_TXQ_CTRL;
+	if ((tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) == 0)
+		return window_open(tp, f) ? ALLOW_OPEN | ALLOW_CLASSES : 0;
+	const struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	if (!window_open(tp, f)) {
+		uint32_t w = f->cc.cwnd >= 1.0 ? (uint32_t)f->cc.cwnd : 0;
+		return qf->head[PONY_QOS_CRITICAL] != PONY_NONE && f->pipe < w + tp->crit_burst
+			       ? CRIT_BIT
+			       : 0;
+	}
+	if (f->pipe == 0 || f->pipe < qf->cc_yield.cwnd)
+		return ALLOW_OPEN | ALLOW_CLASSES;
+	/* Classes at or above the most urgent one active go; the ones below wait. */
+	for (unsigned c = 0; c + 1 < PONY_QOS_N; c++)
+		if (tp->cls_until[c] > tp->now)
+			return ALLOW_OPEN | ((2u << c) - 1);
+	return ALLOW_OPEN | ALLOW_CLASSES;
+}
+
+/* Next new sequenced packet: stream control first (opens, credits unblock peers), then data
+ * of the streams that have credit: classes by weighted round robin among those `allow`
+ * lets go, streams of a class round-robin. Without ALLOW_OPEN, critical data alone. */
+static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d,
+		     unsigned allow)
+{
+	uint32_t idx = PONY_NONE;
+	unsigned q = PONY_TXQ_DATA;
+	if (allow & ALLOW_OPEN) {
+		if (pony_stream_next_refusal(f, d))
+			return true; /* refusals first: they free the peer's opens, hold nothing */
+		if (pony_os_next(tp, f, d))
+			return true; /* one-sided responses and requests first: they are small */
+		idx = pony_txq_ctrl_head(f);
+		q = PONY_TXQ_CTRL;
+	}
 	if (idx == PONY_NONE) {
 		q = PONY_TXQ_DATA;
-		idx = pony_txq_data_next(tp, f); /* weighted round robin over the classes */
+		idx = pony_txq_data_next(tp, f, allow); /* weighted round robin over the classes */
 	}
 	if (idx == PONY_NONE)
 		return false;
@@ -306,11 +339,11 @@ static uint32_t lowest_lost(struct pony_tp *tp, struct pony_flow *f)
 
 static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 {
-	unsigned n = 0;
-	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED && window_open(tp, f)) {
+	unsigned n = 0, allow;
+	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED && (allow = tx_allow(tp, f))) {
 		uint32_t seq;
 		struct pony_txdesc *d;
-		if (f->n_lost) {
+		if (f->n_lost && (allow & ALLOW_OPEN)) {
 			seq = lowest_lost(tp, f);
 			d = flow_desc(tp, f, seq);
 			f->n_lost--;
@@ -320,7 +353,7 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 		} else if (has_new(tp, f)) {
 			seq = f->snd_nxt;
 			d = flow_desc(tp, f, seq);
-			if (!next_new(tp, f, d))
+			if (!next_new(tp, f, d, allow))
 				break;
 			if (f->snd_una == f->snd_nxt)
 				f->una_tsc = tp->now; /* the ack clock starts with the first seq */

@@ -146,6 +146,7 @@ struct pony_held {
 	struct rte_mbuf *m; /* data adjusted to the payload */
 	uint32_t msg_id, msg_len, offset;
 	uint32_t next;      /* stream's list / free list */
+	uint8_t code;       /* its message's class code (pony_qos_code); restored ones: 0 */
 };
 
 enum pony_flow_state {
@@ -211,6 +212,7 @@ struct pony_flow {
 struct pony_qflow {
 	uint32_t head[PONY_QOS_N], tail[PONY_QOS_N];
 	struct pony_wrr wrr;
+	struct pony_cc cc_yield; /* the lower classes' window while a higher one is active */
 	uint64_t tx_pkts[PONY_QOS_N], tx_bytes[PONY_QOS_N];
 	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
 };
@@ -228,6 +230,7 @@ struct pony_qmsg {
  * message the stream receives answers the oldest. Process-local, reset with the stream. */
 struct pony_srpc {
 	uint8_t head, n;
+	uint8_t rx_code; /* class code of the message being received (the last one, once done) */
 	struct {
 		uint64_t t0;
 		pony_qos_ticket ticket;
@@ -291,6 +294,15 @@ struct pony_tp {
 	/* Bit c: a message of class c was queued to send (never cleared). With normal alone,
 	 * transmit skips the class passes (the critical-first flows, the weighted pick). */
 	uint8_t tx_classes;
+	/* Classes yield in the shared FIFO (the port's ring, the peer's engine): while a class
+	 * has sent within yield_hold ticks (cls_until[c] > now), the data of every lower class
+	 * is held to each flow's yield window (struct pony_qflow cc_yield: the flow's delay
+	 * kept near ccp_yield's low target), and critical data may pass a full window by
+	 * crit_burst packets. See pony/qos.h "Yielding". */
+	struct pony_cc_params ccp_yield;
+	uint64_t yield_hold;
+	uint64_t cls_until[3];
+	uint32_t crit_burst;
 	struct pony_qflow *qflows;   /* max_flows */
 	struct pony_qmsg *qmsgs;     /* max_streams * sendq_max, indexed like txmsgs */
 	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */

@@ -51,6 +51,17 @@ struct pony_wrr {
  * idle cannot burst past the others afterwards). O(PONY_QOS_N). weight[c] >= 1. */
 unsigned pony_wrr_pick(struct pony_wrr *w, const uint32_t *weight, unsigned ready);
 
+/* ---- Yielding (pony/flowtx.c). Weighted round robin orders a flow's own queue, but the
+ * packets then wait in FIFOs no class reaches: the port's ring, the peer's receive queue
+ * and engine. A delay-based window fills those up to its delay target (Swift), so a
+ * critical RPC behind a bulk stream would wait that long whatever the weights. So, as a
+ * network with priority queues would: while a class has sent within the transport's
+ * qos_yield_hold_us, every lower class's data is held to a second window per flow kept
+ * at the flow's base delay + qos_yield_delay_us (the same Swift rules, a low target), and
+ * critical data may pass a full window by qos_crit_burst packets. Bulk still fills the
+ * link, with a short standing queue; the critical RPC waits behind that queue only. Each
+ * time a lower class's data waits on that window counts in its `yielded`. ---- */
+
 /* ---- Admission control. ---- */
 
 #define PONY_QOS_ENT_MAX 256 /* (class, destination) entries a transport tracks */
@@ -97,6 +108,7 @@ struct pony_qos_class_stats {
 	uint64_t rpcs;        /* RPCs completed in this class (latency samples) */
 	uint64_t slo_missed;  /* of those, over the class's SLO */
 	uint64_t downgraded;  /* RPCs asked for this class and sent in the next lower one */
+	uint64_t yielded;     /* times its data waited for a higher class (transport's yield) */
 	uint64_t p50_ns, p99_ns, p999_ns; /* completion latency (filled by pony_qos_stats) */
 };
 

@@ -245,12 +245,13 @@ static void cancel_rx(struct pony_tp *tp, struct pony_stream *s, int err)
 /* Apply one segment of the current message; true if it completed the message (rx_done was
  * called: the caller must revalidate the stream). */
 static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_len, uint32_t off,
-		      const void *data, uint32_t len)
+		      const void *data, uint32_t len, uint8_t code)
 {
 	uint32_t sid = s->sid;
 	if (!s->rx_active) {
 		uint64_t cookie = 0;
 		s->rx_active = true;
+		tp->srpc[sid & PONY_SID_IDX_MASK].rx_code = code; /* pony_tp_rx_class */
 		s->rx_len = msg_len;
 		s->rx_got = 0;
 		s->rx_dst = tp->up->rx_begin(s->owner, sid, msg_len, &cookie);
@@ -296,7 +297,7 @@ restart:
 		tp->st.held_mbufs--;
 		tp->flows[s->flow].n_held--;
 		bool done = seg_apply(tp, s, hd->msg_len, hd->offset, rte_pktmbuf_mtod(m, void *),
-				      rte_pktmbuf_data_len(m));
+				      rte_pktmbuf_data_len(m), hd->code);
 		rte_pktmbuf_free(m);
 		if (done) {
 			if (!stream_valid(tp, s, sid, PONY_S_OPEN))
@@ -317,7 +318,7 @@ static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_
 	}
 	if (h->msg_id == s->rx_next) {
 		if (seg_apply(tp, s, h->msg_len, h->offset, rte_pktmbuf_mtod_offset(m, void *, hl),
-			      h->payload_len) &&
+			      h->payload_len, h->src_sid & 3) &&
 		    stream_valid(tp, s, h->sid, PONY_S_OPEN))
 			pull_held(tp, s);
 		return 0;
@@ -335,6 +336,7 @@ static int rx_data(struct pony_tp *tp, struct pony_stream *s, const struct pony_
 	hd->msg_id = h->msg_id;
 	hd->msg_len = h->msg_len;
 	hd->offset = h->offset;
+	hd->code = h->src_sid & 3;
 	hd->next = s->held;
 	s->held = hi;
 	tp->st.held_mbufs++;

@@ -47,6 +47,9 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(cc_max_mdf, 0.5);
 	DFLT(cwnd_min, 0.01);
 	DFLT(cwnd_init, 16);
+	DFLT(qos_yield_delay_us, 10);
+	DFLT(qos_yield_hold_us, 10000);
+	DFLT(qos_crit_burst, 4);
 	DFLT(cwnd_max, c->window);
 	DFLT(max_flows_per_peer, c->max_flows >= 8 ? c->max_flows / 8 : 1);
 	DFLT(max_streams_per_peer, c->max_streams >= 4 ? c->max_streams / 4 : 1);
@@ -96,6 +99,14 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		.base_max_tsc = us_tsc(c->tsc_hz, c->target_base_max_us),
 		.ai = c->cc_ai, .beta = c->cc_beta, .max_mdf = c->cc_max_mdf,
 		.cwnd_min = c->cwnd_min, .cwnd_max = c->cwnd_max};
+	tp->ccp_yield = tp->ccp;
+	tp->ccp_yield.target_tsc = us_tsc(c->tsc_hz, c->qos_yield_delay_us);
+	/* Relative to the flow's base delay even where the main target is fixed: a low fixed
+	 * target under the path's own delay would hold the lower classes at cwnd_min. */
+	if (tp->ccp_yield.base_max_tsc < tp->ccp.target_tsc)
+		tp->ccp_yield.base_max_tsc = tp->ccp.target_tsc;
+	tp->yield_hold = us_tsc(c->tsc_hz, c->qos_yield_hold_us);
+	tp->crit_burst = c->qos_crit_burst;
 	struct pony_qos_params qp;
 	pony_qos_params_default(&qp);
 	for (unsigned i = 0; i < PONY_QOS_N; i++) {
@@ -476,6 +487,12 @@ void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s)
 			  (uint64_t)((double)(tp->now - sr->e[k].t0) * tp->ns_per_tsc));
 }
 
+unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid)
+{
+	const struct pony_stream *s = pony_stream_get((struct pony_tp *)(uintptr_t)tp, sid);
+	return s ? pony_qos_class(tp->srpc[sid & PONY_SID_IDX_MASK].rx_code) : PONY_QOS_NORMAL;
+}
+
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)
 {
 	return tp->qos.prm.weight;
@@ -495,17 +512,18 @@ void pony_tp_qos_report(const struct pony_tp *tp,
 #define QN(c, x) "qos_" c "_" #x
 #define QROW(c)                                                                           \
 	{QN(c, tx_pkts), QN(c, tx_bytes), QN(c, rx_pkts), QN(c, rx_bytes), QN(c, rpcs),     \
-	 QN(c, slo_missed), QN(c, downgraded), QN(c, p50_ns), QN(c, p99_ns), QN(c, p999_ns)}
-	static const char *const names[PONY_QOS_N][10] = {QROW("critical"), QROW("normal"),
+	 QN(c, slo_missed), QN(c, downgraded), QN(c, p50_ns), QN(c, p99_ns), QN(c, p999_ns), \
+	 QN(c, yielded)}
+	static const char *const names[PONY_QOS_N][11] = {QROW("critical"), QROW("normal"),
 							  QROW("scavenger")};
 #undef QROW
 #undef QN
 	for (unsigned c = 0; c < PONY_QOS_N; c++) {
 		const struct pony_qos_class_stats *q = &st[c];
-		const uint64_t v[10] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
+		const uint64_t v[11] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
 					q->slo_missed, q->downgraded, q->p50_ns, q->p99_ns,
-					q->p999_ns};
-		for (unsigned k = 0; k < 10; k++)
+					q->p999_ns, q->yielded};
+		for (unsigned k = 0; k < 11; k++)
 			fn(ctx, names[c][k], v[k]);
 	}
 }

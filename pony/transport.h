@@ -177,6 +177,13 @@ struct pony_tp_config {
 	 * class's RPC latency target for admission control (0: none; not for scavenger). */
 	uint32_t qos_weight[3];
 	uint32_t qos_slo_us[3];
+	/* Yielding (pony/qos.h): while a class has sent within qos_yield_hold_us (10000), the
+	 * lower classes' data keeps each flow's delay near its base + qos_yield_delay_us (10)
+	 * instead of target_delay_us, and critical data may pass a full window by
+	 * qos_crit_burst packets (4). */
+	uint32_t qos_yield_delay_us;
+	uint32_t qos_yield_hold_us;
+	uint32_t qos_crit_burst;
 	/* NUMA node of the transport's tables (the engine's, snap_engine_socket; -1
 	 * SOCKET_ID_ANY: the caller's; 0 in a zeroed config is node 0). */
 	int socket_id;
@@ -312,6 +319,12 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
  * delivers (its response). Errors as pony_tp_send; -EINVAL also for cls out of range. */
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie);
+
+/* The class (PONY_QOS_*) the sender ran stream sid's message in: inside rx_done, the message
+ * being completed (a segment held across an upgrade reads as normal). NORMAL for an unknown
+ * sid. A receiver that answers in the class the request ran in keeps an RPC's class on the
+ * way back, downgraded or not. */
+unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid);
 
 /* The weights of the classes (3, PONY_QOS_* order; the app layer serves commands by them). */
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp);

@@ -37,6 +37,7 @@ void pony_txq_flow_init(struct pony_tp *tp, struct pony_flow *f)
 	*qf = (struct pony_qflow){0};
 	for (unsigned c = 0; c < PONY_QOS_N; c++)
 		qf->head[c] = qf->tail[c] = PONY_NONE;
+	pony_cc_init(&qf->cc_yield, &tp->ccp_yield, tp->cfg.cwnd_init);
 }
 
 static void push_tail(struct pony_tp *tp, struct ends e, struct pony_stream *s, uint32_t idx,
@@ -81,14 +82,20 @@ void pony_txq_change(struct pony_tp *tp, struct pony_stream *s, unsigned q, bool
 	s->in_txq[q] = want;
 }
 
-uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f)
+uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f, unsigned allow)
 {
 	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
 	if ((tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) == 0)
 		return qf->head[PONY_QOS_NORMAL]; /* normal alone: nothing to weigh */
 	unsigned ready = 0;
-	for (unsigned c = 0; c < PONY_QOS_N; c++)
-		ready |= (unsigned)(qf->head[c] != PONY_NONE) << c;
+	for (unsigned c = 0; c < PONY_QOS_N; c++) {
+		if (qf->head[c] == PONY_NONE)
+			continue;
+		if (allow & (1u << c))
+			ready |= 1u << c;
+		else
+			tp->qos.cls[c].yielded++;
+	}
 	if (ready == 0)
 		return PONY_NONE;
 	return qf->head[pony_wrr_pick(&qf->wrr, tp->qos.prm.weight, ready)];

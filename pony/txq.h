@@ -30,9 +30,11 @@ static inline uint32_t pony_txq_ctrl_head(const struct pony_flow *f)
 	return f->txq_head[PONY_TXQ_CTRL];
 }
 /* The stream whose data goes next: the head of the class the weighted round robin picks
- * among the non-empty class queues (charging it one packet), PONY_NONE when all are empty.
+ * among the non-empty class queues whose bit is set in `allow` (charging it one packet),
+ * PONY_NONE when none is. A non-empty class left out counts one `yielded` (pony/qos.h
+ * "Yielding"). With normal the only class ever queued, its head whatever `allow` says.
  * O(classes). */
-uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f);
+uint32_t pony_txq_data_next(struct pony_tp *tp, struct pony_flow *f, unsigned allow);
 /* Round-robin: s (the head of q, just served and still queued) goes to the tail (for data:
  * of the class of its next message, which may differ from the one just sent). */
 void pony_txq_rotate(struct pony_tp *tp, struct pony_stream *s, unsigned q);

@@ -526,7 +526,7 @@ int pony_poll_peers(struct pony_app *a, struct pony_completion *out, struct pony
 			.stream = c.stream, .len = c.len, .peer_ip = c.peer_ip,
 			.region = c.region, .key = c.key,
 		};
-		if (c.op == PONY_OP_SEND)
+		if (c.op == PONY_OP_SEND || c.op == PONY_OP_RECV)
 			o->qos_class = c.service ? (uint16_t)(c.service - 1) : PONY_CLASS_NORMAL;
 		if ((c.op == PONY_OP_SEND || c.op == PONY_OP_RECV || c.op == PONY_OP_BPF_LOAD ||
 		     pony_shm_op_onesided(c.op)) && c.off < a->hdr.buf_size)

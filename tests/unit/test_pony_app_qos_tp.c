@@ -2,7 +2,9 @@
  * real transports on the simulated link (5 us each way). A's critical class has an SLO of
  * 1 us that no RPC can meet: the first RPCs run critical and miss it, the admit probability
  * collapses, and most later RPCs complete with qos_class NORMAL in their SEND completions,
- * as many as the transport counted downgraded. Every echo still arrives intact. */
+ * as many as the transport counted downgraded. Every echo still arrives intact. B's RECV
+ * completions say which class each request ran in (as many critical and normal ones as A's
+ * SEND completions), A's say its echoes ran critical. */
 #include "pony_sim_app.h"
 
 #define RPCS 100
@@ -17,6 +19,7 @@ int main(void)
 	char *tx = pony_buf_alloc(a, 64), *rx = pony_buf_alloc(a, 64);
 	uint32_t stream = 0;
 	unsigned sent = 0, got = 0, acked = 0, down = 0, critical = 0, closeA = 0, closedB = 0;
+	unsigned b_rx_cls[3] = {0}, a_rx_crit = 0;
 	bool opened = false, want_next = false;
 	struct pony_completion cp[32];
 	for (unsigned step = 0; step < 2000000 && !(closeA && closedB); step++) {
@@ -34,6 +37,8 @@ int main(void)
 					CHECK(pony_recv_post(b, x->stream, pony_buf_alloc(b, 64), 64,
 							     0) == 0);
 			} else if (x->op == PONY_OP_RECV && x->status == 0) {
+				CHECK(x->qos_class <= PONY_CLASS_SCAVENGER);
+				b_rx_cls[x->qos_class]++;
 				CHECK(pony_send_flags(b, x->stream, x->buf, x->len,
 						      PONY_SEND_CLASS(PONY_CLASS_CRITICAL), 0) == 0);
 			} else if (x->op == PONY_OP_SEND) {
@@ -59,6 +64,7 @@ int main(void)
 				acked++;
 			} else if (x->op == PONY_OP_RECV) {
 				CHECK(x->status == 0 && x->len == 64 && memcmp(rx, tx, 64) == 0);
+				a_rx_crit += x->qos_class == PONY_CLASS_CRITICAL;
 				got++;
 				want_next = true;
 			} else if (x->op == PONY_OP_CLOSE) {
@@ -87,6 +93,8 @@ int main(void)
 	CHECK(critical >= 1 && down >= RPCS / 2);
 	CHECK(st[PONY_QOS_CRITICAL].downgraded == down);
 	CHECK(st[PONY_QOS_CRITICAL].rpcs == critical); /* measured at their echoes */
+	CHECK(b_rx_cls[PONY_CLASS_CRITICAL] == critical && b_rx_cls[PONY_CLASS_NORMAL] == down);
+	CHECK(a_rx_crit == RPCS);
 	CHECK(pony_unlisten(b, 7, 0) == 0);
 	for (unsigned step = 0; step < 100; step++) {
 		pony_app_host_poll(p.h[1], 256);

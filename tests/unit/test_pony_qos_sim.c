@@ -4,7 +4,10 @@
  * exactly what a sender without classes writes), the receiver counts them per class and
  * every message arrives intact. Then admission control with an SLO no RPC can meet: the
  * admit probability collapses and most critical RPCs run downgraded to normal, as
- * pony_tp_send_qos and the per-class counters report. And an RPC measured to its response. */
+ * pony_tp_send_qos and the per-class counters report. And an RPC measured to its response.
+ * Yielding: critical data passes a full window; behind a bottleneck, a scavenger stream's
+ * standing queue shrinks while critical messages flow, and the receiver learns each
+ * message's class (pony_tp_rx_class). */
 #include "pony_sim_pair.h"
 
 #define MSGS 64 /* sendq_max: all queued before the first poll */
@@ -176,12 +179,155 @@ static void test_rpc_latency(void **state)
 	sim_pair_stop();
 }
 
+/* Send t's planned messages [t->sent, upto) in class cls while the send queue takes them;
+ * the harness pump is kept off (total follows sent). */
+static void pump_upto(struct sim_ts *t, uint32_t upto, unsigned cls)
+{
+	while (t->sent < upto && pony_tp_send_qos(t->ep->tp, t->sid, sim_pattern + t->off[t->sent],
+						  t->len[t->sent], cls, NULL, t->sent) == 0)
+		t->sent++;
+	t->total = t->sent;
+}
+
+/* DATA packets from A on the captured link, and how many of them are critical. */
+static unsigned captured_data(unsigned *crit)
+{
+	unsigned n = 0;
+	*crit = 0;
+	for (unsigned i = 0; i < sim_link.n; i++) {
+		struct rte_mbuf *m = sim_link.p[i].m;
+		struct pony_hdr h;
+		if (sim_link.p[i].src != 0 ||
+		    pony_wire_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &h) < 0 ||
+		    h.type != PONY_T_DATA)
+			continue;
+		n++;
+		*crit += pony_qos_class(h.src_sid & 3) == PONY_QOS_CRITICAL;
+	}
+	return n;
+}
+
+/* A window of 4 full of scavenger data: a critical message still goes out at once, and up
+ * to qos_crit_burst (4) critical packets pass the window, no more, and no scavenger. */
+static void test_crit_passes_window(void **state)
+{
+	(void)state;
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.cwnd_init = ca.cwnd_max = 4;
+	ca.cwnd_min = 1;
+	sim_pair_start(&ca, &cb, 64);
+	struct sim_ts *bulk = sim_pair_connect(64), *rpc = sim_pair_connect(64);
+	assert_int_equal(sim_ts_plan(bulk, 20, 1000), 0);
+	assert_int_equal(sim_ts_plan(rpc, 8, 64), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[1], 0, 1), 0);
+	bulk->total = rpc->total = 0;
+	assert_true(sim_run_until(sim_pair_all_open, SIM_HZ / 10, 10000));
+	sim_link.capture = true;
+	pump_upto(bulk, 20, PONY_QOS_SCAVENGER);
+	pony_tp_poll(sim_ep[0].tp, sim_now);
+	unsigned crit, n0 = captured_data(&crit), n;
+	assert_true(n0 >= 1 && n0 <= 4); /* the window (a stream's credit may take a seq) */
+	pony_tp_poll(sim_ep[0].tp, sim_now);
+	assert_int_equal(captured_data(&crit), n0); /* full */
+	pump_upto(rpc, 1, PONY_QOS_CRITICAL);
+	pony_tp_poll(sim_ep[0].tp, sim_now);
+	n = captured_data(&crit);
+	assert_int_equal(n, n0 + 1);
+	assert_int_equal(crit, 1);
+	pump_upto(rpc, 8, PONY_QOS_CRITICAL);
+	pony_tp_poll(sim_ep[0].tp, sim_now);
+	n = captured_data(&crit);
+	assert_int_equal(crit, 4); /* a full window + crit_burst in flight */
+	assert_int_equal(n, n0 + 4);
+	sim_link.capture = false;
+	assert_true(sim_run_until(sim_pair_all_done, SIM_HZ, 1000000));
+	assert_int_equal(bulk->acked, 20);
+	assert_int_equal(rpc->acked, 8);
+	assert_int_equal(sim_ep[1].ts[0].rx_bad + sim_ep[1].ts[1].rx_bad, 0);
+	sim_pair_stop();
+}
+
+static double mean_queue_us(void)
+{
+	return sim_link.q_samples ? (double)sim_link.q_sum_ns / (double)sim_link.q_samples / 1e3
+				  : 0;
+}
+
+/* Run ms of simulated time: bulk pumped as scavenger, and (rpc != NULL) one critical message
+ * in flight at a time. */
+static void run_ms(struct sim_ts *bulk, struct sim_ts *rpc, unsigned ms)
+{
+	uint64_t end = sim_now + (uint64_t)ms * 1000000;
+	for (unsigned i = 0; i < 1000000 && sim_now < end; i++) {
+		pump_upto(bulk, 100000, PONY_QOS_SCAVENGER);
+		if (rpc && rpc->acked == rpc->sent)
+			pump_upto(rpc, rpc->sent + 1, PONY_QOS_CRITICAL);
+		sim_step();
+	}
+}
+
+/* A 1 Gbit/s bottleneck, a delay target of 200 us: scavenger bulk alone keeps a standing
+ * queue near the target; with a critical stream active, the bulk yields to a queue near
+ * qos_yield_delay_us (10) and still moves, and each critical message reaches the receiver
+ * marked critical. */
+static void test_yield_queue(void **state)
+{
+	(void)state;
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.target_delay_us = cb.target_delay_us = 200;
+	sim_pair_start(&ca, &cb, 64);
+	sim_link.rate_bps = 1e9;
+	sim_link.qmax_ns = 5000000;
+	struct sim_ts *bulk = sim_pair_connect(64), *rpc = sim_pair_connect(64);
+	assert_int_equal(sim_ts_plan(bulk, 100000, 4000), 0);
+	assert_int_equal(sim_ts_plan(rpc, 100000, 64), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[1], 0, 1), 0);
+	bulk->total = rpc->total = 0;
+	assert_true(sim_run_until(sim_pair_all_open, SIM_HZ / 10, 10000));
+	run_ms(bulk, NULL, 20); /* the window grows to the target */
+	sim_link.q_sum_ns = sim_link.q_samples = 0;
+	uint32_t b0 = bulk->acked;
+	run_ms(bulk, NULL, 20);
+	double q1 = mean_queue_us();
+	uint32_t alone = bulk->acked - b0;
+	run_ms(bulk, rpc, 10);
+	sim_link.q_sum_ns = sim_link.q_samples = 0;
+	b0 = bulk->acked;
+	uint32_t r0 = rpc->acked;
+	run_ms(bulk, rpc, 20);
+	double q2 = mean_queue_us();
+	uint32_t beside = bulk->acked - b0;
+	struct pony_qos_class_stats st[PONY_QOS_N], sb[PONY_QOS_N];
+	pony_tp_qos_stats(sim_ep[0].tp, st);
+	pony_tp_qos_stats(sim_ep[1].tp, sb);
+	print_message("mean queue: bulk alone %.1f us (%u msgs / 20 ms), beside critical %.1f us "
+		      "(%u msgs, %u rpcs); scavenger yielded %lu times\n",
+		      q1, alone, q2, beside, rpc->acked - r0,
+		      (unsigned long)st[PONY_QOS_SCAVENGER].yielded);
+	assert_true(q1 > 50);
+	assert_true(q2 * 3 < q1);
+	assert_true(beside > alone / 4); /* the bulk yields, it does not stop */
+	assert_true(rpc->acked - r0 > 20);
+	assert_true(st[PONY_QOS_SCAVENGER].yielded > 0);
+	assert_int_equal(st[PONY_QOS_CRITICAL].yielded, 0);
+	assert_true(sb[PONY_QOS_CRITICAL].rx_pkts >= rpc->acked);
+	assert_int_equal(bulk->rx_bad + rpc->rx_bad + sim_ep[1].ts[0].rx_bad +
+				 sim_ep[1].ts[1].rx_bad, 0);
+	sim_pair_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrr_on_wire),
 		cmocka_unit_test(test_admission_downgrades),
 		cmocka_unit_test(test_rpc_latency),
+		cmocka_unit_test(test_crit_passes_window),
+		cmocka_unit_test(test_yield_queue),
 	};
 	return sim_pair_run_tests("pony_qos_sim", tests, sizeof(tests) / sizeof(tests[0]));
 }

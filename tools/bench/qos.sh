@@ -23,7 +23,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-smoke=0 out="" dur="" slo="" ovl=32 weights=8:4:1
+smoke=0 out="" dur="" slo="" ovl=32 ovl_inflight=4 weights=8:4:1
 qb=${QOS_BENCH:-} snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
     --duration) dur=$2; shift ;;
     --slo-us) slo=$2; shift ;;
     --overload-streams) ovl=$2; shift ;;
+    --overload-inflight) ovl_inflight=$2; shift ;;
     --weights) weights=$2; shift ;;
     -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "qos.sh: unknown argument $1" >&2; exit 2 ;;
@@ -137,7 +138,7 @@ run_case() {
   log "$c: $(cat "$out/raw/client-$c.json")"
 }
 
-keys="qos_weights = \"$weights\";"
+keys="qos_weights = \"$weights\"; ${QOS_BENCH_KEYS:-}"
 daemon sq$$b b "$keys"; db=$PID
 daemon sq$$a a "$keys"; da=$PID
 rc=0
@@ -154,7 +155,7 @@ for l in open(sys.argv[1]):
 fi
 stop $da
 daemon sq$$a a "$keys qos_slo_critical_us = $slo;" || rc=1
-run_case overload --rpc-streams "$ovl" --rpc-inflight 4 --slo-us "$slo" || rc=1
+run_case overload --rpc-streams "$ovl" --rpc-inflight "$ovl_inflight" --slo-us "$slo" || rc=1
 # Daemon A's per-class counters as snapctl shows them (stats.txt, stats.json), when built.
 ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
 if [ -x "$ctl" ]; then

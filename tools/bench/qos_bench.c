@@ -2,8 +2,9 @@
  * streams that saturate the link, through two snapnetd daemons (tools/bench/qos.sh starts
  * them over memif). One program, two roles:
  *   qos_bench server --service S [--duration SEC]
- *       echoes every RPC message back on its stream in the class the request names (from
- *       the receive buffer itself), swallows bulk messages; until SIGTERM or the duration.
+ *       echoes every RPC message back on its stream in the class the request ran in (the
+ *       RECV completion's qos_class: a downgraded request is answered in the lower class),
+ *       swallows bulk messages; until SIGTERM or the duration.
  *   qos_bench client --addr A --service S --case NAME [--duration SEC] [--rpc-size B]
  *       [--rpc-streams N] [--rpc-inflight K] [--bulk-streams N] [--bulk-size B]
  *       [--bulk-inflight K] [--slo-us US]
@@ -147,9 +148,11 @@ static int server(const struct opts *o)
 					continue;
 				}
 				memcpy(&h, c->buf, sizeof(h));
-				if (h.magic == QB_MAGIC && h.kind == K_RPC && h.cls <= 2 &&
+				/* The echo runs in the class the request ran in (a downgraded
+				 * request's answer too), not the one it asked for. */
+				if (h.magic == QB_MAGIC && h.kind == K_RPC && c->qos_class <= 2 &&
 				    pony_send_flags(app, c->stream, c->buf, c->len,
-						    PONY_SEND_CLASS(h.cls), 1) == 0) {
+						    PONY_SEND_CLASS(c->qos_class), 1) == 0) {
 					echoed++; /* the buffer is reposted when the echo completes */
 					continue;
 				}
