@@ -5,25 +5,29 @@
 #   unloaded   the RPCs alone (critical)
 #   classes    next to scavenger bulk streams that saturate the link
 #   noclasses  the same with every stream normal (an app without classes)
-#   overload   many critical RPC streams next to the bulk, daemon A restarted with
-#              qos_slo_critical_us = the SLO (default: 2x the unloaded p99): admission
+#   overload   many critical RPC streams next to the bulk (60, one RPC in flight each:
+#              independent RPCs; a stream delivers in order, so an RPC queued behind
+#              another on its stream waits for it whatever its class), daemon A restarted
+#              with qos_slo_critical_us = the SLO (default: 2x the unloaded p99): admission
 #              control downgrades; the report gives p99 against the SLO and the downgrade
 #              share
 # Results: DIR/qos.jsonl (one qos_bench line per case), DIR/summary.json (the p99 ratios
 # the issue asks about), DIR/qos.png when qos_plot.py finds matplotlib.
 # Usage: tools/bench/qos.sh [--smoke] [--out DIR] [--duration S] [--slo-us US]
-#                           [--overload-streams N] [--weights C:N:S]
+#                           [--overload-streams N] [--overload-inflight K] [--weights C:N:S]
 #   --smoke  0.3 s per case, engines in spreading groups, no plot: checks that every case
 #            runs and reports (no timing is asserted; the bench-quick suite runs it)
 # Env: BENCH_CLIENT_CPUS (0), BENCH_SERVER_CPUS (1): taskset CPU lists of side A and B;
 #   QOS_BENCH, SNAPNETD, SNAPCTL: the binaries (default: next to each other in a build dir);
+#   QOS_BENCH_KEYS: more pony element settings for both daemons (e.g.
+#   "qos_yield_delay_us = 25;");
 #   daemon A's `snapctl stats` after the overload case goes to DIR/stats.{txt,json}.
 # Traffic stays on the memif link between the two daemons started here.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-smoke=0 out="" dur="" slo="" ovl=32 ovl_inflight=4 weights=8:4:1
+smoke=0 out="" dur="" slo="" ovl=60 ovl_inflight=1 weights=8:4:1
 qb=${QOS_BENCH:-} snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
   case $1 in

@@ -26,7 +26,8 @@ ax.bar([i - 0.2 for i in x], p50, 0.4, label="p50")
 ax.bar([i + 0.2 for i in x], p99, 0.4, label="p99")
 ax.set_xticks(list(x))
 ax.set_xticklabels([labels[c] for c in order])
-ax.set_ylabel("64 B critical RPC latency (us)")
+ax.set_ylabel("64 B critical RPC latency (us, log scale)")
+ax.set_yscale("log")
 title = "Pony priority classes over memif"
 if "overload" in rows:
     o = rows["overload"]
