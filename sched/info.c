@@ -73,6 +73,7 @@ int sched_thread_info(const struct sched_group *g, unsigned i, struct sched_thre
 	out->loops = LD(loops);
 	out->busy_loops = LD(busy_loops);
 	out->idle_loops = LD(idle_loops);
+	out->idle_yields = LD(idle_yields);
 	out->sleeps = LD(sleeps);
 	out->wakeups = LD(wakeups);
 	out->ctl_wakeups = LD(ctl_wakeups);
@@ -149,11 +150,12 @@ int sched_group_format(const struct sched_group *g, char *buf, size_t len)
 	for (unsigned i = 0; sched_thread_info(g, i, &ti) == 0; i++) {
 		put(buf, len, &n,
 		    "  thread %u on %s deadline: %s cpu %lu ns loops %lu busy %lu idle %lu "
-		    "sleeps %lu wakeups %lu (ctl %lu timer %lu) spin %lu ns backoffs %lu "
+		    "(yields %lu) sleeps %lu wakeups %lu (ctl %lu timer %lu) spin %lu ns backoffs %lu "
 		    "(%lu ns, now %lu ns, cap %lu ns = max extra wake-up latency)\n",
 		    ti.index, ti.placement, ti.deadline, (unsigned long)ti.cpu_ns,
 		    (unsigned long)ti.loops, (unsigned long)ti.busy_loops,
-		    (unsigned long)ti.idle_loops, (unsigned long)ti.sleeps,
+		    (unsigned long)ti.idle_loops, (unsigned long)ti.idle_yields,
+		    (unsigned long)ti.sleeps,
 		    (unsigned long)ti.wakeups, (unsigned long)ti.ctl_wakeups,
 		    (unsigned long)ti.timer_wakeups, (unsigned long)ti.spin_ns,
 		    (unsigned long)ti.backoffs, (unsigned long)ti.backoff_ns,

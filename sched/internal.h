@@ -42,7 +42,7 @@ static inline struct sched_eng *sched_eng(const struct snap_engine *e)
 
 /* Counters written only by the thread (relaxed atomics so inspect can read them). */
 struct sched_thread_stats {
-	_Atomic uint64_t loops, busy_loops, idle_loops, sleeps, wakeups, ctl_wakeups,
+	_Atomic uint64_t loops, busy_loops, idle_loops, idle_yields, sleeps, wakeups, ctl_wakeups,
 		timer_wakeups, backoffs, backoff_ns, backoff_cur_ns, spin_ns;
 };
 

@@ -36,6 +36,7 @@ void sched_params_default(struct sched_params *p)
 	p->spin_max_ns = 50000;
 	p->backoff_min_ns = 1000;
 	p->backoff_max_ns = 1000000;
+	p->idle_yield_polls = 16;
 	p->max_threads = 4;
 	p->qdelay_target_ns = 50000;
 	p->qdelay_low_ns = p->qdelay_target_ns / 4;
@@ -120,7 +121,7 @@ static const struct {
 	U64(qdelay_low_ns, 1000000000ull),   U64(window_ns, 10000000000ull),
 	U64(hysteresis, 1000),               U64(util_target_pct, 100),
 	U64(util_low_pct, 100),              U64(dl_runtime_ns, 10000000000ull),
-	U64(dl_period_ns, 10000000000ull),
+	U64(dl_period_ns, 10000000000ull),   U64(idle_yield_polls, 1000000000ull),
 };
 #undef U64
 

@@ -37,6 +37,11 @@ struct sched_params {
 	uint64_t backoff_max_ns;  /* cap of the exponential backoff (default 1 ms); it is the
 				   * worst-case wake-up latency a poll-only source pays */
 
+	/* Dedicated threads: after this many idle polls in a row, sched_yield() once, so a task
+	 * runnable on the same CPU (an app woken by its completion) runs now rather than at the
+	 * next scheduler tick (default 16; 0: never). */
+	uint32_t idle_yield_polls;
+
 	/* Compacting controller (driven by sched_tick). */
 	uint16_t max_threads;     /* default 4, at most SCHED_THREADS_MAX */
 	uint64_t qdelay_target_ns;/* grow when some engine's p99 queueing delay exceeds it
@@ -151,6 +156,7 @@ struct sched_thread_info {
 	uint64_t loops;          /* rounds over its engines */
 	uint64_t busy_loops;     /* rounds that found work */
 	uint64_t idle_loops;
+	uint64_t idle_yields;    /* dedicated: CPU handed over when idle (idle_yield_polls) */
 	uint64_t sleeps;         /* epoll sleeps */
 	uint64_t wakeups;        /* sleeps ended by an event (not a spurious/zero return) */
 	uint64_t ctl_wakeups;    /* wakes by the control thread (mailbox posts, stop) */

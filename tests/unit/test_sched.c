@@ -114,6 +114,12 @@ static void test_each_mode(void **state)
 		struct sched_thread_info ti;
 		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
 		assert_true(ti.busy_loops > 0);
+		/* A dedicated thread hands its CPU over between idle polls (the main thread
+		 * slept 200 us at a time on that CPU's neighbours meanwhile); the others sleep. */
+		if (m == SCHED_MODE_DEDICATED)
+			assert_true(ti.idle_yields > 0);
+		else
+			assert_int_equal(ti.idle_yields, 0);
 		assert_true(ti.placement[0] != '\0');
 		assert_true(ti.node >= 0); /* libnuma is there on every machine we build on */
 		assert_null(strstr(ti.placement, "not applied"));
@@ -321,6 +327,19 @@ static void test_params(void **state)
 	assert_int_equal(p.max_threads, 8);
 	assert_int_equal(sched_params_set(&p, "qdelay_target_ns", "20000"), 0);
 	assert_int_equal(p.qdelay_target_ns, 20000);
+	assert_int_equal(p.idle_yield_polls, 16);
+	assert_int_equal(sched_params_set(&p, "idle_yield_polls", "0"), 0); /* never */
+	{
+		struct sched_params q;
+		sched_params_default(&q);
+		assert_int_equal(sched_params_set(&q, "idle_yield_polls", "0"), 0);
+		struct sched_group *y0 = sched_group_create("y0", SCHED_MODE_DEDICATED, &q);
+		struct sched_group_info yi;
+		assert_non_null(y0);
+		assert_int_equal(sched_group_info(y0, &yi), 0);
+		assert_int_equal(yi.params.idle_yield_polls, 0); /* 0 stays 0: not a default */
+		sched_group_destroy(y0);
+	}
 	assert_int_equal(sched_params_set(&p, "max_threads", "65"), -EINVAL);
 	assert_int_equal(sched_params_set(&p, "max_threads", "-1"), -EINVAL);
 	assert_int_equal(sched_params_set(&p, "cpus", "3-1"), -EINVAL);
