@@ -36,7 +36,7 @@ void sched_params_default(struct sched_params *p)
 	p->spin_max_ns = 50000;
 	p->backoff_min_ns = 1000;
 	p->backoff_max_ns = 1000000;
-	p->idle_yield_polls = 16;
+	p->idle_yield_polls = 4;
 	p->max_threads = 4;
 	p->qdelay_target_ns = 50000;
 	p->qdelay_low_ns = p->qdelay_target_ns / 4;

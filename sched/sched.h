@@ -39,7 +39,7 @@ struct sched_params {
 
 	/* Dedicated threads: after this many idle polls in a row, sched_yield() once, so a task
 	 * runnable on the same CPU (an app woken by its completion) runs now rather than at the
-	 * next scheduler tick (default 16; 0: never). */
+	 * next scheduler tick (default 4; 0: never). */
 	uint32_t idle_yield_polls;
 
 	/* Compacting controller (driven by sched_tick). */

@@ -327,7 +327,7 @@ static void test_params(void **state)
 	assert_int_equal(p.max_threads, 8);
 	assert_int_equal(sched_params_set(&p, "qdelay_target_ns", "20000"), 0);
 	assert_int_equal(p.qdelay_target_ns, 20000);
-	assert_int_equal(p.idle_yield_polls, 16);
+	assert_int_equal(p.idle_yield_polls, 4);
 	assert_int_equal(sched_params_set(&p, "idle_yield_polls", "0"), 0); /* never */
 	{
 		struct sched_params q;
