@@ -136,10 +136,11 @@ static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len,
 	}
 	if (status == 0)
 		s->cnt.rx_bytes += len;
-	s->ops[i].qos = pony_qos_code(pony_tp_rx_class(s->host->tp, sid));
+	s->ops[i].qos = (uint8_t)pony_tp_rx_code(s->host->tp);
 	app_op_complete(s, i, status, status == 0 ? len : 0);
 	if (s->tp_refs == 0)
 		app_session_tp_drained(s); /* may free s */
+	(void)sid;
 }
 
 static void up_tx_done(void *owner, uint32_t sid, uint64_t cookie, int status)

@@ -271,13 +271,12 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 #define ALLOW_OPEN (1u << PONY_QOS_N) /* the window is open: not only critical data */
 #define CRIT_BIT (1u << PONY_QOS_CRITICAL)
 
-/* What flow f may send now (pony/qos.h "Yielding"): ALLOW_OPEN and the classes whose data
- * may go, 0 for nothing. A full window lets critical data pass by crit_burst packets; an
- * open one holds the classes below an active one to the flow's yield window. */
-static unsigned tx_allow(const struct pony_tp *tp, const struct pony_flow *f)
+/* What flow f may send now when classes other than normal are in use (pony/qos.h
+ * "Yielding"): ALLOW_OPEN and the classes whose data may go, 0 for nothing. A full window
+ * lets critical data pass by crit_burst packets; an open one holds the classes below an
+ * active one to the flow's yield window. */
+static unsigned tx_allow_classes(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	if ((tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) == 0)
-		return window_open(tp, f) ? ALLOW_OPEN | ALLOW_CLASSES : 0;
 	const struct pony_qflow *qf = &tp->qflows[f - tp->flows];
 	if (!window_open(tp, f)) {
 		uint32_t w = f->cc.cwnd >= 1.0 ? (uint32_t)f->cc.cwnd : 0;
@@ -339,8 +338,13 @@ static uint32_t lowest_lost(struct pony_tp *tp, struct pony_flow *f)
 
 static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 {
-	unsigned n = 0, allow;
-	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED && (allow = tx_allow(tp, f))) {
+	unsigned n = 0;
+	/* Normal alone (an app without classes): the window decides, nothing to weigh. */
+	const bool classes = (tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) != 0;
+	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED) {
+		unsigned allow = ALLOW_OPEN | ALLOW_CLASSES;
+		if (classes ? (allow = tx_allow_classes(tp, f)) == 0 : !window_open(tp, f))
+			break;
 		uint32_t seq;
 		struct pony_txdesc *d;
 		if (f->n_lost && (allow & ALLOW_OPEN)) {

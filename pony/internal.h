@@ -230,7 +230,6 @@ struct pony_qmsg {
  * message the stream receives answers the oldest. Process-local, reset with the stream. */
 struct pony_srpc {
 	uint8_t head, n;
-	uint8_t rx_code; /* class code of the message being received (the last one, once done) */
 	struct {
 		uint64_t t0;
 		pony_qos_ticket ticket;
@@ -294,6 +293,7 @@ struct pony_tp {
 	/* Bit c: a message of class c was queued to send (never cleared). With normal alone,
 	 * transmit skips the class passes (the critical-first flows, the weighted pick). */
 	uint8_t tx_classes;
+	uint8_t rx_code;  /* class code of the message rx_done is completing (pony_tp_rx_code) */
 	/* Classes yield in the shared FIFO (the port's ring, the peer's engine): while a class
 	 * has sent within yield_hold ticks (cls_until[c] > now), the data of every lower class
 	 * is held to each flow's yield window (struct pony_qflow cc_yield: the flow's delay

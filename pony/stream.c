@@ -251,7 +251,6 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 	if (!s->rx_active) {
 		uint64_t cookie = 0;
 		s->rx_active = true;
-		tp->srpc[sid & PONY_SID_IDX_MASK].rx_code = code; /* pony_tp_rx_class */
 		s->rx_len = msg_len;
 		s->rx_got = 0;
 		s->rx_dst = tp->up->rx_begin(s->owner, sid, msg_len, &cookie);
@@ -272,6 +271,7 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 	s->rx_active = false;
 	s->rx_next++;
 	tp->st.msgs_rx++;
+	tp->rx_code = code; /* every segment of a message carries its class: pony_tp_rx_code */
 	pony_qos_rx_msg(tp, s);
 	tp->up->rx_done(s->owner, sid, s->rx_cookie, s->rx_len, s->rx_discard ? -EMSGSIZE : 0);
 	return true;

@@ -487,10 +487,9 @@ void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s)
 			  (uint64_t)((double)(tp->now - sr->e[k].t0) * tp->ns_per_tsc));
 }
 
-unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid)
+unsigned pony_tp_rx_code(const struct pony_tp *tp)
 {
-	const struct pony_stream *s = pony_stream_get((struct pony_tp *)(uintptr_t)tp, sid);
-	return s ? pony_qos_class(tp->srpc[sid & PONY_SID_IDX_MASK].rx_code) : PONY_QOS_NORMAL;
+	return tp->rx_code;
 }
 
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)

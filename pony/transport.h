@@ -320,11 +320,10 @@ int pony_tp_send(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len
 int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t len,
 		     unsigned cls, unsigned *ran, uint64_t cookie);
 
-/* The class (PONY_QOS_*) the sender ran stream sid's message in: inside rx_done, the message
- * being completed (a segment held across an upgrade reads as normal). NORMAL for an unknown
- * sid. A receiver that answers in the class the request ran in keeps an RPC's class on the
- * way back, downgraded or not. */
-unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid);
+/* Inside rx_done: the class code (pony_qos_code, 0 normal) the sender ran the message being
+ * completed in (a segment held across an upgrade reads as normal). A receiver that answers
+ * in that class keeps an RPC's class on the way back, downgraded or not. */
+unsigned pony_tp_rx_code(const struct pony_tp *tp);
 
 /* The weights of the classes (3, PONY_QOS_* order; the app layer serves commands by them). */
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp);

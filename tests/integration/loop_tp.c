@@ -134,11 +134,10 @@ static struct loop_stream *live(struct pony_tp *tp, uint32_t sid)
 	return &tp->s[sid];
 }
 
-unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid)
+unsigned pony_tp_rx_code(const struct pony_tp *tp)
 {
 	(void)tp;
-	(void)sid;
-	return 1; /* normal: the loop has no classes */
+	return 0; /* normal: the loop has no classes */
 }
 
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)

@@ -92,11 +92,10 @@ int pony_tp_send_qos(struct pony_tp *tp, uint32_t sid, const void *buf, uint32_t
 						.cls = (uint8_t)cls, .rpc = rpc});
 }
 
-unsigned pony_tp_rx_class(const struct pony_tp *tp, uint32_t sid)
+unsigned pony_tp_rx_code(const struct pony_tp *tp)
 {
 	(void)tp;
-	(void)sid;
-	return 1; /* normal */
+	return 0; /* normal */
 }
 
 const uint32_t *pony_tp_qos_weight(const struct pony_tp *tp)

@@ -7,7 +7,7 @@
  * pony_tp_send_qos and the per-class counters report. And an RPC measured to its response.
  * Yielding: critical data passes a full window; behind a bottleneck, a scavenger stream's
  * standing queue shrinks while critical messages flow, and the receiver learns each
- * message's class (pony_tp_rx_class). */
+ * message's class (pony_tp_rx_code). */
 #include "pony_sim_pair.h"
 
 #define MSGS 64 /* sendq_max: all queued before the first poll */
