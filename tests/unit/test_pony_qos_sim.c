@@ -207,6 +207,21 @@ static unsigned captured_data(unsigned *crit)
 	return n;
 }
 
+/* Two streams from A to B, both open, sent by hand (pump_upto): *bulk with n_bulk messages
+ * of up to bulk_len bytes, *rpc with n_rpc of 64. */
+static void two_streams(struct sim_ts **bulk, struct sim_ts **rpc, uint32_t n_bulk,
+			uint32_t bulk_len, uint32_t n_rpc)
+{
+	*bulk = sim_pair_connect(64);
+	*rpc = sim_pair_connect(64);
+	assert_int_equal(sim_ts_plan(*bulk, n_bulk, bulk_len), 0);
+	assert_int_equal(sim_ts_plan(*rpc, n_rpc, 64), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
+	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[1], 0, 1), 0);
+	(*bulk)->total = (*rpc)->total = 0;
+	assert_true(sim_run_until(sim_pair_all_open, SIM_HZ / 10, 10000));
+}
+
 /* A window of 4 full of scavenger data: a critical message still goes out at once, and up
  * to qos_crit_burst (4) critical packets pass the window, no more, and no scavenger. */
 static void test_crit_passes_window(void **state)
@@ -217,13 +232,8 @@ static void test_crit_passes_window(void **state)
 	ca.cwnd_init = ca.cwnd_max = 4;
 	ca.cwnd_min = 1;
 	sim_pair_start(&ca, &cb, 64);
-	struct sim_ts *bulk = sim_pair_connect(64), *rpc = sim_pair_connect(64);
-	assert_int_equal(sim_ts_plan(bulk, 20, 1000), 0);
-	assert_int_equal(sim_ts_plan(rpc, 8, 64), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[1], 0, 1), 0);
-	bulk->total = rpc->total = 0;
-	assert_true(sim_run_until(sim_pair_all_open, SIM_HZ / 10, 10000));
+	struct sim_ts *bulk, *rpc;
+	two_streams(&bulk, &rpc, 20, 1000, 8);
 	sim_link.capture = true;
 	pump_upto(bulk, 20, PONY_QOS_SCAVENGER);
 	pony_tp_poll(sim_ep[0].tp, sim_now);
@@ -281,13 +291,8 @@ static void test_yield_queue(void **state)
 	sim_pair_start(&ca, &cb, 64);
 	sim_link.rate_bps = 1e9;
 	sim_link.qmax_ns = 5000000;
-	struct sim_ts *bulk = sim_pair_connect(64), *rpc = sim_pair_connect(64);
-	assert_int_equal(sim_ts_plan(bulk, 100000, 4000), 0);
-	assert_int_equal(sim_ts_plan(rpc, 100000, 64), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[0], 0, 1), 0);
-	assert_int_equal(sim_ts_plan(&sim_ep[1].ts[1], 0, 1), 0);
-	bulk->total = rpc->total = 0;
-	assert_true(sim_run_until(sim_pair_all_open, SIM_HZ / 10, 10000));
+	struct sim_ts *bulk, *rpc;
+	two_streams(&bulk, &rpc, 100000, 4000, 100000);
 	run_ms(bulk, NULL, 20); /* the window grows to the target */
 	sim_link.q_sum_ns = sim_link.q_samples = 0;
 	uint32_t b0 = bulk->acked;
