@@ -109,6 +109,7 @@ static int parse_cpus(struct sched_params *p, const char *s)
 	return 0;
 }
 
+/* Each key's field is 2, 4 or 8 bytes wide: set and get copy exactly that many. */
 #define U64(f, max) {#f, offsetof(struct sched_params, f), sizeof(((struct sched_params *)0)->f), max}
 static const struct {
 	const char *key;
@@ -143,6 +144,9 @@ int sched_params_set(struct sched_params *p, const char *key, const char *val)
 		if (keys[i].size == sizeof(uint16_t)) {
 			uint16_t v16 = (uint16_t)v;
 			memcpy(f, &v16, sizeof(v16));
+		} else if (keys[i].size == sizeof(uint32_t)) {
+			uint32_t v32 = (uint32_t)v;
+			memcpy(f, &v32, sizeof(v32));
 		} else {
 			uint64_t v64 = v;
 			memcpy(f, &v64, sizeof(v64));
@@ -161,6 +165,10 @@ int sched_params_get(const struct sched_params *p, unsigned i, const char **key,
 		uint16_t v16;
 		memcpy(&v16, f, sizeof(v16));
 		*val = v16;
+	} else if (keys[i].size == sizeof(uint32_t)) {
+		uint32_t v32;
+		memcpy(&v32, f, sizeof(v32));
+		*val = v32;
 	} else {
 		memcpy(val, f, sizeof(*val));
 	}

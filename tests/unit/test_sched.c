@@ -328,6 +328,19 @@ static void test_params(void **state)
 	assert_int_equal(sched_params_set(&p, "qdelay_target_ns", "20000"), 0);
 	assert_int_equal(p.qdelay_target_ns, 20000);
 	assert_int_equal(p.idle_yield_polls, 4);
+	/* A 4-byte field is written and read as 4 bytes: its neighbours keep their values. */
+	assert_int_equal(sched_params_set(&p, "idle_yield_polls", "7"), 0);
+	assert_int_equal(p.idle_yield_polls, 7);
+	assert_int_equal(p.max_threads, 8);
+	for (unsigned k = 0;; k++) {
+		const char *key;
+		uint64_t val;
+		assert_int_equal(sched_params_get(&p, k, &key, &val), 0);
+		if (strcmp(key, "idle_yield_polls") == 0) {
+			assert_int_equal(val, 7);
+			break;
+		}
+	}
 	assert_int_equal(sched_params_set(&p, "idle_yield_polls", "0"), 0); /* never */
 	{
 		struct sched_params q;
