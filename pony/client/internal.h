@@ -58,6 +58,7 @@ struct pony_app {
 	uint8_t peers6[PONY_PEERS6_MAX][16];
 	unsigned n_peers6;
 	uint32_t version; /* shm version to say hello with / agreed (pony/shm.h) */
+	uint64_t spin_ns; /* pony_wait spins this long before it sleeps (pony_set_wait_spin) */
 };
 
 /* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large

@@ -168,12 +168,15 @@ static void *daemon_thread(void *arg)
 	return NULL;
 }
 
-static void test_stress_two_threads(void **state)
+/* The app's waits spin for spin_us first (pony_set_wait_spin) or sleep at once. */
+static void stress_two_threads(unsigned spin_us)
 {
 	struct app_fix x;
 	fix_init(&x, "t_stress", 1, NULL);
 	struct stress st = {.x = &x};
 	struct pony_app *a = x.app[0];
+	assert_int_equal(pony_set_wait_spin(a, PONY_WAIT_SPIN_MAX_US + 1), -EINVAL);
+	assert_int_equal(pony_set_wait_spin(a, spin_us), 0);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, daemon_thread, &st), 0);
 	uint64_t next = 0, want = 0;
@@ -213,6 +216,18 @@ static void test_stress_two_threads(void **state)
 	assert_int_equal(x.s[0]->cnt.cpl_overflow, 0);
 	assert_false(pony_app_session_broken(x.s[0]));
 	fix_fini(&x);
+}
+
+static void test_stress_two_threads(void **state)
+{
+	stress_two_threads(0);
+	(void)state;
+}
+
+/* Spinning waits (yielding between looks) lose nothing either. */
+static void test_stress_spin(void **state)
+{
+	stress_two_threads(50);
 	(void)state;
 }
 
@@ -223,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_full_empty),
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_stress_two_threads),
+		cmocka_unit_test(test_stress_spin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
