@@ -74,6 +74,8 @@ int pony_large_piece_done(struct pony_app *a, const struct pony_shm_cpl *c,
  * ENOMEM. Not exported from libpony.so. */
 struct pony_app *pony_app_wrap(void *base, size_t size, int cmd_efd, int cpl_efd);
 void pony_app_unwrap(struct pony_app *a);
+/* wait.c: clear our sleeping flag and drain the eventfd the daemon may have rung. */
+void pony_disarm(struct pony_app *a);
 
 /* pony.c, for the other parts of the library: the payload-area offset of [buf, buf+len)
  * (0, or -EFAULT if it is not inside the area), and queueing one command on the ring

@@ -1,0 +1,128 @@
+/* libpony: waiting for completions (pony.h: pony_wait, pony_arm, pony_fd): the sleeping
+ * flag in the completion ring, the eventfd the daemon rings, and the optional spin before a
+ * sleep. */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pony/client/internal.h"
+
+void pony_disarm(struct pony_app *a)
+{
+	if (!a->armed)
+		return;
+	a->armed = false;
+	pony_shm_disarm(a->cpl_ring);
+	uint64_t v;
+	if (read(a->cpl_efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: the daemon did not ring */
+	}
+}
+
+static bool cpl_pending(struct pony_app *a)
+{
+	return pony_shm_tail(a->cpl_ring) != a->cpl_head;
+}
+
+int pony_arm(struct pony_app *a)
+{
+	if (cpl_pending(a))
+		return 1;
+	a->armed = true;
+	if (pony_shm_arm(a->cpl_ring, a->cpl_head)) {
+		pony_disarm(a);
+		return 1;
+	}
+	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+int pony_set_wait_spin(struct pony_app *a, unsigned us)
+{
+	if (us > PONY_WAIT_SPIN_MAX_US)
+		return -EINVAL;
+	a->spin_ns = (uint64_t)us * 1000;
+	return 0;
+}
+
+int pony_wait(struct pony_app *a, int timeout_ms)
+{
+	/* Spin first, yielding the CPU between looks: an engine polling on this CPU runs in
+	 * between (it yields back when idle), and the completion is seen microseconds after
+	 * the engine writes it, without arming, an eventfd write and a wake-up. */
+	if (a->spin_ns && timeout_ms != 0) {
+		uint64_t end = mono_ns() + a->spin_ns;
+		do {
+			if (cpl_pending(a))
+				return 1;
+			if (a->dead)
+				return -EPIPE;
+			sched_yield();
+		} while (mono_ns() < end);
+	}
+	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	/* Loop: a ring that raced with an earlier arm can leave the eventfd readable with
+	 * nothing new to read; such spurious wakeups must not look like a timeout. */
+	for (;;) {
+		if (pony_arm(a))
+			return 1;
+		if (a->dead) {
+			pony_disarm(a);
+			return -EPIPE;
+		}
+		int left = -1;
+		if (deadline >= 0) {
+			int64_t d = deadline - mono_ms();
+			left = d > 0 ? (int)d : 0;
+		}
+		struct pollfd p[2] = {{.fd = a->cpl_efd, .events = POLLIN},
+				      {.fd = a->sock, .events = POLLIN}};
+		int r = poll(p, 2, left);
+		if (r < 0) {
+			int e = errno;
+			pony_disarm(a);
+			return -e;
+		}
+		if (p[1].revents) {
+			/* Apps never receive data after the hello: readability means EOF or
+			 * error. */
+			char c;
+			ssize_t n = recv(a->sock, &c, 1, MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				a->dead = true;
+		}
+		pony_disarm(a);
+		if (cpl_pending(a))
+			return 1;
+		if (a->dead)
+			return -EPIPE;
+		if (r == 0 || (deadline >= 0 && mono_ms() >= deadline))
+			return 0;
+	}
+}
+
+int pony_fd(const struct pony_app *a)
+{
+	return a->cpl_efd;
+}
+
+int pony_sock_fd(const struct pony_app *a)
+{
+	return a->sock;
+}
