@@ -11,17 +11,11 @@ Prints the figures; exits 1 with a FAIL line if a bound is broken (--no-bound: p
 for runs that delay acks on purpose).
 """
 import json
-import os
 import re
 import statistics
 import sys
 
 MAX_US, MEDIAN_US = 50000, 20000
-# A sanitized build (SNAP_SANITIZE, set by tests/upgrade/meson.build) saves and restores
-# engine states 2-4 times slower: three times the bounds there, as upgrade_ports.sh does.
-# The issue's bound is the product's, the gcc build's.
-if os.environ.get("SNAP_SANITIZE", "none") not in ("none", ""):
-    MAX_US, MEDIAN_US = 3 * MAX_US, 3 * MEDIAN_US
 
 
 def per_engine(path):
