@@ -4,6 +4,7 @@
  * and a table whose layout did not change is one memcpy. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "snap/saverec.h"
@@ -382,12 +383,20 @@ trunc:
 	return -EINVAL;
 }
 
-int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *s, void *recs,
-		 size_t count, size_t stride, char *err, size_t errlen)
+/* A table read up to its records: the header checked against the reader's name and count,
+ * the wire records (and indices, if sparse) taken, and the mapping planned. */
+struct got {
+	uint32_t kept;
+	const uint8_t *idx; /* kept ascending u32s, unaligned; NULL when every record was kept */
+	const uint8_t *recs;
+	uint32_t wire_size;
+};
+
+static int get_begin(const uint8_t **p, size_t *left, const struct snap_rec_schema *s,
+		     size_t count, struct rec_map *m, struct got *g, char *err, size_t errlen)
 {
 	/* The wire schema is large (names): keep it off the engine's stack. */
 	static __thread struct wire_schema w;
-	static __thread struct rec_map m;
 	uint32_t n, kept;
 	int r = get_schema(p, left, &w, &n, &kept, err, errlen);
 	if (r)
@@ -397,33 +406,94 @@ int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *
 			 w.name, n, s->name, count);
 		return -EINVAL;
 	}
-	const uint8_t *idx = kept < n ? take(p, left, (size_t)kept * sizeof(uint32_t)) : NULL;
-	const uint8_t *q = take(p, left, (size_t)kept * w.s.size);
-	if (q == NULL || (kept < n && idx == NULL)) {
+	g->kept = kept;
+	g->wire_size = w.s.size;
+	g->idx = kept < n ? take(p, left, (size_t)kept * sizeof(uint32_t)) : NULL;
+	g->recs = take(p, left, (size_t)kept * w.s.size);
+	if (g->recs == NULL || (kept < n && g->idx == NULL)) {
 		snprintf(err, errlen, "saved table %s: truncated records", s->name);
 		return -EINVAL;
 	}
-	r = plan(&w.s, s, &m, err, errlen);
-	if (r)
-		return r;
-	if (kept == n) {
-		r = copy_recs(&m, q, w.s.size, recs, stride, count, s->size);
-	} else {
-		/* Sparse: each kept record to its index (ascending, so each at most once). */
-		for (uint32_t k = 0, last = 0; k < kept && r == 0; k++) {
-			uint32_t i;
-			memcpy(&i, idx + (size_t)k * sizeof(i), sizeof(i));
-			if (i >= n || (k > 0 && i <= last)) {
-				snprintf(err, errlen, "saved table %s: bad record index", s->name);
-				return -EINVAL;
-			}
-			last = i;
-			r = copy_recs(&m, q + (size_t)k * w.s.size, w.s.size,
-				      (uint8_t *)recs + (size_t)i * stride, stride, 1, s->size);
-		}
+	return plan(&w.s, s, m, err, errlen);
+}
+
+/* The k-th kept record's index, checked: below count and above the one before. */
+static int got_index(const struct got *g, const struct snap_rec_schema *s, size_t count,
+		     uint32_t k, uint32_t *i, char *err, size_t errlen)
+{
+	uint32_t last = *i;
+	memcpy(i, g->idx + (size_t)k * sizeof(*i), sizeof(*i));
+	if (*i >= count || (k > 0 && *i <= last)) {
+		snprintf(err, errlen, "saved table %s: bad record index", s->name);
+		return -EINVAL;
 	}
-	if (r)
+	return 0;
+}
+
+static int got_range(int r, const struct snap_rec_schema *s, char *err, size_t errlen)
+{
+	if (r == -ERANGE)
 		snprintf(err, errlen, "saved table %s: a value does not fit this release's field",
 			 s->name);
 	return r;
+}
+
+int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *s, void *recs,
+		 size_t count, size_t stride, char *err, size_t errlen)
+{
+	static __thread struct rec_map m;
+	struct got g;
+	int r = get_begin(p, left, s, count, &m, &g, err, errlen);
+	if (r)
+		return r;
+	if (g.idx == NULL)
+		return got_range(copy_recs(&m, g.recs, g.wire_size, recs, stride, count, s->size),
+				 s, err, errlen);
+	/* Sparse: each kept record to its index (ascending, so each at most once). */
+	for (uint32_t k = 0, i = 0; k < g.kept; k++) {
+		if ((r = got_index(&g, s, count, k, &i, err, errlen)) != 0)
+			return r;
+		r = copy_recs(&m, g.recs + (size_t)k * g.wire_size, g.wire_size,
+			      (uint8_t *)recs + (size_t)i * stride, stride, 1, s->size);
+		if (r)
+			return got_range(r, s, err, errlen);
+	}
+	return 0;
+}
+
+int snap_rec_get_kept(const uint8_t **p, size_t *left, const struct snap_rec_schema *s,
+		      size_t count, struct snap_rec_kept *out, char *err, size_t errlen)
+{
+	static __thread struct rec_map m;
+	struct got g;
+	*out = (struct snap_rec_kept){0};
+	int r = get_begin(p, left, s, count, &m, &g, err, errlen);
+	if (r)
+		return r;
+	out->recs = calloc(g.kept ? g.kept : 1, s->size);
+	out->idx = g.idx ? malloc((g.kept ? g.kept : 1) * sizeof(uint32_t)) : NULL;
+	if (out->recs == NULL || (g.idx && out->idx == NULL)) {
+		snap_rec_kept_free(out);
+		snprintf(err, errlen, "saved table %s: out of memory", s->name);
+		return -ENOMEM;
+	}
+	out->n = g.kept;
+	for (uint32_t k = 0, i = 0; g.idx && k < g.kept; k++) {
+		if ((r = got_index(&g, s, count, k, &i, err, errlen)) != 0)
+			break;
+		out->idx[k] = i;
+	}
+	if (r == 0)
+		r = got_range(copy_recs(&m, g.recs, g.wire_size, out->recs, s->size, g.kept,
+					s->size), s, err, errlen);
+	if (r)
+		snap_rec_kept_free(out);
+	return r;
+}
+
+void snap_rec_kept_free(struct snap_rec_kept *k)
+{
+	free(k->recs);
+	free(k->idx);
+	*k = (struct snap_rec_kept){0};
 }

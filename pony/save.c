@@ -234,25 +234,51 @@ static bool idx_ok(uint32_t i, size_t n)
 	return i == PONY_NONE || i < n;
 }
 
-/* A saved transport as read from either version, before anything of tp changes: the tables
- * in this build's layout (pointers into the blob for version 3, decoded copies for 4). */
+/* One table as read: n records in this build's layout, the k-th at index idx[k] (idx NULL:
+ * at index k). Version 3's are the whole tables, in the blob; version 4's are decoded copies
+ * of the records written, which for the sparse tables are those in use: a transport's
+ * tables are sized by its limits, and staging or copying them whole would cost the blackout
+ * a page fault per 4 KiB of limits. */
+struct table {
+	const uint8_t *recs;
+	const uint32_t *idx;
+	size_t n;
+};
+
+static size_t tab_at(const struct table *t, size_t k)
+{
+	return t->idx ? t->idx[k] : k;
+}
+
+/* Each record of t to its index in dst (size bytes each). */
+static void tab_scatter(void *dst, size_t size, const struct table *t)
+{
+	if (t->idx == NULL) {
+		memcpy(dst, t->recs, t->n * size);
+		return;
+	}
+	for (size_t k = 0; k < t->n; k++)
+		memcpy((uint8_t *)dst + (size_t)t->idx[k] * size, t->recs + k * size, size);
+}
+
+/* A saved transport as read from either version, before anything of tp changes. */
 struct image {
 	struct pony_save_tp sc;
 	struct pony_tp_stats st;
 	struct pony_listener listen[PONY_LISTEN_MAX];
-	const void *flows, *descs, *maps, *streams, *txmsgs;
-	const struct pony_ip *peers;       /* NULL: a blob from before IPv6 */
+	struct table flows, descs, maps, streams, txmsgs;
+	struct table peers;                /* n 0 and idx NULL: a blob from before IPv6 */
 	struct pony_save_held *held;       /* n_held records */
 	const uint8_t **held_bytes;        /* each one's bytes */
 	struct rd os;                      /* the one-sided section, if has_os */
 	uint32_t has_os;
-	void *owned[6];                    /* decoded tables to free */
+	struct snap_rec_kept owned[6];     /* version 4's decoded tables, to free */
 };
 
 static void image_free(struct image *im)
 {
 	for (unsigned i = 0; i < 6; i++)
-		free(im->owned[i]);
+		snap_rec_kept_free(&im->owned[i]);
 	free(im->held);
 	free(im->held_bytes);
 }
@@ -270,9 +296,10 @@ static int check_tables(const struct pony_tp *tp, const struct image *im)
 	for (unsigned i = 0; i < PONY_LISTEN_MAX; i++)
 		if (!pony_saved_bool_ok(&im->listen[i].used))
 			return -EINVAL;
-	for (size_t i = 0; i < nf; i++) {
+	/* Records not in the tables read as zero: a free flow, a free stream. */
+	for (size_t k = 0; k < im->flows.n; k++) {
 		struct pony_flow f;
-		memcpy(&f, (const uint8_t *)im->flows + i * sizeof(f), sizeof(f));
+		memcpy(&f, im->flows.recs + k * sizeof(f), sizeof(f));
 		if (!pony_saved_bool_ok(&f.ack_pending) ||
 		    !pony_saved_bool_ok(&f.fin_sent))
 			return -EINVAL;
@@ -282,9 +309,10 @@ static int check_tables(const struct pony_tp *tp, const struct image *im)
 		    !idx_ok(f.streams, c->max_streams) || f.n_streams > c->max_streams)
 			return -EINVAL;
 	}
-	for (uint32_t si = 0; si < c->max_streams; si++) {
+	for (size_t k = 0; k < im->streams.n; k++) {
+		size_t si = tab_at(&im->streams, k);
 		struct pony_stream s;
-		memcpy(&s, (const uint8_t *)im->streams + si * sizeof(s), sizeof(s));
+		memcpy(&s, im->streams.recs + k * sizeof(s), sizeof(s));
 		if (!idx_ok(s.next, c->max_streams) || !idx_ok(s.prev, c->max_streams) ||
 		    !pony_saved_bool_ok(&s.ready) || !pony_saved_bool_ok(&s.close_after_open) ||
 		    !pony_saved_bool_ok(&s.close_pending) || !pony_saved_bool_ok(&s.rx_active) ||
@@ -346,13 +374,16 @@ static int read_raw(const struct pony_tp *tp, struct rd *r, struct image *im)
 		return -EINVAL; /* restore into a transport built from the same limits */
 	im->st = h.st;
 	memcpy(im->listen, h.listen, sizeof(im->listen));
-	im->flows = take(r, nf * sizeof(*tp->flows));
-	im->descs = take(r, nf * w * sizeof(*tp->descs));
-	im->maps = take(r, nf * w / 8);
-	im->streams = take(r, c->max_streams * sizeof(*tp->streams));
-	im->txmsgs = take(r, (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs));
-	if (!im->flows || !im->descs || !im->maps || !im->streams || !im->txmsgs)
-		return -EINVAL;
+	struct table *t[] = {&im->flows, &im->descs, &im->maps, &im->streams, &im->txmsgs};
+	const size_t n[] = {nf, nf * w, nf * w / 64, c->max_streams,
+			    (size_t)c->max_streams * c->sendq_max};
+	const size_t sz[] = {sizeof(*tp->flows), sizeof(*tp->descs), sizeof(*tp->rxmaps),
+			     sizeof(*tp->streams), sizeof(*tp->txmsgs)};
+	for (unsigned i = 0; i < 5; i++) {
+		*t[i] = (struct table){.recs = take(r, n[i] * sz[i]), .n = n[i]};
+		if (t[i]->recs == NULL)
+			return -EINVAL;
+	}
 	if (held_alloc(im))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < h.n_held; i++) {
@@ -364,21 +395,19 @@ static int read_raw(const struct pony_tp *tp, struct rd *r, struct image *im)
 	return read_os(r, im);
 }
 
-/* Decode one table of count records of schema s into a zeroed copy kept in im->owned[slot]. */
+/* Decode the records written of one table of count records of schema s, kept in
+ * im->owned[slot]. */
 static int get_table(struct rd *r, const struct snap_rec_schema *s, size_t count,
-		     struct image *im, unsigned slot, const void **out)
+		     struct image *im, unsigned slot, struct table *out)
 {
 	char err[160];
-	void *t = calloc(count ? count : 1, s->size);
-	if (t == NULL)
-		return -ENOMEM;
-	im->owned[slot] = t;
-	int e = snap_rec_get(&r->p, &r->left, s, t, count, s->size, err, sizeof(err));
+	struct snap_rec_kept *k = &im->owned[slot];
+	int e = snap_rec_get_kept(&r->p, &r->left, s, count, k, err, sizeof(err));
 	if (e) {
 		SNAP_LOG(ERR, "pony restore: %s", err);
 		return e == -ENOMEM ? e : e == -EPROTO ? -EPROTO : -EINVAL;
 	}
-	*out = t;
+	*out = (struct table){.recs = k->recs, .idx = k->idx, .n = k->n};
 	return 0;
 }
 
@@ -429,12 +458,8 @@ static int read_tables(const struct pony_tp *tp, struct rd *r, struct image *im)
 	uint32_t next = 0;
 	if (r->left >= sizeof(next))
 		memcpy(&next, r->p, sizeof(next));
-	if (next > 1) {
-		const void *peers;
-		if ((e = get_table(r, &pony_schema_peer, nf, im, 5, &peers)))
-			return e;
-		im->peers = peers;
-	}
+	if (next > 1 && (e = get_table(r, &pony_schema_peer, nf, im, 5, &im->peers)))
+		return e;
 	return read_os(r, im);
 }
 
@@ -445,15 +470,29 @@ static void apply(struct pony_tp *tp, const struct image *im)
 	size_t nf = c->max_flows, w = c->window;
 	free_held(tp);
 	pony_flowtx_flush(tp);
-	memcpy(tp->flows, im->flows, nf * sizeof(*tp->flows));
-	if (im->peers != NULL)
-		memcpy(tp->peers, im->peers, nf * sizeof(*tp->peers));
-	else
-		memset(tp->peers, 0, nf * sizeof(*tp->peers)); /* IPv4 flows: from peer_ip */
-	memcpy(tp->descs, im->descs, nf * w * sizeof(*tp->descs));
-	memcpy(tp->rxmaps, im->maps, nf * w / 8);
-	memcpy(tp->streams, im->streams, c->max_streams * sizeof(*tp->streams));
-	memcpy(tp->txmsgs, im->txmsgs, (size_t)c->max_streams * c->sendq_max * sizeof(*tp->txmsgs));
+	/* What tp itself had in use goes first. A free flow's descriptors and receive bitmap
+	 * and a free stream's send queue are never read (each is reset when its flow or stream
+	 * is taken), so only those in use are cleared, not the tables the limits size. */
+	for (size_t fi = 0; fi < nf; fi++) {
+		if (tp->flows[fi].state == PONY_F_FREE)
+			continue;
+		memset(&tp->descs[fi * w], 0, w * sizeof(*tp->descs));
+		memset(&tp->rxmaps[fi * (w / 64)], 0, w / 8);
+	}
+	for (size_t si = 0; si < c->max_streams; si++)
+		if (tp->streams[si].state != PONY_S_FREE)
+			memset(&tp->txmsgs[si * c->sendq_max], 0,
+			       c->sendq_max * sizeof(*tp->txmsgs));
+	memset(tp->flows, 0, nf * sizeof(*tp->flows));
+	memset(tp->peers, 0, nf * sizeof(*tp->peers)); /* no table: IPv4 flows, from peer_ip */
+	if (im->streams.idx != NULL)
+		memset(tp->streams, 0, c->max_streams * sizeof(*tp->streams));
+	tab_scatter(tp->flows, sizeof(*tp->flows), &im->flows);
+	tab_scatter(tp->peers, sizeof(*tp->peers), &im->peers);
+	tab_scatter(tp->descs, sizeof(*tp->descs), &im->descs);
+	tab_scatter(tp->rxmaps, sizeof(*tp->rxmaps), &im->maps);
+	tab_scatter(tp->streams, sizeof(*tp->streams), &im->streams);
+	tab_scatter(tp->txmsgs, sizeof(*tp->txmsgs), &im->txmsgs);
 	tp->stream_free = im->sc.stream_free;
 	tp->key[0] = im->sc.key[0];
 	tp->key[1] = im->sc.key[1];

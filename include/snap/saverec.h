@@ -97,3 +97,20 @@ int snap_rec_put_sparse(struct snap_sbuf *out, const struct snap_rec_schema *s,
  * err); -ERANGE (an integer that does not fit the reader's field). */
 int snap_rec_get(const uint8_t **p, size_t *left, const struct snap_rec_schema *s, void *recs,
 		 size_t count, size_t stride, char *err, size_t errlen);
+
+/* A table as it was written: n records in the reader's layout (recs, n x s->size bytes),
+ * with idx[k] the index of recs' k-th record (ascending) when the table is sparse, or
+ * idx NULL when every record is there (record i is the i-th). */
+struct snap_rec_kept {
+	void *recs;
+	uint32_t *idx;
+	size_t n;
+};
+
+/* Read one table as snap_rec_get does, but only the records the writer kept, into memory
+ * sized by them (a reader of a sparse table with large limits then touches what is in use,
+ * not the limits: an upgrade's blackout). Same returns, and -ENOMEM; on success free out
+ * with snap_rec_kept_free. */
+int snap_rec_get_kept(const uint8_t **p, size_t *left, const struct snap_rec_schema *s,
+		      size_t count, struct snap_rec_kept *out, char *err, size_t errlen);
+void snap_rec_kept_free(struct snap_rec_kept *k);
