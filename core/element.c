@@ -201,6 +201,21 @@ void snap_sbuf_fini(struct snap_sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int snap_sbuf_reserve(struct snap_sbuf *b, size_t cap)
+{
+	if (b->err)
+		return b->err;
+	if (cap > b->cap) {
+		uint8_t *d = realloc(b->data, cap);
+		if (d == NULL)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memset(b->data + b->len, 0, b->cap - b->len);
+	return 0;
+}
+
 void snap_sbuf_put(struct snap_sbuf *b, const void *p, size_t n)
 {
 	if (b->err || n == 0) /* nothing to add (p may be NULL then: an empty table) */

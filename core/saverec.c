@@ -265,6 +265,18 @@ static void put_schema(struct snap_sbuf *out, const struct snap_rec_schema *s, s
 	}
 }
 
+/* n records of size bytes, stride apart. */
+static void put_recs(struct snap_sbuf *out, const uint8_t *recs, size_t n, size_t stride,
+		     size_t size)
+{
+	if (stride == size) {
+		snap_sbuf_put(out, recs, n * size);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		snap_sbuf_put(out, recs + i * stride, size);
+}
+
 int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const void *recs,
 		 size_t count, size_t stride, const struct snap_rec_schema *dst, char *err,
 		 size_t errlen)
@@ -273,12 +285,7 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 		return -EINVAL;
 	if (dst == NULL) {
 		put_schema(out, s, count, count);
-		if (stride == s->size) {
-			snap_sbuf_put(out, recs, count * s->size);
-		} else {
-			for (size_t i = 0; i < count; i++)
-				snap_sbuf_put(out, (const uint8_t *)recs + i * stride, s->size);
-		}
+		put_recs(out, recs, count, stride, s->size);
 		return out->err;
 	}
 	struct rec_map m;
@@ -303,28 +310,40 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 }
 
 int snap_rec_put_sparse(struct snap_sbuf *out, const struct snap_rec_schema *s,
-			const void *recs, size_t count, size_t stride,
-			bool (*keep)(size_t i, void *ctx), void *ctx)
+			const void *recs, size_t count, size_t stride, size_t group,
+			bool (*keep)(size_t g, void *ctx), void *ctx)
 {
-	if (count > UINT32_MAX)
+	if (count > UINT32_MAX || group == 0 || count % group)
 		return -EINVAL;
-	size_t kept = 0;
-	for (size_t i = 0; i < count; i++)
-		kept += keep(i, ctx);
+	size_t groups = count / group, kept = 0;
+	for (size_t g = 0; g < groups; g++)
+		kept += keep(g, ctx) ? group : 0;
 	put_schema(out, s, count, kept);
-	if (kept == count) {
-		for (size_t i = 0; i < count; i++)
-			snap_sbuf_put(out, (const uint8_t *)recs + i * stride, s->size);
+	if (kept < count) {
+		/* The indices, then the records: the kept groups' indices are read back from
+		 * what was just written, so keep() is asked once per group here too. */
+		size_t at = out->len;
+		for (size_t g = 0; g < groups; g++) {
+			if (!keep(g, ctx))
+				continue;
+			for (size_t i = g * group; i < (g + 1) * group; i++) {
+				uint32_t idx = (uint32_t)i;
+				snap_sbuf_put(out, &idx, sizeof(idx));
+			}
+		}
+		if (out->err)
+			return out->err;
+		if (out->len - at != kept * sizeof(uint32_t))
+			return -EAGAIN; /* keep() changed its mind: a caller's bug */
+		for (size_t k = 0; k < kept; k += group) {
+			uint32_t i;
+			memcpy(&i, out->data + at + k * sizeof(i), sizeof(i));
+			put_recs(out, (const uint8_t *)recs + (size_t)i * stride, group, stride,
+				 s->size);
+		}
 		return out->err;
 	}
-	for (size_t i = 0; i < count; i++) {
-		uint32_t idx = (uint32_t)i;
-		if (keep(i, ctx))
-			snap_sbuf_put(out, &idx, sizeof(idx));
-	}
-	for (size_t i = 0; i < count; i++)
-		if (keep(i, ctx))
-			snap_sbuf_put(out, (const uint8_t *)recs + i * stride, s->size);
+	put_recs(out, recs, count, stride, s->size);
 	return out->err;
 }
 

@@ -9,6 +9,7 @@
 
 #define TO_STEP_TIMEOUT_S 10 /* one protocol step (an engine restore, the new daemon's start) */
 #define TO_FD_BATCH 64
+#define TO_SAVE_RESERVE (4u << 20) /* save buffer made ready before the blackout */
 #define TO_CHILD_FD 3        /* the channel's fd number in the new daemon (SNAP_TAKEOVER_FD) */
 
 enum msg_type {

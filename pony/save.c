@@ -97,32 +97,21 @@ static void save_os(const struct pony_tp *tp, struct snap_sbuf *out, uint32_t ve
 		pony_os_save(tp, out, version);
 }
 
-/* Which records a version 4 blob carries: those of flows and streams in use. The rest read
- * back as zero, which is what a free flow's (memset at allocation) and its descriptors and
- * receive bitmap are, and a free stream's send queue. Streams themselves are all written:
- * a free one keeps its sid generation and free-list link. */
-static bool flow_used(size_t i, void *ctx)
+/* Which records a version 4 blob carries: those of flows and streams in use, asked a flow
+ * (its descriptors, its receive bitmap) or a stream (its send queue) at a time. The rest
+ * read back as zero, which is what a free flow's (memset at allocation) and its descriptors
+ * and receive bitmap are, and a free stream's send queue. Streams themselves are all
+ * written: a free one keeps its sid generation and free-list link. */
+static bool flow_used(size_t fi, void *ctx)
 {
 	const struct pony_tp *tp = ctx;
-	return tp->flows[i].state != PONY_F_FREE;
+	return tp->flows[fi].state != PONY_F_FREE;
 }
 
-static bool desc_used(size_t i, void *ctx)
+static bool stream_used(size_t si, void *ctx)
 {
 	const struct pony_tp *tp = ctx;
-	return flow_used(i / tp->cfg.window, ctx);
-}
-
-static bool rxword_used(size_t i, void *ctx)
-{
-	const struct pony_tp *tp = ctx;
-	return flow_used(i / (tp->cfg.window / 64), ctx);
-}
-
-static bool txmsg_used(size_t i, void *ctx)
-{
-	const struct pony_tp *tp = ctx;
-	return tp->streams[i / tp->cfg.sendq_max].state != PONY_S_FREE;
+	return tp->streams[si].state != PONY_S_FREE;
 }
 
 /* Version 4: every table with its schema; held segments' bytes after their table. */
@@ -158,13 +147,14 @@ static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 	PUT(pony_schema_tp, &sc, 1);
 	PUT(pony_schema_stats, &tp->st, 1);
 	PUT(pony_schema_listener, tp->listen, PONY_LISTEN_MAX);
-#define SPARSE(schema, recs, n, keep)                                                       \
-	snap_rec_put_sparse(out, &(schema), (recs), (n), (schema).size, keep, (void *)tp)
-	SPARSE(pony_schema_flow, tp->flows, nf, flow_used);
-	SPARSE(pony_schema_desc, tp->descs, nf * w, desc_used);
-	SPARSE(pony_schema_rxword, tp->rxmaps, nf * w / 64, rxword_used);
+#define SPARSE(schema, recs, n, group, keep)                                                \
+	snap_rec_put_sparse(out, &(schema), (recs), (n), (schema).size, group, keep, (void *)tp)
+	SPARSE(pony_schema_flow, tp->flows, nf, 1, flow_used);
+	SPARSE(pony_schema_desc, tp->descs, nf * w, w, flow_used);
+	SPARSE(pony_schema_rxword, tp->rxmaps, nf * w / 64, w / 64, flow_used);
 	PUT(pony_schema_stream, tp->streams, c->max_streams);
-	SPARSE(pony_schema_txmsg, tp->txmsgs, (size_t)c->max_streams * c->sendq_max, txmsg_used);
+	SPARSE(pony_schema_txmsg, tp->txmsgs, (size_t)c->max_streams * c->sendq_max,
+	       c->sendq_max, stream_used);
 	PUT(pony_schema_held, held, nh);
 #undef PUT
 #undef SPARSE
@@ -172,8 +162,8 @@ static int save_tables(const struct pony_tp *tp, struct snap_sbuf *out)
 		snap_sbuf_put(out, rte_pktmbuf_mtod(tp->held[held[k].idx].m, void *), held[k].len);
 	free(held);
 	_Static_assert(sizeof(struct pony_save_peer) == sizeof(*tp->peers), "peer record");
-	snap_rec_put_sparse(out, &pony_schema_peer, tp->peers, nf, sizeof(*tp->peers), flow_used,
-			    (void *)tp);
+	snap_rec_put_sparse(out, &pony_schema_peer, tp->peers, nf, sizeof(*tp->peers), 1,
+			    flow_used, (void *)tp);
 	save_os(tp, out, PONY_TP_SAVE_V_TABLES);
 	return out->err;
 }

@@ -230,3 +230,6 @@ void snap_sbuf_init(struct snap_sbuf *b);
 void snap_sbuf_fini(struct snap_sbuf *b);
 /* Append bytes; on allocation failure sets b->err = -ENOMEM and ignores further writes. */
 void snap_sbuf_put(struct snap_sbuf *b, const void *p, size_t n);
+/* Room for at least cap bytes, every page of it touched, so the puts that follow take no
+ * allocation and no page fault (an upgrade reserves before its blackout). 0 or -ENOMEM. */
+int snap_sbuf_reserve(struct snap_sbuf *b, size_t cap);

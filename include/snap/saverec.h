@@ -83,12 +83,14 @@ int snap_rec_put(struct snap_sbuf *out, const struct snap_rec_schema *s, const v
 		 size_t count, size_t stride, const struct snap_rec_schema *dst, char *err,
 		 size_t errlen);
 
-/* The same, writing only the records keep() accepts (index i of count); the others read back
- * as zero records. For tables mostly unused (a transport's send queues of free streams):
- * the blackout of an upgrade moves what is in use, not the limits. */
+/* The same, writing only the records keep() accepts; the others read back as zero records.
+ * keep(g) decides for the group of records [g * group, (g + 1) * group) (group divides
+ * count; 1: record by record). For tables mostly unused (a transport's send queues of free
+ * streams, one group a stream): the blackout of an upgrade moves what is in use, not the
+ * limits, and asks once per group. */
 int snap_rec_put_sparse(struct snap_sbuf *out, const struct snap_rec_schema *s,
-			const void *recs, size_t count, size_t stride,
-			bool (*keep)(size_t i, void *ctx), void *ctx);
+			const void *recs, size_t count, size_t stride, size_t group,
+			bool (*keep)(size_t g, void *ctx), void *ctx);
 
 /* Read one table from *p (at most *left bytes; both advance past it) into recs: exactly
  * count records of the reader's schema s, stride bytes apart (zero-initialise them first:

@@ -218,7 +218,7 @@ static void test_sparse(void **st)
 		in[i] = (struct rec1){i + 1, (uint16_t)(i + 2), (int16_t)-i, i + 4, i + 0.5};
 	struct snap_sbuf b;
 	snap_sbuf_init(&b);
-	assert_int_equal(snap_rec_put_sparse(&b, &s1, in, 5, sizeof(in[0]), odd, NULL), 0);
+	assert_int_equal(snap_rec_put_sparse(&b, &s1, in, 5, sizeof(in[0]), 1, odd, NULL), 0);
 	memset(out, 0, sizeof(out));
 	assert_int_equal(get(&b, &s1, out, 5, sizeof(out[0])), 0);
 	for (unsigned i = 0; i < 5; i++)
@@ -241,6 +241,65 @@ static void test_sparse(void **st)
 	uint32_t big = 5;
 	memcpy(b.data + at, &big, 4);
 	assert_int_equal(get(&b, &s1, out, 5, sizeof(out[0])), -EINVAL);
+	snap_sbuf_fini(&b);
+}
+
+static bool middle_pair(size_t g, void *ctx)
+{
+	return g == 1;
+}
+
+/* Sparse by groups (a flow's descriptors, a stream's send queue): a group is kept whole or
+ * not at all; a group that does not divide the table refused. Read back kept-only
+ * (snap_rec_get_kept): the records written with their indices, in the reader's layout; a
+ * dense table has no indices. */
+static void test_sparse_groups_kept(void **st)
+{
+	struct rec1 in[6];
+	for (unsigned i = 0; i < 6; i++)
+		in[i] = (struct rec1){i + 1, (uint16_t)(i + 2), (int16_t)-i, i + 4, i + 0.5};
+	struct snap_sbuf b;
+	snap_sbuf_init(&b);
+	assert_int_equal(snap_rec_put_sparse(&b, &s1, in, 6, sizeof(in[0]), 4, middle_pair, NULL),
+			 -EINVAL);
+	assert_int_equal(snap_rec_put_sparse(&b, &s1, in, 6, sizeof(in[0]), 2, middle_pair, NULL),
+			 0);
+	const uint8_t *p = b.data;
+	size_t left = b.len;
+	struct snap_rec_kept k;
+	assert_int_equal(snap_rec_get_kept(&p, &left, &s2, 6, &k, err, sizeof(err)), 0);
+	assert_int_equal(left, 0);
+	assert_int_equal(k.n, 2);
+	assert_non_null(k.idx);
+	assert_int_equal(k.idx[0], 2);
+	assert_int_equal(k.idx[1], 3);
+	const struct rec2 *r2 = k.recs;
+	assert_int_equal(r2[0].a, 3);
+	assert_int_equal(r2[1].a, 4);
+	snap_rec_kept_free(&k);
+	/* Another count than the writer's: refused, nothing to free. */
+	p = b.data;
+	left = b.len;
+	assert_int_equal(snap_rec_get_kept(&p, &left, &s1, 5, &k, err, sizeof(err)), -EINVAL);
+	assert_null(k.recs);
+	snap_sbuf_fini(&b);
+	/* Dense: every record, no indices. */
+	snap_sbuf_init(&b);
+	assert_int_equal(snap_rec_put(&b, &s1, in, 6, sizeof(in[0]), NULL, err, sizeof(err)), 0);
+	p = b.data;
+	left = b.len;
+	assert_int_equal(snap_rec_get_kept(&p, &left, &s1, 6, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.n, 6);
+	assert_null(k.idx);
+	assert_memory_equal(k.recs, in, sizeof(in));
+	snap_rec_kept_free(&k);
+	/* A reserved buffer: room and length kept, puts land after what was there. */
+	assert_int_equal(snap_sbuf_reserve(&b, 1u << 20), 0);
+	assert_true(b.cap >= 1u << 20);
+	size_t len = b.len;
+	snap_sbuf_put(&b, "x", 1);
+	assert_int_equal(b.len, len + 1);
+	assert_int_equal(b.data[len], 'x');
 	snap_sbuf_fini(&b);
 }
 
@@ -302,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_kind_change_refused),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_sparse),
+		cmocka_unit_test(test_sparse_groups_kept),
 		cmocka_unit_test(test_pony_schemas_cover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
