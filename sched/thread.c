@@ -363,6 +363,18 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	return b == 0;
 }
 
+/* Whether the thread has an engine. A polling thread without one (all parked, as in an
+ * upgrade's blackout, or not yet placed) has nothing to poll: it sleeps like the others
+ * until a link wakes it, instead of taking CPU from the control thread that is saving or
+ * restoring the engines it will run. */
+static bool loc_busy(const struct slot_local *loc)
+{
+	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++)
+		if (loc[i].e != NULL)
+			return true;
+	return false;
+}
+
 static void *thread_main(void *arg)
 {
 	struct sched_thread *t = arg;
@@ -399,7 +411,7 @@ static void *thread_main(void *arg)
 			continue;
 		}
 		snap_stat_add(&t->st.idle_loops, 1);
-		if (t->polling) {
+		if (t->polling && loc_busy(loc)) {
 			/* A polling thread that shares its CPU (with the engines' apps, on a small
 			 * host) hands it over when idle: a task woken on this CPU that did not
 			 * preempt us would otherwise wait for the scheduler's tick (4 ms at

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Apps across upgrades: daemon B (memif client) is upgraded three times in a row while its
+# Apps across upgrades: daemon B (memif client) is upgraded five times in a row while its
 # app (pony_rpc client) runs checking echo RPCs through it to the echo server app on daemon A.
 # Every RPC must complete exactly once, in order, byte-identical (pony_rpc checks), and the
 # app must not reconnect (same app id on B throughout; pony_rpc never reattaches).
@@ -9,6 +9,9 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/pony_lib.sh"
 N=${UPGRADE_RPC_N:-200000}
+# Five hand-overs, not three: the blackout bound is on their median, and on a 2-vCPU host a
+# median of three flips on one step descheduled for a scheduler tick.
+UPGRADES=5
 MODE=${1:-upgrade}
 # Read only by a --takeover daemon: B passes it on to the binaries it spawns.
 [ "$MODE" = die ] && export SNAP_TAKEOVER_DIE_AFTER=1
@@ -49,7 +52,7 @@ if [ "$MODE" = die ]; then
   done
   grep -q "engine pony0 resumed in the old daemon" "$T/b.log" || fail "engine not resumed"
 fi
-for i in 1 2 3; do
+for i in $(seq $UPGRADES); do
   [ "$MODE" = die ] && break
   grep -q "all echoed intact" "$T/cli.log" && fail "RPCs finished before upgrade $i (raise UPGRADE_RPC_N)"
   if [ -n "$OS_APP" ]; then
@@ -94,11 +97,12 @@ if [ "$MODE" = upgrade ]; then
   # (UPGRADE_BLACKOUT_BOUND=no, upgrade_release.sh: figures only, see there).
   nb=()
   [ "${UPGRADE_BLACKOUT_BOUND:-yes}" = no ] && nb=(--no-bound)
-  python3 "$(dirname "$0")/blackout.py" "${nb[@]}" "$T"/up[123].out || fail "blackout over the bound"
-  grep -c "carried over" "$T/b.log" | grep -q 3 || fail "app not carried over by each new daemon"
+  python3 "$(dirname "$0")/blackout.py" "${nb[@]}" $(seq -f "$T/up%g.out" $UPGRADES) ||
+    fail "blackout over the bound"
+  [ "$(grep -c "carried over" "$T/b.log")" -eq $UPGRADES ] || fail "app not carried over by each new daemon"
 fi
 # Where each blackout went (park, save, send, restore), as both daemons logged it.
-grep -h "takeover: engine\|TIMING" "$T/b.log" || true
+grep -h "takeover: engine" "$T/b.log" || true
 kill -TERM "$pid"; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 stop_daemon a
 echo PASS
