@@ -180,7 +180,11 @@ static int ports_start(char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < snap_port_count(); i++) {
 		struct snap_port *p = snap_port_at(i);
+		uint64_t t0 = to_mono_ns();
 		int r = snap_port_reclaim(p);
+		if (r == 0)
+			SNAP_LOG(NOTICE, "takeover: port %s started in %.3f ms", p->name,
+				 (to_mono_ns() - t0) / 1e6);
 		if (r && p->memif_client) {
 			SNAP_LOG(WARNING, "takeover: port %s: memif server does not answer; the link "
 				 "comes up when it does", p->name);
