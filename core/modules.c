@@ -41,6 +41,7 @@ int snap_daemon_modules_start(struct snap_daemon *d, char *err, size_t errlen)
 	r = sched_cfg_apply(d->cfg, err, errlen);
 	if (r < 0)
 		return r;
+	snap_takeover_client_engines_started(); /* an upgrade's blackout ends here */
 	r = snap_loop_add_timer(SCHED_TICK_MS, sched_timer, NULL);
 	if (r < 0) {
 		snprintf(err, errlen, "groups: cannot add the controller timer");

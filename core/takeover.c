@@ -79,6 +79,18 @@ int to_send_status(int s, uint32_t type, int status, const char *msg)
 	return snap_takeover_send(s, type, &st, sizeof(st), NULL, 0);
 }
 
+int to_running_stamp(const struct to_status *st, uint64_t *ns)
+{
+	char msg[sizeof(st->msg)];
+	memcpy(msg, st->msg, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	unsigned long long v;
+	if (sscanf(msg, TO_RUNNING_FMT, &v) != 1 || v == 0)
+		return -ENOENT;
+	*ns = v;
+	return 0;
+}
+
 /* The attempt in progress: our end of the channel and the pid we spawned (the only pid we
  * trust or ever kill). */
 static int csk = -1;
@@ -532,7 +544,13 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo
 		resume_parked(pk, np);
 		return res->status = r;
 	}
-	uint64_t t_run = to_mono_ns();
+	uint64_t t_got = to_mono_ns(), t_run = t_got, ran;
+	/* The engines ran again when the new daemon saw them poll, which its report stamps;
+	 * when this thread then gets a CPU to read it (behind two polling threads on a small
+	 * host, up to a scheduler tick) is not their blackout. A stamp outside the hand-over
+	 * (none, or a clock that disagrees) leaves the report's arrival. */
+	if (n && to_running_stamp(&run, &ran) == 0 && ran > t_park[n - 1] && ran <= t_got)
+		t_run = ran;
 	committed = true;
 	res->committed = true;
 	res->engines_moved = n;
@@ -541,7 +559,7 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo
 		if (res->blackout_ns[i] > res->blackout_max_ns)
 			res->blackout_max_ns = res->blackout_ns[i];
 	}
-	res->brownout_ns = t_run - t0;
+	res->brownout_ns = t_got - t0;
 	snprintf(res->msg, sizeof(res->msg), "handed over to pid %d", (int)pid);
 	report(&pg, SNAP_TAKEOVER_STEP_RUNNING);
 	return 0;

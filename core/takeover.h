@@ -138,7 +138,12 @@ int snap_takeover_app_fds(uint32_t app_id, int *sock, int *memfd, int *cmd_efd, 
 /* Print every part of the saved state with the version this binary writes and the ranges it
  * writes and reads (`snapnetd --state-versions`). */
 void snap_takeover_print_versions(FILE *f);
-/* Tell the old daemon the engines run here now (it reports and exits). 0 or -errno. */
+/* The groups have started the engines (called right after, before the other modules
+ * start): note when every engine had polled here, which ends their blackout; nothing
+ * outside a takeover. The wait is bounded (TO_RAN_WAIT_MS). */
+void snap_takeover_client_engines_started(void);
+/* Tell the old daemon the engines run here now (it reports and exits), with that time (or,
+ * if not noted, the time it sees them poll now). 0 or -errno. */
 int snap_takeover_client_finish(void);
 
 /* ---- wire helpers (takeover_msg.c; also used by tests) ---- */

@@ -20,6 +20,8 @@
 #include "core/takeover_int.h"
 
 static int csock = -1;
+static uint64_t polls_parked[SNAP_TAKEOVER_ENGINES_MAX]; /* each engine's, at the release */
+static uint64_t ran_ns; /* when every engine had polled here (engines_ran_ns) */
 static struct {
 	int fd;
 	enum snap_fd_kind kind;
@@ -369,6 +371,12 @@ int snap_takeover_client(struct snap_config *cfg, char *err, size_t errlen)
 		fprintf(stderr, "snapnetd: SNAP_TAKEOVER_DIE_RELEASED: dying with the ports open\n");
 		_exit(1);
 	}
+	/* Each engine's poll count now, while parked: the running report waits for it to move. */
+	for (unsigned i = 0; i < snap_engine_count() && i < SNAP_TAKEOVER_ENGINES_MAX; i++) {
+		struct snap_engine_stats es;
+		snap_engine_stats_read(snap_engine_at(i), &es);
+		polls_parked[i] = es.polls;
+	}
 	csock = s;
 	return 0;
 fail:
@@ -377,12 +385,46 @@ fail:
 	return r;
 }
 
+/* When every engine had polled here since the hand-over (the groups started them), or 0 if
+ * one has not within TO_RAN_WAIT_MS (an engine no group runs): then the report carries no
+ * stamp and the old daemon counts to its arrival. */
+static uint64_t engines_ran_ns(void)
+{
+	uint64_t limit = to_mono_ns() + TO_RAN_WAIT_MS * 1000000ull;
+	unsigned n = snap_engine_count();
+	if (n > SNAP_TAKEOVER_ENGINES_MAX)
+		return 0;
+	for (unsigned i = 0; i < n;) {
+		struct snap_engine_stats es;
+		snap_engine_stats_read(snap_engine_at(i), &es);
+		if (es.polls != polls_parked[i]) {
+			i++;
+			continue;
+		}
+		if (to_mono_ns() > limit)
+			return 0;
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
+	return to_mono_ns();
+}
+
+void snap_takeover_client_engines_started(void)
+{
+	if (csock >= 0 && ran_ns == 0)
+		ran_ns = engines_ran_ns();
+}
+
 int snap_takeover_client_finish(void)
 {
 	if (csock < 0)
 		return -ENOTCONN;
 	close_got_fds();
-	int r = to_send_status(csock, T_RUNNING, 0, "running");
+	char msg[sizeof(((struct to_status *)0)->msg)] = "running";
+	uint64_t ran = ran_ns ? ran_ns : engines_ran_ns();
+	if (ran)
+		snprintf(msg, sizeof(msg), TO_RUNNING_FMT, (unsigned long long)ran);
+	int r = to_send_status(csock, T_RUNNING, 0, msg);
 	close(csock);
 	csock = -1;
 	return r;

@@ -10,6 +10,7 @@
 #define TO_STEP_TIMEOUT_S 10 /* one protocol step (an engine restore, the new daemon's start) */
 #define TO_FD_BATCH 64
 #define TO_SAVE_RESERVE (4u << 20) /* save buffer made ready before the blackout */
+#define TO_RAN_WAIT_MS 1000u /* for the new daemon to see every engine poll */
 #define TO_CHILD_FD 3        /* the channel's fd number in the new daemon (SNAP_TAKEOVER_FD) */
 
 enum msg_type {
@@ -155,5 +156,12 @@ int to_peer_is(int s, pid_t pid);
  * snap_takeover_recv's error. */
 int to_recv_fixed(int s, uint32_t want, void *out, uint32_t size);
 int to_send_status(int s, uint32_t type, int status, const char *msg);
+/* T_RUNNING's text: when the new daemon had seen every engine poll (CLOCK_MONOTONIC, which
+ * both daemons share), the end of their blackout. In the text, not a field, so the status
+ * keeps its size for binaries of either side that know no stamp: an old daemon reads the
+ * text as a message; a running report without it ends the blackout on arrival. */
+#define TO_RUNNING_FMT "running, every engine polled at %llu ns"
+/* The stamp in a T_RUNNING status: 0, or -ENOENT (none). */
+int to_running_stamp(const struct to_status *st, uint64_t *ns);
 /* The build id announced in the hello (SNAP_TAKEOVER_BUILD_ID overrides, tests). */
 const char *to_build_id(void);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/takeover.h"
+#include "core/takeover_int.h"
 
 static void pair(int sv[2])
 {
@@ -145,12 +147,33 @@ static void test_bad_frames(void **st)
 	close(sv[1]);
 }
 
+/* The running report's stamp (when the new daemon saw every engine poll): read back as
+ * written; a plain "running" (a binary that stamps nothing), a zero, garbage or a message
+ * that fills the field unterminated have none. */
+static void test_running_stamp(void **st)
+{
+	struct to_status s = {0};
+	uint64_t ns = 7;
+	snprintf(s.msg, sizeof(s.msg), TO_RUNNING_FMT, 123456789012345ull);
+	assert_int_equal(to_running_stamp(&s, &ns), 0);
+	assert_true(ns == 123456789012345ull);
+	snprintf(s.msg, sizeof(s.msg), "running");
+	assert_int_equal(to_running_stamp(&s, &ns), -ENOENT);
+	snprintf(s.msg, sizeof(s.msg), TO_RUNNING_FMT, 0ull);
+	assert_int_equal(to_running_stamp(&s, &ns), -ENOENT);
+	snprintf(s.msg, sizeof(s.msg), "running, every engine polled at x ns");
+	assert_int_equal(to_running_stamp(&s, &ns), -ENOENT);
+	memset(s.msg, '9', sizeof(s.msg));
+	assert_int_equal(to_running_stamp(&s, &ns), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fds_same_files),
 		cmocka_unit_test(test_big_payload),
 		cmocka_unit_test(test_bad_frames),
+		cmocka_unit_test(test_running_stamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,7 +102,7 @@ if [ "$MODE" = upgrade ]; then
   [ "$(grep -c "carried over" "$T/b.log")" -eq $UPGRADES ] || fail "app not carried over by each new daemon"
 fi
 # Where each blackout went (park, save, send, restore), as both daemons logged it.
-grep -h "takeover: engine" "$T/b.log" || true
+grep -h "takeover: engine\|takeover: port" "$T/b.log" || true
 kill -TERM "$pid"; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 stop_daemon a
 echo PASS
