@@ -243,6 +243,8 @@ static size_t tab_at(const struct table *t, size_t k)
 /* Each record of t to its index in dst (size bytes each). */
 static void tab_scatter(void *dst, size_t size, const struct table *t)
 {
+	if (t->n == 0)
+		return; /* recs may be NULL: an absent table (no peers before IPv6) */
 	if (t->idx == NULL) {
 		memcpy(dst, t->recs, t->n * size);
 		return;

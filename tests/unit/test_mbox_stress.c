@@ -1,7 +1,8 @@
 /* Mailbox stress: 1M closures posted back to back through snap_mbox_call to an engine that
  * forwards traffic at full speed on its own CPU: packets circle through a net_ring port
  * (port_rx -> port_tx -> the ring -> port_rx). Each closure must run exactly once, in order, on the engine's thread; the forwarding
- * rate with and without the flood is measured and printed, and the drop is asserted loosely
+ * rate with and without the flood is measured and printed (the flood in slices between quiet
+ * windows, so drift of the machine cancels), and the median slice's drop is asserted loosely
  * (the target is 5%, which the engine's closure budget, daemon.mbox_gap_us, is there to keep).
  * A second case puts poster and engine on one CPU, where the poster must sleep in futex and
  * be woken by the engine instead of spinning away the CPU the engine needs. */
@@ -237,6 +238,17 @@ static void check_ran(const struct post_result *pr, uint64_t from, uint64_t runs
 	assert_int_equal(eng->mbox.runs - runs0, pr->done);
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The flood in ROUNDS slices, each between two quiet windows: a slice's drop is against the
+ * mean of the windows either side of it, and the median slice's is asserted. One baseline
+ * before and one after a 21 s flood drifted by 17% on this VM (ASan, CI), more than the
+ * bound, whatever the mailbox did; adjacent windows drift together. */
+#define ROUNDS 9
 static void test_mbox_flood(void **state)
 {
 	uint64_t n = N_CLOSURES;
@@ -246,37 +258,60 @@ static void test_mbox_flood(void **state)
 	printf("mbox stress: poster on cpu %d, engine on cpu %d, budget gap %.1f us\n", cpus[0],
 	       atomic_load(&engine_cpu),
 	       (double)eng->mbox.gap_tsc * 1e6 / (double)rte_get_tsc_hz());
-	struct rate before = fwd_rate(BASELINE_S);
-
-	uint64_t f0 = atomic_load(&engine_fwd), runs0 = eng->mbox.runs, wakes0 = eng->mbox.wakes;
-	double t0 = now_s(), c0 = engine_cpu_s();
-	struct post_result pr = post(next_seq, n, budget_s);
-	struct rate during = rate_since(f0, t0, c0);
-	struct rate after = fwd_rate(BASELINE_S);
-	double idle = (before.cpu + after.cpu) / 2, idle_wall = (before.wall + after.wall) / 2;
-	double drop = idle > 0 ? 100.0 * (1.0 - during.cpu / idle) : 0;
-	double drop_wall = idle_wall > 0 ? 100.0 * (1.0 - during.wall / idle_wall) : 0;
-
+	struct rate base[ROUNDS + 1], during[ROUNDS];
+	double drop[ROUNDS], drop_wall[ROUNDS];
+	struct post_result pr = {0};
+	uint64_t runs0 = eng->mbox.runs, wakes0 = eng->mbox.wakes;
+	double t_end = now_s() + budget_s;
+	unsigned rounds = 0;
+	base[0] = fwd_rate(BASELINE_S / 4);
+	for (unsigned k = 0; k < ROUNDS && pr.done < n; k++) {
+		uint64_t slice = k + 1 < ROUNDS ? n / ROUNDS : n - pr.done;
+		uint64_t f0 = atomic_load(&engine_fwd);
+		double t0 = now_s(), c0 = engine_cpu_s();
+		struct post_result p = post(next_seq, slice, t_end - t0);
+		during[k] = rate_since(f0, t0, c0);
+		base[k + 1] = fwd_rate(BASELINE_S / 4);
+		pr.done += p.done;
+		pr.errors += p.errors;
+		pr.bad_result += p.bad_result;
+		pr.secs += p.secs;
+		double idle = (base[k].cpu + base[k + 1].cpu) / 2;
+		double idle_wall = (base[k].wall + base[k + 1].wall) / 2;
+		drop[k] = idle > 0 ? 100.0 * (1.0 - during[k].cpu / idle) : 0;
+		drop_wall[k] = idle_wall > 0 ? 100.0 * (1.0 - during[k].wall / idle_wall) : 0;
+		rounds++;
+		if (p.errors || p.done < slice)
+			break;
+	}
 	printf("mbox stress: %lu closures in %.2f s (%.0f calls/s, %.2f us/call), errors %lu, "
 	       "%lu futex wake-ups by the engine\n", (unsigned long)pr.done, pr.secs,
 	       (double)pr.done / pr.secs, 1e6 * pr.secs / (double)pr.done,
 	       (unsigned long)pr.errors, (unsigned long)(eng->mbox.wakes - wakes0));
-	printf("mbox stress: forwarding per engine CPU-second %.2f Mpps without closures (before "
-	       "%.2f, after %.2f), %.2f Mpps during the flood: drop %.1f%% (target < 5%%, asserted "
-	       "< %.0f%%)\n", idle / 1e6, before.cpu / 1e6, after.cpu / 1e6, during.cpu / 1e6, drop,
-	       DROP_ASSERT);
-	printf("mbox stress: forwarding per wall-clock second %.2f Mpps without closures (before "
-	       "%.2f, after %.2f), %.2f Mpps during: drop %.1f%% (includes other processes)\n",
-	       idle_wall / 1e6, before.wall / 1e6, after.wall / 1e6, during.wall / 1e6, drop_wall);
+	printf("mbox stress: forwarding per engine CPU-second, quiet / during each slice (Mpps):");
+	for (unsigned k = 0; k < rounds; k++)
+		printf(" %.1f/%.1f", base[k].cpu / 1e6, during[k].cpu / 1e6);
+	printf(" %.1f\n", base[rounds].cpu / 1e6);
+	double sorted[ROUNDS], sorted_wall[ROUNDS];
+	memcpy(sorted, drop, sizeof(sorted));
+	memcpy(sorted_wall, drop_wall, sizeof(sorted_wall));
+	qsort(sorted, rounds, sizeof(double), cmp_double);
+	qsort(sorted_wall, rounds, sizeof(double), cmp_double);
+	double med = rounds ? sorted[rounds / 2] : 0;
+	printf("mbox stress: forwarding drop during the flood, per engine CPU-second: median "
+	       "%.1f%% over %u slices (%.1f%% to %.1f%%; target < 5%%, asserted < %.0f%%); per "
+	       "wall-clock second %.1f%% (includes other processes)\n", med, rounds,
+	       rounds ? sorted[0] : 0, rounds ? sorted[rounds - 1] : 0, DROP_ASSERT,
+	       rounds ? sorted_wall[rounds / 2] : 0);
 	check_ran(&pr, 0, runs0);
-	assert_true(before.cpu > 0 && during.cpu > 0);
+	assert_true(base[0].cpu > 0 && rounds > 0 && during[0].cpu > 0);
 	if (pr.done < n) {
 		printf("mbox stress: SKIP: only %lu of %lu closures within %.0f s: the machine is "
 		       "too loaded to measure\n", (unsigned long)pr.done, (unsigned long)n, budget_s);
 		skipped = true;
 		skip();
 	}
-	assert_true(drop < DROP_ASSERT);
+	assert_true(med < DROP_ASSERT);
 }
 
 static void test_mbox_shared_cpu(void **state)
