@@ -431,8 +431,17 @@ static void test_timer_wakes_sleeper(void **state)
 	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
 	printf("placement: %s\n", ti.placement);
 	assert_non_null(strstr(ti.placement, " cpus 1"));
-	for (int i = 0; i < 5; i++) {
+	/* Five timers that each wake the sleeping thread. The thread is awake until the
+	 * mailbox call that set the timer has returned to its poster (it yields while a call
+	 * is in flight); a poster descheduled past the deadline on a loaded machine leaves it
+	 * awake when the timer is due, and the timer then fires from a poll, on time but
+	 * with no timer wake-up. Such a round proves nothing about the wake-up: it is run
+	 * again, up to 25 rounds in all. Every round's timer must fire on time. */
+	unsigned woken = 0, rounds = 0;
+	for (; woken < 5 && rounds < 25; rounds++) {
 		synth_sleep_ns(5000000);
+		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+		uint64_t tw0 = ti.timer_wakeups;
 		atomic_store(&c.timer_fired_ns, 0);
 		uint64_t t0 = synth_now_ns();
 		assert_int_equal(snap_engine_call(c.e, set_timer_closure, &c, 1000), 0);
@@ -440,11 +449,15 @@ static void test_timer_wakes_sleeper(void **state)
 		while ((fired = atomic_load(&c.timer_fired_ns)) == 0 && synth_now_ns() < end)
 			synth_sleep_ns(1000000);
 		assert_true(fired != 0);
-		printf("timer due in 10 ms fired after %.3f ms\n", (double)(fired - t0) / 1e6);
+		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+		bool by_timer = ti.timer_wakeups > tw0;
+		woken += by_timer;
+		printf("timer due in 10 ms fired after %.3f ms%s\n", (double)(fired - t0) / 1e6,
+		       by_timer ? "" : " (thread awake at the deadline: round repeated)");
 		assert_true(fired - t0 >= 9000000 && fired - t0 < 500000000);
 	}
-	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
-	assert_true(ti.timer_wakeups >= 5);
+	printf("%u timer wake-ups in %u rounds\n", woken, rounds);
+	assert_true(woken >= 5);
 	sched_group_destroy(g);
 	synth_engine_free(&c);
 }
