@@ -53,7 +53,7 @@ static uint16_t ipv4_in_one(struct snap_elem *el, const void *priv, struct rte_m
 	}
 	uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-		     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, ihl) != 0xffff))) {
+		     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && snap_net_ip4_sum(ip, ihl) != 0xffff))) {
 		why = SNAP_DROP_IP_CSUM;
 		goto drop;
 	}

@@ -137,6 +137,28 @@ static inline int snap_net_make_writable(struct rte_mbuf **m)
 	((uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +          \
 		    sizeof(struct rte_udp_hdr)))
 
+/* Ones' complement sum (RFC 1071) of an IPv4 header of ihl bytes (20..60, a multiple of 4),
+ * folded to 16 bits: the same value as rte_raw_cksum(ip, ihl) (0xffff for a valid header),
+ * which adds 16-bit words one at a time; here 32-bit words go into a 64-bit sum folded once
+ * at the end, a third of the instructions (this runs for every packet sent and received). */
+static inline uint16_t snap_net_ip4_sum(const void *ip, uint32_t ihl)
+{
+	const uint8_t *p = ip;
+	uint32_t w[5];
+	memcpy(w, p, sizeof(w)); /* the 20 bytes every header has, without a loop */
+	uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	for (uint32_t i = sizeof(w); i + 4 <= ihl; i += 4) { /* options */
+		uint32_t o;
+		memcpy(&o, p + i, 4);
+		s += o;
+	}
+	s = (s >> 32) + (s & 0xffffffffu); /* at most 15 words: < 2^36 before, 2^32 + 14 after */
+	s = (s >> 32) + (s & 0xffffffffu);
+	s = (s >> 16) + (s & 0xffffu);
+	s = (s >> 16) + (s & 0xffffu);
+	return (uint16_t)s;
+}
+
 /* Addresses of a UDP/IPv4 datagram: IPs network order, ports host order. */
 struct snap_net_udp4 {
 	struct rte_ether_addr src_mac, dst_mac;
@@ -173,7 +195,7 @@ static inline struct rte_ether_hdr *snap_net_udp4_prepend(struct rte_mbuf *m,
 	ip->hdr_checksum = 0;
 	ip->src_addr = a->src_ip;
 	ip->dst_addr = a->dst_ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = (uint16_t)~snap_net_ip4_sum(ip, sizeof(*ip));
 	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
 	uh->src_port = rte_cpu_to_be_16(a->src_port);
 	uh->dst_port = rte_cpu_to_be_16(a->dst_port);

@@ -14,6 +14,7 @@
 #include <rte_udp.h>
 
 #include "elements/arp.h"
+#include "elements/net.h"
 #include "tests/unit/elemtest.h"
 
 static struct snap_port *port;
@@ -471,6 +472,39 @@ static void check_echo_reply(struct rte_mbuf *m, size_t payload)
 	}
 }
 
+/* snap_net_ip4_sum (32-bit words, folded once) equals DPDK's 16-bit rte_raw_cksum for every
+ * header length and for the sums that fold twice (all ones) or not at all (all zeros). */
+static void test_ip4_sum_matches_dpdk(void **state)
+{
+	(void)state;
+	uint8_t h[60];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned round = 0; round < 20000; round++) {
+		for (unsigned i = 0; i < sizeof(h); i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			h[i] = round % 3 == 0 ? 0xff : round % 3 == 1 ? (uint8_t)x : (uint8_t)(x & 0x81);
+		}
+		if (round < 2)
+			memset(h, round ? 0xff : 0, sizeof(h));
+		for (uint32_t ihl = 20; ihl <= 60; ihl += 4)
+			assert_int_equal(snap_net_ip4_sum(h, ihl), rte_raw_cksum(h, ihl));
+	}
+	/* And the header it builds checks as valid by both. */
+	struct rte_mbuf *m = rte_pktmbuf_alloc(et_pool);
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, 64));
+	struct snap_net_udp4 a = {.src_ip = rte_cpu_to_be_32(0x0a000001),
+				  .dst_ip = rte_cpu_to_be_32(0xc0a80102), .src_port = 7, .dst_port = 9};
+	for (unsigned id = 0; id < 70000; id += 7) {
+		assert_non_null(snap_net_udp4_prepend(m, &a, (uint16_t)id));
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, 14);
+		assert_int_equal(rte_raw_cksum(ip, 20), 0xffff);
+		assert_int_equal(snap_net_ip4_sum(ip, 20), 0xffff);
+		rte_pktmbuf_adj(m, SNAP_NET_UDP4_HDRS);
+	}
+	rte_pktmbuf_free(m);
+}
+
 static void test_icmp_echo(void **state)
 {
 	size_t len = et_build_icmp(buf, &et_mac_us, ip_peer, ip_us, RTE_IP_ICMP_ECHO_REQUEST, 56);
@@ -600,6 +634,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_arp_build_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ip4_sum_matches_dpdk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_to_clone, setup, teardown),
