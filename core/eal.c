@@ -5,9 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
+#include <time.h>
+
+#include <rte_alarm.h>
 #include <rte_eal.h>
+#include <rte_interrupts.h>
 #include <rte_errno.h>
 
 #include "core/config.h"
@@ -208,9 +214,94 @@ static void remove_dir(const char *path)
 	rmdir(path);
 }
 
+struct intr_call {
+	int (*fn)(void *);
+	void *arg;
+	int ret;
+	atomic_bool done;
+};
+
+static void intr_call_cb(void *a)
+{
+	struct intr_call *c = a;
+	c->ret = c->fn(c->arg);
+	atomic_store_explicit(&c->done, true, memory_order_release);
+}
+
+int snap_eal_intr_call(int (*fn)(void *), void *arg)
+{
+	if (rte_thread_is_intr())
+		return fn(arg);
+	struct intr_call c = {.fn = fn, .arg = arg};
+	/* An alarm's callback runs on the interrupt thread: the one way in that DPDK offers
+	 * (its own hotplug requests from secondaries take it too). */
+	if (rte_eal_alarm_set(1, intr_call_cb, &c) != 0) {
+		SNAP_LOG(WARNING, "eal: cannot reach the interrupt thread (%s): running here",
+			 rte_strerror(rte_errno));
+		return fn(arg);
+	}
+	const struct timespec step = {0, 20000};
+	for (unsigned i = 0; !atomic_load_explicit(&c.done, memory_order_acquire); i++) {
+		/* Cancelled before it ran: ours to run. Not cancelled: it ran or is running
+		 * (rte_eal_alarm_cancel waits for a running callback), and done says which. */
+		if (i == SNAP_EAL_INTR_WAIT_MS * 50 && rte_eal_alarm_cancel(intr_call_cb, &c) > 0) {
+			SNAP_LOG(WARNING, "eal: the interrupt thread did not run a call in %u ms: "
+				 "running it here", SNAP_EAL_INTR_WAIT_MS);
+			return fn(arg);
+		}
+		nanosleep(&step, NULL);
+	}
+	return c.ret;
+}
+
+static atomic_bool intr_parked;
+/* The parking source's handle: the EAL keeps a copy of it; ours stays reachable (no leak
+ * report) for the process's last moments. */
+static struct rte_intr_handle *intr_park_handle;
+
+static void intr_park_cb(void *a)
+{
+	(void)a;
+	atomic_store_explicit(&intr_parked, true, memory_order_release);
+	for (;;)
+		pause();
+}
+
+/* DPDK 22.11's rte_eal_cleanup unmaps the heap but leaves the interrupt thread running, and
+ * that thread walks every registered source, whose handles live in the heap, whenever it
+ * wakes (an event, or a source list changed by a close just before). It crashed the daemon
+ * at exit that way (SIGSEGV in rte_intr_fd_get, ~1 stop in 30 with a memif peer stopping
+ * at the same time; memif also leaves its server's listening source registered after the
+ * close). So the thread is parked first, in the callback of a source of ours (an eventfd,
+ * readable from the start) that never returns: the process is exiting. Not an alarm's
+ * callback: the cleanup unregisters the alarm source synchronously, and would wait for it. */
+static void intr_park(void)
+{
+	if (rte_thread_is_intr())
+		return;
+	struct rte_intr_handle *h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	intr_park_handle = h;
+	int fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h == NULL || fd < 0 || rte_intr_fd_set(h, fd) != 0 ||
+	    rte_intr_type_set(h, RTE_INTR_HANDLE_EXT) != 0 ||
+	    rte_intr_callback_register(h, intr_park_cb, NULL) != 0) {
+		SNAP_LOG(WARNING, "eal: cannot park the interrupt thread before the cleanup");
+		return; /* the handle and fd go with the process */
+	}
+	const struct timespec step = {0, 20000};
+	for (unsigned i = 0; i < SNAP_EAL_INTR_WAIT_MS * 50; i++) {
+		if (atomic_load_explicit(&intr_parked, memory_order_acquire))
+			return;
+		nanosleep(&step, NULL);
+	}
+	SNAP_LOG(WARNING, "eal: the interrupt thread did not stop in %u ms before the cleanup",
+		 SNAP_EAL_INTR_WAIT_MS);
+}
+
 void snap_eal_stop(void)
 {
 	telemetry_link_drop();
+	intr_park();
 	rte_eal_cleanup();
 	if (runtime_dir[0]) {
 		remove_dir(runtime_dir);

@@ -24,5 +24,13 @@ int snap_eal_prefix_pick(const char *name, char *out, size_t len);
  * control socket is up), so a second daemon refused at start-up does not take the link;
  * snap_eal_stop removes it if it still names ours. Best effort: failures are logged. */
 void snap_eal_telemetry_link(const char *run_dir);
-/* rte_eal_cleanup and removal of the instance's runtime directory. */
+/* Run fn(arg) on the EAL interrupt thread, between its other callbacks, and return its
+ * result: for device operations that must not run beside a PMD's own interrupt handlers
+ * (core/portdev.c). The caller waits (it is the control or main thread; on the interrupt
+ * thread itself fn runs at once). If the interrupt thread does not take it within
+ * SNAP_EAL_INTR_WAIT_MS, fn runs in the caller after all, with a warning. */
+#define SNAP_EAL_INTR_WAIT_MS 2000
+int snap_eal_intr_call(int (*fn)(void *), void *arg);
+/* rte_eal_cleanup and removal of the instance's runtime directory. For a process about to
+ * exit: the EAL interrupt thread is parked for good first (core/eal.c says why). */
 void snap_eal_stop(void);

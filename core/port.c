@@ -246,7 +246,7 @@ int snap_port_stop(struct snap_port *p, unsigned timeout_ms)
 		atomic_store_explicit(&p->started, true, memory_order_release);
 		return r;
 	}
-	r = rte_eth_dev_stop(p->port_id);
+	r = snap_portdev_stop(p);
 	if (r)
 		SNAP_LOG(WARNING, "port %s: stop: %s", p->name, strerror(-r));
 	return 0;
@@ -503,10 +503,10 @@ void snap_ports_destroy(void)
 		struct snap_port *p = ports[i];
 		/* Engines are parked or destroyed by now: nobody bursts. */
 		if (atomic_exchange_explicit(&p->started, false, memory_order_relaxed))
-			rte_eth_dev_stop(p->port_id);
+			snap_portdev_stop(p);
 		if (!closed[i]) {
 			snap_port_steer_close(p);
-			rte_eth_dev_close(p->port_id);
+			snap_portdev_close(p);
 		}
 		rte_hash_free(p->neigh);
 		snap_port_nd6_destroy(p);
@@ -558,7 +558,7 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 	dev_name(port_cfgs[i], name, sizeof(name));
 	uint64_t t0 = snap_loop_now_ns();
 	/* Closes the PMD's sockets; memif unlinks its server socket file. */
-	r = rte_eal_hotplug_remove("vdev", name);
+	r = snap_portdev_remove(p, name);
 	if (r)
 		SNAP_LOG(WARNING, "port %s: cannot close device %s: %s", p->name, name,
 			 strerror(-r));
@@ -594,7 +594,7 @@ int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 	r = port_start(p, pc, false, err, sizeof(err));
 	if (r) {
 		SNAP_LOG(ERR, "%s", err);
-		rte_eal_hotplug_remove("vdev", name);
+		snap_portdev_remove(p, name);
 		int i = port_index(p);
 		if (i >= 0)
 			xdp_leftovers_close(i);
@@ -622,7 +622,7 @@ int snap_port_reprobe(struct snap_port *p)
 		return i < 0 ? i : -EBUSY;
 	char name[64];
 	dev_name(port_cfgs[i], name, sizeof(name));
-	int r = closed[i] ? 0 : rte_eal_hotplug_remove("vdev", name);
+	int r = closed[i] ? 0 : snap_portdev_remove(p, name);
 	if (r)
 		return r;
 	closed[i] = true;

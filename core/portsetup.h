@@ -34,6 +34,12 @@ bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */
 void snap_ports_warn_unpolled(void);
+/* A port's device stopped (rte_eth_dev_stop), closed (rte_eth_dev_close) or removed
+ * (rte_eal_hotplug_remove of vdev name), without racing its PMD's interrupt handlers: a
+ * memif port's on the EAL interrupt thread (core/portdev.c says why). Their DPDK returns. */
+int snap_portdev_stop(const struct snap_port *p);
+int snap_portdev_close(const struct snap_port *p);
+int snap_portdev_remove(const struct snap_port *p, const char *vdev);
 /* Stop and close every port, free pools, tables and inter-engine rings. */
 void snap_ports_destroy(void);
 /* Before EAL start (not for a takeover): a killed memif or vhost-user server leaves its
