@@ -1,6 +1,7 @@
 /* EAL start-up: the argument vector, hugepage detection, and leaving no runtime files. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,18 @@ static void intr_call_cb(void *a)
 	atomic_store_explicit(&c->done, true, memory_order_release);
 }
 
+/* Wait up to ms (UINT_MAX: for good) for *flag, 20 us a look. */
+static bool wait_flag(atomic_bool *flag, unsigned ms)
+{
+	const struct timespec step = {0, 20000};
+	for (uint64_t i = 0; !atomic_load_explicit(flag, memory_order_acquire); i++) {
+		if (ms != UINT_MAX && i >= (uint64_t)ms * 50)
+			return false;
+		nanosleep(&step, NULL);
+	}
+	return true;
+}
+
 int snap_eal_intr_call(int (*fn)(void *), void *arg)
 {
 	if (rte_thread_is_intr())
@@ -240,17 +253,15 @@ int snap_eal_intr_call(int (*fn)(void *), void *arg)
 			 rte_strerror(rte_errno));
 		return fn(arg);
 	}
-	const struct timespec step = {0, 20000};
-	for (unsigned i = 0; !atomic_load_explicit(&c.done, memory_order_acquire); i++) {
-		/* Cancelled before it ran: ours to run. Not cancelled: it ran or is running
-		 * (rte_eal_alarm_cancel waits for a running callback), and done says which. */
-		if (i == SNAP_EAL_INTR_WAIT_MS * 50 && rte_eal_alarm_cancel(intr_call_cb, &c) > 0) {
-			SNAP_LOG(WARNING, "eal: the interrupt thread did not run a call in %u ms: "
-				 "running it here", SNAP_EAL_INTR_WAIT_MS);
-			return fn(arg);
-		}
-		nanosleep(&step, NULL);
+	/* Cancelled before it ran: ours to run. Not cancelled: it ran or is running
+	 * (rte_eal_alarm_cancel waits for a running callback), and done follows. */
+	if (!wait_flag(&c.done, SNAP_EAL_INTR_WAIT_MS) &&
+	    rte_eal_alarm_cancel(intr_call_cb, &c) > 0) {
+		SNAP_LOG(WARNING, "eal: the interrupt thread did not run a call in %u ms: "
+			 "running it here", SNAP_EAL_INTR_WAIT_MS);
+		return fn(arg);
 	}
+	wait_flag(&c.done, UINT_MAX);
 	return c.ret;
 }
 
@@ -288,12 +299,8 @@ static void intr_park(void)
 		SNAP_LOG(WARNING, "eal: cannot park the interrupt thread before the cleanup");
 		return; /* the handle and fd go with the process */
 	}
-	const struct timespec step = {0, 20000};
-	for (unsigned i = 0; i < SNAP_EAL_INTR_WAIT_MS * 50; i++) {
-		if (atomic_load_explicit(&intr_parked, memory_order_acquire))
-			return;
-		nanosleep(&step, NULL);
-	}
+	if (wait_flag(&intr_parked, SNAP_EAL_INTR_WAIT_MS))
+		return;
 	SNAP_LOG(WARNING, "eal: the interrupt thread did not stop in %u ms before the cleanup",
 		 SNAP_EAL_INTR_WAIT_MS);
 }
