@@ -79,40 +79,6 @@ static void session_kick(struct pony_app_session *s)
 
 /* ---- tables ---- */
 
-uint32_t app_op_alloc(struct pony_app_session *s)
-{
-	uint32_t i = s->op_free;
-	if (i == APP_NONE)
-		return APP_NONE;
-	s->op_free = s->ops[i].next;
-	s->ops[i].next = APP_NONE;
-	s->ops[i].gen++;
-	s->n_ops++;
-	s->owed++;
-	s->host->cnt.ops++;
-	return i;
-}
-
-void app_op_free(struct pony_app_session *s, uint32_t i)
-{
-	struct app_op *op = &s->ops[i];
-	if (op->held)
-		s->tp_refs--;
-	op->held = false;
-	op->op = PONY_OP_NONE;
-	op->next = s->op_free;
-	s->op_free = i;
-	s->n_ops--;
-	s->owed--;
-	s->host->cnt.ops--;
-}
-
-void app_op_hold(struct pony_app_session *s, uint32_t i)
-{
-	s->ops[i].held = true;
-	s->tp_refs++;
-}
-
 void app_op_complete(struct pony_app_session *s, uint32_t i, int status, uint32_t len)
 {
 	struct app_op *op = &s->ops[i];
@@ -156,15 +122,6 @@ void app_stream_free(struct pony_app_session *s, struct app_stream *st)
 	s->n_streams--;
 	s->owed--;
 	s->host->cnt.streams--;
-}
-
-struct app_stream *app_stream_get(struct pony_app_session *s, uint32_t id)
-{
-	uint32_t idx = id & ((1u << APP_STREAM_IDX_BITS) - 1);
-	if (idx >= s->max_streams)
-		return NULL;
-	struct app_stream *st = &s->streams[idx];
-	return st->state != APP_STREAM_FREE && st->id == id ? st : NULL;
 }
 
 void app_stream_fail_rx(struct pony_app_session *s, struct app_stream *st, int status)

@@ -124,23 +124,67 @@ struct pony_app_host {
 	struct pony_app_host_counters cnt;
 };
 
+/* ---- Per-op table work, inline (each RPC allocates, holds and frees two ops and looks up
+ * its stream twice). ---- */
+
+/* An op slot from the free list (APP_NONE when all are in use); it owes a completion. */
+static inline uint32_t app_op_alloc(struct pony_app_session *s)
+{
+	uint32_t i = s->op_free;
+	if (i == APP_NONE)
+		return APP_NONE;
+	s->op_free = s->ops[i].next;
+	s->ops[i].next = APP_NONE;
+	s->ops[i].gen++;
+	s->n_ops++;
+	s->owed++;
+	s->host->cnt.ops++;
+	return i;
+}
+
+/* Release op i (its completion pushed, or no longer owed). */
+static inline void app_op_free(struct pony_app_session *s, uint32_t i)
+{
+	struct app_op *op = &s->ops[i];
+	if (op->held)
+		s->tp_refs--;
+	op->held = false;
+	op->op = PONY_OP_NONE;
+	op->next = s->op_free;
+	s->op_free = i;
+	s->n_ops--;
+	s->owed--;
+	s->host->cnt.ops--;
+}
+
+/* The transport now holds op i's buffer (send queued, receive begun). */
+static inline void app_op_hold(struct pony_app_session *s, uint32_t i)
+{
+	s->ops[i].held = true;
+	s->tp_refs++;
+}
+
+/* The live stream of id (index and generation), NULL for any other. */
+static inline struct app_stream *app_stream_get(struct pony_app_session *s, uint32_t id)
+{
+	uint32_t idx = id & ((1u << APP_STREAM_IDX_BITS) - 1);
+	if (idx >= s->max_streams)
+		return NULL;
+	struct app_stream *st = &s->streams[idx];
+	return st->state != APP_STREAM_FREE && st->id == id ? st : NULL;
+}
+
 /* app.c: completions, ops, streams. */
 void app_cpl_push(struct pony_app_session *s, const struct pony_shm_cpl *c);
 int64_t app_cpl_credit(struct pony_app_session *s);
 int app_cpl_refresh(struct pony_app_session *s);
 void app_violation(struct pony_app_session *s);
-uint32_t app_op_alloc(struct pony_app_session *s);
-void app_op_free(struct pony_app_session *s, uint32_t idx);
 struct app_stream *app_stream_alloc(struct pony_app_session *s);
 void app_stream_free(struct pony_app_session *s, struct app_stream *st);
-struct app_stream *app_stream_get(struct pony_app_session *s, uint32_t id);
 /* Complete every posted receive of st with status (no completion if the app is gone). */
 void app_stream_fail_rx(struct pony_app_session *s, struct app_stream *st, int status);
 /* Complete op idx with status and free it. */
 void app_op_complete(struct pony_app_session *s, uint32_t idx, int status, uint32_t len);
-
-/* The transport now holds op i's buffer (send queued, receive begun). */
-void app_op_hold(struct pony_app_session *s, uint32_t i);
 /* A detached session's transport references dropped to 0: free it (app.c). */
 void app_session_tp_drained(struct pony_app_session *s);
 

@@ -338,15 +338,21 @@ static inline struct pony_qmsg *stream_qmsg(struct pony_tp *tp, const struct pon
 void pony_qos_rx_msg(struct pony_tp *tp, const struct pony_stream *s);
 
 /* transport.c: streams and delivery. */
-struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid);
+/* The live stream of id sid (its table index and generation), NULL for any other. */
+static inline struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid)
+{
+	uint32_t idx = sid & PONY_SID_IDX_MASK;
+	if (idx >= tp->cfg.max_streams)
+		return NULL;
+	struct pony_stream *s = &tp->streams[idx];
+	return s->state != PONY_S_FREE && s->sid == sid ? s : NULL;
+}
 /* Allocate a stream on flow f (linked into its list) or NULL; free unlinks and releases. */
 struct pony_stream *pony_stream_alloc(struct pony_tp *tp, struct pony_flow *f);
 void pony_stream_free(struct pony_tp *tp, struct pony_stream *s);
 /* User close: 0 or -ENOTCONN. */
 int pony_strm_close(struct pony_tp *tp, struct pony_stream *s);
-void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s);
-void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);
-void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c);
+/* pony_stream_update_ready, pony_stream_set_ctrl, pony_stream_clear_ctrl: pony/txq.h */
 /* Handle the content of a new sequenced packet. Returns 1 if the mbuf was kept (held),
  * 0 if processed (caller frees), -EAGAIN if it cannot be taken now (do not mark it
  * received: the peer retransmits). */

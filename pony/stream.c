@@ -7,15 +7,6 @@
 #include "pony/internal.h"
 #include "pony/txq.h"
 
-struct pony_stream *pony_stream_get(struct pony_tp *tp, uint32_t sid)
-{
-	uint32_t idx = sid & PONY_SID_IDX_MASK;
-	if (idx >= tp->cfg.max_streams)
-		return NULL;
-	struct pony_stream *s = &tp->streams[idx];
-	return s->state != PONY_S_FREE && s->sid == sid ? s : NULL;
-}
-
 static bool stream_valid(struct pony_tp *tp, const struct pony_stream *s, uint32_t sid,
 			 uint8_t state)
 {
@@ -93,37 +84,6 @@ void pony_stream_free(struct pony_tp *tp, struct pony_stream *s)
 	s->passive = false;
 	s->next = tp->stream_free;
 	tp->stream_free = idx;
-}
-
-void pony_stream_update_ready(struct pony_tp *tp, struct pony_stream *s)
-{
-	bool queued = s->tx_seg != s->tx_tail;
-	bool r = s->state == PONY_S_OPEN && queued && seq_lt(s->tx_seg, s->peer_credit);
-	if (s->state == PONY_S_OPEN && queued && !r && s->ready)
-		tp->st.credit_stalls++;
-	if (r != s->ready) {
-		tp->flows[s->flow].n_ready += r ? 1 : (uint32_t)-1;
-		s->ready = r;
-		pony_txq_set(tp, s, PONY_TXQ_DATA, r);
-	}
-}
-
-void pony_stream_set_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
-{
-	if (s->ctrl == 0) {
-		tp->flows[s->flow].n_ctrl++;
-		pony_txq_set(tp, s, PONY_TXQ_CTRL, true);
-	}
-	s->ctrl |= c;
-}
-
-void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream *s, uint8_t c)
-{
-	if (s->ctrl && !(s->ctrl & ~c)) {
-		tp->flows[s->flow].n_ctrl--;
-		pony_txq_set(tp, s, PONY_TXQ_CTRL, false);
-	}
-	s->ctrl &= (uint8_t)~c;
 }
 
 /* ---- Transmit. ---- */

@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-
 #include "pony/auth.h"
 #include "pony/flowtx.h"
 #include "pony/internal.h"
+#include "pony/txq.h"
 #include "snap/numa.h"
 
 
