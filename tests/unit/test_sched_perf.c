@@ -80,16 +80,20 @@ struct loader {
 	struct sched_synth *c;
 	unsigned n_engines, per_ms;
 	_Atomic bool stop;
+	_Atomic uint64_t late; /* rounds whose 1 ms sleep took over 2 ms: load not delivered */
 };
 
 static void *load(void *arg)
 {
 	struct loader *l = arg;
-	uint64_t end = synth_now_ns() + 10ull * 1000000000ull; /* hard bound */
+	uint64_t end = synth_now_ns() + 40ull * 1000000000ull; /* hard bound */
 	while (!atomic_load(&l->stop) && synth_now_ns() < end) {
 		for (unsigned i = 0; i < l->n_engines; i++)
 			synth_send(&l->c[i], l->per_ms);
+		uint64_t t = synth_now_ns();
 		synth_sleep_ns(1000000);
+		if (synth_now_ns() - t > 2000000)
+			atomic_fetch_add(&l->late, 1);
 	}
 	return NULL;
 }
@@ -134,21 +138,35 @@ static void test_compacting_grows_and_shrinks(void **state)
 	l = (struct loader){.c = c, .n_engines = 4, .per_ms = 10};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, load, &l), 0);
-	tick_for(g, 4000000000ull, sysconf(_SC_NPROCESSORS_ONLN) < 3 ? 2 : 3, true);
-	/* Steady load at the limit: no flapping (no shrink), the controller says it is held. */
-	tick_for(g, 1000000000ull, 0, false);
-	assert_int_equal(sched_group_info(g, &gi), 0);
+	/* Three threads, or as many as there are CPUs: more would only time-slice. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cap = ncpu > 0 && ncpu < 3 ? (unsigned)ncpu : 3;
+	/* Steady load at the limit: no flapping (no shrink), the controller says it is held.
+	 * A window in which the loader itself was held off its CPU (the machine busy: its
+	 * rounds late, so the load really dropped) says nothing about flapping: a shrink there
+	 * is allowed and the window repeated (up to 5), after growing back. */
+	uint64_t shrinks0 = 0;
+	for (int w = 0;; w++) {
+		tick_for(g, 4000000000ull, cap, true);
+		assert_int_equal(sched_group_info(g, &gi), 0);
+		shrinks0 = gi.shrinks;
+		uint64_t late0 = atomic_load(&l.late);
+		tick_for(g, 1000000000ull, 0, false);
+		assert_int_equal(sched_group_info(g, &gi), 0);
+		uint64_t late = atomic_load(&l.late) - late0;
+		if (gi.shrinks == shrinks0 || late == 0 || w == 4)
+			break;
+		printf("steady window %d: %lu shrink(s) with the loader late %lu rounds: again\n", w,
+		       (unsigned long)(gi.shrinks - shrinks0), (unsigned long)late);
+	}
 	printf("under load: threads %u grows %lu held_at_max %lu p99_max %lu ns little %u.%03u "
 	       "wanted %u\n", gi.n_threads, (unsigned long)gi.grows,
 	       (unsigned long)gi.held_at_max, (unsigned long)gi.p99_max_ns,
 	       gi.little_milli / 1000, gi.little_milli % 1000, gi.threads_wanted);
 	dump(g);
-	/* Three threads, or as many as there are CPUs: more would only time-slice. */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned cap = ncpu > 0 && ncpu < 3 ? (unsigned)ncpu : 3;
 	assert_int_equal(gi.n_threads, cap);
 	assert_true(gi.grows >= cap - 1);
-	assert_int_equal(gi.shrinks, 0);
+	assert_int_equal(gi.shrinks, shrinks0);
 	assert_true(gi.held_at_max > 0);
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
@@ -158,7 +176,7 @@ static void test_compacting_grows_and_shrinks(void **state)
 	       gi.n_threads, (unsigned long)gi.shrinks, (unsigned long)gi.windows,
 	       (unsigned long)gi.p99_max_ns, gi.little_milli / 1000, gi.little_milli % 1000);
 	assert_int_equal(gi.n_threads, 1);
-	assert_true(gi.shrinks >= cap - 1);
+	assert_true(gi.shrinks >= shrinks0 + cap - 1);
 	for (int i = 0; i < 4; i++) {
 		assert_true(synth_wait_drained(&c[i], 3000));
 		assert_int_equal(atomic_load(&c[i].errors), 0);
