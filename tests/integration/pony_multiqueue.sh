@@ -101,8 +101,8 @@ for _ in 1 2 3; do
   done
 done
 echo "$moves engine moves on A while the RPCs ran"
-# Flows and streams while every client is connected: each holds its 8 streams open for
-# 20 s after its last RPC was echoed (-I: idle in pony_wait).
+# Flows and streams while every client is connected: each holds its 8 streams open after
+# its last RPC was echoed (-I: idle in pony_wait, up to 20 s; SIGUSR1 below ends it).
 for j in $(seq 0 $((2 * NQ - 1))); do
   wait_log "$T/cli$j.log" "all echoed intact" 120 || fail "client $j did not finish its RPCs"
 done
@@ -134,6 +134,9 @@ lo, hi = min(per.values()), max(per.values())
 assert sum(per.values()) == 64 and lo > 0 and hi <= 2 * lo, per
 print("open streams per engine on A:", per)
 PY
+for j in $(seq 0 $((2 * NQ - 1))); do
+  eval "kill -USR1 \$APP_cli$j"
+done
 
 for j in $(seq 0 $((2 * NQ - 1))); do
   eval "pid=\$APP_cli$j"

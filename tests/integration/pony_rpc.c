@@ -13,7 +13,8 @@
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
  *       flight per stream; every reply must equal the request byte for byte and arrive in
  *       order; then b more RPCs up to big_max; then (-I) block idle for idle_s seconds in
- *       pony_wait and report the process's CPU use from /proc/self/stat. With -d secs the
+ *       pony_wait (or until SIGUSR1: a test done with the idle client ends it early) and
+ *       report the process's CPU use from /proc/self/stat. With -d secs the
  *       first phase stops issuing after secs seconds (n is then an upper bound).
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
  *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
@@ -30,6 +31,17 @@
  *       attach and detach; print the daemon's refusal if any (exit 3 when refused).
  * Exit status: 0 ok, 1 a check failed, 2 usage, 3 refused by the daemon. */
 #include "pony_rpc.h"
+
+#include <signal.h>
+
+/* SIGUSR1 ends the client's idle phase (-I) early. */
+static volatile sig_atomic_t idle_stop;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	idle_stop = 1;
+}
 
 double now_s(void)
 {
@@ -296,7 +308,7 @@ static int run_client(const struct opts *o)
 			return 1;
 		double i0 = now_s(), end = i0 + o->idle_s;
 		unsigned wakeups = 0;
-		while (now_s() < end) {
+		while (!idle_stop && now_s() < end) {
 			int r = pony_wait(k->a, (int)((end - now_s()) * 1000) + 1);
 			if (r < 0 && r != -EINTR) {
 				fprintf(stderr, "client: wait: %s\n", pony_strerror(r));
@@ -336,6 +348,9 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	const char *mode = argv[1];
+	/* No SA_RESTART: the signal interrupts pony_wait, which returns -EINTR. */
+	struct sigaction sa = {.sa_handler = on_usr1};
+	sigaction(SIGUSR1, &sa, NULL);
 	struct opts o = {.service = 7, .n = 1000, .streams = 1, .window = 8, .max_len = 65536,
 			 .min_len = 1, .big_max = 0, .seed = 1, .timeout_s = 120};
 	int opt;
