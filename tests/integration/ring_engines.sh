@@ -3,7 +3,7 @@
 # test-made namespaces and hands a share of the UDP traffic to engine "back" through a named
 # ring, from two producers (udp_demux's ring: target and a ring_tx element). "back" runs in
 # a group of its own, spreading then compacting: idle, its thread sleeps (under 2% of a core
-# over 6 s, from /proc, as idle_cpu.sh measures); when packets come the ring's doorbell
+# over 3 s, from /proc/.../schedstat); when packets come the ring's doorbell
 # wakes it, and every packet handed over is counted at "back" (counters match exactly).
 # Needs root.
 . "$(dirname "$0")/lib.sh"
@@ -11,9 +11,8 @@ need_root
 SNAPCTL=${SNAPCTL:?}
 for c in python3 ethtool; do command -v $c >/dev/null || skip "$c missing"; done
 . "$(dirname "$0")/host_conf.sh" # veth_ns
-SECS=${IDLE_SECS:-6}
+SECS=${IDLE_SECS:-3}
 N=${RING_PKTS:-2000} # datagrams to each of the three UDP ports
-HZ=$(getconf CLK_TCK)
 NA=ringA$$ NB=ringB$$
 veth_ns $NA $NB ra$$ rb$$ 10.78.0.2/24
 # A static neighbour: no ARP race drops the first datagrams in the kernel.
@@ -60,12 +59,14 @@ CONF
     [ "$(cat "$t/comm")" = "sch-back-0" ] && TID=${t##*/}
   done
   [ -n "$TID" ] || fail "no thread sch-back-0 in the daemon"
-  ticks() { awk '{print $14 + $15}' "/proc/$PID_a/task/$TID/stat"; }
+  # Nanoseconds the thread has run (schedstat's first field): clock ticks (1/HZ) would need
+  # twice the window for the same resolution.
+  run_ns() { awk '{print $1}' "/proc/$PID_a/task/$TID/schedstat"; }
   # idle_pct SECS: percent of one core the back engine's thread used over SECS.
   idle_pct() {
     local a b
-    a=$(ticks); sleep "$1"; b=$(ticks)
-    python3 -c "print(f'{100.0 * ($b - $a) / $HZ / $1:.2f}')"
+    a=$(run_ns); sleep "$1"; b=$(run_ns)
+    python3 -c "print(f'{100.0 * ($b - $a) / 1e9 / $1:.2f}')"
   }
 
   sleep 1 # let start-up settle
