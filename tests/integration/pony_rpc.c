@@ -13,9 +13,9 @@
  *       n RPCs of log-uniform random sizes in [min_len, max_len] on S streams with w in
  *       flight per stream; every reply must equal the request byte for byte and arrive in
  *       order; then b more RPCs up to big_max; then (-I) block idle for idle_s seconds in
- *       pony_wait (or until SIGUSR1: a test done with the idle client ends it early) and
- *       report the process's CPU use from /proc/self/stat. With -d secs the
- *       first phase stops issuing after secs seconds (n is then an upper bound).
+ *       pony_wait and report the process's CPU use from /proc/self/stat. With -d secs the
+ *       first phase stops issuing after secs seconds (n is then an upper bound). SIGUSR1
+ *       ends either early (the test has what it measures).
  *   pony_rpc hold -s SOCK -i IP [-p service] [-n ops]
  *       queue n sends on as many streams as needed (60 each; the sink grants no credit, so
  *       they stay pending), print "HOLDING <n> ..." and sleep until killed.
@@ -34,13 +34,15 @@
 
 #include <signal.h>
 
-/* SIGUSR1 ends the client's idle phase (-I) early. */
-static volatile sig_atomic_t idle_stop;
+/* SIGUSR1 tells a client to stop early: a timed phase (-d) stops issuing (what is in
+ * flight still completes and is checked) and the idle phase (-I) ends, so a test need not
+ * wait out a duration once it has what it measures. */
+static volatile sig_atomic_t stop_early;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
-	idle_stop = 1;
+	stop_early = 1;
 }
 
 double now_s(void)
@@ -179,7 +181,7 @@ static int run_phase(struct client *k, uint64_t total, uint32_t lo, uint32_t hi,
 	struct pony_completion c;
 	double t_end = o->duration_s ? now_s() + o->duration_s : 0;
 	while (k->done < target) {
-		if (t_end && to_issue && now_s() >= t_end) {
+		if (t_end && to_issue && (stop_early || now_s() >= t_end)) {
 			to_issue = 0; /* time is up: finish what is in flight */
 			target = k->issued;
 		}
@@ -308,7 +310,7 @@ static int run_client(const struct opts *o)
 			return 1;
 		double i0 = now_s(), end = i0 + o->idle_s;
 		unsigned wakeups = 0;
-		while (!idle_stop && now_s() < end) {
+		while (!stop_early && now_s() < end) {
 			int r = pony_wait(k->a, (int)((end - now_s()) * 1000) + 1);
 			if (r < 0 && r != -EINTR) {
 				fprintf(stderr, "client: wait: %s\n", pony_strerror(r));
