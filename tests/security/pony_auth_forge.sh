@@ -54,6 +54,10 @@ rotate() {
 rotate "1 $K1" "2 $K2 accept-only"
 rotate "1 $K1" "2 $K2"
 rotate "2 $K2"
+# A second of RPCs on the last key alone, then the client stops issuing (-d 9 is only the
+# upper bound of its load).
+sleep 1
+kill -USR1 $APP_cli
 wait $APP_cli || { cat "$T/cli.log"; fail "the RPC client failed"; }
 cat "$T/cli.log"
 rpcs=$(sed -n 's/^client: \([0-9]*\) rpcs.*intact.*/\1/p' "$T/cli.log")
