@@ -113,6 +113,32 @@ counter() {
   awk -v e="$2" -v el="$3" -v c="$4" '$1=="counter" && $2==e && $3==el && $4==c {v=$5} END {print v+0}' "$1"
 }
 
+# pings_wait SOCKET ENGINE N: wait until the icmp_ping element "ping" of ENGINE (daemon with
+# control socket SOCKET) has sent its N pings and its replies have stopped coming (all of
+# them back, or none new for 0.3 s), at most 15 s; instead of sleeping a fixed time before
+# the shutdown dump the caller then reads and checks the counts from.
+pings_wait() {
+  local sock=$1 eng=$2 n=$3 s r last=-1 still=0
+  for _ in $(seq 150); do
+    read -r s r < <("${SNAPCTL:?}" --socket "$sock" stats "$eng" 2>/dev/null |
+      awk '$2=="ping" && $3=="sent" {s=$4} $2=="ping" && $3=="received" {r=$4}
+           END {print s+0, r+0}')
+    if [ "$s" -ge "$n" ]; then
+      [ "$r" -ge "$s" ] && return 0
+      if [ "$r" = "$last" ]; then
+        still=$((still + 1))
+        [ $still -ge 3 ] && return 0
+      else
+        still=0
+      fi
+      last=$r
+    fi
+    sleep 0.1
+  done
+  echo "pings_wait: gave up after 15 s ($sock, engine $eng: sent $s, received $r)" >&2
+  return 1
+}
+
 # notify_listen: play the service manager: a notify socket at $T/notify.sock (exported as
 # NOTIFY_SOCKET for the daemons started next) logged to $T/notify.log as "PID KEY=VALUE".
 notify_listen() {

@@ -33,8 +33,8 @@ start_daemon a "$T/a.conf" "${AS_USER[@]}"
 start_daemon b "$T/b.conf" "${AS_USER[@]}"
 grep -q "capabilities after start-up: none" "$T/a.log" || fail "daemon a holds capabilities"
 # The memif link comes up within a second; 500 pings at 2 ms take one more. Counters are
-# read from the shutdown dump, so give it a fixed, bounded time.
-sleep 5
+# read from the shutdown dump: wait for the pings to be done.
+pings_wait "$T/run-b/control.sock" host 500
 stop_daemon b || fail "daemon b did not exit cleanly"
 stop_daemon a || fail "daemon a did not exit cleanly"
 sent=$(counter "$T/b.log" host ping sent)

@@ -25,7 +25,7 @@ done
 port_line "$T/a.log" | grep -qi "vhost dpdk port .* mac $MA" || fail "vhost port does not use the configured MAC"
 grep -q "capabilities after start-up: none" "$T/a.log" || fail "daemon a holds capabilities"
 # The vhost-user link comes up within a second; 500 pings at 2 ms take one more.
-sleep 5
+pings_wait "$T/run-vhb/control.sock" host 500
 stop_daemon b || fail "daemon b did not exit cleanly"
 stop_daemon a || fail "daemon a did not exit cleanly"
 sent=$(counter "$T/b.log" host ping sent)

@@ -57,7 +57,7 @@ done
 case ${1:-die} in version|elemversion|v1runtime)
   grep -q "resumed" "$T/a.log" && fail "version refusal parked engines" ;; esac
 [ "${1:-die}" = die ] && { grep -q "engine host resumed in the old daemon" "$T/a.log" || fail "host not resumed"; }
-sleep 3
+pings_wait "$T/run-b/control.sock" host 4000
 stop_daemon b
 stop_daemon a
 sent=$(counter "$T/b.log" host ping sent)

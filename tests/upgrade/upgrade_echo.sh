@@ -66,8 +66,7 @@ done
 # delays its acks by design: figures only).
 python3 "$(dirname "$0")/blackout.py" ${SLOW[@]:+--no-bound} "$T"/up[123].out ||
   fail "blackout over the bound"
-sleep $(( ${PINGS:-6000} / 1000 - 2 ))
-sleep 2
+pings_wait "$T/run-b/control.sock" host "${PINGS:-6000}"
 stop_daemon b
 stop_a_any "$pid"
 sent=$(counter "$T/b.log" host ping sent)
