@@ -200,6 +200,45 @@ static uint64_t validation_steps(const void *ins, uint32_t n)
 	return steps;
 }
 
+/* Whether every instruction's successors are instructions of the program: what DPDK 22.11's
+ * validator gets wrong. Its edge check lets a successor equal the instruction count (one
+ * past the end: `nidx > nb_ins`), and its walk then reads the state of a node past its
+ * array: a jump to there made it read freed memory (a fuzzer found it), and the fall-through
+ * of a last instruction other than EXIT read past the array too. So: a jump's target, the
+ * next instruction of one that is not EXIT, and both slots of a 64-bit immediate must lie
+ * inside the program, and no jump may land in the second slot of a 64-bit immediate. */
+static bool successors_ok(const struct ebpf_insn *ins, uint32_t n)
+{
+	bool second[PONY_BPF_INSNS_MAX] = {false}; /* second slots of 64-bit immediates */
+	for (uint32_t i = 0; i < n; i++)
+		if (ins[i].code == (BPF_LD | BPF_IMM | EBPF_DW)) {
+			if (i + 1 >= n)
+				return false;
+			second[++i] = true;
+		}
+	for (uint32_t i = 0; i < n; i++) {
+		if (second[i])
+			continue;
+		const struct ebpf_insn *x = &ins[i];
+		int64_t fall = (int64_t)i + (x->code == (BPF_LD | BPF_IMM | EBPF_DW) ? 2 : 1);
+		int64_t jump = -1;
+		uint8_t cls = BPF_CLASS(x->code), op = BPF_OP(x->code);
+		if (cls == BPF_JMP || cls == 0x06 /* JMP32 */) {
+			if (op == EBPF_EXIT)
+				continue;
+			if (op == BPF_JA)
+				fall = -1;
+			if (op != EBPF_CALL)
+				jump = (int64_t)i + 1 + x->off;
+		}
+		if (fall >= 0 && (fall >= (int64_t)n || second[fall]))
+			return false;
+		if (jump != -1 && (jump < 0 || jump >= (int64_t)n || second[jump]))
+			return false;
+	}
+	return true;
+}
+
 int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char *name,
 		  size_t name_len, const void *ins, uint32_t n, unsigned *reason)
 {
@@ -230,12 +269,11 @@ int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char 
 	if (copy == NULL)
 		return refuse(reason, PONY_BPF_R_NO_MEM);
 	memcpy(copy, ins, (size_t)n * sizeof(*copy));
-	/* What rte_bpf 22.11 does not check for itself: a program that runs off its end (the
-	 * validator then reads past the array: a fuzzer crashed it so), and the cost of walking
-	 * its paths. Checked on the copy it will see. */
-	unsigned why = copy[n - 1].code != (BPF_JMP | EBPF_EXIT) ? PONY_BPF_R_VERIFY
-			: validation_steps(copy, n) > PONY_BPF_STEPS_MAX ? PONY_BPF_R_COMPLEX
-									: PONY_BPF_R_OK;
+	/* What rte_bpf 22.11 does not check for itself: control flow that leaves the program
+	 * (successors_ok), and the cost of walking its paths. Checked on the copy it will see. */
+	unsigned why = !successors_ok(copy, n) ? PONY_BPF_R_VERIFY
+		       : validation_steps(copy, n) > PONY_BPF_STEPS_MAX ? PONY_BPF_R_COMPLEX
+									  : PONY_BPF_R_OK;
 	if (why != PONY_BPF_R_OK) {
 		free(copy);
 		return refuse(reason, why);

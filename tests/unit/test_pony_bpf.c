@@ -96,6 +96,29 @@ static void test_load(void)
 	CHECK(load(&t, 1, "x", p, 2, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
 	p[0] = BPF_I(BPF_I_MOV64_K, 0, 0, 0, 0);
 	CHECK(load(&t, 1, "x", p, 1, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
+	/* Successors one past the end, which DPDK 22.11's validator lets through (its walk
+	 * then read freed memory: the fuzzer's input is a seed now): a conditional jump and a
+	 * JA to there, a 64-bit immediate cut off by the end, a jump into its second slot. */
+	p[0] = BPF_I(BPF_I_MOV64_K, 0, 0, 0, 0);
+	p[1] = BPF_I(BPF_I_JEQ_K, 0, 0, 1, 0);
+	p[2] = BPF_I(BPF_I_EXIT, 0, 0, 0, 0);
+	CHECK(load(&t, 1, "x", p, 3, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
+	p[1] = BPF_I(BPF_I_JA, 0, 0, 1, 0);
+	CHECK(load(&t, 1, "x", p, 3, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
+	p[1] = BPF_I(BPF_I_JEQ_K, 0, 0, 0, 0); /* the same program, in bounds: loads */
+	CHECK(load(&t, 5, "ok", p, 3, &why) == 0 && why == PONY_BPF_R_OK);
+	pony_bpf_table_unload(t, 5);
+	p[0] = BPF_I(0x18, 0, 0, 0, 1); /* r0 = imm64: two slots, the second missing */
+	CHECK(load(&t, 1, "x", p, 1, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
+	p[0] = BPF_I(BPF_I_MOV64_K, 0, 0, 0, 0);
+	p[1] = BPF_I(BPF_I_JEQ_K, 0, 0, 1, 0); /* into the second slot of p[2..3] */
+	p[2] = BPF_I(0x18, 0, 0, 0, 1);
+	p[3] = BPF_I(0, 0, 0, 0, 0);
+	p[4] = BPF_I(BPF_I_EXIT, 0, 0, 0, 0);
+	CHECK(load(&t, 1, "x", p, 5, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
+	p[1] = BPF_I(BPF_I_JEQ_K, 0, 0, 2, 0); /* over it: loads */
+	CHECK(load(&t, 5, "ok", p, 5, &why) == 0 && why == PONY_BPF_R_OK);
+	pony_bpf_table_unload(t, 5);
 	p[0] = BPF_I(0xff, 0, 0, 0, 0);
 	CHECK(load(&t, 1, "x", p, 2, &why) == -EINVAL && why == PONY_BPF_R_VERIFY);
 	/* Names. */
