@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 
 #include "pony/bpf.h"
+#include "pony/bpf_check.h"
 
 _Static_assert(sizeof(struct pony_bpf_insn) == sizeof(struct ebpf_insn), "pony.h's insn layout");
 _Static_assert(PONY_OS_BPF_IN_MAX == 1 + PONY_BPF_NAME_MAX + PONY_BPF_ARG_MAX, "wire: BPF in");
@@ -160,85 +161,6 @@ struct pony_bpf_prog *pony_bpf_table_find(struct pony_bpf_table *t, uint32_t reg
 	return NULL;
 }
 
-/* What validating the n instructions at ins costs: rte_bpf walks every path through the
- * program (it has no loops, so its paths form a DAG), so the sum over instructions of the
- * paths reaching each is the number of steps it takes, computed here in one pass (counts
- * saturate). ins is our copy, the one rte_bpf then validates. */
-static uint64_t validation_steps(const void *ins, uint32_t n)
-{
-	uint64_t paths[PONY_BPF_INSNS_MAX] = {0}, steps = 0;
-	paths[0] = 1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t p = paths[i];
-		if (p == 0)
-			continue;
-		steps = steps > UINT64_MAX - p ? UINT64_MAX : steps + p;
-		struct ebpf_insn x;
-		memcpy(&x, (const uint8_t *)ins + (size_t)i * sizeof(x), sizeof(x));
-		uint8_t op = BPF_OP(x.code);
-		int64_t next[2] = {(int64_t)i + 1, -1};
-		if (x.code == (BPF_LD | BPF_IMM | EBPF_DW)) {
-			next[0] = (int64_t)i + 2; /* a 64-bit immediate takes two slots */
-		} else if (BPF_CLASS(x.code) == BPF_JMP || BPF_CLASS(x.code) == 0x06) {
-			if (op == EBPF_EXIT)
-				next[0] = -1;
-			else if (op == BPF_JA)
-				next[0] = (int64_t)i + 1 + x.off;
-			else if (op != EBPF_CALL)
-				next[1] = (int64_t)i + 1 + x.off;
-		}
-		for (int k = 0; k < 2; k++) {
-			if (next[k] < 0)
-				continue;
-			if (next[k] <= (int64_t)i)
-				continue; /* a loop: rte_bpf refuses it before walking any path */
-			if (next[k] < (int64_t)n)
-				paths[next[k]] = paths[next[k]] > UINT64_MAX - p ? UINT64_MAX
-										 : paths[next[k]] + p;
-		}
-	}
-	return steps;
-}
-
-/* Whether every instruction's successors are instructions of the program: what DPDK 22.11's
- * validator gets wrong. Its edge check lets a successor equal the instruction count (one
- * past the end: `nidx > nb_ins`), and its walk then reads the state of a node past its
- * array: a jump to there made it read freed memory (a fuzzer found it), and the fall-through
- * of a last instruction other than EXIT read past the array too. So: a jump's target, the
- * next instruction of one that is not EXIT, and both slots of a 64-bit immediate must lie
- * inside the program, and no jump may land in the second slot of a 64-bit immediate. */
-static bool successors_ok(const struct ebpf_insn *ins, uint32_t n)
-{
-	bool second[PONY_BPF_INSNS_MAX] = {false}; /* second slots of 64-bit immediates */
-	for (uint32_t i = 0; i < n; i++)
-		if (ins[i].code == (BPF_LD | BPF_IMM | EBPF_DW)) {
-			if (i + 1 >= n)
-				return false;
-			second[++i] = true;
-		}
-	for (uint32_t i = 0; i < n; i++) {
-		if (second[i])
-			continue;
-		const struct ebpf_insn *x = &ins[i];
-		int64_t fall = (int64_t)i + (x->code == (BPF_LD | BPF_IMM | EBPF_DW) ? 2 : 1);
-		int64_t jump = -1;
-		uint8_t cls = BPF_CLASS(x->code), op = BPF_OP(x->code);
-		if (cls == BPF_JMP || cls == 0x06 /* JMP32 */) {
-			if (op == EBPF_EXIT)
-				continue;
-			if (op == BPF_JA)
-				fall = -1;
-			if (op != EBPF_CALL)
-				jump = (int64_t)i + 1 + x->off;
-		}
-		if (fall >= 0 && (fall >= (int64_t)n || second[fall]))
-			return false;
-		if (jump != -1 && (jump < 0 || jump >= (int64_t)n || second[jump]))
-			return false;
-	}
-	return true;
-}
-
 int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char *name,
 		  size_t name_len, const void *ins, uint32_t n, unsigned *reason)
 {
@@ -269,11 +191,12 @@ int pony_bpf_table_load(struct pony_bpf_table **tp, uint32_t region, const char 
 	if (copy == NULL)
 		return refuse(reason, PONY_BPF_R_NO_MEM);
 	memcpy(copy, ins, (size_t)n * sizeof(*copy));
-	/* What rte_bpf 22.11 does not check for itself: control flow that leaves the program
-	 * (successors_ok), and the cost of walking its paths. Checked on the copy it will see. */
-	unsigned why = !successors_ok(copy, n) ? PONY_BPF_R_VERIFY
-		       : validation_steps(copy, n) > PONY_BPF_STEPS_MAX ? PONY_BPF_R_COMPLEX
-									  : PONY_BPF_R_OK;
+	/* What rte_bpf 22.11 gets wrong or does not check (pony/bpf_check.h), on the copy
+	 * it will see. */
+	uint8_t nargs[PONY_BPF_HELPERS];
+	for (unsigned h = 0; h < PONY_BPF_HELPERS; h++)
+		nargs[h] = (uint8_t)helpers[h].func.nb_args;
+	unsigned why = pony_bpf_precheck(copy, n, nargs);
 	if (why != PONY_BPF_R_OK) {
 		free(copy);
 		return refuse(reason, why);
