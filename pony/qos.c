@@ -43,7 +43,7 @@ int pony_qos_parse_weights(const char *s, uint32_t w[PONY_QOS_N])
 
 void pony_qos_params_default(struct pony_qos_params *p)
 {
-	*p = (struct pony_qos_params){.weight = {8, 4, 1}, .pct = 0.99, .md = 0.5, .p_min = 0.01};
+	*p = (struct pony_qos_params){.weight = {8, 4, 1}, .ai = 0.01, .md = 0.5, .p_min = 0.01};
 }
 
 int pony_qos_params_check(const struct pony_qos_params *p)
@@ -51,7 +51,7 @@ int pony_qos_params_check(const struct pony_qos_params *p)
 	for (unsigned c = 0; c < PONY_QOS_N; c++)
 		if (p->weight[c] == 0 || p->weight[c] > 1024)
 			return -EINVAL;
-	if (!(p->pct >= 0.5 && p->pct < 1) || !(p->md > 0 && p->md < 1) ||
+	if (!(p->ai > 0 && p->ai <= 1) || !(p->md > 0 && p->md <= 1) ||
 	    !(p->p_min > 0 && p->p_min <= 1) || p->slo_ns[PONY_QOS_SCAVENGER] != 0)
 		return -EINVAL;
 	return 0;
@@ -188,13 +188,8 @@ void pony_qos_complete(struct pony_qos *q, pony_qos_ticket t, unsigned ran, uint
 		if (e->p < q->prm.p_min)
 			e->p = q->prm.p_min;
 	} else {
-		/* Additive increase in proportion to p: with the decrease, p holds still exactly
-		 * when 1 - pct of the admitted RPCs miss (E[change] = (1 - m) * inc - m * p *
-		 * (1 - md) = 0 gives m = 1 - pct), whatever the load makes p. A fixed step
-		 * (0.01) held p where 3% missed: the admitted p99 was 1.4x the SLO. */
 		e->met++;
-		double base = e->p > 0.1 ? e->p : 0.1;
-		e->p += base * (1 - q->prm.md) * (1 - q->prm.pct) / q->prm.pct;
+		e->p += q->prm.ai;
 		if (e->p > 1.0)
 			e->p = 1.0;
 	}

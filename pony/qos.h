@@ -73,12 +73,7 @@ struct pony_qos_params {
 	uint32_t weight[PONY_QOS_N]; /* WRR weights (8, 4, 1) */
 	uint64_t slo_ns[PONY_QOS_N]; /* RPC latency target per class; 0: no admission control
 				      * for that class (scavenger never has one: nothing below) */
-	double pct;                  /* share of the admitted RPCs that should meet the SLO
-				      * (0.99: the class's p99 at its SLO). The admit probability
-				      * p rises per RPC that met it by p * (1 - md) * (1 - pct) /
-				      * pct, so at any steady p the misses are 1 - pct of the
-				      * admitted RPCs (as if p were 0.1 below it, so a low p
-				      * recovers) */
+	double ai;                   /* admit probability added per RPC that met its SLO (0.01) */
 	double md;                   /* factor applied per RPC that missed it (0.5) */
 	double p_min;                /* floor of the admit probability (0.01): some RPCs keep
 				      * probing the class so it recovers */

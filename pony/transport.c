@@ -114,8 +114,6 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 			qp.weight[i] = c->qos_weight[i];
 		qp.slo_ns[i] = (uint64_t)c->qos_slo_us[i] * 1000;
 	}
-	if (c->qos_slo_pct != 0)
-		qp.pct = c->qos_slo_pct / 100;
 	if (pony_qos_params_check(&qp) < 0) {
 		snap_numa_free(tp);
 		errno = EINVAL;

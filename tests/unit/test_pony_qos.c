@@ -5,8 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
-#include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -98,20 +96,7 @@ static void setup_q(struct pony_qos *q)
 	pony_qos_init(q, &p);
 }
 
-/* p after `met` RPCs that met the SLO, from p0, as qos.h says: each adds p * (1 - md) *
- * (1 - pct) / pct, p taken as at least 0.1; capped at 1. */
-static double model_p(double p0, unsigned met, double pct)
-{
-	double p = p0;
-	for (unsigned i = 0; i < met; i++) {
-		p += (p > 0.1 ? p : 0.1) * 0.5 * (1 - pct) / pct;
-		p = p > 1 ? 1 : p;
-	}
-	return p;
-}
-
-/* Missed SLOs halve p (down to p_min), met ones add in proportion to p; rnd decides
- * admission against p. */
+/* Missed SLOs halve p (down to p_min), met ones add ai; rnd decides admission against p. */
 static void test_aimd(void **state)
 {
 	(void)state;
@@ -136,16 +121,14 @@ static void test_aimd(void **state)
 	for (unsigned i = 0; i < 20; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 30000);
 	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 0.01); /* floor */
-	/* met: the increase, as the model computes it */
+	/* met: additive increase, 0.01 per RPC, capped at 1 */
 	for (unsigned i = 0; i < 49; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
 	double p = pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst);
-	assert_true(p > 0.01 && fabs(p - model_p(0.01, 49, 0.99)) < 1e-12);
+	assert_true(p > 0.499 && p < 0.501);
 	for (unsigned i = 0; i < 200; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
-	p = pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst);
-	assert_true(fabs(p - model_p(0.01, 249, 0.99)) < 1e-12);
-	const pony_qos_ticket tc = t; /* t is taken by the admissions below */
+	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 1.0);
 	/* another destination is its own entry; classes without SLO are never downgraded */
 	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst + 1) == 1.0);
 	assert_int_equal(pony_qos_admit(&q, PONY_QOS_NORMAL, dst, 4, UINT32_MAX, &t),
@@ -158,53 +141,6 @@ static void test_aimd(void **state)
 	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed, 21);
 	assert_true(st[PONY_QOS_CRITICAL].p50_ns >= 10000 && st[PONY_QOS_CRITICAL].p50_ns < 12500);
 	assert_true(st[PONY_QOS_CRITICAL].p99_ns >= 30000 && st[PONY_QOS_CRITICAL].p99_ns < 37500);
-	/* capped at 1 */
-	for (unsigned i = 0; i < 3000; i++)
-		pony_qos_complete(&q, tc, PONY_QOS_CRITICAL, 10000);
-	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 1.0);
-}
-
-/* The closed loop: a class whose RPCs miss the SLO more often the more of them are admitted
- * (the miss probability (p - 0.3) / 2 above p = 0.3). Admission must hold the misses to at
- * most 1 - pct of the admitted RPCs (p's drift is zero where they are 1 - pct; each miss
- * halves p, below where misses happen, so over time a little under), and not throttle the
- * class far below it; the fixed step it replaced held p where 3-5% missed. Deterministic
- * generator. */
-static void test_aimd_percentile(void **state)
-{
-	(void)state;
-	static const double pcts[] = {0.99, 0.999};
-	for (unsigned k = 0; k < 2; k++) {
-		static struct pony_qos q;
-		struct pony_qos_params prm;
-		pony_qos_params_default(&prm);
-		prm.slo_ns[PONY_QOS_CRITICAL] = 20000;
-		prm.pct = pcts[k];
-		pony_qos_init(&q, &prm);
-		uint64_t x = 88172645463325252ull; /* xorshift64 */
-		unsigned long admitted = 0, missed = 0;
-		const unsigned n = 2000000;
-		for (unsigned i = 0; i < n; i++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			pony_qos_ticket t;
-			unsigned ran = pony_qos_admit(&q, PONY_QOS_CRITICAL, 1, i, (uint32_t)x, &t);
-			if (ran != PONY_QOS_CRITICAL)
-				continue;
-			double p = pony_qos_admit_p(&q, PONY_QOS_CRITICAL, 1);
-			double miss = p > 0.3 ? (p - 0.3) / 2 : 0;
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			bool m = (double)(x >> 11) / 9007199254740992.0 < miss;
-			pony_qos_complete(&q, t, PONY_QOS_CRITICAL, m ? 30000 : 10000);
-			if (i >= n / 2) { /* the second half: settled */
-				admitted++;
-				missed += m;
-			}
-		}
-		double share = (double)missed / (double)admitted;
-		printf("pct %.3f: %.3f%% of %lu admitted RPCs missed, p %.3f\n", pcts[k],
-		       100 * share, admitted, pony_qos_admit_p(&q, PONY_QOS_CRITICAL, 1));
-		assert_true(share > (1 - pcts[k]) * 0.4 && share < (1 - pcts[k]) * 1.2);
-	}
 }
 
 /* The table is bounded: many destinations reuse the oldest entries; a ticket of a reused
@@ -276,7 +212,6 @@ int main(void)
 		cmocka_unit_test(test_codes),      cmocka_unit_test(test_aimd),
 		cmocka_unit_test(test_wire),       cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_bounded),    cmocka_unit_test(test_params),
-		cmocka_unit_test(test_aimd_percentile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
