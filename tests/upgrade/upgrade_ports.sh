@@ -26,12 +26,9 @@ PINGS=${PINGS:-12000}
 BLACKOUT_MAX_US=50000
 # af_xdp: the old daemon's closes and the kernel's freeing of the queue wait out several RCU
 # grace periods, 8 ms each on this VM: 55-73 ms measured here on a quiet machine (25-29 ms
-# with /sys/kernel/rcu_expedited = 1), 89-102 ms in a full CI run, where a 100 ms bound on
-# every hand-over failed once. Its own bounds, per port kind as the issue allows: the median
-# of the three hand-overs at most 100 ms (where a regression of ours shows), each at most
-# 150 ms (the kernel's spread).
-BLACKOUT_MEDIAN_US=""
-[ "$KIND" = af_xdp ] && BLACKOUT_MAX_US=150000 BLACKOUT_MEDIAN_US=100000
+# with /sys/kernel/rcu_expedited = 1), up to 102 ms once in a full CI run. Its own bound, per
+# port kind as the issue allows.
+[ "$KIND" = af_xdp ] && BLACKOUT_MAX_US=100000
 case ${SNAP_SANITIZE:-none} in none|'') ;; *) BLACKOUT_MAX_US=150000 ;; esac
 IPA=10.92.0.1 IPB=10.92.0.2
 NA=upa$$ NB=upb$$
@@ -156,7 +153,6 @@ if r.get("new_build") not in (None, build):
 if len(per) != 2:
     sys.exit("blackout of %d engines reported, want 2 (host, side)" % len(per))
 print("upgrade %s: blackout per engine (us): %s, max %d" % (i, per, max(per)))
-open(path + ".max", "w").write("%d\n" % max(per))
 if max(per) > bound:
     sys.exit("blackout %d us above %d us" % (max(per), bound))
 PY
@@ -169,11 +165,6 @@ PY
   pid=$new
   serving $i
 done
-if [ -n "$BLACKOUT_MEDIAN_US" ]; then
-  med=$(cat "$T"/up[123].json.max | sort -n | sed -n 2p)
-  echo "median of the 3 hand-overs' blackouts: $med us (bound $BLACKOUT_MEDIAN_US)"
-  [ "$med" -le "$BLACKOUT_MEDIAN_US" ] || fail "median blackout $med us above $BLACKOUT_MEDIAN_US us"
-fi
 
 # Every ping sent: then the counts are final.
 if [ $PEER = kernel ]; then
