@@ -429,7 +429,14 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	ARG_U32("rto_max_us", rto_max_us, 100000, 1, 100000000);
 	ARG_U32("keepalive_us", keepalive_us, 50000, 1, 100000000);
 	ARG_U32("dead_timeout_us", dead_timeout_us, 1000000, 1, 1000000000);
-	ARG_U32("ack_delay_us", ack_delay_us, 20, 1, 1000);
+	/* Up to 100 ms (TCP's delayed ack is 40-200 ms), but below the RTO floor: an ack held
+	 * as long as the peer's retransmission timer fires it for every lone packet (peers of
+	 * one deployment share these settings). */
+	ARG_U32("ack_delay_us", ack_delay_us, 20, 1, 100000);
+	if (cfg.ack_delay_us >= cfg.rto_min_us)
+		return snap_elem_args_error(args, "ack_delay_us (%u) must be below rto_min_us (%u): "
+					    "an ack held that long fires the peer's retransmission "
+					    "timer", cfg.ack_delay_us, cfg.rto_min_us);
 	ARG_U32("target_delay_us", target_delay_us, 25, 1, 1000000);
 	ARG_U32("target_per_hop_us", target_per_hop_us, 1, 0, 1000000);
 	ARG_U32("hops", hops, 3, 0, 64);

@@ -61,7 +61,8 @@ static int config_fill(struct pony_tp_config *c)
 	    c->window > 16384 || !pow2(c->sendq_max) || c->sendq_max > 65536 ||
 	    c->rto_min_us > c->rto_max_us || c->cwnd_min <= 0 || c->cwnd_max < c->cwnd_min ||
 	    c->cwnd_max > c->window || c->cc_max_mdf <= 0 || c->cc_max_mdf >= 1 ||
-	    c->cc_beta <= 0 || c->dead_timeout_us < c->rto_min_us)
+	    c->cc_beta <= 0 || c->dead_timeout_us < c->rto_min_us ||
+	    c->ack_delay_us >= c->rto_min_us)
 		return -EINVAL;
 	if (rte_pktmbuf_data_room_size(c->pool) < RTE_PKTMBUF_HEADROOM + c->mtu - 28u)
 		return -EINVAL;

@@ -135,6 +135,11 @@ static void test_elem_exchange(void **state)
 		snap_elem_args_set(a, "window", "100"); /* not a power of 2 */
 		assert_int_not_equal(snap_engine_add_elem(eng[i], "pony", "bad", a, err, sizeof(err)), 0);
 		snap_elem_args_set(a, "window", "128");
+		/* An ack held as long as the RTO floor would fire the peer's timer every time. */
+		snap_elem_args_set(a, "ack_delay_us", "1000");
+		assert_int_not_equal(snap_engine_add_elem(eng[i], "pony", "bad", a, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "below rto_min_us"));
+		snap_elem_args_set(a, "ack_delay_us", "20");
 		snap_elem_args_set(a, "seed", i ? "2" : "1");
 		assert_int_equal(snap_engine_add_elem(eng[i], "pony", "pony", a, err, sizeof(err)), 0);
 		snap_elem_args_free(a);
