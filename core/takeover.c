@@ -5,6 +5,7 @@
  * parked are put back in their groups, ports restarted). Shared helpers too. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,13 @@ static snap_takeover_progress_fn progress_fn;
 static void *progress_arg;
 static char **saved_argv;
 static int saved_argc;
+/* The CPUs this daemon was started on, before the EAL pinned its main thread to main_cpu:
+ * the new binary starts on them too. Inheriting the pinned thread's one CPU instead, the new
+ * daemon's EAL found no CPU for its control threads beside the main lcore and put them
+ * all (the interrupt thread among them) on it: the next upgrade's port release waited up
+ * to 3.4 ms for that thread behind a polling engine, against 0.1 ms on a fresh start. */
+static cpu_set_t saved_cpus;
+static bool have_saved_cpus;
 
 void snap_takeover_on_done(snap_takeover_done_fn fn, void *arg)
 {
@@ -132,6 +140,7 @@ void snap_takeover_set_argv(int argc, char **argv)
 {
 	saved_argc = argc;
 	saved_argv = argv;
+	have_saved_cpus = sched_getaffinity(0, sizeof(saved_cpus), &saved_cpus) == 0;
 }
 
 static void channel_close(void)
@@ -221,6 +230,8 @@ pid_t snap_takeover_spawn(const char *binary)
 					 : dup2(sv[1], TO_CHILD_FD) < 0)
 			_exit(127);
 		closefrom(TO_CHILD_FD + 1);
+		if (have_saved_cpus) /* best effort: the start-up set may have lost a CPU */
+			(void)sched_setaffinity(0, sizeof(saved_cpus), &saved_cpus);
 		execve(binary, argv, env);
 		fprintf(stderr, "snapnetd: upgrade: exec %s: %s\n", binary, strerror(errno));
 		_exit(127);

@@ -104,7 +104,8 @@ void snap_takeover_on_progress(snap_takeover_progress_fn fn, void *arg);
 /* Whether a hand-over committed: the caller must then exit without tearing down app
  * sessions or unlinking sockets (they are the new daemon's now). */
 bool snap_takeover_committed(void);
-/* The command line this daemon was started with (for spawning the new binary). */
+/* The command line this daemon was started with, and (read here: call it before the EAL
+ * pins the main thread) the CPUs it may run on, both for spawning the new binary. */
 void snap_takeover_set_argv(int argc, char **argv);
 /* Spawn `binary` with this daemon's arguments plus --takeover (stdout/stderr inherited, the
  * channel as fd 3 named by SNAP_TAKEOVER_FD, nothing else) and wait for its hello on the

@@ -39,6 +39,18 @@ if [ -n "$OS_APP" ]; then
   [ -n "$ID_os" ] || fail "one-sided client not attached"
 fi
 pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+# The CPUs each thread kind may use: a new daemon starts on the CPUs the first one was
+# started on, not on the one its parent's main thread was pinned to (that put the interrupt
+# thread behind a polling engine and made port releases, inside the blackout, 7 times slower).
+thread_cpus() {
+  local t n
+  for t in /proc/$1/task/*; do
+    n=$(cat "$t/comm")
+    [ "${t##*/}" = "$1" ] && n=main # named after the binary: snapnetd or snapnetd-next
+    printf '%s %s\n' "$n" "$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status")"
+  done | sort -u
+}
+thread_cpus "$pid" >"$T/cpus0.txt"
 if [ "$MODE" = die ]; then
   # The new binary dies after restoring the Pony engine (sessions mapped, transport state
   # rebuilt) but before acking it: the old daemon resumes it; the app must not notice.
@@ -69,6 +81,9 @@ for i in $(seq $UPGRADES); do
   new=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   PIDS+=("$new"); pid=$new
+  thread_cpus "$pid" >"$T/cpus$i.txt"
+  diff "$T/cpus0.txt" "$T/cpus$i.txt" ||
+    fail "upgrade $i: the new daemon's threads run on other CPUs than the first daemon's"
   $SB apps | tee "$T/apps$i.txt"
   for a in cli os; do
     [ $a = os ] && [ -z "$OS_APP" ] && continue
