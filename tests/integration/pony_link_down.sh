@@ -9,15 +9,33 @@ need_root
 pony_bridge_pair "" "dead_timeout_us = 10000000;"
 start_app srv "$PONY_RPC" server -s "$T/run-a/app.sock" -m 65536 -w 8
 wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
-"$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n 100000000 -d 6 -M 1 -m 65536 -S 2 \
+# The client runs until told (SIGUSR1, at most 60 s): the outage must fall inside its
+# transfer however long start-up takes on a busy host, so the link goes down only once B's
+# engine has seen RPC replies arrive, and the client stops only once more arrived after the
+# link came back.
+"$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n 100000000 -d 60 -M 1 -m 65536 -S 2 \
   -w 8 -x $$ -T 60 >"$T/cli.log" 2>&1 &
 cli=$!
-sleep 2
+rx_b() { live_stat "$SB" pony0 pony rx_pkts; }
+# progress_after N: B's engine received 1,000 packets more than N, within 20 s.
+progress_after() {
+  local i
+  for i in $(seq 200); do
+    [ "$(rx_b)" -gt $(($1 + 1000)) ] && return 0
+    kill -0 $cli 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+progress_after 0 || { cat "$T/cli.log"; fail "no RPC traffic before the outage"; }
 ip -n $BR link set $KB1 down
 echo "link down at $(date +%T.%N | cut -c1-12)"
 sleep 2
+rx_up=$(rx_b)
 ip -n $BR link set $KB1 up
 echo "link up   at $(date +%T.%N | cut -c1-12)"
+progress_after "$rx_up" || { cat "$T/cli.log"; fail "no RPC traffic after the link came back"; }
+kill -USR1 $cli
 wait $cli || { cat "$T/cli.log"; fail "the transfer did not survive the outage"; }
 cat "$T/cli.log"
 stop_daemon b

@@ -42,6 +42,8 @@ pid=$($SB --json status | python3 -c 'import json,sys; print(json.load(sys.stdin
 # The CPUs each thread kind may use: a new daemon starts on the CPUs the first one was
 # started on, not on the one its parent's main thread was pinned to (that put the interrupt
 # thread behind a polling engine and made port releases, inside the blackout, 7 times slower).
+# UPGRADE_CPU_CHECK=no (upgrade_release.sh): a release before this fix starts its new binary
+# pinned, and every daemon after it inherits that start-up set.
 thread_cpus() {
   local t n
   for t in /proc/$1/task/*; do
@@ -82,7 +84,7 @@ for i in $(seq $UPGRADES); do
   [ "$new" != "$pid" ] || fail "upgrade $i: still pid $pid"
   PIDS+=("$new"); pid=$new
   thread_cpus "$pid" >"$T/cpus$i.txt"
-  diff "$T/cpus0.txt" "$T/cpus$i.txt" ||
+  [ "${UPGRADE_CPU_CHECK:-yes}" = no ] || diff "$T/cpus0.txt" "$T/cpus$i.txt" ||
     fail "upgrade $i: the new daemon's threads run on other CPUs than the first daemon's"
   $SB apps | tee "$T/apps$i.txt"
   for a in cli os; do
