@@ -409,11 +409,14 @@ int pony_app_host_detach(struct pony_app_host *h, struct pony_app_session *s)
 static void cmd_pair(struct pony_app_session *s, const struct pony_shm_cmd *c, uint32_t tail)
 {
 	struct pony_shm_cmd_addr a6;
-	if (s->cmd_head == tail)
+	if (s->cmd_head == tail) {
+		pony_shm_release(s->cmd_ring, s->cmd_head);
 		return app_cmd_exec6(s, c, NULL);
+	}
 	memcpy(&a6, &s->cmds[s->cmd_head & (s->hdr.cmd_entries - 1)], sizeof(a6));
 	atomic_signal_fence(memory_order_seq_cst);
 	s->cmd_head++;
+	pony_shm_release(s->cmd_ring, s->cmd_head);
 	app_cmd_exec6(s, c, a6.addr);
 }
 
@@ -442,16 +445,21 @@ unsigned pony_app_session_poll(struct pony_app_host *h, struct pony_app_session 
 		atomic_signal_fence(memory_order_seq_cst);
 		s->cmd_head++;
 		s->cnt.cmds++;
-		if (__builtin_expect(c.flags & PONY_CMDF_ADDR6, 0))
+		/* The slot goes back to the app before the command runs, so before any completion
+		 * of it is published: an app that has every completion sees an empty ring. Released
+		 * once per batch instead, an app that pushed into a full ring (-EAGAIN) with its
+		 * last completions already in slept on them, and so did we: a stall until either
+		 * timed out. */
+		if (__builtin_expect(c.flags & PONY_CMDF_ADDR6, 0)) {
 			cmd_pair(s, &c, tail);
-		else
+		} else {
+			pony_shm_release(s->cmd_ring, s->cmd_head);
 			app_cmd_exec(s, &c);
+		}
 		n++;
 		if (s->broken)
 			return n;
 	}
-	if (n)
-		pony_shm_release(s->cmd_ring, s->cmd_head);
 	return n;
 }
 

@@ -285,7 +285,10 @@ static inline uint32_t pony_shm_tail(struct pony_shm_ring *r)
 	return atomic_load_explicit(&r->prod.tail, memory_order_acquire);
 }
 
-/* Consumer: slots before head may be reused (RELEASE: our reads of them are done). */
+/* Consumer: slots before head may be reused (RELEASE: our reads of them are done). The
+ * daemon releases a command's slot before it publishes any completion of that command, so
+ * an app that has all its completions finds its command ring empty: there is no doorbell
+ * for ring space, and an app waiting for it on completions that had all come would sleep. */
 static inline void pony_shm_release(struct pony_shm_ring *r, uint32_t head)
 {
 	atomic_store_explicit(&r->cons.head, head, memory_order_release);
