@@ -341,6 +341,7 @@ else
     "closed16-8k closed 8K 1 16"
     "stream-64k stream 64K 1 1"
     "stream-1m stream 1M 1 1"
+    "stream-8m stream 8M 1 1"
     "conns1000-64 conns 64 1000 1000"
   )
 fi
@@ -371,9 +372,26 @@ run_cases() {
 }
 
 # ---- stacks -------------------------------------------------------------------------
+# The largest message of the selected cases, in bytes: one TCP server serves them all, and
+# refuses a message above its --max-msg (1 MiB by default).
+cases_max_msg() {
+  local c label wl size v max=1048576
+  for c in "${CASES[@]}"; do
+    read -r label wl size _ <<<"$c"
+    case $size in
+      *K) v=$(( ${size%K} << 10 )) ;;
+      *M) v=$(( ${size%M} << 20 )) ;;
+      *) v=$size ;;
+    esac
+    [ "$v" -le "$max" ] || max=$v
+  done
+  echo $max
+}
+
 kernel_tcp_runs() {
   log "kernel TCP over veth (repeat $REP): client on CPUs $CCPUS ($NS_A), server on CPUs $SCPUS ($NS_B)"
-  start_server kernel-tcp-r$REP $NS_B "$SCPUS" --transport tcp --addr $IP_B --port 0 || exit 1
+  start_server kernel-tcp-r$REP $NS_B "$SCPUS" --transport tcp --addr $IP_B --port 0 \
+    --max-msg "$(cases_max_msg)" || exit 1
   local spid=$SERVER_PID rc=0
   run_cases kernel-tcp $NS_A "$CCPUS" $spid $IP_B $SERVER_PORT tcp || rc=$?
   stop_server $spid || rc=1
