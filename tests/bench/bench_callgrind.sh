@@ -28,7 +28,7 @@ python3 -c "import sys; v, r = map(float, sys.argv[1:]); sys.exit(0 if 300 <= v 
   { echo "FAIL: implausible Pony engine instructions per RPC: $ipo (raw $raw)"; exit 1; }
 # Regression gate (issue 15): the engine path stays under its documented ceiling, and an
 # RPC stays one packet each way (the reply carries the request's ack, the request the
-# reply's ack and the credit). Measured 3,860-3,920 instructions and 1.00 packets
+# reply's ack and the credit). Measured 3,800-3,890 instructions and 1.00 packets
 # (callgrind counts are steady; the ceiling leaves room for run-to-run spread, not for a
 # lost optimisation: before them it was 8,150 and 3 packets).
 CEILING=${PONY_IPO_CEILING:-4400}
