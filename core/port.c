@@ -526,6 +526,12 @@ bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc)
 	       pc->kind == SNAP_PORT_VHOST;
 }
 
+const struct snap_port_cfg *snap_port_cfg_of(const struct snap_port *p)
+{
+	int i = port_index(p);
+	return i < 0 ? NULL : port_cfgs[i];
+}
+
 static int port_index(const struct snap_port *p)
 {
 	for (unsigned i = 0; i < n_ports; i++)

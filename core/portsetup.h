@@ -117,12 +117,18 @@ int snap_xdp_reopen(struct snap_port *p, const struct snap_port_cfg *pc, uint64_
 #define SNAP_PORTLINK_BACKOFF_MAX_MS 1000u
 #define SNAP_PORTLINK_QUICK_TRIES 4u  /* first attempts of an outage: one a link tick (20 ms) */
 
-/* memif client links (portlink.c). The PMD connects a client only when the device starts
- * and never retries, so while such a port's link is down the control thread restarts it:
- * the first SNAP_PORTLINK_QUICK_TRIES attempts of an outage one link tick apart, then with
- * back-off (100 ms doubling to 1 s), counting attempts and reconnects in the port.
- * Registers that check (every 20 ms) on the control loop, nothing if no port is a memif
- * client. 0 or -ENOSPC. Control thread, once, after the ports exist. */
+/* The configuration p was made from; NULL for a port not made by snap_ports_create. */
+const struct snap_port_cfg *snap_port_cfg_of(const struct snap_port *p);
+
+/* memif and virtio-user client links (portlink.c). The PMDs connect a client only when the
+ * device starts (is probed) and never retry, so while such a port's link is down the
+ * control thread restarts it: the first SNAP_PORTLINK_QUICK_TRIES attempts of an outage
+ * one link tick apart, then with back-off (100 ms doubling to 1 s), counting attempts and
+ * reconnects in the port. The server's socket file appearing (inotify on its directory)
+ * grants the quick tries again at once, so a server back after a long outage is joined
+ * within a tick, not after what is left of a 1 s back-off. Registers that check (every
+ * 20 ms) and the watch on the control loop, nothing if no port is such a client. 0 or
+ * -ENOSPC. Control thread, once, after the ports exist. */
 int snap_portlink_start(void);
 
 /* Flow steering (core/portsteer.c; snap/steer.h): decide p's steer_mode from its kind, its

@@ -3,7 +3,8 @@
 # and connects when the server daemon starts 2 s later; then the server is killed (SIGKILL,
 # leaving its socket file behind) and started again, and the client reconnects. Pings from
 # the client's engine (icmp_ping) must flow after each start within a bounded time, and the
-# client's port must count the reconnects (snapctl ports --json).
+# client's port must count the reconnects (snapctl ports --json). Each time it is the
+# server's new socket file that sets the client trying, not its back-off.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/host_conf.sh"
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
@@ -76,6 +77,10 @@ echo "server restarted: 20 replies after $ms ms; client reconnects=$r2, attempts
 [ "$r2" -eq $((r1 + 1)) ] || fail "client reconnects went from $r1 to $r2 (want $((r1 + 1)))"
 [ "$(grep -c "memif link down" "$T/b.log")" -eq 1 ] || fail "client logged the outage more than once"
 [ "$(grep -c "memif link up after" "$T/b.log")" -eq 2 ] || fail "client did not log both connections"
+# Both times the server's new socket file, not the back-off, set the client trying (a
+# watch on its directory): once an outage.
+kicks=$(grep -c "the server's socket .*memif.sock appeared: connecting now" "$T/b.log")
+[ "$kicks" -eq 2 ] || fail "client hurried by the server's socket $kicks times (want 2, one an outage)"
 
 stop_daemon b || fail "daemon b did not exit cleanly"
 stop_daemon a || fail "daemon a did not exit cleanly"

@@ -4,6 +4,12 @@ their median at most 20 ms, over all the upgrades whose `snapctl upgrade` output
 
 usage: blackout.py [--no-bound] FILE...
 
+The bounds are the issue's for the build that ships. A sanitized build (SNAP_SANITIZE set
+and not "none", as meson sets it for the upgrade tests) saves, sends and restores state 2-4
+times slower, and its interrupt-thread hops wait longer: there the bounds are 3x (150 / 60
+ms), as upgrade_ports.sh allows it 150 ms. Its hand-overs are checked for what they carry,
+not for speed.
+
 Each FILE is one upgrade's snapctl output: with --json, the UpgradeReply object (the last
 line that has "engine_blackout_us"); without, the "blackout per engine: NAME N us, ..." line
 (either may follow check_progress.py's time stamp).
@@ -11,11 +17,15 @@ Prints the figures; exits 1 with a FAIL line if a bound is broken (--no-bound: p
 for runs that delay acks on purpose).
 """
 import json
+import os
 import re
 import statistics
 import sys
 
 MAX_US, MEDIAN_US = 50000, 20000
+SANITIZED = os.environ.get("SNAP_SANITIZE", "none") not in ("", "none")
+if SANITIZED:
+    MAX_US, MEDIAN_US = 3 * MAX_US, 3 * MEDIAN_US
 
 
 def per_engine(path):
@@ -55,7 +65,9 @@ def main():
     mx, med = max(us), statistics.median(us)
     print("blackout over %d engine hand-overs: max %.3f ms, median %.3f ms (bounds %s)"
           % (len(us), mx / 1e3, med / 1e3,
-             "%d / %d ms" % (MAX_US // 1000, MEDIAN_US // 1000) if bound else "not checked"))
+             ("%d / %d ms%s" % (MAX_US // 1000, MEDIAN_US // 1000,
+                                ", sanitized build" if SANITIZED else ""))
+             if bound else "not checked"))
     if bound and mx > MAX_US:
         print("FAIL: an engine's blackout %.3f ms > %d ms" % (mx / 1e3, MAX_US // 1000))
         sys.exit(1)

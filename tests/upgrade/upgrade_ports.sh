@@ -201,5 +201,6 @@ echo "$KIND: 3 upgrades; $sent pings sent, $recv answered; A's counter (carried 
 echo "pings lost in 3 blackouts and a roll-back: $((sent - recv))"
 # What the ports cost each blackout: the old daemon's release, the new one's start (af_xdp:
 # and how long it waited for the kernel to free the queue).
-grep -h "released in\|started in\|opened after" "$T/a.log" || true
+grep -h "released in\|started in\|opened after\|leftovers closed\|takeover: engine" "$T/a.log" ||
+  true
 echo PASS
