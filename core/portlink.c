@@ -44,11 +44,13 @@ struct link {
 	unsigned quick;          /* attempts left one tick apart before the back-off applies */
 	unsigned handshake_ms;   /* how long the next start may take to bring the link up */
 	/* The server's socket file: its directory's watch (-1: none) and its name there. A
-	 * kick (the file appeared) is taken at most once a back-off minimum: whoever may create
-	 * files there cannot make us try faster than the quick tries. */
+	 * kick (the file appeared) is taken at most once a kick_gap_ms, which starts at the
+	 * back-off minimum and doubles up to its maximum while kicks bring no link: whoever
+	 * may touch files there cannot make us try more often than the back-off would. */
 	int wd;
 	const char *sock_name;
 	uint64_t kick_ns;
+	unsigned kick_gap_ms;    /* before the next kick: doubles while kicks bring no link */
 	bool kicked;             /* this outage's attempts were hurried by a kick (logged once) */
 };
 
@@ -95,7 +97,8 @@ static void check(struct link *l, uint64_t now)
 				 p->name, snap_port_kind_name(p->kind), l->tries, (double)(now - l->down_ns) / 1e9);
 		}
 		*l = (struct link){.p = p, .up = true, .backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS,
-				   .wd = l->wd, .sock_name = l->sock_name, .kick_ns = l->kick_ns};
+				   .wd = l->wd, .sock_name = l->sock_name, .kick_ns = l->kick_ns,
+				   .kick_gap_ms = SNAP_PORTLINK_BACKOFF_MIN_MS};
 		return;
 	}
 	if (l->up) {
@@ -143,9 +146,10 @@ static void tick(uint64_t now_ns, void *arg)
 /* l's server socket (re)appeared: while the link is down, the quick tries from now. */
 static void kick(struct link *l, uint64_t now)
 {
-	if (l->up || now - l->kick_ns < SNAP_PORTLINK_BACKOFF_MIN_MS * 1000000ull)
+	if (l->up || now - l->kick_ns < l->kick_gap_ms * 1000000ull)
 		return;
 	l->kick_ns = now;
+	l->kick_gap_ms = RTE_MIN(l->kick_gap_ms * 2, SNAP_PORTLINK_BACKOFF_MAX_MS);
 	l->quick = SNAP_PORTLINK_QUICK_TRIES;
 	l->backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS;
 	l->handshake_ms = HANDSHAKE_MIN_MS;
@@ -232,6 +236,7 @@ int snap_portlink_start(void)
 			.p = p, .due_ns = now + SNAP_PORTLINK_BACKOFF_MIN_MS * 1000000ull,
 			.backoff_ms = SNAP_PORTLINK_BACKOFF_MIN_MS, .failed_once = !started,
 			.down_ns = now, .quick = SNAP_PORTLINK_QUICK_TRIES,
+			.kick_gap_ms = SNAP_PORTLINK_BACKOFF_MIN_MS,
 			.handshake_ms = HANDSHAKE_MIN_MS};
 		watch(&links[n_links - 1]);
 	}
