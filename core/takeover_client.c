@@ -144,6 +144,66 @@ static int restore_one(const void *p, uint32_t len, char *msg, size_t msglen)
 	return r;
 }
 
+/* Pre-copies (T_PRECOPY) by engine index, each the payload of a T_ENGINE as it was while
+ * the engine still ran, patched by its T_ENGINE_DELTA into the payload of now. */
+static struct {
+	uint8_t *data;
+	size_t len, cap;
+} pre[SNAP_TAKEOVER_ENGINES_MAX];
+
+static void precopy_drop(unsigned i)
+{
+	free(pre[i].data);
+	pre[i].data = NULL;
+	pre[i].len = pre[i].cap = 0;
+}
+
+/* Takes p (a T_PRECOPY payload). 0 or -EPROTO (no header, index out of range). */
+static int precopy_keep(void *p, uint32_t len)
+{
+	struct to_engine h;
+	if (len < sizeof(h)) {
+		free(p);
+		return -EPROTO;
+	}
+	memcpy(&h, p, sizeof(h));
+	if (h.index >= SNAP_TAKEOVER_ENGINES_MAX) {
+		free(p);
+		return -EPROTO;
+	}
+	precopy_drop(h.index);
+	pre[h.index].data = p;
+	pre[h.index].len = pre[h.index].cap = len;
+	return 0;
+}
+
+/* A T_ENGINE_DELTA: its engine's pre-copy patched, then restored as a T_ENGINE. */
+static int restore_delta(const void *p, uint32_t len, char *msg, size_t msglen)
+{
+	struct to_engine h;
+	if (len < sizeof(h)) {
+		snprintf(msg, msglen, "short engine delta");
+		return -EPROTO;
+	}
+	memcpy(&h, p, sizeof(h));
+	h.name[sizeof(h.name) - 1] = '\0';
+	if (h.index >= SNAP_TAKEOVER_ENGINES_MAX || pre[h.index].data == NULL) {
+		snprintf(msg, msglen, "engine %s: a delta without its pre-copy", h.name);
+		return -EPROTO;
+	}
+	unsigned i = h.index;
+	int r = to_delta_apply(&pre[i].data, &pre[i].len, &pre[i].cap, (const uint8_t *)p +
+			       sizeof(h), len - sizeof(h), SNAP_TAKEOVER_FRAME_MAX);
+	if (r == 0 && (pre[i].len < sizeof(h) || memcmp(pre[i].data, &h, sizeof(h.name)) != 0))
+		r = -EPROTO; /* the patched payload must be this engine's */
+	if (r)
+		snprintf(msg, msglen, "engine %s: bad delta: %s", h.name, strerror(-r));
+	else
+		r = restore_one(pre[i].data, (uint32_t)pre[i].len, msg, msglen);
+	precopy_drop(i);
+	return r;
+}
+
 /* Receive the running daemon's topology and build its engines from it instead of the config
  * file's (parked; sched_cfg_apply makes their groups at module start), then tell the old
  * daemon, for whom a refusal here costs no blackout. 0 or -errno with err set. */
@@ -327,14 +387,25 @@ int snap_takeover_client(struct snap_config *cfg, char *err, size_t errlen)
 			free(p);
 			break;
 		}
-		if (type != T_ENGINE) {
+		if (type == T_PRECOPY) { /* kept until its engine's delta */
+			r = precopy_keep(p, len);
+			int ws = to_send_status(s, T_ACK, r, r ? "bad pre-copy" : "kept");
+			if (r || ws) {
+				r = r ? r : ws;
+				snprintf(err, errlen, "takeover: pre-copy: %s", strerror(-r));
+				goto fail;
+			}
+			continue;
+		}
+		if (type != T_ENGINE && type != T_ENGINE_DELTA) {
 			free(p);
 			snprintf(err, errlen, "takeover: unexpected message %u", type);
 			r = -EPROTO;
 			goto fail;
 		}
 		m[0] = '\0';
-		int st = restore_one(p, len, m, sizeof(m));
+		int st = type == T_ENGINE ? restore_one(p, len, m, sizeof(m))
+					  : restore_delta(p, len, m, sizeof(m));
 		free(p);
 		if (st == 0 && die_after && ++restored >= die_after) {
 			fprintf(stderr, "snapnetd: SNAP_TAKEOVER_DIE_AFTER=%u: dying mid-takeover\n",
@@ -378,8 +449,12 @@ int snap_takeover_client(struct snap_config *cfg, char *err, size_t errlen)
 		polls_parked[i] = es.polls;
 	}
 	csock = s;
+	for (unsigned i = 0; i < SNAP_TAKEOVER_ENGINES_MAX; i++)
+		precopy_drop(i); /* any the old daemon sent no delta for */
 	return 0;
 fail:
+	for (unsigned i = 0; i < SNAP_TAKEOVER_ENGINES_MAX; i++)
+		precopy_drop(i);
 	close_got_fds();
 	close(s);
 	return r;

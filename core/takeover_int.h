@@ -2,6 +2,8 @@
  * framing is in takeover_msg.c) and helpers both sides use. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,6 +31,11 @@ enum msg_type {
 	T_TOPOLOGY,  /* old -> new (protocol 2, after T_PLAN, before T_FDS): the run-time
 		      * topology (struct to_topo_hdr ...), answered by a T_ACK (struct
 		      * to_status) once the new daemon built it (or could not) */
+	T_PRECOPY,   /* old -> new (when the new daemon reads "delta"): struct to_engine +
+		      * engine blob, saved while the engine still ran; answered by T_ACK */
+	T_ENGINE_DELTA, /* old -> new, in place of T_ENGINE after that engine's T_PRECOPY:
+			 * struct to_engine + a delta (takeover_delta.c) turning the pre-copy
+			 * payload into the T_ENGINE payload of now; answered by T_ACK */
 };
 
 struct to_hello {
@@ -70,6 +77,40 @@ struct to_reads {
 	uint32_t pad;
 	struct to_range r[TO_READS_MAX];
 };
+
+/* Pre-copy and delta (takeover_delta.c): a new binary that applies deltas lists the part
+ * TO_DELTA_PART at TO_DELTA_VERSION among its reads. All integers host order. */
+#define TO_DELTA_PART "delta"
+#define TO_DELTA_VERSION 1u
+struct to_delta_hdr {
+	uint64_t total;        /* the result's length */
+	uint32_t n_runs;
+	uint32_t pad;
+};
+struct to_delta_run {
+	uint32_t off, len;     /* then len bytes: the result's [off, off + len) */
+};
+/* Append to out the delta turning base into cur (on allocation failure out->err is set). */
+void to_delta_encode(const uint8_t *base, size_t base_len, const uint8_t *cur, size_t cur_len,
+		     struct snap_sbuf *out);
+/* Turn *base (*base_len bytes of a malloc'd *cap) into the delta's result, in place (grown
+ * with realloc when needed). Everything is checked first: on error *base is unchanged. 0,
+ * -EPROTO (malformed), -EFBIG (result over max), -ENOMEM. */
+int to_delta_apply(uint8_t **base, size_t *base_len, size_t *cap, const void *delta, size_t len,
+		   size_t max);
+/* Old side, before engine e parks: save it on its own thread (its mailbox, waiting at most
+ * TO_PRECOPY_WAIT_MS) into pre (hdr first), send that as T_PRECOPY and wait for its T_ACK.
+ * 0 sent, 1 not saved (logged: the engine then goes in full), -errno the send or ack failed. */
+#define TO_PRECOPY_WAIT_MS 1000u
+struct snap_engine;
+int to_precopy_send(int s, struct snap_engine *e, const struct to_engine *hdr,
+		    struct snap_sbuf *pre, uint32_t container, bool planned);
+/* Old side, parked: send payload b (struct to_engine + blob) as T_ENGINE, or, with pre (the
+ * pre-copy's payload), as T_ENGINE_DELTA built in d. *sent: the bytes that went. 0/-errno. */
+int to_engine_send(int s, const struct snap_sbuf *pre, const struct snap_sbuf *b,
+		   struct snap_sbuf *d, size_t *sent);
+/* Whether reader r lists part name at a range holding version v. */
+bool to_reads_has(const struct to_reads *r, const char *name, uint32_t v);
 
 /* takeover_versions.c. New side: fill r with this binary's read ranges. 0 or -E2BIG. */
 int to_reads_mine(struct to_reads *r);

@@ -58,6 +58,10 @@ int to_reads_mine(struct to_reads *r)
 	int e = add_range(r, CONTAINER, SNAP_ENGINE_SAVE_V1, SNAP_ENGINE_SAVE_V2);
 	if (e == 0)
 		e = add_range(r, TOPOLOGY, TO_TOPO_VERSION, TO_TOPO_VERSION);
+	/* SNAP_TAKEOVER_NO_DELTA=1 (tests, comparisons): ask for every engine in full. */
+	const char *nd = getenv("SNAP_TAKEOVER_NO_DELTA");
+	if (e == 0 && !(nd && nd[0] == '1'))
+		e = add_range(r, TO_DELTA_PART, TO_DELTA_VERSION, TO_DELTA_VERSION);
 	const struct snap_elem_desc *d;
 	for (unsigned i = 0; e == 0 && (d = snap_elem_type_at(i)) != NULL; i++) {
 		uint32_t wmin, rmin, cur;
@@ -75,6 +79,12 @@ static const struct to_range *find_range(const struct to_reads *r, const char *n
 		if (strncmp(r->r[i].name, name, sizeof(r->r[i].name)) == 0)
 			return &r->r[i];
 	return NULL;
+}
+
+bool to_reads_has(const struct to_reads *r, const char *name, uint32_t v)
+{
+	const struct to_range *g = find_range(r, name);
+	return g && g->lo <= v && v <= g->hi;
 }
 
 /* Pick the newest version in both [wlo, whi] and the reader's range for name. */

@@ -3,6 +3,8 @@
  * then pony_tp_restore's transport tables). Inputs are either raw bytes or byte patches over a
  * valid saved blob (one app session, a small transport), so mutations reach the checks deep
  * inside a well-formed blob. Invariants: no crash/UB/leak; a blob the checks pass restores.
+ * Deltas (takeover_delta.c): raw input applied to the valid blob must leave it unchanged
+ * when refused; a patched blob's delta from the valid one must rebuild it exactly.
  * libFuzzer with -Dfuzz=true; otherwise main() replays seeded random inputs (unit suite). */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "pony/app_save.h"
 #include "pony/save.h"
 #include "core/takeover.h"
+#include "core/takeover_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -94,16 +97,53 @@ static void blob(const uint8_t *b, size_t n)
 	pony_tp_restore(sim_ep[0].tp, b + off, n - off, NULL);
 }
 
+/* The input as a delta over a copy of the valid blob: refused, the copy is unchanged;
+ * taken, the result is within the limit. */
+static void delta_raw(const uint8_t *d, size_t n)
+{
+	size_t len = base_len, cap = base_len;
+	uint8_t *b = malloc(cap);
+	if (b == NULL)
+		abort();
+	memcpy(b, base, base_len);
+	int r = to_delta_apply(&b, &len, &cap, d, n, 2 * base_len);
+	if (r != 0 && (len != base_len || memcmp(b, base, base_len) != 0))
+		abort();
+	if (r == 0 && (len > 2 * base_len || len > cap))
+		abort();
+	free(b);
+}
+
+/* The delta from the valid blob to cur (n bytes) rebuilds cur from the valid blob. */
+static void delta_round_trip(const uint8_t *cur, size_t n)
+{
+	struct snap_sbuf d;
+	snap_sbuf_init(&d);
+	to_delta_encode(base, base_len, cur, n, &d);
+	size_t len = base_len, cap = base_len;
+	uint8_t *b = malloc(cap);
+	if (b == NULL || d.err)
+		abort();
+	memcpy(b, base, base_len);
+	if (to_delta_apply(&b, &len, &cap, d.data, d.len, base_len) != 0 || len != n ||
+	    memcmp(b, cur, n) != 0)
+		abort();
+	free(b);
+	snap_sbuf_fini(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	uint8_t mode = data[0] % 3;
+	uint8_t mode = data[0] % 5;
 	data++, size--;
 	if (mode == 0) {
 		frames(data, size);
 	} else if (mode == 1) {
 		blob(data, size);
+	} else if (mode == 4) {
+		delta_raw(data, size);
 	} else {
 		/* Patches (offset le32, value) over the valid blob; the blob may be cut short. */
 		memcpy(work, base, base_len);
@@ -116,7 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			else
 				work[o % base_len] = data[i + 4];
 		}
-		blob(work, n);
+		if (mode == 3)
+			delta_round_trip(work, n);
+		else
+			blob(work, n);
 	}
 	return 0;
 }
@@ -132,7 +175,7 @@ int main(int argc, char **argv)
 	uint64_t r = 0x9e3779b97f4a7c15ull;
 	for (unsigned it = 0; it < iters; it++) {
 		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-		buf[0] = (uint8_t)(it % 7 == 0 ? 0 : 2);
+		buf[0] = (uint8_t)(it % 7 == 0 ? 0 : it % 5 == 1 ? 3 : it % 5 == 2 ? 4 : 2);
 		unsigned np = 1 + (unsigned)(r % 4);
 		for (unsigned k = 0; k < np; k++) {
 			r ^= r << 13, r ^= r >> 7, r ^= r << 17;

@@ -167,6 +167,91 @@ static void test_running_stamp(void **st)
 	assert_int_equal(to_running_stamp(&s, &ns), -ENOENT);
 }
 
+/* Apply the delta from base to cur onto a copy of base: must give cur. Returns the delta's
+ * size. */
+static size_t round_trip(const uint8_t *base, size_t bl, const uint8_t *cur, size_t cl)
+{
+	struct snap_sbuf d;
+	snap_sbuf_init(&d);
+	to_delta_encode(base, bl, cur, cl, &d);
+	assert_int_equal(d.err, 0);
+	size_t len = bl, cap = bl ? bl : 1;
+	uint8_t *b = malloc(cap);
+	assert_non_null(b);
+	memcpy(b, base, bl);
+	assert_int_equal(to_delta_apply(&b, &len, &cap, d.data, d.len, 1 << 24), 0);
+	assert_int_equal(len, cl);
+	assert_memory_equal(b, cur, cl);
+	size_t n = d.len;
+	free(b);
+	snap_sbuf_fini(&d);
+	return n;
+}
+
+/* Engine state deltas (takeover_delta.c): exact for changes, growth and shrinking, small
+ * when little changed; malformed deltas refused with the base untouched. */
+static void test_delta(void **st)
+{
+	enum { N = 100000 };
+	uint8_t *a = malloc(N + 5000), *c = malloc(N + 5000);
+	assert_non_null(a);
+	assert_non_null(c);
+	uint64_t r = 88172645463325252ull;
+	for (size_t i = 0; i < N + 5000; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		a[i] = (uint8_t)r;
+	}
+	memcpy(c, a, N + 5000);
+	assert_true(round_trip(a, N, c, N) == sizeof(struct to_delta_hdr)); /* nothing changed */
+	c[0] ^= 1, c[5000] ^= 1, c[5001] ^= 1, c[N - 1] ^= 1;
+	assert_true(round_trip(a, N, c, N) < 4 * (64 + sizeof(struct to_delta_run)) + 16);
+	assert_true(round_trip(a, N, c, N + 3333) < 3333 + 4 * 80 + 16); /* grown */
+	round_trip(a, N, c, N - 777);                                     /* shrunk */
+	round_trip(a, N, c, 0);
+	round_trip(a, 0, c, 1000);                                        /* no base */
+	round_trip(a, 63, c, 65);
+
+	/* Refusals: a delta over the base's end with a gap, runs out of order or past the
+	 * total, truncated; the base stays as it was. */
+	struct {
+		struct to_delta_hdr h;
+		struct to_delta_run r1;
+		uint8_t b1[8];
+		struct to_delta_run r2;
+		uint8_t b2[8];
+	} bad;
+	const struct {
+		uint64_t total;
+		uint32_t off1, off2, n_runs;
+		size_t cut;
+	} cases[] = {
+		{N + 100, 0, N + 50, 2, 0},   /* [N, N + 50) from nowhere */
+		{N, 100, 50, 2, 0},           /* out of order */
+		{N, 100, N - 4, 2, 0},        /* run past the total */
+		{N, 100, 200, 3, 0},          /* a run announced, none there */
+		{N, 100, 200, 2, 3},          /* cut short */
+		{(1 << 24) + 1, 0, 8, 2, 0},  /* over the limit */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		bad.h = (struct to_delta_hdr){.total = cases[k].total, .n_runs = cases[k].n_runs};
+		bad.r1 = (struct to_delta_run){.off = cases[k].off1, .len = 8};
+		bad.r2 = (struct to_delta_run){.off = cases[k].off2, .len = 8};
+		memset(bad.b1, 0xee, 8);
+		memset(bad.b2, 0xee, 8);
+		size_t len = N, cap = N;
+		uint8_t *b = malloc(N);
+		assert_non_null(b);
+		memcpy(b, a, N);
+		assert_int_not_equal(to_delta_apply(&b, &len, &cap, &bad, sizeof(bad) - cases[k].cut,
+						    1 << 24), 0);
+		assert_int_equal(len, N);
+		assert_memory_equal(b, a, N);
+		free(b);
+	}
+	free(a);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_big_payload),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_running_stamp),
+		cmocka_unit_test(test_delta),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

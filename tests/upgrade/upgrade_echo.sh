@@ -9,7 +9,8 @@
 # daemons alternate between EAL prefixes snap-NAME.1 and snap-NAME, telemetry following.
 # `upgrade_echo.sh slow`: every new daemon waits 60 ms before acking each engine
 # (SNAP_TAKEOVER_ACK_DELAY_MS), so the per-engine lines, sent while engines are parked, must
-# arrive 60 ms apart too.
+# arrive 60 ms apart too; and asks for every engine's state in full (SNAP_TAKEOVER_NO_DELTA),
+# where the default pre-copies it and sends only what changed in the blackout.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_up.sh"
 CHECK="python3 $(dirname "$0")/check_progress.py"
@@ -19,7 +20,8 @@ PINGS=6000 up_setup
 
 start_daemon b "$T/b.conf"
 if [ ${#SLOW[@]} -gt 0 ]; then
-  start_daemon a "$T/a.conf" env SNAP_TAKEOVER_ACK_DELAY_MS=60
+  # Also every engine in full (no pre-copy and delta): the new daemons do not ask for it.
+  start_daemon a "$T/a.conf" env SNAP_TAKEOVER_ACK_DELAY_MS=60 SNAP_TAKEOVER_NO_DELTA=1
 else
   start_daemon a "$T/a.conf"
 fi
@@ -65,6 +67,11 @@ done
 # Where each blackout went (park, save, send, restore; the port's release and start), as
 # every generation of A logged it (a new daemon inherits the old one's stdout).
 grep -h "takeover: engine\|takeover: port" "$T/a.log" || true
+# Each engine's state: pre-copied, then only what changed (the new daemons ask for it), or
+# in full in the slow mode (they do not).
+pre=$(grep -c "restored in the new daemon, .* sent after a pre-copy)" "$T/a.log" || true)
+if [ ${#SLOW[@]} -gt 0 ]; then want=0; else want=6; fi
+[ "$pre" -eq $want ] || fail "$pre engine hand-overs after a pre-copy, want $want"
 # Issue 18's bound: each engine dark at most 50 ms, the median at most 20 ms (3x in a
 # sanitized build, see blackout.py; the slow mode delays its acks by design: figures only).
 python3 "$(dirname "$0")/blackout.py" ${SLOW[@]:+--no-bound} "$T"/up[123].out ||
