@@ -541,7 +541,8 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo
 		SNAP_LOG(NOTICE, "takeover: engine %u of %u (%s) restored in the new daemon, "
 			 "%zu bytes of state (%zu sent%s), parked %.3f ms so far (park %.3f, save "
 			 "%.3f, send %.3f, restore and ack %.3f ms)", i + 1, n, snap_engine_name(e),
-			 blob, sent, pc[i] == 0 ? " after a pre-copy" : "", pg.engine_ns / 1e6, (t_parked - t_park[i]) / 1e6, (t_saved - t_parked) / 1e6,
+			 blob, sent, pc[i] == 0 ? " after a pre-copy" : "", pg.engine_ns / 1e6,
+			 (t_parked - t_park[i]) / 1e6, (t_saved - t_parked) / 1e6,
 			 (t_sent - t_saved) / 1e6, (to_mono_ns() - t_sent) / 1e6);
 		report(&pg, SNAP_TAKEOVER_STEP_ENGINE);
 	}
@@ -603,7 +604,8 @@ static int serve(int s, pid_t pid, struct to_hello hello, struct snap_sbuf *topo
 
 /* The channel is readable: (more of) the spawned child's hello, EOF, or garbage. Until the
  * hello is complete this takes what arrived and returns, so a child that is slow, silent or
- * sends it byte by byte never holds the control thread (the upgrade's watch kills it at its deadline; the EOF then lands here).
+ * sends it byte by byte never holds the control thread (the upgrade's watch kills it at its
+ * deadline; the EOF then lands here).
  * The hand-over itself runs synchronously from here: engines are parked, and every step is
  * bounded by TO_STEP_TIMEOUT_S. */
 static void on_peer(int fd, void *arg)
