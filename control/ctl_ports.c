@@ -132,6 +132,10 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 				pi->counters[pi->n_counters++] = c;
 		}
 	}
+	if (p->memif_client) {
+		pi->has_zero_copy = true;
+		pi->zero_copy = p->zero_copy;
+	}
 	if (p->memif_client || p->virtio_client) {
 		pi->has_reconnect_attempts = pi->has_reconnects = true;
 		pi->reconnect_attempts = p->reconnect_attempts;

@@ -162,7 +162,8 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	    opt_str(p, ps, "mac", mac, sizeof(mac)) || opt_str(p, ps, "ip", ip, sizeof(ip)) ||
 	    opt_str(p, ps, "ip6", ip6, sizeof(ip6)) ||
 	    opt_str(p, ps, "devargs", pc->devargs, sizeof(pc->devargs)) ||
-	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr))
+	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr) ||
+	    opt_bool(p, ps, "zero_copy", &pc->zero_copy))
 		return -EINVAL;
 	v = 0;
 	if (opt_int(p, ps, "id", 0, UINT32_MAX, &v))
@@ -180,10 +181,12 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	if (opt_int(p, ps, "ring_size", 64, 16384, &v))
 		return -EINVAL;
 	pc->ring_size = (uint16_t)v;
-	v = pc->mbufs;
+	v = 0;
 	if (opt_int(p, ps, "mbufs", 1023, 1 << 22, &v))
 		return -EINVAL;
-	pc->mbufs = (uint32_t)v;
+	bool mbufs_set = v != 0;
+	if (mbufs_set)
+		pc->mbufs = (uint32_t)v;
 	if (parse_port_steer(p, ps, pc))
 		return -EINVAL;
 
@@ -193,6 +196,22 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 		else if (strcmp(role, "client") != 0)
 			return fail(p, config_setting_get_member(ps, "role"),
 				    "port '%s': role must be \"server\" or \"client\"", pc->name);
+	}
+	if (pc->zero_copy && (pc->kind != SNAP_PORT_MEMIF || pc->server))
+		return fail(p, config_setting_get_member(ps, "zero_copy"),
+			    "port '%s': zero_copy is for a memif client only (a memif server "
+			    "always copies)", pc->name);
+	if (pc->zero_copy) {
+		/* The client's mbufs sit in its rx ring and, until the server has read them,
+		 * in its tx ring: on top of what the engines hold. */
+		uint32_t need = 2u * pc->queues * pc->ring_size + 4096u;
+		if (mbufs_set && pc->mbufs < need)
+			return fail(p, config_setting_get_member(ps, "mbufs"),
+				    "port '%s': a zero_copy memif client needs at least %u mbufs "
+				    "(its rx and tx rings hold 2 x queues x ring_size of them)",
+				    pc->name, need);
+		if (pc->mbufs < need)
+			pc->mbufs = need;
 	}
 	switch (pc->kind) {
 	case SNAP_PORT_MEMIF:

@@ -176,6 +176,9 @@ int snap_eal_start(const struct snap_config *cfg, char *err, size_t errlen)
 	}
 	if (!pci)
 		ARG("--no-pci");
+	/* memif zero-copy shares each memory segment list as one file (core/portzc.c). */
+	if (snap_port_cfg_zero_copy_any(cfg))
+		ARG("--single-file-segments");
 	for (unsigned i = 0; i < cfg->n_eal_args; i++)
 		ARG("%s", cfg->eal_args[i]);
 	argv[argc] = NULL;

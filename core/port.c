@@ -81,6 +81,8 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 		n = snprintf(buf, len, "%s,role=%s,socket=%s,socket-abstract=no,id=%u,bsize=%u", name,
 			     pc->server ? "server" : "client", pc->socket, pc->memif_id,
 			     pc->mtu + 64 > 2048 ? 16384 : 2048);
+		if (pc->zero_copy)
+			n += snprintf(buf + n, len - n, ",zero-copy=yes");
 		if (pc->mac_set)
 			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
 				      RTE_ETHER_ADDR_BYTES(&pc->mac));
@@ -482,7 +484,9 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 				 p->name, snap_port_kind_name(p->kind));
 			continue;
 		}
-		r = port_start(p, pc, snap_ports_defer_start, err, errlen);
+		p->zero_copy = pc->zero_copy;
+		r = pc->zero_copy ? snap_port_zc_check(pc, err, errlen) : 0;
+		r = r ? r : port_start(p, pc, snap_ports_defer_start, err, errlen);
 		if (r)
 			return r;
 		char ip[INET_ADDRSTRLEN] = "-";

@@ -191,6 +191,9 @@ static void port_detail(const Ctl__PortInfo *p)
 	if (p->has_max_rx_queues)
 		printf("  max queues rx %u tx %u; mtu %u-%u; rx interrupts %s\n", p->max_rx_queues,
 		       p->max_tx_queues, p->min_mtu, p->max_mtu, p->rx_interrupts ? "on" : "off");
+	if (p->has_zero_copy)
+		printf("  memif zero-copy %s\n", p->zero_copy ? "on (the server reads and writes "
+		       "our mbufs)" : "off (copies to and from the shared rings)");
 	print_list("rss offered:", p->rss_offered, p->n_rss_offered);
 	print_list("rss configured:", p->rss, p->n_rss);
 	if (p->steering)

@@ -66,6 +66,7 @@ struct snap_port {
 	_Atomic bool started;
 	bool memif_client;             /* memif role client: the daemon reconnects it (portlink.c) */
 	bool virtio_client;            /* virtio-user client: probed again when its link drops */
+	bool zero_copy;                /* memif client in zero-copy mode (core/portzc.c) */
 	uint32_t generation;           /* bumped by each probe after the first: interrupt fds
 	                                * taken before are stale */
 	int socket_id;                 /* NUMA node (from the device; 0 if unknown) */

@@ -8,10 +8,13 @@ PIPA=10.91.0.1 PIPB=10.91.0.2
 # ipv6_in and icmp6 (NDP: no static IPv6 neighbours, Pony solicits them).
 P6A=fd00:91::1 P6B=fd00:91::2
 
+# PONY_MTU=N before pony_pair: both memif ports get that MTU (Pony's segment follows it);
+# PONY_ZERO_COPY=1: the client's port (B's) runs memif zero-copy.
 # pony_conf NAME ROLE MAC IP PEER_IP PEER_MAC [DAEMON_EXTRA] [PONY_ARGS] [INJECTOR_ARGS]
 # INJECTOR_ARGS non-empty: an injector element sits between port_rx and eth_classify.
 pony_conf() {
-  local inj_el="" rx_link='"rx -> eth"'
+  local inj_el="" rx_link='"rx -> eth"' portx="mtu = ${PONY_MTU:-1500};"
+  [ "$2" = client ] && [ "${PONY_ZERO_COPY:-0}" = 1 ] && portx="$portx zero_copy = true;"
   if [ -n "${9:-}" ]; then
     inj_el="{ name = \"inj\"; type = \"injector\"; $9 },"
     rx_link='"rx -> inj", "inj -> eth"'
@@ -26,7 +29,7 @@ pony_conf() {
   cat <<CONF
 daemon = { name = "p$1$$"; run_dir = "$T/run-$1"; memory_mb = 256; app_region_mb = 64; ${7:-} };
 ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
-            ip = "$4/24"; $ip6 neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+            ip = "$4/24"; $portx $ip6 neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 engines = ( {
   name = "pony0";
   elements = (

@@ -23,6 +23,7 @@ while time.monotonic() < end:
     for x in r:
         if x is s:
             conns.append(s.accept()[0])
+            print("accepted", flush=True)
             continue
         data = x.recv(65536)
         if not data:

@@ -4,13 +4,14 @@
 SNAPCTL=${SNAPCTL:?}
 MA=02:00:00:00:0d:01 MB=02:00:00:00:0d:02
 # UPGRADE_DIR, if set: the daemons' upgrade_dir (default: the dir of the snapnetd binary).
+# UP_CLIENT_PORT_EXTRA: more settings of the memif client's port (e.g. zero_copy).
 up_conf() { # name role mac ip peer-ip peer-mac extra-elements extra-links extra-engines
   local upd=""
   [ -z "${UPGRADE_DIR:-}" ] || upd="upgrade_dir = \"$UPGRADE_DIR\";"
   cat <<CONF
 daemon = { name = "up$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; $upd };
 ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
-            ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+            ip = "$4/24"; $( [ "$2" = client ] && echo "${UP_CLIENT_PORT_EXTRA:-}" ) neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
 engines = ( {
   name = "host";
   elements = (

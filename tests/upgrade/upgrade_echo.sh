@@ -11,11 +11,14 @@
 # (SNAP_TAKEOVER_ACK_DELAY_MS), so the per-engine lines, sent while engines are parked, must
 # arrive 60 ms apart too; and asks for every engine's state in full (SNAP_TAKEOVER_NO_DELTA),
 # where the default pre-copies it and sends only what changed in the blackout.
+# `upgrade_echo.sh zc`: A's memif client port runs zero-copy (its server reads and writes A's
+# mbufs: core/portzc.c); every new daemon must take the port over in zero-copy mode.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_up.sh"
 CHECK="python3 $(dirname "$0")/check_progress.py"
 SLOW=()
 [ "${1:-}" = slow ] && SLOW=(--slow-ms 60)
+[ "${1:-}" = zc ] && UP_CLIENT_PORT_EXTRA="zero_copy = true;"
 PINGS=6000 up_setup
 
 start_daemon b "$T/b.conf"
@@ -54,6 +57,9 @@ for i in 1 2 3; do
   PIDS+=("$new")
   pid=$new
   SA engines | grep -q running || fail "no engine running after upgrade $i"
+  if [ "${1:-}" = zc ]; then
+    SA ports | grep -q "memif zero-copy on" || fail "upgrade $i: A's port is not zero-copy"
+  fi
   # Stable EAL prefixes (issue 19): the new daemon took the one the old did not hold, and the
   # run dir's telemetry link names its socket, which answers.
   want=snap-upa$$

@@ -53,9 +53,12 @@ CONF
 
 
 # pony_memif_port ROLE SOCKET MAC IP PEER-IP PEER-MAC: the port block of one memif end
-# (static neighbour: the link has exactly one peer).
+# (static neighbour: the link has exactly one peer). PONY_BENCH_ZERO_COPY=1: the client end
+# in memif zero-copy mode (its server, the other daemon here, reads and writes its mbufs).
 pony_memif_port() {
-  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); mtu = ${PONY_BENCH_MTU:-1500}; }"
+  local zc=""
+  [ "$1" = client ] && [ "${PONY_BENCH_ZERO_COPY:-0}" = 1 ] && zc="zero_copy = true; "
+  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); mtu = ${PONY_BENCH_MTU:-1500}; ${zc}}"
 }
 
 # pony_auth_keyfile PATH: a fresh random Pony key file (key id 1, mode 0600) for the
