@@ -13,18 +13,51 @@
  *    outside that list would be read from the wrong place. Every mempool must lie in it.
  *  - The EAL must keep each segment list in one file (--single-file-segments; eal.c adds
  *    it), or the PMD refuses the device.
+ *  - Reconnects. The PMD gets each region's fd from rte_memseg_get_fd(), which returns the
+ *    EAL's own fd, and closes it when the connection ends (memif_free_regions). The next
+ *    connection then sends the server a closed fd number, or one reused by another file of
+ *    ours: the server's mmap fails ("No such device") and the link never comes back after
+ *    the server restarts (or the client's first attempt before the server was up). The
+ *    memif PMD is the only caller of that function in DPDK 22.11, so the daemon
+ *    interposes it (the executable's symbol comes first in the dynamic lookup; meson.build
+ *    exports it) and hands out a duplicate, which the PMD may close.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_errno.h>
 #include <rte_memory.h>
 #include <rte_mempool.h>
 
 #include "core/config.h"
 #include "core/paths.h"
 #include "core/portsetup.h"
+
+int rte_memseg_get_fd(const struct rte_memseg *ms);
+int rte_memseg_get_fd(const struct rte_memseg *ms)
+{
+	typedef int get_fd_fn(const struct rte_memseg *);
+	static get_fd_fn *real;
+	if (real == NULL) {
+		/* POSIX lets a data pointer from dlsym become a function pointer this way. */
+		*(void **)&real = dlsym(RTLD_NEXT, "rte_memseg_get_fd");
+		if (real == NULL) {
+			rte_errno = ENOTSUP;
+			return -1;
+		}
+	}
+	int fd = real(ms);
+	if (fd < 0)
+		return fd;
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup_fd < 0)
+		rte_errno = errno;
+	return dup_fd;
+}
 
 bool snap_port_cfg_zero_copy_any(const struct snap_config *cfg)
 {
