@@ -455,16 +455,19 @@ PONY_API int pony_bpf_call(struct pony_app *app, const struct pony_remote *rm, c
 PONY_API int pony_poll(struct pony_app *app, struct pony_completion *out, unsigned max);
 
 /* Block until a completion is ready or timeout_ms passes (-1: forever). Returns 1 (ready),
- * 0 (timeout), -EPIPE (daemon gone), -EINTR. With a wait spin set (pony_set_wait_spin, or
- * $PONY_WAIT_SPIN_US read by pony_connect; default 0), it first looks for a completion for
- * up to that long, yielding the CPU between looks, and only then sleeps: an app that shares
- * its core with a polling engine (a dedicated group on a small host) sees its completion a
- * few microseconds after the engine writes it, where a sleep and a wake-up cost tens; an
- * app alone on its core burns at most the spin per call. */
+ * 0 (timeout), -EPIPE (daemon gone), -EINTR. It first looks for a completion for up to a
+ * spin, yielding the CPU between looks, and only then sleeps: an app that shares its core
+ * with a polling engine (a dedicated group on a small host) sees its completion a few
+ * microseconds after the engine writes it, where a sleep and a wake-up cost tens. The
+ * default spin, PONY_WAIT_SPIN_AUTO_US, ends at the first yield that ran no other thread
+ * (nothing shares this CPU: spinning would only burn it), so an app alone on its core
+ * sleeps after one look. A spin set with pony_set_wait_spin, or $PONY_WAIT_SPIN_US read by
+ * pony_connect (0: never spin), lasts its full time whoever shares the CPU. */
 PONY_API int pony_wait(struct pony_app *app, int timeout_ms);
 /* Set pony_wait's spin, microseconds (0: none, at most PONY_WAIT_SPIN_MAX_US). 0 or
  * -EINVAL. */
 #define PONY_WAIT_SPIN_MAX_US 1000000u
+#define PONY_WAIT_SPIN_AUTO_US 50u
 PONY_API int pony_set_wait_spin(struct pony_app *app, unsigned us);
 
 /* For an application's own epoll: an fd that becomes readable when completions arrive,

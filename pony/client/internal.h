@@ -59,6 +59,8 @@ struct pony_app {
 	unsigned n_peers6;
 	uint32_t version; /* shm version to say hello with / agreed (pony/shm.h) */
 	uint64_t spin_ns; /* pony_wait spins this long before it sleeps (pony_set_wait_spin) */
+	bool spin_auto;   /* the default spin: only while a yield hands the CPU to another
+			   * thread (wait.c) */
 };
 
 /* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large

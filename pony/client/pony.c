@@ -247,12 +247,16 @@ struct pony_app *pony_connect(const char *path, const struct pony_opts *opts)
 	}
 	a->sock = a->memfd = a->cmd_efd = a->cpl_efd = -1;
 	a->version = PONY_SHM_VERSION;
+	a->spin_ns = (uint64_t)PONY_WAIT_SPIN_AUTO_US * 1000;
+	a->spin_auto = true;
 	const char *spin = getenv("PONY_WAIT_SPIN_US");
 	if (spin != NULL && spin[0] != '\0') {
 		char *end;
 		unsigned long us = strtoul(spin, &end, 10);
+		a->spin_auto = false;
+		a->spin_ns = 0; /* anything but a number in range: no spin at all */
 		if (*end == '\0' && spin[0] != '-' && us <= PONY_WAIT_SPIN_MAX_US)
-			a->spin_ns = us * 1000; /* anything else: no spin, as without it */
+			a->spin_ns = us * 1000;
 	}
 	/* A daemon that closes the hello without an answer (it is stopping or being upgraded:
 	 * the new daemon then serves the same socket) or says -EAGAIN is tried again, every

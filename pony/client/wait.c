@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +59,16 @@ int pony_set_wait_spin(struct pony_app *a, unsigned us)
 	if (us > PONY_WAIT_SPIN_MAX_US)
 		return -EINVAL;
 	a->spin_ns = (uint64_t)us * 1000;
+	a->spin_auto = false;
 	return 0;
+}
+
+/* This thread's context switches away while runnable (sched_yield that ran another
+ * thread, or preemption), or -1. */
+static long switches_away(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
 }
 
 int pony_wait(struct pony_app *a, int timeout_ms)
@@ -66,14 +76,24 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 	/* Spin first, yielding the CPU between looks: an engine polling on this CPU runs in
 	 * between (it yields back when idle), and the completion is seen microseconds after
 	 * the engine writes it, without arming, an eventfd write and a wake-up. */
+	/* The default (auto) spin stops at the first yield that ran nobody else: no thread
+	 * (no polling engine) shares this CPU, so spinning would only burn it, and the engine
+	 * will ring. A yield that ran another thread shows as an involuntary switch. */
 	if (a->spin_ns && timeout_ms != 0) {
 		uint64_t end = mono_ns() + a->spin_ns;
+		long sw = a->spin_auto ? switches_away() : 0;
 		do {
 			if (cpl_pending(a))
 				return 1;
 			if (a->dead)
 				return -EPIPE;
 			sched_yield();
+			if (a->spin_auto) {
+				long now = switches_away();
+				if (now == sw)
+					break;
+				sw = now;
+			}
 		} while (mono_ns() < end);
 	}
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
