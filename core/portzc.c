@@ -9,7 +9,8 @@
  *    daemon's user: the socket's directory must be owned by one of them and writable by
  *    nobody else, so no other local user can put a socket there.
  *  - Memory layout. In 22.11 the PMD names region 1 in every descriptor it transmits
- *    (a FIXME of the PMD's), i.e. the first memory segment list the EAL walks: an mbuf
+ *    (the PMD leaves the region index as a to-do), i.e. the first memory segment list
+ *    the EAL walks: an mbuf
  *    outside that list would be read from the wrong place. Every mempool must lie in it.
  *  - The EAL must keep each segment list in one file (--single-file-segments; eal.c adds
  *    it), or the PMD refuses the device.
