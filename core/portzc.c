@@ -3,15 +3,16 @@
  * DPDK's memif PMD in zero-copy mode exports the client's DPDK memory (every memory segment
  * list, as shared-memory regions) to the server, which then reads transmitted frames out
  * of the client's mbufs and writes received frames straight into them: the client makes
- * no copy either way. Three things make that safe to offer:
+ * no copy either way. Four things make that safe to offer:
  *  - Trust. The server can read and write all of the client's DPDK heap, not only packet
  *    buffers (the engines' tables live there too). So the server must be root or this
  *    daemon's user: the socket's directory must be owned by one of them and writable by
  *    nobody else, so no other local user can put a socket there.
  *  - Memory layout. In 22.11 the PMD names region 1 in every descriptor it transmits
  *    (the PMD leaves the region index as a to-do), i.e. the first memory segment list
- *    the EAL walks: an mbuf
- *    outside that list would be read from the wrong place. Every mempool must lie in it.
+ *    the EAL walks: an mbuf outside that list would be read from the wrong place. Every
+ *    mempool that exists when the port starts must lie in it (pools of ports configured
+ *    after it are made later and not checked; with no hugepages there is one list).
  *  - The EAL must keep each segment list in one file (--single-file-segments; eal.c adds
  *    it), or the PMD refuses the device.
  *  - Reconnects. The PMD gets each region's fd from rte_memseg_get_fd(), which returns the
