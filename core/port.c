@@ -498,6 +498,12 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 			 RTE_ETHER_ADDR_BYTES(&p->mac), ip, p->prefix_len, p->mtu, p->n_rxq,
 			 p->rss_hf ? "on" : "off", p->rx_intr ? "on" : "off");
 	}
+	/* Pools made after a zero-copy port started (later ports') must lie where it sends from. */
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		int r = cfg->ports[i].zero_copy ? snap_port_zc_check(&cfg->ports[i], err, errlen) : 0;
+		if (r)
+			return r;
+	}
 	return 0;
 }
 

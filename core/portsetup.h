@@ -34,9 +34,10 @@ bool snap_port_cfg_exclusive(const struct snap_port_cfg *pc);
 /* memif zero-copy (portzc.c says what it shares and why these checks). Whether any port
  * asks for it (the EAL then needs --single-file-segments). */
 bool snap_port_cfg_zero_copy_any(const struct snap_config *cfg);
-/* Before a zero_copy memif client starts (its mempool made): its socket's directory is
- * owned by root or this euid and writable by nobody else, and every mempool lies in the
- * memory segment list the PMD sends from. 0, or -errno with a one-line message in err. */
+/* Before a zero_copy memif client starts (its mempool made), and again once every port's
+ * pool is made: its socket's directory is owned by root or this euid and writable by nobody
+ * else, and every mempool lies in the memory segment list the PMD sends from. 0, or -errno
+ * with a one-line message in err. */
 int snap_port_zc_check(const struct snap_port_cfg *pc, char *err, size_t errlen);
 /* After the engines are built: log a warning for each port's rx queues that no engine
  * polls (a multi-queue port whose config forgot some). */

@@ -11,8 +11,8 @@
  *  - Memory layout. In 22.11 the PMD names region 1 in every descriptor it transmits
  *    (the PMD leaves the region index as a to-do), i.e. the first memory segment list
  *    the EAL walks: an mbuf outside that list would be read from the wrong place. Every
- *    mempool that exists when the port starts must lie in it (pools of ports configured
- *    after it are made later and not checked; with no hugepages there is one list).
+ *    mempool must lie in it: checked before the port starts and again once every port's
+ *    pool is made (snap_ports_create).
  *  - The EAL must keep each segment list in one file (--single-file-segments; eal.c adds
  *    it), or the PMD refuses the device.
  *  - Reconnects. The PMD gets each region's fd from rte_memseg_get_fd(), which returns the

@@ -17,9 +17,11 @@ wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 wait_log "$T/tgt.log" "^region " 10 || fail "target app did not register"
 read -r _ R _ K _ R2 _ K2 <"$T/tgt.log"
 
+# Both clients hold their streams (-I) until told (SIGUSR1, below): a fixed idle time let
+# the quick IPv4 client leave before the flows were read while the IPv6 one was still busy.
 start_app cli6 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $P6A -n "$N" -m 65536 -S 2 -w 8 \
-  -b 5 -B 1048576 -I 3 -T 60
-start_app cli4 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 500 -m 4096 -S 1 -I 3 -T 60
+  -b 5 -B 1048576 -I 120 -T 60
+start_app cli4 "$PONY_RPC" client -s "$T/run-b/app.sock" -i $PIPA -n 500 -m 4096 -S 1 -I 120 -T 60
 wait_log "$T/cli6.log" "all echoed intact" 60 || { cat "$T/cli6.log"; fail "IPv6 client"; }
 wait_log "$T/cli4.log" "all echoed intact" 60 || { cat "$T/cli4.log"; fail "IPv4 client"; }
 cat "$T/cli6.log"
@@ -50,6 +52,7 @@ ex=$(live_stat "$SA" pony0 pony os_executed)
 [ "$ex" -gt 1000 ] || fail "os_executed on A is $ex"
 pony_os_errors_check "$SA"
 echo "A executed $ex one-sided ops from an IPv6 peer; each error counted once"
+for p in cli6 cli4; do kill -USR1 "$(eval echo \$APP_$p)"; done
 for p in cli6 cli4; do wait "$(eval echo \$APP_$p)" || fail "$p failed"; done
 stop_daemon b
 stop_daemon a

@@ -40,6 +40,9 @@ RESULT = [r"blackout per engine: ", r"brownout \d+ us, \d+ fds passed$",
           r"upgraded to \S+ \(build \S+\): new pid \d+, blackout \d+ us, \d+ engines? moved$"]
 
 
+LIVE_TAIL_MS = 40
+
+
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
@@ -166,10 +169,14 @@ def main():
         print("no progress asked, none sent; result as before")
         return
 
-    # Live: compare when each step reached us with when the daemon reported it.
+    # Live: compare when each step reached us with when the daemon reported it. Steps of the
+    # last LIVE_TAIL_MS may come with the result: a stall of the old daemon's control thread
+    # there (its port's release, a host stealing CPU under ASan: 23 ms once in CI) batches
+    # them without saying anything about the steps before, which a batching daemon would
+    # hold back too.
     end_at, end_el = rest[-1][0], el[-1]
     for at, phase, e, _ in steps:
-        if end_at - at < (end_el - e) / 2 - 5:
+        if end_el - e >= LIVE_TAIL_MS and end_at - at < (end_el - e) / 2 - 5:
             fail("step %s (daemon: %.1f ms before the end) reached snapctl's output only %.1f "
                  "ms before the end: not live" % (phase, end_el - e, end_at - at))
     if end_el - el[0] < 20:

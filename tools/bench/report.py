@@ -16,7 +16,17 @@ import time
 BASE = "kernel-tcp"
 # Column order of the comparison: the kernel baseline first, then every Pony stack, each in
 # every group mode that ran (named STACK/MODE), in the order of --pony-mode.
-PONY_BASES = ["pony-afpacket", "pony-memif", "pony-memif-auth"]
+PONY_BASES = ["pony-afpacket", "pony-memif", "pony-memif-auth", "pony-memif-zc"]
+# Variants of pony-memif, each set beside it (same run, per group mode): stack, short name,
+# table title, what differs.
+MEMIF_VARIANTS = [
+    ("pony-memif-auth", "auth", "Cost of authenticated flows",
+     "the auth variant tags every packet (AES-256-GCM over header and payload, pony/WIRE.md "
+     "\"Authentication\")"),
+    ("pony-memif-zc", "zc", "memif zero-copy",
+     "the zc variant runs side A's memif client in zero-copy mode (B's daemon reads A's sent "
+     "frames from A's mbufs and writes A's received frames into them)"),
+]
 NA = "n/a"
 # The metrics whose spread over the repeats is reported next to their median.
 SPREAD_KEYS = ["ops_per_s", "ops_per_core_s", "p50_us", "p99_us"]
@@ -468,29 +478,29 @@ def markdown(meta, status, stacks, rows, runs, busy):
                 "%s (%s)" % (fmt(med(p, "cpu_core_s")), fmt(med(p, "daemon_cpu_s"))),
                 fmt(med(p, "ops_per_app_core_s")), busy_cell(k, p)]) + " |")
         md.append("")
-    # Authenticated flows: the same memif pair with every packet tagged (AES-GCM), same run,
-    # per group mode.
-    for mode in meta["pony_modes"]:
-        plain, auth = "pony-memif/" + mode, "pony-memif-auth/" + mode
-        auth_rows = [(row, ss) for row, ss in rows if med(ss.get(plain), "ops_per_s") is not None
-                     and med(ss.get(auth), "ops_per_s") is not None]
-        if not auth_rows:
-            continue
-        md += ["## Cost of authenticated flows (%s vs %s)" % (auth, plain), "",
-               "Same daemons, link and cases; the auth variant tags every packet (AES-256-GCM "
-               "over header and payload, pony/WIRE.md \"Authentication\"). Ratio = auth / plain.",
-               "", "| case | ops/core-s | auth ops/core-s | ratio | Gbit/core-s | "
-               "auth Gbit/core-s | ratio | p50 us | auth p50 us |",
-               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for row, ss in auth_rows:
-            p, a = ss[plain], ss[auth]
-            md.append("| " + " | ".join([
-                row[0], cell(p, "ops_per_core_s"), cell(a, "ops_per_core_s"),
-                fmt(ratio(med(a, "ops_per_core_s"), med(p, "ops_per_core_s")), 3),
-                fmt(med(p, "gbit_per_core_s"), 3), fmt(med(a, "gbit_per_core_s"), 3),
-                fmt(ratio(med(a, "gbit_per_core_s"), med(p, "gbit_per_core_s")), 3),
-                cell(p, "p50_us", 1), cell(a, "p50_us", 1)]) + " |")
-        md.append("")
+    # Variants of the memif pair (authenticated flows, zero-copy), each beside pony-memif,
+    # same run, per group mode.
+    for vstack, vname, title, what in MEMIF_VARIANTS:
+        for mode in meta["pony_modes"]:
+            plain, var = "pony-memif/" + mode, vstack + "/" + mode
+            var_rows = [(row, ss) for row, ss in rows if med(ss.get(plain), "ops_per_s") is not None
+                        and med(ss.get(var), "ops_per_s") is not None]
+            if not var_rows:
+                continue
+            md += ["## %s (%s vs %s)" % (title, var, plain), "",
+                   "Same daemons, link and cases; %s. Ratio = %s / plain." % (what, vname),
+                   "", "| case | ops/core-s | %s ops/core-s | ratio | Gbit/core-s | "
+                   "%s Gbit/core-s | ratio | p50 us | %s p50 us |" % (vname, vname, vname),
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for row, ss in var_rows:
+                p, a = ss[plain], ss[var]
+                md.append("| " + " | ".join([
+                    row[0], cell(p, "ops_per_core_s"), cell(a, "ops_per_core_s"),
+                    fmt(ratio(med(a, "ops_per_core_s"), med(p, "ops_per_core_s")), 3),
+                    fmt(med(p, "gbit_per_core_s"), 3), fmt(med(a, "gbit_per_core_s"), 3),
+                    fmt(ratio(med(a, "gbit_per_core_s"), med(p, "gbit_per_core_s")), 3),
+                    cell(p, "p50_us", 1), cell(a, "p50_us", 1)]) + " |")
+            md.append("")
     if not any(r["workload"] == "read" for r in runs):
         md += ["One-sided 64 B reads: not measured (the one-sided API, pony_read, is not in "
                "libpony on this branch).", ""]

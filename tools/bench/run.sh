@@ -12,9 +12,11 @@
 #   --out DIR    results folder (default tools/bench/results/<UTC time>)
 #   --snapbench  the snapbench binary (default $SNAPBENCH, else build*/tools/bench/snapbench)
 #   --snapnetd   the daemon for the Pony runs (default $SNAPNETD, else next to snapbench)
-#   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif,pony-memif-auth (default:
-#                all; pony-memif-auth is pony-memif with authenticated flows, every packet
-#                tagged: the report compares the two, same run)
+#   --stacks     comma list of kernel-tcp,pony-afpacket,pony-memif,pony-memif-auth,
+#                pony-memif-zc (default: all but pony-memif-zc; pony-memif-auth is pony-memif
+#                with authenticated flows, every packet tagged; pony-memif-zc the same with
+#                side A's memif client in zero-copy mode: the report compares each with
+#                pony-memif, same run)
 #   --cases RE   only the cases whose label matches the extended regex RE (default: all)
 #   --duration S seconds per case instead of the mode's (quick 0.3, full 5)
 #   --repeat N   runs of every case of every stack (default: full 3, quick 1); the repeats
@@ -77,7 +79,7 @@ done
 [ ${#MODES[@]} -gt 0 ] || { echo "run.sh: --pony-mode is empty" >&2; exit 2; }
 for st in ${stacks//,/ }; do
   case $st in
-    kernel-tcp|pony-afpacket|pony-memif|pony-memif-auth) ;;
+    kernel-tcp|pony-afpacket|pony-memif|pony-memif-auth|pony-memif-zc) ;;
     *) echo "run.sh: unknown stack $st" >&2; exit 2 ;;
   esac
 done
@@ -85,7 +87,7 @@ done
 ROOT=1
 [ "$(id -u)" -eq 0 ] || ROOT=0
 want() { [[ ",$stacks," == *",$1,"* ]]; }
-if [ $ROOT -eq 0 ] && ! want pony-memif && ! want pony-memif-auth; then
+if [ $ROOT -eq 0 ] && ! want pony-memif && ! want pony-memif-auth && ! want pony-memif-zc; then
   echo "SKIP: the veth runs need root (network namespaces)"
   exit 77
 fi
@@ -540,11 +542,14 @@ pony_afpacket_runs() {
 
 # Pony Express between the two daemons joined by memif (shared-memory virtual link; no
 # veth, no kernel on the data path, no root). The apps are pinned exactly like the others.
-# pony_memif_runs STACK MODE [PONY-KEYS]: pony-memif, or pony-memif-auth with a key file.
+# pony_memif_runs STACK MODE [PONY-KEYS]: pony-memif, pony-memif-auth with a key file, or
+# pony-memif-zc (A's memif client in zero-copy mode).
 pony_memif_runs() {
   local ma=02:00:00:5b:00:02 mb=02:00:00:5b:00:01 sock=$DTMP/memif-$1-$2.sock
+  local zc=${PONY_BENCH_ZERO_COPY:-0}
+  [ "$1" = pony-memif-zc ] && zc=1
   log "Pony over memif ($1, $2 group, repeat $REP): daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
-  pony_pair "$1/$2" - - "$(pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
+  PONY_BENCH_ZERO_COPY=$zc pony_pair "$1/$2" - - "$(PONY_BENCH_ZERO_COPY=$zc pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
     "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)" "${3:-}" "$2"
 }
 
@@ -561,7 +566,7 @@ if ! want kernel-tcp; then
 elif [ $ROOT -eq 0 ]; then
   echo "kernel-tcp not-measured needs root (network namespaces)" >>"$out/status.txt"
 fi
-for st in pony-afpacket pony-memif pony-memif-auth; do
+for st in pony-afpacket pony-memif pony-memif-auth pony-memif-zc; do
   for m in "${MODES[@]}"; do
     if ! want $st; then
       echo "$st/$m not-measured not selected (--stacks)" >>"$out/status.txt"
@@ -579,6 +584,7 @@ for REP in $(seq "$repeat"); do
     if want pony-afpacket && [ $ROOT -eq 1 ]; then pony_afpacket_runs "$m" || rc=1; fi
     if want pony-memif; then pony_memif_runs pony-memif "$m" || rc=1; fi
     if want pony-memif-auth; then pony_memif_runs pony-memif-auth "$m" "$keys" || rc=1; fi
+    if want pony-memif-zc; then pony_memif_runs pony-memif-zc "$m" || rc=1; fi
   done
 done
 python3 "$here/report.py" report "$out" "$(uname -r)" "$CCPUS" "$SCPUS" "$quick" \
