@@ -75,10 +75,10 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 {
 	/* Spin first, yielding the CPU between looks: an engine polling on this CPU runs in
 	 * between (it yields back when idle), and the completion is seen microseconds after
-	 * the engine writes it, without arming, an eventfd write and a wake-up. */
-	/* The default (auto) spin stops at the first yield that ran nobody else: no thread
-	 * (no polling engine) shares this CPU, so spinning would only burn it, and the engine
-	 * will ring. A yield that ran another thread shows as an involuntary switch. */
+	 * the engine writes it, without arming, an eventfd write and a wake-up. The default
+	 * (auto) spin stops at the first yield that ran nobody else (a yield that ran another
+	 * thread shows as an involuntary switch): no polling engine shares this CPU, so
+	 * spinning would only burn it, and the engine will ring. */
 	if (a->spin_ns && timeout_ms != 0) {
 		uint64_t end = mono_ns() + a->spin_ns;
 		long sw = a->spin_auto ? switches_away() : 0;

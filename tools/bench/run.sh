@@ -549,7 +549,7 @@ pony_memif_runs() {
   local zc=${PONY_BENCH_ZERO_COPY:-0}
   [ "$1" = pony-memif-zc ] && zc=1
   log "Pony over memif ($1, $2 group, repeat $REP): daemon+client on CPUs $CCPUS, daemon+server on CPUs $SCPUS"
-  PONY_BENCH_ZERO_COPY=$zc pony_pair "$1/$2" - - "$(PONY_BENCH_ZERO_COPY=$zc pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
+  pony_pair "$1/$2" - - "$(PONY_BENCH_ZERO_COPY=$zc pony_memif_port client "$sock" $ma $IP_A $IP_B $mb)" \
     "$(pony_memif_port server "$sock" $mb $IP_B $IP_A $ma)" "${3:-}" "$2"
 }
 
