@@ -535,6 +535,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	S(refused_stream_budget); S(refused_no_listener); S(refuse_deferred); S(challenge_ack_tx);
 	S(rst_bad_seq); S(ack_invalid); S(ack_timeouts); S(spurious_timeouts); S(credit_tx); S(auth_fail);
 #undef S
+	fn(ctx, "rx_placed", pony_tp_rx_placed(pe->tp));
 	if (pe->auth_path[0]) {
 		fn(ctx, "auth_reloads", pe->auth_reloads);
 		fn(ctx, "auth_reload_errors", pe->auth_reload_errors);

@@ -89,9 +89,10 @@ static int build_send(struct pony_tp *tp, const struct pony_flow *f, const struc
 		tp->st.no_mbuf++;
 		return -ENOBUFS;
 	}
-	if (len)
-		memcpy(p + hl, payload, len);
-	pony_wire_build(p, h);
+	if (len) /* the one pass over the payload: copied and checksummed together */
+		pony_wire_build_copy(p, h, payload);
+	else
+		pony_wire_build(p, h);
 	if (tp->auth != NULL && pony_flow_auth_tx(tp, f, ip, port, h, p, hl + len) < 0) {
 		rte_pktmbuf_free(m);
 		tp->st.no_mbuf++; /* as if out of buffers: retransmission repairs it */

@@ -294,6 +294,14 @@ struct pony_tp {
 	 * transmit skips the class passes (the critical-first flows, the weighted pick). */
 	uint8_t tx_classes;
 	uint8_t rx_code;  /* class code of the message rx_done is completing (pony_tp_rx_code) */
+	/* The packet being input had its payload copied to rx_placed (rx_placed_len bytes) as
+	 * its checksum was checked (pony_stream_rx_place): the segment's delivery to that very
+	 * place skips its copy. NULL otherwise; cleared by the delivery. */
+	uint8_t *rx_placed;
+	uint32_t rx_placed_len;
+	/* Payloads placed so (a counter beside the saved pony_tp_stats, whose layout release
+	 * 0.1.0 reads: restarts at an upgrade). */
+	uint64_t rx_placed_n;
 	/* Classes yield in the shared FIFO (the port's ring, the peer's engine): while a class
 	 * has sent within yield_hold ticks (cls_until[c] > now), the data of every lower class
 	 * is held to each flow's yield window (struct pony_qflow cc_yield: the flow's delay
@@ -356,6 +364,16 @@ int pony_strm_close(struct pony_tp *tp, struct pony_stream *s);
 /* Handle the content of a new sequenced packet. Returns 1 if the mbuf was kept (held),
  * 0 if processed (caller frees), -EAGAIN if it cannot be taken now (do not mark it
  * received: the peer retransmits). */
+/* Where the payload of DATA h (header parsed, checksum not yet checked, so no field is
+ * trusted) would be delivered, when that is the posted buffer of the current message of its
+ * stream and these bytes are ones no accepted segment has written: flow f is established
+ * with every seq below rcv_nxt received and none beyond, h is seq rcv_nxt, and it is the next
+ * bytes of the message (offset == received so far). Whatever the header really said, a
+ * write there touches only bytes the message has yet to receive (segments of a message take
+ * seqs in offset order), which a checked segment writes again later. NULL: no such place;
+ * the caller checks the checksum alone and the delivery copies. */
+uint8_t *pony_stream_rx_place(struct pony_tp *tp, const struct pony_flow *f,
+			      const struct pony_hdr *h);
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,
 		   uint32_t seq, struct rte_mbuf *m, uint32_t hl);
 /* Fill d with the stream's next control packet (clears its flag; a CLOSING stream is freed

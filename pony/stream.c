@@ -223,8 +223,9 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 		tp->st.malformed++; /* peer changed a message's length mid-way */
 		return false;
 	}
-	if (!s->rx_discard)
+	if (!s->rx_discard && (s->rx_dst + off != tp->rx_placed || len != tp->rx_placed_len))
 		memcpy(s->rx_dst + off, data, len);
+	tp->rx_placed = NULL;
 	s->rx_got += len;
 	if (s->rx_got < s->rx_len)
 		return false;
@@ -428,6 +429,20 @@ static void rx_count_cls(struct pony_tp *tp, const struct pony_flow *f, const st
 	tp->qos.cls[c].rx_pkts++;
 	tp->qos.cls[c].rx_bytes += h->payload_len;
 	tp->rx_classes |= (uint8_t)(1u << c);
+}
+
+uint8_t *pony_stream_rx_place(struct pony_tp *tp, const struct pony_flow *f,
+			      const struct pony_hdr *h)
+{
+	if (h->type != PONY_T_DATA || f->state != PONY_F_ESTABLISHED || h->seq != f->rx.rcv_nxt ||
+	    f->rx.rcv_max != f->rx.rcv_nxt)
+		return NULL;
+	const struct pony_stream *s = pony_stream_get(tp, h->sid);
+	if (s == NULL || s->flow != (uint32_t)(f - tp->flows) || s->state != PONY_S_OPEN ||
+	    !s->rx_active || s->rx_discard || h->msg_id != s->rx_next || h->msg_len != s->rx_len ||
+	    h->offset != s->rx_got || h->payload_len > s->rx_len - s->rx_got)
+		return NULL;
+	return s->rx_dst + h->offset;
 }
 
 int pony_stream_rx(struct pony_tp *tp, struct pony_flow *f, const struct pony_hdr *h,

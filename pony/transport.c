@@ -446,6 +446,11 @@ void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st)
 	*st = tp->st;
 }
 
+uint64_t pony_tp_rx_placed(const struct pony_tp *tp)
+{
+	return tp->rx_placed_n;
+}
+
 int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st)
 {
 	if (i >= tp->cfg.max_flows)

@@ -253,6 +253,9 @@ struct pony_tp_stats {
 	uint64_t credit_tx;     /* CREDIT packets: a credit owed with no data to ride on */
 };
 void pony_tp_get_stats(const struct pony_tp *tp, struct pony_tp_stats *st);
+/* DATA payloads whose checksum was computed in their copy to the app's buffer (the receive
+ * path's one pass); kept beside the saved stats, so it restarts at an upgrade. */
+uint64_t pony_tp_rx_placed(const struct pony_tp *tp);
 
 /* Flow states, in their numeric order (the state field of pony_flow_stats), with the names
  * snapctl and logs print. */

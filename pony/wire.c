@@ -1,15 +1,14 @@
 /* Pony header parse (validate everything, trust nothing) and build. Byte offsets here are the
  * wire contract documented in pony/WIRE.md; change both together and bump the version. */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
-#include <isa-l/crc.h>
 #include <rte_byteorder.h>
 #include <nmmintrin.h>
 
 #include "pony/transport.h"
 #include "pony/bytes.h"
+#include "pony/crc.h"
 #include "pony/wire.h"
 
 /* Field offsets (bytes from the start of the Pony header). */
@@ -41,52 +40,13 @@ _Static_assert(OFF_SACK == PONY_HDR_FIXED, "fixed header size is part of the wir
 
 #define SACK_SPAN_MAX (1u << 15) /* no sane window is wider; bounds receiver work */
 
-/* The crc32 instruction over whole 8-byte words, then the tail. SSE4.2 is part of the build's
- * baseline (DPDK's -march=corei7), so no run-time dispatch: rte_hash_crc re-checks its
- * algorithm choice every 8 bytes, which cost a third of the checksum on small packets. */
-static inline uint32_t crc_small(const uint8_t *p, size_t len, uint32_t crc)
-{
-	uint64_t c = crc;
-	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		c = _mm_crc32_u64(c, w);
-	}
-	uint32_t c32 = (uint32_t)c;
-	if (len & 4) {
-		uint32_t w;
-		memcpy(&w, p, 4);
-		c32 = _mm_crc32_u32(c32, w);
-		p += 4;
-	}
-	if (len & 2) {
-		uint16_t w;
-		memcpy(&w, p, 2);
-		c32 = _mm_crc32_u16(c32, w);
-		p += 2;
-	}
-	if (len & 1)
-		c32 = _mm_crc32_u8(c32, *p);
-	return c32;
-}
-
-uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc)
-{
-	/* ISA-L folds the buffer with carry-less multiplies over several streams at once; the
-	 * crc32 instruction chained 8 bytes at a time waits 3 cycles per step. Both compute
-	 * the same raw CRC-32C (no inversion), so they can be chained either way. */
-	if (len >= PONY_CRC_FOLD_MIN && len <= INT_MAX)
-		return crc32_iscsi((unsigned char *)(uintptr_t)p, (int)len, crc);
-	return crc_small(p, len, crc);
-}
-
 /* crc32c over the header with the csum field taken as zero, then the payload. The csum field
  * is the upper half of the header's ninth little-endian word (bytes 64..71), so the header
  * goes as words with that half masked: the same bytes, zeros in place of the field. */
 _Static_assert(OFF_CSUM == 68 && PONY_HDR_FIXED == 72, "csum is the top of word 8");
-uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
+/* The header's part: raw crc32c from the initial ~0 over hdr_len header bytes. */
+static uint32_t hdr_crc(const uint8_t *p, size_t hdr_len)
 {
-	const uint8_t *p = pkt;
 	uint64_t c = 0xffffffffu, w;
 	for (unsigned i = 0; i < 8; i++) {
 		memcpy(&w, p + 8 * i, 8);
@@ -94,8 +54,13 @@ uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
 	}
 	memcpy(&w, p + 64, 8);
 	c = _mm_crc32_u64(c, w & 0xffffffffull); /* x86 is little-endian: bytes 64..67 */
-	uint32_t c32 = crc_small(p + PONY_HDR_FIXED, hdr_len - PONY_HDR_FIXED, (uint32_t)c);
-	return ~pony_crc32c(p + hdr_len, payload_len, c32);
+	return pony_crc32c_small(p + PONY_HDR_FIXED, hdr_len - PONY_HDR_FIXED, (uint32_t)c);
+}
+
+uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len)
+{
+	const uint8_t *p = pkt;
+	return ~pony_crc32c(p + hdr_len, payload_len, hdr_crc(p, hdr_len));
 }
 
 static int type_known(uint8_t t)
@@ -103,7 +68,7 @@ static int type_known(uint8_t t)
 	return (t >= PONY_T_SYN && t <= PONY_T_PROBE) || pony_type_sequenced(t);
 }
 
-int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
+static int parse(const void *pkt, size_t len, struct pony_hdr *h, bool defer)
 {
 	const uint8_t *p = pkt;
 
@@ -129,8 +94,9 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 		return -EMSGSIZE;
 	h->csum = pony_rd32(p + OFF_CSUM);
 	/* Authenticated: the tag covers every byte, the crc would only cost time. */
-	if (h->key_id ? h->csum != 0 : pony_wire_csum(p, hl, h->payload_len) != h->csum)
+	if (h->key_id ? h->csum != 0 : !defer && pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
+	h->csum_deferred = defer && h->key_id == 0; /* lengths checked: the csum can be computed */
 	if (!type_known(h->type) || p[OFF_RESERVED] != 0 || (h->flags & ~PONY_F_ALL) ||
 	    ((h->flags & PONY_F_HS) && (h->type != PONY_T_ACK || !(h->flags & PONY_F_ACK_VALID))))
 		return -EINVAL;
@@ -176,9 +142,36 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 	return (int)hl;
 }
 
-size_t pony_wire_build(void *out, const struct pony_hdr *h)
+int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 {
-	uint8_t *p = out;
+	return parse(pkt, len, h, false);
+}
+
+int pony_wire_parse_rx(const void *pkt, size_t len, struct pony_hdr *h)
+{
+	const uint8_t *p = pkt;
+	/* Worth a deferral: a payload the fused copy takes (DATA of PONY_CRC_COPY_MIN bytes or
+	 * more; these bytes are re-read, checked, by parse). */
+	bool defer = len >= PONY_HDR_FIXED && p[OFF_TYPE] == PONY_T_DATA && p[OFF_KEY_ID] == 0 &&
+		     pony_rd16(p + OFF_PAYLOAD_LEN) >= PONY_CRC_COPY_MIN;
+	int r = parse(pkt, len, h, defer);
+	/* Whatever else is wrong, a packet with a bad checksum is counted as one. */
+	if (r < 0 && h->csum_deferred) {
+		h->csum_deferred = false;
+		if (pony_wire_csum(p, pony_wire_hdr_len(h), h->payload_len) != h->csum)
+			return -EBADMSG;
+	}
+	return r;
+}
+
+uint32_t pony_wire_csum_copy(const void *pkt, size_t hdr_len, size_t payload_len, void *dst)
+{
+	const uint8_t *p = pkt;
+	return ~pony_crc32c_copy(dst, p + hdr_len, payload_len, hdr_crc(p, hdr_len));
+}
+
+static size_t put_hdr(uint8_t *p, const struct pony_hdr *h)
+{
 	size_t hl = pony_wire_hdr_len(h);
 
 	p[OFF_VERSION] = PONY_WIRE_VERSION;
@@ -205,7 +198,29 @@ size_t pony_wire_build(void *out, const struct pony_hdr *h)
 		pony_wr32(p + OFF_SACK + 8 * i, h->sack[i].start);
 		pony_wr32(p + OFF_SACK + 8 * i + 4, h->sack[i].end);
 	}
+	return hl;
+}
+
+size_t pony_wire_build(void *out, const struct pony_hdr *h)
+{
+	uint8_t *p = out;
+	size_t hl = put_hdr(p, h);
 	pony_wr32(p + OFF_CSUM, h->key_id ? 0 : pony_wire_csum(p, hl, h->payload_len));
+	return hl;
+}
+
+size_t pony_wire_build_copy(void *out, const struct pony_hdr *h, const void *payload)
+{
+	uint8_t *p = out;
+	size_t hl = put_hdr(p, h);
+	if (h->key_id) {
+		memcpy(p + hl, payload, h->payload_len);
+		pony_wr32(p + OFF_CSUM, 0);
+	} else {
+		/* The checksum rides the copy: the payload bytes are read once. */
+		uint32_t c = pony_crc32c_copy(p + hl, payload, h->payload_len, hdr_crc(p, hl));
+		pony_wr32(p + OFF_CSUM, ~c);
+	}
 	return hl;
 }
 

@@ -2,6 +2,7 @@
  * validating parser and builder. Pure functions over byte buffers, so the fuzzer runs them. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,7 @@ struct pony_hdr {
 	uint16_t payload_len;
 	uint8_t key_id;      /* 0: crc32c in csum; else the AES-GCM trailer's key (csum = 0) */
 	uint32_t csum;       /* crc32c of header (csum = 0) + payload */
+	bool csum_deferred;  /* pony_wire_parse_rx: csum not checked yet, the caller must */
 	struct {
 		uint32_t start, end; /* received seqs [start, end) beyond ack */
 	} sack[PONY_SACK_MAX];
@@ -91,6 +93,13 @@ struct pony_hdr {
  * lengths, -EPROTONOSUPPORT bad version, -EBADMSG bad checksum, -EINVAL a bad field. */
 int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h);
 
+/* pony_wire_parse for the receive path: the checksum of DATA with a payload of
+ * PONY_CRC_COPY_MIN bytes or more (key_id 0) is left to the caller, who checks it in the copy
+ * that delivers the payload (pony_wire_csum_copy) or alone (pony_wire_csum) before acting on
+ * any field; such a header comes back with csum_deferred set. A packet that fails another
+ * check and has a bad checksum still returns -EBADMSG. */
+int pony_wire_parse_rx(const void *pkt, size_t len, struct pony_hdr *h);
+
 /* Header length for h (PONY_HDR_FIXED + 8 * n_sack). */
 static inline size_t pony_wire_hdr_len(const struct pony_hdr *h)
 {
@@ -103,15 +112,18 @@ static inline size_t pony_wire_hdr_len(const struct pony_hdr *h)
  * appends the auth trailer (pony_auth_seal). Returns the header length. */
 size_t pony_wire_build(void *out, const struct pony_hdr *h);
 
+/* pony_wire_build with the payload copied in from payload (h->payload_len bytes, not
+ * overlapping out): the checksum is computed in the same pass as the copy (pony_crc32c_copy). */
+size_t pony_wire_build_copy(void *out, const struct pony_hdr *h, const void *payload);
+
 /* The checksum pony_wire_build writes: crc32c over hdr_len header bytes (its csum field
  * taken as zero) followed by payload_len payload bytes, starting at pkt. */
 uint32_t pony_wire_csum(const void *pkt, size_t hdr_len, size_t payload_len);
 
-/* Raw CRC-32C of len bytes at p continuing from crc (no pre/post inversion: chainable,
- * rte_hash_crc's convention). Buffers of PONY_CRC_FOLD_MIN bytes and more go through ISA-L's
- * folding implementation (tools/bench/crc_bench measures both). */
-#define PONY_CRC_FOLD_MIN 256
-uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc);
+/* pony_wire_csum with the payload copied to dst (payload_len bytes, not overlapping) in the
+ * same pass. */
+uint32_t pony_wire_csum_copy(const void *pkt, size_t hdr_len, size_t payload_len, void *dst);
+
 
 /* Name of a type for logs/tests ("DATA"), "?" if unknown. */
 const char *pony_type_name(uint8_t t);

@@ -1,0 +1,54 @@
+/* CRC-32C (Castagnoli), Pony's packet checksum: raw values (no pre/post inversion), so calls
+ * chain and match rte_hash_crc's convention; pony_wire_csum adds the inversions. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <nmmintrin.h>
+
+/* CRC-32C of len bytes at p continuing from crc. Buffers of PONY_CRC_FOLD_MIN bytes and more
+ * go through ISA-L's folding implementation (tools/bench/crc_bench measures both). */
+#define PONY_CRC_FOLD_MIN 256
+uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc);
+
+/* The crc32 instruction over whole 8-byte words, then the tail. SSE4.2 is part of the build's
+ * baseline (DPDK's -march=corei7), so no run-time dispatch: rte_hash_crc re-checks its
+ * algorithm choice every 8 bytes, which cost a third of the checksum on small packets. */
+static inline uint32_t pony_crc32c_small(const uint8_t *p, size_t len, uint32_t crc)
+{
+	uint64_t c = crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		c = _mm_crc32_u64(c, w);
+	}
+	uint32_t c32 = (uint32_t)c;
+	if (len & 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		c32 = _mm_crc32_u32(c32, w);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		c32 = _mm_crc32_u16(c32, w);
+		p += 2;
+	}
+	if (len & 1)
+		c32 = _mm_crc32_u8(c32, *p);
+	return c32;
+}
+
+/* Copy len bytes from src to dst (not overlapping) and return the CRC-32C of those bytes
+ * continuing from crc: the same value as pony_crc32c(src, len, crc). On a CPU with AVX-512
+ * carry-less multiply (VPCLMULQDQ) from PONY_CRC_COPY_MIN bytes on, the checksum is folded
+ * into the copy, one pass over the bytes instead of two; elsewhere it is memcpy, then
+ * pony_crc32c over the destination while it is in cache. */
+#define PONY_CRC_COPY_MIN 512
+uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc);
+
+/* Which pony_crc32c_copy runs on this CPU: "fused-avx512" or "memcpy+crc" (crc_bench prints it). */
+const char *pony_crc32c_copy_impl(void);
