@@ -375,6 +375,24 @@ static bool loc_busy(const struct slot_local *loc)
 	return false;
 }
 
+/* One idle look's pause. A thread that spins while idle (a polling one always, any other
+ * before it sleeps) and shares its CPU (with the engines' apps, on a small host) hands the
+ * CPU over every idle_yield_polls looks: a task woken on this CPU that did not preempt us
+ * would otherwise wait for the scheduler's tick (4 ms at HZ=250), the p99.9 of every RPC,
+ * and an app spinning on its completions (pony_wait yields between looks, so it is never
+ * woken and never preempts) would wait out the whole spin, every round trip. Alone on its
+ * CPU the call returns at once. */
+static void idle_pause(struct sched_thread *t, const struct sched_params *p, uint32_t *run)
+{
+	if (p->idle_yield_polls && ++*run >= p->idle_yield_polls) {
+		*run = 0;
+		sched_yield();
+		snap_stat_add(&t->st.idle_yields, 1);
+	} else {
+		rte_pause();
+	}
+}
+
 static void *thread_main(void *arg)
 {
 	struct sched_thread *t = arg;
@@ -412,18 +430,7 @@ static void *thread_main(void *arg)
 		}
 		snap_stat_add(&t->st.idle_loops, 1);
 		if (t->polling && loc_busy(loc)) {
-			/* A polling thread that shares its CPU (with the engines' apps, on a small
-			 * host) hands it over when idle: a task woken on this CPU that did not
-			 * preempt us would otherwise wait for the scheduler's tick (4 ms at
-			 * HZ=250), and that was the p99.9 of every RPC. Alone on its CPU the call
-			 * returns at once. */
-			if (p->idle_yield_polls && ++idle_run >= p->idle_yield_polls) {
-				idle_run = 0;
-				sched_yield();
-				snap_stat_add(&t->st.idle_yields, 1);
-			} else {
-				rte_pause();
-			}
+			idle_pause(t, p, &idle_run);
 			continue;
 		}
 		if (atomic_load_explicit(&t->calls, memory_order_relaxed)) {
@@ -437,7 +444,7 @@ static void *thread_main(void *arg)
 			if (idle_start == 0)
 				idle_start = now;
 			if (now - idle_start < ns_to_tsc(spin_ns)) {
-				rte_pause();
+				idle_pause(t, p, &idle_run);
 				continue;
 			}
 		}

@@ -114,12 +114,14 @@ static void test_each_mode(void **state)
 		struct sched_thread_info ti;
 		assert_int_equal(sched_thread_info(g, 0, &ti), 0);
 		assert_true(ti.busy_loops > 0);
-		/* A dedicated thread hands its CPU over between idle polls (the main thread
-		 * slept 200 us at a time on that CPU's neighbours meanwhile); the others sleep. */
+		/* Every thread hands its CPU over between idle polls (the main thread slept
+		 * 200 us at a time on that CPU's neighbours meanwhile): a dedicated one all
+		 * along, the others while they spin before they sleep. */
+		assert_true(ti.idle_yields <= ti.idle_loops);
 		if (m == SCHED_MODE_DEDICATED)
 			assert_true(ti.idle_yields > 0);
 		else
-			assert_int_equal(ti.idle_yields, 0);
+			assert_true(ti.sleeps > 0);
 		assert_true(ti.placement[0] != '\0');
 		assert_true(ti.node >= 0); /* libnuma is there on every machine we build on */
 		assert_null(strstr(ti.placement, "not applied"));
