@@ -40,11 +40,12 @@ _Static_assert(OFF_SACK == PONY_HDR_FIXED, "fixed header size is part of the wir
 
 #define SACK_SPAN_MAX (1u << 15) /* no sane window is wider; bounds receiver work */
 
-/* crc32c over the header with the csum field taken as zero, then the payload. The csum field
- * is the upper half of the header's ninth little-endian word (bytes 64..71), so the header
- * goes as words with that half masked: the same bytes, zeros in place of the field. */
+/* The checksum is crc32c over the header with the csum field taken as zero, then the
+ * payload. This is the header's part: raw crc32c from the initial ~0 over hdr_len bytes. The
+ * csum field is the upper half of the header's ninth little-endian word (bytes 64..71), so
+ * the header goes as words with that half masked: the same bytes, zeros in place of the
+ * field. */
 _Static_assert(OFF_CSUM == 68 && PONY_HDR_FIXED == 72, "csum is the top of word 8");
-/* The header's part: raw crc32c from the initial ~0 over hdr_len header bytes. */
 static uint32_t hdr_crc(const uint8_t *p, size_t hdr_len)
 {
 	uint64_t c = 0xffffffffu, w;
@@ -151,7 +152,8 @@ int pony_wire_parse_rx(const void *pkt, size_t len, struct pony_hdr *h)
 {
 	const uint8_t *p = pkt;
 	/* Worth a deferral: a payload the fused copy takes (DATA of PONY_CRC_COPY_MIN bytes or
-	 * more; these bytes are re-read, checked, by parse). */
+	 * more). Only a hint from raw bytes: parse reads and checks them itself, and whatever
+	 * it finds, csum_deferred tells the caller the checksum is still to be checked. */
 	bool defer = len >= PONY_HDR_FIXED && p[OFF_TYPE] == PONY_T_DATA && p[OFF_KEY_ID] == 0 &&
 		     pony_rd16(p + OFF_PAYLOAD_LEN) >= PONY_CRC_COPY_MIN;
 	int r = parse(pkt, len, h, defer);
