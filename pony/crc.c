@@ -130,12 +130,17 @@ __attribute__((constructor)) static void crc_init(void)
 		   __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul");
 }
 
+uint32_t pony_crc32c_copy_unfused(void *dst, const void *src, size_t len, uint32_t crc)
+{
+	memcpy(dst, src, len);
+	return pony_crc32c(dst, len, crc); /* just written: read from cache */
+}
+
 uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc)
 {
 	if (fused_ok && len >= PONY_CRC_COPY_MIN)
 		return copy_fold(dst, src, len, crc);
-	memcpy(dst, src, len);
-	return pony_crc32c(dst, len, crc); /* just written: read from cache */
+	return pony_crc32c_copy_unfused(dst, src, len, crc);
 }
 
 const char *pony_crc32c_copy_impl(void)

@@ -49,6 +49,9 @@ static inline uint32_t pony_crc32c_small(const uint8_t *p, size_t len, uint32_t 
  * pony_crc32c over the destination while it is in cache. */
 #define PONY_CRC_COPY_MIN 512
 uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc);
+/* The two-pass form pony_crc32c_copy falls back to (memcpy, then pony_crc32c over dst); here
+ * so tests and crc_bench reach it on any CPU. */
+uint32_t pony_crc32c_copy_unfused(void *dst, const void *src, size_t len, uint32_t crc);
 
 /* Which pony_crc32c_copy runs on this CPU: "fused-avx512" or "memcpy+crc" (crc_bench prints it). */
 const char *pony_crc32c_copy_impl(void);
