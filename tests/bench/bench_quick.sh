@@ -129,10 +129,11 @@ for x in cmp_rows:
 
 # Regression floor (issue 16), a ratio measured within this run: Pony over memif's Gbit per
 # core-second on one stream of 1 MiB messages against kernel TCP's on the veth. This
-# machine, MTU 1500, 0.3 s cases, 2026-12-03: 0.78-0.90 in six runs, 0.49-0.50 in two
-# runs of the build before the CRC was folded into the copies. Issue 16 asks for 2x at MTU
-# 9000; this floor only catches a loss of that step.
-STREAM_1M_FLOOR = 0.6
+# machine, MTU 1500, 0.3 s cases, 2026-12-03: 0.67-0.90 in seven runs (the lowest in a CI
+# run), 0.49-0.55 in three runs of the build before the CRC was folded into the copies.
+# Short cases are noisy, so the floor is below both: it catches a collapse (a copy path
+# gone slow, segments gone small), not a loss of that step. Issue 16 asks for 2x at MTU 9000.
+STREAM_1M_FLOOR = 0.45
 if root:
     by = {(r["stack"], r["label"]): r for r in runs}
     k, p = by.get(("kernel-tcp", "stream-1m")), by.get(("pony-memif/dedicated", "stream-1m"))
