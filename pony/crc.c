@@ -136,7 +136,7 @@ uint32_t pony_crc32c_copy_unfused(void *dst, const void *src, size_t len, uint32
 	return pony_crc32c(dst, len, crc); /* just written: read from cache */
 }
 
-uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc)
+uint32_t pony_crc32c_copy_big(void *dst, const void *src, size_t len, uint32_t crc)
 {
 	if (fused_ok && len >= PONY_CRC_COPY_MIN)
 		return copy_fold(dst, src, len, crc);

@@ -46,9 +46,18 @@ static inline uint32_t pony_crc32c_small(const uint8_t *p, size_t len, uint32_t 
  * continuing from crc: the same value as pony_crc32c(src, len, crc). On a CPU with AVX-512
  * carry-less multiply (VPCLMULQDQ) from PONY_CRC_COPY_MIN bytes on, the checksum is folded
  * into the copy, one pass over the bytes instead of two; elsewhere it is memcpy, then
- * pony_crc32c over the destination while it is in cache. */
+ * pony_crc32c over the destination while it is in cache. Inline below that size: an RPC's
+ * payload takes no call beyond memcpy's. */
 #define PONY_CRC_COPY_MIN 512
-uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc);
+uint32_t pony_crc32c_copy_big(void *dst, const void *src, size_t len, uint32_t crc);
+static inline uint32_t pony_crc32c_copy(void *dst, const void *src, size_t len, uint32_t crc)
+{
+	if (len >= PONY_CRC_COPY_MIN)
+		return pony_crc32c_copy_big(dst, src, len, crc);
+	memcpy(dst, src, len);
+	return len < PONY_CRC_FOLD_MIN ? pony_crc32c_small(dst, len, crc) : pony_crc32c(dst, len, crc);
+}
+
 /* The two-pass form pony_crc32c_copy falls back to (memcpy, then pony_crc32c over dst); here
  * so tests and crc_bench reach it on any CPU. */
 uint32_t pony_crc32c_copy_unfused(void *dst, const void *src, size_t len, uint32_t crc);

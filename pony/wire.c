@@ -69,7 +69,7 @@ static int type_known(uint8_t t)
 	return (t >= PONY_T_SYN && t <= PONY_T_PROBE) || pony_type_sequenced(t);
 }
 
-static int parse(const void *pkt, size_t len, struct pony_hdr *h, bool defer)
+static int parse(const void *pkt, size_t len, struct pony_hdr *h, bool may_defer)
 {
 	const uint8_t *p = pkt;
 
@@ -95,9 +95,13 @@ static int parse(const void *pkt, size_t len, struct pony_hdr *h, bool defer)
 		return -EMSGSIZE;
 	h->csum = pony_rd32(p + OFF_CSUM);
 	/* Authenticated: the tag covers every byte, the crc would only cost time. */
+	/* Left to the caller (pony_wire_parse_rx): a payload the fused copy takes. The lengths
+	 * are checked, so the caller can compute the csum. */
+	bool defer = may_defer && h->key_id == 0 && h->type == PONY_T_DATA &&
+		     h->payload_len >= PONY_CRC_COPY_MIN;
 	if (h->key_id ? h->csum != 0 : !defer && pony_wire_csum(p, hl, h->payload_len) != h->csum)
 		return -EBADMSG;
-	h->csum_deferred = defer && h->key_id == 0; /* lengths checked: the csum can be computed */
+	h->csum_deferred = defer;
 	if (!type_known(h->type) || p[OFF_RESERVED] != 0 || (h->flags & ~PONY_F_ALL) ||
 	    ((h->flags & PONY_F_HS) && (h->type != PONY_T_ACK || !(h->flags & PONY_F_ACK_VALID))))
 		return -EINVAL;
@@ -150,17 +154,11 @@ int pony_wire_parse(const void *pkt, size_t len, struct pony_hdr *h)
 
 int pony_wire_parse_rx(const void *pkt, size_t len, struct pony_hdr *h)
 {
-	const uint8_t *p = pkt;
-	/* Worth a deferral: a payload the fused copy takes (DATA of PONY_CRC_COPY_MIN bytes or
-	 * more). Only a hint from raw bytes: parse reads and checks them itself, and whatever
-	 * it finds, csum_deferred tells the caller the checksum is still to be checked. */
-	bool defer = len >= PONY_HDR_FIXED && p[OFF_TYPE] == PONY_T_DATA && p[OFF_KEY_ID] == 0 &&
-		     pony_rd16(p + OFF_PAYLOAD_LEN) >= PONY_CRC_COPY_MIN;
-	int r = parse(pkt, len, h, defer);
+	int r = parse(pkt, len, h, true);
 	/* Whatever else is wrong, a packet with a bad checksum is counted as one. */
 	if (r < 0 && h->csum_deferred) {
 		h->csum_deferred = false;
-		if (pony_wire_csum(p, pony_wire_hdr_len(h), h->payload_len) != h->csum)
+		if (pony_wire_csum(pkt, pony_wire_hdr_len(h), h->payload_len) != h->csum)
 			return -EBADMSG;
 	}
 	return r;
