@@ -44,15 +44,16 @@ uint32_t pony_crc32c(const void *p, size_t len, uint32_t crc)
 }
 
 #define FUSED_TARGET __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
+#define FUSED_INLINE FUSED_TARGET __attribute__((always_inline)) static inline
 
-FUSED_TARGET __attribute__((always_inline)) static inline __m512i fold512(__m512i x, __m512i k, __m512i next)
+FUSED_INLINE __m512i fold512(__m512i x, __m512i k, __m512i next)
 {
 	__m512i lo = _mm512_clmulepi64_epi128(x, k, 0x00);
 	__m512i hi = _mm512_clmulepi64_epi128(x, k, 0x11);
 	return _mm512_ternarylogic_epi64(lo, hi, next, 0x96); /* lo ^ hi ^ next */
 }
 
-FUSED_TARGET __attribute__((always_inline)) static inline __m128i fold128(__m128i x, uint64_t k_lo, uint64_t k_hi)
+FUSED_INLINE __m128i fold128(__m128i x, uint64_t k_lo, uint64_t k_hi)
 {
 	__m128i k = _mm_set_epi64x((long long)k_hi, (long long)k_lo);
 	return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
@@ -61,7 +62,7 @@ FUSED_TARGET __attribute__((always_inline)) static inline __m128i fold128(__m128
 /* 256 bytes from s to d (64-byte aligned), kept in v. The loops over the four accumulators
  * are unrolled so the arrays live in registers: kept as loops, gcc put them on the stack and
  * the fold ran at half the speed. */
-FUSED_TARGET __attribute__((always_inline)) static inline void copy256(uint8_t *d, const uint8_t *s, __m512i v[4])
+FUSED_INLINE void copy256(uint8_t *d, const uint8_t *s, __m512i v[4])
 {
 #pragma GCC unroll 4
 	for (unsigned i = 0; i < 4; i++) {
@@ -70,8 +71,8 @@ FUSED_TARGET __attribute__((always_inline)) static inline void copy256(uint8_t *
 	}
 }
 
-/* len >= PONY_CRC_COPY_MIN. Four 64-byte accumulators 256 bytes apart in the main loop, so four folds are
- * in flight while loads and stores stream; then one, then one lane. The stores are aligned
+/* len >= PONY_CRC_COPY_MIN. Four 64-byte accumulators 256 bytes apart in the main loop, so
+ * four folds are in flight while loads and stores stream; then one, then one lane. The stores are aligned
  * (the bytes before dst's next 64-byte boundary go by the crc32 instruction): a 64-byte store
  * across two lines costs two, which made the fold slower than memcpy then crc. */
 FUSED_TARGET static uint32_t copy_fold(uint8_t *d, const uint8_t *s, size_t len, uint32_t crc)
@@ -80,7 +81,7 @@ FUSED_TARGET static uint32_t copy_fold(uint8_t *d, const uint8_t *s, size_t len,
 	if (head) {
 		memcpy(d, s, head);
 		crc = pony_crc32c_small(s, head, crc);
-		s += head, d += head, len -= head; /* still >= 256: PONY_CRC_COPY_MIN */
+		s += head, d += head, len -= head; /* >= 256 left: PONY_CRC_COPY_MIN */
 	}
 	__m512i x[4], blk[4];
 	copy256(d, s, x);

@@ -296,7 +296,9 @@ struct pony_tp {
 	uint8_t rx_code;  /* class code of the message rx_done is completing (pony_tp_rx_code) */
 	/* The packet being input had its payload copied to rx_placed (rx_placed_len bytes) as
 	 * its checksum was checked (pony_stream_rx_place): the segment's delivery to that very
-	 * place skips its copy. NULL otherwise; cleared by the delivery. */
+	 * place skips its copy. NULL otherwise; cleared by the first delivery (a held
+	 * segment of the next message, delivered in the same input, may go to the same
+	 * address of a re-posted buffer) and at the end of the packet's input. */
 	uint8_t *rx_placed;
 	uint32_t rx_placed_len;
 	/* Payloads placed so (a counter beside the saved pony_tp_stats, whose layout release
