@@ -72,9 +72,10 @@ FUSED_INLINE void copy256(uint8_t *d, const uint8_t *s, __m512i v[4])
 }
 
 /* len >= PONY_CRC_COPY_MIN. Four 64-byte accumulators 256 bytes apart in the main loop, so
- * four folds are in flight while loads and stores stream; then one, then one lane. The stores are aligned
- * (the bytes before dst's next 64-byte boundary go by the crc32 instruction): a 64-byte store
- * across two lines costs two, which made the fold slower than memcpy then crc. */
+ * four folds are in flight while loads and stores stream; then one, then one lane. The
+ * stores are aligned (the bytes before dst's next 64-byte boundary go by the crc32
+ * instruction): a 64-byte store across two lines costs two, which made the fold slower than
+ * memcpy then crc. */
 FUSED_TARGET static uint32_t copy_fold(uint8_t *d, const uint8_t *s, size_t len, uint32_t crc)
 {
 	size_t head = (size_t)(-(uintptr_t)d & 63);
