@@ -61,6 +61,10 @@ struct pony_app {
 	uint64_t spin_ns; /* pony_wait spins this long before it sleeps (pony_set_wait_spin) */
 	bool spin_auto;   /* the default spin: only while a yield hands the CPU to another
 			   * thread (wait.c) */
+	/* The default spin is off until spin_off_until (CLOCK_MONOTONIC ns): a yield found the
+	 * thread sharing our CPU busy. spin_off_ns is the current back-off (0: spinning). */
+	uint64_t spin_off_until, spin_off_ns;
+	uint64_t spin_cuts; /* spins cut short by a busy sharer (tests, diagnostics) */
 };
 
 /* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large

@@ -71,6 +71,27 @@ static long switches_away(void)
 	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
 }
 
+/* A yield that kept us away longer than this ran a thread that is busy, not one polling
+ * while idle (an idle engine hands the CPU back every few looks, within microseconds): a
+ * busy one keeps the CPU until the scheduler preempts it, at least its minimum slice
+ * (0.75 ms or more), so every later look would come as late. Sleeping instead lets the
+ * engine's doorbell wake us, and a woken task preempts. Well under that slice, well over
+ * a host's usual hiccups (a stolen vCPU, an interrupt), which must not turn the spin off. */
+#define WAIT_YIELD_BUSY_NS 200000u
+/* After such a yield the default spin stays off for a back-off that starts here and
+ * doubles while every spin meets a busy sharer (one probing yield per back-off). */
+#define WAIT_SPIN_OFF_MIN_NS 1000000u
+#define WAIT_SPIN_OFF_MAX_NS 128000000u
+
+static void spin_off(struct pony_app *a, uint64_t now)
+{
+	a->spin_off_ns = a->spin_off_ns ? 2 * a->spin_off_ns : WAIT_SPIN_OFF_MIN_NS;
+	if (a->spin_off_ns > WAIT_SPIN_OFF_MAX_NS)
+		a->spin_off_ns = WAIT_SPIN_OFF_MAX_NS;
+	a->spin_off_until = now + a->spin_off_ns;
+	a->spin_cuts++;
+}
+
 int pony_wait(struct pony_app *a, int timeout_ms)
 {
 	/* Spin first, yielding the CPU between looks: an engine polling on this CPU runs in
@@ -78,23 +99,34 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 	 * the engine writes it, without arming, an eventfd write and a wake-up. The default
 	 * (auto) spin stops at the first yield that ran nobody else (a yield that ran another
 	 * thread shows as an involuntary switch): no polling engine shares this CPU, so
-	 * spinning would only burn it, and the engine will ring. */
-	if (a->spin_ns && timeout_ms != 0) {
-		uint64_t end = mono_ns() + a->spin_ns;
+	 * spinning would only burn it, and the engine will ring. It also stops, and stays off
+	 * for a while, at a yield that kept us away long (WAIT_YIELD_BUSY_NS): the engine
+	 * sharing this CPU is busy (bulk traffic) and returns the CPU only at the tick. */
+	uint64_t t = a->spin_ns && timeout_ms != 0 ? mono_ns() : 0;
+	if (t && (!a->spin_auto || t >= a->spin_off_until)) {
+		uint64_t end = t + a->spin_ns;
 		long sw = a->spin_auto ? switches_away() : 0;
 		do {
-			if (cpl_pending(a))
+			if (cpl_pending(a)) {
+				a->spin_off_ns = 0;
 				return 1;
+			}
 			if (a->dead)
 				return -EPIPE;
 			sched_yield();
+			uint64_t back = mono_ns();
 			if (a->spin_auto) {
 				long now = switches_away();
 				if (now == sw)
 					break;
 				sw = now;
+				if (back - t > WAIT_YIELD_BUSY_NS) {
+					spin_off(a, back);
+					break;
+				}
 			}
-		} while (mono_ns() < end);
+			t = back;
+		} while (t < end);
 	}
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	/* Loop: a ring that raced with an earlier arm can leave the eventfd readable with

@@ -4,6 +4,7 @@
  * where both sides sleep on their eventfds (doorbells), bounded in count and time, that
  * fails on any lost wakeup or reordered completion. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -239,6 +240,81 @@ static void test_stress_spin(void **state)
 	(void)state;
 }
 
+/* A thread that keeps the CPU (a busy engine) until told to stop, within 5 s. */
+struct hog {
+	atomic_int started, stop;
+	int cpu;
+};
+
+static void *hog_main(void *arg)
+{
+	struct hog *h = arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	atomic_store(&h->started, 1);
+	double t0 = now_s();
+	while (!atomic_load(&h->stop) && now_s() - t0 < 5)
+		;
+	return NULL;
+}
+
+/* The default spin stops at a yield that ran a busy thread on our CPU (it would keep the
+ * CPU until the tick at every look) and stays off for a back-off that doubles while the
+ * sharer stays busy; a spin that finds its completion turns it back on. */
+static void test_spin_busy_sharer(void **state)
+{
+	struct app_fix x;
+	fix_init(&x, "t_spinb", 1, NULL);
+	struct pony_app *a = x.app[0];
+	a->spin_ns = (uint64_t)PONY_WAIT_SPIN_AUTO_US * 1000;
+	a->spin_auto = true;
+	struct hog h = {.cpu = sched_getcpu()};
+	assert_true(h.cpu >= 0);
+	cpu_set_t set, old;
+	assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(old), &old), 0);
+	CPU_ZERO(&set);
+	CPU_SET(h.cpu, &set);
+	assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(set), &set), 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, hog_main, &h), 0);
+	while (!atomic_load(&h.started))
+		sched_yield();
+	/* Nothing completes: each wait times out. A yield runs the hog only when we have
+	 * used about as much CPU as it has (the scheduler favours a thread that slept), so
+	 * each round first keeps the CPU 3 ms, as an app busy with completions does. The
+	 * back-off doubles with each cut (nothing resets it: no completion). */
+	double t0 = now_s();
+	for (unsigned i = 0; i < 300 && a->spin_cuts < 3 && now_s() - t0 < 4; i++) {
+		double b = now_s();
+		while (now_s() - b < 0.003)
+			;
+		assert_int_equal(pony_wait(a, 1), 0);
+		if (a->spin_cuts > 0)
+			assert_int_equal(a->spin_off_ns, 1000000ull << (a->spin_cuts - 1));
+	}
+	assert_int_equal(a->spin_cuts, 3);
+	/* Within the back-off no wait spins, so none is cut. */
+	a->spin_off_until = UINT64_MAX;
+	assert_int_equal(pony_wait(a, 1), 0);
+	assert_int_equal(a->spin_cuts, 3);
+	atomic_store(&h.stop, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(old), &old), 0);
+	/* Back-off over, a completion found by the spin resets it. */
+	a->spin_off_until = 0;
+	assert_int_equal(push_seq(a, 7), 0);
+	pony_app_session_poll(x.h, x.s[0], 1000);
+	assert_int_equal(pony_wait(a, 1000), 1);
+	assert_int_equal(a->spin_off_ns, 0);
+	struct pony_completion c;
+	assert_int_equal(pony_poll(a, &c, 1), 1);
+	assert_int_equal(c.tag, 7);
+	fix_fini(&x);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_stress_two_threads),
 		cmocka_unit_test(test_stress_spin),
+		cmocka_unit_test(test_spin_busy_sharer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
