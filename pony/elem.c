@@ -452,6 +452,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 					    "SCAVENGER, each 1..1024 (e.g. 8:4:1)", qw);
 	ARG_U32("qos_slo_critical_us", qos_slo_us[PONY_QOS_CRITICAL], 0, 0, 10000000);
 	ARG_U32("qos_slo_normal_us", qos_slo_us[PONY_QOS_NORMAL], 0, 0, 10000000);
+	ARG_U32("qos_slo_pct", qos_slo_pct, 99, 50, 99);
 	/* Yielding (pony/qos.h): the lower classes' delay target while a higher class is
 	 * active, how long a class stays active after it sent, critical's pass over a window. */
 	ARG_U32("qos_yield_delay_us", qos_yield_delay_us, 10, 1, 1000000);

@@ -43,7 +43,8 @@ int pony_qos_parse_weights(const char *s, uint32_t w[PONY_QOS_N])
 
 void pony_qos_params_default(struct pony_qos_params *p)
 {
-	*p = (struct pony_qos_params){.weight = {8, 4, 1}, .ai = 0.01, .md = 0.5, .p_min = 0.01};
+	*p = (struct pony_qos_params){
+		.weight = {8, 4, 1}, .miss_share = 0.01, .step = 0.05, .p_min = 0.01};
 }
 
 int pony_qos_params_check(const struct pony_qos_params *p)
@@ -51,7 +52,7 @@ int pony_qos_params_check(const struct pony_qos_params *p)
 	for (unsigned c = 0; c < PONY_QOS_N; c++)
 		if (p->weight[c] == 0 || p->weight[c] > 1024)
 			return -EINVAL;
-	if (!(p->ai > 0 && p->ai <= 1) || !(p->md > 0 && p->md <= 1) ||
+	if (!(p->step > 0 && p->step <= 1) || !(p->miss_share > 0 && p->miss_share <= 0.5) ||
 	    !(p->p_min > 0 && p->p_min <= 1) || p->slo_ns[PONY_QOS_SCAVENGER] != 0)
 		return -EINVAL;
 	return 0;
@@ -184,12 +185,12 @@ void pony_qos_complete(struct pony_qos *q, pony_qos_ticket t, unsigned ran, uint
 		return; /* the entry was reused for another pair meanwhile */
 	if (missed) {
 		e->missed++;
-		e->p *= q->prm.md;
+		e->p -= q->prm.step;
 		if (e->p < q->prm.p_min)
 			e->p = q->prm.p_min;
 	} else {
 		e->met++;
-		e->p += q->prm.ai;
+		e->p += q->prm.step * q->prm.miss_share / (1 - q->prm.miss_share);
 		if (e->p > 1.0)
 			e->p = 1.0;
 	}

@@ -73,8 +73,10 @@ struct pony_qos_params {
 	uint32_t weight[PONY_QOS_N]; /* WRR weights (8, 4, 1) */
 	uint64_t slo_ns[PONY_QOS_N]; /* RPC latency target per class; 0: no admission control
 				      * for that class (scavenger never has one: nothing below) */
-	double ai;                   /* admit probability added per RPC that met its SLO (0.01) */
-	double md;                   /* factor applied per RPC that missed it (0.5) */
+	double miss_share;           /* share of admitted RPCs allowed over the SLO (0.01: the
+				      * SLO is for the p99) */
+	double step;                 /* admit probability taken per RPC over the SLO (0.05); one
+				      * met adds step * miss_share / (1 - miss_share) */
 	double p_min;                /* floor of the admit probability (0.01): some RPCs keep
 				      * probing the class so it recovers */
 };
@@ -82,8 +84,8 @@ struct pony_qos_params {
 /* Parse "C:N:S" (config key qos_weights), each weight 1..1024, into w[3]. 0 or -EINVAL. */
 int pony_qos_parse_weights(const char *s, uint32_t w[PONY_QOS_N]);
 
-/* Defaults above; pony_qos_params_check: 0 or -EINVAL (a weight 0 or over 1024, ai or md
- * or p_min outside (0, 1], an SLO on the scavenger class). */
+/* Defaults above; pony_qos_params_check: 0 or -EINVAL (a weight 0 or over 1024, step or
+ * p_min outside (0, 1], miss_share outside (0, 0.5], an SLO on the scavenger class). */
 void pony_qos_params_default(struct pony_qos_params *p);
 int pony_qos_params_check(const struct pony_qos_params *p);
 
@@ -136,8 +138,12 @@ unsigned pony_qos_admit(struct pony_qos *q, unsigned cls, uint32_t dest, uint64_
 
 /* The RPC of ticket t, which ran in class ran, completed after lat_ns: records the latency
  * in ran's histogram and, when it ran in the class it asked for, moves that entry's admit
- * probability (met: + ai, capped at 1; missed: * md, floored at p_min). A stale ticket
- * (entry reused meanwhile) only records the latency. */
+ * probability: missed, - step (floored at p_min); met, + step * miss_share / (1 -
+ * miss_share) (capped at 1). Additive both ways, so the probability settles where exactly
+ * miss_share of the admitted RPCs miss, whatever the probability (with a multiplicative
+ * decrease the share would grow as the probability falls): the admitted RPCs' percentile
+ * 1 - miss_share is held at the SLO. A stale ticket (entry reused meanwhile) only records
+ * the latency. */
 void pony_qos_complete(struct pony_qos *q, pony_qos_ticket t, unsigned ran, uint64_t lat_ns);
 
 /* Admit probability of (cls, dest): 1 when untracked. */

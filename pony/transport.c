@@ -50,6 +50,7 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(qos_yield_delay_us, 10);
 	DFLT(qos_yield_hold_us, 10000);
 	DFLT(qos_crit_burst, 4);
+	DFLT(qos_slo_pct, 99);
 	DFLT(cwnd_max, c->window);
 	DFLT(max_flows_per_peer, c->max_flows >= 8 ? c->max_flows / 8 : 1);
 	DFLT(max_streams_per_peer, c->max_streams >= 4 ? c->max_streams / 4 : 1);
@@ -115,6 +116,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 			qp.weight[i] = c->qos_weight[i];
 		qp.slo_ns[i] = (uint64_t)c->qos_slo_us[i] * 1000;
 	}
+	qp.miss_share = (100 - c->qos_slo_pct) / 100.0;
 	if (pony_qos_params_check(&qp) < 0) {
 		snap_numa_free(tp);
 		errno = EINVAL;

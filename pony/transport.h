@@ -177,6 +177,7 @@ struct pony_tp_config {
 	 * class's RPC latency target for admission control (0: none; not for scavenger). */
 	uint32_t qos_weight[3];
 	uint32_t qos_slo_us[3];
+	uint32_t qos_slo_pct; /* the SLOs are for this percentile, 50..99 (0: 99) */
 	/* Yielding (pony/qos.h): while a class has sent within qos_yield_hold_us (10000), the
 	 * lower classes' data keeps each flow's delay near its base + qos_yield_delay_us (10)
 	 * instead of target_delay_us, and critical data may pass a full window by

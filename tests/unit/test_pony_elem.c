@@ -140,6 +140,11 @@ static void test_elem_exchange(void **state)
 		assert_int_not_equal(snap_engine_add_elem(eng[i], "pony", "bad", a, err, sizeof(err)), 0);
 		assert_non_null(strstr(err, "below rto_min_us"));
 		snap_elem_args_set(a, "ack_delay_us", "20");
+		/* The SLOs' percentile: 50..99. */
+		snap_elem_args_set(a, "qos_slo_pct", "100");
+		assert_int_not_equal(snap_engine_add_elem(eng[i], "pony", "bad", a, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "qos_slo_pct"));
+		snap_elem_args_set(a, "qos_slo_pct", "95");
 		snap_elem_args_set(a, "seed", i ? "2" : "1");
 		assert_int_equal(snap_engine_add_elem(eng[i], "pony", "pony", a, err, sizeof(err)), 0);
 		snap_elem_args_free(a);

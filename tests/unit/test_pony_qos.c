@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -96,22 +97,24 @@ static void setup_q(struct pony_qos *q)
 	pony_qos_init(q, &p);
 }
 
-/* Missed SLOs halve p (down to p_min), met ones add ai; rnd decides admission against p. */
+/* Missed SLOs take step (0.05) off p (down to p_min), met ones add step / 99; rnd decides
+ * admission against p. */
 static void test_aimd(void **state)
 {
 	(void)state;
 	static struct pony_qos q;
 	setup_q(&q);
 	const uint32_t dst = 0x0a000002;
+	const double inc = 0.05 / 99;
 	pony_qos_ticket t;
 	/* p = 1: every RPC admitted, even rnd at the top */
 	assert_int_equal(pony_qos_admit(&q, PONY_QOS_CRITICAL, dst, 1, UINT32_MAX, &t),
 			 PONY_QOS_CRITICAL);
 	assert_true(t != 0);
 	pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 50000); /* missed */
-	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 0.5);
+	assert_true(fabs(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) - 0.95) < 1e-12);
 	/* rnd above p * 2^32: downgraded to normal, no ticket */
-	assert_int_equal(pony_qos_admit(&q, PONY_QOS_CRITICAL, dst, 2, 3u << 30, &t),
+	assert_int_equal(pony_qos_admit(&q, PONY_QOS_CRITICAL, dst, 2, UINT32_MAX, &t),
 			 PONY_QOS_NORMAL);
 	assert_int_equal(t, 0);
 	assert_int_equal(q.cls[PONY_QOS_CRITICAL].downgraded, 1);
@@ -121,12 +124,20 @@ static void test_aimd(void **state)
 	for (unsigned i = 0; i < 20; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 30000);
 	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 0.01); /* floor */
-	/* met: additive increase, 0.01 per RPC, capped at 1 */
-	for (unsigned i = 0; i < 49; i++)
+	/* met: additive increase of step / 99 each */
+	for (unsigned i = 0; i < 99; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
 	double p = pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst);
-	assert_true(p > 0.499 && p < 0.501);
-	for (unsigned i = 0; i < 200; i++)
+	assert_true(fabs(p - (0.01 + 99 * inc)) < 1e-9);
+	/* One miss per 99 met (1%, the p99 the SLO is for) leaves p where it is, wherever that
+	 * is: the admitted share settles where exactly 1% miss. */
+	for (unsigned r = 0; r < 10; r++) {
+		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 30000);
+		for (unsigned i = 0; i < 99; i++)
+			pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
+	}
+	assert_true(fabs(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) - p) < 1e-9);
+	for (unsigned i = 0; i < 2000; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
 	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 1.0);
 	/* another destination is its own entry; classes without SLO are never downgraded */
@@ -134,13 +145,15 @@ static void test_aimd(void **state)
 	assert_int_equal(pony_qos_admit(&q, PONY_QOS_NORMAL, dst, 4, UINT32_MAX, &t),
 			 PONY_QOS_NORMAL);
 	assert_int_equal(t, 0);
-	/* latency percentiles: 20 misses at 30 us and 250 hits at 10 us, 1 at 50 us */
+	/* latency percentiles: 30 misses at 30 us, 3,089 hits at 10 us, 1 at 50 us */
 	struct pony_qos_class_stats st[PONY_QOS_N];
 	pony_qos_stats(&q, st);
-	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 270);
-	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed, 21);
+	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 3120);
+	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed, 31);
 	assert_true(st[PONY_QOS_CRITICAL].p50_ns >= 10000 && st[PONY_QOS_CRITICAL].p50_ns < 12500);
-	assert_true(st[PONY_QOS_CRITICAL].p99_ns >= 30000 && st[PONY_QOS_CRITICAL].p99_ns < 37500);
+	assert_true(st[PONY_QOS_CRITICAL].p99_ns >= 10000 && st[PONY_QOS_CRITICAL].p99_ns < 12500);
+	assert_true(st[PONY_QOS_CRITICAL].p999_ns >= 30000 &&
+		    st[PONY_QOS_CRITICAL].p999_ns < 37500);
 }
 
 /* The table is bounded: many destinations reuse the oldest entries; a ticket of a reused
@@ -194,7 +207,10 @@ static void test_params(void **state)
 	p.slo_ns[PONY_QOS_SCAVENGER] = 1;
 	assert_int_equal(pony_qos_params_check(&p), -EINVAL);
 	pony_qos_params_default(&p);
-	p.md = 0;
+	p.step = 0;
+	assert_int_equal(pony_qos_params_check(&p), -EINVAL);
+	pony_qos_params_default(&p);
+	p.miss_share = 0.6;
 	assert_int_equal(pony_qos_params_check(&p), -EINVAL);
 	uint32_t w[PONY_QOS_N] = {0};
 	assert_int_equal(pony_qos_parse_weights("16:4:1", w), 0);

@@ -16,7 +16,10 @@
  * RPCs and over those that ran in the class they asked for, how many were downgraded (the
  * SEND completion's qos_class), the bulk throughput, and the SLO it was given (for the
  * report; nothing is checked against it). Exit 0 when RPCs completed and nothing failed.
- * Both roles use libpony only (PONY_SOCKET names the daemon). */
+ * Both roles use libpony only (PONY_SOCKET names the daemon), and take each polled batch
+ * of completions in class order, critical first, as an app that uses classes would: the
+ * completion ring is in arrival order, and an RPC the daemon put first would otherwise
+ * wait in the app behind the bulk and downgraded work that arrived with it. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -99,6 +102,26 @@ static struct pony_completion wait_op(struct pony_app *app, unsigned op)
 	return c;
 }
 
+/* Class of a completion for the order a batch is taken in: a message's class (SEND: the
+ * class it ran in, RECV: the class the sender ran it in), normal for anything else. */
+static unsigned cpl_class(const struct pony_completion *c)
+{
+	if ((c->op == PONY_OP_SEND || c->op == PONY_OP_RECV) && c->status == 0 &&
+	    c->qos_class <= PONY_CLASS_SCAVENGER)
+		return c->qos_class;
+	return PONY_CLASS_NORMAL;
+}
+
+/* Indexes of cpl[0..n) in class order, arrival order within a class. */
+static void class_order(const struct pony_completion *cpl, int n, int *idx)
+{
+	int k = 0;
+	for (unsigned cls = PONY_CLASS_CRITICAL; cls <= PONY_CLASS_SCAVENGER; cls++)
+		for (int i = 0; i < n; i++)
+			if (cpl_class(&cpl[i]) == cls)
+				idx[k++] = i;
+}
+
 /* ---- Server ---- */
 
 static int server(const struct opts *o)
@@ -122,6 +145,7 @@ static int server(const struct opts *o)
 	uint64_t end = o->duration > 0 ? now_ns() + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
 	uint64_t echoed = 0, errors = 0;
 	struct pony_completion cpl[QB_CPL];
+	int idx[QB_CPL];
 	while (!qb_stop && now_ns() < end) {
 		int n = pony_poll(app, cpl, QB_CPL);
 		if (n < 0)
@@ -130,8 +154,9 @@ static int server(const struct opts *o)
 			pony_wait(app, 100);
 			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			struct pony_completion *c = &cpl[i];
+		class_order(cpl, n, idx);
+		for (int j = 0; j < n; j++) {
+			struct pony_completion *c = &cpl[idx[j]];
 			if (c->op == PONY_OP_ACCEPT) {
 				if (n_streams == QB_STREAMS_MAX) {
 					pony_stream_close(app, c->stream, 0);
@@ -365,8 +390,10 @@ static int client(const struct opts *o)
 			q.errors++;
 			break;
 		}
+		int idx[QB_CPL];
+		class_order(cpl, n, idx);
 		for (int i = 0; i < n; i++)
-			client_cpl(&q, &cpl[i]);
+			client_cpl(&q, &cpl[idx[i]]);
 		/* Sleep until a completion: the app shares its core with a polling engine, and a
 		 * waking task gets the core at once where a spinning one waits for its slice. */
 		unsigned np = q.n_pend;
