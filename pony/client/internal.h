@@ -62,8 +62,9 @@ struct pony_app {
 	bool spin_auto;   /* the default spin: only while a yield hands the CPU to another
 			   * thread (wait.c) */
 	/* The default spin is off until spin_off_until (CLOCK_MONOTONIC ns): a yield found the
-	 * thread sharing our CPU busy. spin_off_ns is the current back-off (0: spinning). */
-	uint64_t spin_off_until, spin_off_ns;
+	 * thread sharing our CPU busy, last at spin_cut_last. spin_off_ns is the last back-off
+	 * (0: none yet). */
+	uint64_t spin_off_until, spin_off_ns, spin_cut_last;
 	uint64_t spin_cuts; /* spins cut short by a busy sharer (tests, diagnostics) */
 };
 

@@ -79,12 +79,20 @@ static long switches_away(void)
  * a host's usual hiccups (a stolen vCPU, an interrupt), which must not turn the spin off. */
 #define WAIT_YIELD_BUSY_NS 200000u
 /* After such a yield the default spin stays off for a back-off that starts here and
- * doubles while every spin meets a busy sharer (one probing yield per back-off). */
+ * doubles at each such yield, however many spins found their completion in between (an
+ * engine busy part of the time lets many spins through between two long yields; each long
+ * one delays everything the app has in flight): the long yields come at most once per
+ * back-off, so a busy engine costs a few per second. A back-off starts over at the minimum
+ * when the last long yield is WAIT_SPIN_OFF_FORGET_NS old. */
 #define WAIT_SPIN_OFF_MIN_NS 1000000u
 #define WAIT_SPIN_OFF_MAX_NS 128000000u
+#define WAIT_SPIN_OFF_FORGET_NS 1000000000u
 
 static void spin_off(struct pony_app *a, uint64_t now)
 {
+	if (now - a->spin_cut_last > WAIT_SPIN_OFF_FORGET_NS)
+		a->spin_off_ns = 0;
+	a->spin_cut_last = now;
 	a->spin_off_ns = a->spin_off_ns ? 2 * a->spin_off_ns : WAIT_SPIN_OFF_MIN_NS;
 	if (a->spin_off_ns > WAIT_SPIN_OFF_MAX_NS)
 		a->spin_off_ns = WAIT_SPIN_OFF_MAX_NS;
@@ -107,10 +115,8 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 		uint64_t end = t + a->spin_ns;
 		long sw = a->spin_auto ? switches_away() : 0;
 		do {
-			if (cpl_pending(a)) {
-				a->spin_off_ns = 0;
+			if (cpl_pending(a))
 				return 1;
-			}
 			if (a->dead)
 				return -EPIPE;
 			sched_yield();

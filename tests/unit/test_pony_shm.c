@@ -261,8 +261,8 @@ static void *hog_main(void *arg)
 }
 
 /* The default spin stops at a yield that ran a busy thread on our CPU (it would keep the
- * CPU until the tick at every look) and stays off for a back-off that doubles while the
- * sharer stays busy; a spin that finds its completion turns it back on. */
+ * CPU until the tick at every look) and stays off for a back-off that doubles at each such
+ * yield, and starts over after a second without one; spins in between still work. */
 static void test_spin_busy_sharer(void **state)
 {
 	struct app_fix x;
@@ -284,30 +284,33 @@ static void test_spin_busy_sharer(void **state)
 	/* Nothing completes: each wait times out. A yield runs the hog only when we have
 	 * used about as much CPU as it has (the scheduler favours a thread that slept), so
 	 * each round first keeps the CPU 3 ms, as an app busy with completions does. The
-	 * back-off doubles with each cut (nothing resets it: no completion). */
-	double t0 = now_s();
-	for (unsigned i = 0; i < 300 && a->spin_cuts < 3 && now_s() - t0 < 4; i++) {
-		double b = now_s();
-		while (now_s() - b < 0.003)
-			;
-		assert_int_equal(pony_wait(a, 1), 0);
-		if (a->spin_cuts > 0)
-			assert_int_equal(a->spin_off_ns, 1000000ull << (a->spin_cuts - 1));
+	 * back-off doubles with each cut. */
+	for (unsigned want = 3, round = 0; round < 2; round++, want++) {
+		double t0 = now_s();
+		for (unsigned i = 0; i < 300 && a->spin_cuts < want && now_s() - t0 < 4; i++) {
+			double b = now_s();
+			while (now_s() - b < 0.003)
+				;
+			assert_int_equal(pony_wait(a, 1), 0);
+		}
+		assert_int_equal(a->spin_cuts, want);
+		/* 1, 2, 4 ms; then, a second later, 1 ms again */
+		assert_int_equal(a->spin_off_ns, round == 0 ? 4000000 : 1000000);
+		a->spin_cut_last -= 1000000001ull; /* as if the last cut were a second old */
 	}
-	assert_int_equal(a->spin_cuts, 3);
 	/* Within the back-off no wait spins, so none is cut. */
 	a->spin_off_until = UINT64_MAX;
 	assert_int_equal(pony_wait(a, 1), 0);
-	assert_int_equal(a->spin_cuts, 3);
+	assert_int_equal(a->spin_cuts, 4);
 	atomic_store(&h.stop, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(old), &old), 0);
-	/* Back-off over, a completion found by the spin resets it. */
+	/* Back-off over, the spin finds a completion (and leaves the back-off as it is). */
 	a->spin_off_until = 0;
 	assert_int_equal(push_seq(a, 7), 0);
 	pony_app_session_poll(x.h, x.s[0], 1000);
 	assert_int_equal(pony_wait(a, 1000), 1);
-	assert_int_equal(a->spin_off_ns, 0);
+	assert_int_equal(a->spin_off_ns, 1000000);
 	struct pony_completion c;
 	assert_int_equal(pony_poll(a, &c, 1), 1);
 	assert_int_equal(c.tag, 7);
