@@ -61,11 +61,11 @@ struct pony_app {
 	uint64_t spin_ns; /* pony_wait spins this long before it sleeps (pony_set_wait_spin) */
 	bool spin_auto;   /* the default spin: only while a yield hands the CPU to another
 			   * thread (wait.c) */
-	/* The default spin is off until spin_off_until (CLOCK_MONOTONIC ns): a yield found the
-	 * thread sharing our CPU busy, last at spin_cut_last. spin_off_ns is the last back-off
-	 * (0: none yet). */
-	uint64_t spin_off_until, spin_off_ns, spin_cut_last;
-	uint64_t spin_cuts; /* spins cut short by a busy sharer (tests, diagnostics) */
+	/* The default spin is off until spin_off_until (CLOCK_MONOTONIC ns): yields found the
+	 * thread sharing our CPU busy, the last at spin_long_last. spin_off_ns is the last
+	 * back-off (0: none yet). */
+	uint64_t spin_off_until, spin_off_ns, spin_long_last;
+	uint64_t spin_cuts; /* back-offs begun (tests, diagnostics) */
 };
 
 /* onesided.c, for pony_poll: whether completion c (flags PONY_CMDF_PIECE) finishes its large

@@ -78,21 +78,27 @@ static long switches_away(void)
  * engine's doorbell wake us, and a woken task preempts. Well under that slice, well over
  * a host's usual hiccups (a stolen vCPU, an interrupt), which must not turn the spin off. */
 #define WAIT_YIELD_BUSY_NS 200000u
-/* After such a yield the default spin stays off for a back-off that starts here and
- * doubles at each such yield, however many spins found their completion in between (an
- * engine busy part of the time lets many spins through between two long yields; each long
- * one delays everything the app has in flight): the long yields come at most once per
- * back-off, so a busy engine costs a few per second. A back-off starts over at the minimum
- * when the last long yield is WAIT_SPIN_OFF_FORGET_NS old. */
+/* A long yield ends the spin it happens in. A second one within WAIT_SPIN_REPEAT_NS of
+ * the last turns the default spin off for a back-off: a busy engine makes them one after
+ * another, a host's hiccup (a stolen vCPU) one alone, which must not cost the spin. The
+ * back-off starts at WAIT_SPIN_OFF_MIN_NS and doubles at each, however many spins found
+ * their completion in between (an engine busy part of the time lets many through between
+ * two long yields, and each long one delays everything the app has in flight): a busy
+ * engine costs a few long yields per second. It starts over at the minimum when the last
+ * long yield is WAIT_SPIN_OFF_FORGET_NS old. */
+#define WAIT_SPIN_REPEAT_NS 10000000u
 #define WAIT_SPIN_OFF_MIN_NS 1000000u
 #define WAIT_SPIN_OFF_MAX_NS 128000000u
 #define WAIT_SPIN_OFF_FORGET_NS 1000000000u
 
-static void spin_off(struct pony_app *a, uint64_t now)
+static void long_yield(struct pony_app *a, uint64_t now)
 {
-	if (now - a->spin_cut_last > WAIT_SPIN_OFF_FORGET_NS)
+	uint64_t gap = now - a->spin_long_last;
+	a->spin_long_last = now;
+	if (gap > WAIT_SPIN_OFF_FORGET_NS)
 		a->spin_off_ns = 0;
-	a->spin_cut_last = now;
+	if (gap > WAIT_SPIN_REPEAT_NS)
+		return;
 	a->spin_off_ns = a->spin_off_ns ? 2 * a->spin_off_ns : WAIT_SPIN_OFF_MIN_NS;
 	if (a->spin_off_ns > WAIT_SPIN_OFF_MAX_NS)
 		a->spin_off_ns = WAIT_SPIN_OFF_MAX_NS;
@@ -107,9 +113,10 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 	 * the engine writes it, without arming, an eventfd write and a wake-up. The default
 	 * (auto) spin stops at the first yield that ran nobody else (a yield that ran another
 	 * thread shows as an involuntary switch): no polling engine shares this CPU, so
-	 * spinning would only burn it, and the engine will ring. It also stops, and stays off
-	 * for a while, at a yield that kept us away long (WAIT_YIELD_BUSY_NS): the engine
-	 * sharing this CPU is busy (bulk traffic) and returns the CPU only at the tick. */
+	 * spinning would only burn it, and the engine will ring. It also stops at a yield that
+	 * kept us away long (WAIT_YIELD_BUSY_NS), and after two close together stays off for a
+	 * while: the engine sharing this CPU is busy (bulk traffic) and returns the CPU only
+	 * when preempted. */
 	uint64_t t = a->spin_ns && timeout_ms != 0 ? mono_ns() : 0;
 	if (t && (!a->spin_auto || t >= a->spin_off_until)) {
 		uint64_t end = t + a->spin_ns;
@@ -127,7 +134,7 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 					break;
 				sw = now;
 				if (back - t > WAIT_YIELD_BUSY_NS) {
-					spin_off(a, back);
+					long_yield(a, back);
 					break;
 				}
 			}

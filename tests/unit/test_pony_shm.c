@@ -261,8 +261,9 @@ static void *hog_main(void *arg)
 }
 
 /* The default spin stops at a yield that ran a busy thread on our CPU (it would keep the
- * CPU until the tick at every look) and stays off for a back-off that doubles at each such
- * yield, and starts over after a second without one; spins in between still work. */
+ * CPU until preempted, at every look), and from the second such yield within 10 ms stays
+ * off for a back-off that doubles at each, and starts over after a second without one;
+ * spins in between still work. */
 static void test_spin_busy_sharer(void **state)
 {
 	struct app_fix x;
@@ -296,7 +297,7 @@ static void test_spin_busy_sharer(void **state)
 		assert_int_equal(a->spin_cuts, want);
 		/* 1, 2, 4 ms; then, a second later, 1 ms again */
 		assert_int_equal(a->spin_off_ns, round == 0 ? 4000000 : 1000000);
-		a->spin_cut_last -= 1000000001ull; /* as if the last cut were a second old */
+		a->spin_long_last -= 1000000001ull; /* as if the last were a second old */
 	}
 	/* Within the back-off no wait spins, so none is cut. */
 	a->spin_off_until = UINT64_MAX;
