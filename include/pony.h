@@ -461,9 +461,9 @@ PONY_API int pony_poll(struct pony_app *app, struct pony_completion *out, unsign
  * microseconds after the engine writes it, where a sleep and a wake-up cost tens. The
  * default spin, PONY_WAIT_SPIN_AUTO_US, ends at the first yield that ran no other thread
  * (nothing shares this CPU: spinning would only burn it), so an app alone on its core
- * sleeps after one look; and at a yield that kept the app away over 200 us (the engine on
- * this CPU is busy and keeps it until preempted, where a sleeping app is woken by the
- * engine's doorbell and preempts): after two such within 10 ms the spin stays off for
+ * sleeps after one look; and at a yield that kept the app away over 50 us (the engine on
+ * this CPU has work and keeps it, where a sleeping app is woken by the engine's doorbell
+ * and preempts): while a quarter of the recent yields are such, the spin stays off for
  * 1 ms, doubling at each further one up to 128 ms, back to 1 ms after a second without
  * one. A spin set with pony_set_wait_spin, or $PONY_WAIT_SPIN_US read by
  * pony_connect (0: never spin), lasts its full time whoever shares the CPU. */

@@ -65,6 +65,7 @@ struct pony_app {
 	 * thread sharing our CPU busy, the last at spin_long_last. spin_off_ns is the last
 	 * back-off (0: none yet). */
 	uint64_t spin_off_until, spin_off_ns, spin_long_last;
+	int32_t spin_long_share; /* moving share of long yields, of 65536 (wait.c) */
 	uint64_t spin_cuts; /* back-offs begun (tests, diagnostics) */
 };
 

@@ -71,39 +71,43 @@ static long switches_away(void)
 	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
 }
 
-/* A yield that kept us away longer than this ran a thread that is busy, not one polling
- * while idle (an idle engine hands the CPU back every few looks, within microseconds): a
- * busy one keeps the CPU until the scheduler preempts it, at least its minimum slice
- * (0.75 ms or more), so every later look would come as late. Sleeping instead lets the
- * engine's doorbell wake us, and a woken task preempts. Well under that slice, well over
- * a host's usual hiccups (a stolen vCPU, an interrupt), which must not turn the spin off. */
-#define WAIT_YIELD_BUSY_NS 200000u
-/* A long yield ends the spin it happens in. A second one within WAIT_SPIN_REPEAT_NS of
- * the last turns the default spin off for a back-off: a busy engine makes them one after
- * another, a host's hiccup (a stolen vCPU) one alone, which must not cost the spin. The
- * back-off starts at WAIT_SPIN_OFF_MIN_NS and doubles at each, however many spins found
- * their completion in between (an engine busy part of the time lets many through between
- * two long yields, and each long one delays everything the app has in flight): a busy
- * engine costs a few long yields per second. It starts over at the minimum when the last
- * long yield is WAIT_SPIN_OFF_FORGET_NS old. */
-#define WAIT_SPIN_REPEAT_NS 10000000u
+/* A yield that kept us away longer than this ran a thread that had work, not one polling
+ * while idle (an idle engine hands the CPU back every few looks, within microseconds). A
+ * waking task preempts a busy engine at once, so sleeping on the engine's doorbell costs
+ * less than such a yield. */
+#define WAIT_YIELD_LONG_NS 50000u
+/* A long yield ends the spin it happens in. When a quarter or more of the recent yields
+ * that ran another thread were long (a moving share, each yield weighing 1/16), the engine
+ * sharing our CPU is busy, not hit by a host's hiccup (a stolen vCPU), which must not cost
+ * the spin: the default spin then stays off for a back-off that starts at
+ * WAIT_SPIN_OFF_MIN_NS and doubles at each long yield after it, however many spins found
+ * their completion in between (each long one delays everything the app has in flight),
+ * so a busy engine costs a few long yields per second. It starts over at the minimum when
+ * the last long yield is WAIT_SPIN_OFF_FORGET_NS old. */
+#define WAIT_LONG_SHARE_ONE 65536
+#define WAIT_LONG_SHARE_BUSY (WAIT_LONG_SHARE_ONE / 4)
 #define WAIT_SPIN_OFF_MIN_NS 1000000u
 #define WAIT_SPIN_OFF_MAX_NS 128000000u
 #define WAIT_SPIN_OFF_FORGET_NS 1000000000u
 
-static void long_yield(struct pony_app *a, uint64_t now)
+/* A yield ran another thread and kept us away `away` ns. Returns true if the spin must end. */
+static bool yield_ran_other(struct pony_app *a, uint64_t away, uint64_t now)
 {
-	uint64_t gap = now - a->spin_long_last;
-	a->spin_long_last = now;
-	if (gap > WAIT_SPIN_OFF_FORGET_NS)
+	bool is_long = away > WAIT_YIELD_LONG_NS;
+	a->spin_long_share += ((is_long ? WAIT_LONG_SHARE_ONE : 0) - a->spin_long_share) / 16;
+	if (!is_long)
+		return false;
+	if (now - a->spin_long_last > WAIT_SPIN_OFF_FORGET_NS)
 		a->spin_off_ns = 0;
-	if (gap > WAIT_SPIN_REPEAT_NS)
-		return;
+	a->spin_long_last = now;
+	if (a->spin_long_share < WAIT_LONG_SHARE_BUSY)
+		return true;
 	a->spin_off_ns = a->spin_off_ns ? 2 * a->spin_off_ns : WAIT_SPIN_OFF_MIN_NS;
 	if (a->spin_off_ns > WAIT_SPIN_OFF_MAX_NS)
 		a->spin_off_ns = WAIT_SPIN_OFF_MAX_NS;
 	a->spin_off_until = now + a->spin_off_ns;
 	a->spin_cuts++;
+	return true;
 }
 
 int pony_wait(struct pony_app *a, int timeout_ms)
@@ -114,9 +118,9 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 	 * (auto) spin stops at the first yield that ran nobody else (a yield that ran another
 	 * thread shows as an involuntary switch): no polling engine shares this CPU, so
 	 * spinning would only burn it, and the engine will ring. It also stops at a yield that
-	 * kept us away long (WAIT_YIELD_BUSY_NS), and after two close together stays off for a
-	 * while: the engine sharing this CPU is busy (bulk traffic) and returns the CPU only
-	 * when preempted. */
+	 * kept us away long (WAIT_YIELD_LONG_NS), and when many are, stays off for a while:
+	 * the engine sharing this CPU is busy (bulk traffic) and would keep the CPU for as
+	 * long at every look. */
 	uint64_t t = a->spin_ns && timeout_ms != 0 ? mono_ns() : 0;
 	if (t && (!a->spin_auto || t >= a->spin_off_until)) {
 		uint64_t end = t + a->spin_ns;
@@ -133,10 +137,8 @@ int pony_wait(struct pony_app *a, int timeout_ms)
 				if (now == sw)
 					break;
 				sw = now;
-				if (back - t > WAIT_YIELD_BUSY_NS) {
-					long_yield(a, back);
+				if (yield_ran_other(a, back - t, back))
 					break;
-				}
 			}
 			t = back;
 		} while (t < end);

@@ -261,9 +261,9 @@ static void *hog_main(void *arg)
 }
 
 /* The default spin stops at a yield that ran a busy thread on our CPU (it would keep the
- * CPU until preempted, at every look), and from the second such yield within 10 ms stays
- * off for a back-off that doubles at each, and starts over after a second without one;
- * spins in between still work. */
+ * CPU until preempted, at every look), and once such yields are a quarter of the recent
+ * ones stays off for a back-off that doubles at each, and starts over after a second
+ * without one; spins in between still work. */
 static void test_spin_busy_sharer(void **state)
 {
 	struct app_fix x;
