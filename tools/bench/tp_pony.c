@@ -260,7 +260,7 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 	} else {
 		if (!tp->tx_top) {
 			c->want_tx = true;
-			pt_list_add(&tp->starved, c);
+			pt_starved_add(tp, c);
 			return -EAGAIN;
 		}
 		uint32_t i = tp->tx_free[--tp->tx_top];
@@ -272,6 +272,7 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 	}
 	if (r == -EAGAIN) {
 		c->want_tx = true;
+		tp->ring_full = true;
 		pt_list_add(&tp->ringwait, c);
 		return r;
 	}
@@ -285,14 +286,17 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 static int pt_poll(struct bench_tp *tp, int timeout_ms)
 {
 	pt_list_wake(tp, &tp->ringwait); /* the engine drains the ring on every poll */
+	tp->ring_full = false;
+	pt_starved_wake(tp);
 	int done = pt_run_waiters(tp);
 	int n = pt_drain(tp);
 	if (n < 0)
 		return n;
-	if (n == 0 && done == 0) {
-		/* Nothing to do: block in libpony until the engine signals a completion. Conns
-		 * waiting for command-ring room get no completion for it, so they bound the
-		 * wait. */
+	if (n == 0 && (done == 0 || tp->ring_full)) {
+		/* Nothing to do, or nothing more until the engine takes commands (it runs while
+		 * we wait, often on this CPU: retrying at once would only keep it off): block
+		 * in libpony until the engine signals a completion. Conns waiting for
+		 * command-ring room get no completion for it, so they bound the wait. */
 		int t = tp->ringwait && (timeout_ms < 0 || timeout_ms > PT_WAITER_POLL_MS)
 				? PT_WAITER_POLL_MS : timeout_ms;
 		int w = pony_wait(tp->app, t);
@@ -301,6 +305,7 @@ static int pt_poll(struct bench_tp *tp, int timeout_ms)
 		if (w > 0 && (n = pt_drain(tp)) < 0)
 			return n;
 		pt_list_wake(tp, &tp->ringwait);
+		tp->ring_full = false;
 	}
 	return n + done + pt_run_waiters(tp);
 }

@@ -67,6 +67,7 @@ struct pt_conn {
 	enum pt_state state;
 	bool stream_gone;     /* CLOSE or CLOSED seen: the stream id is free */
 	bool waiting;         /* on one of the wait lists (never two) */
+	bool from_starved;    /* woken from starved, counted in starved_woken until served */
 	bool want_tx;         /* send() said -EAGAIN: writable() is owed */
 	uint32_t ops;         /* posted receives + sends not yet completed */
 	uint32_t sends;       /* sends not yet completed */
@@ -99,6 +100,9 @@ struct bench_tp {
 	 * for a free send buffer; for room on the command ring (no completion signals
 	 * that: retried after at most PT_WAITER_POLL_MS). */
 	struct pt_conn *waiters, *starved, *ringwait;
+	struct pt_conn *starved_tail; /* starved is first come, first served */
+	uint32_t starved_woken;       /* of them, woken and not yet served */
+	bool ring_full;       /* a send met a full command ring since the engine last drained */
 	uint8_t *cur_rx;      /* the receive buffer being handed to msg() */
 	bool cur_taken;       /* ... and send() took it for a zero-copy echo */
 	uint32_t hellos;      /* client: conns whose hello arrived */
@@ -122,6 +126,10 @@ static inline uint64_t now_ns(void)
 /* tp_pony_cpl.c: conns, their wait lists, and what each completion does. */
 void pt_list_add(struct pt_conn **list, struct pt_conn *c);
 void pt_list_wake(struct bench_tp *tp, struct pt_conn **from);
+/* Queue a conn for a free send buffer; wake as many queued ones as buffers are free (all
+ * of them at every freed buffer would retry a thousand conns for one buffer). */
+void pt_starved_add(struct bench_tp *tp, struct pt_conn *c);
+void pt_starved_wake(struct bench_tp *tp);
 void pt_conn_kill(struct bench_tp *tp, struct pt_conn *c, int err, bool upcall);
 struct pt_conn *pt_conn_new(struct bench_tp *tp, uint32_t stream);
 void pt_handle(struct bench_tp *tp, const struct pony_completion *p);

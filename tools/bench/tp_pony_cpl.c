@@ -60,6 +60,33 @@ void pt_list_wake(struct bench_tp *tp, struct pt_conn **from)
 	}
 }
 
+void pt_starved_add(struct bench_tp *tp, struct pt_conn *c)
+{
+	if (c->waiting)
+		return;
+	c->waiting = true;
+	c->wnext = NULL;
+	if (tp->starved)
+		tp->starved_tail->wnext = c;
+	else
+		tp->starved = c;
+	tp->starved_tail = c;
+}
+
+void pt_starved_wake(struct bench_tp *tp)
+{
+	/* Conns woken before and not yet served count against the free buffers too: this
+	 * runs at every freed buffer and every poll. */
+	while (tp->starved && tp->starved_woken < tp->tx_top) {
+		struct pt_conn *c = tp->starved;
+		tp->starved = c->wnext;
+		c->from_starved = true;
+		tp->starved_woken++;
+		c->wnext = tp->waiters;
+		tp->waiters = c;
+	}
+}
+
 static void conn_release_if_done(struct bench_tp *tp, struct pt_conn *c)
 {
 	if (c->state != S_DEAD || c->ops || !c->stream_gone || c->waiting)
@@ -178,7 +205,7 @@ static void on_send(struct bench_tp *tp, struct pt_conn *c, const struct pony_co
 	c->sends--;
 	if (k == K_SEND_COPY) {
 		tp->tx_free[tp->tx_top++] = tag_idx(p->tag);
-		pt_list_wake(tp, &tp->starved);
+		pt_starved_wake(tp);
 	}
 	if (c->state != S_OPEN)
 		return;
@@ -331,7 +358,9 @@ void pt_handle(struct bench_tp *tp, const struct pony_completion *p)
 
 /* Conns that had messages held back or a send refused: deliver what waits, then tell the
  * workload it may send. The list is taken whole, so a conn that blocks again waits for
- * the next round. Returns how many conns were served. */
+ * the next round. Once a send meets a full command ring, the rest would too: they go back
+ * to wait for room untouched (a thousand conns retried on every poll cost more than the
+ * RPCs). Returns how many conns were served. */
 int pt_run_waiters(struct bench_tp *tp)
 {
 	struct pt_conn *c = tp->waiters;
@@ -339,6 +368,17 @@ int pt_run_waiters(struct bench_tp *tp)
 	tp->waiters = NULL;
 	while (c) {
 		struct pt_conn *next = c->wnext;
+		if (tp->ring_full) {
+			/* still marked waiting: moved, not added */
+			c->wnext = tp->ringwait;
+			tp->ringwait = c;
+			c = next;
+			continue;
+		}
+		if (c->from_starved) {
+			c->from_starved = false;
+			tp->starved_woken--;
+		}
 		c->waiting = false;
 		c->wnext = NULL;
 		if (c->state == S_OPEN) {
