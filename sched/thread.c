@@ -381,11 +381,21 @@ static bool loc_busy(const struct slot_local *loc)
  * would otherwise wait for the scheduler's tick (4 ms at HZ=250), the p99.9 of every RPC,
  * and an app spinning on its completions (pony_wait yields between looks, so it is never
  * woken and never preempts) would wait out the whole spin, every round trip. Alone on its
- * CPU the call returns at once. */
-static void idle_pause(struct sched_thread *t, const struct sched_params *p, uint32_t *run)
+ * CPU the call returns at once. A thread that did no work since its last yield waits
+ * IDLE_QUIET_MULT times as many looks: the app it yielded to gave it nothing (no command)
+ * and got nothing from it (no completion), so handing the CPU back so soon would only
+ * trade context switches with an app that looks and yields back, while the reply the
+ * app waits for is still on the wire (at 64 RPCs in flight those switches took a third of
+ * both cores). */
+#define IDLE_QUIET_MULT 8u
+
+static void idle_pause(struct sched_thread *t, const struct sched_params *p, uint32_t *run,
+		       bool *worked)
 {
-	if (p->idle_yield_polls && ++*run >= p->idle_yield_polls) {
+	uint32_t polls = *worked ? p->idle_yield_polls : p->idle_yield_polls * IDLE_QUIET_MULT;
+	if (p->idle_yield_polls && ++*run >= polls) {
 		*run = 0;
+		*worked = false;
 		sched_yield();
 		snap_stat_add(&t->st.idle_yields, 1);
 	} else {
@@ -415,6 +425,7 @@ static void *thread_main(void *arg)
 
 	uint64_t spin_ns = p->spin_min_ns, idle_start = 0;
 	uint32_t idle_run = 0;
+	bool worked = true; /* work since the last idle yield */
 	snap_stat_set(&t->st.spin_ns, spin_ns);
 	while (!atomic_load_explicit(&t->stop, memory_order_acquire)) {
 		uint64_t now = rte_rdtsc();
@@ -424,13 +435,14 @@ static void *thread_main(void *arg)
 			snap_stat_add(&t->st.busy_loops, 1);
 			idle_start = 0;
 			idle_run = 0;
+			worked = true;
 			if (atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed))
 				snap_stat_set(&t->st.backoff_cur_ns, 0);
 			continue;
 		}
 		snap_stat_add(&t->st.idle_loops, 1);
 		if (t->polling && loc_busy(loc)) {
-			idle_pause(t, p, &idle_run);
+			idle_pause(t, p, &idle_run, &worked);
 			continue;
 		}
 		if (atomic_load_explicit(&t->calls, memory_order_relaxed)) {
@@ -444,7 +456,7 @@ static void *thread_main(void *arg)
 			if (idle_start == 0)
 				idle_start = now;
 			if (now - idle_start < ns_to_tsc(spin_ns)) {
-				idle_pause(t, p, &idle_run);
+				idle_pause(t, p, &idle_run, &worked);
 				continue;
 			}
 		}
