@@ -502,8 +502,8 @@ def markdown(meta, status, stacks, rows, runs, busy):
                     cell(p, "p50_us", 1), cell(a, "p50_us", 1)]) + " |")
             md.append("")
     if not any(r["workload"] == "read" for r in runs):
-        md += ["One-sided 64 B reads: not measured (the one-sided API, pony_read, is not in "
-               "libpony on this branch).", ""]
+        md += ["One-sided 64 B reads: not in this run (case read-64, not selected by "
+               "--cases; at depth: tools/bench/onesided_bench).", ""]
     else:
         md += ["read-64: one-sided 64 B reads, one in flight, executed by the server's engine "
                "without the server app (Pony only: the kernel has no counterpart, so no ratio).",
