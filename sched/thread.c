@@ -392,7 +392,8 @@ static bool loc_busy(const struct slot_local *loc)
 static void idle_pause(struct sched_thread *t, const struct sched_params *p, uint32_t *run,
 		       bool *worked)
 {
-	uint32_t polls = *worked ? p->idle_yield_polls : p->idle_yield_polls * IDLE_QUIET_MULT;
+	uint64_t polls = *worked ? p->idle_yield_polls
+				 : (uint64_t)p->idle_yield_polls * IDLE_QUIET_MULT;
 	if (p->idle_yield_polls && ++*run >= polls) {
 		*run = 0;
 		*worked = false;
