@@ -9,7 +9,8 @@
 # as not measured). Then a second short run, Pony over memif in a spreading group, one case
 # twice, checks the repeats' median and spread and the group mode in the stack's name. As
 # root, a floor on one ratio: stream-1m Gbit per core-second, Pony over memif / kernel TCP;
-# and one on spreading pp-64 ops/s against the first run's dedicated.
+# and one on spreading pp-64 ops/s against the first run's dedicated, and one on Pony's
+# conns1000-64 ops/s against its closed16-64.
 set -euo pipefail
 : "${SNAPBENCH:?SNAPBENCH must point at the snapbench binary}"
 run_sh=$(cd "$(dirname "$0")/../../tools/bench" && pwd)/run.sh
@@ -145,6 +146,23 @@ if root:
               % (ratio, STREAM_1M_FLOOR))
     else:
         check(False, "stream-1m: Gbit/core-s of both stacks")
+
+# Regression floor (issue 15), a ratio within this run, Pony over memif alone: 1,000
+# connections of one RPC each against 16 RPCs on one connection. Serving many streams must
+# cost per active stream, in the engine and in the benchmark's client: when a freed send
+# buffer woke every waiting connection, 1,000 connections ran at 0.47x (0.48 M against
+# 1.01 M ops/s); 1.14x since (2026-12-04, CI run; 1.16-1.18 M in 3 s cases).
+CONNS_FLOOR = 0.7
+byp = {r["label"]: r for r in runs if r["stack"] == "pony-memif/dedicated"}
+c1k, c16 = byp.get("conns1000-64"), byp.get("closed16-64")
+if c1k and c16 and c16["ops_per_s"] > 0:
+    ratio = c1k["ops_per_s"] / c16["ops_per_s"]
+    print("Pony over memif ops/s, conns1000-64 / closed16-64: %.2f (floor %.2f)"
+          % (ratio, CONNS_FLOOR))
+    check(ratio >= CONNS_FLOOR, "conns1000-64 at %.2f of closed16-64's ops/s, below %.2f"
+          % (ratio, CONNS_FLOOR))
+else:
+    check(False, "conns1000-64 and closed16-64 over Pony memif")
 
 md = open(os.path.join(out, "results.md")).read()
 check("### pony-memif/dedicated" in md and "| pp-64 |" in md, "results.md Pony table")
