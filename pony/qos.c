@@ -62,6 +62,7 @@ void pony_qos_init(struct pony_qos *q, const struct pony_qos_params *p)
 {
 	memset(q, 0, sizeof(*q));
 	q->prm = *p;
+	q->p_up = p->step * p->miss_share / (1 - p->miss_share); /* not per RPC */
 	for (unsigned i = 0; i < PONY_QOS_ENT_MAX; i++)
 		q->ent[i].gen = 1;
 }
@@ -190,7 +191,7 @@ void pony_qos_complete(struct pony_qos *q, pony_qos_ticket t, unsigned ran, uint
 			e->p = q->prm.p_min;
 	} else {
 		e->met++;
-		e->p += q->prm.step * q->prm.miss_share / (1 - q->prm.miss_share);
+		e->p += q->p_up;
 		if (e->p > 1.0)
 			e->p = 1.0;
 	}

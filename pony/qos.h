@@ -120,6 +120,7 @@ struct pony_qos {
 	struct pony_qos_class_stats cls[PONY_QOS_N];
 	struct pony_qos_hist hist[PONY_QOS_N];
 	uint64_t evictions;   /* entries reused for another (class, destination) */
+	double p_up;          /* added per met RPC: step * miss_share / (1 - miss_share) */
 };
 
 /* Reset q with params p (checked by the caller). */
