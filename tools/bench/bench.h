@@ -75,6 +75,17 @@ struct bench_tp_ops {
 	 * it cannot hand over at once, so buf may be reused on return. 0, -EAGAIN (queue full:
 	 * wait for writable()), -EMSGSIZE, -ENOTCONN. */
 	int (*send)(struct bench_tp *tp, struct bench_conn *c, const void *buf, uint32_t len);
+	/* Optional; NULL when the stack has no buffers of its own to offer (a socket: the
+	 * message is built in the caller's memory and send() copies it in). A buffer of the
+	 * transport's to build the next message of len bytes in, which send() then takes
+	 * without a copy (Pony: a payload buffer in the app's shared region, where a Pony app
+	 * builds what it sends). *built: it still holds the caller's last message of at least
+	 * len bytes, so only what differs needs writing (the header), as an app sending the
+	 * same data again would; false: write all of it. The buffer stays the caller's until
+	 * send() takes it; the next msg_buf() before that returns the same one. 0, -EAGAIN (none
+	 * free: wait for writable()), -EMSGSIZE, -ENOTCONN. */
+	int (*msg_buf)(struct bench_tp *tp, struct bench_conn *c, uint32_t len, void **buf,
+		       bool *built);
 	/* Waits up to timeout_ms for events and runs the upcalls for them. Returns how many
 	 * events were handled (0 on timeout), or -errno (-EINTR when a signal arrived). */
 	int (*poll)(struct bench_tp *tp, int timeout_ms);

@@ -45,14 +45,39 @@ static bool may_issue(struct client *cl, uint64_t now)
 	return !cl->stopping;
 }
 
+/* Where the next message (cl->buf's bytes, then its header) is built: in a buffer of the
+ * transport's when it offers one (send() then copies nothing: as each stack's own app would
+ * send, a socket's from its memory, a Pony app's from its payload area), else in cl->buf.
+ * NULL with *err (-EAGAIN: none free until writable()). */
+static uint8_t *msg_begin(struct client *cl, struct bench_conn *c, uint32_t flags,
+			  uint64_t now, int *err)
+{
+	uint8_t *m = cl->buf;
+	if (cl->o->tp->msg_buf) {
+		void *b;
+		bool built;
+		int r = cl->o->tp->msg_buf(cl->tp, c, cl->o->size, &b, &built);
+		if (r < 0) {
+			*err = r;
+			return NULL;
+		}
+		m = b;
+		if (!built)
+			memcpy(m, cl->buf, cl->o->size);
+	}
+	struct bench_msg_hdr h = { .magic = BENCH_MSG_MAGIC, .flags = flags, .tag = now };
+	memcpy(m, &h, sizeof(h));
+	return m;
+}
+
 /* Sends one RPC on conn; 0, -EAGAIN (deferred until writable) or -errno. */
 static int rpc_issue(struct client *cl, struct bench_conn *c, uint64_t now)
 {
-	struct bench_msg_hdr *h = (struct bench_msg_hdr *)cl->buf;
-	h->magic = BENCH_MSG_MAGIC;
-	h->flags = 0;
-	h->tag = now;
-	int r = cl->o->tp->send(cl->tp, c, cl->buf, cl->o->size);
+	int r;
+	uint8_t *m = msg_begin(cl, c, 0, now, &r);
+	if (!m)
+		return r;
+	r = cl->o->tp->send(cl->tp, c, m, cl->o->size);
 	if (r == 0) {
 		cl->issued++;
 		cl->outstanding++;
@@ -94,9 +119,6 @@ static int stream_sync(struct client *cl, struct bench_conn *c)
 static void stream_pump(struct client *cl, struct bench_conn *c)
 {
 	struct cconn *cc = &cl->cc[c->id];
-	struct bench_msg_hdr *h = (struct bench_msg_hdr *)cl->buf;
-	h->magic = BENCH_MSG_MAGIC;
-	h->flags = BENCH_F_SINK;
 	while (!cc->closed) {
 		if (cc->need_sync) {
 			if (stream_sync(cl, c) < 0)
@@ -108,8 +130,10 @@ static void stream_pump(struct client *cl, struct bench_conn *c)
 		uint64_t now = bench_now_ns();
 		if (!may_issue(cl, now))
 			return;
-		h->tag = now;
-		int r = cl->o->tp->send(cl->tp, c, cl->buf, cl->o->size);
+		int r;
+		uint8_t *m = msg_begin(cl, c, BENCH_F_SINK, now, &r);
+		if (m)
+			r = cl->o->tp->send(cl->tp, c, m, cl->o->size);
 		if (r == -EAGAIN)
 			return;
 		if (r < 0) {

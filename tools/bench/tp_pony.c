@@ -15,6 +15,7 @@ static void pt_destroy(struct bench_tp *tp)
 		return;
 	pony_close(tp->app); /* closes every stream; the peers see them close */
 	free(tp->tx_free);
+	free(tp->tx_built);
 	free(tp->rd_cookie);
 	free(tp->rd_dst);
 	free(tp->conns);
@@ -70,9 +71,11 @@ static struct bench_tp *pt_create(const struct bench_tp_cfg *cfg,
 	tp->n_tx = (uint32_t)(ntx > PT_TX_BUFS_MAX ? PT_TX_BUFS_MAX : ntx ? ntx : 1);
 	tp->tx = pony_buf_alloc(tp->app, (size_t)tp->tx_size * tp->n_tx);
 	tp->tx_free = calloc(tp->n_tx, sizeof(*tp->tx_free));
+	tp->tx_built = calloc(tp->n_tx, sizeof(*tp->tx_built));
+	tp->msg_held = PT_NO_BUF;
 	tp->rd_cookie = calloc(tp->n_tx, sizeof(*tp->rd_cookie));
 	tp->rd_dst = calloc(tp->n_tx, sizeof(*tp->rd_dst));
-	if (!tp->tx || !tp->tx_free || !tp->rd_cookie || !tp->rd_dst) {
+	if (!tp->tx || !tp->tx_free || !tp->tx_built || !tp->rd_cookie || !tp->rd_dst) {
 		fprintf(stderr, "snapbench: pony area of %llu bytes too small for %u send buffers "
 			"of %u bytes\n", (unsigned long long)area, tp->n_tx, tp->tx_size);
 		pt_destroy(tp);
@@ -133,9 +136,9 @@ static int pt_read(struct bench_tp *tp, struct bench_conn *bc, uint64_t off, voi
 		return -ENOTCONN;
 	if (len == 0 || len > tp->tx_size || len > PONY_ONESIDED_MAX)
 		return -EMSGSIZE;
-	if (!tp->tx_top)
+	uint32_t i = pt_tx_take(tp);
+	if (i == PT_NO_BUF)
 		return -EAGAIN;
-	uint32_t i = tp->tx_free[--tp->tx_top];
 	int r = pony_read(tp->app, &c->remote, off, tp->tx + (size_t)i * tp->tx_size, len,
 			  tag_of(K_READ, c->slot, i));
 	if (r < 0) {
@@ -239,6 +242,14 @@ fail:
 	return r;
 }
 
+/* No send buffer free: c waits in line for one (writable() when it comes). */
+static int starve(struct bench_tp *tp, struct pt_conn *c)
+{
+	c->want_tx = true;
+	pt_starved_add(tp, c);
+	return -EAGAIN;
+}
+
 static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, uint32_t len)
 {
 	struct pt_conn *c = (struct pt_conn *)bc;
@@ -257,13 +268,17 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 		r = pony_send(tp->app, c->stream, buf, len, tag_of(K_SEND_ZC, c->slot, slot));
 		if (r == 0)
 			tp->cur_taken = true;
+	} else if (tp->msg_held != PT_NO_BUF &&
+		   buf == tp->tx + (size_t)tp->msg_held * tp->tx_size) {
+		/* Built in place (msg_buf): sent from where it is. */
+		uint32_t i = tp->msg_held;
+		r = pony_send(tp->app, c->stream, buf, len, tag_of(K_SEND_COPY, c->slot, i));
+		if (r == 0)
+			tp->msg_held = PT_NO_BUF;
 	} else {
-		if (!tp->tx_top) {
-			c->want_tx = true;
-			pt_starved_add(tp, c);
-			return -EAGAIN;
-		}
-		uint32_t i = tp->tx_free[--tp->tx_top];
+		uint32_t i = pt_tx_take(tp);
+		if (i == PT_NO_BUF)
+			return starve(tp, c);
 		uint8_t *dst = tp->tx + (size_t)i * tp->tx_size;
 		memcpy(dst, buf, len);
 		r = pony_send(tp->app, c->stream, dst, len, tag_of(K_SEND_COPY, c->slot, i));
@@ -280,6 +295,31 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 		return r == -EBADF ? -ENOTCONN : r;
 	c->sends++;
 	c->ops++;
+	return 0;
+}
+
+static int pt_msg_buf(struct bench_tp *tp, struct bench_conn *bc, uint32_t len, void **buf,
+		      bool *built)
+{
+	struct pt_conn *c = (struct pt_conn *)bc;
+	if (c->state != S_OPEN)
+		return -ENOTCONN;
+	if (len < BENCH_MSG_MIN || len > tp->cfg.max_msg)
+		return -EMSGSIZE;
+	if (c->sends >= PT_STREAM_SENDS) {
+		c->want_tx = true;
+		return -EAGAIN;
+	}
+	uint32_t i = tp->msg_held;
+	if (i == PT_NO_BUF) {
+		if (!tp->tx_top)
+			return starve(tp, c);
+		i = tp->msg_held = tp->tx_free[--tp->tx_top];
+	}
+	*buf = tp->tx + (size_t)i * tp->tx_size;
+	*built = tp->tx_built[i] >= len;
+	if (!*built)
+		tp->tx_built[i] = len;
 	return 0;
 }
 
@@ -317,6 +357,7 @@ const struct bench_tp_ops bench_tp_pony = {
 	.listen = pt_listen,
 	.connect = pt_connect,
 	.send = pt_send,
+	.msg_buf = pt_msg_buf,
 	.poll = pt_poll,
 	.read = pt_read,
 };

@@ -28,7 +28,8 @@
  * (run.sh configures app_max_ops = 16384; sends in flight need ops too). A daemon with a
  * smaller limit needs $SNAPBENCH_PONY_RX_OPS set below it. */
 #define PT_RX_OPS_BUDGET 8192
-#define PT_TX_BUFS_MAX 8192    /* copy-in send buffers */
+#define PT_TX_BUFS_MAX 8192    /* send buffers */
+#define PT_NO_BUF UINT32_MAX
 #define PT_GRAIN 128           /* buffer size granule (libpony's allocator block) */
 #define PT_DEFAULT_SERVICE 5000
 #define PT_CMD_SPIN_NS (1000ull * 1000000ull) /* longest wait for room on the command ring */
@@ -93,9 +94,11 @@ struct bench_tp {
 	struct pt_conn *conns;
 	uint32_t cap, hw, live, next_id;
 	uint32_t rx_size, depth;
-	uint8_t *tx;          /* copy-in send buffers: n_tx of tx_size bytes */
+	uint8_t *tx;          /* send (and read) buffers: n_tx of tx_size bytes */
 	uint32_t tx_size, n_tx, tx_top;
 	uint32_t *tx_free;    /* stack of free tx buffer indexes */
+	uint32_t *tx_built;   /* bytes of the client's message each one holds (msg_buf) */
+	uint32_t msg_held;    /* handed out by msg_buf, not yet sent; PT_NO_BUF: none */
 	/* Conns waiting: to be served after the current batch (held messages, room again);
 	 * for a free send buffer; for room on the command ring (no completion signals
 	 * that: retried after at most PT_WAITER_POLL_MS). */
@@ -114,6 +117,17 @@ struct bench_tp {
 static inline uint32_t round_up(uint64_t n)
 {
 	return (uint32_t)((n + PT_GRAIN - 1) / PT_GRAIN * PT_GRAIN);
+}
+
+/* Takes a free send buffer for bytes other than the client's message (a copy, a read's
+ * destination); PT_NO_BUF when none is free. */
+static inline uint32_t pt_tx_take(struct bench_tp *tp)
+{
+	if (!tp->tx_top)
+		return PT_NO_BUF;
+	uint32_t i = tp->tx_free[--tp->tx_top];
+	tp->tx_built[i] = 0;
+	return i;
 }
 
 static inline uint64_t now_ns(void)

@@ -268,11 +268,11 @@ static void on_accept(struct bench_tp *tp, const struct pony_completion *p)
 	/* The hello goes first, before any echo: the client waits for it in connect(). */
 	uint64_t t0 = 0;
 	int r;
-	if (tp->tx_top == 0) {
+	uint32_t i = pt_tx_take(tp);
+	if (i == PT_NO_BUF) {
 		pt_conn_kill(tp, c, -ENOBUFS, false);
 		return;
 	}
-	uint32_t i = tp->tx_free[--tp->tx_top];
 	uint8_t *hb = tp->tx + (size_t)i * tp->tx_size;
 	memcpy(hb, &tp->region, sizeof(tp->region));
 	while ((r = pony_send(tp->app, c->stream, hb, sizeof(tp->region),
