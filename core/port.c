@@ -101,6 +101,8 @@ int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 		break;
 	case SNAP_PORT_AF_PACKET:
 		n = snprintf(buf, len, "%s,iface=%s,qpairs=%u", name, pc->iface, pc->queues);
+		if (n > 0 && (size_t)n < len)
+			n += snap_portafp_eal_arg(pc, buf + n, len - n);
 		break;
 	case SNAP_PORT_AF_XDP:
 		n = snprintf(buf, len, "%s,iface=%s,start_queue=0,queue_count=%u", name, pc->iface,
@@ -336,7 +338,12 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 		}
 	}
 	bool mtu_own = false;
-	if (pc->mtu != 1500) {
+	if (pc->kind == SNAP_PORT_AF_PACKET && pc->mtu > 1500) {
+		r = snap_portafp_set_mtu(pc, err, errlen);
+		if (r < 0)
+			return r;
+		mtu_own = true;
+	} else if (pc->mtu != 1500) {
 		r = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
 		/* memif (22.11) has no MTU to set and enforces none: a frame is bounded by the
 		 * ring's buffer size (bsize, sized from the MTU in snap_port_eal_arg) and our mbufs
@@ -457,8 +464,10 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 
 		char pool[RTE_MEMPOOL_NAMESIZE];
 		snprintf(pool, sizeof(pool), "mb_%.20s", pc->name);
-		/* af_packet needs a full 2 KiB frame slot of data room whatever the MTU. */
-		uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(pc->mtu + 18u, 2048u);
+		/* af_packet needs a whole ring slot (less its header) of data room. */
+		uint32_t room = RTE_PKTMBUF_HEADROOM +
+				(pc->kind == SNAP_PORT_AF_PACKET ? snap_portafp_data_room(pc->mtu) :
+				 RTE_MAX(pc->mtu + 18u, 2048u));
 		p->pool = rte_pktmbuf_pool_create(pool, pc->mbufs, 256, 0, (uint16_t)room, sock);
 		if (p->pool == NULL) {
 			snprintf(err, errlen, "port %s: cannot create a pool of %u mbufs on NUMA node "

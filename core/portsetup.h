@@ -16,6 +16,15 @@ int snap_port_neigh_static_cfg(struct snap_port *p, const struct snap_neigh_cfg 
 
 /* The EAL --vdev (or -a for PCI) argument for a port config. 0 or -ENAMETOOLONG. */
 int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
+/* af_packet ports above a 1,500-byte MTU (portafp.c): the ring slot that holds a frame of
+ * mtu bytes (2,048 up to 1,500), the mbuf data room that slot needs, the EAL argument's
+ * tail that asks for it (written to buf; "" up to 1,500; snprintf's return), and the
+ * interface MTU set through the kernel (the PMD refuses it): 0, or -errno with a one-line
+ * message in err (an MTU already right needs no privilege). */
+uint32_t snap_portafp_slot(uint32_t mtu);
+uint32_t snap_portafp_data_room(uint32_t mtu);
+int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
+int snap_portafp_set_mtu(const struct snap_port_cfg *pc, char *err, size_t errlen);
 /* After EAL init: bring up every configured port (mempool, queues, neighbour table, start).
  * 0 or -errno with a one-line message in err. Partially created ports are released by
  * snap_ports_destroy(). */

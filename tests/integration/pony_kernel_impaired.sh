@@ -12,6 +12,7 @@
 # rests on two transport rules: a window below one packet is paced by at most the target, not
 # by the inflated srtt, and a timeout proven spurious by an echoed timestamp is undone. Every
 # message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
+# pony_kernel_impaired_jumbo runs it with PONY_BRIDGE_MTU=9000 (issue 16).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 need_root
@@ -32,7 +33,7 @@ wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 "$PONY_RPC" client -s "$T/run-b/app.sock" -i 10.94.0.1 -n "$N" -M 1 -m "$MAX" -S 2 -w 8 \
   -x $$ -T ${PONY_KIMP_TIMEOUT:-150} >"$T/cli.log" 2>&1 || { cat "$T/cli.log"; $SB flows; fail "client failed"; }
 cat "$T/cli.log"
-$SB flows # the client side's congestion state, for the log
+$SB flows | tee "$T/flows" # the client side's congestion state, for the log
 for d in $KB1 $KB2; do bash "$IMP" -n $BR stats $d | sed "s/^/$d: /"; done | tee "$T/kstats"
 stop_daemon b
 stop_daemon a
@@ -51,4 +52,14 @@ echo "kernel (tc-bpf): dropped $kdrop, duplicated $kdup"
 [ "$dups" -gt 0 ] || fail "no duplicates counted (the kernel duplicated nothing?)"
 [ "$msgs" -eq $((2 * N)) ] || fail "delivered $msgs messages, expected $((2 * N)) (exactly once each way)"
 [ "$failed" -eq 0 ] || fail "a flow failed"
+if [ -n "${PONY_BRIDGE_MTU:-}" ]; then
+  # Jumbo frames: the daemons set their interfaces' MTU, and frames of that size crossed.
+  for x in "$NA k1$$" "$NB k2$$"; do
+    set -- $x
+    ip -n $1 link show $2 | grep -q "mtu $PONY_BRIDGE_MTU " || fail "$2's MTU is not $PONY_BRIDGE_MTU"
+  done
+  seg=$(grep -o 'seg_max=[0-9]*' "$T/flows" | head -n 1 | cut -d= -f2)
+  echo "segment size agreed: ${seg:-none}"
+  [ "${seg:-0}" -gt 1500 ] || fail "segments of ${seg:-?} bytes: no jumbo frames"
+fi
 echo PASS

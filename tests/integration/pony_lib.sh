@@ -110,7 +110,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # (toward B) in $BR. RX_ELEMENT (an element block ending in ",", named "inj") goes between
 # port_rx and eth_classify. A's config takes more ports, elements and links from
 # PONY_BRIDGE_A_PORTS, PONY_BRIDGE_A_ELEMENTS (each entry ending in ",") and
-# PONY_BRIDGE_A_LINKS (each starting with ","). Needs root.
+# PONY_BRIDGE_A_LINKS (each starting with ","). PONY_BRIDGE_MTU: the link's MTU (the bridge's
+# veths are set to it here, the daemons set their own through the port's mtu). Needs root.
 pony_bridge_pair() {
   BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
   local n i=0 rx_link='"rx -> eth"'
@@ -124,6 +125,7 @@ pony_bridge_pair() {
     ip link set k$i$$ netns $n
     ip link set kb$i$$ netns $BR
     ip -n $BR link set kb$i$$ master br0
+    [ -z "${PONY_BRIDGE_MTU:-}" ] || ip -n $BR link set kb$i$$ mtu "$PONY_BRIDGE_MTU"
     ip -n $BR link set kb$i$$ up
     ip -n $n link set k$i$$ up
   done
@@ -133,7 +135,7 @@ pony_bridge_pair() {
     [ $n = b ] && ip=10.94.0.2 dev=k2$$ xp="" xe="" xl=""
     cat >"$T/$n.conf" <<CONF
 daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; };
-ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; } $xp );
+ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; ${PONY_BRIDGE_MTU:+mtu = $PONY_BRIDGE_MTU;} } $xp );
 groups = ( { name = "g"; mode = "${PONY_BRIDGE_MODE:-dedicated}"; } );
 engines = ( {
   name = "pony0";

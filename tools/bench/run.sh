@@ -26,7 +26,8 @@
 #                (default dedicated): every Pony stack runs once per mode, named STACK/MODE
 #   --busy-limit CORES  flag a case run "busy" when the CPU used by other processes of the
 #                machine during it averaged more than CORES cores (default 0.1)
-# Env: BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
+# Env: PONY_BENCH_MTU: every link's MTU (memif ports, the veth for the kernel and af_packet);
+#   BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
 #   side A (client app and its snapnetd) and side B (server app and its snapnetd).
 # The veth runs (kernel TCP, Pony over af_packet) need root (namespaces) and are skipped
 # without it; Pony over memif needs no root. Exits 77 only when nothing could run. Traffic
@@ -159,6 +160,10 @@ topology_up() {
   ip link set $VB netns $NS_B
   ip -n $NS_A addr add $IP_A/24 dev $VA
   ip -n $NS_B addr add $IP_B/24 dev $VB
+  if [ -n "${PONY_BENCH_MTU:-}" ]; then # the same link for the kernel and af_packet
+    ip -n $NS_A link set $VA mtu "$PONY_BENCH_MTU"
+    ip -n $NS_B link set $VB mtu "$PONY_BENCH_MTU"
+  fi
   ip -n $NS_A link set $VA up
   ip -n $NS_B link set $VB up
   ip netns exec $NS_A ping -c 1 -W 2 $IP_B >/dev/null || { log "veth pair does not pass traffic"; exit 1; }
@@ -527,13 +532,13 @@ pony_pair() {
 # the kernel's next repeat.
 # pony_afpacket_runs MODE
 pony_afpacket_runs() {
-  local rc=0
+  local rc=0 afp_mtu=${PONY_BENCH_MTU:+mtu = $PONY_BENCH_MTU; }
   log "Pony over af_packet on the veth pair ($1 group, repeat $REP): daemon+client on CPUs $CCPUS ($NS_A), daemon+server on CPUs $SCPUS ($NS_B)"
   ip -n $NS_A addr flush dev $VA
   ip -n $NS_B addr flush dev $VB
   pony_pair pony-afpacket/$1 $NS_A $NS_B \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; }" \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; }" "" "$1" || rc=1
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; $afp_mtu}" \
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; $afp_mtu}" "" "$1" || rc=1
   # Back to the kernel for its next repeat.
   ip -n $NS_A addr add $IP_A/24 dev $VA
   ip -n $NS_B addr add $IP_B/24 dev $VB
