@@ -48,7 +48,14 @@ repeat=""
 pony_modes=dedicated
 busy_limit=0.1
 printf -v cmdline ' %q' "$@"
-cmdline="tools/bench/run.sh$cmdline"   # recorded in the results, quoted to be rerun as is
+# Recorded in the results, quoted to be rerun as is, with the environment that changes what
+# is measured.
+envs=""
+for v in PONY_BENCH_MTU PONY_BENCH_ZERO_COPY PONY_BENCH_TUNING PONY_BENCH_KEYS \
+         PONY_BENCH_GROUP_KEYS BENCH_CLIENT_CPUS BENCH_SERVER_CPUS; do
+  [ -n "${!v+x}" ] && printf -v envs '%s%s=%q ' "$envs" "$v" "${!v}"
+done
+cmdline="${envs}tools/bench/run.sh$cmdline"
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
