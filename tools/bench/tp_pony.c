@@ -250,18 +250,27 @@ static int starve(struct bench_tp *tp, struct pt_conn *c)
 	return -EAGAIN;
 }
 
-static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, uint32_t len)
+/* Whether c may queue a message of len bytes now: 0, -ENOTCONN, -EMSGSIZE, or -EAGAIN when
+ * it has PT_STREAM_SENDS in flight (its own next send completion wakes it). */
+static int may_send(const struct bench_tp *tp, struct pt_conn *c, uint32_t len)
 {
-	struct pt_conn *c = (struct pt_conn *)bc;
 	if (c->state != S_OPEN)
 		return -ENOTCONN;
 	if (len < BENCH_MSG_MIN || len > tp->cfg.max_msg)
 		return -EMSGSIZE;
 	if (c->sends >= PT_STREAM_SENDS) {
-		c->want_tx = true; /* its own next send completion wakes it */
+		c->want_tx = true;
 		return -EAGAIN;
 	}
-	int r;
+	return 0;
+}
+
+static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, uint32_t len)
+{
+	struct pt_conn *c = (struct pt_conn *)bc;
+	int r = may_send(tp, c, len);
+	if (r < 0)
+		return r;
 	if (buf == tp->cur_rx && !tp->cur_taken) {
 		/* Echo of the buffer being delivered: send it as is, re-post it afterwards. */
 		uint32_t slot = (uint32_t)((tp->cur_rx - c->rx) / tp->rx_size);
@@ -302,14 +311,9 @@ static int pt_msg_buf(struct bench_tp *tp, struct bench_conn *bc, uint32_t len, 
 		      bool *built)
 {
 	struct pt_conn *c = (struct pt_conn *)bc;
-	if (c->state != S_OPEN)
-		return -ENOTCONN;
-	if (len < BENCH_MSG_MIN || len > tp->cfg.max_msg)
-		return -EMSGSIZE;
-	if (c->sends >= PT_STREAM_SENDS) {
-		c->want_tx = true;
-		return -EAGAIN;
-	}
+	int r = may_send(tp, c, len);
+	if (r < 0)
+		return r;
 	uint32_t i = tp->msg_held;
 	if (i == PT_NO_BUF) {
 		if (!tp->tx_top)
