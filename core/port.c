@@ -55,80 +55,6 @@ unsigned snap_port_count(void)
 	return n_ports;
 }
 
-/* DPDK device name for a port: a vdev name must start with its driver's name. */
-static void dev_name(const struct snap_port_cfg *pc, char *buf, size_t len)
-{
-	static const char *const drv[] = {
-		[SNAP_PORT_MEMIF] = "net_memif",     [SNAP_PORT_VHOST] = "net_vhost",
-		[SNAP_PORT_VIRTIO_USER] = "net_virtio_user", [SNAP_PORT_AF_PACKET] = "net_af_packet",
-		[SNAP_PORT_AF_XDP] = "net_af_xdp",   [SNAP_PORT_TAP] = "net_tap",
-		[SNAP_PORT_RING] = "net_ring",       [SNAP_PORT_NULL] = "net_null",
-	};
-	if (pc->kind == SNAP_PORT_PCI)
-		snprintf(buf, len, "%s", pc->pci);
-	else
-		snprintf(buf, len, "%s_%s", drv[pc->kind], pc->name);
-}
-
-int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
-{
-	char name[64];
-	int n;
-	dev_name(pc, name, sizeof(name));
-	switch (pc->kind) {
-	case SNAP_PORT_MEMIF:
-		/* Filesystem socket (not abstract) so file permissions govern who may connect. */
-		n = snprintf(buf, len, "%s,role=%s,socket=%s,socket-abstract=no,id=%u,bsize=%u", name,
-			     pc->server ? "server" : "client", pc->socket, pc->memif_id,
-			     pc->mtu + 64 > 2048 ? 16384 : 2048);
-		if (pc->zero_copy)
-			n += snprintf(buf + n, len - n, ",zero-copy=yes");
-		if (pc->mac_set)
-			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
-				      RTE_ETHER_ADDR_BYTES(&pc->mac));
-		break;
-	case SNAP_PORT_VHOST:
-		n = snprintf(buf, len, "%s,iface=%s,queues=%u,client=%d", name, pc->socket,
-			     pc->queues, pc->server ? 0 : 1);
-		break;
-	case SNAP_PORT_VIRTIO_USER:
-		/* Several queue pairs need the control queue (VIRTIO_NET_CTRL_MQ enables them). */
-		n = snprintf(buf, len, "%s,path=%s,queues=%u,server=%d%s", name, pc->socket,
-			     pc->queues, pc->server ? 1 : 0, pc->queues > 1 ? ",cq=1" : "");
-		if (pc->mac_set)
-			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
-				      RTE_ETHER_ADDR_BYTES(&pc->mac));
-		break;
-	case SNAP_PORT_AF_PACKET:
-		n = snprintf(buf, len, "%s,iface=%s,qpairs=%u", name, pc->iface, pc->queues);
-		if (n > 0 && (size_t)n < len)
-			n += snap_portafp_eal_arg(pc, buf + n, len - n);
-		break;
-	case SNAP_PORT_AF_XDP:
-		n = snprintf(buf, len, "%s,iface=%s,start_queue=0,queue_count=%u", name, pc->iface,
-			     pc->queues);
-		break;
-	case SNAP_PORT_TAP:
-		n = snprintf(buf, len, "%s,iface=%s", name, pc->iface[0] ? pc->iface : pc->name);
-		if (pc->mac_set)
-			n += snprintf(buf + n, len - n, ",mac=" RTE_ETHER_ADDR_PRT_FMT,
-				      RTE_ETHER_ADDR_BYTES(&pc->mac));
-		break;
-	case SNAP_PORT_NULL:
-		/* A null port's rx would otherwise fabricate packets forever. */
-		n = snprintf(buf, len, "%s,no-rx=1", name);
-		break;
-	case SNAP_PORT_RING:
-	case SNAP_PORT_PCI:
-	default:
-		n = snprintf(buf, len, "%s", name);
-		break;
-	}
-	if (pc->devargs[0] && n > 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - n, ",%s", pc->devargs);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
-}
-
 bool snap_port_on_link(const struct snap_port *p, uint32_t ip)
 {
 	if (p->ip == 0)
@@ -429,7 +355,7 @@ int snap_ports_create(const struct snap_config *cfg, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
 		const struct snap_port_cfg *pc = &cfg->ports[i];
 		char name[64];
-		dev_name(pc, name, sizeof(name));
+		snap_port_dev_name(pc, name, sizeof(name));
 		uint16_t pid = RTE_MAX_ETHPORTS;
 		bool later = snap_ports_defer_start && snap_port_cfg_exclusive(pc);
 		if (!later && rte_eth_dev_get_port_by_name(name, &pid) != 0) {
@@ -580,7 +506,7 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 	if (r || closed[i] || !snap_port_cfg_exclusive(port_cfgs[i]))
 		return r;
 	char name[64];
-	dev_name(port_cfgs[i], name, sizeof(name));
+	snap_port_dev_name(port_cfgs[i], name, sizeof(name));
 	uint64_t t0 = snap_loop_now_ns();
 	/* Closes the PMD's sockets; memif unlinks its server socket file. */
 	r = snap_portdev_remove(p, name);
@@ -598,7 +524,7 @@ int snap_port_release(struct snap_port *p, unsigned timeout_ms)
 int snap_port_reopen(struct snap_port *p, const struct snap_port_cfg *pc)
 {
 	char name[64], arg[512], err[256];
-	dev_name(pc, name, sizeof(name));
+	snap_port_dev_name(pc, name, sizeof(name));
 	int r = snap_port_eal_arg(pc, arg, sizeof(arg));
 	if (r)
 		return r;
@@ -646,7 +572,7 @@ int snap_port_reprobe(struct snap_port *p)
 	if (i < 0 || snap_port_started(p))
 		return i < 0 ? i : -EBUSY;
 	char name[64];
-	dev_name(port_cfgs[i], name, sizeof(name));
+	snap_port_dev_name(port_cfgs[i], name, sizeof(name));
 	int r = closed[i] ? 0 : snap_portdev_remove(p, name);
 	if (r)
 		return r;

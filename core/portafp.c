@@ -55,8 +55,11 @@ uint32_t snap_portafp_data_room(uint32_t mtu)
 int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 {
 	uint32_t f = snap_portafp_slot(pc->mtu);
-	if (f == AFP_SLOT_DEFAULT)
+	if (f == AFP_SLOT_DEFAULT) {
+		if (len)
+			buf[0] = '\0';
 		return 0;
+	}
 	long ps = sysconf(_SC_PAGESIZE);
 	uint32_t page = ps > 0 ? (uint32_t)ps : 4096u;
 	uint32_t b = f * (page / gcd(f, page)); /* the smallest page multiple of slots */

@@ -14,8 +14,11 @@ struct snap_port_cfg;
  * that before). */
 int snap_port_neigh_static_cfg(struct snap_port *p, const struct snap_neigh_cfg *nc);
 
-/* The EAL --vdev (or -a for PCI) argument for a port config. 0 or -ENAMETOOLONG. */
+/* The EAL --vdev (or -a for PCI) argument for a port config. 0 or -ENAMETOOLONG (buf then
+ * holds what fit). portargs.c. */
 int snap_port_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
+/* The DPDK device name of a port config (a vdev's starts with its driver's name). */
+void snap_port_dev_name(const struct snap_port_cfg *pc, char *buf, size_t len);
 /* af_packet ports above a 1,500-byte MTU (portafp.c): the ring slot that holds a frame of
  * mtu bytes (2,048 up to 1,500), the mbuf data room that slot needs, the EAL argument's
  * tail that asks for it (written to buf; "" up to 1,500; snprintf's return), and the

@@ -1,8 +1,10 @@
 /* af_packet ports above a 1,500-byte MTU (core/portafp.c): ring slots sized for the MTU,
  * blocks that hold whole slots with no gap (the PMD finds slot i at i x framesz), mbufs
  * that hold a slot, the EAL argument that asks for them, and the interface MTU's errors.
- * No EAL needed. */
+ * And every port's EAL argument (core/portargs.c): what it says, and that a buffer too
+ * small is refused without a byte written past it. No EAL needed. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,11 @@
 
 #include "core/config.h"
 #include "core/portsetup.h"
+
+static bool page_is_4k(void)
+{
+	return sysconf(_SC_PAGESIZE) == 4096;
+}
 
 static void test_slots(void **state)
 {
@@ -36,9 +43,11 @@ static void test_slots(void **state)
 		assert_int_equal(snap_portafp_data_room(mtu), f - 32);
 		assert_true(snap_portafp_data_room(mtu) >= mtu + 18);
 		char arg[64];
+		memset(arg, 'x', sizeof(arg));
 		int n = snap_portafp_eal_arg(&pc, arg, sizeof(arg));
 		if (f == 2048) {
 			assert_int_equal(n, 0);
+			assert_string_equal(arg, "");
 			continue;
 		}
 		unsigned fs = 0, bs = 0;
@@ -89,9 +98,50 @@ static void test_set_mtu_errors(void **state)
 	}
 }
 
+static void test_eal_arg(void **state)
+{
+	(void)state;
+	struct snap_port_cfg pc;
+	char buf[600];
+	memset(&pc, 0, sizeof(pc));
+	snprintf(pc.name, sizeof(pc.name), "p0");
+	pc.kind = SNAP_PORT_AF_PACKET;
+	pc.queues = 1;
+	pc.mtu = 9000;
+	snprintf(pc.iface, sizeof(pc.iface), "veth0");
+	assert_int_equal(snap_port_eal_arg(&pc, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, page_is_4k() ? "net_af_packet_p0,iface=veth0,qpairs=1,"
+						"framesz=9216,blocksz=36864" : buf);
+	pc.mtu = 1500;
+	snprintf(pc.devargs, sizeof(pc.devargs), "qdisc_bypass=1");
+	assert_int_equal(snap_port_eal_arg(&pc, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "net_af_packet_p0,iface=veth0,qpairs=1,qdisc_bypass=1");
+	/* A memif port with the longest socket path: every length of buffer too short for it
+	 * is refused, and nothing is written past the buffer. */
+	memset(&pc, 0, sizeof(pc));
+	snprintf(pc.name, sizeof(pc.name), "m0");
+	pc.kind = SNAP_PORT_MEMIF;
+	pc.mtu = 1500;
+	pc.mac_set = true;
+	memset(pc.socket, 's', sizeof(pc.socket) - 1);
+	pc.socket[0] = '/';
+	char full[600];
+	assert_int_equal(snap_port_eal_arg(&pc, full, sizeof(full)), 0);
+	size_t need = strlen(full) + 1;
+	for (size_t len = 1; len < need; len++) {
+		memset(buf, 0x5a, sizeof(buf));
+		assert_int_equal(snap_port_eal_arg(&pc, buf, len), -ENAMETOOLONG);
+		for (size_t i = len; i < sizeof(buf); i++)
+			assert_int_equal((unsigned char)buf[i], 0x5a);
+	}
+	assert_int_equal(snap_port_eal_arg(&pc, buf, need), 0);
+	assert_string_equal(buf, full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eal_arg),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_set_mtu_errors),
 	};
