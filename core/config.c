@@ -170,7 +170,7 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 		return -EINVAL;
 	pc->memif_id = (uint32_t)v;
 	v = pc->mtu;
-	if (opt_int(p, ps, "mtu", 68, 9000, &v))
+	if (opt_int(p, ps, "mtu", SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX, &v))
 		return -EINVAL;
 	pc->mtu = (uint16_t)v;
 	v = pc->queues;

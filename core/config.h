@@ -32,6 +32,10 @@ struct snap_neigh_cfg {
 	struct rte_ether_addr mac;
 };
 
+/* A port's MTU: IPv4's minimum to jumbo. */
+#define SNAP_PORT_MTU_MIN 68
+#define SNAP_PORT_MTU_MAX 9000
+
 struct snap_port_cfg {
 	char name[32];
 	enum snap_port_kind kind;
@@ -48,7 +52,7 @@ struct snap_port_cfg {
 	bool has_ip6;                /* ip6 = "addr/len" given */
 	uint8_t prefix6_len;
 	uint8_t ip6[16];
-	uint16_t mtu;
+	uint16_t mtu;                /* SNAP_PORT_MTU_MIN..MAX */
 	uint16_t queues;
 	uint16_t ring_size;
 	uint32_t mbufs;

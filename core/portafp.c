@@ -68,6 +68,13 @@ int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len)
 
 int snap_portafp_set_mtu(const struct snap_port_cfg *pc, char *err, size_t errlen)
 {
+	/* The config bounds it; a caller that did not must not reach the kernel with it (an
+	 * MTU under 68 takes every IPv4 address off the interface). */
+	if (pc->mtu < SNAP_PORT_MTU_MIN || pc->mtu > SNAP_PORT_MTU_MAX) {
+		snprintf(err, errlen, "port %s: MTU %u is outside %u..%u", pc->name, pc->mtu,
+			 SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX);
+		return -EINVAL;
+	}
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		snprintf(err, errlen, "port %s: socket: %s", pc->name, strerror(errno));

@@ -23,7 +23,8 @@ void snap_port_dev_name(const struct snap_port_cfg *pc, char *buf, size_t len);
  * mtu bytes (2,048 up to 1,500), the mbuf data room that slot needs, the EAL argument's
  * tail that asks for it (written to buf; "" up to 1,500; snprintf's return), and the
  * interface MTU set through the kernel (the PMD refuses it): 0, or -errno with a one-line
- * message in err (an MTU already right needs no privilege). */
+ * message in err (an MTU already right needs no privilege; one outside the config's bounds is
+ * -EINVAL). */
 uint32_t snap_portafp_slot(uint32_t mtu);
 uint32_t snap_portafp_data_room(uint32_t mtu);
 int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);

@@ -196,10 +196,14 @@ STREAM_JUMBO_FLOOR=1.6
 if [ $root -eq 1 ]; then
   out3=$out/jumbo
   rc=0
-  PONY_BENCH_MTU=9000 bash "$run_sh" --quick --duration 1 --repeat 1 --stacks kernel-tcp,pony-memif \
-    --cases '^stream-1m$' --out "$out3" --snapbench "$SNAPBENCH" ${SNAPNETD:+--snapnetd "$SNAPNETD"} ||
-    rc=$?
-  [ $rc -eq 0 ] || { echo "FAIL: run.sh at MTU 9000 exited $rc"; cat "$out3/status.txt" || true; exit 1; }
+  PONY_BENCH_MTU=9000 bash "$run_sh" --quick --duration 1 --repeat 1 \
+    --stacks kernel-tcp,pony-memif --cases '^stream-1m$' --out "$out3" \
+    --snapbench "$SNAPBENCH" ${SNAPNETD:+--snapnetd "$SNAPNETD"} || rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "FAIL: run.sh at MTU 9000 exited $rc"
+    cat "$out3/status.txt" || true
+    exit 1
+  fi
   python3 - "$out3" "$STREAM_JUMBO_FLOOR" <<'PY'
 import json, os, sys
 runs = json.load(open(os.path.join(sys.argv[1], "results.json")))["runs"]
