@@ -89,6 +89,7 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 		{"cwnd_milli", (uint64_t)(st->cwnd * 1000)},
 		{"inflight", st->inflight},
 		{"seg_max", st->seg_max},
+		{"seg_agreed", st->seg_agreed},
 		{"srtt_us", st->srtt_ns / 1000},
 		{"rttvar_us", st->rttvar_ns / 1000},
 		{"rto_us", st->rto_ns / 1000},

@@ -458,6 +458,12 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	ARG_U32("qos_yield_delay_us", qos_yield_delay_us, 10, 1, 1000000);
 	ARG_U32("qos_yield_hold_us", qos_yield_hold_us, 10000, 1, 10000000);
 	ARG_U32("qos_crit_burst", qos_crit_burst, 4, 1, 64);
+	/* Path MTU probing (pony/pmtu.h): 1 probes before sending segments over a 1,500-byte
+	 * MTU's, 0 trusts both ports' MTUs. */
+	uint64_t probe;
+	if (snap_elem_arg_u64(args, "pmtu_probe", 1, 0, 1, &probe) < 0)
+		return snap_elem_args_error(args, "bad pmtu_probe: want 0 or 1");
+	cfg.pmtu_trust = probe == 0;
 	struct pony_auth_keyset ks;
 	const char *keys = snap_elem_arg_str(args, "auth_key_file", NULL);
 	if (keys != NULL) {
@@ -549,6 +555,7 @@ static void pony_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	pony_steer_stats(&pe->steer, fn, ctx);
 	pony_tp_os_report(pe->tp, fn, ctx);
 	pony_tp_qos_report(pe->tp, fn, ctx);
+	pony_tp_pmtu_report(pe->tp, fn, ctx);
 	if (pe->apps)
 		pony_app_host_stats(pe->apps, fn, ctx);
 }

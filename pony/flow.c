@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pony/internal.h"
+#include "pony/pmtu.h"
 #include "pony/txq.h"
 #include "pony/flowtx.h"
 
@@ -124,6 +125,7 @@ static struct pony_flow *flow_alloc(struct pony_tp *tp, const struct pony_ip *ip
 			tp->now;
 		f->streams = PONY_NONE;
 		pony_txq_flow_init(tp, f);
+		pony_pmtu_reset(tp, f);
 		pony_cc_init(&f->cc, &tp->ccp, tp->cfg.cwnd_init);
 		pony_rxwin_init(&f->rx, &tp->rxmaps[(size_t)fi * (tp->cfg.window / 64)],
 				tp->cfg.window, 0);
@@ -229,6 +231,8 @@ static void desc_delivered(struct pony_tp *tp, struct pony_flow *f, struct pony_
 		pony_stream_acked(tp, d->stream, d->msg_id, d->len);
 	else if (pony_os_type(d->type))
 		pony_os_delivered(tp, d);
+	else if (d->type == PONY_T_NOP)
+		pony_pmtu_delivered(tp, f, seq, d);
 }
 
 static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
@@ -245,7 +249,7 @@ static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
 			d->state = PONY_D_LOST;
 			f->pipe--;
 			f->n_lost++;
-			lost++;
+			lost += !pony_pmtu_is_probe(tp, f, s); /* a lost probe is no congestion */
 		}
 	}
 	return lost;
@@ -354,6 +358,7 @@ static void flow_established(struct pony_tp *tp, struct pony_flow *f, const stru
 	uint32_t peer = h->msg_len ? h->msg_len : tp->seg_legacy;
 	uint32_t seg = RTE_MIN(peer, tp->seg_max);
 	f->seg_max = RTE_MAX(seg, tp->seg_floor);
+	pony_pmtu_start(tp, f); /* DATA at a 1,500-byte MTU's segment until a probe passes */
 	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
 	f->state = PONY_F_ESTABLISHED;
 	f->last_rx_tsc = tp->now;

@@ -12,6 +12,7 @@
 
 #include "pony/auth.h"
 #include "pony/flowtx.h"
+#include "pony/pmtu.h"
 #include "pony/txq.h"
 
 #define BACKOFF_MAX 16
@@ -244,6 +245,9 @@ static int xmit_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq, stru
 			if (d->offset + len == d->msg_len)
 				h.flags |= PONY_F_ACK_NOW;
 		}
+	} else if (d->type == PONY_T_NOP && (len = pony_pmtu_pad(tp, f, seq, d)) != 0) {
+		payload = pony_pmtu_zeros; /* a path MTU probe: padded to the agreed segment */
+		h.flags |= PONY_F_ACK_NOW;
 	}
 	if (d->retx)
 		h.flags |= PONY_F_RETX;
@@ -322,7 +326,7 @@ static bool next_new(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc
 	if (q == PONY_TXQ_CTRL && !(s->ctrl == PONY_C_CREDIT && s->ready && s->rx_granted != 0))
 		pony_stream_next_ctrl(tp, s, d);
 	else
-		pony_stream_next_seg(tp, s, d, f->seg_max);
+		pony_stream_next_seg(tp, s, d, pony_pmtu_seg(tp, f));
 	/* Round-robin: one packet per turn (a stream freed by its CLOSE left the queue). */
 	if (s->state != PONY_S_FREE)
 		pony_txq_rotate(tp, s, q);
@@ -358,7 +362,9 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 		} else if (has_new(tp, f)) {
 			seq = f->snd_nxt;
 			d = flow_desc(tp, f, seq);
-			if (!next_new(tp, f, d, allow))
+			/* A path MTU probe goes ahead of new data (pony/pmtu.h). */
+			if (!((allow & ALLOW_OPEN) && pony_pmtu_next(tp, f, d, seq)) &&
+			    !next_new(tp, f, d, allow))
 				break;
 			if (f->snd_una == f->snd_nxt)
 				f->una_tsc = tp->now; /* the ack clock starts with the first seq */

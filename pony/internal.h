@@ -217,6 +217,29 @@ struct pony_qflow {
 	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
 };
 
+/* A flow's path MTU probing (pony/pmtu.h), per flow slot beside struct pony_flow (whose
+ * layout the saved state of release 0.1.0 fixes). Process-local: restarted after a
+ * restore. */
+enum pony_pmtu_state {
+	PONY_PMTU_OFF = 0,   /* nothing to probe: seg is the agreed size (or 0: use it) */
+	PONY_PMTU_DUE,       /* a probe goes out ahead of new data once now >= next_tsc */
+	PONY_PMTU_INFLIGHT,  /* probe_seq is the probe */
+};
+
+struct pony_pmtu {
+	uint32_t seg;        /* DATA payload per packet now; 0: the flow's seg_max */
+	uint32_t probe_seq;
+	uint8_t state;
+	uint8_t tries;       /* failed probes in a row */
+	uint64_t next_tsc;
+};
+
+struct pony_pmtu_stats {
+	uint64_t probes_tx;  /* probes sent */
+	uint64_t raised;     /* probes acked: flows that went up to their agreed size */
+	uint64_t failed;     /* probes lost (retransmitted small) */
+};
+
 /* A queued message's class and admission record, beside its struct pony_txmsg (same
  * index). Process-local: a message restored after an upgrade reads as normal, unmeasured. */
 struct pony_qmsg {
@@ -317,6 +340,8 @@ struct pony_tp {
 	struct pony_qmsg *qmsgs;     /* max_streams * sendq_max, indexed like txmsgs */
 	uint8_t *scls;               /* max_streams: the class queue a stream's data is in */
 	struct pony_srpc *srpc;      /* max_streams */
+	struct pony_pmtu *pmtu;      /* max_flows (pony/pmtu.h) */
+	struct pony_pmtu_stats pmtu_st;
 };
 
 static inline struct pony_ip *flow_peer(const struct pony_tp *tp, const struct pony_flow *f)

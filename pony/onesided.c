@@ -9,6 +9,7 @@
 
 #include "pony/internal.h"
 #include "pony/onesided.h"
+#include "pony/pmtu.h"
 #include "pony/save.h"
 #include "snap/numa.h"
 
@@ -245,8 +246,10 @@ bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d
 		/* Pack queued ops while both the request and its response fit one packet. */
 		uint8_t *p = buf_data(os, b);
 		uint32_t used = 0, rsp = 0, n = 0;
-		/* Requests must fit the peer's MTU and responses ours: the flow's segment. */
-		uint32_t room = RTE_MIN(os->buf_size, f->seg_max);
+		/* Requests must fit the path and responses too: the flow's segment as probed
+		 * (pony/pmtu.h). The responder answers within the agreed segment, which is
+		 * never smaller, so a request packed here always fits its answer. */
+		uint32_t room = RTE_MIN(os->buf_size, pony_pmtu_seg(tp, f));
 		while (of->q_head != PONY_NONE && n < PONY_OS_BATCH_MAX) {
 			uint32_t i = of->q_head;
 			struct os_op *o = &os->ops[i];

@@ -12,6 +12,7 @@
 #include "pony/flowtx.h"
 #include "pony/txq.h"
 #include "pony/internal.h"
+#include "pony/pmtu.h"
 #include "pony/save.h"
 #include "pony/save_int.h"
 
@@ -604,6 +605,7 @@ int pony_tp_restore(struct pony_tp *tp, const void *data, size_t len,
 	if (e == 0) {
 		rebind(tp, rb);
 		pony_txq_rebuild(tp);
+		pony_pmtu_restart_all(tp);
 		pony_flow_recount(tp);
 		if (im.has_os)
 			e = pony_os_restore(tp, im.os.p, im.os.left, h.version, rb, true);

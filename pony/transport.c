@@ -6,6 +6,7 @@
 #include "pony/auth.h"
 #include "pony/flowtx.h"
 #include "pony/internal.h"
+#include "pony/pmtu.h"
 #include "pony/txq.h"
 #include "snap/numa.h"
 
@@ -149,13 +150,14 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 				     sizeof(*tp->qmsgs), so);
 	tp->scls = snap_numa_calloc("pony_scls", c->max_streams, 1, so);
 	tp->srpc = snap_numa_calloc("pony_srpc", c->max_streams, sizeof(*tp->srpc), so);
+	tp->pmtu = snap_numa_calloc("pony_pmtu", nf, sizeof(*tp->pmtu), so);
 	if (c->auth_keys) {
 		tp->auth = pony_auth_create(c->max_flows, c->auth_keys, so);
 		c->auth_keys = NULL; /* the caller's copy may go away: the auth state has it */
 	}
 	if (!tp->flows || !tp->peers || !tp->descs || !tp->rxmaps || !tp->flow_ht ||
 	    !tp->streams || !tp->txmsgs || !tp->held || !tp->qflows || !tp->qmsgs || !tp->scls ||
-	    !tp->srpc || (cfg->auth_keys && !tp->auth)) {
+	    !tp->srpc || !tp->pmtu || (cfg->auth_keys && !tp->auth)) {
 		pony_tp_destroy(tp);
 		errno = ENOMEM;
 		return NULL;
@@ -192,6 +194,7 @@ void pony_tp_destroy(struct pony_tp *tp)
 	snap_numa_free(tp->qmsgs);
 	snap_numa_free(tp->scls);
 	snap_numa_free(tp->srpc);
+	snap_numa_free(tp->pmtu);
 	snap_numa_free(tp);
 }
 
@@ -469,7 +472,7 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.rto_ns = (uint64_t)(f->rto * ns),
 		.last_delay_ns = (uint64_t)(f->cc.last_delay_tsc * ns),
 		.min_delay_ns = f->cc.samples ? (uint64_t)(f->cc.min_delay_tsc * ns) : 0,
-		.inflight = f->pipe, .seg_max = f->seg_max, .delay_samples = f->cc.samples,
+		.inflight = f->pipe, .seg_max = pony_pmtu_seg(tp, f), .seg_agreed = f->seg_max, .delay_samples = f->cc.samples,
 		.retransmits = f->retransmits, .timeouts = f->timeouts,
 		.spurious_timeouts = f->cc.undos,
 		.fast_retransmits = f->fast_retransmits, .cc_decreases = f->cc.decreases,

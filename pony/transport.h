@@ -185,6 +185,9 @@ struct pony_tp_config {
 	uint32_t qos_yield_delay_us;
 	uint32_t qos_yield_hold_us;
 	uint32_t qos_crit_burst;
+	/* Path MTU (pony/pmtu.h): false (default) sends at a 1,500-byte MTU's segment until a
+	 * probe of the agreed size is acked; true trusts both ports' MTUs from the handshake. */
+	bool pmtu_trust;
 	/* NUMA node of the transport's tables (the engine's, snap_engine_socket; -1
 	 * SOCKET_ID_ANY: the caller's; 0 in a zeroed config is node 0). */
 	int socket_id;
@@ -279,7 +282,8 @@ struct pony_flow_stats {
 	double cwnd;   /* packets */
 	uint64_t srtt_ns, rttvar_ns, rto_ns, last_delay_ns, min_delay_ns;
 	uint32_t inflight;
-	uint32_t seg_max; /* payload bytes per packet, agreed with the peer */
+	uint32_t seg_max; /* payload bytes per DATA packet now (pony/pmtu.h) */
+	uint32_t seg_agreed; /* the largest both MTUs take (handshake): seg_max once probed */
 	uint64_t delay_samples, retransmits, timeouts, fast_retransmits, cc_decreases;
 	uint64_t spurious_timeouts;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
@@ -341,6 +345,11 @@ void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *ou
  * slo_missed, downgraded, p50/p99/p999 of the completion latency, per class). */
 void pony_tp_qos_report(const struct pony_tp *tp,
 			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+
+/* Path MTU probing's counters (pony/pmtu.h) for `snapctl stats`: "pmtu_probes_tx",
+ * "pmtu_raised" (flows that went up to their agreed segment), "pmtu_failed" (probes lost). */
+void pony_tp_pmtu_report(const struct pony_tp *tp,
+			 void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
 /* Grant n more receive buffers (credits) on the stream. 0, -ENOTCONN, -EINVAL (more than
  * 2^30 outstanding). Safe from upcalls. */

@@ -141,8 +141,10 @@ static int parse(const void *pkt, size_t len, struct pony_hdr *h, bool may_defer
 		/* Records are validated by pony/onesided_exec.c; here only their count. */
 		if (h->payload_len == 0 || h->aux == 0 || h->aux > PONY_OS_RECS_MAX)
 			return -EINVAL;
-	} else if (h->payload_len != 0) {
-		return -EINVAL; /* only DATA and the one-sided types carry payload */
+	} else if (h->payload_len != 0 && h->type != PONY_T_NOP) {
+		/* only DATA and the one-sided types carry payload, and NOP padding (a path MTU
+		 * probe, pony/pmtu.h: read by nobody) */
+		return -EINVAL;
 	}
 	return (int)hl;
 }

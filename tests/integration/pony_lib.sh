@@ -111,20 +111,35 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # port_rx and eth_classify. A's config takes more ports, elements and links from
 # PONY_BRIDGE_A_PORTS, PONY_BRIDGE_A_ELEMENTS (each entry ending in ",") and
 # PONY_BRIDGE_A_LINKS (each starting with ","). PONY_BRIDGE_MTU: the link's MTU (the bridge's
-# veths are set to it here, the daemons set their own through the port's mtu). Needs root.
+# veths are set to it here, the daemons set their own through the port's mtu);
+# PONY_BRIDGE_LINK_MTU: a link of that MTU in the middle (a second bridge for B's side,
+# joined to the first by a veth pair of that MTU): a smaller one than PONY_BRIDGE_MTU is a
+# path MTU black hole between jumbo ports, one hop away from both (the bridge drops what
+# its link cannot take; a daemon's own veth peer refusing a frame would stall the packet
+# socket's transmit ring instead, see snapnetd.conf(5) af_packet mtu). Needs root.
 pony_bridge_pair() {
   BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
   local n i=0 rx_link='"rx -> eth"'
   [ -n "${1:-}" ] && rx_link='"rx -> inj", "inj -> eth"'
   for n in $BR $NA $NB; do netns $n; done
+  local brb=br0
   ip -n $BR link add br0 type bridge
   ip -n $BR link set br0 up
+  if [ -n "${PONY_BRIDGE_LINK_MTU:-}" ]; then
+    brb=br1
+    ip -n $BR link add br1 type bridge
+    ip -n $BR link add mid0 mtu "$PONY_BRIDGE_LINK_MTU" type veth peer name mid1 \
+      mtu "$PONY_BRIDGE_LINK_MTU"
+    ip -n $BR link set mid0 master br0
+    ip -n $BR link set mid1 master br1
+    for n in br1 mid0 mid1; do ip -n $BR link set $n up; done
+  fi
   for n in $NA $NB; do
     i=$((i + 1))
     ip link add k$i$$ type veth peer name kb$i$$
     ip link set k$i$$ netns $n
     ip link set kb$i$$ netns $BR
-    ip -n $BR link set kb$i$$ master br0
+    ip -n $BR link set kb$i$$ master $([ $i -eq 1 ] && echo br0 || echo $brb)
     [ -z "${PONY_BRIDGE_MTU:-}" ] || ip -n $BR link set kb$i$$ mtu "$PONY_BRIDGE_MTU"
     ip -n $BR link set kb$i$$ up
     ip -n $n link set k$i$$ up

@@ -41,6 +41,11 @@ static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_po
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		if (l->mtu && rte_pktmbuf_pkt_len(m) + 28 > l->mtu) { /* + IPv4 and UDP */
+			l->too_big++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		int copies = (!l->capture && sim_unif() < l->dup) ? 2 : 1;
 		for (int c = 0; c < copies; c++) {
 			struct rte_mbuf *x = m;

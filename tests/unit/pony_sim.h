@@ -59,6 +59,10 @@ struct sim_link {
 	 * most qmax_ns; queueing delay samples are summed for the tests. */
 	double rate_bps;
 	uint64_t qmax_ns;
+	/* Path MTU (0: none): IP packets larger than this are dropped without a word, as a
+	 * 1,500-byte bridge between jumbo ports does (too_big counts them). */
+	uint32_t mtu;
+	uint64_t too_big;
 	uint64_t busy_until[SIM_EP_MAX];
 	uint64_t q_sum_ns, q_samples, q_max_ns, q_drops, bytes;
 	unsigned n;

@@ -1,0 +1,168 @@
+/* Path MTU probing (pony/pmtu.h) between two transports with jumbo MTUs over the simulated
+ * link: a flow sends at a 1,500-byte MTU's segment until its padded probe is acked, then at
+ * the agreed size; over a link that silently drops anything above 1,500 bytes (a bridge
+ * between jumbo ports) the probes fail, the flow stays at the safe size and every message
+ * still arrives, where a flow that trusts the ports' MTUs strands its big packets. */
+#include "pony/pmtu.h"
+#include "pony_sim_pair.h"
+
+#define JUMBO 9000u
+
+static const uint32_t legacy = 1500 - 28 - PONY_HDR_MAX;
+static const uint32_t jumbo_seg = JUMBO - 28 - PONY_HDR_MAX;
+
+static struct rte_mempool *jumbo_pool(void)
+{
+	static struct rte_mempool *p;
+	if (p == NULL)
+		p = rte_pktmbuf_pool_create("pmtu_jumbo", 8191, 0, 0, RTE_PKTMBUF_HEADROOM + JUMBO,
+					    SOCKET_ID_ANY);
+	assert_non_null(p);
+	return p;
+}
+
+/* Both ends at MTU 9000; `trust`: A skips probing. */
+static void start_jumbo(bool trust, uint32_t credit)
+{
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.mtu = cb.mtu = JUMBO;
+	ca.pool = cb.pool = jumbo_pool();
+	ca.pmtu_trust = trust;
+	sim_pair_start(&ca, &cb, credit);
+}
+
+static struct pony_flow_stats flow_of(int ep)
+{
+	struct pony_flow_stats st;
+	for (unsigned i = 0; pony_tp_flow_stats(sim_ep[ep].tp, i, &st) != -ENOENT; i++)
+		if (st.state == 2) /* established */
+			return st;
+	fail_msg("endpoint %d has no established flow", ep);
+	return st;
+}
+
+struct pmtu_st {
+	uint64_t probes_tx, raised, failed;
+};
+
+static void collect(void *ctx, const char *name, uint64_t v)
+{
+	struct pmtu_st *p = ctx;
+	if (strcmp(name, "pmtu_probes_tx") == 0)
+		p->probes_tx = v;
+	else if (strcmp(name, "pmtu_raised") == 0)
+		p->raised = v;
+	else if (strcmp(name, "pmtu_failed") == 0)
+		p->failed = v;
+}
+
+static struct pmtu_st pmtu_of(int ep)
+{
+	struct pmtu_st p = {0};
+	pony_tp_pmtu_report(sim_ep[ep].tp, collect, &p);
+	return p;
+}
+
+static void check_all_arrived(const struct sim_ts *a, const struct sim_ts *b, uint32_t n)
+{
+	assert_int_equal(a->rx_next, n);
+	assert_int_equal(b->rx_next, n);
+	assert_int_equal(a->rx_bad + b->rx_bad + a->rx_err + b->rx_err, 0);
+	assert_int_equal(a->tx_err + b->tx_err, 0);
+}
+
+/* A clear path: one probe each way is acked (ahead of the stream's OPEN, so before any
+ * data), and the messages go in jumbo segments; nobody counts a malformed packet or a
+ * timeout. */
+static void test_probe_raises(void **state)
+{
+	(void)state;
+	start_jumbo(false, 8);
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(flow_of(0).seg_agreed, jumbo_seg);
+	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
+	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
+	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 2000000));
+	check_all_arrived(a, b, 50);
+	for (int e = 0; e < 2; e++) {
+		struct pmtu_st p = pmtu_of(e);
+		struct pony_flow_stats fs = flow_of(e);
+		struct pony_tp_stats st;
+		pony_tp_get_stats(sim_ep[e].tp, &st);
+		print_message("side %d: seg %u (agreed %u), probes %lu raised %lu failed %lu\n", e,
+			      fs.seg_max, fs.seg_agreed, p.probes_tx, p.raised, p.failed);
+		assert_int_equal(fs.seg_max, jumbo_seg);
+		assert_int_equal(p.probes_tx, 1);
+		assert_int_equal(p.raised, 1);
+		assert_int_equal(p.failed, 0);
+		assert_int_equal(st.malformed, 0);
+		assert_int_equal(st.timeouts, 0);
+	}
+	assert_int_equal(sim_link.too_big, 0);
+	sim_pair_stop();
+}
+
+/* A path that drops everything over 1,500 bytes: the probes are lost (PONY_PMTU_TRIES in a
+ * row, then the flow waits), their seqs go again as small NOPs, the flow keeps the safe
+ * segment, and every message arrives. */
+static void test_black_hole_probed(void **state)
+{
+	(void)state;
+	start_jumbo(false, 8);
+	sim_link.mtu = 1500;
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, 100, 60000), 0);
+	assert_int_equal(sim_ts_plan(b, 100, 60000), 0);
+	bool ok = sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000);
+	sim_pair_dump("pmtu-black-hole");
+	assert_true(ok);
+	check_all_arrived(a, b, 100);
+	for (int e = 0; e < 2; e++) {
+		struct pmtu_st p = pmtu_of(e);
+		struct pony_flow_stats fs = flow_of(e);
+		print_message("side %d: seg %u, probes %lu raised %lu failed %lu, cwnd %.1f\n", e,
+			      fs.seg_max, p.probes_tx, p.raised, p.failed, fs.cwnd);
+		assert_int_equal(fs.seg_max, legacy);
+		assert_int_equal(fs.cc_decreases, 0); /* a lost probe is no congestion */
+		assert_int_equal(fs.timeouts, 0);
+		assert_int_equal(p.raised, 0);
+		assert_int_equal(p.failed, PONY_PMTU_TRIES);
+		assert_int_equal(p.probes_tx, PONY_PMTU_TRIES);
+	}
+	assert_int_equal(sim_link.too_big, 2 * PONY_PMTU_TRIES);
+	sim_pair_stop();
+}
+
+/* The same path with A trusting the ports' MTUs (pmtu_probe = 0): A's jumbo segments never
+ * arrive and its flow fails; B, probing, falls back and its own direction was fine. This
+ * is what the probing prevents. */
+static void test_black_hole_trusted(void **state)
+{
+	(void)state;
+	start_jumbo(true, 8);
+	sim_link.mtu = 1500;
+	struct sim_ts *a = sim_pair_connect(8);
+	assert_int_equal(flow_of(0).seg_max, jumbo_seg);
+	assert_int_equal(sim_ts_plan(a, 10, 60000), 0);
+	/* Messages that fit 1,500 bytes may pass; the rest never do. */
+	assert_false(sim_run_until(sim_pair_all_done, 5ull * SIM_HZ, 2000000));
+	assert_true(sim_ep[1].ts[0].rx_next < 10);
+	assert_true(sim_link.too_big > 0);
+	struct pony_tp_stats st;
+	pony_tp_get_stats(sim_ep[0].tp, &st);
+	assert_true(st.timeouts > 0);
+	sim_pair_stop();
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_raises),
+		cmocka_unit_test(test_black_hole_probed),
+		cmocka_unit_test(test_black_hole_trusted),
+	};
+	return sim_pair_run_tests("pony_pmtu", tests, sizeof(tests) / sizeof(tests[0]));
+}
