@@ -46,6 +46,14 @@ static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_po
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		struct pony_hdr ph;
+		if (l->old_receiver &&
+		    pony_wire_parse(rte_pktmbuf_mtod(m, const void *), rte_pktmbuf_data_len(m),
+				    &ph) >= 0 && ph.type == PONY_T_NOP && ph.payload_len != 0) {
+			l->old_nops++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		int copies = (!l->capture && sim_unif() < l->dup) ? 2 : 1;
 		for (int c = 0; c < copies; c++) {
 			struct rte_mbuf *x = m;

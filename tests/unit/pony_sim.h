@@ -63,6 +63,10 @@ struct sim_link {
 	 * 1,500-byte bridge between jumbo ports does (too_big counts them). */
 	uint32_t mtu;
 	uint64_t too_big;
+	/* Drop NOPs that carry payload, as a receiver of a release before path MTU probing
+	 * does (it counts them malformed); old_nops counts them. */
+	bool old_receiver;
+	uint64_t old_nops;
 	uint64_t busy_until[SIM_EP_MAX];
 	uint64_t q_sum_ns, q_samples, q_max_ns, q_drops, bytes;
 	unsigned n;

@@ -136,6 +136,29 @@ static void test_black_hole_probed(void **state)
 	sim_pair_stop();
 }
 
+/* A peer of a release before probing drops the padded NOP as malformed: to the sender that
+ * is a lost probe, so it keeps the safe segment toward that peer, and nothing else changes
+ * (the seq goes again as a plain NOP, no timeout, no congestion signal). */
+static void test_old_receiver(void **state)
+{
+	(void)state;
+	start_jumbo(false, 8);
+	sim_link.old_receiver = true;
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
+	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
+	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000));
+	check_all_arrived(a, b, 50);
+	struct pony_flow_stats fs = flow_of(0);
+	assert_int_equal(fs.seg_max, legacy);
+	assert_int_equal(fs.timeouts, 0);
+	assert_int_equal(fs.cc_decreases, 0);
+	assert_int_equal(pmtu_of(0).failed, PONY_PMTU_TRIES);
+	assert_int_equal(sim_link.old_nops, 2 * PONY_PMTU_TRIES);
+	sim_pair_stop();
+}
+
 /* The same path with A trusting the ports' MTUs (pmtu_probe = 0): A's jumbo segments never
  * arrive and its flow fails; B, probing, falls back and its own direction was fine. This
  * is what the probing prevents. */
@@ -163,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_probe_raises),
 		cmocka_unit_test(test_black_hole_probed),
 		cmocka_unit_test(test_black_hole_trusted),
+		cmocka_unit_test(test_old_receiver),
 	};
 	return sim_pair_run_tests("pony_pmtu", tests, sizeof(tests) / sizeof(tests[0]));
 }
