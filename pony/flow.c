@@ -357,7 +357,7 @@ static void flow_established(struct pony_tp *tp, struct pony_flow *f, const stru
 	 * claim below a 576-byte MTU's is raised to it: tiny segments would only cost us CPU. */
 	uint32_t peer = h->msg_len ? h->msg_len : tp->seg_legacy;
 	uint32_t seg = RTE_MIN(peer, tp->seg_max);
-	f->seg_max = RTE_MAX(seg, tp->seg_floor);
+	f->seg_max = RTE_MAX(seg, tp->seg_floor) - pony_flow_ip_extra(tp, f);
 	pony_pmtu_start(tp, f); /* DATA at a 1,500-byte MTU's segment until a probe passes */
 	pony_rxwin_init(&f->rx, f->rx.map, tp->cfg.window, h->seq);
 	f->state = PONY_F_ESTABLISHED;

@@ -349,6 +349,14 @@ static inline struct pony_ip *flow_peer(const struct pony_tp *tp, const struct p
 	return &tp->peers[f - tp->flows];
 }
 
+/* Segment sizes (ours, advertised, agreed) count 28 bytes of IPv4 and UDP header
+ * (WIRE.md); a flow to an IPv6 peer's packets carry 20 more, taken off its segment. */
+#define PONY_IP6_EXTRA 20u
+static inline uint32_t pony_flow_ip_extra(const struct pony_tp *tp, const struct pony_flow *f)
+{
+	return pony_ip_is4(flow_peer(tp, f)) ? 0u : PONY_IP6_EXTRA;
+}
+
 static inline struct pony_txdesc *flow_desc(struct pony_tp *tp, struct pony_flow *f, uint32_t seq)
 {
 	uint32_t fi = (uint32_t)(f - tp->flows);

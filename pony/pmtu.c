@@ -22,10 +22,12 @@ void pony_pmtu_start(struct pony_tp *tp, struct pony_flow *f)
 {
 	struct pony_pmtu *p = &tp->pmtu[f - tp->flows];
 	*p = (struct pony_pmtu){0};
-	/* tp->seg_legacy: a 1,500-byte MTU's segment, or ours when our MTU is smaller. */
-	if (tp->cfg.pmtu_trust || f->seg_max <= tp->seg_legacy)
+	/* tp->seg_legacy: a 1,500-byte MTU's segment, or ours when our MTU is smaller (less
+	 * IPv6's extra header for a flow to an IPv6 peer, as its seg_max). */
+	uint32_t safe = tp->seg_legacy - pony_flow_ip_extra(tp, f);
+	if (tp->cfg.pmtu_trust || f->seg_max <= safe)
 		return;
-	p->seg = tp->seg_legacy;
+	p->seg = safe;
 	p->state = PONY_PMTU_DUE;
 	p->next_tsc = tp->now;
 }
@@ -34,10 +36,16 @@ void pony_pmtu_restart_all(struct pony_tp *tp)
 {
 	for (uint32_t i = 0; i < tp->cfg.max_flows; i++) {
 		struct pony_flow *f = &tp->flows[i];
-		if (f->state == PONY_F_ESTABLISHED)
-			pony_pmtu_start(tp, f);
-		else
+		if (f->state != PONY_F_ESTABLISHED) {
 			pony_pmtu_reset(tp, f);
+			continue;
+		}
+		/* A flow to an IPv6 peer saved by a release that sized its segment for IPv4's
+		 * headers: new segments fit the MTU from now on. */
+		uint32_t cap = tp->seg_max - pony_flow_ip_extra(tp, f);
+		if (f->seg_max > cap)
+			f->seg_max = cap;
+		pony_pmtu_start(tp, f);
 	}
 }
 

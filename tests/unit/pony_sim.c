@@ -41,7 +41,8 @@ static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_po
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (l->mtu && rte_pktmbuf_pkt_len(m) + 28 > l->mtu) { /* + IPv4 and UDP */
+		/* + IP and UDP headers: 28 bytes over IPv4, 48 over IPv6 */
+		if (l->mtu && rte_pktmbuf_pkt_len(m) + (pony_ip_is4(peer) ? 28 : 48) > l->mtu) {
 			l->too_big++;
 			rte_pktmbuf_free(m);
 			continue;

@@ -60,7 +60,8 @@ struct sim_link {
 	double rate_bps;
 	uint64_t qmax_ns;
 	/* Path MTU (0: none): IP packets larger than this are dropped without a word, as a
-	 * 1,500-byte bridge between jumbo ports does (too_big counts them). */
+	 * 1,500-byte bridge between jumbo ports does (too_big counts them); set to the ports'
+	 * MTU, it catches a packet that would not fit them. */
 	uint32_t mtu;
 	uint64_t too_big;
 	/* Drop NOPs that carry payload, as a receiver of a release before path MTU probing
