@@ -62,7 +62,8 @@ if [ -n "${PONY_BRIDGE_MTU:-}" ]; then
   # got through (pony/pmtu.h). Either side's will do: under 5% loss and reordering all three
   # of one side's probes may be lost or retransmitted (then that side keeps 1,500's).
   seg=$(grep -o 'seg_agreed=[0-9]*' "$T/flows" | head -n 1 | cut -d= -f2)
-  echo "segment size agreed: ${seg:-none}; in use: $(grep -o 'seg_max=[0-9]*' "$T/flows" | head -n 1)"
+  echo "segment size agreed: ${seg:-none};" \
+    "in use: $(grep -o 'seg_max=[0-9]*' "$T/flows" | head -n 1)"
   [ "${seg:-0}" -gt 1500 ] || fail "segments of ${seg:-?} bytes agreed: no jumbo frames"
   raised=$(total pony pmtu_raised)
   echo "path MTU probes acked: $raised"

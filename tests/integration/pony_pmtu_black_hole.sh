@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue 16, path MTU: two daemons with af_packet ports at MTU 9,000 joined through two
 # bridges with a 1,500-byte link between them, so every larger frame is dropped without a
-# word (a bridge sends no "too big"). Both ends agree on jumbo segments in the handshake; their path MTU probes
-# (pony/pmtu.h) are lost, so each flow keeps 1,500-byte segments and 64 KiB RPCs each way
-# all come back, byte-identical, with no flow failed. Then the same with pmtu_probe = 0 on
+# word (a bridge sends no "too big"). Both ends agree on jumbo segments in the handshake;
+# their path MTU probes (pony/pmtu.h) are lost, so each flow keeps 1,500-byte segments and
+# 64 KiB RPCs each way all come back, byte-identical, with no flow failed. Then the same with pmtu_probe = 0 on
 # both daemons (trust the MTUs): the RPCs of more than 1,500 bytes do not get through.
 # Needs root.
 . "$(dirname "$0")/lib.sh"
@@ -29,10 +29,13 @@ echo "segment: agreed ${agreed:-?}, in use ${seg:-?}"
 [ "${seg:-9999}" -le 1500 ] || fail "segments of $seg bytes over a 1,500-byte path"
 stop_daemon b
 stop_daemon a
-total() { echo $(( $(counter "$T/a.log" pony0 pony "$1") + $(counter "$T/b.log" pony0 pony "$1") )); }
+total() {
+  echo $(( $(counter "$T/a.log" pony0 pony "$1") + $(counter "$T/b.log" pony0 pony "$1") ))
+}
 msgs=$(total msgs_rx) failed=$(total flows_failed) probes=$(total pmtu_probes_tx)
 lost=$(total pmtu_failed) raised=$(total pmtu_raised)
-echo "pony: messages delivered $msgs, flows failed $failed; path MTU probes $probes, lost $lost, acked $raised"
+echo "pony: messages delivered $msgs, flows failed $failed;" \
+  "path MTU probes $probes, lost $lost, acked $raised"
 [ "$msgs" -eq $((2 * N)) ] || fail "delivered $msgs messages, expected $((2 * N))"
 [ "$failed" -eq 0 ] || fail "a flow failed"
 [ "$raised" -eq 0 ] || fail "a probe of a jumbo frame was acked across a 1,500-byte bridge"
