@@ -244,12 +244,19 @@ static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
 		if (d->state != PONY_D_INFLIGHT)
 			continue;
 		/* Time order (RACK) catches lost retransmissions; the dupthresh catches losses
-		 * among packets sent in the same instant. */
-		if (d->sent_tsc + reo < f->rack_tsc || (d->retx == 0 && seq_le(s + 3, f->high_sacked))) {
+		 * among packets sent in the same instant. A path MTU probe gets a whole srtt of
+		 * reordering window and no dupthresh: overtaken by the smaller packets behind
+		 * it on a reordering path, it would read as lost and the flow keep small
+		 * segments for nothing (still well before the RTO, which would cut the
+		 * window). Its loss is no congestion either. */
+		bool probe = pony_pmtu_is_probe(tp, f, s);
+		if (probe ? d->sent_tsc + f->srtt < f->rack_tsc
+			  : d->sent_tsc + reo < f->rack_tsc ||
+				    (d->retx == 0 && seq_le(s + 3, f->high_sacked))) {
 			d->state = PONY_D_LOST;
 			f->pipe--;
 			f->n_lost++;
-			lost += !pony_pmtu_is_probe(tp, f, s); /* a lost probe is no congestion */
+			lost += !probe;
 		}
 	}
 	return lost;

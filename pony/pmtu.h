@@ -8,9 +8,11 @@
  *  - the probe is a sequenced NOP padded to the agreed segment, sent ahead of new data;
  *  - acked before any retransmission: the path carries it, segments go up to the agreed
  *    size;
- *  - declared lost: its seq is retransmitted as a plain, small NOP (so the cumulative ack
- *    passes it), no congestion signal is taken from it, and the probe is tried again, up to
- *    PONY_PMTU_TRIES times in a row; then again after PONY_PMTU_RETRY_S (RFC 8899's 600 s).
+ *  - declared lost (pony/flow.c detect_losses: a packet sent a whole srtt after it was
+ *    delivered, no dupthresh, so reordering behind it does not fail it): its seq is
+ *    retransmitted as a plain, small NOP (so the cumulative ack passes it), no congestion
+ *    signal is taken from it, and the probe is tried again, up to PONY_PMTU_TRIES times in
+ *    a row; then again after PONY_PMTU_RETRY_S (RFC 8899's 600 s).
  * A receiver of a release before probing drops the padded NOP as malformed: the probe
  * fails and the flow keeps the safe size toward it, so both mixes interoperate.
  * Process-local state (not saved): after an upgrade every flow starts over at the safe size

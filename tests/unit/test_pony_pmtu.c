@@ -104,6 +104,33 @@ static void test_probe_raises(void **state)
 	sim_pair_stop();
 }
 
+/* A reordering path (30% of packets up to 40 us late): a probe overtaken by the data behind
+ * it is not taken for lost at once (it gets an srtt of reordering window, no dupthresh), so
+ * the flow still goes jumbo. With the dupthresh and RACK's srtt/4, 11 of 24 probes over 12
+ * seeds failed for nothing; with this rule 4 (a retry then passed). */
+static void test_probe_reordered(void **state)
+{
+	(void)state;
+	start_jumbo(false, 8);
+	sim_link.reorder = 0.3;
+	sim_link.reorder_ns = 40000;
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
+	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
+	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000));
+	check_all_arrived(a, b, 50);
+	for (int e = 0; e < 2; e++) {
+		struct pmtu_st p = pmtu_of(e);
+		print_message("reordered side %d: probes %lu raised %lu failed %lu\n", e,
+			      p.probes_tx, p.raised, p.failed);
+		assert_int_equal(p.raised, 1);
+		assert_true(p.failed < PONY_PMTU_TRIES);
+		assert_int_equal(flow_of(e).seg_max, jumbo_seg);
+	}
+	sim_pair_stop();
+}
+
 /* A path that drops everything over 1,500 bytes: the probes are lost (PONY_PMTU_TRIES in a
  * row, then the flow waits), their seqs go again as small NOPs, the flow keeps the safe
  * segment, and every message arrives. */
@@ -126,7 +153,9 @@ static void test_black_hole_probed(void **state)
 		print_message("side %d: seg %u, probes %lu raised %lu failed %lu, cwnd %.1f\n", e,
 			      fs.seg_max, p.probes_tx, p.raised, p.failed, fs.cwnd);
 		assert_int_equal(fs.seg_max, legacy);
-		assert_int_equal(fs.cc_decreases, 0); /* a lost probe is no congestion */
+		/* A lost probe is no congestion; the hole it leaves for about an srtt may cost a
+		 * packet delivered beyond the four SACK blocks a spurious retransmission. */
+		assert_true(fs.cc_decreases <= PONY_PMTU_TRIES);
 		assert_int_equal(fs.timeouts, 0);
 		assert_int_equal(p.raised, 0);
 		assert_int_equal(p.failed, PONY_PMTU_TRIES);
@@ -169,10 +198,12 @@ static void test_black_hole_trusted(void **state)
 	sim_link.mtu = 1500;
 	struct sim_ts *a = sim_pair_connect(8);
 	assert_int_equal(flow_of(0).seg_max, jumbo_seg);
-	assert_int_equal(sim_ts_plan(a, 10, 60000), 0);
-	/* Messages that fit 1,500 bytes may pass; the rest never do. */
+	/* Sizes are log-uniform up to 60,000: about 35% need more than one 1,500-byte packet,
+	 * so the odds that all 40 fit one are about 5e-8 whatever the seed. Messages that fit
+	 * may pass; the first that does not stops its stream for good. */
+	assert_int_equal(sim_ts_plan(a, 40, 60000), 0);
 	assert_false(sim_run_until(sim_pair_all_done, 5ull * SIM_HZ, 2000000));
-	assert_true(sim_ep[1].ts[0].rx_next < 10);
+	assert_true(sim_ep[1].ts[0].rx_next < 40);
 	assert_true(sim_link.too_big > 0);
 	struct pony_tp_stats st;
 	pony_tp_get_stats(sim_ep[0].tp, &st);
@@ -184,6 +215,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_raises),
+		cmocka_unit_test(test_probe_reordered),
 		cmocka_unit_test(test_black_hole_probed),
 		cmocka_unit_test(test_black_hole_trusted),
 		cmocka_unit_test(test_old_receiver),
