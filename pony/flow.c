@@ -250,7 +250,7 @@ static uint32_t detect_losses(struct pony_tp *tp, struct pony_flow *f)
 		 * segments for nothing (still well before the RTO, which would cut the
 		 * window). Its loss is no congestion either. */
 		bool probe = pony_pmtu_is_probe(tp, f, s);
-		if (probe ? d->sent_tsc + f->srtt < f->rack_tsc
+		if (probe ? d->sent_tsc + (f->srtt ? f->srtt : tp->rto_init) < f->rack_tsc
 			  : d->sent_tsc + reo < f->rack_tsc ||
 				    (d->retx == 0 && seq_le(s + 3, f->high_sacked))) {
 			d->state = PONY_D_LOST;
