@@ -24,7 +24,8 @@ void snap_port_dev_name(const struct snap_port_cfg *pc, char *buf, size_t len);
  * tail that asks for it (written to buf; "" up to 1,500; snprintf's return), and the
  * interface MTU set through the kernel (the PMD refuses it): 0, or -errno with a one-line
  * message in err (an MTU already right needs no privilege; one outside the config's bounds is
- * -EINVAL). */
+ * -EINVAL, and so is a veth peer in this namespace with a smaller MTU: frames it refused
+ * would stall the port). */
 uint32_t snap_portafp_slot(uint32_t mtu);
 uint32_t snap_portafp_data_room(uint32_t mtu);
 int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);

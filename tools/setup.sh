@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   gcc clang meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libconfig-dev libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev
-  libbpf-dev libsystemd-dev libisal-dev libssl-dev git
+  libbpf-dev libsystemd-dev libisal-dev libssl-dev libmnl-dev git
   # packages and manual pages (tests/package)
   debhelper dpkg-dev groff-base man-db
   # tests

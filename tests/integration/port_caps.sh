@@ -3,7 +3,8 @@
 # the device's capabilities, for each port kind the tests use that one daemon can hold alone:
 # null (4 queues: the null PMD offers RSS, so RSS is configured), ring, memif (server),
 # tap, af_packet (a veth) and vhost (server); and a port asking for more queues than its
-# device has is refused with the device's limit. Run inside a test-made namespace. Needs root.
+# device has is refused with the device's limit, and so is a jumbo af_packet port whose veth
+# peer keeps a smaller MTU. Run inside a test-made namespace. Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
 NS=pcaps$$
@@ -74,4 +75,23 @@ grep "2 queues configured" "$T/many.log" || true
 want="port afp: 2 queues configured but the af_packet device has at most 1 rx / 1 tx queues"
 [ $rc -ne 0 ] && grep -q "$want" "$T/many.log" ||
   fail "more queues than the device has: rc $rc, no clear error"
+
+# A jumbo af_packet port on a veth whose peer (here, in the same namespace) keeps 1,500:
+# refused, naming the peer, since every bigger frame it refused would stall the port's
+# transmit ring; with the peer at 9,000 the port starts and sets its own side.
+cat >"$T/jumbo.conf" <<CONF
+daemon = { name = "pcapj$$"; run_dir = "$T/run"; memory_mb = 256; };
+ports = ( { name = "afp"; type = "af_packet"; iface = "pcv0"; mtu = 9000; } );
+CONF
+rc=0
+ip netns exec $NS "$SNAPNETD" -c "$T/jumbo.conf" >"$T/jumbo.log" 2>&1 || rc=$?
+want="port afp: pcv0's veth peer pcv1 has MTU 1500, under the port's 9000"
+[ $rc -ne 0 ] && grep -q "$want" "$T/jumbo.log" ||
+  fail "a veth peer with a smaller MTU: rc $rc, no clear error ($(tail -n 2 "$T/jumbo.log"))"
+grep -h "veth peer" "$T/jumbo.log"
+ip -n $NS link show pcv0 | grep -q "mtu 1500 " || fail "the refused port changed pcv0's MTU"
+ip -n $NS link set pcv1 mtu 9000
+start_daemon jumbo "$T/jumbo.conf" ip netns exec $NS
+ip -n $NS link show pcv0 | grep -q "mtu 9000 " || fail "pcv0's MTU was not set to 9000"
+stop_daemon jumbo || fail "daemon did not exit cleanly"
 echo PASS
