@@ -56,7 +56,8 @@ if [ -n "${PONY_BRIDGE_MTU:-}" ]; then
   # Jumbo frames: the daemons set their interfaces' MTU, and frames of that size crossed.
   for x in "$NA k1$$" "$NB k2$$"; do
     set -- $x
-    ip -n $1 link show $2 | grep -q "mtu $PONY_BRIDGE_MTU " || fail "$2's MTU is not $PONY_BRIDGE_MTU"
+    ip -n $1 link show $2 | grep -q "mtu $PONY_BRIDGE_MTU " ||
+      fail "$2's MTU is not $PONY_BRIDGE_MTU"
   done
   # The segment agreed in the handshake is the jumbo one, and a path MTU probe of that size
   # got through (pony/pmtu.h). Either side's will do: under 5% loss and reordering all three

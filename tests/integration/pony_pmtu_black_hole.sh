@@ -3,8 +3,9 @@
 # bridges with a 1,500-byte link between them, so every larger frame is dropped without a
 # word (a bridge sends no "too big"). Both ends agree on jumbo segments in the handshake;
 # their path MTU probes (pony/pmtu.h) are lost, so each flow keeps 1,500-byte segments and
-# 64 KiB RPCs each way all come back, byte-identical, with no flow failed. Then the same with pmtu_probe = 0 on
-# both daemons (trust the MTUs): the RPCs of more than 1,500 bytes do not get through.
+# 64 KiB RPCs each way all come back, byte-identical, with no flow failed. Then the same
+# with pmtu_probe = 0 on both daemons (trust the MTUs): the RPCs of more than 1,500 bytes
+# do not get through.
 # Needs root.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"

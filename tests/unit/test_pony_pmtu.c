@@ -72,6 +72,21 @@ static void check_all_arrived(const struct sim_ts *a, const struct sim_ts *b, ui
 	assert_int_equal(a->tx_err + b->tx_err, 0);
 }
 
+/* Connect A to B (the link already set), exchange n messages of up to 60,000 bytes each
+ * way and check that every one arrived intact. */
+static void exchange_all(uint32_t n, const char *what)
+{
+	struct sim_ts *a = sim_pair_connect(8);
+	struct sim_ts *b = &sim_ep[1].ts[0];
+	assert_int_equal(sim_ts_plan(a, n, 60000), 0);
+	assert_int_equal(sim_ts_plan(b, n, 60000), 0);
+	bool ok = sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000);
+	if (!ok)
+		sim_pair_dump(what);
+	assert_true(ok);
+	check_all_arrived(a, b, n);
+}
+
 /* A clear path: one probe each way is acked (ahead of the stream's OPEN, so before any
  * data), and the messages go in jumbo segments; nobody counts a malformed packet or a
  * timeout. */
@@ -79,13 +94,8 @@ static void test_probe_raises(void **state)
 {
 	(void)state;
 	start_jumbo(false, 8);
-	struct sim_ts *a = sim_pair_connect(8);
-	struct sim_ts *b = &sim_ep[1].ts[0];
+	exchange_all(50, "pmtu-clear");
 	assert_int_equal(flow_of(0).seg_agreed, jumbo_seg);
-	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
-	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
-	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 2000000));
-	check_all_arrived(a, b, 50);
 	for (int e = 0; e < 2; e++) {
 		struct pmtu_st p = pmtu_of(e);
 		struct pony_flow_stats fs = flow_of(e);
@@ -114,12 +124,7 @@ static void test_probe_reordered(void **state)
 	start_jumbo(false, 8);
 	sim_link.reorder = 0.3;
 	sim_link.reorder_ns = 40000;
-	struct sim_ts *a = sim_pair_connect(8);
-	struct sim_ts *b = &sim_ep[1].ts[0];
-	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
-	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
-	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000));
-	check_all_arrived(a, b, 50);
+	exchange_all(50, "pmtu-reordered");
 	for (int e = 0; e < 2; e++) {
 		struct pmtu_st p = pmtu_of(e);
 		print_message("reordered side %d: probes %lu raised %lu failed %lu\n", e,
@@ -139,14 +144,7 @@ static void test_black_hole_probed(void **state)
 	(void)state;
 	start_jumbo(false, 8);
 	sim_link.mtu = 1500;
-	struct sim_ts *a = sim_pair_connect(8);
-	struct sim_ts *b = &sim_ep[1].ts[0];
-	assert_int_equal(sim_ts_plan(a, 100, 60000), 0);
-	assert_int_equal(sim_ts_plan(b, 100, 60000), 0);
-	bool ok = sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000);
-	sim_pair_dump("pmtu-black-hole");
-	assert_true(ok);
-	check_all_arrived(a, b, 100);
+	exchange_all(100, "pmtu-black-hole");
 	for (int e = 0; e < 2; e++) {
 		struct pmtu_st p = pmtu_of(e);
 		struct pony_flow_stats fs = flow_of(e);
@@ -173,12 +171,7 @@ static void test_old_receiver(void **state)
 	(void)state;
 	start_jumbo(false, 8);
 	sim_link.old_receiver = true;
-	struct sim_ts *a = sim_pair_connect(8);
-	struct sim_ts *b = &sim_ep[1].ts[0];
-	assert_int_equal(sim_ts_plan(a, 50, 60000), 0);
-	assert_int_equal(sim_ts_plan(b, 50, 60000), 0);
-	assert_true(sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000));
-	check_all_arrived(a, b, 50);
+	exchange_all(50, "pmtu-old-receiver");
 	struct pony_flow_stats fs = flow_of(0);
 	assert_int_equal(fs.seg_max, legacy);
 	assert_int_equal(fs.timeouts, 0);
