@@ -117,7 +117,7 @@ static void test_probe_raises(void **state)
 /* A reordering path (30% of packets up to 40 us late): a probe overtaken by the data behind
  * it is not taken for lost at once (it gets an srtt of reordering window, no dupthresh), so
  * the flow still goes jumbo. With the dupthresh and RACK's srtt/4, 11 of 24 probes over 12
- * seeds failed for nothing; with this rule 4 (a retry then passed). */
+ * seeds failed for nothing; with this rule 6 (a retry then passed). */
 static void test_probe_reordered(void **state)
 {
 	(void)state;
