@@ -124,7 +124,9 @@ static int link_query(unsigned ifindex, struct link_info *li)
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	/* Kept apart: the reply is read into the same buffer, over the request. */
+	const uint32_t seq = (uint32_t)time(NULL);
+	nlh->nlmsg_seq = seq;
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = (int)ifindex;
@@ -132,7 +134,7 @@ static int link_query(unsigned ifindex, struct link_info *li)
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		goto out;
 	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n > 0 && mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, link_msg, li) >= 0)
+	if (n > 0 && mnl_cb_run(buf, (size_t)n, seq, portid, link_msg, li) >= 0)
 		r = 0;
 out:
 	mnl_socket_close(nl);
