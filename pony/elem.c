@@ -455,7 +455,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 	ARG_U32("qos_slo_pct", qos_slo_pct, 99, 50, 99);
 	/* Yielding (pony/qos.h): the lower classes' delay target while a higher class is
 	 * active, how long a class stays active after it sent, critical's pass over a window. */
-	ARG_U32("qos_yield_delay_us", qos_yield_delay_us, 10, 1, 1000000);
+	ARG_U32("qos_yield_delay_us", qos_yield_delay_us, 1, 1, 1000000);
 	ARG_U32("qos_yield_hold_us", qos_yield_hold_us, 10000, 1, 10000000);
 	ARG_U32("qos_crit_burst", qos_crit_burst, 4, 1, 64);
 	/* Path MTU probing (pony/pmtu.h): 1 probes before sending segments over a 1,500-byte

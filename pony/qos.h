@@ -57,7 +57,8 @@ unsigned pony_wrr_pick(struct pony_wrr *w, const uint32_t *weight, unsigned read
  * critical RPC behind a bulk stream would wait that long whatever the weights. So, as a
  * network with priority queues would: while a class has sent within the transport's
  * qos_yield_hold_us, every lower class's data is held to a second window per flow kept
- * at the flow's base delay + qos_yield_delay_us (the same Swift rules, a low target), and
+ * at the flow's base delay + qos_yield_delay_us (the same Swift rules, a low target: 1 us
+ * by default, or one packet's time at the bottleneck when the acks show more), and
  * critical data may pass a full window by qos_crit_burst packets. Bulk still fills the
  * link, with a short standing queue; the critical RPC waits behind that queue only. Each
  * time a lower class's data waits on that window counts in its `yielded`. ---- */

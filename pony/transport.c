@@ -48,7 +48,7 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(cc_max_mdf, 0.5);
 	DFLT(cwnd_min, 0.01);
 	DFLT(cwnd_init, 16);
-	DFLT(qos_yield_delay_us, 10);
+	DFLT(qos_yield_delay_us, 1);
 	DFLT(qos_yield_hold_us, 10000);
 	DFLT(qos_crit_burst, 4);
 	DFLT(qos_slo_pct, 99);
