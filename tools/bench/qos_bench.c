@@ -11,7 +11,10 @@
  *       cases: unloaded (RPCs alone, critical), classes (RPCs critical, bulk scavenger),
  *       noclasses (both normal, as an app without classes), overload (many critical RPC
  *       streams next to the bulk: admission control downgrades; run against a daemon with
- *       qos_slo_critical_us set).
+ *       qos_slo_critical_us set), overload-noac (the same against a daemon without an SLO:
+ *       the latency the overload reaches when nothing downgrades), overload-floor (the
+ *       same against a daemon whose SLO nothing meets: what the few RPCs still admitted
+ *       get, the least any SLO can ask).
  * The client prints one JSON line: the RPCs' latency (send to echo) p50/p99/p999 over all
  * RPCs and over those that ran in the class they asked for, how many were downgraded (the
  * SEND completion's qos_class), the bulk throughput, and the SLO it was given (for the
@@ -485,7 +488,9 @@ int main(int argc, char **argv)
 	if (!is_server && (o.addr == NULL || (strcmp(o.case_name, "unloaded") &&
 					      strcmp(o.case_name, "classes") &&
 					      strcmp(o.case_name, "noclasses") &&
-					      strcmp(o.case_name, "overload"))))
+					      strcmp(o.case_name, "overload") &&
+					      strcmp(o.case_name, "overload-noac") &&
+					      strcmp(o.case_name, "overload-floor"))))
 		return usage();
 	signal(SIGTERM, on_sig);
 	signal(SIGINT, on_sig);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Plot of tools/bench/qos.sh's results: the critical RPC stream's p50 and p99 per case
-(unloaded, with classes, without classes, overload with admission) with the SLO of the
-overload case, and the overload's downgrade share in the title.
+(unloaded, with classes, without classes, critical overload without admission, at an SLO
+nothing meets, and with admission) with the SLO of the overload case, and the overload's
+downgrade share in the title.
 Usage: qos_plot.py QOS.JSONL OUT.PNG"""
 import json
 import sys
@@ -12,15 +13,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 rows = {r["case"]: r for r in map(json.loads, open(sys.argv[1]))}
-order = [c for c in ("unloaded", "classes", "noclasses", "overload") if c in rows]
+order = [c for c in ("unloaded", "classes", "noclasses", "overload-noac", "overload-floor",
+                    "overload") if c in rows]
 labels = {"unloaded": "unloaded", "classes": "bulk, classes", "noclasses": "bulk, no classes",
-          "overload": "critical overload\n(admitted RPCs)"}
+          "overload-noac": "critical\noverload,\nno admission",
+          "overload-floor": "overload,\nSLO 1 us\n(the floor)",
+          "overload": "overload,\nadmission\n(admitted)"}
 p50, p99 = [], []
 for c in order:
-    lat = rows[c]["lat_in_class_ns"] if c == "overload" else rows[c]["lat_ns"]
+    admitted = c in ("overload", "overload-floor")
+    lat = rows[c]["lat_in_class_ns"] if admitted else rows[c]["lat_ns"]
     p50.append(lat["p50"] / 1000)
     p99.append(lat["p99"] / 1000)
-fig, ax = plt.subplots(figsize=(7, 4))
+fig, ax = plt.subplots(figsize=(9, 4.8))
 x = range(len(order))
 ax.bar([i - 0.2 for i in x], p50, 0.4, label="p50")
 ax.bar([i + 0.2 for i in x], p99, 0.4, label="p99")
