@@ -273,13 +273,18 @@ static void yield_on_ack(struct pony_tp *tp, struct pony_flow *f, uint32_t newly
 	/* A queue shorter than one packet's time at the bottleneck leaves the link idle: on a
 	 * 1 Gbit/s link a 1,500-byte packet takes 12 us, and a 1 us target held the bulk to a
 	 * quarter of the link in test_pony_qos_sim. So the target is at least the packet time
-	 * the acks show (their spacing per packet while packets stay in flight, averaged),
-	 * capped at the main target. On a fast host link that is under qos_yield_delay_us. */
-	if (qf->ack_tsc && f->pipe > 0 && tp->rx_tsc > qf->ack_tsc) {
+	 * the acks show (their spacing per packet, averaged), capped at the main target. On a
+	 * fast host link that is under qos_yield_delay_us. A sample needs packets in flight
+	 * since the ack before (ack_tsc is 0 after an ack that left none): an idle gap is no
+	 * packet time; and each sample is capped, so one stall cannot lift the target for
+	 * long. */
+	if (qf->ack_tsc && tp->rx_tsc > qf->ack_tsc) {
 		uint64_t s = (tp->rx_tsc - qf->ack_tsc) / newly;
+		if (s > tp->ccp.target_tsc)
+			s = tp->ccp.target_tsc;
 		qf->pkt_tsc = qf->pkt_tsc ? qf->pkt_tsc - qf->pkt_tsc / 8 + s / 8 : s;
 	}
-	qf->ack_tsc = tp->rx_tsc;
+	qf->ack_tsc = f->pipe > 0 ? tp->rx_tsc : 0;
 	if (tp->cls_until[PONY_QOS_CRITICAL] > tp->now || tp->cls_until[PONY_QOS_NORMAL] > tp->now) {
 		struct pony_cc_params p = tp->ccp_yield;
 		if (qf->pkt_tsc > p.target_tsc)

@@ -215,7 +215,8 @@ struct pony_qflow {
 	struct pony_cc cc_yield; /* the lower classes' window while a higher one is active */
 	/* Ticks per packet between acks while packets stay in flight (a moving average, 0:
 	 * none yet): about one packet's time at the bottleneck, the least queue the yield
-	 * target asks for (pony/flow.c yield_on_ack). ack_tsc: the last ack's arrival. */
+	 * target asks for (pony/flow.c yield_on_ack). ack_tsc: the last ack's arrival if it
+	 * left packets in flight, else 0. */
 	uint64_t pkt_tsc, ack_tsc;
 	uint64_t tx_pkts[PONY_QOS_N], tx_bytes[PONY_QOS_N];
 	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
