@@ -90,6 +90,8 @@ static Ctl__FlowInfo *flow_info(struct ctl_arena *a, const char *engine, unsigne
 		{"inflight", st->inflight},
 		{"seg_max", st->seg_max},
 		{"seg_agreed", st->seg_agreed},
+		{"yield_cwnd_milli", (uint64_t)(st->yield_cwnd * 1000)},
+		{"pkt_time_ns", st->pkt_time_ns},
 		{"srtt_us", st->srtt_ns / 1000},
 		{"rttvar_us", st->rttvar_ns / 1000},
 		{"rto_us", st->rto_ns / 1000},

@@ -480,6 +480,8 @@ int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_st
 		.tx_bytes = f->tx_bytes, .rx_bytes = f->rx_bytes, .tx_pkts = f->tx_pkts,
 		.rx_pkts = f->rx_pkts};
 	const struct pony_qflow *qf = &tp->qflows[i];
+	st->yield_cwnd = qf->cc_yield.cwnd;
+	st->pkt_time_ns = (uint64_t)(qf->pkt_tsc * ns);
 	memcpy(st->cls_tx_pkts, qf->tx_pkts, sizeof(st->cls_tx_pkts));
 	memcpy(st->cls_tx_bytes, qf->tx_bytes, sizeof(st->cls_tx_bytes));
 	memcpy(st->cls_rx_pkts, qf->rx_pkts, sizeof(st->cls_rx_pkts));

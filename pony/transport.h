@@ -289,6 +289,10 @@ struct pony_flow_stats {
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	/* DATA packets and payload bytes per priority class (PONY_QOS_* order, pony/qos.h). */
 	uint64_t cls_tx_pkts[3], cls_tx_bytes[3], cls_rx_pkts[3], cls_rx_bytes[3];
+	/* Yielding (pony/qos.h): the lower classes' window (packets) and the packet time the
+	 * acks show (0: no estimate yet), the least queue the yield target asks for. */
+	double yield_cwnd;
+	uint64_t pkt_time_ns;
 };
 /* Fill st for the i-th flow slot; -ENOENT past the end, -ESRCH if slot i is free. */
 int pony_tp_flow_stats(const struct pony_tp *tp, unsigned i, struct pony_flow_stats *st);

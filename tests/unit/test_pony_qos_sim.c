@@ -314,8 +314,9 @@ static void test_yield_after_idle(void **state)
  * queue near the target; with a critical stream active, the bulk yields to a queue near
  * qos_yield_delay_us (1) or one packet's time at the bottleneck, whichever is more, and
  * still moves, and each critical message reaches the receiver marked critical. Returns the
- * mean queue beside critical (us); *share: the bulk's messages beside / alone. */
-static double yield_queue(double rate_bps, double *share)
+ * mean queue beside critical (us); *share: the bulk's messages beside / alone; *pkt_ns:
+ * the packet time the flow measured (snapctl flows' pkt_time_ns). */
+static double yield_queue(double rate_bps, double *share, uint64_t *pkt_ns)
 {
 	struct pony_tp_config ca, cb;
 	sim_pair_cfg(&ca, &cb);
@@ -344,10 +345,14 @@ static double yield_queue(double rate_bps, double *share)
 	struct pony_qos_class_stats st[PONY_QOS_N], sb[PONY_QOS_N];
 	pony_tp_qos_stats(sim_ep[0].tp, st);
 	pony_tp_qos_stats(sim_ep[1].tp, sb);
+	struct pony_flow_stats fs;
+	assert_int_equal(pony_tp_flow_stats(sim_ep[0].tp, 0, &fs), 0);
 	print_message("%.0f Gbit/s: mean queue: bulk alone %.1f us (%u msgs / 20 ms), beside "
-		      "critical %.1f us (%u msgs, %u rpcs); scavenger yielded %lu times\n",
+		      "critical %.1f us (%u msgs, %u rpcs); scavenger yielded %lu times; packet "
+		      "time %.2f us, yield window %.1f\n",
 		      rate_bps / 1e9, q1, alone, q2, beside, rpc->acked - r0,
-		      (unsigned long)st[PONY_QOS_SCAVENGER].yielded);
+		      (unsigned long)st[PONY_QOS_SCAVENGER].yielded, fs.pkt_time_ns / 1e3,
+		      fs.yield_cwnd);
 	assert_true(q1 > 50);
 	assert_true(q2 * 3 < q1);
 	assert_true(rpc->acked - r0 > 20);
@@ -358,6 +363,7 @@ static double yield_queue(double rate_bps, double *share)
 				 sim_ep[1].ts[1].rx_bad, 0);
 	sim_pair_stop();
 	*share = (double)beside / alone;
+	*pkt_ns = fs.pkt_time_ns;
 	return q2;
 }
 
@@ -366,18 +372,24 @@ static double yield_queue(double rate_bps, double *share)
 static void test_yield_queue_slow(void **state)
 {
 	(void)state;
-	double share, q = yield_queue(1e9, &share);
+	double share;
+	uint64_t pkt;
+	double q = yield_queue(1e9, &share, &pkt);
 	assert_true(share > 0.5);
 	assert_true(q < 15);
+	assert_true(pkt > 3000 && pkt < 15000); /* 64 to 1,500-byte packets: 0.5 to 12 us */
 }
 
 /* At 10 Gbit/s a packet takes 1.2 us: the queue beside critical stays within a few us. */
 static void test_yield_queue_fast(void **state)
 {
 	(void)state;
-	double share, q = yield_queue(10e9, &share);
+	double share;
+	uint64_t pkt;
+	double q = yield_queue(10e9, &share, &pkt);
 	assert_true(share > 0.25); /* the bulk yields, it does not stop */
 	assert_true(q < 4);
+	assert_true(pkt > 0 && pkt < 4000);
 }
 
 int main(void)
