@@ -245,6 +245,9 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 	}
 	p->rss_hf = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? conf.rx_adv_conf.rss_conf.rss_hf : 0;
 	p->rx_intr = conf.intr_conf.rxq;
+	/* Before the start: a peer may come up at once. Failing, it logs and clears rx_intr. */
+	if (p->rx_intr)
+		snap_portwake_attach(p);
 	uint16_t nrx = pc->ring_size, ntx = pc->ring_size;
 	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
 	for (uint16_t q = 0; q < p->n_rxq; q++) {
@@ -453,6 +456,7 @@ void snap_ports_destroy(void)
 			snap_port_steer_close(p);
 			snap_portdev_close(p);
 		}
+		snap_portwake_close(p);
 		rte_hash_free(p->neigh);
 		snap_port_nd6_destroy(p);
 		rte_mempool_free(p->pool);

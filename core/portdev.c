@@ -55,12 +55,14 @@ int snap_portdev_stop(const struct snap_port *p)
 
 int snap_portdev_close(const struct snap_port *p)
 {
+	snap_portwake_detach(p);
 	struct dev_call c = {.op = DEV_CLOSE, .port_id = p->port_id};
 	return dev_do(p, &c);
 }
 
 int snap_portdev_remove(const struct snap_port *p, const char *vdev)
 {
+	snap_portwake_detach(p);
 	struct dev_call c = {.op = DEV_REMOVE, .port_id = p->port_id, .vdev = vdev};
 	return dev_do(p, &c);
 }

@@ -80,6 +80,15 @@ int snap_unix_probe(const char *path);
  * peer at once rather than within a second (portvhost.c). 0 or -errno. Control thread. */
 int snap_vhost_wake(void);
 
+/* Link events wake rx queue owners (portwake.c). After p's device is configured with rx
+ * interrupts: create its per-queue eventfds (once; kept across re-probes) and subscribe to
+ * the device's link and queue-state events. 0 or -errno (then p polls: rx_intr cleared).
+ * Before the device is closed or removed: unsubscribe. At the end: close the eventfds.
+ * Control thread. */
+int snap_portwake_attach(struct snap_port *p);
+void snap_portwake_detach(const struct snap_port *p);
+void snap_portwake_close(struct snap_port *p);
+
 /* Start p's device and open it to its queue owners (p->started). 0 or rte_eth_dev_start's
  * -errno (p stays stopped). A memif client connects to its server here. Control thread. */
 int snap_port_start(struct snap_port *p);

@@ -21,10 +21,12 @@ struct port_rx {
 	uint16_t queue;
 	uint16_t burst;
 	int intr_fd;     /* -1: no rx interrupts on this port */
+	int link_fd;     /* the port's link events for this queue (snap_port_link_wake_fd) */
 	uint32_t gen;    /* the port's generation intr_fd belongs to */
 	bool armed;
 	uint64_t empty_polls;
 	uint64_t intr_arms;
+	uint64_t link_wakes; /* disarms that found a link event (port_rx's link_fd) */
 };
 
 static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
@@ -50,14 +52,33 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (r)
 		return snap_elem_args_error(args, "port %s has no rx queue %u (its queues: 0-%u)",
 					    name, s->queue, s->port->n_rxq - 1);
-	s->intr_fd = -1;
+	s->intr_fd = s->link_fd = -1;
 	s->gen = s->port->generation;
-	if (s->port->rx_intr) {
+	/* Sleeping on the interrupt alone could miss a peer that came (back) after arming:
+	 * the link events wake this engine to arm again (core/portwake.c). Both or neither. */
+	int lfd = snap_port_link_wake_fd(s->port, s->queue);
+	if (s->port->rx_intr && lfd >= 0) {
 		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
-		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0)
-			s->intr_fd = fd;
+		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0) {
+			if (snap_engine_add_wake_fd(e, lfd) == 0) {
+				s->intr_fd = fd;
+				s->link_fd = lfd;
+			} else {
+				snap_engine_del_wake_fd(e, fd);
+			}
+		}
 	}
 	return 0;
+}
+
+/* Read a wake fd empty so the next sleep does not wake at once: whether it had a count. */
+static bool drain_fd(int fd)
+{
+	uint64_t v;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 
 static unsigned rx_poll(struct snap_elem *el, uint64_t now)
@@ -94,13 +115,9 @@ static int rx_arm(struct snap_elem *el, bool arm)
 	} else if (!arm && s->armed) {
 		rte_eth_dev_rx_intr_disable(s->port->port_id, s->queue);
 		s->armed = false;
-		/* Consume the eventfd's count so the next sleep does not wake at once. */
-		uint64_t v;
-		int fl = fcntl(s->intr_fd, F_GETFL);
-		if (fl >= 0 && !(fl & O_NONBLOCK))
-			fcntl(s->intr_fd, F_SETFL, fl | O_NONBLOCK);
-		ssize_t r = read(s->intr_fd, &v, sizeof(v));
-		(void)r;
+		drain_fd(s->intr_fd);
+		if (drain_fd(s->link_fd))
+			s->link_wakes++;
 	}
 	return 0;
 }
@@ -110,6 +127,7 @@ static void rx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	const struct port_rx *s = snap_elem_priv(el);
 	fn(ctx, "empty_polls", s->empty_polls);
 	fn(ctx, "intr_arms", s->intr_arms);
+	fn(ctx, "link_wakes", s->link_wakes);
 }
 
 /* An element that only forwards never sees packets in process(); required by the model. */
@@ -123,8 +141,10 @@ static void rx_destroy(struct snap_elem *el)
 	struct port_rx *s = snap_elem_priv(el);
 	if (s->port)
 		snap_port_release_rxq(s->port, s->queue, el->engine);
-	if (s->intr_fd >= 0)
+	if (s->intr_fd >= 0) {
 		snap_engine_del_wake_fd(el->engine, s->intr_fd);
+		snap_engine_del_wake_fd(el->engine, s->link_fd);
+	}
 }
 
 static const char *const rx_outputs[] = {"out"};

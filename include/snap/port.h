@@ -76,6 +76,13 @@ struct snap_port {
 	uint16_t mtu;
 	uint16_t n_rxq, n_txq;
 	bool rx_intr;                  /* rx interrupts enabled at configure time */
+	/* With rx_intr: an eventfd per rx queue (the first n_link_efd), written on each link
+	 * or queue-state event of the device (core/portwake.c). The queue's owner sleeps on it
+	 * beside its interrupt fd and arms again when woken: a vhost-user peer that connects
+	 * or reconnects starts with its notifications off, so an rx interrupt armed before
+	 * would never fire. Process-local, kept across re-probes. */
+	uint16_t n_link_efd;
+	int link_efd[SNAP_PORT_QUEUES_MAX];
 	uint64_t rss_hf;               /* RSS hash types configured (snap/steer.h key); 0: none */
 	/* Flow steering (core/portsteer.c), decided at start and fixed after: the mode (enum
 	 * snap_steer_mode), the steered UDP port blocks, the rte_flow rules installed (FLOW) and,
@@ -131,6 +138,13 @@ struct snap_port {
 static inline bool snap_port_started(const struct snap_port *p)
 {
 	return atomic_load_explicit(&p->started, memory_order_acquire);
+}
+
+/* The eventfd rx queue q's owner sleeps on to learn of p's link events (above), or -1
+ * (p has no rx interrupts). The owner reads it empty when it disarms. */
+static inline int snap_port_link_wake_fd(const struct snap_port *p, uint16_t q)
+{
+	return q < p->n_link_efd ? p->link_efd[q] : -1;
 }
 
 /* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):
