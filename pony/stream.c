@@ -133,9 +133,11 @@ void pony_stream_next_seg(struct pony_tp *tp, struct pony_stream *s, struct pony
 	d->len = (uint16_t)len;
 	d->src_sid = stream_qmsg(tp, s, s->tx_seg)->code; /* the class, on the wire */
 	/* A credit owed to the peer rides on the data (its aux), so an RPC's "post a receive,
-	 * send the request" is one packet, not a CREDIT and a DATA (pony/WIRE.md). Absolute and
-	 * monotonic, so a retransmission carrying an older value is harmless; 0 means none. */
-	if ((s->ctrl & PONY_C_CREDIT) && s->rx_granted != 0) {
+	 * send the request" is one packet, not a CREDIT and a DATA (pony/WIRE.md): one that
+	 * was urgent (a CREDIT queued) and one that could wait (pony_stream_credit_check).
+	 * Absolute and monotonic, so a retransmission carrying an older value is harmless; 0
+	 * means none. */
+	if (s->rx_granted != s->rx_advertised && s->rx_granted != 0) {
 		pony_stream_clear_ctrl(tp, s, PONY_C_CREDIT);
 		d->aux = s->rx_granted;
 		s->rx_advertised = s->rx_granted;
@@ -231,6 +233,7 @@ static bool seg_apply(struct pony_tp *tp, struct pony_stream *s, uint32_t msg_le
 		return false;
 	s->rx_active = false;
 	s->rx_next++;
+	pony_stream_credit_check(tp, s);
 	tp->st.msgs_rx++;
 	tp->rx_code = code; /* every segment of a message carries its class: pony_tp_rx_code */
 	pony_qos_rx_msg(tp, s);

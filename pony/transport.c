@@ -338,7 +338,7 @@ int pony_tp_grant(struct pony_tp *tp, uint32_t sid, uint32_t n)
 		return -EINVAL;
 	s->rx_granted += n;
 	if (s->state == PONY_S_OPEN)
-		pony_stream_set_ctrl(tp, s, PONY_C_CREDIT);
+		pony_stream_credit_check(tp, s);
 	return 0;
 }
 

@@ -125,6 +125,27 @@ static inline void pony_stream_clear_ctrl(struct pony_tp *tp, struct pony_stream
 	s->ctrl &= (uint8_t)~c;
 }
 
+/* A credit the user granted (rx_granted beyond rx_advertised) goes in a CREDIT packet of
+ * its own only once the peer may run short: when what it has left, as far as this side
+ * knows (advertised less delivered; messages in flight only make it less), is at most half
+ * of what it would have with the new credit. Until then it waits to ride on the stream's
+ * next DATA segment (pony_stream_next_seg), and each message delivered asks again. An RPC
+ * server that replies and then posts its next receive buffer otherwise sent the credit
+ * alone whenever its engine took the two commands in different polls, and the client then
+ * acked two packets at once: two packets each way per RPC instead of one. A peer with no
+ * credit left always gets it at once, so this never stalls a sender; a one-way stream gets
+ * a CREDIT per half window, like TCP's window updates. Call after rx_granted or rx_next
+ * changed (an OPEN stream). */
+static inline void pony_stream_credit_check(struct pony_tp *tp, struct pony_stream *s)
+{
+	if (s->rx_granted == s->rx_advertised || (s->ctrl & PONY_C_CREDIT))
+		return;
+	int32_t left = (int32_t)(s->rx_advertised - s->rx_next);
+	uint32_t want = s->rx_granted - s->rx_next;
+	if (left <= 0 || 2 * (uint32_t)left <= want)
+		pony_stream_set_ctrl(tp, s, PONY_C_CREDIT);
+}
+
 /* Head of the control queue (PONY_NONE when empty). */
 static inline uint32_t pony_txq_ctrl_head(const struct pony_flow *f)
 {

@@ -263,6 +263,54 @@ static void test_credit_rides_on_data(void **state)
 	sim_pair_stop();
 }
 
+/* RPCs one at a time where B, the server, sends its reply and only then posts its next
+ * receive buffer, its engine polling between the two (as when an app's two commands land
+ * in different polls). B holds 8 buffers, so A is far from short of credit: the credit
+ * waits for B's next reply instead of going in a CREDIT of its own, which A would then ack
+ * at once (two packets each way per RPC). */
+static struct sim_ts *rpc_a, *rpc_b;
+static uint32_t rpc_i;
+static bool rpc_request_in(void)
+{
+	return rpc_b->rx_next == rpc_i + 1;
+}
+static bool rpc_reply_in(void)
+{
+	return rpc_a->rx_next == rpc_i + 1 && rpc_a->acked == rpc_i + 1;
+}
+
+static void test_credit_waits_for_reply(void **state)
+{
+	sim_pair_start(NULL, NULL, 8);
+	rpc_a = sim_pair_connect(8);
+	rpc_b = &sim_ep[1].ts[0];
+	rpc_b->credit_step = 0; /* B's app posts its buffers itself, below */
+	const uint32_t n = 200;
+	assert_int_equal(sim_ts_plan(rpc_a, n, 64), 0);
+	assert_int_equal(sim_ts_plan(rpc_b, n, 64), 0);
+	rpc_a->total = rpc_b->total = 0;
+	struct pony_tp_stats s0, sa, sb;
+	pony_tp_get_stats(sim_ep[1].tp, &s0);
+	for (rpc_i = 0; rpc_i < n; rpc_i++) {
+		rpc_a->total = rpc_i + 1;
+		assert_true(sim_run_until(rpc_request_in, SIM_HZ, 10000));
+		rpc_b->total = rpc_i + 1;
+		sim_ts_pump(rpc_b);
+		pony_tp_poll(sim_ep[1].tp, sim_now);
+		assert_int_equal(pony_tp_grant(sim_ep[1].tp, rpc_b->sid, 1), 0);
+		pony_tp_poll(sim_ep[1].tp, sim_now);
+		assert_true(sim_run_until(rpc_reply_in, SIM_HZ, 10000));
+	}
+	pony_tp_get_stats(sim_ep[0].tp, &sa);
+	pony_tp_get_stats(sim_ep[1].tp, &sb);
+	print_message("%u RPCs: B sent %" PRIu64 " packets (%" PRIu64 " CREDIT), A sent %" PRIu64
+		      " (%" PRIu64 " acks)\n", n, sb.tx_pkts - s0.tx_pkts, sb.credit_tx - s0.credit_tx,
+		      sa.tx_pkts, sa.acks_tx);
+	assert_int_equal(rpc_a->rx_bad + rpc_b->rx_bad, 0);
+	assert_int_equal(sb.credit_tx, s0.credit_tx);
+	sim_pair_stop();
+}
+
 static uint32_t flow_seg(int ep)
 {
 	struct pony_flow_stats st;
@@ -495,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_reassembly_orders),
 		cmocka_unit_test(test_sack_fast_retransmit),
 		cmocka_unit_test(test_credit_rides_on_data),
+		cmocka_unit_test(test_credit_waits_for_reply),
 		cmocka_unit_test(test_mtu_agreed),
 		cmocka_unit_test(test_credit_stall),
 		cmocka_unit_test(test_cc_bottleneck),
