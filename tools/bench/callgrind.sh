@@ -9,8 +9,8 @@
 #          the kernel TCP client's per-RPC path: a snapbench echo server on 127.0.0.1 and a
 #          64 B ping-pong client under callgrind, collecting in tcp_poll (epoll wait
 #          return, read, framing, the RPC completion upcall, histogram, next sendmsg)
-#        tools/bench/callgrind.sh --pony [--auth] [--snapbench PATH] [--snapnetd PATH]
-#                                 [--ops N] [--keep FILE]
+#        tools/bench/callgrind.sh --pony [--auth] [--inflight N] [--snapbench PATH]
+#                                 [--snapnetd PATH] [--ops N] [--keep FILE]
 #          Pony's engine path per RPC: two snapnetd daemons joined by memif (no root), the
 #          client side's daemon under callgrind collecting in the pony element's process()
 #          and poll() (receive path, app commands, transmit, timers, acks), a 64 B
@@ -21,7 +21,9 @@
 #          Also prints the raw figure and the top functions of the RPC phase. --auth: both
 #          daemons in authenticated mode (a fresh key file; every packet AES-GCM tagged), so
 #          the difference of two runs is the tag's cost per RPC (4 packets: 2 sealed and 2
-#          checked on the measured side).
+#          checked on the measured side). --inflight N: N RPCs in flight on the stream
+#          (closed loop) instead of one (ping-pong): the engine's cost per RPC when its
+#          polls find several at once, as in the closed16/closed64 bench cases.
 # Prints "instructions_per_op <N>" as its last line; exits non-zero when it cannot tell.
 set -euo pipefail
 
@@ -33,6 +35,7 @@ keep=""
 demo=0
 pony=0
 auth=0
+inflight=1
 sb=${SNAPBENCH:-}
 snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
     --demo) demo=1 ;;
     --pony) pony=1 ;;
     --auth) auth=1 ;;
+    --inflight) inflight=$2; shift ;;
     --snapbench) sb=$2; shift ;;
     --snapnetd) snapnetd=$2; shift ;;
     --) shift; break ;;
@@ -179,7 +183,10 @@ pony_engine_path() {
   # Idle phase: what the engine executes per poll with nothing to do, measured with the
   # RPC phase's client attached and its stream (and flow) open, so the two phases differ
   # only by the RPCs: the client holds its open stream idle for 1.5 s, then runs the RPCs.
+  local wl=(--workload pingpong)
+  [ "$inflight" -le 1 ] || wl=(--workload closed --inflight "$inflight")
   taskset -c "$ca" "$sb" client --transport pony --addr $ib --port 5000 --size 64 --hold 1.5 \
+    "${wl[@]}" \
     --ops "$ops" --duration 120 >"$tmp/cmd.out" 2>"$tmp/client.log" &
   local cpid=$!
   for i in $(seq 200); do grep -q "^HOLDING" "$tmp/client.log" && break; sleep 0.05; done
