@@ -7,7 +7,7 @@
  * nobody, and a peer that connects or reconnects (new_device) starts with notifications
  * off. The owner then slept on an fd no kick would ever reach: a server daemon whose
  * engine went idle before its client came up never saw a packet (port_vhost_pair failed
- * so, about once in fifty runs). The PMD reports every such change as a link event (after
+ * so once in CI: the engine armed twice, then slept through 500 pings). The PMD reports every such change as a link event (after
  * it turned notifications off) and vring changes as queue-state events: each writes one
  * eventfd per rx queue, which the queue's owner sleeps on beside its interrupt fd. Woken,
  * the owner disarms, polls and arms again, now towards the peer that is there.
