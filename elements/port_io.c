@@ -59,6 +59,10 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	int lfd = snap_port_link_wake_fd(s->port, s->queue);
 	if (s->port->rx_intr && lfd >= 0) {
 		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
+		/* Non-blocking once here, not at every disarm (two syscalls per wake-up). */
+		int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+		if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			fd = -1; /* a blocking drain could stall the engine: poll instead */
 		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0) {
 			if (snap_engine_add_wake_fd(e, lfd) == 0) {
 				s->intr_fd = fd;
@@ -71,13 +75,11 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	return 0;
 }
 
-/* Read a wake fd empty so the next sleep does not wake at once: whether it had a count. */
+/* Read a wake fd (non-blocking: rx_init made it so) empty so the next sleep does not wake
+ * at once: whether it had a count. */
 static bool drain_fd(int fd)
 {
 	uint64_t v;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0 && !(fl & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 

@@ -155,11 +155,8 @@ run_case() {
 
 ctl=${SNAPCTL:-$(dirname "$snapnetd")/tools/snapctl}
 # daemon_qos CASE: daemon A's view of the case just run (restarted before it, so its
-# counters hold that case alone) added to the case's line as "daemon": the critical
-# class's RPCs, SLO misses and p50/p99 as the daemon measures them (from the send command
-# taken to the response delivered: Aequitas' RPC network latency, which the admission
-# control holds to the SLO; the app's figure adds its own wake-ups and rings). Needs
-# snapctl; without it the line stays as it is.
+# counters hold that case alone) added to the case's line as "daemon" (see the top of this
+# file). Needs snapctl; without it the line stays as it is.
 daemon_qos() {
   [ -x "$ctl" ] || return 0
   "$ctl" --socket "$DTMP/sq$$a/control.sock" --json stats >"$out/raw/stats-$1.json" 2>&1 ||
