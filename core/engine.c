@@ -380,8 +380,11 @@ int snap_engine_arm_wakeup(struct snap_engine *e, bool arm)
 	int r = 0;
 	for (uint16_t i = 0; i < e->n_sources; i++) {
 		struct snap_elem *el = e->sources[i];
-		if (el->desc->arm && el->desc->arm(el, arm) < 0)
+		int a = el->desc->arm ? el->desc->arm(el, arm) : 0;
+		if (a < 0)
 			r = -ENOTSUP;
+		else if (a == SNAP_ARM_GUARDED && r == 0)
+			r = SNAP_ARM_GUARDED;
 	}
 	/* Restart the queueing-delay clock at the wake-up: the sleep itself is not queueing
 	 * delay, but the time this engine then waits while its thread polls other engines

@@ -203,7 +203,10 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 	}
 	p->n_rxq = p->n_txq = pc->queues;
 	struct rte_eth_conf conf = {0};
-	conf.intr_conf.rxq = pc->rx_intr ? 1 : 0;
+	/* memif: the protocol's kicks instead (core/portkick.c); its PMD has no rx interrupts
+	 * and no link events. */
+	bool memif = p->kind == SNAP_PORT_MEMIF;
+	conf.intr_conf.rxq = pc->rx_intr && !memif ? 1 : 0;
 	/* RSS over IPv4/IPv6 + UDP ports where the device hashes (PCI NICs), with our key so
 	 * the flow mapper (snap/steer.h) can predict its queue choice. The tap PMD offers RSS
 	 * only through rte_flow rules (eBPF), which we do not install: the kernel's tun queue
@@ -224,7 +227,7 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 		}
 	}
 	r = rte_eth_dev_configure(p->port_id, p->n_rxq, p->n_txq, &conf);
-	if (r < 0 && pc->rx_intr) {
+	if (r < 0 && conf.intr_conf.rxq) {
 		SNAP_LOG(WARNING, "port %s: rx interrupts not supported (%s); engines will poll",
 			 p->name, strerror(-r));
 		conf.intr_conf.rxq = 0;
@@ -244,9 +247,9 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 		return r;
 	}
 	p->rss_hf = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? conf.rx_adv_conf.rss_conf.rss_hf : 0;
-	p->rx_intr = conf.intr_conf.rxq;
+	p->rx_intr = memif ? pc->rx_intr : conf.intr_conf.rxq;
 	/* Before the start: a peer may come up at once. Failing, it logs and clears rx_intr. */
-	if (p->rx_intr)
+	if (p->rx_intr && !memif)
 		snap_portwake_attach(p);
 	uint16_t nrx = pc->ring_size, ntx = pc->ring_size;
 	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);

@@ -14,6 +14,7 @@
 
 #include "snap/element.h"
 #include "snap/engine.h"
+#include "snap/log.h"
 #include "snap/port.h"
 
 struct port_rx {
@@ -24,9 +25,15 @@ struct port_rx {
 	int link_fd;     /* the port's link events for this queue (snap_port_link_wake_fd) */
 	uint32_t gen;    /* the port's generation intr_fd belongs to */
 	bool armed;
+	/* memif with rx_interrupts: the peer's kicks (core/portkick.c), taken at the first
+	 * arm and again after a reconnect; kick_off once the port cannot offer them. */
+	bool kick_off;
+	int kick_fd;
 	uint64_t empty_polls;
 	uint64_t intr_arms;
 	uint64_t link_wakes; /* disarms that found a link event (port_rx's link_fd) */
+	uint64_t kick_wakes; /* disarms that found a kick */
+	uint64_t kick_renews; /* kick fds given up for a reconnect's new one */
 };
 
 static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
@@ -35,6 +42,8 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	struct snap_engine *e = snap_elem_args_engine(args);
 	const char *name = snap_elem_arg_str(args, "port", NULL);
 	uint64_t q, burst;
+	s->intr_fd = s->link_fd = s->kick_fd = -1; /* before any failure: rx_destroy runs */
+	s->kick_off = true;
 	if (name == NULL)
 		return snap_elem_args_error(args, "missing 'port'");
 	s->port = snap_port_find(name);
@@ -52,7 +61,7 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	if (r)
 		return snap_elem_args_error(args, "port %s has no rx queue %u (its queues: 0-%u)",
 					    name, s->queue, s->port->n_rxq - 1);
-	s->intr_fd = s->link_fd = -1;
+	s->kick_off = !(s->port->rx_intr && s->port->kind == SNAP_PORT_MEMIF);
 	s->gen = s->port->generation;
 	/* Sleeping on the interrupt alone could miss a peer that came (back) after arming:
 	 * the link events wake this engine to arm again (core/portwake.c). Both or neither. */
@@ -100,9 +109,62 @@ static unsigned rx_poll(struct snap_elem *el, uint64_t now)
 	return n;
 }
 
+static void kick_close(struct port_rx *s, struct snap_engine *e)
+{
+	if (s->kick_fd >= 0) {
+		snap_engine_del_wake_fd(e, s->kick_fd);
+		close(s->kick_fd);
+		s->kick_fd = -1;
+	}
+}
+
+/* memif: sleep on the peer's kicks. Not connected (or the fd just renewed, which the
+ * thread must add to its epoll set first): -ENOTSUP, the group backs off polling. */
+static int kick_arm(struct port_rx *s, struct snap_elem *el, bool arm)
+{
+	if (!arm) {
+		if (s->armed) {
+			snap_port_kick_arm(s->port, s->queue, s->kick_fd, false);
+			s->armed = false;
+			if (drain_fd(s->kick_fd))
+				s->kick_wakes++;
+		}
+		return 0;
+	}
+	if (s->kick_fd < 0) {
+		int fd = snap_port_kick_open(s->port, s->queue);
+		if (fd == -ENOTSUP) {
+			s->kick_off = true;
+			SNAP_LOG(NOTICE, "port %s queue %u: the memif peer's kicks are out of reach "
+				 "(see core/portkick.c); engine %s polls it with back-off",
+				 s->port->name, s->queue, snap_engine_name(el->engine));
+		}
+		if (fd < 0)
+			return -ENOTSUP;
+		if (snap_engine_add_wake_fd(el->engine, fd) < 0) {
+			close(fd);
+			s->kick_off = true;
+			return -ENOTSUP;
+		}
+		s->kick_fd = fd;
+	}
+	int r = snap_port_kick_arm(s->port, s->queue, s->kick_fd, true);
+	if (r == -ESTALE) {
+		kick_close(s, el->engine);
+		s->kick_renews++;
+	}
+	if (r < 0)
+		return -ENOTSUP;
+	s->armed = true;
+	s->intr_arms++;
+	return SNAP_ARM_GUARDED;
+}
+
 static int rx_arm(struct snap_elem *el, bool arm)
 {
 	struct port_rx *s = snap_elem_priv(el);
+	if (!s->kick_off)
+		return kick_arm(s, el, arm);
 	/* A device probed again (portlink.c) has new interrupt fds: this engine then polls
 	 * (sleeping on the old fd would never wake). */
 	if (s->intr_fd < 0 || s->gen != s->port->generation) {
@@ -130,6 +192,10 @@ static void rx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	fn(ctx, "empty_polls", s->empty_polls);
 	fn(ctx, "intr_arms", s->intr_arms);
 	fn(ctx, "link_wakes", s->link_wakes);
+	if (s->port->kind == SNAP_PORT_MEMIF) {
+		fn(ctx, "kick_wakes", s->kick_wakes);
+		fn(ctx, "kick_renews", s->kick_renews);
+	}
 }
 
 /* An element that only forwards never sees packets in process(); required by the model. */
@@ -147,6 +213,8 @@ static void rx_destroy(struct snap_elem *el)
 		snap_engine_del_wake_fd(el->engine, s->intr_fd);
 		snap_engine_del_wake_fd(el->engine, s->link_fd);
 	}
+	kick_arm(s, el, false);
+	kick_close(s, el->engine);
 }
 
 static const char *const rx_outputs[] = {"out"};

@@ -105,7 +105,7 @@ static int synth_arm(struct snap_elem *el, bool arm)
 {
 	struct sched_synth *s = ((struct synth_priv *)snap_elem_priv(el))->s;
 	if (arm)
-		return s->poll_only ? -ENOTSUP : 0;
+		return s->poll_only ? -ENOTSUP : s->lossy ? SNAP_ARM_GUARDED : 0;
 	uint64_t v;
 	ssize_t r = read(s->efd, &v, sizeof(v)); /* consume the doorbell after a sleep */
 	(void)r;
@@ -199,7 +199,7 @@ unsigned sched_synth_send(struct sched_synth *s, unsigned n)
 		s->sent++;
 		k++;
 	}
-	if (!s->poll_only) {
+	if (!s->poll_only && !s->lossy) {
 		uint64_t one = 1;
 		ssize_t r = write(s->efd, &one, sizeof(one));
 		(void)r; /* EAGAIN: the counter is saturated, the engine will see it */

@@ -17,6 +17,8 @@
 struct sched_synth {
 	/* Options. */
 	bool poll_only;          /* the source says -ENOTSUP when asked to arm (no doorbell) */
+	bool lossy;              /* it says SNAP_ARM_GUARDED, and the producer rings no doorbell
+	                          * (every wake-up lost: only the group's guard finds items) */
 	uint64_t cost_ns;        /* busy CPU per item */
 	/* Producer side (one producer thread at a time). */
 	uint64_t sent;

@@ -237,11 +237,18 @@ static unsigned poll_all(struct sched_thread *t, struct slot_local *loc)
 	return work;
 }
 
-static void arm_all(struct snap_engine *const *es, unsigned n, bool arm, bool *notsup)
+/* Arming: *notsup when some source can only be polled, *guarded when one may miss a
+ * wake-up (snap_engine_arm_wakeup). */
+static void arm_all(struct snap_engine *const *es, unsigned n, bool arm, bool *notsup,
+		    bool *guarded)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (snap_engine_arm_wakeup(es[i], arm) == -ENOTSUP && notsup)
+	for (unsigned i = 0; i < n; i++) {
+		int r = snap_engine_arm_wakeup(es[i], arm);
+		if (r == -ENOTSUP && notsup)
 			*notsup = true;
+		else if (r == SNAP_ARM_GUARDED && guarded)
+			*guarded = true;
+	}
 }
 
 static void drain(int fd)
@@ -260,7 +267,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	unsigned n = 0;
 	uint64_t dl = UINT64_MAX;
 	struct epoll_event evs[EVS_MAX];
-	bool notsup = false;
+	bool notsup = false, guarded = false;
 
 	for (unsigned i = 0; i < SCHED_THREAD_ENGINES_MAX; i++) {
 		if (loc[i].e == NULL)
@@ -274,7 +281,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		if (evs[i].data.u64 != TAG_ENGINE)
 			drain(evs[i].data.u64 == TAG_CTL ? t->ctl_fd : t->timer_fd);
 
-	arm_all(es, n, true, &notsup);
+	arm_all(es, n, true, &notsup, &guarded);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t d = snap_engine_next_deadline(es[i]);
 		dl = d < dl ? d : dl;
@@ -297,7 +304,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 		unsynced |= loc[i].gen != snap_engine_wake_gen(loc[i].e);
 	}
 	if (work || unsynced || atomic_load(&t->calls) || atomic_load(&t->stop) || dl <= now) {
-		arm_all(es, n, false, NULL);
+		arm_all(es, n, false, NULL, NULL);
 		return false;
 	}
 	/* The timer: the engines' earliest deadline, or sooner the next look at a source that
@@ -305,6 +312,10 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	 * is that interval, capped by backoff_max_ns). Wake fds still wake us at once. */
 	uint64_t ns = dl == UINT64_MAX ? UINT64_MAX : tsc_to_ns(dl - now);
 	uint64_t b = 0;
+	/* A source whose wake-up can be lost (memif kicks): look again after the guard at the
+	 * latest, an ordinary timed sleep (counted in timer_wakeups when it ends it). */
+	if (guarded && !notsup && p->backoff_max_ns < ns)
+		ns = p->backoff_max_ns;
 	if (notsup) {
 		b = atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed);
 		b = b ? b * 2 : p->backoff_min_ns;
@@ -359,7 +370,7 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	 * ours: only this thread unlinks engines from itself. */
 	for (unsigned i = 0; woke && i < n; i++)
 		snap_stat_add(&sched_eng(es[i])->wakeups, 1);
-	arm_all(es, n, false, NULL);
+	arm_all(es, n, false, NULL, NULL);
 	return b == 0;
 }
 

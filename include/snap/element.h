@@ -64,6 +64,9 @@ typedef void (*snap_stat_fn)(void *ctx, const char *name, uint64_t value);
  * with snap_elem_emit()/snap_elem_emit1() or freed with snap_elem_drop() exactly once.
  * Packets emitted to an output that is not wired are freed and counted as DROP_UNCONNECTED.
  */
+/* arm()'s answer for a wake-up that a race on the far side can lose (memif kicks). */
+#define SNAP_ARM_GUARDED 1
+
 struct snap_elem_desc {
 	const char *name;           /* type name used in config, e.g. "ipv4_in" */
 	const char *help;           /* one line for `snapnetd --list-elements` */
@@ -82,8 +85,10 @@ struct snap_elem_desc {
 	uint64_t (*next_deadline)(const struct snap_elem *el);
 	/* Before the engine sleeps (arm=true) / after it wakes (arm=false): enable or disable
 	 * this source's wake-up notification (rx interrupts, doorbells). Return 0 if the source
-	 * will make one of the engine's wake fds readable when input arrives, -ENOTSUP if it can
-	 * only be polled. NULL for sources that need no arming (timers only, or always-fd). */
+	 * will make one of the engine's wake fds readable when input arrives, SNAP_ARM_GUARDED
+	 * if it will but may miss one in a narrow race (the engine then sleeps no longer than
+	 * its group's guard, backoff_max_ns), -ENOTSUP if it can only be polled. NULL for
+	 * sources that need no arming (timers only, or always-fd). */
 	int (*arm)(struct snap_elem *el, bool arm);
 	/* Report element-specific counters. May be NULL. */
 	void (*stats)(const struct snap_elem *el, snap_stat_fn fn, void *ctx);

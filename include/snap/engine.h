@@ -84,8 +84,9 @@ void snap_engine_note_backlog(struct snap_engine *e);
 uint64_t snap_engine_next_deadline(const struct snap_engine *e);
 /* Ask every source element to arm (true) or disarm (false) its wake-up interrupts before a
  * sleep. Returns 0 if every source with pending external input can wake the engine through
- * a wake fd, -ENOTSUP if some source can only be polled (the group then backs off polling
- * instead of sleeping). */
+ * a wake fd, SNAP_ARM_GUARDED if one may miss a wake-up (sleep no longer than a guard),
+ * -ENOTSUP if some source can only be polled (the group then backs off polling instead of
+ * sleeping). */
 int snap_engine_arm_wakeup(struct snap_engine *e, bool arm);
 
 /* Wake fds (engine thread or parked only). 0, -ENOSPC, -ENOENT. */

@@ -147,6 +147,18 @@ static inline int snap_port_link_wake_fd(const struct snap_port *p, uint16_t q)
 	return q < p->n_link_efd ? p->link_efd[q] : -1;
 }
 
+/* memif rx "interrupts" (core/portkick.c): the memif protocol's kicks, which DPDK 22.11's
+ * PMD sends but never asks for. Owner of rx queue q (its engine thread) only.
+ * open: a new fd (the caller closes it) that the peer's transmits make readable while q is
+ * armed; -ENOTSUP (not memif, or a DPDK whose memif internals this build does not know, or
+ * no kcmp: poll instead, for good), -ENOTCONN (no connection now: try again later).
+ * arm true: the peer kicks from now on; 0, -ESTALE (fd is not q's eventfd any more: a
+ * reconnect; close it and open again), -ENOTCONN, -ENOTSUP. A kick can still be missed in
+ * a narrow race on the peer's side: sleep no longer than a guard (SNAP_ARM_GUARDED).
+ * arm false: the peer stops kicking; 0 or -ENOTCONN (nothing to undo). */
+int snap_port_kick_open(const struct snap_port *p, uint16_t q);
+int snap_port_kick_arm(const struct snap_port *p, uint16_t q, int fd, bool arm);
+
 /* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):
  * only then does port_id name a DPDK port to read link, stats or capabilities from. Control
  * thread. */

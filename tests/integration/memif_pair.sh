@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Foundation: two daemons ("two hosts") joined by memif, both running as an ordinary user
 # with no capabilities. B pings A from inside its engine (icmp_ping); A answers with
-# icmp_echo. The final counters prove the exchange in both directions.
+# icmp_echo. The final counters prove the exchange in both directions. A (the memif server)
+# has rx_interrupts: its engine, in the default spreading group, sleeps on the peer's kicks
+# between pings (core/portkick.c); B polls its queue with back-off.
 . "$(dirname "$0")/lib.sh"
 as_nobody
 MA=02:00:00:00:0a:01 MB=02:00:00:00:0a:02
-conf() { # name role mac ip peer-ip peer-mac extra-elements extra-links
+conf() { # name role mac ip peer-ip peer-mac extra-elements extra-links [port-extra]
   cat <<CONF
 daemon = { name = "m$1$$"; run_dir = "$T/run-$1"; memory_mb = 128; };
 ports = ( { name = "m0"; type = "memif"; role = "$2"; socket = "$T/memif.sock"; mac = "$3";
-            ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } ); } );
+            ip = "$4/24"; neighbours = ( { ip = "$5"; mac = "$6"; } );${9:-} } );
 engines = ( {
   name = "host";
   elements = (
@@ -24,7 +26,8 @@ engines = ( {
 } );
 CONF
 }
-conf a server $MA 10.88.0.1 10.88.0.2 $MB "" ', "ip.icmp -> echo"' >"$T/a.conf"
+conf a server $MA 10.88.0.1 10.88.0.2 $MB "" ', "ip.icmp -> echo"' ' rx_interrupts = true;' \
+  >"$T/a.conf"
 conf b client $MB 10.88.0.2 10.88.0.1 $MA \
   ', { name = "ping"; type = "icmp_ping"; port = "m0"; dst = "10.88.0.1"; interval_us = 2000; count = 500; }' \
   ', "ip.icmp -> ping", "ping.other -> echo", "ping.tx -> tx"' >"$T/b.conf"

@@ -10,6 +10,9 @@
 # directory of the daemons' user; both reconnects must work there too (DPDK 22.11's PMD
 # closed the EAL's memory fd at the first disconnect, so none did) without leaking an fd
 # per attempt.
+# Both ports have rx_interrupts (memif kicks, core/portkick.c): the client's engine sleeps
+# between pings, and after each reconnect must notice its kick fd went stale and take the
+# new connection's (kick_renews), or it would sleep through the pings but for its guard.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/host_conf.sh"
 SNAPCTL=${SNAPCTL:?SNAPCTL must point at the snapctl binary}
@@ -24,7 +27,7 @@ fi
 MA=02:00:00:00:0e:01 MB=02:00:00:00:0e:02
 port() { # role mac ip peer-ip peer-mac
   echo "type = \"memif\"; role = \"$1\"; socket = \"$SOCK\"; mac = \"$2\";
-        ip = \"$3/24\"; neighbours = ( { ip = \"$4\"; mac = \"$5\"; } );"
+        ip = \"$3/24\"; neighbours = ( { ip = \"$4\"; mac = \"$5\"; } ); rx_interrupts = true;"
 }
 host_conf ra "$(port server $MA 10.89.0.1 10.89.0.2 $MB)" >"$T/a.conf"
 host_conf rb "$(port client $MB 10.89.0.2 10.89.0.1 $MA) $ZC" \
@@ -127,6 +130,11 @@ down=$(counter "$T/b.log" host tx drop_port_stopped)
 replies=$(counter "$T/a.log" host echo to_out)
 echo "b sent $sent echo requests, received $recv replies ($down dropped while its port was stopped); restarted a answered $replies"
 [ "$replies" -ge 20 ] || fail "restarted server answered only $replies"
+wakes=$(counter "$T/b.log" host rx kick_wakes)
+renews=$(counter "$T/b.log" host rx kick_renews)
+echo "client woken by $wakes kicks; kick fd renewed $renews times"
+[ "$wakes" -gt 0 ] || fail "the client's engine was never woken by a kick"
+[ "$renews" -ge 1 ] || fail "the client kept its first connection's kick fd"
 [ "$down" -gt 0 ] || fail "no packet dropped as port_stopped: was the port ever stopped?"
 [ "$(grep -c "memif_connect_client(): Failed to connect" "$T/b.log")" -le 2 ] \
   || fail "the PMD logged every failed attempt"

@@ -302,6 +302,39 @@ static void test_poll_only_backoff(void **state)
 	synth_engine_free(&c);
 }
 
+/* A source whose wake-ups can be lost (memif kicks, SNAP_ARM_GUARDED) lets its thread
+ * sleep, not back off, but never longer than backoff_max_ns: here every doorbell is lost,
+ * and the guard alone must find every item. */
+static void test_guarded_sleep(void **state)
+{
+	(void)state;
+	static struct sched_synth c; /* static: outlives a failed test */
+	memset(&c, 0, sizeof(c));
+	c.lossy = true;
+	struct sched_params p;
+	sched_params_default(&p);
+	p.backoff_max_ns = 2000000;
+	struct sched_group *g = sched_group_create("gd", SCHED_MODE_SPREADING, &p);
+	assert_non_null(g);
+	assert_int_equal(sched_engine_add(g, synth_engine("gd0", &c, 64)), 0);
+	synth_sleep_ns(100000000);
+	struct sched_thread_info ti;
+	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
+	printf("idle guarded: sleeps %lu, timer wake-ups %lu, backoffs %lu\n",
+	       (unsigned long)ti.sleeps, (unsigned long)ti.timer_wakeups,
+	       (unsigned long)ti.backoffs);
+	assert_int_equal(ti.backoffs, 0);
+	assert_true(ti.timer_wakeups >= 5); /* 100 ms at a 2 ms guard: ~50 */
+	for (int i = 0; i < 20; i++) {
+		synth_send(&c, 1);
+		synth_sleep_ns(3000000);
+	}
+	assert_true(synth_wait_drained(&c, 2000));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	sched_group_destroy(g);
+	synth_engine_free(&c);
+}
+
 static void test_params(void **state)
 {
 	struct sched_params p;
@@ -668,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_each_mode),
 		cmocka_unit_test(test_mbox_wakes_sleeper),
 		cmocka_unit_test(test_poll_only_backoff),
+		cmocka_unit_test(test_guarded_sleep),
 		cmocka_unit_test(test_moves_and_mode_changes),
 		cmocka_unit_test(test_deadline_report),
 		cmocka_unit_test(test_deadline_without_cap),

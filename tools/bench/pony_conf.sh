@@ -55,10 +55,13 @@ CONF
 # pony_memif_port ROLE SOCKET MAC IP PEER-IP PEER-MAC: the port block of one memif end
 # (static neighbour: the link has exactly one peer). PONY_BENCH_ZERO_COPY=1: the client end
 # in memif zero-copy mode (its server, the other daemon here, reads and writes its mbufs).
+# rx_interrupts: an engine in a spreading or compacting group sleeps on the peer's kicks
+# (core/portkick.c); PONY_BENCH_MEMIF_KICKS=0 turns them off (back-off polling instead).
 pony_memif_port() {
-  local zc=""
+  local zc="" kicks="rx_interrupts = true; "
   [ "$1" = client ] && [ "${PONY_BENCH_ZERO_COPY:-0}" = 1 ] && zc="zero_copy = true; "
-  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); mtu = ${PONY_BENCH_MTU:-1500}; ${zc}}"
+  [ "${PONY_BENCH_MEMIF_KICKS:-1}" = 0 ] && kicks=""
+  echo "{ name = \"p0\"; type = \"memif\"; role = \"$1\"; socket = \"$2\"; mac = \"$3\"; ip = \"$4/24\"; neighbours = ( { ip = \"$5\"; mac = \"$6\"; } ); mtu = ${PONY_BENCH_MTU:-1500}; ${zc}${kicks}}"
 }
 
 # pony_auth_keyfile PATH: a fresh random Pony key file (key id 1, mode 0600) for the
