@@ -27,6 +27,8 @@
 #   --busy-limit CORES  flag a case run "busy" when the CPU used by other processes of the
 #                machine during it averaged more than CORES cores (default 0.1)
 # Env: PONY_BENCH_MTU: every link's MTU (memif ports, the veth for the kernel and af_packet);
+#   PONY_BENCH_MEMIF_KICKS=0: memif ports without rx_interrupts (spreading/compacting engines
+#   then poll them with back-off instead of sleeping on the peer's kicks);
 #   BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
 #   side A (client app and its snapnetd) and side B (server app and its snapnetd).
 # The veth runs (kernel TCP, Pony over af_packet) need root (namespaces) and are skipped
@@ -51,8 +53,8 @@ printf -v cmdline ' %q' "$@"
 # Recorded in the results, quoted to be rerun as is, with the environment that changes what
 # is measured.
 envs=""
-for v in PONY_BENCH_MTU PONY_BENCH_ZERO_COPY PONY_BENCH_TUNING PONY_BENCH_KEYS \
-         PONY_BENCH_GROUP_KEYS BENCH_CLIENT_CPUS BENCH_SERVER_CPUS; do
+for v in PONY_BENCH_MTU PONY_BENCH_ZERO_COPY PONY_BENCH_MEMIF_KICKS PONY_BENCH_TUNING \
+         PONY_BENCH_KEYS PONY_BENCH_GROUP_KEYS BENCH_CLIENT_CPUS BENCH_SERVER_CPUS; do
   [ -n "${!v+x}" ] && printf -v envs '%s%s=%q ' "$envs" "$v" "${!v}"
 done
 cmdline="${envs}tools/bench/run.sh$cmdline"
