@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/fdreg.h"
 
@@ -50,4 +51,17 @@ const char *snap_fd_kind_name(enum snap_fd_kind k)
 		[SNAP_FD_OTHER] = "other",
 	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+int snap_fd_link(int fd, char *buf, size_t len)
+{
+	char path[32];
+	if (len == 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
 }

@@ -4,6 +4,7 @@
  * which is which; snapctl can show them. Control thread only. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum snap_fd_kind {
@@ -30,3 +31,8 @@ int snap_fdreg_del(int fd);
 /* i-th entry (stable only until the next add/del) or NULL. */
 const struct snap_fd_ent *snap_fdreg_at(unsigned i);
 const char *snap_fd_kind_name(enum snap_fd_kind k);
+
+/* What the kernel names fd in /proc/self/fd (a path, or "anon_inode:[eventfd]",
+ * "anon_inode:bpf-map", ...), into buf (NUL-terminated, cut to len - 1). 0 or -errno.
+ * Any thread. */
+int snap_fd_link(int fd, char *buf, size_t len);

@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,6 +39,7 @@
 #include <rte_interrupts.h>
 #include <rte_version.h>
 
+#include "core/fdreg.h"
 #include "snap/port.h"
 
 #if RTE_VERSION >= RTE_VERSION_NUM(22, 11, 0, 0) && RTE_VERSION < RTE_VERSION_NUM(22, 12, 0, 0)
@@ -136,12 +136,9 @@ static bool same_file(int a, int b)
 /* Is fd an eventfd whose reads do not block (the PMD's rx burst reads it while armed)? */
 static bool nonblocking_eventfd(int fd)
 {
-	char path[32], link[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
+	char link[32];
+	if (snap_fd_link(fd, link, sizeof(link)) < 0)
 		return false;
-	link[n] = '\0';
 	int fl = fcntl(fd, F_GETFL);
 	return strcmp(link, "anon_inode:[eventfd]") == 0 && fl >= 0 && (fl & O_NONBLOCK);
 }

@@ -27,6 +27,7 @@
 
 #include "core/config.h"
 #include "snap/log.h"
+#include "core/fdreg.h"
 #include "core/loop.h"
 #include "snap/port.h"
 #include "core/portsetup.h"
@@ -45,12 +46,9 @@ bool snap_xsk_is(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0)
 		return dom == AF_XDP;
 	/* The program and its socket map (which holds the sockets). */
-	char path[32], link[32];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
+	char link[32];
+	if (snap_fd_link(fd, link, sizeof(link)) < 0)
 		return false;
-	link[n] = '\0';
 	return strcmp(link, "anon_inode:bpf-map") == 0 || strcmp(link, "anon_inode:bpf-prog") == 0;
 }
 

@@ -1,6 +1,6 @@
 /* sched/ functional tests: engines run in every mode, moves and live mode changes lose,
- * duplicate or reorder nothing, mailbox calls wake sleeping threads, poll-only sources back
- * off, parameters are checked. */
+ * duplicate or reorder nothing, mailbox calls wake sleeping threads, parameters are checked
+ * (poll-only and guarded sources: test_sched_idle.c). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,73 +264,6 @@ static void test_mbox_wakes_sleeper(void **state)
 	       (unsigned long)ti.ctl_wakeups);
 	assert_true(ti.sleeps >= 10);
 	assert_true(ti.ctl_wakeups >= 10);
-	sched_group_destroy(g);
-	synth_engine_free(&c);
-}
-
-static void test_poll_only_backoff(void **state)
-{
-	static struct sched_synth c; /* static: outlives a failed test */
-	memset(&c, 0, sizeof(c));
-	c.poll_only = true;
-	struct sched_params p;
-	sched_params_default(&p);
-	p.backoff_min_ns = 2000;
-	p.backoff_max_ns = 500000;
-	struct sched_group *g = sched_group_create("po", SCHED_MODE_SPREADING, &p);
-	assert_non_null(g);
-	assert_int_equal(sched_engine_add(g, synth_engine("po0", &c, 64)), 0);
-	synth_sleep_ns(100000000);
-	struct sched_thread_info ti;
-	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
-	printf("idle poll-only: backoffs %lu, current step %lu ns (cap %lu ns), sleeps %lu\n",
-	       (unsigned long)ti.backoffs, (unsigned long)ti.backoff_cur_ns,
-	       (unsigned long)ti.backoff_max_ns, (unsigned long)ti.sleeps);
-	assert_int_equal(ti.backoff_cur_ns, 500000);
-	assert_true(ti.sleeps <= 1); /* only before its engine arrived: never with it */
-	assert_true(ti.backoffs > 20 && ti.backoffs < 2000);
-	for (int i = 0; i < 20; i++) {
-		synth_send(&c, 1);
-		synth_sleep_ns(3000000);
-	}
-	assert_true(synth_wait_drained(&c, 2000));
-	assert_int_equal(atomic_load(&c.errors), 0);
-	unsigned nl = atomic_load(&c.n_lat);
-	(void)nl;
-	dump(g);
-	sched_group_destroy(g);
-	synth_engine_free(&c);
-}
-
-/* A source whose wake-ups can be lost (memif kicks, SNAP_ARM_GUARDED) lets its thread
- * sleep, not back off, but never longer than backoff_max_ns: here every doorbell is lost,
- * and the guard alone must find every item. */
-static void test_guarded_sleep(void **state)
-{
-	(void)state;
-	static struct sched_synth c; /* static: outlives a failed test */
-	memset(&c, 0, sizeof(c));
-	c.lossy = true;
-	struct sched_params p;
-	sched_params_default(&p);
-	p.backoff_max_ns = 2000000;
-	struct sched_group *g = sched_group_create("gd", SCHED_MODE_SPREADING, &p);
-	assert_non_null(g);
-	assert_int_equal(sched_engine_add(g, synth_engine("gd0", &c, 64)), 0);
-	synth_sleep_ns(100000000);
-	struct sched_thread_info ti;
-	assert_int_equal(sched_thread_info(g, 0, &ti), 0);
-	printf("idle guarded: sleeps %lu, timer wake-ups %lu, backoffs %lu\n",
-	       (unsigned long)ti.sleeps, (unsigned long)ti.timer_wakeups,
-	       (unsigned long)ti.backoffs);
-	assert_int_equal(ti.backoffs, 0);
-	assert_true(ti.timer_wakeups >= 5); /* 100 ms at a 2 ms guard: ~50 */
-	for (int i = 0; i < 20; i++) {
-		synth_send(&c, 1);
-		synth_sleep_ns(3000000);
-	}
-	assert_true(synth_wait_drained(&c, 2000));
-	assert_int_equal(atomic_load(&c.errors), 0);
 	sched_group_destroy(g);
 	synth_engine_free(&c);
 }
@@ -700,8 +633,6 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_each_mode),
 		cmocka_unit_test(test_mbox_wakes_sleeper),
-		cmocka_unit_test(test_poll_only_backoff),
-		cmocka_unit_test(test_guarded_sleep),
 		cmocka_unit_test(test_moves_and_mode_changes),
 		cmocka_unit_test(test_deadline_report),
 		cmocka_unit_test(test_deadline_without_cap),
