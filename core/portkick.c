@@ -18,8 +18,8 @@
  * and direction, the region's bounds and the ring's cookie, the fd's identity (kcmp).
  * What fails turns kicks off for the queue (its owner polls with back-off).
  *
- * Two gaps, both closed by a bounded sleep (SNAP_ARM_GUARDED: the group sleeps at most
- * backoff_max_ns, 1 ms by default, before it looks again):
+ * Two gaps, both closed by a bounded sleep (SNAP_ARM_GUARDED: the group looks again after
+ * backoff_max_ns, 1 ms by default, after work, doubling to 64 ms while idle):
  *  - the PMD's transmit stores the ring's head and then loads the flags with no full fence
  *    between them, so a receiver that arms in that instant can miss the kick (our side is
  *    fenced: the arm is a locked read-modify-write before the engine's last look);

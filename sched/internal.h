@@ -67,6 +67,9 @@ struct sched_thread {
 	char placement[96];
 	char deadline[64];
 	unsigned n_cpus;          /* CPUs its affinity allows (set before ready) */
+	/* The thread's own: the current guard of a sleep on sources that may lose a wake-up
+	 * (SNAP_ARM_GUARDED); 0 = none yet since the last work (thread.c, idle_sleep). */
+	uint64_t guard_ns;
 	struct sched_thread_stats st;
 };
 

@@ -237,6 +237,8 @@ static unsigned poll_all(struct sched_thread *t, struct slot_local *loc)
 	return work;
 }
 
+#define GUARD_MAX_MULT 64u
+
 /* Arming: *notsup when some source can only be polled, *guarded when one may miss a
  * wake-up (snap_engine_arm_wakeup). */
 static void arm_all(struct snap_engine *const *es, unsigned n, bool arm, bool *notsup,
@@ -313,9 +315,19 @@ static bool idle_sleep(struct sched_thread *t, struct slot_local *loc)
 	uint64_t ns = dl == UINT64_MAX ? UINT64_MAX : tsc_to_ns(dl - now);
 	uint64_t b = 0;
 	/* A source whose wake-up can be lost (memif kicks): look again after the guard at the
-	 * latest, an ordinary timed sleep (counted in timer_wakeups when it ends it). */
-	if (guarded && !notsup && p->backoff_max_ns < ns)
-		ns = p->backoff_max_ns;
+	 * latest, an ordinary timed sleep (counted in timer_wakeups when it ends it). The
+	 * guard is backoff_max_ns after work and doubles, up to GUARD_MAX_MULT times that,
+	 * while its looks find nothing: an idle link then costs a look every 64 ms (default),
+	 * not every millisecond. A kick is lost only in a race with a packet sent as we arm,
+	 * so the long guards, armed rarely, almost never meet one. */
+	if (guarded && !notsup) {
+		uint64_t g = t->guard_ns ? t->guard_ns * 2 : p->backoff_max_ns;
+		if (g > p->backoff_max_ns * GUARD_MAX_MULT)
+			g = p->backoff_max_ns * GUARD_MAX_MULT;
+		t->guard_ns = g;
+		if (g < ns)
+			ns = g;
+	}
 	if (notsup) {
 		b = atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed);
 		b = b ? b * 2 : p->backoff_min_ns;
@@ -450,6 +462,7 @@ static void *thread_main(void *arg)
 			worked = true;
 			if (atomic_load_explicit(&t->st.backoff_cur_ns, memory_order_relaxed))
 				snap_stat_set(&t->st.backoff_cur_ns, 0);
+			t->guard_ns = 0;
 			continue;
 		}
 		snap_stat_add(&t->st.idle_loops, 1);

@@ -87,7 +87,7 @@ struct snap_elem_desc {
 	 * this source's wake-up notification (rx interrupts, doorbells). Return 0 if the source
 	 * will make one of the engine's wake fds readable when input arrives, SNAP_ARM_GUARDED
 	 * if it will but may miss one in a narrow race (the engine then sleeps no longer than
-	 * its group's guard, backoff_max_ns), -ENOTSUP if it can only be polled. NULL for
+	 * its group's guard, sched/thread.c), -ENOTSUP if it can only be polled. NULL for
 	 * sources that need no arming (timers only, or always-fd). */
 	int (*arm)(struct snap_elem *el, bool arm);
 	/* Report element-specific counters. May be NULL. */
