@@ -144,6 +144,9 @@ static int kick_arm(struct port_rx *s, struct snap_elem *el, bool arm)
 		if (snap_engine_add_wake_fd(el->engine, fd) < 0) {
 			close(fd);
 			s->kick_off = true;
+			SNAP_LOG(NOTICE, "port %s queue %u: engine %s has no room for another wake "
+				 "fd; it polls the port with back-off", s->port->name, s->queue,
+				 snap_engine_name(el->engine));
 			return -ENOTSUP;
 		}
 		s->kick_fd = fd;
