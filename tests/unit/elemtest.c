@@ -35,6 +35,7 @@ const struct rte_ether_addr et_mac_peer = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}}
 	} while (0)
 
 enum snap_port_kind et_port_kind = SNAP_PORT_NULL;
+static char memif_dir[64];
 uint16_t et_port_queues = 1;
 
 static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
@@ -63,6 +64,11 @@ static void et_port_cfg(struct snap_port_cfg *pc, const char *name,
 	pc->queues = et_port_queues;
 	pc->ring_size = 256;
 	pc->mbufs = 511;
+	if (pc->kind == SNAP_PORT_MEMIF) {
+		pc->server = strcmp(name, "p0") == 0;
+		snprintf(pc->socket, sizeof(pc->socket), "%s/memif.sock", memif_dir);
+		pc->rx_intr = true;
+	}
 }
 
 int et_eal_init(const char *progname)
@@ -70,6 +76,10 @@ int et_eal_init(const char *progname)
 	static struct snap_config cfg; /* large: keep it off the stack */
 	char prefix[64], vdev[2][256], err[256];
 	snprintf(cfg.file, sizeof(cfg.file), "elemtest");
+	/* A directory of our own (mode 0700): nobody else can put a socket in its place. */
+	snprintf(memif_dir, sizeof(memif_dir), "/tmp/elemtest.XXXXXX");
+	if (et_port_kind == SNAP_PORT_MEMIF && mkdtemp(memif_dir) == NULL)
+		return -errno;
 	cfg.n_ports = 2;
 	et_port_cfg(&cfg.ports[0], "p0", &et_mac_us, "10.0.0.1");
 	et_port_cfg(&cfg.ports[1], "peer", &et_mac_peer, "10.0.0.2");
@@ -100,9 +110,27 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return remove(path);
 }
 
+static void memif_dir_remove(void)
+{
+	if (et_port_kind != SNAP_PORT_MEMIF)
+		return;
+	char sock[sizeof(memif_dir) + 16];
+	snprintf(sock, sizeof(sock), "%s/memif.sock", memif_dir);
+	unlink(sock);
+	rmdir(memif_dir);
+}
+
+void et_eal_leave(void)
+{
+	memif_dir_remove();
+	if (runtime_dir[0])
+		nftw(runtime_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 void et_eal_fini(void)
 {
 	snap_ports_destroy();
+	memif_dir_remove();
 	rte_mempool_free(et_pool);
 	et_pool = NULL;
 	rte_eal_cleanup();

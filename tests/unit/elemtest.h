@@ -29,12 +29,18 @@ extern struct rte_mempool *et_pool;
  * (et_mac_peer, 10.0.0.2/24, fd00::2/64), each with the static IPv6 neighbour
  * fd00::9 -> 02:00:00:00:00:09. 0 or -errno (message on stderr). */
 int et_eal_init(const char *progname);
-/* Kind of the two ports et_eal_init creates: null (default), or ring (tx loops back to rx). */
+/* Kind of the two ports et_eal_init creates: null (default), ring (tx loops back to rx), or
+ * memif (p0 the server, peer the client, joined through a socket in a private temporary
+ * directory, both with rx_interrupts; the link comes up on the EAL interrupt thread). */
 extern enum snap_port_kind et_port_kind;
 /* Queue pairs of each (default 1). */
 extern uint16_t et_port_queues;
 /* Destroy ports and pool, clean up EAL and remove the prefix's runtime directory. */
 void et_eal_fini(void);
+/* Remove the files et_eal_init made (runtime directory, memif socket directory) and leave
+ * DPDK as it is, for a process about to exit: tearing down both ends of a memif link in
+ * one process crashes DPDK 22.11's interrupt thread now and then (test_port_kick). */
+void et_eal_leave(void);
 
 /* Element "test_sink": holds every packet it gets until et_sink_clear. */
 struct et_sink *et_sink_of(struct snap_engine *e, const char *name);
