@@ -16,6 +16,7 @@
 #include <rte_udp.h>
 
 #include "core/config.h"
+#include "core/eal.h"
 #include "core/portsetup.h"
 #include "tests/unit/elemtest.h"
 
@@ -120,20 +121,13 @@ static void memif_dir_remove(void)
 	rmdir(memif_dir);
 }
 
-void et_eal_leave(void)
-{
-	memif_dir_remove();
-	if (runtime_dir[0])
-		nftw(runtime_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 void et_eal_fini(void)
 {
 	snap_ports_destroy();
 	memif_dir_remove();
 	rte_mempool_free(et_pool);
 	et_pool = NULL;
-	rte_eal_cleanup();
+	snap_eal_stop(); /* the daemon's: parks the interrupt thread before rte_eal_cleanup */
 	if (runtime_dir[0])
 		nftw(runtime_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }

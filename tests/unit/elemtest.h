@@ -37,10 +37,6 @@ extern enum snap_port_kind et_port_kind;
 extern uint16_t et_port_queues;
 /* Destroy ports and pool, clean up EAL and remove the prefix's runtime directory. */
 void et_eal_fini(void);
-/* Remove the files et_eal_init made (runtime directory, memif socket directory) and leave
- * DPDK as it is, for a process about to exit: tearing down both ends of a memif link in
- * one process crashes DPDK 22.11's interrupt thread now and then (test_port_kick). */
-void et_eal_leave(void);
 
 /* Element "test_sink": holds every packet it gets until et_sink_clear. */
 struct et_sink *et_sink_of(struct snap_engine *e, const char *name);

@@ -126,9 +126,6 @@ int main(int argc, char **argv)
 		};
 		r = cmocka_run_group_tests(tests, NULL, NULL);
 	}
-	/* Not et_eal_fini: with both ends of the memif link in this process, DPDK 22.11's
-	 * teardown crashes its interrupt thread in 4 runs of 10, kicks or none (init and
-	 * teardown alone do it). The process exits instead; its files are removed. */
-	et_eal_leave();
+	et_eal_fini();
 	return r;
 }
