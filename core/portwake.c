@@ -7,10 +7,11 @@
  * nobody, and a peer that connects or reconnects (new_device) starts with notifications
  * off. The owner then slept on an fd no kick would ever reach: a server daemon whose
  * engine went idle before its client came up never saw a packet (port_vhost_pair failed
- * so once in CI: the engine armed twice, then slept through 500 pings). The PMD reports every such change as a link event (after
- * it turned notifications off) and vring changes as queue-state events: each writes one
- * eventfd per rx queue, which the queue's owner sleeps on beside its interrupt fd. Woken,
- * the owner disarms, polls and arms again, now towards the peer that is there.
+ * so once in CI: the engine armed twice, then slept through 500 pings). The PMD reports
+ * every such change as a link event (after it turned notifications off) and vring changes
+ * as queue-state events: each writes one eventfd per rx queue, which the queue's owner
+ * sleeps on beside its interrupt fd. Woken, the owner disarms, polls and arms again, now
+ * towards the peer that is there.
  *
  * The callbacks run on the PMD's thread (vhost's event thread); writing an eventfd is all
  * they do. One eventfd per queue, not per port: the owner reads its own empty when it
