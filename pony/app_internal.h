@@ -176,6 +176,10 @@ static inline struct app_stream *app_stream_get(struct pony_app_session *s, uint
 
 /* app.c: completions, ops, streams. */
 void app_cpl_push(struct pony_app_session *s, const struct pony_shm_cpl *c);
+/* app_cpl_push in two steps, for a completion written in place: the ring's next entry (NULL:
+ * the session is torn or the ring full, counted), then its publication. */
+struct pony_shm_cpl *app_cpl_slot(struct pony_app_session *s);
+void app_cpl_commit(struct pony_app_session *s);
 int64_t app_cpl_credit(struct pony_app_session *s);
 int app_cpl_refresh(struct pony_app_session *s);
 void app_violation(struct pony_app_session *s);

@@ -229,11 +229,26 @@ static uint32_t req_size(const struct os_op *o)
 							     : o->key_len);
 }
 
+__attribute__((noinline)) static bool os_next(struct pony_tp *tp, struct pony_flow *f,
+					    struct pony_txdesc *d);
+
 bool pony_os_next(struct pony_tp *tp, struct pony_flow *f, struct pony_txdesc *d)
 {
-	struct pony_os *os = tp->os;
+	/* The common answer (nothing one-sided queued) without os_next's frame: this runs
+	 * before every new packet a flow sends. */
+	const struct pony_os *os = tp->os;
 	if (os == NULL)
 		return false;
+	const struct os_flow *of = &os->flows[f - tp->flows];
+	if (of->r_head == PONY_NONE && of->q_head == PONY_NONE)
+		return false;
+	return os_next(tp, f, d);
+}
+
+__attribute__((noinline)) static bool os_next(struct pony_tp *tp, struct pony_flow *f,
+					    struct pony_txdesc *d)
+{
+	struct pony_os *os = tp->os;
 	struct os_flow *of = &os->flows[f - tp->flows];
 	uint32_t b;
 	if (of->r_head != PONY_NONE) {
