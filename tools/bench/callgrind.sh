@@ -119,7 +119,9 @@ pony_engine_path() {
   [ -n "$snapnetd" ] || snapnetd=$(cd "$(dirname "$sb")/../.." && pwd)/snapnetd
   [ -x "$snapnetd" ] || { echo "callgrind.sh: snapnetd not found" >&2; return 1; }
   command -v callgrind_control >/dev/null || { echo "callgrind.sh: callgrind_control missing" >&2; return 1; }
-  [ -n "$ops" ] || ops=3000
+  # 10,000: the first RPCs (cold caches, first-time paths) weigh less; at 3,000 runs spread
+  # over ~100 instructions, at 10,000 over ~40, for a second more under valgrind.
+  [ -n "$ops" ] || ops=10000
   [ ${#funcs[@]} -gt 0 ] || funcs=(pony_process pony_poll)
   local here_dir ca cb vpid i p_idle p_busy ir_idle ir_busy rpcs
   here_dir=$(cd "$(dirname "$0")" && pwd)
