@@ -10,8 +10,8 @@
  * (another snapnetd, VPP, libmemif) kicks this way: it is the protocol, not our extension.
  *
  * What it takes: the ring header and the eventfd sit in the PMD's private queue and
- * per-process structures, which no installed header describes. This file mirrors the few
- * fields it reads, for DPDK 22.11 only (those layouts are the same in every 22.11.x; any
+ * per-process structures, which no installed header describes. core/portkick_int.h mirrors the
+ * few fields read here, for DPDK 22.11 only (those layouts are the same in every 22.11.x; any
  * other DPDK builds without this: engines then poll memif with back-off, as before). It
  * checks what it reads: once, the ethdev entry's device against rte_eth_dev_info_get() and
  * the driver's name; at every arm, the queue against the public fast-path table, its port
@@ -34,54 +34,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <rte_config.h>
 #include <rte_ethdev.h>
-#include <rte_interrupts.h>
-#include <rte_version.h>
 
 #include "core/fdreg.h"
-#include "snap/port.h"
 
-#if RTE_VERSION >= RTE_VERSION_NUM(22, 11, 0, 0) && RTE_VERSION < RTE_VERSION_NUM(22, 12, 0, 0)
-#define KICK_LAYOUT 1
-#endif
+#include "core/portkick_int.h"
 
 #ifdef KICK_LAYOUT
-/* The memif protocol's ring header (version 2), its first cache line. */
-struct m_ring {
-	uint32_t cookie;
-	uint16_t flags;
-	uint16_t head;
-};
-#define M_COOKIE 0x3E31F20u
-#define M_MASK_INT 1u
-
-/* DPDK 22.11 drivers/net/memif/rte_eth_memif.h: the leading fields we read. */
-enum { M_RING_C2S, M_RING_S2C };
-struct m_region {
-	void *addr;
-	uint64_t size;
-	int fd;
-	uint32_t pkt_buffer_offset;
-};
-struct m_private {
-	struct m_region *regions[256];
-	uint16_t regions_num;
-};
-struct m_queue {
-	void *mempool;
-	void *pmd;
-	int type;
-	uint16_t region;
-	uint16_t in_port;
-	uint32_t ring_offset;
-	uint16_t last_head, last_tail;
-	void *buffers;
-	uint64_t n_pkts, n_bytes;
-	struct rte_intr_handle *intr_handle;
-	uint8_t log2_ring_size;
-};
-
 /* DPDK 22.11 lib/ethdev/ethdev_driver.h, struct rte_eth_dev: its layout only (we read
  * process_private and device), and its size, to index the array. */
 struct m_ethdev {
@@ -100,8 +59,8 @@ struct m_ethdev {
 } __rte_cache_aligned;
 extern struct m_ethdev snap_eth_devices[] __asm__("rte_eth_devices");
 
-/* The queue's ring and the PMD's eventfd for it, read afresh (a reconnect changes both). */
-static int kick_find(const struct snap_port *p, uint16_t q, struct m_ring **ring, int *fd)
+/* Read afresh at every arm: a reconnect changes both. */
+int snap_portkick_find(const struct snap_port *p, uint16_t q, struct m_ring **ring, int *fd)
 {
 	if (!snap_port_started(p) || q >= p->n_rxq)
 		return -ENOTCONN;
@@ -153,7 +112,7 @@ int snap_port_kick_open(const struct snap_port *p, uint16_t q)
 	    snap_eth_devices[p->port_id].device != info.device)
 		return -ENOTSUP;
 	struct m_ring *ring;
-	int pfd, r = kick_find(p, q, &ring, &pfd);
+	int pfd, r = snap_portkick_find(p, q, &ring, &pfd);
 	if (r)
 		return r;
 	int fd = fcntl(pfd, F_DUPFD_CLOEXEC, 3);
@@ -172,7 +131,7 @@ int snap_port_kick_open(const struct snap_port *p, uint16_t q)
 int snap_port_kick_arm(const struct snap_port *p, uint16_t q, int fd, bool arm)
 {
 	struct m_ring *ring;
-	int pfd, r = kick_find(p, q, &ring, &pfd);
+	int pfd, r = snap_portkick_find(p, q, &ring, &pfd);
 	if (r)
 		return r;
 	if (!arm) {

@@ -137,7 +137,6 @@ static uint16_t elem_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_p
 {
 	struct pony_elem *pe = ctx;
 	struct rte_ether_addr dmac;
-	uint64_t now = rte_rdtsc();
 
 	if (pe->port != NULL) {
 		uint32_t gen = snap_port_neigh_gen(pe->port);
@@ -152,7 +151,7 @@ static uint16_t elem_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_p
 			/* Unresolved: drop (the transport retransmits) and ask who has it. */
 			pe->no_neigh += n;
 			snap_elem_drop_burst(pe->el, pkts, n, SNAP_DROP_NO_NEIGHBOUR);
-			neigh_request(pe, peer, now);
+			neigh_request(pe, peer, rte_rdtsc());
 			return n;
 		}
 	} else {

@@ -32,7 +32,8 @@ cleanup() {
   done
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); logs in $T:"
-    for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
+    # A daemon's exit dumps its counters (hundreds of lines): the lines before them count.
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; grep -v '^counter ' "$f" | tail -n 60; }; done
     # SNAP_KEEP_LOGS=DIR: the whole test dir of a failed test is kept there (by hand runs).
     if [ -n "${SNAP_KEEP_LOGS:-}" ]; then
       mkdir -p "$SNAP_KEEP_LOGS" && cp -r "$T" "$SNAP_KEEP_LOGS/" 2>/dev/null &&
