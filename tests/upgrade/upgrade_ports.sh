@@ -109,8 +109,10 @@ if [ $PEER = kernel ]; then
   PING_PID=$!
   PIDS+=("$PING_PID")
 else
-  # -d: RPCs for the whole test, whatever the rate.
-  start_app cli "$PONY_RPC" client -s "$T/run-a/app.sock" -i $IPB -d $((PINGS / 1000)) -m 16384 -S 2 -w 8 -T 30
+  # RPCs for the whole test, whatever the rate: until SIGUSR1 after the last upgrade (-d
+  # only bounds it). A fixed duration ran out before the third upgrade on a slow CI run,
+  # and the client was then no longer attached to be checked.
+  start_app cli "$PONY_RPC" client -s "$T/run-a/app.sock" -i $IPB -d 60 -m 16384 -S 2 -w 8 -T 30
   sleep 0.5
   ID_cli=$(SA apps | awk -v p="$APP_cli" '$2==p {print $1}')
   [ -n "$ID_cli" ] || { cat "$T/cli.log"; fail "RPC client not attached to A"; }
@@ -168,6 +170,7 @@ PY
   pid=$new
   serving $i
 done
+[ $PEER = daemon ] && kill -USR1 "$APP_cli"
 if [ "$BLACKOUT_MEDIAN_US" -gt 0 ]; then
   python3 - "$BLACKOUT_MEDIAN_US" "$T"/up[123].json <<'PY' || fail "median blackout over the bound"
 import json, statistics, sys
@@ -192,7 +195,7 @@ else
   wait_log "$T/cli.log" "all echoed intact" 60 || { cat "$T/cli.log"; fail "RPC client did not finish"; }
   wait "$APP_cli" || { cat "$T/cli.log"; fail "RPC client failed"; }
   cat "$T/cli.log"
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do # B pings at 1 ms: 12 s from its start, more on a slow host
     [ "$(live_stat SB host ping sent)" -ge "$PINGS" ] && break
     sleep 0.1
   done
