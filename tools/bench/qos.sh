@@ -28,6 +28,7 @@
 #                           [--overload-streams N] [--overload-inflight K] [--weights C:N:S]
 #   --smoke  0.3 s per case, engines in spreading groups, no plot: checks that every case
 #            runs and reports (no timing is asserted; the bench-quick suite runs it)
+#   --mode M the engines' group mode (default dedicated)
 # Env: BENCH_CLIENT_CPUS (0), BENCH_SERVER_CPUS (1): taskset CPU lists of side A and B;
 #   QOS_BENCH, SNAPNETD, SNAPCTL: the binaries (default: next to each other in a build dir);
 #   QOS_BENCH_KEYS: more pony element settings for both daemons (e.g.
@@ -38,7 +39,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-smoke=0 out="" dur="" slo="" ovl=60 ovl_inflight=1 weights=8:4:1
+smoke=0 out="" dur="" slo="" ovl=60 ovl_inflight=1 weights=8:4:1 mode=""
 qb=${QOS_BENCH:-} snapnetd=${SNAPNETD:-}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --overload-streams) ovl=$2; shift ;;
     --overload-inflight) ovl_inflight=$2; shift ;;
     --weights) weights=$2; shift ;;
+    --mode) mode=$2; shift ;;
     -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "qos.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -57,8 +59,9 @@ done
 [ -n "$dur" ] || dur=$([ $smoke -eq 1 ] && echo 0.3 || echo 10)
 # The smoke run's engines sleep when idle (spreading groups): it shares CI machines. The
 # measured run polls, as Snap's engines do (dedicated).
-mode=dedicated
-[ $smoke -eq 1 ] && { ovl=8; mode=spreading; }
+[ $smoke -eq 1 ] && { ovl=8; mode=${mode:-spreading}; }
+mode=${mode:-dedicated}
+case $mode in dedicated|spreading|compacting) ;; *) echo "qos.sh: unknown mode $mode" >&2; exit 2 ;; esac
 if [ -z "$qb" ]; then
   for d in "$top"/build "$top"/build-gcc "$top"/build-*; do
     [ -x "$d/tools/bench/qos_bench" ] && { qb=$d/tools/bench/qos_bench; break; }
@@ -224,13 +227,13 @@ if [ -x "$ctl" ]; then
 fi
 stop $PID
 stop $db
-python3 - "$out/qos.jsonl" "$out/summary.json" <<'PY' || rc=1
+python3 - "$out/qos.jsonl" "$out/summary.json" "$mode" <<'PY' || rc=1
 import json, sys
 rows = {r["case"]: r for r in map(json.loads, open(sys.argv[1]))}
 need = ["unloaded", "classes", "noclasses", "overload-noac", "overload"]
 missing = [c for c in need if c not in rows]
 def p99(c): return rows[c]["lat_ns"]["p99"] if c in rows else None
-s = {"cases": rows, "missing": missing}
+s = {"mode": sys.argv[3], "cases": rows, "missing": missing}
 if p99("unloaded"):
     for c in ("classes", "noclasses"):
         if p99(c):
