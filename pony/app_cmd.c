@@ -22,7 +22,8 @@
 #define CMD_RARE __attribute__((noinline))
 
 /* Refuse c: count the reason, complete with status. */
-CMD_COLD static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enum pony_app_err why,
+CMD_COLD
+static void refuse(struct pony_app_session *s, const struct pony_shm_cmd *c, enum pony_app_err why,
 		   int status)
 {
 	s->cnt.errors[why]++;
@@ -161,7 +162,8 @@ static struct pony_ip cmd_peer(const struct pony_shm_cmd *c, const struct pony_i
 	return pony_ip_from4(htonl(c->ip)); /* apps: host order; the transport: network */
 }
 
-CMD_RARE static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
+CMD_RARE
+static void cmd_open(struct pony_app_session *s, const struct pony_shm_cmd *c,
 		     const struct pony_ip *peer6)
 {
 	if (s->n_ops >= s->max_ops)
@@ -214,7 +216,8 @@ static bool may_listen(const struct pony_app_session *s, uint16_t service)
 	return !covered;
 }
 
-CMD_RARE static void cmd_listen(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_listen(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	if (!may_listen(s, c->service)) {
 		s->host->cnt.listen_not_owner++;
@@ -238,7 +241,8 @@ CMD_RARE static void cmd_listen(struct pony_app_session *s, const struct pony_sh
 	done(s, c, &cpl);
 }
 
-CMD_RARE static void cmd_unlisten(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_unlisten(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	struct app_listen *l = listen_find(s, c->service);
 	if (l == NULL)
@@ -348,7 +352,8 @@ static void cmd_recv(struct pony_app_session *s, const struct pony_shm_cmd *c)
 	}
 }
 
-CMD_RARE static void cmd_close(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_close(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	struct app_stream *st = app_stream_get(s, c->stream);
 	if (st == NULL)
@@ -366,7 +371,8 @@ CMD_RARE static void cmd_close(struct pony_app_session *s, const struct pony_shm
 	done(s, c, &cpl);
 }
 
-CMD_RARE static void cmd_region_reg(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_region_reg(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	if (c->perms == 0 || (c->perms & ~(uint32_t)(PONY_REGION_READ | PONY_REGION_WRITE)))
 		return refuse(s, c, PONY_APP_ERR_BAD_PERMS, -EINVAL);
@@ -398,7 +404,8 @@ CMD_RARE static void cmd_region_reg(struct pony_app_session *s, const struct pon
 	done(s, c, &cpl);
 }
 
-CMD_RARE static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_region_revoke(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	uint32_t idx = c->region & ((1u << APP_STREAM_IDX_BITS) - 1);
 	if (idx >= s->max_regions || s->regions[idx].id == 0 || s->regions[idx].id != c->region)
@@ -437,7 +444,8 @@ static bool load_budget(struct pony_app_host *h, uint64_t now)
 /* Load a program for one of this app's regions (pony/bpf.h). The buffer holds the name (32
  * bytes, NUL-padded) then count instructions; both are copied before they are checked. The
  * completion's len carries the refusal reason. */
-CMD_RARE static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *c)
+CMD_RARE
+static void cmd_bpf_load(struct pony_app_session *s, const struct pony_shm_cmd *c)
 {
 	if (c->count == 0 || c->count > PONY_BPF_INSNS_MAX ||
 	    c->len != PONY_BPF_LOAD_HDR + (uint64_t)c->count * sizeof(struct pony_bpf_insn))
@@ -476,7 +484,8 @@ CMD_RARE static void cmd_bpf_load(struct pony_app_session *s, const struct pony_
 /* One-sided op: checked here, handed to the transport (pony/onesided.h), completed by
  * os_done. The op holds the session's mapping (tp_refs) until then: the transport writes
  * read results into the buffer when the response arrives. */
-CMD_RARE static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c,
+CMD_RARE
+static void cmd_onesided(struct pony_app_session *s, const struct pony_shm_cmd *c,
 			 const struct pony_ip *peer6)
 {
 	if (c->len == 0 || c->len > PONY_ONESIDED_MAX)
