@@ -9,6 +9,7 @@
  * derived from per-flow TSC fields move with the engine for free. */
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "pony/auth.h"
 #include "pony/flowtx.h"
@@ -36,6 +37,7 @@ void pony_flowtx_flush(struct pony_tp *tp)
 		rte_pktmbuf_free_bulk(tp->txb + n, tp->txb_n - n);
 	}
 	tp->txb_n = 0;
+	tp->txb_bytes = 0;
 }
 
 static void emit(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port, uint16_t lport,
@@ -50,6 +52,9 @@ static void emit(struct pony_tp *tp, const struct pony_ip *ip, uint16_t port, ui
 		tp->txb_lport = lport;
 	}
 	tp->txb[tp->txb_n++] = m;
+	tp->txb_bytes += m->pkt_len;
+	if (tp->txb_bytes >= tp->txb_lim)
+		pony_flowtx_flush(tp);
 }
 
 /* Piggyback our receive state: cumulative ack, SACK blocks, echoed timestamp. */
@@ -346,6 +351,17 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 	unsigned n = 0;
 	/* Normal alone (an app without classes): the window decides, nothing to weigh. */
 	const bool classes = (tp->tx_classes & ~(1u << PONY_QOS_NORMAL)) != 0;
+	struct pony_qflow *qf = &tp->qflows[f - tp->flows];
+	/* A flow that had nothing to send starts a message: hand the port its frames a few KiB
+	 * at a time, so the peer's engine (its own core) copies the first ones in while we
+	 * build the rest, instead of the whole batch after ours. A 64 KiB ping-pong took 25-45%
+	 * more round trips a second so at MTU 9000, 9-19% at 1,500. A busy flow (the window
+	 * or the batch stopped it) goes in whole batches: there the peer has work queued
+	 * anyway, and every extra flush is a port call and, on its side, an ack more (streams
+	 * lost 10-40% when every batch was cut). */
+	if (qf->tx_idle)
+		tp->txb_lim = PONY_TX_LEAD_BYTES;
+	bool idle = false; /* stopped because nothing is left to send (not window, not batch) */
 	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED) {
 		unsigned allow = ALLOW_OPEN | ALLOW_CLASSES;
 		if (classes ? (allow = tx_allow_classes(tp, f)) == 0 : !window_open(tp, f))
@@ -364,12 +380,15 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 			d = flow_desc(tp, f, seq);
 			/* A path MTU probe goes ahead of new data (pony/pmtu.h). */
 			if (!((allow & ALLOW_OPEN) && pony_pmtu_next(tp, f, d, seq)) &&
-			    !next_new(tp, f, d, allow))
+			    !next_new(tp, f, d, allow)) {
+				idle = true;
 				break;
+			}
 			if (f->snd_una == f->snd_nxt)
 				f->una_tsc = tp->now; /* the ack clock starts with the first seq */
 			f->snd_nxt++;
 		} else {
+			idle = true;
 			break;
 		}
 		d->state = PONY_D_INFLIGHT;
@@ -387,6 +406,8 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 			f->next_send_tsc = tp->now + gap;
 		n++;
 	}
+	tp->txb_lim = UINT32_MAX;
+	qf->tx_idle = idle;
 	return n;
 }
 

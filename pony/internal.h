@@ -20,6 +20,7 @@
 #define PONY_SID_IDX_MASK ((1u << PONY_SID_IDX_BITS) - 1)
 #define PONY_LISTEN_MAX 64
 #define PONY_TX_BATCH 32
+#define PONY_TX_LEAD_BYTES 4096 /* an idle flow's first batch goes out in pieces this big */
 #define PONY_RST_PER_MS 64 /* stateless replies (RST, cookie SYN_ACK, challenge ACK) per ms */
 #define PONY_REFUSE_Q 8    /* OPEN refusals a flow queues without a stream (stateless) */
 /* Packets of no known flow incarnation checked per millisecond at most (authenticated mode):
@@ -218,6 +219,7 @@ struct pony_qflow {
 	 * target asks for (pony/flow.c yield_on_ack). ack_tsc: the last ack's arrival if it
 	 * left packets in flight, else 0. */
 	uint64_t pkt_tsc, ack_tsc;
+	bool tx_idle; /* its last flow_tx stopped with nothing left to send */
 	uint64_t tx_pkts[PONY_QOS_N], tx_bytes[PONY_QOS_N];
 	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
 };
@@ -303,6 +305,8 @@ struct pony_tp {
 	 * packets across calls, so it is not part of saved state). */
 	uint16_t txb_n;
 	uint16_t txb_port, txb_lport;
+	uint32_t txb_bytes;          /* frame bytes in txb */
+	uint32_t txb_lim;            /* flush once txb_bytes reaches it (flowtx.c flow_tx) */
 	struct pony_ip txb_peer;
 	struct rte_mbuf *txb[PONY_TX_BATCH];
 	uint64_t now;                /* time of the current input/poll call */

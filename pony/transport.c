@@ -79,6 +79,7 @@ struct pony_tp *pony_tp_create(const struct pony_tp_config *cfg)
 		return NULL;
 	}
 	tp->cfg = *cfg;
+	tp->txb_lim = UINT32_MAX;
 	struct pony_tp_config *c = &tp->cfg;
 	if (config_fill(c) < 0) {
 		snap_numa_free(tp);

@@ -32,6 +32,12 @@ static uint16_t sim_xmit(void *ctx, const struct pony_ip *peer, uint16_t peer_po
 		if (sim_ep[i].tp && sim_ep[i].port == peer_port &&
 		    (pony_ip_eq(&sim_ep[i].addr, peer) || pony_ip_eq(&sim_ep[i].addr6, peer)))
 			dst = i;
+	if (l->log_calls && l->n_calls++ < SIM_CALLS_MAX) {
+		struct sim_call *c = &l->calls[l->n_calls - 1];
+		*c = (struct sim_call){.src = (uint8_t)from->idx, .pkts = n};
+		for (uint16_t i = 0; i < n; i++)
+			c->big += rte_pktmbuf_pkt_len(pkts[i]) > 1024;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		l->sent++;

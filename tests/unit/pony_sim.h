@@ -20,6 +20,7 @@
 #define SIM_EP_MAX 3 /* a pair, and a third peer for the dual-stack case */
 #define SIM_TS_MAX 8
 #define SIM_PATTERN (2u << 20)
+#define SIM_CALLS_MAX 4096
 
 /* xorshift64 state behind every random choice of the harness (link impairments, message
  * plans, the pattern bytes). Programs may reseed it between runs; never 0. */
@@ -68,6 +69,14 @@ struct sim_link {
 	 * does (it counts them malformed); old_nops counts them. */
 	bool old_receiver;
 	uint64_t old_nops;
+	/* While log_calls: each xmit call's sender, packet count, and how many of its packets
+	 * carry more than 1 KiB (calls past SIM_CALLS_MAX are counted, not logged). */
+	bool log_calls;
+	unsigned n_calls;
+	struct sim_call {
+		uint8_t src;
+		uint16_t pkts, big;
+	} calls[SIM_CALLS_MAX];
 	uint64_t busy_until[SIM_EP_MAX];
 	uint64_t q_sum_ns, q_samples, q_max_ns, q_drops, bytes;
 	unsigned n;

@@ -2,7 +2,8 @@
  * link: a flow sends at a 1,500-byte MTU's segment until its padded probe is acked, then at
  * the agreed size; over a link that silently drops anything above 1,500 bytes (a bridge
  * between jumbo ports) the probes fail, the flow stays at the safe size and every message
- * still arrives, where a flow that trusts the ports' MTUs strands its big packets. */
+ * still arrives, where a flow that trusts the ports' MTUs strands its big packets. And the
+ * pieces an idle flow's first jumbo segments go to the port in. */
 #include "pony/pmtu.h"
 #include "pony_sim_pair.h"
 
@@ -181,6 +182,60 @@ static void test_old_receiver(void **state)
 	sim_pair_stop();
 }
 
+/* Queue `n` more messages of `len` bytes on A's first stream (after an exchange_all) and
+ * run until B has them, logging the link's xmit calls. */
+static void send_more(uint32_t n, uint32_t len)
+{
+	struct sim_ts *a = &sim_ep[0].ts[0];
+	uint32_t was = a->total;
+	free(a->len);
+	free(a->off);
+	assert_int_equal(sim_ts_plan(a, was + n, len), 0);
+	for (uint32_t i = was; i < was + n; i++) {
+		a->len[i] = len;
+		a->off[i] = i * 64;
+	}
+	sim_link.n_calls = 0;
+	sim_link.log_calls = true;
+	assert_true(sim_run_until(sim_pair_all_done, 10ull * SIM_HZ, 1000000));
+	sim_link.log_calls = false;
+	assert_true(sim_link.n_calls <= SIM_CALLS_MAX);
+	assert_int_equal(sim_ep[1].ts[0].rx_next, was + n);
+	assert_int_equal(sim_ep[1].ts[0].rx_bad, 0);
+}
+
+/* A flow with nothing to send that gets a large message hands the link its jumbo segments
+ * one call each (PONY_TX_LEAD_BYTES), so the peer can start on the first while the rest are
+ * built; small messages still go out together, in one call. */
+static void test_idle_flow_leads(void **state)
+{
+	(void)state;
+	start_jumbo(false, 8);
+	exchange_all(4, "pmtu-lead");
+	assert_int_equal(flow_of(0).seg_max, jumbo_seg);
+	send_more(1, 60000);
+	unsigned big = 0, calls = 0;
+	for (unsigned i = 0; i < sim_link.n_calls; i++) {
+		const struct sim_call *c = &sim_link.calls[i];
+		if (c->src != 0 || c->big == 0)
+			continue;
+		assert_int_equal(c->big, 1); /* 8,868 bytes >= PONY_TX_LEAD_BYTES: flushed alone */
+		big += c->big;
+		calls++;
+	}
+	assert_int_equal(big, (60000 + jumbo_seg - 1) / jumbo_seg);
+	assert_int_equal(calls, big);
+
+	send_more(8, 100); /* eight small packets: < PONY_TX_LEAD_BYTES together */
+	unsigned most = 0;
+	for (unsigned i = 0; i < sim_link.n_calls; i++)
+		if (sim_link.calls[i].src == 0 && sim_link.calls[i].pkts > most)
+			most = sim_link.calls[i].pkts;
+	/* Not one call a packet: as many go together as the stream's credit lets (7 here). */
+	assert_true(most > 1);
+	sim_pair_stop();
+}
+
 /* The same path with A trusting the ports' MTUs (pmtu_probe = 0): A's jumbo segments never
  * arrive and its flow fails; B, probing, falls back and its own direction was fine. This
  * is what the probing prevents. */
@@ -212,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_black_hole_probed),
 		cmocka_unit_test(test_black_hole_trusted),
 		cmocka_unit_test(test_old_receiver),
+		cmocka_unit_test(test_idle_flow_leads),
 	};
 	return sim_pair_run_tests("pony_pmtu", tests, sizeof(tests) / sizeof(tests[0]));
 }
