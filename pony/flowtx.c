@@ -360,7 +360,7 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 	 * anyway, and every extra flush is a port call and, on its side, an ack more (streams
 	 * lost 10-40% when every batch was cut). */
 	if (qf->tx_idle)
-		tp->txb_lim = PONY_TX_LEAD_BYTES;
+		tp->txb_lim = tp->cfg.tx_lead_bytes;
 	bool idle = false; /* stopped because nothing is left to send (not window, not batch) */
 	while (n < PONY_TX_BATCH && f->state == PONY_F_ESTABLISHED) {
 		unsigned allow = ALLOW_OPEN | ALLOW_CLASSES;

@@ -52,6 +52,7 @@ static int config_fill(struct pony_tp_config *c)
 	DFLT(qos_yield_hold_us, 10000);
 	DFLT(qos_crit_burst, 4);
 	DFLT(qos_slo_pct, 99);
+	DFLT(tx_lead_bytes, PONY_TX_LEAD_BYTES);
 	DFLT(cwnd_max, c->window);
 	DFLT(max_flows_per_peer, c->max_flows >= 8 ? c->max_flows / 8 : 1);
 	DFLT(max_streams_per_peer, c->max_streams >= 4 ? c->max_streams / 4 : 1);

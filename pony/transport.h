@@ -178,6 +178,11 @@ struct pony_tp_config {
 	uint32_t qos_weight[3];
 	uint32_t qos_slo_us[3];
 	uint32_t qos_slo_pct; /* the SLOs are for this percentile, 50..99 (0: 99) */
+	/* A flow with nothing left to send at its previous turn hands xmit its next batch in
+	 * pieces of at least this many bytes, so the peer starts on the first frames while we
+	 * build the rest (flowtx.c flow_tx). UINT32_MAX: whole batches, for a port whose every
+	 * transmit call is a system call (0: PONY_TX_LEAD_BYTES). */
+	uint32_t tx_lead_bytes;
 	/* Yielding (pony/qos.h): while a class has sent within qos_yield_hold_us (10000), the
 	 * lower classes' data keeps each flow's delay near its base + qos_yield_delay_us (10)
 	 * instead of target_delay_us, and critical data may pass a full window by
