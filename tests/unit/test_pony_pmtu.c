@@ -206,7 +206,7 @@ static void send_more(uint32_t n, uint32_t len)
 
 /* A flow with nothing to send that gets a large message hands the link its jumbo segments
  * one call each (PONY_TX_LEAD_BYTES), so the peer can start on the first while the rest are
- * built; small messages still go out together, in one call. */
+ * built; a flow with more queued sends whole batches; small messages still go together. */
 static void test_idle_flow_leads(void **state)
 {
 	(void)state;
@@ -225,6 +225,15 @@ static void test_idle_flow_leads(void **state)
 	}
 	assert_int_equal(big, (60000 + jumbo_seg - 1) / jumbo_seg);
 	assert_int_equal(calls, big);
+
+	/* Six at once: the first batch goes in pieces (the flow was idle), the ones after it
+	 * whole while the rest stay queued (a busy flow: pieces would only cost calls). */
+	send_more(6, 60000);
+	unsigned widest = 0;
+	for (unsigned i = 0; i < sim_link.n_calls; i++)
+		if (sim_link.calls[i].src == 0 && sim_link.calls[i].big > widest)
+			widest = sim_link.calls[i].big;
+	assert_true(widest > 1);
 
 	send_more(8, 100); /* eight small packets: < PONY_TX_LEAD_BYTES together */
 	unsigned most = 0;
