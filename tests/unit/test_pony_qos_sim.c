@@ -140,6 +140,10 @@ static void test_admission_downgrades(void **state)
 	assert_int_equal(st[PONY_QOS_NORMAL].rpcs, down);
 	double p = pony_qos_admit_p(&sim_ep[0].tp->qos, PONY_QOS_CRITICAL, sim_ep[1].ip);
 	assert_true(p < 0.05);
+	/* A p99 SLO (the default qos_slo_pct): the controller aims at half its 1%, so that
+	 * the percentile settles under the SLO, not on it (transport.c). */
+	assert_true(sim_ep[0].tp->qos.prm.miss_share > 0.0049 &&
+		    sim_ep[0].tp->qos.prm.miss_share < 0.0051);
 	assert_true(sim_run_until(sim_pair_all_done, SIM_HZ, 1000000));
 	assert_int_equal(sim_ep[1].ts[0].rx_bad, 0);
 	sim_pair_stop();
