@@ -9,7 +9,6 @@
  * derived from per-flow TSC fields move with the engine for free. */
 #include <errno.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "pony/auth.h"
 #include "pony/flowtx.h"
@@ -361,7 +360,7 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 	/* A flow that had nothing queued starts a message: hand the port its frames a few KiB
 	 * at a time (tx_lead_bytes), so the peer's engine, on its own core, copies the first
 	 * ones in while we build the rest, instead of the whole batch after ours (a 64 KiB
-	 * ping-pong over memif: 18-45% more round trips a second at MTU 9000, 9-19% at 1,500).
+	 * ping-pong over memif: 18-100% more round trips a second at MTU 9000, 9-19% at 1,500).
 	 * A flow with data still queued, held by its window or its classes, goes in whole
 	 * batches: its peer has work anyway, and each piece costs a port call and, on that
 	 * side, an ack more (cutting every batch cost streams 10-40%; counting held bulk as

@@ -219,7 +219,7 @@ struct pony_qflow {
 	 * target asks for (pony/flow.c yield_on_ack). ack_tsc: the last ack's arrival if it
 	 * left packets in flight, else 0. */
 	uint64_t pkt_tsc, ack_tsc;
-	bool tx_idle; /* its last flow_tx stopped with nothing left to send */
+	bool tx_idle; /* nothing was queued when its last flow_tx ended (flowtx.c) */
 	uint64_t tx_pkts[PONY_QOS_N], tx_bytes[PONY_QOS_N];
 	uint64_t rx_pkts[PONY_QOS_N], rx_bytes[PONY_QOS_N];
 };

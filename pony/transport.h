@@ -178,7 +178,7 @@ struct pony_tp_config {
 	uint32_t qos_weight[3];
 	uint32_t qos_slo_us[3];
 	uint32_t qos_slo_pct; /* the SLOs are for this percentile, 50..99 (0: 99) */
-	/* A flow with nothing left to send at its previous turn hands xmit its next batch in
+	/* A flow that had nothing queued at its previous turn hands xmit its next batch in
 	 * pieces of at least this many bytes, so the peer starts on the first frames while we
 	 * build the rest (flowtx.c flow_tx). UINT32_MAX: whole batches, for a port whose every
 	 * transmit call is a system call (0: PONY_TX_LEAD_BYTES). */
