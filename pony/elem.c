@@ -383,10 +383,9 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 			memcpy(pe->ip6, pe->port->ip6, 16);
 		cfg.pool = pe->port->pool;
 		cfg.mtu = pe->port->mtu;
-		/* A kernel socket's transmit is a system call that runs the receiver's path on
-		 * our CPU: pieces would only add calls, nothing runs beside us. */
-		if (pe->port->kind == SNAP_PORT_AF_PACKET || pe->port->kind == SNAP_PORT_AF_XDP ||
-		    pe->port->kind == SNAP_PORT_TAP)
+		/* Transmit pieces pay only where the peer runs beside us, not where each burst
+		 * is a system call that runs its path on our CPU. */
+		if (snap_port_tx_syscall(pe->port))
 			cfg.tx_lead_bytes = UINT32_MAX;
 	}
 	const char *ip = snap_elem_arg_str(args, "ip", NULL);

@@ -267,10 +267,11 @@ static bool window_open(const struct pony_tp *tp, const struct pony_flow *f)
 	return f->pipe == 0 && tp->now >= f->next_send_tsc;
 }
 
-/* Anything to send, whatever the windows and classes let go now. */
-static bool queued(const struct pony_tp *tp, const struct pony_flow *f)
+/* Something not yet sent (new seqs: control, refusals, data, one-sided work), whatever the
+ * windows and classes let go now. */
+static bool unsent(const struct pony_tp *tp, const struct pony_flow *f)
 {
-	return f->n_ctrl || f->n_ready || f->refuse_n || f->n_lost || pony_os_pending(tp, f);
+	return f->n_ctrl || f->n_ready || f->refuse_n || pony_os_pending(tp, f);
 }
 
 static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
@@ -278,8 +279,7 @@ static bool has_new(const struct pony_tp *tp, const struct pony_flow *f)
 	/* Our descriptor ring and the peer's receive window both bound the seqs in flight. */
 	uint32_t w = f->peer_window && f->peer_window < tp->cfg.window ? f->peer_window
 								      : tp->cfg.window;
-	return (f->n_ctrl || f->n_ready || f->refuse_n || pony_os_pending(tp, f)) &&
-	       f->snd_nxt - f->snd_una < w;
+	return unsent(tp, f) && f->snd_nxt - f->snd_una < w;
 }
 
 #define ALLOW_CLASSES ((1u << PONY_QOS_N) - 1)
@@ -409,7 +409,7 @@ static unsigned flow_tx(struct pony_tp *tp, struct pony_flow *f)
 		n++;
 	}
 	tp->txb_lim = UINT32_MAX;
-	qf->tx_idle = !queued(tp, f);
+	qf->tx_idle = !f->n_lost && !unsent(tp, f);
 	return n;
 }
 

@@ -170,6 +170,15 @@ struct snap_port *snap_port_at(unsigned i);
 unsigned snap_port_count(void);
 const char *snap_port_kind_name(enum snap_port_kind k);
 
+/* Each transmit burst on port p is a system call into the kernel's stack, which runs the
+ * receiving side's path on the calling CPU (af_packet, af_xdp, tap): more, smaller bursts
+ * only add calls there. Shared-memory rings and NICs take a burst without one. */
+static inline bool snap_port_tx_syscall(const struct snap_port *p)
+{
+	return p->kind == SNAP_PORT_AF_PACKET || p->kind == SNAP_PORT_AF_XDP ||
+	       p->kind == SNAP_PORT_TAP;
+}
+
 /* Claim rx (tx) queue q of port for engine e (at build time, engine parked). 0 (also when
  * e owns it already), -EBUSY (owned by another engine), -EINVAL (no such queue). */
 int snap_port_claim_rxq(struct snap_port *p, uint16_t q, struct snap_engine *e);
