@@ -170,9 +170,14 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 		return -EINVAL;
 	pc->memif_id = (uint32_t)v;
 	v = pc->mtu;
-	if (opt_int(p, ps, "mtu", SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX, &v))
+	if (opt_int(p, ps, "mtu", SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX_AFP, &v))
 		return -EINVAL;
 	pc->mtu = (uint16_t)v;
+	if (pc->mtu > SNAP_PORT_MTU_MAX && pc->kind != SNAP_PORT_AF_PACKET)
+		return fail(p, config_setting_get_member(ps, "mtu"),
+			    "port '%s': MTU %u is over %u; only an af_packet port (on a veth or a "
+			    "loopback-class interface) goes up to %u", pc->name, pc->mtu,
+			    SNAP_PORT_MTU_MAX, SNAP_PORT_MTU_MAX_AFP);
 	v = pc->queues;
 	if (opt_int(p, ps, "queues", 1, SNAP_PORT_QUEUES_MAX, &v))
 		return -EINVAL;
@@ -187,6 +192,8 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	bool mbufs_set = v != 0;
 	if (mbufs_set)
 		pc->mbufs = (uint32_t)v;
+	else if (pc->mtu > SNAP_PORT_MTU_MAX)
+		pc->mbufs = SNAP_PORT_MBUFS_BIG;
 	if (parse_port_steer(p, ps, pc))
 		return -EINVAL;
 

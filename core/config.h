@@ -32,9 +32,16 @@ struct snap_neigh_cfg {
 	struct rte_ether_addr mac;
 };
 
-/* A port's MTU: IPv4's minimum to jumbo. */
+/* A port's MTU: IPv4's minimum to jumbo. An af_packet port goes further, to what a veth or
+ * a loopback-class interface carries (they take 65,535): its frames then cross the kernel
+ * as they are, one skb per 64,000 bytes where 9,000 takes seven. Its bound is the mbuf's:
+ * a ring slot less its header, plus the headroom, must fit a 16-bit data room. */
 #define SNAP_PORT_MTU_MIN 68
 #define SNAP_PORT_MTU_MAX 9000
+#define SNAP_PORT_MTU_MAX_AFP 64000
+/* An af_packet port's mbufs by default over SNAP_PORT_MTU_MAX: 2,047 of 63 KiB are 130 MiB
+ * (8,191, the default below it, would be 520 MiB). */
+#define SNAP_PORT_MBUFS_BIG 2047
 
 struct snap_port_cfg {
 	char name[32];
@@ -52,7 +59,7 @@ struct snap_port_cfg {
 	bool has_ip6;                /* ip6 = "addr/len" given */
 	uint8_t prefix6_len;
 	uint8_t ip6[16];
-	uint16_t mtu;                /* SNAP_PORT_MTU_MIN..MAX */
+	uint16_t mtu;                /* SNAP_PORT_MTU_MIN..MAX (MAX_AFP: af_packet) */
 	uint16_t queues;
 	uint16_t ring_size;
 	uint32_t mbufs;

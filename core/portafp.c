@@ -176,9 +176,9 @@ int snap_portafp_set_mtu(const struct snap_port_cfg *pc, char *err, size_t errle
 {
 	/* The config bounds it; a caller that did not must not reach the kernel with it (an
 	 * MTU under 68 takes every IPv4 address off the interface). */
-	if (pc->mtu < SNAP_PORT_MTU_MIN || pc->mtu > SNAP_PORT_MTU_MAX) {
+	if (pc->mtu < SNAP_PORT_MTU_MIN || pc->mtu > SNAP_PORT_MTU_MAX_AFP) {
 		snprintf(err, errlen, "port %s: MTU %u is outside %u..%u", pc->name, pc->mtu,
-			 SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX);
+			 SNAP_PORT_MTU_MIN, SNAP_PORT_MTU_MAX_AFP);
 		return -EINVAL;
 	}
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -419,7 +419,7 @@ static int pony_init(struct snap_elem *el, const struct snap_elem_args *args)
 		pe->mac.addr_bytes[0] = 0x02;
 		memcpy(&pe->mac.addr_bytes[2], pe->ip ? (const uint8_t *)&pe->ip : pe->ip6 + 12, 4);
 	}
-	ARG_U32("mtu", mtu, cfg.mtu ? cfg.mtu : 1500, 576, 9000);
+	ARG_U32("mtu", mtu, cfg.mtu ? cfg.mtu : 1500, 576, PONY_MTU_MAX);
 	ARG_U32("max_flows", max_flows, 64, 1, 4096);
 	ARG_U32("max_streams", max_streams, 1024, 1, PONY_SID_IDX_MASK);
 	ARG_U32("window", window, 256, 64, 16384);

@@ -5,8 +5,8 @@
 
 #include <rte_common.h>
 
-/* The largest segment: a 9,000-byte MTU's (ports take no more: core/config.h). */
-const uint8_t pony_pmtu_zeros[9000];
+/* The largest segment: a PONY_MTU_MAX MTU's (ports take no more: core/config.h). */
+const uint8_t pony_pmtu_zeros[PONY_MTU_MAX];
 
 static uint64_t secs_tsc(const struct pony_tp *tp, uint64_t s)
 {

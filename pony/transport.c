@@ -59,7 +59,7 @@ static int config_fill(struct pony_tp_config *c)
 	if (c->pool == NULL || c->xmit == NULL || c->tsc_hz == 0 ||
 	    (c->auth_keys && c->auth_keys->n == 0))
 		return -EINVAL;
-	if (c->mtu < 576 || c->mtu > 9000 || c->max_flows > 4096 ||
+	if (c->mtu < 576 || c->mtu > PONY_MTU_MAX || c->max_flows > 4096 ||
 	    c->max_streams > PONY_SID_IDX_MASK || !pow2(c->window) || c->window < 64 ||
 	    c->window > 16384 || !pow2(c->sendq_max) || c->sendq_max > 65536 ||
 	    c->rto_min_us > c->rto_max_us || c->cwnd_min <= 0 || c->cwnd_max < c->cwnd_min ||

@@ -117,6 +117,10 @@ struct pony_tp_upcalls {
 	void (*closed)(void *owner, uint32_t sid, int status);
 };
 
+/* The largest IP MTU a transport takes: an af_packet port's (SNAP_PORT_MTU_MAX_AFP; other
+ * ports stop at 9,000). */
+#define PONY_MTU_MAX 64000
+
 /* Transport configuration (the pony element fills it from its config block; tests directly).
  * Limits size the fixed pools allocated at create: nothing is allocated afterwards except
  * mbufs from `pool`. Zero fields take the documented defaults. */
@@ -126,7 +130,8 @@ struct pony_tp_config {
 				 * flow (its authentication identity) is the one of its peer's
 				 * family. */
 	uint16_t local_port;    /* our engine's UDP port, host order */
-	uint16_t mtu;           /* IP MTU; segment payload = mtu - 28 - PONY_HDR_MAX (1500) */
+	uint16_t mtu;           /* IP MTU, 576..PONY_MTU_MAX; segment payload = mtu - 28 -
+				 * PONY_HDR_MAX (1500) */
 	uint32_t max_flows;     /* peers (64) */
 	uint32_t max_streams;   /* streams over all flows (1024) */
 	uint32_t window;        /* packets in flight per flow, power of 2, 64..16384 (256) */

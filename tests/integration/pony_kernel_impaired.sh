@@ -12,7 +12,8 @@
 # rests on two transport rules: a window below one packet is paced by at most the target, not
 # by the inflated srtt, and a timeout proven spurious by an echoed timestamp is undone. Every
 # message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
-# pony_kernel_impaired_jumbo runs it with PONY_BRIDGE_MTU=9000 (issue 16).
+# pony_kernel_impaired_jumbo runs it with PONY_BRIDGE_MTU=9000 (issue 16), pony_kernel_impaired_64k
+# with 64000 (an af_packet port's largest).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 need_root

@@ -45,6 +45,9 @@ engines = ( { name = "e0"; elements = (
   { name = "i6"; type = "icmp6"; port = "p0"; } ); } );'
 bad bad_mac 1 "bad MAC" 'ports = ( { name = "p0"; type = "null"; mac = "zz"; } );' --check
 bad mtu_range 1 "out of range" 'ports = ( { name = "p0"; type = "null"; mtu = 20; } );' --check
+bad mtu_afp_range 1 "out of range" 'ports = ( { name = "p0"; type = "af_packet"; iface = "x"; mtu = 64001; } );' --check
+bad mtu_big_memif 2 "MTU 16000 is over 9000; only an af_packet port" 'ports = ( { name = "p0"; type = "memif"; role = "server";
+  socket = "/tmp/x.sock"; mtu = 16000; } );' --check
 bad hello_range 1 "'app_hello_timeout_ms' = 10 is out of range" 'daemon = { app_hello_timeout_ms = 10; };' --check
 bad pending_range 1 "'app_max_pending' = 0 is out of range" 'daemon = { app_max_pending = 0; };' --check
 bad ctl_clients_range 1 "'control_max_clients' = 5000 is out of range" 'daemon = { control_max_clients = 5000; };' --check

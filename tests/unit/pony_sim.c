@@ -270,8 +270,10 @@ int sim_eal_init(const char *name)
 	if (getenv("PONY_SIM_SEED")) /* replay another seeded run of every scenario */
 		sim_rng_state = strtoull(getenv("PONY_SIM_SEED"), NULL, 0) | 1;
 	snprintf(sim_prefix, sizeof(sim_prefix), "%s_%d", name, (int)getpid());
+	/* 384 MB (touched as used, --no-huge): the shared pool, a jumbo one and pony_pmtu's
+	 * 63 KiB mbufs. */
 	char *argv[] = {(char *)"test", (char *)"--no-huge", (char *)"--no-pci", (char *)"-m",
-			(char *)"256", (char *)"--file-prefix", sim_prefix,
+			(char *)"384", (char *)"--file-prefix", sim_prefix,
 			(char *)"--log-level=lib.*:error", NULL};
 	if (rte_eal_init(8, argv) < 0)
 		return -1;

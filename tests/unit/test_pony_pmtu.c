@@ -22,6 +22,17 @@ static struct rte_mempool *jumbo_pool(void)
 	return p;
 }
 
+/* Both ends at an af_packet port's largest MTU (a veth's 64,000): fewer mbufs, of 63 KiB. */
+static struct rte_mempool *big_pool(void)
+{
+	static struct rte_mempool *p;
+	if (p == NULL)
+		p = rte_pktmbuf_pool_create("pmtu_big", 511, 0, 0,
+					    RTE_PKTMBUF_HEADROOM + PONY_MTU_MAX, SOCKET_ID_ANY);
+	assert_non_null(p);
+	return p;
+}
+
 /* Both ends at MTU 9000; `trust`: A skips probing. */
 static void start_jumbo(bool trust, uint32_t credit)
 {
@@ -73,19 +84,24 @@ static void check_all_arrived(const struct sim_ts *a, const struct sim_ts *b, ui
 	assert_int_equal(a->tx_err + b->tx_err, 0);
 }
 
-/* Connect A to B (the link already set), exchange n messages of up to 60,000 bytes each
+/* Connect A to B (the link already set), exchange n messages of up to max_len bytes each
  * way and check that every one arrived intact. */
-static void exchange_all(uint32_t n, const char *what)
+static void exchange_len(uint32_t n, uint32_t max_len, const char *what)
 {
 	struct sim_ts *a = sim_pair_connect(8);
 	struct sim_ts *b = &sim_ep[1].ts[0];
-	assert_int_equal(sim_ts_plan(a, n, 60000), 0);
-	assert_int_equal(sim_ts_plan(b, n, 60000), 0);
+	assert_int_equal(sim_ts_plan(a, n, max_len), 0);
+	assert_int_equal(sim_ts_plan(b, n, max_len), 0);
 	bool ok = sim_run_until(sim_pair_all_done, 100ull * SIM_HZ, 4000000);
 	if (!ok)
 		sim_pair_dump(what);
 	assert_true(ok);
 	check_all_arrived(a, b, n);
+}
+
+static void exchange_all(uint32_t n, const char *what)
+{
+	exchange_len(n, 60000, what);
 }
 
 /* A clear path: one probe each way is acked (ahead of the stream's OPEN, so before any
@@ -110,6 +126,29 @@ static void test_probe_raises(void **state)
 		assert_int_equal(p.failed, 0);
 		assert_int_equal(st.malformed, 0);
 		assert_int_equal(st.timeouts, 0);
+	}
+	assert_int_equal(sim_link.too_big, 0);
+	sim_pair_stop();
+}
+
+/* The same at MTU 64,000 (af_packet on a veth): the probe pads to a 63,868-byte segment and
+ * messages of up to 300,000 bytes go in segments of that size, every byte intact. */
+static void test_probe_raises_big(void **state)
+{
+	(void)state;
+	struct pony_tp_config ca, cb;
+	sim_pair_cfg(&ca, &cb);
+	ca.mtu = cb.mtu = PONY_MTU_MAX;
+	ca.pool = cb.pool = big_pool();
+	sim_pair_start(&ca, &cb, 8);
+	sim_link.mtu = PONY_MTU_MAX;
+	exchange_len(40, 300000, "pmtu-big");
+	const uint32_t big_seg = PONY_MTU_MAX - 28 - PONY_HDR_MAX;
+	for (int e = 0; e < 2; e++) {
+		struct pony_flow_stats fs = flow_of(e);
+		assert_int_equal(fs.seg_agreed, big_seg);
+		assert_int_equal(fs.seg_max, big_seg);
+		assert_int_equal(pmtu_of(e).raised, 1);
 	}
 	assert_int_equal(sim_link.too_big, 0);
 	sim_pair_stop();
@@ -272,6 +311,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_raises),
+		cmocka_unit_test(test_probe_raises_big),
 		cmocka_unit_test(test_probe_reordered),
 		cmocka_unit_test(test_black_hole_probed),
 		cmocka_unit_test(test_black_hole_trusted),

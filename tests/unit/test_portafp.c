@@ -58,6 +58,19 @@ static void test_slots(void **state)
 		assert_int_equal(bs % fs, 0);             /* whole slots, no gap */
 		assert_true(bs / fs <= 4);
 	}
+	/* Over jumbo, to the af_packet bound: one slot (63 KiB at the top) and the mbuf's 16-bit
+	 * data room, headroom included, still hold the frame. */
+	for (uint32_t mtu = 9000; mtu <= SNAP_PORT_MTU_MAX_AFP; mtu += 997) {
+		uint32_t f = snap_portafp_slot(mtu);
+		assert_true(f >= mtu + 14 + 4 + 66);
+		assert_true(snap_portafp_data_room(mtu) + 128 <= UINT16_MAX);
+	}
+	assert_int_equal(snap_portafp_slot(SNAP_PORT_MTU_MAX_AFP), 63 * 1024);
+	assert_true(snap_portafp_data_room(SNAP_PORT_MTU_MAX_AFP) + 128 <= UINT16_MAX);
+	pc.mtu = SNAP_PORT_MTU_MAX_AFP;
+	char big[64];
+	snap_portafp_eal_arg(&pc, big, sizeof(big));
+	assert_string_equal(big, page == 4096 ? ",framesz=64512,blocksz=258048" : big);
 	pc.mtu = 9000;
 	char arg[64];
 	snap_portafp_eal_arg(&pc, arg, sizeof(arg));
@@ -90,8 +103,9 @@ static void test_set_mtu_errors(void **state)
 	pc.mtu = 67;
 	assert_int_equal(snap_portafp_set_mtu(&pc, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "67"));
-	pc.mtu = 9001;
+	pc.mtu = SNAP_PORT_MTU_MAX_AFP + 1;
 	assert_int_equal(snap_portafp_set_mtu(&pc, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "64001"));
 }
 
 static void test_eal_arg(void **state)

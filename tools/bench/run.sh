@@ -27,6 +27,8 @@
 #   --busy-limit CORES  flag a case run "busy" when the CPU used by other processes of the
 #                machine during it averaged more than CORES cores (default 0.1)
 # Env: PONY_BENCH_MTU: every link's MTU (memif ports, the veth for the kernel and af_packet);
+#   PONY_BENCH_VETH_MTU: the veth's alone, over PONY_BENCH_MTU (up to 64000, an af_packet
+#   port's largest; memif stops at 9000): the same link for the kernel and af_packet;
 #   PONY_BENCH_MEMIF_KICKS=0: memif ports without rx_interrupts (spreading/compacting engines
 #   then poll them with back-off instead of sleeping on the peer's kicks);
 #   BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
@@ -53,7 +55,7 @@ printf -v cmdline ' %q' "$@"
 # Recorded in the results, quoted to be rerun as is, with the environment that changes what
 # is measured.
 envs=""
-for v in PONY_BENCH_MTU PONY_BENCH_ZERO_COPY PONY_BENCH_MEMIF_KICKS PONY_BENCH_TUNING \
+for v in PONY_BENCH_MTU PONY_BENCH_VETH_MTU PONY_BENCH_ZERO_COPY PONY_BENCH_MEMIF_KICKS PONY_BENCH_TUNING \
          PONY_BENCH_KEYS PONY_BENCH_GROUP_KEYS BENCH_CLIENT_CPUS BENCH_SERVER_CPUS; do
   [ -n "${!v+x}" ] && printf -v envs '%s%s=%q ' "$envs" "$v" "${!v}"
 done
@@ -157,6 +159,7 @@ ulimit -n 8192 2>/dev/null || true   # 1,000 conns on each side
 HZ=$(getconf CLK_TCK)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+VETH_MTU=${PONY_BENCH_VETH_MTU:-${PONY_BENCH_MTU:-}}
 
 # ---- topology -------------------------------------------------------------------------
 topology_up() {
@@ -169,9 +172,9 @@ topology_up() {
   ip link set $VB netns $NS_B
   ip -n $NS_A addr add $IP_A/24 dev $VA
   ip -n $NS_B addr add $IP_B/24 dev $VB
-  if [ -n "${PONY_BENCH_MTU:-}" ]; then # the same link for the kernel and af_packet
-    ip -n $NS_A link set $VA mtu "$PONY_BENCH_MTU"
-    ip -n $NS_B link set $VB mtu "$PONY_BENCH_MTU"
+  if [ -n "$VETH_MTU" ]; then # the same link for the kernel and af_packet
+    ip -n $NS_A link set $VA mtu "$VETH_MTU"
+    ip -n $NS_B link set $VB mtu "$VETH_MTU"
   fi
   ip -n $NS_A link set $VA up
   ip -n $NS_B link set $VB up
@@ -541,7 +544,7 @@ pony_pair() {
 # the kernel's next repeat.
 # pony_afpacket_runs MODE
 pony_afpacket_runs() {
-  local rc=0 afp_mtu=${PONY_BENCH_MTU:+mtu = $PONY_BENCH_MTU; }
+  local rc=0 afp_mtu=${VETH_MTU:+mtu = $VETH_MTU; }
   log "Pony over af_packet on the veth pair ($1 group, repeat $REP): daemon+client on CPUs $CCPUS ($NS_A), daemon+server on CPUs $SCPUS ($NS_B)"
   ip -n $NS_A addr flush dev $VA
   ip -n $NS_B addr flush dev $VB
