@@ -289,8 +289,15 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 	uint16_t mtu = 0;
 	p->mtu = !mtu_own && rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
 	bool soft_mac = false;
-	if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
-	    p->kind != SNAP_PORT_VIRTIO_USER) {
+	if (pc->mac_set && p->kind == SNAP_PORT_AF_PACKET) {
+		/* The port's own MAC in software, the interface's left alone (the PMD would
+		 * rename the interface): the kernel then takes the port's frames for another
+		 * host's and drops its copies at ip_rcv's first check, where with the
+		 * interface's MAC it routes each one to nowhere (portafp.c). */
+		soft_mac = true;
+		snap_portafp_own_mac(pc, p->port_id);
+	} else if (pc->mac_set && p->kind != SNAP_PORT_MEMIF && p->kind != SNAP_PORT_TAP &&
+		   p->kind != SNAP_PORT_VIRTIO_USER) {
 		r = rte_eth_dev_default_mac_addr_set(p->port_id,
 						     (struct rte_ether_addr *)(uintptr_t)&pc->mac);
 		/* The vhost PMD reports a fixed MAC it cannot change but filters nothing on

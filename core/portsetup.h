@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct snap_config;
 struct snap_neigh_cfg;
@@ -30,6 +31,12 @@ uint32_t snap_portafp_slot(uint32_t mtu);
 uint32_t snap_portafp_data_room(uint32_t mtu);
 int snap_portafp_eal_arg(const struct snap_port_cfg *pc, char *buf, size_t len);
 int snap_portafp_set_mtu(const struct snap_port_cfg *pc, char *err, size_t errlen);
+/* An af_packet port with a MAC of its own (config `mac`; the interface keeps its MAC): the
+ * interface must pass frames for that MAC up. A veth passes everything, so nothing is done;
+ * any other interface is made promiscuous through the device (needs CAP_NET_ADMIN), and a
+ * refusal is logged with what to do instead (never fatal: the interface may already be
+ * promiscuous). */
+void snap_portafp_own_mac(const struct snap_port_cfg *pc, uint16_t port_id);
 /* After EAL init: bring up every configured port (mempool, queues, neighbour table, start).
  * 0 or -errno with a one-line message in err. Partially created ports are released by
  * snap_ports_destroy(). */

@@ -13,7 +13,7 @@
 # by the inflated srtt, and a timeout proven spurious by an echoed timestamp is undone. Every
 # message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
 # pony_kernel_impaired_jumbo runs it with PONY_BRIDGE_MTU=9000 (issue 16), pony_kernel_impaired_64k
-# with 64000 (an af_packet port's largest).
+# with 64000 (an af_packet port's largest) and the ports' own MACs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 need_root
@@ -36,6 +36,14 @@ wait_log "$T/srv.log" "listening" 10 || fail "server app did not start"
 cat "$T/cli.log"
 $SB flows | tee "$T/flows" # the client side's congestion state, for the log
 for d in $KB1 $KB2; do bash "$IMP" -n $BR stats $d | sed "s/^/$d: /"; done | tee "$T/kstats"
+# What the daemons' own kernels made of Pony's frames (they have no address on the veths):
+# with the interface's MAC each frame is routed, to an error route, and dropped (IP
+# InAddrErrors / InNoRoutes); with a MAC of the port's own it is another host's and never
+# reaches routing.
+kroute() { ip netns exec "$1" awk '$1 == "Ip:" && $2 ~ /^[0-9]/ {a = $6} $1 == "IpExt:" &&
+  $2 ~ /^[0-9]/ {b = $2} END {print a + b}' /proc/net/snmp /proc/net/netstat; }
+krouted=$(( $(kroute $NA) + $(kroute $NB) ))
+echo "kernel: Pony frames routed to nowhere by the daemons' own kernels: $krouted"
 stop_daemon b
 stop_daemon a
 total() { echo $(( $(counter "$T/a.log" pony0 "$1" "$2") + $(counter "$T/b.log" pony0 "$1" "$2") )); }
@@ -53,6 +61,14 @@ echo "kernel (tc-bpf): dropped $kdrop, duplicated $kdup"
 [ "$dups" -gt 0 ] || fail "no duplicates counted (the kernel duplicated nothing?)"
 [ "$msgs" -eq $((2 * N)) ] || fail "delivered $msgs messages, expected $((2 * N)) (exactly once each way)"
 [ "$failed" -eq 0 ] || fail "a flow failed"
+if [ "${PONY_BRIDGE_OWN_MAC:-0}" = 1 ]; then
+  for x in "$NA k1$$ 1" "$NB k2$$ 2"; do
+    set -- $x
+    ! ip -n $1 link show $2 | grep -q "link/ether 02:00:00:94:00:0$3 " ||
+      fail "$2 took its port's MAC (it must keep its own)"
+  done
+  [ "$krouted" -lt 10 ] || fail "the kernels routed $krouted of Pony's frames (own MACs: none)"
+fi
 if [ -n "${PONY_BRIDGE_MTU:-}" ]; then
   # Jumbo frames: the daemons set their interfaces' MTU, and frames of that size crossed.
   for x in "$NA k1$$" "$NB k2$$"; do
