@@ -186,6 +186,7 @@ void pony_qos_complete(struct pony_qos *q, pony_qos_ticket t, unsigned ran, uint
 		return; /* the entry was reused for another pair meanwhile */
 	if (missed) {
 		e->missed++;
+		q->cls[ran].slo_missed_floor += e->p <= q->prm.p_min;
 		e->p -= q->prm.step;
 		if (e->p < q->prm.p_min)
 			e->p = q->prm.p_min;

@@ -110,6 +110,11 @@ struct pony_qos_class_stats {
 	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes;
 	uint64_t rpcs;        /* RPCs completed in this class (latency samples) */
 	uint64_t slo_missed;  /* of those, over the class's SLO */
+	uint64_t slo_missed_floor; /* of those, admitted while the admit probability sat at
+				    * p_min: downgrading cannot hold the class at its SLO under
+				    * this load (the SLO is out of reach: under the latency the
+				    * load itself gives even a class that is almost all
+				    * downgraded) */
 	uint64_t downgraded;  /* RPCs asked for this class and sent in the next lower one */
 	uint64_t yielded;     /* times its data waited for a higher class (transport's yield) */
 	uint64_t p50_ns, p99_ns, p999_ns; /* completion latency (filled by pony_qos_stats) */

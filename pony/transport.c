@@ -532,17 +532,17 @@ void pony_tp_qos_report(const struct pony_tp *tp,
 #define QROW(c)                                                                           \
 	{QN(c, tx_pkts), QN(c, tx_bytes), QN(c, rx_pkts), QN(c, rx_bytes), QN(c, rpcs),     \
 	 QN(c, slo_missed), QN(c, downgraded), QN(c, p50_ns), QN(c, p99_ns), QN(c, p999_ns), \
-	 QN(c, yielded)}
-	static const char *const names[PONY_QOS_N][11] = {QROW("critical"), QROW("normal"),
+	 QN(c, yielded), QN(c, slo_missed_floor)}
+	static const char *const names[PONY_QOS_N][12] = {QROW("critical"), QROW("normal"),
 							  QROW("scavenger")};
 #undef QROW
 #undef QN
 	for (unsigned c = 0; c < PONY_QOS_N; c++) {
 		const struct pony_qos_class_stats *q = &st[c];
-		const uint64_t v[11] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
+		const uint64_t v[12] = {q->tx_pkts, q->tx_bytes, q->rx_pkts, q->rx_bytes, q->rpcs,
 					q->slo_missed, q->downgraded, q->p50_ns, q->p99_ns,
-					q->p999_ns, q->yielded};
-		for (unsigned k = 0; k < 11; k++)
+					q->p999_ns, q->yielded, q->slo_missed_floor};
+		for (unsigned k = 0; k < 12; k++)
 			fn(ctx, names[c][k], v[k]);
 	}
 }

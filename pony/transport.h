@@ -356,7 +356,8 @@ struct pony_qos_class_stats;
 void pony_tp_qos_stats(const struct pony_tp *tp, struct pony_qos_class_stats *out);
 /* The same as named counters for `snapctl stats` ("qos_critical_tx_pkts",
  * "qos_normal_p99_ns", "qos_scavenger_downgraded"...: tx/rx pkts and bytes, rpcs,
- * slo_missed, downgraded, p50/p99/p999 of the completion latency, per class). */
+ * slo_missed, downgraded, p50/p99/p999 of the completion latency, yielded and
+ * slo_missed_floor, per class). */
 void pony_tp_qos_report(const struct pony_tp *tp,
 			void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 

@@ -124,6 +124,8 @@ static void test_aimd(void **state)
 	for (unsigned i = 0; i < 20; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 30000);
 	assert_true(pony_qos_admit_p(&q, PONY_QOS_CRITICAL, dst) == 0.01); /* floor */
+	/* The 20th miss came with p already at the floor: the SLO is out of reach. */
+	assert_int_equal(q.cls[PONY_QOS_CRITICAL].slo_missed_floor, 1);
 	/* met: additive increase of step / 99 each */
 	for (unsigned i = 0; i < 99; i++)
 		pony_qos_complete(&q, t, PONY_QOS_CRITICAL, 10000);
@@ -145,11 +147,13 @@ static void test_aimd(void **state)
 	assert_int_equal(pony_qos_admit(&q, PONY_QOS_NORMAL, dst, 4, UINT32_MAX, &t),
 			 PONY_QOS_NORMAL);
 	assert_int_equal(t, 0);
-	/* latency percentiles: 30 misses at 30 us, 3,089 hits at 10 us, 1 at 50 us */
+	/* latency percentiles: 30 misses at 30 us, 3,089 hits at 10 us, 1 at 50 us; none of the
+	 * last ten misses at the floor */
 	struct pony_qos_class_stats st[PONY_QOS_N];
 	pony_qos_stats(&q, st);
 	assert_int_equal(st[PONY_QOS_CRITICAL].rpcs, 3120);
 	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed, 31);
+	assert_int_equal(st[PONY_QOS_CRITICAL].slo_missed_floor, 1);
 	assert_true(st[PONY_QOS_CRITICAL].p50_ns >= 10000 && st[PONY_QOS_CRITICAL].p50_ns < 12500);
 	assert_true(st[PONY_QOS_CRITICAL].p99_ns >= 10000 && st[PONY_QOS_CRITICAL].p99_ns < 12500);
 	assert_true(st[PONY_QOS_CRITICAL].p999_ns >= 30000 &&
