@@ -59,10 +59,10 @@ static void group_info(struct ctl_arena *a, const struct sched_group *g, Ctl__Gr
 		char line[512];
 		int off = snprintf(line, sizeof(line),
 				   "thread %u: %s; %s; busy %llu/%llu loops, sleeps %llu, wakeups "
-				   "%llu, backoff now %llu ns, cpu %llu ms; engines:",
+				   "%llu, backoffs %llu, backoff now %llu ns, cpu %llu ms; engines:",
 				   t.index, t.placement, t.deadline, (unsigned long long)t.busy_loops,
 				   (unsigned long long)t.loops, (unsigned long long)t.sleeps,
-				   (unsigned long long)t.wakeups,
+				   (unsigned long long)t.wakeups, (unsigned long long)t.backoffs,
 				   (unsigned long long)t.backoff_cur_ns,
 				   (unsigned long long)(t.cpu_ns / 1000000));
 		for (unsigned k = 0; k < t.n_engines && off > 0 && (size_t)off < sizeof(line); k++)

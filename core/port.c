@@ -249,7 +249,7 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 	p->rss_hf = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? conf.rx_adv_conf.rss_conf.rss_hf : 0;
 	p->rx_intr = memif ? pc->rx_intr : conf.intr_conf.rxq;
 	/* Before the start: a peer may come up at once. Failing, it logs and clears rx_intr. */
-	if (p->rx_intr && !memif)
+	if (p->rx_intr && !memif && p->kind != SNAP_PORT_AF_PACKET) /* its socket tells */
 		snap_portwake_attach(p);
 	uint16_t nrx = pc->ring_size, ntx = pc->ring_size;
 	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);

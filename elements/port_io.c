@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -22,6 +23,7 @@ struct port_rx {
 	uint16_t queue;
 	uint16_t burst;
 	int intr_fd;     /* -1: no rx interrupts on this port */
+	bool afp;        /* intr_fd is the af_packet queue's socket (snap_port_afp_rx_fd) */
 	int link_fd;     /* the port's link events for this queue (snap_port_link_wake_fd) */
 	uint32_t gen;    /* the port's generation intr_fd belongs to */
 	bool armed;
@@ -66,7 +68,18 @@ static int rx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	/* Sleeping on the interrupt alone could miss a peer that came (back) after arming:
 	 * the link events wake this engine to arm again (core/portwake.c). Both or neither. */
 	int lfd = snap_port_link_wake_fd(s->port, s->queue);
-	if (s->port->rx_intr && lfd >= 0) {
+	if (s->port->rx_intr && s->port->kind == SNAP_PORT_AF_PACKET) {
+		/* No link events to wait for beside it: the socket itself reports the ring and
+		 * the interface's errors (ENETDOWN). */
+		int fd = snap_port_afp_rx_fd(s->port, s->queue);
+		if (fd >= 0 && snap_engine_add_wake_fd(e, fd) == 0) {
+			s->intr_fd = fd;
+			s->afp = true;
+		} else {
+			SNAP_LOG(NOTICE, "port %s queue %u: no socket to sleep on (%s); its engine "
+				 "polls", s->port->name, s->queue, strerror(fd < 0 ? -fd : ENOSPC));
+		}
+	} else if (s->port->rx_intr && lfd >= 0) {
 		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(s->port->port_id, s->queue);
 		/* Non-blocking once here, not at every disarm (two syscalls per wake-up). */
 		int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
@@ -174,6 +187,22 @@ static int rx_arm(struct snap_elem *el, bool arm)
 		s->armed = false;
 		return -ENOTSUP;
 	}
+	if (s->afp) {
+		/* The socket is readable while the ring holds frames: nothing to arm. Woken, a
+		 * pending error (the interface went down) is read, or it would wake the engine
+		 * at once at every sleep until the interface came back. */
+		if (arm && !s->armed) {
+			s->armed = true;
+			s->intr_arms++;
+		} else if (!arm && s->armed) {
+			s->armed = false;
+			int err = 0;
+			socklen_t l = sizeof(err);
+			if (getsockopt(s->intr_fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 && err)
+				s->link_wakes++;
+		}
+		return 0;
+	}
 	if (arm && !s->armed) {
 		if (rte_eth_dev_rx_intr_enable(s->port->port_id, s->queue) < 0)
 			return -ENOTSUP;
@@ -214,7 +243,8 @@ static void rx_destroy(struct snap_elem *el)
 		snap_port_release_rxq(s->port, s->queue, el->engine);
 	if (s->intr_fd >= 0) {
 		snap_engine_del_wake_fd(el->engine, s->intr_fd);
-		snap_engine_del_wake_fd(el->engine, s->link_fd);
+		if (s->link_fd >= 0)
+			snap_engine_del_wake_fd(el->engine, s->link_fd);
 	}
 	kick_arm(s, el, false);
 	kick_close(s, el->engine);

@@ -159,6 +159,15 @@ static inline int snap_port_link_wake_fd(const struct snap_port *p, uint16_t q)
 int snap_port_kick_open(const struct snap_port *p, uint16_t q);
 int snap_port_kick_arm(const struct snap_port *p, uint16_t q, int fd, bool arm);
 
+/* af_packet rx "interrupts" (core/portafpfd.c): the packet socket of rx queue q, which the
+ * kernel makes readable while frames wait in its ring (level-triggered: nothing to arm or
+ * drain; a pending socket error, e.g. ENETDOWN while the interface is down, also wakes,
+ * until SO_ERROR is read). The PMD's own fd, found in /proc/self/fd: valid until the port
+ * stops or is probed again (its generation changes). -ENOTSUP (not af_packet, or more than
+ * one queue: which socket serves which queue cannot be told), -ENOENT (no such socket),
+ * -EEXIST (two on the interface). Control thread, at build time. */
+int snap_port_afp_rx_fd(const struct snap_port *p, uint16_t q);
+
 /* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):
  * only then does port_id name a DPDK port to read link, stats or capabilities from. Control
  * thread. */

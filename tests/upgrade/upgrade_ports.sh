@@ -77,7 +77,10 @@ case $KIND in
   af_packet|af_xdp)
     veth_pair ua$$ ub$$
     RUN_A=(ip netns exec $NA) RUN_B=(ip netns exec $NB)
-    host a "type = \"$KIND\"; iface = \"ua$$\"; ip = \"$IPA/24\";" $IPB $MB >"$T/a.conf"
+    # af_packet: its engines take the queue's socket as their wake fd (core/portafpfd.c),
+    # each daemon its own: the new one's must be the one it finds.
+    irq=""; [ "$KIND" = af_packet ] && irq=" rx_interrupts = true;"
+    host a "type = \"$KIND\"; iface = \"ua$$\"; ip = \"$IPA/24\";$irq" $IPB $MB >"$T/a.conf"
     host b "type = \"af_packet\"; iface = \"ub$$\"; ip = \"$IPB/24\";" $IPA $MA ping >"$T/b.conf" ;;
   tap)
     netns $NA
