@@ -290,8 +290,8 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 	p->mtu = !mtu_own && rte_eth_dev_get_mtu(p->port_id, &mtu) == 0 && mtu ? mtu : pc->mtu;
 	bool soft_mac = false;
 	if (pc->mac_set && p->kind == SNAP_PORT_AF_PACKET) {
-		/* The port's own MAC in software, the interface's left alone (the PMD would
-		 * rename the interface): the kernel then takes the port's frames for another
+		/* The port's own MAC in software, the interface's left alone (the PMD would set
+		 * the interface's MAC to it): the kernel then takes the port's frames for another
 		 * host's and drops its copies at ip_rcv's first check, where with the
 		 * interface's MAC it routes each one to nowhere (portafp.c). */
 		soft_mac = true;
