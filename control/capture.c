@@ -148,12 +148,17 @@ static void drain(struct ctl_capture *c)
 static bool remove_callbacks(struct ctl_capture *c)
 {
 	struct snap_port *p = c->port;
+	bool tx = false;
 	for (uint16_t q = 0; q < SNAP_PORT_QUEUES_MAX; q++) {
 		if (c->rx_cb[q])
 			rte_eth_remove_rx_callback(p->port_id, q, c->rx_cb[q]);
-		if (c->tx_cb[q])
+		if (c->tx_cb[q]) {
 			rte_eth_remove_tx_callback(p->port_id, q, c->tx_cb[q]);
+			tx = true;
+		}
 	}
+	if (tx) /* one capture a port at a time: direct transmit (if any) again */
+		atomic_store_explicit(&p->tx_capture, false, memory_order_relaxed);
 	if (snap_port_sync_owners(p, 2000) == 0)
 		return true;
 	SNAP_LOG(ERR, "capture %s: leaking the capture's callbacks and buffers", p->name);
@@ -380,6 +385,10 @@ int ctl_capture_start(struct ctl_rpc_server *srv, const struct ctl_capture_req *
 		if (c->tx_cb[q] == NULL)
 			r = -rte_errno;
 	}
+	/* Direct transmit (af_packet tx_direct) bypasses the callbacks: the queues send
+	 * through the PMD while the capture runs (from their next burst on). */
+	if (r == 0 && (dirs & CTL_CAPTURE_TX))
+		atomic_store_explicit(&p->tx_capture, true, memory_order_relaxed);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot add a capture callback on port %s: %s", p->name,
 			 rte_strerror(-r));

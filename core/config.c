@@ -163,7 +163,8 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 	    opt_str(p, ps, "ip6", ip6, sizeof(ip6)) ||
 	    opt_str(p, ps, "devargs", pc->devargs, sizeof(pc->devargs)) ||
 	    opt_bool(p, ps, "rx_interrupts", &pc->rx_intr) ||
-	    opt_bool(p, ps, "zero_copy", &pc->zero_copy))
+	    opt_bool(p, ps, "zero_copy", &pc->zero_copy) ||
+	    opt_bool(p, ps, "tx_direct", &pc->tx_direct))
 		return -EINVAL;
 	v = 0;
 	if (opt_int(p, ps, "id", 0, UINT32_MAX, &v))
@@ -204,6 +205,9 @@ static int parse_port(struct pctx *p, const config_setting_t *ps, struct snap_po
 			return fail(p, config_setting_get_member(ps, "role"),
 				    "port '%s': role must be \"server\" or \"client\"", pc->name);
 	}
+	if (pc->tx_direct && pc->kind != SNAP_PORT_AF_PACKET)
+		return fail(p, config_setting_get_member(ps, "tx_direct"),
+			    "port '%s': tx_direct is for an af_packet port only", pc->name);
 	if (pc->zero_copy && (pc->kind != SNAP_PORT_MEMIF || pc->server))
 		return fail(p, config_setting_get_member(ps, "zero_copy"),
 			    "port '%s': zero_copy is for a memif client only (a memif server "

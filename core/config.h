@@ -65,6 +65,7 @@ struct snap_port_cfg {
 	uint32_t mbufs;
 	bool rx_intr;
 	bool zero_copy;              /* memif client: peer reads/writes our mbufs (portzc.c) */
+	bool tx_direct;              /* af_packet: send from the mbufs (portafptx.c) */
 	uint16_t steer_base;         /* steered UDP port blocks (snap/steer.h) */
 	uint16_t steer_block;
 	char devargs[160];           /* extra driver arguments appended verbatim */

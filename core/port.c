@@ -309,6 +309,8 @@ static int port_setup(struct snap_port *p, const struct snap_port_cfg *pc, bool 
 				 strerror(-r));
 	}
 	snap_port_steer_setup(p, pc);
+	if (pc->tx_direct && p->n_afp_tx_fd == 0) /* once: a failure leaves the PMD sending */
+		snap_portafp_tx_open(p);
 	r = defer ? 0 : snap_port_start(p);
 	if (r < 0 && p->memif_client) {
 		/* Its server may simply not run yet: the link is kept from the control loop. */
@@ -467,6 +469,7 @@ void snap_ports_destroy(void)
 			snap_portdev_close(p);
 		}
 		snap_portwake_close(p);
+		snap_portafp_tx_close(p);
 		rte_hash_free(p->neigh);
 		snap_port_nd6_destroy(p);
 		rte_mempool_free(p->pool);

@@ -37,6 +37,10 @@ int snap_portafp_set_mtu(const struct snap_port_cfg *pc, char *err, size_t errle
  * refusal is logged with what to do instead (never fatal: the interface may already be
  * promiscuous). */
 void snap_portafp_own_mac(const struct snap_port_cfg *pc, uint16_t port_id);
+/* af_packet direct transmit (portafptx.c): open a ring-less packet socket per tx queue of p
+ * (0; -errno and none, logged: the PMD sends), and close them. */
+int snap_portafp_tx_open(struct snap_port *p);
+void snap_portafp_tx_close(struct snap_port *p);
 /* After EAL init: bring up every configured port (mempool, queues, neighbour table, start).
  * 0 or -errno with a one-line message in err. Partially created ports are released by
  * snap_ports_destroy(). */

@@ -272,6 +272,8 @@ struct port_tx {
 	struct snap_port *port;
 	uint16_t queue;
 	uint16_t head, count; /* backlog ring */
+	uint64_t direct_tx;      /* frames sent by direct transmit (af_packet tx_direct) */
+	uint64_t direct_dropped; /* frames it dropped: refused by the kernel for good */
 	/* The backlog's first `offered` packets were handed to the queue before (a capture
 	 * recorded them then); the rest went straight to the backlog behind them. */
 	uint16_t offered;
@@ -302,6 +304,19 @@ static int tx_init(struct snap_elem *el, const struct snap_elem_args *args)
 	return 0;
 }
 
+/* One burst to the queue: the PMD's, or an af_packet port's direct transmit. Returns how
+ * many of pkts the queue took (sent or, direct, dropped for good and counted). */
+static uint16_t tx_burst(struct port_tx *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (!snap_port_tx_direct(s->port))
+		return rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
+	uint64_t dropped = 0;
+	uint16_t k = snap_port_afp_tx(s->port, s->queue, pkts, n, &dropped);
+	s->direct_tx += k - dropped;
+	s->direct_dropped += dropped;
+	return k;
+}
+
 /* Send what the backlog holds, oldest first. Returns packets sent. */
 static unsigned tx_flush(struct port_tx *s)
 {
@@ -309,7 +324,7 @@ static unsigned tx_flush(struct port_tx *s)
 	while (s->count) {
 		uint16_t run = RTE_MIN(s->count, (uint16_t)(TX_BACKLOG - s->head));
 		s->port->txq_skip[s->queue] = RTE_MIN(s->offered, run);
-		uint16_t n = rte_eth_tx_burst(s->port->port_id, s->queue, &s->backlog[s->head], run);
+		uint16_t n = tx_burst(s, &s->backlog[s->head], run);
 		s->offered = (uint16_t)(RTE_MAX(s->offered, run) - n);
 		s->head = (uint16_t)((s->head + n) % TX_BACKLOG);
 		s->count -= n;
@@ -343,7 +358,7 @@ static void tx_process(struct snap_elem *el, struct rte_mbuf **pkts, uint16_t n)
 	}
 	bool offered = false;
 	if (likely(s->count == 0 || (tx_flush(s), s->count == 0))) {
-		sent = rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
+		sent = tx_burst(s, pkts, n);
 		offered = true; /* the backlog was empty: what stays is its offered prefix */
 	}
 	for (uint16_t i = sent; i < n; i++) {
@@ -382,6 +397,10 @@ static void tx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	const struct port_tx *s = snap_elem_priv(el);
 	fn(ctx, "backlog", s->count);
 	fn(ctx, "deferred", s->retries);
+	if (s->port->afp_tx_direct) {
+		fn(ctx, "direct_tx", s->direct_tx);
+		fn(ctx, "direct_dropped", s->direct_dropped);
+	}
 }
 
 static void tx_destroy(struct snap_elem *el)

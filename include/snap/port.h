@@ -118,6 +118,14 @@ struct snap_port {
 	 * packets the queue refused before: a tx capture callback, which runs inside that burst
 	 * on the same thread, skips them because it recorded them at their first offer. */
 	uint16_t txq_skip[SNAP_PORT_QUEUES_MAX];
+	/* af_packet direct transmit (core/portafptx.c, port setting tx_direct): a ring-less
+	 * packet socket per tx queue, opened at setup; off while a capture watches the
+	 * port's transmit side (tx_capture, set by the control thread: DPDK's tx callbacks
+	 * only see rte_eth_tx_burst). */
+	bool afp_tx_direct;
+	uint16_t n_afp_tx_fd;
+	int afp_tx_fd[SNAP_PORT_QUEUES_MAX];
+	_Atomic bool tx_capture;
 	uint64_t neigh_updates;
 	uint64_t neigh_full;           /* learns refused: table full and nothing evictable yet */
 	uint64_t neigh_evicted;        /* entries evicted to make room (oldest of a sample) */
@@ -167,6 +175,20 @@ int snap_port_kick_arm(const struct snap_port *p, uint16_t q, int fd, bool arm);
  * one queue: which socket serves which queue cannot be told), -ENOENT (no such socket),
  * -EEXIST (two on the interface). Control thread, at build time. */
 int snap_port_afp_rx_fd(const struct snap_port *p, uint16_t q);
+
+/* Send up to n frames on tx queue q of an af_packet port with direct transmit (its queue's
+ * owner only): sent frames are freed, as are frames the kernel refuses for good (too
+ * long, interface down: counted in *dropped); returns how many of pkts are gone, the rest
+ * (the kernel's queue full) the caller keeps and offers again. */
+struct rte_mbuf;
+uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkts,
+			  uint16_t n, uint64_t *dropped);
+
+/* Whether tx queue bursts of p go out by snap_port_afp_tx rather than the PMD. */
+static inline bool snap_port_tx_direct(const struct snap_port *p)
+{
+	return p->afp_tx_direct && !atomic_load_explicit(&p->tx_capture, memory_order_relaxed);
+}
 
 /* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):
  * only then does port_id name a DPDK port to read link, stats or capabilities from. Control

@@ -13,7 +13,7 @@
 # by the inflated srtt, and a timeout proven spurious by an echoed timestamp is undone. Every
 # message must come back exactly once, in order, byte-identical. Needs root, impair.bpf.o.
 # pony_kernel_impaired_jumbo runs it with PONY_BRIDGE_MTU=9000 (issue 16), pony_kernel_impaired_64k
-# with 64000 (an af_packet port's largest) and the ports' own MACs.
+# with 64000 (an af_packet port's largest), the ports' own MACs and direct transmit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pony_lib.sh"
 need_root
@@ -68,6 +68,13 @@ if [ "${PONY_BRIDGE_OWN_MAC:-0}" = 1 ]; then
       fail "$2 took its port's MAC (it must keep its own)"
   done
   [ "$krouted" -lt 10 ] || fail "the kernels routed $krouted of Pony's frames (own MACs: none)"
+fi
+if [ "${PONY_BRIDGE_TX_DIRECT:-0}" = 1 ]; then
+  da=$(counter "$T/a.log" pony0 tx direct_tx) db=$(counter "$T/b.log" pony0 tx direct_tx)
+  dd=$(( $(counter "$T/a.log" pony0 tx direct_dropped) + $(counter "$T/b.log" pony0 tx direct_dropped) ))
+  echo "direct transmit: A $da, B $db frames, $dd dropped"
+  [ "$da" -gt 0 ] && [ "$db" -gt 0 ] || fail "direct transmit sent nothing"
+  [ "$dd" -eq 0 ] || fail "direct transmit dropped $dd frames"
 fi
 if [ -n "${PONY_BRIDGE_MTU:-}" ]; then
   # Jumbo frames: the daemons set their interfaces' MTU, and frames of that size crossed.

@@ -45,6 +45,8 @@ engines = ( { name = "e0"; elements = (
   { name = "i6"; type = "icmp6"; port = "p0"; } ); } );'
 bad bad_mac 1 "bad MAC" 'ports = ( { name = "p0"; type = "null"; mac = "zz"; } );' --check
 bad mtu_range 1 "out of range" 'ports = ( { name = "p0"; type = "null"; mtu = 20; } );' --check
+bad tx_direct_memif 2 "tx_direct is for an af_packet port only" 'ports = ( { name = "p0"; type = "memif"; role = "server";
+  socket = "/tmp/x.sock"; tx_direct = true; } );' --check
 bad mtu_afp_range 1 "out of range" 'ports = ( { name = "p0"; type = "af_packet"; iface = "x"; mtu = 64001; } );' --check
 bad mtu_big_memif 2 "MTU 16000 is over 9000; only an af_packet port" 'ports = ( { name = "p0"; type = "memif"; role = "server";
   socket = "/tmp/x.sock"; mtu = 16000; } );' --check

@@ -551,8 +551,8 @@ pony_afpacket_runs() {
   ip -n $NS_A addr flush dev $VA
   ip -n $NS_B addr flush dev $VB
   pony_pair pony-afpacket/$1 $NS_A $NS_B \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; mac = \"02:00:00:5b:01:01\"; rx_interrupts = true; $afp_mtu}" \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; mac = \"02:00:00:5b:01:02\"; rx_interrupts = true; $afp_mtu}" "" "$1" || rc=1
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; mac = \"02:00:00:5b:01:01\"; rx_interrupts = true; tx_direct = true; $afp_mtu}" \
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; mac = \"02:00:00:5b:01:02\"; rx_interrupts = true; tx_direct = true; $afp_mtu}" "" "$1" || rc=1
   # Back to the kernel for its next repeat.
   ip -n $NS_A addr add $IP_A/24 dev $VA
   ip -n $NS_B addr add $IP_B/24 dev $VB
