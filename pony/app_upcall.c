@@ -121,6 +121,18 @@ static void *up_rx_begin(void *owner, uint32_t sid, uint32_t len, uint64_t *cook
 	return s->buf + s->ops[i].off;
 }
 
+static void *up_rx_peek(void *owner, uint32_t sid, uint32_t len)
+{
+	/* No side effect: a mismatch is rx_begin's to count. */
+	const struct app_stream *st = owner;
+	if (st == NULL || st->s == NULL || st->state == APP_STREAM_FREE || st->sid != sid ||
+	    st->rx_head == APP_NONE)
+		return NULL;
+	const struct pony_app_session *s = st->s;
+	const uint32_t i = st->rx_head;
+	return len > s->ops[i].len ? NULL : s->buf + s->ops[i].off;
+}
+
 static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status)
 {
 	struct app_stream *st = owner;
@@ -185,6 +197,7 @@ const struct pony_tp_upcalls pony_app_upcalls = {
 	.accept = up_accept,
 	.opened = up_opened,
 	.rx_begin = up_rx_begin,
+	.rx_peek = up_rx_peek,
 	.rx_done = up_rx_done,
 	.tx_done = up_tx_done,
 	.closed = up_closed,

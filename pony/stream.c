@@ -442,8 +442,19 @@ uint8_t *pony_stream_rx_place(struct pony_tp *tp, const struct pony_flow *f,
 		return NULL;
 	const struct pony_stream *s = pony_stream_get(tp, h->sid);
 	if (s == NULL || s->flow != (uint32_t)(f - tp->flows) || s->state != PONY_S_OPEN ||
-	    !s->rx_active || s->rx_discard || h->msg_id != s->rx_next || h->msg_len != s->rx_len ||
-	    h->offset != s->rx_got || h->payload_len > s->rx_len - s->rx_got)
+	    h->msg_id != s->rx_next)
+		return NULL;
+	if (!s->rx_active) {
+		/* A message's first segment: where rx_begin will put the message, if the user
+		 * can tell without committing to it (seg_apply calls rx_begin once the checksum
+		 * held, and copies again should it answer otherwise). */
+		if (h->offset != 0 || h->payload_len > h->msg_len || tp->up->rx_peek == NULL ||
+		    !seq_lt(h->msg_id, s->rx_granted))
+			return NULL;
+		return tp->up->rx_peek(s->owner, s->sid, h->msg_len);
+	}
+	if (s->rx_discard || h->msg_len != s->rx_len || h->offset != s->rx_got ||
+	    h->payload_len > s->rx_len - s->rx_got)
 		return NULL;
 	return s->rx_dst + h->offset;
 }

@@ -115,6 +115,13 @@ struct pony_tp_upcalls {
 	 * completed with errors. Not called after a local pony_tp_close, nor for a stream whose
 	 * opened() reported an error. */
 	void (*closed)(void *owner, uint32_t sid, int status);
+	/* Optional (NULL: not asked). Where rx_begin, called now for a message of `len` bytes,
+	 * would put it, or NULL if it would return NULL or cannot tell; no side effect. The
+	 * transport then copies a message's first segment there while it checks the segment's
+	 * checksum (one pass instead of a check and a copy), before it calls rx_begin: a
+	 * segment that fails the check leaves its bytes in that buffer, beyond what any message
+	 * delivered into it later covers or overwritten by it. */
+	void *(*rx_peek)(void *owner, uint32_t sid, uint32_t len);
 };
 
 /* The largest IP MTU a transport takes: an af_packet port's (SNAP_PORT_MTU_MAX_AFP; other

@@ -214,10 +214,31 @@ static void *up_rx_begin(void *owner, uint32_t sid, uint32_t len, uint64_t *cook
 		t->rx_bad++;
 		return NULL;
 	}
-	t->rx_buf = malloc(len);
+	if (t->peek_buf != NULL && t->peek_len == len) {
+		t->rx_buf = t->peek_buf; /* where rx_peek said */
+		t->peek_buf = NULL;
+	} else {
+		t->rx_buf = malloc(len);
+	}
 	t->rx_len = len;
 	*cookie = t->rx_next;
 	return t->rx_buf;
+}
+
+/* The buffer the next rx_begin of len bytes returns (the expected length only, as
+ * rx_begin checks). */
+static void *up_rx_peek(void *owner, uint32_t sid, uint32_t len)
+{
+	struct sim_ts *t = owner;
+	if (t->peer == NULL || t->rx_next >= t->peer->total || t->peer->len[t->rx_next] != len ||
+	    t->rx_buf != NULL)
+		return NULL;
+	if (t->peek_buf == NULL || t->peek_len != len) {
+		free(t->peek_buf);
+		t->peek_buf = malloc(len);
+		t->peek_len = len;
+	}
+	return t->peek_buf;
 }
 
 static void up_rx_done(void *owner, uint32_t sid, uint64_t cookie, uint32_t len, int status)
@@ -261,6 +282,7 @@ static void up_closed(void *owner, uint32_t sid, int status)
 static const struct pony_tp_upcalls sim_up = {
 	.accept = up_accept, .opened = up_opened, .rx_begin = up_rx_begin,
 	.rx_done = up_rx_done, .tx_done = up_tx_done, .closed = up_closed,
+	.rx_peek = up_rx_peek,
 };
 
 /* ---- Setup. ---- */
@@ -348,6 +370,7 @@ void sim_ep_stop(int idx)
 	ep->tp = NULL;
 	for (unsigned i = 0; i < ep->n_ts; i++) {
 		free(ep->ts[i].rx_buf);
+		free(ep->ts[i].peek_buf);
 		free(ep->ts[i].len);
 		free(ep->ts[i].off);
 	}

@@ -102,6 +102,8 @@ struct sim_ts {
 	uint32_t rx_bad;  /* order/size/content errors */
 	uint8_t *rx_buf;
 	uint32_t rx_len;
+	uint8_t *peek_buf; /* rx_peek's answer: the next rx_begin's buffer */
+	uint32_t peek_len;
 	uint32_t rx_err;
 	int last_rx_err;
 	const struct sim_ts *peer; /* whose len/off tables describe what we receive */

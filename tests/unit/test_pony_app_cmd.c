@@ -230,10 +230,17 @@ static void test_stream_lifecycle(void **state)
 	/* A stale cookie is ignored and counted. */
 	pony_app_upcalls.tx_done(st, tsid, snd->cookie, 0);
 	assert_int_equal(x.s[0]->cnt.stray_upcalls, 1);
-	/* Receive into the first posted buffer. */
+	/* Receive into the first posted buffer, which rx_peek names without taking it (as
+	 * often as asked), and nothing for a message it cannot hold or a stale sid. */
 	uint64_t ck;
+	char *peek = pony_app_upcalls.rx_peek(st, tsid, 5);
+	assert_ptr_equal(peek, x.s[0]->buf + (rx - a->buf));
+	assert_ptr_equal(pony_app_upcalls.rx_peek(st, tsid, 256), peek);
+	assert_null(pony_app_upcalls.rx_peek(st, tsid, 257));
+	assert_null(pony_app_upcalls.rx_peek(st, tsid + 1, 5));
+	assert_int_equal(x.s[0]->cnt.stray_upcalls, 1); /* the stale tx_done's: peek counts none */
 	char *dst = pony_app_upcalls.rx_begin(st, tsid, 5, &ck);
-	assert_ptr_equal(dst, x.s[0]->buf + (rx - a->buf));
+	assert_ptr_equal(dst, peek);
 	memcpy(dst, "world", 5);
 	pony_app_upcalls.rx_done(st, tsid, ck, 5, 0);
 	c = fix_one(&x, 0);
@@ -249,7 +256,8 @@ static void test_stream_lifecycle(void **state)
 	c = fix_one(&x, 0);
 	assert_int_equal(c.status, -EMSGSIZE);
 	assert_ptr_equal(c.buf, rx + 256);
-	/* Beyond the credit: refused, counted. */
+	/* Beyond the credit: refused, counted; nothing to peek at. */
+	assert_null(pony_app_upcalls.rx_peek(st, tsid, 1));
 	assert_null(pony_app_upcalls.rx_begin(st, tsid, 1, &ck));
 	/* Peer closes: pending receives fail, then CLOSED with the open's tag. */
 	assert_int_equal(pony_recv_post(a, sid, rx, 256, 56), 0);
