@@ -118,7 +118,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # its link cannot take; a daemon's own veth peer refusing a frame would stall the packet
 # socket's transmit ring instead, see snapnetd.conf(5) af_packet mtu). PONY_BRIDGE_OWN_MAC=1:
 # each port gets a MAC of its own (02:00:00:94:00:0N), the interface keeps its;
-# PONY_BRIDGE_TX_DIRECT=1: the ports send from their mbufs (tx_direct). Needs root.
+# PONY_BRIDGE_TX_DIRECT=1: the ports send from their mbufs (tx_direct); PONY_BRIDGE_DAEMON:
+# more keys for both daemon blocks. Needs root.
 pony_bridge_pair() {
   BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
   local n i=0 rx_link='"rx -> eth"'
@@ -153,7 +154,7 @@ pony_bridge_pair() {
     local mac=""
     [ "${PONY_BRIDGE_OWN_MAC:-0}" = 1 ] && mac="mac = \"02:00:00:94:00:0${ip##*.}\";"
     cat >"$T/$n.conf" <<CONF
-daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; };
+daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; ${PONY_BRIDGE_DAEMON:-} };
 ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; $mac ${PONY_BRIDGE_MTU:+mtu = $PONY_BRIDGE_MTU;} ${PONY_BRIDGE_TX_DIRECT:+tx_direct = true;} } $xp );
 groups = ( { name = "g"; mode = "${PONY_BRIDGE_MODE:-dedicated}"; } );
 engines = ( {
