@@ -64,6 +64,10 @@ static struct bench_tp *pt_create(const struct bench_tp_cfg *cfg,
 	}
 	if (tp->depth > PT_RX_DEPTH_MAX)
 		tp->depth = PT_RX_DEPTH_MAX;
+	if (!cfg->rx_depth && tp->depth > 4 && (uint64_t)tp->depth * tp->rx_size > PT_RX_BYTES) {
+		uint32_t b = (uint32_t)(PT_RX_BYTES / tp->rx_size);
+		tp->depth = b > 4 ? b : 4;
+	}
 	if (tp->depth == 0)
 		tp->depth = 1;
 	tp->tx_size = round_up(cfg->max_msg);
@@ -251,14 +255,16 @@ static int starve(struct bench_tp *tp, struct pt_conn *c)
 }
 
 /* Whether c may queue a message of len bytes now: 0, -ENOTCONN, -EMSGSIZE, or -EAGAIN when
- * it has PT_STREAM_SENDS in flight (its own next send completion wakes it). */
+ * it has PT_STREAM_SENDS or PT_STREAM_BYTES in flight (its own next send completion wakes
+ * it). */
 static int may_send(const struct bench_tp *tp, struct pt_conn *c, uint32_t len)
 {
 	if (c->state != S_OPEN)
 		return -ENOTCONN;
 	if (len < BENCH_MSG_MIN || len > tp->cfg.max_msg)
 		return -EMSGSIZE;
-	if (c->sends >= PT_STREAM_SENDS) {
+	if (c->sends >= PT_STREAM_SENDS ||
+	    (c->sends >= 2 && c->send_bytes + len > PT_STREAM_BYTES)) {
 		c->want_tx = true;
 		return -EAGAIN;
 	}
@@ -303,6 +309,7 @@ static int pt_send(struct bench_tp *tp, struct bench_conn *bc, const void *buf, 
 	if (r < 0)
 		return r == -EBADF ? -ENOTCONN : r;
 	c->sends++;
+	c->send_bytes += len;
 	c->ops++;
 	return 0;
 }

@@ -23,7 +23,13 @@
 /* Sends in flight per stream. The engine refuses sends beyond its sendq_max (run.sh
  * configures 128); staying below keeps that a -EAGAIN here instead of a failed send. */
 #define PT_STREAM_SENDS 64
+/* And bytes in flight per stream (past two sends): as a TCP socket's buffer bounds what it
+ * holds, a few MiB cover any bandwidth-delay product here, while 64 sends of 1 MiB would
+ * spread the stream over 64 MiB of buffers, out of every cache, which an application
+ * streaming large messages has no reason to do (the kernel's sender reuses one buffer). */
+#define PT_STREAM_BYTES (4u << 20)
 #define PT_RX_DEPTH_MAX 32     /* receive buffers posted per stream */
+#define PT_RX_BYTES (8u << 20) /* ... and bytes of them, past 4 buffers (the same reason) */
 /* Receive buffers posted over all streams of a server, below the daemon's per-app op limit
  * (run.sh configures app_max_ops = 16384; sends in flight need ops too). A daemon with a
  * smaller limit needs $SNAPBENCH_PONY_RX_OPS set below it. */
@@ -72,6 +78,7 @@ struct pt_conn {
 	bool want_tx;         /* send() said -EAGAIN: writable() is owed */
 	uint32_t ops;         /* posted receives + sends not yet completed */
 	uint32_t sends;       /* sends not yet completed */
+	uint64_t send_bytes;  /* their bytes (pt_send's) */
 	uint8_t *rx;          /* depth receive buffers of rx_size bytes, back to back */
 	/* Messages the workload did not take yet (msg() said -EAGAIN), in arrival order. */
 	struct pt_held held[PT_RX_DEPTH_MAX];

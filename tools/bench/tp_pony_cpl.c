@@ -203,6 +203,7 @@ static void on_send(struct bench_tp *tp, struct pt_conn *c, const struct pony_co
 		    enum pt_kind k)
 {
 	c->sends--;
+	c->send_bytes -= p->len < c->send_bytes ? p->len : c->send_bytes; /* hellos: not counted */
 	if (k == K_SEND_COPY) {
 		tp->tx_free[tp->tx_top++] = tag_idx(p->tag);
 		pt_starved_wake(tp);
