@@ -54,13 +54,11 @@ int snap_portafp_tx_open(struct snap_port *p)
 		p->afp_tx_fd[q] = fd;
 		p->n_afp_tx_fd = (uint16_t)(q + 1);
 	}
-	p->afp_tx_direct = true;
 	return 0;
 }
 
 void snap_portafp_tx_close(struct snap_port *p)
 {
-	p->afp_tx_direct = false;
 	for (uint16_t q = 0; q < p->n_afp_tx_fd; q++)
 		close(p->afp_tx_fd[q]);
 	p->n_afp_tx_fd = 0;

@@ -397,7 +397,7 @@ static void tx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	const struct port_tx *s = snap_elem_priv(el);
 	fn(ctx, "backlog", s->count);
 	fn(ctx, "deferred", s->retries);
-	if (s->port->afp_tx_direct) {
+	if (s->port->n_afp_tx_fd) {
 		fn(ctx, "direct_tx", s->direct_tx);
 		fn(ctx, "direct_dropped", s->direct_dropped);
 	}

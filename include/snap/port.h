@@ -122,8 +122,7 @@ struct snap_port {
 	 * packet socket per tx queue, opened at setup; off while a capture watches the
 	 * port's transmit side (tx_capture, set by the control thread: DPDK's tx callbacks
 	 * only see rte_eth_tx_burst). */
-	bool afp_tx_direct;
-	uint16_t n_afp_tx_fd;
+	uint16_t n_afp_tx_fd; /* one per tx queue, or 0: the PMD sends */
 	int afp_tx_fd[SNAP_PORT_QUEUES_MAX];
 	_Atomic bool tx_capture;
 	uint64_t neigh_updates;
@@ -187,7 +186,7 @@ uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkt
 /* Whether tx queue bursts of p go out by snap_port_afp_tx rather than the PMD. */
 static inline bool snap_port_tx_direct(const struct snap_port *p)
 {
-	return p->afp_tx_direct && !atomic_load_explicit(&p->tx_capture, memory_order_relaxed);
+	return p->n_afp_tx_fd && !atomic_load_explicit(&p->tx_capture, memory_order_relaxed);
 }
 
 /* p's device exists (not closed by an upgrade's release, nor by a re-probe that failed):

@@ -29,6 +29,7 @@
 # Env: PONY_BENCH_MTU: every link's MTU (memif ports, the veth for the kernel and af_packet);
 #   PONY_BENCH_VETH_MTU: the veth's alone, over PONY_BENCH_MTU (up to 64000, an af_packet
 #   port's largest; memif stops at 9000): the same link for the kernel and af_packet;
+#   PONY_BENCH_TX_DIRECT=0: af_packet ports send through the PMD's ring (tx_direct off);
 #   PONY_BENCH_MEMIF_KICKS=0: memif ports without rx_interrupts (spreading/compacting engines
 #   then poll them with back-off instead of sleeping on the peer's kicks);
 #   BENCH_CLIENT_CPUS (default 0), BENCH_SERVER_CPUS (default 1): taskset CPU lists for
@@ -546,13 +547,14 @@ pony_pair() {
 # addresses are put back afterwards for the kernel's next repeat.
 # pony_afpacket_runs MODE
 pony_afpacket_runs() {
-  local rc=0 afp_mtu=${VETH_MTU:+mtu = $VETH_MTU; }
+  local rc=0 afp_mtu=${VETH_MTU:+mtu = $VETH_MTU; } txd=true
+  [ "${PONY_BENCH_TX_DIRECT:-1}" = 1 ] || txd=false
   log "Pony over af_packet on the veth pair ($1 group, repeat $REP): daemon+client on CPUs $CCPUS ($NS_A), daemon+server on CPUs $SCPUS ($NS_B)"
   ip -n $NS_A addr flush dev $VA
   ip -n $NS_B addr flush dev $VB
   pony_pair pony-afpacket/$1 $NS_A $NS_B \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; mac = \"02:00:00:5b:01:01\"; rx_interrupts = true; tx_direct = true; $afp_mtu}" \
-    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; mac = \"02:00:00:5b:01:02\"; rx_interrupts = true; tx_direct = true; $afp_mtu}" "" "$1" || rc=1
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VA\"; ip = \"$IP_A/24\"; mac = \"02:00:00:5b:01:01\"; rx_interrupts = true; tx_direct = $txd; $afp_mtu}" \
+    "{ name = \"p0\"; type = \"af_packet\"; iface = \"$VB\"; ip = \"$IP_B/24\"; mac = \"02:00:00:5b:01:02\"; rx_interrupts = true; tx_direct = $txd; $afp_mtu}" "" "$1" || rc=1
   # Back to the kernel for its next repeat.
   ip -n $NS_A addr add $IP_A/24 dev $VA
   ip -n $NS_B addr add $IP_B/24 dev $VB
