@@ -118,7 +118,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # its link cannot take; a daemon's own veth peer refusing a frame would stall the packet
 # socket's transmit ring instead, see snapnetd.conf(5) af_packet mtu). PONY_BRIDGE_OWN_MAC=1:
 # each port gets a MAC of its own (02:00:00:94:00:0N), the interface keeps its;
-# PONY_BRIDGE_TX_DIRECT=1: the ports send from their mbufs (tx_direct); PONY_BRIDGE_DAEMON:
+# PONY_BRIDGE_TX_DIRECT=1 / 0: the ports send from their mbufs (tx_direct, the default when
+# unset) / through the PMD's transmit ring; PONY_BRIDGE_DAEMON:
 # more keys for both daemon blocks. Needs root.
 pony_bridge_pair() {
   BR=kbr$$ NA=kna$$ NB=knb$$ KB1=kb1$$ KB2=kb2$$
@@ -153,9 +154,14 @@ pony_bridge_pair() {
     [ $n = b ] && ip=10.94.0.2 dev=k2$$ xp="" xe="" xl=""
     local mac=""
     [ "${PONY_BRIDGE_OWN_MAC:-0}" = 1 ] && mac="mac = \"02:00:00:94:00:0${ip##*.}\";"
+    local txd=""
+    case "${PONY_BRIDGE_TX_DIRECT:-}" in
+      1) txd="tx_direct = true;" ;;
+      0) txd="tx_direct = false;" ;;
+    esac
     cat >"$T/$n.conf" <<CONF
 daemon = { name = "k$n$$"; run_dir = "$T/run-$n"; memory_mb = 256; app_region_mb = 32; ${PONY_BRIDGE_DAEMON:-} };
-ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; $mac ${PONY_BRIDGE_MTU:+mtu = $PONY_BRIDGE_MTU;} ${PONY_BRIDGE_TX_DIRECT:+tx_direct = true;} } $xp );
+ports = ( { name = "p0"; type = "af_packet"; iface = "$dev"; ip = "$ip/24"; $mac ${PONY_BRIDGE_MTU:+mtu = $PONY_BRIDGE_MTU;} $txd } $xp );
 groups = ( { name = "g"; mode = "${PONY_BRIDGE_MODE:-dedicated}"; } );
 engines = ( {
   name = "pony0";
