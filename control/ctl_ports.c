@@ -116,6 +116,12 @@ static void port_info(struct ctl_arena *a, const struct snap_port *p, Ctl__PortI
 	}
 	struct rte_eth_stats st;
 	if (dev && rte_eth_stats_get(p->port_id, &st) == 0) {
+		/* af_packet direct transmit bypasses the PMD, whose counters miss it. */
+		struct snap_port_direct_stats d;
+		snap_port_direct_stats(p, &d);
+		st.opackets += d.pkts;
+		st.obytes += d.bytes;
+		st.oerrors += d.dropped;
 		const struct {
 			const char *n;
 			uint64_t v;

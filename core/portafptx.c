@@ -10,7 +10,8 @@
  *
  * The socket is bound to the interface with protocol 0, so it receives nothing (the PMD's
  * socket still receives), and bypasses the qdisc as the PMD's does. The ethdev tx counters
- * do not see these sends (the element's do) and neither do DPDK's tx callbacks: a capture
+ * do not see these sends: the port counts them (afp_tx_st, added to what `snapctl ports`
+ * shows), and neither do DPDK's tx callbacks: a capture
  * of the port's transmit side turns direct transmit off while it runs
  * (snap_port_tx_capture). */
 #include <errno.h>
@@ -67,11 +68,19 @@ void snap_portafp_tx_close(struct snap_port *p)
 #define AFP_TX_SEGS 16  /* iovecs a frame; a longer chain is dropped (counted) */
 #define AFP_TX_BURST 32 /* frames a sendmmsg */
 
+/* Single writer (the queue's owner), any reader: a relaxed add without a locked op. */
+static inline void stat_add(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
 uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkts,
-			  uint16_t n, uint64_t *dropped)
+			  uint16_t n)
 {
 	struct mmsghdr m[AFP_TX_BURST];
 	struct iovec iov[AFP_TX_BURST][AFP_TX_SEGS];
+	struct snap_port_direct_stats *st = &p->afp_tx_st[q];
+	uint64_t sent = 0, bytes = 0, dropped = 0;
 	uint16_t done = 0; /* sent or dropped: the caller keeps pkts[done..] */
 	while (done < n) {
 		uint16_t k = (uint16_t)RTE_MIN(n - done, AFP_TX_BURST);
@@ -89,7 +98,10 @@ uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkt
 		}
 		int r = sendmmsg(p->afp_tx_fd[q], m, k, MSG_DONTWAIT);
 		if (r > 0) {
+			for (int i = 0; i < r; i++)
+				bytes += m[i].msg_len;
 			rte_pktmbuf_free_bulk(&pkts[done], (unsigned)r);
+			sent += (unsigned)r;
 			done = (uint16_t)(done + r);
 			continue;
 		}
@@ -100,8 +112,24 @@ uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkt
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
 			break;
 		rte_pktmbuf_free(pkts[done]);
-		(*dropped)++;
+		dropped++;
 		done++;
 	}
+	if (sent) {
+		stat_add(&st->pkts, sent);
+		stat_add(&st->bytes, bytes);
+	}
+	if (dropped)
+		stat_add(&st->dropped, dropped);
 	return done;
+}
+
+void snap_port_direct_stats(const struct snap_port *p, struct snap_port_direct_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint16_t q = 0; q < SNAP_PORT_QUEUES_MAX; q++) {
+		out->pkts += __atomic_load_n(&p->afp_tx_st[q].pkts, __ATOMIC_RELAXED);
+		out->bytes += __atomic_load_n(&p->afp_tx_st[q].bytes, __ATOMIC_RELAXED);
+		out->dropped += __atomic_load_n(&p->afp_tx_st[q].dropped, __ATOMIC_RELAXED);
+	}
 }

@@ -272,8 +272,6 @@ struct port_tx {
 	struct snap_port *port;
 	uint16_t queue;
 	uint16_t head, count; /* backlog ring */
-	uint64_t direct_tx;      /* frames sent by direct transmit (af_packet tx_direct) */
-	uint64_t direct_dropped; /* frames it dropped: refused by the kernel for good */
 	/* The backlog's first `offered` packets were handed to the queue before (a capture
 	 * recorded them then); the rest went straight to the backlog behind them. */
 	uint16_t offered;
@@ -310,11 +308,7 @@ static uint16_t tx_burst(struct port_tx *s, struct rte_mbuf **pkts, uint16_t n)
 {
 	if (!snap_port_tx_direct(s->port))
 		return rte_eth_tx_burst(s->port->port_id, s->queue, pkts, n);
-	uint64_t dropped = 0;
-	uint16_t k = snap_port_afp_tx(s->port, s->queue, pkts, n, &dropped);
-	s->direct_tx += k - dropped;
-	s->direct_dropped += dropped;
-	return k;
+	return snap_port_afp_tx(s->port, s->queue, pkts, n);
 }
 
 /* Send what the backlog holds, oldest first. Returns packets sent. */
@@ -397,9 +391,10 @@ static void tx_stats(const struct snap_elem *el, snap_stat_fn fn, void *ctx)
 	const struct port_tx *s = snap_elem_priv(el);
 	fn(ctx, "backlog", s->count);
 	fn(ctx, "deferred", s->retries);
-	if (s->port->n_afp_tx_fd) {
-		fn(ctx, "direct_tx", s->direct_tx);
-		fn(ctx, "direct_dropped", s->direct_dropped);
+	if (s->port->n_afp_tx_fd) { /* the queue's share of the port's counts */
+		const struct snap_port_direct_stats *d = &s->port->afp_tx_st[s->queue];
+		fn(ctx, "direct_tx", __atomic_load_n(&d->pkts, __ATOMIC_RELAXED));
+		fn(ctx, "direct_dropped", __atomic_load_n(&d->dropped, __ATOMIC_RELAXED));
 	}
 }
 

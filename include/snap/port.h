@@ -124,6 +124,12 @@ struct snap_port {
 	 * only see rte_eth_tx_burst). */
 	uint16_t n_afp_tx_fd; /* one per tx queue, or 0: the PMD sends */
 	int afp_tx_fd[SNAP_PORT_QUEUES_MAX];
+	/* What each queue sent that way and what the kernel refused for good: written by the
+	 * queue's owner alone (relaxed), read by the control thread, which adds them to the
+	 * ethdev counters it reports (those never see these frames). */
+	struct snap_port_direct_stats {
+		uint64_t pkts, bytes, dropped;
+	} afp_tx_st[SNAP_PORT_QUEUES_MAX];
 	_Atomic bool tx_capture;
 	uint64_t neigh_updates;
 	uint64_t neigh_full;           /* learns refused: table full and nothing evictable yet */
@@ -176,12 +182,14 @@ int snap_port_kick_arm(const struct snap_port *p, uint16_t q, int fd, bool arm);
 int snap_port_afp_rx_fd(const struct snap_port *p, uint16_t q);
 
 /* Send up to n frames on tx queue q of an af_packet port with direct transmit (its queue's
- * owner only): sent frames are freed, as are frames the kernel refuses for good (too
- * long, interface down: counted in *dropped); returns how many of pkts are gone, the rest
- * (the kernel's queue full) the caller keeps and offers again. */
+ * owner only): sent frames are freed and counted in afp_tx_st[q], as are frames the kernel
+ * refuses for good (too long, interface down: `dropped`); returns how many of pkts are
+ * gone, the rest (the kernel's queue full) the caller keeps and offers again. */
 struct rte_mbuf;
 uint16_t snap_port_afp_tx(struct snap_port *p, uint16_t q, struct rte_mbuf **pkts,
-			  uint16_t n, uint64_t *dropped);
+			  uint16_t n);
+/* The sum of afp_tx_st over p's queues (any thread). */
+void snap_port_direct_stats(const struct snap_port *p, struct snap_port_direct_stats *out);
 
 /* Whether tx queue bursts of p go out by snap_port_afp_tx rather than the PMD. */
 static inline bool snap_port_tx_direct(const struct snap_port *p)

@@ -34,6 +34,14 @@ rpcs 50
 d2=$(direct_tx)
 echo "direct_tx: $d0 before the capture, $d1 after it, $d2 after 50 more RPCs"
 [ "$d2" -gt "$d1" ] || fail "direct transmit did not resume after the capture"
+# The port's own transmit counters (snapctl ports) count every frame it sent, directly or
+# through the PMD during the capture: the ethdev's alone would miss the direct ones.
+op=$($SA --json ports | python3 -c 'import json, sys
+for p in json.load(sys.stdin)["ports"]:
+    if p["name"] == "p0":
+        print(sum(c["value"] for c in p.get("counters", []) if c["name"] == "opackets"))')
+echo "snapctl ports: p0 opackets $op"
+[ "${op:-0}" -ge $((d2 + 100)) ] || fail "port p0 counts $op frames sent, under $d2 direct + 100 captured"
 # A's own frames in the file: IPv4 from 10.94.0.1 to Pony's UDP port, and nothing else.
 python3 - "$T/cap/tx.pcapng" <<'PY' || fail "the capture does not hold A's transmitted frames"
 import struct, sys
